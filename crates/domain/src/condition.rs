@@ -1,0 +1,410 @@
+//! The typed condition tree used by entry filters, branches and event matches.
+//!
+//! ```json
+//! {"all": [
+//!   {"property": "path", "op": "starts_with", "value": "/products/"},
+//!   {"trait": "plan", "op": "ne", "value": "enterprise"},
+//!   {"history": {"event": "Page Viewed", "within": "7d",
+//!                "where": {"property": "path", "op": "starts_with", "value": "/products/"}},
+//!    "op": "gte", "value": 3}
+//! ]}
+//! ```
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::Map;
+use crate::journey::Diagnostics;
+use crate::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Contains,
+    StartsWith,
+    EndsWith,
+    In,
+    Exists,
+    NotExists,
+}
+
+impl Op {
+    const ALL: [(&'static str, Op); 12] = [
+        ("eq", Op::Eq),
+        ("ne", Op::Ne),
+        ("gt", Op::Gt),
+        ("gte", Op::Gte),
+        ("lt", Op::Lt),
+        ("lte", Op::Lte),
+        ("contains", Op::Contains),
+        ("starts_with", Op::StartsWith),
+        ("ends_with", Op::EndsWith),
+        ("in", Op::In),
+        ("exists", Op::Exists),
+        ("not_exists", Op::NotExists),
+    ];
+
+    fn parse(s: &str) -> Option<Op> {
+        Op::ALL.iter().find(|(n, _)| *n == s).map(|(_, op)| *op)
+    }
+
+    fn name(self) -> &'static str {
+        Op::ALL.iter().find(|(_, op)| *op == self).map(|(n, _)| *n).unwrap_or("?")
+    }
+
+    fn needs_value(self) -> bool {
+        !matches!(self, Op::Exists | Op::NotExists)
+    }
+
+    /// Applies the operator; `subject` is `None` when the trait or property is absent.
+    pub fn apply(self, subject: Option<&Value>, value: &Value) -> bool {
+        let Some(subject) = subject.filter(|v| !v.is_null()) else {
+            return matches!(self, Op::NotExists | Op::Ne);
+        };
+        match self {
+            Op::Exists => true,
+            Op::NotExists => false,
+            Op::Eq => json_eq(subject, value),
+            Op::Ne => !json_eq(subject, value),
+            Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
+                let ord = match (subject, value) {
+                    (Value::Number(a), Value::Number(b)) => {
+                        a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b))
+                    }
+                    (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+                    _ => None,
+                };
+                ord.is_some_and(|o| match self {
+                    Op::Gt => o.is_gt(),
+                    Op::Gte => o.is_ge(),
+                    Op::Lt => o.is_lt(),
+                    _ => o.is_le(),
+                })
+            }
+            Op::Contains => match (subject, value) {
+                (Value::String(a), Value::String(b)) => a.contains(b.as_str()),
+                (Value::Array(items), v) => items.iter().any(|i| json_eq(i, v)),
+                _ => false,
+            },
+            Op::StartsWith | Op::EndsWith => match (subject, value) {
+                (Value::String(a), Value::String(b)) if self == Op::StartsWith => a.starts_with(b.as_str()),
+                (Value::String(a), Value::String(b)) => a.ends_with(b.as_str()),
+                _ => false,
+            },
+            Op::In => value.as_array().is_some_and(|items| items.iter().any(|i| json_eq(subject, i))),
+        }
+    }
+}
+
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// What a comparison reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Subject {
+    /// A profile trait, by dotted path (`address.city`).
+    Trait(String),
+    /// A property of the event being evaluated, by dotted path.
+    Property(String),
+}
+
+/// "How many events named `event`, matching `filter`, happened in the last `within`."
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryQuery {
+    pub event: String,
+    pub filter: Option<Condition>,
+    pub within: Duration,
+}
+
+impl HistoryQuery {
+    /// Counts the events (given by their properties) that match this query's filter.
+    pub fn count<'a>(&self, events: impl IntoIterator<Item = &'a Map>) -> i64 {
+        let empty = Map::new();
+        let none: [i64; 0] = [];
+        events
+            .into_iter()
+            .filter(|props| match &self.filter {
+                None => true,
+                Some(f) => f.eval(&Facts { traits: &empty, properties: Some(props), history: &none }, &mut Vec::new()),
+            })
+            .count() as i64
+    }
+}
+
+impl fmt::Display for HistoryQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "count({:?}", self.event)?;
+        if self.filter.is_some() {
+            f.write_str(" where …")?;
+        }
+        write!(f, " in {})", self.within)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+    Compare { subject: Subject, op: Op, value: Value },
+    /// Compares a history count; `query` indexes the journey's list of history queries.
+    History { query: usize, op: Op, value: Value, label: String },
+}
+
+/// What a condition can see. History counts are computed by the caller beforehand, one
+/// per query of the journey (see `Journey::history`), so evaluation does no I/O.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    pub traits: &'a Map,
+    pub properties: Option<&'a Map>,
+    pub history: &'a [i64],
+}
+
+fn lookup<'v>(map: &'v Map, path: &str) -> Option<&'v Value> {
+    let mut parts = path.split('.');
+    let mut cur = map.get(parts.next()?)?;
+    for part in parts {
+        cur = cur.as_object()?.get(part)?;
+    }
+    Some(cur)
+}
+
+fn show(v: Option<&Value>) -> String {
+    v.map_or_else(|| "(absent)".to_owned(), Value::to_string)
+}
+
+impl Condition {
+    /// Evaluates the condition; every comparison appends a line to `trace` with the value it saw.
+    pub fn eval(&self, facts: &Facts<'_>, trace: &mut Vec<String>) -> bool {
+        match self {
+            Condition::All(cs) => cs.iter().all(|c| c.eval(facts, trace)),
+            Condition::Any(cs) => cs.iter().any(|c| c.eval(facts, trace)),
+            Condition::Not(c) => !c.eval(facts, trace),
+            Condition::Compare { subject, op, value } => {
+                let (what, seen) = match subject {
+                    Subject::Trait(path) => (format!("trait {path}"), lookup(facts.traits, path)),
+                    Subject::Property(path) => {
+                        (format!("property {path}"), facts.properties.and_then(|p| lookup(p, path)))
+                    }
+                };
+                let result = op.apply(seen, value);
+                let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
+                trace.push(format!("{what} = {} {}{rhs} -> {result}", show(seen), op.name()));
+                result
+            }
+            Condition::History { query, op, value, label } => {
+                let count = facts.history.get(*query).copied().unwrap_or(0);
+                let seen = Value::from(count);
+                let result = op.apply(Some(&seen), value);
+                trace.push(format!("{label} = {count} {} {value} -> {result}", op.name()));
+                result
+            }
+        }
+    }
+
+    /// Parses a condition, reporting every problem into `diags` at JSON path `path`.
+    /// History queries found are appended to `history`.
+    pub(crate) fn parse(
+        v: &Value,
+        path: &str,
+        diags: &mut Diagnostics,
+        history: &mut Vec<HistoryQuery>,
+    ) -> Option<Condition> {
+        let Some(obj) = v.as_object() else {
+            diags.error(path, "condition_invalid", "a condition must be an object");
+            return None;
+        };
+        for (key, ctor) in [("all", Condition::All as fn(Vec<Condition>) -> Condition), ("any", Condition::Any)] {
+            if let Some(list) = obj.get(key) {
+                let Some(items) = list.as_array() else {
+                    diags.error(&format!("{path}/{key}"), "condition_invalid", &format!("\"{key}\" takes a list of conditions"));
+                    return None;
+                };
+                let parsed: Vec<_> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| Condition::parse(c, &format!("{path}/{key}/{i}"), diags, history))
+                    .collect();
+                return parsed.into_iter().collect::<Option<Vec<_>>>().map(ctor);
+            }
+        }
+        if let Some(inner) = obj.get("not") {
+            return Condition::parse(inner, &format!("{path}/not"), diags, history).map(|c| Condition::Not(Box::new(c)));
+        }
+        let op = match obj.get("op").and_then(Value::as_str) {
+            Some(s) => match Op::parse(s) {
+                Some(op) => Some(op),
+                None => {
+                    let names: Vec<_> = Op::ALL.iter().map(|(n, _)| *n).collect();
+                    diags.error(&format!("{path}/op"), "condition_unknown_op", &format!("unknown operator {s:?}; use one of {}", names.join(", ")));
+                    None
+                }
+            },
+            None => {
+                diags.error(path, "condition_invalid", "a comparison needs \"op\"");
+                None
+            }
+        };
+        let value = obj.get("value").cloned().unwrap_or(Value::Null);
+        if let Some(op) = op {
+            if op.needs_value() && value.is_null() {
+                diags.error(path, "condition_invalid", &format!("operator {:?} needs a \"value\"", op.name()));
+            }
+            if op == Op::In && !value.is_array() {
+                diags.error(&format!("{path}/value"), "condition_invalid", "operator \"in\" needs a list as \"value\"");
+            }
+        }
+        if let Some(q) = obj.get("history") {
+            let qpath = format!("{path}/history");
+            let Some(qo) = q.as_object() else {
+                diags.error(&qpath, "condition_invalid", "\"history\" must be an object with \"event\" and \"within\"");
+                return None;
+            };
+            let event = qo.get("event").and_then(Value::as_str).filter(|s| !s.is_empty());
+            if event.is_none() {
+                diags.error(&format!("{qpath}/event"), "condition_invalid", "a history query needs an \"event\" name");
+            }
+            let within = match qo.get("within").and_then(Value::as_str).map(str::parse::<Duration>) {
+                Some(Ok(d)) if d > Duration::ZERO => Some(d),
+                Some(Err(e)) => {
+                    diags.error(&format!("{qpath}/within"), "invalid_duration", &e);
+                    None
+                }
+                _ => {
+                    diags.error(&format!("{qpath}/within"), "invalid_duration", "a history query needs a positive \"within\" duration, e.g. \"7d\"");
+                    None
+                }
+            };
+            let filter = match qo.get("where") {
+                Some(w) => Some(Condition::parse(w, &format!("{qpath}/where"), diags, history)?),
+                None => None,
+            };
+            if let Some(Value::Number(_)) | None = Some(&value).filter(|v| !v.is_null()) {
+            } else if op.is_some_and(Op::needs_value) {
+                diags.error(&format!("{path}/value"), "condition_invalid", "a history count compares with a number");
+            }
+            let (event, within, op) = (event?, within?, op?);
+            let q = HistoryQuery { event: event.to_owned(), filter, within };
+            let label = q.to_string();
+            let query = match history.iter().position(|h| *h == q) {
+                Some(i) => i,
+                None => {
+                    history.push(q);
+                    history.len() - 1
+                }
+            };
+            return Some(Condition::History { query, op, value, label });
+        }
+        let subject = match (obj.get("trait"), obj.get("property")) {
+            (Some(Value::String(t)), None) if !t.is_empty() => Subject::Trait(t.clone()),
+            (None, Some(Value::String(p))) if !p.is_empty() => Subject::Property(p.clone()),
+            _ => {
+                diags.error(path, "condition_invalid", "a condition is one of {\"all\": [...]}, {\"any\": [...]}, {\"not\": ...}, or a comparison on exactly one of \"trait\", \"property\" or \"history\"");
+                return None;
+            }
+        };
+        Some(Condition::Compare { subject, op: op?, value })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn check(cond: Value, traits: Value, props: Value, history: &[i64]) -> (bool, Vec<String>) {
+        let mut diags = Diagnostics::default();
+        let mut queries = Vec::new();
+        let c = Condition::parse(&cond, "", &mut diags, &mut queries).expect("valid condition");
+        let (t, p) = (traits.as_object().cloned().unwrap_or_default(), props.as_object().cloned().unwrap_or_default());
+        let mut trace = Vec::new();
+        let r = c.eval(&Facts { traits: &t, properties: Some(&p), history }, &mut trace);
+        (r, trace)
+    }
+
+    #[test]
+    fn operators() {
+        let cases = [
+            (json!({"trait": "n", "op": "gte", "value": 3}), json!({"n": 3}), true),
+            (json!({"trait": "n", "op": "gt", "value": 3}), json!({"n": 3}), false),
+            (json!({"trait": "n", "op": "lt", "value": 3.5}), json!({"n": 3}), true),
+            (json!({"trait": "n", "op": "eq", "value": 3.0}), json!({"n": 3}), true),
+            (json!({"trait": "s", "op": "contains", "value": "ell"}), json!({"s": "hello"}), true),
+            (json!({"trait": "s", "op": "ends_with", "value": "lo"}), json!({"s": "hello"}), true),
+            (json!({"trait": "s", "op": "in", "value": ["a", "hello"]}), json!({"s": "hello"}), true),
+            (json!({"trait": "tags", "op": "contains", "value": "vip"}), json!({"tags": ["vip"]}), true),
+            (json!({"trait": "a.b", "op": "eq", "value": 1}), json!({"a": {"b": 1}}), true),
+            (json!({"trait": "x", "op": "exists"}), json!({}), false),
+            (json!({"trait": "x", "op": "not_exists"}), json!({}), true),
+            (json!({"trait": "x", "op": "ne", "value": 1}), json!({}), true),
+            (json!({"trait": "x", "op": "eq", "value": 1}), json!({"x": "1"}), false),
+            (json!({"not": {"trait": "x", "op": "exists"}}), json!({}), true),
+            (json!({"any": [{"trait": "x", "op": "exists"}, {"trait": "y", "op": "exists"}]}), json!({"y": 0}), true),
+        ];
+        for (cond, traits, want) in cases {
+            assert_eq!(check(cond.clone(), traits, json!({}), &[]).0, want, "{cond}");
+        }
+    }
+
+    #[test]
+    fn history_counts_and_trace_show_values() {
+        let cond = json!({"all": [
+            {"property": "path", "op": "starts_with", "value": "/products/"},
+            {"history": {"event": "Page Viewed", "within": "7d"}, "op": "gte", "value": 3},
+            {"history": {"event": "Sales Contacted", "within": "7d"}, "op": "eq", "value": 0}
+        ]});
+        let (r, trace) = check(cond, json!({}), json!({"path": "/products/a"}), &[3, 0]);
+        assert!(r);
+        assert_eq!(trace, [
+            "property path = \"/products/a\" starts_with \"/products/\" -> true",
+            "count(\"Page Viewed\" in 7d) = 3 gte 3 -> true",
+            "count(\"Sales Contacted\" in 7d) = 0 eq 0 -> true",
+        ]);
+    }
+
+    #[test]
+    fn history_query_counts_only_matching_events() {
+        let q = HistoryQuery {
+            event: "Page Viewed".into(),
+            filter: Some(Condition::Compare { subject: Subject::Property("path".into()), op: Op::StartsWith, value: json!("/products/") }),
+            within: Duration::days(7),
+        };
+        let events: Vec<Map> = [json!({"path": "/products/a"}), json!({"path": "/blog"}), json!({"path": "/products/b"})]
+            .iter()
+            .filter_map(|v| v.as_object().cloned())
+            .collect();
+        assert_eq!(q.count(&events), 2);
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let mut diags = Diagnostics::default();
+        let cond = json!({"all": [
+            {"trait": "x", "op": "bogus", "value": 1},
+            {"history": {"event": "", "within": "soon"}, "op": "gte", "value": "three"},
+            {"trait": "y", "op": "in", "value": 1},
+            7
+        ]});
+        assert!(Condition::parse(&cond, "/c", &mut diags, &mut Vec::new()).is_none());
+        let codes: Vec<_> = diags.0.iter().map(|d| format!("{} {}", d.path, d.code)).collect();
+        assert_eq!(codes, [
+            "/c/all/0/op condition_unknown_op",
+            "/c/all/1/history/event condition_invalid",
+            "/c/all/1/history/within invalid_duration",
+            "/c/all/1/value condition_invalid",
+            "/c/all/2/value condition_invalid",
+            "/c/all/3 condition_invalid",
+        ]);
+    }
+}

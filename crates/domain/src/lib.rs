@@ -1,0 +1,15 @@
+//! Wayfarer's pure core.
+//!
+//! Architecture Invariant: nothing in this crate performs I/O, reads a clock or draws
+//! randomness. Time (`now`) and seeds are parameters. `journey::step` never panics on a
+//! journey a user can write.
+
+pub mod condition;
+pub mod event;
+pub mod ids;
+pub mod journey;
+pub mod profile;
+pub mod time;
+
+/// A JSON object, as used for traits and properties.
+pub type Map = serde_json::Map<String, serde_json::Value>;
