@@ -313,6 +313,7 @@ impl Journey {
         }
         let mut steps = Vec::new();
         let mut index = HashMap::new();
+        let mut declared = HashSet::new();
         match obj.get("steps").and_then(Value::as_array) {
             Some(list) if !list.is_empty() => {
                 for (i, s) in list.iter().enumerate() {
@@ -321,14 +322,12 @@ impl Journey {
                     p.diags.1 = Some(sid.to_owned()).filter(|s| !s.is_empty());
                     if !is_slug(sid) {
                         p.diags.error(&format!("{path}/id"), "invalid_id", "each step needs an \"id\" of a-z, 0-9, - and _");
-                    } else if index.insert(NodeId(sid.to_owned()), steps.len()).is_some() {
+                    } else if !declared.insert(NodeId(sid.to_owned())) {
                         p.diags.error(&format!("{path}/id"), "duplicate_id", &format!("step id {sid:?} is used twice"));
                     }
-                    let kind = p.step(s, &path);
-                    if let Some(kind) = kind {
+                    if let Some(kind) = p.step(s, &path) {
+                        index.entry(NodeId(sid.to_owned())).or_insert(steps.len());
                         steps.push(Step { id: NodeId(sid.to_owned()), kind });
-                    } else {
-                        index.remove(&NodeId(sid.to_owned()));
                     }
                 }
                 p.diags.1 = None;
@@ -340,7 +339,7 @@ impl Journey {
             p.diags.1 = Some(s.id.0.clone());
             for (label, target) in s.kind.edges() {
                 if let Some(t) = target {
-                    if !index.contains_key(t) {
+                    if !declared.contains(t) {
                         p.diags.error(&format!("/steps/{i}/{label}"), "dangling_next", &format!("{label} points to {:?}, which is not a step", t.0));
                     }
                 }
