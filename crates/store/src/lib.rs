@@ -1,0 +1,265 @@
+//! Storage: one set of traits, two backends (embedded SQLite, PostgreSQL), numbered
+//! forward-only migrations, and a conformance suite every backend passes.
+//!
+//! Architecture Invariant: callers see `Store` and `Tx` only, never SQL. Everything a
+//! journey transition writes (run state, its timer, its outbox entries, its trace) goes
+//! through one `Tx` and is committed together or not at all.
+
+mod migrations;
+mod postgres_backend;
+mod sql;
+mod sqlite_backend;
+pub mod conformance;
+
+use domain::Map;
+use domain::event::Event;
+use domain::ids::{EventSeq, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
+use domain::journey::Run;
+use domain::profile::Profile;
+use domain::time::Timestamp;
+use serde_json::Value;
+
+pub use postgres_backend::PostgresStore;
+pub use sqlite_backend::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("the database schema is at version {found}, newer than this binary knows ({known}); upgrade Wayfarer")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("the store's connection lock is poisoned")]
+    Poisoned,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A backend. `write()` and `read()` each start one transaction.
+pub trait Store: Send + Sync + 'static {
+    fn write(&self) -> Result<Box<dyn Tx + '_>>;
+    fn read(&self) -> Result<Box<dyn Tx + '_>>;
+    /// The backend's name, for logs (`sqlite`, `postgres`).
+    fn kind(&self) -> &'static str;
+}
+
+/// An event as stored in the log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    pub seq: EventSeq,
+    pub source: SourceId,
+    pub profile: Option<ProfileId>,
+    pub event: Event,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    pub id: SourceId,
+    pub write_key: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct JourneyRecord {
+    pub id: JourneyId,
+    pub draft: Value,
+    pub published_version: Option<i64>,
+    pub status: JourneyStatus,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JourneyStatus {
+    Draft,
+    Published,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct JourneyVersion {
+    pub id: JourneyId,
+    pub version: i64,
+    pub document: Value,
+    pub published_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Waiting for (another) attempt.
+    Pending,
+    /// Handed to the channel, which accepted it.
+    Sent,
+    /// No channel configured: kept in the store, not delivered.
+    Captured,
+    /// Gave up: permanent error or retries exhausted.
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Captured => "captured",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutboxStatus> {
+        Some(match s {
+            "pending" => OutboxStatus::Pending,
+            "sent" => OutboxStatus::Sent,
+            "captured" => OutboxStatus::Captured,
+            "failed" => OutboxStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A message the engine decided to send, to be dispatched after commit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewOutbox {
+    /// Unique; the channel's idempotency key.
+    pub key: String,
+    pub profile: ProfileId,
+    pub run: Option<RunId>,
+    /// `email`, `webhook`.
+    pub channel: String,
+    /// Everything needed to render and send, captured at decision time.
+    pub payload: Value,
+    pub due: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxEntry {
+    pub id: OutboxId,
+    pub key: String,
+    pub profile: ProfileId,
+    pub run: Option<RunId>,
+    pub channel: String,
+    pub payload: Value,
+    pub status: OutboxStatus,
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    /// What was sent (rendered message, response), once known.
+    pub result: Option<Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The outcome of one delivery attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attempt {
+    Sent { result: Value },
+    Captured { result: Value },
+    Retry { at: Timestamp, error: String },
+    Failed { error: String, result: Option<Value> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    pub id: TemplateId,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    pub updated_at: Timestamp,
+}
+
+/// A stored run with its keys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    pub id: RunId,
+    pub profile: ProfileId,
+    pub run: Run,
+}
+
+/// One persisted transition of a run: why it moved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceRecord {
+    pub run: RunId,
+    pub seq: i64,
+    pub at: Timestamp,
+    pub lines: Vec<String>,
+}
+
+/// One transaction. Dropping it without `commit` rolls back.
+pub trait Tx {
+    fn commit(self: Box<Self>) -> Result<()>;
+
+    // Sources and write keys.
+    fn create_source(&mut self, source: &Source) -> Result<()>;
+    fn source_by_key(&mut self, write_key: &str) -> Result<Option<SourceId>>;
+    fn sources(&mut self) -> Result<Vec<Source>>;
+
+    // The event log.
+    /// Appends an event; `None` when (source, messageId) was already stored.
+    fn insert_event(&mut self, source: &SourceId, event: &Event) -> Result<Option<EventSeq>>;
+    fn set_event_profile(&mut self, seq: EventSeq, profile: ProfileId) -> Result<()>;
+    /// Events of the log after `after`, in order (for processing).
+    fn events_after(&mut self, after: EventSeq, limit: usize) -> Result<Vec<StoredEvent>>;
+    /// Properties of a person's events named `name` with `since < timestamp <= until`.
+    fn event_properties(&mut self, profile: ProfileId, name: &str, since: Timestamp, until: Timestamp) -> Result<Vec<Map>>;
+    /// A person's events, newest first.
+    fn timeline(&mut self, profile: ProfileId, limit: usize) -> Result<Vec<StoredEvent>>;
+
+    // Profiles and identities.
+    fn create_profile(&mut self, now: Timestamp) -> Result<ProfileId>;
+    fn profile(&mut self, id: ProfileId) -> Result<Option<Profile>>;
+    fn save_profile(&mut self, profile: &Profile, now: Timestamp) -> Result<()>;
+    /// Follows merges to the profile an id now lives in.
+    fn canonical(&mut self, id: ProfileId) -> Result<Option<ProfileId>>;
+    fn profile_by_identity(&mut self, identity: &Identity) -> Result<Option<ProfileId>>;
+    fn add_identity(&mut self, identity: &Identity, profile: ProfileId) -> Result<()>;
+    fn identities(&mut self, profile: ProfileId) -> Result<Vec<Identity>>;
+    /// Moves identities, events, runs and messages of `loser` to `winner` and marks `loser`
+    /// as merged. Traits are the caller's to merge (domain rules) and save.
+    fn merge_profiles(&mut self, winner: ProfileId, loser: ProfileId, now: Timestamp) -> Result<()>;
+
+    // Journeys.
+    fn save_draft(&mut self, id: &JourneyId, document: &Value, now: Timestamp) -> Result<()>;
+    fn journey(&mut self, id: &JourneyId) -> Result<Option<JourneyRecord>>;
+    fn journeys(&mut self) -> Result<Vec<JourneyRecord>>;
+    /// Makes the current draft an immutable version; returns its number.
+    fn publish(&mut self, id: &JourneyId, now: Timestamp) -> Result<i64>;
+    fn journey_version(&mut self, id: &JourneyId, version: i64) -> Result<Option<JourneyVersion>>;
+    /// The latest published version of every journey.
+    fn published(&mut self) -> Result<Vec<JourneyVersion>>;
+
+    // Runs, their timers and traces.
+    fn insert_run(&mut self, profile: ProfileId, run: &Run) -> Result<RunId>;
+    fn update_run(&mut self, id: RunId, run: &Run) -> Result<()>;
+    fn runs_of(&mut self, profile: ProfileId) -> Result<Vec<RunRecord>>;
+    fn run(&mut self, id: RunId) -> Result<Option<RunRecord>>;
+    /// Runs whose timer is due at `now`, earliest first.
+    fn due_runs(&mut self, now: Timestamp, limit: usize) -> Result<Vec<RunRecord>>;
+    /// The earliest pending timer, if any.
+    fn next_wake(&mut self) -> Result<Option<Timestamp>>;
+    fn add_trace(&mut self, trace: &TraceRecord) -> Result<()>;
+    fn traces(&mut self, run: RunId) -> Result<Vec<TraceRecord>>;
+
+    // The outbox.
+    fn enqueue(&mut self, entry: &NewOutbox, now: Timestamp) -> Result<OutboxId>;
+    /// Pending entries due at `now`, oldest first.
+    fn due_outbox(&mut self, now: Timestamp, limit: usize) -> Result<Vec<OutboxEntry>>;
+    fn next_outbox_due(&mut self) -> Result<Option<Timestamp>>;
+    fn record_attempt(&mut self, id: OutboxId, attempt: &Attempt, now: Timestamp) -> Result<()>;
+    fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>>;
+    /// Newest first, optionally only one status or one person.
+    fn messages(&mut self, status: Option<OutboxStatus>, profile: Option<ProfileId>, limit: usize) -> Result<Vec<OutboxEntry>>;
+
+    // Templates.
+    fn put_template(&mut self, template: &Template) -> Result<()>;
+    fn template(&mut self, id: &TemplateId) -> Result<Option<Template>>;
+    fn templates(&mut self) -> Result<Vec<Template>>;
+
+    // Settings (small key/value pairs, e.g. the hashed admin token, the processing cursor).
+    fn setting(&mut self, key: &str) -> Result<Option<String>>;
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;
+}

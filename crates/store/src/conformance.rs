@@ -1,0 +1,236 @@
+//! The conformance suite: every backend must pass every function here.
+//!
+//! Instantiate it with `store::conformance_suite!(|| -> Option<Box<dyn Store>> {...})`;
+//! each test gets a fresh store of its own (`None` skips the backend, e.g. when no
+//! PostgreSQL is configured locally).
+
+use domain::event::{Envelope, Event, Kind};
+use domain::ids::{Identity, JourneyId, MessageId, ProfileId, SourceId, TemplateId};
+use domain::journey::{Run, RunStatus};
+use domain::profile::Profile;
+use domain::time::Timestamp;
+use serde_json::json;
+
+use crate::{Attempt, Error, NewOutbox, OutboxStatus, Source, Store, Template, TraceRecord};
+
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@tests $make;
+            sources_and_write_keys,
+            events_deduplicate_by_source_and_message_id,
+            history_and_timeline_follow_the_person,
+            identities_resolve_and_merge,
+            journeys_publish_immutable_versions,
+            runs_timers_and_traces,
+            outbox_lifecycle,
+            templates_and_settings,
+            dropped_transaction_rolls_back,
+        );
+    };
+    (@tests $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                if let Some(store) = ($make)() {
+                    $crate::conformance::$name(&*store);
+                }
+            }
+        )*
+    };
+}
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp(ms)
+}
+
+fn event(id: &str, kind: Kind, raw: serde_json::Value, at: i64) -> Event {
+    let env = Envelope { kind: Some(kind), received_at: t(at), sent_at: None, fallback_message_id: id };
+    Event::parse(raw, &env).expect("valid test event")
+}
+
+fn run(journey: &str, wake: Option<i64>) -> Run {
+    Run {
+        journey: JourneyId(journey.into()),
+        version: 1,
+        status: if wake.is_some() { RunStatus::Waiting } else { RunStatus::Exited },
+        node: Some("a".into()),
+        wake_at: wake.map(t),
+        exit_reason: None,
+        entered_at: t(0),
+        updated_at: t(0),
+        seq: 1,
+        trigger: Default::default(),
+        trigger_event: "X".into(),
+    }
+}
+
+pub fn sources_and_write_keys(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    tx.create_source(&Source { id: SourceId("web".into()), write_key: "wk_1".into(), created_at: t(1) }).expect("create");
+    let dup = tx.create_source(&Source { id: SourceId("app".into()), write_key: "wk_1".into(), created_at: t(1) });
+    assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
+    tx.commit().expect("commit");
+    let mut tx = store.read().expect("tx");
+    assert_eq!(tx.source_by_key("wk_1").expect("lookup"), Some(SourceId("web".into())));
+    assert_eq!(tx.source_by_key("nope").expect("lookup"), None);
+    assert_eq!(tx.sources().expect("list").len(), 1);
+}
+
+pub fn events_deduplicate_by_source_and_message_id(store: &dyn Store) {
+    let web = SourceId("web".into());
+    let e = event("m1", Kind::Track, json!({"userId": "u", "event": "A"}), 10);
+    let mut tx = store.write().expect("tx");
+    let first = tx.insert_event(&web, &e).expect("insert");
+    assert!(first.is_some());
+    assert_eq!(tx.insert_event(&web, &e).expect("again"), None, "same messageId from the same source is a duplicate");
+    assert!(tx.insert_event(&SourceId("app".into()), &e).expect("other source").is_some());
+    tx.commit().expect("commit");
+    let mut tx = store.read().expect("tx");
+    let all = tx.events_after(domain::ids::EventSeq(0), 10).expect("scan");
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].event, e);
+    assert!(all[0].seq < all[1].seq);
+    assert_eq!(tx.events_after(all[0].seq, 10).expect("scan").len(), 1);
+}
+
+pub fn history_and_timeline_follow_the_person(store: &dyn Store) {
+    let web = SourceId("web".into());
+    let mut tx = store.write().expect("tx");
+    let p = tx.create_profile(t(0)).expect("profile");
+    for (i, (path, at)) in [("/products/a", 100), ("/blog", 200), ("/products/b", 300)].iter().enumerate() {
+        let e = event(&format!("p{i}"), Kind::Page, json!({"userId": "u", "properties": {"path": path}}), *at);
+        let seq = tx.insert_event(&web, &e).expect("insert").expect("new");
+        tx.set_event_profile(seq, p).expect("assign");
+    }
+    tx.commit().expect("commit");
+    let mut tx = store.read().expect("tx");
+    let props = tx.event_properties(p, "Page Viewed", t(100), t(300)).expect("history");
+    assert_eq!(props.len(), 2, "window is (since, until]");
+    assert_eq!(props.iter().filter(|m| m["path"] == json!("/products/b")).count(), 1);
+    assert!(tx.event_properties(p, "Signed Up", t(0), t(1000)).expect("none").is_empty());
+    let timeline = tx.timeline(p, 2).expect("timeline");
+    assert_eq!(timeline.iter().map(|e| e.event.timestamp.0).collect::<Vec<_>>(), [300, 200]);
+}
+
+pub fn identities_resolve_and_merge(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let known = tx.create_profile(t(0)).expect("p1");
+    let anon = tx.create_profile(t(0)).expect("p2");
+    let uid = Identity::UserId("alice".into());
+    let aid = Identity::AnonymousId("a-1".into());
+    tx.add_identity(&uid, known).expect("id");
+    tx.add_identity(&aid, anon).expect("id");
+    let mut p = Profile::new(anon);
+    p.apply_traits(&json!({"utm": "ad"}).as_object().cloned().unwrap_or_default(), t(5));
+    tx.save_profile(&p, t(5)).expect("save");
+    let r = tx.insert_run(anon, &run("j", Some(50))).expect("run");
+    let seq = tx.insert_event(&SourceId("web".into()), &event("e", Kind::Track, json!({"anonymousId": "a-1", "event": "X"}), 1)).expect("ev").expect("new");
+    tx.set_event_profile(seq, anon).expect("assign");
+    tx.merge_profiles(known, anon, t(10)).expect("merge");
+    assert_eq!(tx.profile_by_identity(&aid).expect("lookup"), Some(known));
+    assert_eq!(tx.identities(known).expect("ids"), [aid.clone(), uid.clone()]);
+    assert_eq!(tx.canonical(anon).expect("canonical"), Some(known));
+    assert_eq!(tx.canonical(known).expect("canonical"), Some(known));
+    assert_eq!(tx.canonical(ProfileId(999_999)).expect("canonical"), None);
+    assert_eq!(tx.run(r).expect("run").map(|r| r.profile), Some(known));
+    assert_eq!(tx.timeline(known, 10).expect("timeline").len(), 1);
+    assert_eq!(tx.profile(anon).expect("load").map(|p| p.traits["utm"].clone()), Some(json!("ad")));
+    tx.commit().expect("commit");
+}
+
+pub fn journeys_publish_immutable_versions(store: &dyn Store) {
+    let id = JourneyId("welcome".into());
+    let mut tx = store.write().expect("tx");
+    assert!(matches!(tx.publish(&id, t(0)), Err(Error::NotFound(_))));
+    tx.save_draft(&id, &json!({"v": 1}), t(1)).expect("draft");
+    assert_eq!(tx.published().expect("published").len(), 0);
+    assert_eq!(tx.publish(&id, t(2)).expect("publish"), 1);
+    tx.save_draft(&id, &json!({"v": 2}), t(3)).expect("draft 2");
+    let live = tx.published().expect("published");
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].document, json!({"v": 1}), "editing the draft leaves the live version alone");
+    assert_eq!(tx.publish(&id, t(4)).expect("publish"), 2);
+    assert_eq!(tx.published().expect("published")[0].version, 2);
+    assert_eq!(tx.journey_version(&id, 1).expect("v1").map(|v| v.document), Some(json!({"v": 1})));
+    let rec = tx.journey(&id).expect("get").expect("exists");
+    assert_eq!((rec.published_version, rec.draft), (Some(2), json!({"v": 2})));
+    assert_eq!(tx.journeys().expect("list").len(), 1);
+    tx.commit().expect("commit");
+}
+
+pub fn runs_timers_and_traces(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let p = tx.create_profile(t(0)).expect("p");
+    let late = tx.insert_run(p, &run("a", Some(300))).expect("run");
+    let early = tx.insert_run(p, &run("b", Some(100))).expect("run");
+    let done = tx.insert_run(p, &run("c", None)).expect("run");
+    assert_eq!(tx.next_wake().expect("next"), Some(t(100)));
+    let due: Vec<_> = tx.due_runs(t(300), 10).expect("due").into_iter().map(|r| r.id).collect();
+    assert_eq!(due, [early, late]);
+    assert_eq!(tx.due_runs(t(99), 10).expect("due").len(), 0);
+    let mut moved = run("b", None);
+    moved.seq = 2;
+    tx.update_run(early, &moved).expect("update");
+    assert_eq!(tx.due_runs(t(1000), 10).expect("due").into_iter().map(|r| r.id).collect::<Vec<_>>(), [late]);
+    assert_eq!(tx.runs_of(p).expect("runs").len(), 3);
+    assert_eq!(tx.run(done).expect("run").map(|r| r.run.status), Some(RunStatus::Exited));
+    tx.add_trace(&TraceRecord { run: late, seq: 1, at: t(5), lines: vec!["entered".into()] }).expect("trace");
+    tx.add_trace(&TraceRecord { run: late, seq: 2, at: t(6), lines: vec!["x: wait 1d".into()] }).expect("trace");
+    assert_eq!(tx.traces(late).expect("traces").iter().map(|t| t.seq).collect::<Vec<_>>(), [1, 2]);
+    tx.commit().expect("commit");
+}
+
+pub fn outbox_lifecycle(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let p = tx.create_profile(t(0)).expect("p");
+    let entry = |key: &str| NewOutbox { key: key.into(), profile: p, run: None, channel: "email".into(), payload: json!({"k": key}), due: t(10) };
+    let a = tx.enqueue(&entry("r1:1:0"), t(0)).expect("enqueue");
+    let b = tx.enqueue(&entry("r1:1:1"), t(0)).expect("enqueue");
+    let c = tx.enqueue(&entry("r1:1:2"), t(0)).expect("enqueue");
+    assert!(matches!(tx.enqueue(&entry("r1:1:0"), t(0)), Err(Error::Conflict(_))), "idempotency keys are unique");
+    assert_eq!(tx.due_outbox(t(9), 10).expect("due").len(), 0);
+    assert_eq!(tx.next_outbox_due().expect("next"), Some(t(10)));
+    assert_eq!(tx.due_outbox(t(10), 10).expect("due").iter().map(|e| e.id).collect::<Vec<_>>(), [a, b, c]);
+    tx.record_attempt(a, &Attempt::Retry { at: t(50), error: "421 try later".into() }, t(11)).expect("retry");
+    tx.record_attempt(b, &Attempt::Sent { result: json!({"smtp": "250"}) }, t(11)).expect("sent");
+    tx.record_attempt(c, &Attempt::Failed { error: "550 no such user".into(), result: None }, t(11)).expect("failed");
+    let ea = tx.outbox_entry(a).expect("get").expect("exists");
+    assert_eq!((ea.status, ea.attempts, ea.next_attempt_at, ea.last_error.as_deref()), (OutboxStatus::Pending, 1, t(50), Some("421 try later")));
+    tx.record_attempt(a, &Attempt::Captured { result: json!({"subject": "Hi"}) }, t(51)).expect("captured");
+    let ea = tx.outbox_entry(a).expect("get").expect("exists");
+    assert_eq!((ea.status, ea.attempts, ea.result), (OutboxStatus::Captured, 2, Some(json!({"subject": "Hi"}))));
+    assert_eq!(tx.due_outbox(t(1000), 10).expect("due").len(), 0);
+    assert_eq!(tx.messages(Some(OutboxStatus::Failed), None, 10).expect("failed")[0].last_error.as_deref(), Some("550 no such user"));
+    assert_eq!(tx.messages(None, Some(p), 10).expect("all").iter().map(|e| e.id).collect::<Vec<_>>(), [c, b, a]);
+    assert_eq!(tx.messages(None, Some(ProfileId(p.0 + 1000)), 10).expect("none").len(), 0);
+    tx.commit().expect("commit");
+}
+
+pub fn templates_and_settings(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let tpl = Template { id: TemplateId("hi".into()), subject: "Hi {{ traits.firstName }}".into(), html: "<p>Hi</p>".into(), text: "Hi".into(), updated_at: t(1) };
+    tx.put_template(&tpl).expect("put");
+    tx.put_template(&Template { subject: "Hello".into(), ..tpl.clone() }).expect("replace");
+    assert_eq!(tx.template(&tpl.id).expect("get").map(|t| t.subject), Some("Hello".into()));
+    assert_eq!(tx.templates().expect("list").len(), 1);
+    assert_eq!(tx.setting("admin_token").expect("get"), None);
+    tx.set_setting("admin_token", "x").expect("set");
+    tx.set_setting("admin_token", "y").expect("set");
+    assert_eq!(tx.setting("admin_token").expect("get"), Some("y".into()));
+    tx.commit().expect("commit");
+}
+
+pub fn dropped_transaction_rolls_back(store: &dyn Store) {
+    {
+        let mut tx = store.write().expect("tx");
+        tx.set_setting("k", "v").expect("set");
+        let e = event("m", Kind::Track, json!({"userId": "u", "event": "A"}), 1);
+        tx.insert_event(&SourceId("web".into()), &e).expect("insert");
+        // dropped here without commit
+    }
+    let mut tx = store.read().expect("tx");
+    assert_eq!(tx.setting("k").expect("get"), None);
+    assert!(tx.events_after(domain::ids::EventSeq(0), 10).expect("scan").is_empty());
+    let _ = MessageId("unused".into());
+}

@@ -1,0 +1,100 @@
+//! Numbered, forward-only migrations, shared by both backends.
+//!
+//! `{id}` stands for the dialect's auto-incrementing primary key column type.
+
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE sources (
+    id TEXT PRIMARY KEY,
+    write_key TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE events (
+    seq {id},
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    profile_id BIGINT,
+    name TEXT NOT NULL,
+    ts BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (source, message_id)
+);
+CREATE INDEX events_history ON events (profile_id, name, ts);
+CREATE INDEX events_timeline ON events (profile_id, seq);
+CREATE TABLE profiles (
+    id {id},
+    traits TEXT NOT NULL,
+    trait_times TEXT NOT NULL,
+    merged_into BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE identities (
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    profile_id BIGINT NOT NULL,
+    PRIMARY KEY (kind, value)
+);
+CREATE INDEX identities_profile ON identities (profile_id);
+CREATE TABLE journeys (
+    id TEXT PRIMARY KEY,
+    draft TEXT NOT NULL,
+    published_version BIGINT,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE journey_versions (
+    id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    document TEXT NOT NULL,
+    published_at BIGINT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE TABLE runs (
+    id {id},
+    profile_id BIGINT NOT NULL,
+    journey_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    wake_at BIGINT,
+    state TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX runs_profile ON runs (profile_id, journey_id);
+CREATE INDEX runs_wake ON runs (wake_at) WHERE wake_at IS NOT NULL;
+CREATE TABLE traces (
+    run_id BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    lines TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE outbox (
+    id {id},
+    idempotency_key TEXT NOT NULL UNIQUE,
+    profile_id BIGINT NOT NULL,
+    run_id BIGINT,
+    channel TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    last_error TEXT,
+    result TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX outbox_profile ON outbox (profile_id, id);
+CREATE TABLE templates (
+    id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,
+    html TEXT NOT NULL,
+    body_text TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+)];

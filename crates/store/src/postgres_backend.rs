@@ -1,0 +1,160 @@
+//! The shared backend: PostgreSQL, through the synchronous `postgres` client.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::{Client, NoTls, Statement};
+
+use crate::sql::{Conn, Dialect, Row, SqlTx, Val, migrate};
+use crate::{Error, Result, Store, Tx};
+
+const READERS: usize = 3;
+
+pub struct PostgresStore {
+    writer: Mutex<PgConn>,
+    readers: Vec<Mutex<PgConn>>,
+    next_reader: AtomicUsize,
+}
+
+struct PgConn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+fn connect(url: &str, schema: Option<&str>) -> Result<PgConn> {
+    let mut client = Client::connect(url, NoTls)?;
+    if let Some(schema) = schema {
+        let quoted = schema.replace('"', "\"\"");
+        client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{quoted}\"; SET search_path TO \"{quoted}\""))?;
+    }
+    Ok(PgConn { client, statements: HashMap::new() })
+}
+
+impl PostgresStore {
+    /// Connects to `url`; with `schema`, every table lives in that schema (created if needed).
+    pub fn connect(url: &str, schema: Option<&str>) -> Result<PostgresStore> {
+        let mut writer = connect(url, schema)?;
+        migrate(&mut PgGuard(&mut writer))?;
+        let readers = (0..READERS).map(|_| connect(url, schema).map(Mutex::new)).collect::<Result<_>>()?;
+        Ok(PostgresStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+    }
+}
+
+#[derive(Debug)]
+struct Null;
+
+impl ToSql for Null {
+    fn to_sql(&self, _: &Type, _: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(IsNull::Yes)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    to_sql_checked!();
+}
+
+/// `?` placeholders to `$1, $2, ...` (our SQL has no `?` inside literals).
+fn number_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+struct PgGuard<C>(C);
+
+fn boxed(params: &[Val]) -> Vec<Box<dyn ToSql + Sync>> {
+    params
+        .iter()
+        .map(|v| -> Box<dyn ToSql + Sync> {
+            match v {
+                Val::Null => Box::new(Null),
+                Val::Int(i) => Box::new(*i),
+                Val::Text(s) => Box::new(s.clone()),
+            }
+        })
+        .collect()
+}
+
+impl PgConn {
+    fn prepared(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(&number_placeholders(sql))?;
+        self.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+}
+
+impl<C: std::ops::DerefMut<Target = PgConn>> Conn for PgGuard<C> {
+    fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        let stmt = self.0.prepared(sql)?;
+        let boxed = boxed(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+        Ok(self.0.client.execute(&stmt, &refs)?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        let stmt = self.0.prepared(sql)?;
+        let boxed = boxed(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+        let rows = self.0.client.query(&stmt, &refs)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut vals = Vec::with_capacity(row.len());
+            for (i, col) in row.columns().iter().enumerate() {
+                let t = col.type_();
+                let v = if *t == Type::INT8 {
+                    row.try_get::<_, Option<i64>>(i)?.map_or(Val::Null, Val::Int)
+                } else if *t == Type::INT4 {
+                    row.try_get::<_, Option<i32>>(i)?.map_or(Val::Null, |v| Val::Int(v.into()))
+                } else if *t == Type::TEXT || *t == Type::VARCHAR {
+                    row.try_get::<_, Option<String>>(i)?.map_or(Val::Null, Val::Text)
+                } else {
+                    return Err(Error::Corrupt(format!("unsupported column type {t}")));
+                };
+                vals.push(v);
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.0.client.batch_execute(sql)?)
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+}
+
+impl Store for PostgresStore {
+    fn write(&self) -> Result<Box<dyn Tx + '_>> {
+        let guard = self.writer.lock().map_err(|_| Error::Poisoned)?;
+        Ok(Box::new(SqlTx::begin(PgGuard(guard), "BEGIN")?))
+    }
+
+    fn read(&self) -> Result<Box<dyn Tx + '_>> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let guard = (0..self.readers.len())
+            .find_map(|i| self.readers[(start + i) % self.readers.len()].try_lock().ok())
+            .map_or_else(|| self.readers[start % self.readers.len()].lock().map_err(|_| Error::Poisoned), Ok)?;
+        Ok(Box::new(SqlTx::begin(PgGuard(guard), "BEGIN READ ONLY")?))
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+}

@@ -1,0 +1,559 @@
+//! The one implementation of `Tx`, written against a minimal connection trait that both
+//! backends provide. SQL uses `?` placeholders; the PostgreSQL driver numbers them.
+
+use domain::Map;
+use domain::event::Event;
+use domain::ids::{EventSeq, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
+use domain::journey::{Run, RunStatus};
+use domain::profile::Profile;
+use domain::time::Timestamp;
+use serde_json::Value;
+
+use crate::migrations::MIGRATIONS;
+use crate::{
+    Attempt, Error, JourneyRecord, JourneyStatus, JourneyVersion, NewOutbox, OutboxEntry, OutboxStatus, Result, RunRecord, Source,
+    StoredEvent, Template, TraceRecord, Tx,
+};
+
+/// A parameter or column value.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Val {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::Int(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Val {
+        Val::Text(v.to_owned())
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Val {
+        Val::Text(v)
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Val {
+        Val::Text(v.clone())
+    }
+}
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(v: Option<T>) -> Val {
+        v.map_or(Val::Null, Into::into)
+    }
+}
+
+macro_rules! params {
+    ($($v:expr),* $(,)?) => { &[$(Val::from($v)),*] };
+}
+
+pub(crate) struct Row(pub(crate) Vec<Val>);
+
+impl Row {
+    fn int(&self, i: usize) -> Result<i64> {
+        match self.0.get(i) {
+            Some(Val::Int(v)) => Ok(*v),
+            other => Err(Error::Corrupt(format!("column {i}: expected an integer, found {other:?}"))),
+        }
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        match self.0.get(i) {
+            Some(Val::Null) => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
+    fn text(&self, i: usize) -> Result<&str> {
+        match self.0.get(i) {
+            Some(Val::Text(v)) => Ok(v),
+            other => Err(Error::Corrupt(format!("column {i}: expected text, found {other:?}"))),
+        }
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<&str>> {
+        match self.0.get(i) {
+            Some(Val::Null) => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+    fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T> {
+        serde_json::from_str(self.text(i)?).map_err(|e| Error::Corrupt(format!("column {i}: {e}")))
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// What a backend's connection must do.
+pub(crate) trait Conn {
+    fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
+    fn batch(&mut self, sql: &str) -> Result<()>;
+    fn dialect(&self) -> Dialect;
+}
+
+/// Brings a database to the latest schema version, one migration per transaction.
+pub(crate) fn migrate(conn: &mut dyn Conn) -> Result<()> {
+    conn.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+    let rows = conn.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?;
+    let current = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
+    let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+    if current > known {
+        return Err(Error::SchemaTooNew { found: current, known });
+    }
+    let id = match conn.dialect() {
+        Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
+    };
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tracing::info!(version, "applying migration");
+        conn.batch("BEGIN")?;
+        conn.batch(&sql.replace("{id}", id))?;
+        conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", params![*version])?;
+        conn.batch("COMMIT")?;
+    }
+    Ok(())
+}
+
+/// A transaction on any `Conn`.
+pub(crate) struct SqlTx<C: Conn> {
+    conn: C,
+    open: bool,
+}
+
+impl<C: Conn> SqlTx<C> {
+    pub(crate) fn begin(mut conn: C, statement: &str) -> Result<SqlTx<C>> {
+        conn.batch(statement)?;
+        Ok(SqlTx { conn, open: true })
+    }
+}
+
+impl<C: Conn> Drop for SqlTx<C> {
+    fn drop(&mut self) {
+        if self.open {
+            if let Err(error) = self.conn.batch("ROLLBACK") {
+                tracing::warn!(%error, "rollback failed");
+            }
+        }
+    }
+}
+
+const EVENT_COLS: &str = "seq, source, profile_id, body";
+const RUN_COLS: &str = "id, profile_id, state";
+const OUTBOX_COLS: &str =
+    "id, idempotency_key, profile_id, run_id, channel, payload, status, attempts, next_attempt_at, last_error, result, created_at, updated_at";
+
+fn event_row(r: &Row) -> Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: EventSeq(r.int(0)?),
+        source: SourceId(r.text(1)?.to_owned()),
+        profile: r.opt_int(2)?.map(ProfileId),
+        event: r.json(3)?,
+    })
+}
+
+fn run_row(r: &Row) -> Result<RunRecord> {
+    Ok(RunRecord { id: RunId(r.int(0)?), profile: ProfileId(r.int(1)?), run: r.json(2)? })
+}
+
+fn outbox_row(r: &Row) -> Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        id: OutboxId(r.int(0)?),
+        key: r.text(1)?.to_owned(),
+        profile: ProfileId(r.int(2)?),
+        run: r.opt_int(3)?.map(RunId),
+        channel: r.text(4)?.to_owned(),
+        payload: r.json(5)?,
+        status: OutboxStatus::parse(r.text(6)?).ok_or_else(|| Error::Corrupt("outbox status".into()))?,
+        attempts: r.int(7)?,
+        next_attempt_at: Timestamp(r.int(8)?),
+        last_error: r.opt_text(9)?.map(str::to_owned),
+        result: r.opt_text(10)?.map(serde_json::from_str).transpose().map_err(|e| Error::Corrupt(e.to_string()))?,
+        created_at: Timestamp(r.int(11)?),
+        updated_at: Timestamp(r.int(12)?),
+    })
+}
+
+fn journey_row(r: &Row) -> Result<JourneyRecord> {
+    let published_version = r.opt_int(2)?;
+    Ok(JourneyRecord {
+        id: JourneyId(r.text(0)?.to_owned()),
+        draft: r.json(1)?,
+        published_version,
+        status: if published_version.is_some() { JourneyStatus::Published } else { JourneyStatus::Draft },
+        updated_at: Timestamp(r.int(3)?),
+    })
+}
+
+fn version_row(r: &Row) -> Result<JourneyVersion> {
+    Ok(JourneyVersion {
+        id: JourneyId(r.text(0)?.to_owned()),
+        version: r.int(1)?,
+        document: r.json(2)?,
+        published_at: Timestamp(r.int(3)?),
+    })
+}
+
+fn template_row(r: &Row) -> Result<Template> {
+    Ok(Template {
+        id: TemplateId(r.text(0)?.to_owned()),
+        subject: r.text(1)?.to_owned(),
+        html: r.text(2)?.to_owned(),
+        text: r.text(3)?.to_owned(),
+        updated_at: Timestamp(r.int(4)?),
+    })
+}
+
+fn first<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Option<T>> {
+    rows.first().map(f).transpose()
+}
+
+fn all<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl<C: Conn> Tx for SqlTx<C> {
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        self.open = false;
+        self.conn.batch("COMMIT")
+    }
+
+    fn create_source(&mut self, s: &Source) -> Result<()> {
+        let n = self.conn.execute(
+            "INSERT INTO sources (id, write_key, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            params![s.id.as_str(), s.write_key.as_str(), s.created_at.0],
+        )?;
+        if n == 0 {
+            return Err(Error::Conflict(format!("source {:?} or its write key", s.id.0)));
+        }
+        Ok(())
+    }
+
+    fn source_by_key(&mut self, write_key: &str) -> Result<Option<SourceId>> {
+        let rows = self.conn.query("SELECT id FROM sources WHERE write_key = ?", params![write_key])?;
+        first(rows, |r| Ok(SourceId(r.text(0)?.to_owned())))
+    }
+
+    fn sources(&mut self) -> Result<Vec<Source>> {
+        let rows = self.conn.query("SELECT id, write_key, created_at FROM sources ORDER BY id", &[])?;
+        all(rows, |r| Ok(Source { id: SourceId(r.text(0)?.to_owned()), write_key: r.text(1)?.to_owned(), created_at: Timestamp(r.int(2)?) }))
+    }
+
+    fn insert_event(&mut self, source: &SourceId, e: &Event) -> Result<Option<EventSeq>> {
+        let rows = self.conn.query(
+            "INSERT INTO events (source, message_id, name, ts, body) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (source, message_id) DO NOTHING RETURNING seq",
+            params![source.as_str(), e.message_id.as_str(), e.match_name(), e.timestamp.0, to_json(e)?],
+        )?;
+        first(rows, |r| Ok(EventSeq(r.int(0)?)))
+    }
+
+    fn set_event_profile(&mut self, seq: EventSeq, profile: ProfileId) -> Result<()> {
+        self.conn.execute("UPDATE events SET profile_id = ? WHERE seq = ?", params![profile.0, seq.0])?;
+        Ok(())
+    }
+
+    fn events_after(&mut self, after: EventSeq, n: usize) -> Result<Vec<StoredEvent>> {
+        let rows = self.conn.query(&format!("SELECT {EVENT_COLS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"), params![after.0, limit(n)])?;
+        all(rows, event_row)
+    }
+
+    fn event_properties(&mut self, profile: ProfileId, name: &str, since: Timestamp, until: Timestamp) -> Result<Vec<Map>> {
+        let rows = self.conn.query(
+            "SELECT body FROM events WHERE profile_id = ? AND name = ? AND ts > ? AND ts <= ?",
+            params![profile.0, name, since.0, until.0],
+        )?;
+        all(rows, |r| r.json::<Event>(0).map(|e| e.match_properties().into_owned()))
+    }
+
+    fn timeline(&mut self, profile: ProfileId, n: usize) -> Result<Vec<StoredEvent>> {
+        let rows = self.conn.query(
+            &format!("SELECT {EVENT_COLS} FROM events WHERE profile_id = ? ORDER BY ts DESC, seq DESC LIMIT ?"),
+            params![profile.0, limit(n)],
+        )?;
+        all(rows, event_row)
+    }
+
+    fn create_profile(&mut self, now: Timestamp) -> Result<ProfileId> {
+        let rows = self.conn.query(
+            "INSERT INTO profiles (traits, trait_times, created_at, updated_at) VALUES ('{}', '{}', ?, ?) RETURNING id",
+            params![now.0, now.0],
+        )?;
+        first(rows, |r| Ok(ProfileId(r.int(0)?)))?.ok_or_else(|| Error::Corrupt("no id returned".into()))
+    }
+
+    fn profile(&mut self, id: ProfileId) -> Result<Option<Profile>> {
+        let rows = self.conn.query("SELECT traits, trait_times FROM profiles WHERE id = ?", params![id.0])?;
+        first(rows, |r| Ok(Profile { id, traits: r.json(0)?, trait_times: r.json(1)? }))
+    }
+
+    fn save_profile(&mut self, p: &Profile, now: Timestamp) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE profiles SET traits = ?, trait_times = ?, updated_at = ? WHERE id = ?",
+            params![to_json(&p.traits)?, to_json(&p.trait_times)?, now.0, p.id.0],
+        )?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("profile {}", p.id)));
+        }
+        Ok(())
+    }
+
+    fn canonical(&mut self, mut id: ProfileId) -> Result<Option<ProfileId>> {
+        for _ in 0..64 {
+            let rows = self.conn.query("SELECT merged_into FROM profiles WHERE id = ?", params![id.0])?;
+            match first(rows, |r| r.opt_int(0))? {
+                None => return Ok(None),
+                Some(None) => return Ok(Some(id)),
+                Some(Some(next)) => id = ProfileId(next),
+            }
+        }
+        Err(Error::Corrupt(format!("merge chain of profile {id} does not end")))
+    }
+
+    fn profile_by_identity(&mut self, identity: &Identity) -> Result<Option<ProfileId>> {
+        let rows = self.conn.query("SELECT profile_id FROM identities WHERE kind = ? AND value = ?", params![identity.kind(), identity.value()])?;
+        first(rows, |r| Ok(ProfileId(r.int(0)?)))
+    }
+
+    fn add_identity(&mut self, identity: &Identity, profile: ProfileId) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO identities (kind, value, profile_id) VALUES (?, ?, ?) \
+             ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id",
+            params![identity.kind(), identity.value(), profile.0],
+        )?;
+        Ok(())
+    }
+
+    fn identities(&mut self, profile: ProfileId) -> Result<Vec<Identity>> {
+        let rows = self.conn.query("SELECT kind, value FROM identities WHERE profile_id = ? ORDER BY kind, value", params![profile.0])?;
+        all(rows, |r| Identity::from_parts(r.text(0)?, r.text(1)?).ok_or_else(|| Error::Corrupt("identity kind".into())))
+    }
+
+    fn merge_profiles(&mut self, winner: ProfileId, loser: ProfileId, now: Timestamp) -> Result<()> {
+        for table in ["identities", "events", "runs", "outbox"] {
+            self.conn.execute(&format!("UPDATE {table} SET profile_id = ? WHERE profile_id = ?"), params![winner.0, loser.0])?;
+        }
+        self.conn.execute("UPDATE profiles SET merged_into = ?, updated_at = ? WHERE id = ?", params![winner.0, now.0, loser.0])?;
+        Ok(())
+    }
+
+    fn save_draft(&mut self, id: &JourneyId, doc: &Value, now: Timestamp) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO journeys (id, draft, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET draft = excluded.draft, updated_at = excluded.updated_at",
+            params![id.as_str(), to_json(doc)?, now.0],
+        )?;
+        Ok(())
+    }
+
+    fn journey(&mut self, id: &JourneyId) -> Result<Option<JourneyRecord>> {
+        let rows = self.conn.query("SELECT id, draft, published_version, updated_at FROM journeys WHERE id = ?", params![id.as_str()])?;
+        first(rows, journey_row)
+    }
+
+    fn journeys(&mut self) -> Result<Vec<JourneyRecord>> {
+        let rows = self.conn.query("SELECT id, draft, published_version, updated_at FROM journeys ORDER BY id", &[])?;
+        all(rows, journey_row)
+    }
+
+    fn publish(&mut self, id: &JourneyId, now: Timestamp) -> Result<i64> {
+        let record = self.journey(id)?.ok_or_else(|| Error::NotFound(format!("journey {:?}", id.0)))?;
+        let rows = self.conn.query("SELECT COALESCE(MAX(version), 0) FROM journey_versions WHERE id = ?", params![id.as_str()])?;
+        let version = first(rows, |r| r.int(0))?.unwrap_or(0) + 1;
+        self.conn.execute(
+            "INSERT INTO journey_versions (id, version, document, published_at) VALUES (?, ?, ?, ?)",
+            params![id.as_str(), version, to_json(&record.draft)?, now.0],
+        )?;
+        self.conn.execute("UPDATE journeys SET published_version = ?, updated_at = ? WHERE id = ?", params![version, now.0, id.as_str()])?;
+        Ok(version)
+    }
+
+    fn journey_version(&mut self, id: &JourneyId, version: i64) -> Result<Option<JourneyVersion>> {
+        let rows = self.conn.query(
+            "SELECT id, version, document, published_at FROM journey_versions WHERE id = ? AND version = ?",
+            params![id.as_str(), version],
+        )?;
+        first(rows, version_row)
+    }
+
+    fn published(&mut self) -> Result<Vec<JourneyVersion>> {
+        let rows = self.conn.query(
+            "SELECT v.id, v.version, v.document, v.published_at FROM journey_versions v \
+             JOIN journeys j ON j.id = v.id AND j.published_version = v.version ORDER BY v.id",
+            &[],
+        )?;
+        all(rows, version_row)
+    }
+
+    fn insert_run(&mut self, profile: ProfileId, run: &Run) -> Result<RunId> {
+        let rows = self.conn.query(
+            "INSERT INTO runs (profile_id, journey_id, status, wake_at, state, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            params![profile.0, run.journey.as_str(), status_str(run.status), wake(run), to_json(run)?, run.updated_at.0],
+        )?;
+        first(rows, |r| Ok(RunId(r.int(0)?)))?.ok_or_else(|| Error::Corrupt("no id returned".into()))
+    }
+
+    fn update_run(&mut self, id: RunId, run: &Run) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE runs SET status = ?, wake_at = ?, state = ?, updated_at = ? WHERE id = ?",
+            params![status_str(run.status), wake(run), to_json(run)?, run.updated_at.0, id.0],
+        )?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("run {id}")));
+        }
+        Ok(())
+    }
+
+    fn runs_of(&mut self, profile: ProfileId) -> Result<Vec<RunRecord>> {
+        let rows = self.conn.query(&format!("SELECT {RUN_COLS} FROM runs WHERE profile_id = ? ORDER BY id"), params![profile.0])?;
+        all(rows, run_row)
+    }
+
+    fn run(&mut self, id: RunId) -> Result<Option<RunRecord>> {
+        let rows = self.conn.query(&format!("SELECT {RUN_COLS} FROM runs WHERE id = ?"), params![id.0])?;
+        first(rows, run_row)
+    }
+
+    fn due_runs(&mut self, now: Timestamp, n: usize) -> Result<Vec<RunRecord>> {
+        let rows = self.conn.query(
+            &format!("SELECT {RUN_COLS} FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, id LIMIT ?"),
+            params![now.0, limit(n)],
+        )?;
+        all(rows, run_row)
+    }
+
+    fn next_wake(&mut self) -> Result<Option<Timestamp>> {
+        let rows = self.conn.query("SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL", &[])?;
+        Ok(first(rows, |r| r.opt_int(0))?.flatten().map(Timestamp))
+    }
+
+    fn add_trace(&mut self, t: &TraceRecord) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO traces (run_id, seq, at, lines) VALUES (?, ?, ?, ?)",
+            params![t.run.0, t.seq, t.at.0, to_json(&t.lines)?],
+        )?;
+        Ok(())
+    }
+
+    fn traces(&mut self, run: RunId) -> Result<Vec<TraceRecord>> {
+        let rows = self.conn.query("SELECT run_id, seq, at, lines FROM traces WHERE run_id = ? ORDER BY seq", params![run.0])?;
+        all(rows, |r| Ok(TraceRecord { run: RunId(r.int(0)?), seq: r.int(1)?, at: Timestamp(r.int(2)?), lines: r.json(3)? }))
+    }
+
+    fn enqueue(&mut self, e: &NewOutbox, now: Timestamp) -> Result<OutboxId> {
+        let rows = self.conn.query(
+            "INSERT INTO outbox (idempotency_key, profile_id, run_id, channel, payload, status, attempts, next_attempt_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            params![e.key.as_str(), e.profile.0, e.run.map(|r| r.0), e.channel.as_str(), to_json(&e.payload)?, e.due.0, now.0, now.0],
+        )?;
+        match first(rows, |r| Ok(OutboxId(r.int(0)?)))? {
+            Some(id) => Ok(id),
+            None => Err(Error::Conflict(format!("outbox entry {:?}", e.key))),
+        }
+    }
+
+    fn due_outbox(&mut self, now: Timestamp, n: usize) -> Result<Vec<OutboxEntry>> {
+        let rows = self.conn.query(
+            &format!("SELECT {OUTBOX_COLS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"),
+            params![now.0, limit(n)],
+        )?;
+        all(rows, outbox_row)
+    }
+
+    fn next_outbox_due(&mut self) -> Result<Option<Timestamp>> {
+        let rows = self.conn.query("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'", &[])?;
+        Ok(first(rows, |r| r.opt_int(0))?.flatten().map(Timestamp))
+    }
+
+    fn record_attempt(&mut self, id: OutboxId, a: &Attempt, now: Timestamp) -> Result<()> {
+        let (status, next, error, result) = match a {
+            Attempt::Sent { result } => (OutboxStatus::Sent, None, None, Some(result)),
+            Attempt::Captured { result } => (OutboxStatus::Captured, None, None, Some(result)),
+            Attempt::Retry { at, error } => (OutboxStatus::Pending, Some(at.0), Some(error.as_str()), None),
+            Attempt::Failed { error, result } => (OutboxStatus::Failed, None, Some(error.as_str()), result.as_ref()),
+        };
+        let result = result.map(to_json).transpose()?;
+        let n = self.conn.execute(
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, next_attempt_at = COALESCE(?, next_attempt_at), \
+             last_error = COALESCE(?, last_error), result = COALESCE(?, result), updated_at = ? WHERE id = ?",
+            params![status.as_str(), next, error, result, now.0, id.0],
+        )?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("outbox entry {id}")));
+        }
+        Ok(())
+    }
+
+    fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>> {
+        let rows = self.conn.query(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE id = ?"), params![id.0])?;
+        first(rows, outbox_row)
+    }
+
+    fn messages(&mut self, status: Option<OutboxStatus>, profile: Option<ProfileId>, n: usize) -> Result<Vec<OutboxEntry>> {
+        let rows = self.conn.query(
+            &format!(
+                "SELECT {OUTBOX_COLS} FROM outbox WHERE (CAST(? AS TEXT) IS NULL OR status = ?) AND (CAST(? AS BIGINT) IS NULL OR profile_id = ?) ORDER BY id DESC LIMIT ?"
+            ),
+            params![status.map(OutboxStatus::as_str), status.map(OutboxStatus::as_str), profile.map(|p| p.0), profile.map(|p| p.0), limit(n)],
+        )?;
+        all(rows, outbox_row)
+    }
+
+    fn put_template(&mut self, t: &Template) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO templates (id, subject, html, body_text, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, html = excluded.html, body_text = excluded.body_text, updated_at = excluded.updated_at",
+            params![t.id.as_str(), t.subject.as_str(), t.html.as_str(), t.text.as_str(), t.updated_at.0],
+        )?;
+        Ok(())
+    }
+
+    fn template(&mut self, id: &TemplateId) -> Result<Option<Template>> {
+        let rows = self.conn.query("SELECT id, subject, html, body_text, updated_at FROM templates WHERE id = ?", params![id.as_str()])?;
+        first(rows, template_row)
+    }
+
+    fn templates(&mut self) -> Result<Vec<Template>> {
+        let rows = self.conn.query("SELECT id, subject, html, body_text, updated_at FROM templates ORDER BY id", &[])?;
+        all(rows, template_row)
+    }
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>> {
+        let rows = self.conn.query("SELECT value FROM settings WHERE key = ?", params![key])?;
+        first(rows, |r| Ok(r.text(0)?.to_owned()))
+    }
+
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}
+
+fn status_str(s: RunStatus) -> &'static str {
+    match s {
+        RunStatus::Waiting => "waiting",
+        RunStatus::Exited => "exited",
+    }
+}
+
+fn wake(run: &Run) -> Option<i64> {
+    (run.status == RunStatus::Waiting).then_some(run.wake_at.map(|t| t.0)).flatten()
+}

@@ -1,0 +1,107 @@
+//! The embedded backend: SQLite in WAL mode, in a file of the data directory.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql};
+
+use crate::sql::{Conn, Dialect, Row, SqlTx, Val, migrate};
+use crate::{Error, Result, Store, Tx};
+
+const READERS: usize = 3;
+
+/// One writer connection (writes are serialised in-process, so SQLite never reports busy)
+/// and a few readers, which WAL lets run beside the writer.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    // FULL: a commit is on disk before it returns, so an acknowledged event survives power loss.
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;")?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let mut writer = open_conn(path)?;
+        migrate(&mut SqliteConn(&mut writer))?;
+        let readers = (0..READERS).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<_>>()?;
+        Ok(SqliteStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+    }
+}
+
+/// A connection, owned or borrowed from the pool.
+struct SqliteConn<C>(C);
+
+impl ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Val::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+impl<C: std::ops::DerefMut<Target = Connection>> Conn for SqliteConn<C> {
+    fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        Ok(stmt.execute(rusqlite::params_from_iter(params))? as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut vals = Vec::with_capacity(n);
+            for i in 0..n {
+                vals.push(match row.get_ref(i)? {
+                    ValueRef::Null => Val::Null,
+                    ValueRef::Integer(v) => Val::Int(v),
+                    ValueRef::Real(v) => Val::Int(v as i64),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                });
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+}
+
+impl Store for SqliteStore {
+    fn write(&self) -> Result<Box<dyn Tx + '_>> {
+        let guard: MutexGuard<'_, Connection> = self.writer.lock().map_err(|_| Error::Poisoned)?;
+        Ok(Box::new(SqlTx::begin(SqliteConn(guard), "BEGIN IMMEDIATE")?))
+    }
+
+    fn read(&self) -> Result<Box<dyn Tx + '_>> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // Take a free reader if there is one, else wait for the next in turn.
+        let guard = (0..self.readers.len())
+            .find_map(|i| self.readers[(start + i) % self.readers.len()].try_lock().ok())
+            .map_or_else(|| self.readers[start % self.readers.len()].lock().map_err(|_| Error::Poisoned), Ok)?;
+        Ok(Box::new(SqlTx::begin(SqliteConn(guard), "BEGIN")?))
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}
