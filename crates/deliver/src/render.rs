@@ -1,0 +1,129 @@
+//! Liquid templates, rendered with the person's traits and the triggering event.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::Error;
+
+/// An email's three parts, each a Liquid template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailTemplate {
+    pub id: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+impl Rendered {
+    /// The message as recorded in the outbox.
+    pub fn describe(&self, to: &str, from: Option<&str>) -> Value {
+        json!({"to": to, "from": from, "subject": self.subject, "html": self.html, "text": self.text})
+    }
+}
+
+/// Parses each distinct source once and keeps it.
+pub struct Renderer {
+    parser: liquid::Parser,
+    cache: Mutex<HashMap<String, Arc<liquid::Template>>>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer {
+            parser: liquid::ParserBuilder::with_stdlib().build().expect("the standard Liquid library builds"),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Renderer {
+    /// Checks that a source parses; the message says where it does not.
+    pub fn check(&self, source: &str) -> Result<(), String> {
+        self.parser.parse(source).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn template(&self, source: &str) -> Result<Arc<liquid::Template>, Error> {
+        if let Some(t) = self.cache.lock().ok().and_then(|c| c.get(source).cloned()) {
+            return Ok(t);
+        }
+        let t = Arc::new(self.parser.parse(source).map_err(|e| Error::Permanent(format!("template does not parse: {e}")))?);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() > 1000 {
+                cache.clear();
+            }
+            cache.insert(source.to_owned(), t.clone());
+        }
+        Ok(t)
+    }
+
+    /// Renders one Liquid source with `ctx` (a JSON object: `traits`, `event`, `profile_id`).
+    pub fn render(&self, source: &str, ctx: &Value) -> Result<String, Error> {
+        if !source.contains("{{") && !source.contains("{%") {
+            return Ok(source.to_owned());
+        }
+        let globals = liquid::model::to_object(ctx).map_err(|e| Error::Permanent(format!("template context: {e}")))?;
+        self.template(source)?
+            .render(&globals)
+            .map_err(|e| Error::Permanent(format!("template does not render: {e}")))
+    }
+
+    pub fn email(&self, t: &EmailTemplate, ctx: &Value) -> Result<Rendered, Error> {
+        let part = |name: &str, src: &str| self.render(src, ctx).map_err(|e| Error::Permanent(format!("template {:?}, {name}: {e}", t.id)));
+        Ok(Rendered { subject: part("subject", &t.subject)?, html: part("html", &t.html)?, text: part("text", &t.text)? })
+    }
+
+    /// Renders every string inside a JSON value (a webhook body template).
+    pub fn json(&self, body: &Value, ctx: &Value) -> Result<Value, Error> {
+        Ok(match body {
+            Value::String(s) => Value::String(self.render(s, ctx)?),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.json(v, ctx)).collect::<Result<_, _>>()?),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), self.json(v, ctx)?))).collect::<Result<_, Error>>()?),
+            other => other.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_traits_and_event_properties() {
+        let r = Renderer::default();
+        let t = EmailTemplate {
+            id: "invite".into(),
+            subject: "{{ traits.firstName }}, a free consultation?".into(),
+            html: "<p>You looked at {{ event.path }}</p>".into(),
+            text: "plain".into(),
+        };
+        let ctx = json!({"traits": {"firstName": "Alice"}, "event": {"path": "/products/x"}});
+        let out = r.email(&t, &ctx).expect("renders");
+        assert_eq!(out.subject, "Alice, a free consultation?");
+        assert_eq!(out.html, "<p>You looked at /products/x</p>");
+    }
+
+    #[test]
+    fn a_missing_variable_is_a_permanent_error_naming_the_template() {
+        let r = Renderer::default();
+        let t = EmailTemplate { id: "invite".into(), subject: "{{ traits.nope }}".into(), html: String::new(), text: String::new() };
+        let err = r.email(&t, &json!({"traits": {}})).expect_err("missing variable");
+        assert!(!err.is_retryable());
+        assert!(err.to_string().contains("\"invite\", subject"), "{err}");
+    }
+
+    #[test]
+    fn json_bodies_render_every_string() {
+        let r = Renderer::default();
+        let out = r.json(&json!({"user": "{{ traits.email }}", "n": 3, "tags": ["{{ event.plan }}"]}), &json!({"traits": {"email": "a@x.test"}, "event": {"plan": "pro"}})).expect("renders");
+        assert_eq!(out, json!({"user": "a@x.test", "n": 3, "tags": ["pro"]}));
+    }
+}
