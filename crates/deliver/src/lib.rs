@@ -75,7 +75,15 @@ impl Deliverer {
     }
 
     /// Renders the body and calls a webhook. `key` is sent as `webhook-id`.
-    pub async fn webhook(&self, key: &str, url: &str, method: &str, body: Option<&Value>, ctx: &Value, now_secs: i64) -> Result<Outcome, Error> {
+    pub async fn webhook(
+        &self,
+        key: &str,
+        url: &str,
+        method: &str,
+        body: Option<&Value>,
+        ctx: &Value,
+        now_secs: i64,
+    ) -> Result<Outcome, Error> {
         let body = match body {
             Some(b) => self.renderer.json(b, ctx)?,
             None => ctx.clone(),

@@ -71,9 +71,7 @@ impl Renderer {
             return Ok(source.to_owned());
         }
         let globals = liquid::model::to_object(ctx).map_err(|e| Error::Permanent(format!("template context: {e}")))?;
-        self.template(source)?
-            .render(&globals)
-            .map_err(|e| Error::Permanent(format!("template does not render: {e}")))
+        self.template(source)?.render(&globals).map_err(|e| Error::Permanent(format!("template does not render: {e}")))
     }
 
     pub fn email(&self, t: &EmailTemplate, ctx: &Value) -> Result<Rendered, Error> {
@@ -86,7 +84,9 @@ impl Renderer {
         Ok(match body {
             Value::String(s) => Value::String(self.render(s, ctx)?),
             Value::Array(items) => Value::Array(items.iter().map(|v| self.json(v, ctx)).collect::<Result<_, _>>()?),
-            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), self.json(v, ctx)?))).collect::<Result<_, Error>>()?),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), self.json(v, ctx)?))).collect::<Result<_, Error>>()?)
+            }
             other => other.clone(),
         })
     }
@@ -123,7 +123,12 @@ mod tests {
     #[test]
     fn json_bodies_render_every_string() {
         let r = Renderer::default();
-        let out = r.json(&json!({"user": "{{ traits.email }}", "n": 3, "tags": ["{{ event.plan }}"]}), &json!({"traits": {"email": "a@x.test"}, "event": {"plan": "pro"}})).expect("renders");
+        let out = r
+            .json(
+                &json!({"user": "{{ traits.email }}", "n": 3, "tags": ["{{ event.plan }}"]}),
+                &json!({"traits": {"email": "a@x.test"}, "event": {"plan": "pro"}}),
+            )
+            .expect("renders");
         assert_eq!(out, json!({"user": "a@x.test", "n": 3, "tags": ["pro"]}));
     }
 }

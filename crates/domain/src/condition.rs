@@ -74,9 +74,7 @@ impl Op {
             Op::Ne => !json_eq(subject, value),
             Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
                 let ord = match (subject, value) {
-                    (Value::Number(a), Value::Number(b)) => {
-                        a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b))
-                    }
+                    (Value::Number(a), Value::Number(b)) => a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
                     (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
                     _ => None,
                 };
@@ -156,9 +154,18 @@ pub enum Condition {
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),
-    Compare { subject: Subject, op: Op, value: Value },
+    Compare {
+        subject: Subject,
+        op: Op,
+        value: Value,
+    },
     /// Compares a history count; `query` indexes the journey's list of history queries.
-    History { query: usize, op: Op, value: Value, label: String },
+    History {
+        query: usize,
+        op: Op,
+        value: Value,
+        label: String,
+    },
 }
 
 /// What a condition can see. History counts are computed by the caller beforehand, one
@@ -193,9 +200,7 @@ impl Condition {
             Condition::Compare { subject, op, value } => {
                 let (what, seen) = match subject {
                     Subject::Trait(path) => (format!("trait {path}"), lookup(facts.traits, path)),
-                    Subject::Property(path) => {
-                        (format!("property {path}"), facts.properties.and_then(|p| lookup(p, path)))
-                    }
+                    Subject::Property(path) => (format!("property {path}"), facts.properties.and_then(|p| lookup(p, path))),
                 };
                 let result = op.apply(seen, value);
                 let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
@@ -214,12 +219,7 @@ impl Condition {
 
     /// Parses a condition, reporting every problem into `diags` at JSON path `path`.
     /// History queries found are appended to `history`.
-    pub(crate) fn parse(
-        v: &Value,
-        path: &str,
-        diags: &mut Diagnostics,
-        history: &mut Vec<HistoryQuery>,
-    ) -> Option<Condition> {
+    pub(crate) fn parse(v: &Value, path: &str, diags: &mut Diagnostics, history: &mut Vec<HistoryQuery>) -> Option<Condition> {
         let Some(obj) = v.as_object() else {
             diags.error(path, "condition_invalid", "a condition must be an object");
             return None;
@@ -230,11 +230,8 @@ impl Condition {
                     diags.error(&format!("{path}/{key}"), "condition_invalid", &format!("\"{key}\" takes a list of conditions"));
                     return None;
                 };
-                let parsed: Vec<_> = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| Condition::parse(c, &format!("{path}/{key}/{i}"), diags, history))
-                    .collect();
+                let parsed: Vec<_> =
+                    items.iter().enumerate().map(|(i, c)| Condition::parse(c, &format!("{path}/{key}/{i}"), diags, history)).collect();
                 return parsed.into_iter().collect::<Option<Vec<_>>>().map(ctor);
             }
         }
@@ -246,7 +243,11 @@ impl Condition {
                 Some(op) => Some(op),
                 None => {
                     let names: Vec<_> = Op::ALL.iter().map(|(n, _)| *n).collect();
-                    diags.error(&format!("{path}/op"), "condition_unknown_op", &format!("unknown operator {s:?}; use one of {}", names.join(", ")));
+                    diags.error(
+                        &format!("{path}/op"),
+                        "condition_unknown_op",
+                        &format!("unknown operator {s:?}; use one of {}", names.join(", ")),
+                    );
                     None
                 }
             },
@@ -281,7 +282,11 @@ impl Condition {
                     None
                 }
                 _ => {
-                    diags.error(&format!("{qpath}/within"), "invalid_duration", "a history query needs a positive \"within\" duration, e.g. \"7d\"");
+                    diags.error(
+                        &format!("{qpath}/within"),
+                        "invalid_duration",
+                        "a history query needs a positive \"within\" duration, e.g. \"7d\"",
+                    );
                     None
                 }
             };
@@ -366,11 +371,14 @@ mod tests {
         ]});
         let (r, trace) = check(cond, json!({}), json!({"path": "/products/a"}), &[3, 0]);
         assert!(r);
-        assert_eq!(trace, [
-            "property path = \"/products/a\" starts_with \"/products/\" -> true",
-            "count(\"Page Viewed\" in 7d) = 3 gte 3 -> true",
-            "count(\"Sales Contacted\" in 7d) = 0 eq 0 -> true",
-        ]);
+        assert_eq!(
+            trace,
+            [
+                "property path = \"/products/a\" starts_with \"/products/\" -> true",
+                "count(\"Page Viewed\" in 7d) = 3 gte 3 -> true",
+                "count(\"Sales Contacted\" in 7d) = 0 eq 0 -> true",
+            ]
+        );
     }
 
     #[test]
@@ -398,13 +406,16 @@ mod tests {
         ]});
         assert!(Condition::parse(&cond, "/c", &mut diags, &mut Vec::new()).is_none());
         let codes: Vec<_> = diags.0.iter().map(|d| format!("{} {}", d.path, d.code)).collect();
-        assert_eq!(codes, [
-            "/c/all/0/op condition_unknown_op",
-            "/c/all/1/history/event condition_invalid",
-            "/c/all/1/history/within invalid_duration",
-            "/c/all/1/value condition_invalid",
-            "/c/all/2/value condition_invalid",
-            "/c/all/3 condition_invalid",
-        ]);
+        assert_eq!(
+            codes,
+            [
+                "/c/all/0/op condition_unknown_op",
+                "/c/all/1/history/event condition_invalid",
+                "/c/all/1/history/within invalid_duration",
+                "/c/all/1/value condition_invalid",
+                "/c/all/2/value condition_invalid",
+                "/c/all/3 condition_invalid",
+            ]
+        );
     }
 }

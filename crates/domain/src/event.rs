@@ -145,9 +145,7 @@ fn object_field(obj: &mut Map, field: &'static str) -> Result<Map, EventError> {
 fn time_field(obj: &Map, field: &'static str) -> Result<Option<Timestamp>, EventError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Timestamp::parse(s)
-            .map(Some)
-            .ok_or_else(|| EventError::BadTimestamp { field, value: s.clone() }),
+        Some(Value::String(s)) => Timestamp::parse(s).map(Some).ok_or_else(|| EventError::BadTimestamp { field, value: s.clone() }),
         Some(other) => Err(EventError::BadTimestamp { field, value: other.to_string() }),
     }
 }
@@ -199,7 +197,7 @@ impl Event {
         };
         let sent_at = time_field(&obj, "sentAt")?.or(env.sent_at);
         let timestamp = match (client_time, sent_at) {
-            (Some(t), Some(sent)) => env.received_at.add(t.since(sent)),
+            (Some(t), Some(sent)) => env.received_at.plus(t.since(sent)),
             (Some(t), None) => t,
             (None, _) => env.received_at,
         };
@@ -270,12 +268,12 @@ impl Event {
         if let Some(a) = &self.anonymous_id {
             ids.push(Identity::AnonymousId(a.clone()));
         }
-        if self.kind == Kind::Alias {
-            if let Some(p) = &self.previous_id {
-                // previousId may be an earlier userId or an anonymousId; callers look up both.
-                ids.push(Identity::UserId(p.clone()));
-                ids.push(Identity::AnonymousId(p.clone()));
-            }
+        if self.kind == Kind::Alias
+            && let Some(p) = &self.previous_id
+        {
+            // previousId may be an earlier userId or an anonymousId; callers look up both.
+            ids.push(Identity::UserId(p.clone()));
+            ids.push(Identity::AnonymousId(p.clone()));
         }
         ids
     }

@@ -49,12 +49,7 @@ pub struct Diagnostics(pub Vec<Diagnostic>, Option<String>);
 
 impl Diagnostics {
     pub fn error(&mut self, path: &str, code: &str, message: &str) {
-        self.0.push(Diagnostic {
-            node: self.1.clone(),
-            path: path.to_owned(),
-            code: code.to_owned(),
-            message: message.to_owned(),
-        });
+        self.0.push(Diagnostic { node: self.1.clone(), path: path.to_owned(), code: code.to_owned(), message: message.to_owned() });
     }
 }
 
@@ -111,9 +106,7 @@ pub struct Journey {
 pub const MAX_HOPS: usize = 1000;
 
 fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 struct Parser {
@@ -157,7 +150,11 @@ impl Parser {
                 None
             }
             _ => {
-                self.diags.error(&format!("{path}/{key}"), "invalid_duration", &format!("\"{key}\" must be a positive duration such as \"3d\""));
+                self.diags.error(
+                    &format!("{path}/{key}"),
+                    "invalid_duration",
+                    &format!("\"{key}\" must be a positive duration such as \"3d\""),
+                );
                 None
             }
         }
@@ -197,7 +194,11 @@ impl Parser {
                             }
                         }
                     }
-                    _ => self.diags.error(&format!("{path}/events"), "missing_field", "wait_for needs \"events\": a list of {\"event\", \"filter\", \"next\"}"),
+                    _ => self.diags.error(
+                        &format!("{path}/events"),
+                        "missing_field",
+                        "wait_for needs \"events\": a list of {\"event\", \"filter\", \"next\"}",
+                    ),
                 }
                 let timeout = self.duration(obj, "timeout", path);
                 StepKind::WaitFor { paths, timeout: timeout?, timeout_next: self.next(obj, "timeout_next", path) }
@@ -218,7 +219,11 @@ impl Parser {
                             }
                         }
                     }
-                    _ => self.diags.error(&format!("{path}/cases"), "missing_field", "branch needs \"cases\": a list of {\"when\", \"next\"}"),
+                    _ => self.diags.error(
+                        &format!("{path}/cases"),
+                        "missing_field",
+                        "branch needs \"cases\": a list of {\"when\", \"next\"}",
+                    ),
                 }
                 StepKind::Branch { cases, otherwise: self.next(obj, "else", path) }
             }
@@ -226,7 +231,11 @@ impl Parser {
                 let channel = match obj.get("channel").and_then(Value::as_str).unwrap_or("email") {
                     "email" => Some(Channel::Email),
                     other => {
-                        self.diags.error(&format!("{path}/channel"), "unknown_channel", &format!("unknown channel {other:?}; available: email"));
+                        self.diags.error(
+                            &format!("{path}/channel"),
+                            "unknown_channel",
+                            &format!("unknown channel {other:?}; available: email"),
+                        );
                         None
                     }
                 };
@@ -235,10 +244,10 @@ impl Parser {
             }
             "webhook" => {
                 let url = self.string(obj, "url", path);
-                if let Some(u) = &url {
-                    if !(u.starts_with("http://") || u.starts_with("https://")) {
-                        self.diags.error(&format!("{path}/url"), "invalid_url", "a webhook url must start with http:// or https://");
-                    }
+                if let Some(u) = &url
+                    && !(u.starts_with("http://") || u.starts_with("https://"))
+                {
+                    self.diags.error(&format!("{path}/url"), "invalid_url", "a webhook url must start with http:// or https://");
                 }
                 let method = obj.get("method").and_then(Value::as_str).unwrap_or("POST").to_ascii_uppercase();
                 if !["POST", "PUT", "PATCH", "GET", "DELETE"].contains(&method.as_str()) {
@@ -248,7 +257,11 @@ impl Parser {
             }
             "exit" => StepKind::Exit,
             other => {
-                self.diags.error(&format!("{path}/type"), "unknown_step_type", &format!("unknown step type {other:?}; available: wait, wait_for, branch, send, webhook, exit"));
+                self.diags.error(
+                    &format!("{path}/type"),
+                    "unknown_step_type",
+                    &format!("unknown step type {other:?}; available: wait, wait_for, branch, send, webhook, exit"),
+                );
                 return None;
             }
         })
@@ -338,10 +351,14 @@ impl Journey {
         for (i, s) in steps.iter().enumerate() {
             p.diags.1 = Some(s.id.0.clone());
             for (label, target) in s.kind.edges() {
-                if let Some(t) = target {
-                    if !declared.contains(t) {
-                        p.diags.error(&format!("/steps/{i}/{label}"), "dangling_next", &format!("{label} points to {:?}, which is not a step", t.0));
-                    }
+                if let Some(t) = target
+                    && !declared.contains(t)
+                {
+                    p.diags.error(
+                        &format!("/steps/{i}/{label}"),
+                        "dangling_next",
+                        &format!("{label} points to {:?}, which is not a step", t.0),
+                    );
                 }
             }
         }
@@ -370,9 +387,8 @@ impl Journey {
 
 /// Unreachable steps and cycles that never wait.
 fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diagnostics) {
-    let targets = |i: usize| -> Vec<usize> {
-        steps[i].kind.edges().into_iter().filter_map(|(_, t)| t.and_then(|t| index.get(t).copied())).collect()
-    };
+    let targets =
+        |i: usize| -> Vec<usize> { steps[i].kind.edges().into_iter().filter_map(|(_, t)| t.and_then(|t| index.get(t).copied())).collect() };
     let mut seen = vec![false; steps.len()];
     let mut stack = vec![0];
     while let Some(i) = stack.pop() {
@@ -389,7 +405,14 @@ fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diag
     // A cycle among steps that do not wait would loop forever within one transition.
     let mut state = vec![0u8; steps.len()]; // 0 new, 1 on stack, 2 done
     let mut reported = HashSet::new();
-    fn visit(i: usize, steps: &[Step], targets: &dyn Fn(usize) -> Vec<usize>, state: &mut [u8], reported: &mut HashSet<usize>, diags: &mut Diagnostics) {
+    fn visit(
+        i: usize,
+        steps: &[Step],
+        targets: &dyn Fn(usize) -> Vec<usize>,
+        state: &mut [u8],
+        reported: &mut HashSet<usize>,
+        diags: &mut Diagnostics,
+    ) {
         if steps[i].kind.waits() {
             state[i] = 2;
             return;
@@ -400,7 +423,11 @@ fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diag
                 0 => visit(t, steps, targets, state, reported, diags),
                 1 if reported.insert(t) => {
                     diags.1 = Some(steps[t].id.0.clone());
-                    diags.error(&format!("/steps/{t}"), "cycle_without_wait", &format!("step {:?} is part of a cycle with no wait or wait_for in it", steps[t].id.0));
+                    diags.error(
+                        &format!("/steps/{t}"),
+                        "cycle_without_wait",
+                        &format!("step {:?} is part of a cycle with no wait or wait_for in it", steps[t].id.0),
+                    );
                 }
                 _ => {}
             }
@@ -503,7 +530,15 @@ fn node_label(node: &Option<NodeId>) -> &str {
 }
 
 /// Advances a run from `node` through steps that do not wait, until it waits or ends.
-fn advance(j: &Journey, run: &mut Run, mut node: Option<NodeId>, ctx: &Context<'_>, now: Timestamp, effects: &mut Vec<Effect>, trace: &mut Vec<String>) {
+fn advance(
+    j: &Journey,
+    run: &mut Run,
+    mut node: Option<NodeId>,
+    ctx: &Context<'_>,
+    now: Timestamp,
+    effects: &mut Vec<Effect>,
+    trace: &mut Vec<String>,
+) {
     run.wake_at = None;
     for _ in 0..MAX_HOPS {
         let Some(id) = node.clone() else {
@@ -522,13 +557,13 @@ fn advance(j: &Journey, run: &mut Run, mut node: Option<NodeId>, ctx: &Context<'
         match &step.kind {
             StepKind::Wait { duration, .. } => {
                 run.status = RunStatus::Waiting;
-                run.wake_at = Some(now.add(*duration));
+                run.wake_at = Some(now.plus(*duration));
                 trace.push(format!("{id}: wait {duration}"));
                 return;
             }
             StepKind::WaitFor { paths, timeout, .. } => {
                 run.status = RunStatus::Waiting;
-                run.wake_at = Some(now.add(*timeout));
+                run.wake_at = Some(now.plus(*timeout));
                 let names: Vec<_> = paths.iter().map(|p| p.on.event.as_str()).collect();
                 trace.push(format!("{id}: wait_for {} (timeout {timeout})", names.join(" | ")));
                 return;
@@ -554,7 +589,12 @@ fn advance(j: &Journey, run: &mut Run, mut node: Option<NodeId>, ctx: &Context<'
                 };
             }
             StepKind::Send { channel, template, next } => {
-                trace.push(format!("{id}: send {} {template}", match channel { Channel::Email => "email" }));
+                trace.push(format!(
+                    "{id}: send {} {template}",
+                    match channel {
+                        Channel::Email => "email",
+                    }
+                ));
                 effects.push(Effect::Send { node: id.clone(), channel: *channel, template: template.clone() });
                 node = next.clone();
             }
@@ -581,7 +621,15 @@ fn advance(j: &Journey, run: &mut Run, mut node: Option<NodeId>, ctx: &Context<'
 ///
 /// Returns `None` when the input does not concern this journey (no entry, nothing to do).
 /// `seed` makes future random choices (splits) deterministic; no step uses it yet.
-pub fn step(j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>, ctx: &Context<'_>, now: Timestamp, _seed: u64) -> Option<Transition> {
+pub fn step(
+    j: &Journey,
+    version: i64,
+    run: Option<&Run>,
+    input: Input<'_>,
+    ctx: &Context<'_>,
+    now: Timestamp,
+    _seed: u64,
+) -> Option<Transition> {
     let mut trace = Vec::new();
     let mut effects = Vec::new();
     match (run, input) {
@@ -592,7 +640,11 @@ pub fn step(j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>, ctx:
             if !matches(&j.entry, event, ctx, &mut seen) {
                 return None;
             }
-            trace.push(format!("entered on {}{}", event.match_name(), if seen.is_empty() { String::new() } else { format!(" [{}]", seen.join("; ")) }));
+            trace.push(format!(
+                "entered on {}{}",
+                event.match_name(),
+                if seen.is_empty() { String::new() } else { format!(" [{}]", seen.join("; ")) }
+            ));
             let mut run = Run {
                 journey: j.id.clone(),
                 version,

@@ -30,11 +30,11 @@ impl Timestamp {
         Some(Timestamp(ts.as_millisecond()))
     }
 
-    pub fn add(self, d: Duration) -> Timestamp {
+    pub fn plus(self, d: Duration) -> Timestamp {
         Timestamp(self.0.saturating_add(d.0))
     }
 
-    pub fn sub(self, d: Duration) -> Timestamp {
+    pub fn minus(self, d: Duration) -> Timestamp {
         Timestamp(self.0.saturating_sub(d.0))
     }
 
@@ -112,18 +112,11 @@ impl FromStr for Duration {
                 (1, 2)
             } else {
                 let c = rest.chars().next().ok_or_else(bad)?;
-                let unit = UNITS
-                    .iter()
-                    .find(|(u, _)| *u == c && c != '!')
-                    .map(|(_, m)| *m)
-                    .ok_or_else(bad)?;
+                let unit = UNITS.iter().find(|(u, _)| *u == c && c != '!').map(|(_, m)| *m).ok_or_else(bad)?;
                 (unit, 1)
             };
             rest = &rest[len..];
-            total = n
-                .checked_mul(unit)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(bad)?;
+            total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
         }
         Ok(Duration(total))
     }

@@ -41,7 +41,7 @@ impl Driver {
             .history
             .iter()
             .map(|q| {
-                let since = now.sub(q.within);
+                let since = now.minus(q.within);
                 q.count(person.history.iter().filter(|(t, n, _)| *n == q.event && *t > since && *t <= now).map(|(_, _, p)| p))
             })
             .collect()
@@ -64,7 +64,9 @@ impl Driver {
             let due = self
                 .people
                 .iter()
-                .filter_map(|(who, p)| p.run.as_ref().filter(|r| r.status == RunStatus::Waiting).and_then(|r| r.wake_at).map(|t| (t, who.clone())))
+                .filter_map(|(who, p)| {
+                    p.run.as_ref().filter(|r| r.status == RunStatus::Waiting).and_then(|r| r.wake_at).map(|t| (t, who.clone()))
+                })
                 .filter(|(t, _)| *t <= until)
                 .min();
             let Some((at, who)) = due else { return };
@@ -99,7 +101,7 @@ impl Driver {
         for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let mut parts = line.splitn(3, ' ');
             let offset: Duration = parts.next().and_then(|o| o.strip_prefix('+')).expect("offset").parse().expect("duration");
-            let now = self.start.add(offset);
+            let now = self.start.plus(offset);
             let (Some(who), Some(rest)) = (parts.next(), parts.next()) else {
                 self.advance(now);
                 continue;
@@ -145,13 +147,16 @@ fn check(doc: Value, script: &str, expect: Expect) {
 
 #[test]
 fn third_product_view_in_a_week_sends_invite_then_reminder() {
-    check(consultation(), "
+    check(
+        consultation(),
+        "
         +0s alice page /products/a
         +1d alice page /blog
         +2d alice page /products/b
         +3d alice page /products/c
         +7d
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
         t=+2d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
         t=+3d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
@@ -162,11 +167,14 @@ fn third_product_view_in_a_week_sends_invite_then_reminder() {
 
 #[test]
 fn views_spread_over_more_than_a_week_do_not_qualify() {
-    check(consultation(), "
+    check(
+        consultation(),
+        "
         +0s alice page /products/a
         +4d alice page /products/b
         +8d alice page /products/c
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
         t=+4d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
         t=+8d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
@@ -176,12 +184,15 @@ fn views_spread_over_more_than_a_week_do_not_qualify() {
 
 #[test]
 fn sales_contacted_first_gets_nothing() {
-    check(consultation(), "
+    check(
+        consultation(),
+        "
         +0s bob track Sales Contacted
         +1h bob page /products/a
         +2h bob page /products/b
         +3h bob page /products/c
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+1h bob: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
         t=+2h bob: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
         t=+3h bob: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 1 eq 0 -> false] / qualified: else -> not-yet / not-yet: exit
@@ -191,13 +202,16 @@ fn sales_contacted_first_gets_nothing() {
 
 #[test]
 fn booking_during_wait_for_ends_the_run_without_reminder() {
-    check(consultation(), "
+    check(
+        consultation(),
+        "
         +0s carol page /products/a
         +1h carol page /products/b
         +2h carol page /products/c
         +1d carol track Consultation Booked
         +10d
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s carol: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
         t=+1h carol: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
         t=+2h carol: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
@@ -215,11 +229,14 @@ fn exit_event_ends_run_during_wait() {
             {"id": "hello", "type": "send", "template": "hello"}
         ]
     });
-    check(doc, "
+    check(
+        doc,
+        "
         +0s dan track Signed Up
         +1d dan track Unsubscribed
         +40d
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s dan: entered on Signed Up / pause: wait 30d
         t=+1d dan: exit on Unsubscribed
     "#]],
@@ -236,11 +253,14 @@ fn wait_then_send_and_webhook() {
             {"id": "crm", "type": "webhook", "url": "https://crm.example/hooks", "body": {"user": "{{ traits.email }}"}}
         ]
     });
-    check(doc, "
+    check(
+        doc,
+        "
         +0s erin track Signed Up
         +1h
         +3h
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s erin: entered on Signed Up / pause: wait 2h
         t=+2h erin: pause: wait over -> hello / hello: send email welcome / crm: webhook POST https://crm.example/hooks / completed
     "#]],
@@ -258,7 +278,9 @@ fn branch_on_traits_and_wait_for_filter() {
             {"id": "thanks", "type": "send", "template": "thanks"}
         ]
     });
-    check(doc, r#"
+    check(
+        doc,
+        r#"
         +0s fay track Trial Started {"seats": 3}
         +0s fay identify {"plan": "trial"}
         +1s fay track Trial Started {"seats": 3}
@@ -266,7 +288,8 @@ fn branch_on_traits_and_wait_for_filter() {
         +2s gus track Trial Started {"seats": 12}
         +1d fay track Plan Changed {"to": "basic"}
         +2d fay track Plan Changed {"to": "pro"}
-    "#, expect![[r#"
+    "#,
+        expect![[r#"
         t=+1s fay: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 false [property seats = 3 gte 10 -> false] / big: else -> paid / paid: wait_for Plan Changed (timeout 14d)
         t=+2s gus: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 true [property seats = 12 gte 10 -> true] / sales: send email talk-to-sales / completed
         t=+2d fay: paid: got Plan Changed -> thanks / thanks: send email thanks / completed
@@ -287,7 +310,8 @@ fn validation_reports_every_problem_with_its_node() {
         ]
     });
     let diags = Journey::parse(&doc).expect_err("invalid");
-    let text: Vec<String> = diags.iter().map(|d| format!("{} {} {}: {}", d.node.as_deref().unwrap_or("-"), d.path, d.code, d.message)).collect();
+    let text: Vec<String> =
+        diags.iter().map(|d| format!("{} {} {}: {}", d.node.as_deref().unwrap_or("-"), d.path, d.code, d.message)).collect();
     expect![[r#"
         - /id invalid_id: "id" must be 1-100 characters of a-z, 0-9, - and _
         - /entry/event missing_field: an event match needs an "event" name

@@ -1,0 +1,152 @@
+//! The engine: ingest with group commit, per-person processing in log order, durable
+//! timers, the transactional outbox and its dispatcher.
+//!
+//! Architecture Invariant: a journey transition, its timer and its outbox entries are written
+//! in the same store transaction as the event or timer that caused them; nothing is handed to
+//! a channel before that transaction commits. The engine knows no HTTP, SMTP or SQL.
+
+mod clock;
+mod core;
+mod dispatch;
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+
+use domain::event::Event;
+use domain::ids::SourceId;
+use store::Store;
+use tokio::sync::{Notify, oneshot};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use dispatch::RetryPolicy;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("storage failed: {0}")]
+    Store(#[from] store::Error),
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+}
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Most events committed in one transaction (group commit).
+    pub max_batch_events: usize,
+    /// Most timers fired in one transaction.
+    pub max_batch_timers: usize,
+    pub retry: RetryPolicy,
+    /// Most outbox entries sent at once.
+    pub dispatch_concurrency: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { max_batch_events: 5000, max_batch_timers: 1000, retry: RetryPolicy::default(), dispatch_concurrency: 16 }
+    }
+}
+
+/// What happened to the events of one ingest call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Newly stored.
+    pub accepted: usize,
+    /// Already stored (same source and messageId): acknowledged, not stored again.
+    pub duplicates: usize,
+}
+
+pub(crate) enum Command {
+    Ingest {
+        source: SourceId,
+        events: Vec<Event>,
+        reply: oneshot::Sender<Result<IngestReport, Error>>,
+    },
+    /// Journeys were published: reload them. Replies once in effect.
+    Reload {
+        reply: oneshot::Sender<()>,
+    },
+    /// Time moved or work may be due: look for due timers. Replies after the pass.
+    Wake {
+        reply: Option<oneshot::Sender<Result<(), Error>>>,
+    },
+    Shutdown,
+}
+
+/// A running engine. Cheap to share behind an `Arc`.
+pub struct Engine {
+    commands: mpsc::Sender<Command>,
+    core: std::sync::Mutex<Option<thread::JoinHandle<()>>>,
+    dispatcher: Arc<dispatch::Dispatcher>,
+    dispatch_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    /// Starts the core (a thread that owns all writes caused by events and timers) and the
+    /// dispatcher (a task that sends committed outbox entries). Call inside a Tokio runtime.
+    pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, deliverer: deliver::Deliverer, options: Options) -> Engine {
+        let (tx, rx) = mpsc::channel();
+        let outbox_ready = Arc::new(Notify::new());
+        let core = core::Core::new(store.clone(), clock.clone(), options.clone(), outbox_ready.clone());
+        let handle = thread::Builder::new().name("wayfarer-core".into()).spawn(move || core.run(rx)).expect("spawning the core thread");
+        let dispatcher = Arc::new(dispatch::Dispatcher::new(store.clone(), clock.clone(), deliverer, options, outbox_ready));
+        let task = tokio::spawn(dispatcher.clone().run());
+        Engine {
+            commands: tx,
+            core: std::sync::Mutex::new(Some(handle)),
+            dispatcher,
+            dispatch_task: std::sync::Mutex::new(Some(task)),
+            store,
+            clock,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Stores events and processes them; resolves once they are durable (committed).
+    pub async fn ingest(&self, source: SourceId, events: Vec<Event>) -> Result<IngestReport, Error> {
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(Command::Ingest { source, events, reply }).map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Makes newly published journey versions take effect for the events that follow.
+    pub async fn reload_journeys(&self) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(Command::Reload { reply }).map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)
+    }
+
+    /// Fires due timers and sends due messages, returning when both are done. With a manual
+    /// clock this is how time passing takes effect.
+    pub async fn wake(&self) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(Command::Wake { reply: Some(reply) }).map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)??;
+        self.dispatcher.drain().await;
+        Ok(())
+    }
+
+    /// Stops taking work, finishes what was queued (every queued commit completes), and
+    /// waits for the dispatcher's current sends to be recorded.
+    pub async fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown);
+        let core = self.core.lock().ok().and_then(|mut c| c.take());
+        if let Some(core) = core {
+            let _ = tokio::task::spawn_blocking(move || core.join()).await;
+        }
+        self.dispatcher.stop();
+        let task = self.dispatch_task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}

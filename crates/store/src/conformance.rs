@@ -125,7 +125,10 @@ pub fn identities_resolve_and_merge(store: &dyn Store) {
     p.apply_traits(&json!({"utm": "ad"}).as_object().cloned().unwrap_or_default(), t(5));
     tx.save_profile(&p, t(5)).expect("save");
     let r = tx.insert_run(anon, &run("j", Some(50))).expect("run");
-    let seq = tx.insert_event(&SourceId("web".into()), &event("e", Kind::Track, json!({"anonymousId": "a-1", "event": "X"}), 1)).expect("ev").expect("new");
+    let seq = tx
+        .insert_event(&SourceId("web".into()), &event("e", Kind::Track, json!({"anonymousId": "a-1", "event": "X"}), 1))
+        .expect("ev")
+        .expect("new");
     tx.set_event_profile(seq, anon).expect("assign");
     tx.merge_profiles(known, anon, t(10)).expect("merge");
     assert_eq!(tx.profile_by_identity(&aid).expect("lookup"), Some(known));
@@ -184,7 +187,8 @@ pub fn runs_timers_and_traces(store: &dyn Store) {
 pub fn outbox_lifecycle(store: &dyn Store) {
     let mut tx = store.write().expect("tx");
     let p = tx.create_profile(t(0)).expect("p");
-    let entry = |key: &str| NewOutbox { key: key.into(), profile: p, run: None, channel: "email".into(), payload: json!({"k": key}), due: t(10) };
+    let entry =
+        |key: &str| NewOutbox { key: key.into(), profile: p, run: None, channel: "email".into(), payload: json!({"k": key}), due: t(10) };
     let a = tx.enqueue(&entry("r1:1:0"), t(0)).expect("enqueue");
     let b = tx.enqueue(&entry("r1:1:1"), t(0)).expect("enqueue");
     let c = tx.enqueue(&entry("r1:1:2"), t(0)).expect("enqueue");
@@ -196,7 +200,10 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     tx.record_attempt(b, &Attempt::Sent { result: json!({"smtp": "250"}) }, t(11)).expect("sent");
     tx.record_attempt(c, &Attempt::Failed { error: "550 no such user".into(), result: None }, t(11)).expect("failed");
     let ea = tx.outbox_entry(a).expect("get").expect("exists");
-    assert_eq!((ea.status, ea.attempts, ea.next_attempt_at, ea.last_error.as_deref()), (OutboxStatus::Pending, 1, t(50), Some("421 try later")));
+    assert_eq!(
+        (ea.status, ea.attempts, ea.next_attempt_at, ea.last_error.as_deref()),
+        (OutboxStatus::Pending, 1, t(50), Some("421 try later"))
+    );
     tx.record_attempt(a, &Attempt::Captured { result: json!({"subject": "Hi"}) }, t(51)).expect("captured");
     let ea = tx.outbox_entry(a).expect("get").expect("exists");
     assert_eq!((ea.status, ea.attempts, ea.result), (OutboxStatus::Captured, 2, Some(json!({"subject": "Hi"}))));
@@ -209,7 +216,13 @@ pub fn outbox_lifecycle(store: &dyn Store) {
 
 pub fn templates_and_settings(store: &dyn Store) {
     let mut tx = store.write().expect("tx");
-    let tpl = Template { id: TemplateId("hi".into()), subject: "Hi {{ traits.firstName }}".into(), html: "<p>Hi</p>".into(), text: "Hi".into(), updated_at: t(1) };
+    let tpl = Template {
+        id: TemplateId("hi".into()),
+        subject: "Hi {{ traits.firstName }}".into(),
+        html: "<p>Hi</p>".into(),
+        text: "Hi".into(),
+        updated_at: t(1),
+    };
     tx.put_template(&tpl).expect("put");
     tx.put_template(&Template { subject: "Hello".into(), ..tpl.clone() }).expect("replace");
     assert_eq!(tx.template(&tpl.id).expect("get").map(|t| t.subject), Some("Hello".into()));

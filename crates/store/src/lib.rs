@@ -5,11 +5,11 @@
 //! journey transition writes (run state, its timer, its outbox entries, its trace) goes
 //! through one `Tx` and is committed together or not at all.
 
+pub mod conformance;
 mod migrations;
 mod postgres_backend;
 mod sql;
 mod sqlite_backend;
-pub mod conformance;
 
 use domain::Map;
 use domain::event::Event;

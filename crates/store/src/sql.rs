@@ -141,18 +141,17 @@ impl<C: Conn> SqlTx<C> {
 
 impl<C: Conn> Drop for SqlTx<C> {
     fn drop(&mut self) {
-        if self.open {
-            if let Err(error) = self.conn.batch("ROLLBACK") {
-                tracing::warn!(%error, "rollback failed");
-            }
+        if self.open
+            && let Err(error) = self.conn.batch("ROLLBACK")
+        {
+            tracing::warn!(%error, "rollback failed");
         }
     }
 }
 
 const EVENT_COLS: &str = "seq, source, profile_id, body";
 const RUN_COLS: &str = "id, profile_id, state";
-const OUTBOX_COLS: &str =
-    "id, idempotency_key, profile_id, run_id, channel, payload, status, attempts, next_attempt_at, last_error, result, created_at, updated_at";
+const OUTBOX_COLS: &str = "id, idempotency_key, profile_id, run_id, channel, payload, status, attempts, next_attempt_at, last_error, result, created_at, updated_at";
 
 fn event_row(r: &Row) -> Result<StoredEvent> {
     Ok(StoredEvent {
@@ -251,7 +250,9 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn sources(&mut self) -> Result<Vec<Source>> {
         let rows = self.conn.query("SELECT id, write_key, created_at FROM sources ORDER BY id", &[])?;
-        all(rows, |r| Ok(Source { id: SourceId(r.text(0)?.to_owned()), write_key: r.text(1)?.to_owned(), created_at: Timestamp(r.int(2)?) }))
+        all(rows, |r| {
+            Ok(Source { id: SourceId(r.text(0)?.to_owned()), write_key: r.text(1)?.to_owned(), created_at: Timestamp(r.int(2)?) })
+        })
     }
 
     fn insert_event(&mut self, source: &SourceId, e: &Event) -> Result<Option<EventSeq>> {
@@ -269,7 +270,8 @@ impl<C: Conn> Tx for SqlTx<C> {
     }
 
     fn events_after(&mut self, after: EventSeq, n: usize) -> Result<Vec<StoredEvent>> {
-        let rows = self.conn.query(&format!("SELECT {EVENT_COLS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"), params![after.0, limit(n)])?;
+        let rows =
+            self.conn.query(&format!("SELECT {EVENT_COLS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"), params![after.0, limit(n)])?;
         all(rows, event_row)
     }
 
@@ -326,7 +328,9 @@ impl<C: Conn> Tx for SqlTx<C> {
     }
 
     fn profile_by_identity(&mut self, identity: &Identity) -> Result<Option<ProfileId>> {
-        let rows = self.conn.query("SELECT profile_id FROM identities WHERE kind = ? AND value = ?", params![identity.kind(), identity.value()])?;
+        let rows = self
+            .conn
+            .query("SELECT profile_id FROM identities WHERE kind = ? AND value = ?", params![identity.kind(), identity.value()])?;
         first(rows, |r| Ok(ProfileId(r.int(0)?)))
     }
 
@@ -379,7 +383,8 @@ impl<C: Conn> Tx for SqlTx<C> {
             "INSERT INTO journey_versions (id, version, document, published_at) VALUES (?, ?, ?, ?)",
             params![id.as_str(), version, to_json(&record.draft)?, now.0],
         )?;
-        self.conn.execute("UPDATE journeys SET published_version = ?, updated_at = ? WHERE id = ?", params![version, now.0, id.as_str()])?;
+        self.conn
+            .execute("UPDATE journeys SET published_version = ?, updated_at = ? WHERE id = ?", params![version, now.0, id.as_str()])?;
         Ok(version)
     }
 
@@ -469,7 +474,9 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn due_outbox(&mut self, now: Timestamp, n: usize) -> Result<Vec<OutboxEntry>> {
         let rows = self.conn.query(
-            &format!("SELECT {OUTBOX_COLS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"),
+            &format!(
+                "SELECT {OUTBOX_COLS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+            ),
             params![now.0, limit(n)],
         )?;
         all(rows, outbox_row)

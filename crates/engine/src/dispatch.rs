@@ -1,0 +1,217 @@
+//! The dispatcher: sends committed outbox entries, records each outcome, retries with
+//! exponential backoff, and records permanent failures instead of dropping them.
+//!
+//! A crash between a channel accepting a message and the outcome being recorded sends it
+//! again after restart, with the same idempotency key (the email's `Message-ID`, the
+//! webhook's `webhook-id`), so the receiver can recognise the repeat.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration as StdDuration;
+
+use deliver::{Deliverer, EmailTemplate, Outcome};
+use domain::ids::TemplateId;
+use domain::journey::Effect;
+use domain::time::Duration;
+use serde_json::Value;
+use store::{Attempt, OutboxEntry, Store};
+use tokio::sync::{Mutex, Notify};
+
+use crate::{Clock, Options};
+
+/// Delay before attempt `n + 1` is `base * 2^n`, capped; after `max_attempts` the entry fails.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub cap: Duration,
+    pub max_attempts: i64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { base: Duration::seconds(30), cap: Duration::hours(1), max_attempts: 8 }
+    }
+}
+
+impl RetryPolicy {
+    pub fn delay(&self, attempts_so_far: i64) -> Duration {
+        let factor = 1i64.checked_shl(attempts_so_far.clamp(0, 30) as u32).unwrap_or(i64::MAX);
+        Duration::millis(self.base.as_millis().saturating_mul(factor).min(self.cap.as_millis()))
+    }
+}
+
+pub(crate) struct Dispatcher {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    deliverer: Deliverer,
+    options: Options,
+    ready: Arc<Notify>,
+    /// One pass at a time, so an entry is never sent twice concurrently.
+    pass: Mutex<()>,
+    stopping: AtomicBool,
+}
+
+impl Dispatcher {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        deliverer: Deliverer,
+        options: Options,
+        ready: Arc<Notify>,
+    ) -> Dispatcher {
+        Dispatcher { store, clock, deliverer, options, ready, pass: Mutex::new(()), stopping: AtomicBool::new(false) }
+    }
+
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.ready.notify_one();
+    }
+
+    pub(crate) async fn run(self: Arc<Self>) {
+        while !self.stopping.load(Ordering::SeqCst) {
+            self.drain().await;
+            let next = self.blocking(|s| s.read()?.next_outbox_due()).await.ok().flatten();
+            let wait = next.and_then(|t| self.clock.real_wait(t)).unwrap_or(StdDuration::from_secs(3600));
+            if wait > StdDuration::ZERO {
+                let _ = tokio::time::timeout(wait, self.ready.notified()).await;
+            }
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, store::Error> + Send + 'static,
+    ) -> Result<T, store::Error> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&*store)).await.map_err(|e| store::Error::Corrupt(format!("store task: {e}")))?
+    }
+
+    /// Sends every entry that is due now; returns how many were attempted.
+    pub(crate) async fn drain(&self) -> usize {
+        let _pass = self.pass.lock().await;
+        let mut total = 0;
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return total;
+            }
+            let now = self.clock.now();
+            let limit = self.options.dispatch_concurrency.max(1);
+            let due = match self.blocking(move |s| s.read()?.due_outbox(now, limit)).await {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::error!(%error, "reading the outbox failed");
+                    return total;
+                }
+            };
+            if due.is_empty() {
+                return total;
+            }
+            total += due.len();
+            let attempts = futures_join(due.iter().map(|e| self.attempt(e))).await;
+            let results: Vec<_> = due.iter().map(|e| e.id).zip(attempts).collect();
+            let now = self.clock.now();
+            let recorded = self
+                .blocking(move |s| {
+                    let mut tx = s.write()?;
+                    for (id, attempt) in &results {
+                        tx.record_attempt(*id, attempt, now)?;
+                    }
+                    tx.commit()
+                })
+                .await;
+            if let Err(error) = recorded {
+                tracing::error!(%error, "recording delivery outcomes failed");
+                return total;
+            }
+        }
+    }
+
+    async fn attempt(&self, entry: &OutboxEntry) -> Attempt {
+        let result = self.send(entry).await;
+        let now = self.clock.now();
+        match result {
+            Ok(Outcome::Sent(result)) => {
+                tracing::info!(key = %entry.key, channel = %entry.channel, "sent");
+                Attempt::Sent { result }
+            }
+            Ok(Outcome::Captured(result)) => {
+                tracing::info!(key = %entry.key, channel = %entry.channel, "captured (no channel configured)");
+                Attempt::Captured { result }
+            }
+            Err(error) if error.is_retryable() && entry.attempts + 1 < self.options.retry.max_attempts => {
+                let at = now.plus(self.options.retry.delay(entry.attempts));
+                tracing::warn!(key = %entry.key, attempt = entry.attempts + 1, retry_at = %at, %error, "delivery failed; will retry");
+                Attempt::Retry { at, error: error.to_string() }
+            }
+            Err(error) => {
+                let error = if error.is_retryable() {
+                    format!("gave up after {} attempts: {error}", entry.attempts + 1)
+                } else {
+                    error.to_string()
+                };
+                tracing::error!(key = %entry.key, %error, "delivery failed permanently");
+                Attempt::Failed { error, result: None }
+            }
+        }
+    }
+
+    async fn send(&self, entry: &OutboxEntry) -> Result<Outcome, deliver::Error> {
+        let bad = |what: &str| deliver::Error::Permanent(format!("outbox entry {}: {what}", entry.id));
+        let effect: Effect =
+            serde_json::from_value(entry.payload.get("effect").cloned().unwrap_or(Value::Null)).map_err(|e| bad(&e.to_string()))?;
+        let ctx = entry.payload.get("context").cloned().unwrap_or(Value::Null);
+        match effect {
+            Effect::Send { template, .. } => {
+                let id = template.clone();
+                let stored = self
+                    .blocking(move |s| s.read()?.template(&id))
+                    .await
+                    .map_err(|e| deliver::Error::Retryable(format!("loading template: {e}")))?
+                    .ok_or_else(|| deliver::Error::Permanent(format!("template {:?} does not exist", template.0)))?;
+                let to = entry.payload.get("to").and_then(Value::as_str);
+                let t = email_template(&template, stored);
+                self.deliverer.email(&entry.key, to, &t, &ctx).await
+            }
+            Effect::Webhook { url, method, body, .. } => {
+                let now_secs = self.clock.now().0 / 1000;
+                self.deliverer.webhook(&entry.key, &url, &method, body.as_ref(), &ctx, now_secs).await
+            }
+        }
+    }
+}
+
+fn email_template(id: &TemplateId, t: store::Template) -> EmailTemplate {
+    EmailTemplate { id: id.0.clone(), subject: t.subject, html: t.html, text: t.text }
+}
+
+/// Runs futures concurrently on this task and collects their outputs in order.
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = RetryPolicy { base: Duration::seconds(30), cap: Duration::minutes(5), max_attempts: 8 };
+        let delays: Vec<String> = (0..6).map(|n| p.delay(n).to_string()).collect();
+        assert_eq!(delays, ["30s", "1m", "2m", "4m", "5m", "5m"]);
+    }
+}

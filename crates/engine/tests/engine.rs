@@ -1,0 +1,385 @@
+//! The engine driven step by step: a manual clock, a temporary SQLite store, and the
+//! capture channel (no SMTP configured) as the recording channel. Transcripts list what
+//! happened in order, so a change in behaviour shows up as a readable diff.
+
+use std::sync::Arc;
+
+use deliver::{Deliverer, Options as DeliverOptions, WebhookOptions};
+use domain::event::{Envelope, Event, Kind};
+use domain::ids::{Identity, JourneyId, SourceId, TemplateId};
+use domain::time::{Duration, Timestamp};
+use engine::{Engine, ManualClock, Options, RetryPolicy};
+use expect_test::{Expect, expect};
+use serde_json::{Value, json};
+use store::{OutboxStatus, SqliteStore, Store, Template};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const START: i64 = 1_800_000_000_000;
+
+struct Harness {
+    engine: Engine,
+    clock: Arc<ManualClock>,
+    store: Arc<dyn Store>,
+    next_id: u64,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with_options(Options::default(), WebhookOptions { allow_private: true, ..Default::default() })
+    }
+
+    fn with_options(options: Options, webhook: WebhookOptions) -> Harness {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("wayfarer.db")).expect("store"));
+        Harness::on(store, dir, options, webhook)
+    }
+
+    fn on(store: Arc<dyn Store>, dir: tempfile::TempDir, options: Options, webhook: WebhookOptions) -> Harness {
+        let clock = Arc::new(ManualClock::new(Timestamp(START)));
+        let deliverer = Deliverer::new(&DeliverOptions { smtp: None, webhook }).expect("deliverer");
+        let engine = Engine::start(store.clone(), clock.clone(), deliverer, options);
+        Harness { engine, clock, store, next_id: 0, _dir: dir }
+    }
+
+    async fn publish(&self, doc: Value) {
+        let id = JourneyId(doc["id"].as_str().expect("id").into());
+        let mut tx = self.store.write().expect("tx");
+        tx.save_draft(&id, &doc, self.clock_now()).expect("draft");
+        tx.publish(&id, self.clock_now()).expect("publish");
+        tx.commit().expect("commit");
+        self.engine.reload_journeys().await.expect("reload");
+    }
+
+    fn template(&self, id: &str, subject: &str) {
+        let mut tx = self.store.write().expect("tx");
+        tx.put_template(&Template {
+            id: TemplateId(id.into()),
+            subject: subject.into(),
+            html: "<p>{% if traits.firstName %}Hi {{ traits.firstName }}{% else %}Hello{% endif %}</p>".into(),
+            text: "Hi".into(),
+            updated_at: self.clock_now(),
+        })
+        .expect("template");
+        tx.commit().expect("commit");
+    }
+
+    fn clock_now(&self) -> Timestamp {
+        use engine::Clock;
+        self.clock.now()
+    }
+
+    fn event(&mut self, kind: Kind, raw: Value) -> Event {
+        self.next_id += 1;
+        let id = format!("m{}", self.next_id);
+        let env = Envelope { kind: Some(kind), received_at: self.clock_now(), sent_at: None, fallback_message_id: &id };
+        Event::parse(raw, &env).expect("valid event")
+    }
+
+    async fn send(&mut self, kind: Kind, raw: Value) -> engine::IngestReport {
+        let e = self.event(kind, raw);
+        let report = self.engine.ingest(SourceId("web".into()), vec![e]).await.expect("ingest");
+        self.engine.wake().await.expect("wake");
+        report
+    }
+
+    async fn page(&mut self, who: &str, path: &str) {
+        self.send(Kind::Page, json!({"userId": who, "properties": {"path": path}})).await;
+    }
+
+    /// Moves time forward, stopping at each timer on the way so that it fires on time.
+    async fn advance(&mut self, d: &str) {
+        let target = self.clock_now().plus(d.parse::<Duration>().expect("duration"));
+        loop {
+            let next = self.store.read().expect("tx").next_wake().expect("next wake");
+            match next {
+                Some(t) if t <= target => {
+                    self.clock.set(t.max(self.clock_now()));
+                    self.engine.wake().await.expect("wake");
+                }
+                _ => break,
+            }
+        }
+        self.clock.set(target);
+        self.engine.wake().await.expect("wake");
+    }
+
+    /// Every message in the outbox, oldest first: `t=+3d alice@x.test: captured "subject"`.
+    fn messages(&self) -> String {
+        let mut tx = self.store.read().expect("tx");
+        let mut out = tx.messages(None, None, 1000).expect("messages");
+        out.reverse();
+        out.iter()
+            .map(|m| {
+                let at = Duration::millis(m.created_at.0 - START);
+                let what = match (&m.result, m.status) {
+                    (Some(r), OutboxStatus::Captured) => format!("{:?}", r["subject"].as_str().unwrap_or("")),
+                    _ => m.last_error.clone().unwrap_or_default(),
+                };
+                format!("t=+{at} {} {}: {} {what}", m.channel, m.payload["to"].as_str().unwrap_or("-"), m.status.as_str())
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    }
+
+    fn check_messages(&self, expect: Expect) {
+        expect.assert_eq(&self.messages());
+    }
+}
+
+fn consultation() -> Value {
+    json!({
+        "id": "consultation",
+        "entry": {"event": "Page Viewed", "filter": {"property": "path", "op": "starts_with", "value": "/products/"}},
+        "exit": [{"event": "Sales Contacted"}],
+        "steps": [
+            {"id": "qualified", "type": "branch", "cases": [{"when": {"all": [
+                {"history": {"event": "Page Viewed", "within": "7d", "where": {"property": "path", "op": "starts_with", "value": "/products/"}}, "op": "gte", "value": 3},
+                {"history": {"event": "Sales Contacted", "within": "7d"}, "op": "eq", "value": 0}
+            ]}, "next": "invite"}]},
+            {"id": "invite", "type": "send", "template": "consultation-invite", "next": "booked"},
+            {"id": "booked", "type": "wait_for", "events": [{"event": "Consultation Booked"}], "timeout": "3d", "timeout_next": "remind"},
+            {"id": "remind", "type": "send", "template": "consultation-reminder"}
+        ]
+    })
+}
+
+async fn seeded() -> Harness {
+    let h = Harness::new();
+    h.template("consultation-invite", "{{ traits.firstName }}, a free consultation?");
+    h.template("consultation-reminder", "Still interested, {{ traits.firstName }}?");
+    h.publish(consultation()).await;
+    h
+}
+
+#[tokio::test]
+async fn seed_scenario_invites_reminds_and_respects_sales_contact() {
+    let mut h = seeded().await;
+    for who in ["alice", "bob", "carol"] {
+        h.send(Kind::Identify, json!({"userId": who, "traits": {"firstName": who.to_uppercase(), "email": format!("{who}@x.test")}})).await;
+    }
+    h.send(Kind::Track, json!({"userId": "bob", "event": "Sales Contacted"})).await;
+    for day in 0..3 {
+        for who in ["alice", "bob", "carol"] {
+            h.page(who, &format!("/products/{day}")).await;
+        }
+        h.advance("1d").await;
+    }
+    h.send(Kind::Track, json!({"userId": "carol", "event": "Consultation Booked"})).await;
+    h.advance("3d").await;
+    h.check_messages(expect![[r#"
+        t=+2d email alice@x.test: captured "ALICE, a free consultation?"
+        t=+2d email carol@x.test: captured "CAROL, a free consultation?"
+        t=+5d email alice@x.test: captured "Still interested, ALICE?"
+    "#]]);
+}
+
+#[tokio::test]
+async fn anonymous_history_joins_the_profile_on_identify() {
+    let mut h = seeded().await;
+    h.send(Kind::Page, json!({"anonymousId": "anon-1", "properties": {"path": "/products/a"}})).await;
+    h.send(Kind::Page, json!({"anonymousId": "anon-1", "properties": {"path": "/products/b"}})).await;
+    h.send(Kind::Identify, json!({"userId": "dana", "anonymousId": "anon-1", "traits": {"firstName": "Dana", "email": "dana@x.test"}}))
+        .await;
+    h.page("dana", "/products/c").await;
+    h.check_messages(expect![[r#"
+        t=+0s email dana@x.test: captured "Dana, a free consultation?"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::AnonymousId("anon-1".into())).expect("lookup").expect("known");
+    assert_eq!(tx.profile_by_identity(&Identity::UserId("dana".into())).expect("lookup"), Some(p));
+    assert_eq!(tx.timeline(p, 10).expect("timeline").len(), 4);
+}
+
+#[tokio::test]
+async fn identify_merges_two_existing_profiles_latest_trait_wins() {
+    let mut h = seeded().await;
+    h.send(Kind::Identify, json!({"anonymousId": "device", "traits": {"plan": "free", "utm": "ad"}})).await;
+    h.advance("1h").await;
+    h.send(Kind::Identify, json!({"userId": "erin", "traits": {"plan": "pro", "firstName": "Erin"}})).await;
+    h.send(Kind::Identify, json!({"userId": "erin", "anonymousId": "device"})).await;
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("erin".into())).expect("lookup").expect("known");
+    let dev = tx.profile_by_identity(&Identity::AnonymousId("device".into())).expect("lookup").expect("known");
+    assert_eq!(tx.canonical(dev).expect("canonical"), Some(p));
+    let profile = tx.profile(p).expect("load").expect("exists");
+    assert_eq!(profile.traits["plan"], json!("pro"));
+    assert_eq!(profile.traits["utm"], json!("ad"));
+    assert_eq!(tx.timeline(p, 10).expect("timeline").len(), 3);
+}
+
+#[tokio::test]
+async fn alias_merges_previous_id_into_user() {
+    let mut h = seeded().await;
+    h.send(Kind::Track, json!({"anonymousId": "old-anon", "event": "Signed Up"})).await;
+    h.send(Kind::Alias, json!({"userId": "fred", "previousId": "old-anon"})).await;
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("fred".into())).expect("lookup").expect("known");
+    assert_eq!(tx.identities(p).expect("ids"), [Identity::AnonymousId("old-anon".into()), Identity::UserId("fred".into())]);
+}
+
+#[tokio::test]
+async fn duplicate_message_ids_are_stored_once() {
+    let h = Harness::new();
+    let env = Envelope { kind: Some(Kind::Track), received_at: Timestamp(START), sent_at: None, fallback_message_id: "x" };
+    let e = Event::parse(json!({"userId": "u", "event": "A", "messageId": "same"}), &env).expect("event");
+    let first = h.engine.ingest(SourceId("web".into()), vec![e.clone(), e.clone()]).await.expect("ingest");
+    let again = h.engine.ingest(SourceId("web".into()), vec![e]).await.expect("ingest");
+    assert_eq!((first.accepted, first.duplicates, again.accepted, again.duplicates), (1, 1, 0, 1));
+}
+
+#[tokio::test]
+async fn exit_event_ends_run_during_wait_and_nothing_is_sent_later() {
+    let mut h = Harness::new();
+    h.template("hello", "Hello");
+    h.publish(json!({"id": "nurture", "entry": {"event": "Signed Up"}, "exit": [{"event": "Unsubscribed"}],
+        "steps": [{"id": "pause", "type": "wait", "duration": "30d", "next": "hello"}, {"id": "hello", "type": "send", "template": "hello"}]})).await;
+    h.send(Kind::Identify, json!({"userId": "gil", "traits": {"email": "gil@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "gil", "event": "Signed Up"})).await;
+    h.advance("1d").await;
+    h.send(Kind::Track, json!({"userId": "gil", "event": "Unsubscribed"})).await;
+    h.advance("40d").await;
+    assert_eq!(h.messages(), "\n", "nothing sent");
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("gil".into())).expect("lookup").expect("known");
+    let runs = tx.runs_of(p).expect("runs");
+    assert_eq!(runs[0].run.exit_reason.as_deref(), Some("exit event Unsubscribed"));
+    assert_eq!(runs[0].run.updated_at, Timestamp(START + Duration::days(1).as_millis()), "left on day 1, not day 30");
+}
+
+#[tokio::test]
+async fn timers_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wayfarer.db");
+    let doc = json!({"id": "later", "entry": {"event": "Signed Up"},
+        "steps": [{"id": "pause", "type": "wait", "duration": "2h", "next": "hello"}, {"id": "hello", "type": "send", "template": "hello"}]});
+    {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store"));
+        let mut h = Harness::on(store, tempfile::tempdir().expect("dir"), Options::default(), WebhookOptions::default());
+        h.template("hello", "Hello");
+        h.publish(doc).await;
+        h.send(Kind::Identify, json!({"userId": "hal", "traits": {"email": "hal@x.test"}})).await;
+        h.send(Kind::Track, json!({"userId": "hal", "event": "Signed Up"})).await;
+        h.engine.shutdown().await;
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("reopen"));
+    let mut h = Harness::on(store, dir, Options::default(), WebhookOptions::default());
+    h.advance("1h").await;
+    assert_eq!(h.messages(), "\n");
+    h.advance("1h").await;
+    h.check_messages(expect![[r#"
+        t=+2h email hal@x.test: captured "Hello"
+    "#]]);
+}
+
+#[tokio::test]
+async fn missing_email_and_missing_template_are_recorded_failures() {
+    let mut h = Harness::new();
+    h.template("hello", "Hello");
+    h.publish(json!({"id": "greet", "entry": {"event": "Signed Up"},
+        "steps": [{"id": "a", "type": "send", "template": "hello", "next": "b"}, {"id": "b", "type": "send", "template": "ghost"}]}))
+        .await;
+    h.send(Kind::Track, json!({"userId": "ivy", "event": "Signed Up"})).await;
+    h.send(Kind::Identify, json!({"userId": "jo", "traits": {"email": "jo@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "jo", "event": "Signed Up"})).await;
+    h.check_messages(expect![[r#"
+        t=+0s email -: failed the person has no "email" trait
+        t=+0s email -: failed template "ghost" does not exist
+        t=+0s email jo@x.test: captured "Hello"
+        t=+0s email jo@x.test: failed template "ghost" does not exist
+    "#]]);
+}
+
+/// A loopback HTTP server that answers each request with the next status in `statuses`
+/// and records the requests it saw (head and body).
+async fn webhook_receiver(statuses: Vec<u16>) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        for status in statuses.into_iter().chain(std::iter::repeat(200)) {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let mut buf = vec![0u8; 65536];
+            let mut got = 0;
+            loop {
+                let n = sock.read(&mut buf[got..]).await.unwrap_or(0);
+                got += n;
+                let text = String::from_utf8_lossy(&buf[..got]).to_string();
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if got >= head_end + 4 + len || n == 0 {
+                        log.lock().expect("log").push(text);
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn webhooks_retry_with_backoff_then_succeed_signed() {
+    let (url, seen) = webhook_receiver(vec![503, 500]).await;
+    let options =
+        Options { retry: RetryPolicy { base: Duration::seconds(30), cap: Duration::hours(1), max_attempts: 5 }, ..Options::default() };
+    let mut h = Harness::with_options(options, WebhookOptions { allow_private: true, secret: Some("s3cret".into()), ..Default::default() });
+    h.publish(json!({"id": "crm", "entry": {"event": "Signed Up"},
+        "steps": [{"id": "notify", "type": "webhook", "url": url, "body": {"user": "{{ traits.firstName }}", "plan": "{{ event.plan }}"}}]})).await;
+    h.send(Kind::Identify, json!({"userId": "kai", "traits": {"firstName": "Kai"}})).await;
+    h.send(Kind::Track, json!({"userId": "kai", "event": "Signed Up", "properties": {"plan": "pro"}})).await;
+    assert_eq!(seen.lock().expect("seen").len(), 1);
+    h.advance("29s").await;
+    assert_eq!(seen.lock().expect("seen").len(), 1, "no retry before the backoff delay");
+    h.advance("1s").await;
+    assert_eq!(seen.lock().expect("seen").len(), 2);
+    h.advance("1m").await;
+    let requests = seen.lock().expect("seen").clone();
+    assert_eq!(requests.len(), 3);
+    let last = requests.last().expect("request");
+    assert!(last.ends_with(r#"{"plan":"pro","user":"Kai"}"#), "{last}");
+    let lower = last.to_ascii_lowercase();
+    assert!(lower.contains("webhook-signature: v1="), "{last}");
+    let id = lower.lines().find_map(|l| l.strip_prefix("webhook-id: ")).expect("webhook-id").trim().to_owned();
+    let ts: i64 = lower.lines().find_map(|l| l.strip_prefix("webhook-timestamp: ")).expect("timestamp").trim().parse().expect("number");
+    let expected = deliver::signature("s3cret", &id, ts, br#"{"plan":"pro","user":"Kai"}"#);
+    assert!(lower.contains(&format!("webhook-signature: {expected}")), "signature verifies");
+    let mut tx = h.store.read().expect("tx");
+    let m = &tx.messages(None, None, 10).expect("messages")[0];
+    assert_eq!((m.status, m.attempts), (OutboxStatus::Sent, 3));
+}
+
+#[tokio::test]
+async fn permanent_webhook_failures_are_recorded_not_retried() {
+    let (url, seen) = webhook_receiver(vec![400]).await;
+    let mut h = Harness::new();
+    h.publish(json!({"id": "crm", "entry": {"event": "Signed Up"}, "steps": [{"id": "notify", "type": "webhook", "url": url}]})).await;
+    h.send(Kind::Track, json!({"userId": "lee", "event": "Signed Up"})).await;
+    h.advance("1d").await;
+    assert_eq!(seen.lock().expect("seen").len(), 1);
+    let mut tx = h.store.read().expect("tx");
+    let m = &tx.messages(Some(OutboxStatus::Failed), None, 10).expect("messages")[0];
+    assert!(m.last_error.as_deref().unwrap_or("").contains("400"), "{:?}", m.last_error);
+}
+
+#[tokio::test]
+async fn webhooks_to_private_addresses_are_refused_by_default() {
+    let mut h = Harness::with_options(Options::default(), WebhookOptions::default());
+    h.publish(json!({"id": "crm", "entry": {"event": "Signed Up"}, "steps": [{"id": "notify", "type": "webhook", "url": "http://127.0.0.1:9/x"}]})).await;
+    h.send(Kind::Track, json!({"userId": "max", "event": "Signed Up"})).await;
+    h.check_messages(expect![[r#"
+        t=+0s webhook -: failed webhook to private address 127.0.0.1 refused (set webhook.allow_private to allow)
+    "#]]);
+}
