@@ -135,6 +135,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Moves a manual clock to `target`, stopping at each timer on the way so that every
+    /// timer fires at its own time, then sends what came due.
+    pub async fn advance_manual(&self, clock: &ManualClock, target: domain::time::Timestamp) -> Result<(), Error> {
+        loop {
+            let store = self.store.clone();
+            let next = tokio::task::spawn_blocking(move || store.read()?.next_wake()).await.map_err(|_| Error::ShuttingDown)??;
+            match next {
+                Some(t) if t <= target => {
+                    clock.set(t.max(clock.now()));
+                    self.wake().await?;
+                }
+                _ => break,
+            }
+        }
+        clock.set(target.max(clock.now()));
+        self.wake().await
+    }
+
     /// Stops taking work, finishes what was queued (every queued commit completes), and
     /// waits for the dispatcher's current sends to be recorded.
     pub async fn shutdown(&self) {

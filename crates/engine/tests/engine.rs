@@ -90,18 +90,7 @@ impl Harness {
     /// Moves time forward, stopping at each timer on the way so that it fires on time.
     async fn advance(&mut self, d: &str) {
         let target = self.clock_now().plus(d.parse::<Duration>().expect("duration"));
-        loop {
-            let next = self.store.read().expect("tx").next_wake().expect("next wake");
-            match next {
-                Some(t) if t <= target => {
-                    self.clock.set(t.max(self.clock_now()));
-                    self.engine.wake().await.expect("wake");
-                }
-                _ => break,
-            }
-        }
-        self.clock.set(target);
-        self.engine.wake().await.expect("wake");
+        self.engine.advance_manual(&self.clock, target).await.expect("advance");
     }
 
     /// Every message in the outbox, oldest first: `t=+3d alice@x.test: captured "subject"`.

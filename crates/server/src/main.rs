@@ -1,1 +1,138 @@
-fn main() {}
+//! `wayfarer`: the customer journey orchestration server.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use server::{Config, Server};
+
+#[derive(Parser)]
+#[command(name = "wayfarer", version, about = "Customer journey orchestration: events in, one profile per person, a journey for each.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// A TOML file overriding the defaults (see `wayfarer config default`).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Where the embedded database lives (overrides `data_dir`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (overrides `listen`).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Show configuration.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCommand,
+    },
+    /// Make a new admin token (the old one stops working) and print it.
+    AdminToken {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (defaults, file, environment), secrets masked.
+    Check {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the commented defaults (a starting point for a config file).
+    Default,
+}
+
+fn load(common: &Common, listen: Option<String>) -> anyhow::Result<Config> {
+    let mut config = Config::load(common.config.as_deref(), &|k| std::env::var(k).ok())?;
+    if let Some(dir) = &common.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    Ok(config)
+}
+
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests and commits");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { common, listen } => {
+            let config = load(&common, listen)?;
+            init_logs(&config);
+            let server = Server::build(&config).await?;
+            if let Some(token) = &server.new_admin_token {
+                println!("Admin token (shown once; `wayfarer admin-token` makes a new one):\n\n    {token}\n");
+            }
+            let listener =
+                tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+            let store = if config.database_url.is_empty() { format!("sqlite in {}", config.data_dir.display()) } else { "postgres".into() };
+            let smtp = if config.smtp.host.is_empty() {
+                "none: emails are captured, not sent".to_owned()
+            } else {
+                format!("{}:{}", config.smtp.host, config.smtp.port)
+            };
+            tracing::info!(addr = %listener.local_addr()?, %store, %smtp, "wayfarer listening");
+            server.serve(listener, shutdown_signal()).await
+        }
+        Command::Config { what: ConfigCommand::Check { common } } => {
+            let config = load(&common, None)?;
+            print!("{}", config.show());
+            Ok(())
+        }
+        Command::Config { what: ConfigCommand::Default } => {
+            print!("{}", server::config::DEFAULTS);
+            Ok(())
+        }
+        Command::AdminToken { common } => {
+            let config = load(&common, None)?;
+            let store = server::open_store(&config).await?;
+            let token = tokio::task::spawn_blocking(move || server::rotate_admin_token(&*store)).await??;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The admin API under `/api/` (bearer token): sources, templates, journeys, profiles,
+//! messages, and the manual clock.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use domain::ids::{Identity, JourneyId, ProfileId, SourceId, TemplateId};
+use domain::journey::{Diagnostic, Journey};
+use domain::time::{Duration, Timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::{JourneyStatus, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
+
+use crate::app::{App, new_token};
+use crate::error::{ApiError, Code};
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+fn ts(t: Timestamp) -> String {
+    t.to_string()
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(Code::InvalidRequest, message)
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+// ---- sources ----
+
+#[derive(Deserialize)]
+pub struct NewSource {
+    id: String,
+}
+
+pub async fn create_source(State(app): State<Arc<App>>, body: Json<NewSource>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !is_slug(&body.id) {
+        return Err(bad_request("a source id is 1-100 characters of a-z, 0-9, - and _"));
+    }
+    let source =
+        Source { id: SourceId(body.id.clone()), write_key: new_token().replacen("wf_", "wk_", 1), created_at: app.engine.clock().now() };
+    let s = source.clone();
+    app.write(move |tx| Ok(tx.create_source(&s)?)).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": source.id, "write_key": source.write_key, "created_at": ts(source.created_at)}))))
+}
+
+pub async fn list_sources(State(app): State<Arc<App>>) -> ApiResult {
+    let sources = app.read(|tx| Ok(tx.sources()?)).await?;
+    let items: Vec<_> = sources.iter().map(|s| json!({"id": s.id, "write_key": s.write_key, "created_at": ts(s.created_at)})).collect();
+    Ok(Json(json!({"sources": items})))
+}
+
+// ---- templates ----
+
+#[derive(Deserialize)]
+pub struct TemplateBody {
+    subject: String,
+    #[serde(default)]
+    html: String,
+    #[serde(default)]
+    text: String,
+}
+
+fn template_json(t: &Template) -> Value {
+    json!({"id": t.id, "subject": t.subject, "html": t.html, "text": t.text, "updated_at": ts(t.updated_at)})
+}
+
+pub async fn put_template(State(app): State<Arc<App>>, Path(id): Path<String>, body: Json<TemplateBody>) -> ApiResult {
+    if !is_slug(&id) {
+        return Err(bad_request("a template id is 1-100 characters of a-z, 0-9, - and _"));
+    }
+    let problems: Vec<Value> = [("subject", &body.subject), ("html", &body.html), ("text", &body.text)]
+        .iter()
+        .filter_map(|(part, src)| app.renderer.check(src).err().map(|e| json!({"part": part, "message": e})))
+        .collect();
+    if !problems.is_empty() {
+        return Err(
+            ApiError::new(Code::TemplateInvalid, "the template does not parse as Liquid").with_details(json!({"problems": problems}))
+        );
+    }
+    if body.html.is_empty() && body.text.is_empty() {
+        return Err(ApiError::new(Code::TemplateInvalid, "a template needs \"html\", \"text\" or both"));
+    }
+    let t = Template {
+        id: TemplateId(id),
+        subject: body.subject.clone(),
+        html: body.html.clone(),
+        text: body.text.clone(),
+        updated_at: app.engine.clock().now(),
+    };
+    let out = template_json(&t);
+    app.write(move |tx| Ok(tx.put_template(&t)?)).await?;
+    Ok(Json(out))
+}
+
+pub async fn get_template(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    let t =
+        app.read(move |tx| tx.template(&TemplateId(id.clone()))?.ok_or_else(|| ApiError::not_found(format!("template {id:?}")))).await?;
+    Ok(Json(template_json(&t)))
+}
+
+pub async fn list_templates(State(app): State<Arc<App>>) -> ApiResult {
+    let all = app.read(|tx| Ok(tx.templates()?)).await?;
+    Ok(Json(json!({"templates": all.iter().map(template_json).collect::<Vec<_>>()})))
+}
+
+// ---- journeys ----
+
+/// Every diagnostic of a document: its own, plus templates that do not exist.
+fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
+    match Journey::parse(doc) {
+        Err(diags) => Ok(diags),
+        Ok(j) => {
+            let mut out = Vec::new();
+            for (i, step) in j.steps.iter().enumerate() {
+                if let domain::journey::StepKind::Send { template, .. } = &step.kind
+                    && tx.template(template)?.is_none()
+                {
+                    out.push(Diagnostic {
+                        node: Some(step.id.0.clone()),
+                        path: format!("/steps/{i}/template"),
+                        code: "unknown_template".into(),
+                        message: format!("template {:?} does not exist; create it with PUT /api/templates/{}", template.0, template.0),
+                    });
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn doc_id(doc: &Value) -> Result<String, ApiError> {
+    match doc.get("id").and_then(Value::as_str) {
+        Some(id) if is_slug(id) => Ok(id.to_owned()),
+        _ => Err(ApiError::new(Code::JourneyInvalid, "a journey document needs an \"id\" of a-z, 0-9, - and _")
+            .with_details(json!({"diagnostics": [{"path": "/id", "code": "invalid_id", "message": "\"id\" must be 1-100 characters of a-z, 0-9, - and _"}]}))),
+    }
+}
+
+pub async fn validate_journey(State(app): State<Arc<App>>, Json(doc): Json<Value>) -> ApiResult {
+    let diags = app.read(move |tx| diagnose(tx, &doc)).await?;
+    Ok(Json(json!({"valid": diags.is_empty(), "diagnostics": diags})))
+}
+
+pub async fn create_journey(State(app): State<Arc<App>>, Json(doc): Json<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = JourneyId(doc_id(&doc)?);
+    let now = app.engine.clock().now();
+    let diags = app
+        .write(move |tx| {
+            if tx.journey(&id)?.is_some() {
+                return Err(ApiError::new(
+                    Code::Conflict,
+                    format!("journey {:?} already exists; PUT /api/journeys/{} to edit its draft", id.0, id.0),
+                ));
+            }
+            tx.save_draft(&id, &doc, now)?;
+            diagnose(tx, &doc)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"status": "draft", "valid": diags.is_empty(), "diagnostics": diags}))))
+}
+
+pub async fn put_journey(State(app): State<Arc<App>>, Path(id): Path<String>, Json(doc): Json<Value>) -> ApiResult {
+    if doc_id(&doc)? != id {
+        return Err(bad_request(format!("the document's \"id\" must be {id:?}, as in the URL")));
+    }
+    let now = app.engine.clock().now();
+    let diags = app
+        .write(move |tx| {
+            tx.save_draft(&JourneyId(id), &doc, now)?;
+            diagnose(tx, &doc)
+        })
+        .await?;
+    Ok(Json(json!({"status": "draft", "valid": diags.is_empty(), "diagnostics": diags})))
+}
+
+pub async fn get_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    let (record, published) = app
+        .read(move |tx| {
+            let jid = JourneyId(id.clone());
+            let record = tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {id:?}")))?;
+            let published = match record.published_version {
+                Some(v) => tx.journey_version(&jid, v)?,
+                None => None,
+            };
+            Ok((record, published))
+        })
+        .await?;
+    Ok(Json(json!({
+        "id": record.id,
+        "status": status(record.status),
+        "published_version": record.published_version,
+        "draft": record.draft,
+        "published": published.map(|p| json!({"version": p.version, "document": p.document, "published_at": ts(p.published_at)})),
+        "updated_at": ts(record.updated_at),
+    })))
+}
+
+fn status(s: JourneyStatus) -> &'static str {
+    match s {
+        JourneyStatus::Draft => "draft",
+        JourneyStatus::Published => "published",
+    }
+}
+
+pub async fn list_journeys(State(app): State<Arc<App>>) -> ApiResult {
+    let all = app.read(|tx| Ok(tx.journeys()?)).await?;
+    let items: Vec<_> = all
+        .iter()
+        .map(|j| {
+            json!({"id": j.id, "name": j.draft.get("name").and_then(Value::as_str).unwrap_or(&j.id.0), "status": status(j.status),
+                   "published_version": j.published_version, "updated_at": ts(j.updated_at)})
+        })
+        .collect();
+    Ok(Json(json!({"journeys": items})))
+}
+
+pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    let now = app.engine.clock().now();
+    let version = app
+        .write(move |tx| {
+            let jid = JourneyId(id.clone());
+            let record = tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {id:?}")))?;
+            let diags = diagnose(tx, &record.draft)?;
+            if !diags.is_empty() {
+                return Err(ApiError::new(
+                    Code::JourneyInvalid,
+                    format!("journey {id:?} has {} problem(s); nothing was published", diags.len()),
+                )
+                .with_details(json!({"diagnostics": diags})));
+            }
+            Ok(tx.publish(&jid, now)?)
+        })
+        .await?;
+    app.engine.reload_journeys().await?;
+    Ok(Json(json!({"status": "published", "version": version})))
+}
+
+// ---- profiles ----
+
+#[derive(Deserialize)]
+pub struct LookupQuery {
+    user_id: Option<String>,
+    anonymous_id: Option<String>,
+}
+
+fn event_json(e: &StoredEvent) -> Value {
+    let ev = &e.event;
+    json!({
+        "seq": e.seq, "source": e.source, "type": ev.kind.as_str(), "name": ev.match_name(), "message_id": ev.message_id,
+        "timestamp": ts(ev.timestamp), "received_at": ts(ev.received_at), "user_id": ev.user_id, "anonymous_id": ev.anonymous_id,
+        "properties": ev.properties, "traits": ev.traits,
+    })
+}
+
+pub fn message_json(m: &OutboxEntry) -> Value {
+    let effect = m.payload.get("effect").cloned().unwrap_or(Value::Null);
+    let note = match m.status {
+        OutboxStatus::Captured => Some("captured: no channel is configured, so this message was rendered and kept, NOT delivered"),
+        OutboxStatus::Pending if m.attempts > 0 => Some("waiting for a retry"),
+        _ => None,
+    };
+    json!({
+        "id": m.id, "idempotency_key": m.key, "profile_id": m.profile, "run_id": m.run, "channel": m.channel,
+        "status": m.status.as_str(), "delivered": m.status == OutboxStatus::Sent, "note": note,
+        "to": m.payload.get("to"), "template": effect.get("template"), "url": effect.get("url"), "node": effect.get("node"),
+        "attempts": m.attempts, "next_attempt_at": (m.status == OutboxStatus::Pending).then(|| ts(m.next_attempt_at)),
+        "last_error": m.last_error, "message": m.result, "created_at": ts(m.created_at), "updated_at": ts(m.updated_at),
+    })
+}
+
+fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<Value, ApiError> {
+    let canonical = tx.canonical(id)?.ok_or_else(|| ApiError::not_found(format!("profile {id}")))?;
+    let profile = tx.profile(canonical)?.ok_or_else(|| ApiError::not_found(format!("profile {id}")))?;
+    let identities: Vec<_> = tx.identities(canonical)?.iter().map(|i| json!({"kind": i.kind(), "value": i.value()})).collect();
+    let events: Vec<_> = tx.timeline(canonical, 200)?.iter().map(event_json).collect();
+    let mut runs = Vec::new();
+    for r in tx.runs_of(canonical)? {
+        let trace: Vec<_> = tx.traces(r.id)?.iter().map(|t| json!({"seq": t.seq, "at": ts(t.at), "lines": t.lines})).collect();
+        let run = &r.run;
+        runs.push(json!({
+            "run_id": r.id, "journey": run.journey, "version": run.version,
+            "status": match run.status { domain::journey::RunStatus::Waiting => "waiting", domain::journey::RunStatus::Exited => "exited" },
+            "node": run.node, "wake_at": run.wake_at.map(ts), "exit_reason": run.exit_reason,
+            "entered_at": ts(run.entered_at), "updated_at": ts(run.updated_at), "trace": trace,
+        }));
+    }
+    let messages: Vec<_> = tx.messages(None, Some(canonical), 200)?.iter().map(message_json).collect();
+    Ok(json!({
+        "id": canonical, "merged_from": (canonical != id).then_some(id), "traits": profile.traits, "identities": identities,
+        "events": events, "journeys": runs, "messages": messages,
+    }))
+}
+
+pub async fn lookup_profile(State(app): State<Arc<App>>, Query(q): Query<LookupQuery>) -> ApiResult {
+    let identity = match (q.user_id, q.anonymous_id) {
+        (Some(u), _) => Identity::UserId(u),
+        (None, Some(a)) => Identity::AnonymousId(a),
+        (None, None) => return Err(bad_request("give ?user_id=... or ?anonymous_id=...")),
+    };
+    let view = app
+        .read(move |tx| {
+            let id = tx.profile_by_identity(&identity)?.ok_or_else(|| ApiError::not_found(format!("a person with {identity}")))?;
+            profile_view(tx, id)
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+pub async fn get_profile(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
+    Ok(Json(app.read(move |tx| profile_view(tx, ProfileId(id))).await?))
+}
+
+// ---- messages ----
+
+#[derive(Deserialize)]
+pub struct MessagesQuery {
+    status: Option<String>,
+    profile_id: Option<i64>,
+    limit: Option<usize>,
+}
+
+pub async fn list_messages(State(app): State<Arc<App>>, Query(q): Query<MessagesQuery>) -> ApiResult {
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(OutboxStatus::parse(s).ok_or_else(|| bad_request("status is one of pending, sent, captured, failed"))?),
+    };
+    let limit = q.limit.unwrap_or(100).min(1000);
+    let all = app.read(move |tx| Ok(tx.messages(status, q.profile_id.map(ProfileId), limit)?)).await?;
+    Ok(Json(json!({"messages": all.iter().map(message_json).collect::<Vec<_>>()})))
+}
+
+// ---- clock ----
+
+#[derive(Deserialize)]
+pub struct MoveClock {
+    advance: Option<String>,
+    to: Option<String>,
+}
+
+pub async fn get_clock(State(app): State<Arc<App>>) -> ApiResult {
+    Ok(Json(json!({"now": ts(app.engine.clock().now()), "manual": app.manual_clock.is_some()})))
+}
+
+/// Moves the manual clock (`{"advance": "3d"}` or `{"to": "2026-01-01T00:00:00Z"}`); every
+/// timer on the way fires at its own time. Only with `testing.manual_clock`.
+pub async fn move_clock(State(app): State<Arc<App>>, Json(body): Json<MoveClock>) -> ApiResult {
+    let clock = app
+        .manual_clock
+        .clone()
+        .ok_or_else(|| ApiError::new(Code::ClockNotManual, "the clock is the system clock; start with testing.manual_clock to move it"))?;
+    let now = app.engine.clock().now();
+    let target = match (body.advance, body.to) {
+        (Some(d), None) => now.plus(d.parse::<Duration>().map_err(bad_request)?),
+        (None, Some(t)) => Timestamp::parse(&t).ok_or_else(|| bad_request(format!("{t:?} is not an RFC 3339 instant")))?,
+        _ => return Err(bad_request("give exactly one of \"advance\" (a duration such as \"3d\") or \"to\" (an instant)")),
+    };
+    if target < now {
+        return Err(bad_request("the clock does not go backwards"));
+    }
+    app.engine.advance_manual(&clock, target).await?;
+    Ok(Json(json!({"now": ts(app.engine.clock().now()), "manual": true})))
+}

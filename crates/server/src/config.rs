@@ -1,0 +1,241 @@
+//! Configuration: commented defaults (config/wayfarer.toml, embedded), an optional file,
+//! `WAYFARER_*` environment variables, then flags.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The commented defaults; also what `wayfarer config default` prints.
+pub const DEFAULTS: &str = include_str!("../../../config/wayfarer.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub admin_token: String,
+    pub log_format: String,
+    pub ingest: Ingest,
+    pub smtp: Smtp,
+    pub webhook: Webhook,
+    pub delivery: Delivery,
+    pub testing: Testing,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ingest {
+    pub max_request_bytes: usize,
+    pub max_event_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: String,
+    pub username: String,
+    pub password: String,
+    pub from: String,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub secret: String,
+    pub timeout_secs: u64,
+    pub allow_private: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    pub retry_base_secs: i64,
+    pub retry_cap_secs: i64,
+    pub max_attempts: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Testing {
+    pub manual_clock: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("reading {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Applies every `WAYFARER_<SECTION>_<KEY>` variable set in `env`, typed like the default.
+fn apply_env(table: &mut toml::Table, prefix: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+    for (key, value) in table.iter_mut() {
+        let name = format!("{prefix}_{}", key.to_ascii_uppercase());
+        if let toml::Value::Table(inner) = value {
+            apply_env(inner, &name, env)?;
+            continue;
+        }
+        let Some(raw) = env(&name) else { continue };
+        let bad = |what: &str| Error::Invalid { origin: name.clone(), message: format!("{raw:?} is not {what}") };
+        *value = match value {
+            toml::Value::Integer(_) => toml::Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
+            toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => return Err(bad("a boolean (true/false)")),
+            }),
+            _ => toml::Value::String(raw),
+        };
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Defaults, then `file`, then the environment (as given by `env`).
+    pub fn load(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, Error> {
+        let mut table: toml::Table =
+            DEFAULTS.parse().map_err(|e: toml::de::Error| Error::Invalid { origin: "built-in defaults".into(), message: e.to_string() })?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+            let over: toml::Table =
+                text.parse().map_err(|e: toml::de::Error| Error::Invalid { origin: path.display().to_string(), message: e.to_string() })?;
+            merge(&mut table, over);
+        }
+        apply_env(&mut table, "WAYFARER", env)?;
+        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| Error::Invalid {
+            origin: file.map_or("configuration".into(), |p| p.display().to_string()),
+            message: e.to_string(),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let bad = |origin: &str, message: String| Err(Error::Invalid { origin: origin.into(), message });
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("listen", format!("{:?} is not an address such as 127.0.0.1:8420", self.listen));
+        }
+        if !["none", "starttls", "tls"].contains(&self.smtp.tls.as_str()) {
+            return bad("smtp.tls", format!("{:?}: use none, starttls or tls", self.smtp.tls));
+        }
+        if !["pretty", "json"].contains(&self.log_format.as_str()) {
+            return bad("log_format", format!("{:?}: use pretty or json", self.log_format));
+        }
+        if !self.testing.manual_clock.is_empty() && domain::time::Timestamp::parse(&self.testing.manual_clock).is_none() {
+            return bad("testing.manual_clock", format!("{:?} is not an RFC 3339 instant", self.testing.manual_clock));
+        }
+        if self.ingest.max_event_bytes == 0 || self.ingest.max_request_bytes < self.ingest.max_event_bytes {
+            return bad("ingest", "max_request_bytes must be at least max_event_bytes, and both above 0".into());
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets masked.
+    pub fn show(&self) -> String {
+        let mut shown = self.clone();
+        for secret in [&mut shown.admin_token, &mut shown.smtp.password, &mut shown.webhook.secret] {
+            if !secret.is_empty() {
+                *secret = "(set)".into();
+            }
+        }
+        if shown.database_url.contains('@') {
+            shown.database_url = "(set)".into();
+        }
+        toml::to_string(&shown).unwrap_or_default()
+    }
+
+    pub fn deliver_options(&self) -> deliver::Options {
+        let smtp = (!self.smtp.host.is_empty()).then(|| deliver::SmtpOptions {
+            host: self.smtp.host.clone(),
+            port: self.smtp.port,
+            tls: match self.smtp.tls.as_str() {
+                "none" => deliver::TlsMode::None,
+                "tls" => deliver::TlsMode::Tls,
+                _ => deliver::TlsMode::StartTls,
+            },
+            username: Some(self.smtp.username.clone()).filter(|s| !s.is_empty()),
+            password: Some(self.smtp.password.clone()).filter(|s| !s.is_empty()),
+            from: self.smtp.from.clone(),
+            timeout: std::time::Duration::from_secs(self.smtp.timeout_secs),
+        });
+        deliver::Options {
+            smtp,
+            webhook: deliver::WebhookOptions {
+                timeout: std::time::Duration::from_secs(self.webhook.timeout_secs),
+                secret: Some(self.webhook.secret.clone()).filter(|s| !s.is_empty()),
+                allow_private: self.webhook.allow_private,
+            },
+        }
+    }
+
+    pub fn engine_options(&self) -> engine::Options {
+        use domain::time::Duration;
+        engine::Options {
+            retry: engine::RetryPolicy {
+                base: Duration::seconds(self.delivery.retry_base_secs.max(1)),
+                cap: Duration::seconds(self.delivery.retry_cap_secs.max(1)),
+                max_attempts: self.delivery.max_attempts.max(1),
+            },
+            ..engine::Options::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_load_and_environment_overrides_every_kind_of_key() {
+        let c = Config::load(None, &env(&[])).expect("defaults");
+        assert_eq!(c.listen, "127.0.0.1:8420");
+        assert!(c.smtp.host.is_empty());
+        let c = Config::load(
+            None,
+            &env(&[
+                ("WAYFARER_SMTP_HOST", "mail.test"),
+                ("WAYFARER_INGEST_MAX_EVENT_BYTES", "1000"),
+                ("WAYFARER_WEBHOOK_ALLOW_PRIVATE", "true"),
+            ]),
+        )
+        .expect("env");
+        assert_eq!((c.smtp.host.as_str(), c.ingest.max_event_bytes, c.webhook.allow_private), ("mail.test", 1000, true));
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_bad_values_name_their_key() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("w.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\n[smtp]\nport = 2525\n").expect("write");
+        let c = Config::load(Some(&path), &env(&[])).expect("file");
+        assert_eq!((c.listen.as_str(), c.smtp.port, c.smtp.tls.as_str()), ("0.0.0.0:9000", 2525, "starttls"));
+        let err = Config::load(None, &env(&[("WAYFARER_SMTP_PORT", "lots")])).expect_err("bad");
+        assert_eq!(err.to_string(), "WAYFARER_SMTP_PORT: \"lots\" is not an integer");
+        std::fs::write(&path, "[smtp]\nhots = \"typo\"\n").expect("write");
+        let err = Config::load(Some(&path), &env(&[])).expect_err("unknown key");
+        assert!(err.to_string().contains("hots"), "{err}");
+    }
+}

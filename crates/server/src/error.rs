@@ -1,0 +1,123 @@
+//! Every error the HTTP API returns, with its stable code and status, in one table.
+//! Clients get `{"code": ..., "message": ...}` (plus `details` where useful).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    InvalidWriteKey,
+    InvalidAdminToken,
+    MalformedJson,
+    InvalidGzip,
+    UnsupportedEncoding,
+    PayloadTooLarge,
+    InvalidEvent,
+    InvalidBatch,
+    InvalidRequest,
+    NotFound,
+    Conflict,
+    JourneyInvalid,
+    TemplateInvalid,
+    ClockNotManual,
+    Unavailable,
+    Internal,
+}
+
+/// The table: code, HTTP status, name.
+const TABLE: &[(Code, StatusCode, &str)] = &[
+    (Code::InvalidWriteKey, StatusCode::UNAUTHORIZED, "invalid_write_key"),
+    (Code::InvalidAdminToken, StatusCode::UNAUTHORIZED, "invalid_admin_token"),
+    (Code::MalformedJson, StatusCode::BAD_REQUEST, "malformed_json"),
+    (Code::InvalidGzip, StatusCode::BAD_REQUEST, "invalid_gzip"),
+    (Code::UnsupportedEncoding, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding"),
+    (Code::PayloadTooLarge, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+    (Code::InvalidEvent, StatusCode::BAD_REQUEST, "invalid_event"),
+    (Code::InvalidBatch, StatusCode::BAD_REQUEST, "invalid_batch"),
+    (Code::InvalidRequest, StatusCode::BAD_REQUEST, "invalid_request"),
+    (Code::NotFound, StatusCode::NOT_FOUND, "not_found"),
+    (Code::Conflict, StatusCode::CONFLICT, "conflict"),
+    (Code::JourneyInvalid, StatusCode::UNPROCESSABLE_ENTITY, "journey_invalid"),
+    (Code::TemplateInvalid, StatusCode::UNPROCESSABLE_ENTITY, "template_invalid"),
+    (Code::ClockNotManual, StatusCode::CONFLICT, "clock_not_manual"),
+    (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+];
+
+impl Code {
+    fn entry(self) -> (StatusCode, &'static str) {
+        TABLE.iter().find(|(c, _, _)| *c == self).map_or((StatusCode::INTERNAL_SERVER_ERROR, "internal"), |(_, s, n)| (*s, *n))
+    }
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: Code,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into(), details: None }
+    }
+
+    pub fn with_details(mut self, details: Value) -> ApiError {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> ApiError {
+        ApiError::new(Code::NotFound, format!("{what} not found"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, name) = self.code.entry();
+        let mut body = json!({"code": name, "message": self.message});
+        if let Some(d) = self.details {
+            body["details"] = d;
+        }
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<store::Error> for ApiError {
+    fn from(e: store::Error) -> ApiError {
+        match e {
+            store::Error::NotFound(what) => ApiError::not_found(what),
+            store::Error::Conflict(what) => ApiError::new(Code::Conflict, format!("{what} already exists")),
+            other => {
+                // 5xx never leak internals: log the error, answer with a generic message.
+                tracing::error!(error = %other, "store error");
+                ApiError::new(Code::Unavailable, "the store is unavailable; try again")
+            }
+        }
+    }
+}
+
+impl From<engine::Error> for ApiError {
+    fn from(e: engine::Error) -> ApiError {
+        tracing::error!(error = %e, "engine error");
+        match e {
+            engine::Error::ShuttingDown => ApiError::new(Code::Unavailable, "the server is shutting down; retry"),
+            engine::Error::Store(_) => ApiError::new(Code::Unavailable, "the events could not be stored; retry"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_one_row_and_names_are_unique() {
+        let mut names: Vec<_> = TABLE.iter().map(|(_, _, n)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TABLE.len());
+        assert_eq!(Code::PayloadTooLarge.entry(), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    }
+}
