@@ -107,23 +107,29 @@ impl Dispatcher {
                 return total;
             }
             total += due.len();
-            let attempts = futures_join(due.iter().map(|e| self.attempt(e))).await;
-            let results: Vec<_> = due.iter().map(|e| e.id).zip(attempts).collect();
-            let now = self.clock.now();
-            let recorded = self
-                .blocking(move |s| {
-                    let mut tx = s.write()?;
-                    for (id, attempt) in &results {
-                        tx.record_attempt(*id, attempt, now)?;
-                    }
-                    tx.commit()
-                })
-                .await;
-            if let Err(error) = recorded {
-                tracing::error!(%error, "recording delivery outcomes failed");
+            // Each outcome is recorded as soon as it is known, so a crash repeats only the
+            // messages whose send had completed but whose record had not.
+            let recorded = futures_join(due.iter().map(|e| self.attempt_and_record(e))).await;
+            if recorded.iter().any(|ok| !ok) {
                 return total;
             }
         }
+    }
+
+    async fn attempt_and_record(&self, entry: &OutboxEntry) -> bool {
+        let attempt = self.attempt(entry).await;
+        let (id, now) = (entry.id, self.clock.now());
+        let recorded = self
+            .blocking(move |s| {
+                let mut tx = s.write()?;
+                tx.record_attempt(id, &attempt, now)?;
+                tx.commit()
+            })
+            .await;
+        if let Err(error) = &recorded {
+            tracing::error!(%error, outbox_id = %id, "recording a delivery outcome failed");
+        }
+        recorded.is_ok()
     }
 
     async fn attempt(&self, entry: &OutboxEntry) -> Attempt {
