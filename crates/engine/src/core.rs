@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 
 use domain::event::{Event, Kind};
-use domain::ids::{Identity, JourneyId, ProfileId, RunId, SourceId};
+use domain::ids::{EventSeq, Identity, JourneyId, ProfileId, RunId, SourceId};
 use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, Transition, step};
 use domain::profile::Profile;
 use domain::time::Timestamp;
 use serde_json::json;
-use store::{NewOutbox, RunRecord, Store, TraceRecord, Tx};
+use store::{NewOutbox, Store, TraceRecord, Tx};
 use tokio::sync::{Notify, oneshot};
 
 use crate::{Clock, Command, Error, IngestReport, Options};
@@ -166,34 +166,102 @@ impl Core {
         self.outbox_ready.notify_one();
     }
 
+    /// One transaction: the log and identity in order (phase 1), each person's state loaded
+    /// (phase 2), each person's inputs stepped in order, people in parallel (phase 3, pure),
+    /// and every resulting write (phase 4). Then commit.
     fn commit(&mut self, now: Timestamp, batch: &[(&SourceId, &[Event])]) -> Result<Vec<IngestReport>, Error> {
         let store = self.store.clone();
         let mut tx = store.write()?;
         let due = tx.due_runs(now, self.options.max_batch_timers)?;
         let timers_full = due.len() >= self.options.max_batch_timers;
+        let mut work: Vec<(ProfileId, Work<'_>)> = Vec::new();
         for record in due {
-            self.fire_timer(&mut *tx, record, now)?;
+            work.push((record.profile, Work::Timer(record.id)));
         }
         let mut reports = Vec::with_capacity(batch.len());
+        let mut first_new: Option<EventSeq> = None;
         for (source, events) in batch {
             let mut report = IngestReport::default();
             for event in *events {
                 match tx.insert_event(source, event)? {
                     Some(seq) => {
                         report.accepted += 1;
+                        first_new.get_or_insert(seq);
                         let profile = self.resolve(&mut *tx, event, now)?;
                         tx.set_event_profile(seq, profile)?;
-                        self.on_event(&mut *tx, profile, event, now)?;
+                        work.push((profile, Work::Event { seq, event }));
                     }
                     None => report.duplicates += 1,
                 }
             }
             reports.push(report);
         }
+        // Timers fire before the batch's events: they see only events logged before it.
+        let timer_horizon = first_new.map_or(EventSeq(i64::MAX), |s| EventSeq(s.0 - 1));
+        let people = self.load(&mut *tx, work, now, timer_horizon)?;
+        let outcomes = {
+            let (live, versions) = (&self.live, &self.versions);
+            parallel_map(people, |p| compute(p, live, versions, now))
+        };
+        for outcome in outcomes {
+            write(&mut *tx, outcome, now)?;
+        }
         let next = tx.next_wake()?;
         tx.commit()?;
         self.next_wake = if timers_full { Some(now) } else { next };
         Ok(reports)
+    }
+
+    /// Groups the work by person (merges may have joined people since) and loads what
+    /// stepping them needs: profile, waiting runs, journey versions, history windows.
+    fn load<'e>(
+        &mut self,
+        tx: &mut dyn Tx,
+        work: Vec<(ProfileId, Work<'e>)>,
+        now: Timestamp,
+        timer_horizon: EventSeq,
+    ) -> Result<Vec<Person<'e>>, Error> {
+        let mut people: Vec<Person<'e>> = Vec::new();
+        let mut index: HashMap<ProfileId, usize> = HashMap::new();
+        for (profile, item) in work {
+            let id = tx.canonical(profile)?.unwrap_or(profile);
+            let i = match index.get(&id) {
+                Some(i) => *i,
+                None => {
+                    let profile = tx.profile(id)?.unwrap_or_else(|| Profile::new(id));
+                    let runs = tx
+                        .runs_of(id)?
+                        .into_iter()
+                        .filter(|r| r.run.status == RunStatus::Waiting)
+                        .map(|r| (RunRef::Stored(r.id), r.run))
+                        .collect();
+                    people.push(Person { profile, runs, work: Vec::new(), history: HashMap::new(), timer_horizon });
+                    index.insert(id, people.len() - 1);
+                    people.len() - 1
+                }
+            };
+            people[i].work.push(item);
+        }
+        for person in &mut people {
+            let mut journeys: Vec<(JourneyId, i64)> = person.runs.iter().map(|(_, r)| (r.journey.clone(), r.version)).collect();
+            let names: Vec<&str> = person
+                .work
+                .iter()
+                .filter_map(|w| if let Work::Event { event, .. } = w { Some(event.match_name()) } else { None })
+                .collect();
+            journeys.extend(self.live.iter().filter(|(j, _)| names.contains(&j.entry.event.as_str())).map(|(j, v)| (j.id.clone(), *v)));
+            for (id, version) in journeys {
+                let Some(j) = self.version(tx, &id, version)? else { continue };
+                for q in &j.history {
+                    let key = (q.event.clone(), q.within.as_millis());
+                    if !person.history.contains_key(&key) {
+                        let events = tx.event_properties(person.profile.id, &q.event, now.minus(q.within), now)?;
+                        person.history.insert(key, events);
+                    }
+                }
+            }
+        }
+        Ok(people)
     }
 
     /// Finds (or creates) the person an event is about, merging profiles it proves are one.
@@ -298,55 +366,139 @@ impl Core {
             Err(_) => Ok(None),
         }
     }
+}
 
-    fn history(tx: &mut dyn Tx, j: &Journey, profile: ProfileId, now: Timestamp) -> Result<Vec<i64>, Error> {
-        j.history.iter().map(|q| Ok(q.count(&tx.event_properties(profile, &q.event, now.minus(q.within), now)?))).collect()
-    }
+/// Something that happens to a person within a batch.
+enum Work<'e> {
+    Timer(RunId),
+    Event { seq: EventSeq, event: &'e Event },
+}
 
-    fn on_event(&mut self, tx: &mut dyn Tx, profile_id: ProfileId, event: &Event, now: Timestamp) -> Result<(), Error> {
-        let mut profile = tx.profile(profile_id)?.unwrap_or_else(|| Profile::new(profile_id));
-        if event.kind == Kind::Identify && profile.apply_traits(&event.traits, event.timestamp) {
-            tx.save_profile(&profile, now)?;
-        }
-        let active: Vec<RunRecord> = tx.runs_of(profile_id)?.into_iter().filter(|r| r.run.status == RunStatus::Waiting).collect();
-        // Runs in progress see the event first (exits, wait_for), on the version they started on.
-        for record in &active {
-            let Some(j) = self.version(tx, &record.run.journey, record.run.version)? else { continue };
-            let history = Self::history(tx, &j, profile_id, now)?;
-            let ctx = Context { traits: &profile.traits, history: &history };
-            if let Some(t) = step(&j, record.run.version, Some(&record.run), Input::Event(event), &ctx, now, seed(profile_id, &j.id)) {
-                persist(tx, &profile, Some(record.id), t, now)?;
-            }
-        }
-        // Then entries into journeys the person is not in.
-        for (j, version) in self.live.clone() {
-            if j.entry.event != event.match_name() || active.iter().any(|r| r.run.journey == j.id) {
-                continue;
-            }
-            let history = Self::history(tx, &j, profile_id, now)?;
-            let ctx = Context { traits: &profile.traits, history: &history };
-            if let Some(t) = step(&j, version, None, Input::Event(event), &ctx, now, seed(profile_id, &j.id)) {
-                persist(tx, &profile, None, t, now)?;
-            }
-        }
-        Ok(())
-    }
+/// A run as the batch knows it: stored already, or started in this batch.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RunRef {
+    Stored(RunId),
+    New(usize),
+}
 
-    fn fire_timer(&mut self, tx: &mut dyn Tx, record: RunRecord, now: Timestamp) -> Result<(), Error> {
-        let profile_id = tx.canonical(record.profile)?.unwrap_or(record.profile);
-        let profile = tx.profile(profile_id)?.unwrap_or_else(|| Profile::new(profile_id));
-        let transition = match self.version(tx, &record.run.journey, record.run.version)? {
-            Some(j) => {
-                let history = Self::history(tx, &j, profile_id, now)?;
-                let ctx = Context { traits: &profile.traits, history: &history };
-                step(&j, record.run.version, Some(&record.run), Input::Timer, &ctx, now, seed(profile_id, &j.id))
+/// One person's batch: the state as loaded, and their inputs in order.
+struct Person<'e> {
+    profile: Profile,
+    /// Waiting runs (and, as the batch goes on, the ones it moved or started).
+    runs: Vec<(RunRef, Run)>,
+    work: Vec<Work<'e>>,
+    /// Events in each history window, by (event name, window): log position, properties.
+    history: HashMap<(String, i64), Vec<(EventSeq, domain::Map)>>,
+    timer_horizon: EventSeq,
+}
+
+/// A transition to write, with the traits templates see.
+struct Moved {
+    run: RunRef,
+    transition: Transition,
+    traits: domain::Map,
+}
+
+struct Outcome {
+    profile_id: ProfileId,
+    /// The profile, when its traits changed.
+    profile: Option<Profile>,
+    moves: Vec<Moved>,
+}
+
+fn history_counts(person: &Person<'_>, j: &Journey, horizon: EventSeq) -> Vec<i64> {
+    j.history
+        .iter()
+        .map(|q| {
+            let events = person.history.get(&(q.event.clone(), q.within.as_millis())).map_or(&[][..], Vec::as_slice);
+            q.count(events.iter().filter(|(seq, _)| *seq <= horizon).map(|(_, props)| props))
+        })
+        .collect()
+}
+
+/// Steps one person's inputs in order. Pure: reads only what `load` gathered.
+fn compute(mut p: Person<'_>, live: &[(Arc<Journey>, i64)], versions: &HashMap<(JourneyId, i64), Arc<Journey>>, now: Timestamp) -> Outcome {
+    let mut moves = Vec::new();
+    let mut changed = false;
+    let mut started = 0;
+    let work = std::mem::take(&mut p.work);
+    for item in &work {
+        match item {
+            Work::Timer(id) => {
+                let Some(i) = p.runs.iter().position(|(r, run)| *r == RunRef::Stored(*id) && run.status == RunStatus::Waiting) else {
+                    continue;
+                };
+                let run = &p.runs[i].1;
+                let transition = versions
+                    .get(&(run.journey.clone(), run.version))
+                    .and_then(|j| {
+                        let history = history_counts(&p, j, p.timer_horizon);
+                        let ctx = Context { traits: &p.profile.traits, history: &history };
+                        step(j, run.version, Some(run), Input::Timer, &ctx, now, seed(p.profile.id, &j.id))
+                    })
+                    // A timer must never fire forever: a run the journey cannot move ends, with a reason.
+                    .unwrap_or_else(|| stuck(run, now));
+                p.runs[i].1 = transition.run.clone();
+                moves.push(Moved { run: RunRef::Stored(*id), transition, traits: p.profile.traits.clone() });
             }
-            None => None,
-        };
-        // A timer must never fire forever: a run the journey cannot move ends, with a reason.
-        let transition = transition.unwrap_or_else(|| stuck(&record.run, now));
-        persist(tx, &profile, Some(record.id), transition, now)
+            Work::Event { seq, event } => {
+                if event.kind == Kind::Identify && p.profile.apply_traits(&event.traits, event.timestamp) {
+                    changed = true;
+                }
+                let was_in: Vec<JourneyId> =
+                    p.runs.iter().filter(|(_, r)| r.status == RunStatus::Waiting).map(|(_, r)| r.journey.clone()).collect();
+                // Runs in progress see the event first (exits, wait_for), on their own version.
+                for i in 0..p.runs.len() {
+                    let run = &p.runs[i].1;
+                    if run.status != RunStatus::Waiting {
+                        continue;
+                    }
+                    let Some(j) = versions.get(&(run.journey.clone(), run.version)) else { continue };
+                    let history = history_counts(&p, j, *seq);
+                    let ctx = Context { traits: &p.profile.traits, history: &history };
+                    if let Some(t) = step(j, run.version, Some(run), Input::Event(event), &ctx, now, seed(p.profile.id, &j.id)) {
+                        p.runs[i].1 = t.run.clone();
+                        moves.push(Moved { run: p.runs[i].0, transition: t, traits: p.profile.traits.clone() });
+                    }
+                }
+                // Then entries into journeys the person was not in.
+                for (j, version) in live {
+                    if j.entry.event != event.match_name() || was_in.contains(&j.id) {
+                        continue;
+                    }
+                    let history = history_counts(&p, j, *seq);
+                    let ctx = Context { traits: &p.profile.traits, history: &history };
+                    if let Some(t) = step(j, *version, None, Input::Event(event), &ctx, now, seed(p.profile.id, &j.id)) {
+                        let r = RunRef::New(started);
+                        started += 1;
+                        p.runs.push((r, t.run.clone()));
+                        moves.push(Moved { run: r, transition: t, traits: p.profile.traits.clone() });
+                    }
+                }
+            }
+        }
     }
+    Outcome { profile_id: p.profile.id, profile: changed.then_some(p.profile), moves }
+}
+
+/// Runs `f` over `items` on up to as many threads as the machine has cores, keeping order.
+fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads < 2 || items.len() < 64 {
+        return items.into_iter().map(f).collect();
+    }
+    let mut chunks: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        chunks[i % threads].push((i, item));
+    }
+    let f = &f;
+    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            chunks.into_iter().map(|chunk| scope.spawn(move || chunk.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 fn stuck(run: &Run, now: Timestamp) -> Transition {
@@ -359,47 +511,56 @@ fn stuck(run: &Run, now: Timestamp) -> Transition {
     Transition { run, entered: false, effects: Vec::new(), trace: vec!["exit: timer could not be handled".into()] }
 }
 
-/// Writes a transition: run state (with its timer), trace and outbox entries, all in `tx`.
-fn persist(tx: &mut dyn Tx, profile: &Profile, existing: Option<RunId>, t: Transition, now: Timestamp) -> Result<(), Error> {
-    let run_id = match existing {
-        Some(id) => {
-            tx.update_run(id, &t.run)?;
-            id
+/// Writes one person's outcome: profile, then each transition's run state (with its timer),
+/// trace and outbox entries, all in `tx`.
+fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp) -> Result<(), Error> {
+    if let Some(profile) = &outcome.profile {
+        tx.save_profile(profile, now)?;
+    }
+    let mut started: Vec<RunId> = Vec::new();
+    for Moved { run, transition: t, traits } in outcome.moves {
+        let run_id = match run {
+            RunRef::Stored(id) => {
+                tx.update_run(id, &t.run)?;
+                id
+            }
+            RunRef::New(i) => match started.get(i) {
+                Some(id) => {
+                    tx.update_run(*id, &t.run)?;
+                    *id
+                }
+                None => {
+                    let id = tx.insert_run(outcome.profile_id, &t.run)?;
+                    started.push(id);
+                    id
+                }
+            },
+        };
+        tx.add_trace(&TraceRecord { run: run_id, seq: t.run.seq, at: now, lines: t.trace })?;
+        for (i, effect) in t.effects.iter().enumerate() {
+            let channel = match effect {
+                Effect::Send { .. } => "email",
+                Effect::Webhook { .. } => "webhook",
+            };
+            // What templates see: `traits`, `event` (the properties of the event that started
+            // the run), `event_name`, `journey` and `profile_id`.
+            let payload = json!({
+                "effect": effect,
+                "to": traits.get("email"),
+                "context": {
+                    "traits": traits,
+                    "event": t.run.trigger,
+                    "event_name": t.run.trigger_event,
+                    "journey": t.run.journey,
+                    "profile_id": outcome.profile_id,
+                },
+            });
+            let key = format!("run-{run_id}-{}-{i}", t.run.seq);
+            tx.enqueue(
+                &NewOutbox { key, profile: outcome.profile_id, run: Some(run_id), channel: channel.into(), payload, due: now },
+                now,
+            )?;
         }
-        None => tx.insert_run(profile.id, &t.run)?,
-    };
-    tx.add_trace(&TraceRecord { run: run_id, seq: t.run.seq, at: now, lines: t.trace })?;
-    for (i, effect) in t.effects.iter().enumerate() {
-        let channel = match effect {
-            Effect::Send { .. } => "email",
-            Effect::Webhook { .. } => "webhook",
-        };
-        let payload = json!({
-            "effect": effect,
-            "to": profile.traits.get("email"),
-            "context": render_context(profile, &t.run),
-        });
-        let entry = NewOutbox {
-            key: format!("run-{run_id}-{}-{i}", t.run.seq),
-            profile: profile.id,
-            run: Some(run_id),
-            channel: channel.into(),
-            payload,
-            due: now,
-        };
-        tx.enqueue(&entry, now)?;
     }
     Ok(())
-}
-
-/// What templates see: `traits`, `event` (the properties of the event that started the run),
-/// `event_name`, `journey` and `profile_id`.
-fn render_context(profile: &Profile, run: &Run) -> serde_json::Value {
-    json!({
-        "traits": profile.traits,
-        "event": run.trigger,
-        "event_name": run.trigger_event,
-        "journey": run.journey,
-        "profile_id": profile.id,
-    })
 }

@@ -372,3 +372,66 @@ async fn webhooks_to_private_addresses_are_refused_by_default() {
         t=+0s webhook -: failed webhook to private address 127.0.0.1 refused (set webhook.allow_private to allow)
     "#]]);
 }
+
+#[tokio::test]
+async fn one_batch_of_many_people_is_processed_in_order_per_person() {
+    let mut h = seeded().await;
+    // 100 people, their events interleaved in one request: enough for the parallel path.
+    let mut events = Vec::new();
+    for who in 0..100 {
+        events.push(h.event(
+            Kind::Identify,
+            json!({"anonymousId": format!("a{who}"), "traits": {"firstName": format!("P{who}"), "email": format!("p{who}@x.test")}}),
+        ));
+    }
+    for path in ["/products/a", "/products/b", "/products/c"] {
+        for who in 0..100 {
+            events.push(h.event(Kind::Page, json!({"anonymousId": format!("a{who}"), "properties": {"path": path}})));
+        }
+    }
+    let report = h.engine.ingest(SourceId("web".into()), events).await.expect("ingest");
+    assert_eq!(report.accepted, 400);
+    h.engine.wake().await.expect("wake");
+    let mut tx = h.store.read().expect("tx");
+    let sent = tx.messages(Some(OutboxStatus::Captured), None, 1000).expect("messages");
+    assert_eq!(sent.len(), 100, "everyone qualifies on their third view");
+    let subjects: std::collections::BTreeSet<_> =
+        sent.iter().filter_map(|m| m.result.as_ref()?["subject"].as_str().map(str::to_owned)).collect();
+    assert!(subjects.contains("P42, a free consultation?"), "traits from the identify earlier in the same batch");
+    // Each view saw exactly the views before it: counts 1, 2, 3 in that order.
+    let p = tx.profile_by_identity(&Identity::AnonymousId("a7".into())).expect("lookup").expect("known");
+    let counts: Vec<String> = tx
+        .runs_of(p)
+        .expect("runs")
+        .iter()
+        .flat_map(|r| tx.traces(r.id).expect("traces"))
+        .filter_map(|t| {
+            t.lines
+                .iter()
+                .find(|l| l.starts_with("qualified: case 0"))
+                .map(|l| l[l.find("= ").unwrap_or(0)..l.find(" gte").unwrap_or(0)].to_owned())
+        })
+        .collect();
+    assert_eq!(counts, ["= 1", "= 2", "= 3"]);
+}
+
+#[tokio::test]
+async fn merging_two_people_in_the_same_journey_keeps_one_run() {
+    let mut h = Harness::new();
+    h.template("hello", "Hello");
+    h.publish(json!({"id": "trial", "entry": {"event": "Trial Started"},
+        "steps": [{"id": "pause", "type": "wait", "duration": "7d", "next": "hello"}, {"id": "hello", "type": "send", "template": "hello"}]})).await;
+    h.send(Kind::Track, json!({"anonymousId": "laptop", "event": "Trial Started"})).await;
+    h.send(Kind::Track, json!({"userId": "nia", "event": "Trial Started"})).await;
+    h.send(Kind::Identify, json!({"userId": "nia", "anonymousId": "laptop", "traits": {"email": "nia@x.test"}})).await;
+    h.advance("8d").await;
+    h.check_messages(expect![[r#"
+        t=+7d email nia@x.test: captured "Hello"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("nia".into())).expect("lookup").expect("known");
+    let reasons: Vec<_> = tx.runs_of(p).expect("runs").into_iter().map(|r| r.run.exit_reason.unwrap_or_default()).collect();
+    assert_eq!(reasons.len(), 2);
+    assert!(reasons.iter().any(|r| r.starts_with("profile merged into")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r == "completed"), "{reasons:?}");
+}

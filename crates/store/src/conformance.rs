@@ -107,7 +107,8 @@ pub fn history_and_timeline_follow_the_person(store: &dyn Store) {
     let mut tx = store.read().expect("tx");
     let props = tx.event_properties(p, "Page Viewed", t(100), t(300)).expect("history");
     assert_eq!(props.len(), 2, "window is (since, until]");
-    assert_eq!(props.iter().filter(|m| m["path"] == json!("/products/b")).count(), 1);
+    assert_eq!(props.iter().filter(|(_, m)| m["path"] == json!("/products/b")).count(), 1);
+    assert!(props[0].0 < props[1].0, "in log order");
     assert!(tx.event_properties(p, "Signed Up", t(0), t(1000)).expect("none").is_empty());
     let timeline = tx.timeline(p, 2).expect("timeline");
     assert_eq!(timeline.iter().map(|e| e.event.timestamp.0).collect::<Vec<_>>(), [300, 200]);

@@ -204,8 +204,9 @@ pub trait Tx {
     fn set_event_profile(&mut self, seq: EventSeq, profile: ProfileId) -> Result<()>;
     /// Events of the log after `after`, in order (for processing).
     fn events_after(&mut self, after: EventSeq, limit: usize) -> Result<Vec<StoredEvent>>;
-    /// Properties of a person's events named `name` with `since < timestamp <= until`.
-    fn event_properties(&mut self, profile: ProfileId, name: &str, since: Timestamp, until: Timestamp) -> Result<Vec<Map>>;
+    /// Log position and properties of a person's events named `name` with
+    /// `since < timestamp <= until`, in log order.
+    fn event_properties(&mut self, profile: ProfileId, name: &str, since: Timestamp, until: Timestamp) -> Result<Vec<(EventSeq, Map)>>;
     /// A person's events, newest first.
     fn timeline(&mut self, profile: ProfileId, limit: usize) -> Result<Vec<StoredEvent>>;
 

@@ -275,12 +275,12 @@ impl<C: Conn> Tx for SqlTx<C> {
         all(rows, event_row)
     }
 
-    fn event_properties(&mut self, profile: ProfileId, name: &str, since: Timestamp, until: Timestamp) -> Result<Vec<Map>> {
+    fn event_properties(&mut self, profile: ProfileId, name: &str, since: Timestamp, until: Timestamp) -> Result<Vec<(EventSeq, Map)>> {
         let rows = self.conn.query(
-            "SELECT body FROM events WHERE profile_id = ? AND name = ? AND ts > ? AND ts <= ?",
+            "SELECT seq, body FROM events WHERE profile_id = ? AND name = ? AND ts > ? AND ts <= ? ORDER BY seq",
             params![profile.0, name, since.0, until.0],
         )?;
-        all(rows, |r| r.json::<Event>(0).map(|e| e.match_properties().into_owned()))
+        all(rows, |r| Ok((EventSeq(r.int(0)?), r.json::<Event>(1)?.match_properties().into_owned())))
     }
 
     fn timeline(&mut self, profile: ProfileId, n: usize) -> Result<Vec<StoredEvent>> {
