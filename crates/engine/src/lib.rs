@@ -103,6 +103,11 @@ impl Engine {
         }
     }
 
+    /// Whether the core is still taking work (false after shutdown, or if it died).
+    pub fn is_running(&self) -> bool {
+        self.core.lock().ok().and_then(|c| c.as_ref().map(|h| !h.is_finished())).unwrap_or(false)
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

@@ -128,6 +128,9 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    if !app.engine.is_running() {
+        return Err(ApiError::new(Code::Unavailable, "the engine is not running"));
+    }
     app.read(|tx| Ok(tx.setting("ready-probe")?)).await?;
     Ok(axum::Json(serde_json::json!({"status": "ready", "store": app.store.kind()})))
 }

@@ -507,4 +507,55 @@ mod e2e {
         let (_, pending) = w.admin("GET", "/messages?status=pending", None).await;
         assert_eq!(pending["messages"].as_array().map(Vec::len), Some(0), "nothing stuck");
     }
+
+    /// The same product on PostgreSQL: the binary with `database_url`, a real SDK, real SMTP.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn runs_on_postgresql() {
+        let Some(python) = python() else { return };
+        let Some(url) = postgres_database() else { return };
+        let smtp = Smtp::start(&python);
+        let mut w = Wayfarer::start_with(Some(smtp.port), &[("WAYFARER_DATABASE_URL", url.as_str())]);
+        seed_consultation(&w).await;
+        let key = w.write_key("website").await;
+        let mut calls = vec![json!({"call": "identify", "user_id": "pia", "traits": {"firstName": "Pia", "email": "pia@example.test"}})];
+        for p in ["a", "b", "c"] {
+            calls.push(json!({"call": "page", "user_id": "pia", "name": "Product", "properties": {"path": format!("/products/{p}")}}));
+        }
+        send_python(&python, &w.base(), &key, &json!(calls), false);
+        let mails = wait_for("the invite", Duration::from_secs(30), || Some(smtp.mails()).filter(|m| !m.is_empty()));
+        assert_eq!(mails[0].subject, "Pia, would a free consultation help?");
+        // Waiting runs survive a crash on PostgreSQL too.
+        w.kill9();
+        w.start_again();
+        w.advance("3d").await;
+        let mails = wait_for("the reminder", Duration::from_secs(30), || Some(smtp.mails()).filter(|m| m.len() >= 2));
+        assert_eq!(
+            mails.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+            ["A reminder for Pia", "Pia, would a free consultation help?"]
+        );
+        let (_, ready) = w.admin("GET", "/clock", None).await;
+        assert_eq!(ready["manual"], json!(true));
+    }
+
+    /// SIGTERM: in-flight requests finish, the engine commits what it accepted, the process
+    /// exits cleanly, and everything acknowledged is there after a restart.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn graceful_shutdown_keeps_everything_acknowledged() {
+        let mut w = Wayfarer::start(None);
+        let key = w.write_key("web").await;
+        let batch: Vec<_> = (0..200)
+            .map(|i| json!({"type": "track", "userId": format!("s{}", i % 10), "event": "Clicked", "messageId": format!("c{i}")}))
+            .collect();
+        let (status, out) = w.send(&key, "batch", &json!({"batch": batch})).await;
+        assert_eq!((status, out["accepted"].clone()), (200, json!(200)));
+        let exit = w.terminate();
+        assert!(exit.success(), "clean exit: {exit}");
+        w.start_again();
+        let mut total = 0;
+        for i in 0..10 {
+            let (_, p) = w.admin("GET", &format!("/profiles/lookup?user_id=s{i}"), None).await;
+            total += p["events"].as_array().map_or(0, Vec::len);
+        }
+        assert_eq!(total, 200);
+    }
 }

@@ -121,6 +121,10 @@ pub struct Wayfarer {
 
 impl Wayfarer {
     pub fn start(smtp_port: Option<u16>) -> Wayfarer {
+        Wayfarer::start_with(smtp_port, &[])
+    }
+
+    pub fn start_with(smtp_port: Option<u16>, extra: &[(&str, &str)]) -> Wayfarer {
         let mut env = vec![
             ("WAYFARER_ADMIN_TOKEN".to_owned(), TOKEN.to_owned()),
             ("WAYFARER_TESTING_MANUAL_CLOCK".to_owned(), START.to_owned()),
@@ -135,6 +139,7 @@ impl Wayfarer {
                 ("WAYFARER_SMTP_FROM".to_owned(), "Acme <hello@acme.test>".to_owned()),
             ]);
         }
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut w = Wayfarer {
             child: None,
             port: free_port(),
@@ -169,6 +174,20 @@ impl Wayfarer {
             child.kill().expect("SIGKILL");
             child.wait().expect("reap");
         }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        assert!(status.success());
+        child.wait().expect("wait")
+    }
+
+    /// Starts again on the same data.
+    pub fn start_again(&mut self) {
+        self.spawn();
     }
 
     pub fn restart(&mut self) {
@@ -229,6 +248,27 @@ fn http_ok(url: &str) -> bool {
     let mut buf = String::new();
     let _ = s.read_to_string(&mut buf);
     buf.starts_with("HTTP/1.1 200")
+}
+
+/// A fresh PostgreSQL database for one test, from `WAYFARER_TEST_POSTGRES_URL` (`None`
+/// locally without it; CI fails instead).
+pub fn postgres_database() -> Option<String> {
+    let Ok(url) = std::env::var("WAYFARER_TEST_POSTGRES_URL") else {
+        assert!(std::env::var_os("CI").is_none(), "CI must set WAYFARER_TEST_POSTGRES_URL");
+        eprintln!("skipping: WAYFARER_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let name = format!("wayfarer_e2e_{}_{}", std::process::id(), free_port());
+    // The synchronous client runs its own runtime: keep it off the test's.
+    let (admin_url, sql) = (url.clone(), format!("CREATE DATABASE {name}"));
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&admin_url, postgres::NoTls).expect("connect to PostgreSQL");
+        client.batch_execute(&sql).expect("create database");
+    })
+    .join()
+    .expect("create database");
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
 }
 
 /// Runs the real Python SDK (`e2e/send_python.py`) with `calls`.
