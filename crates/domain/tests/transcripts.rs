@@ -123,22 +123,7 @@ impl Driver {
 }
 
 fn consultation() -> Value {
-    json!({
-        "id": "consultation",
-        "entry": {"event": "Page Viewed", "filter": {"property": "path", "op": "starts_with", "value": "/products/"}},
-        "exit": [{"event": "Sales Contacted"}],
-        "steps": [
-            {"id": "qualified", "type": "branch", "cases": [{"when": {"all": [
-                {"history": {"event": "Page Viewed", "within": "7d", "where": {"property": "path", "op": "starts_with", "value": "/products/"}}, "op": "gte", "value": 3},
-                {"history": {"event": "Sales Contacted", "within": "7d"}, "op": "eq", "value": 0}
-            ]}, "next": "invite"}], "else": "not-yet"},
-            {"id": "invite", "type": "send", "template": "consultation-invite", "next": "booked"},
-            {"id": "booked", "type": "wait_for", "events": [{"event": "Consultation Booked", "next": "done"}], "timeout": "3d", "timeout_next": "remind"},
-            {"id": "remind", "type": "send", "template": "consultation-reminder"},
-            {"id": "done", "type": "exit"},
-            {"id": "not-yet", "type": "exit"}
-        ]
-    })
+    serde_json::from_str(include_str!("../../../examples/consultation.json")).expect("example journey")
 }
 
 fn check(doc: Value, script: &str, expect: Expect) {
@@ -157,11 +142,11 @@ fn third_product_view_in_a_week_sends_invite_then_reminder() {
         +7d
     ",
         expect![[r#"
-        t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
-        t=+2d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
-        t=+3d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
-        t=+6d alice: booked: wait_for Consultation Booked timed out -> remind / remind: send email consultation-reminder / completed
-    "#]],
+            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+2d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+3d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
+            t=+6d alice: booked: wait_for Consultation Booked timed out -> remind / remind: send email consultation-reminder / completed
+        "#]],
     );
 }
 
@@ -175,10 +160,10 @@ fn views_spread_over_more_than_a_week_do_not_qualify() {
         +8d alice page /products/c
     ",
         expect![[r#"
-        t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
-        t=+4d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
-        t=+8d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
-    "#]],
+            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+4d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+8d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
+        "#]],
     );
 }
 
@@ -193,10 +178,10 @@ fn sales_contacted_first_gets_nothing() {
         +3h bob page /products/c
     ",
         expect![[r#"
-        t=+1h bob: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
-        t=+2h bob: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
-        t=+3h bob: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 1 eq 0 -> false] / qualified: else -> not-yet / not-yet: exit
-    "#]],
+            t=+1h bob: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+2h bob: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+3h bob: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 1 eq 0 -> false] / qualified: else -> (end) / completed
+        "#]],
     );
 }
 
@@ -212,11 +197,11 @@ fn booking_during_wait_for_ends_the_run_without_reminder() {
         +10d
     ",
         expect![[r#"
-        t=+0s carol: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
-        t=+1h carol: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> not-yet / not-yet: exit
-        t=+2h carol: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
-        t=+1d carol: booked: got Consultation Booked -> done / done: exit
-    "#]],
+            t=+0s carol: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+1h carol: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+2h carol: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
+            t=+1d carol: booked: got Consultation Booked -> (end) / completed
+        "#]],
     );
 }
 

@@ -118,20 +118,7 @@ impl Harness {
 }
 
 fn consultation() -> Value {
-    json!({
-        "id": "consultation",
-        "entry": {"event": "Page Viewed", "filter": {"property": "path", "op": "starts_with", "value": "/products/"}},
-        "exit": [{"event": "Sales Contacted"}],
-        "steps": [
-            {"id": "qualified", "type": "branch", "cases": [{"when": {"all": [
-                {"history": {"event": "Page Viewed", "within": "7d", "where": {"property": "path", "op": "starts_with", "value": "/products/"}}, "op": "gte", "value": 3},
-                {"history": {"event": "Sales Contacted", "within": "7d"}, "op": "eq", "value": 0}
-            ]}, "next": "invite"}]},
-            {"id": "invite", "type": "send", "template": "consultation-invite", "next": "booked"},
-            {"id": "booked", "type": "wait_for", "events": [{"event": "Consultation Booked"}], "timeout": "3d", "timeout_next": "remind"},
-            {"id": "remind", "type": "send", "template": "consultation-reminder"}
-        ]
-    })
+    serde_json::from_str(include_str!("../../../examples/consultation.json")).expect("example journey")
 }
 
 async fn seeded() -> Harness {

@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 
-use crate::sql::{Conn, Dialect, Row, SqlTx, Val, migrate};
+use crate::sql::{Conn, Dialect, Row, SqlTx, Val, migrate, pick};
 use crate::{Error, Result, Store, Tx};
 
 const READERS: usize = 3;
@@ -147,10 +147,7 @@ impl Store for PostgresStore {
     }
 
     fn read(&self) -> Result<Box<dyn Tx + '_>> {
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        let guard = (0..self.readers.len())
-            .find_map(|i| self.readers[(start + i) % self.readers.len()].try_lock().ok())
-            .map_or_else(|| self.readers[start % self.readers.len()].lock().map_err(|_| Error::Poisoned), Ok)?;
+        let guard = pick(&self.readers, &self.next_reader)?;
         Ok(Box::new(SqlTx::begin(PgGuard(guard), "BEGIN READ ONLY")?))
     }
 

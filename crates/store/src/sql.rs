@@ -15,6 +15,16 @@ use crate::{
     StoredEvent, Template, TraceRecord, Tx,
 };
 
+/// A connection from `pool`: a free one if there is one, else the next in turn.
+pub(crate) fn pick<'a, T>(pool: &'a [std::sync::Mutex<T>], next: &std::sync::atomic::AtomicUsize) -> Result<std::sync::MutexGuard<'a, T>> {
+    let start = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let n = pool.len().max(1);
+    if let Some(free) = (0..n).find_map(|i| pool.get((start + i) % n)?.try_lock().ok()) {
+        return Ok(free);
+    }
+    pool.get(start % n).ok_or(Error::Poisoned)?.lock().map_err(|_| Error::Poisoned)
+}
+
 /// A parameter or column value.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Val {

@@ -1,13 +1,13 @@
 //! The embedded backend: SQLite in WAL mode, in a file of the data directory.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
-use crate::sql::{Conn, Dialect, Row, SqlTx, Val, migrate};
+use crate::sql::{Conn, Dialect, Row, SqlTx, Val, migrate, pick};
 use crate::{Error, Result, Store, Tx};
 
 const READERS: usize = 3;
@@ -93,11 +93,7 @@ impl Store for SqliteStore {
     }
 
     fn read(&self) -> Result<Box<dyn Tx + '_>> {
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        // Take a free reader if there is one, else wait for the next in turn.
-        let guard = (0..self.readers.len())
-            .find_map(|i| self.readers[(start + i) % self.readers.len()].try_lock().ok())
-            .map_or_else(|| self.readers[start % self.readers.len()].lock().map_err(|_| Error::Poisoned), Ok)?;
+        let guard = pick(&self.readers, &self.next_reader)?;
         Ok(Box::new(SqlTx::begin(SqliteConn(guard), "BEGIN")?))
     }
 

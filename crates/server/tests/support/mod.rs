@@ -321,19 +321,5 @@ pub async fn seed_consultation(w: &Wayfarer) {
 }
 
 pub fn consultation() -> Value {
-    json!({
-        "id": "consultation",
-        "name": "Invite engaged visitors to a free consultation",
-        "entry": {"event": "Page Viewed", "filter": {"property": "path", "op": "starts_with", "value": "/products/"}},
-        "exit": [{"event": "Sales Contacted"}],
-        "steps": [
-            {"id": "qualified", "type": "branch", "cases": [{"when": {"all": [
-                {"history": {"event": "Page Viewed", "within": "7d", "where": {"property": "path", "op": "starts_with", "value": "/products/"}}, "op": "gte", "value": 3},
-                {"history": {"event": "Sales Contacted", "within": "7d"}, "op": "eq", "value": 0}
-            ]}, "next": "invite"}]},
-            {"id": "invite", "type": "send", "channel": "email", "template": "consultation-invite", "next": "booked"},
-            {"id": "booked", "type": "wait_for", "events": [{"event": "Consultation Booked"}], "timeout": "3d", "timeout_next": "remind"},
-            {"id": "remind", "type": "send", "channel": "email", "template": "consultation-reminder"}
-        ]
-    })
+    serde_json::from_str(include_str!("../../../../examples/consultation.json")).expect("example journey")
 }
