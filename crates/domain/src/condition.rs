@@ -294,8 +294,7 @@ impl Condition {
                 Some(w) => Some(Condition::parse(w, &format!("{qpath}/where"), diags, history)?),
                 None => None,
             };
-            if let Some(Value::Number(_)) | None = Some(&value).filter(|v| !v.is_null()) {
-            } else if op.is_some_and(Op::needs_value) {
+            if !(value.is_number() || value.is_null()) && op.is_some_and(Op::needs_value) {
                 diags.error(&format!("{path}/value"), "condition_invalid", "a history count compares with a number");
             }
             let (event, within, op) = (event?, within?, op?);

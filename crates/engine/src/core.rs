@@ -160,7 +160,7 @@ impl Core {
         for reply in wakes {
             let _ = reply.send(match &wake_result {
                 Ok(()) => Ok(()),
-                Err(e) => Err(Error::Store(store::Error::Corrupt(e.to_string()))),
+                Err(e) => Err(Error::Timers(e.to_string())),
             });
         }
         self.outbox_ready.notify_one();

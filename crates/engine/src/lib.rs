@@ -27,6 +27,8 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error("the engine is shutting down")]
     ShuttingDown,
+    #[error("firing due timers failed: {0}")]
+    Timers(String),
 }
 
 /// Tunables.
