@@ -97,18 +97,29 @@ async fn shutdown_signal() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The chain of causes, without a backtrace: this is for the person at the terminal.
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { common, listen } => {
             let config = load(&common, listen)?;
             init_logs(&config);
+            // Bind first: a wrong address fails before anything is created on disk.
+            let listener =
+                tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
             let server = Server::build(&config).await?;
             if let Some(token) = &server.new_admin_token {
                 println!("Admin token (shown once; `wayfarer admin-token` makes a new one):\n\n    {token}\n");
             }
-            let listener =
-                tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
             let store = if config.database_url.is_empty() { format!("sqlite in {}", config.data_dir.display()) } else { "postgres".into() };
             let smtp = if config.smtp.host.is_empty() {
                 "none: emails are captured, not sent".to_owned()
