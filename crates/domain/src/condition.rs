@@ -100,6 +100,14 @@ impl Op {
     }
 }
 
+/// Days of the week as `clock` conditions name them, Monday first.
+pub const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn is_hh_mm(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 5 && b[2] == b':' && t[..2].parse::<u8>().is_ok_and(|h| h < 24) && t[3..].parse::<u8>().is_ok_and(|m| m < 60)
+}
+
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
@@ -116,37 +124,85 @@ pub enum Subject {
     Property(String),
 }
 
-/// "How many events named `event`, matching `filter`, happened in the last `within`."
+/// What a history query computes over the matching events of its window.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Aggregate {
+    /// How many (a number).
+    Count,
+    /// Whether any (a boolean).
+    Exists,
+    /// The sum of a numeric property (a number; non-numbers are skipped).
+    Sum(String),
+    /// A property of the latest one (any value; null when none).
+    Last(String),
+}
+
+/// An aggregate of a person's events named `event`, matching `filter`, in the last `within`:
+/// "how many `Page Viewed` under /products/ in 7 days", "sum of `revenue` in 30 days".
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistoryQuery {
     pub event: String,
     pub filter: Option<Condition>,
     pub within: Duration,
+    pub aggregate: Aggregate,
 }
 
 impl HistoryQuery {
-    /// Counts the events (given by their properties) that match this query's filter.
-    pub fn count<'a>(&self, events: impl IntoIterator<Item = &'a Map>) -> i64 {
-        let empty = Map::new();
-        let none: [i64; 0] = [];
-        events
-            .into_iter()
-            .filter(|props| match &self.filter {
-                None => true,
-                Some(f) => f.eval(&Facts { traits: &empty, properties: Some(props), history: &none }, &mut Vec::new()),
-            })
-            .count() as i64
+    /// Whether one event (its properties) counts for this query.
+    pub fn matches(&self, props: &Map) -> bool {
+        match &self.filter {
+            None => true,
+            Some(f) => f.eval(&Facts { traits: &Map::new(), properties: Some(props), history: &[], clock: None }, &mut Vec::new()),
+        }
     }
+
+    /// The aggregate over the window's events (properties, oldest first).
+    pub fn evaluate<'a>(&self, events: impl IntoIterator<Item = &'a Map>) -> Value {
+        let mut matching = events.into_iter().filter(|props| self.matches(props));
+        match &self.aggregate {
+            Aggregate::Count => Value::from(matching.count() as i64),
+            Aggregate::Exists => Value::Bool(matching.next().is_some()),
+            Aggregate::Sum(path) => number(matching.filter_map(|m| lookup(m, path).and_then(Value::as_f64)).sum()),
+            Aggregate::Last(path) => matching.filter_map(|m| lookup(m, path)).last().cloned().unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// A JSON number: an integer when the value is one.
+pub fn number(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 { Value::from(x as i64) } else { serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number) }
 }
 
 impl fmt::Display for HistoryQuery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "count({:?}", self.event)?;
+        match &self.aggregate {
+            Aggregate::Count => write!(f, "count({:?}", self.event)?,
+            Aggregate::Exists => write!(f, "exists({:?}", self.event)?,
+            Aggregate::Sum(p) => write!(f, "sum({p} of {:?}", self.event)?,
+            Aggregate::Last(p) => write!(f, "last({p} of {:?}", self.event)?,
+        }
         if self.filter.is_some() {
             f.write_str(" where …")?;
         }
         write!(f, " in {})", self.within)
     }
+}
+
+/// The person's local time, for `clock` conditions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalClock {
+    /// `HH:MM`, zero-padded (so text comparison orders it).
+    pub time_of_day: String,
+    /// `mon` ... `sun`.
+    pub day_of_week: &'static str,
+    /// The IANA zone it was computed in.
+    pub zone: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockField {
+    TimeOfDay,
+    DayOfWeek,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -166,15 +222,19 @@ pub enum Condition {
         value: Value,
         label: String,
     },
+    /// Compares the person's local time of day or day of week.
+    Clock { field: ClockField, op: Op, value: Value },
 }
 
-/// What a condition can see. History counts are computed by the caller beforehand, one
+/// What a condition can see. History aggregates are computed by the caller beforehand, one
 /// per query of the journey (see `Journey::history`), so evaluation does no I/O.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts<'a> {
     pub traits: &'a Map,
     pub properties: Option<&'a Map>,
-    pub history: &'a [i64],
+    pub history: &'a [Value],
+    /// The person's local time; `clock` conditions are false without it.
+    pub clock: Option<&'a LocalClock>,
 }
 
 fn lookup<'v>(map: &'v Map, path: &str) -> Option<&'v Value> {
@@ -208,10 +268,22 @@ impl Condition {
                 result
             }
             Condition::History { query, op, value, label } => {
-                let count = facts.history.get(*query).copied().unwrap_or(0);
-                let seen = Value::from(count);
+                let seen = facts.history.get(*query).cloned().unwrap_or(Value::Null);
                 let result = op.apply(Some(&seen), value);
-                trace.push(format!("{label} = {count} {} {value} -> {result}", op.name()));
+                let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
+                trace.push(format!("{label} = {seen} {}{rhs} -> {result}", op.name()));
+                result
+            }
+            Condition::Clock { field, op, value } => {
+                let (name, seen) = match (field, facts.clock) {
+                    (ClockField::TimeOfDay, Some(c)) => ("time_of_day", Some(Value::String(c.time_of_day.clone()))),
+                    (ClockField::DayOfWeek, Some(c)) => ("day_of_week", Some(Value::String(c.day_of_week.to_owned()))),
+                    (ClockField::TimeOfDay, None) => ("time_of_day", None),
+                    (ClockField::DayOfWeek, None) => ("day_of_week", None),
+                };
+                let result = op.apply(seen.as_ref(), value);
+                let zone = facts.clock.map_or(String::new(), |c| format!(" ({})", c.zone));
+                trace.push(format!("{name}{zone} = {} {} {value} -> {result}", show(seen.as_ref()), op.name()));
                 result
             }
         }
@@ -290,15 +362,35 @@ impl Condition {
                     None
                 }
             };
+            let property = qo.get("property").and_then(Value::as_str).filter(|p| !p.is_empty()).map(str::to_owned);
+            let aggregate = match (qo.get("aggregate").and_then(Value::as_str).unwrap_or("count"), property) {
+                ("count", _) => Some(Aggregate::Count),
+                ("exists", _) => Some(Aggregate::Exists),
+                ("sum", Some(p)) => Some(Aggregate::Sum(p)),
+                ("last", Some(p)) => Some(Aggregate::Last(p)),
+                ("sum" | "last", None) => {
+                    diags.error(&format!("{qpath}/property"), "condition_invalid", "aggregates \"sum\" and \"last\" need the \"property\" they read");
+                    None
+                }
+                (other, _) => {
+                    diags.error(&format!("{qpath}/aggregate"), "condition_invalid", &format!("unknown aggregate {other:?}; use count, exists, sum or last"));
+                    None
+                }
+            };
             let filter = match qo.get("where") {
                 Some(w) => Some(Condition::parse(w, &format!("{qpath}/where"), diags, history)?),
                 None => None,
             };
-            if !(value.is_number() || value.is_null()) && op.is_some_and(Op::needs_value) {
-                diags.error(&format!("{path}/value"), "condition_invalid", "a history count compares with a number");
+            let wants = match &aggregate {
+                Some(Aggregate::Count | Aggregate::Sum(_)) if !(value.is_number() || value.is_null()) => Some("a number"),
+                Some(Aggregate::Exists) if !(value.is_boolean() || value.is_null()) => Some("true or false"),
+                _ => None,
+            };
+            if let Some(wants) = wants.filter(|_| op.is_some_and(Op::needs_value)) {
+                diags.error(&format!("{path}/value"), "condition_invalid", &format!("this history aggregate compares with {wants}"));
             }
-            let (event, within, op) = (event?, within?, op?);
-            let q = HistoryQuery { event: event.to_owned(), filter, within };
+            let (event, within, op, aggregate) = (event?, within?, op?, aggregate?);
+            let q = HistoryQuery { event: event.to_owned(), filter, within, aggregate };
             let label = q.to_string();
             let query = match history.iter().position(|h| *h == q) {
                 Some(i) => i,
@@ -308,6 +400,33 @@ impl Condition {
                 }
             };
             return Some(Condition::History { query, op, value, label });
+        }
+        if let Some(field) = obj.get("clock") {
+            let field = match field.as_str() {
+                Some("time_of_day") => ClockField::TimeOfDay,
+                Some("day_of_week") => ClockField::DayOfWeek,
+                _ => {
+                    diags.error(&format!("{path}/clock"), "condition_invalid", "\"clock\" is \"time_of_day\" or \"day_of_week\"");
+                    return None;
+                }
+            };
+            let values: Vec<&Value> = match &value {
+                Value::Array(items) => items.iter().collect(),
+                v => vec![v],
+            };
+            let valid = |v: &Value| match (field, v.as_str()) {
+                (ClockField::TimeOfDay, Some(t)) => is_hh_mm(t),
+                (ClockField::DayOfWeek, Some(d)) => DAYS.contains(&d),
+                _ => false,
+            };
+            if !values.iter().all(|v| valid(v)) {
+                let wants = match field {
+                    ClockField::TimeOfDay => "a time \"HH:MM\" (24h)",
+                    ClockField::DayOfWeek => "a day: mon, tue, wed, thu, fri, sat or sun",
+                };
+                diags.error(&format!("{path}/value"), "condition_invalid", &format!("a {} condition compares with {wants}", if field == ClockField::TimeOfDay { "time_of_day" } else { "day_of_week" }));
+            }
+            return Some(Condition::Clock { field, op: op?, value });
         }
         let subject = match (obj.get("trait"), obj.get("property")) {
             (Some(Value::String(t)), None) if !t.is_empty() => Subject::Trait(t.clone()),
@@ -327,13 +446,13 @@ mod tests {
 
     use super::*;
 
-    fn check(cond: Value, traits: Value, props: Value, history: &[i64]) -> (bool, Vec<String>) {
+    fn check(cond: Value, traits: Value, props: Value, history: &[Value]) -> (bool, Vec<String>) {
         let mut diags = Diagnostics::default();
         let mut queries = Vec::new();
         let c = Condition::parse(&cond, "", &mut diags, &mut queries).expect("valid condition");
         let (t, p) = (traits.as_object().cloned().unwrap_or_default(), props.as_object().cloned().unwrap_or_default());
         let mut trace = Vec::new();
-        let r = c.eval(&Facts { traits: &t, properties: Some(&p), history }, &mut trace);
+        let r = c.eval(&Facts { traits: &t, properties: Some(&p), history, clock: None }, &mut trace);
         (r, trace)
     }
 
@@ -368,7 +487,7 @@ mod tests {
             {"history": {"event": "Page Viewed", "within": "7d"}, "op": "gte", "value": 3},
             {"history": {"event": "Sales Contacted", "within": "7d"}, "op": "eq", "value": 0}
         ]});
-        let (r, trace) = check(cond, json!({}), json!({"path": "/products/a"}), &[3, 0]);
+        let (r, trace) = check(cond, json!({}), json!({"path": "/products/a"}), &[json!(3), json!(0)]);
         assert!(r);
         assert_eq!(
             trace,
@@ -386,12 +505,13 @@ mod tests {
             event: "Page Viewed".into(),
             filter: Some(Condition::Compare { subject: Subject::Property("path".into()), op: Op::StartsWith, value: json!("/products/") }),
             within: Duration::days(7),
+            aggregate: Aggregate::Count,
         };
         let events: Vec<Map> = [json!({"path": "/products/a"}), json!({"path": "/blog"}), json!({"path": "/products/b"})]
             .iter()
             .filter_map(|v| v.as_object().cloned())
             .collect();
-        assert_eq!(q.count(&events), 2);
+        assert_eq!(q.evaluate(&events), json!(2));
     }
 
     #[test]
@@ -416,5 +536,49 @@ mod tests {
                 "/c/all/3 condition_invalid",
             ]
         );
+    }
+
+    fn query(v: Value) -> HistoryQuery {
+        let mut diags = Diagnostics::default();
+        let mut queries = Vec::new();
+        Condition::parse(&json!({"history": v, "op": "exists"}), "", &mut diags, &mut queries).expect("valid");
+        assert!(diags.0.is_empty(), "{:?}", diags.0);
+        queries.remove(0)
+    }
+
+    #[test]
+    fn history_aggregates_sum_last_and_exists() {
+        let events: Vec<Map> = [json!({"revenue": 10, "plan": "a"}), json!({"revenue": 2.5, "plan": "b"}), json!({"plan": "c", "revenue": "n/a"})]
+            .iter()
+            .filter_map(|v| v.as_object().cloned())
+            .collect();
+        let sum = query(json!({"event": "Order Completed", "within": "30d", "aggregate": "sum", "property": "revenue"}));
+        assert_eq!(sum.evaluate(&events), json!(12.5));
+        let last = query(json!({"event": "Order Completed", "within": "30d", "aggregate": "last", "property": "plan"}));
+        assert_eq!(last.evaluate(&events), json!("c"));
+        assert_eq!(last.evaluate(&[]), Value::Null);
+        let exists = query(json!({"event": "Order Completed", "within": "30d", "aggregate": "exists", "where": {"property": "plan", "op": "eq", "value": "b"}}));
+        assert_eq!((exists.evaluate(&events), exists.evaluate(&events[..1])), (json!(true), json!(false)));
+        assert_eq!(sum.to_string(), "sum(revenue of \"Order Completed\" in 30d)");
+    }
+
+    #[test]
+    fn clock_conditions_read_the_local_time() {
+        let clock = LocalClock { time_of_day: "08:30".into(), day_of_week: "sat", zone: "Europe/Paris".into() };
+        let eval = |cond: Value| {
+            let mut diags = Diagnostics::default();
+            let c = Condition::parse(&cond, "", &mut diags, &mut Vec::new()).expect("valid");
+            let mut trace = Vec::new();
+            let r = c.eval(&Facts { traits: &Map::new(), properties: None, history: &[], clock: Some(&clock) }, &mut trace);
+            (r, trace.join(""))
+        };
+        assert_eq!(eval(json!({"clock": "time_of_day", "op": "gte", "value": "09:00"})), (false, "time_of_day (Europe/Paris) = \"08:30\" gte \"09:00\" -> false".into()));
+        assert!(eval(json!({"clock": "day_of_week", "op": "in", "value": ["sat", "sun"]})).0);
+        let mut diags = Diagnostics::default();
+        Condition::parse(&json!({"clock": "time_of_day", "op": "gte", "value": "9am"}), "/c", &mut diags, &mut Vec::new());
+        Condition::parse(&json!({"clock": "day_of_week", "op": "eq", "value": "someday"}), "/d", &mut diags, &mut Vec::new());
+        Condition::parse(&json!({"history": {"event": "X", "within": "1d", "aggregate": "sum"}, "op": "gt", "value": 1}), "/e", &mut diags, &mut Vec::new());
+        let paths: Vec<_> = diags.0.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["/c/value", "/d/value", "/e/history/property"]);
     }
 }

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod journey;
 pub mod profile;
 pub mod time;
+pub mod zone;
 
 /// A JSON object, as used for traits and properties.
 pub type Map = serde_json::Map<String, serde_json::Value>;

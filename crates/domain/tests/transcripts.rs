@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use domain::Map;
 use domain::event::{Envelope, Event, Kind};
-use domain::journey::{Context, Input, Journey, Run, RunStatus, step};
+use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, step};
 use domain::time::{Duration, Timestamp};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
@@ -27,22 +27,28 @@ struct Driver {
     people: BTreeMap<String, Person>,
     log: Vec<String>,
     next_id: u64,
+    entries: i64,
 }
 
 impl Driver {
     fn new(doc: Value) -> Driver {
-        let journey = Journey::parse(&doc).expect("valid journey");
-        Driver { journey, start: Timestamp(1_800_000_000_000), people: BTreeMap::new(), log: Vec::new(), next_id: 0 }
+        Driver::at(doc, "2027-01-15T08:00:00Z")
     }
 
-    fn history_counts(&self, who: &str, now: Timestamp) -> Vec<i64> {
+    fn at(doc: Value, start: &str) -> Driver {
+        let journey = Journey::parse(&doc).expect("valid journey");
+        let start = Timestamp::parse(start).expect("start");
+        Driver { journey, start, people: BTreeMap::new(), log: Vec::new(), next_id: 0, entries: 0 }
+    }
+
+    fn history_counts(&self, who: &str, now: Timestamp) -> Vec<Value> {
         let person = &self.people[who];
         self.journey
             .history
             .iter()
             .map(|q| {
                 let since = now.minus(q.within);
-                q.count(person.history.iter().filter(|(t, n, _)| *n == q.event && *t > since && *t <= now).map(|(_, _, p)| p))
+                q.evaluate(person.history.iter().filter(|(t, n, _)| *n == q.event && *t > since && *t <= now).map(|(_, _, p)| p))
             })
             .collect()
     }
@@ -50,10 +56,21 @@ impl Driver {
     fn apply(&mut self, who: &str, now: Timestamp, input: Input<'_>) {
         let history = self.history_counts(who, now);
         let person = &self.people[who];
-        let ctx = Context { traits: &person.traits, history: &history };
-        if let Some(t) = step(&self.journey, 1, person.run.as_ref(), input, &ctx, now, 7) {
+        let waiting = person.run.as_ref().filter(|r| r.status == RunStatus::Waiting);
+        let ctx = Context { traits: &person.traits, history: &history, previous: person.run.as_ref(), entries: self.entries };
+        // A seed per person, as the engine derives one per person and journey.
+        let seed = who.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        if let Some(t) = step(&self.journey, 1, waiting, input, &ctx, now, seed) {
             let offset = now.since(self.start);
             self.log.push(format!("t=+{offset} {who}: {}", t.trace.join(" / ")));
+            if t.entered {
+                self.entries += 1;
+            }
+            for effect in &t.effects {
+                if let Effect::Update { update, .. } = effect {
+                    update.apply(&mut self.people.get_mut(who).expect("person").traits);
+                }
+            }
             self.people.get_mut(who).expect("person").run = Some(t.run);
         }
     }
@@ -87,16 +104,22 @@ impl Driver {
         let env = Envelope { kind: Some(kind), received_at: now, sent_at: None, fallback_message_id: &id };
         let event = Event::parse(raw, &env).expect("valid event");
         let person = self.people.entry(who.to_owned()).or_default();
+        let before = person.traits.clone();
         person.traits.extend(event.traits.clone());
         person.history.push((now, event.match_name().to_owned(), event.match_properties().into_owned()));
-        if person.run.as_ref().is_some_and(|r| r.status == RunStatus::Exited) {
-            person.run = None; // the previous run ended; a new one may start
-        }
         self.apply(who, now, Input::Event(&event));
+        // Trait changes are inputs of their own, after the event that made them.
+        let after = self.people[who].traits.clone();
+        for (name, to) in &after {
+            if before.get(name) != Some(to) {
+                self.apply(who, now, Input::TraitChange { name, from: before.get(name), to: Some(to) });
+            }
+        }
     }
 
     /// Runs a script: `+1h alice page /products/a`, `+1d alice track Sales Contacted {"x":1}`,
-    /// `+1d alice identify {"firstName":"Alice"}`, or `+5d` to let time pass.
+    /// `+1d alice identify {"firstName":"Alice"}`, `+0s alice api {"coupon":"X"}`, or `+5d`
+    /// to let time pass.
     fn run(mut self, script: &str) -> String {
         for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let mut parts = line.splitn(3, ' ');
@@ -115,6 +138,11 @@ impl Driver {
                 "page" => self.event(now, who, Kind::Page, "", json!({"path": name}).as_object().cloned().unwrap_or_default()),
                 "track" => self.event(now, who, Kind::Track, name, props),
                 "identify" => self.event(now, who, Kind::Identify, "", props),
+                "api" => {
+                    self.advance(now);
+                    self.people.entry(who.to_owned()).or_default();
+                    self.apply(who, now, Input::Api { payload: &props });
+                }
                 other => panic!("unknown verb {other}"),
             }
         }
@@ -304,7 +332,7 @@ fn validation_reports_every_problem_with_its_node() {
         b /steps/1/template missing_field: this step needs "template"
         b /steps/2/id duplicate_id: step id "b" is used twice
         b /steps/2/duration invalid_duration: invalid duration "soon": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
-        c /steps/3/type unknown_step_type: unknown step type "teleport"; available: wait, wait_for, branch, send, webhook, exit
+        c /steps/3/type unknown_step_type: unknown step type "teleport"; available: wait, wait_for, branch, split, send, update, webhook, exit
         a /steps/0/else dangling_next: else points to "ghost", which is not a step
     "#]]
     .assert_eq(&(text.join("\n") + "\n"));
@@ -324,4 +352,251 @@ fn validation_finds_unreachable_steps_and_cycles_without_wait() {
     let diags = Journey::parse(&doc).expect_err("invalid");
     let text: Vec<String> = diags.iter().map(|d| format!("{} {}", d.node.as_deref().unwrap_or("-"), d.code)).collect();
     assert_eq!(text, ["orphan unreachable_step", "a cycle_without_wait"]);
+}
+
+fn check_at(doc: Value, start: &str, script: &str, expect: Expect) {
+    expect.assert_eq(&Driver::at(doc, start).run(script));
+}
+
+#[test]
+fn goal_reached_during_a_30_day_wait_exits_on_day_1() {
+    let doc = json!({
+        "id": "onboarding", "entry": {"event": "Signed Up"},
+        "goal": {"event": "Subscribed", "within": "30d", "exit": true},
+        "steps": [{"id": "pause", "type": "wait", "duration": "30d", "next": "nudge"}, {"id": "nudge", "type": "send", "template": "nudge"}]
+    });
+    check(doc, "
+        +0s ann track Signed Up
+        +1d ann track Subscribed
+        +40d
+    ", expect![[r#"
+        t=+0s ann: entered on Signed Up / pause: wait 30d
+        t=+1d ann: goal reached: Subscribed
+    "#]]);
+}
+
+#[test]
+fn goal_without_exit_records_the_conversion_and_continues() {
+    let doc = json!({
+        "id": "onboarding", "entry": {"event": "Signed Up"},
+        "goal": {"event": "Subscribed"},
+        "steps": [{"id": "pause", "type": "wait", "duration": "2d", "next": "thanks"}, {"id": "thanks", "type": "send", "template": "thanks"}]
+    });
+    check(doc, "
+        +0s bea track Signed Up
+        +1d bea track Subscribed
+        +1d bea track Subscribed
+        +3d
+    ", expect![[r#"
+        t=+0s bea: entered on Signed Up / pause: wait 2d
+        t=+1d bea: goal reached: Subscribed
+        t=+2d bea: pause: wait over -> thanks / thanks: send email thanks / completed
+    "#]]);
+}
+
+#[test]
+fn split_assigns_a_stable_variant_per_person() {
+    let doc = json!({
+        "id": "subject-test", "entry": {"event": "Signed Up"},
+        "steps": [
+            {"id": "ab", "type": "split", "paths": [{"name": "a", "weight": 50, "next": "send-a"}, {"name": "b", "weight": 50, "next": "send-b"}]},
+            {"id": "send-a", "type": "send", "template": "welcome-a"},
+            {"id": "send-b", "type": "send", "template": "welcome-b"}
+        ]
+    });
+    check(doc, "
+        +0s ann track Signed Up
+        +0s bob track Signed Up
+        +0s cat track Signed Up
+        +0s dan track Signed Up
+        +1d ann track Signed Up
+    ", expect![[r#"
+        t=+0s ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
+        t=+0s bob: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed
+        t=+0s cat: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed
+        t=+0s dan: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
+        t=+1d ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
+    "#]]);
+}
+
+#[test]
+fn update_changes_traits_that_later_steps_see() {
+    let doc = json!({
+        "id": "loyalty", "entry": {"event": "Order Completed"},
+        "steps": [
+            {"id": "count", "type": "update", "increment": {"orders": 1}, "set": {"customer": true}, "unset": ["prospect"], "next": "vip"},
+            {"id": "vip", "type": "branch", "cases": [{"when": {"trait": "orders", "op": "gte", "value": 2}, "next": "thanks"}]},
+            {"id": "thanks", "type": "send", "template": "vip-thanks"}
+        ]
+    });
+    check(doc, r#"
+        +0s eve identify {"prospect": true}
+        +1h eve track Order Completed
+        +2h eve track Order Completed
+    "#, expect![[r#"
+        t=+1h eve: entered on Order Completed / count: update customer = true, orders = 1, prospect = null / vip: case 0 false [trait orders = 1 gte 2 -> false] / vip: else -> (end) / completed
+        t=+2h eve: entered on Order Completed / count: update orders = 2 / vip: case 0 true [trait orders = 2 gte 2 -> true] / thanks: send email vip-thanks / completed
+    "#]]);
+}
+
+#[test]
+fn holdout_puts_a_stable_share_in_a_control_group_that_gets_nothing() {
+    let doc = json!({
+        "id": "winback", "entry": {"event": "Churned", "holdout": 50},
+        "steps": [{"id": "offer", "type": "send", "template": "offer"}]
+    });
+    check(doc, "
+        +0s ann track Churned
+        +0s bob track Churned
+        +0s cat track Churned
+    ", expect![[r#"
+        t=+0s ann: entered on Churned / control group (holdout 50%): recorded, nothing is sent / offer: control group, not sending offer / completed
+        t=+0s bob: entered on Churned / offer: send email offer / completed
+        t=+0s cat: entered on Churned / offer: send email offer / completed
+    "#]]);
+}
+
+#[test]
+fn reentry_rules_and_entry_limit() {
+    let never = json!({"id": "once", "entry": {"event": "Visited", "reentry": "never"}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+    check(never, "
+        +0s ann track Visited
+        +1d ann track Visited
+    ", expect![[r#"
+        t=+0s ann: entered on Visited / hi: send email hi / completed
+    "#]]);
+    let cooldown = json!({"id": "weekly", "entry": {"event": "Visited", "reentry": {"after": "7d"}}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+    check(cooldown, "
+        +0s ann track Visited
+        +3d ann track Visited
+        +7d ann track Visited
+    ", expect![[r#"
+        t=+0s ann: entered on Visited / hi: send email hi / completed
+        t=+7d ann: entered on Visited / hi: send email hi / completed
+    "#]]);
+    let limited = json!({"id": "first-two", "entry": {"event": "Visited", "limit": 2}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+    check(limited, "
+        +0s ann track Visited
+        +0s bob track Visited
+        +0s cat track Visited
+    ", expect![[r#"
+        t=+0s ann: entered on Visited / hi: send email hi / completed
+        t=+0s bob: entered on Visited / hi: send email hi / completed
+    "#]]);
+}
+
+#[test]
+fn trait_change_and_api_entries() {
+    let upgrade = json!({"id": "upgraded", "entry": {"trait_change": {"trait": "plan", "to": "pro"}},
+        "steps": [{"id": "thanks", "type": "send", "template": "pro-welcome"}]});
+    check(upgrade, r#"
+        +0s fay identify {"plan": "free"}
+        +1d fay identify {"plan": "free"}
+        +2d fay identify {"plan": "pro"}
+        +3d fay identify {"plan": "pro"}
+    "#, expect![[r#"
+        t=+2d fay: entered on Trait Changed / thanks: send email pro-welcome / completed
+    "#]]);
+    let api = json!({"id": "manual", "entry": {"api": true},
+        "steps": [{"id": "big", "type": "branch", "cases": [{"when": {"property": "coupon", "op": "exists"}, "next": "send"}]}, {"id": "send", "type": "send", "template": "coupon"}]});
+    check(api, r#"
+        +0s gus api {"coupon": "SAVE10"}
+        +0s hal api {}
+    "#, expect![[r#"
+        t=+0s gus: entered on API Call / big: case 0 true [property coupon = "SAVE10" exists -> true] / send: send email coupon / completed
+        t=+0s hal: entered on API Call / big: case 0 false [property coupon = (absent) exists -> false] / big: else -> (end) / completed
+    "#]]);
+}
+
+#[test]
+fn wait_until_nine_in_three_zones_across_a_daylight_saving_change() {
+    // Europe/Paris moves to summer time on 2026-03-29; New York already has; Tokyo has none.
+    let doc = json!({"id": "morning", "entry": {"event": "Signed Up"}, "timezone": "UTC",
+        "steps": [{"id": "nine", "type": "wait", "until": {"time": "09:00"}, "next": "hello"}, {"id": "hello", "type": "send", "template": "hello"}]});
+    check_at(doc, "2026-03-28T10:00:00Z", r#"
+        +0s paris identify {"timezone": "Europe/Paris"}
+        +0s nyc identify {"timezone": "America/New_York"}
+        +0s tokyo identify {"timezone": "Asia/Tokyo"}
+        +0s nobody identify {"timezone": "Mars/Olympus"}
+        +0s paris track Signed Up
+        +0s nyc track Signed Up
+        +0s tokyo track Signed Up
+        +0s nobody track Signed Up
+        +2d
+    "#, expect![[r#"
+        t=+0s paris: entered on Signed Up / nine: wait until 2026-03-29T07:00:00.000Z
+        t=+0s nyc: entered on Signed Up / nine: wait until 2026-03-28T13:00:00.000Z
+        t=+0s tokyo: entered on Signed Up / nine: wait until 2026-03-29T00:00:00.000Z
+        t=+0s nobody: entered on Signed Up / nine: wait until 2026-03-29T09:00:00.000Z
+        t=+3h nyc: nine: wait over -> hello / hello: send email hello / completed
+        t=+14h tokyo: nine: wait over -> hello / hello: send email hello / completed
+        t=+21h paris: nine: wait over -> hello / hello: send email hello / completed
+        t=+23h nobody: nine: wait over -> hello / hello: send email hello / completed
+    "#]]);
+}
+
+#[test]
+fn wait_until_a_date_trait_minus_an_offset() {
+    let doc = json!({"id": "renewal", "entry": {"event": "Subscribed"}, "timezone": "Europe/Paris",
+        "steps": [{"id": "before", "type": "wait", "until_trait": "renewal_date", "offset": "-3d", "next": "remind"}, {"id": "remind", "type": "send", "template": "renewal"}]});
+    check(doc, r#"
+        +0s ida identify {"renewal_date": "2027-02-01"}
+        +0s ida track Subscribed
+        +0s jon identify {"renewal_date": "2027-01-10"}
+        +0s jon track Subscribed
+        +0s kim track Subscribed
+        +20d
+    "#, expect![[r#"
+        t=+0s ida: entered on Subscribed / before: wait until 2027-01-28T23:00:00.000Z
+        t=+0s jon: entered on Subscribed / before: 2027-01-06T23:00:00.000Z has passed, no wait -> remind / remind: send email renewal / completed
+        t=+0s kim: entered on Subscribed / before: trait renewal_date is not set, no wait -> remind / remind: send email renewal / completed
+        t=+13d15h ida: before: wait over -> remind / remind: send email renewal / completed
+    "#]]);
+}
+
+#[test]
+fn history_sum_and_clock_conditions() {
+    let doc = json!({"id": "big-spender", "entry": {"event": "Order Completed"}, "timezone": "Europe/Paris",
+        "steps": [{"id": "vip", "type": "branch", "cases": [{"when": {"all": [
+            {"history": {"event": "Order Completed", "within": "30d", "aggregate": "sum", "property": "total"}, "op": "gte", "value": 100},
+            {"clock": "day_of_week", "op": "in", "value": ["mon", "tue", "wed", "thu", "fri"]}
+        ]}, "next": "thanks"}]}, {"id": "thanks", "type": "send", "template": "vip"}]});
+    check(doc, r#"
+        +0s leo track Order Completed {"total": 60}
+        +1d leo track Order Completed {"total": 50.5}
+    "#, expect![[r#"
+        t=+0s leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 60 gte 100 -> false] / vip: else -> (end) / completed
+        t=+1d leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 110.5 gte 100 -> true; day_of_week (Europe/Paris) = "sat" in ["mon","tue","wed","thu","fri"] -> false] / vip: else -> (end) / completed
+    "#]]);
+}
+
+#[test]
+fn validation_of_the_new_steps_and_entry_options() {
+    let doc = json!({
+        "id": "bad", "timezone": "Mars/Base",
+        "entry": {"event": "X", "reentry": "sometimes", "holdout": 150, "limit": 0},
+        "goal": {"event": "Y", "within": "never"},
+        "steps": [
+            {"id": "ab", "type": "split", "paths": [{"name": "a", "weight": 70, "next": "w"}, {"name": "a", "weight": 20, "next": "w"}]},
+            {"id": "w", "type": "wait", "duration": "1d", "until": {"time": "09:00"}, "next": "u"},
+            {"id": "u", "type": "update", "increment": {"n": "one"}, "next": "t"},
+            {"id": "t", "type": "wait", "until": {"time": "25:00", "timezone": "Nowhere"}}
+        ]
+    });
+    let diags = Journey::parse(&doc).expect_err("invalid");
+    let text: Vec<String> = diags.iter().map(|d| format!("{} {} {}", d.node.as_deref().unwrap_or("-"), d.path, d.code)).collect();
+    expect![[r#"
+        - /entry/reentry invalid_field
+        - /entry/limit invalid_field
+        - /entry/holdout invalid_field
+        - /goal/within invalid_duration
+        - /timezone unknown_timezone
+        ab /steps/0/paths/1/name duplicate_id
+        ab /steps/0/paths split_weights
+        w /steps/1 invalid_wait
+        u /steps/2/increment/n invalid_field
+        t /steps/3/until/timezone unknown_timezone
+        t /steps/3/until/time invalid_field
+    "#]]
+    .assert_eq(&(text.join("\n") + "\n"));
 }

@@ -1,0 +1,685 @@
+//! Journey documents, their validation, run state and the pure `step` function.
+//!
+//! The document format is described in `docs/JOURNEYS.md`; `examples/consultation.json` is a
+//! complete one. The first step is where a run starts; a missing `next` ends the run.
+
+mod parse;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Map;
+use crate::condition::{Condition, Facts, HistoryQuery, LocalClock};
+use crate::event::Event;
+use crate::ids::{JourneyId, NodeId, TemplateId};
+use crate::time::{Duration, Timestamp};
+use crate::zone;
+
+/// A problem found in a journey document, tied to a node where there is one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// JSON pointer into the document.
+    pub path: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Collects every diagnostic of a document instead of stopping at the first.
+#[derive(Clone, Debug, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>, Option<String>);
+
+impl Diagnostics {
+    pub fn error(&mut self, path: &str, code: &str, message: &str) {
+        self.0.push(Diagnostic { node: self.1.clone(), path: path.to_owned(), code: code.to_owned(), message: message.to_owned() });
+    }
+}
+
+/// An event name and an optional filter on its properties and the person's traits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventMatch {
+    pub event: String,
+    pub filter: Option<Condition>,
+}
+
+/// What starts a run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trigger {
+    /// One of the person's events.
+    Event(EventMatch),
+    /// A trait changing value (`from`/`to` narrow it); never fired when the value is unchanged.
+    TraitChange { name: String, from: Option<Value>, to: Option<Value> },
+    /// A call to the admin API, with a payload templates can use.
+    Api,
+}
+
+/// May a person start a run again after an earlier one?
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reentry {
+    /// Whenever no run of theirs is waiting (the default).
+    Always,
+    /// Only once, ever.
+    Never,
+    /// Once the earlier run started at least this long ago.
+    After(Duration),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub trigger: Trigger,
+    pub reentry: Reentry,
+    /// At most this many runs in all.
+    pub limit: Option<i64>,
+    /// Percent of entrants put in the control group: recorded, sent nothing.
+    pub holdout: u8,
+}
+
+/// A conversion: the goal event within `within` of entering records a conversion on the run,
+/// and ends it when `exit` is set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Goal {
+    pub on: EventMatch,
+    pub within: Option<Duration>,
+    pub exit: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitPath {
+    pub on: EventMatch,
+    pub next: Option<NodeId>,
+}
+
+/// How long a `wait` step waits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WaitUntil {
+    For(Duration),
+    /// The next time the person's wall clock shows this time (their `timezone` trait, else
+    /// `zone`, else the journey's zone).
+    TimeOfDay { hour: i8, minute: i8, zone: Option<String> },
+    /// A date trait plus an offset (e.g. 3 days before `renewal_date`); passed dates do not wait.
+    Trait { name: String, offset: Duration },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitPath {
+    pub name: String,
+    pub weight: u32,
+    pub next: Option<NodeId>,
+}
+
+/// Trait changes an `update` step makes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TraitUpdate {
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub set: Map,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub increment: Map,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unset: Vec<String>,
+}
+
+impl TraitUpdate {
+    /// Applies the update to `traits`; returns the changed traits' new values (null: removed).
+    pub fn apply(&self, traits: &mut Map) -> Map {
+        let mut changed = Map::new();
+        for (k, v) in &self.set {
+            if traits.get(k) != Some(v) {
+                traits.insert(k.clone(), v.clone());
+                changed.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, by) in &self.increment {
+            let current = traits.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+            let v = crate::condition::number(current + by.as_f64().unwrap_or(0.0));
+            traits.insert(k.clone(), v.clone());
+            changed.insert(k.clone(), v);
+        }
+        for k in &self.unset {
+            if traits.remove(k).is_some() {
+                changed.insert(k.clone(), Value::Null);
+            }
+        }
+        changed
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    Wait { until: WaitUntil, next: Option<NodeId> },
+    WaitFor { paths: Vec<WaitPath>, timeout: Duration, timeout_next: Option<NodeId> },
+    Branch { cases: Vec<(Condition, Option<NodeId>)>, otherwise: Option<NodeId> },
+    Split { paths: Vec<SplitPath> },
+    Send { channel: Channel, template: TemplateId, next: Option<NodeId> },
+    Update { update: TraitUpdate, next: Option<NodeId> },
+    Webhook { url: String, method: String, body: Option<Value>, next: Option<NodeId> },
+    Exit,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub id: NodeId,
+    pub kind: StepKind,
+}
+
+/// A parsed, valid journey.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Journey {
+    pub id: JourneyId,
+    pub name: String,
+    pub entry: Entry,
+    pub exits: Vec<EventMatch>,
+    pub goal: Option<Goal>,
+    /// The zone for people without a valid `timezone` trait.
+    pub timezone: String,
+    pub steps: Vec<Step>,
+    /// Every event-history aggregate the journey's conditions use; callers compute them
+    /// (in this order) into `Context::history` before calling `step`.
+    pub history: Vec<HistoryQuery>,
+    index: HashMap<NodeId, usize>,
+}
+
+/// The most steps one transition may take without waiting; beyond it the run exits.
+pub const MAX_HOPS: usize = 1000;
+
+impl StepKind {
+    /// Every (edge label, target) leaving this step.
+    pub fn edges(&self) -> Vec<(&'static str, Option<&NodeId>)> {
+        match self {
+            StepKind::Wait { next, .. } | StepKind::Send { next, .. } | StepKind::Webhook { next, .. } | StepKind::Update { next, .. } => {
+                vec![("next", next.as_ref())]
+            }
+            StepKind::WaitFor { paths, timeout_next, .. } => {
+                let mut e: Vec<_> = paths.iter().map(|p| ("next", p.next.as_ref())).collect();
+                e.push(("timeout_next", timeout_next.as_ref()));
+                e
+            }
+            StepKind::Branch { cases, otherwise } => {
+                let mut e: Vec<_> = cases.iter().map(|(_, n)| ("next", n.as_ref())).collect();
+                e.push(("else", otherwise.as_ref()));
+                e
+            }
+            StepKind::Split { paths } => paths.iter().map(|p| ("next", p.next.as_ref())).collect(),
+            StepKind::Exit => vec![],
+        }
+    }
+
+    fn waits(&self) -> bool {
+        matches!(self, StepKind::Wait { .. } | StepKind::WaitFor { .. })
+    }
+}
+
+impl Journey {
+    pub fn get(&self, node: &NodeId) -> Option<&Step> {
+        self.index.get(node).and_then(|&i| self.steps.get(i))
+    }
+
+    /// The entry event's name, for journeys entered on an event.
+    pub fn entry_event(&self) -> Option<&str> {
+        match &self.entry.trigger {
+            Trigger::Event(m) => Some(&m.event),
+            _ => None,
+        }
+    }
+
+    /// The trait whose change enters this journey, if that is its trigger.
+    pub fn entry_trait(&self) -> Option<&str> {
+        match &self.entry.trigger {
+            Trigger::TraitChange { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Templates the journey sends.
+    pub fn templates(&self) -> impl Iterator<Item = (&NodeId, &TemplateId)> {
+        self.steps.iter().filter_map(|s| match &s.kind {
+            StepKind::Send { template, .. } => Some((&s.id, template)),
+            _ => None,
+        })
+    }
+}
+
+/// Where a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Waiting,
+    Exited,
+}
+
+/// One person's run through one journey version: data, never a call stack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub journey: JourneyId,
+    pub version: i64,
+    pub status: RunStatus,
+    /// The step the run waits at, or the last step it was at.
+    pub node: Option<NodeId>,
+    /// When the run's timer fires (the end of a wait, a wait_for's timeout).
+    pub wake_at: Option<Timestamp>,
+    pub exit_reason: Option<String>,
+    pub entered_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Number of transitions so far; part of every effect's idempotency key.
+    pub seq: i64,
+    /// Properties of what started the run (event properties, the trait change, the API
+    /// payload), for conditions and templates.
+    pub trigger: Map,
+    /// Name of that event (`Trait Changed` and `API Call` for those triggers).
+    pub trigger_event: String,
+    /// In the control group (holdout): recorded, sent nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub control: bool,
+    /// When the goal was reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted_at: Option<Timestamp>,
+    /// Experiment assignments: split step → variant name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assignments: BTreeMap<String, String>,
+}
+
+/// What drives a run forward.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    Event(&'a Event),
+    /// The run's timer came due.
+    Timer,
+    /// A trait changed value.
+    TraitChange { name: &'a str, from: Option<&'a Value>, to: Option<&'a Value> },
+    /// The admin API asked to enter the person, with a payload.
+    Api { payload: &'a Map },
+}
+
+/// Something the transition decided to do outside the run; the engine applies updates in
+/// the same transaction and puts sends and webhooks in the outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    Send { node: NodeId, channel: Channel, template: TemplateId },
+    Webhook { node: NodeId, url: String, method: String, body: Option<Value> },
+    Update { node: NodeId, update: TraitUpdate },
+}
+
+impl Effect {
+    pub fn node(&self) -> &NodeId {
+        match self {
+            Effect::Send { node, .. } | Effect::Webhook { node, .. } | Effect::Update { node, .. } => node,
+        }
+    }
+}
+
+/// The result of one `step`: the new run state, what to do, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transition {
+    pub run: Run,
+    pub entered: bool,
+    pub effects: Vec<Effect>,
+    pub trace: Vec<String>,
+}
+
+/// What the engine knows besides the input: the person's traits, the journey's history
+/// aggregates (`Journey::history` order), the person's latest earlier run of this journey,
+/// and how many runs the journey has had.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    pub traits: &'a Map,
+    pub history: &'a [Value],
+    pub previous: Option<&'a Run>,
+    pub entries: i64,
+}
+
+fn matches(m: &EventMatch, event: &Event, facts: &Facts<'_>, trace: &mut Vec<String>) -> bool {
+    if event.match_name() != m.event {
+        return false;
+    }
+    match &m.filter {
+        None => true,
+        Some(f) => {
+            let props = event.match_properties();
+            f.eval(&Facts { properties: Some(&props), ..*facts }, trace)
+        }
+    }
+}
+
+fn node_label(node: &Option<NodeId>) -> &str {
+    node.as_ref().map_or("(end)", |n| n.as_str())
+}
+
+fn bracket(seen: &[String]) -> String {
+    if seen.is_empty() { String::new() } else { format!(" [{}]", seen.join("; ")) }
+}
+
+/// A stable number in 0..n from the seed and a label (a split's node id).
+fn pick(seed: u64, label: &str, n: u64) -> u64 {
+    let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
+    for b in label.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    if n == 0 { 0 } else { h % n }
+}
+
+struct Stepper<'a> {
+    j: &'a Journey,
+    ctx: &'a Context<'a>,
+    now: Timestamp,
+    seed: u64,
+    /// Traits as updated by this transition's `update` steps so far.
+    traits: Cow<'a, Map>,
+    clock: LocalClock,
+    effects: Vec<Effect>,
+    trace: Vec<String>,
+}
+
+impl<'a> Stepper<'a> {
+    fn new(j: &'a Journey, ctx: &'a Context<'a>, now: Timestamp, seed: u64) -> Self {
+        let zone = zone::person_zone(ctx.traits, &j.timezone);
+        Stepper { j, ctx, now, seed, traits: Cow::Borrowed(ctx.traits), clock: zone::local_clock(now, &zone), effects: Vec::new(), trace: Vec::new() }
+    }
+
+    fn facts<'f>(&'f self, properties: Option<&'f Map>) -> Facts<'f> {
+        Facts { traits: &self.traits, properties, history: self.ctx.history, clock: Some(&self.clock) }
+    }
+
+    fn wake_time(&self, until: &WaitUntil) -> Result<Timestamp, String> {
+        match until {
+            WaitUntil::For(d) => Ok(self.now.plus(*d)),
+            WaitUntil::TimeOfDay { hour, minute, zone } => {
+                let z = zone.clone().unwrap_or_else(|| zone::person_zone(&self.traits, &self.j.timezone));
+                zone::next_time_of_day(self.now, *hour, *minute, &z).ok_or_else(|| format!("no {hour:02}:{minute:02} in {z}"))
+            }
+            WaitUntil::Trait { name, offset } => {
+                let z = zone::person_zone(&self.traits, &self.j.timezone);
+                let value = self.traits.get(name).ok_or_else(|| format!("trait {name} is not set"))?;
+                zone::date_trait(value, &z).map(|t| t.plus(*offset)).ok_or_else(|| format!("trait {name} = {value} is not a date"))
+            }
+        }
+    }
+
+    /// Advances from `node` through steps that do not wait, until the run waits or ends.
+    fn advance(&mut self, run: &mut Run, mut node: Option<NodeId>) {
+        run.wake_at = None;
+        for _ in 0..MAX_HOPS {
+            let Some(id) = node.clone() else {
+                run.status = RunStatus::Exited;
+                run.exit_reason = Some("completed".into());
+                self.trace.push("completed".into());
+                return;
+            };
+            let Some(step) = self.j.get(&id) else {
+                run.status = RunStatus::Exited;
+                run.exit_reason = Some(format!("step {:?} no longer exists", id.0));
+                self.trace.push(format!("exit: step {} not found", id.0));
+                return;
+            };
+            run.node = Some(id.clone());
+            match &step.kind {
+                StepKind::Wait { until, next } => match self.wake_time(until) {
+                    Ok(at) if at > self.now => {
+                        run.status = RunStatus::Waiting;
+                        run.wake_at = Some(at);
+                        let shown = match until {
+                            WaitUntil::For(d) => d.to_string(),
+                            _ => format!("until {at}"),
+                        };
+                        self.trace.push(format!("{id}: wait {shown}"));
+                        return;
+                    }
+                    Ok(at) => {
+                        self.trace.push(format!("{id}: {at} has passed, no wait -> {}", node_label(next)));
+                        node = next.clone();
+                    }
+                    Err(why) => {
+                        self.trace.push(format!("{id}: {why}, no wait -> {}", node_label(next)));
+                        node = next.clone();
+                    }
+                },
+                StepKind::WaitFor { paths, timeout, .. } => {
+                    run.status = RunStatus::Waiting;
+                    run.wake_at = Some(self.now.plus(*timeout));
+                    let names: Vec<_> = paths.iter().map(|p| p.on.event.as_str()).collect();
+                    self.trace.push(format!("{id}: wait_for {} (timeout {timeout})", names.join(" | ")));
+                    return;
+                }
+                StepKind::Branch { cases, otherwise } => {
+                    let mut taken = None;
+                    for (i, (when, next)) in cases.iter().enumerate() {
+                        let mut seen = Vec::new();
+                        let ok = when.eval(&self.facts(Some(&run.trigger)), &mut seen);
+                        self.trace.push(format!("{id}: case {i} {ok}{}", bracket(&seen)));
+                        if ok {
+                            taken = Some(next.clone());
+                            break;
+                        }
+                    }
+                    node = match taken {
+                        Some(next) => next,
+                        None => {
+                            self.trace.push(format!("{id}: else -> {}", node_label(otherwise)));
+                            otherwise.clone()
+                        }
+                    };
+                }
+                StepKind::Split { paths } => {
+                    let total: u64 = paths.iter().map(|p| u64::from(p.weight)).sum();
+                    let mut ticket = pick(self.seed, id.as_str(), total);
+                    let chosen = paths
+                        .iter()
+                        .find(|p| {
+                            let hit = ticket < u64::from(p.weight);
+                            ticket = ticket.saturating_sub(u64::from(p.weight));
+                            hit
+                        })
+                        .or(paths.last());
+                    let Some(chosen) = chosen else {
+                        node = None;
+                        continue;
+                    };
+                    run.assignments.insert(id.0.clone(), chosen.name.clone());
+                    self.trace.push(format!("{id}: split -> variant {} ({}/{total}) -> {}", chosen.name, chosen.weight, node_label(&chosen.next)));
+                    node = chosen.next.clone();
+                }
+                StepKind::Send { channel, template, next } => {
+                    if run.control {
+                        self.trace.push(format!("{id}: control group, not sending {template}"));
+                    } else {
+                        self.trace.push(format!("{id}: send {} {template}", match channel {
+                            Channel::Email => "email",
+                        }));
+                        self.effects.push(Effect::Send { node: id.clone(), channel: *channel, template: template.clone() });
+                    }
+                    node = next.clone();
+                }
+                StepKind::Update { update, next } => {
+                    let changed = update.apply(self.traits.to_mut());
+                    let shown: Vec<String> = changed.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                    self.trace.push(format!("{id}: update {}", if shown.is_empty() { "(no change)".to_owned() } else { shown.join(", ") }));
+                    self.effects.push(Effect::Update { node: id.clone(), update: update.clone() });
+                    node = next.clone();
+                }
+                StepKind::Webhook { url, method, body, next } => {
+                    if run.control {
+                        self.trace.push(format!("{id}: control group, not calling {url}"));
+                    } else {
+                        self.trace.push(format!("{id}: webhook {method} {url}"));
+                        self.effects.push(Effect::Webhook { node: id.clone(), url: url.clone(), method: method.clone(), body: body.clone() });
+                    }
+                    node = next.clone();
+                }
+                StepKind::Exit => {
+                    run.status = RunStatus::Exited;
+                    run.exit_reason = Some(format!("reached exit step {id}"));
+                    self.trace.push(format!("{id}: exit"));
+                    return;
+                }
+            }
+        }
+        run.status = RunStatus::Exited;
+        run.exit_reason = Some(format!("more than {MAX_HOPS} steps without waiting"));
+        self.trace.push("exit: step limit".into());
+    }
+
+    fn finish(self, mut run: Run, entered: bool) -> Transition {
+        if !entered {
+            run.seq += 1;
+        }
+        run.updated_at = self.now;
+        Transition { run, entered, effects: self.effects, trace: self.trace }
+    }
+
+    /// Does `input` start a run? Returns the trigger's name and properties.
+    fn entry(&mut self, input: Input<'_>) -> Option<(String, Map)> {
+        let mut seen = Vec::new();
+        let (name, props) = match (&self.j.entry.trigger, input) {
+            (Trigger::Event(m), Input::Event(event)) => {
+                if !matches(m, event, &self.facts(None), &mut seen) {
+                    return None;
+                }
+                (event.match_name().to_owned(), event.match_properties().into_owned())
+            }
+            (Trigger::TraitChange { name, from, to }, Input::TraitChange { name: changed, from: was, to: now }) => {
+                let same = |a: Option<&Value>, b: Option<&Value>| a.unwrap_or(&Value::Null) == b.unwrap_or(&Value::Null);
+                if name != changed || same(was, now) || from.as_ref().is_some_and(|f| !same(Some(f), was)) || to.as_ref().is_some_and(|t| !same(Some(t), now)) {
+                    return None;
+                }
+                let mut props = Map::new();
+                props.insert("trait".into(), Value::String(name.clone()));
+                props.insert("from".into(), was.cloned().unwrap_or(Value::Null));
+                props.insert("to".into(), now.cloned().unwrap_or(Value::Null));
+                ("Trait Changed".to_owned(), props)
+            }
+            (Trigger::Api, Input::Api { payload }) => ("API Call".to_owned(), payload.clone()),
+            _ => return None,
+        };
+        if let Some(prev) = self.ctx.previous {
+            let blocked = match self.j.entry.reentry {
+                _ if prev.status == RunStatus::Waiting => true,
+                Reentry::Always => false,
+                Reentry::Never => true,
+                Reentry::After(d) => self.now.since(prev.entered_at) < d,
+            };
+            if blocked {
+                return None;
+            }
+        }
+        if self.j.entry.limit.is_some_and(|limit| self.ctx.entries >= limit) {
+            return None;
+        }
+        self.trace.push(format!("entered on {name}{}", bracket(&seen)));
+        Some((name, props))
+    }
+}
+
+/// The pure core: given a journey, the person's run of it (if any), an input, what the
+/// engine knows (`Context`) and the time, decide the next run state, the effects and the
+/// trace. `seed` makes splits and the holdout deterministic per person and journey.
+///
+/// Returns `None` when the input does not concern this journey (no entry, nothing to do).
+pub fn step(j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>, ctx: &Context<'_>, now: Timestamp, seed: u64) -> Option<Transition> {
+    let mut s = Stepper::new(j, ctx, now, seed);
+    match (run, input) {
+        (Some(r), _) if r.status == RunStatus::Exited => None,
+        (None, Input::Timer) => None,
+        (None, input) => {
+            let (name, trigger) = s.entry(input)?;
+            let mut run = Run {
+                journey: j.id.clone(),
+                version,
+                status: RunStatus::Waiting,
+                node: None,
+                wake_at: None,
+                exit_reason: None,
+                entered_at: now,
+                updated_at: now,
+                seq: 1,
+                trigger,
+                trigger_event: name,
+                control: false,
+                converted_at: None,
+                assignments: BTreeMap::new(),
+            };
+            if j.entry.holdout > 0 && pick(seed, "holdout", 100) < u64::from(j.entry.holdout) {
+                run.control = true;
+                s.trace.push(format!("control group (holdout {}%): recorded, nothing is sent", j.entry.holdout));
+            }
+            let first = j.steps.first().map(|st| st.id.clone());
+            s.advance(&mut run, first);
+            Some(s.finish(run, true))
+        }
+        (Some(r), Input::Event(event)) => {
+            let mut run = r.clone();
+            for exit in &j.exits {
+                if matches(exit, event, &s.facts(None), &mut Vec::new()) {
+                    run.status = RunStatus::Exited;
+                    run.wake_at = None;
+                    run.exit_reason = Some(format!("exit event {}", exit.event));
+                    s.trace.push(format!("exit on {}", exit.event));
+                    return Some(s.finish(run, false));
+                }
+            }
+            let mut converted = false;
+            if let Some(goal) = &j.goal
+                && run.converted_at.is_none()
+                && goal.within.is_none_or(|w| now.since(run.entered_at) <= w)
+                && matches(&goal.on, event, &s.facts(None), &mut Vec::new())
+            {
+                run.converted_at = Some(now);
+                s.trace.push(format!("goal reached: {}", goal.on.event));
+                if goal.exit {
+                    run.status = RunStatus::Exited;
+                    run.wake_at = None;
+                    run.exit_reason = Some(format!("goal reached: {}", goal.on.event));
+                    return Some(s.finish(run, false));
+                }
+                converted = true;
+            }
+            let waiting_for = run.node.as_ref().and_then(|n| j.get(n)).and_then(|st| match &st.kind {
+                StepKind::WaitFor { paths, .. } => Some(paths),
+                _ => None,
+            });
+            let path = waiting_for.and_then(|paths| paths.iter().find(|p| matches(&p.on, event, &s.facts(None), &mut Vec::new())));
+            match path {
+                Some(p) => {
+                    let node = run.node.clone().unwrap_or_else(|| NodeId(String::new()));
+                    s.trace.push(format!("{node}: got {} -> {}", p.on.event, node_label(&p.next)));
+                    s.advance(&mut run, p.next.clone());
+                    Some(s.finish(run, false))
+                }
+                None if converted => Some(s.finish(run, false)),
+                None => None,
+            }
+        }
+        (Some(r), Input::Timer) => {
+            r.wake_at.filter(|t| *t <= now)?;
+            let mut run = r.clone();
+            let node = run.node.clone()?;
+            let next = match &j.get(&node)?.kind {
+                StepKind::Wait { next, .. } => {
+                    s.trace.push(format!("{node}: wait over -> {}", node_label(next)));
+                    next.clone()
+                }
+                StepKind::WaitFor { paths, timeout_next, .. } => {
+                    let names: Vec<_> = paths.iter().map(|p| p.on.event.as_str()).collect();
+                    s.trace.push(format!("{node}: wait_for {} timed out -> {}", names.join(" | "), node_label(timeout_next)));
+                    timeout_next.clone()
+                }
+                _ => return None,
+            };
+            s.advance(&mut run, next);
+            Some(s.finish(run, false))
+        }
+        (Some(_), Input::TraitChange { .. } | Input::Api { .. }) => None,
+    }
+}

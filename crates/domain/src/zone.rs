@@ -1,0 +1,100 @@
+//! Time zones, from the IANA database bundled into the binary (no file is read).
+
+use jiff::tz::TimeZone;
+
+use crate::Map;
+use crate::condition::{DAYS, LocalClock};
+use crate::time::Timestamp;
+
+/// Whether `name` is an IANA time zone (`Europe/Paris`, `UTC`).
+pub fn is_valid(name: &str) -> bool {
+    TimeZone::get(name).is_ok()
+}
+
+/// The person's zone: their `timezone` trait when it names a zone, else `default`.
+pub fn person_zone(traits: &Map, default: &str) -> String {
+    match traits.get("timezone").and_then(|v| v.as_str()) {
+        Some(z) if is_valid(z) => z.to_owned(),
+        _ => default.to_owned(),
+    }
+}
+
+fn zone(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap_or(TimeZone::UTC)
+}
+
+/// The local time of day and day of week at `now` in zone `name`.
+pub fn local_clock(now: Timestamp, name: &str) -> LocalClock {
+    let tz = zone(name);
+    let (time_of_day, day_of_week) = match jiff::Timestamp::from_millisecond(now.0) {
+        Ok(ts) => {
+            let z = ts.to_zoned(tz);
+            let day = DAYS[usize::try_from(z.weekday().to_monday_zero_offset()).unwrap_or(0) % 7];
+            (format!("{:02}:{:02}", z.hour(), z.minute()), day)
+        }
+        Err(_) => ("00:00".to_owned(), DAYS[0]),
+    };
+    LocalClock { time_of_day, day_of_week, zone: name.to_owned() }
+}
+
+/// The first instant strictly after `now` when the wall clock in zone `name` shows
+/// `hour:minute`. On a day when that time does not exist (spring forward), the first instant
+/// after the gap; when it exists twice (fall back), the first.
+pub fn next_time_of_day(now: Timestamp, hour: i8, minute: i8, name: &str) -> Option<Timestamp> {
+    let tz = zone(name);
+    let ts = jiff::Timestamp::from_millisecond(now.0).ok()?;
+    let mut date = ts.to_zoned(tz.clone()).date();
+    for _ in 0..3 {
+        let at = date.at(hour, minute, 0, 0).to_zoned(tz.clone()).ok()?;
+        if at.timestamp() > ts {
+            return Some(Timestamp(at.timestamp().as_millisecond()));
+        }
+        date = date.tomorrow().ok()?;
+    }
+    None
+}
+
+/// A date trait as an instant: an RFC 3339 instant, or a plain date (`2026-12-01`) at
+/// midnight in zone `name`.
+pub fn date_trait(value: &serde_json::Value, name: &str) -> Option<Timestamp> {
+    let s = value.as_str()?;
+    if let Some(t) = Timestamp::parse(s).filter(|_| s.len() > 10) {
+        return Some(t);
+    }
+    let date: jiff::civil::Date = s.parse().ok()?;
+    let z = date.at(0, 0, 0, 0).to_zoned(zone(name)).ok()?;
+    Some(Timestamp(z.timestamp().as_millisecond()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        Timestamp::parse(s).expect("instant")
+    }
+
+    #[test]
+    fn nine_oclock_across_zones_and_a_daylight_saving_change() {
+        // 2026-03-29: Europe/Paris springs forward at 02:00; America/New_York already did (03-08).
+        let now = t("2026-03-28T10:00:00Z");
+        let next = |zone| next_time_of_day(now, 9, 0, zone).map(|t| t.to_string());
+        assert_eq!(next("Europe/Paris").as_deref(), Some("2026-03-29T07:00:00.000Z"), "09:00 CEST the next day");
+        assert_eq!(next("America/New_York").as_deref(), Some("2026-03-28T13:00:00.000Z"), "09:00 EDT the same day");
+        assert_eq!(next("Asia/Tokyo").as_deref(), Some("2026-03-29T00:00:00.000Z"), "09:00 JST the next day");
+        // 02:30 does not exist in Paris on 2026-03-29: the first instant after the gap.
+        let gap = next_time_of_day(t("2026-03-28T23:00:00Z"), 2, 30, "Europe/Paris").map(|t| t.to_string());
+        assert_eq!(gap.as_deref(), Some("2026-03-29T01:30:00.000Z"));
+    }
+
+    #[test]
+    fn local_clock_and_date_traits() {
+        let c = local_clock(t("2026-11-28T23:30:00Z"), "Asia/Tokyo");
+        assert_eq!((c.time_of_day.as_str(), c.day_of_week), ("08:30", "sun"));
+        assert_eq!(date_trait(&"2026-12-01".into(), "Europe/Paris").map(|t| t.to_string()).as_deref(), Some("2026-11-30T23:00:00.000Z"));
+        assert_eq!(date_trait(&"2026-12-01T10:00:00Z".into(), "Europe/Paris").map(|t| t.to_string()).as_deref(), Some("2026-12-01T10:00:00.000Z"));
+        assert_eq!(date_trait(&"soon".into(), "UTC"), None);
+        let traits: Map = serde_json::json!({"timezone": "Not/AZone"}).as_object().cloned().unwrap_or_default();
+        assert_eq!(person_zone(&traits, "UTC"), "UTC");
+    }
+}
