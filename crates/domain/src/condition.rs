@@ -170,7 +170,11 @@ impl HistoryQuery {
 
 /// A JSON number: an integer when the value is one.
 pub fn number(x: f64) -> Value {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 { Value::from(x as i64) } else { serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number) }
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        Value::from(x as i64)
+    } else {
+        serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+    }
 }
 
 impl fmt::Display for HistoryQuery {
@@ -223,7 +227,11 @@ pub enum Condition {
         label: String,
     },
     /// Compares the person's local time of day or day of week.
-    Clock { field: ClockField, op: Op, value: Value },
+    Clock {
+        field: ClockField,
+        op: Op,
+        value: Value,
+    },
 }
 
 /// What a condition can see. History aggregates are computed by the caller beforehand, one
@@ -369,11 +377,19 @@ impl Condition {
                 ("sum", Some(p)) => Some(Aggregate::Sum(p)),
                 ("last", Some(p)) => Some(Aggregate::Last(p)),
                 ("sum" | "last", None) => {
-                    diags.error(&format!("{qpath}/property"), "condition_invalid", "aggregates \"sum\" and \"last\" need the \"property\" they read");
+                    diags.error(
+                        &format!("{qpath}/property"),
+                        "condition_invalid",
+                        "aggregates \"sum\" and \"last\" need the \"property\" they read",
+                    );
                     None
                 }
                 (other, _) => {
-                    diags.error(&format!("{qpath}/aggregate"), "condition_invalid", &format!("unknown aggregate {other:?}; use count, exists, sum or last"));
+                    diags.error(
+                        &format!("{qpath}/aggregate"),
+                        "condition_invalid",
+                        &format!("unknown aggregate {other:?}; use count, exists, sum or last"),
+                    );
                     None
                 }
             };
@@ -424,7 +440,14 @@ impl Condition {
                     ClockField::TimeOfDay => "a time \"HH:MM\" (24h)",
                     ClockField::DayOfWeek => "a day: mon, tue, wed, thu, fri, sat or sun",
                 };
-                diags.error(&format!("{path}/value"), "condition_invalid", &format!("a {} condition compares with {wants}", if field == ClockField::TimeOfDay { "time_of_day" } else { "day_of_week" }));
+                diags.error(
+                    &format!("{path}/value"),
+                    "condition_invalid",
+                    &format!(
+                        "a {} condition compares with {wants}",
+                        if field == ClockField::TimeOfDay { "time_of_day" } else { "day_of_week" }
+                    ),
+                );
             }
             return Some(Condition::Clock { field, op: op?, value });
         }
@@ -548,16 +571,19 @@ mod tests {
 
     #[test]
     fn history_aggregates_sum_last_and_exists() {
-        let events: Vec<Map> = [json!({"revenue": 10, "plan": "a"}), json!({"revenue": 2.5, "plan": "b"}), json!({"plan": "c", "revenue": "n/a"})]
-            .iter()
-            .filter_map(|v| v.as_object().cloned())
-            .collect();
+        let events: Vec<Map> =
+            [json!({"revenue": 10, "plan": "a"}), json!({"revenue": 2.5, "plan": "b"}), json!({"plan": "c", "revenue": "n/a"})]
+                .iter()
+                .filter_map(|v| v.as_object().cloned())
+                .collect();
         let sum = query(json!({"event": "Order Completed", "within": "30d", "aggregate": "sum", "property": "revenue"}));
         assert_eq!(sum.evaluate(&events), json!(12.5));
         let last = query(json!({"event": "Order Completed", "within": "30d", "aggregate": "last", "property": "plan"}));
         assert_eq!(last.evaluate(&events), json!("c"));
         assert_eq!(last.evaluate(&[]), Value::Null);
-        let exists = query(json!({"event": "Order Completed", "within": "30d", "aggregate": "exists", "where": {"property": "plan", "op": "eq", "value": "b"}}));
+        let exists = query(
+            json!({"event": "Order Completed", "within": "30d", "aggregate": "exists", "where": {"property": "plan", "op": "eq", "value": "b"}}),
+        );
         assert_eq!((exists.evaluate(&events), exists.evaluate(&events[..1])), (json!(true), json!(false)));
         assert_eq!(sum.to_string(), "sum(revenue of \"Order Completed\" in 30d)");
     }
@@ -572,12 +598,20 @@ mod tests {
             let r = c.eval(&Facts { traits: &Map::new(), properties: None, history: &[], clock: Some(&clock) }, &mut trace);
             (r, trace.join(""))
         };
-        assert_eq!(eval(json!({"clock": "time_of_day", "op": "gte", "value": "09:00"})), (false, "time_of_day (Europe/Paris) = \"08:30\" gte \"09:00\" -> false".into()));
+        assert_eq!(
+            eval(json!({"clock": "time_of_day", "op": "gte", "value": "09:00"})),
+            (false, "time_of_day (Europe/Paris) = \"08:30\" gte \"09:00\" -> false".into())
+        );
         assert!(eval(json!({"clock": "day_of_week", "op": "in", "value": ["sat", "sun"]})).0);
         let mut diags = Diagnostics::default();
         Condition::parse(&json!({"clock": "time_of_day", "op": "gte", "value": "9am"}), "/c", &mut diags, &mut Vec::new());
         Condition::parse(&json!({"clock": "day_of_week", "op": "eq", "value": "someday"}), "/d", &mut diags, &mut Vec::new());
-        Condition::parse(&json!({"history": {"event": "X", "within": "1d", "aggregate": "sum"}, "op": "gt", "value": 1}), "/e", &mut diags, &mut Vec::new());
+        Condition::parse(
+            &json!({"history": {"event": "X", "within": "1d", "aggregate": "sum"}, "op": "gt", "value": 1}),
+            "/e",
+            &mut diags,
+            &mut Vec::new(),
+        );
         let paths: Vec<_> = diags.0.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["/c/value", "/d/value", "/e/history/property"]);
     }

@@ -92,7 +92,10 @@ mod tests {
         let c = local_clock(t("2026-11-28T23:30:00Z"), "Asia/Tokyo");
         assert_eq!((c.time_of_day.as_str(), c.day_of_week), ("08:30", "sun"));
         assert_eq!(date_trait(&"2026-12-01".into(), "Europe/Paris").map(|t| t.to_string()).as_deref(), Some("2026-11-30T23:00:00.000Z"));
-        assert_eq!(date_trait(&"2026-12-01T10:00:00Z".into(), "Europe/Paris").map(|t| t.to_string()).as_deref(), Some("2026-12-01T10:00:00.000Z"));
+        assert_eq!(
+            date_trait(&"2026-12-01T10:00:00Z".into(), "Europe/Paris").map(|t| t.to_string()).as_deref(),
+            Some("2026-12-01T10:00:00.000Z")
+        );
         assert_eq!(date_trait(&"soon".into(), "UTC"), None);
         let traits: Map = serde_json::json!({"timezone": "Not/AZone"}).as_object().cloned().unwrap_or_default();
         assert_eq!(person_zone(&traits, "UTC"), "UTC");

@@ -365,14 +365,18 @@ fn goal_reached_during_a_30_day_wait_exits_on_day_1() {
         "goal": {"event": "Subscribed", "within": "30d", "exit": true},
         "steps": [{"id": "pause", "type": "wait", "duration": "30d", "next": "nudge"}, {"id": "nudge", "type": "send", "template": "nudge"}]
     });
-    check(doc, "
+    check(
+        doc,
+        "
         +0s ann track Signed Up
         +1d ann track Subscribed
         +40d
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s ann: entered on Signed Up / pause: wait 30d
         t=+1d ann: goal reached: Subscribed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -382,16 +386,20 @@ fn goal_without_exit_records_the_conversion_and_continues() {
         "goal": {"event": "Subscribed"},
         "steps": [{"id": "pause", "type": "wait", "duration": "2d", "next": "thanks"}, {"id": "thanks", "type": "send", "template": "thanks"}]
     });
-    check(doc, "
+    check(
+        doc,
+        "
         +0s bea track Signed Up
         +1d bea track Subscribed
         +1d bea track Subscribed
         +3d
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s bea: entered on Signed Up / pause: wait 2d
         t=+1d bea: goal reached: Subscribed
         t=+2d bea: pause: wait over -> thanks / thanks: send email thanks / completed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -404,19 +412,23 @@ fn split_assigns_a_stable_variant_per_person() {
             {"id": "send-b", "type": "send", "template": "welcome-b"}
         ]
     });
-    check(doc, "
+    check(
+        doc,
+        "
         +0s ann track Signed Up
         +0s bob track Signed Up
         +0s cat track Signed Up
         +0s dan track Signed Up
         +1d ann track Signed Up
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
         t=+0s bob: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed
         t=+0s cat: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed
         t=+0s dan: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
         t=+1d ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -429,14 +441,18 @@ fn update_changes_traits_that_later_steps_see() {
             {"id": "thanks", "type": "send", "template": "vip-thanks"}
         ]
     });
-    check(doc, r#"
+    check(
+        doc,
+        r#"
         +0s eve identify {"prospect": true}
         +1h eve track Order Completed
         +2h eve track Order Completed
-    "#, expect![[r#"
+    "#,
+        expect![[r#"
         t=+1h eve: entered on Order Completed / count: update customer = true, orders = 1, prospect = null / vip: case 0 false [trait orders = 1 gte 2 -> false] / vip: else -> (end) / completed
         t=+2h eve: entered on Order Completed / count: update orders = 2 / vip: case 0 true [trait orders = 2 gte 2 -> true] / thanks: send email vip-thanks / completed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -445,67 +461,93 @@ fn holdout_puts_a_stable_share_in_a_control_group_that_gets_nothing() {
         "id": "winback", "entry": {"event": "Churned", "holdout": 50},
         "steps": [{"id": "offer", "type": "send", "template": "offer"}]
     });
-    check(doc, "
+    check(
+        doc,
+        "
         +0s ann track Churned
         +0s bob track Churned
         +0s cat track Churned
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s ann: entered on Churned / control group (holdout 50%): recorded, nothing is sent / offer: control group, not sending offer / completed
         t=+0s bob: entered on Churned / offer: send email offer / completed
         t=+0s cat: entered on Churned / offer: send email offer / completed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn reentry_rules_and_entry_limit() {
-    let never = json!({"id": "once", "entry": {"event": "Visited", "reentry": "never"}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
-    check(never, "
+    let never =
+        json!({"id": "once", "entry": {"event": "Visited", "reentry": "never"}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+    check(
+        never,
+        "
         +0s ann track Visited
         +1d ann track Visited
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s ann: entered on Visited / hi: send email hi / completed
-    "#]]);
+    "#]],
+    );
     let cooldown = json!({"id": "weekly", "entry": {"event": "Visited", "reentry": {"after": "7d"}}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
-    check(cooldown, "
+    check(
+        cooldown,
+        "
         +0s ann track Visited
         +3d ann track Visited
         +7d ann track Visited
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s ann: entered on Visited / hi: send email hi / completed
         t=+7d ann: entered on Visited / hi: send email hi / completed
-    "#]]);
-    let limited = json!({"id": "first-two", "entry": {"event": "Visited", "limit": 2}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
-    check(limited, "
+    "#]],
+    );
+    let limited =
+        json!({"id": "first-two", "entry": {"event": "Visited", "limit": 2}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+    check(
+        limited,
+        "
         +0s ann track Visited
         +0s bob track Visited
         +0s cat track Visited
-    ", expect![[r#"
+    ",
+        expect![[r#"
         t=+0s ann: entered on Visited / hi: send email hi / completed
         t=+0s bob: entered on Visited / hi: send email hi / completed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn trait_change_and_api_entries() {
     let upgrade = json!({"id": "upgraded", "entry": {"trait_change": {"trait": "plan", "to": "pro"}},
         "steps": [{"id": "thanks", "type": "send", "template": "pro-welcome"}]});
-    check(upgrade, r#"
+    check(
+        upgrade,
+        r#"
         +0s fay identify {"plan": "free"}
         +1d fay identify {"plan": "free"}
         +2d fay identify {"plan": "pro"}
         +3d fay identify {"plan": "pro"}
-    "#, expect![[r#"
+    "#,
+        expect![[r#"
         t=+2d fay: entered on Trait Changed / thanks: send email pro-welcome / completed
-    "#]]);
+    "#]],
+    );
     let api = json!({"id": "manual", "entry": {"api": true},
         "steps": [{"id": "big", "type": "branch", "cases": [{"when": {"property": "coupon", "op": "exists"}, "next": "send"}]}, {"id": "send", "type": "send", "template": "coupon"}]});
-    check(api, r#"
+    check(
+        api,
+        r#"
         +0s gus api {"coupon": "SAVE10"}
         +0s hal api {}
-    "#, expect![[r#"
+    "#,
+        expect![[r#"
         t=+0s gus: entered on API Call / big: case 0 true [property coupon = "SAVE10" exists -> true] / send: send email coupon / completed
         t=+0s hal: entered on API Call / big: case 0 false [property coupon = (absent) exists -> false] / big: else -> (end) / completed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -513,7 +555,10 @@ fn wait_until_nine_in_three_zones_across_a_daylight_saving_change() {
     // Europe/Paris moves to summer time on 2026-03-29; New York already has; Tokyo has none.
     let doc = json!({"id": "morning", "entry": {"event": "Signed Up"}, "timezone": "UTC",
         "steps": [{"id": "nine", "type": "wait", "until": {"time": "09:00"}, "next": "hello"}, {"id": "hello", "type": "send", "template": "hello"}]});
-    check_at(doc, "2026-03-28T10:00:00Z", r#"
+    check_at(
+        doc,
+        "2026-03-28T10:00:00Z",
+        r#"
         +0s paris identify {"timezone": "Europe/Paris"}
         +0s nyc identify {"timezone": "America/New_York"}
         +0s tokyo identify {"timezone": "Asia/Tokyo"}
@@ -523,7 +568,8 @@ fn wait_until_nine_in_three_zones_across_a_daylight_saving_change() {
         +0s tokyo track Signed Up
         +0s nobody track Signed Up
         +2d
-    "#, expect![[r#"
+    "#,
+        expect![[r#"
         t=+0s paris: entered on Signed Up / nine: wait until 2026-03-29T07:00:00.000Z
         t=+0s nyc: entered on Signed Up / nine: wait until 2026-03-28T13:00:00.000Z
         t=+0s tokyo: entered on Signed Up / nine: wait until 2026-03-29T00:00:00.000Z
@@ -532,26 +578,31 @@ fn wait_until_nine_in_three_zones_across_a_daylight_saving_change() {
         t=+14h tokyo: nine: wait over -> hello / hello: send email hello / completed
         t=+21h paris: nine: wait over -> hello / hello: send email hello / completed
         t=+23h nobody: nine: wait over -> hello / hello: send email hello / completed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn wait_until_a_date_trait_minus_an_offset() {
     let doc = json!({"id": "renewal", "entry": {"event": "Subscribed"}, "timezone": "Europe/Paris",
         "steps": [{"id": "before", "type": "wait", "until_trait": "renewal_date", "offset": "-3d", "next": "remind"}, {"id": "remind", "type": "send", "template": "renewal"}]});
-    check(doc, r#"
+    check(
+        doc,
+        r#"
         +0s ida identify {"renewal_date": "2027-02-01"}
         +0s ida track Subscribed
         +0s jon identify {"renewal_date": "2027-01-10"}
         +0s jon track Subscribed
         +0s kim track Subscribed
         +20d
-    "#, expect![[r#"
+    "#,
+        expect![[r#"
         t=+0s ida: entered on Subscribed / before: wait until 2027-01-28T23:00:00.000Z
         t=+0s jon: entered on Subscribed / before: 2027-01-06T23:00:00.000Z has passed, no wait -> remind / remind: send email renewal / completed
         t=+0s kim: entered on Subscribed / before: trait renewal_date is not set, no wait -> remind / remind: send email renewal / completed
         t=+13d15h ida: before: wait over -> remind / remind: send email renewal / completed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -561,13 +612,17 @@ fn history_sum_and_clock_conditions() {
             {"history": {"event": "Order Completed", "within": "30d", "aggregate": "sum", "property": "total"}, "op": "gte", "value": 100},
             {"clock": "day_of_week", "op": "in", "value": ["mon", "tue", "wed", "thu", "fri"]}
         ]}, "next": "thanks"}]}, {"id": "thanks", "type": "send", "template": "vip"}]});
-    check(doc, r#"
+    check(
+        doc,
+        r#"
         +0s leo track Order Completed {"total": 60}
         +1d leo track Order Completed {"total": 50.5}
-    "#, expect![[r#"
+    "#,
+        expect![[r#"
         t=+0s leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 60 gte 100 -> false] / vip: else -> (end) / completed
         t=+1d leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 110.5 gte 100 -> true; day_of_week (Europe/Paris) = "sat" in ["mon","tue","wed","thu","fri"] -> false] / vip: else -> (end) / completed
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 
 use domain::event::{Event, Kind};
@@ -38,6 +39,13 @@ struct Ingest {
     source: SourceId,
     events: Vec<Event>,
     reply: Reply,
+}
+
+struct Enter {
+    journey: JourneyId,
+    identity: Identity,
+    payload: domain::Map,
+    reply: oneshot::Sender<Result<bool, Error>>,
 }
 
 fn seed(profile: ProfileId, journey: &JourneyId) -> u64 {
@@ -74,6 +82,7 @@ impl Core {
                 },
             };
             let mut ingests = Vec::new();
+            let mut enters = Vec::new();
             let mut wakes = Vec::new();
             let mut events = 0;
             let mut next = Some(first);
@@ -84,15 +93,16 @@ impl Core {
                         ingests.push(Ingest { source, events: e, reply });
                     }
                     Command::Wake { reply } => wakes.extend(reply),
+                    Command::Enter { journey, identity, payload, reply } => enters.push(Enter { journey, identity, payload, reply }),
                     Command::Reload { reply } => {
-                        self.flush(std::mem::take(&mut ingests), std::mem::take(&mut wakes));
+                        self.flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
                         if let Err(error) = self.reload() {
                             tracing::error!(%error, "reloading journeys failed");
                         }
                         let _ = reply.send(());
                     }
                     Command::Shutdown => {
-                        self.flush(ingests, wakes);
+                        self.flush(ingests, enters, wakes);
                         tracing::info!("core stopped");
                         return;
                     }
@@ -101,7 +111,7 @@ impl Core {
                     next = rx.try_recv().ok();
                 }
             }
-            self.flush(ingests, wakes);
+            self.flush(ingests, enters, wakes);
         }
     }
 
@@ -125,19 +135,24 @@ impl Core {
     }
 
     /// Commits one batch: due timers first, then the queued events, then answers.
-    fn flush(&mut self, ingests: Vec<Ingest>, wakes: Vec<oneshot::Sender<Result<(), Error>>>) {
-        if ingests.is_empty() && wakes.is_empty() && self.next_wake.is_none_or(|t| t > self.clock.now()) {
+    fn flush(&mut self, ingests: Vec<Ingest>, enters: Vec<Enter>, wakes: Vec<oneshot::Sender<Result<(), Error>>>) {
+        if ingests.is_empty() && enters.is_empty() && wakes.is_empty() && self.next_wake.is_none_or(|t| t > self.clock.now()) {
             return;
         }
         let now = self.clock.now();
+        // API entries commit on their own, so that one cannot fail a batch of events.
+        for enter in enters {
+            let result = self.commit_enter(now, &enter);
+            let _ = enter.reply.send(result);
+        }
         let batch: Vec<(&SourceId, &[Event])> = ingests.iter().map(|i| (&i.source, i.events.as_slice())).collect();
-        let result = self.commit(now, &batch);
+        let result = self.commit(now, &batch).map(|(reports, _)| reports);
         let reports = match result {
             Ok(reports) => reports.into_iter().map(Ok).collect(),
             Err(error) if ingests.len() > 1 => {
                 // One request's events must not sink the others: retry each on its own.
                 tracing::warn!(%error, requests = ingests.len(), "batch failed; committing requests one by one");
-                batch.iter().map(|one| self.commit(now, std::slice::from_ref(one)).map(|mut r| r.remove(0))).collect::<Vec<_>>()
+                batch.iter().map(|one| self.commit(now, std::slice::from_ref(one)).map(|(mut r, _)| r.remove(0))).collect::<Vec<_>>()
             }
             Err(error) => vec![Err(error)],
         };
@@ -169,7 +184,22 @@ impl Core {
     /// One transaction: the log and identity in order (phase 1), each person's state loaded
     /// (phase 2), each person's inputs stepped in order, people in parallel (phase 3, pure),
     /// and every resulting write (phase 4). Then commit.
-    fn commit(&mut self, now: Timestamp, batch: &[(&SourceId, &[Event])]) -> Result<Vec<IngestReport>, Error> {
+    /// Enters one person into a journey through the API, in a transaction of its own.
+    fn commit_enter(&mut self, now: Timestamp, enter: &Enter) -> Result<bool, Error> {
+        let (_, entered) = self.commit_with(now, &[], Some(enter))?;
+        Ok(entered)
+    }
+
+    fn commit(&mut self, now: Timestamp, batch: &[(&SourceId, &[Event])]) -> Result<(Vec<IngestReport>, bool), Error> {
+        self.commit_with(now, batch, None)
+    }
+
+    fn commit_with(
+        &mut self,
+        now: Timestamp,
+        batch: &[(&SourceId, &[Event])],
+        enter: Option<&Enter>,
+    ) -> Result<(Vec<IngestReport>, bool), Error> {
         let store = self.store.clone();
         let mut tx = store.write()?;
         let due = tx.due_runs(now, self.options.max_batch_timers)?;
@@ -196,20 +226,48 @@ impl Core {
             }
             reports.push(report);
         }
+        let mut api_profile = None;
+        if let Some(e) = enter {
+            let profile = match tx.profile_by_identity(&e.identity)? {
+                Some(p) => tx.canonical(p)?.unwrap_or(p),
+                None => {
+                    let p = tx.create_profile(now)?;
+                    tx.add_identity(&e.identity, p)?;
+                    p
+                }
+            };
+            api_profile = Some(profile);
+            work.push((profile, Work::Api { journey: e.journey.clone(), payload: &e.payload }));
+        }
         // Timers fire before the batch's events: they see only events logged before it.
         let timer_horizon = first_new.map_or(EventSeq(i64::MAX), |s| EventSeq(s.0 - 1));
         let people = self.load(&mut *tx, work, now, timer_horizon)?;
+        // Entry limits are shared by everyone in the batch: counted once, reserved atomically.
+        let mut entries = HashMap::new();
+        for (j, _) in self.live.iter().filter(|(j, _)| j.entry.limit.is_some()) {
+            entries.insert(j.id.clone(), AtomicI64::new(tx.count_runs(&j.id)?));
+        }
         let outcomes = {
-            let (live, versions) = (&self.live, &self.versions);
-            parallel_map(people, |p| compute(p, live, versions, now))
+            let batch = Batch { live: &self.live, versions: &self.versions, entries: &entries, now };
+            parallel_map(people, |p| compute(p, &batch))
         };
+        let entered = enter.is_some_and(|e| {
+            outcomes.iter().any(|o| {
+                Some(o.profile_id) == api_profile
+                    && o.moves.iter().any(|m| {
+                        matches!(m.run, RunRef::New(_))
+                            && m.transition.run.journey == e.journey
+                            && m.transition.run.trigger_event == "API Call"
+                    })
+            })
+        });
         for outcome in outcomes {
             write(&mut *tx, outcome, now)?;
         }
         let next = tx.next_wake()?;
         tx.commit()?;
         self.next_wake = if timers_full { Some(now) } else { next };
-        Ok(reports)
+        Ok((reports, entered))
     }
 
     /// Groups the work by person (merges may have joined people since) and loads what
@@ -243,13 +301,21 @@ impl Core {
             people[i].work.push(item);
         }
         for person in &mut people {
-            let mut journeys: Vec<(JourneyId, i64)> = person.runs.iter().map(|(_, r)| (r.journey.clone(), r.version)).collect();
+            let mut journeys: Vec<(JourneyId, i64)> =
+                person.runs.iter().filter(|(_, r)| r.status == RunStatus::Waiting).map(|(_, r)| (r.journey.clone(), r.version)).collect();
             let names: Vec<&str> = person
                 .work
                 .iter()
                 .filter_map(|w| if let Work::Event { event, .. } = w { Some(event.match_name()) } else { None })
                 .collect();
-            journeys.extend(self.live.iter().filter(|(j, _)| names.contains(&j.entry.event.as_str())).map(|(j, v)| (j.id.clone(), *v)));
+            // Journeys these inputs may enter (trait-change entries may follow any identify or update).
+            let api = |j: &JourneyId| person.work.iter().any(|w| matches!(w, Work::Api { journey, .. } if journey == j));
+            journeys.extend(
+                self.live
+                    .iter()
+                    .filter(|(j, _)| j.entry_event().is_some_and(|e| names.contains(&e)) || j.entry_trait().is_some() || api(&j.id))
+                    .map(|(j, v)| (j.id.clone(), *v)),
+            );
             for (id, version) in journeys {
                 let Some(j) = self.version(tx, &id, version)? else { continue };
                 for q in &j.history {
@@ -371,7 +437,15 @@ impl Core {
 /// Something that happens to a person within a batch.
 enum Work<'e> {
     Timer(RunId),
-    Event { seq: EventSeq, event: &'e Event },
+    Event {
+        seq: EventSeq,
+        event: &'e Event,
+    },
+    /// The admin API enters the person into a journey.
+    Api {
+        journey: JourneyId,
+        payload: &'e domain::Map,
+    },
 }
 
 /// A run as the batch knows it: stored already, or started in this batch.
@@ -397,6 +471,8 @@ struct Moved {
     run: RunRef,
     transition: Transition,
     traits: domain::Map,
+    /// What each `update` effect changed (new values; null: removed), for the event log.
+    updates: Vec<domain::Map>,
 }
 
 struct Outcome {
@@ -406,79 +482,189 @@ struct Outcome {
     moves: Vec<Moved>,
 }
 
-fn history_counts(person: &Person<'_>, j: &Journey, horizon: EventSeq) -> Vec<i64> {
+fn history_values(person: &Person<'_>, j: &Journey, horizon: EventSeq) -> Vec<serde_json::Value> {
     j.history
         .iter()
         .map(|q| {
             let events = person.history.get(&(q.event.clone(), q.within.as_millis())).map_or(&[][..], Vec::as_slice);
-            q.count(events.iter().filter(|(seq, _)| *seq <= horizon).map(|(_, props)| props))
+            q.evaluate(events.iter().filter(|(seq, _)| *seq <= horizon).map(|(_, props)| props))
         })
         .collect()
 }
 
-/// Steps one person's inputs in order. Pure: reads only what `load` gathered.
-fn compute(mut p: Person<'_>, live: &[(Arc<Journey>, i64)], versions: &HashMap<(JourneyId, i64), Arc<Journey>>, now: Timestamp) -> Outcome {
-    let mut moves = Vec::new();
-    let mut changed = false;
-    let mut started = 0;
-    let work = std::mem::take(&mut p.work);
-    for item in &work {
-        match item {
-            Work::Timer(id) => {
-                let Some(i) = p.runs.iter().position(|(r, run)| *r == RunRef::Stored(*id) && run.status == RunStatus::Waiting) else {
-                    continue;
-                };
-                let run = &p.runs[i].1;
-                let transition = versions
-                    .get(&(run.journey.clone(), run.version))
-                    .and_then(|j| {
-                        let history = history_counts(&p, j, p.timer_horizon);
-                        let ctx = Context { traits: &p.profile.traits, history: &history };
-                        step(j, run.version, Some(run), Input::Timer, &ctx, now, seed(p.profile.id, &j.id))
-                    })
-                    // A timer must never fire forever: a run the journey cannot move ends, with a reason.
-                    .unwrap_or_else(|| stuck(run, now));
-                p.runs[i].1 = transition.run.clone();
-                moves.push(Moved { run: RunRef::Stored(*id), transition, traits: p.profile.traits.clone() });
+/// What every person of a batch shares: the journeys, and entry counts for limits.
+struct Batch<'a> {
+    live: &'a [(Arc<Journey>, i64)],
+    versions: &'a HashMap<(JourneyId, i64), Arc<Journey>>,
+    entries: &'a HashMap<JourneyId, AtomicI64>,
+    now: Timestamp,
+}
+
+/// One person's batch being stepped.
+struct Stepping<'p, 'e> {
+    p: Person<'e>,
+    b: &'p Batch<'p>,
+    moves: Vec<Moved>,
+    changed: bool,
+    started: usize,
+}
+
+/// At most this many trait-change entries follow one input (updates can chain).
+const MAX_CASCADE: usize = 100;
+
+impl Stepping<'_, '_> {
+    fn ctx_step(&self, j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>, horizon: EventSeq) -> Option<Transition> {
+        let history = history_values(&self.p, j, horizon);
+        let previous = self.p.runs.iter().rev().find(|(_, r)| r.journey == j.id).map(|(_, r)| r);
+        let entries = self.b.entries.get(&j.id).map_or(0, |n| n.load(Ordering::SeqCst));
+        let ctx = Context { traits: &self.p.profile.traits, history: &history, previous, entries };
+        step(j, version, run, input, &ctx, self.b.now, seed(self.p.profile.id, &j.id))
+    }
+
+    /// Records a transition and applies its trait updates; returns the traits they changed.
+    fn record(&mut self, run: RunRef, t: Transition) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
+        let mut changes = Vec::new();
+        let mut updates = Vec::new();
+        for effect in &t.effects {
+            if let Effect::Update { update, .. } = effect {
+                let before = self.p.profile.traits.clone();
+                let changed = update.apply(&mut self.p.profile.traits);
+                for k in changed.keys() {
+                    self.p.profile.trait_times.insert(k.clone(), self.b.now);
+                    changes.push((k.clone(), before.get(k).cloned(), self.p.profile.traits.get(k).cloned()));
+                }
+                self.changed |= !changed.is_empty();
+                updates.push(changed);
             }
-            Work::Event { seq, event } => {
-                if event.kind == Kind::Identify && p.profile.apply_traits(&event.traits, event.timestamp) {
-                    changed = true;
+        }
+        match self.p.runs.iter_mut().find(|(r, _)| *r == run) {
+            Some(slot) => slot.1 = t.run.clone(),
+            None => self.p.runs.push((run, t.run.clone())),
+        }
+        self.moves.push(Moved { run, transition: t, traits: self.p.profile.traits.clone(), updates });
+        changes
+    }
+
+    /// Enters `j` if the input starts a run there (respecting the shared entry limit).
+    fn try_enter(
+        &mut self,
+        j: &Journey,
+        version: i64,
+        input: Input<'_>,
+        horizon: EventSeq,
+    ) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
+        let Some(t) = self.ctx_step(j, version, None, input, horizon) else { return Vec::new() };
+        if let (Some(limit), Some(count)) = (j.entry.limit, self.b.entries.get(&j.id))
+            && count.fetch_add(1, Ordering::SeqCst) >= limit
+        {
+            return Vec::new();
+        }
+        let r = RunRef::New(self.started);
+        self.started += 1;
+        self.record(r, t)
+    }
+
+    fn waiting_in(&self, j: &JourneyId) -> bool {
+        self.p.runs.iter().any(|(_, r)| r.status == RunStatus::Waiting && r.journey == *j)
+    }
+
+    /// Trait changes are inputs too: they may enter journeys with a trait-change entry.
+    fn cascade(&mut self, mut changes: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)>, horizon: EventSeq) {
+        let live = self.b.live;
+        let mut steps = 0;
+        while let Some((name, from, to)) = changes.pop() {
+            for (j, version) in live {
+                if j.entry_trait() != Some(name.as_str()) || self.waiting_in(&j.id) {
+                    continue;
                 }
-                let was_in: Vec<JourneyId> =
-                    p.runs.iter().filter(|(_, r)| r.status == RunStatus::Waiting).map(|(_, r)| r.journey.clone()).collect();
-                // Runs in progress see the event first (exits, wait_for), on their own version.
-                for i in 0..p.runs.len() {
-                    let run = &p.runs[i].1;
-                    if run.status != RunStatus::Waiting {
-                        continue;
-                    }
-                    let Some(j) = versions.get(&(run.journey.clone(), run.version)) else { continue };
-                    let history = history_counts(&p, j, *seq);
-                    let ctx = Context { traits: &p.profile.traits, history: &history };
-                    if let Some(t) = step(j, run.version, Some(run), Input::Event(event), &ctx, now, seed(p.profile.id, &j.id)) {
-                        p.runs[i].1 = t.run.clone();
-                        moves.push(Moved { run: p.runs[i].0, transition: t, traits: p.profile.traits.clone() });
-                    }
+                steps += 1;
+                if steps > MAX_CASCADE {
+                    tracing::warn!(profile = %self.p.profile.id, "trait-change entries cut short: more than {MAX_CASCADE} in a row");
+                    return;
                 }
-                // Then entries into journeys the person was not in.
-                for (j, version) in live {
-                    if j.entry.event != event.match_name() || was_in.contains(&j.id) {
-                        continue;
-                    }
-                    let history = history_counts(&p, j, *seq);
-                    let ctx = Context { traits: &p.profile.traits, history: &history };
-                    if let Some(t) = step(j, *version, None, Input::Event(event), &ctx, now, seed(p.profile.id, &j.id)) {
-                        let r = RunRef::New(started);
-                        started += 1;
-                        p.runs.push((r, t.run.clone()));
-                        moves.push(Moved { run: r, transition: t, traits: p.profile.traits.clone() });
+                let input = Input::TraitChange { name: &name, from: from.as_ref(), to: to.as_ref() };
+                changes.extend(self.try_enter(j, *version, input, horizon));
+            }
+        }
+    }
+
+    fn timer(&mut self, id: RunId, horizon: EventSeq) {
+        let Some((_, run)) = self.p.runs.iter().find(|(r, run)| *r == RunRef::Stored(id) && run.status == RunStatus::Waiting) else {
+            return;
+        };
+        let run = run.clone();
+        let transition = self
+            .b
+            .versions
+            .get(&(run.journey.clone(), run.version))
+            .and_then(|j| self.ctx_step(j, run.version, Some(&run), Input::Timer, horizon))
+            // A timer must never fire forever: a run the journey cannot move ends, with a reason.
+            .unwrap_or_else(|| stuck(&run, self.b.now));
+        let changes = self.record(RunRef::Stored(id), transition);
+        self.cascade(changes, horizon);
+    }
+
+    fn event(&mut self, seq: EventSeq, event: &Event) {
+        let mut changes = Vec::new();
+        if event.kind == Kind::Identify {
+            let before = self.p.profile.traits.clone();
+            if self.p.profile.apply_traits(&event.traits, event.timestamp) {
+                self.changed = true;
+                for (k, v) in &self.p.profile.traits {
+                    if before.get(k) != Some(v) {
+                        changes.push((k.clone(), before.get(k).cloned(), Some(v.clone())));
                     }
                 }
             }
         }
+        let was_in: Vec<(RunRef, JourneyId, i64)> = self
+            .p
+            .runs
+            .iter()
+            .filter(|(_, r)| r.status == RunStatus::Waiting)
+            .map(|(r, run)| (*r, run.journey.clone(), run.version))
+            .collect();
+        // Runs in progress see the event first (exits, goals, wait_for), on their own version.
+        for (r, journey, version) in &was_in {
+            let Some(j) = self.b.versions.get(&(journey.clone(), *version)) else { continue };
+            let Some(run) = self.p.runs.iter().find(|(x, _)| x == r).map(|(_, run)| run.clone()) else { continue };
+            if let Some(t) = self.ctx_step(j, *version, Some(&run), Input::Event(event), seq) {
+                changes.extend(self.record(*r, t));
+            }
+        }
+        // Then entries into journeys the person was not in.
+        for (j, version) in self.b.live {
+            if j.entry_event() == Some(event.match_name()) && !was_in.iter().any(|(_, id, _)| *id == j.id) {
+                changes.extend(self.try_enter(j, *version, Input::Event(event), seq));
+            }
+        }
+        self.cascade(changes, seq);
     }
-    Outcome { profile_id: p.profile.id, profile: changed.then_some(p.profile), moves }
+
+    fn api(&mut self, journey: &JourneyId, payload: &domain::Map, horizon: EventSeq) {
+        let Some((j, version)) = self.b.live.iter().find(|(j, _)| j.id == *journey) else { return };
+        if self.waiting_in(journey) {
+            return;
+        }
+        let changes = self.try_enter(j, *version, Input::Api { payload }, horizon);
+        self.cascade(changes, horizon);
+    }
+}
+
+/// Steps one person's inputs in order. Pure but for the shared entry counters: reads only
+/// what `load` gathered.
+fn compute(mut p: Person<'_>, b: &Batch<'_>) -> Outcome {
+    let work = std::mem::take(&mut p.work);
+    let horizon = p.timer_horizon;
+    let mut s = Stepping { p, b, moves: Vec::new(), changed: false, started: 0 };
+    for item in &work {
+        match item {
+            Work::Timer(id) => s.timer(*id, horizon),
+            Work::Event { seq, event } => s.event(*seq, event),
+            Work::Api { journey, payload } => s.api(journey, payload, EventSeq(i64::MAX)),
+        }
+    }
+    Outcome { profile_id: s.p.profile.id, profile: s.changed.then_some(s.p.profile), moves: s.moves }
 }
 
 /// Runs `f` over `items` on up to as many threads as the machine has cores, keeping order.
@@ -518,7 +704,7 @@ fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp) -> Result<(), Error>
         tx.save_profile(profile, now)?;
     }
     let mut started: Vec<RunId> = Vec::new();
-    for Moved { run, transition: t, traits } in outcome.moves {
+    for Moved { run, transition: t, traits, updates } in outcome.moves {
         let run_id = match run {
             RunRef::Stored(id) => {
                 tx.update_run(id, &t.run)?;
@@ -537,10 +723,31 @@ fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp) -> Result<(), Error>
             },
         };
         tx.add_trace(&TraceRecord { run: run_id, seq: t.run.seq, at: now, lines: t.trace })?;
+        // Trait changes made by `update` steps are events on the person's timeline.
+        for (i, changes) in updates.into_iter().enumerate().filter(|(_, c)| !c.is_empty()) {
+            let event = Event {
+                kind: Kind::Track,
+                message_id: domain::ids::MessageId(format!("run-{run_id}-{}-update-{i}", t.run.seq)),
+                user_id: None,
+                anonymous_id: None,
+                previous_id: None,
+                group_id: None,
+                name: Some("Traits Updated".into()),
+                properties: [("journey".to_owned(), json!(t.run.journey)), ("run_id".to_owned(), json!(run_id))].into_iter().collect(),
+                traits: changes,
+                context: domain::Map::new(),
+                timestamp: now,
+                received_at: now,
+            };
+            if let Some(seq) = tx.insert_event(&SourceId("wayfarer".into()), &event)? {
+                tx.set_event_profile(seq, outcome.profile_id)?;
+            }
+        }
         for (i, effect) in t.effects.iter().enumerate() {
             let channel = match effect {
                 Effect::Send { .. } => "email",
                 Effect::Webhook { .. } => "webhook",
+                Effect::Update { .. } => continue,
             };
             // What templates see: `traits`, `event` (the properties of the event that started
             // the run), `event_name`, `journey` and `profile_id`.

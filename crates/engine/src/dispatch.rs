@@ -178,6 +178,7 @@ impl Dispatcher {
                 let t = email_template(&template, stored);
                 self.deliverer.email(&entry.key, to, &t, &ctx).await
             }
+            Effect::Update { .. } => Err(deliver::Error::Permanent("trait updates are applied in the engine, never sent".into())),
             Effect::Webhook { url, method, body, .. } => {
                 let now_secs = self.clock.now().0 / 1000;
                 self.deliverer.webhook(&entry.key, &url, &method, body.as_ref(), &ctx, now_secs).await

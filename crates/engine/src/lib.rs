@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use domain::event::Event;
-use domain::ids::SourceId;
+use domain::ids::{Identity, JourneyId, SourceId};
 use store::Store;
 use tokio::sync::{Notify, oneshot};
 
@@ -63,6 +63,13 @@ pub(crate) enum Command {
         source: SourceId,
         events: Vec<Event>,
         reply: oneshot::Sender<Result<IngestReport, Error>>,
+    },
+    /// The admin API enters a person into a journey; replies whether a run started.
+    Enter {
+        journey: JourneyId,
+        identity: Identity,
+        payload: domain::Map,
+        reply: oneshot::Sender<Result<bool, Error>>,
     },
     /// Journeys were published: reload them. Replies once in effect.
     Reload {
@@ -122,6 +129,16 @@ impl Engine {
     pub async fn ingest(&self, source: SourceId, events: Vec<Event>) -> Result<IngestReport, Error> {
         let (reply, rx) = oneshot::channel();
         self.commands.send(Command::Ingest { source, events, reply }).map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Enters the person known by `identity` (created if new) into a journey whose entry is
+    /// `{"api": true}`, with `payload` as the trigger's properties. Resolves after commit with
+    /// whether a run started (not when the person is in it already, or its re-entry rule, entry
+    /// limit or a missing live version says no).
+    pub async fn enter(&self, journey: JourneyId, identity: Identity, payload: domain::Map) -> Result<bool, Error> {
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(Command::Enter { journey, identity, payload, reply }).map_err(|_| Error::ShuttingDown)?;
         rx.await.map_err(|_| Error::ShuttingDown)?
     }
 

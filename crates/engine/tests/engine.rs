@@ -422,3 +422,73 @@ async fn merging_two_people_in_the_same_journey_keeps_one_run() {
     assert!(reasons.iter().any(|r| r.starts_with("profile merged into")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r == "completed"), "{reasons:?}");
 }
+
+#[tokio::test]
+async fn update_steps_change_traits_log_an_event_and_fire_trait_change_entries() {
+    let mut h = Harness::new();
+    h.template("vip", "Welcome to VIP, {{ traits.firstName }}");
+    h.publish(json!({"id": "count-orders", "entry": {"event": "Order Completed"},
+        "steps": [{"id": "count", "type": "update", "increment": {"orders": 1}, "next": "promote"},
+                  {"id": "promote", "type": "branch", "cases": [{"when": {"trait": "orders", "op": "gte", "value": 2}, "next": "vip"}]},
+                  {"id": "vip", "type": "update", "set": {"tier": "vip"}}]}))
+        .await;
+    h.publish(json!({"id": "vip-welcome", "entry": {"trait_change": {"trait": "tier", "to": "vip"}},
+        "steps": [{"id": "hello", "type": "send", "template": "vip"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "ola", "traits": {"firstName": "Ola", "email": "ola@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "ola", "event": "Order Completed"})).await;
+    h.send(Kind::Track, json!({"userId": "ola", "event": "Order Completed"})).await;
+    h.send(Kind::Track, json!({"userId": "ola", "event": "Order Completed"})).await;
+    h.check_messages(expect![[r#"
+        t=+0s email ola@x.test: captured "Welcome to VIP, Ola"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("ola".into())).expect("lookup").expect("known");
+    let traits = tx.profile(p).expect("load").expect("exists").traits;
+    assert_eq!((traits["orders"].clone(), traits["tier"].clone()), (json!(3), json!("vip")));
+    let updates: Vec<_> = tx
+        .timeline(p, 100)
+        .expect("timeline")
+        .into_iter()
+        .filter(|e| e.event.match_name() == "Traits Updated")
+        .map(|e| Value::Object(e.event.traits))
+        .collect();
+    assert_eq!(updates, [json!({"orders": 3}), json!({"tier": "vip"}), json!({"orders": 2}), json!({"orders": 1})]);
+}
+
+#[tokio::test]
+async fn api_entries_entry_limits_and_holdout_are_kept() {
+    let mut h = Harness::new();
+    h.template("coupon", "Your coupon {{ event.code }}");
+    h.publish(json!({"id": "manual", "entry": {"api": true, "limit": 2}, "steps": [{"id": "send", "type": "send", "template": "coupon"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "pat", "traits": {"email": "pat@x.test"}})).await;
+    let code = |c: &str| json!({"code": c}).as_object().cloned().unwrap_or_default();
+    let journey = JourneyId("manual".into());
+    assert!(h.engine.enter(journey.clone(), Identity::UserId("pat".into()), code("A1")).await.expect("enter"));
+    assert!(
+        h.engine.enter(journey.clone(), Identity::UserId("new-person".into()), code("B2")).await.expect("enter"),
+        "unknown people are created"
+    );
+    assert!(
+        !h.engine.enter(journey.clone(), Identity::UserId("pat".into()), code("C3")).await.expect("enter"),
+        "the limit of 2 runs is reached"
+    );
+    assert!(!h.engine.enter(JourneyId("nope".into()), Identity::UserId("pat".into()), code("D4")).await.expect("enter"));
+    h.engine.wake().await.expect("wake");
+    h.check_messages(expect![[r#"
+        t=+0s email pat@x.test: captured "Your coupon A1"
+        t=+0s email -: failed the person has no "email" trait
+    "#]]);
+    // Holdout: a stable share is recorded as a control group and sent nothing.
+    h.publish(json!({"id": "winback", "entry": {"event": "Churned", "holdout": 30}, "steps": [{"id": "offer", "type": "send", "template": "coupon"}]})).await;
+    let events: Vec<_> = (0..200).map(|i| h.event(Kind::Track, json!({"userId": format!("c{i}"), "event": "Churned"}))).collect();
+    h.engine.ingest(SourceId("web".into()), events).await.expect("ingest");
+    let mut tx = h.store.read().expect("tx");
+    let mut control = 0;
+    for i in 0..200 {
+        let p = tx.profile_by_identity(&Identity::UserId(format!("c{i}"))).expect("lookup").expect("known");
+        control += tx.runs_of(p).expect("runs").iter().filter(|r| r.run.control).count();
+    }
+    assert!((40..=80).contains(&control), "about 30% of 200 in the control group, got {control}");
+}

@@ -240,6 +240,38 @@ pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>
     Ok(Json(json!({"status": "published", "version": version})))
 }
 
+#[derive(Deserialize)]
+pub struct EnterBody {
+    user_id: Option<String>,
+    anonymous_id: Option<String>,
+    #[serde(default)]
+    payload: domain::Map,
+}
+
+/// Enters a person (by `user_id` or `anonymous_id`; created if new) into a journey whose
+/// entry is `{"api": true}`; `payload` is what templates see as `event`.
+pub async fn enter_journey(State(app): State<Arc<App>>, Path(id): Path<String>, Json(body): Json<EnterBody>) -> ApiResult {
+    let identity = match (body.user_id, body.anonymous_id) {
+        (Some(u), _) => Identity::UserId(u),
+        (None, Some(a)) => Identity::AnonymousId(a),
+        (None, None) => return Err(bad_request("give \"user_id\" or \"anonymous_id\"")),
+    };
+    let jid = JourneyId(id.clone());
+    let published = app
+        .read(move |tx| {
+            let live = tx.published()?.into_iter().find(|v| v.id == jid);
+            live.ok_or_else(|| ApiError::not_found(format!("a published journey {:?}", jid.0)))
+        })
+        .await?;
+    let api_entry = published.document.get("entry").and_then(|e| e.get("api")).and_then(Value::as_bool) == Some(true);
+    if !api_entry {
+        return Err(ApiError::new(Code::Conflict, format!("journey {id:?} is not entered by API: its entry needs \"api\": true")));
+    }
+    let entered = app.engine.enter(JourneyId(id), identity, body.payload).await?;
+    let why = (!entered).then_some("not entered: the person is in this journey already, or its re-entry rule or entry limit says no");
+    Ok(Json(json!({"entered": entered, "note": why})))
+}
+
 // ---- profiles ----
 
 #[derive(Deserialize)]
@@ -287,6 +319,7 @@ fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<Value, ApiError> {
             "status": match run.status { domain::journey::RunStatus::Waiting => "waiting", domain::journey::RunStatus::Exited => "exited" },
             "node": run.node, "wake_at": run.wake_at.map(ts), "exit_reason": run.exit_reason,
             "entered_at": ts(run.entered_at), "updated_at": ts(run.updated_at), "trace": trace,
+            "control_group": run.control, "converted_at": run.converted_at.map(ts), "assignments": run.assignments,
         }));
     }
     let messages: Vec<_> = tx.messages(None, Some(canonical), 200)?.iter().map(message_json).collect();

@@ -144,6 +144,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/journeys/validate", post(admin::validate_journey))
         .route("/journeys/{id}", get(admin::get_journey).put(admin::put_journey))
         .route("/journeys/{id}/publish", post(admin::publish_journey))
+        .route("/journeys/{id}/enter", post(admin::enter_journey))
         .route("/profiles/lookup", get(admin::lookup_profile))
         .route("/profiles/{id}", get(admin::get_profile))
         .route("/messages", get(admin::list_messages))

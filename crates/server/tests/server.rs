@@ -245,7 +245,7 @@ mod http {
         assert_eq!(status, StatusCode::OK);
         let codes: Vec<_> =
             out["diagnostics"].as_array().expect("list").iter().map(|d| d["code"].as_str().unwrap_or("").to_owned()).collect();
-        assert_eq!(codes, ["condition_unknown_op", "invalid_duration", "dangling_next"]);
+        assert_eq!(codes, ["condition_unknown_op", "invalid_wait", "dangling_next"]);
         let (status, out) = api.admin("POST", "/api/journeys", doc).await;
         assert_eq!((status, out["valid"].clone()), (StatusCode::CREATED, json!(false)));
         let (status, out) = api.admin("POST", "/api/journeys/broken/publish", Value::Null).await;
@@ -292,6 +292,31 @@ mod http {
         assert_eq!(person["events"].as_array().map(Vec::len), Some(2));
         assert_eq!(person["journeys"][0]["trace"][0]["lines"], json!(["entered on Signed Up", "hi: send email welcome", "completed"]));
         assert_eq!(person["messages"][0]["status"], json!("captured"));
+    }
+
+    #[tokio::test]
+    async fn journeys_can_be_entered_by_api_with_a_payload() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/coupon", json!({"subject": "Code {{ event.code }}", "text": "x"})).await;
+        let doc = json!({"id": "manual", "entry": {"api": true, "reentry": "never"}, "goal": {"event": "Redeemed"},
+            "steps": [{"id": "ab", "type": "split", "paths": [{"name": "a", "weight": 50, "next": "send"}, {"name": "b", "weight": 50, "next": "send"}]},
+                      {"id": "send", "type": "send", "template": "coupon", "next": "w"}, {"id": "w", "type": "wait", "duration": "7d"}]});
+        api.admin("POST", "/api/journeys", doc).await;
+        assert_eq!(api.admin("POST", "/api/journeys/manual/publish", Value::Null).await.0, StatusCode::OK);
+        api.ingest("identify", json!({"userId": "quinn", "traits": {"email": "q@x.test"}}).to_string()).await;
+        let (status, out) = api.admin("POST", "/api/journeys/manual/enter", json!({"user_id": "quinn", "payload": {"code": "Z9"}})).await;
+        assert_eq!((status, out["entered"].clone()), (StatusCode::OK, json!(true)));
+        let (_, again) = api.admin("POST", "/api/journeys/manual/enter", json!({"user_id": "quinn"})).await;
+        assert_eq!(again["entered"], json!(false));
+        api.ingest("track", json!({"userId": "quinn", "event": "Redeemed"}).to_string()).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=quinn", Value::Null).await;
+        let run = &person["journeys"][0];
+        assert_eq!(run["converted_at"], json!("2030-01-01T00:00:00.000Z"));
+        assert!(run["assignments"]["ab"].is_string(), "{run}");
+        assert_eq!(person["messages"][0]["message"]["subject"], json!("Code Z9"));
+        let (status, out) = api.admin("POST", "/api/journeys/nope/enter", json!({"user_id": "quinn"})).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
     }
 
     #[tokio::test]

@@ -62,6 +62,9 @@ fn run(journey: &str, wake: Option<i64>) -> Run {
         seq: 1,
         trigger: Default::default(),
         trigger_event: "X".into(),
+        control: false,
+        converted_at: None,
+        assignments: Default::default(),
     }
 }
 
@@ -178,6 +181,10 @@ pub fn runs_timers_and_traces(store: &dyn Store) {
     tx.update_run(early, &moved).expect("update");
     assert_eq!(tx.due_runs(t(1000), 10).expect("due").into_iter().map(|r| r.id).collect::<Vec<_>>(), [late]);
     assert_eq!(tx.runs_of(p).expect("runs").len(), 3);
+    let again = tx.insert_run(p, &run("c", None)).expect("run");
+    let current: Vec<_> = tx.current_runs(p).expect("current").into_iter().map(|r| r.id).collect();
+    assert_eq!(current, [late, early, again], "waiting runs and the latest of each journey");
+    assert_eq!(tx.count_runs(&JourneyId("c".into())).expect("count"), 2);
     assert_eq!(tx.run(done).expect("run").map(|r| r.run.status), Some(RunStatus::Exited));
     tx.add_trace(&TraceRecord { run: late, seq: 1, at: t(5), lines: vec!["entered".into()] }).expect("trace");
     tx.add_trace(&TraceRecord { run: late, seq: 2, at: t(6), lines: vec!["x: wait 1d".into()] }).expect("trace");

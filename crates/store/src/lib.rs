@@ -237,6 +237,10 @@ pub trait Tx {
     fn insert_run(&mut self, profile: ProfileId, run: &Run) -> Result<RunId>;
     fn update_run(&mut self, id: RunId, run: &Run) -> Result<()>;
     fn runs_of(&mut self, profile: ProfileId) -> Result<Vec<RunRecord>>;
+    /// A person's waiting runs and the latest run of each journey, oldest first.
+    fn current_runs(&mut self, profile: ProfileId) -> Result<Vec<RunRecord>>;
+    /// How many runs a journey has had (for entry limits).
+    fn count_runs(&mut self, journey: &JourneyId) -> Result<i64>;
     fn run(&mut self, id: RunId) -> Result<Option<RunRecord>>;
     /// Runs whose timer is due at `now`, earliest first.
     fn due_runs(&mut self, now: Timestamp, limit: usize) -> Result<Vec<RunRecord>>;

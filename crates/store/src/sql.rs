@@ -439,6 +439,22 @@ impl<C: Conn> Tx for SqlTx<C> {
         all(rows, run_row)
     }
 
+    fn current_runs(&mut self, profile: ProfileId) -> Result<Vec<RunRecord>> {
+        let rows = self.conn.query(
+            &format!(
+                "SELECT {RUN_COLS} FROM runs WHERE profile_id = ? AND (status = 'waiting' OR id IN \
+                 (SELECT MAX(id) FROM runs WHERE profile_id = ? GROUP BY journey_id)) ORDER BY id"
+            ),
+            params![profile.0, profile.0],
+        )?;
+        all(rows, run_row)
+    }
+
+    fn count_runs(&mut self, journey: &JourneyId) -> Result<i64> {
+        let rows = self.conn.query("SELECT COUNT(*) FROM runs WHERE journey_id = ?", params![journey.as_str()])?;
+        Ok(first(rows, |r| r.int(0))?.unwrap_or(0))
+    }
+
     fn run(&mut self, id: RunId) -> Result<Option<RunRecord>> {
         let rows = self.conn.query(&format!("SELECT {RUN_COLS} FROM runs WHERE id = ?"), params![id.0])?;
         first(rows, run_row)

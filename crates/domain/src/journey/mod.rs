@@ -105,9 +105,16 @@ pub enum WaitUntil {
     For(Duration),
     /// The next time the person's wall clock shows this time (their `timezone` trait, else
     /// `zone`, else the journey's zone).
-    TimeOfDay { hour: i8, minute: i8, zone: Option<String> },
+    TimeOfDay {
+        hour: i8,
+        minute: i8,
+        zone: Option<String>,
+    },
     /// A date trait plus an offset (e.g. 3 days before `renewal_date`); passed dates do not wait.
-    Trait { name: String, offset: Duration },
+    Trait {
+        name: String,
+        offset: Duration,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -294,9 +301,15 @@ pub enum Input<'a> {
     /// The run's timer came due.
     Timer,
     /// A trait changed value.
-    TraitChange { name: &'a str, from: Option<&'a Value>, to: Option<&'a Value> },
+    TraitChange {
+        name: &'a str,
+        from: Option<&'a Value>,
+        to: Option<&'a Value>,
+    },
     /// The admin API asked to enter the person, with a payload.
-    Api { payload: &'a Map },
+    Api {
+        payload: &'a Map,
+    },
 }
 
 /// Something the transition decided to do outside the run; the engine applies updates in
@@ -386,7 +399,16 @@ struct Stepper<'a> {
 impl<'a> Stepper<'a> {
     fn new(j: &'a Journey, ctx: &'a Context<'a>, now: Timestamp, seed: u64) -> Self {
         let zone = zone::person_zone(ctx.traits, &j.timezone);
-        Stepper { j, ctx, now, seed, traits: Cow::Borrowed(ctx.traits), clock: zone::local_clock(now, &zone), effects: Vec::new(), trace: Vec::new() }
+        Stepper {
+            j,
+            ctx,
+            now,
+            seed,
+            traits: Cow::Borrowed(ctx.traits),
+            clock: zone::local_clock(now, &zone),
+            effects: Vec::new(),
+            trace: Vec::new(),
+        }
     }
 
     fn facts<'f>(&'f self, properties: Option<&'f Map>) -> Facts<'f> {
@@ -488,16 +510,24 @@ impl<'a> Stepper<'a> {
                         continue;
                     };
                     run.assignments.insert(id.0.clone(), chosen.name.clone());
-                    self.trace.push(format!("{id}: split -> variant {} ({}/{total}) -> {}", chosen.name, chosen.weight, node_label(&chosen.next)));
+                    self.trace.push(format!(
+                        "{id}: split -> variant {} ({}/{total}) -> {}",
+                        chosen.name,
+                        chosen.weight,
+                        node_label(&chosen.next)
+                    ));
                     node = chosen.next.clone();
                 }
                 StepKind::Send { channel, template, next } => {
                     if run.control {
                         self.trace.push(format!("{id}: control group, not sending {template}"));
                     } else {
-                        self.trace.push(format!("{id}: send {} {template}", match channel {
-                            Channel::Email => "email",
-                        }));
+                        self.trace.push(format!(
+                            "{id}: send {} {template}",
+                            match channel {
+                                Channel::Email => "email",
+                            }
+                        ));
                         self.effects.push(Effect::Send { node: id.clone(), channel: *channel, template: template.clone() });
                     }
                     node = next.clone();
@@ -514,7 +544,12 @@ impl<'a> Stepper<'a> {
                         self.trace.push(format!("{id}: control group, not calling {url}"));
                     } else {
                         self.trace.push(format!("{id}: webhook {method} {url}"));
-                        self.effects.push(Effect::Webhook { node: id.clone(), url: url.clone(), method: method.clone(), body: body.clone() });
+                        self.effects.push(Effect::Webhook {
+                            node: id.clone(),
+                            url: url.clone(),
+                            method: method.clone(),
+                            body: body.clone(),
+                        });
                     }
                     node = next.clone();
                 }
@@ -551,7 +586,11 @@ impl<'a> Stepper<'a> {
             }
             (Trigger::TraitChange { name, from, to }, Input::TraitChange { name: changed, from: was, to: now }) => {
                 let same = |a: Option<&Value>, b: Option<&Value>| a.unwrap_or(&Value::Null) == b.unwrap_or(&Value::Null);
-                if name != changed || same(was, now) || from.as_ref().is_some_and(|f| !same(Some(f), was)) || to.as_ref().is_some_and(|t| !same(Some(t), now)) {
+                if name != changed
+                    || same(was, now)
+                    || from.as_ref().is_some_and(|f| !same(Some(f), was))
+                    || to.as_ref().is_some_and(|t| !same(Some(t), now))
+                {
                     return None;
                 }
                 let mut props = Map::new();
@@ -587,7 +626,15 @@ impl<'a> Stepper<'a> {
 /// trace. `seed` makes splits and the holdout deterministic per person and journey.
 ///
 /// Returns `None` when the input does not concern this journey (no entry, nothing to do).
-pub fn step(j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>, ctx: &Context<'_>, now: Timestamp, seed: u64) -> Option<Transition> {
+pub fn step(
+    j: &Journey,
+    version: i64,
+    run: Option<&Run>,
+    input: Input<'_>,
+    ctx: &Context<'_>,
+    now: Timestamp,
+    seed: u64,
+) -> Option<Transition> {
     let mut s = Stepper::new(j, ctx, now, seed);
     match (run, input) {
         (Some(r), _) if r.status == RunStatus::Exited => None,

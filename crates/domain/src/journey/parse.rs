@@ -122,7 +122,11 @@ impl Parser {
     fn wait_until(&mut self, obj: &Map, path: &str) -> Option<WaitUntil> {
         let given = ["duration", "until", "until_trait"].iter().filter(|k| obj.contains_key(**k)).count();
         if given != 1 {
-            self.diags.error(path, "invalid_wait", "a wait has exactly one of \"duration\", \"until\" ({\"time\": \"09:00\"}) or \"until_trait\"");
+            self.diags.error(
+                path,
+                "invalid_wait",
+                "a wait has exactly one of \"duration\", \"until\" ({\"time\": \"09:00\"}) or \"until_trait\"",
+            );
             return None;
         }
         if obj.contains_key("duration") {
@@ -157,7 +161,11 @@ impl Parser {
             }
         };
         if name.is_none() {
-            self.diags.error(&format!("{path}/until_trait"), "missing_field", "\"until_trait\" names a date trait such as \"renewal_date\"");
+            self.diags.error(
+                &format!("{path}/until_trait"),
+                "missing_field",
+                "\"until_trait\" names a date trait such as \"renewal_date\"",
+            );
         }
         Some(WaitUntil::Trait { name: name?.to_owned(), offset: offset? })
     }
@@ -192,10 +200,18 @@ impl Parser {
                             let name = p.get("name").and_then(Value::as_str).filter(|n| !n.is_empty());
                             let weight = p.get("weight").and_then(Value::as_u64).filter(|w| (1..=100).contains(w));
                             if name.is_none() {
-                                self.diags.error(&format!("{ppath}/name"), "missing_field", "each split path needs a \"name\" (the variant recorded)");
+                                self.diags.error(
+                                    &format!("{ppath}/name"),
+                                    "missing_field",
+                                    "each split path needs a \"name\" (the variant recorded)",
+                                );
                             }
                             if weight.is_none() {
-                                self.diags.error(&format!("{ppath}/weight"), "invalid_weight", "a split weight is a whole percent from 1 to 100");
+                                self.diags.error(
+                                    &format!("{ppath}/weight"),
+                                    "invalid_weight",
+                                    "a split weight is a whole percent from 1 to 100",
+                                );
                             }
                             let next = p.as_object().and_then(|o| self.next(o, "next", &ppath));
                             if let (Some(name), Some(weight)) = (name, weight) {
@@ -207,10 +223,18 @@ impl Parser {
                         }
                         let total: u32 = paths.iter().map(|p| p.weight).sum();
                         if paths.len() == list.len() && total != 100 {
-                            self.diags.error(&format!("{path}/paths"), "split_weights", &format!("split weights add up to {total}, not 100"));
+                            self.diags.error(
+                                &format!("{path}/paths"),
+                                "split_weights",
+                                &format!("split weights add up to {total}, not 100"),
+                            );
                         }
                     }
-                    _ => self.diags.error(&format!("{path}/paths"), "missing_field", "split needs \"paths\": two or more {\"name\", \"weight\", \"next\"}"),
+                    _ => self.diags.error(
+                        &format!("{path}/paths"),
+                        "missing_field",
+                        "split needs \"paths\": two or more {\"name\", \"weight\", \"next\"}",
+                    ),
                 }
                 StepKind::Split { paths }
             }
@@ -226,7 +250,11 @@ impl Parser {
                         Some(u)
                     }
                     Ok(_) => {
-                        self.diags.error(path, "missing_field", "update needs \"set\" (object), \"increment\" (object of numbers) or \"unset\" (list)");
+                        self.diags.error(
+                            path,
+                            "missing_field",
+                            "update needs \"set\" (object), \"increment\" (object of numbers) or \"unset\" (list)",
+                        );
                         None
                     }
                     Err(e) => {
@@ -339,7 +367,11 @@ impl Journey {
         let entry = match obj.get("entry") {
             Some(e) => p.entry(e),
             None => {
-                p.diags.error("/entry", "missing_field", "a journey needs an \"entry\": {\"event\": ...} (or \"trait_change\", or \"api\": true)");
+                p.diags.error(
+                    "/entry",
+                    "missing_field",
+                    "a journey needs an \"entry\": {\"event\": ...} (or \"trait_change\", or \"api\": true)",
+                );
                 None
             }
         };
@@ -414,7 +446,9 @@ impl Journey {
             graph_checks(&steps, &index, &mut p.diags);
         }
         match (entry, p.diags.0.is_empty()) {
-            (Some(entry), true) => Ok(Journey { id: JourneyId(id.to_owned()), name, entry, exits, goal, timezone, steps, history: p.history, index }),
+            (Some(entry), true) => {
+                Ok(Journey { id: JourneyId(id.to_owned()), name, entry, exits, goal, timezone, steps, history: p.history, index })
+            }
             _ => Err(p.diags.0),
         }
     }
@@ -476,4 +510,3 @@ fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diag
     }
     diags.1 = None;
 }
-
