@@ -68,7 +68,7 @@ impl Dispatcher {
     }
 
     pub(crate) async fn run(self: Arc<Self>) {
-        while !self.stopping.load(Ordering::SeqCst) {
+        while self.options.dispatch && !self.stopping.load(Ordering::SeqCst) {
             self.drain().await;
             let next = self.blocking(|s| s.read()?.next_outbox_due()).await.ok().flatten();
             let wait = next.and_then(|t| self.clock.real_wait(t)).unwrap_or(StdDuration::from_secs(3600));
@@ -88,6 +88,9 @@ impl Dispatcher {
 
     /// Sends every entry that is due now; returns how many were attempted.
     pub(crate) async fn drain(&self) -> usize {
+        if !self.options.dispatch {
+            return 0;
+        }
         let _pass = self.pass.lock().await;
         let mut total = 0;
         loop {

@@ -5,6 +5,7 @@
 //! in the same store transaction as the event or timer that caused them; nothing is handed to
 //! a channel before that transaction commits. The engine knows no HTTP, SMTP or SQL.
 
+pub mod backtest;
 mod clock;
 mod core;
 mod dispatch;
@@ -29,6 +30,8 @@ pub enum Error {
     ShuttingDown,
     #[error("firing due timers failed: {0}")]
     Timers(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Tunables.
@@ -41,11 +44,13 @@ pub struct Options {
     pub retry: RetryPolicy,
     /// Most outbox entries sent at once.
     pub dispatch_concurrency: usize,
+    /// Send outbox entries at all (off for backtests, which only record decisions).
+    pub dispatch: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_batch_events: 5000, max_batch_timers: 1000, retry: RetryPolicy::default(), dispatch_concurrency: 16 }
+        Options { max_batch_events: 5000, max_batch_timers: 1000, retry: RetryPolicy::default(), dispatch_concurrency: 16, dispatch: true }
     }
 }
 

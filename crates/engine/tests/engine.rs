@@ -8,6 +8,7 @@ use deliver::{Deliverer, Options as DeliverOptions, WebhookOptions};
 use domain::event::{Envelope, Event, Kind};
 use domain::ids::{Identity, JourneyId, SourceId, TemplateId};
 use domain::time::{Duration, Timestamp};
+use engine::backtest::Report;
 use engine::{Engine, ManualClock, Options, RetryPolicy};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
@@ -491,4 +492,37 @@ async fn api_entries_entry_limits_and_holdout_are_kept() {
         control += tx.runs_of(p).expect("runs").iter().filter(|r| r.run.control).count();
     }
     assert!((40..=80).contains(&control), "about 30% of 200 in the control group, got {control}");
+}
+
+#[tokio::test]
+async fn a_backtest_over_the_same_events_reports_what_the_live_journey_did() {
+    let mut h = seeded().await;
+    for who in ["ann", "ben", "cy", "di"] {
+        h.send(Kind::Identify, json!({"userId": who, "traits": {"firstName": who, "email": format!("{who}@x.test")}})).await;
+    }
+    h.send(Kind::Track, json!({"userId": "ben", "event": "Sales Contacted"})).await;
+    for day in 0..4 {
+        for who in ["ann", "ben", "cy", "di"] {
+            if day < 3 || who == "di" {
+                h.page(who, &format!("/products/{day}")).await;
+            }
+        }
+        h.advance("1d").await;
+    }
+    h.send(Kind::Track, json!({"userId": "cy", "event": "Consultation Booked"})).await;
+    h.advance("5d").await;
+    let end = h.clock_now();
+    let live = engine::backtest::report(&*h.store, &JourneyId("consultation".into()), Timestamp(START), end, 0).expect("live report");
+    let scratch = tempfile::tempdir().expect("scratch");
+    let progress = std::sync::Mutex::new(Vec::new());
+    let replayed = engine::backtest::run(h.store.clone(), &consultation(), Timestamp(START), end, scratch.path(), &|done, total| {
+        progress.lock().expect("progress").push((done, total));
+    })
+    .await
+    .expect("backtest");
+    assert_eq!(Report { events: 0, ..replayed.clone() }, live, "the backtest reports exactly what happened live");
+    assert_eq!(replayed.sends.get("consultation-invite"), Some(&3));
+    assert_eq!(replayed.sends.get("consultation-reminder"), Some(&2));
+    assert_eq!(replayed.events, 19);
+    assert_eq!(progress.lock().expect("progress").last(), Some(&(19, 19)));
 }

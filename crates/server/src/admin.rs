@@ -272,6 +272,46 @@ pub async fn enter_journey(State(app): State<Arc<App>>, Path(id): Path<String>, 
     Ok(Json(json!({"entered": entered, "note": why})))
 }
 
+#[derive(Deserialize)]
+pub struct BacktestBody {
+    document: Value,
+    from: String,
+    to: String,
+}
+
+/// Replays the stored events of `[from, to]` through a journey document (a draft need not be
+/// saved) with a simulated clock, and reports per-step counts, sends, exits, goals and sample
+/// paths. Nothing is sent and nothing live changes.
+pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody>) -> ApiResult {
+    let parse = |name: &str, v: &str| Timestamp::parse(v).ok_or_else(|| bad_request(format!("{name} {v:?} is not an RFC 3339 instant")));
+    let (from, to) = (parse("from", &body.from)?, parse("to", &body.to)?);
+    if to < from {
+        return Err(bad_request("\"to\" is before \"from\""));
+    }
+    let doc = body.document.clone();
+    let diags = app.read(move |tx| diagnose(tx, &doc)).await?;
+    if !diags.is_empty() {
+        return Err(
+            ApiError::new(Code::JourneyInvalid, "fix the journey before backtesting it").with_details(json!({"diagnostics": diags}))
+        );
+    }
+    let scratch = std::env::temp_dir().join(format!("wayfarer-backtest-{}", new_token()));
+    std::fs::create_dir_all(&scratch).map_err(|e| ApiError::new(Code::Internal, format!("scratch directory: {e}")))?;
+    let progress = |done: usize, total: usize| {
+        if total >= 10 && done.is_multiple_of((total / 10).max(1)) {
+            tracing::info!(done, total, "backtest progress");
+        }
+    };
+    let result = engine::backtest::run(app.store.clone(), &body.document, from, to, &scratch, &progress).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let r = result?;
+    let samples: Vec<_> = r.samples.iter().map(|(who, path)| json!({"person": who, "path": path})).collect();
+    Ok(Json(json!({
+        "from": ts(from), "to": ts(to), "events_replayed": r.events, "runs": r.runs, "control_group": r.control,
+        "conversions": r.conversions, "visits": r.visits, "waiting": r.waiting, "sends": r.sends, "exits": r.exits, "samples": samples,
+    })))
+}
+
 // ---- profiles ----
 
 #[derive(Deserialize)]

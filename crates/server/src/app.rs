@@ -142,6 +142,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/templates/{id}", get(admin::get_template).put(admin::put_template))
         .route("/journeys", get(admin::list_journeys).post(admin::create_journey))
         .route("/journeys/validate", post(admin::validate_journey))
+        .route("/journeys/backtest", post(admin::backtest))
         .route("/journeys/{id}", get(admin::get_journey).put(admin::put_journey))
         .route("/journeys/{id}/publish", post(admin::publish_journey))
         .route("/journeys/{id}/enter", post(admin::enter_journey))

@@ -43,6 +43,45 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Journeys as code: validate, diff and apply JSON or YAML files against a running server.
+    Journeys {
+        #[command(subcommand)]
+        what: JourneysCommand,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Replay stored events through a journey file and report what it would have done.
+    Backtest {
+        file: PathBuf,
+        /// Start of the period (RFC 3339), when the journey is considered published.
+        #[arg(long)]
+        from: String,
+        /// End of the period (RFC 3339).
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct RemoteArgs {
+    /// The server's address.
+    #[arg(long, env = "WAYFARER_SERVER", default_value = "http://127.0.0.1:8420")]
+    server: String,
+    /// The admin token.
+    #[arg(long, env = "WAYFARER_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+#[derive(Subcommand)]
+enum JourneysCommand {
+    /// Report every problem of a journey file (exit status 1 when there are any).
+    Validate { file: PathBuf },
+    /// Show how a file differs from the published version (exit status 1 when it does).
+    Diff { file: PathBuf },
+    /// Create or update the journey from the file and publish it.
+    Apply { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -137,6 +176,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config { what: ConfigCommand::Default } => {
             print!("{}", server::config::DEFAULTS);
             Ok(())
+        }
+        Command::Journeys { what, remote } => {
+            let remote = server::cli::Remote::new(&remote.server, &remote.token);
+            let ok = match what {
+                JourneysCommand::Validate { file } => server::cli::validate(&remote, &file).await?,
+                JourneysCommand::Diff { file } => server::cli::diff_file(&remote, &file).await?,
+                JourneysCommand::Apply { file } => {
+                    server::cli::apply(&remote, &file).await?;
+                    true
+                }
+            };
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Backtest { file, from, to, remote } => {
+            let remote = server::cli::Remote::new(&remote.server, &remote.token);
+            server::cli::backtest(&remote, &file, &from, &to).await
         }
         Command::AdminToken { common } => {
             let config = load(&common, None)?;

@@ -583,4 +583,75 @@ mod e2e {
         }
         assert_eq!(total, 200);
     }
+
+    fn wayfarer_cli(w: &Wayfarer, args: &[&str]) -> (bool, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+            .args(args)
+            .env("WAYFARER_SERVER", w.base())
+            .env("WAYFARER_ADMIN_TOKEN", TOKEN)
+            .output()
+            .expect("run wayfarer");
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+
+    /// Journeys as code: `validate` reports every problem of a broken file; `apply` then
+    /// `diff` shows no difference; a change shows as a diff and publishes a new version; and
+    /// `backtest` replays the stored events through the file.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn journeys_as_code_round_trip_and_backtest() {
+        let w = Wayfarer::start(None);
+        let dir = tempfile::tempdir().expect("dir");
+        let broken = dir.path().join("broken.yaml");
+        std::fs::write(
+            &broken,
+            "id: broken\nentry: {event: X, reentry: sometimes}\nsteps:\n  - {id: a, type: wait}\n  - {id: b, type: send, next: nowhere}\n",
+        )
+        .expect("write");
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "validate", broken.to_str().expect("path")]);
+        assert!(!ok, "{out}");
+        for expected in [
+            "4 problem(s)",
+            "/entry/reentry invalid_field",
+            "/steps/0 [a] invalid_wait",
+            "/steps/1/template [b] missing_field",
+            "/steps/1/next [b] dangling_next",
+        ] {
+            assert!(out.contains(expected), "{expected:?} in:\n{out}");
+        }
+        seed_templates(&w).await;
+        let file = root().join("examples/consultation.json");
+        let file = file.to_str().expect("path");
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "apply", file]);
+        assert!(ok && out.contains("published version 1"), "{out}");
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "diff", file]);
+        assert!(ok && out.contains("no differences"), "{out}");
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "apply", file]);
+        assert!(ok && out.contains("unchanged"), "{out}");
+        let changed = dir.path().join("consultation.json");
+        std::fs::write(&changed, std::fs::read_to_string(file).expect("read").replace("\"timeout\": \"3d\"", "\"timeout\": \"5d\""))
+            .expect("write");
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "diff", changed.to_str().expect("path")]);
+        assert!(!ok && out.contains("~ /steps/2/timeout: \"3d\" -> \"5d\""), "{out}");
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "apply", changed.to_str().expect("path")]);
+        assert!(ok && out.contains("published version 2"), "{out}");
+
+        let key = w.write_key("web").await;
+        let mut batch = vec![json!({"type": "identify", "userId": "bo", "traits": {"firstName": "Bo", "email": "bo@x.test"}})];
+        for p in ["a", "b", "c"] {
+            batch.push(json!({"type": "page", "userId": "bo", "properties": {"path": format!("/products/{p}")}}));
+        }
+        w.send(&key, "batch", &json!({"batch": batch})).await;
+        w.advance("10d").await;
+        let (ok, out) = wayfarer_cli(&w, &["backtest", file, "--from", START, "--to", "2030-01-17T09:00:00Z"]);
+        assert!(ok, "{out}");
+        for expected in [
+            "4 events replayed",
+            "       1  consultation-invite",
+            "       1  consultation-reminder",
+            "user_id:bo",
+            "booked: wait_for Consultation Booked timed out -> remind",
+        ] {
+            assert!(out.contains(expected), "{expected:?} in:\n{out}");
+        }
+    }
 }

@@ -185,6 +185,7 @@ pub fn runs_timers_and_traces(store: &dyn Store) {
     let current: Vec<_> = tx.current_runs(p).expect("current").into_iter().map(|r| r.id).collect();
     assert_eq!(current, [late, early, again], "waiting runs and the latest of each journey");
     assert_eq!(tx.count_runs(&JourneyId("c".into())).expect("count"), 2);
+    assert_eq!(tx.journey_runs(&JourneyId("c".into())).expect("runs").into_iter().map(|r| r.id).collect::<Vec<_>>(), [done, again]);
     assert_eq!(tx.run(done).expect("run").map(|r| r.run.status), Some(RunStatus::Exited));
     tx.add_trace(&TraceRecord { run: late, seq: 1, at: t(5), lines: vec!["entered".into()] }).expect("trace");
     tx.add_trace(&TraceRecord { run: late, seq: 2, at: t(6), lines: vec!["x: wait 1d".into()] }).expect("trace");

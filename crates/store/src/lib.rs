@@ -239,6 +239,8 @@ pub trait Tx {
     fn runs_of(&mut self, profile: ProfileId) -> Result<Vec<RunRecord>>;
     /// A person's waiting runs and the latest run of each journey, oldest first.
     fn current_runs(&mut self, profile: ProfileId) -> Result<Vec<RunRecord>>;
+    /// Every run of a journey, oldest first.
+    fn journey_runs(&mut self, journey: &JourneyId) -> Result<Vec<RunRecord>>;
     /// How many runs a journey has had (for entry limits).
     fn count_runs(&mut self, journey: &JourneyId) -> Result<i64>;
     fn run(&mut self, id: RunId) -> Result<Option<RunRecord>>;

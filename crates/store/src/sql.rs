@@ -450,6 +450,11 @@ impl<C: Conn> Tx for SqlTx<C> {
         all(rows, run_row)
     }
 
+    fn journey_runs(&mut self, journey: &JourneyId) -> Result<Vec<RunRecord>> {
+        let rows = self.conn.query(&format!("SELECT {RUN_COLS} FROM runs WHERE journey_id = ? ORDER BY id"), params![journey.as_str()])?;
+        all(rows, run_row)
+    }
+
     fn count_runs(&mut self, journey: &JourneyId) -> Result<i64> {
         let rows = self.conn.query("SELECT COUNT(*) FROM runs WHERE journey_id = ?", params![journey.as_str()])?;
         Ok(first(rows, |r| r.int(0))?.unwrap_or(0))

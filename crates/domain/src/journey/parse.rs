@@ -426,17 +426,15 @@ impl Journey {
             }
             _ => p.diags.error("/steps", "missing_field", "a journey needs a non-empty list of \"steps\""),
         }
-        // Dangling edges.
-        for (i, s) in steps.iter().enumerate() {
-            p.diags.1 = Some(s.id.0.clone());
-            for (label, target) in s.kind.edges() {
-                if let Some(t) = target
-                    && !declared.contains(t)
-                {
+        // Dangling edges, read from the document so that steps with other problems are checked too.
+        for (i, raw) in obj.get("steps").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            p.diags.1 = raw.get("id").and_then(Value::as_str).map(str::to_owned);
+            for (label, target) in raw_edges(raw) {
+                if !declared.contains(&NodeId(target.to_owned())) {
                     p.diags.error(
                         &format!("/steps/{i}/{label}"),
                         "dangling_next",
-                        &format!("{label} points to {:?}, which is not a step", t.0),
+                        &format!("{label} points to {target:?}, which is not a step"),
                     );
                 }
             }
@@ -452,6 +450,24 @@ impl Journey {
             _ => Err(p.diags.0),
         }
     }
+}
+
+/// Every step id a raw step object points to, with where it says so.
+fn raw_edges(step: &Value) -> Vec<(String, &str)> {
+    let mut out = Vec::new();
+    for key in ["next", "else", "timeout_next"] {
+        if let Some(t) = step.get(key).and_then(Value::as_str) {
+            out.push((key.to_owned(), t));
+        }
+    }
+    for list in ["cases", "events", "paths"] {
+        for (i, item) in step.get(list).and_then(Value::as_array).into_iter().flatten().enumerate() {
+            if let Some(t) = item.get("next").and_then(Value::as_str) {
+                out.push((format!("{list}/{i}/next"), t));
+            }
+        }
+    }
+    out
 }
 
 /// Unreachable steps and cycles that never wait.

@@ -297,6 +297,13 @@ fn run_with_stdin(mut cmd: Command, input: &Value) {
 
 /// The consultation journey of the seed scenario and its two templates.
 pub async fn seed_consultation(w: &Wayfarer) {
+    seed_templates(w).await;
+    w.ok("POST", "/journeys", consultation()).await;
+    w.ok("POST", "/journeys/consultation/publish", json!({})).await;
+}
+
+/// The seed scenario's two templates.
+pub async fn seed_templates(w: &Wayfarer) {
     w.ok(
         "PUT",
         "/templates/consultation-invite",
@@ -316,8 +323,6 @@ pub async fn seed_consultation(w: &Wayfarer) {
         }),
     )
     .await;
-    w.ok("POST", "/journeys", consultation()).await;
-    w.ok("POST", "/journeys/consultation/publish", json!({})).await;
 }
 
 pub fn consultation() -> Value {
