@@ -19,7 +19,7 @@ use serde_json::json;
 use store::{NewOutbox, Store, TraceRecord, Tx};
 use tokio::sync::{Notify, oneshot};
 
-use crate::{Clock, Command, Error, IngestReport, Options};
+use crate::{Clock, Command, Error, IngestReport, Options, RunsAction};
 
 type Reply = oneshot::Sender<Result<IngestReport, Error>>;
 
@@ -94,6 +94,10 @@ impl Core {
                     }
                     Command::Wake { reply } => wakes.extend(reply),
                     Command::Enter { journey, identity, payload, reply } => enters.push(Enter { journey, identity, payload, reply }),
+                    Command::Runs { journey, action, reply } => {
+                        self.flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
+                        let _ = reply.send(self.commit_runs(&journey, &action));
+                    }
                     Command::Reload { reply } => {
                         self.flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
                         if let Err(error) = self.reload() {
@@ -184,6 +188,47 @@ impl Core {
     /// One transaction: the log and identity in order (phase 1), each person's state loaded
     /// (phase 2), each person's inputs stepped in order, people in parallel (phase 3, pure),
     /// and every resulting write (phase 4). Then commit.
+    /// Moves or ends every waiting run of a journey, each with a trace line, in one transaction.
+    fn commit_runs(&mut self, journey: &JourneyId, action: &RunsAction) -> Result<usize, Error> {
+        let now = self.clock.now();
+        let store = self.store.clone();
+        let mut tx = store.write()?;
+        let target = match action {
+            RunsAction::MoveTo(version) => self.version(&mut *tx, journey, *version)?,
+            RunsAction::Stop(_) => None,
+        };
+        let mut changed = 0;
+        for mut record in tx.journey_runs(journey)?.into_iter().filter(|r| r.run.status == RunStatus::Waiting) {
+            let line = match (action, &target) {
+                (RunsAction::Stop(reason), _) => {
+                    record.run.status = RunStatus::Exited;
+                    record.run.wake_at = None;
+                    record.run.exit_reason = Some(reason.clone());
+                    format!("exit: {reason}")
+                }
+                (RunsAction::MoveTo(version), Some(j)) if record.run.version != *version => {
+                    if record.run.node.as_ref().is_some_and(|n| j.get(n).is_none()) {
+                        continue;
+                    }
+                    let from = record.run.version;
+                    record.run.version = *version;
+                    format!("moved from version {from} to version {version}")
+                }
+                _ => continue,
+            };
+            record.run.seq += 1;
+            record.run.updated_at = now;
+            tx.update_run(record.id, &record.run)?;
+            tx.add_trace(&TraceRecord { run: record.id, seq: record.run.seq, at: now, lines: vec![line] })?;
+            changed += 1;
+        }
+        let next = tx.next_wake()?;
+        tx.commit()?;
+        self.next_wake = next;
+        tracing::info!(journey = %journey, changed, "runs moved or stopped");
+        Ok(changed)
+    }
+
     /// Enters one person into a journey through the API, in a transaction of its own.
     fn commit_enter(&mut self, now: Timestamp, enter: &Enter) -> Result<bool, Error> {
         let (_, entered) = self.commit_with(now, &[], Some(enter))?;

@@ -54,6 +54,16 @@ impl Default for Options {
     }
 }
 
+/// What to do with a journey's waiting runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunsAction {
+    /// Move them to this version, staying at the same step (steps missing there keep the
+    /// runs on their version).
+    MoveTo(i64),
+    /// End them, with this reason.
+    Stop(String),
+}
+
 /// What happened to the events of one ingest call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestReport {
@@ -75,6 +85,12 @@ pub(crate) enum Command {
         identity: Identity,
         payload: domain::Map,
         reply: oneshot::Sender<Result<bool, Error>>,
+    },
+    /// Moves or ends every waiting run of a journey; replies how many.
+    Runs {
+        journey: JourneyId,
+        action: RunsAction,
+        reply: oneshot::Sender<Result<usize, Error>>,
     },
     /// Journeys were published: reload them. Replies once in effect.
     Reload {
@@ -144,6 +160,13 @@ impl Engine {
     pub async fn enter(&self, journey: JourneyId, identity: Identity, payload: domain::Map) -> Result<bool, Error> {
         let (reply, rx) = oneshot::channel();
         self.commands.send(Command::Enter { journey, identity, payload, reply }).map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Moves a journey's waiting runs to another version, or ends them (stopping a journey).
+    pub async fn runs(&self, journey: JourneyId, action: RunsAction) -> Result<usize, Error> {
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(Command::Runs { journey, action, reply }).map_err(|_| Error::ShuttingDown)?;
         rx.await.map_err(|_| Error::ShuttingDown)?
     }
 

@@ -11,7 +11,7 @@ use domain::journey::{Diagnostic, Journey};
 use domain::time::{Duration, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::{JourneyStatus, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
+use store::{JourneyState, JourneyStatus, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
 
 use crate::app::{App, new_token};
 use crate::error::{ApiError, Code};
@@ -193,6 +193,7 @@ pub async fn get_journey(State(app): State<Arc<App>>, Path(id): Path<String>) ->
     Ok(Json(json!({
         "id": record.id,
         "status": status(record.status),
+        "state": record.state.as_str(),
         "published_version": record.published_version,
         "draft": record.draft,
         "published": published.map(|p| json!({"version": p.version, "document": p.document, "published_at": ts(p.published_at)})),
@@ -212,32 +213,111 @@ pub async fn list_journeys(State(app): State<Arc<App>>) -> ApiResult {
     let items: Vec<_> = all
         .iter()
         .map(|j| {
-            json!({"id": j.id, "name": j.draft.get("name").and_then(Value::as_str).unwrap_or(&j.id.0), "status": status(j.status),
+            json!({"id": j.id, "name": j.draft.get("name").and_then(Value::as_str).unwrap_or(&j.id.0), "status": status(j.status), "state": j.state.as_str(),
                    "published_version": j.published_version, "updated_at": ts(j.updated_at)})
         })
         .collect();
     Ok(Json(json!({"journeys": items})))
 }
 
-pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PublishBody {
+    /// `stay`: in-flight runs finish on the version they started on (the default).
+    /// `move`: they continue on the new version, at the same step.
+    #[serde(default)]
+    in_flight: Option<String>,
+}
+
+/// Publishes the draft as a new immutable version. With `{"in_flight": "move"}` waiting runs
+/// move to it, and a step they wait at that the new version lacks is a diagnostic.
+pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult {
+    let empty = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
+    let body: PublishBody = if empty {
+        PublishBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| bad_request(format!("publish takes {{\"in_flight\": \"stay\" | \"move\"}}: {e}")))?
+    };
+    let move_runs = match body.in_flight.as_deref() {
+        None | Some("stay") => false,
+        Some("move") => true,
+        Some(other) => return Err(bad_request(format!("in_flight is \"stay\" or \"move\", not {other:?}"))),
+    };
     let now = app.engine.clock().now();
+    let journey = JourneyId(id.clone());
     let version = app
         .write(move |tx| {
             let jid = JourneyId(id.clone());
             let record = tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {id:?}")))?;
-            let diags = diagnose(tx, &record.draft)?;
+            let mut diags = diagnose(tx, &record.draft)?;
+            if move_runs && diags.is_empty() {
+                let steps: Vec<&str> = record.draft["steps"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str()).collect();
+                let mut stranded: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+                for r in tx.journey_runs(&jid)?.into_iter().filter(|r| r.run.status == domain::journey::RunStatus::Waiting) {
+                    if let Some(node) = r.run.node.filter(|n| !steps.contains(&n.as_str())) {
+                        *stranded.entry(node.0).or_default() += 1;
+                    }
+                }
+                for (node, runs) in stranded {
+                    diags.push(Diagnostic {
+                        node: Some(node.clone()),
+                        path: "/steps".into(),
+                        code: "step_missing_for_runs".into(),
+                        message: format!("{runs} waiting run(s) are at step {node:?}, which the new version does not have; keep it, or publish with in_flight \"stay\""),
+                    });
+                }
+            }
             if !diags.is_empty() {
-                return Err(ApiError::new(
-                    Code::JourneyInvalid,
-                    format!("journey {id:?} has {} problem(s); nothing was published", diags.len()),
-                )
-                .with_details(json!({"diagnostics": diags})));
+                return Err(ApiError::new(Code::JourneyInvalid, format!("journey {id:?} has {} problem(s); nothing was published", diags.len()))
+                    .with_details(json!({"diagnostics": diags})));
             }
             Ok(tx.publish(&jid, now)?)
         })
         .await?;
     app.engine.reload_journeys().await?;
-    Ok(Json(json!({"status": "published", "version": version})))
+    let moved = if move_runs { app.engine.runs(journey, engine::RunsAction::MoveTo(version)).await? } else { 0 };
+    Ok(Json(json!({"status": "published", "version": version, "moved_runs": moved})))
+}
+
+#[derive(Deserialize, Default)]
+pub struct StopBody {
+    reason: Option<String>,
+}
+
+async fn set_state(app: &Arc<App>, id: String, state: JourneyState) -> Result<(), ApiError> {
+    let now = app.engine.clock().now();
+    app.write(move |tx| {
+        let jid = JourneyId(id.clone());
+        let record = tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {id:?}")))?;
+        if record.published_version.is_none() {
+            return Err(ApiError::new(Code::Conflict, format!("journey {id:?} is a draft; publish it first")));
+        }
+        Ok(tx.set_journey_state(&jid, state, now)?)
+    })
+    .await?;
+    app.engine.reload_journeys().await?;
+    Ok(())
+}
+
+/// Pause: no new entries; runs in flight go on.
+pub async fn pause_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    set_state(&app, id, JourneyState::Paused).await?;
+    Ok(Json(json!({"state": "paused"})))
+}
+
+pub async fn resume_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    set_state(&app, id, JourneyState::Active).await?;
+    Ok(Json(json!({"state": "active"})))
+}
+
+/// Stop: no new entries, and every waiting run exits with the reason. Publishing again
+/// makes the journey active.
+pub async fn stop_journey(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult {
+    let body: StopBody = serde_json::from_slice(&body).unwrap_or_default();
+    set_state(&app, id.clone(), JourneyState::Stopped).await?;
+    let reason = format!("journey stopped{}", body.reason.map_or(String::new(), |r| format!(": {r}")));
+    let stopped = app.engine.runs(JourneyId(id), engine::RunsAction::Stop(reason)).await?;
+    Ok(Json(json!({"state": "stopped", "stopped_runs": stopped})))
 }
 
 #[derive(Deserialize)]

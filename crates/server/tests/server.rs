@@ -320,6 +320,53 @@ mod http {
     }
 
     #[tokio::test]
+    async fn versions_move_or_keep_in_flight_runs_and_journeys_pause_resume_stop() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi", "text": "x"})).await;
+        let v1 = json!({"id": "nurture", "entry": {"event": "Signed Up"},
+            "steps": [{"id": "pause", "type": "wait", "duration": "10d", "next": "hi"}, {"id": "hi", "type": "send", "template": "hi"}]});
+        api.admin("POST", "/api/journeys", v1).await;
+        api.admin("POST", "/api/journeys/nurture/publish", Value::Null).await;
+        api.ingest("track", json!({"userId": "rae", "event": "Signed Up"}).to_string()).await;
+        // Version 2 renames the wait step: moving runs there is refused, keeping them is fine.
+        let v2 = json!({"id": "nurture", "entry": {"event": "Signed Up"},
+            "steps": [{"id": "rest", "type": "wait", "duration": "10d", "next": "hi"}, {"id": "hi", "type": "send", "template": "hi"}]});
+        api.admin("PUT", "/api/journeys/nurture", v2).await;
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/publish", json!({"in_flight": "move"})).await;
+        assert_eq!(
+            (status, out["details"]["diagnostics"][0]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("step_missing_for_runs"))
+        );
+        assert!(
+            out["details"]["diagnostics"][0]["message"].as_str().unwrap_or("").starts_with("1 waiting run(s) are at step \"pause\""),
+            "{out}"
+        );
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/publish", json!({"in_flight": "stay"})).await;
+        assert_eq!((status, out["version"].clone(), out["moved_runs"].clone()), (StatusCode::OK, json!(2), json!(0)));
+        // Version 3 keeps "pause": the run moves, at the same step.
+        let v3 = json!({"id": "nurture", "entry": {"event": "Signed Up"},
+            "steps": [{"id": "pause", "type": "wait", "duration": "10d", "next": "hi"}, {"id": "hi", "type": "send", "template": "hi"}]});
+        api.admin("PUT", "/api/journeys/nurture", v3).await;
+        let (_, out) = api.admin("POST", "/api/journeys/nurture/publish", json!({"in_flight": "move"})).await;
+        assert_eq!((out["version"].clone(), out["moved_runs"].clone()), (json!(3), json!(1)));
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=rae", Value::Null).await;
+        assert_eq!((person["journeys"][0]["version"].clone(), person["journeys"][0]["node"].clone()), (json!(3), json!("pause")));
+        // Paused: no new entries. Resumed: entries again. Stopped: waiting runs end.
+        assert_eq!(api.admin("POST", "/api/journeys/nurture/pause", Value::Null).await.1["state"], json!("paused"));
+        api.ingest("track", json!({"userId": "sam", "event": "Signed Up"}).to_string()).await;
+        assert_eq!(api.admin("GET", "/api/profiles/lookup?user_id=sam", Value::Null).await.1["journeys"], json!([]));
+        api.admin("POST", "/api/journeys/nurture/resume", Value::Null).await;
+        api.ingest("track", json!({"userId": "sam", "event": "Signed Up"}).to_string()).await;
+        assert_eq!(api.admin("GET", "/api/profiles/lookup?user_id=sam", Value::Null).await.1["journeys"].as_array().map(Vec::len), Some(1));
+        let (_, out) = api.admin("POST", "/api/journeys/nurture/stop", json!({"reason": "campaign over"})).await;
+        assert_eq!((out["state"].clone(), out["stopped_runs"].clone()), (json!("stopped"), json!(2)));
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=rae", Value::Null).await;
+        assert_eq!(person["journeys"][0]["exit_reason"], json!("journey stopped: campaign over"));
+        let (_, list) = api.admin("GET", "/api/journeys", Value::Null).await;
+        assert_eq!(list["journeys"][0]["state"], json!("stopped"));
+    }
+
+    #[tokio::test]
     async fn serves_over_a_real_socket() {
         let dir = tempfile::tempdir().expect("dir");
         let data = dir.path().display().to_string();

@@ -11,7 +11,7 @@ use domain::profile::Profile;
 use domain::time::Timestamp;
 use serde_json::json;
 
-use crate::{Attempt, Error, NewOutbox, OutboxStatus, Source, Store, Template, TraceRecord};
+use crate::{Attempt, Error, JourneyState, NewOutbox, OutboxStatus, Source, Store, Template, TraceRecord};
 
 #[macro_export]
 macro_rules! conformance_suite {
@@ -163,6 +163,12 @@ pub fn journeys_publish_immutable_versions(store: &dyn Store) {
     let rec = tx.journey(&id).expect("get").expect("exists");
     assert_eq!((rec.published_version, rec.draft), (Some(2), json!({"v": 2})));
     assert_eq!(tx.journeys().expect("list").len(), 1);
+    tx.set_journey_state(&id, JourneyState::Paused, t(5)).expect("pause");
+    assert!(tx.published().expect("published").is_empty(), "paused journeys take no entries");
+    assert_eq!(tx.journey(&id).expect("get").map(|j| j.state), Some(JourneyState::Paused));
+    assert_eq!(tx.publish(&id, t(6)).expect("publish"), 3);
+    assert_eq!(tx.journey(&id).expect("get").map(|j| j.state), Some(JourneyState::Active), "publishing makes it active");
+    assert!(matches!(tx.set_journey_state(&JourneyId("nope".into()), JourneyState::Stopped, t(7)), Err(Error::NotFound(_))));
     tx.commit().expect("commit");
 }
 

@@ -72,7 +72,35 @@ pub struct JourneyRecord {
     pub draft: Value,
     pub published_version: Option<i64>,
     pub status: JourneyStatus,
+    /// `active`, `paused` (no new entries) or `stopped` (no entries, runs ended).
+    pub state: JourneyState,
     pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JourneyState {
+    Active,
+    Paused,
+    Stopped,
+}
+
+impl JourneyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JourneyState::Active => "active",
+            JourneyState::Paused => "paused",
+            JourneyState::Stopped => "stopped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JourneyState> {
+        Some(match s {
+            "active" => JourneyState::Active,
+            "paused" => JourneyState::Paused,
+            "stopped" => JourneyState::Stopped,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,10 +255,11 @@ pub trait Tx {
     fn save_draft(&mut self, id: &JourneyId, document: &Value, now: Timestamp) -> Result<()>;
     fn journey(&mut self, id: &JourneyId) -> Result<Option<JourneyRecord>>;
     fn journeys(&mut self) -> Result<Vec<JourneyRecord>>;
-    /// Makes the current draft an immutable version; returns its number.
+    /// Makes the current draft an immutable version (and the journey active); returns its number.
     fn publish(&mut self, id: &JourneyId, now: Timestamp) -> Result<i64>;
+    fn set_journey_state(&mut self, id: &JourneyId, state: JourneyState, now: Timestamp) -> Result<()>;
     fn journey_version(&mut self, id: &JourneyId, version: i64) -> Result<Option<JourneyVersion>>;
-    /// The latest published version of every journey.
+    /// The latest published version of every active journey (the ones people can enter).
     fn published(&mut self) -> Result<Vec<JourneyVersion>>;
 
     // Runs, their timers and traces.

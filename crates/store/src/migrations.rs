@@ -2,9 +2,10 @@
 //!
 //! `{id}` stands for the dialect's auto-incrementing primary key column type.
 
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE sources (
     id TEXT PRIMARY KEY,
     write_key TEXT NOT NULL UNIQUE,
@@ -97,4 +98,11 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+ALTER TABLE journeys ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+"#,
+    ),
+];

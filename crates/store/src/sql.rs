@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::migrations::MIGRATIONS;
 use crate::{
-    Attempt, Error, JourneyRecord, JourneyStatus, JourneyVersion, NewOutbox, OutboxEntry, OutboxStatus, Result, RunRecord, Source,
-    StoredEvent, Template, TraceRecord, Tx,
+    Attempt, Error, JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NewOutbox, OutboxEntry, OutboxStatus, Result, RunRecord,
+    Source, StoredEvent, Template, TraceRecord, Tx,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -202,6 +202,7 @@ fn journey_row(r: &Row) -> Result<JourneyRecord> {
         published_version,
         status: if published_version.is_some() { JourneyStatus::Published } else { JourneyStatus::Draft },
         updated_at: Timestamp(r.int(3)?),
+        state: JourneyState::parse(r.text(4)?).ok_or_else(|| Error::Corrupt("journey state".into()))?,
     })
 }
 
@@ -376,12 +377,13 @@ impl<C: Conn> Tx for SqlTx<C> {
     }
 
     fn journey(&mut self, id: &JourneyId) -> Result<Option<JourneyRecord>> {
-        let rows = self.conn.query("SELECT id, draft, published_version, updated_at FROM journeys WHERE id = ?", params![id.as_str()])?;
+        let rows =
+            self.conn.query("SELECT id, draft, published_version, updated_at, state FROM journeys WHERE id = ?", params![id.as_str()])?;
         first(rows, journey_row)
     }
 
     fn journeys(&mut self) -> Result<Vec<JourneyRecord>> {
-        let rows = self.conn.query("SELECT id, draft, published_version, updated_at FROM journeys ORDER BY id", &[])?;
+        let rows = self.conn.query("SELECT id, draft, published_version, updated_at, state FROM journeys ORDER BY id", &[])?;
         all(rows, journey_row)
     }
 
@@ -393,9 +395,20 @@ impl<C: Conn> Tx for SqlTx<C> {
             "INSERT INTO journey_versions (id, version, document, published_at) VALUES (?, ?, ?, ?)",
             params![id.as_str(), version, to_json(&record.draft)?, now.0],
         )?;
-        self.conn
-            .execute("UPDATE journeys SET published_version = ?, updated_at = ? WHERE id = ?", params![version, now.0, id.as_str()])?;
+        self.conn.execute(
+            "UPDATE journeys SET published_version = ?, state = 'active', updated_at = ? WHERE id = ?",
+            params![version, now.0, id.as_str()],
+        )?;
         Ok(version)
+    }
+
+    fn set_journey_state(&mut self, id: &JourneyId, state: JourneyState, now: Timestamp) -> Result<()> {
+        let n =
+            self.conn.execute("UPDATE journeys SET state = ?, updated_at = ? WHERE id = ?", params![state.as_str(), now.0, id.as_str()])?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("journey {:?}", id.0)));
+        }
+        Ok(())
     }
 
     fn journey_version(&mut self, id: &JourneyId, version: i64) -> Result<Option<JourneyVersion>> {
@@ -409,7 +422,7 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn published(&mut self) -> Result<Vec<JourneyVersion>> {
         let rows = self.conn.query(
             "SELECT v.id, v.version, v.document, v.published_at FROM journey_versions v \
-             JOIN journeys j ON j.id = v.id AND j.published_version = v.version ORDER BY v.id",
+             JOIN journeys j ON j.id = v.id AND j.published_version = v.version WHERE j.state = 'active' ORDER BY v.id",
             &[],
         )?;
         all(rows, version_row)
