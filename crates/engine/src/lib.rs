@@ -9,6 +9,7 @@ pub mod backtest;
 mod clock;
 mod core;
 mod dispatch;
+pub mod explain;
 
 use std::sync::Arc;
 use std::sync::mpsc;

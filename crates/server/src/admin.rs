@@ -425,23 +425,53 @@ pub fn message_json(m: &OutboxEntry) -> Value {
     })
 }
 
+/// A run with its position and its full trace.
+fn run_json(tx: &mut dyn Tx, r: &store::RunRecord) -> Result<Value, ApiError> {
+    let trace: Vec<_> = tx.traces(r.id)?.iter().map(|t| json!({"seq": t.seq, "at": ts(t.at), "lines": t.lines})).collect();
+    let run = &r.run;
+    Ok(json!({
+        "run_id": r.id, "journey": run.journey, "version": run.version,
+        "status": match run.status { domain::journey::RunStatus::Waiting => "waiting", domain::journey::RunStatus::Exited => "exited" },
+        "node": run.node, "wake_at": run.wake_at.map(ts), "exit_reason": run.exit_reason,
+        "entered_at": ts(run.entered_at), "updated_at": ts(run.updated_at), "trace": trace,
+        "control_group": run.control, "converted_at": run.converted_at.map(ts), "assignments": run.assignments,
+    }))
+}
+
+/// Each published journey for one person: their runs with position and trace, and, when
+/// they are not in it, why not (with the values seen).
+pub async fn profile_journeys(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
+    let now = app.engine.clock().now();
+    let out = app
+        .read(move |tx| {
+            let profile = tx.canonical(ProfileId(id))?.ok_or_else(|| ApiError::not_found(format!("profile {id}")))?;
+            let runs = tx.runs_of(profile)?;
+            let mut journeys = Vec::new();
+            for record in tx.journeys()? {
+                let Some(version) = record.published_version else { continue };
+                let Some(live) = tx.journey_version(&record.id, version)? else { continue };
+                let mine: Vec<&store::RunRecord> = runs.iter().filter(|r| r.run.journey == record.id).collect();
+                let waiting = mine.iter().any(|r| r.run.status == domain::journey::RunStatus::Waiting);
+                let why_not = match (waiting, Journey::parse(&live.document)) {
+                    (true, _) => None,
+                    (false, Ok(j)) => Some(engine::explain::why_not_entered(tx, &j, version, record.state.as_str(), live.published_at, profile, now)?),
+                    (false, Err(_)) => Some("the published version does not parse".to_owned()),
+                };
+                let runs_json = mine.iter().map(|r| run_json(tx, r)).collect::<Result<Vec<_>, ApiError>>()?;
+                journeys.push(json!({"journey": record.id, "version": version, "state": record.state.as_str(), "in_journey": waiting, "why_not": why_not, "runs": runs_json}));
+            }
+            Ok(json!({"profile_id": profile, "journeys": journeys}))
+        })
+        .await?;
+    Ok(Json(out))
+}
+
 fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<Value, ApiError> {
     let canonical = tx.canonical(id)?.ok_or_else(|| ApiError::not_found(format!("profile {id}")))?;
     let profile = tx.profile(canonical)?.ok_or_else(|| ApiError::not_found(format!("profile {id}")))?;
     let identities: Vec<_> = tx.identities(canonical)?.iter().map(|i| json!({"kind": i.kind(), "value": i.value()})).collect();
     let events: Vec<_> = tx.timeline(canonical, 200)?.iter().map(event_json).collect();
-    let mut runs = Vec::new();
-    for r in tx.runs_of(canonical)? {
-        let trace: Vec<_> = tx.traces(r.id)?.iter().map(|t| json!({"seq": t.seq, "at": ts(t.at), "lines": t.lines})).collect();
-        let run = &r.run;
-        runs.push(json!({
-            "run_id": r.id, "journey": run.journey, "version": run.version,
-            "status": match run.status { domain::journey::RunStatus::Waiting => "waiting", domain::journey::RunStatus::Exited => "exited" },
-            "node": run.node, "wake_at": run.wake_at.map(ts), "exit_reason": run.exit_reason,
-            "entered_at": ts(run.entered_at), "updated_at": ts(run.updated_at), "trace": trace,
-            "control_group": run.control, "converted_at": run.converted_at.map(ts), "assignments": run.assignments,
-        }));
-    }
+    let runs = tx.runs_of(canonical)?.iter().map(|r| run_json(tx, r)).collect::<Result<Vec<_>, ApiError>>()?;
     let messages: Vec<_> = tx.messages(None, Some(canonical), 200)?.iter().map(message_json).collect();
     Ok(json!({
         "id": canonical, "merged_from": (canonical != id).then_some(id), "traits": profile.traits, "identities": identities,

@@ -151,6 +151,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/journeys/{id}/stop", post(admin::stop_journey))
         .route("/profiles/lookup", get(admin::lookup_profile))
         .route("/profiles/{id}", get(admin::get_profile))
+        .route("/profiles/{id}/journeys", get(admin::profile_journeys))
         .route("/messages", get(admin::list_messages))
         .route("/clock", get(admin::get_clock).post(admin::move_clock))
         .fallback(|| async { ApiError::new(Code::NotFound, "no such admin endpoint") })

@@ -367,6 +367,63 @@ mod http {
     }
 
     #[tokio::test]
+    async fn the_profile_shows_each_condition_seen_and_why_a_person_is_not_in_a_journey() {
+        let api = Api::new().await;
+        for t in ["consultation-invite", "consultation-reminder", "welcome"] {
+            api.admin("PUT", &format!("/api/templates/{t}"), json!({"subject": "s", "text": "t"})).await;
+        }
+        let consultation: Value = serde_json::from_str(include_str!("../../../examples/consultation.json")).expect("example");
+        api.admin("POST", "/api/journeys", consultation).await;
+        api.admin("POST", "/api/journeys/consultation/publish", Value::Null).await;
+        api.admin(
+            "POST",
+            "/api/journeys",
+            json!({"id": "welcome", "entry": {"event": "Signed Up", "filter": {"trait": "plan", "op": "eq", "value": "pro"}},
+            "steps": [{"id": "hi", "type": "send", "template": "welcome"}]}),
+        )
+        .await;
+        api.admin("POST", "/api/journeys/welcome/publish", Value::Null).await;
+        api.ingest("identify", json!({"userId": "bob", "traits": {"plan": "free"}}).to_string()).await;
+        api.ingest("track", json!({"userId": "bob", "event": "Sales Contacted"}).to_string()).await;
+        for p in ["a", "b", "c"] {
+            api.ingest("page", json!({"userId": "bob", "properties": {"path": format!("/products/{p}")}}).to_string()).await;
+        }
+        api.ingest("track", json!({"userId": "bob", "event": "Signed Up"}).to_string()).await;
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=bob", Value::Null).await;
+        let (status, out) = api.admin("GET", &format!("/api/profiles/{}/journeys", person["id"]), Value::Null).await;
+        assert_eq!(status, StatusCode::OK);
+        let journey = |id: &str| out["journeys"].as_array().and_then(|j| j.iter().find(|j| j["journey"] == id)).cloned().expect("journey");
+        let consultation = journey("consultation");
+        let last = consultation["runs"].as_array().and_then(|r| r.last()).expect("runs");
+        assert_eq!(
+            last["trace"][0]["lines"],
+            json!([
+                "entered on Page Viewed [property path = \"/products/c\" starts_with \"/products/\" -> true]",
+                "qualified: case 0 false [count(\"Page Viewed\" where … in 7d) = 3 gte 3 -> true; count(\"Sales Contacted\" in 7d) = 1 eq 0 -> false]",
+                "qualified: else -> (end)",
+                "completed"
+            ])
+        );
+        let welcome = journey("welcome");
+        assert_eq!(welcome["in_journey"], json!(false));
+        let why = welcome["why_not"].as_str().unwrap_or("");
+        assert!(
+            why.starts_with("the entry filter was false for their last \"Signed Up\"")
+                && why.ends_with("trait plan = \"free\" eq \"pro\" -> false"),
+            "{why}"
+        );
+        api.ingest("identify", json!({"userId": "eve"}).to_string()).await;
+        let (_, eve) = api.admin("GET", "/api/profiles/lookup?user_id=eve", Value::Null).await;
+        let (_, out) = api.admin("GET", &format!("/api/profiles/{}/journeys", eve["id"]), Value::Null).await;
+        let why: Vec<_> =
+            out["journeys"].as_array().expect("list").iter().map(|j| j["why_not"].as_str().unwrap_or("").to_owned()).collect();
+        assert_eq!(why, ["the person has no \"Page Viewed\" event", "the person has no \"Signed Up\" event"]);
+        api.admin("POST", "/api/journeys/welcome/pause", Value::Null).await;
+        let (_, out) = api.admin("GET", &format!("/api/profiles/{}/journeys", eve["id"]), Value::Null).await;
+        assert_eq!(out["journeys"][1]["why_not"], json!("the journey is paused: it takes no new entries"));
+    }
+
+    #[tokio::test]
     async fn serves_over_a_real_socket() {
         let dir = tempfile::tempdir().expect("dir");
         let data = dir.path().display().to_string();

@@ -113,6 +113,9 @@ pub fn history_and_timeline_follow_the_person(store: &dyn Store) {
     assert_eq!(props.iter().filter(|(_, m)| m["path"] == json!("/products/b")).count(), 1);
     assert!(props[0].0 < props[1].0, "in log order");
     assert!(tx.event_properties(p, "Signed Up", t(0), t(1000)).expect("none").is_empty());
+    let last = tx.last_event(p, "Page Viewed").expect("last").expect("one");
+    assert_eq!(last.event.timestamp.0, 300);
+    assert!(tx.last_event(p, "Signed Up").expect("none").is_none());
     let timeline = tx.timeline(p, 2).expect("timeline");
     assert_eq!(timeline.iter().map(|e| e.event.timestamp.0).collect::<Vec<_>>(), [300, 200]);
 }

@@ -235,6 +235,8 @@ pub trait Tx {
     /// Log position and properties of a person's events named `name` with
     /// `since < timestamp <= until`, in log order.
     fn event_properties(&mut self, profile: ProfileId, name: &str, since: Timestamp, until: Timestamp) -> Result<Vec<(EventSeq, Map)>>;
+    /// A person's latest event with that journey-matching name.
+    fn last_event(&mut self, profile: ProfileId, name: &str) -> Result<Option<StoredEvent>>;
     /// A person's events, newest first.
     fn timeline(&mut self, profile: ProfileId, limit: usize) -> Result<Vec<StoredEvent>>;
 

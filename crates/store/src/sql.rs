@@ -294,6 +294,14 @@ impl<C: Conn> Tx for SqlTx<C> {
         all(rows, |r| Ok((EventSeq(r.int(0)?), r.json::<Event>(1)?.match_properties().into_owned())))
     }
 
+    fn last_event(&mut self, profile: ProfileId, name: &str) -> Result<Option<StoredEvent>> {
+        let rows = self.conn.query(
+            &format!("SELECT {EVENT_COLS} FROM events WHERE profile_id = ? AND name = ? ORDER BY seq DESC LIMIT 1"),
+            params![profile.0, name],
+        )?;
+        first(rows, event_row)
+    }
+
     fn timeline(&mut self, profile: ProfileId, n: usize) -> Result<Vec<StoredEvent>> {
         let rows = self.conn.query(
             &format!("SELECT {EVENT_COLS} FROM events WHERE profile_id = ? ORDER BY ts DESC, seq DESC LIMIT ?"),
