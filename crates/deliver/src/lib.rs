@@ -10,7 +10,7 @@ mod webhook;
 
 use serde_json::Value;
 
-pub use render::{EmailTemplate, Rendered, Renderer};
+pub use render::{EmailTemplate, Rendered, Renderer, VARIABLES, variables};
 pub use smtp::{SmtpOptions, TlsMode};
 pub use webhook::{WebhookOptions, signature};
 

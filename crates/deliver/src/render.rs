@@ -7,6 +7,60 @@ use serde_json::{Value, json};
 
 use crate::Error;
 
+/// What templates see (the engine builds it): the person's traits, the properties of what
+/// started the run, its name, the journey and the person's id.
+pub const VARIABLES: [&str; 5] = ["traits", "event", "event_name", "journey", "profile_id"];
+
+/// The top-level variables a Liquid source reads, minus those it defines itself
+/// (`assign`, `capture`, `for`). A light scan, good for diagnostics.
+pub fn variables(source: &str) -> std::collections::BTreeSet<String> {
+    let mut used = std::collections::BTreeSet::new();
+    let mut local = std::collections::BTreeSet::new();
+    let mut rest = source;
+    while let Some(start) = rest.find(['{']) {
+        rest = &rest[start..];
+        let (close, is_tag) = if rest.starts_with("{{") {
+            ("}}", false)
+        } else if rest.starts_with("{%") {
+            ("%}", true)
+        } else {
+            rest = &rest[1..];
+            continue;
+        };
+        let Some(end) = rest.find(close) else { break };
+        let inner = rest[2..end].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        rest = &rest[end + 2..];
+        let mut words =
+            inner.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '"' || c == '\'')).filter(|w| !w.is_empty());
+        let exprs: Vec<&str> = if is_tag {
+            match words.next() {
+                Some("assign" | "capture") => {
+                    local.extend(words.next().map(str::to_owned));
+                    words.skip(0).collect()
+                }
+                Some("for") => {
+                    local.extend(words.next().map(str::to_owned));
+                    words.filter(|w| *w != "in").collect()
+                }
+                Some("if" | "elsif" | "unless" | "case" | "when") => words.collect(),
+                _ => Vec::new(),
+            }
+        } else {
+            words.take(1).collect()
+        };
+        for e in exprs {
+            let root = e.split('.').next().unwrap_or("");
+            let literal = root.starts_with(['"', '\'']) || root.chars().next().is_some_and(|c| c.is_ascii_digit());
+            let keyword = ["and", "or", "contains", "true", "false", "nil", "null", "empty", "blank", "forloop"].contains(&root);
+            if !root.is_empty() && !literal && !keyword {
+                used.insert(root.to_owned());
+            }
+        }
+    }
+    used.retain(|v| !local.contains(v));
+    used
+}
+
 /// An email's three parts, each a Liquid template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmailTemplate {
@@ -118,6 +172,14 @@ mod tests {
         let err = r.email(&t, &json!({"traits": {}})).expect_err("missing variable");
         assert!(!err.is_retryable());
         assert!(err.to_string().contains("\"invite\", subject"), "{err}");
+    }
+
+    #[test]
+    fn variables_finds_the_roots_a_template_reads() {
+        let src = "Hi {{ traits.firstName | default: 'x' }} {% if event.plan == \"pro\" and coupon %}{{ coupon }}{% endif %}\
+                   {% assign n = traits.orders %}{{ n }}{% for item in event.items %}{{ item.name }}{% endfor %}";
+        let found: Vec<_> = variables(src).into_iter().collect();
+        assert_eq!(found, ["coupon", "event", "traits"]);
     }
 
     #[test]

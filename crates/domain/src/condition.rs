@@ -254,6 +254,13 @@ fn lookup<'v>(map: &'v Map, path: &str) -> Option<&'v Value> {
     Some(cur)
 }
 
+fn subject_name(s: &Subject) -> String {
+    match s {
+        Subject::Trait(t) => format!("trait {t}"),
+        Subject::Property(p) => format!("property {p}"),
+    }
+}
+
 fn show(v: Option<&Value>) -> String {
     v.map_or_else(|| "(absent)".to_owned(), Value::to_string)
 }
@@ -294,6 +301,60 @@ impl Condition {
                 trace.push(format!("{name}{zone} = {} {} {value} -> {result}", show(seen.as_ref()), op.name()));
                 result
             }
+        }
+    }
+
+    /// Why this condition can never hold, where that is visible from the condition alone: an
+    /// `all` that asks one trait or property to equal two values, or to be in an empty range.
+    pub fn contradiction(&self) -> Option<String> {
+        match self {
+            Condition::All(items) => {
+                let mut bounds: Vec<(&Subject, f64, f64, Option<&Value>)> = Vec::new(); // subject, low, high, eq
+                for c in items {
+                    if let Some(why) = c.contradiction() {
+                        return Some(why);
+                    }
+                    let Condition::Compare { subject, op, value } = c else { continue };
+                    let i = match bounds.iter().position(|(s, ..)| *s == subject) {
+                        Some(i) => i,
+                        None => {
+                            bounds.push((subject, f64::NEG_INFINITY, f64::INFINITY, None));
+                            bounds.len() - 1
+                        }
+                    };
+                    let entry = &mut bounds[i];
+                    let n = value.as_f64();
+                    match (op, n) {
+                        (Op::Eq, _) => {
+                            if let Some(prev) = entry.3.filter(|p| !json_eq(p, value)) {
+                                return Some(format!("{} cannot equal both {prev} and {value}", subject_name(subject)));
+                            }
+                            entry.3 = Some(value);
+                            if let Some(x) = n {
+                                entry.1 = entry.1.max(x);
+                                entry.2 = entry.2.min(x);
+                            }
+                        }
+                        (Op::Gt | Op::Gte, Some(x)) => {
+                            entry.1 = entry.1.max(if *op == Op::Gt { x + f64::EPSILON * x.abs().max(1.0) } else { x })
+                        }
+                        (Op::Lt | Op::Lte, Some(x)) => {
+                            entry.2 = entry.2.min(if *op == Op::Lt { x - f64::EPSILON * x.abs().max(1.0) } else { x })
+                        }
+                        _ => {}
+                    }
+                    if entry.1 > entry.2 {
+                        return Some(format!("no value of {} satisfies every comparison on it", subject_name(subject)));
+                    }
+                }
+                None
+            }
+            Condition::Any(items) => items
+                .iter()
+                .map(Condition::contradiction)
+                .collect::<Option<Vec<_>>>()
+                .map(|_| "every alternative of this \"any\" is impossible".to_owned()),
+            _ => None,
         }
     }
 
@@ -535,6 +596,25 @@ mod tests {
             .filter_map(|v| v.as_object().cloned())
             .collect();
         assert_eq!(q.evaluate(&events), json!(2));
+    }
+
+    #[test]
+    fn contradictions_are_found() {
+        let find = |v: Value| {
+            let c = Condition::parse(&v, "", &mut Diagnostics::default(), &mut Vec::new()).expect("valid");
+            c.contradiction()
+        };
+        assert_eq!(
+            find(json!({"all": [{"trait": "plan", "op": "eq", "value": "pro"}, {"trait": "plan", "op": "eq", "value": "free"}]}))
+                .as_deref(),
+            Some("trait plan cannot equal both \"pro\" and \"free\"")
+        );
+        assert_eq!(
+            find(json!({"all": [{"property": "n", "op": "gt", "value": 5}, {"property": "n", "op": "lt", "value": 3}]})).as_deref(),
+            Some("no value of property n satisfies every comparison on it")
+        );
+        assert_eq!(find(json!({"all": [{"property": "n", "op": "gte", "value": 5}, {"property": "n", "op": "lte", "value": 5}]})), None);
+        assert_eq!(find(json!({"all": [{"trait": "a", "op": "eq", "value": 1}, {"trait": "b", "op": "eq", "value": 2}]})), None);
     }
 
     #[test]

@@ -110,26 +110,61 @@ pub async fn list_templates(State(app): State<Arc<App>>) -> ApiResult {
 
 // ---- journeys ----
 
-/// Every diagnostic of a document: its own, plus templates that do not exist.
+fn unknown_variables(node: &str, path: String, what: &str, sources: &[&str]) -> Option<Diagnostic> {
+    let mut unknown: Vec<String> =
+        sources.iter().flat_map(|s| deliver::variables(s)).filter(|v| !deliver::VARIABLES.contains(&v.as_str())).collect();
+    unknown.sort();
+    unknown.dedup();
+    (!unknown.is_empty()).then(|| Diagnostic {
+        node: Some(node.to_owned()),
+        path,
+        code: "unknown_template_variable".into(),
+        message: format!("{what} uses {}, which templates do not have; available: {}", unknown.join(", "), deliver::VARIABLES.join(", ")),
+    })
+}
+
+/// Every diagnostic of a document: its own, plus templates that do not exist and template
+/// variables that templates do not have.
 fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
-    match Journey::parse(doc) {
-        Err(diags) => Ok(diags),
-        Ok(j) => {
-            let mut out = Vec::new();
-            for (i, step) in j.steps.iter().enumerate() {
-                if let domain::journey::StepKind::Send { template, .. } = &step.kind
-                    && tx.template(template)?.is_none()
-                {
-                    out.push(Diagnostic {
-                        node: Some(step.id.0.clone()),
-                        path: format!("/steps/{i}/template"),
-                        code: "unknown_template".into(),
-                        message: format!("template {:?} does not exist; create it with PUT /api/templates/{}", template.0, template.0),
-                    });
-                }
+    let j = match Journey::parse(doc) {
+        Err(diags) => return Ok(diags),
+        Ok(j) => j,
+    };
+    let mut out = Vec::new();
+    for (i, step) in j.steps.iter().enumerate() {
+        match &step.kind {
+            domain::journey::StepKind::Send { template, .. } => match tx.template(template)? {
+                None => out.push(Diagnostic {
+                    node: Some(step.id.0.clone()),
+                    path: format!("/steps/{i}/template"),
+                    code: "unknown_template".into(),
+                    message: format!("template {:?} does not exist; create it with PUT /api/templates/{}", template.0, template.0),
+                }),
+                Some(t) => out.extend(unknown_variables(
+                    &step.id.0,
+                    format!("/steps/{i}/template"),
+                    &format!("template {:?}", template.0),
+                    &[&t.subject, &t.html, &t.text],
+                )),
+            },
+            domain::journey::StepKind::Webhook { body: Some(body), .. } => {
+                let mut strings = Vec::new();
+                collect_strings(body, &mut strings);
+                let refs: Vec<&str> = strings.iter().map(String::as_str).collect();
+                out.extend(unknown_variables(&step.id.0, format!("/steps/{i}/body"), "the webhook body", &refs));
             }
-            Ok(out)
+            _ => {}
         }
+    }
+    Ok(out)
+}
+
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        Value::Object(map) => map.values().for_each(|i| collect_strings(i, out)),
+        _ => {}
     }
 }
 

@@ -259,6 +259,15 @@ mod http {
         assert_eq!(out["details"]["diagnostics"][0]["node"], json!("a"));
         let (_, list) = api.admin("GET", "/api/journeys", Value::Null).await;
         assert_eq!(list["journeys"][0]["status"], json!("draft"));
+        // Template variables that templates do not have are diagnostics too.
+        api.admin("PUT", "/api/templates/missing", json!({"subject": "Hi {{ customer.name }}", "text": "{{ traits.x }}"})).await;
+        let (_, out) = api.admin("POST", "/api/journeys/broken/publish", Value::Null).await;
+        assert_eq!(out["details"]["diagnostics"][0]["code"], json!("unknown_template_variable"));
+        assert!(out["details"]["diagnostics"][0]["message"].as_str().unwrap_or("").contains("uses customer"), "{out}");
+        // An impossible condition is found before anyone is affected.
+        let (_, out) = api.admin("POST", "/api/journeys/validate", json!({"id": "never", "entry": {"event": "X", "filter": {"all": [
+            {"property": "n", "op": "gt", "value": 5}, {"property": "n", "op": "lt", "value": 3}]}}, "steps": [{"id": "e", "type": "exit"}]})).await;
+        assert_eq!(out["diagnostics"][0]["code"], json!("impossible_condition"));
         // Bad Liquid in a template is refused with where it fails.
         let (status, out) = api.admin("PUT", "/api/templates/missing", json!({"subject": "{% if %}", "text": "x"})).await;
         assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("template_invalid")));

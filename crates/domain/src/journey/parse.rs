@@ -18,7 +18,11 @@ struct Parser {
 
 impl Parser {
     fn condition(&mut self, v: Option<&Value>, path: &str) -> Option<Condition> {
-        Condition::parse(v?, path, &mut self.diags, &mut self.history)
+        let c = Condition::parse(v?, path, &mut self.diags, &mut self.history)?;
+        if let Some(why) = c.contradiction() {
+            self.diags.error(path, "impossible_condition", &format!("this condition can never hold: {why}"));
+        }
+        Some(c)
     }
 
     fn event_match(&mut self, v: &Value, path: &str) -> Option<EventMatch> {
