@@ -36,7 +36,7 @@ pub fn variables(source: &str) -> std::collections::BTreeSet<String> {
             match words.next() {
                 Some("assign" | "capture") => {
                     local.extend(words.next().map(str::to_owned));
-                    words.skip(0).collect()
+                    words.collect()
                 }
                 Some("for") => {
                     local.extend(words.next().map(str::to_owned));
