@@ -145,6 +145,9 @@ pub struct HistoryQuery {
     pub filter: Option<Condition>,
     pub within: Duration,
     pub aggregate: Aggregate,
+    /// A stable identity of the query (its document, keys sorted), under which the engine
+    /// keeps the person's incremental counter.
+    pub key: String,
 }
 
 impl HistoryQuery {
@@ -245,13 +248,28 @@ pub struct Facts<'a> {
     pub clock: Option<&'a LocalClock>,
 }
 
-fn lookup<'v>(map: &'v Map, path: &str) -> Option<&'v Value> {
+/// A value by dotted path (`address.city`).
+pub fn lookup<'v>(map: &'v Map, path: &str) -> Option<&'v Value> {
     let mut parts = path.split('.');
     let mut cur = map.get(parts.next()?)?;
     for part in parts {
         cur = cur.as_object()?.get(part)?;
     }
     Some(cur)
+}
+
+/// JSON text with object keys sorted at every level: the same document, the same text.
+pub fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys.iter().map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&map[*k]))).collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
 }
 
 fn subject_name(s: &Subject) -> String {
@@ -467,7 +485,8 @@ impl Condition {
                 diags.error(&format!("{path}/value"), "condition_invalid", &format!("this history aggregate compares with {wants}"));
             }
             let (event, within, op, aggregate) = (event?, within?, op?, aggregate?);
-            let q = HistoryQuery { event: event.to_owned(), filter, within, aggregate };
+            let key = canonical(q);
+            let q = HistoryQuery { event: event.to_owned(), filter, within, aggregate, key };
             let label = q.to_string();
             let query = match history.iter().position(|h| *h == q) {
                 Some(i) => i,
@@ -590,6 +609,7 @@ mod tests {
             filter: Some(Condition::Compare { subject: Subject::Property("path".into()), op: Op::StartsWith, value: json!("/products/") }),
             within: Duration::days(7),
             aggregate: Aggregate::Count,
+            key: String::new(),
         };
         let events: Vec<Map> = [json!({"path": "/products/a"}), json!({"path": "/blog"}), json!({"path": "/products/b"})]
             .iter()

@@ -4,6 +4,7 @@
 //! randomness. Time (`now`) and seeds are parameters. `journey::step` never panics on a
 //! journey a user can write.
 
+pub mod aggregate;
 pub mod condition;
 pub mod event;
 pub mod ids;

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use domain::Map;
+use domain::aggregate::in_window;
 use domain::event::{Envelope, Event, Kind};
 use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, step};
 use domain::time::{Duration, Timestamp};
@@ -46,10 +47,7 @@ impl Driver {
         self.journey
             .history
             .iter()
-            .map(|q| {
-                let since = now.minus(q.within);
-                q.evaluate(person.history.iter().filter(|(t, n, _)| *n == q.event && *t > since && *t <= now).map(|(_, _, p)| p))
-            })
+            .map(|q| q.evaluate(person.history.iter().filter(|(t, n, _)| *n == q.event && in_window(q.within, now, *t)).map(|(_, _, p)| p)))
             .collect()
     }
 

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 
+use domain::aggregate::Counter;
+use domain::condition::HistoryQuery;
 use domain::event::{Event, Kind};
 use domain::ids::{EventSeq, Identity, JourneyId, ProfileId, RunId, SourceId};
 use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, Transition, step};
@@ -284,9 +286,10 @@ impl Core {
             api_profile = Some(profile);
             work.push((profile, Work::Api { journey: e.journey.clone(), payload: &e.payload }));
         }
-        // Timers fire before the batch's events: they see only events logged before it.
-        let timer_horizon = first_new.map_or(EventSeq(i64::MAX), |s| EventSeq(s.0 - 1));
-        let people = self.load(&mut *tx, work, now, timer_horizon)?;
+        // Counters built from the log take only events logged before this batch; the batch's
+        // own events are added as they are stepped.
+        let before_batch = first_new.map_or(EventSeq(i64::MAX), |s| EventSeq(s.0 - 1));
+        let people = self.load(&mut *tx, work, now, before_batch)?;
         // Entry limits are shared by everyone in the batch: counted once, reserved atomically.
         let mut entries = HashMap::new();
         for (j, _) in self.live.iter().filter(|(j, _)| j.entry.limit.is_some()) {
@@ -322,7 +325,7 @@ impl Core {
         tx: &mut dyn Tx,
         work: Vec<(ProfileId, Work<'e>)>,
         now: Timestamp,
-        timer_horizon: EventSeq,
+        before_batch: EventSeq,
     ) -> Result<Vec<Person<'e>>, Error> {
         let mut people: Vec<Person<'e>> = Vec::new();
         let mut index: HashMap<ProfileId, usize> = HashMap::new();
@@ -338,7 +341,7 @@ impl Core {
                         .filter(|r| r.run.status == RunStatus::Waiting)
                         .map(|r| (RunRef::Stored(r.id), r.run))
                         .collect();
-                    people.push(Person { profile, runs, work: Vec::new(), history: HashMap::new(), timer_horizon });
+                    people.push(Person { profile, runs, work: Vec::new(), counters: HashMap::new() });
                     index.insert(id, people.len() - 1);
                     people.len() - 1
                 }
@@ -361,15 +364,35 @@ impl Core {
                     .filter(|(j, _)| j.entry_event().is_some_and(|e| names.contains(&e)) || j.entry_trait().is_some() || api(&j.id))
                     .map(|(j, v)| (j.id.clone(), *v)),
             );
+            // Counters this batch reads (journeys it may step) or must keep current (every
+            // query over an event name in this batch, whichever journey it belongs to).
+            let mut queries: Vec<HistoryQuery> = Vec::new();
             for (id, version) in journeys {
                 let Some(j) = self.version(tx, &id, version)? else { continue };
-                for q in &j.history {
-                    let key = (q.event.clone(), q.within.as_millis());
-                    if !person.history.contains_key(&key) {
-                        let events = tx.event_properties(person.profile.id, &q.event, now.minus(q.within), now)?;
-                        person.history.insert(key, events);
-                    }
+                queries.extend(j.history.iter().cloned());
+            }
+            for j in self.versions.values() {
+                queries.extend(j.history.iter().filter(|q| names.contains(&q.event.as_str())).cloned());
+            }
+            for q in queries {
+                if person.counters.contains_key(&q.key) {
+                    continue;
                 }
+                let counter = match tx.counter(person.profile.id, &q.key)? {
+                    Some(state) => serde_json::from_str(&state).map_err(|e| store::Error::Corrupt(format!("counter {}: {e}", q.key)))?,
+                    None => {
+                        // First use for this person: built once from the log, before this batch.
+                        let (lo, hi) = domain::aggregate::window(q.within, now);
+                        let mut c = Counter::default();
+                        for (seq, ts, props) in tx.event_properties(person.profile.id, &q.event, lo, hi)? {
+                            if seq <= before_batch {
+                                c.add(&q, seq, ts, &props);
+                            }
+                        }
+                        c
+                    }
+                };
+                person.counters.insert(q.key.clone(), Slot { query: q, counter, dirty: false });
             }
         }
         Ok(people)
@@ -459,6 +482,9 @@ impl Core {
             }
         }
         tx.merge_profiles(winner, loser, now)?;
+        // Their histories joined: counters are rebuilt from the log when next needed.
+        tx.delete_counters(winner)?;
+        tx.delete_counters(loser)?;
         tracing::info!(%winner, %loser, "profiles merged");
         Ok(())
     }
@@ -506,9 +532,15 @@ struct Person<'e> {
     /// Waiting runs (and, as the batch goes on, the ones it moved or started).
     runs: Vec<(RunRef, Run)>,
     work: Vec<Work<'e>>,
-    /// Events in each history window, by (event name, window): log position, properties.
-    history: HashMap<(String, i64), Vec<(EventSeq, domain::Map)>>,
-    timer_horizon: EventSeq,
+    /// The person's history counters this batch reads or keeps, by query key.
+    counters: HashMap<String, Slot>,
+}
+
+/// A history counter being kept.
+struct Slot {
+    query: HistoryQuery,
+    counter: Counter,
+    dirty: bool,
 }
 
 /// A transition to write, with the traits templates see.
@@ -522,17 +554,19 @@ struct Moved {
 
 struct Outcome {
     profile_id: ProfileId,
+    /// Counters to save (pruned), by query key.
+    counters: Vec<(String, Counter)>,
     /// The profile, when its traits changed.
     profile: Option<Profile>,
     moves: Vec<Moved>,
 }
 
-fn history_values(person: &Person<'_>, j: &Journey, horizon: EventSeq) -> Vec<serde_json::Value> {
+fn history_values(person: &Person<'_>, j: &Journey, now: Timestamp) -> Vec<serde_json::Value> {
     j.history
         .iter()
-        .map(|q| {
-            let events = person.history.get(&(q.event.clone(), q.within.as_millis())).map_or(&[][..], Vec::as_slice);
-            q.evaluate(events.iter().filter(|(seq, _)| *seq <= horizon).map(|(_, props)| props))
+        .map(|q| match person.counters.get(&q.key) {
+            Some(slot) => slot.counter.evaluate(q, now),
+            None => Counter::default().evaluate(q, now),
         })
         .collect()
 }
@@ -558,8 +592,8 @@ struct Stepping<'p, 'e> {
 const MAX_CASCADE: usize = 100;
 
 impl Stepping<'_, '_> {
-    fn ctx_step(&self, j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>, horizon: EventSeq) -> Option<Transition> {
-        let history = history_values(&self.p, j, horizon);
+    fn ctx_step(&self, j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>) -> Option<Transition> {
+        let history = history_values(&self.p, j, self.b.now);
         let previous = self.p.runs.iter().rev().find(|(_, r)| r.journey == j.id).map(|(_, r)| r);
         let entries = self.b.entries.get(&j.id).map_or(0, |n| n.load(Ordering::SeqCst));
         let ctx = Context { traits: &self.p.profile.traits, history: &history, previous, entries };
@@ -596,9 +630,8 @@ impl Stepping<'_, '_> {
         j: &Journey,
         version: i64,
         input: Input<'_>,
-        horizon: EventSeq,
     ) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
-        let Some(t) = self.ctx_step(j, version, None, input, horizon) else { return Vec::new() };
+        let Some(t) = self.ctx_step(j, version, None, input) else { return Vec::new() };
         if let (Some(limit), Some(count)) = (j.entry.limit, self.b.entries.get(&j.id))
             && count.fetch_add(1, Ordering::SeqCst) >= limit
         {
@@ -614,7 +647,7 @@ impl Stepping<'_, '_> {
     }
 
     /// Trait changes are inputs too: they may enter journeys with a trait-change entry.
-    fn cascade(&mut self, mut changes: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)>, horizon: EventSeq) {
+    fn cascade(&mut self, mut changes: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)>) {
         let live = self.b.live;
         let mut steps = 0;
         while let Some((name, from, to)) = changes.pop() {
@@ -628,12 +661,12 @@ impl Stepping<'_, '_> {
                     return;
                 }
                 let input = Input::TraitChange { name: &name, from: from.as_ref(), to: to.as_ref() };
-                changes.extend(self.try_enter(j, *version, input, horizon));
+                changes.extend(self.try_enter(j, *version, input));
             }
         }
     }
 
-    fn timer(&mut self, id: RunId, horizon: EventSeq) {
+    fn timer(&mut self, id: RunId) {
         let Some((_, run)) = self.p.runs.iter().find(|(r, run)| *r == RunRef::Stored(id) && run.status == RunStatus::Waiting) else {
             return;
         };
@@ -642,14 +675,20 @@ impl Stepping<'_, '_> {
             .b
             .versions
             .get(&(run.journey.clone(), run.version))
-            .and_then(|j| self.ctx_step(j, run.version, Some(&run), Input::Timer, horizon))
+            .and_then(|j| self.ctx_step(j, run.version, Some(&run), Input::Timer))
             // A timer must never fire forever: a run the journey cannot move ends, with a reason.
             .unwrap_or_else(|| stuck(&run, self.b.now));
         let changes = self.record(RunRef::Stored(id), transition);
-        self.cascade(changes, horizon);
+        self.cascade(changes);
     }
 
     fn event(&mut self, seq: EventSeq, event: &Event) {
+        // The event counts in the person's history from now on (conditions it triggers see it).
+        let props = event.match_properties();
+        for slot in self.p.counters.values_mut().filter(|s| s.query.event == event.match_name()) {
+            slot.counter.add(&slot.query, seq, event.timestamp, &props);
+            slot.dirty = true;
+        }
         let mut changes = Vec::new();
         if event.kind == Kind::Identify {
             let before = self.p.profile.traits.clone();
@@ -673,26 +712,26 @@ impl Stepping<'_, '_> {
         for (r, journey, version) in &was_in {
             let Some(j) = self.b.versions.get(&(journey.clone(), *version)) else { continue };
             let Some(run) = self.p.runs.iter().find(|(x, _)| x == r).map(|(_, run)| run.clone()) else { continue };
-            if let Some(t) = self.ctx_step(j, *version, Some(&run), Input::Event(event), seq) {
+            if let Some(t) = self.ctx_step(j, *version, Some(&run), Input::Event(event)) {
                 changes.extend(self.record(*r, t));
             }
         }
         // Then entries into journeys the person was not in.
         for (j, version) in self.b.live {
             if j.entry_event() == Some(event.match_name()) && !was_in.iter().any(|(_, id, _)| *id == j.id) {
-                changes.extend(self.try_enter(j, *version, Input::Event(event), seq));
+                changes.extend(self.try_enter(j, *version, Input::Event(event)));
             }
         }
-        self.cascade(changes, seq);
+        self.cascade(changes);
     }
 
-    fn api(&mut self, journey: &JourneyId, payload: &domain::Map, horizon: EventSeq) {
+    fn api(&mut self, journey: &JourneyId, payload: &domain::Map) {
         let Some((j, version)) = self.b.live.iter().find(|(j, _)| j.id == *journey) else { return };
         if self.waiting_in(journey) {
             return;
         }
-        let changes = self.try_enter(j, *version, Input::Api { payload }, horizon);
-        self.cascade(changes, horizon);
+        let changes = self.try_enter(j, *version, Input::Api { payload });
+        self.cascade(changes);
     }
 }
 
@@ -700,16 +739,25 @@ impl Stepping<'_, '_> {
 /// what `load` gathered.
 fn compute(mut p: Person<'_>, b: &Batch<'_>) -> Outcome {
     let work = std::mem::take(&mut p.work);
-    let horizon = p.timer_horizon;
     let mut s = Stepping { p, b, moves: Vec::new(), changed: false, started: 0 };
     for item in &work {
         match item {
-            Work::Timer(id) => s.timer(*id, horizon),
+            Work::Timer(id) => s.timer(*id),
             Work::Event { seq, event } => s.event(*seq, event),
-            Work::Api { journey, payload } => s.api(journey, payload, EventSeq(i64::MAX)),
+            Work::Api { journey, payload } => s.api(journey, payload),
         }
     }
-    Outcome { profile_id: s.p.profile.id, profile: s.changed.then_some(s.p.profile), moves: s.moves }
+    let now = s.b.now;
+    let counters =
+        s.p.counters
+            .drain()
+            .filter(|(_, slot)| slot.dirty)
+            .map(|(key, mut slot)| {
+                slot.counter.prune(slot.query.within, now);
+                (key, slot.counter)
+            })
+            .collect();
+    Outcome { profile_id: s.p.profile.id, counters, profile: s.changed.then_some(s.p.profile), moves: s.moves }
 }
 
 /// Runs `f` over `items` on up to as many threads as the machine has cores, keeping order.
@@ -747,6 +795,10 @@ fn stuck(run: &Run, now: Timestamp) -> Transition {
 fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp) -> Result<(), Error> {
     if let Some(profile) = &outcome.profile {
         tx.save_profile(profile, now)?;
+    }
+    for (key, counter) in &outcome.counters {
+        let state = serde_json::to_string(counter).map_err(|e| store::Error::Corrupt(e.to_string()))?;
+        tx.save_counter(outcome.profile_id, key, &state)?;
     }
     let mut started: Vec<RunId> = Vec::new();
     for Moved { run, transition: t, traits, updates } in outcome.moves {

@@ -27,7 +27,10 @@ pub fn why_not_entered(
     let history: Vec<serde_json::Value> = j
         .history
         .iter()
-        .map(|q| Ok(q.evaluate(tx.event_properties(profile, &q.event, now.minus(q.within), now)?.iter().map(|(_, p)| p))))
+        .map(|q| {
+            let (lo, hi) = domain::aggregate::window(q.within, now);
+            Ok(q.evaluate(tx.event_properties(profile, &q.event, lo, hi)?.iter().map(|(_, _, p)| p)))
+        })
         .collect::<Result<_, Error>>()?;
     let entries = match j.entry.limit {
         Some(_) => tx.count_runs(&j.id)?,

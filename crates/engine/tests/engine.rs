@@ -526,3 +526,25 @@ async fn a_backtest_over_the_same_events_reports_what_the_live_journey_did() {
     assert_eq!(replayed.events, 19);
     assert_eq!(progress.lock().expect("progress").last(), Some(&(19, 19)));
 }
+
+#[tokio::test]
+async fn history_conditions_are_kept_as_counters_per_person() {
+    let mut h = seeded().await;
+    h.send(Kind::Identify, json!({"userId": "uma", "traits": {"firstName": "Uma", "email": "uma@x.test"}})).await;
+    for p in ["/products/a", "/blog", "/products/b"] {
+        h.page("uma", p).await;
+    }
+    let journey = domain::journey::Journey::parse(&consultation()).expect("valid");
+    let views = &journey.history[0];
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("uma".into())).expect("lookup").expect("known");
+    let state = tx.counter(p, &views.key).expect("read").expect("kept after the first use");
+    let counter: domain::aggregate::Counter = serde_json::from_str(&state).expect("counter");
+    assert_eq!(counter.evaluate(views, h.clock_now()), json!(2), "two product views, the blog view filtered out");
+    drop(tx);
+    // The third product view reads the counter (3) and qualifies.
+    h.page("uma", "/products/c").await;
+    h.check_messages(expect![[r#"
+        t=+0s email uma@x.test: captured "Uma, a free consultation?"
+    "#]]);
+}

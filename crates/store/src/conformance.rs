@@ -108,9 +108,11 @@ pub fn history_and_timeline_follow_the_person(store: &dyn Store) {
     }
     tx.commit().expect("commit");
     let mut tx = store.read().expect("tx");
-    let props = tx.event_properties(p, "Page Viewed", t(100), t(300)).expect("history");
-    assert_eq!(props.len(), 2, "window is (since, until]");
-    assert_eq!(props.iter().filter(|(_, m)| m["path"] == json!("/products/b")).count(), 1);
+    let props = tx.event_properties(p, "Page Viewed", t(101), t(300)).expect("history");
+    assert_eq!(props.len(), 2, "window is [since, until]");
+    assert_eq!(props.iter().filter(|(_, _, m)| m["path"] == json!("/products/b")).count(), 1);
+    assert_eq!(props.iter().map(|(_, ts, _)| ts.0).collect::<Vec<_>>(), [200, 300]);
+    assert_eq!(tx.event_properties(p, "Page Viewed", t(100), t(100)).expect("history").len(), 1);
     assert!(props[0].0 < props[1].0, "in log order");
     assert!(tx.event_properties(p, "Signed Up", t(0), t(1000)).expect("none").is_empty());
     let last = tx.last_event(p, "Page Viewed").expect("last").expect("one");
@@ -249,6 +251,14 @@ pub fn templates_and_settings(store: &dyn Store) {
     tx.set_setting("admin_token", "x").expect("set");
     tx.set_setting("admin_token", "y").expect("set");
     assert_eq!(tx.setting("admin_token").expect("get"), Some("y".into()));
+    let p = ProfileId(7);
+    assert_eq!(tx.counter(p, "q1").expect("counter"), None);
+    tx.save_counter(p, "q1", "[1]").expect("save");
+    tx.save_counter(p, "q1", "[2]").expect("replace");
+    tx.save_counter(p, "q2", "[3]").expect("save");
+    assert_eq!(tx.counter(p, "q1").expect("counter"), Some("[2]".into()));
+    tx.delete_counters(p).expect("delete");
+    assert_eq!(tx.counter(p, "q2").expect("counter"), None);
     tx.commit().expect("commit");
 }
 

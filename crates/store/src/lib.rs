@@ -232,9 +232,15 @@ pub trait Tx {
     fn set_event_profile(&mut self, seq: EventSeq, profile: ProfileId) -> Result<()>;
     /// Events of the log after `after`, in order (for processing).
     fn events_after(&mut self, after: EventSeq, limit: usize) -> Result<Vec<StoredEvent>>;
-    /// Log position and properties of a person's events named `name` with
-    /// `since < timestamp <= until`, in log order.
-    fn event_properties(&mut self, profile: ProfileId, name: &str, since: Timestamp, until: Timestamp) -> Result<Vec<(EventSeq, Map)>>;
+    /// Log position, time and properties of a person's events named `name` with
+    /// `since <= timestamp <= until`, in log order.
+    fn event_properties(
+        &mut self,
+        profile: ProfileId,
+        name: &str,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(EventSeq, Timestamp, Map)>>;
     /// A person's latest event with that journey-matching name.
     fn last_event(&mut self, profile: ProfileId, name: &str) -> Result<Option<StoredEvent>>;
     /// A person's events, newest first.
@@ -252,6 +258,12 @@ pub trait Tx {
     /// Moves identities, events, runs and messages of `loser` to `winner` and marks `loser`
     /// as merged. Traits are the caller's to merge (domain rules) and save.
     fn merge_profiles(&mut self, winner: ProfileId, loser: ProfileId, now: Timestamp) -> Result<()>;
+
+    // Incremental history counters (opaque state, by person and query key).
+    fn counter(&mut self, profile: ProfileId, key: &str) -> Result<Option<String>>;
+    fn save_counter(&mut self, profile: ProfileId, key: &str, state: &str) -> Result<()>;
+    /// Forgets a person's counters (they are rebuilt from the log when next needed).
+    fn delete_counters(&mut self, profile: ProfileId) -> Result<()>;
 
     // Journeys.
     fn save_draft(&mut self, id: &JourneyId, document: &Value, now: Timestamp) -> Result<()>;

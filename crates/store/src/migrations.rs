@@ -105,4 +105,15 @@ CREATE TABLE settings (
 ALTER TABLE journeys ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
 "#,
     ),
+    (
+        3,
+        r#"
+CREATE TABLE counters (
+    profile_id BIGINT NOT NULL,
+    query_key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (profile_id, query_key)
+);
+"#,
+    ),
 ];

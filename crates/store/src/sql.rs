@@ -286,12 +286,37 @@ impl<C: Conn> Tx for SqlTx<C> {
         all(rows, event_row)
     }
 
-    fn event_properties(&mut self, profile: ProfileId, name: &str, since: Timestamp, until: Timestamp) -> Result<Vec<(EventSeq, Map)>> {
+    fn event_properties(
+        &mut self,
+        profile: ProfileId,
+        name: &str,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(EventSeq, Timestamp, Map)>> {
         let rows = self.conn.query(
-            "SELECT seq, body FROM events WHERE profile_id = ? AND name = ? AND ts > ? AND ts <= ? ORDER BY seq",
+            "SELECT seq, ts, body FROM events WHERE profile_id = ? AND name = ? AND ts >= ? AND ts <= ? ORDER BY seq",
             params![profile.0, name, since.0, until.0],
         )?;
-        all(rows, |r| Ok((EventSeq(r.int(0)?), r.json::<Event>(1)?.match_properties().into_owned())))
+        all(rows, |r| Ok((EventSeq(r.int(0)?), Timestamp(r.int(1)?), r.json::<Event>(2)?.match_properties().into_owned())))
+    }
+
+    fn counter(&mut self, profile: ProfileId, key: &str) -> Result<Option<String>> {
+        let rows = self.conn.query("SELECT state FROM counters WHERE profile_id = ? AND query_key = ?", params![profile.0, key])?;
+        first(rows, |r| Ok(r.text(0)?.to_owned()))
+    }
+
+    fn save_counter(&mut self, profile: ProfileId, key: &str, state: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO counters (profile_id, query_key, state) VALUES (?, ?, ?) \
+             ON CONFLICT (profile_id, query_key) DO UPDATE SET state = excluded.state",
+            params![profile.0, key, state],
+        )?;
+        Ok(())
+    }
+
+    fn delete_counters(&mut self, profile: ProfileId) -> Result<()> {
+        self.conn.execute("DELETE FROM counters WHERE profile_id = ?", params![profile.0])?;
+        Ok(())
     }
 
     fn last_event(&mut self, profile: ProfileId, name: &str) -> Result<Option<StoredEvent>> {
