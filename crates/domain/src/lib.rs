@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod condition;
+pub mod cron;
 pub mod event;
 pub mod ids;
 pub mod journey;

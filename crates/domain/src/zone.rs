@@ -54,6 +54,14 @@ pub fn next_time_of_day(now: Timestamp, hour: i8, minute: i8, name: &str) -> Opt
     None
 }
 
+/// The instant on the same local date as `t` (in zone `name`) at `hour:minute`.
+pub fn at_local_time(t: Timestamp, hour: i8, minute: i8, name: &str) -> Option<Timestamp> {
+    let tz = zone(name);
+    let date = jiff::Timestamp::from_millisecond(t.0).ok()?.to_zoned(tz.clone()).date();
+    let z = date.at(hour, minute, 0, 0).to_zoned(tz).ok()?;
+    Some(Timestamp(z.timestamp().as_millisecond()))
+}
+
 /// A date trait as an instant: an RFC 3339 instant, or a plain date (`2026-12-01`) at
 /// midnight in zone `name`.
 pub fn date_trait(value: &serde_json::Value, name: &str) -> Option<Timestamp> {

@@ -136,6 +136,11 @@ impl Driver {
                 "page" => self.event(now, who, Kind::Page, "", json!({"path": name}).as_object().cloned().unwrap_or_default()),
                 "track" => self.event(now, who, Kind::Track, name, props),
                 "identify" => self.event(now, who, Kind::Identify, "", props),
+                "scheduled" => {
+                    self.advance(now);
+                    self.people.entry(who.to_owned()).or_default();
+                    self.apply(who, now, Input::Scheduled);
+                }
                 "api" => {
                     self.advance(now);
                     self.people.entry(who.to_owned()).or_default();
@@ -652,4 +657,64 @@ fn validation_of_the_new_steps_and_entry_options() {
         t /steps/3/until/time invalid_field
     "#]]
     .assert_eq(&(text.join("\n") + "\n"));
+}
+
+#[test]
+fn schedule_and_date_entries() {
+    let digest = json!({"id": "digest", "entry": {"schedule": {"cron": "0 9 * * mon", "timezone": "Europe/Paris"},
+        "audience": {"trait": "plan", "op": "eq", "value": "pro"}}, "steps": [{"id": "send", "type": "send", "template": "digest"}]});
+    check(
+        digest,
+        r#"
+        +0s ann identify {"plan": "pro"}
+        +0s bob identify {"plan": "free"}
+        +3d ann scheduled
+        +3d bob scheduled
+    "#,
+        expect![[r#"
+        t=+3d ann: entered on Schedule [trait plan = "pro" eq "pro" -> true] / send: send email digest / completed
+    "#]],
+    );
+    let renewal = json!({"id": "renewal", "entry": {"date": {"trait": "renewal_date", "offset": "-3d", "at": "09:00"}},
+        "steps": [{"id": "send", "type": "send", "template": "renewal"}]});
+    check(
+        renewal,
+        r#"
+        +0s cy identify {"renewal_date": "2027-01-20"}
+        +1d cy scheduled
+        +1d dan scheduled
+    "#,
+        expect![[r#"
+        t=+1d cy: entered on Date Reached / send: send email renewal / completed
+    "#]],
+    );
+    let j =
+        Journey::parse(&json!({"id": "r", "timezone": "UTC", "entry": {"date": {"trait": "renewal_date", "offset": "-3d", "at": "09:00"}},
+        "steps": [{"id": "e", "type": "exit"}]}))
+        .expect("valid");
+    let traits = |v: Value| v.as_object().cloned().unwrap_or_default();
+    let at = |t: Value| j.date_entry_at(&traits(t)).map(|t| t.to_string());
+    assert_eq!(at(json!({"renewal_date": "2027-01-20", "timezone": "Asia/Tokyo"})).as_deref(), Some("2027-01-17T00:00:00.000Z"));
+    assert_eq!(at(json!({"renewal_date": "2027-01-20"})).as_deref(), Some("2027-01-17T09:00:00.000Z"));
+    assert_eq!(at(json!({"renewal_date": "soon"})), None);
+}
+
+#[test]
+fn schedule_and_date_entries_are_validated() {
+    let bad = |entry: Value| {
+        let doc = json!({"id": "x", "entry": entry, "steps": [{"id": "e", "type": "exit"}]});
+        Journey::parse(&doc).expect_err("invalid").iter().map(|d| format!("{} {}", d.path, d.code)).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        bad(json!({"schedule": {"cron": "0 25 * * *", "timezone": "Nowhere"}})),
+        ["/entry/schedule/cron invalid_cron", "/entry/schedule/timezone unknown_timezone"]
+    );
+    assert_eq!(
+        bad(json!({"schedule": {"cron": "0 9 * * *"}, "audience": {"history": {"event": "X", "within": "1d"}, "op": "gte", "value": 1}})),
+        ["/entry/audience condition_invalid"]
+    );
+    assert_eq!(
+        bad(json!({"date": {"trait": "renewal_date", "at": "09:10", "offset": "soon"}})),
+        ["/entry/date/offset invalid_duration", "/entry/date/at invalid_field"]
+    );
 }

@@ -14,7 +14,7 @@ use domain::aggregate::Counter;
 use domain::condition::HistoryQuery;
 use domain::event::{Event, Kind};
 use domain::ids::{EventSeq, Identity, JourneyId, ProfileId, RunId, SourceId};
-use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, Transition, step};
+use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, Transition, Trigger, step};
 use domain::profile::Profile;
 use domain::time::Timestamp;
 use serde_json::json;
@@ -24,6 +24,9 @@ use tokio::sync::{Notify, oneshot};
 use crate::{Clock, Command, Error, IngestReport, Options, RunsAction};
 
 type Reply = oneshot::Sender<Result<IngestReport, Error>>;
+
+/// Date entries are swept every quarter hour (every zone's offset is a multiple of it).
+const QUARTER: i64 = 15 * 60_000;
 
 pub(crate) struct Core {
     store: Arc<dyn Store>,
@@ -35,6 +38,8 @@ pub(crate) struct Core {
     /// Every version runs are on, parsed once.
     versions: HashMap<(JourneyId, i64), Arc<Journey>>,
     next_wake: Option<Timestamp>,
+    /// When each schedule or date-entry journey was last swept.
+    sweeps: HashMap<JourneyId, Timestamp>,
 }
 
 struct Ingest {
@@ -62,7 +67,7 @@ fn seed(profile: ProfileId, journey: &JourneyId) -> u64 {
 
 impl Core {
     pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, options: Options, outbox_ready: Arc<Notify>) -> Core {
-        Core { store, clock, options, outbox_ready, live: Vec::new(), versions: HashMap::new(), next_wake: None }
+        Core { store, clock, options, outbox_ready, live: Vec::new(), versions: HashMap::new(), next_wake: None, sweeps: HashMap::new() }
     }
 
     pub(crate) fn run(mut self, rx: Receiver<Command>) {
@@ -95,6 +100,9 @@ impl Core {
                         ingests.push(Ingest { source, events: e, reply });
                     }
                     Command::Wake { reply } => wakes.extend(reply),
+                    Command::NextWake { reply } => {
+                        let _ = reply.send(self.next_wake);
+                    }
                     Command::Enter { journey, identity, payload, reply } => enters.push(Enter { journey, identity, payload, reply }),
                     Command::Runs { journey, action, reply } => {
                         self.flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
@@ -136,7 +144,108 @@ impl Core {
         for (j, v) in &self.live {
             self.versions.insert((j.id.clone(), *v), j.clone());
         }
+        // Schedules and date entries start from when they were last swept (or from now).
+        let now = self.clock.now();
+        let mut tx = self.store.read()?;
+        let mut sweeps = HashMap::new();
+        for (j, _) in self.live.iter().filter(|(j, _)| j.swept()) {
+            let last = match self.sweeps.get(&j.id) {
+                Some(t) => *t,
+                None => tx.setting(&format!("sweep:{}", j.id))?.and_then(|v| v.parse().ok()).map_or(now, Timestamp),
+            };
+            sweeps.insert(j.id.clone(), last);
+        }
+        drop(tx);
+        self.sweeps = sweeps;
+        self.next_wake = [self.next_wake, self.next_sweep()].into_iter().flatten().min();
         tracing::info!(journeys = self.live.len(), "journeys loaded");
+        Ok(())
+    }
+
+    /// The next time a schedule or date-entry journey must be swept.
+    fn next_sweep(&self) -> Option<Timestamp> {
+        self.live
+            .iter()
+            .filter_map(|(j, _)| {
+                let last = *self.sweeps.get(&j.id)?;
+                match &j.entry.trigger {
+                    Trigger::Schedule { cron, timezone, .. } => cron.next_after(last, timezone),
+                    // Date entries fall on quarter hours in every zone: sweep each quarter hour.
+                    Trigger::Date { .. } => Some(Timestamp((last.0.div_euclid(QUARTER) + 1) * QUARTER)),
+                    _ => None,
+                }
+            })
+            .min()
+    }
+
+    /// Enters everyone a due schedule or date entry concerns: a pass over every profile.
+    fn sweep(&mut self, tx: &mut dyn Tx, now: Timestamp) -> Result<(), Error> {
+        let due: Vec<(Arc<Journey>, i64, Timestamp)> = self
+            .live
+            .iter()
+            .filter_map(|(j, v)| {
+                let last = *self.sweeps.get(&j.id)?;
+                let next = match &j.entry.trigger {
+                    Trigger::Schedule { cron, timezone, .. } => cron.next_after(last, timezone)?,
+                    Trigger::Date { .. } => Timestamp((last.0.div_euclid(QUARTER) + 1) * QUARTER),
+                    _ => return None,
+                };
+                (next <= now).then(|| (j.clone(), *v, last))
+            })
+            .collect();
+        for (j, version, last) in due {
+            let mut entries = if j.entry.limit.is_some() { tx.count_runs(&j.id)? } else { 0 };
+            let mut after = ProfileId(0);
+            let mut entered = 0;
+            loop {
+                let page = tx.profiles_after(after, 500)?;
+                let Some(tail) = page.last() else { break };
+                after = tail.id;
+                for profile in page {
+                    let concerned = match &j.entry.trigger {
+                        Trigger::Date { .. } => j.date_entry_at(&profile.traits).is_some_and(|t| last < t && t <= now),
+                        _ => true,
+                    };
+                    if !concerned {
+                        continue;
+                    }
+                    let runs = tx.current_runs(profile.id)?;
+                    if runs.iter().any(|r| r.run.journey == j.id && r.run.status == RunStatus::Waiting) {
+                        continue;
+                    }
+                    let previous = runs.iter().rev().find(|r| r.run.journey == j.id).map(|r| &r.run);
+                    let history: Vec<serde_json::Value> = j
+                        .history
+                        .iter()
+                        .map(|q| {
+                            let (lo, hi) = domain::aggregate::window(q.within, now);
+                            Ok(q.evaluate(tx.event_properties(profile.id, &q.event, lo, hi)?.iter().map(|(_, _, p)| p)))
+                        })
+                        .collect::<Result<_, Error>>()?;
+                    let ctx = Context { traits: &profile.traits, history: &history, previous, entries };
+                    let Some(t) = step(&j, version, None, Input::Scheduled, &ctx, now, seed(profile.id, &j.id)) else { continue };
+                    entries += 1;
+                    entered += 1;
+                    let mut p = profile.clone();
+                    let mut updates = Vec::new();
+                    for effect in &t.effects {
+                        if let Effect::Update { update, .. } = effect {
+                            let changed = update.apply(&mut p.traits);
+                            for k in changed.keys() {
+                                p.trait_times.insert(k.clone(), now);
+                            }
+                            updates.push(changed);
+                        }
+                    }
+                    let changed = updates.iter().any(|u| !u.is_empty());
+                    let moved = Moved { run: RunRef::New(0), transition: t, traits: p.traits.clone(), updates };
+                    write(tx, Outcome { profile_id: p.id, counters: Vec::new(), profile: changed.then_some(p), moves: vec![moved] }, now)?;
+                }
+            }
+            tx.set_setting(&format!("sweep:{}", j.id), &now.0.to_string())?;
+            self.sweeps.insert(j.id.clone(), now);
+            tracing::info!(journey = %j.id, entered, "swept");
+        }
         Ok(())
     }
 
@@ -226,7 +335,7 @@ impl Core {
         }
         let next = tx.next_wake()?;
         tx.commit()?;
-        self.next_wake = next;
+        self.next_wake = [next, self.next_sweep()].into_iter().flatten().min();
         tracing::info!(journey = %journey, changed, "runs moved or stopped");
         Ok(changed)
     }
@@ -249,6 +358,7 @@ impl Core {
     ) -> Result<(Vec<IngestReport>, bool), Error> {
         let store = self.store.clone();
         let mut tx = store.write()?;
+        self.sweep(&mut *tx, now)?;
         let due = tx.due_runs(now, self.options.max_batch_timers)?;
         let timers_full = due.len() >= self.options.max_batch_timers;
         let mut work: Vec<(ProfileId, Work<'_>)> = Vec::new();
@@ -314,7 +424,7 @@ impl Core {
         }
         let next = tx.next_wake()?;
         tx.commit()?;
-        self.next_wake = if timers_full { Some(now) } else { next };
+        self.next_wake = if timers_full { Some(now) } else { [next, self.next_sweep()].into_iter().flatten().min() };
         Ok((reports, entered))
     }
 

@@ -55,6 +55,23 @@ pub fn why_not_entered(
     let ctx = Context { traits: &traits, history: &history, previous: previous.as_ref(), entries };
     Ok(match &j.entry.trigger {
         Trigger::Api => "the journey is entered by API call only, and none was made for this person".to_owned(),
+        Trigger::Schedule { cron, timezone, audience } => {
+            let mut seen = Vec::new();
+            let matches = audience.as_ref().is_none_or(|a| {
+                a.eval(&domain::condition::Facts { traits: &traits, properties: None, history: &[], clock: None }, &mut seen)
+            });
+            let next = cron.next_after(now, timezone).map_or("never".to_owned(), |t| t.to_string());
+            if matches {
+                format!("it enters its audience on schedule {cron:?} ({timezone}); next at {next}")
+            } else {
+                format!("the person is not in the audience: {}; next schedule at {next}", seen.join("; "))
+            }
+        }
+        Trigger::Date { name, .. } => match j.date_entry_at(&traits) {
+            None => format!("it starts from trait {name}, which the person does not have as a date"),
+            Some(at) if at > now => format!("it starts at {at}, from trait {name}"),
+            Some(at) => format!("its time from trait {name} ({at}) passed before the journey was published or the trait was set"),
+        },
         Trigger::TraitChange { name, to, .. } => {
             let now_value = traits.get(name).map_or("(absent)".to_owned(), |v| v.to_string());
             let target = to.as_ref().map_or(String::new(), |t| format!(" to {t}"));

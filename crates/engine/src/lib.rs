@@ -101,6 +101,10 @@ pub(crate) enum Command {
     Wake {
         reply: Option<oneshot::Sender<Result<(), Error>>>,
     },
+    /// When the core next has work of its own (a timer, a schedule).
+    NextWake {
+        reply: oneshot::Sender<Option<domain::time::Timestamp>>,
+    },
     Shutdown,
 }
 
@@ -188,12 +192,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Moves a manual clock to `target`, stopping at each timer on the way so that every
-    /// timer fires at its own time, then sends what came due.
+    /// Moves a manual clock to `target`, stopping at each timer and schedule on the way so
+    /// that each fires at its own time, then sends what came due.
     pub async fn advance_manual(&self, clock: &ManualClock, target: domain::time::Timestamp) -> Result<(), Error> {
         loop {
-            let store = self.store.clone();
-            let next = tokio::task::spawn_blocking(move || store.read()?.next_wake()).await.map_err(|_| Error::ShuttingDown)??;
+            let (reply, rx) = oneshot::channel();
+            self.commands.send(Command::NextWake { reply }).map_err(|_| Error::ShuttingDown)?;
+            let next = rx.await.map_err(|_| Error::ShuttingDown)?;
             match next {
                 Some(t) if t <= target => {
                     clock.set(t.max(clock.now()));

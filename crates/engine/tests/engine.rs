@@ -548,3 +548,37 @@ async fn history_conditions_are_kept_as_counters_per_person() {
         t=+0s email uma@x.test: captured "Uma, a free consultation?"
     "#]]);
 }
+
+#[tokio::test]
+async fn schedules_enter_their_audience_and_date_entries_come_at_local_time() {
+    let mut h = Harness::new();
+    h.template("digest", "Your weekly digest");
+    h.template("renewal", "Renewal in 3 days");
+    h.publish(json!({"id": "weekly-digest", "entry": {"schedule": {"cron": "0 9 * * mon", "timezone": "Europe/Paris"},
+        "audience": {"trait": "plan", "op": "eq", "value": "pro"}}, "steps": [{"id": "send", "type": "send", "template": "digest"}]}))
+        .await;
+    h.publish(json!({"id": "renewal", "entry": {"date": {"trait": "renewal_date", "offset": "-3d", "at": "09:00"}},
+        "steps": [{"id": "send", "type": "send", "template": "renewal"}]}))
+        .await;
+    // START is Friday 2027-01-15 08:00 UTC.
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"plan": "pro", "email": "ann@x.test"}})).await;
+    h.send(Kind::Identify, json!({"userId": "bob", "traits": {"plan": "free", "email": "bob@x.test"}})).await;
+    h.send(
+        Kind::Identify,
+        json!({"userId": "cy", "traits": {"renewal_date": "2027-01-20", "timezone": "Asia/Tokyo", "email": "cy@x.test"}}),
+    )
+    .await;
+    h.send(
+        Kind::Identify,
+        json!({"userId": "di", "traits": {"renewal_date": "2027-01-20", "timezone": "America/New_York", "email": "di@x.test"}}),
+    )
+    .await;
+    h.send(Kind::Identify, json!({"userId": "ed", "traits": {"renewal_date": "2027-01-01", "email": "ed@x.test"}})).await;
+    h.advance("10d").await;
+    h.check_messages(expect![[r#"
+        t=+1d16h email cy@x.test: captured "Renewal in 3 days"
+        t=+2d6h email di@x.test: captured "Renewal in 3 days"
+        t=+3d email ann@x.test: captured "Your weekly digest"
+        t=+10d email ann@x.test: captured "Your weekly digest"
+    "#]]);
+}

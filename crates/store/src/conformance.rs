@@ -143,6 +143,12 @@ pub fn identities_resolve_and_merge(store: &dyn Store) {
     assert_eq!(tx.profile_by_identity(&aid).expect("lookup"), Some(known));
     assert_eq!(tx.identities(known).expect("ids"), [aid.clone(), uid.clone()]);
     assert_eq!(tx.canonical(anon).expect("canonical"), Some(known));
+    assert_eq!(
+        tx.profiles_after(ProfileId(0), 10).expect("page").iter().map(|p| p.id).collect::<Vec<_>>(),
+        [known],
+        "merged profiles are not listed"
+    );
+    assert!(tx.profiles_after(known, 10).expect("page").is_empty());
     assert_eq!(tx.canonical(known).expect("canonical"), Some(known));
     assert_eq!(tx.canonical(ProfileId(999_999)).expect("canonical"), None);
     assert_eq!(tx.run(r).expect("run").map(|r| r.profile), Some(known));

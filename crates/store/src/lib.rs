@@ -250,6 +250,8 @@ pub trait Tx {
     fn create_profile(&mut self, now: Timestamp) -> Result<ProfileId>;
     fn profile(&mut self, id: ProfileId) -> Result<Option<Profile>>;
     fn save_profile(&mut self, profile: &Profile, now: Timestamp) -> Result<()>;
+    /// Profiles (not merged away) with ids above `after`, in id order: a page of everyone.
+    fn profiles_after(&mut self, after: ProfileId, limit: usize) -> Result<Vec<Profile>>;
     /// Follows merges to the profile an id now lives in.
     fn canonical(&mut self, id: ProfileId) -> Result<Option<ProfileId>>;
     fn profile_by_identity(&mut self, identity: &Identity) -> Result<Option<ProfileId>>;

@@ -359,6 +359,14 @@ impl<C: Conn> Tx for SqlTx<C> {
         Ok(())
     }
 
+    fn profiles_after(&mut self, after: ProfileId, n: usize) -> Result<Vec<Profile>> {
+        let rows = self.conn.query(
+            "SELECT id, traits, trait_times FROM profiles WHERE id > ? AND merged_into IS NULL ORDER BY id LIMIT ?",
+            params![after.0, limit(n)],
+        )?;
+        all(rows, |r| Ok(Profile { id: ProfileId(r.int(0)?), traits: r.json(1)?, trait_times: r.json(2)? }))
+    }
+
     fn canonical(&mut self, mut id: ProfileId) -> Result<Option<ProfileId>> {
         for _ in 0..64 {
             let rows = self.conn.query("SELECT merged_into FROM profiles WHERE id = ?", params![id.0])?;

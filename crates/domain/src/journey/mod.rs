@@ -55,6 +55,12 @@ pub enum Trigger {
     TraitChange { name: String, from: Option<Value>, to: Option<Value> },
     /// A call to the admin API, with a payload templates can use.
     Api,
+    /// At each time a cron expression names (in `timezone`), everyone matching `audience`
+    /// (traits and the clock; no history) enters.
+    Schedule { cron: crate::cron::Cron, timezone: String, audience: Option<Condition> },
+    /// Relative to a date trait: `offset` from its date, at `hour:minute` on the person's wall
+    /// clock (e.g. 3 days before `renewal_date`, at 09:00).
+    Date { name: String, offset: Duration, hour: i8, minute: i8 },
 }
 
 /// May a person start a run again after an earlier one?
@@ -238,6 +244,19 @@ impl Journey {
         }
     }
 
+    /// When a `date` entry is due for a person with these traits.
+    pub fn date_entry_at(&self, traits: &Map) -> Option<Timestamp> {
+        let Trigger::Date { name, offset, hour, minute } = &self.entry.trigger else { return None };
+        let zone = zone::person_zone(traits, &self.timezone);
+        let day = zone::date_trait(traits.get(name)?, &zone)?.plus(*offset);
+        zone::at_local_time(day, *hour, *minute, &zone)
+    }
+
+    /// Whether entries come from the engine's sweeps (schedule and date entries).
+    pub fn swept(&self) -> bool {
+        matches!(self.entry.trigger, Trigger::Schedule { .. } | Trigger::Date { .. })
+    }
+
     /// The trait whose change enters this journey, if that is its trigger.
     pub fn entry_trait(&self) -> Option<&str> {
         match &self.entry.trigger {
@@ -310,6 +329,8 @@ pub enum Input<'a> {
     Api {
         payload: &'a Map,
     },
+    /// A schedule came due, or a date entry's time came (the engine's sweep decides who).
+    Scheduled,
 }
 
 /// Something the transition decided to do outside the run; the engine applies updates in
@@ -600,6 +621,24 @@ impl<'a> Stepper<'a> {
                 ("Trait Changed".to_owned(), props)
             }
             (Trigger::Api, Input::Api { payload }) => ("API Call".to_owned(), payload.clone()),
+            (Trigger::Schedule { cron, audience, .. }, Input::Scheduled) => {
+                if let Some(a) = audience
+                    && !a.eval(&self.facts(None), &mut seen)
+                {
+                    return None;
+                }
+                let mut props = Map::new();
+                props.insert("schedule".into(), Value::String(cron.to_string()));
+                props.insert("scheduled_at".into(), Value::String(self.now.to_string()));
+                ("Schedule".to_owned(), props)
+            }
+            (Trigger::Date { name, .. }, Input::Scheduled) => {
+                let value = self.traits.get(name)?.clone();
+                let mut props = Map::new();
+                props.insert("trait".into(), Value::String(name.clone()));
+                props.insert("date".into(), value);
+                ("Date Reached".to_owned(), props)
+            }
             _ => return None,
         };
         if let Some(prev) = self.ctx.previous {
@@ -727,6 +766,6 @@ pub fn step(
             s.advance(&mut run, next);
             Some(s.finish(run, false))
         }
-        (Some(_), Input::TraitChange { .. } | Input::Api { .. }) => None,
+        (Some(_), Input::TraitChange { .. } | Input::Api { .. } | Input::Scheduled) => None,
     }
 }

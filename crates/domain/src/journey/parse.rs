@@ -46,6 +46,51 @@ impl Parser {
             name.map(|n| Trigger::TraitChange { name: n.to_owned(), from: t.get("from").cloned(), to: t.get("to").cloned() })
         } else if e.get("api").and_then(Value::as_bool) == Some(true) {
             Some(Trigger::Api)
+        } else if let Some(sch) = e.get("schedule") {
+            let cron = match sch.get("cron").and_then(Value::as_str).map(crate::cron::Cron::parse) {
+                Some(Ok(c)) => Some(c),
+                Some(Err(why)) => {
+                    self.diags.error("/entry/schedule/cron", "invalid_cron", &why);
+                    None
+                }
+                None => {
+                    self.diags.error("/entry/schedule/cron", "missing_field", "a schedule needs \"cron\", e.g. \"0 9 * * mon\"");
+                    None
+                }
+            };
+            let zone = self.zone(sch.get("timezone"), "/entry/schedule/timezone");
+            let before = self.history.len();
+            let audience = self.condition(e.get("audience"), "/entry/audience");
+            if self.history.len() > before {
+                self.diags.error("/entry/audience", "condition_invalid", "a schedule's audience reads traits and the clock, not history");
+            }
+            Some(Trigger::Schedule { cron: cron?, timezone: zone?.unwrap_or_else(|| "UTC".to_owned()), audience })
+        } else if let Some(d) = e.get("date") {
+            let name = d.get("trait").and_then(Value::as_str).filter(|n| !n.is_empty());
+            if name.is_none() {
+                self.diags.error("/entry/date/trait", "missing_field", "a date entry names its date \"trait\"");
+            }
+            let offset = match d.get("offset").and_then(Value::as_str) {
+                None => Some(Duration::ZERO),
+                Some(o) => signed_duration(o).map_err(|e| self.diags.error("/entry/date/offset", "invalid_duration", &e)).ok(),
+            };
+            let at = d.get("at").and_then(Value::as_str).unwrap_or("09:00");
+            let hm = at.split_once(':').and_then(|(h, m)| Some((h.parse::<i8>().ok()?, m.parse::<i8>().ok()?)));
+            let hm = match hm {
+                Some((h, m)) if at.len() == 5 && (0..24).contains(&h) && (0..60).contains(&m) && m % 15 == 0 => Some((h, m)),
+                _ => {
+                    self.diags.error(
+                        "/entry/date/at",
+                        "invalid_field",
+                        "\"at\" is a 24-hour \"HH:MM\" on a quarter hour, such as \"09:00\"",
+                    );
+                    None
+                }
+            };
+            match (name, offset, hm) {
+                (Some(n), Some(offset), Some((hour, minute))) => Some(Trigger::Date { name: n.to_owned(), offset, hour, minute }),
+                _ => None,
+            }
         } else {
             self.event_match(e, "/entry").map(Trigger::Event)
         };
@@ -153,16 +198,7 @@ impl Parser {
         let name = obj.get("until_trait").and_then(Value::as_str).filter(|n| !n.is_empty());
         let offset = match obj.get("offset").and_then(Value::as_str) {
             None => Some(Duration::ZERO),
-            Some(o) => {
-                let (neg, body) = o.strip_prefix('-').map_or((false, o), |b| (true, b));
-                match body.strip_prefix('+').unwrap_or(body).parse::<Duration>() {
-                    Ok(d) => Some(if neg { Duration::millis(-d.as_millis()) } else { d }),
-                    Err(e) => {
-                        self.diags.error(&format!("{path}/offset"), "invalid_duration", &e);
-                        None
-                    }
-                }
-            }
+            Some(o) => signed_duration(o).map_err(|e| self.diags.error(&format!("{path}/offset"), "invalid_duration", &e)).ok(),
         };
         if name.is_none() {
             self.diags.error(
@@ -454,6 +490,13 @@ impl Journey {
             _ => Err(p.diags.0),
         }
     }
+}
+
+/// A duration with an optional sign: `-3d`, `+12h`, `1w`.
+fn signed_duration(o: &str) -> Result<Duration, String> {
+    let (neg, body) = o.strip_prefix('-').map_or((false, o), |b| (true, b));
+    let d = body.strip_prefix('+').unwrap_or(body).parse::<Duration>()?;
+    Ok(if neg { Duration::millis(-d.as_millis()) } else { d })
 }
 
 /// Every step id a raw step object points to, with where it says so.
