@@ -83,7 +83,13 @@ impl Client {
         let text = response.text().await.unwrap_or_default();
         let snippet: String = text.chars().take(500).collect();
         if status.is_success() {
-            return Ok(json!({"status": status.as_u16(), "response": snippet}));
+            let mut out = json!({"status": status.as_u16(), "response": snippet});
+            if text.len() <= 65_536
+                && let Ok(parsed) = serde_json::from_str::<Value>(&text)
+            {
+                out["json"] = parsed;
+            }
+            return Ok(out);
         }
         let message = format!("webhook answered {status}: {snippet}");
         if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {

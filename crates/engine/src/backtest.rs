@@ -108,7 +108,7 @@ pub async fn run(
             let page = tx.events_after(after, 10_000)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
-            all.extend(page.into_iter().filter(|e| e.source.0 != "wayfarer" && e.event.received_at <= to));
+            all.extend(page.into_iter().filter(|e| e.source.0 != crate::core::INTERNAL_SOURCE && e.event.received_at <= to));
         }
         Ok(all)
     })

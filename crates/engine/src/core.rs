@@ -210,7 +210,7 @@ impl Core {
                         continue;
                     }
                     let runs = tx.current_runs(profile.id)?;
-                    if runs.iter().any(|r| r.run.journey == j.id && r.run.status == RunStatus::Waiting) {
+                    if !j.entry.concurrent && runs.iter().any(|r| r.run.journey == j.id && r.run.status == RunStatus::Waiting) {
                         continue;
                     }
                     let previous = runs.iter().rev().find(|r| r.run.journey == j.id).map(|r| &r.run);
@@ -374,7 +374,10 @@ impl Core {
                     Some(seq) => {
                         report.accepted += 1;
                         first_new.get_or_insert(seq);
-                        let profile = self.resolve(&mut *tx, event, now)?;
+                        let profile = match internal_profile(source, event) {
+                            Some(p) => tx.canonical(p)?.unwrap_or(p),
+                            None => self.resolve(&mut *tx, event, now)?,
+                        };
                         tx.set_event_profile(seq, profile)?;
                         work.push((profile, Work::Event { seq, event }));
                     }
@@ -681,6 +684,34 @@ fn history_values(person: &Person<'_>, j: &Journey, now: Timestamp) -> Vec<serde
         .collect()
 }
 
+/// The source of the events Wayfarer makes itself (trait updates, webhook responses).
+pub(crate) const INTERNAL_SOURCE: &str = "wayfarer";
+
+/// Events Wayfarer makes about a known person carry its id in `context.wayfarer.profile_id`.
+fn internal_profile(source: &SourceId, event: &Event) -> Option<ProfileId> {
+    (source.0 == INTERNAL_SOURCE).then(|| event.context.get("wayfarer")?.get("profile_id")?.as_i64().map(ProfileId)).flatten()
+}
+
+/// A trait-setting event about a known person, made by Wayfarer.
+pub(crate) fn internal_identify(profile: ProfileId, message_id: String, traits: domain::Map, now: Timestamp) -> Event {
+    let mut context = domain::Map::new();
+    context.insert("wayfarer".into(), json!({"profile_id": profile}));
+    Event {
+        kind: Kind::Identify,
+        message_id: domain::ids::MessageId(message_id),
+        user_id: None,
+        anonymous_id: None,
+        previous_id: None,
+        group_id: None,
+        name: None,
+        properties: domain::Map::new(),
+        traits,
+        context,
+        timestamp: now,
+        received_at: now,
+    }
+}
+
 /// What every person of a batch shares: the journeys, and entry counts for limits.
 struct Batch<'a> {
     live: &'a [(Arc<Journey>, i64)],
@@ -752,8 +783,9 @@ impl Stepping<'_, '_> {
         self.record(r, t)
     }
 
-    fn waiting_in(&self, j: &JourneyId) -> bool {
-        self.p.runs.iter().any(|(_, r)| r.status == RunStatus::Waiting && r.journey == *j)
+    /// Whether the person has a waiting run that keeps them from entering `j` again.
+    fn waiting_in(&self, j: &Journey) -> bool {
+        !j.entry.concurrent && self.p.runs.iter().any(|(_, r)| r.status == RunStatus::Waiting && r.journey == j.id)
     }
 
     /// Trait changes are inputs too: they may enter journeys with a trait-change entry.
@@ -762,7 +794,7 @@ impl Stepping<'_, '_> {
         let mut steps = 0;
         while let Some((name, from, to)) = changes.pop() {
             for (j, version) in live {
-                if j.entry_trait() != Some(name.as_str()) || self.waiting_in(&j.id) {
+                if j.entry_trait() != Some(name.as_str()) || self.waiting_in(j) {
                     continue;
                 }
                 steps += 1;
@@ -828,7 +860,7 @@ impl Stepping<'_, '_> {
         }
         // Then entries into journeys the person was not in.
         for (j, version) in self.b.live {
-            if j.entry_event() == Some(event.match_name()) && !was_in.iter().any(|(_, id, _)| *id == j.id) {
+            if j.entry_event() == Some(event.match_name()) && (j.entry.concurrent || !was_in.iter().any(|(_, id, _)| *id == j.id)) {
                 changes.extend(self.try_enter(j, *version, Input::Event(event)));
             }
         }
@@ -837,7 +869,7 @@ impl Stepping<'_, '_> {
 
     fn api(&mut self, journey: &JourneyId, payload: &domain::Map) {
         let Some((j, version)) = self.b.live.iter().find(|(j, _)| j.id == *journey) else { return };
-        if self.waiting_in(journey) {
+        if self.waiting_in(j) {
             return;
         }
         let changes = self.try_enter(j, *version, Input::Api { payload });
@@ -946,7 +978,7 @@ fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp) -> Result<(), Error>
                 timestamp: now,
                 received_at: now,
             };
-            if let Some(seq) = tx.insert_event(&SourceId("wayfarer".into()), &event)? {
+            if let Some(seq) = tx.insert_event(&SourceId(INTERNAL_SOURCE.into()), &event)? {
                 tx.set_event_profile(seq, outcome.profile_id)?;
             }
         }

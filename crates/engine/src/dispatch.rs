@@ -49,6 +49,8 @@ pub(crate) struct Dispatcher {
     /// One pass at a time, so an entry is never sent twice concurrently.
     pass: Mutex<()>,
     stopping: AtomicBool,
+    /// To hand webhook responses back to the core as events.
+    commands: std::sync::mpsc::Sender<crate::Command>,
 }
 
 impl Dispatcher {
@@ -58,8 +60,9 @@ impl Dispatcher {
         deliverer: Deliverer,
         options: Options,
         ready: Arc<Notify>,
+        commands: std::sync::mpsc::Sender<crate::Command>,
     ) -> Dispatcher {
-        Dispatcher { store, clock, deliverer, options, ready, pass: Mutex::new(()), stopping: AtomicBool::new(false) }
+        Dispatcher { store, clock, deliverer, options, ready, pass: Mutex::new(()), stopping: AtomicBool::new(false), commands }
     }
 
     pub(crate) fn stop(&self) {
@@ -182,10 +185,36 @@ impl Dispatcher {
                 self.deliverer.email(&entry.key, to, &t, &ctx).await
             }
             Effect::Update { .. } => Err(deliver::Error::Permanent("trait updates are applied in the engine, never sent".into())),
-            Effect::Webhook { url, method, body, .. } => {
+            Effect::Webhook { url, method, body, save, .. } => {
                 let now_secs = self.clock.now().0 / 1000;
-                self.deliverer.webhook(&entry.key, &url, &method, body.as_ref(), &ctx, now_secs).await
+                let outcome = self.deliverer.webhook(&entry.key, &url, &method, body.as_ref(), &ctx, now_secs).await?;
+                if let (Outcome::Sent(result), false) = (&outcome, save.is_empty()) {
+                    self.save_response(entry, result, &save);
+                }
+                Ok(outcome)
             }
+        }
+    }
+}
+
+impl Dispatcher {
+    /// Saves fields of a webhook's JSON response to the person's traits, as an identify-like
+    /// event processed in order with the person's other events (idempotent: its messageId
+    /// derives from the outbox key).
+    fn save_response(&self, entry: &OutboxEntry, result: &Value, save: &std::collections::BTreeMap<String, String>) {
+        let response = result.get("json").cloned().unwrap_or(Value::Null);
+        let traits: domain::Map =
+            save.iter().filter_map(|(name, pointer)| response.pointer(pointer).map(|v| (name.clone(), v.clone()))).collect();
+        if traits.is_empty() {
+            tracing::warn!(key = %entry.key, "webhook response had none of the fields to save");
+            return;
+        }
+        let event = crate::core::internal_identify(entry.profile, format!("{}-response", entry.key), traits, self.clock.now());
+        let (reply, _ignored) = tokio::sync::oneshot::channel();
+        let command =
+            crate::Command::Ingest { source: domain::ids::SourceId(crate::core::INTERNAL_SOURCE.into()), events: vec![event], reply };
+        if self.commands.send(command).is_err() {
+            tracing::warn!(key = %entry.key, "engine stopped before the webhook response was saved");
         }
     }
 }

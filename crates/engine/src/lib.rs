@@ -118,6 +118,14 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
 }
 
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The core also stops when every handle is gone; the dispatcher holds one, so say it.
+        let _ = self.commands.send(Command::Shutdown);
+        self.dispatcher.stop();
+    }
+}
+
 impl Engine {
     /// Starts the core (a thread that owns all writes caused by events and timers) and the
     /// dispatcher (a task that sends committed outbox entries). Call inside a Tokio runtime.
@@ -126,7 +134,7 @@ impl Engine {
         let outbox_ready = Arc::new(Notify::new());
         let core = core::Core::new(store.clone(), clock.clone(), options.clone(), outbox_ready.clone());
         let handle = thread::Builder::new().name("wayfarer-core".into()).spawn(move || core.run(rx)).expect("spawning the core thread");
-        let dispatcher = Arc::new(dispatch::Dispatcher::new(store.clone(), clock.clone(), deliverer, options, outbox_ready));
+        let dispatcher = Arc::new(dispatch::Dispatcher::new(store.clone(), clock.clone(), deliverer, options, outbox_ready, tx.clone()));
         let task = tokio::spawn(dispatcher.clone().run());
         Engine {
             commands: tx,

@@ -300,7 +300,11 @@ async fn webhook_receiver(statuses: Vec<u16>) -> (String, Arc<std::sync::Mutex<V
                     break;
                 }
             }
-            let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let body = r#"{"ok":true,"score":42,"data":{"tier":"gold"}}"#;
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
             let _ = sock.write_all(reply.as_bytes()).await;
         }
     });
@@ -581,4 +585,53 @@ async fn schedules_enter_their_audience_and_date_entries_come_at_local_time() {
         t=+3d email ann@x.test: captured "Your weekly digest"
         t=+10d email ann@x.test: captured "Your weekly digest"
     "#]]);
+}
+
+#[tokio::test]
+async fn webhook_response_fields_are_saved_to_traits_and_drive_the_journey() {
+    let (url, seen) = webhook_receiver(vec![]).await;
+    let mut h = Harness::new();
+    h.template("hot", "A hot lead: {{ traits.tier }}");
+    h.publish(json!({"id": "score", "entry": {"event": "Demo Requested"},
+        "steps": [{"id": "crm", "type": "webhook", "url": url, "save": {"lead_score": "/score", "tier": "/data/tier", "absent": "/nope"}, "next": "later"},
+                  {"id": "later", "type": "wait", "duration": "1h", "next": "is-hot"},
+                  {"id": "is-hot", "type": "branch", "cases": [{"when": {"trait": "lead_score", "op": "gte", "value": 40}, "next": "tell"}]},
+                  {"id": "tell", "type": "send", "template": "hot"}]})).await;
+    h.send(Kind::Identify, json!({"userId": "val", "traits": {"email": "val@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "val", "event": "Demo Requested"})).await;
+    h.engine.wake().await.expect("wake");
+    h.advance("1h").await;
+    assert_eq!(seen.lock().expect("seen").len(), 1);
+    h.check_messages(expect![[r#"
+        t=+0s webhook val@x.test: sent 
+        t=+1h email val@x.test: captured "A hot lead: gold"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("val".into())).expect("lookup").expect("known");
+    let traits = tx.profile(p).expect("load").expect("exists").traits;
+    assert_eq!((traits["lead_score"].clone(), traits.get("absent")), (json!(42), None));
+}
+
+#[tokio::test]
+async fn concurrent_entries_give_a_person_several_runs() {
+    let mut h = Harness::new();
+    h.template("receipt", "Receipt for {{ event.order }}");
+    h.publish(json!({"id": "receipts", "entry": {"event": "Order Completed", "concurrent": true},
+        "steps": [{"id": "later", "type": "wait", "duration": "1d", "next": "send"}, {"id": "send", "type": "send", "template": "receipt"}]})).await;
+    h.publish(json!({"id": "single", "entry": {"event": "Order Completed"},
+        "steps": [{"id": "later", "type": "wait", "duration": "1d"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "wes", "traits": {"email": "wes@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "wes", "event": "Order Completed", "properties": {"order": "A-1"}})).await;
+    h.advance("1h").await;
+    h.send(Kind::Track, json!({"userId": "wes", "event": "Order Completed", "properties": {"order": "A-2"}})).await;
+    h.advance("2d").await;
+    h.check_messages(expect![[r#"
+        t=+1d email wes@x.test: captured "Receipt for A-1"
+        t=+1d1h email wes@x.test: captured "Receipt for A-2"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("wes".into())).expect("lookup").expect("known");
+    let single = tx.runs_of(p).expect("runs").iter().filter(|r| r.run.journey.0 == "single").count();
+    assert_eq!(single, 1, "without concurrent, one waiting run per person");
 }

@@ -82,6 +82,8 @@ pub struct Entry {
     pub limit: Option<i64>,
     /// Percent of entrants put in the control group: recorded, sent nothing.
     pub holdout: u8,
+    /// Allow a person several waiting runs at once (each entry starts one).
+    pub concurrent: bool,
 }
 
 /// A conversion: the goal event within `within` of entering records a conversion on the run,
@@ -168,13 +170,39 @@ impl TraitUpdate {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind {
-    Wait { until: WaitUntil, next: Option<NodeId> },
-    WaitFor { paths: Vec<WaitPath>, timeout: Duration, timeout_next: Option<NodeId> },
-    Branch { cases: Vec<(Condition, Option<NodeId>)>, otherwise: Option<NodeId> },
-    Split { paths: Vec<SplitPath> },
-    Send { channel: Channel, template: TemplateId, next: Option<NodeId> },
-    Update { update: TraitUpdate, next: Option<NodeId> },
-    Webhook { url: String, method: String, body: Option<Value>, next: Option<NodeId> },
+    Wait {
+        until: WaitUntil,
+        next: Option<NodeId>,
+    },
+    WaitFor {
+        paths: Vec<WaitPath>,
+        timeout: Duration,
+        timeout_next: Option<NodeId>,
+    },
+    Branch {
+        cases: Vec<(Condition, Option<NodeId>)>,
+        otherwise: Option<NodeId>,
+    },
+    Split {
+        paths: Vec<SplitPath>,
+    },
+    Send {
+        channel: Channel,
+        template: TemplateId,
+        next: Option<NodeId>,
+    },
+    Update {
+        update: TraitUpdate,
+        next: Option<NodeId>,
+    },
+    /// `save`: trait name -> JSON pointer into the response, saved to the profile after the call.
+    Webhook {
+        url: String,
+        method: String,
+        body: Option<Value>,
+        save: BTreeMap<String, String>,
+        next: Option<NodeId>,
+    },
     Exit,
 }
 
@@ -338,9 +366,23 @@ pub enum Input<'a> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Effect {
-    Send { node: NodeId, channel: Channel, template: TemplateId },
-    Webhook { node: NodeId, url: String, method: String, body: Option<Value> },
-    Update { node: NodeId, update: TraitUpdate },
+    Send {
+        node: NodeId,
+        channel: Channel,
+        template: TemplateId,
+    },
+    Webhook {
+        node: NodeId,
+        url: String,
+        method: String,
+        body: Option<Value>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        save: BTreeMap<String, String>,
+    },
+    Update {
+        node: NodeId,
+        update: TraitUpdate,
+    },
 }
 
 impl Effect {
@@ -560,7 +602,7 @@ impl<'a> Stepper<'a> {
                     self.effects.push(Effect::Update { node: id.clone(), update: update.clone() });
                     node = next.clone();
                 }
-                StepKind::Webhook { url, method, body, next } => {
+                StepKind::Webhook { url, method, body, save, next } => {
                     if run.control {
                         self.trace.push(format!("{id}: control group, not calling {url}"));
                     } else {
@@ -570,6 +612,7 @@ impl<'a> Stepper<'a> {
                             url: url.clone(),
                             method: method.clone(),
                             body: body.clone(),
+                            save: save.clone(),
                         });
                     }
                     node = next.clone();
@@ -643,7 +686,7 @@ impl<'a> Stepper<'a> {
         };
         if let Some(prev) = self.ctx.previous {
             let blocked = match self.j.entry.reentry {
-                _ if prev.status == RunStatus::Waiting => true,
+                _ if prev.status == RunStatus::Waiting && !self.j.entry.concurrent => true,
                 Reentry::Always => false,
                 Reentry::Never => true,
                 Reentry::After(d) => self.now.since(prev.entered_at) < d,

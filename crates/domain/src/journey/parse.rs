@@ -1,6 +1,6 @@
 //! Parsing and validating journey documents: every diagnostic at once, each tied to a node.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -124,7 +124,15 @@ impl Parser {
                 }
             },
         };
-        Some(Entry { trigger: trigger?, reentry: reentry?, limit: limit?, holdout: holdout? })
+        let concurrent = match e.get("concurrent") {
+            None | Some(Value::Null) => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.diags.error("/entry/concurrent", "invalid_field", "concurrent is true or false");
+                None
+            }
+        };
+        Some(Entry { trigger: trigger?, reentry: reentry?, limit: limit?, holdout: holdout?, concurrent: concurrent? })
     }
 
     fn next(&mut self, obj: &Map, key: &str, path: &str) -> Option<NodeId> {
@@ -376,7 +384,26 @@ impl Parser {
                 if !["POST", "PUT", "PATCH", "GET", "DELETE"].contains(&method.as_str()) {
                     self.diags.error(&format!("{path}/method"), "invalid_field", "method must be one of POST, PUT, PATCH, GET, DELETE");
                 }
-                StepKind::Webhook { url: url?, method, body: obj.get("body").cloned(), next: self.next(obj, "next", path) }
+                let mut save = BTreeMap::new();
+                match obj.get("save") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::Object(map)) => {
+                        for (name, pointer) in map {
+                            match pointer.as_str() {
+                                Some(p) if p.is_empty() || p.starts_with('/') => {
+                                    save.insert(name.clone(), p.to_owned());
+                                }
+                                _ => self.diags.error(
+                                    &format!("{path}/save/{name}"),
+                                    "invalid_field",
+                                    "save maps a trait to a JSON pointer into the response, such as \"/data/score\"",
+                                ),
+                            }
+                        }
+                    }
+                    Some(_) => self.diags.error(&format!("{path}/save"), "invalid_field", "save is {\"trait\": \"/json/pointer\"}"),
+                }
+                StepKind::Webhook { url: url?, method, body: obj.get("body").cloned(), save, next: self.next(obj, "next", path) }
             }
             "exit" => StepKind::Exit,
             other => {
