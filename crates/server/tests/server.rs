@@ -662,7 +662,20 @@ mod e2e {
         send_python(&python, &w.base(), &key, &json!(calls), false);
         let mails = wait_for("the invite", Duration::from_secs(30), || Some(smtp.mails()).filter(|m| !m.is_empty()));
         assert_eq!(mails[0].subject, "Pia, would a free consultation help?");
-        // Waiting runs survive a crash on PostgreSQL too.
+        // Waiting runs survive a crash on PostgreSQL too. (Kill once the send is recorded:
+        // a crash between the SMTP server's acceptance and the record re-sends, which the
+        // kill -9 while sending test covers.)
+        let mut recorded = false;
+        for _ in 0..1500 {
+            let (_, sent) = w.admin("GET", "/messages?status=sent", None).await;
+            recorded = sent["messages"].as_array().is_some_and(|m| m.len() == 1);
+            if recorded {
+                break;
+            }
+            // Waiting for the other process to record its send, not for time to pass.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(recorded, "the invite's send was recorded");
         w.kill9();
         w.start_again();
         w.advance("3d").await;
