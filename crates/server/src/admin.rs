@@ -355,6 +355,21 @@ pub async fn stop_journey(State(app): State<Arc<App>>, Path(id): Path<String>, b
     Ok(Json(json!({"state": "stopped", "stopped_runs": stopped})))
 }
 
+/// Every run of a journey (position, status, times), oldest first.
+pub async fn journey_runs(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    let runs = app.read(move |tx| Ok(tx.journey_runs(&JourneyId(id))?)).await?;
+    let items: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            json!({"run_id": r.id, "profile_id": r.profile, "version": r.run.version,
+                "status": match r.run.status { domain::journey::RunStatus::Waiting => "waiting", domain::journey::RunStatus::Exited => "exited" },
+                "node": r.run.node, "wake_at": r.run.wake_at.map(ts), "exit_reason": r.run.exit_reason, "control_group": r.run.control,
+                "converted_at": r.run.converted_at.map(ts), "entered_at": ts(r.run.entered_at), "updated_at": ts(r.run.updated_at)})
+        })
+        .collect();
+    Ok(Json(json!({"runs": items})))
+}
+
 #[derive(Deserialize)]
 pub struct EnterBody {
     user_id: Option<String>,

@@ -50,6 +50,24 @@ enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// Measure Wayfarer's speed on this machine beside bare baselines (see docs/BENCHMARKS.md).
+    Bench {
+        /// A few seconds' smoke run instead of the full measurement.
+        #[arg(long)]
+        quick: bool,
+        /// Runs per figure (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Use PostgreSQL at this URL instead of the embedded database.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Background load (events/s) during the latency measurement.
+        #[arg(long, default_value_t = 5000)]
+        background_rate: u64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replay stored events through a journey file and report what it would have done.
     Backtest {
         file: PathBuf,
@@ -189,6 +207,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             if !ok {
                 std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Bench { quick, runs, database_url, background_rate, json } => {
+            let report = server::bench::run(&server::bench::Options { quick, runs, database_url, background_rate }).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", server::bench::table(&report));
             }
             Ok(())
         }

@@ -780,4 +780,30 @@ mod e2e {
             assert!(out.contains(expected), "{expected:?} in:\n{out}");
         }
     }
+
+    /// The benchmark's smoke run: it completes and its numbers are sane. (Figures are
+    /// reported by `wayfarer bench`, never asserted as speeds here.)
+    #[tokio::test(flavor = "multi_thread")]
+    async fn bench_smoke_run_completes_with_sane_numbers() {
+        let out = tokio::task::spawn_blocking(|| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+                .args(["bench", "--quick", "--runs", "1", "--json"])
+                .env("RUST_LOG", "warn")
+                .output()
+        })
+        .await
+        .expect("join")
+        .expect("run bench");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        for key in ["batch_events_per_sec", "single_events_per_sec", "baseline_db_events_per_sec", "baseline_http_events_per_sec"] {
+            assert!(r[key]["median"].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
+        }
+        let l = &r["latency_ms"];
+        assert!(l["samples"].as_u64().is_some_and(|n| n > 10), "{r}");
+        let p: Vec<f64> = ["p50", "p95", "p99", "max"].iter().map(|k| l[k].as_f64().unwrap_or(-1.0)).collect();
+        assert!(p[0] > 0.0 && p.windows(2).all(|w| w[0] <= w[1]), "latencies ordered: {p:?}");
+        assert_eq!(r["timers"]["runs"], json!(500));
+        assert!(r["timers"]["firings_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{r}");
+    }
 }

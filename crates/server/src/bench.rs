@@ -1,0 +1,499 @@
+//! `wayfarer bench`: Wayfarer's speed, measured the way a client sees it, beside the ceilings
+//! of the same machine in the same run (a bare database writer, a bare HTTP endpoint).
+//!
+//! Every figure is the median of several runs with its min and max. `--quick` is a smoke run
+//! of a few seconds (CI checks it completes and its numbers are sane).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use crate::{Config, Server};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub quick: bool,
+    pub runs: usize,
+    /// PostgreSQL instead of the embedded database.
+    pub database_url: Option<String>,
+    /// Events per second of background load during the latency measurement.
+    pub background_rate: u64,
+}
+
+/// One figure: the median of the runs, with min and max.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Figure {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Figure {
+    fn of(mut xs: Vec<f64>) -> Figure {
+        xs.sort_by(f64::total_cmp);
+        let n = xs.len().max(1);
+        Figure {
+            median: xs.get(n / 2).copied().unwrap_or(0.0),
+            min: xs.first().copied().unwrap_or(0.0),
+            max: xs.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub store: String,
+    pub batch_events_per_sec: Figure,
+    pub single_events_per_sec: Figure,
+    pub baseline_db_events_per_sec: Figure,
+    pub baseline_http_events_per_sec: Figure,
+    /// Event sent → webhook received, milliseconds, under background load.
+    pub latency_ms: Latency,
+    pub timers: Timers,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Latency {
+    pub background_rate: u64,
+    pub samples: usize,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Timers {
+    pub runs: usize,
+    /// Runs fired per second, from the due instant until a client saw every one fired.
+    pub firings_per_sec: f64,
+    /// How late the engine took up each timer (its transition's time minus the due time).
+    pub lateness_p50_ms: f64,
+    pub lateness_p99_ms: f64,
+    /// From the due instant until a client saw every run fired (polled every 20 ms).
+    pub all_visible_after_ms: f64,
+}
+
+fn progress(msg: &str) {
+    eprint!("\r\x1b[2K{msg}");
+}
+
+/// A Wayfarer server on a fresh data directory, on a loopback port.
+struct Running {
+    base: String,
+    key: String,
+    token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: TempDir,
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> anyhow::Result<TempDir> {
+        let path = std::env::temp_dir().join(format!("wayfarer-bench-{label}-{}", crate::app::new_token()));
+        std::fs::create_dir_all(&path)?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
+    let dir = TempDir::new("server")?;
+    let token = crate::app::new_token();
+    let data = dir.0.display().to_string();
+    let db = o.database_url.clone().unwrap_or_default();
+    let vars: Vec<(&str, String)> = vec![
+        ("WAYFARER_DATA_DIR", data),
+        ("WAYFARER_ADMIN_TOKEN", token.clone()),
+        ("WAYFARER_WEBHOOK_ALLOW_PRIVATE", "true".into()),
+        ("WAYFARER_DATABASE_URL", db),
+    ];
+    let config = Config::load(None, &|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
+    let server = Server::build(&config).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let admin = |method: reqwest::Method, path: &str, body: Value| {
+        http.request(method, format!("{base}/api{path}"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let out: Value = admin(reqwest::Method::POST, "/sources", json!({"id": "bench"})).await?.json().await?;
+    let key = out["write_key"].as_str().context("write key")?.to_owned();
+    // Ten journeys as a real workspace has them: event entries, history counts, waits, webhooks.
+    for k in 0..10 {
+        let doc = json!({
+            "id": format!("bench-{k}"),
+            "entry": {"event": "Page Viewed", "filter": {"property": "path", "op": "starts_with", "value": format!("/products/{k}")}},
+            "steps": [
+                {"id": "engaged", "type": "branch", "cases": [{"when": {"history": {"event": "Page Viewed", "within": "7d"}, "op": "gte", "value": 3}, "next": "pause"}]},
+                {"id": "pause", "type": "wait", "duration": "1h", "next": "hook"},
+                {"id": "hook", "type": "webhook", "url": hook, "body": {"user": "{{ profile_id }}"}}
+            ]
+        });
+        admin(reqwest::Method::POST, "/journeys", doc).await?.error_for_status()?;
+        admin(reqwest::Method::POST, &format!("/journeys/bench-{k}/publish"), json!({})).await?.error_for_status()?;
+    }
+    for (id, doc) in [
+        (
+            "ping",
+            json!({"id": "ping", "entry": {"event": "Bench Ping"}, "steps": [{"id": "hook", "type": "webhook", "url": hook, "body": {"ping": "{{ event.ping }}"}}]}),
+        ),
+        (
+            "timers",
+            json!({"id": "timers", "entry": {"event": "Timer Start"}, "steps": [{"id": "at", "type": "wait", "until_trait": "fire_at", "next": "done"}, {"id": "done", "type": "exit"}]}),
+        ),
+    ] {
+        admin(reqwest::Method::POST, "/journeys", doc).await?.error_for_status()?;
+        admin(reqwest::Method::POST, &format!("/journeys/{id}/publish"), json!({})).await?.error_for_status()?;
+    }
+    Ok(Running { base, key, token, stop: Some(stop), task, _dir: dir })
+}
+
+impl Running {
+    async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.task).await??;
+        Ok(())
+    }
+}
+
+static IDS: AtomicU64 = AtomicU64::new(0);
+
+/// A `/v1/batch` body of `n` page views from a pool of `people`.
+fn batch_body(n: usize, people: u64) -> String {
+    let events: Vec<String> = (0..n)
+        .map(|_| {
+            let id = IDS.fetch_add(1, Ordering::Relaxed);
+            format!(
+                r#"{{"type":"page","messageId":"b{id}","userId":"u{}","properties":{{"path":"/products/{}/{}"}}}}"#,
+                id % people,
+                id % 10,
+                id % 97
+            )
+        })
+        .collect();
+    format!(r#"{{"batch":[{}]}}"#, events.join(","))
+}
+
+fn single_body(people: u64) -> String {
+    let id = IDS.fetch_add(1, Ordering::Relaxed);
+    format!(r#"{{"messageId":"s{id}","userId":"u{}","event":"Clicked","properties":{{"n":{id}}}}}"#, id % people)
+}
+
+/// Drives `endpoint` with `clients` concurrent loops for `for_`; returns acknowledged events/s.
+async fn drive(base: &str, key: &str, path: &str, per_request: usize, clients: usize, for_: Duration, people: u64) -> anyhow::Result<f64> {
+    let http = reqwest::Client::new();
+    let acked = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + for_;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, acked, url, key) = (http.clone(), acked.clone(), format!("{base}{path}"), key.to_owned());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let body = if per_request == 1 { single_body(people) } else { batch_body(per_request, people) };
+                let resp = http.post(&url).basic_auth(&key, Some("")).body(body).send().await?;
+                if resp.status().is_success() {
+                    acked.fetch_add(per_request as u64, Ordering::Relaxed);
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(acked.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The bare HTTP ceiling: an endpoint that parses the same batches and discards them.
+async fn bare_http() -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    let app = Router::new().route(
+        "/v1/batch",
+        post(|body: Bytes| async move {
+            let parsed: Result<Value, _> = serde_json::from_slice(&body);
+            if parsed.is_ok() { r#"{"success":true}"# } else { r#"{"success":false}"# }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((base, task))
+}
+
+/// The bare database ceiling: the same events, batched inserts into a fresh store, no HTTP,
+/// no engine.
+async fn bare_db(for_: Duration, database_url: Option<String>) -> anyhow::Result<f64> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<f64> {
+        let dir = TempDir::new("baseline")?;
+        let store: Box<dyn store::Store> = match &database_url {
+            Some(url) => Box::new(store::PostgresStore::connect(url, Some(&format!("bench_{}", std::process::id())))?),
+            None => Box::new(store::SqliteStore::open(&dir.0.join("baseline.db"))?),
+        };
+        let source = domain::ids::SourceId("bench".into());
+        let start = Instant::now();
+        let mut written = 0u64;
+        while start.elapsed() < for_ {
+            let body: Value = serde_json::from_str(&batch_body(1000, 1000))?;
+            let mut tx = store.write()?;
+            for raw in body["batch"].as_array().into_iter().flatten() {
+                let env = domain::event::Envelope {
+                    kind: None,
+                    received_at: domain::time::Timestamp(0),
+                    sent_at: None,
+                    fallback_message_id: "x",
+                };
+                let event = domain::event::Event::parse(raw.clone(), &env).map_err(|e| anyhow::anyhow!("{e}"))?;
+                tx.insert_event(&source, &event)?;
+                written += 1;
+            }
+            tx.commit()?;
+        }
+        Ok(written as f64 / start.elapsed().as_secs_f64())
+    })
+    .await?
+}
+
+/// Receives webhooks and notes when each ping arrived.
+async fn receiver() -> anyhow::Result<(String, Arc<std::sync::Mutex<HashMap<u64, Instant>>>)> {
+    let seen: Arc<std::sync::Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let log = seen.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |body: Bytes| {
+            let log = log.clone();
+            async move {
+                let at = Instant::now();
+                if let Ok(v) = serde_json::from_slice::<Value>(&body)
+                    && let Some(ping) = v["ping"].as_str().and_then(|p| p.parse::<u64>().ok())
+                    && let Ok(mut map) = log.lock()
+                {
+                    map.insert(ping, at);
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, seen))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn latency(r: &Running, seen: &Arc<std::sync::Mutex<HashMap<u64, Instant>>>, rate: u64, for_: Duration) -> anyhow::Result<Latency> {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + for_;
+    // Background load: batches of 100 at `rate` events per second.
+    let (bg_http, base, key) = (http.clone(), r.base.clone(), r.key.clone());
+    let background = tokio::spawn(async move {
+        let every = Duration::from_secs_f64(100.0 / rate.max(1) as f64);
+        let mut tick = tokio::time::interval(every);
+        while Instant::now() < deadline {
+            tick.tick().await;
+            let _ = bg_http.post(format!("{base}/v1/batch")).basic_auth(&key, Some("")).body(batch_body(100, 5000)).send().await;
+        }
+    });
+    let mut sent: HashMap<u64, Instant> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        tick.tick().await;
+        n += 1;
+        let body = json!({"userId": format!("pinger{}", n % 50), "event": "Bench Ping", "messageId": format!("ping{n}"), "properties": {"ping": n}});
+        sent.insert(n, Instant::now());
+        http.post(format!("{}/v1/track", r.base)).basic_auth(&r.key, Some("")).body(body.to_string()).send().await?.error_for_status()?;
+    }
+    let _ = background.await;
+    // Give the last pings time to arrive.
+    let wait_until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < wait_until && seen.lock().map(|m| m.len()).unwrap_or(0) < sent.len() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let arrived = seen.lock().map(|m| m.clone()).unwrap_or_default();
+    let mut ms: Vec<f64> =
+        sent.iter().filter_map(|(id, at)| arrived.get(id).map(|got| got.duration_since(*at).as_secs_f64() * 1000.0)).collect();
+    ms.sort_by(f64::total_cmp);
+    Ok(Latency {
+        background_rate: rate,
+        samples: ms.len(),
+        p50: percentile(&ms, 0.5),
+        p95: percentile(&ms, 0.95),
+        p99: percentile(&ms, 0.99),
+        max: ms.last().copied().unwrap_or(0.0),
+    })
+}
+
+/// `n` runs whose timers come due at the same instant; how fast they fire, how late.
+async fn timers(r: &Running, n: usize) -> anyhow::Result<Timers> {
+    let http = reqwest::Client::new();
+    let fire_at_ms = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64) + 3000 + n as i64 / 5;
+    let fire_at = domain::time::Timestamp(fire_at_ms).to_string();
+    let mut i = 0;
+    while i < n {
+        let batch: Vec<Value> = (i..(i + 100).min(n))
+            .flat_map(|p| {
+                [
+                    json!({"type": "identify", "userId": format!("t{p}"), "traits": {"fire_at": fire_at}}),
+                    json!({"type": "track", "userId": format!("t{p}"), "event": "Timer Start"}),
+                ]
+            })
+            .collect();
+        http.post(format!("{}/v1/batch", r.base))
+            .basic_auth(&r.key, Some(""))
+            .body(json!({"batch": batch}).to_string())
+            .send()
+            .await?
+            .error_for_status()?;
+        i += 100;
+        progress(&format!("timers: {i}/{n} runs started"));
+    }
+    // Wait until every run has fired, as a client sees it.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut runs;
+    loop {
+        runs = runs_of_timers(r, &http).await?;
+        let waiting = runs.iter().filter(|(_, status)| status == "waiting").count();
+        progress(&format!("timers: {} of {n} fired", runs.len() - waiting));
+        if (waiting == 0 && runs.len() >= n) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen_all = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let visible_ms = (seen_all - fire_at_ms).max(1) as f64;
+    let mut late: Vec<f64> = runs.iter().map(|(updated, _)| (*updated - fire_at_ms) as f64).collect();
+    late.sort_by(f64::total_cmp);
+    Ok(Timers {
+        runs: runs.len(),
+        firings_per_sec: runs.len() as f64 / (visible_ms / 1000.0),
+        lateness_p50_ms: percentile(&late, 0.5),
+        lateness_p99_ms: percentile(&late, 0.99),
+        all_visible_after_ms: visible_ms,
+    })
+}
+
+/// (updated_at ms, status) of every run of the timers journey, through the admin API.
+async fn runs_of_timers(r: &Running, http: &reqwest::Client) -> anyhow::Result<Vec<(i64, String)>> {
+    let out: Value = http.get(format!("{}/api/journeys/timers/runs", r.base)).bearer_auth(&r.token).send().await?.json().await?;
+    Ok(out["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((domain::time::Timestamp::parse(r["updated_at"].as_str()?)?.0, r["status"].as_str()?.to_owned())))
+        .collect())
+}
+
+pub async fn run(o: &Options) -> anyhow::Result<Report> {
+    let (secs, timer_runs) = if o.quick { (1, 500) } else { (5, 20_000) };
+    let for_ = Duration::from_secs(secs);
+    let mut batch = Vec::new();
+    let mut single = Vec::new();
+    let mut db = Vec::new();
+    let mut bare = Vec::new();
+    let (hook, seen) = receiver().await?;
+    let (bare_base, bare_task) = bare_http().await?;
+    for run in 1..=o.runs.max(1) {
+        progress(&format!("run {run}/{}: durable ingest via /v1/batch", o.runs));
+        let r = start(o, &hook).await?;
+        batch.push(drive(&r.base, &r.key, "/v1/batch", 100, 8, for_, 10_000).await?);
+        progress(&format!("run {run}/{}: durable ingest via single /v1/track calls", o.runs));
+        single.push(drive(&r.base, &r.key, "/v1/track", 1, 32, for_, 10_000).await?);
+        r.stop().await?;
+        progress(&format!("run {run}/{}: bare database baseline", o.runs));
+        db.push(bare_db(for_, o.database_url.clone()).await?);
+        progress(&format!("run {run}/{}: bare HTTP baseline", o.runs));
+        bare.push(drive(&bare_base, "none", "/v1/batch", 100, 8, for_, 10_000).await?);
+    }
+    bare_task.abort();
+    progress("event -> action latency under background load");
+    let r = start(o, &hook).await?;
+    let latency_ms = latency(&r, &seen, if o.quick { 1000 } else { o.background_rate }, for_ * 2).await?;
+    let timers = timers(&r, timer_runs).await?;
+    r.stop().await?;
+    progress("");
+    eprintln!();
+    Ok(Report {
+        store: if o.database_url.is_some() { "postgres".into() } else { "sqlite".into() },
+        batch_events_per_sec: Figure::of(batch),
+        single_events_per_sec: Figure::of(single),
+        baseline_db_events_per_sec: Figure::of(db),
+        baseline_http_events_per_sec: Figure::of(bare),
+        latency_ms,
+        timers,
+    })
+}
+
+/// The report as a table for people.
+pub fn table(r: &Report) -> String {
+    let f = |x: &Figure| format!("{:>10.0}  ({:.0}–{:.0})", x.median, x.min, x.max);
+    let ratio = |a: &Figure, b: &Figure| if b.median > 0.0 { format!("{:.2}", a.median / b.median) } else { "-".into() };
+    let mut out = String::new();
+    out.push_str(&format!("store: {}\n\n", r.store));
+    out.push_str(&format!("{:<44} {:>30}  {}\n", "figure (median, min–max)", "value", "ratio to ceiling"));
+    out.push_str(&format!(
+        "{:<44} {:>30}  {}\n",
+        "durable ingest, /v1/batch (events/s)",
+        f(&r.batch_events_per_sec),
+        ratio(&r.batch_events_per_sec, &r.baseline_db_events_per_sec)
+    ));
+    out.push_str(&format!(
+        "{:<44} {:>30}  {}\n",
+        "durable ingest, single /v1/track (events/s)",
+        f(&r.single_events_per_sec),
+        ratio(&r.single_events_per_sec, &r.baseline_db_events_per_sec)
+    ));
+    out.push_str(&format!("{:<44} {:>30}\n", "ceiling: bare database writer (events/s)", f(&r.baseline_db_events_per_sec)));
+    out.push_str(&format!(
+        "{:<44} {:>30}  {}\n",
+        "ceiling: bare HTTP parse+discard (events/s)",
+        f(&r.baseline_http_events_per_sec),
+        ratio(&r.batch_events_per_sec, &r.baseline_http_events_per_sec)
+    ));
+    let l = &r.latency_ms;
+    out.push_str(&format!(
+        "event -> webhook latency at {} events/s background ({} samples): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",
+        l.background_rate, l.samples, l.p50, l.p95, l.p99, l.max
+    ));
+    let t = &r.timers;
+    out.push_str(&format!(
+        "timers: {} due at once: all fired and visible {:.0} ms after the due time ({:.0} firings/s); taken up late by p50 {:.0} ms, p99 {:.0} ms\n",
+        t.runs, t.all_visible_after_ms, t.firings_per_sec, t.lateness_p50_ms, t.lateness_p99_ms
+    ));
+    out
+}
