@@ -527,6 +527,7 @@ impl Core {
                 distinct.push(*p);
             }
         }
+        let mut merged: Vec<ProfileId> = Vec::new();
         let profile = match distinct.as_slice() {
             [] => tx.create_profile(now)?,
             [one] => *one,
@@ -543,6 +544,7 @@ impl Core {
                         continue;
                     }
                     self.merge(tx, winner, loser, now)?;
+                    merged.push(loser);
                 }
                 winner
             }
@@ -559,11 +561,9 @@ impl Core {
             names.push(Identity::AnonymousId(previous.clone()));
         }
         for identity in names {
-            let owner = match tx.profile_by_identity(&identity)? {
-                Some(p) => tx.canonical(p)?,
-                None => None,
-            };
-            if owner != Some(profile) {
+            // Known already (looked up above): this person's, or moved here by a merge.
+            let held = found.iter().find(|(i, _)| *i == identity).is_some_and(|(_, p)| *p == profile || merged.contains(p));
+            if !held {
                 tx.add_identity(&identity, profile)?;
             }
         }
