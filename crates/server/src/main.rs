@@ -6,6 +6,11 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use server::{Config, Server};
 
+/// mimalloc: the ingest path allocates many small objects; glibc's malloc showed as ~15% of
+/// the profile (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "wayfarer", version, about = "Customer journey orchestration: events in, one profile per person, a journey for each.")]
 struct Cli {
