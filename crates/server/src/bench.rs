@@ -25,6 +25,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Events per second of background load during the latency measurement.
     pub background_rate: u64,
+    /// People (each with a waiting run and a timer) for the scale figure; default 1M (2000 quick).
+    pub scale: Option<usize>,
 }
 
 /// One figure: the median of the runs, with min and max.
@@ -57,6 +59,7 @@ pub struct Report {
     /// Event sent → webhook received, milliseconds, under background load.
     pub latency_ms: Latency,
     pub timers: Timers,
+    pub scale: Scale,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -112,16 +115,17 @@ impl Drop for TempDir {
     }
 }
 
-async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
-    let dir = TempDir::new("server")?;
-    let token = crate::app::new_token();
-    let data = dir.0.display().to_string();
-    let db = o.database_url.clone().unwrap_or_default();
+/// Starts a server on `dir`; returns its base URL, its stop switch and its task.
+async fn boot(
+    o: &Options,
+    dir: &std::path::Path,
+    token: &str,
+) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>)> {
     let vars: Vec<(&str, String)> = vec![
-        ("WAYFARER_DATA_DIR", data),
-        ("WAYFARER_ADMIN_TOKEN", token.clone()),
+        ("WAYFARER_DATA_DIR", dir.display().to_string()),
+        ("WAYFARER_ADMIN_TOKEN", token.to_owned()),
         ("WAYFARER_WEBHOOK_ALLOW_PRIVATE", "true".into()),
-        ("WAYFARER_DATABASE_URL", db),
+        ("WAYFARER_DATABASE_URL", o.database_url.clone().unwrap_or_default()),
     ];
     let config = Config::load(None, &|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
     let server = Server::build(&config).await?;
@@ -131,6 +135,13 @@ async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
     let task = tokio::spawn(server.serve(listener, async move {
         let _ = stopped.await;
     }));
+    Ok((base, stop, task))
+}
+
+async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
+    let dir = TempDir::new("server")?;
+    let token = crate::app::new_token();
+    let (base, stop, task) = boot(o, &dir.0, &token).await?;
     let http = reqwest::Client::new();
     let admin = |method: reqwest::Method, path: &str, body: Value| {
         http.request(method, format!("{base}/api{path}"))
@@ -172,13 +183,101 @@ async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
 }
 
 impl Running {
-    async fn stop(mut self) -> anyhow::Result<()> {
+    async fn stop(self) -> anyhow::Result<()> {
+        self.stop_keeping_data().await.map(drop)
+    }
+
+    /// Stops the server and hands back its data directory.
+    async fn stop_keeping_data(mut self) -> anyhow::Result<TempDir> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         (&mut self.task).await??;
-        Ok(())
+        Ok(self._dir)
     }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Scale {
+    /// People, each with a profile, a waiting run and a pending timer.
+    pub people: usize,
+    pub ingest_secs: f64,
+    /// Resident memory of the bench process (server and clients) after loading, MiB.
+    pub rss_mib: f64,
+    /// Size of the data directory, MiB (embedded store only).
+    pub data_mib: f64,
+    /// From start to serving (`/readyz` answers) on that data, seconds.
+    pub restart_secs: f64,
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())).flatten()
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn dir_mib(dir: &std::path::Path) -> f64 {
+    let bytes: u64 = std::fs::read_dir(dir).into_iter().flatten().flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum();
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Loads `people` people, each with a run waiting on a timer 30 days out; then memory, data
+/// size, and how long a restart on that data takes.
+async fn scale(o: &Options, hook: &str, people: usize) -> anyhow::Result<Scale> {
+    let r = start(o, hook).await?;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (http, next, url, key) = (http.clone(), next.clone(), format!("{}/v1/batch", r.base), r.key.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let from = next.fetch_add(250, Ordering::Relaxed) as usize;
+                if from >= people {
+                    return anyhow::Ok(());
+                }
+                let events: Vec<String> = (from..(from + 250).min(people))
+                    .flat_map(|p| {
+                        [
+                            format!(r#"{{"type":"identify","messageId":"si{p}","userId":"p{p}","traits":{{"plan":"free","n":{p}}}}}"#),
+                            format!(r#"{{"type":"track","messageId":"st{p}","userId":"p{p}","event":"Scale Start"}}"#),
+                        ]
+                    })
+                    .collect();
+                http.post(&url)
+                    .basic_auth(&key, Some(""))
+                    .body(format!(r#"{{"batch":[{}]}}"#, events.join(",")))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                progress(&format!("scale: {} of {people} people loaded", (from + 250).min(people)));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let ingest_secs = started.elapsed().as_secs_f64();
+    let rss = rss_mib();
+    let token = r.token.clone();
+    let dir = r.stop_keeping_data().await?;
+    let data = if o.database_url.is_some() { 0.0 } else { dir_mib(&dir.0) };
+    progress("scale: restarting on that data");
+    let t0 = Instant::now();
+    let (base, stop, task) = boot(o, &dir.0, &token).await?;
+    let ready = loop {
+        match http.get(format!("{base}/readyz")).send().await {
+            Ok(resp) if resp.status().is_success() => break t0.elapsed().as_secs_f64(),
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    let _ = stop.send(());
+    task.await??;
+    Ok(Scale { people, ingest_secs, rss_mib: rss, data_mib: data, restart_secs: ready })
 }
 
 static IDS: AtomicU64 = AtomicU64::new(0);
@@ -446,6 +545,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
     let latency_ms = latency(&r, &seen, if o.quick { 1000 } else { o.background_rate }, for_ * 2).await?;
     let timers = timers(&r, timer_runs).await?;
     r.stop().await?;
+    let scale = scale(o, &hook, o.scale.unwrap_or(if o.quick { 2_000 } else { 1_000_000 })).await?;
     progress("");
     eprintln!();
     Ok(Report {
@@ -456,6 +556,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
         baseline_http_events_per_sec: Figure::of(bare),
         latency_ms,
         timers,
+        scale,
     })
 }
 
@@ -491,6 +592,11 @@ pub fn table(r: &Report) -> String {
         l.background_rate, l.samples, l.p50, l.p95, l.p99, l.max
     ));
     let t = &r.timers;
+    let sc = &r.scale;
+    out.push_str(&format!(
+        "scale: {} people, each with a waiting run and a pending timer, loaded in {:.1} s: RSS {:.0} MiB, data {:.0} MiB; restart to serving {:.2} s\n",
+        sc.people, sc.ingest_secs, sc.rss_mib, sc.data_mib, sc.restart_secs
+    ));
     out.push_str(&format!(
         "timers: {} due at once: all fired and visible {:.0} ms after the due time ({:.0} firings/s); taken up late by p50 {:.0} ms, p99 {:.0} ms\n",
         t.runs, t.all_visible_after_ms, t.firings_per_sec, t.lateness_p50_ms, t.lateness_p99_ms

@@ -69,6 +69,9 @@ enum Command {
         /// Background load (events/s) during the latency measurement.
         #[arg(long, default_value_t = 5000)]
         background_rate: u64,
+        /// People for the scale figure (each with a profile, a waiting run and a timer).
+        #[arg(long)]
+        scale: Option<usize>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -215,8 +218,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench { quick, runs, database_url, background_rate, json } => {
-            let report = server::bench::run(&server::bench::Options { quick, runs, database_url, background_rate }).await?;
+        Command::Bench { quick, runs, database_url, background_rate, scale, json } => {
+            let report = server::bench::run(&server::bench::Options { quick, runs, database_url, background_rate, scale }).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -804,6 +804,11 @@ mod e2e {
         let p: Vec<f64> = ["p50", "p95", "p99", "max"].iter().map(|k| l[k].as_f64().unwrap_or(-1.0)).collect();
         assert!(p[0] > 0.0 && p.windows(2).all(|w| w[0] <= w[1]), "latencies ordered: {p:?}");
         assert_eq!(r["timers"]["runs"], json!(500));
+        assert_eq!(r["scale"]["people"], json!(2000));
+        for key in ["rss_mib", "data_mib", "ingest_secs"] {
+            assert!(r["scale"][key].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
+        }
+        assert!(r["scale"]["restart_secs"].as_f64().is_some_and(|v| v >= 0.0), "{r}");
         assert!(r["timers"]["firings_per_sec"].as_f64().is_some_and(|v| v > 0.0), "{r}");
     }
 }
