@@ -40,7 +40,13 @@ pub(crate) struct Core {
     next_wake: Option<Timestamp>,
     /// When each schedule or date-entry journey was last swept.
     sweeps: HashMap<JourneyId, Timestamp>,
+    /// Where each identity seen lately lives (canonical profile). Only the core writes
+    /// identities, so this is exact; it is cleared on merges and when a commit fails.
+    identities: HashMap<Identity, ProfileId>,
 }
+
+/// Most identities remembered (about 100 bytes each).
+const IDENTITY_CACHE: usize = 1_000_000;
 
 struct Ingest {
     source: SourceId,
@@ -67,7 +73,17 @@ fn seed(profile: ProfileId, journey: &JourneyId) -> u64 {
 
 impl Core {
     pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, options: Options, outbox_ready: Arc<Notify>) -> Core {
-        Core { store, clock, options, outbox_ready, live: Vec::new(), versions: HashMap::new(), next_wake: None, sweeps: HashMap::new() }
+        Core {
+            store,
+            clock,
+            options,
+            outbox_ready,
+            live: Vec::new(),
+            versions: HashMap::new(),
+            next_wake: None,
+            sweeps: HashMap::new(),
+            identities: HashMap::new(),
+        }
     }
 
     pub(crate) fn run(mut self, rx: Receiver<Command>) {
@@ -356,6 +372,20 @@ impl Core {
         batch: &[(&SourceId, &[Event])],
         enter: Option<&Enter>,
     ) -> Result<(Vec<IngestReport>, bool), Error> {
+        let result = self.commit_inner(now, batch, enter);
+        if result.is_err() {
+            // What the failed transaction created is gone: so is what the cache learned from it.
+            self.identities.clear();
+        }
+        result
+    }
+
+    fn commit_inner(
+        &mut self,
+        now: Timestamp,
+        batch: &[(&SourceId, &[Event])],
+        enter: Option<&Enter>,
+    ) -> Result<(Vec<IngestReport>, bool), Error> {
         let store = self.store.clone();
         let mut tx = store.write()?;
         self.sweep(&mut *tx, now)?;
@@ -515,9 +545,12 @@ impl Core {
     fn resolve(&mut self, tx: &mut dyn Tx, event: &Event, now: Timestamp) -> Result<ProfileId, Error> {
         let mut found: Vec<(Identity, ProfileId)> = Vec::new();
         for identity in event.identities() {
-            if let Some(p) = tx.profile_by_identity(&identity)?
+            if let Some(p) = self.identities.get(&identity) {
+                found.push((identity, *p));
+            } else if let Some(p) = tx.profile_by_identity(&identity)?
                 && let Some(p) = tx.canonical(p)?
             {
+                self.remember(&identity, p);
                 found.push((identity, p));
             }
         }
@@ -566,11 +599,22 @@ impl Core {
             if !held {
                 tx.add_identity(&identity, profile)?;
             }
+            self.remember(&identity, profile);
         }
         Ok(profile)
     }
 
+    /// Remembers where an identity lives (the cache is cleared on merges and failed commits).
+    fn remember(&mut self, identity: &Identity, profile: ProfileId) {
+        if self.identities.len() >= IDENTITY_CACHE {
+            self.identities.clear();
+        }
+        self.identities.insert(identity.clone(), profile);
+    }
+
     fn merge(&mut self, tx: &mut dyn Tx, winner: ProfileId, loser: ProfileId, now: Timestamp) -> Result<(), Error> {
+        // Identities move between people: forget where they were.
+        self.identities.clear();
         let mut kept = tx.profile(winner)?.unwrap_or_else(|| Profile::new(winner));
         if let Some(gone) = tx.profile(loser)? {
             kept.absorb(&gone);
