@@ -44,7 +44,9 @@ pub fn report(store: &dyn Store, id: &JourneyId, from: Timestamp, to: Timestamp,
     let mut tx = store.read()?;
     let mut r = Report { events, ..Report::default() };
     let mut samples: BTreeMap<domain::ids::ProfileId, Vec<String>> = BTreeMap::new();
-    for run in tx.journey_runs(id)? {
+    let runs = tx.journey_runs(id)?;
+    let ids: std::collections::HashSet<domain::ids::RunId> = runs.iter().map(|r| r.id).collect();
+    for run in runs {
         if run.run.entered_at < from || run.run.entered_at > to {
             continue;
         }
@@ -73,11 +75,7 @@ pub fn report(store: &dyn Store, id: &JourneyId, from: Timestamp, to: Timestamp,
         if m.run.is_none() || m.created_at < from || m.created_at > to {
             continue;
         }
-        let belongs = match m.run {
-            Some(run) => tx.run(run)?.is_some_and(|r| r.run.journey == *id),
-            None => false,
-        };
-        if !belongs {
+        if !m.run.is_some_and(|run| ids.contains(&run)) {
             continue;
         }
         let effect = m.payload.get("effect").cloned().unwrap_or(Value::Null);

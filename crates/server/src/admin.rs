@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use domain::ids::{Identity, JourneyId, ProfileId, SourceId, TemplateId};
-use domain::journey::{Diagnostic, Journey};
+use domain::journey::{Diagnostic, Journey, is_slug};
 use domain::time::{Duration, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,10 +24,6 @@ fn ts(t: Timestamp) -> String {
 
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(Code::InvalidRequest, message)
-}
-
-fn is_slug(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 // ---- sources ----
@@ -362,7 +358,7 @@ pub async fn journey_runs(State(app): State<Arc<App>>, Path(id): Path<String>) -
         .iter()
         .map(|r| {
             json!({"run_id": r.id, "profile_id": r.profile, "version": r.run.version,
-                "status": match r.run.status { domain::journey::RunStatus::Waiting => "waiting", domain::journey::RunStatus::Exited => "exited" },
+                "status": r.run.status.as_str(),
                 "node": r.run.node, "wake_at": r.run.wake_at.map(ts), "exit_reason": r.run.exit_reason, "control_group": r.run.control,
                 "converted_at": r.run.converted_at.map(ts), "entered_at": ts(r.run.entered_at), "updated_at": ts(r.run.updated_at)})
         })
@@ -481,7 +477,7 @@ fn run_json(tx: &mut dyn Tx, r: &store::RunRecord) -> Result<Value, ApiError> {
     let run = &r.run;
     Ok(json!({
         "run_id": r.id, "journey": run.journey, "version": run.version,
-        "status": match run.status { domain::journey::RunStatus::Waiting => "waiting", domain::journey::RunStatus::Exited => "exited" },
+        "status": run.status.as_str(),
         "node": run.node, "wake_at": run.wake_at.map(ts), "exit_reason": run.exit_reason,
         "entered_at": ts(run.entered_at), "updated_at": ts(run.updated_at), "trace": trace,
         "control_group": run.control, "converted_at": run.converted_at.map(ts), "assignments": run.assignments,

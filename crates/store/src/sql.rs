@@ -472,7 +472,7 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn insert_run(&mut self, profile: ProfileId, run: &Run) -> Result<RunId> {
         let rows = self.conn.query(
             "INSERT INTO runs (profile_id, journey_id, status, wake_at, state, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            params![profile.0, run.journey.as_str(), status_str(run.status), wake(run), to_json(run)?, run.updated_at.0],
+            params![profile.0, run.journey.as_str(), run.status.as_str(), wake(run), to_json(run)?, run.updated_at.0],
         )?;
         first(rows, |r| Ok(RunId(r.int(0)?)))?.ok_or_else(|| Error::Corrupt("no id returned".into()))
     }
@@ -480,7 +480,7 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn update_run(&mut self, id: RunId, run: &Run) -> Result<()> {
         let n = self.conn.execute(
             "UPDATE runs SET status = ?, wake_at = ?, state = ?, updated_at = ? WHERE id = ?",
-            params![status_str(run.status), wake(run), to_json(run)?, run.updated_at.0, id.0],
+            params![run.status.as_str(), wake(run), to_json(run)?, run.updated_at.0, id.0],
         )?;
         if n == 0 {
             return Err(Error::NotFound(format!("run {id}")));
@@ -636,13 +636,6 @@ impl<C: Conn> Tx for SqlTx<C> {
             params![key, value],
         )?;
         Ok(())
-    }
-}
-
-fn status_str(s: RunStatus) -> &'static str {
-    match s {
-        RunStatus::Waiting => "waiting",
-        RunStatus::Exited => "exited",
     }
 }
 

@@ -5,6 +5,8 @@
 
 mod parse;
 
+pub use parse::is_slug;
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
@@ -308,6 +310,15 @@ impl Journey {
 pub enum RunStatus {
     Waiting,
     Exited,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Waiting => "waiting",
+            RunStatus::Exited => "exited",
+        }
+    }
 }
 
 /// One person's run through one journey version: data, never a call stack.

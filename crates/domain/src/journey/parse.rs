@@ -7,7 +7,8 @@ use serde_json::Value;
 use super::*;
 use crate::zone;
 
-fn is_slug(s: &str) -> bool {
+/// Ids chosen by authors (journeys, steps, templates, sources): 1-100 of a-z, 0-9, - and _.
+pub fn is_slug(s: &str) -> bool {
     !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
