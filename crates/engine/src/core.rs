@@ -18,9 +18,11 @@ use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, Transitio
 use domain::profile::Profile;
 use domain::time::Timestamp;
 use serde_json::json;
-use store::{NewOutbox, Store, TraceRecord, Tx};
-use tokio::sync::{Notify, oneshot};
+use store::{NewOutbox, OutboxEntry, OutboxStatus, Store, TraceRecord, Tx};
+use tokio::sync::oneshot;
 
+use crate::dispatch::Handoff;
+use crate::recent::Recent;
 use crate::{Clock, Command, Error, IngestReport, Options, RunsAction};
 
 type Reply = oneshot::Sender<Result<IngestReport, Error>>;
@@ -32,7 +34,10 @@ pub(crate) struct Core {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     options: Options,
-    outbox_ready: Arc<Notify>,
+    /// Committed outbox entries go straight to the dispatcher.
+    handoff: Arc<Handoff>,
+    /// Outbox entries written by the transaction being built.
+    fresh: Vec<OutboxEntry>,
     /// The latest published version of each journey.
     live: Vec<(Arc<Journey>, i64)>,
     /// Every version runs are on, parsed once.
@@ -42,11 +47,24 @@ pub(crate) struct Core {
     sweeps: HashMap<JourneyId, Timestamp>,
     /// Where each identity seen lately lives (canonical profile). Only the core writes
     /// identities, so this is exact; it is cleared on merges and when a commit fails.
-    identities: HashMap<Identity, ProfileId>,
+    identities: Recent<Identity, ProfileId>,
+    /// The state of people seen lately, as committed. Only the core writes profiles, runs
+    /// and counters, so this is exact; a person is forgotten when merged or swept, and
+    /// everyone when a commit fails or runs are moved by the admin API.
+    hot: Recent<ProfileId, Hot>,
 }
 
 /// Most identities remembered (about 100 bytes each).
 const IDENTITY_CACHE: usize = 1_000_000;
+
+/// What the core keeps of a person between batches.
+struct Hot {
+    profile: Profile,
+    /// Waiting runs and the latest run of each journey (re-entry rules look at it).
+    runs: Vec<(RunId, Run)>,
+    /// History counters used so far, by query key.
+    counters: HashMap<String, Slot>,
+}
 
 struct Ingest {
     source: SourceId,
@@ -72,17 +90,19 @@ fn seed(profile: ProfileId, journey: &JourneyId) -> u64 {
 }
 
 impl Core {
-    pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, options: Options, outbox_ready: Arc<Notify>) -> Core {
+    pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, options: Options, handoff: Arc<Handoff>) -> Core {
         Core {
             store,
             clock,
-            options,
-            outbox_ready,
+            handoff,
+            fresh: Vec::new(),
             live: Vec::new(),
             versions: HashMap::new(),
             next_wake: None,
             sweeps: HashMap::new(),
-            identities: HashMap::new(),
+            identities: Recent::new(IDENTITY_CACHE),
+            hot: Recent::new(options.hot_people),
+            options,
         }
     }
 
@@ -255,7 +275,11 @@ impl Core {
                     }
                     let changed = updates.iter().any(|u| !u.is_empty());
                     let moved = Moved { run: RunRef::New(0), transition: t, traits: p.traits.clone(), updates };
-                    write(tx, Outcome { profile_id: p.id, counters: Vec::new(), profile: changed.then_some(p), moves: vec![moved] }, now)?;
+                    // What the core remembered of this person is out of date now.
+                    self.hot.take(&p.id);
+                    let outcome =
+                        Outcome { profile: p, profile_changed: changed, counters: HashMap::new(), runs: Vec::new(), moves: vec![moved] };
+                    write(tx, outcome, now, &mut self.fresh)?;
                 }
             }
             tx.set_setting(&format!("sweep:{}", j.id), &now.0.to_string())?;
@@ -309,7 +333,8 @@ impl Core {
                 Err(e) => Err(Error::Timers(e.to_string())),
             });
         }
-        self.outbox_ready.notify_one();
+        // Retries and entries whose hand-over was missed are read from the outbox.
+        self.handoff.ready.notify_one();
     }
 
     /// One transaction: the log and identity in order (phase 1), each person's state loaded
@@ -350,6 +375,8 @@ impl Core {
             changed += 1;
         }
         let next = tx.next_wake()?;
+        // Runs changed outside a person's batch: forget what was remembered of people.
+        self.hot.clear();
         tx.commit()?;
         self.next_wake = [next, self.next_sweep()].into_iter().flatten().min();
         tracing::info!(journey = %journey, changed, "runs moved or stopped");
@@ -374,8 +401,9 @@ impl Core {
     ) -> Result<(Vec<IngestReport>, bool), Error> {
         let result = self.commit_inner(now, batch, enter);
         if result.is_err() {
-            // What the failed transaction created is gone: so is what the cache learned from it.
+            // What the failed transaction created is gone: so is what the caches learned from it.
             self.identities.clear();
+            self.hot.clear();
         }
         result
     }
@@ -388,8 +416,10 @@ impl Core {
     ) -> Result<(Vec<IngestReport>, bool), Error> {
         let store = self.store.clone();
         let mut tx = store.write()?;
+        self.fresh.clear();
         self.sweep(&mut *tx, now)?;
-        let due = tx.due_runs(now, self.options.max_batch_timers)?;
+        // `next_wake` is exact (only the core writes runs): no timer is due before it.
+        let due = if self.next_wake.is_some_and(|t| t <= now) { tx.due_runs(now, self.options.max_batch_timers)? } else { Vec::new() };
         let timers_full = due.len() >= self.options.max_batch_timers;
         let mut work: Vec<(ProfileId, Work<'_>)> = Vec::new();
         for record in due {
@@ -400,15 +430,16 @@ impl Core {
         for (source, events) in batch {
             let mut report = IngestReport::default();
             for event in *events {
-                match tx.insert_event(source, event)? {
+                // Identity first, so the event is logged with its person in one write (a
+                // duplicate's identities are known already: resolving it changes nothing).
+                let profile = match internal_profile(source, event) {
+                    Some(p) => tx.canonical(p)?.unwrap_or(p),
+                    None => self.resolve(&mut *tx, event, now)?,
+                };
+                match tx.insert_event(source, event, Some(profile))? {
                     Some(seq) => {
                         report.accepted += 1;
                         first_new.get_or_insert(seq);
-                        let profile = match internal_profile(source, event) {
-                            Some(p) => tx.canonical(p)?.unwrap_or(p),
-                            None => self.resolve(&mut *tx, event, now)?,
-                        };
-                        tx.set_event_profile(seq, profile)?;
                         work.push((profile, Work::Event { seq, event }));
                     }
                     None => report.duplicates += 1,
@@ -444,7 +475,7 @@ impl Core {
         };
         let entered = enter.is_some_and(|e| {
             outcomes.iter().any(|o| {
-                Some(o.profile_id) == api_profile
+                Some(o.profile.id) == api_profile
                     && o.moves.iter().any(|m| {
                         matches!(m.run, RunRef::New(_))
                             && m.transition.run.journey == e.journey
@@ -452,11 +483,23 @@ impl Core {
                     })
             })
         });
+        let mut hot = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
-            write(&mut *tx, outcome, now)?;
+            hot.push(write(&mut *tx, outcome, now, &mut self.fresh)?);
         }
         let next = tx.next_wake()?;
-        tx.commit()?;
+        let fresh = if self.options.dispatch { std::mem::take(&mut self.fresh) } else { Vec::new() };
+        self.handoff.reserve(&fresh);
+        if let Err(error) = tx.commit() {
+            self.handoff.abandon(&fresh);
+            return Err(error.into());
+        }
+        self.handoff.committed(fresh);
+        if self.options.hot_people > 0 {
+            for person in hot {
+                self.hot.insert(person.profile.id, person);
+            }
+        }
         self.next_wake = if timers_full { Some(now) } else { [next, self.next_sweep()].into_iter().flatten().min() };
         Ok((reports, entered))
     }
@@ -473,18 +516,25 @@ impl Core {
         let mut people: Vec<Person<'e>> = Vec::new();
         let mut index: HashMap<ProfileId, usize> = HashMap::new();
         for (profile, item) in work {
-            let id = tx.canonical(profile)?.unwrap_or(profile);
+            // Remembered and already-loaded people are canonical (merges forget both sides).
+            let id = if index.contains_key(&profile) || self.hot.contains(&profile) {
+                profile
+            } else {
+                tx.canonical(profile)?.unwrap_or(profile)
+            };
             let i = match index.get(&id) {
                 Some(i) => *i,
                 None => {
-                    let profile = tx.profile(id)?.unwrap_or_else(|| Profile::new(id));
-                    let runs = tx
-                        .runs_of(id)?
-                        .into_iter()
-                        .filter(|r| r.run.status == RunStatus::Waiting)
-                        .map(|r| (RunRef::Stored(r.id), r.run))
-                        .collect();
-                    people.push(Person { profile, runs, work: Vec::new(), counters: HashMap::new() });
+                    let hot = match self.hot.take(&id) {
+                        Some(hot) => hot,
+                        None => Hot {
+                            profile: tx.profile(id)?.unwrap_or_else(|| Profile::new(id)),
+                            runs: tx.current_runs(id)?.into_iter().map(|r| (r.id, r.run)).collect(),
+                            counters: HashMap::new(),
+                        },
+                    };
+                    let runs = hot.runs.into_iter().map(|(id, run)| (RunRef::Stored(id), run)).collect();
+                    people.push(Person { profile: hot.profile, runs, work: Vec::new(), counters: hot.counters });
                     index.insert(id, people.len() - 1);
                     people.len() - 1
                 }
@@ -509,18 +559,23 @@ impl Core {
             );
             // Counters this batch reads (journeys it may step) or must keep current (every
             // query over an event name in this batch, whichever journey it belongs to).
+            // Only the ones not at hand yet are cloned (a query carries its condition tree).
             let mut queries: Vec<HistoryQuery> = Vec::new();
+            let want = |q: &HistoryQuery, queries: &mut Vec<HistoryQuery>| {
+                if !person.counters.contains_key(&q.key) && !queries.iter().any(|x| x.key == q.key) {
+                    queries.push(q.clone());
+                }
+            };
             for (id, version) in journeys {
                 let Some(j) = self.version(tx, &id, version)? else { continue };
-                queries.extend(j.history.iter().cloned());
+                j.history.iter().for_each(|q| want(q, &mut queries));
             }
             for j in self.versions.values() {
-                queries.extend(j.history.iter().filter(|q| names.contains(&q.event.as_str())).cloned());
+                j.history.iter().filter(|q| names.contains(&q.event.as_str())).for_each(|q| want(q, &mut queries));
             }
             for q in queries {
-                if person.counters.contains_key(&q.key) {
-                    continue;
-                }
+                // The person may be remembered without this counter (a new journey): the
+                // store has it, or the log does.
                 let counter = match tx.counter(person.profile.id, &q.key)? {
                     Some(state) => serde_json::from_str(&state).map_err(|e| store::Error::Corrupt(format!("counter {}: {e}", q.key)))?,
                     None => {
@@ -613,8 +668,10 @@ impl Core {
     }
 
     fn merge(&mut self, tx: &mut dyn Tx, winner: ProfileId, loser: ProfileId, now: Timestamp) -> Result<(), Error> {
-        // Identities move between people: forget where they were.
+        // Identities move between people: forget where they were, and what both were.
         self.identities.clear();
+        self.hot.take(&winner);
+        self.hot.take(&loser);
         let mut kept = tx.profile(winner)?.unwrap_or_else(|| Profile::new(winner));
         if let Some(gone) = tx.profile(loser)? {
             kept.absorb(&gone);
@@ -709,12 +766,13 @@ struct Moved {
     updates: Vec<domain::Map>,
 }
 
+/// A person after their batch: the state to remember and what to write.
 struct Outcome {
-    profile_id: ProfileId,
-    /// Counters to save (pruned), by query key.
-    counters: Vec<(String, Counter)>,
-    /// The profile, when its traits changed.
-    profile: Option<Profile>,
+    profile: Profile,
+    profile_changed: bool,
+    /// Counters (the dirty ones pruned and to be saved), by query key.
+    counters: HashMap<String, Slot>,
+    runs: Vec<(RunRef, Run)>,
     moves: Vec<Moved>,
 }
 
@@ -934,21 +992,17 @@ fn compute(mut p: Person<'_>, b: &Batch<'_>) -> Outcome {
         }
     }
     let now = s.b.now;
-    let counters =
-        s.p.counters
-            .drain()
-            .filter(|(_, slot)| slot.dirty)
-            .map(|(key, mut slot)| {
-                slot.counter.prune(slot.query.within, now);
-                (key, slot.counter)
-            })
-            .collect();
-    Outcome { profile_id: s.p.profile.id, counters, profile: s.changed.then_some(s.p.profile), moves: s.moves }
+    for slot in s.p.counters.values_mut().filter(|slot| slot.dirty) {
+        slot.counter.prune(slot.query.within, now);
+    }
+    Outcome { profile: s.p.profile, profile_changed: s.changed, counters: s.p.counters, runs: s.p.runs, moves: s.moves }
 }
 
 /// Runs `f` over `items` on up to as many threads as the machine has cores, keeping order.
 fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    // Asked once: the standard library reads the cgroup limits from files on every call.
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads = *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8));
     if threads < 2 || items.len() < 64 {
         return items.into_iter().map(f).collect();
     }
@@ -976,18 +1030,21 @@ fn stuck(run: &Run, now: Timestamp) -> Transition {
     Transition { run, entered: false, effects: Vec::new(), trace: vec!["exit: timer could not be handled".into()] }
 }
 
-/// Writes one person's outcome: profile, then each transition's run state (with its timer),
-/// trace and outbox entries, all in `tx`.
-fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp) -> Result<(), Error> {
-    if let Some(profile) = &outcome.profile {
-        tx.save_profile(profile, now)?;
+/// Writes one person's outcome: profile, counters, then each transition's run state (with
+/// its timer), trace and outbox entries, all in `tx`. Returns the person's state as written.
+fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp, outbox: &mut Vec<OutboxEntry>) -> Result<Hot, Error> {
+    let Outcome { profile, profile_changed, mut counters, runs, moves } = outcome;
+    let profile_id = profile.id;
+    if profile_changed {
+        tx.save_profile(&profile, now)?;
     }
-    for (key, counter) in &outcome.counters {
-        let state = serde_json::to_string(counter).map_err(|e| store::Error::Corrupt(e.to_string()))?;
-        tx.save_counter(outcome.profile_id, key, &state)?;
+    for (key, slot) in counters.iter_mut().filter(|(_, slot)| slot.dirty) {
+        let state = serde_json::to_string(&slot.counter).map_err(|e| store::Error::Corrupt(e.to_string()))?;
+        tx.save_counter(profile_id, key, &state)?;
+        slot.dirty = false;
     }
     let mut started: Vec<RunId> = Vec::new();
-    for Moved { run, transition: t, traits, updates } in outcome.moves {
+    for Moved { run, transition: t, traits, updates } in moves {
         let run_id = match run {
             RunRef::Stored(id) => {
                 tx.update_run(id, &t.run)?;
@@ -999,7 +1056,7 @@ fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp) -> Result<(), Error>
                     *id
                 }
                 None => {
-                    let id = tx.insert_run(outcome.profile_id, &t.run)?;
+                    let id = tx.insert_run(profile_id, &t.run)?;
                     started.push(id);
                     id
                 }
@@ -1022,9 +1079,7 @@ fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp) -> Result<(), Error>
                 timestamp: now,
                 received_at: now,
             };
-            if let Some(seq) = tx.insert_event(&SourceId(INTERNAL_SOURCE.into()), &event)? {
-                tx.set_event_profile(seq, outcome.profile_id)?;
-            }
+            tx.insert_event(&SourceId(INTERNAL_SOURCE.into()), &event, Some(profile_id))?;
         }
         for (i, effect) in t.effects.iter().enumerate() {
             let channel = match effect {
@@ -1042,15 +1097,38 @@ fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp) -> Result<(), Error>
                     "event": t.run.trigger,
                     "event_name": t.run.trigger_event,
                     "journey": t.run.journey,
-                    "profile_id": outcome.profile_id,
+                    "profile_id": profile_id,
                 },
             });
             let key = format!("run-{run_id}-{}-{i}", t.run.seq);
-            tx.enqueue(
-                &NewOutbox { key, profile: outcome.profile_id, run: Some(run_id), channel: channel.into(), payload, due: now },
-                now,
-            )?;
+            let entry = NewOutbox { key, profile: profile_id, run: Some(run_id), channel: channel.into(), payload, due: now };
+            let id = tx.enqueue(&entry, now)?;
+            outbox.push(OutboxEntry {
+                id,
+                key: entry.key,
+                profile: entry.profile,
+                run: entry.run,
+                channel: entry.channel,
+                payload: entry.payload,
+                status: OutboxStatus::Pending,
+                attempts: 0,
+                next_attempt_at: entry.due,
+                last_error: None,
+                result: None,
+                created_at: now,
+                updated_at: now,
+            });
         }
     }
-    Ok(())
+    let mut runs: Vec<(RunId, Run)> = runs
+        .into_iter()
+        .filter_map(|(r, run)| match r {
+            RunRef::Stored(id) => Some((id, run)),
+            RunRef::New(i) => started.get(i).map(|id| (*id, run)),
+        })
+        .collect();
+    runs.sort_by_key(|(id, _)| *id);
+    let latest: HashMap<JourneyId, RunId> = runs.iter().map(|(id, run)| (run.journey.clone(), *id)).collect();
+    runs.retain(|(id, run)| run.status == RunStatus::Waiting || latest.get(&run.journey) == Some(id));
+    Ok(Hot { profile, runs, counters })
 }

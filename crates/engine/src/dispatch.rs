@@ -5,12 +5,13 @@
 //! again after restart, with the same idempotency key (the email's `Message-ID`, the
 //! webhook's `webhook-id`), so the receiver can recognise the repeat.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
 use deliver::{Deliverer, EmailTemplate, Outcome};
-use domain::ids::TemplateId;
+use domain::ids::{OutboxId, TemplateId};
 use domain::journey::Effect;
 use domain::time::Duration;
 use serde_json::Value;
@@ -40,12 +41,72 @@ impl RetryPolicy {
     }
 }
 
+/// Outbox entries the core committed, handed to the dispatcher without a database read.
+///
+/// The core reserves an entry's id before its transaction commits, so the dispatcher's
+/// reading of the outbox (for retries and entries from before a restart) never takes an
+/// entry that is on its way here; it is released once its outcome is recorded.
+#[derive(Default)]
+pub(crate) struct Handoff {
+    state: std::sync::Mutex<HandoffState>,
+    pub(crate) ready: Notify,
+}
+
+#[derive(Default)]
+struct HandoffState {
+    reserved: HashSet<OutboxId>,
+    committed: Vec<OutboxEntry>,
+}
+
+impl Handoff {
+    fn state(&self) -> std::sync::MutexGuard<'_, HandoffState> {
+        // The state stays consistent whatever panicked while holding it (plain inserts).
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Before the commit: these entries will be handed over.
+    pub(crate) fn reserve(&self, entries: &[OutboxEntry]) {
+        self.state().reserved.extend(entries.iter().map(|e| e.id));
+    }
+
+    /// The commit failed: the entries do not exist.
+    pub(crate) fn abandon(&self, entries: &[OutboxEntry]) {
+        let mut state = self.state();
+        for e in entries {
+            state.reserved.remove(&e.id);
+        }
+    }
+
+    /// The commit succeeded: the entries may be sent.
+    pub(crate) fn committed(&self, entries: Vec<OutboxEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        self.state().committed.extend(entries);
+        self.ready.notify_one();
+    }
+
+    fn take(&self, n: usize) -> Vec<OutboxEntry> {
+        let mut state = self.state();
+        let n = n.min(state.committed.len());
+        state.committed.drain(..n).collect()
+    }
+
+    fn is_reserved(&self, id: OutboxId) -> bool {
+        self.state().reserved.contains(&id)
+    }
+
+    fn release(&self, id: OutboxId) {
+        self.state().reserved.remove(&id);
+    }
+}
+
 pub(crate) struct Dispatcher {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     deliverer: Deliverer,
     options: Options,
-    ready: Arc<Notify>,
+    handoff: Arc<Handoff>,
     /// One pass at a time, so an entry is never sent twice concurrently.
     pass: Mutex<()>,
     stopping: AtomicBool,
@@ -59,15 +120,15 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         deliverer: Deliverer,
         options: Options,
-        ready: Arc<Notify>,
+        handoff: Arc<Handoff>,
         commands: std::sync::mpsc::Sender<crate::Command>,
     ) -> Dispatcher {
-        Dispatcher { store, clock, deliverer, options, ready, pass: Mutex::new(()), stopping: AtomicBool::new(false), commands }
+        Dispatcher { store, clock, deliverer, options, handoff, pass: Mutex::new(()), stopping: AtomicBool::new(false), commands }
     }
 
     pub(crate) fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        self.ready.notify_one();
+        self.handoff.ready.notify_one();
     }
 
     pub(crate) async fn run(self: Arc<Self>) {
@@ -76,7 +137,7 @@ impl Dispatcher {
             let next = self.blocking(|s| s.read()?.next_outbox_due()).await.ok().flatten();
             let wait = next.and_then(|t| self.clock.real_wait(t)).unwrap_or(StdDuration::from_secs(3600));
             if wait > StdDuration::ZERO {
-                let _ = tokio::time::timeout(wait, self.ready.notified()).await;
+                let _ = tokio::time::timeout(wait, self.handoff.ready.notified()).await;
             }
         }
     }
@@ -96,19 +157,26 @@ impl Dispatcher {
         }
         let _pass = self.pass.lock().await;
         let mut total = 0;
+        let mut rounds = 0u64;
         loop {
             if self.stopping.load(Ordering::SeqCst) {
                 return total;
             }
             let now = self.clock.now();
             let limit = self.options.dispatch_concurrency.max(1);
-            let due = match self.blocking(move |s| s.read()?.due_outbox(now, limit)).await {
-                Ok(due) => due,
-                Err(error) => {
-                    tracing::error!(%error, "reading the outbox failed");
-                    return total;
+            // Entries the core just committed go first; the outbox itself (retries, entries
+            // from before a restart) is read when none are waiting, and every few rounds.
+            let mut due = self.handoff.take(limit);
+            rounds += 1;
+            if due.is_empty() || rounds.is_multiple_of(8) {
+                match self.blocking(move |s| s.read()?.due_outbox(now, limit)).await {
+                    Ok(stored) => due.extend(stored.into_iter().filter(|e| !self.handoff.is_reserved(e.id))),
+                    Err(error) => {
+                        tracing::error!(%error, "reading the outbox failed");
+                        return total;
+                    }
                 }
-            };
+            }
             if due.is_empty() {
                 return total;
             }
@@ -132,6 +200,8 @@ impl Dispatcher {
                 tx.commit()
             })
             .await;
+        // Recorded, or still pending in the outbox (a later read retries it).
+        self.handoff.release(id);
         if let Err(error) = &recorded {
             tracing::error!(%error, outbox_id = %id, "recording a delivery outcome failed");
         }
@@ -246,6 +316,42 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(id: i64) -> OutboxEntry {
+        OutboxEntry {
+            id: OutboxId(id),
+            key: format!("k{id}"),
+            profile: domain::ids::ProfileId(1),
+            run: None,
+            channel: "webhook".into(),
+            payload: Value::Null,
+            status: store::OutboxStatus::Pending,
+            attempts: 0,
+            next_attempt_at: domain::time::Timestamp(0),
+            last_error: None,
+            result: None,
+            created_at: domain::time::Timestamp(0),
+            updated_at: domain::time::Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn handed_over_entries_are_reserved_until_recorded_and_only_sent_once_committed() {
+        let h = Handoff::default();
+        let (a, b) = (vec![entry(1), entry(2)], vec![entry(3)]);
+        h.reserve(&a);
+        h.reserve(&b);
+        assert!(h.take(10).is_empty(), "nothing is sent before its commit");
+        assert!(h.is_reserved(OutboxId(1)) && h.is_reserved(OutboxId(3)), "a read of the outbox skips them");
+        h.abandon(&b);
+        assert!(!h.is_reserved(OutboxId(3)), "a failed commit's entries do not exist");
+        h.committed(a);
+        assert_eq!(h.take(1).iter().map(|e| e.id.0).collect::<Vec<_>>(), [1]);
+        assert_eq!(h.take(10).iter().map(|e| e.id.0).collect::<Vec<_>>(), [2]);
+        assert!(h.is_reserved(OutboxId(2)), "still reserved while being sent");
+        h.release(OutboxId(2));
+        assert!(!h.is_reserved(OutboxId(2)) && h.is_reserved(OutboxId(1)));
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

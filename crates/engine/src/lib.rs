@@ -10,6 +10,7 @@ mod clock;
 mod core;
 mod dispatch;
 pub mod explain;
+mod recent;
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -18,7 +19,7 @@ use std::thread;
 use domain::event::Event;
 use domain::ids::{Identity, JourneyId, SourceId};
 use store::Store;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::RetryPolicy;
@@ -47,11 +48,22 @@ pub struct Options {
     pub dispatch_concurrency: usize,
     /// Send outbox entries at all (off for backtests, which only record decisions).
     pub dispatch: bool,
+    /// People whose state (profile, current runs, history counters) the core keeps in
+    /// memory between batches (0: none); the database is written in the same commits
+    /// either way.
+    pub hot_people: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_batch_events: 5000, max_batch_timers: 1000, retry: RetryPolicy::default(), dispatch_concurrency: 16, dispatch: true }
+        Options {
+            max_batch_events: 5000,
+            max_batch_timers: 1000,
+            retry: RetryPolicy::default(),
+            dispatch_concurrency: 16,
+            dispatch: true,
+            hot_people: 100_000,
+        }
     }
 }
 
@@ -131,10 +143,10 @@ impl Engine {
     /// dispatcher (a task that sends committed outbox entries). Call inside a Tokio runtime.
     pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, deliverer: deliver::Deliverer, options: Options) -> Engine {
         let (tx, rx) = mpsc::channel();
-        let outbox_ready = Arc::new(Notify::new());
-        let core = core::Core::new(store.clone(), clock.clone(), options.clone(), outbox_ready.clone());
+        let handoff = Arc::new(dispatch::Handoff::default());
+        let core = core::Core::new(store.clone(), clock.clone(), options.clone(), handoff.clone());
         let handle = thread::Builder::new().name("wayfarer-core".into()).spawn(move || core.run(rx)).expect("spawning the core thread");
-        let dispatcher = Arc::new(dispatch::Dispatcher::new(store.clone(), clock.clone(), deliverer, options, outbox_ready, tx.clone()));
+        let dispatcher = Arc::new(dispatch::Dispatcher::new(store.clone(), clock.clone(), deliverer, options, handoff, tx.clone()));
         let task = tokio::spawn(dispatcher.clone().run());
         Engine {
             commands: tx,

@@ -635,3 +635,28 @@ async fn concurrent_entries_give_a_person_several_runs() {
     let single = tx.runs_of(p).expect("runs").iter().filter(|r| r.run.journey.0 == "single").count();
     assert_eq!(single, 1, "without concurrent, one waiting run per person");
 }
+
+#[tokio::test]
+async fn reentry_rules_hold_after_a_run_has_ended() {
+    // With people's state remembered by the core, and read from the store every time.
+    for hot_people in [100_000, 0] {
+        let options = Options { hot_people, ..Options::default() };
+        let mut h = Harness::with_options(options, WebhookOptions::default());
+        h.template("hi", "Hi");
+        h.publish(json!({"id": "once", "entry": {"event": "Visited", "reentry": "never"}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]}))
+            .await;
+        h.publish(json!({"id": "weekly", "entry": {"event": "Visited", "reentry": {"after": "7d"}},
+            "steps": [{"id": "hi", "type": "send", "template": "hi"}]}))
+            .await;
+        h.send(Kind::Identify, json!({"userId": "ida", "traits": {"email": "ida@x.test"}})).await;
+        for _ in 0..4 {
+            h.send(Kind::Track, json!({"userId": "ida", "event": "Visited"})).await;
+            h.advance("3d").await;
+        }
+        h.check_messages(expect![[r#"
+            t=+0s email ida@x.test: captured "Hi"
+            t=+0s email ida@x.test: captured "Hi"
+            t=+9d email ida@x.test: captured "Hi"
+        "#]]);
+    }
+}

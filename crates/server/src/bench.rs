@@ -369,7 +369,8 @@ async fn bare_db(for_: Duration, database_url: Option<String>) -> anyhow::Result
                     fallback_message_id: "x",
                 };
                 let event = domain::event::Event::parse(raw.clone(), &env).map_err(|e| anyhow::anyhow!("{e}"))?;
-                tx.insert_event(&source, &event)?;
+                // About as many people as the batches name, like the engine's writes.
+                tx.insert_event(&source, &event, Some(domain::ids::ProfileId((written % 1000) as i64 + 1)))?;
                 written += 1;
             }
             tx.commit()?;

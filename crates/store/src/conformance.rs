@@ -84,10 +84,10 @@ pub fn events_deduplicate_by_source_and_message_id(store: &dyn Store) {
     let web = SourceId("web".into());
     let e = event("m1", Kind::Track, json!({"userId": "u", "event": "A"}), 10);
     let mut tx = store.write().expect("tx");
-    let first = tx.insert_event(&web, &e).expect("insert");
+    let first = tx.insert_event(&web, &e, None).expect("insert");
     assert!(first.is_some());
-    assert_eq!(tx.insert_event(&web, &e).expect("again"), None, "same messageId from the same source is a duplicate");
-    assert!(tx.insert_event(&SourceId("app".into()), &e).expect("other source").is_some());
+    assert_eq!(tx.insert_event(&web, &e, None).expect("again"), None, "same messageId from the same source is a duplicate");
+    assert!(tx.insert_event(&SourceId("app".into()), &e, None).expect("other source").is_some());
     tx.commit().expect("commit");
     let mut tx = store.read().expect("tx");
     let all = tx.events_after(domain::ids::EventSeq(0), 10).expect("scan");
@@ -103,8 +103,7 @@ pub fn history_and_timeline_follow_the_person(store: &dyn Store) {
     let p = tx.create_profile(t(0)).expect("profile");
     for (i, (path, at)) in [("/products/a", 100), ("/blog", 200), ("/products/b", 300)].iter().enumerate() {
         let e = event(&format!("p{i}"), Kind::Page, json!({"userId": "u", "properties": {"path": path}}), *at);
-        let seq = tx.insert_event(&web, &e).expect("insert").expect("new");
-        tx.set_event_profile(seq, p).expect("assign");
+        tx.insert_event(&web, &e, Some(p)).expect("insert").expect("new");
     }
     tx.commit().expect("commit");
     let mut tx = store.read().expect("tx");
@@ -134,11 +133,9 @@ pub fn identities_resolve_and_merge(store: &dyn Store) {
     p.apply_traits(&json!({"utm": "ad"}).as_object().cloned().unwrap_or_default(), t(5));
     tx.save_profile(&p, t(5)).expect("save");
     let r = tx.insert_run(anon, &run("j", Some(50))).expect("run");
-    let seq = tx
-        .insert_event(&SourceId("web".into()), &event("e", Kind::Track, json!({"anonymousId": "a-1", "event": "X"}), 1))
+    tx.insert_event(&SourceId("web".into()), &event("e", Kind::Track, json!({"anonymousId": "a-1", "event": "X"}), 1), Some(anon))
         .expect("ev")
         .expect("new");
-    tx.set_event_profile(seq, anon).expect("assign");
     tx.merge_profiles(known, anon, t(10)).expect("merge");
     assert_eq!(tx.profile_by_identity(&aid).expect("lookup"), Some(known));
     assert_eq!(tx.identities(known).expect("ids"), [aid.clone(), uid.clone()]);
@@ -273,7 +270,7 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
         let mut tx = store.write().expect("tx");
         tx.set_setting("k", "v").expect("set");
         let e = event("m", Kind::Track, json!({"userId": "u", "event": "A"}), 1);
-        tx.insert_event(&SourceId("web".into()), &e).expect("insert");
+        tx.insert_event(&SourceId("web".into()), &e, None).expect("insert");
         // dropped here without commit
     }
     let mut tx = store.read().expect("tx");

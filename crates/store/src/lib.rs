@@ -227,9 +227,9 @@ pub trait Tx {
     fn sources(&mut self) -> Result<Vec<Source>>;
 
     // The event log.
-    /// Appends an event; `None` when (source, messageId) was already stored.
-    fn insert_event(&mut self, source: &SourceId, event: &Event) -> Result<Option<EventSeq>>;
-    fn set_event_profile(&mut self, seq: EventSeq, profile: ProfileId) -> Result<()>;
+    /// Appends an event about `profile` (when known); `None` when (source, messageId) was
+    /// already stored.
+    fn insert_event(&mut self, source: &SourceId, event: &Event, profile: Option<ProfileId>) -> Result<Option<EventSeq>>;
     /// Events of the log after `after`, in order (for processing).
     fn events_after(&mut self, after: EventSeq, limit: usize) -> Result<Vec<StoredEvent>>;
     /// Log position, time and properties of a person's events named `name` with

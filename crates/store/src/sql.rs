@@ -266,18 +266,13 @@ impl<C: Conn> Tx for SqlTx<C> {
         })
     }
 
-    fn insert_event(&mut self, source: &SourceId, e: &Event) -> Result<Option<EventSeq>> {
+    fn insert_event(&mut self, source: &SourceId, e: &Event, profile: Option<ProfileId>) -> Result<Option<EventSeq>> {
         let rows = self.conn.query(
-            "INSERT INTO events (source, message_id, name, ts, body) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO events (source, message_id, profile_id, name, ts, body) VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT (source, message_id) DO NOTHING RETURNING seq",
-            params![source.as_str(), e.message_id.as_str(), e.match_name(), e.timestamp.0, to_json(e)?],
+            params![source.as_str(), e.message_id.as_str(), profile.map(|p| p.0), e.match_name(), e.timestamp.0, to_json(e)?],
         )?;
         first(rows, |r| Ok(EventSeq(r.int(0)?)))
-    }
-
-    fn set_event_profile(&mut self, seq: EventSeq, profile: ProfileId) -> Result<()> {
-        self.conn.execute("UPDATE events SET profile_id = ? WHERE seq = ?", params![profile.0, seq.0])?;
-        Ok(())
     }
 
     fn events_after(&mut self, after: EventSeq, n: usize) -> Result<Vec<StoredEvent>> {
