@@ -660,3 +660,93 @@ async fn reentry_rules_hold_after_a_run_has_ended() {
         "#]]);
     }
 }
+
+/// A mixed few days (history branches, waits, merges, trait updates and the entries they
+/// start, exits, re-entry) as messages and every run's final state, oldest first.
+async fn mixed_days(options: Options) -> String {
+    let mut h = Harness::with_options(options, WebhookOptions::default());
+    h.template("consultation-invite", "{{ traits.firstName }}, a free consultation?");
+    h.template("consultation-reminder", "Still interested, {{ traits.firstName }}?");
+    h.template("hello", "Hello");
+    h.template("vip", "Welcome to VIP, {{ traits.firstName }}");
+    h.publish(consultation()).await;
+    h.publish(json!({"id": "trial", "entry": {"event": "Trial Started"}, "exit": [{"event": "Unsubscribed"}],
+        "steps": [{"id": "pause", "type": "wait", "duration": "2d", "next": "hello"}, {"id": "hello", "type": "send", "template": "hello"}]}))
+    .await;
+    h.publish(json!({"id": "count-orders", "entry": {"event": "Order Completed", "reentry": "always"},
+        "steps": [{"id": "count", "type": "update", "increment": {"orders": 1}, "next": "promote"},
+                  {"id": "promote", "type": "branch", "cases": [{"when": {"trait": "orders", "op": "gte", "value": 2}, "next": "vip"}]},
+                  {"id": "vip", "type": "update", "set": {"tier": "vip"}}]}))
+        .await;
+    h.publish(json!({"id": "vip-welcome", "entry": {"trait_change": {"trait": "tier", "to": "vip"}},
+        "steps": [{"id": "hello", "type": "send", "template": "vip"}]}))
+        .await;
+    let people = ["ann", "ben", "cy", "dee"];
+    for who in people {
+        h.send(Kind::Identify, json!({"userId": who, "traits": {"firstName": who.to_uppercase(), "email": format!("{who}@x.test")}})).await;
+    }
+    h.send(Kind::Track, json!({"anonymousId": "laptop", "event": "Trial Started"})).await;
+    h.send(Kind::Page, json!({"anonymousId": "laptop", "properties": {"path": "/products/x"}})).await;
+    h.send(Kind::Track, json!({"userId": "cy", "event": "Trial Started"})).await;
+    for day in 0..4 {
+        for (i, who) in people.iter().enumerate() {
+            if (day + i) % 2 == 0 {
+                h.page(who, &format!("/products/{day}")).await;
+            }
+            if day == 1 && i % 2 == 1 {
+                h.send(Kind::Track, json!({"userId": who, "event": "Order Completed"})).await;
+            }
+        }
+        if day == 1 {
+            h.send(Kind::Identify, json!({"userId": "cy", "anonymousId": "laptop"})).await;
+            h.send(Kind::Track, json!({"userId": "ben", "event": "Sales Contacted"})).await;
+        }
+        if day == 2 {
+            h.send(Kind::Track, json!({"userId": "dee", "event": "Order Completed"})).await;
+            h.send(Kind::Track, json!({"userId": "ann", "event": "Trial Started"})).await;
+            h.send(Kind::Track, json!({"userId": "ann", "event": "Unsubscribed"})).await;
+        }
+        h.advance("1d").await;
+    }
+    h.advance("5d").await;
+    let mut out = h.messages();
+    let mut tx = h.store.read().expect("tx");
+    for j in ["consultation", "trial", "count-orders", "vip-welcome"] {
+        for r in tx.journey_runs(&JourneyId(j.into())).expect("runs") {
+            let run = r.run;
+            let node = run.node.as_ref().map_or("-".to_owned(), |n| n.0.clone());
+            out += &format!("{j} profile {}: {} at {node} ({})\n", r.profile, run.status.as_str(), run.exit_reason.unwrap_or_default());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn remembering_people_between_batches_changes_nothing_but_speed() {
+    let remembered = mixed_days(Options::default()).await;
+    assert_eq!(remembered, mixed_days(Options { hot_people: 0, ..Options::default() }).await, "read from the store every time");
+    assert_eq!(remembered, mixed_days(Options { hot_people: 2, ..Options::default() }).await, "forgotten and read back all the time");
+    expect![[r#"
+        t=+2d email cy@x.test: captured "Hello"
+        t=+2d email cy@x.test: captured "CY, a free consultation?"
+        t=+2d email dee@x.test: captured "Welcome to VIP, DEE"
+        t=+5d email cy@x.test: captured "Still interested, CY?"
+        consultation profile 3: exited at qualified (completed)
+        consultation profile 1: exited at qualified (completed)
+        consultation profile 3: exited at qualified (completed)
+        consultation profile 2: exited at qualified (completed)
+        consultation profile 4: exited at qualified (completed)
+        consultation profile 1: exited at qualified (completed)
+        consultation profile 3: exited at remind (completed)
+        consultation profile 2: exited at qualified (completed)
+        consultation profile 4: exited at qualified (completed)
+        trial profile 3: exited at pause (profile merged into 3, which has its own run)
+        trial profile 3: exited at hello (completed)
+        trial profile 1: exited at pause (exit event Unsubscribed)
+        count-orders profile 2: exited at promote (completed)
+        count-orders profile 4: exited at promote (completed)
+        count-orders profile 4: exited at vip (completed)
+        vip-welcome profile 4: exited at hello (completed)
+    "#]]
+    .assert_eq(&remembered);
+}
