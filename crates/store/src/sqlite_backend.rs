@@ -32,9 +32,9 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore> {
         let mut writer = open_conn(path)?;
-        // The writer touches a person's pages across many commits: a larger page cache, and
+        // The writer touches a person's pages across many commits: a larger page cache (16 MiB), and
         // checkpoints that copy a page once for many commits (a WAL of about 40 MB).
-        writer.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;")?;
+        writer.execute_batch("PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 10000;")?;
         migrate(&mut SqliteConn(&mut writer))?;
         let readers = (0..READERS).map(|_| open_conn(path).map(Mutex::new)).collect::<Result<_>>()?;
         Ok(SqliteStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
