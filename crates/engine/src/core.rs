@@ -317,9 +317,13 @@ impl Core {
             }
             let _ = ingest.reply.send(report);
         }
-        // Drain the rest of the due timers, one chunk per transaction.
+        // Drain the rest of the due timers, one chunk per transaction, each at its own time.
         let mut wake_result = Ok(());
-        while self.next_wake.is_some_and(|t| t <= now) {
+        loop {
+            let now = self.clock.now();
+            if self.next_wake.is_none_or(|t| t > now) {
+                break;
+            }
             if let Err(error) = self.commit(now, &[]) {
                 tracing::error!(%error, "firing timers failed");
                 self.next_wake = Some(now.plus(domain::time::Duration::seconds(1)));
@@ -422,8 +426,8 @@ impl Core {
         let due = if self.next_wake.is_some_and(|t| t <= now) { tx.due_runs(now, self.options.max_batch_timers)? } else { Vec::new() };
         let timers_full = due.len() >= self.options.max_batch_timers;
         let mut work: Vec<(ProfileId, Work<'_>)> = Vec::new();
-        for record in due {
-            work.push((record.profile, Work::Timer(record.id)));
+        for (run, profile) in due {
+            work.push((profile, Work::Timer(run)));
         }
         let mut reports = Vec::with_capacity(batch.len());
         let mut first_new: Option<EventSeq> = None;

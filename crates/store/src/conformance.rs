@@ -187,13 +187,12 @@ pub fn runs_timers_and_traces(store: &dyn Store) {
     let early = tx.insert_run(p, &run("b", Some(100))).expect("run");
     let done = tx.insert_run(p, &run("c", None)).expect("run");
     assert_eq!(tx.next_wake().expect("next"), Some(t(100)));
-    let due: Vec<_> = tx.due_runs(t(300), 10).expect("due").into_iter().map(|r| r.id).collect();
-    assert_eq!(due, [early, late]);
+    assert_eq!(tx.due_runs(t(300), 10).expect("due"), [(early, p), (late, p)], "earliest first, with the person");
     assert_eq!(tx.due_runs(t(99), 10).expect("due").len(), 0);
     let mut moved = run("b", None);
     moved.seq = 2;
     tx.update_run(early, &moved).expect("update");
-    assert_eq!(tx.due_runs(t(1000), 10).expect("due").into_iter().map(|r| r.id).collect::<Vec<_>>(), [late]);
+    assert_eq!(tx.due_runs(t(1000), 10).expect("due"), [(late, p)]);
     assert_eq!(tx.runs_of(p).expect("runs").len(), 3);
     let again = tx.insert_run(p, &run("c", None)).expect("run");
     let current: Vec<_> = tx.current_runs(p).expect("current").into_iter().map(|r| r.id).collect();

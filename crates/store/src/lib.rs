@@ -289,8 +289,8 @@ pub trait Tx {
     /// How many runs a journey has had (for entry limits).
     fn count_runs(&mut self, journey: &JourneyId) -> Result<i64>;
     fn run(&mut self, id: RunId) -> Result<Option<RunRecord>>;
-    /// Runs whose timer is due at `now`, earliest first.
-    fn due_runs(&mut self, now: Timestamp, limit: usize) -> Result<Vec<RunRecord>>;
+    /// Runs whose timer is due at `now` (run, person), earliest first.
+    fn due_runs(&mut self, now: Timestamp, limit: usize) -> Result<Vec<(RunId, ProfileId)>>;
     /// The earliest pending timer, if any.
     fn next_wake(&mut self) -> Result<Option<Timestamp>>;
     fn add_trace(&mut self, trace: &TraceRecord) -> Result<()>;

@@ -514,12 +514,12 @@ impl<C: Conn> Tx for SqlTx<C> {
         first(rows, run_row)
     }
 
-    fn due_runs(&mut self, now: Timestamp, n: usize) -> Result<Vec<RunRecord>> {
+    fn due_runs(&mut self, now: Timestamp, n: usize) -> Result<Vec<(RunId, ProfileId)>> {
         let rows = self.conn.query(
-            &format!("SELECT {RUN_COLS} FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, id LIMIT ?"),
+            "SELECT id, profile_id FROM runs WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, id LIMIT ?",
             params![now.0, limit(n)],
         )?;
-        all(rows, run_row)
+        all(rows, |r| Ok((RunId(r.int(0)?), ProfileId(r.int(1)?))))
     }
 
     fn next_wake(&mut self) -> Result<Option<Timestamp>> {
