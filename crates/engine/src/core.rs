@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 
 use crate::dispatch::Handoff;
 use crate::recent::Recent;
+use crate::syncer::{Owed, Syncer};
 use crate::{Clock, Command, Error, IngestReport, Options, RunsAction};
 
 type Reply = oneshot::Sender<Result<IngestReport, Error>>;
@@ -38,6 +39,9 @@ pub(crate) struct Core {
     handoff: Arc<Handoff>,
     /// Outbox entries written by the transaction being built.
     fresh: Vec<OutboxEntry>,
+    /// What this flush's commits owe once durable, and the thread that settles it.
+    owed: Owed,
+    syncer: Syncer,
     /// The latest published version of each journey.
     live: Vec<(Arc<Journey>, i64)>,
     /// Every version runs are on, parsed once.
@@ -92,10 +96,12 @@ fn seed(profile: ProfileId, journey: &JourneyId) -> u64 {
 impl Core {
     pub(crate) fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, options: Options, handoff: Arc<Handoff>) -> Core {
         Core {
+            syncer: Syncer::start(store.clone(), handoff.clone()),
             store,
             clock,
             handoff,
             fresh: Vec::new(),
+            owed: Owed::default(),
             live: Vec::new(),
             versions: HashMap::new(),
             next_wake: None,
@@ -297,8 +303,17 @@ impl Core {
         let now = self.clock.now();
         // API entries commit on their own, so that one cannot fail a batch of events.
         for enter in enters {
-            let result = self.commit_enter(now, &enter);
-            let _ = enter.reply.send(result);
+            match self.commit_enter(now, &enter) {
+                Ok(entered) => {
+                    let reply = enter.reply;
+                    self.owed.answers.push(Box::new(move |synced| {
+                        let _ = reply.send(synced.map(|()| entered).map_err(Error::Sync));
+                    }));
+                }
+                Err(error) => {
+                    let _ = enter.reply.send(Err(error));
+                }
+            }
         }
         let batch: Vec<(&SourceId, &[Event])> = ingests.iter().map(|i| (&i.source, i.events.as_slice())).collect();
         let result = self.commit(now, &batch).map(|(reports, _)| reports);
@@ -312,10 +327,18 @@ impl Core {
             Err(error) => vec![Err(error)],
         };
         for (ingest, report) in ingests.into_iter().zip(reports) {
-            if let Err(error) = &report {
-                tracing::error!(%error, source = %ingest.source, "ingest failed");
+            match report {
+                Ok(report) => {
+                    let reply = ingest.reply;
+                    self.owed.answers.push(Box::new(move |synced| {
+                        let _ = reply.send(synced.map(|()| report).map_err(Error::Sync));
+                    }));
+                }
+                Err(error) => {
+                    tracing::error!(%error, source = %ingest.source, "ingest failed");
+                    let _ = ingest.reply.send(Err(error));
+                }
             }
-            let _ = ingest.reply.send(report);
         }
         // Drain the rest of the due timers, one chunk per transaction, each at its own time.
         let mut wake_result = Ok(());
@@ -332,18 +355,22 @@ impl Core {
             }
         }
         for reply in wakes {
-            let _ = reply.send(match &wake_result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(Error::Timers(e.to_string())),
-            });
+            match &wake_result {
+                Ok(()) => self.owed.answers.push(Box::new(move |synced| {
+                    let _ = reply.send(synced.map_err(Error::Sync));
+                })),
+                Err(e) => {
+                    let _ = reply.send(Err(Error::Timers(e.to_string())));
+                }
+            }
         }
+        // Answers and new outbox entries wait for the disk; the next batch does not.
+        let owed = std::mem::take(&mut self.owed);
+        self.syncer.after_sync(&*self.store, &self.handoff, owed);
         // Retries and entries whose hand-over was missed are read from the outbox.
         self.handoff.ready.notify_one();
     }
 
-    /// One transaction: the log and identity in order (phase 1), each person's state loaded
-    /// (phase 2), each person's inputs stepped in order, people in parallel (phase 3, pure),
-    /// and every resulting write (phase 4). Then commit.
     /// Moves or ends every waiting run of a journey, each with a trace line, in one transaction.
     fn commit_runs(&mut self, journey: &JourneyId, action: &RunsAction) -> Result<usize, Error> {
         let now = self.clock.now();
@@ -412,6 +439,9 @@ impl Core {
         result
     }
 
+    /// One transaction: the log and identity in order (phase 1), each person's state loaded
+    /// (phase 2), each person's inputs stepped in order, people in parallel (phase 3, pure),
+    /// and every resulting write (phase 4). Then commit, without waiting for the disk.
     fn commit_inner(
         &mut self,
         now: Timestamp,
@@ -494,11 +524,11 @@ impl Core {
         let next = tx.next_wake()?;
         let fresh = if self.options.dispatch { std::mem::take(&mut self.fresh) } else { Vec::new() };
         self.handoff.reserve(&fresh);
-        if let Err(error) = tx.commit() {
+        if let Err(error) = tx.commit_unsynced() {
             self.handoff.abandon(&fresh);
             return Err(error.into());
         }
-        self.handoff.committed(fresh);
+        self.owed.outbox.extend(fresh);
         if self.options.hot_people > 0 {
             for person in hot {
                 self.hot.insert(person.profile.id, person);

@@ -11,6 +11,7 @@ mod core;
 mod dispatch;
 pub mod explain;
 mod recent;
+mod syncer;
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -32,6 +33,8 @@ pub enum Error {
     ShuttingDown,
     #[error("firing due timers failed: {0}")]
     Timers(String),
+    #[error("committed, but making it durable failed: {0}")]
+    Sync(String),
     #[error("{0}")]
     Invalid(String),
 }

@@ -105,6 +105,9 @@ impl From<engine::Error> for ApiError {
             engine::Error::ShuttingDown => ApiError::new(Code::Unavailable, "the server is shutting down; retry"),
             engine::Error::Store(_) => ApiError::new(Code::Unavailable, "the events could not be stored; retry"),
             engine::Error::Timers(_) => ApiError::new(Code::Unavailable, "due timers could not be fired; retry"),
+            engine::Error::Sync(_) => {
+                ApiError::new(Code::Unavailable, "the events may not be on disk; retry (repeats are deduplicated by messageId)")
+            }
             engine::Error::Invalid(message) => ApiError::new(Code::InvalidRequest, message),
         }
     }

@@ -26,6 +26,7 @@ macro_rules! conformance_suite {
             outbox_lifecycle,
             templates_and_settings,
             dropped_transaction_rolls_back,
+            unsynced_commits_are_visible_at_once_and_synced_on_request,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -276,4 +277,22 @@ pub fn dropped_transaction_rolls_back(store: &dyn Store) {
     assert_eq!(tx.setting("k").expect("get"), None);
     assert!(tx.events_after(domain::ids::EventSeq(0), 10).expect("scan").is_empty());
     let _ = MessageId("unused".into());
+}
+
+pub fn unsynced_commits_are_visible_at_once_and_synced_on_request(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    tx.set_setting("first", "1").expect("set");
+    tx.commit_unsynced().expect("commit");
+    assert_eq!(store.read().expect("tx").setting("first").expect("get").as_deref(), Some("1"), "visible before the sync");
+    let mut tx = store.write().expect("tx");
+    tx.set_setting("second", "2").expect("set");
+    tx.commit_unsynced().expect("commit");
+    store.sync().expect("sync");
+    let mut tx = store.write().expect("tx");
+    tx.set_setting("third", "3").expect("set");
+    tx.commit().expect("durable commit");
+    let mut tx = store.read().expect("tx");
+    for (k, v) in [("first", "1"), ("second", "2"), ("third", "3")] {
+        assert_eq!(tx.setting(k).expect("get").as_deref(), Some(v));
+    }
 }

@@ -38,6 +38,8 @@ pub enum Error {
     SchemaTooNew { found: i64, known: i64 },
     #[error("the store's connection lock is poisoned")]
     Poisoned,
+    #[error("making commits durable: {0}")]
+    Sync(#[from] std::io::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -48,6 +50,10 @@ pub trait Store: Send + Sync + 'static {
     fn read(&self) -> Result<Box<dyn Tx + '_>>;
     /// The backend's name, for logs (`sqlite`, `postgres`).
     fn kind(&self) -> &'static str;
+    /// Makes every transaction committed so far durable (see `Tx::commit_unsynced`).
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// An event as stored in the log.
@@ -219,7 +225,13 @@ pub struct TraceRecord {
 
 /// One transaction. Dropping it without `commit` rolls back.
 pub trait Tx {
+    /// Commits; on return the transaction is durable.
     fn commit(self: Box<Self>) -> Result<()>;
+    /// Commits without waiting for the disk: visible at once, durable once `Store::sync` (or
+    /// a later `commit`) returns. Backends that cannot split the two make it durable now.
+    fn commit_unsynced(self: Box<Self>) -> Result<()> {
+        self.commit()
+    }
 
     // Sources and write keys.
     fn create_source(&mut self, source: &Source) -> Result<()>;

@@ -111,6 +111,10 @@ pub(crate) trait Conn {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
     fn batch(&mut self, sql: &str) -> Result<()>;
     fn dialect(&self) -> Dialect;
+    /// After a commit: make it durable now (`durable`), or leave that to `Store::sync`.
+    fn committed(&mut self, _durable: bool) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Brings a database to the latest schema version, one migration per transaction.
@@ -132,6 +136,7 @@ pub(crate) fn migrate(conn: &mut dyn Conn) -> Result<()> {
         conn.batch(&sql.replace("{id}", id))?;
         conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", params![*version])?;
         conn.batch("COMMIT")?;
+        conn.committed(true)?;
     }
     Ok(())
 }
@@ -240,7 +245,14 @@ fn limit(n: usize) -> i64 {
 impl<C: Conn> Tx for SqlTx<C> {
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.open = false;
-        self.conn.batch("COMMIT")
+        self.conn.batch("COMMIT")?;
+        self.conn.committed(true)
+    }
+
+    fn commit_unsynced(mut self: Box<Self>) -> Result<()> {
+        self.open = false;
+        self.conn.batch("COMMIT")?;
+        self.conn.committed(false)
     }
 
     fn create_source(&mut self, s: &Source) -> Result<()> {
