@@ -419,17 +419,27 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Events per background request during the latency measurement.
+const BACKGROUND_BATCH: usize = 10;
+
 async fn latency(r: &Running, seen: &Arc<std::sync::Mutex<HashMap<u64, Instant>>>, rate: u64, for_: Duration) -> anyhow::Result<Latency> {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + for_;
-    // Background load: batches of 100 at `rate` events per second.
+    // Background load: batches of 10 at `rate` events per second, as from many clients (at
+    // the default rate, one every 2 ms; batches of 100 every 20 ms would arrive in step with
+    // the pings and make each wait for a whole batch).
     let (bg_http, base, key) = (http.clone(), r.base.clone(), r.key.clone());
     let background = tokio::spawn(async move {
-        let every = Duration::from_secs_f64(100.0 / rate.max(1) as f64);
+        let every = Duration::from_secs_f64(BACKGROUND_BATCH as f64 / rate.max(1) as f64);
         let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while Instant::now() < deadline {
             tick.tick().await;
-            let _ = bg_http.post(format!("{base}/v1/batch")).basic_auth(&key, Some("")).body(batch_body(100, 5000)).send().await;
+            let (http, url, key) = (bg_http.clone(), format!("{base}/v1/batch"), key.clone());
+            // Not awaited in turn: the load keeps its rate while a request waits for its commit.
+            tokio::spawn(async move {
+                let _ = http.post(url).basic_auth(&key, Some("")).body(batch_body(BACKGROUND_BATCH, 5000)).send().await;
+            });
         }
     });
     let mut sent: HashMap<u64, Instant> = HashMap::new();
