@@ -1,6 +1,8 @@
 //! The one implementation of `Tx`, written against a minimal connection trait that both
 //! backends provide. SQL uses `?` placeholders; the PostgreSQL driver numbers them.
 
+use std::sync::Arc;
+
 use domain::Map;
 use domain::event::Event;
 use domain::ids::{EventSeq, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
@@ -111,10 +113,15 @@ pub(crate) trait Conn {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
     fn batch(&mut self, sql: &str) -> Result<()>;
     fn dialect(&self) -> Dialect;
-    /// After a commit: make it durable now (`durable`), or leave that to `Store::sync`.
-    fn committed(&mut self, _durable: bool) -> Result<()> {
-        Ok(())
+    /// What makes this connection's commits durable, when a commit alone does not.
+    fn durability(&self) -> Option<Arc<dyn Durability>> {
+        None
     }
+}
+
+/// Makes every commit so far durable.
+pub(crate) trait Durability: Send + Sync {
+    fn sync(&self) -> Result<()>;
 }
 
 /// Brings a database to the latest schema version, one migration per transaction.
@@ -136,7 +143,9 @@ pub(crate) fn migrate(conn: &mut dyn Conn) -> Result<()> {
         conn.batch(&sql.replace("{id}", id))?;
         conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", params![*version])?;
         conn.batch("COMMIT")?;
-        conn.committed(true)?;
+        if let Some(d) = conn.durability() {
+            d.sync()?;
+        }
     }
     Ok(())
 }
@@ -246,13 +255,15 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.open = false;
         self.conn.batch("COMMIT")?;
-        self.conn.committed(true)
+        let durability = self.conn.durability();
+        // The connection (the writer's lock) is free for others while the disk catches up.
+        drop(self);
+        durability.map_or(Ok(()), |d| d.sync())
     }
 
     fn commit_unsynced(mut self: Box<Self>) -> Result<()> {
         self.open = false;
-        self.conn.batch("COMMIT")?;
-        self.conn.committed(false)
+        self.conn.batch("COMMIT")
     }
 
     fn create_source(&mut self, s: &Source) -> Result<()> {

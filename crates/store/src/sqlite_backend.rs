@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
-use crate::sql::{Conn, Dialect, Row, SqlTx, Val, migrate, pick};
+use crate::sql::{Conn, Dialect, Durability, Row, SqlTx, Val, migrate, pick};
 use crate::{Error, Result, Store, Tx};
 
 const READERS: usize = 3;
@@ -18,7 +18,8 @@ const READERS: usize = 3;
 ///
 /// Durability: SQLite's own commit does not wait for the disk (`synchronous = NORMAL`, which
 /// in WAL mode never corrupts: a power loss can only lose the last commits); `commit` then
-/// syncs the write-ahead log itself, which makes it what `synchronous = FULL` is. The engine's
+/// syncs the write-ahead log itself, after letting go of the writer (others may write while
+/// the disk catches up), which makes it what `synchronous = FULL` is. The engine's
 /// core uses `commit_unsynced` and has another thread call `sync` (one sync for every commit
 /// since the last), so it can go on with the next batch meanwhile; nothing it commits is
 /// acknowledged or sent before that sync returns.
@@ -35,7 +36,7 @@ struct Wal {
     file: Mutex<Option<File>>,
 }
 
-impl Wal {
+impl Durability for Wal {
     fn sync(&self) -> Result<()> {
         let mut file = self.file.lock().map_err(|_| Error::Poisoned)?;
         if file.is_none() {
@@ -120,11 +121,8 @@ impl<C: std::ops::DerefMut<Target = Connection>> Conn for SqliteConn<C> {
         Dialect::Sqlite
     }
 
-    fn committed(&mut self, durable: bool) -> Result<()> {
-        match &self.1 {
-            Some(wal) if durable => wal.sync(),
-            _ => Ok(()),
-        }
+    fn durability(&self) -> Option<Arc<dyn Durability>> {
+        self.1.clone().map(|wal| wal as Arc<dyn Durability>)
     }
 }
 
