@@ -286,25 +286,42 @@ fn show(v: Option<&Value>) -> String {
 impl Condition {
     /// Evaluates the condition; every comparison appends a line to `trace` with the value it saw.
     pub fn eval(&self, facts: &Facts<'_>, trace: &mut Vec<String>) -> bool {
+        self.check(facts, &mut Some(trace))
+    }
+
+    /// Whether the condition holds, without a trace (for filters that mostly do not).
+    pub fn holds(&self, facts: &Facts<'_>) -> bool {
+        self.check(facts, &mut None)
+    }
+
+    fn check(&self, facts: &Facts<'_>, trace: &mut Option<&mut Vec<String>>) -> bool {
         match self {
-            Condition::All(cs) => cs.iter().all(|c| c.eval(facts, trace)),
-            Condition::Any(cs) => cs.iter().any(|c| c.eval(facts, trace)),
-            Condition::Not(c) => !c.eval(facts, trace),
+            Condition::All(cs) => cs.iter().all(|c| c.check(facts, trace)),
+            Condition::Any(cs) => cs.iter().any(|c| c.check(facts, trace)),
+            Condition::Not(c) => !c.check(facts, trace),
             Condition::Compare { subject, op, value } => {
-                let (what, seen) = match subject {
-                    Subject::Trait(path) => (format!("trait {path}"), lookup(facts.traits, path)),
-                    Subject::Property(path) => (format!("property {path}"), facts.properties.and_then(|p| lookup(p, path))),
+                let seen = match subject {
+                    Subject::Trait(path) => lookup(facts.traits, path),
+                    Subject::Property(path) => facts.properties.and_then(|p| lookup(p, path)),
                 };
                 let result = op.apply(seen, value);
-                let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
-                trace.push(format!("{what} = {} {}{rhs} -> {result}", show(seen), op.name()));
+                if let Some(trace) = trace {
+                    let what = match subject {
+                        Subject::Trait(path) => format!("trait {path}"),
+                        Subject::Property(path) => format!("property {path}"),
+                    };
+                    let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
+                    trace.push(format!("{what} = {} {}{rhs} -> {result}", show(seen), op.name()));
+                }
                 result
             }
             Condition::History { query, op, value, label } => {
                 let seen = facts.history.get(*query).cloned().unwrap_or(Value::Null);
                 let result = op.apply(Some(&seen), value);
-                let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
-                trace.push(format!("{label} = {seen} {}{rhs} -> {result}", op.name()));
+                if let Some(trace) = trace {
+                    let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
+                    trace.push(format!("{label} = {seen} {}{rhs} -> {result}", op.name()));
+                }
                 result
             }
             Condition::Clock { field, op, value } => {
@@ -315,8 +332,10 @@ impl Condition {
                     (ClockField::DayOfWeek, None) => ("day_of_week", None),
                 };
                 let result = op.apply(seen.as_ref(), value);
-                let zone = facts.clock.map_or(String::new(), |c| format!(" ({})", c.zone));
-                trace.push(format!("{name}{zone} = {} {} {value} -> {result}", show(seen.as_ref()), op.name()));
+                if let Some(trace) = trace {
+                    let zone = facts.clock.map_or(String::new(), |c| format!(" ({})", c.zone));
+                    trace.push(format!("{name}{zone} = {} {} {value} -> {result}", show(seen.as_ref()), op.name()));
+                }
                 result
             }
         }
@@ -555,7 +574,9 @@ mod tests {
         let c = Condition::parse(&cond, "", &mut diags, &mut queries).expect("valid condition");
         let (t, p) = (traits.as_object().cloned().unwrap_or_default(), props.as_object().cloned().unwrap_or_default());
         let mut trace = Vec::new();
-        let r = c.eval(&Facts { traits: &t, properties: Some(&p), history, clock: None }, &mut trace);
+        let facts = Facts { traits: &t, properties: Some(&p), history, clock: None };
+        let r = c.eval(&facts, &mut trace);
+        assert_eq!(c.holds(&facts), r, "the same answer without a trace");
         (r, trace)
     }
 

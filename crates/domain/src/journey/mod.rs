@@ -228,6 +228,8 @@ pub struct Journey {
     /// Every event-history aggregate the journey's conditions use; callers compute them
     /// (in this order) into `Context::history` before calling `step`.
     pub history: Vec<HistoryQuery>,
+    /// Some condition reads the person's local clock (it is computed only then).
+    pub reads_clock: bool,
     index: HashMap<NodeId, usize>,
 }
 
@@ -432,7 +434,9 @@ fn matches(m: &EventMatch, event: &Event, facts: &Facts<'_>, trace: &mut Vec<Str
         None => true,
         Some(f) => {
             let props = event.match_properties();
-            f.eval(&Facts { properties: Some(&props), ..*facts }, trace)
+            let facts = Facts { properties: Some(&props), ..*facts };
+            // The trace is written only for a filter that holds (most events fail most filters).
+            f.holds(&facts) && f.eval(&facts, trace)
         }
     }
 }
@@ -465,28 +469,20 @@ struct Stepper<'a> {
     seed: u64,
     /// Traits as updated by this transition's `update` steps so far.
     traits: Cow<'a, Map>,
-    clock: LocalClock,
+    /// The person's local time, for journeys with `clock` conditions.
+    clock: Option<LocalClock>,
     effects: Vec<Effect>,
     trace: Vec<String>,
 }
 
 impl<'a> Stepper<'a> {
     fn new(j: &'a Journey, ctx: &'a Context<'a>, now: Timestamp, seed: u64) -> Self {
-        let zone = zone::person_zone(ctx.traits, &j.timezone);
-        Stepper {
-            j,
-            ctx,
-            now,
-            seed,
-            traits: Cow::Borrowed(ctx.traits),
-            clock: zone::local_clock(now, &zone),
-            effects: Vec::new(),
-            trace: Vec::new(),
-        }
+        let clock = j.reads_clock.then(|| zone::local_clock(now, &zone::person_zone(ctx.traits, &j.timezone)));
+        Stepper { j, ctx, now, seed, traits: Cow::Borrowed(ctx.traits), clock, effects: Vec::new(), trace: Vec::new() }
     }
 
     fn facts<'f>(&'f self, properties: Option<&'f Map>) -> Facts<'f> {
-        Facts { traits: &self.traits, properties, history: self.ctx.history, clock: Some(&self.clock) }
+        Facts { traits: &self.traits, properties, history: self.ctx.history, clock: self.clock.as_ref() }
     }
 
     fn wake_time(&self, until: &WaitUntil) -> Result<Timestamp, String> {

@@ -513,7 +513,19 @@ impl Journey {
         }
         match (entry, p.diags.0.is_empty()) {
             (Some(entry), true) => {
-                Ok(Journey { id: JourneyId(id.to_owned()), name, entry, exits, goal, timezone, steps, history: p.history, index })
+                let reads_clock = mentions_clock(doc);
+                Ok(Journey {
+                    id: JourneyId(id.to_owned()),
+                    name,
+                    entry,
+                    exits,
+                    goal,
+                    timezone,
+                    steps,
+                    history: p.history,
+                    reads_clock,
+                    index,
+                })
             }
             _ => Err(p.diags.0),
         }
@@ -600,4 +612,14 @@ fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diag
         }
     }
     diags.1 = None;
+}
+
+/// Whether any object of the document has a `clock` key, as `clock` conditions do (a
+/// generous test: it may say yes for a journey that only names something `clock`).
+fn mentions_clock(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.contains_key("clock") || o.values().any(mentions_clock),
+        Value::Array(items) => items.iter().any(mentions_clock),
+        _ => false,
+    }
 }
