@@ -20,6 +20,7 @@ pub struct Config {
     pub smtp: Smtp,
     pub webhook: Webhook,
     pub delivery: Delivery,
+    pub engine: Engine,
     pub testing: Testing,
 }
 
@@ -56,6 +57,12 @@ pub struct Delivery {
     pub retry_base_secs: i64,
     pub retry_cap_secs: i64,
     pub max_attempts: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Engine {
+    pub hot_people: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -192,6 +199,7 @@ impl Config {
                 cap: Duration::seconds(self.delivery.retry_cap_secs.max(1)),
                 max_attempts: self.delivery.max_attempts.max(1),
             },
+            hot_people: self.engine.hot_people,
             ..engine::Options::default()
         }
     }
@@ -219,10 +227,13 @@ mod tests {
                 ("WAYFARER_SMTP_HOST", "mail.test"),
                 ("WAYFARER_INGEST_MAX_EVENT_BYTES", "1000"),
                 ("WAYFARER_WEBHOOK_ALLOW_PRIVATE", "true"),
+                ("WAYFARER_ENGINE_HOT_PEOPLE", "5"),
             ]),
         )
         .expect("env");
         assert_eq!((c.smtp.host.as_str(), c.ingest.max_event_bytes, c.webhook.allow_private), ("mail.test", 1000, true));
+        assert_eq!(c.engine_options().hot_people, 5);
+        assert_eq!(Config::load(None, &env(&[])).expect("defaults").engine_options().hot_people, engine::Options::default().hot_people);
     }
 
     #[test]
