@@ -39,6 +39,9 @@ pub(crate) struct Core {
     handoff: Arc<Handoff>,
     /// Outbox entries written by the transaction being built.
     fresh: Vec<OutboxEntry>,
+    /// How many runs each journey with an entry limit has had: counted in the store once,
+    /// then kept (only the core starts runs).
+    run_counts: HashMap<JourneyId, i64>,
     /// What this flush's commits owe once durable, and the thread that settles it.
     owed: Owed,
     syncer: Syncer,
@@ -101,6 +104,7 @@ impl Core {
             clock,
             handoff,
             fresh: Vec::new(),
+            run_counts: HashMap::new(),
             owed: Owed::default(),
             live: Vec::new(),
             versions: HashMap::new(),
@@ -289,6 +293,7 @@ impl Core {
                 }
             }
             tx.set_setting(&format!("sweep:{}", j.id), &now.0.to_string())?;
+            self.run_counts.remove(&j.id);
             self.sweeps.insert(j.id.clone(), now);
             tracing::info!(journey = %j.id, entered, "swept");
         }
@@ -435,6 +440,7 @@ impl Core {
             // What the failed transaction created is gone: so is what the caches learned from it.
             self.identities.clear();
             self.hot.clear();
+            self.run_counts.clear();
         }
         result
     }
@@ -499,10 +505,15 @@ impl Core {
         let before_batch = first_new.map_or(EventSeq(i64::MAX), |s| EventSeq(s.0 - 1));
         let people = self.load(&mut *tx, work, now, before_batch)?;
         // Entry limits are shared by everyone in the batch: counted once, reserved atomically.
-        let mut entries = HashMap::new();
+        let mut counted = Vec::new();
         for (j, _) in self.live.iter().filter(|(j, _)| j.entry.limit.is_some()) {
-            entries.insert(j.id.clone(), AtomicI64::new(tx.count_runs(&j.id)?));
+            let n = match self.run_counts.get(&j.id) {
+                Some(n) => *n,
+                None => tx.count_runs(&j.id)?,
+            };
+            counted.push((j.id.clone(), n));
         }
+        let entries: HashMap<JourneyId, AtomicI64> = counted.iter().map(|(j, n)| (j.clone(), AtomicI64::new(*n))).collect();
         let outcomes = {
             let batch = Batch { live: &self.live, versions: &self.versions, entries: &entries, now };
             parallel_map(people, |p| compute(p, &batch))
@@ -517,6 +528,9 @@ impl Core {
                     })
             })
         });
+        for (j, n) in &mut counted {
+            *n += outcomes.iter().flat_map(|o| &o.moves).filter(|m| m.transition.entered && m.transition.run.journey == *j).count() as i64;
+        }
         let mut hot = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             hot.push(write(&mut *tx, outcome, now, &mut self.fresh)?);
@@ -529,6 +543,7 @@ impl Core {
             return Err(error.into());
         }
         self.owed.outbox.extend(fresh);
+        self.run_counts.extend(counted);
         if self.options.hot_people > 0 {
             for person in hot {
                 self.hot.insert(person.profile.id, person);
