@@ -83,7 +83,7 @@ pub struct Timers {
     pub lateness_p99_ms: f64,
     /// When the engine took up the last of them (the start of its transaction).
     pub lateness_max_ms: f64,
-    /// From the due instant until a client saw every run fired (polled every 20 ms).
+    /// From the due instant until a client saw every run fired (polling the last one).
     pub all_visible_after_ms: f64,
 }
 
@@ -496,19 +496,25 @@ async fn timers(r: &Running, n: usize) -> anyhow::Result<Timers> {
         i += 100;
         progress(&format!("timers: {i}/{n} runs started"));
     }
-    // Wait until every run has fired, as a client sees it.
+    // Wait until every run has fired, as a client sees it. Runs fire in (due time, id) order,
+    // a chunk per transaction, so the last one started is the last one fired: polling that one
+    // person is cheap, where listing every run each time would load the server being measured.
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut runs;
-    loop {
-        runs = runs_of_timers(r, &http).await?;
-        let waiting = runs.iter().filter(|(_, status)| status == "waiting").count();
-        progress(&format!("timers: {} of {n} fired", runs.len() - waiting));
-        if (waiting == 0 && runs.len() >= n) || Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let last = format!("t{}", n.saturating_sub(1));
+    while !last_fired(r, &http, &last).await? && Instant::now() < deadline {
+        progress("timers: waiting for the last one to fire");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let seen_all = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let mut seen_all = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    // Then every run, once, to check they all fired (and, should one not have, wait for it).
+    let mut runs = runs_of_timers(r, &http).await?;
+    while runs.iter().any(|(_, status)| status == "waiting") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        runs = runs_of_timers(r, &http).await?;
+        seen_all = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    }
+    let waiting = runs.iter().filter(|(_, status)| status == "waiting").count();
+    progress(&format!("timers: {} of {n} fired", runs.len() - waiting));
     let visible_ms = (seen_all - fire_at_ms).max(1) as f64;
     let mut late: Vec<f64> = runs.iter().map(|(updated, _)| (*updated - fire_at_ms) as f64).collect();
     late.sort_by(f64::total_cmp);
@@ -520,6 +526,12 @@ async fn timers(r: &Running, n: usize) -> anyhow::Result<Timers> {
         lateness_max_ms: late.last().copied().unwrap_or(0.0),
         all_visible_after_ms: visible_ms,
     })
+}
+
+/// Whether the person's run of the timers journey has left its wait, through the admin API.
+async fn last_fired(r: &Running, http: &reqwest::Client, user: &str) -> anyhow::Result<bool> {
+    let out: Value = http.get(format!("{}/api/profiles/lookup?user_id={user}", r.base)).bearer_auth(&r.token).send().await?.json().await?;
+    Ok(out["journeys"].as_array().into_iter().flatten().any(|run| run["journey"] == "timers" && run["status"] != "waiting"))
 }
 
 /// (updated_at ms, status) of every run of the timers journey, through the admin API.
