@@ -306,18 +306,15 @@ impl Condition {
                 };
                 let result = op.apply(seen, value);
                 if let Some(trace) = trace {
-                    let what = match subject {
-                        Subject::Trait(path) => format!("trait {path}"),
-                        Subject::Property(path) => format!("property {path}"),
-                    };
+                    let what = subject_name(subject);
                     let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
                     trace.push(format!("{what} = {} {}{rhs} -> {result}", show(seen), op.name()));
                 }
                 result
             }
             Condition::History { query, op, value, label } => {
-                let seen = facts.history.get(*query).cloned().unwrap_or(Value::Null);
-                let result = op.apply(Some(&seen), value);
+                let seen = facts.history.get(*query).unwrap_or(&Value::Null);
+                let result = op.apply(Some(seen), value);
                 if let Some(trace) = trace {
                     let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
                     trace.push(format!("{label} = {seen} {}{rhs} -> {result}", op.name()));

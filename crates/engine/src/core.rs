@@ -52,6 +52,8 @@ pub(crate) struct Core {
     next_wake: Option<Timestamp>,
     /// When each schedule or date-entry journey was last swept.
     sweeps: HashMap<JourneyId, Timestamp>,
+    /// Sweeps done by the transaction being built; they count once it commits.
+    swept: Vec<(JourneyId, Timestamp)>,
     /// Where each identity seen lately lives (canonical profile). Only the core writes
     /// identities, so this is exact; it is cleared on merges and when a commit fails.
     identities: Recent<Identity, ProfileId>,
@@ -110,6 +112,7 @@ impl Core {
             versions: HashMap::new(),
             next_wake: None,
             sweeps: HashMap::new(),
+            swept: Vec::new(),
             identities: Recent::new(IDENTITY_CACHE),
             hot: Recent::new(options.hot_people),
             options,
@@ -176,6 +179,8 @@ impl Core {
     }
 
     fn reload(&mut self) -> Result<(), Error> {
+        // A version without a limit starts runs the counts would not see: count again.
+        self.run_counts.clear();
         let published = self.store.read()?.published()?;
         self.live = published
             .into_iter()
@@ -294,13 +299,15 @@ impl Core {
             }
             tx.set_setting(&format!("sweep:{}", j.id), &now.0.to_string())?;
             self.run_counts.remove(&j.id);
-            self.sweeps.insert(j.id.clone(), now);
+            self.swept.push((j.id.clone(), now));
             tracing::info!(journey = %j.id, entered, "swept");
         }
         Ok(())
     }
 
-    /// Commits one batch: due timers first, then the queued events, then answers.
+    /// Commits what is queued: API entries (each on its own), then due timers and the queued
+    /// events in one transaction, then the rest of the due timers; the answers and new outbox
+    /// entries go to the sync thread, settled once the commits are on disk.
     fn flush(&mut self, ingests: Vec<Ingest>, enters: Vec<Enter>, wakes: Vec<oneshot::Sender<Result<(), Error>>>) {
         if ingests.is_empty() && enters.is_empty() && wakes.is_empty() && self.next_wake.is_none_or(|t| t > self.clock.now()) {
             return;
@@ -372,8 +379,6 @@ impl Core {
         // Answers and new outbox entries wait for the disk; the next batch does not.
         let owed = std::mem::take(&mut self.owed);
         self.syncer.after_sync(&*self.store, &self.handoff, owed);
-        // Retries and entries whose hand-over was missed are read from the outbox.
-        self.handoff.ready.notify_one();
     }
 
     /// Moves or ends every waiting run of a journey, each with a trace line, in one transaction.
@@ -387,6 +392,8 @@ impl Core {
         };
         let mut changed = 0;
         for mut record in tx.journey_runs(journey)?.into_iter().filter(|r| r.run.status == RunStatus::Waiting) {
+            // This person's runs change outside their batch: what was remembered is out of date.
+            self.hot.take(&record.profile);
             let line = match (action, &target) {
                 (RunsAction::Stop(reason), _) => {
                     record.run.status = RunStatus::Exited;
@@ -411,8 +418,6 @@ impl Core {
             changed += 1;
         }
         let next = tx.next_wake()?;
-        // Runs changed outside a person's batch: forget what was remembered of people.
-        self.hot.clear();
         tx.commit()?;
         self.next_wake = [next, self.next_sweep()].into_iter().flatten().min();
         tracing::info!(journey = %journey, changed, "runs moved or stopped");
@@ -457,6 +462,7 @@ impl Core {
         let store = self.store.clone();
         let mut tx = store.write()?;
         self.fresh.clear();
+        self.swept.clear();
         self.sweep(&mut *tx, now)?;
         // `next_wake` is exact (only the core writes runs): no timer is due before it.
         let due = if self.next_wake.is_some_and(|t| t <= now) { tx.due_runs(now, self.options.max_batch_timers)? } else { Vec::new() };
@@ -543,6 +549,7 @@ impl Core {
             return Err(error.into());
         }
         self.owed.outbox.extend(fresh);
+        self.sweeps.extend(self.swept.drain(..));
         self.run_counts.extend(counted);
         if self.options.hot_people > 0 {
             for person in hot {
@@ -554,7 +561,7 @@ impl Core {
     }
 
     /// Groups the work by person (merges may have joined people since) and loads what
-    /// stepping them needs: profile, waiting runs, journey versions, history windows.
+    /// stepping them needs: profile, current runs, journey versions, history counters.
     fn load<'e>(
         &mut self,
         tx: &mut dyn Tx,
@@ -710,9 +717,6 @@ impl Core {
 
     /// Remembers where an identity lives (the cache is cleared on merges and failed commits).
     fn remember(&mut self, identity: &Identity, profile: ProfileId) {
-        if self.identities.len() >= IDENTITY_CACHE {
-            self.identities.clear();
-        }
         self.identities.insert(identity.clone(), profile);
     }
 
@@ -792,7 +796,8 @@ enum RunRef {
 /// One person's batch: the state as loaded, and their inputs in order.
 struct Person<'e> {
     profile: Profile,
-    /// Waiting runs (and, as the batch goes on, the ones it moved or started).
+    /// Waiting runs and the latest run of each journey (and, as the batch goes on, the ones
+    /// it moved or started).
     runs: Vec<(RunRef, Run)>,
     work: Vec<Work<'e>>,
     /// The person's history counters this batch reads or keeps, by query key.

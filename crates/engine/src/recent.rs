@@ -46,7 +46,8 @@ impl<K: Hash + Eq + Clone, V> Recent<K, V> {
         self.old.clear();
     }
 
-    pub(crate) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.young.len() + self.old.len()
     }
 }

@@ -6,6 +6,7 @@
 //! dispatcher. Meanwhile the core goes on with the next batch.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 
@@ -32,18 +33,23 @@ impl Owed {
 pub(crate) struct Syncer {
     queue: Option<Sender<Owed>>,
     thread: Option<JoinHandle<()>>,
+    /// A sync failed once. What it should have made durable may be lost even if a later sync
+    /// succeeds (the kernel may drop the failed pages), so nothing is acknowledged after it.
+    failed: Arc<AtomicBool>,
 }
 
 impl Syncer {
     pub(crate) fn start(store: Arc<dyn Store>, handoff: Arc<Handoff>) -> Syncer {
         let (queue, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new().name("wayfarer-sync".into()).spawn(move || run(&*store, &handoff, rx));
+        let failed = Arc::new(AtomicBool::new(false));
+        let flag = failed.clone();
+        let thread = std::thread::Builder::new().name("wayfarer-sync".into()).spawn(move || run(&*store, &handoff, &flag, rx));
         match thread {
-            Ok(thread) => Syncer { queue: Some(queue), thread: Some(thread) },
+            Ok(thread) => Syncer { queue: Some(queue), thread: Some(thread), failed },
             Err(error) => {
                 // Without the thread, everything is settled in the core's own thread.
                 tracing::warn!(%error, "no sync thread; syncing in the core");
-                Syncer { queue: None, thread: None }
+                Syncer { queue: None, thread: None, failed }
             }
         }
     }
@@ -56,10 +62,10 @@ impl Syncer {
         match &self.queue {
             Some(queue) => {
                 if let Err(unsent) = queue.send(owed) {
-                    settle(store, handoff, vec![unsent.0]);
+                    settle(store, handoff, &self.failed, vec![unsent.0]);
                 }
             }
-            None => settle(store, handoff, vec![owed]),
+            None => settle(store, handoff, &self.failed, vec![owed]),
         }
     }
 }
@@ -74,28 +80,89 @@ impl Drop for Syncer {
     }
 }
 
-fn run(store: &dyn Store, handoff: &Handoff, rx: Receiver<Owed>) {
+fn run(store: &dyn Store, handoff: &Handoff, failed: &AtomicBool, rx: Receiver<Owed>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
-        settle(store, handoff, batch);
+        settle(store, handoff, failed, batch);
     }
 }
 
 /// One sync for all of `batch`, then its answers and outbox entries, in order.
-fn settle(store: &dyn Store, handoff: &Handoff, batch: Vec<Owed>) {
-    let synced = store.sync().map_err(|e| e.to_string());
+fn settle(store: &dyn Store, handoff: &Handoff, failed: &AtomicBool, batch: Vec<Owed>) {
+    let synced = if failed.load(Ordering::SeqCst) {
+        Err("an earlier sync of the store failed; restart Wayfarer (what was acknowledged before it is safe)".to_owned())
+    } else {
+        store.sync().map_err(|e| e.to_string())
+    };
     if let Err(error) = &synced {
+        failed.store(true, Ordering::SeqCst);
         tracing::error!(%error, "syncing commits failed; their requests are answered with the error");
     }
     for owed in batch {
         match &synced {
-            // Entries not handed over stay pending in the outbox, which the dispatcher reads.
             Ok(()) => handoff.committed(owed.outbox),
-            Err(_) => handoff.abandon(&owed.outbox),
+            // Not handed over: they stay pending in the outbox, which the dispatcher reads.
+            Err(_) => {
+                handoff.abandon(&owed.outbox);
+                handoff.ready.notify_one();
+            }
         }
         for answer in owed.answers {
             answer(synced.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// A store that only syncs, and fails to when told.
+    #[derive(Default)]
+    struct Disk {
+        failing: AtomicBool,
+        syncs: AtomicUsize,
+    }
+
+    impl Store for Disk {
+        fn write(&self) -> store::Result<Box<dyn store::Tx + '_>> {
+            Err(store::Error::Poisoned)
+        }
+        fn read(&self) -> store::Result<Box<dyn store::Tx + '_>> {
+            Err(store::Error::Poisoned)
+        }
+        fn kind(&self) -> &'static str {
+            "disk"
+        }
+        fn sync(&self) -> store::Result<()> {
+            self.syncs.fetch_add(1, Ordering::SeqCst);
+            if self.failing.load(Ordering::SeqCst) { Err(std::io::Error::other("disk gone").into()) } else { Ok(()) }
+        }
+    }
+
+    fn owed(answers: &Arc<Mutex<Vec<Result<(), String>>>>) -> Owed {
+        let log = answers.clone();
+        Owed { answers: vec![Box::new(move |r| log.lock().expect("log").push(r))], outbox: Vec::new() }
+    }
+
+    #[test]
+    fn one_sync_answers_everything_queued_and_a_failed_sync_fails_everything_after_it() {
+        let (disk, handoff, failed) = (Disk::default(), Handoff::default(), AtomicBool::new(false));
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        settle(&disk, &handoff, &failed, vec![owed(&answers), owed(&answers)]);
+        assert_eq!(disk.syncs.load(Ordering::SeqCst), 1, "one sync for the batch");
+        assert_eq!(*answers.lock().expect("log"), [Ok(()), Ok(())]);
+        disk.failing.store(true, Ordering::SeqCst);
+        settle(&disk, &handoff, &failed, vec![owed(&answers)]);
+        disk.failing.store(false, Ordering::SeqCst);
+        settle(&disk, &handoff, &failed, vec![owed(&answers)]);
+        assert_eq!(disk.syncs.load(Ordering::SeqCst), 2, "no sync is trusted after a failed one");
+        let answers = answers.lock().expect("log");
+        assert!(answers[2].as_ref().is_err_and(|e| e.contains("disk gone")), "{answers:?}");
+        assert!(answers[3].as_ref().is_err_and(|e| e.contains("earlier sync")), "{answers:?}");
     }
 }

@@ -111,6 +111,7 @@ struct Running {
     base: String,
     key: String,
     token: String,
+    store: Arc<dyn store::Store>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: TempDir,
@@ -134,11 +135,10 @@ impl Drop for TempDir {
 }
 
 /// Starts a server on `dir`; returns its base URL, its stop switch and its task.
-async fn boot(
-    o: &Options,
-    dir: &std::path::Path,
-    token: &str,
-) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>)> {
+/// A booted server: base URL, its store, its stop switch and its task.
+type Booted = (String, Arc<dyn store::Store>, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>);
+
+async fn boot(o: &Options, dir: &std::path::Path, token: &str) -> anyhow::Result<Booted> {
     let vars: Vec<(&str, String)> = vec![
         ("WAYFARER_DATA_DIR", dir.display().to_string()),
         ("WAYFARER_ADMIN_TOKEN", token.to_owned()),
@@ -147,19 +147,20 @@ async fn boot(
     ];
     let config = Config::load(None, &|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
     let server = Server::build(&config).await?;
+    let store = server.app.store.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.serve(listener, async move {
         let _ = stopped.await;
     }));
-    Ok((base, stop, task))
+    Ok((base, store, stop, task))
 }
 
 async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
     let dir = TempDir::new("server")?;
     let token = crate::app::new_token();
-    let (base, stop, task) = boot(o, &dir.0, &token).await?;
+    let (base, store, stop, task) = boot(o, &dir.0, &token).await?;
     let http = reqwest::Client::new();
     let admin = |method: reqwest::Method, path: &str, body: Value| {
         http.request(method, format!("{base}/api{path}"))
@@ -193,11 +194,12 @@ async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
             "timers",
             json!({"id": "timers", "entry": {"event": "Timer Start"}, "steps": [{"id": "at", "type": "wait", "until_trait": "fire_at", "next": "done"}, {"id": "done", "type": "exit"}]}),
         ),
+        ("scale", json!({"id": "scale", "entry": {"event": "Scale Start"}, "steps": [{"id": "later", "type": "wait", "duration": "30d"}]})),
     ] {
         admin(reqwest::Method::POST, "/journeys", doc).await?.error_for_status()?;
         admin(reqwest::Method::POST, &format!("/journeys/{id}/publish"), json!({})).await?.error_for_status()?;
     }
-    Ok(Running { base, key, token, stop: Some(stop), task, _dir: dir })
+    Ok(Running { base, key, token, store, stop: Some(stop), task, _dir: dir })
 }
 
 impl Running {
@@ -217,8 +219,11 @@ impl Running {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Scale {
-    /// People, each with a profile, a waiting run and a pending timer.
+    /// People loaded, each meant to have a profile, a waiting run and a pending timer.
     pub people: usize,
+    /// Runs of the scale journey in the store after loading: each waits 30 days, so each is
+    /// a pending timer.
+    pub runs: i64,
     pub ingest_secs: f64,
     /// Resident memory of the bench process (server and clients) after loading, MiB.
     pub rss_mib: f64,
@@ -281,12 +286,18 @@ async fn scale(o: &Options, hook: &str, people: usize) -> anyhow::Result<Scale> 
     }
     let ingest_secs = started.elapsed().as_secs_f64();
     let rss = rss_mib();
+    // What was loaded, as the store has it: a run per person, each waiting on its timer.
+    let store = r.store.clone();
+    let runs = tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
+        Ok(store.read()?.count_runs(&domain::ids::JourneyId("scale".into()))?)
+    })
+    .await??;
     let token = r.token.clone();
     let dir = r.stop_keeping_data().await?;
     let data = if o.database_url.is_some() { 0.0 } else { dir_mib(&dir.0) };
     progress("scale: restarting on that data");
     let t0 = Instant::now();
-    let (base, stop, task) = boot(o, &dir.0, &token).await?;
+    let (base, _, stop, task) = boot(o, &dir.0, &token).await?;
     let ready = loop {
         match http.get(format!("{base}/readyz")).send().await {
             Ok(resp) if resp.status().is_success() => break t0.elapsed().as_secs_f64(),
@@ -295,7 +306,7 @@ async fn scale(o: &Options, hook: &str, people: usize) -> anyhow::Result<Scale> 
     };
     let _ = stop.send(());
     task.await??;
-    Ok(Scale { people, ingest_secs, rss_mib: rss, data_mib: data, restart_secs: ready })
+    Ok(Scale { people, runs, ingest_secs, rss_mib: rss, data_mib: data, restart_secs: ready })
 }
 
 static IDS: AtomicU64 = AtomicU64::new(0);
@@ -642,8 +653,8 @@ pub fn table(r: &Report) -> String {
     let t = &r.timers;
     let sc = &r.scale;
     out.push_str(&format!(
-        "scale: {} people, each with a waiting run and a pending timer, loaded in {:.1} s: RSS {:.0} MiB, data {:.0} MiB; restart to serving {:.2} s\n",
-        sc.people, sc.ingest_secs, sc.rss_mib, sc.data_mib, sc.restart_secs
+        "scale: {} people and {} runs waiting 30 days (a pending timer each), loaded in {:.1} s: RSS {:.0} MiB, data {:.0} MiB; restart to serving {:.2} s\n",
+        sc.people, sc.runs, sc.ingest_secs, sc.rss_mib, sc.data_mib, sc.restart_secs
     ));
     out.push_str(&format!(
         "timers: {} due at once: all fired and visible {:.0} ms after the due time ({:.0} firings/s); taken up late by p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms\n",

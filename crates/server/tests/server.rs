@@ -805,6 +805,7 @@ mod e2e {
         assert!(p[0] > 0.0 && p.windows(2).all(|w| w[0] <= w[1]), "latencies ordered: {p:?}");
         assert_eq!(r["timers"]["runs"], json!(500));
         assert_eq!(r["scale"]["people"], json!(2000));
+        assert_eq!(r["scale"]["runs"], json!(2000), "every person loaded has a run waiting on a timer: {r}");
         for key in ["rss_mib", "data_mib", "ingest_secs"] {
             assert!(r["scale"][key].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
         }
