@@ -27,6 +27,8 @@ pub struct Options {
     pub background_rate: u64,
     /// People (each with a waiting run and a timer) for the scale figure; default 1M (2000 quick).
     pub scale: Option<usize>,
+    /// Simulated people the ingest load's events are about (default 10 000).
+    pub people: u64,
 }
 
 /// One figure: the median of the runs, with min and max.
@@ -585,14 +587,14 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
     for run in 1..=o.runs.max(1) {
         progress(&format!("run {run}/{}: durable ingest via /v1/batch", o.runs));
         let r = start(o, &hook).await?;
-        batch.push(drive(&r.base, &r.key, "/v1/batch", 100, 8, for_, 10_000).await?);
+        batch.push(drive(&r.base, &r.key, "/v1/batch", 100, 8, for_, o.people.max(1)).await?);
         progress(&format!("run {run}/{}: durable ingest via single /v1/track calls", o.runs));
-        single.push(drive(&r.base, &r.key, "/v1/track", 1, 32, for_, 10_000).await?);
+        single.push(drive(&r.base, &r.key, "/v1/track", 1, 32, for_, o.people.max(1)).await?);
         r.stop().await?;
         progress(&format!("run {run}/{}: bare database baseline", o.runs));
         db.push(bare_db(for_, o.database_url.clone()).await?);
         progress(&format!("run {run}/{}: bare HTTP baseline", o.runs));
-        bare.push(drive(&bare_base, "none", "/v1/batch", 100, 8, for_, 10_000).await?);
+        bare.push(drive(&bare_base, "none", "/v1/batch", 100, 8, for_, o.people.max(1)).await?);
     }
     bare_task.abort();
     let r = start(o, &hook).await?;

@@ -72,6 +72,9 @@ enum Command {
         /// People for the scale figure (each with a profile, a waiting run and a timer).
         #[arg(long)]
         scale: Option<usize>,
+        /// Simulated people the ingest load's events are about.
+        #[arg(long, default_value_t = 10_000)]
+        people: u64,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -218,8 +221,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench { quick, runs, database_url, background_rate, scale, json } => {
-            let report = server::bench::run(&server::bench::Options { quick, runs, database_url, background_rate, scale }).await?;
+        Command::Bench { quick, runs, database_url, background_rate, scale, people, json } => {
+            let report = server::bench::run(&server::bench::Options { quick, runs, database_url, background_rate, scale, people }).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
