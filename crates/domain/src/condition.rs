@@ -392,171 +392,240 @@ impl Condition {
         }
     }
 
+    /// Whether the condition reads the person's local clock.
+    pub fn reads_clock(&self) -> bool {
+        match self {
+            Condition::All(items) | Condition::Any(items) => items.iter().any(Condition::reads_clock),
+            Condition::Not(c) => c.reads_clock(),
+            Condition::Clock { .. } => true,
+            Condition::Compare { .. } | Condition::History { .. } => false,
+        }
+    }
+
     /// Parses a condition, reporting every problem into `diags` at JSON path `path`.
-    /// History queries found are appended to `history`.
+    /// History queries found are appended to `history`. Conditions nest at most `MAX_DEPTH`
+    /// deep (a history query's `where` counts as a level).
     pub(crate) fn parse(v: &Value, path: &str, diags: &mut Diagnostics, history: &mut Vec<HistoryQuery>) -> Option<Condition> {
+        Condition::parse_at(v, path, 1, diags, history)
+    }
+
+    fn parse_at(v: &Value, path: &str, depth: usize, diags: &mut Diagnostics, history: &mut Vec<HistoryQuery>) -> Option<Condition> {
+        if depth > MAX_DEPTH {
+            diags.error(path, "condition_too_deep", &format!("conditions nest at most {MAX_DEPTH} deep"));
+            return None;
+        }
         let Some(obj) = v.as_object() else {
             diags.error(path, "condition_invalid", "a condition must be an object");
             return None;
         };
-        for (key, ctor) in [("all", Condition::All as fn(Vec<Condition>) -> Condition), ("any", Condition::Any)] {
-            if let Some(list) = obj.get(key) {
-                let Some(items) = list.as_array() else {
-                    diags.error(&format!("{path}/{key}"), "condition_invalid", &format!("\"{key}\" takes a list of conditions"));
-                    return None;
-                };
-                let parsed: Vec<_> =
-                    items.iter().enumerate().map(|(i, c)| Condition::parse(c, &format!("{path}/{key}/{i}"), diags, history)).collect();
-                return parsed.into_iter().collect::<Option<Vec<_>>>().map(ctor);
-            }
-        }
-        if let Some(inner) = obj.get("not") {
-            return Condition::parse(inner, &format!("{path}/not"), diags, history).map(|c| Condition::Not(Box::new(c)));
-        }
-        let op = match obj.get("op").and_then(Value::as_str) {
-            Some(s) => match Op::parse(s) {
-                Some(op) => Some(op),
-                None => {
-                    let names: Vec<_> = Op::ALL.iter().map(|(n, _)| *n).collect();
-                    diags.error(
-                        &format!("{path}/op"),
-                        "condition_unknown_op",
-                        &format!("unknown operator {s:?}; use one of {}", names.join(", ")),
-                    );
-                    None
-                }
-            },
-            None => {
-                diags.error(path, "condition_invalid", "a comparison needs \"op\"");
-                None
-            }
+        let Some(kind) = KINDS.iter().map(|keys| keys[0]).find(|k| obj.contains_key(*k)) else {
+            let every: Vec<&str> = KINDS.iter().flat_map(|keys| keys.iter().copied()).collect();
+            diags.unknown_keys(obj, &every, &[], "a condition", path);
+            diags.error(path, "condition_invalid", "a condition is one of {\"all\": [...]}, {\"any\": [...]}, {\"not\": ...}, or a comparison on one of \"trait\", \"property\", \"history\" or \"clock\"");
+            return None;
         };
-        let value = obj.get("value").cloned().unwrap_or(Value::Null);
-        if let Some(op) = op {
-            if op.needs_value() && value.is_null() {
-                diags.error(path, "condition_invalid", &format!("operator {:?} needs a \"value\"", op.name()));
-            }
-            if op == Op::In && !value.is_array() {
-                diags.error(&format!("{path}/value"), "condition_invalid", "operator \"in\" needs a list as \"value\"");
-            }
-        }
-        if let Some(q) = obj.get("history") {
-            let qpath = format!("{path}/history");
-            let Some(qo) = q.as_object() else {
-                diags.error(&qpath, "condition_invalid", "\"history\" must be an object with \"event\" and \"within\"");
-                return None;
-            };
-            let event = qo.get("event").and_then(Value::as_str).filter(|s| !s.is_empty());
-            if event.is_none() {
-                diags.error(&format!("{qpath}/event"), "condition_invalid", "a history query needs an \"event\" name");
-            }
-            let within = match qo.get("within").and_then(Value::as_str).map(str::parse::<Duration>) {
-                Some(Ok(d)) if d > Duration::ZERO => Some(d),
-                Some(Err(e)) => {
-                    diags.error(&format!("{qpath}/within"), "invalid_duration", &e);
-                    None
-                }
-                _ => {
-                    diags.error(
-                        &format!("{qpath}/within"),
-                        "invalid_duration",
-                        "a history query needs a positive \"within\" duration, e.g. \"7d\"",
-                    );
-                    None
-                }
-            };
-            let property = qo.get("property").and_then(Value::as_str).filter(|p| !p.is_empty()).map(str::to_owned);
-            let aggregate = match (qo.get("aggregate").and_then(Value::as_str).unwrap_or("count"), property) {
-                ("count", _) => Some(Aggregate::Count),
-                ("exists", _) => Some(Aggregate::Exists),
-                ("sum", Some(p)) => Some(Aggregate::Sum(p)),
-                ("last", Some(p)) => Some(Aggregate::Last(p)),
-                ("sum" | "last", None) => {
-                    diags.error(
-                        &format!("{qpath}/property"),
-                        "condition_invalid",
-                        "aggregates \"sum\" and \"last\" need the \"property\" they read",
-                    );
-                    None
-                }
-                (other, _) => {
-                    diags.error(
-                        &format!("{qpath}/aggregate"),
-                        "condition_invalid",
-                        &format!("unknown aggregate {other:?}; use count, exists, sum or last"),
-                    );
-                    None
-                }
-            };
-            let filter = match qo.get("where") {
-                Some(w) => Some(Condition::parse(w, &format!("{qpath}/where"), diags, history)?),
-                None => None,
-            };
-            let wants = match &aggregate {
-                Some(Aggregate::Count | Aggregate::Sum(_)) if !(value.is_number() || value.is_null()) => Some("a number"),
-                Some(Aggregate::Exists) if !(value.is_boolean() || value.is_null()) => Some("true or false"),
-                _ => None,
-            };
-            if let Some(wants) = wants.filter(|_| op.is_some_and(Op::needs_value)) {
-                diags.error(&format!("{path}/value"), "condition_invalid", &format!("this history aggregate compares with {wants}"));
-            }
-            let (event, within, op, aggregate) = (event?, within?, op?, aggregate?);
-            let key = canonical(q);
-            let q = HistoryQuery { event: event.to_owned(), filter, within, aggregate, key };
-            let label = q.to_string();
-            let query = match history.iter().position(|h| *h == q) {
-                Some(i) => i,
-                None => {
-                    history.push(q);
-                    history.len() - 1
-                }
-            };
-            return Some(Condition::History { query, op, value, label });
-        }
-        if let Some(field) = obj.get("clock") {
-            let field = match field.as_str() {
-                Some("time_of_day") => ClockField::TimeOfDay,
-                Some("day_of_week") => ClockField::DayOfWeek,
-                _ => {
-                    diags.error(&format!("{path}/clock"), "condition_invalid", "\"clock\" is \"time_of_day\" or \"day_of_week\"");
+        match kind {
+            "all" | "any" => {
+                let (keys, what) = if kind == "all" { (&ALL, "an all condition") } else { (&ANY, "an any condition") };
+                let [list] = diags.fields(obj, keys, what, path, &KINDS);
+                let Some(items) = list.and_then(Value::as_array) else {
+                    diags.error(&format!("{path}/{kind}"), "condition_invalid", &format!("\"{kind}\" takes a list of conditions"));
                     return None;
-                }
-            };
-            let values: Vec<&Value> = match &value {
-                Value::Array(items) => items.iter().collect(),
-                v => vec![v],
-            };
-            let valid = |v: &Value| match (field, v.as_str()) {
-                (ClockField::TimeOfDay, Some(t)) => is_hh_mm(t),
-                (ClockField::DayOfWeek, Some(d)) => DAYS.contains(&d),
-                _ => false,
-            };
-            if !values.iter().all(|v| valid(v)) {
-                let wants = match field {
-                    ClockField::TimeOfDay => "a time \"HH:MM\" (24h)",
-                    ClockField::DayOfWeek => "a day: mon, tue, wed, thu, fri, sat or sun",
                 };
-                diags.error(
-                    &format!("{path}/value"),
-                    "condition_invalid",
-                    &format!(
-                        "a {} condition compares with {wants}",
-                        if field == ClockField::TimeOfDay { "time_of_day" } else { "day_of_week" }
-                    ),
-                );
+                let parsed: Vec<_> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| Condition::parse_at(c, &format!("{path}/{kind}/{i}"), depth + 1, diags, history))
+                    .collect();
+                let parsed = parsed.into_iter().collect::<Option<Vec<_>>>()?;
+                Some(if kind == "all" { Condition::All(parsed) } else { Condition::Any(parsed) })
             }
-            return Some(Condition::Clock { field, op: op?, value });
-        }
-        let subject = match (obj.get("trait"), obj.get("property")) {
-            (Some(Value::String(t)), None) if !t.is_empty() => Subject::Trait(t.clone()),
-            (None, Some(Value::String(p))) if !p.is_empty() => Subject::Property(p.clone()),
+            "not" => {
+                let [inner] = diags.fields(obj, &NOT, "a not condition", path, &KINDS);
+                let inner = Condition::parse_at(inner?, &format!("{path}/not"), depth + 1, diags, history)?;
+                Some(Condition::Not(Box::new(inner)))
+            }
+            "history" => {
+                let [q, op, value] = diags.fields(obj, &HISTORY, "a history condition", path, &KINDS);
+                let (op, value) = comparison(op, value, path, diags);
+                let q = q?;
+                let qpath = format!("{path}/history");
+                let Some(qo) = q.as_object() else {
+                    diags.error(&qpath, "condition_invalid", "\"history\" must be an object with \"event\" and \"within\"");
+                    return None;
+                };
+                let [event, within, filter, aggregate, property] = diags.fields(qo, &QUERY, "a history query", &qpath, &[]);
+                let event = event.and_then(Value::as_str).filter(|s| !s.is_empty());
+                if event.is_none() {
+                    diags.error(&format!("{qpath}/event"), "condition_invalid", "a history query needs an \"event\" name");
+                }
+                let within = match within.and_then(Value::as_str).map(str::parse::<Duration>) {
+                    Some(Ok(d)) if d > Duration::ZERO => Some(d),
+                    Some(Err(e)) => {
+                        diags.error(&format!("{qpath}/within"), "invalid_duration", &e);
+                        None
+                    }
+                    _ => {
+                        diags.error(
+                            &format!("{qpath}/within"),
+                            "invalid_duration",
+                            "a history query needs a positive \"within\" duration, e.g. \"7d\"",
+                        );
+                        None
+                    }
+                };
+                let property = property.and_then(Value::as_str).filter(|p| !p.is_empty()).map(str::to_owned);
+                let aggregate = match (aggregate.map_or(Some("count"), Value::as_str), property) {
+                    (Some("count"), _) => Some(Aggregate::Count),
+                    (Some("exists"), _) => Some(Aggregate::Exists),
+                    (Some("sum"), Some(p)) => Some(Aggregate::Sum(p)),
+                    (Some("last"), Some(p)) => Some(Aggregate::Last(p)),
+                    (Some("sum" | "last"), None) => {
+                        diags.error(
+                            &format!("{qpath}/property"),
+                            "condition_invalid",
+                            "aggregates \"sum\" and \"last\" need the \"property\" they read",
+                        );
+                        None
+                    }
+                    (other, _) => {
+                        let shown = other.map_or_else(|| aggregate.map(Value::to_string).unwrap_or_default(), |a| format!("{a:?}"));
+                        diags.error(
+                            &format!("{qpath}/aggregate"),
+                            "condition_invalid",
+                            &format!("unknown aggregate {shown}; use count, exists, sum or last"),
+                        );
+                        None
+                    }
+                };
+                let filter = match filter {
+                    Some(w) => Some(Condition::parse_at(w, &format!("{qpath}/where"), depth + 1, diags, history)?),
+                    None => None,
+                };
+                let wants = match &aggregate {
+                    Some(Aggregate::Count | Aggregate::Sum(_)) if !(value.is_number() || value.is_null()) => Some("a number"),
+                    Some(Aggregate::Exists) if !(value.is_boolean() || value.is_null()) => Some("true or false"),
+                    _ => None,
+                };
+                if let Some(wants) = wants.filter(|_| op.is_some_and(Op::needs_value)) {
+                    diags.error(&format!("{path}/value"), "condition_invalid", &format!("this history aggregate compares with {wants}"));
+                }
+                let (event, within, op, aggregate) = (event?, within?, op?, aggregate?);
+                let key = canonical(q);
+                let q = HistoryQuery { event: event.to_owned(), filter, within, aggregate, key };
+                let label = q.to_string();
+                let query = match history.iter().position(|h| *h == q) {
+                    Some(i) => i,
+                    None => {
+                        history.push(q);
+                        history.len() - 1
+                    }
+                };
+                Some(Condition::History { query, op, value, label })
+            }
+            "clock" => {
+                let [field, op, value] = diags.fields(obj, &CLOCK, "a clock condition", path, &KINDS);
+                let (op, value) = comparison(op, value, path, diags);
+                let field = match field.and_then(Value::as_str) {
+                    Some("time_of_day") => ClockField::TimeOfDay,
+                    Some("day_of_week") => ClockField::DayOfWeek,
+                    _ => {
+                        diags.error(&format!("{path}/clock"), "condition_invalid", "\"clock\" is \"time_of_day\" or \"day_of_week\"");
+                        return None;
+                    }
+                };
+                let values: Vec<&Value> = match &value {
+                    Value::Array(items) => items.iter().collect(),
+                    v => vec![v],
+                };
+                let valid = |v: &Value| match (field, v.as_str()) {
+                    (ClockField::TimeOfDay, Some(t)) => is_hh_mm(t),
+                    (ClockField::DayOfWeek, Some(d)) => DAYS.contains(&d),
+                    _ => false,
+                };
+                if !values.iter().all(|v| valid(v)) {
+                    let wants = match field {
+                        ClockField::TimeOfDay => "a time \"HH:MM\" (24h)",
+                        ClockField::DayOfWeek => "a day: mon, tue, wed, thu, fri, sat or sun",
+                    };
+                    diags.error(
+                        &format!("{path}/value"),
+                        "condition_invalid",
+                        &format!(
+                            "a {} condition compares with {wants}",
+                            if field == ClockField::TimeOfDay { "time_of_day" } else { "day_of_week" }
+                        ),
+                    );
+                }
+                Some(Condition::Clock { field, op: op?, value })
+            }
             _ => {
-                diags.error(path, "condition_invalid", "a condition is one of {\"all\": [...]}, {\"any\": [...]}, {\"not\": ...}, or a comparison on exactly one of \"trait\", \"property\" or \"history\"");
-                return None;
+                let (keys, what) = if kind == "trait" { (&TRAIT, "a trait condition") } else { (&PROPERTY, "a property condition") };
+                let [name, op, value] = diags.fields(obj, keys, what, path, &KINDS);
+                let (op, value) = comparison(op, value, path, diags);
+                let subject = match name.and_then(Value::as_str).filter(|n| !n.is_empty()) {
+                    Some(n) if kind == "trait" => Subject::Trait(n.to_owned()),
+                    Some(n) => Subject::Property(n.to_owned()),
+                    None => {
+                        diags.error(
+                            &format!("{path}/{kind}"),
+                            "condition_invalid",
+                            &format!("\"{kind}\" names a {kind}, such as \"plan\""),
+                        );
+                        return None;
+                    }
+                };
+                Some(Condition::Compare { subject, op: op?, value })
             }
-        };
-        Some(Condition::Compare { subject, op: op?, value })
+        }
     }
+}
+
+/// How deep conditions may nest (`all`, `any`, `not`, a history query's `where`): far more
+/// than any journey needs, and few enough that nothing that walks a condition can exhaust a
+/// thread's stack.
+pub const MAX_DEPTH: usize = 32;
+
+/// The keys of each kind of condition (the first names the kind) and of a history query.
+const ALL: [&str; 1] = ["all"];
+const ANY: [&str; 1] = ["any"];
+const NOT: [&str; 1] = ["not"];
+const HISTORY: [&str; 3] = ["history", "op", "value"];
+const CLOCK: [&str; 3] = ["clock", "op", "value"];
+const TRAIT: [&str; 3] = ["trait", "op", "value"];
+const PROPERTY: [&str; 3] = ["property", "op", "value"];
+const KINDS: [&[&str]; 7] = [&ALL, &ANY, &NOT, &HISTORY, &CLOCK, &TRAIT, &PROPERTY];
+const QUERY: [&str; 5] = ["event", "within", "where", "aggregate", "property"];
+
+/// A comparison's operator and value (null when absent), reporting what is wrong with them.
+fn comparison(op: Option<&Value>, value: Option<&Value>, path: &str, diags: &mut Diagnostics) -> (Option<Op>, Value) {
+    let op = match op.map(|o| (o, o.as_str().and_then(Op::parse))) {
+        Some((_, Some(op))) => Some(op),
+        Some((o, None)) => {
+            let names: Vec<_> = Op::ALL.iter().map(|(n, _)| *n).collect();
+            let shown = o.as_str().map_or_else(|| o.to_string(), |s| format!("{s:?}"));
+            diags.error(
+                &format!("{path}/op"),
+                "condition_unknown_op",
+                &format!("unknown operator {shown}; use one of {}", names.join(", ")),
+            );
+            None
+        }
+        None => {
+            diags.error(path, "condition_invalid", "a comparison needs \"op\"");
+            None
+        }
+    };
+    let value = value.cloned().unwrap_or(Value::Null);
+    if let Some(op) = op {
+        if op.needs_value() && value.is_null() {
+            diags.error(path, "condition_invalid", &format!("operator {:?} needs a \"value\"", op.name()));
+        }
+        if op == Op::In && !value.is_array() {
+            diags.error(&format!("{path}/value"), "condition_invalid", "operator \"in\" needs a list as \"value\"");
+        }
+    }
+    (op, value)
 }
 
 #[cfg(test)]

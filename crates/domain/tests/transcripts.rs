@@ -718,3 +718,261 @@ fn schedule_and_date_entries_are_validated() {
         ["/entry/date/offset invalid_duration", "/entry/date/at invalid_field"]
     );
 }
+
+/// A journey with every kind of object the language has, valid as it is.
+fn every_kind_of_object() -> Value {
+    json!({
+        "id": "sink", "name": "Every kind of object", "timezone": "Europe/Paris",
+        "entry": {"event": "Signed Up", "filter": {"trait": "plan", "op": "eq", "value": "pro"},
+                  "reentry": {"after": "30d"}, "limit": 100, "holdout": 10, "concurrent": false},
+        "exit": [{"event": "Unsubscribed", "filter": {"property": "reason", "op": "exists"}}],
+        "goal": {"event": "Subscribed", "within": "14d", "exit": true},
+        "steps": [
+            {"id": "pause", "type": "wait", "duration": "1d", "next": "nine"},
+            {"id": "nine", "type": "wait", "until": {"time": "09:00", "timezone": "Europe/Paris"}, "next": "renewal"},
+            {"id": "renewal", "type": "wait", "until_trait": "renewal_date", "offset": "-3d", "next": "booked"},
+            {"id": "booked", "type": "wait_for", "timeout": "3d", "timeout_next": "vip",
+             "events": [{"event": "Demo Booked", "filter": {"property": "kind", "op": "eq", "value": "demo"}, "next": "vip"}]},
+            {"id": "vip", "type": "branch", "else": "ab", "cases": [{"next": "ab", "when": {"all": [
+                {"any": [{"not": {"trait": "plan", "op": "eq", "value": "free"}}]},
+                {"history": {"event": "Order Completed", "within": "30d", "aggregate": "sum", "property": "total",
+                             "where": {"property": "currency", "op": "eq", "value": "EUR"}}, "op": "gte", "value": 100},
+                {"clock": "day_of_week", "op": "in", "value": ["mon", "tue"]}
+            ]}}]},
+            {"id": "ab", "type": "split", "paths": [{"name": "a", "weight": 50, "next": "hello"}, {"name": "b", "weight": 50, "next": "count"}]},
+            {"id": "hello", "type": "send", "channel": "email", "template": "hello", "next": "count"},
+            {"id": "count", "type": "update", "set": {"customer": true}, "increment": {"orders": 1}, "unset": ["prospect"], "next": "crm"},
+            {"id": "crm", "type": "webhook", "url": "https://crm.example/hook", "method": "POST", "body": {"x": 1},
+             "save": {"score": "/score"}, "next": "done"},
+            {"id": "done", "type": "exit"}
+        ]
+    })
+}
+
+/// Runs each line of `script` on a fresh copy of `doc` and lists the diagnostics it gets:
+/// `rename POINTER KEY` renames the key at POINTER (a typo), `set POINTER JSON` sets one.
+fn check_edits(doc: Value, script: &str, expect: Expect) {
+    let mut out = String::new();
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let mut edited = doc.clone();
+        let mut words = line.splitn(3, ' ');
+        let (Some(verb), Some(pointer), Some(arg)) = (words.next(), words.next(), words.next()) else { panic!("bad line {line}") };
+        let (parent, key) = pointer.rsplit_once('/').expect("a pointer");
+        let obj = edited.pointer_mut(parent).and_then(Value::as_object_mut).unwrap_or_else(|| panic!("no object at {parent}"));
+        match verb {
+            "rename" => {
+                let v = obj.remove(key).unwrap_or_else(|| panic!("no {pointer}"));
+                obj.insert(arg.to_owned(), v);
+            }
+            "set" => {
+                obj.insert(key.to_owned(), serde_json::from_str(arg).expect("json"));
+            }
+            other => panic!("unknown verb {other}"),
+        }
+        out += &format!("{line}\n");
+        match Journey::parse(&edited) {
+            Ok(_) => out += "  valid\n",
+            Err(diags) => {
+                for d in diags {
+                    let node = d.node.map_or(String::new(), |n| format!("[{n}] "));
+                    out += &format!("  {node}{} {}: {}\n", d.path, d.code, d.message);
+                }
+            }
+        }
+    }
+    expect.assert_eq(&out);
+}
+
+#[test]
+fn every_object_with_every_key_is_valid() {
+    let j = Journey::parse(&every_kind_of_object()).expect("valid");
+    assert_eq!((j.steps.len(), j.history.len(), j.reads_clock), (10, 1, true));
+}
+
+#[test]
+fn a_misspelt_key_anywhere_is_an_error_with_a_suggestion() {
+    check_edits(
+        every_kind_of_object(),
+        r#"
+        rename /entry/filter filters
+        rename /steps/6/next nxt
+        rename /exit exits
+        rename /steps/3/timeout_next timeout_nxt
+        set /nmae "Typo"
+        set /entry {"trait_change": {"trait": "plan", "too": "pro"}, "filter": {"trait": "plan", "op": "exists"}}
+        set /entry {"schedule": {"cron": "0 9 * * mon", "timzone": "Europe/Paris"}, "audiance": {"trait": "plan", "op": "exists"}}
+        set /entry {"date": {"trait": "renewal_date", "offest": "-3d"}}
+        set /entry {"api": true, "holdot": 10}
+        rename /entry/reentry/after afer
+        set /goal/withn "7d"
+        rename /exit/0/filter filtre
+        rename /steps/0/duration durration
+        set /steps/1/until/zone "Europe/Paris"
+        rename /steps/2/until_trait until_traits
+        set /steps/3/events/0/timeout "1d"
+        rename /steps/4/else otherwise
+        rename /steps/4/cases/0/when if
+        rename /steps/4/cases/0/when/all/0/any/0/not/value vaule
+        set /steps/4/cases/0/when/op "eq"
+        set /steps/4/cases/0/when/all/0/anyy []
+        set /steps/4/cases/0/when/all/0/any/0/note {}
+        rename /steps/4/cases/0/when/all/1/op operator
+        rename /steps/4/cases/0/when/all/1/history/where filter
+        rename /steps/4/cases/0/when/all/1/history/where/property properties
+        rename /steps/4/cases/0/when/all/2/clock clok
+        rename /steps/5/paths path
+        rename /steps/5/paths/0/weight wieght
+        set /steps/6/subject "Hello"
+        rename /steps/7/increment incremnt
+        set /steps/8/headers {"x-api-key": "k"}
+        set /steps/9/next "pause"
+        rename /steps/9/type typ
+    "#,
+        expect![[r#"
+            rename /entry/filter filters
+              /entry/filters unknown_field: "filters" is not a field of an event entry; did you mean "filter"?
+            rename /steps/6/next nxt
+              [hello] /steps/6/nxt unknown_field: "nxt" is not a field of a send step; did you mean "next"?
+            rename /exit exits
+              /exits unknown_field: "exits" is not a field of a journey; did you mean "exit"?
+            rename /steps/3/timeout_next timeout_nxt
+              [booked] /steps/3/timeout_nxt unknown_field: "timeout_nxt" is not a field of a wait_for step; did you mean "timeout_next"?
+            set /nmae "Typo"
+              /nmae unknown_field: "nmae" is not a field of a journey; did you mean "name"?
+            set /entry {"trait_change": {"trait": "plan", "too": "pro"}, "filter": {"trait": "plan", "op": "exists"}}
+              /entry/filter unknown_field: "filter" is not a field of a trait_change entry; its fields are trait_change, reentry, limit, holdout, concurrent
+              /entry/trait_change/too unknown_field: "too" is not a field of "trait_change"; did you mean "to"?
+            set /entry {"schedule": {"cron": "0 9 * * mon", "timzone": "Europe/Paris"}, "audiance": {"trait": "plan", "op": "exists"}}
+              /entry/audiance unknown_field: "audiance" is not a field of a schedule entry; did you mean "audience"?
+              /entry/schedule/timzone unknown_field: "timzone" is not a field of "schedule"; did you mean "timezone"?
+            set /entry {"date": {"trait": "renewal_date", "offest": "-3d"}}
+              /entry/date/offest unknown_field: "offest" is not a field of "date"; did you mean "offset"?
+            set /entry {"api": true, "holdot": 10}
+              /entry/holdot unknown_field: "holdot" is not a field of an api entry; did you mean "holdout"?
+            rename /entry/reentry/after afer
+              /entry/reentry/afer unknown_field: "afer" is not a field of a reentry rule; did you mean "after"?
+              /entry/reentry/after invalid_duration: "after" must be a positive duration such as "3d"
+            set /goal/withn "7d"
+              /goal/withn unknown_field: "withn" is not a field of a goal; did you mean "within"?
+            rename /exit/0/filter filtre
+              /exit/0/filtre unknown_field: "filtre" is not a field of an exit; did you mean "filter"?
+            rename /steps/0/duration durration
+              [pause] /steps/0/durration unknown_field: "durration" is not a field of a wait step; did you mean "duration"?
+              [pause] /steps/0 invalid_wait: a wait has exactly one of "duration", "until" ({"time": "09:00"}) or "until_trait"
+            set /steps/1/until/zone "Europe/Paris"
+              [nine] /steps/1/until/zone unknown_field: "zone" is not a field of "until"; its fields are time, timezone
+            rename /steps/2/until_trait until_traits
+              [renewal] /steps/2/until_traits unknown_field: "until_traits" is not a field of a wait step; did you mean "until_trait"?
+              [renewal] /steps/2 invalid_wait: a wait has exactly one of "duration", "until" ({"time": "09:00"}) or "until_trait"
+            set /steps/3/events/0/timeout "1d"
+              [booked] /steps/3/events/0/timeout unknown_field: "timeout" is not a field of a wait_for event; its fields are event, filter, next
+            rename /steps/4/else otherwise
+              [vip] /steps/4/otherwise unknown_field: "otherwise" is not a field of a branch step; its fields are id, type, cases, else
+            rename /steps/4/cases/0/when if
+              [vip] /steps/4/cases/0/if unknown_field: "if" is not a field of a branch case; its fields are when, next
+              [vip] /steps/4/cases/0/when missing_field: a branch case needs "when"
+            rename /steps/4/cases/0/when/all/0/any/0/not/value vaule
+              [vip] /steps/4/cases/0/when/all/0/any/0/not/vaule unknown_field: "vaule" is not a field of a trait condition; did you mean "value"?
+              [vip] /steps/4/cases/0/when/all/0/any/0/not condition_invalid: operator "eq" needs a "value"
+            set /steps/4/cases/0/when/op "eq"
+              [vip] /steps/4/cases/0/when/op unknown_field: "op" is not a field of an all condition; its fields are all
+            set /steps/4/cases/0/when/all/0/anyy []
+              [vip] /steps/4/cases/0/when/all/0/anyy unknown_field: "anyy" is not a field of an any condition; did you mean "any"?
+            set /steps/4/cases/0/when/all/0/any/0/note {}
+              [vip] /steps/4/cases/0/when/all/0/any/0/note unknown_field: "note" is not a field of a not condition; did you mean "not"?
+            rename /steps/4/cases/0/when/all/1/op operator
+              [vip] /steps/4/cases/0/when/all/1/operator unknown_field: "operator" is not a field of a history condition; its fields are history, op, value
+              [vip] /steps/4/cases/0/when/all/1 condition_invalid: a comparison needs "op"
+            rename /steps/4/cases/0/when/all/1/history/where filter
+              [vip] /steps/4/cases/0/when/all/1/history/filter unknown_field: "filter" is not a field of a history query; its fields are event, within, where, aggregate, property
+            rename /steps/4/cases/0/when/all/1/history/where/property properties
+              [vip] /steps/4/cases/0/when/all/1/history/where/properties unknown_field: "properties" is not a field of a condition; did you mean "property"?
+              [vip] /steps/4/cases/0/when/all/1/history/where condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, or a comparison on one of "trait", "property", "history" or "clock"
+            rename /steps/4/cases/0/when/all/2/clock clok
+              [vip] /steps/4/cases/0/when/all/2/clok unknown_field: "clok" is not a field of a condition; did you mean "clock"?
+              [vip] /steps/4/cases/0/when/all/2 condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, or a comparison on one of "trait", "property", "history" or "clock"
+            rename /steps/5/paths path
+              [ab] /steps/5/path unknown_field: "path" is not a field of a split step; did you mean "paths"?
+              [ab] /steps/5/paths missing_field: split needs "paths": two or more {"name", "weight", "next"}
+            rename /steps/5/paths/0/weight wieght
+              [ab] /steps/5/paths/0/wieght unknown_field: "wieght" is not a field of a split path; did you mean "weight"?
+              [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
+            set /steps/6/subject "Hello"
+              [hello] /steps/6/subject unknown_field: "subject" is not a field of a send step; its fields are id, type, channel, template, next
+            rename /steps/7/increment incremnt
+              [count] /steps/7/incremnt unknown_field: "incremnt" is not a field of an update step; did you mean "increment"?
+            set /steps/8/headers {"x-api-key": "k"}
+              [crm] /steps/8/headers unknown_field: "headers" is not a field of a webhook step; its fields are id, type, url, method, body, save, next
+            set /steps/9/next "pause"
+              [done] /steps/9/next unknown_field: "next" is not a field of an exit step; its fields are id, type
+            rename /steps/9/type typ
+              [done] /steps/9/typ unknown_field: "typ" is not a field of a step; did you mean "type"?
+              [done] /steps/9/type unknown_step_type: unknown step type ""; available: wait, wait_for, branch, split, send, update, webhook, exit
+        "#]],
+    );
+}
+
+#[test]
+fn every_name_a_journey_reads_is_listed_with_its_place() {
+    let j = Journey::parse(&every_kind_of_object()).expect("valid");
+    let names: Vec<String> = j
+        .names()
+        .iter()
+        .map(|r| format!("{:?} {:?} {}{}", r.kind, r.name, r.path, r.node.as_ref().map_or(String::new(), |n| format!(" [{n}]"))))
+        .collect();
+    expect![[r#"
+        Event "Signed Up" /entry/event
+        Trait "plan" /entry/filter/trait
+        Event "Unsubscribed" /exit/0/event
+        Event "Subscribed" /goal/event
+        Trait "renewal_date" /steps/2/until_trait [renewal]
+        Event "Demo Booked" /steps/3/events/0/event [booked]
+        Trait "plan" /steps/4/cases/0/when/all/0/any/0/not/trait [vip]
+        Event "Order Completed" /steps/4/cases/0/when/all/1/history/event [vip]
+        Trait "orders" /steps/7/increment/orders [count]
+        Trait "prospect" /steps/7/unset/0 [count]
+    "#]]
+    .assert_eq(&(names.join("\n") + "\n"));
+}
+
+#[test]
+fn names_the_data_has_never_seen_are_warnings_with_a_suggestion() {
+    let j = Journey::parse(&every_kind_of_object()).expect("valid");
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<std::collections::BTreeSet<String>>();
+    let events = set(&["Signed Up", "Unsubscribed", "Subscribed", "demo booked", "Order Complete", "Page Viewed"]);
+    let traits = set(&["plan", "renewal_date", "order", "prospects", "email", "address"]);
+    let diags = j.unseen(&events, &traits);
+    let text: Vec<String> = diags
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {} {}: {}",
+                d.node.as_deref().unwrap_or("-"),
+                d.path,
+                serde_json::to_value(d.severity).unwrap_or_default(),
+                d.code,
+                d.message
+            )
+        })
+        .collect();
+    expect![[r#"
+        booked /steps/3/events/0/event "warning" unseen_event: no event named "Demo Booked" has been seen yet; did you mean "demo booked"?
+        vip /steps/4/cases/0/when/all/1/history/event "warning" unseen_event: no event named "Order Completed" has been seen yet; did you mean "Order Complete"?
+        count /steps/7/unset/0 "warning" unseen_trait: no profile has had a trait "prospect" yet; did you mean "prospects"?
+    "#]].assert_eq(&(text.join("\n") + "\n"));
+    assert!(diags.iter().all(|d| !d.is_error()));
+    let small = Journey::parse(&json!({"id": "small", "entry": {"event": "Checkout Started", "filter": {"trait": "adress.city", "op": "eq", "value": "Paris"}},
+        "steps": [{"id": "w", "type": "wait", "until_trait": "renewal", "next": "n"}, {"id": "n", "type": "webhook", "url": "https://x.example", "save": {"renewal": "/r"}}]}))
+    .expect("valid");
+    let text: Vec<String> = small.unseen(&events, &traits).iter().map(|d| format!("{} {}: {}", d.path, d.code, d.message)).collect();
+    expect![[r#"
+        /entry/event unseen_event: no event named "Checkout Started" has been seen yet
+        /entry/filter/trait unseen_trait: no profile has had a trait "adress" yet; did you mean "address.city"?
+    "#]]
+    .assert_eq(&(text.join("\n") + "\n"));
+    let all_seen = j.unseen(
+        &set(&["Signed Up", "Unsubscribed", "Subscribed", "Demo Booked", "Order Completed"]),
+        &set(&["plan", "renewal_date", "prospect"]),
+    );
+    assert_eq!(all_seen, []);
+}

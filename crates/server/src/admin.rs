@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use domain::ids::{Identity, JourneyId, ProfileId, SourceId, TemplateId};
-use domain::journey::{Diagnostic, Journey, is_slug};
+use domain::journey::{Diagnostic, Journey, Severity, is_slug};
 use domain::time::{Duration, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -115,6 +115,7 @@ fn unknown_variables(node: &str, path: String, what: &str, sources: &[&str]) -> 
         node: Some(node.to_owned()),
         path,
         code: "unknown_template_variable".into(),
+        severity: Severity::Error,
         message: format!("{what} uses {}, which templates do not have; available: {}", unknown.join(", "), deliver::VARIABLES.join(", ")),
     })
 }
@@ -134,6 +135,7 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
                     node: Some(step.id.0.clone()),
                     path: format!("/steps/{i}/template"),
                     code: "unknown_template".into(),
+                    severity: Severity::Error,
                     message: format!("template {:?} does not exist; create it with PUT /api/templates/{}", template.0, template.0),
                 }),
                 Some(t) => out.extend(unknown_variables(
@@ -168,7 +170,7 @@ fn doc_id(doc: &Value) -> Result<String, ApiError> {
     match doc.get("id").and_then(Value::as_str) {
         Some(id) if is_slug(id) => Ok(id.to_owned()),
         _ => Err(ApiError::new(Code::JourneyInvalid, "a journey document needs an \"id\" of a-z, 0-9, - and _")
-            .with_details(json!({"diagnostics": [{"path": "/id", "code": "invalid_id", "message": "\"id\" must be 1-100 characters of a-z, 0-9, - and _"}]}))),
+            .with_details(json!({"diagnostics": [{"path": "/id", "code": "invalid_id", "severity": "error", "message": "\"id\" must be 1-100 characters of a-z, 0-9, - and _"}]}))),
     }
 }
 
@@ -294,6 +296,7 @@ pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>
                         node: Some(node.clone()),
                         path: "/steps".into(),
                         code: "step_missing_for_runs".into(),
+                        severity: Severity::Error,
                         message: format!("{runs} waiting run(s) are at step {node:?}, which the new version does not have; keep it, or publish with in_flight \"stay\""),
                     });
                 }

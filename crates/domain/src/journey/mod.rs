@@ -3,8 +3,11 @@
 //! The document format is described in `docs/JOURNEYS.md`; `examples/consultation.json` is a
 //! complete one. The first step is where a run starts; a missing `next` ends the run.
 
+mod names;
 mod parse;
+mod suggest;
 
+pub use names::{NameKind, NameRef};
 pub use parse::is_slug;
 
 use std::borrow::Cow;
@@ -20,6 +23,16 @@ use crate::ids::{JourneyId, NodeId, TemplateId};
 use crate::time::{Duration, Timestamp};
 use crate::zone;
 
+/// How bad a diagnostic is: an error stops a journey from being published; a warning (a
+/// name no event or profile has had yet) is shown and does not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
 /// A problem found in a journey document, tied to a node where there is one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
@@ -28,7 +41,14 @@ pub struct Diagnostic {
     /// JSON pointer into the document.
     pub path: String,
     pub code: String,
+    pub severity: Severity,
     pub message: String,
+}
+
+impl Diagnostic {
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
 }
 
 /// Collects every diagnostic of a document instead of stopping at the first.
@@ -37,8 +57,52 @@ pub struct Diagnostics(pub Vec<Diagnostic>, Option<String>);
 
 impl Diagnostics {
     pub fn error(&mut self, path: &str, code: &str, message: &str) {
-        self.0.push(Diagnostic { node: self.1.clone(), path: path.to_owned(), code: code.to_owned(), message: message.to_owned() });
+        self.push(Severity::Error, path, code, message);
     }
+
+    pub fn warning(&mut self, path: &str, code: &str, message: &str) {
+        self.push(Severity::Warning, path, code, message);
+    }
+
+    fn push(&mut self, severity: Severity, path: &str, code: &str, message: &str) {
+        let node = self.1.clone();
+        self.0.push(Diagnostic { node, path: path.to_owned(), code: code.to_owned(), severity, message: message.to_owned() });
+    }
+
+    /// The values of one kind of object's fields, `keys` (the kind's one list of keys), in
+    /// that order. Every other key is an `unknown_field` error: a misspelt key would
+    /// otherwise be ignored, and a journey would silently do something else. The suggestion
+    /// comes from `keys`, else from `family` (the keys of the object's other kinds: other
+    /// step types, other entries).
+    pub(crate) fn fields<'v, const N: usize>(
+        &mut self,
+        obj: &'v Map,
+        keys: &[&'static str; N],
+        what: &str,
+        path: &str,
+        family: &[&[&'static str]],
+    ) -> [Option<&'v Value>; N] {
+        self.unknown_keys(obj, keys, family, what, path);
+        keys.map(|k| obj.get(k))
+    }
+
+    /// Reports every key of `obj` not in `keys` (see `fields`).
+    pub(crate) fn unknown_keys(&mut self, obj: &Map, keys: &[&str], family: &[&[&'static str]], what: &str, path: &str) {
+        for key in obj.keys().filter(|k| !keys.contains(&k.as_str())) {
+            let hint = match suggest::closest(key, keys.iter().copied())
+                .or_else(|| suggest::closest(key, family.iter().flat_map(|f| f.iter().copied())))
+            {
+                Some(known) => format!("; did you mean {known:?}?"),
+                None => format!("; its fields are {}", keys.join(", ")),
+            };
+            self.error(&format!("{path}/{}", pointer_token(key)), "unknown_field", &format!("{key:?} is not a field of {what}{hint}"));
+        }
+    }
+}
+
+/// A key as one token of a JSON pointer (`/` and `~` escaped).
+pub(crate) fn pointer_token(key: &str) -> Cow<'_, str> {
+    if key.contains(['~', '/']) { Cow::Owned(key.replace('~', "~0").replace('/', "~1")) } else { Cow::Borrowed(key) }
 }
 
 /// An event name and an optional filter on its properties and the person's traits.

@@ -1,4 +1,8 @@
 //! Parsing and validating journey documents: every diagnostic at once, each tied to a node.
+//!
+//! Each kind of object has one list of its keys, next to the code that reads it; the values
+//! are read only through that list (`Diagnostics::fields`), so every other key is reported
+//! (`unknown_field`) instead of silently ignored.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -12,12 +16,54 @@ pub fn is_slug(s: &str) -> bool {
     !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// The keys of a journey document.
+const DOCUMENT: [&str; 7] = ["id", "name", "timezone", "entry", "exit", "goal", "steps"];
+
+/// The keys of each kind of entry; the last four are common to all.
+const EVENT_ENTRY: [&str; 6] = ["event", "filter", "reentry", "limit", "holdout", "concurrent"];
+const TRAIT_CHANGE_ENTRY: [&str; 5] = ["trait_change", "reentry", "limit", "holdout", "concurrent"];
+const API_ENTRY: [&str; 5] = ["api", "reentry", "limit", "holdout", "concurrent"];
+const SCHEDULE_ENTRY: [&str; 6] = ["schedule", "audience", "reentry", "limit", "holdout", "concurrent"];
+const DATE_ENTRY: [&str; 5] = ["date", "reentry", "limit", "holdout", "concurrent"];
+const ENTRIES: [&[&str]; 5] = [&EVENT_ENTRY, &TRAIT_CHANGE_ENTRY, &API_ENTRY, &SCHEDULE_ENTRY, &DATE_ENTRY];
+const TRAIT_CHANGE: [&str; 3] = ["trait", "from", "to"];
+const SCHEDULE: [&str; 2] = ["cron", "timezone"];
+const DATE: [&str; 3] = ["trait", "offset", "at"];
+const REENTRY: [&str; 1] = ["after"];
+
+/// An `exit` item; a goal; a `wait_for` item.
+const EVENT_MATCH: [&str; 2] = ["event", "filter"];
+const GOAL: [&str; 4] = ["event", "filter", "within", "exit"];
+const WAIT_FOR_EVENT: [&str; 3] = ["event", "filter", "next"];
+
+/// The keys of each type of step.
+const WAIT_STEP: [&str; 7] = ["id", "type", "duration", "until", "until_trait", "offset", "next"];
+const UNTIL: [&str; 2] = ["time", "timezone"];
+const WAIT_FOR_STEP: [&str; 5] = ["id", "type", "events", "timeout", "timeout_next"];
+const BRANCH_STEP: [&str; 4] = ["id", "type", "cases", "else"];
+const CASE: [&str; 2] = ["when", "next"];
+const SPLIT_STEP: [&str; 3] = ["id", "type", "paths"];
+const SPLIT_PATH: [&str; 3] = ["name", "weight", "next"];
+const SEND_STEP: [&str; 5] = ["id", "type", "channel", "template", "next"];
+const UPDATE_STEP: [&str; 6] = ["id", "type", "set", "increment", "unset", "next"];
+const WEBHOOK_STEP: [&str; 7] = ["id", "type", "url", "method", "body", "save", "next"];
+const EXIT_STEP: [&str; 2] = ["id", "type"];
+const STEPS: [&[&str]; 8] = [&WAIT_STEP, &WAIT_FOR_STEP, &BRANCH_STEP, &SPLIT_STEP, &SEND_STEP, &UPDATE_STEP, &WEBHOOK_STEP, &EXIT_STEP];
+
 struct Parser {
     diags: Diagnostics,
     history: Vec<HistoryQuery>,
 }
 
 impl Parser {
+    fn object<'v>(&mut self, v: &'v Value, path: &str, what: &str) -> Option<&'v Map> {
+        let obj = v.as_object();
+        if obj.is_none() {
+            self.diags.error(path, "invalid_field", &format!("{what} must be an object"));
+        }
+        obj
+    }
+
     fn condition(&mut self, v: Option<&Value>, path: &str) -> Option<Condition> {
         let c = Condition::parse(v?, path, &mut self.diags, &mut self.history)?;
         if let Some(why) = c.contradiction() {
@@ -26,86 +72,53 @@ impl Parser {
         Some(c)
     }
 
-    fn event_match(&mut self, v: &Value, path: &str) -> Option<EventMatch> {
-        let event = v.get("event").and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+    fn event_match(&mut self, event: Option<&Value>, filter: Option<&Value>, path: &str) -> Option<EventMatch> {
+        let event = event.and_then(Value::as_str).filter(|s| !s.trim().is_empty());
         if event.is_none() {
             self.diags.error(&format!("{path}/event"), "missing_field", "an event match needs an \"event\" name");
         }
-        let filter = self.condition(v.get("filter"), &format!("{path}/filter"));
-        if v.get("filter").is_some() && filter.is_none() {
+        let parsed = self.condition(filter, &format!("{path}/filter"));
+        if filter.is_some() && parsed.is_none() {
             return None;
         }
-        Some(EventMatch { event: event?.to_owned(), filter })
+        Some(EventMatch { event: event?.to_owned(), filter: parsed })
     }
 
     fn entry(&mut self, e: &Value) -> Option<Entry> {
-        let trigger = if let Some(t) = e.get("trait_change") {
-            let name = t.get("trait").and_then(Value::as_str).filter(|n| !n.is_empty());
-            if name.is_none() {
-                self.diags.error("/entry/trait_change/trait", "missing_field", "a trait_change entry names its \"trait\"");
+        let obj = self.object(e, "/entry", "\"entry\"")?;
+        let (trigger, [reentry, limit, holdout, concurrent]) = if obj.contains_key("trait_change") {
+            let [t, common @ ..] = self.diags.fields(obj, &TRAIT_CHANGE_ENTRY, "a trait_change entry", "/entry", &ENTRIES);
+            (self.trait_change(t), common)
+        } else if obj.contains_key("api") {
+            let [api, common @ ..] = self.diags.fields(obj, &API_ENTRY, "an api entry", "/entry", &ENTRIES);
+            if api != Some(&Value::Bool(true)) {
+                self.diags.error("/entry/api", "invalid_field", "\"api\" is true (an entry through the admin API)");
             }
-            name.map(|n| Trigger::TraitChange { name: n.to_owned(), from: t.get("from").cloned(), to: t.get("to").cloned() })
-        } else if e.get("api").and_then(Value::as_bool) == Some(true) {
-            Some(Trigger::Api)
-        } else if let Some(sch) = e.get("schedule") {
-            let cron = match sch.get("cron").and_then(Value::as_str).map(crate::cron::Cron::parse) {
-                Some(Ok(c)) => Some(c),
-                Some(Err(why)) => {
-                    self.diags.error("/entry/schedule/cron", "invalid_cron", &why);
-                    None
-                }
-                None => {
-                    self.diags.error("/entry/schedule/cron", "missing_field", "a schedule needs \"cron\", e.g. \"0 9 * * mon\"");
-                    None
-                }
-            };
-            let zone = self.zone(sch.get("timezone"), "/entry/schedule/timezone");
-            let before = self.history.len();
-            let audience = self.condition(e.get("audience"), "/entry/audience");
-            if self.history.len() > before {
-                self.diags.error("/entry/audience", "condition_invalid", "a schedule's audience reads traits and the clock, not history");
-            }
-            Some(Trigger::Schedule { cron: cron?, timezone: zone?.unwrap_or_else(|| "UTC".to_owned()), audience })
-        } else if let Some(d) = e.get("date") {
-            let name = d.get("trait").and_then(Value::as_str).filter(|n| !n.is_empty());
-            if name.is_none() {
-                self.diags.error("/entry/date/trait", "missing_field", "a date entry names its date \"trait\"");
-            }
-            let offset = match d.get("offset").and_then(Value::as_str) {
-                None => Some(Duration::ZERO),
-                Some(o) => signed_duration(o).map_err(|e| self.diags.error("/entry/date/offset", "invalid_duration", &e)).ok(),
-            };
-            let at = d.get("at").and_then(Value::as_str).unwrap_or("09:00");
-            let hm = at.split_once(':').and_then(|(h, m)| Some((h.parse::<i8>().ok()?, m.parse::<i8>().ok()?)));
-            let hm = match hm {
-                Some((h, m)) if at.len() == 5 && (0..24).contains(&h) && (0..60).contains(&m) && m % 15 == 0 => Some((h, m)),
-                _ => {
-                    self.diags.error(
-                        "/entry/date/at",
-                        "invalid_field",
-                        "\"at\" is a 24-hour \"HH:MM\" on a quarter hour, such as \"09:00\"",
-                    );
-                    None
-                }
-            };
-            match (name, offset, hm) {
-                (Some(n), Some(offset), Some((hour, minute))) => Some(Trigger::Date { name: n.to_owned(), offset, hour, minute }),
-                _ => None,
-            }
+            (Some(Trigger::Api), common)
+        } else if obj.contains_key("schedule") {
+            let [schedule, audience, common @ ..] = self.diags.fields(obj, &SCHEDULE_ENTRY, "a schedule entry", "/entry", &ENTRIES);
+            (self.schedule(schedule, audience), common)
+        } else if obj.contains_key("date") {
+            let [date, common @ ..] = self.diags.fields(obj, &DATE_ENTRY, "a date entry", "/entry", &ENTRIES);
+            (self.date(date), common)
         } else {
-            self.event_match(e, "/entry").map(Trigger::Event)
+            let [event, filter, common @ ..] = self.diags.fields(obj, &EVENT_ENTRY, "an event entry", "/entry", &ENTRIES);
+            (self.event_match(event, filter, "/entry").map(Trigger::Event), common)
         };
-        let reentry = match e.get("reentry") {
+        let reentry = match reentry {
             None | Some(Value::Null) => Some(Reentry::Always),
             Some(Value::String(s)) if s == "always" => Some(Reentry::Always),
             Some(Value::String(s)) if s == "never" => Some(Reentry::Never),
-            Some(Value::Object(o)) if o.contains_key("after") => self.duration(o, "after", "/entry/reentry").map(Reentry::After),
+            Some(Value::Object(o)) => {
+                let [after] = self.diags.fields(o, &REENTRY, "a reentry rule", "/entry/reentry", &[]);
+                self.duration(after, "after", "/entry/reentry").map(Reentry::After)
+            }
             Some(_) => {
                 self.diags.error("/entry/reentry", "invalid_field", "reentry is \"always\", \"never\" or {\"after\": \"30d\"}");
                 None
             }
         };
-        let limit = match e.get("limit") {
+        let limit = match limit {
             None | Some(Value::Null) => Some(None),
             Some(v) => match v.as_i64().filter(|n| *n >= 1) {
                 Some(n) => Some(Some(n)),
@@ -115,7 +128,7 @@ impl Parser {
                 }
             },
         };
-        let holdout = match e.get("holdout") {
+        let holdout = match holdout {
             None | Some(Value::Null) => Some(0),
             Some(v) => match v.as_u64().filter(|n| *n <= 100) {
                 Some(n) => Some(n as u8),
@@ -125,7 +138,7 @@ impl Parser {
                 }
             },
         };
-        let concurrent = match e.get("concurrent") {
+        let concurrent = match concurrent {
             None | Some(Value::Null) => Some(false),
             Some(Value::Bool(b)) => Some(*b),
             Some(_) => {
@@ -136,8 +149,87 @@ impl Parser {
         Some(Entry { trigger: trigger?, reentry: reentry?, limit: limit?, holdout: holdout?, concurrent: concurrent? })
     }
 
-    fn next(&mut self, obj: &Map, key: &str, path: &str) -> Option<NodeId> {
-        match obj.get(key) {
+    fn trait_change(&mut self, t: Option<&Value>) -> Option<Trigger> {
+        let path = "/entry/trait_change";
+        let obj = self.object(t?, path, "\"trait_change\"")?;
+        let [name, from, to] = self.diags.fields(obj, &TRAIT_CHANGE, "\"trait_change\"", path, &[]);
+        let name = name.and_then(Value::as_str).filter(|n| !n.is_empty());
+        if name.is_none() {
+            self.diags.error("/entry/trait_change/trait", "missing_field", "a trait_change entry names its \"trait\"");
+        }
+        name.map(|n| Trigger::TraitChange { name: n.to_owned(), from: from.cloned(), to: to.cloned() })
+    }
+
+    fn schedule(&mut self, schedule: Option<&Value>, audience: Option<&Value>) -> Option<Trigger> {
+        let path = "/entry/schedule";
+        let obj = self.object(schedule?, path, "\"schedule\"")?;
+        let [cron, timezone] = self.diags.fields(obj, &SCHEDULE, "\"schedule\"", path, &[]);
+        let cron = match cron.and_then(Value::as_str).map(crate::cron::Cron::parse) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(why)) => {
+                self.diags.error("/entry/schedule/cron", "invalid_cron", &why);
+                None
+            }
+            None => {
+                self.diags.error("/entry/schedule/cron", "missing_field", "a schedule needs \"cron\", e.g. \"0 9 * * mon\"");
+                None
+            }
+        };
+        let zone = self.zone(timezone, "/entry/schedule/timezone");
+        let before = self.history.len();
+        let audience = self.condition(audience, "/entry/audience");
+        if self.history.len() > before {
+            self.diags.error("/entry/audience", "condition_invalid", "a schedule's audience reads traits and the clock, not history");
+        }
+        Some(Trigger::Schedule { cron: cron?, timezone: zone?.unwrap_or_else(|| "UTC".to_owned()), audience })
+    }
+
+    fn date(&mut self, date: Option<&Value>) -> Option<Trigger> {
+        let path = "/entry/date";
+        let obj = self.object(date?, path, "\"date\"")?;
+        let [name, offset, at] = self.diags.fields(obj, &DATE, "\"date\"", path, &[]);
+        let name = name.and_then(Value::as_str).filter(|n| !n.is_empty());
+        if name.is_none() {
+            self.diags.error("/entry/date/trait", "missing_field", "a date entry names its date \"trait\"");
+        }
+        let offset = self.offset(offset, "/entry/date/offset");
+        let at = at.and_then(Value::as_str).unwrap_or("09:00");
+        let hm = at.split_once(':').and_then(|(h, m)| Some((h.parse::<i8>().ok()?, m.parse::<i8>().ok()?)));
+        let hm = match hm {
+            Some((h, m)) if at.len() == 5 && (0..24).contains(&h) && (0..60).contains(&m) && m % 15 == 0 => Some((h, m)),
+            _ => {
+                self.diags.error("/entry/date/at", "invalid_field", "\"at\" is a 24-hour \"HH:MM\" on a quarter hour, such as \"09:00\"");
+                None
+            }
+        };
+        match (name, offset, hm) {
+            (Some(n), Some(offset), Some((hour, minute))) => Some(Trigger::Date { name: n.to_owned(), offset, hour, minute }),
+            _ => None,
+        }
+    }
+
+    fn goal(&mut self, g: &Value) -> Option<Goal> {
+        let obj = self.object(g, "/goal", "\"goal\"")?;
+        let [event, filter, within, exit] = self.diags.fields(obj, &GOAL, "a goal", "/goal", &[]);
+        let on = self.event_match(event, filter, "/goal");
+        let within = match within {
+            None => Some(None),
+            Some(_) => self.duration(within, "within", "/goal").map(Some),
+        };
+        let exit = match exit {
+            None | Some(Value::Null) => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.diags.error("/goal/exit", "invalid_field", "\"exit\" is true or false");
+                None
+            }
+        };
+        Some(Goal { on: on?, within: within?, exit: exit? })
+    }
+
+    /// A step id (`next`, `else`, `timeout_next`); absent or null: the run ends there.
+    fn next(&mut self, v: Option<&Value>, key: &str, path: &str) -> Option<NodeId> {
+        match v {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(NodeId(s.clone())),
             Some(_) => {
@@ -147,8 +239,8 @@ impl Parser {
         }
     }
 
-    fn duration(&mut self, obj: &Map, key: &str, path: &str) -> Option<Duration> {
-        match obj.get(key).and_then(Value::as_str).map(str::parse::<Duration>) {
+    fn duration(&mut self, v: Option<&Value>, key: &str, path: &str) -> Option<Duration> {
+        match v.and_then(Value::as_str).map(str::parse::<Duration>) {
             Some(Ok(d)) if d > Duration::ZERO => Some(d),
             Some(Err(e)) => {
                 self.diags.error(&format!("{path}/{key}"), "invalid_duration", &e);
@@ -165,6 +257,24 @@ impl Parser {
         }
     }
 
+    /// An optional signed offset (`-3d`); none is zero.
+    fn offset(&mut self, v: Option<&Value>, path: &str) -> Option<Duration> {
+        match v {
+            None => Some(Duration::ZERO),
+            Some(o) => match o.as_str().map(signed_duration) {
+                Some(Ok(d)) => Some(d),
+                Some(Err(e)) => {
+                    self.diags.error(path, "invalid_duration", &e);
+                    None
+                }
+                None => {
+                    self.diags.error(path, "invalid_duration", "an offset is a duration such as \"-3d\"");
+                    None
+                }
+            },
+        }
+    }
+
     fn zone(&mut self, v: Option<&Value>, path: &str) -> Option<Option<String>> {
         match v {
             None | Some(Value::Null) => Some(None),
@@ -177,9 +287,10 @@ impl Parser {
     }
 
     /// `duration`, or `until: {"time": "09:00", "timezone": ...}`, or `until_trait` + `offset`.
-    fn wait_until(&mut self, obj: &Map, path: &str) -> Option<WaitUntil> {
-        let given = ["duration", "until", "until_trait"].iter().filter(|k| obj.contains_key(**k)).count();
-        if given != 1 {
+    fn wait(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
+        let [_, _, duration, until, until_trait, offset, next] = self.diags.fields(obj, &WAIT_STEP, "a wait step", path, &STEPS);
+        let next = self.next(next, "next", path);
+        if [duration, until, until_trait].iter().filter(|v| v.is_some()).count() != 1 {
             self.diags.error(
                 path,
                 "invalid_wait",
@@ -187,40 +298,44 @@ impl Parser {
             );
             return None;
         }
-        if obj.contains_key("duration") {
-            return self.duration(obj, "duration", path).map(WaitUntil::For);
+        if offset.is_some() && until_trait.is_none() {
+            self.diags.error(&format!("{path}/offset"), "invalid_field", "\"offset\" goes with \"until_trait\"");
         }
-        if let Some(until) = obj.get("until") {
-            let time = until.get("time").and_then(Value::as_str).unwrap_or("");
+        let until = if duration.is_some() {
+            self.duration(duration, "duration", path).map(WaitUntil::For)
+        } else if let Some(until) = until {
+            let upath = format!("{path}/until");
+            let obj = self.object(until, &upath, "\"until\"")?;
+            let [time, timezone] = self.diags.fields(obj, &UNTIL, "\"until\"", &upath, &[]);
+            let time = time.and_then(Value::as_str).unwrap_or("");
             let parsed = time.split_once(':').and_then(|(h, m)| Some((h.parse::<i8>().ok()?, m.parse::<i8>().ok()?)));
-            let zone = self.zone(until.get("timezone"), &format!("{path}/until/timezone"));
-            return match parsed {
+            let zone = self.zone(timezone, &format!("{upath}/timezone"));
+            match parsed {
                 Some((hour, minute)) if (0..24).contains(&hour) && (0..60).contains(&minute) && time.len() == 5 => {
-                    Some(WaitUntil::TimeOfDay { hour, minute, zone: zone? })
+                    zone.map(|zone| WaitUntil::TimeOfDay { hour, minute, zone })
                 }
                 _ => {
-                    self.diags.error(&format!("{path}/until/time"), "invalid_field", "\"time\" is a 24-hour \"HH:MM\" such as \"09:00\"");
+                    self.diags.error(&format!("{upath}/time"), "invalid_field", "\"time\" is a 24-hour \"HH:MM\" such as \"09:00\"");
                     None
                 }
-            };
-        }
-        let name = obj.get("until_trait").and_then(Value::as_str).filter(|n| !n.is_empty());
-        let offset = match obj.get("offset").and_then(Value::as_str) {
-            None => Some(Duration::ZERO),
-            Some(o) => signed_duration(o).map_err(|e| self.diags.error(&format!("{path}/offset"), "invalid_duration", &e)).ok(),
+            }
+        } else {
+            let name = until_trait.and_then(Value::as_str).filter(|n| !n.is_empty());
+            let offset = self.offset(offset, &format!("{path}/offset"));
+            if name.is_none() {
+                self.diags.error(
+                    &format!("{path}/until_trait"),
+                    "missing_field",
+                    "\"until_trait\" names a date trait such as \"renewal_date\"",
+                );
+            }
+            Some(WaitUntil::Trait { name: name?.to_owned(), offset: offset? })
         };
-        if name.is_none() {
-            self.diags.error(
-                &format!("{path}/until_trait"),
-                "missing_field",
-                "\"until_trait\" names a date trait such as \"renewal_date\"",
-            );
-        }
-        Some(WaitUntil::Trait { name: name?.to_owned(), offset: offset? })
+        Some(StepKind::Wait { until: until?, next })
     }
 
-    fn string(&mut self, obj: &Map, key: &str, path: &str) -> Option<String> {
-        match obj.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    fn string(&mut self, v: Option<&Value>, key: &str, path: &str) -> Option<String> {
+        match v.and_then(Value::as_str).filter(|s| !s.is_empty()) {
             Some(s) => Some(s.to_owned()),
             None => {
                 self.diags.error(&format!("{path}/{key}"), "missing_field", &format!("this step needs \"{key}\""));
@@ -229,210 +344,247 @@ impl Parser {
         }
     }
 
+    fn split(&mut self, obj: &Map, path: &str) -> StepKind {
+        let [_, _, list] = self.diags.fields(obj, &SPLIT_STEP, "a split step", path, &STEPS);
+        let mut paths = Vec::new();
+        match list.and_then(Value::as_array) {
+            Some(list) if list.len() >= 2 => {
+                for (i, p) in list.iter().enumerate() {
+                    let ppath = format!("{path}/paths/{i}");
+                    let Some(p) = self.object(p, &ppath, "a split path") else { continue };
+                    let [name, weight, next] = self.diags.fields(p, &SPLIT_PATH, "a split path", &ppath, &[]);
+                    let name = name.and_then(Value::as_str).filter(|n| !n.is_empty());
+                    let weight = weight.and_then(Value::as_u64).filter(|w| (1..=100).contains(w));
+                    if name.is_none() {
+                        self.diags.error(
+                            &format!("{ppath}/name"),
+                            "missing_field",
+                            "each split path needs a \"name\" (the variant recorded)",
+                        );
+                    }
+                    if weight.is_none() {
+                        self.diags.error(&format!("{ppath}/weight"), "invalid_weight", "a split weight is a whole percent from 1 to 100");
+                    }
+                    let next = self.next(next, "next", &ppath);
+                    if let (Some(name), Some(weight)) = (name, weight) {
+                        if paths.iter().any(|q: &SplitPath| q.name == name) {
+                            self.diags.error(&format!("{ppath}/name"), "duplicate_id", &format!("variant {name:?} is named twice"));
+                        }
+                        paths.push(SplitPath { name: name.to_owned(), weight: weight as u32, next });
+                    }
+                }
+                let total: u32 = paths.iter().map(|p| p.weight).sum();
+                if paths.len() == list.len() && total != 100 {
+                    self.diags.error(&format!("{path}/paths"), "split_weights", &format!("split weights add up to {total}, not 100"));
+                }
+            }
+            _ => self.diags.error(
+                &format!("{path}/paths"),
+                "missing_field",
+                "split needs \"paths\": two or more {\"name\", \"weight\", \"next\"}",
+            ),
+        }
+        StepKind::Split { paths }
+    }
+
+    fn update(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
+        let [_, _, set, increment, unset, next] = self.diags.fields(obj, &UPDATE_STEP, "an update step", path, &STEPS);
+        let mut ok = true;
+        let mut update = TraitUpdate::default();
+        match set {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => update.set = map.clone(),
+            Some(_) => {
+                self.diags.error(&format!("{path}/set"), "invalid_field", "\"set\" is an object of traits and their values");
+                ok = false;
+            }
+        }
+        match increment {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for k in map.iter().filter(|(_, v)| !v.is_number()).map(|(k, _)| k) {
+                    self.diags.error(&format!("{path}/increment/{}", pointer_token(k)), "invalid_field", "increment by a number");
+                    ok = false;
+                }
+                update.increment = map.clone();
+            }
+            Some(_) => {
+                self.diags.error(&format!("{path}/increment"), "invalid_field", "\"increment\" is an object of traits and numbers");
+                ok = false;
+            }
+        }
+        match unset {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(names)) if names.iter().all(Value::is_string) => {
+                update.unset = names.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            }
+            Some(_) => {
+                self.diags.error(&format!("{path}/unset"), "invalid_field", "\"unset\" is a list of trait names");
+                ok = false;
+            }
+        }
+        if ok && update.set.is_empty() && update.increment.is_empty() && update.unset.is_empty() {
+            self.diags.error(path, "missing_field", "update needs \"set\" (object), \"increment\" (object of numbers) or \"unset\" (list)");
+            ok = false;
+        }
+        let next = self.next(next, "next", path);
+        ok.then_some(StepKind::Update { update, next })
+    }
+
+    fn wait_for(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
+        let [_, _, events, timeout, timeout_next] = self.diags.fields(obj, &WAIT_FOR_STEP, "a wait_for step", path, &STEPS);
+        let mut paths = Vec::new();
+        match events.and_then(Value::as_array) {
+            Some(list) if !list.is_empty() => {
+                for (i, p) in list.iter().enumerate() {
+                    let ppath = format!("{path}/events/{i}");
+                    let Some(p) = self.object(p, &ppath, "a wait_for event") else { continue };
+                    let [event, filter, next] = self.diags.fields(p, &WAIT_FOR_EVENT, "a wait_for event", &ppath, &[]);
+                    let on = self.event_match(event, filter, &ppath);
+                    let next = self.next(next, "next", &ppath);
+                    if let Some(on) = on {
+                        paths.push(WaitPath { on, next });
+                    }
+                }
+            }
+            _ => self.diags.error(
+                &format!("{path}/events"),
+                "missing_field",
+                "wait_for needs \"events\": a list of {\"event\", \"filter\", \"next\"}",
+            ),
+        }
+        let timeout = self.duration(timeout, "timeout", path);
+        Some(StepKind::WaitFor { paths, timeout: timeout?, timeout_next: self.next(timeout_next, "timeout_next", path) })
+    }
+
+    fn branch(&mut self, obj: &Map, path: &str) -> StepKind {
+        let [_, _, list, otherwise] = self.diags.fields(obj, &BRANCH_STEP, "a branch step", path, &STEPS);
+        let mut cases = Vec::new();
+        match list.and_then(Value::as_array) {
+            Some(list) if !list.is_empty() => {
+                for (i, c) in list.iter().enumerate() {
+                    let cpath = format!("{path}/cases/{i}");
+                    let Some(c) = self.object(c, &cpath, "a branch case") else { continue };
+                    let [when, next] = self.diags.fields(c, &CASE, "a branch case", &cpath, &[]);
+                    let parsed = self.condition(when, &format!("{cpath}/when"));
+                    if when.is_none() {
+                        self.diags.error(&format!("{cpath}/when"), "missing_field", "a branch case needs \"when\"");
+                    }
+                    let next = self.next(next, "next", &cpath);
+                    if let Some(when) = parsed {
+                        cases.push((when, next));
+                    }
+                }
+            }
+            _ => self.diags.error(&format!("{path}/cases"), "missing_field", "branch needs \"cases\": a list of {\"when\", \"next\"}"),
+        }
+        StepKind::Branch { cases, otherwise: self.next(otherwise, "else", path) }
+    }
+
+    fn send(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
+        let [_, _, channel, template, next] = self.diags.fields(obj, &SEND_STEP, "a send step", path, &STEPS);
+        let channel = match channel.map_or(Some("email"), Value::as_str) {
+            Some("email") => Some(Channel::Email),
+            other => {
+                let shown = other.map_or_else(|| channel.map(Value::to_string).unwrap_or_default(), |c| format!("{c:?}"));
+                self.diags.error(&format!("{path}/channel"), "unknown_channel", &format!("unknown channel {shown}; available: email"));
+                None
+            }
+        };
+        let template = self.string(template, "template", path);
+        Some(StepKind::Send { channel: channel?, template: TemplateId(template?), next: self.next(next, "next", path) })
+    }
+
+    fn webhook(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
+        let [_, _, url, method, body, save, next] = self.diags.fields(obj, &WEBHOOK_STEP, "a webhook step", path, &STEPS);
+        let url = self.string(url, "url", path);
+        if let Some(u) = &url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            self.diags.error(&format!("{path}/url"), "invalid_url", "a webhook url must start with http:// or https://");
+        }
+        let method = match method {
+            None | Some(Value::Null) => "POST".to_owned(),
+            Some(m) => m.as_str().unwrap_or("").to_ascii_uppercase(),
+        };
+        if !["POST", "PUT", "PATCH", "GET", "DELETE"].contains(&method.as_str()) {
+            self.diags.error(&format!("{path}/method"), "invalid_field", "method must be one of POST, PUT, PATCH, GET, DELETE");
+        }
+        let mut parsed = BTreeMap::new();
+        match save {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (name, pointer) in map {
+                    match pointer.as_str() {
+                        Some(p) if p.is_empty() || p.starts_with('/') => {
+                            parsed.insert(name.clone(), p.to_owned());
+                        }
+                        _ => self.diags.error(
+                            &format!("{path}/save/{}", pointer_token(name)),
+                            "invalid_field",
+                            "save maps a trait to a JSON pointer into the response, such as \"/data/score\"",
+                        ),
+                    }
+                }
+            }
+            Some(_) => self.diags.error(&format!("{path}/save"), "invalid_field", "save is {\"trait\": \"/json/pointer\"}"),
+        }
+        Some(StepKind::Webhook { url: url?, method, body: body.cloned(), save: parsed, next: self.next(next, "next", path) })
+    }
+
     fn step(&mut self, v: &Value, path: &str) -> Option<StepKind> {
         let Some(obj) = v.as_object() else {
             self.diags.error(path, "invalid_step", "a step must be an object");
             return None;
         };
-        let kind = obj.get("type").and_then(Value::as_str).unwrap_or("");
-        Some(match kind {
-            "wait" => {
-                let until = self.wait_until(obj, path);
-                StepKind::Wait { until: until?, next: self.next(obj, "next", path) }
+        match obj.get("type").and_then(Value::as_str).unwrap_or("") {
+            "wait" => self.wait(obj, path),
+            "split" => Some(self.split(obj, path)),
+            "update" => self.update(obj, path),
+            "wait_for" => self.wait_for(obj, path),
+            "branch" => Some(self.branch(obj, path)),
+            "send" => self.send(obj, path),
+            "webhook" => self.webhook(obj, path),
+            "exit" => {
+                let [_, _] = self.diags.fields(obj, &EXIT_STEP, "an exit step", path, &STEPS);
+                Some(StepKind::Exit)
             }
-            "split" => {
-                let mut paths = Vec::new();
-                match obj.get("paths").and_then(Value::as_array) {
-                    Some(list) if list.len() >= 2 => {
-                        for (i, p) in list.iter().enumerate() {
-                            let ppath = format!("{path}/paths/{i}");
-                            let name = p.get("name").and_then(Value::as_str).filter(|n| !n.is_empty());
-                            let weight = p.get("weight").and_then(Value::as_u64).filter(|w| (1..=100).contains(w));
-                            if name.is_none() {
-                                self.diags.error(
-                                    &format!("{ppath}/name"),
-                                    "missing_field",
-                                    "each split path needs a \"name\" (the variant recorded)",
-                                );
-                            }
-                            if weight.is_none() {
-                                self.diags.error(
-                                    &format!("{ppath}/weight"),
-                                    "invalid_weight",
-                                    "a split weight is a whole percent from 1 to 100",
-                                );
-                            }
-                            let next = p.as_object().and_then(|o| self.next(o, "next", &ppath));
-                            if let (Some(name), Some(weight)) = (name, weight) {
-                                if paths.iter().any(|q: &SplitPath| q.name == name) {
-                                    self.diags.error(&format!("{ppath}/name"), "duplicate_id", &format!("variant {name:?} is named twice"));
-                                }
-                                paths.push(SplitPath { name: name.to_owned(), weight: weight as u32, next });
-                            }
-                        }
-                        let total: u32 = paths.iter().map(|p| p.weight).sum();
-                        if paths.len() == list.len() && total != 100 {
-                            self.diags.error(
-                                &format!("{path}/paths"),
-                                "split_weights",
-                                &format!("split weights add up to {total}, not 100"),
-                            );
-                        }
-                    }
-                    _ => self.diags.error(
-                        &format!("{path}/paths"),
-                        "missing_field",
-                        "split needs \"paths\": two or more {\"name\", \"weight\", \"next\"}",
-                    ),
-                }
-                StepKind::Split { paths }
-            }
-            "update" => {
-                let update: Result<TraitUpdate, _> = serde_json::from_value(Value::Object(obj.clone()));
-                let update = match update {
-                    Ok(u) if !(u.set.is_empty() && u.increment.is_empty() && u.unset.is_empty()) => {
-                        for (k, v) in &u.increment {
-                            if !v.is_number() {
-                                self.diags.error(&format!("{path}/increment/{k}"), "invalid_field", "increment by a number");
-                            }
-                        }
-                        Some(u)
-                    }
-                    Ok(_) => {
-                        self.diags.error(
-                            path,
-                            "missing_field",
-                            "update needs \"set\" (object), \"increment\" (object of numbers) or \"unset\" (list)",
-                        );
-                        None
-                    }
-                    Err(e) => {
-                        self.diags.error(path, "invalid_field", &format!("update: {e}"));
-                        None
-                    }
-                };
-                StepKind::Update { update: update?, next: self.next(obj, "next", path) }
-            }
-            "wait_for" => {
-                let mut paths = Vec::new();
-                match obj.get("events").and_then(Value::as_array) {
-                    Some(list) if !list.is_empty() => {
-                        for (i, p) in list.iter().enumerate() {
-                            let ppath = format!("{path}/events/{i}");
-                            let on = self.event_match(p, &ppath);
-                            let next = p.as_object().and_then(|o| self.next(o, "next", &ppath));
-                            if let Some(on) = on {
-                                paths.push(WaitPath { on, next });
-                            }
-                        }
-                    }
-                    _ => self.diags.error(
-                        &format!("{path}/events"),
-                        "missing_field",
-                        "wait_for needs \"events\": a list of {\"event\", \"filter\", \"next\"}",
-                    ),
-                }
-                let timeout = self.duration(obj, "timeout", path);
-                StepKind::WaitFor { paths, timeout: timeout?, timeout_next: self.next(obj, "timeout_next", path) }
-            }
-            "branch" => {
-                let mut cases = Vec::new();
-                match obj.get("cases").and_then(Value::as_array) {
-                    Some(list) if !list.is_empty() => {
-                        for (i, c) in list.iter().enumerate() {
-                            let cpath = format!("{path}/cases/{i}");
-                            let when = self.condition(c.get("when"), &format!("{cpath}/when"));
-                            if c.get("when").is_none() {
-                                self.diags.error(&format!("{cpath}/when"), "missing_field", "a branch case needs \"when\"");
-                            }
-                            let next = c.as_object().and_then(|o| self.next(o, "next", &cpath));
-                            if let Some(when) = when {
-                                cases.push((when, next));
-                            }
-                        }
-                    }
-                    _ => self.diags.error(
-                        &format!("{path}/cases"),
-                        "missing_field",
-                        "branch needs \"cases\": a list of {\"when\", \"next\"}",
-                    ),
-                }
-                StepKind::Branch { cases, otherwise: self.next(obj, "else", path) }
-            }
-            "send" => {
-                let channel = match obj.get("channel").and_then(Value::as_str).unwrap_or("email") {
-                    "email" => Some(Channel::Email),
-                    other => {
-                        self.diags.error(
-                            &format!("{path}/channel"),
-                            "unknown_channel",
-                            &format!("unknown channel {other:?}; available: email"),
-                        );
-                        None
-                    }
-                };
-                let template = self.string(obj, "template", path);
-                StepKind::Send { channel: channel?, template: TemplateId(template?), next: self.next(obj, "next", path) }
-            }
-            "webhook" => {
-                let url = self.string(obj, "url", path);
-                if let Some(u) = &url
-                    && !(u.starts_with("http://") || u.starts_with("https://"))
-                {
-                    self.diags.error(&format!("{path}/url"), "invalid_url", "a webhook url must start with http:// or https://");
-                }
-                let method = obj.get("method").and_then(Value::as_str).unwrap_or("POST").to_ascii_uppercase();
-                if !["POST", "PUT", "PATCH", "GET", "DELETE"].contains(&method.as_str()) {
-                    self.diags.error(&format!("{path}/method"), "invalid_field", "method must be one of POST, PUT, PATCH, GET, DELETE");
-                }
-                let mut save = BTreeMap::new();
-                match obj.get("save") {
-                    None | Some(Value::Null) => {}
-                    Some(Value::Object(map)) => {
-                        for (name, pointer) in map {
-                            match pointer.as_str() {
-                                Some(p) if p.is_empty() || p.starts_with('/') => {
-                                    save.insert(name.clone(), p.to_owned());
-                                }
-                                _ => self.diags.error(
-                                    &format!("{path}/save/{name}"),
-                                    "invalid_field",
-                                    "save maps a trait to a JSON pointer into the response, such as \"/data/score\"",
-                                ),
-                            }
-                        }
-                    }
-                    Some(_) => self.diags.error(&format!("{path}/save"), "invalid_field", "save is {\"trait\": \"/json/pointer\"}"),
-                }
-                StepKind::Webhook { url: url?, method, body: obj.get("body").cloned(), save, next: self.next(obj, "next", path) }
-            }
-            "exit" => StepKind::Exit,
             other => {
+                let every: Vec<&str> = STEPS.iter().flat_map(|keys| keys.iter().copied()).collect();
+                self.diags.unknown_keys(obj, &every, &[], "a step", path);
                 self.diags.error(
                     &format!("{path}/type"),
                     "unknown_step_type",
                     &format!("unknown step type {other:?}; available: wait, wait_for, branch, split, send, update, webhook, exit"),
                 );
-                return None;
+                None
             }
-        })
+        }
     }
 }
 
 impl Journey {
-    /// Parses and validates a document, returning every diagnostic at once.
+    /// Parses and validates a document, returning every diagnostic at once (all errors).
     pub fn parse(doc: &Value) -> Result<Journey, Vec<Diagnostic>> {
         let mut p = Parser { diags: Diagnostics::default(), history: Vec::new() };
         let Some(obj) = doc.as_object() else {
             p.diags.error("", "invalid_document", "a journey document must be a JSON object");
             return Err(p.diags.0);
         };
-        let id = obj.get("id").and_then(Value::as_str).unwrap_or("");
+        let [id, name, timezone, entry, exit, goal, raw_steps] = p.diags.fields(obj, &DOCUMENT, "a journey", "", &[]);
+        let id = id.and_then(Value::as_str).unwrap_or("");
         if !is_slug(id) {
             p.diags.error("/id", "invalid_id", "\"id\" must be 1-100 characters of a-z, 0-9, - and _");
         }
-        let name = obj.get("name").and_then(Value::as_str).unwrap_or(id).to_owned();
-        let entry = match obj.get("entry") {
+        let name = match name {
+            None | Some(Value::Null) => id.to_owned(),
+            Some(Value::String(n)) => n.clone(),
+            Some(_) => {
+                p.diags.error("/name", "invalid_field", "\"name\" is text");
+                id.to_owned()
+            }
+        };
+        let entry = match entry {
             Some(e) => p.entry(e),
             None => {
                 p.diags.error(
@@ -443,28 +595,20 @@ impl Journey {
                 None
             }
         };
-        let goal = match obj.get("goal") {
+        let goal = match goal {
             None | Some(Value::Null) => None,
-            Some(g) => {
-                let on = p.event_match(g, "/goal");
-                let within = match g.get("within") {
-                    None => Some(None),
-                    Some(_) => g.as_object().and_then(|o| p.duration(o, "within", "/goal")).map(Some),
-                };
-                let exit = g.get("exit").and_then(Value::as_bool).unwrap_or(false);
-                match (on, within) {
-                    (Some(on), Some(within)) => Some(Goal { on, within, exit }),
-                    _ => None,
-                }
-            }
+            Some(g) => p.goal(g),
         };
-        let timezone = p.zone(obj.get("timezone"), "/timezone").flatten().unwrap_or_else(|| "UTC".to_owned());
+        let timezone = p.zone(timezone, "/timezone").flatten().unwrap_or_else(|| "UTC".to_owned());
         let mut exits = Vec::new();
-        match obj.get("exit") {
+        match exit {
             None | Some(Value::Null) => {}
             Some(Value::Array(list)) => {
                 for (i, e) in list.iter().enumerate() {
-                    if let Some(m) = p.event_match(e, &format!("/exit/{i}")) {
+                    let path = format!("/exit/{i}");
+                    let Some(e) = p.object(e, &path, "an exit") else { continue };
+                    let [event, filter] = p.diags.fields(e, &EVENT_MATCH, "an exit", &path, &[]);
+                    if let Some(m) = p.event_match(event, filter, &path) {
                         exits.push(m);
                     }
                 }
@@ -474,28 +618,26 @@ impl Journey {
         let mut steps = Vec::new();
         let mut index = HashMap::new();
         let mut declared = HashSet::new();
-        match obj.get("steps").and_then(Value::as_array) {
-            Some(list) if !list.is_empty() => {
-                for (i, s) in list.iter().enumerate() {
-                    let path = format!("/steps/{i}");
-                    let sid = s.get("id").and_then(Value::as_str).unwrap_or("");
-                    p.diags.1 = Some(sid.to_owned()).filter(|s| !s.is_empty());
-                    if !is_slug(sid) {
-                        p.diags.error(&format!("{path}/id"), "invalid_id", "each step needs an \"id\" of a-z, 0-9, - and _");
-                    } else if !declared.insert(NodeId(sid.to_owned())) {
-                        p.diags.error(&format!("{path}/id"), "duplicate_id", &format!("step id {sid:?} is used twice"));
-                    }
-                    if let Some(kind) = p.step(s, &path) {
-                        index.entry(NodeId(sid.to_owned())).or_insert(steps.len());
-                        steps.push(Step { id: NodeId(sid.to_owned()), kind });
-                    }
-                }
-                p.diags.1 = None;
+        let raw_steps: &[Value] = raw_steps.and_then(Value::as_array).map_or(&[], Vec::as_slice);
+        if raw_steps.is_empty() {
+            p.diags.error("/steps", "missing_field", "a journey needs a non-empty list of \"steps\"");
+        }
+        for (i, s) in raw_steps.iter().enumerate() {
+            let path = format!("/steps/{i}");
+            let sid = s.get("id").and_then(Value::as_str).unwrap_or("");
+            p.diags.1 = Some(sid.to_owned()).filter(|s| !s.is_empty());
+            if !is_slug(sid) {
+                p.diags.error(&format!("{path}/id"), "invalid_id", "each step needs an \"id\" of a-z, 0-9, - and _");
+            } else if !declared.insert(NodeId(sid.to_owned())) {
+                p.diags.error(&format!("{path}/id"), "duplicate_id", &format!("step id {sid:?} is used twice"));
             }
-            _ => p.diags.error("/steps", "missing_field", "a journey needs a non-empty list of \"steps\""),
+            if let Some(kind) = p.step(s, &path) {
+                index.entry(NodeId(sid.to_owned())).or_insert(steps.len());
+                steps.push(Step { id: NodeId(sid.to_owned()), kind });
+            }
         }
         // Dangling edges, read from the document so that steps with other problems are checked too.
-        for (i, raw) in obj.get("steps").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (i, raw) in raw_steps.iter().enumerate() {
             p.diags.1 = raw.get("id").and_then(Value::as_str).map(str::to_owned);
             for (label, target) in raw_edges(raw) {
                 if !declared.contains(&NodeId(target.to_owned())) {
@@ -513,8 +655,7 @@ impl Journey {
         }
         match (entry, p.diags.0.is_empty()) {
             (Some(entry), true) => {
-                let reads_clock = mentions_clock(doc);
-                Ok(Journey {
+                let mut j = Journey {
                     id: JourneyId(id.to_owned()),
                     name,
                     entry,
@@ -523,9 +664,11 @@ impl Journey {
                     timezone,
                     steps,
                     history: p.history,
-                    reads_clock,
+                    reads_clock: false,
                     index,
-                })
+                };
+                j.reads_clock = j.conditions().iter().any(|(c, ..)| c.reads_clock());
+                Ok(j)
             }
             _ => Err(p.diags.0),
         }
@@ -557,7 +700,9 @@ fn raw_edges(step: &Value) -> Vec<(String, &str)> {
     out
 }
 
-/// Unreachable steps and cycles that never wait.
+/// Unreachable steps, cycles that never wait, and paths longer than one transition may take.
+/// Every walk here keeps its own stack: a journey of 100 000 steps is checked on a small
+/// thread stack.
 fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diagnostics) {
     let targets =
         |i: usize| -> Vec<usize> { steps[i].kind.edges().into_iter().filter_map(|(_, t)| t.and_then(|t| index.get(t).copied())).collect() };
@@ -574,52 +719,73 @@ fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diag
             diags.error(&format!("/steps/{i}"), "unreachable_step", &format!("step {:?} cannot be reached from the first step", s.id.0));
         }
     }
-    // A cycle among steps that do not wait would loop forever within one transition.
-    let mut state = vec![0u8; steps.len()]; // 0 new, 1 on stack, 2 done
-    let mut reported = HashSet::new();
-    fn visit(
-        i: usize,
-        steps: &[Step],
-        targets: &dyn Fn(usize) -> Vec<usize>,
-        state: &mut [u8],
-        reported: &mut HashSet<usize>,
-        diags: &mut Diagnostics,
-    ) {
-        if steps[i].kind.waits() {
-            state[i] = 2;
-            return;
+    // A cycle among steps that do not wait would loop forever within one transition: a depth
+    // first walk that stops at waiting steps, reporting each step an edge goes back to.
+    // `hops[i]`: the most steps a transition may go through from step `i` before it waits or
+    // ends (known once `i` is done).
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        OnStack,
+        Done,
+    }
+    let mut state = vec![State::New; steps.len()];
+    let mut hops = vec![0usize; steps.len()];
+    let mut reported = vec![false; steps.len()];
+    let mut cycles = false;
+    for root in 0..steps.len() {
+        if state[root] != State::New {
+            continue;
         }
-        state[i] = 1;
-        for t in targets(i) {
-            match state[t] {
-                0 => visit(t, steps, targets, state, reported, diags),
-                1 if reported.insert(t) => {
-                    diags.1 = Some(steps[t].id.0.clone());
-                    diags.error(
-                        &format!("/steps/{t}"),
-                        "cycle_without_wait",
-                        &format!("step {:?} is part of a cycle with no wait or wait_for in it", steps[t].id.0),
-                    );
+        let mut walk: Vec<(usize, Vec<usize>, usize)> = Vec::new();
+        let enter = |i: usize, walk: &mut Vec<(usize, Vec<usize>, usize)>, state: &mut [State]| {
+            if steps[i].kind.waits() {
+                state[i] = State::Done;
+            } else {
+                state[i] = State::OnStack;
+                walk.push((i, targets(i), 0));
+            }
+        };
+        enter(root, &mut walk, &mut state);
+        while let Some((i, out, pos)) = walk.last_mut() {
+            let i = *i;
+            if let Some(&t) = out.get(*pos) {
+                *pos += 1;
+                match state[t] {
+                    State::New => enter(t, &mut walk, &mut state),
+                    State::OnStack if !reported[t] => {
+                        reported[t] = true;
+                        cycles = true;
+                        diags.1 = Some(steps[t].id.0.clone());
+                        diags.error(
+                            &format!("/steps/{t}"),
+                            "cycle_without_wait",
+                            &format!("step {:?} is part of a cycle with no wait or wait_for in it", steps[t].id.0),
+                        );
+                    }
+                    _ => {}
                 }
-                _ => {}
+            } else {
+                let further = out.iter().map(|&t| hops[t]).max().unwrap_or(0);
+                hops[i] = if matches!(steps[i].kind, StepKind::Exit) { 0 } else { 1 + further };
+                state[i] = State::Done;
+                walk.pop();
             }
         }
-        state[i] = 2;
     }
-    for i in 0..steps.len() {
-        if state[i] == 0 {
-            visit(i, steps, &targets, &mut state, &mut reported, diags);
-        }
+    // Without cycles, every path ends; one that goes through MAX_HOPS steps without waiting
+    // would end its run with "step limit" every time.
+    let longest = hops.iter().enumerate().max_by_key(|(i, h)| (**h, std::cmp::Reverse(*i)));
+    if let Some((i, &n)) = longest.filter(|(_, h)| !cycles && **h >= MAX_HOPS) {
+        diags.1 = Some(steps[i].id.0.clone());
+        diags.error(
+            &format!("/steps/{i}"),
+            "too_many_steps_without_wait",
+            &format!(
+                "from step {:?} a run goes through {n} steps without waiting; one transition takes at most {MAX_HOPS}, then the run exits",
+                steps[i].id.0
+            ),
+        );
     }
     diags.1 = None;
-}
-
-/// Whether any object of the document has a `clock` key, as `clock` conditions do (a
-/// generous test: it may say yes for a journey that only names something `clock`).
-fn mentions_clock(v: &Value) -> bool {
-    match v {
-        Value::Object(o) => o.contains_key("clock") || o.values().any(mentions_clock),
-        Value::Array(items) => items.iter().any(mentions_clock),
-        _ => false,
-    }
 }
