@@ -976,3 +976,86 @@ fn names_the_data_has_never_seen_are_warnings_with_a_suggestion() {
     );
     assert_eq!(all_seen, []);
 }
+
+/// `n` steps, each pointing to the next; `last_next` is where the last one points.
+fn chain(n: usize, kind: impl Fn(usize) -> Value, last_next: Option<usize>) -> Value {
+    let steps: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut step = kind(i);
+            step["id"] = Value::String(format!("s{i}"));
+            if let Some(next) = if i + 1 < n { Some(i + 1) } else { last_next } {
+                step["next"] = Value::String(format!("s{next}"));
+            }
+            step
+        })
+        .collect();
+    let mut doc = json!({"id": "long", "entry": {"event": "Signed Up"}});
+    doc["steps"] = Value::Array(steps); // moved in: `json!` would copy it
+    doc
+}
+
+fn diagnostics(doc: &Value) -> String {
+    match Journey::parse(doc) {
+        Ok(_) => "valid\n".to_owned(),
+        Err(diags) => diags.iter().map(|d| format!("{} {}: {}\n", d.path, d.code, d.message)).collect(),
+    }
+}
+
+#[test]
+fn a_chain_of_100_000_steps_is_checked_without_running_out_of_stack() {
+    let send = |_| json!({"type": "send", "template": "hello"});
+    let wait_every_500 = |i| if i % 500 == 0 { json!({"type": "wait", "duration": "1h"}) } else { send(i) };
+    expect![[r#"
+        valid
+    "#]]
+    .assert_eq(&diagnostics(&chain(100_000, wait_every_500, None)));
+    expect![[r#"
+        /steps/0 too_many_steps_without_wait: from step "s0" a run goes through 100000 steps without waiting; one transition takes at most 1000, then the run exits
+    "#]].assert_eq(&diagnostics(&chain(100_000, send, None)));
+    expect![[r#"
+        /steps/99990 cycle_without_wait: step "s99990" is part of a cycle with no wait or wait_for in it
+    "#]]
+    .assert_eq(&diagnostics(&chain(100_000, send, Some(99_990))));
+}
+
+#[test]
+fn conditions_nested_10_000_deep_are_refused_beyond_the_depth_limit() {
+    // Built by hand: `json!` would copy the inner value recursively.
+    let wrap = |key: &str, inner: Value| Value::Object(Map::from_iter([(key.to_owned(), inner)]));
+    let (mut not, mut all) = (json!({"trait": "plan", "op": "exists"}), json!({"trait": "plan", "op": "exists"}));
+    for _ in 0..10_000 {
+        not = wrap("not", not);
+        all = wrap("all", Value::Array(vec![all]));
+    }
+    let doc = |filter: Value| {
+        let mut doc = json!({"id": "deep", "entry": {"event": "Signed Up"}, "steps": [{"id": "e", "type": "exit"}]});
+        doc["entry"]["filter"] = filter;
+        doc
+    };
+    let shown = |doc: Value| {
+        let text = diagnostics(&doc);
+        dismantle(doc);
+        text.replace(&"/not".repeat(32), "/not(×32)").replace(&"/all/0".repeat(32), "/all/0(×32)")
+    };
+    expect![[r#"
+        /entry/filter/not(×32) condition_too_deep: conditions nest at most 32 deep
+    "#]]
+    .assert_eq(&shown(doc(not)));
+    expect![[r#"
+        /entry/filter/all/0(×32) condition_too_deep: conditions nest at most 32 deep
+    "#]]
+    .assert_eq(&shown(doc(all)));
+}
+
+/// Takes a value apart one level at a time: dropping a deep one whole recurses as deep as it
+/// is (serde_json's parser refuses more than 128 levels, so only tests build such values).
+fn dismantle(v: Value) {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}

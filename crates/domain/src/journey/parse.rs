@@ -565,6 +565,12 @@ impl Parser {
 
 impl Journey {
     /// Parses and validates a document, returning every diagnostic at once (all errors).
+    ///
+    /// Nothing here recurses with the size of the document: steps are walked with stacks of
+    /// their own, and conditions deeper than `condition::MAX_DEPTH` are refused before they
+    /// are read. Plain values in a document (a webhook `body`, a comparison's `value`) are
+    /// copied as they are, which recurses as deep as they nest: documents read from JSON
+    /// text are safe, as serde_json refuses more than 128 levels.
     pub fn parse(doc: &Value) -> Result<Journey, Vec<Diagnostic>> {
         let mut p = Parser { diags: Diagnostics::default(), history: Vec::new() };
         let Some(obj) = doc.as_object() else {
