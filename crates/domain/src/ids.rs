@@ -22,7 +22,7 @@ macro_rules! int_id {
 macro_rules! str_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub String);
 
@@ -61,6 +61,10 @@ int_id!(
 int_id!(
     /// One entry of the outbox.
     OutboxId
+);
+int_id!(
+    /// An input the engine could not step, kept to replay.
+    DeadLetterId
 );
 str_id!(
     /// A journey's id, chosen by its author (a slug).

@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod condition;
 pub mod cron;
 pub mod event;
+pub mod identity;
 pub mod ids;
 pub mod journey;
 pub mod profile;

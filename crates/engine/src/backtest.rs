@@ -78,8 +78,11 @@ pub fn report(store: &dyn Store, id: &JourneyId, from: Timestamp, to: Timestamp,
         if !m.run.is_some_and(|run| ids.contains(&run)) {
             continue;
         }
-        let effect = m.payload.get("effect").cloned().unwrap_or(Value::Null);
-        let what = effect.get("template").or_else(|| effect.get("url")).and_then(Value::as_str).unwrap_or("?").to_owned();
+        let what = match &m.payload.effect {
+            domain::journey::Effect::Send { template, .. } => template.0.clone(),
+            domain::journey::Effect::Webhook { url, .. } => url.clone(),
+            domain::journey::Effect::Update { .. } => continue,
+        };
         *r.sends.entry(what).or_default() += 1;
     }
     Ok(r)

@@ -77,6 +77,14 @@ impl Handoff {
         }
     }
 
+    /// The commit may not be durable (its sync failed): the entries are never sent by this
+    /// process (they stay reserved, so reading the outbox skips them).
+    pub(crate) fn withhold(&self, entries: &[OutboxEntry]) {
+        if !entries.is_empty() {
+            tracing::error!(entries = entries.len(), "outbox entries withheld: their commit could not be made durable");
+        }
+    }
+
     /// The commit succeeded: the entries may be sent.
     pub(crate) fn committed(&self, entries: Vec<OutboxEntry>) {
         if entries.is_empty() {
@@ -86,13 +94,13 @@ impl Handoff {
         self.ready.notify_one();
     }
 
-    fn take(&self, n: usize) -> Vec<OutboxEntry> {
+    pub(crate) fn take(&self, n: usize) -> Vec<OutboxEntry> {
         let mut state = self.state();
         let n = n.min(state.committed.len());
         state.committed.drain(..n).collect()
     }
 
-    fn is_reserved(&self, id: OutboxId) -> bool {
+    pub(crate) fn is_reserved(&self, id: OutboxId) -> bool {
         self.state().reserved.contains(&id)
     }
 
@@ -238,11 +246,9 @@ impl Dispatcher {
     }
 
     async fn send(&self, entry: &OutboxEntry) -> Result<Outcome, deliver::Error> {
-        let bad = |what: &str| deliver::Error::Permanent(format!("outbox entry {}: {what}", entry.id));
-        let effect: Effect =
-            serde_json::from_value(entry.payload.get("effect").cloned().unwrap_or(Value::Null)).map_err(|e| bad(&e.to_string()))?;
-        let ctx = entry.payload.get("context").cloned().unwrap_or(Value::Null);
-        match effect {
+        let ctx = serde_json::to_value(&entry.payload.context)
+            .map_err(|e| deliver::Error::Permanent(format!("outbox entry {}: {e}", entry.id)))?;
+        match entry.payload.effect.clone() {
             Effect::Send { template, .. } => {
                 let id = template.clone();
                 let stored = self
@@ -250,7 +256,7 @@ impl Dispatcher {
                     .await
                     .map_err(|e| deliver::Error::Retryable(format!("loading template: {e}")))?
                     .ok_or_else(|| deliver::Error::Permanent(format!("template {:?} does not exist", template.0)))?;
-                let to = entry.payload.get("to").and_then(Value::as_str);
+                let to = entry.payload.to.as_deref();
                 let t = email_template(&template, stored);
                 self.deliverer.email(&entry.key, to, &t, &ctx).await
             }
@@ -279,10 +285,9 @@ impl Dispatcher {
             tracing::warn!(key = %entry.key, "webhook response had none of the fields to save");
             return;
         }
-        let event = crate::core::internal_identify(entry.profile, format!("{}-response", entry.key), traits, self.clock.now());
+        let event = crate::core::internal_identify(format!("{}-response", entry.key), traits, self.clock.now());
         let (reply, _ignored) = tokio::sync::oneshot::channel();
-        let command =
-            crate::Command::Ingest { source: domain::ids::SourceId(crate::core::INTERNAL_SOURCE.into()), events: vec![event], reply };
+        let command = crate::Command::Ingest { origin: crate::Origin::Internal(entry.profile), events: vec![event], reply };
         if self.commands.send(command).is_err() {
             tracing::warn!(key = %entry.key, "engine stopped before the webhook response was saved");
         }
@@ -314,17 +319,23 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn entry(id: i64) -> OutboxEntry {
+    /// A pending outbox entry with this id (for tests of the handoff).
+    pub(crate) fn entry(id: i64) -> OutboxEntry {
         OutboxEntry {
             id: OutboxId(id),
             key: format!("k{id}"),
             profile: domain::ids::ProfileId(1),
             run: None,
             channel: "webhook".into(),
-            payload: Value::Null,
+            payload: store::OutboxPayload {
+                v: 1,
+                effect: domain::journey::Effect::Update { node: domain::ids::NodeId("n".into()), update: Default::default() },
+                to: None,
+                context: store::TemplateContext::default(),
+            },
             status: store::OutboxStatus::Pending,
             attempts: 0,
             next_attempt_at: domain::time::Timestamp(0),

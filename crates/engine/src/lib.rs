@@ -37,6 +37,8 @@ pub enum Error {
     Sync(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
 }
 
 /// Tunables.
@@ -55,6 +57,15 @@ pub struct Options {
     /// memory between batches (0: none); the database is written in the same commits
     /// either way.
     pub hot_people: usize,
+    /// Failures injected at named points, for tests of what the engine does about its own bugs.
+    pub faults: Faults,
+}
+
+/// Failures to inject (all off by default).
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Stepping an event with this journey-matching name panics (as a bug in `step` would).
+    pub panic_on_event: Option<String>,
 }
 
 impl Default for Options {
@@ -66,6 +77,7 @@ impl Default for Options {
             dispatch_concurrency: 16,
             dispatch: true,
             hot_people: 100_000,
+            faults: Faults::default(),
         }
     }
 }
@@ -76,7 +88,7 @@ pub enum RunsAction {
     /// Move them to this version, staying at the same step (steps missing there keep the
     /// runs on their version).
     MoveTo(i64),
-    /// End them, with this reason.
+    /// Stop the journey (no new entries) and end them, with this reason, in one transaction.
     Stop(String),
 }
 
@@ -89,9 +101,25 @@ pub struct IngestReport {
     pub duplicates: usize,
 }
 
+/// Where a batch of events comes from. Only the engine itself makes `Internal` events (trait
+/// updates, saved webhook responses): they are marked here, out of band, never by a source
+/// name or a payload field that an HTTP client could set.
+pub(crate) enum Origin {
+    Source(SourceId),
+    /// About this person, made by Wayfarer; logged under the reserved source `wayfarer`.
+    Internal(domain::ids::ProfileId),
+}
+
+/// Source ids Wayfarer keeps for itself: `wayfarer`, and any starting with `wayfarer-` or
+/// `wayfarer_`. No source with such an id can be created, and nothing is ingested under one.
+pub fn is_reserved_source(id: &SourceId) -> bool {
+    let s = id.as_str();
+    s == core::INTERNAL_SOURCE || s.starts_with("wayfarer-") || s.starts_with("wayfarer_")
+}
+
 pub(crate) enum Command {
     Ingest {
-        source: SourceId,
+        origin: Origin,
         events: Vec<Event>,
         reply: oneshot::Sender<Result<IngestReport, Error>>,
     },
@@ -116,6 +144,11 @@ pub(crate) enum Command {
     Wake {
         reply: Option<oneshot::Sender<Result<(), Error>>>,
     },
+    /// Steps a dead letter's inputs again, in a transaction of its own.
+    Replay {
+        id: domain::ids::DeadLetterId,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
     /// When the core next has work of its own (a timer, a schedule).
     NextWake {
         reply: oneshot::Sender<Option<domain::time::Timestamp>>,
@@ -131,6 +164,8 @@ pub struct Engine {
     dispatch_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// A sync of the store failed: nothing is acknowledged or sent any more; restart.
+    sync_failed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Drop for Engine {
@@ -147,7 +182,8 @@ impl Engine {
     pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, deliverer: deliver::Deliverer, options: Options) -> Engine {
         let (tx, rx) = mpsc::channel();
         let handoff = Arc::new(dispatch::Handoff::default());
-        let core = core::Core::new(store.clone(), clock.clone(), options.clone(), handoff.clone());
+        let sync_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let core = core::Core::new(store.clone(), clock.clone(), options.clone(), handoff.clone(), sync_failed.clone());
         let handle = thread::Builder::new().name("wayfarer-core".into()).spawn(move || core.run(rx)).expect("spawning the core thread");
         let dispatcher = Arc::new(dispatch::Dispatcher::new(store.clone(), clock.clone(), deliverer, options, handoff, tx.clone()));
         let task = tokio::spawn(dispatcher.clone().run());
@@ -158,12 +194,25 @@ impl Engine {
             dispatch_task: std::sync::Mutex::new(Some(task)),
             store,
             clock,
+            sync_failed,
         }
     }
 
     /// Whether the core is still taking work (false after shutdown, or if it died).
     pub fn is_running(&self) -> bool {
         self.core.lock().ok().and_then(|c| c.as_ref().map(|h| !h.is_finished())).unwrap_or(false)
+    }
+
+    /// Why the engine cannot take work now, if it cannot: the core stopped, or a sync of the
+    /// store failed (what was acknowledged before is safe; restart to go on).
+    pub fn unready(&self) -> Option<&'static str> {
+        if !self.is_running() {
+            Some("the engine is not running")
+        } else if self.sync_failed.load(std::sync::atomic::Ordering::SeqCst) {
+            Some("a sync of the store failed: nothing is acknowledged or sent until Wayfarer restarts")
+        } else {
+            None
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -176,8 +225,11 @@ impl Engine {
 
     /// Stores events and processes them; resolves once they are durable (committed).
     pub async fn ingest(&self, source: SourceId, events: Vec<Event>) -> Result<IngestReport, Error> {
+        if is_reserved_source(&source) {
+            return Err(Error::Invalid(format!("the source id {source:?} is reserved for events Wayfarer makes itself")));
+        }
         let (reply, rx) = oneshot::channel();
-        self.commands.send(Command::Ingest { source, events, reply }).map_err(|_| Error::ShuttingDown)?;
+        self.commands.send(Command::Ingest { origin: Origin::Source(source), events, reply }).map_err(|_| Error::ShuttingDown)?;
         rx.await.map_err(|_| Error::ShuttingDown)?
     }
 
@@ -195,6 +247,14 @@ impl Engine {
     pub async fn runs(&self, journey: JourneyId, action: RunsAction) -> Result<usize, Error> {
         let (reply, rx) = oneshot::channel();
         self.commands.send(Command::Runs { journey, action, reply }).map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// Steps a dead letter's inputs again (after the bug that failed them is fixed). Resolves
+    /// once committed; fails, changing nothing, if stepping them fails again.
+    pub async fn replay(&self, id: domain::ids::DeadLetterId) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(Command::Replay { id, reply }).map_err(|_| Error::ShuttingDown)?;
         rx.await.map_err(|_| Error::ShuttingDown)?
     }
 

@@ -39,9 +39,9 @@ pub(crate) struct Syncer {
 }
 
 impl Syncer {
-    pub(crate) fn start(store: Arc<dyn Store>, handoff: Arc<Handoff>) -> Syncer {
+    /// `failed` is set for good by the first failed sync (the engine reports it as unready).
+    pub(crate) fn start(store: Arc<dyn Store>, handoff: Arc<Handoff>, failed: Arc<AtomicBool>) -> Syncer {
         let (queue, rx) = std::sync::mpsc::channel();
-        let failed = Arc::new(AtomicBool::new(false));
         let flag = failed.clone();
         let thread = std::thread::Builder::new().name("wayfarer-sync".into()).spawn(move || run(&*store, &handoff, &flag, rx));
         match thread {
@@ -102,11 +102,9 @@ fn settle(store: &dyn Store, handoff: &Handoff, failed: &AtomicBool, batch: Vec<
     for owed in batch {
         match &synced {
             Ok(()) => handoff.committed(owed.outbox),
-            // Not handed over: they stay pending in the outbox, which the dispatcher reads.
-            Err(_) => {
-                handoff.abandon(&owed.outbox);
-                handoff.ready.notify_one();
-            }
+            // Never sent: they stay reserved, so the dispatcher's own reading of the outbox
+            // skips them too. What this commit wrote may not be on disk; a restart reads what is.
+            Err(_) => handoff.withhold(&owed.outbox),
         }
         for answer in owed.answers {
             answer(synced.clone());
@@ -120,6 +118,7 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
+    use crate::dispatch::tests::entry;
 
     /// A store that only syncs, and fails to when told.
     #[derive(Default)]
@@ -147,6 +146,19 @@ mod tests {
     fn owed(answers: &Arc<Mutex<Vec<Result<(), String>>>>) -> Owed {
         let log = answers.clone();
         Owed { answers: vec![Box::new(move |r| log.lock().expect("log").push(r))], outbox: Vec::new() }
+    }
+
+    #[test]
+    fn nothing_a_commit_wrote_is_sent_when_its_sync_failed() {
+        let (disk, handoff, failed) = (Disk::default(), Handoff::default(), AtomicBool::new(false));
+        let (durable, lost) = (vec![entry(1)], vec![entry(2)]);
+        handoff.reserve(&durable);
+        settle(&disk, &handoff, &failed, vec![Owed { answers: Vec::new(), outbox: durable }]);
+        disk.failing.store(true, Ordering::SeqCst);
+        handoff.reserve(&lost);
+        settle(&disk, &handoff, &failed, vec![Owed { answers: Vec::new(), outbox: lost }]);
+        assert_eq!(handoff.take(10).iter().map(|e| e.id.0).collect::<Vec<_>>(), [1], "only the durable entry is handed over");
+        assert!(handoff.is_reserved(domain::ids::OutboxId(2)), "the outbox reader skips the other for good");
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl Harness {
                     (Some(r), OutboxStatus::Captured) => format!("{:?}", r["subject"].as_str().unwrap_or("")),
                     _ => m.last_error.clone().unwrap_or_default(),
                 };
-                format!("t=+{at} {} {}: {} {what}", m.channel, m.payload["to"].as_str().unwrap_or("-"), m.status.as_str())
+                format!("t=+{at} {} {}: {} {what}", m.channel, m.payload.to.as_deref().unwrap_or("-"), m.status.as_str())
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -749,4 +749,237 @@ async fn remembering_people_between_batches_changes_nothing_but_speed() {
         vip-welcome profile 4: exited at hello (completed)
     "#]]
     .assert_eq(&remembered);
+}
+
+impl Harness {
+    /// Who each identity belongs to now, each profile's email, and the merges refused:
+    /// `user_id:u1 -> #1 (u1@x.test)`, then `#2 refused: ...`.
+    fn people(&self, identities: &[Identity]) -> String {
+        let mut tx = self.store.read().expect("tx");
+        let mut out = String::new();
+        let mut profiles = Vec::new();
+        for i in identities {
+            let p = tx.profile_by_identity(i).expect("lookup").and_then(|p| tx.canonical(p).expect("canonical"));
+            let email = p.and_then(|p| tx.profile(p).expect("load")).and_then(|p| p.traits.get("email").cloned());
+            let email = email.as_ref().and_then(Value::as_str).unwrap_or("-");
+            match p {
+                Some(p) => {
+                    out += &format!("{i} -> #{p} ({email})\n");
+                    if !profiles.contains(&p) {
+                        profiles.push(p);
+                    }
+                }
+                None => out += &format!("{i} -> nobody\n"),
+            }
+        }
+        for p in profiles {
+            for r in tx.refused_merges(p).expect("refused") {
+                out += &format!("#{p} refused: {} between #{} and #{} ({})\n", r.identity, r.profile, r.other, r.reason);
+            }
+        }
+        out
+    }
+}
+
+fn uid(u: &str) -> Identity {
+    Identity::UserId(u.into())
+}
+
+fn aid(a: &str) -> Identity {
+    Identity::AnonymousId(a.into())
+}
+
+#[tokio::test]
+async fn two_known_people_on_one_device_are_never_merged() {
+    let mut h = Harness::new();
+    h.send(Kind::Identify, json!({"userId": "u1", "anonymousId": "device-1", "traits": {"email": "u1@x.test"}})).await;
+    h.send(Kind::Page, json!({"anonymousId": "device-1", "properties": {"path": "/a"}})).await;
+    h.send(Kind::Identify, json!({"userId": "u2", "anonymousId": "device-1", "traits": {"email": "u2@x.test"}})).await;
+    h.send(Kind::Page, json!({"anonymousId": "device-1", "properties": {"path": "/b"}})).await;
+    expect![[r#"
+        user_id:u1 -> #1 (u1@x.test)
+        user_id:u2 -> #2 (u2@x.test)
+        anonymous_id:device-1 -> #2 (u2@x.test)
+        #1 refused: anonymous_id:device-1 between #2 and #1 (a profile holds at most one userId: device-1 already belongs to userId u1)
+        #2 refused: anonymous_id:device-1 between #2 and #1 (a profile holds at most one userId: device-1 already belongs to userId u1)
+    "#]]
+    .assert_eq(&h.people(&[uid("u1"), uid("u2"), aid("device-1")]));
+    // Earlier events stay where they were; the device's later ones go to whoever identified last.
+    let mut tx = h.store.read().expect("tx");
+    let pages = |tx: &mut Box<dyn store::Tx + '_>, p| -> Vec<String> {
+        tx.timeline(domain::ids::ProfileId(p), 10)
+            .expect("timeline")
+            .iter()
+            .rev()
+            .map(|e| format!("{} {}", e.event.match_name(), e.event.properties.get("path").and_then(Value::as_str).unwrap_or("")))
+            .collect()
+    };
+    assert_eq!(pages(&mut tx, 1), ["Identify ", "Page Viewed /a"]);
+    assert_eq!(pages(&mut tx, 2), ["Identify ", "Page Viewed /b"]);
+}
+
+#[tokio::test]
+async fn a_retried_old_identify_does_not_move_the_device_back() {
+    let mut h = Harness::new();
+    let first = h.event(Kind::Identify, json!({"userId": "u1", "anonymousId": "device-1", "traits": {"email": "u1@x.test"}}));
+    h.engine.ingest(SourceId("web".into()), vec![first.clone()]).await.expect("ingest");
+    h.send(Kind::Identify, json!({"userId": "u2", "anonymousId": "device-1", "traits": {"email": "u2@x.test"}})).await;
+    // The SDK retries the first call (same messageId): a duplicate, which resolves nothing.
+    let report = h.engine.ingest(SourceId("web".into()), vec![first]).await.expect("ingest");
+    assert_eq!((report.accepted, report.duplicates), (0, 1));
+    expect![[r#"
+        user_id:u1 -> #1 (u1@x.test)
+        user_id:u2 -> #2 (u2@x.test)
+        anonymous_id:device-1 -> #2 (u2@x.test)
+        #1 refused: anonymous_id:device-1 between #2 and #1 (a profile holds at most one userId: device-1 already belongs to userId u1)
+        #2 refused: anonymous_id:device-1 between #2 and #1 (a profile holds at most one userId: device-1 already belongs to userId u1)
+    "#]]
+    .assert_eq(&h.people(&[uid("u1"), uid("u2"), aid("device-1")]));
+}
+
+#[tokio::test]
+async fn two_anonymous_profiles_merge_through_an_alias_chain() {
+    let mut h = Harness::new();
+    h.send(Kind::Track, json!({"anonymousId": "phone", "event": "Opened"})).await;
+    h.send(Kind::Track, json!({"anonymousId": "laptop", "event": "Opened"})).await;
+    h.send(Kind::Alias, json!({"userId": "vic", "previousId": "phone"})).await;
+    h.send(Kind::Alias, json!({"userId": "vic", "previousId": "laptop"})).await;
+    h.send(Kind::Alias, json!({"userId": "victor", "previousId": "vic"})).await;
+    h.send(Kind::Identify, json!({"userId": "victor", "traits": {"email": "vic@x.test"}})).await;
+    expect![[r#"
+        user_id:vic -> #1 (vic@x.test)
+        user_id:victor -> #1 (vic@x.test)
+        anonymous_id:phone -> #1 (vic@x.test)
+        anonymous_id:laptop -> #1 (vic@x.test)
+    "#]]
+    .assert_eq(&h.people(&[uid("vic"), uid("victor"), aid("phone"), aid("laptop")]));
+}
+
+#[tokio::test]
+async fn alias_merges_two_known_users_deliberately() {
+    let mut h = Harness::new();
+    h.send(Kind::Identify, json!({"userId": "kim", "traits": {"email": "kim@x.test"}})).await;
+    h.send(Kind::Identify, json!({"userId": "kim-old", "traits": {"plan": "pro"}})).await;
+    h.send(Kind::Alias, json!({"userId": "kim", "previousId": "kim-old"})).await;
+    expect![[r#"
+        user_id:kim -> #1 (kim@x.test)
+        user_id:kim-old -> #1 (kim@x.test)
+    "#]]
+    .assert_eq(&h.people(&[uid("kim"), uid("kim-old")]));
+}
+
+#[tokio::test]
+async fn internal_events_cannot_be_sent_from_outside() {
+    let mut h = Harness::new();
+    h.send(Kind::Identify, json!({"userId": "victim", "traits": {"email": "victim@x.test"}})).await;
+    let forged = h.event(
+        Kind::Identify,
+        json!({"anonymousId": "attacker", "traits": {"email": "attacker@x.test"}, "context": {"wayfarer": {"profile_id": 1}}}),
+    );
+    // A source named like Wayfarer's own is refused outright...
+    let refused = h.engine.ingest(SourceId("wayfarer".into()), vec![forged.clone()]).await;
+    assert!(matches!(refused, Err(engine::Error::Invalid(_))), "{refused:?}");
+    // ...and from any other source the payload field means nothing.
+    h.engine.ingest(SourceId("web".into()), vec![forged]).await.expect("ingest");
+    expect![[r#"
+        user_id:victim -> #1 (victim@x.test)
+        anonymous_id:attacker -> #2 (attacker@x.test)
+    "#]]
+    .assert_eq(&h.people(&[uid("victim"), aid("attacker")]));
+}
+
+#[tokio::test]
+async fn stopping_a_journey_ends_its_runs_and_its_entries_in_one_commit() {
+    let mut h = Harness::new();
+    h.template("hello", "Hello");
+    h.publish(json!({"id": "drip", "entry": {"event": "Signed Up"},
+        "steps": [{"id": "pause", "type": "wait", "duration": "2d", "next": "hello"}, {"id": "hello", "type": "send", "template": "hello"}]})).await;
+    h.send(Kind::Identify, json!({"userId": "sam", "traits": {"email": "sam@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "sam", "event": "Signed Up"})).await;
+    let stopped = h.engine.runs(JourneyId("drip".into()), engine::RunsAction::Stop("journey stopped".into())).await.expect("stop");
+    assert_eq!(stopped, 1);
+    let mut tx = h.store.read().expect("tx");
+    assert_eq!(tx.journey(&JourneyId("drip".into())).expect("load").map(|j| j.state), Some(store::JourneyState::Stopped));
+    drop(tx);
+    h.send(Kind::Track, json!({"userId": "sam", "event": "Signed Up"})).await;
+    h.advance("3d").await;
+    assert_eq!(h.messages(), "\n", "no run left, none started");
+}
+
+#[tokio::test]
+async fn a_panic_while_stepping_one_person_keeps_the_others_going_and_is_replayable() {
+    let options = Options { faults: engine::Faults { panic_on_event: Some("Boom".into()) }, ..Options::default() };
+    let mut h = Harness::with_options(options, WebhookOptions { allow_private: true, ..Default::default() });
+    h.template("hello", "Hello {{ traits.firstName }}");
+    h.publish(json!({"id": "greet", "entry": {"event": "Signed Up"}, "steps": [{"id": "hello", "type": "send", "template": "hello"}]}))
+        .await;
+    let events = vec![
+        h.event(Kind::Identify, json!({"userId": "ada", "traits": {"firstName": "Ada", "email": "ada@x.test"}})),
+        h.event(Kind::Identify, json!({"userId": "bo", "traits": {"firstName": "Bo", "email": "bo@x.test"}})),
+        h.event(Kind::Track, json!({"userId": "ada", "event": "Boom"})),
+        h.event(Kind::Track, json!({"userId": "bo", "event": "Signed Up"})),
+    ];
+    let report = h.engine.ingest(SourceId("web".into()), events).await.expect("the batch commits");
+    assert_eq!(report.accepted, 4, "every event is logged");
+    h.send(Kind::Track, json!({"userId": "bo", "event": "Signed Up"})).await;
+    h.engine.wake().await.expect("the core is alive");
+    assert!(h.engine.unready().is_none());
+    h.check_messages(expect![[r#"
+        t=+0s email bo@x.test: captured "Hello Bo"
+        t=+0s email bo@x.test: captured "Hello Bo"
+    "#]]);
+    let letters = h.store.read().expect("tx").dead_letters(10).expect("list");
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].inputs.len(), 2, "ada's identify and her Boom: her whole batch");
+    assert!(letters[0].error.contains("injected failure"), "{}", letters[0].error);
+    // While the bug is there, a replay fails and changes nothing.
+    let again = h.engine.replay(letters[0].id).await;
+    assert!(matches!(again, Err(engine::Error::Invalid(_))), "{again:?}");
+    assert_eq!(h.store.read().expect("tx").dead_letter(letters[0].id).expect("one").and_then(|d| d.replayed_at), None);
+}
+
+#[tokio::test]
+async fn a_dead_letter_replays_once_the_bug_is_gone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wayfarer.db");
+    let options = Options { faults: engine::Faults { panic_on_event: Some("Signed Up".into()) }, ..Options::default() };
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store"));
+    let mut h = Harness::on(store, tempfile::tempdir().expect("tempdir"), options, WebhookOptions::default());
+    h.template("hello", "Hello {{ traits.firstName }}");
+    h.publish(json!({"id": "greet", "entry": {"event": "Signed Up"}, "steps": [{"id": "hello", "type": "send", "template": "hello"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "cy", "traits": {"firstName": "Cy", "email": "cy@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "cy", "event": "Signed Up"})).await;
+    assert_eq!(h.messages(), "\n");
+    h.engine.shutdown().await;
+    drop(h);
+    // The fixed version starts on the same data.
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store"));
+    let h = Harness::on(store, dir, Options::default(), WebhookOptions::default());
+    let letters = h.store.read().expect("tx").dead_letters(10).expect("list");
+    h.engine.replay(letters[0].id).await.expect("replay");
+    h.engine.wake().await.expect("wake");
+    h.check_messages(expect![[r#"
+        t=+0s email cy@x.test: captured "Hello Cy"
+    "#]]);
+    let again = h.engine.replay(letters[0].id).await;
+    assert!(matches!(again, Err(engine::Error::Invalid(_))), "only once: {again:?}");
+}
+
+#[tokio::test]
+async fn entry_limits_go_to_the_first_people_in_log_order() {
+    // Many people in one batch race for 3 places: the first three in the log get them, every time.
+    for _ in 0..3 {
+        let mut h = Harness::new();
+        h.publish(json!({"id": "first-three", "entry": {"event": "Joined", "limit": 3}, "steps": [{"id": "done", "type": "exit"}]})).await;
+        let events: Vec<_> = (0..300).map(|i| h.event(Kind::Track, json!({"userId": format!("p{i:03}"), "event": "Joined"}))).collect();
+        h.engine.ingest(SourceId("web".into()), events).await.expect("ingest");
+        let mut tx = h.store.read().expect("tx");
+        let mut winners: Vec<String> = Vec::new();
+        for r in tx.journey_runs(&JourneyId("first-three".into())).expect("runs") {
+            let ids = tx.identities(r.profile).expect("ids");
+            winners.extend(ids.iter().map(|i| i.value().to_owned()));
+        }
+        assert_eq!(winners, ["p000", "p001", "p002"]);
+    }
 }

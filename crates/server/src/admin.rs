@@ -11,7 +11,7 @@ use domain::journey::{Diagnostic, Journey, Severity, is_slug};
 use domain::time::{Duration, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::{JourneyState, JourneyStatus, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
+use store::{JourneyState, JourneyStatus, NameKind, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
 
 use crate::app::{App, new_token};
 use crate::error::{ApiError, Code};
@@ -36,6 +36,9 @@ pub struct NewSource {
 pub async fn create_source(State(app): State<Arc<App>>, body: Json<NewSource>) -> Result<(StatusCode, Json<Value>), ApiError> {
     if !is_slug(&body.id) {
         return Err(bad_request("a source id is 1-100 characters of a-z, 0-9, - and _"));
+    }
+    if engine::is_reserved_source(&SourceId(body.id.clone())) {
+        return Err(bad_request(format!("the source id {:?} is reserved for events Wayfarer makes itself", body.id)));
     }
     let source =
         Source { id: SourceId(body.id.clone()), write_key: new_token().replacen("wf_", "wk_", 1), created_at: app.engine.clock().now() };
@@ -154,7 +157,16 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
             _ => {}
         }
     }
+    // Names no data has had yet are most likely typos: warnings, not errors.
+    let events = tx.seen_names(NameKind::Event)?.into_iter().collect();
+    let traits = tx.seen_names(NameKind::Trait)?.into_iter().collect();
+    out.extend(j.unseen(&events, &traits));
     Ok(out)
+}
+
+/// Whether diagnostics allow publishing: warnings do.
+fn no_errors(diags: &[Diagnostic]) -> bool {
+    diags.iter().all(|d| d.severity == Severity::Warning)
 }
 
 fn collect_strings(v: &Value, out: &mut Vec<String>) {
@@ -176,7 +188,7 @@ fn doc_id(doc: &Value) -> Result<String, ApiError> {
 
 pub async fn validate_journey(State(app): State<Arc<App>>, Json(doc): Json<Value>) -> ApiResult {
     let diags = app.read(move |tx| diagnose(tx, &doc)).await?;
-    Ok(Json(json!({"valid": diags.is_empty(), "diagnostics": diags})))
+    Ok(Json(json!({"valid": no_errors(&diags), "diagnostics": diags})))
 }
 
 pub async fn create_journey(State(app): State<Arc<App>>, Json(doc): Json<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -194,7 +206,7 @@ pub async fn create_journey(State(app): State<Arc<App>>, Json(doc): Json<Value>)
             diagnose(tx, &doc)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({"status": "draft", "valid": diags.is_empty(), "diagnostics": diags}))))
+    Ok((StatusCode::CREATED, Json(json!({"status": "draft", "valid": no_errors(&diags), "diagnostics": diags}))))
 }
 
 pub async fn put_journey(State(app): State<Arc<App>>, Path(id): Path<String>, Json(doc): Json<Value>) -> ApiResult {
@@ -208,7 +220,7 @@ pub async fn put_journey(State(app): State<Arc<App>>, Path(id): Path<String>, Js
             diagnose(tx, &doc)
         })
         .await?;
-    Ok(Json(json!({"status": "draft", "valid": diags.is_empty(), "diagnostics": diags})))
+    Ok(Json(json!({"status": "draft", "valid": no_errors(&diags), "diagnostics": diags})))
 }
 
 pub async fn get_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
@@ -283,7 +295,7 @@ pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>
             let jid = JourneyId(id.clone());
             let record = tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {id:?}")))?;
             let mut diags = diagnose(tx, &record.draft)?;
-            if move_runs && diags.is_empty() {
+            if move_runs && no_errors(&diags) {
                 let steps: Vec<&str> = record.draft["steps"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str()).collect();
                 let mut stranded: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
                 for r in tx.journey_runs(&jid)?.into_iter().filter(|r| r.run.status == domain::journey::RunStatus::Waiting) {
@@ -301,16 +313,18 @@ pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>
                     });
                 }
             }
-            if !diags.is_empty() {
+            if !no_errors(&diags) {
+                diags.retain(|d| d.severity == Severity::Error);
                 return Err(ApiError::new(Code::JourneyInvalid, format!("journey {id:?} has {} problem(s); nothing was published", diags.len()))
                     .with_details(json!({"diagnostics": diags})));
             }
-            Ok(tx.publish(&jid, now)?)
+            Ok((tx.publish(&jid, now)?, diags))
         })
         .await?;
+    let (version, warnings) = version;
     app.engine.reload_journeys().await?;
     let moved = if move_runs { app.engine.runs(journey, engine::RunsAction::MoveTo(version)).await? } else { 0 };
-    Ok(Json(json!({"status": "published", "version": version, "moved_runs": moved})))
+    Ok(Json(json!({"status": "published", "version": version, "moved_runs": moved, "diagnostics": warnings})))
 }
 
 #[derive(Deserialize, Default)]
@@ -348,7 +362,15 @@ pub async fn resume_journey(State(app): State<Arc<App>>, Path(id): Path<String>)
 /// makes the journey active.
 pub async fn stop_journey(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult {
     let body: StopBody = serde_json::from_slice(&body).unwrap_or_default();
-    set_state(&app, id.clone(), JourneyState::Stopped).await?;
+    let jid = JourneyId(id.clone());
+    app.read(move |tx| match tx.journey(&jid)? {
+        None => Err(ApiError::not_found(format!("journey {:?}", jid.0))),
+        Some(r) if r.published_version.is_none() => {
+            Err(ApiError::new(Code::Conflict, format!("journey {:?} is a draft; publish it first", jid.0)))
+        }
+        Some(_) => Ok(()),
+    })
+    .await?;
     let reason = format!("journey stopped{}", body.reason.map_or(String::new(), |r| format!(": {r}")));
     let stopped = app.engine.runs(JourneyId(id), engine::RunsAction::Stop(reason)).await?;
     Ok(Json(json!({"state": "stopped", "stopped_runs": stopped})))
@@ -418,8 +440,9 @@ pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody
         return Err(bad_request("\"to\" is before \"from\""));
     }
     let doc = body.document.clone();
-    let diags = app.read(move |tx| diagnose(tx, &doc)).await?;
-    if !diags.is_empty() {
+    let mut diags = app.read(move |tx| diagnose(tx, &doc)).await?;
+    if !no_errors(&diags) {
+        diags.retain(|d| d.severity == Severity::Error);
         return Err(
             ApiError::new(Code::JourneyInvalid, "fix the journey before backtesting it").with_details(json!({"diagnostics": diags}))
         );
@@ -459,7 +482,11 @@ fn event_json(e: &StoredEvent) -> Value {
 }
 
 pub fn message_json(m: &OutboxEntry) -> Value {
-    let effect = m.payload.get("effect").cloned().unwrap_or(Value::Null);
+    let (template, url) = match &m.payload.effect {
+        domain::journey::Effect::Send { template, .. } => (Some(template.as_str()), None),
+        domain::journey::Effect::Webhook { url, .. } => (None, Some(url.as_str())),
+        domain::journey::Effect::Update { .. } => (None, None),
+    };
     let note = match m.status {
         OutboxStatus::Captured => Some("captured: no channel is configured, so this message was rendered and kept, NOT delivered"),
         OutboxStatus::Pending if m.attempts > 0 => Some("waiting for a retry"),
@@ -468,7 +495,7 @@ pub fn message_json(m: &OutboxEntry) -> Value {
     json!({
         "id": m.id, "idempotency_key": m.key, "profile_id": m.profile, "run_id": m.run, "channel": m.channel,
         "status": m.status.as_str(), "delivered": m.status == OutboxStatus::Sent, "note": note,
-        "to": m.payload.get("to"), "template": effect.get("template"), "url": effect.get("url"), "node": effect.get("node"),
+        "to": m.payload.to, "template": template, "url": url, "node": m.payload.effect.node(),
         "attempts": m.attempts, "next_attempt_at": (m.status == OutboxStatus::Pending).then(|| ts(m.next_attempt_at)),
         "last_error": m.last_error, "message": m.result, "created_at": ts(m.created_at), "updated_at": ts(m.updated_at),
     })
@@ -522,9 +549,19 @@ fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<Value, ApiError> {
     let events: Vec<_> = tx.timeline(canonical, 200)?.iter().map(event_json).collect();
     let runs = tx.runs_of(canonical)?.iter().map(|r| run_json(tx, r)).collect::<Result<Vec<_>, ApiError>>()?;
     let messages: Vec<_> = tx.messages(None, Some(canonical), 200)?.iter().map(message_json).collect();
+    // Merges the identity rule refused, seen from this person's side.
+    let refused: Vec<_> = tx
+        .refused_merges(canonical)?
+        .iter()
+        .map(|r| {
+            let other = if r.profile == canonical { r.other } else { r.profile };
+            json!({"other_profile_id": other, "identity": {"kind": r.identity.kind(), "value": r.identity.value()},
+                "identity_now_with": r.profile, "reason": r.reason, "message_id": r.message_id, "at": ts(r.at)})
+        })
+        .collect();
     Ok(json!({
         "id": canonical, "merged_from": (canonical != id).then_some(id), "traits": profile.traits, "identities": identities,
-        "events": events, "journeys": runs, "messages": messages,
+        "refused_merges": refused, "events": events, "journeys": runs, "messages": messages,
     }))
 }
 
@@ -545,6 +582,27 @@ pub async fn lookup_profile(State(app): State<Arc<App>>, Query(q): Query<LookupQ
 
 pub async fn get_profile(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
     Ok(Json(app.read(move |tx| profile_view(tx, ProfileId(id))).await?))
+}
+
+// ---- dead letters ----
+
+/// Inputs the engine failed to step (a bug), newest first, with the error.
+pub async fn list_dead_letters(State(app): State<Arc<App>>) -> ApiResult {
+    let letters = app.read(|tx| Ok(tx.dead_letters(500)?)).await?;
+    let items: Vec<_> = letters
+        .iter()
+        .map(|d| {
+            json!({"id": d.id, "profile_id": d.profile, "inputs": d.inputs, "error": d.error, "at": ts(d.at),
+                "replayed_at": d.replayed_at.map(ts)})
+        })
+        .collect();
+    Ok(Json(json!({"dead_letters": items})))
+}
+
+/// Steps a dead letter's inputs again; 400 (and nothing changes) if they fail again.
+pub async fn replay_dead_letter(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
+    app.engine.replay(domain::ids::DeadLetterId(id)).await?;
+    Ok(Json(json!({"replayed": id})))
 }
 
 // ---- messages ----

@@ -128,8 +128,8 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    if !app.engine.is_running() {
-        return Err(ApiError::new(Code::Unavailable, "the engine is not running"));
+    if let Some(why) = app.engine.unready() {
+        return Err(ApiError::new(Code::Unavailable, why));
     }
     app.read(|tx| Ok(tx.setting("ready-probe")?)).await?;
     Ok(axum::Json(serde_json::json!({"status": "ready", "store": app.store.kind()})))
@@ -154,6 +154,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/profiles/{id}", get(admin::get_profile))
         .route("/profiles/{id}/journeys", get(admin::profile_journeys))
         .route("/messages", get(admin::list_messages))
+        .route("/dead-letters", get(admin::list_dead_letters))
+        .route("/dead-letters/{id}/replay", post(admin::replay_dead_letter))
         .route("/clock", get(admin::get_clock).post(admin::move_clock))
         .fallback(|| async { ApiError::new(Code::NotFound, "no such admin endpoint") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), admin_auth));
@@ -163,5 +165,6 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/{call}", post(ingest::ingest))
         .nest("/api", api)
         .fallback(|| async { ApiError::new(Code::NotFound, "no such endpoint") })
+        .layer(axum::middleware::map_response(crate::error::json_errors))
         .with_state(app)
 }

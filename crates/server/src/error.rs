@@ -21,6 +21,8 @@ pub enum Code {
     JourneyInvalid,
     TemplateInvalid,
     ClockNotManual,
+    MethodNotAllowed,
+    UnsupportedMediaType,
     Unavailable,
     Internal,
 }
@@ -41,6 +43,8 @@ const TABLE: &[(Code, StatusCode, &str)] = &[
     (Code::JourneyInvalid, StatusCode::UNPROCESSABLE_ENTITY, "journey_invalid"),
     (Code::TemplateInvalid, StatusCode::UNPROCESSABLE_ENTITY, "template_invalid"),
     (Code::ClockNotManual, StatusCode::CONFLICT, "clock_not_manual"),
+    (Code::MethodNotAllowed, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+    (Code::UnsupportedMediaType, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
     (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, "internal"),
 ];
@@ -109,8 +113,47 @@ impl From<engine::Error> for ApiError {
                 ApiError::new(Code::Unavailable, "the events may not be on disk; retry (repeats are deduplicated by messageId)")
             }
             engine::Error::Invalid(message) => ApiError::new(Code::InvalidRequest, message),
+            engine::Error::NotFound(what) => ApiError::not_found(what),
         }
     }
+}
+
+/// Every error answer is `{code, message}`: what the framework answers by itself (a body of
+/// the wrong shape or content type, a bad path or query parameter, a method a route does not
+/// take) is turned into the same shape, with the code its status has in the table.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let said = String::from_utf8_lossy(&text).trim().to_owned();
+    let (code, fallback) = match status {
+        StatusCode::NOT_FOUND => (Code::NotFound, "not found"),
+        StatusCode::METHOD_NOT_ALLOWED => (Code::MethodNotAllowed, "this endpoint does not take that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => (Code::PayloadTooLarge, "the body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (Code::UnsupportedMediaType, "send the body as JSON, with content-type: application/json"),
+        s if s.is_server_error() => {
+            // 5xx never leak internals.
+            tracing::error!(status = %s, body = %said, "framework error");
+            return with_headers(ApiError::new(Code::Internal, "internal error").into_response(), &parts.headers);
+        }
+        _ => (Code::InvalidRequest, "invalid request"),
+    };
+    let message = if said.is_empty() { fallback.to_owned() } else { said };
+    with_headers(ApiError::new(code, message).into_response(), &parts.headers)
+}
+
+/// Keeps the headers that say how to retry (`allow` on 405, `retry-after`).
+fn with_headers(mut response: Response, from: &axum::http::HeaderMap) -> Response {
+    for name in [axum::http::header::ALLOW, axum::http::header::RETRY_AFTER] {
+        if let Some(v) = from.get(&name) {
+            response.headers_mut().insert(name, v.clone());
+        }
+    }
+    response
 }
 
 #[cfg(test)]

@@ -102,6 +102,82 @@ mod http {
         assert_eq!(api.admin("GET", "/api/journeys", Value::Null).await.0, StatusCode::OK);
     }
 
+    /// What the framework would answer by itself in text is `{code, message}` JSON too, on
+    /// every kind of route.
+    #[tokio::test]
+    async fn every_error_answer_is_json_with_a_stable_code() {
+        let api = Api::new().await;
+        let authed = |method: &str, path: &str| {
+            Request::builder().method(method).uri(path.to_owned()).header("authorization", format!("Bearer {TOKEN}"))
+        };
+        let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+            (
+                authed("PUT", "/api/templates/hello")
+                    .header("content-type", "application/json")
+                    .body(Body::from(r#"{"subject": 5}"#))
+                    .expect("req"),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
+            (
+                authed("PUT", "/api/templates/hello").body(Body::from(r#"{"subject": "Hi"}"#)).expect("req"),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            ),
+            (
+                authed("POST", "/api/sources").header("content-type", "application/json").body(Body::from("{not json")).expect("req"),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
+            (authed("GET", "/api/profiles/not-a-number").body(Body::empty()).expect("req"), StatusCode::BAD_REQUEST, "invalid_request"),
+            (authed("GET", "/api/messages?limit=lots").body(Body::empty()).expect("req"), StatusCode::BAD_REQUEST, "invalid_request"),
+            (authed("DELETE", "/api/sources").body(Body::empty()).expect("req"), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            (Request::get("/v1/track").body(Body::empty()).expect("req"), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            (authed("GET", "/api/nowhere").body(Body::empty()).expect("req"), StatusCode::NOT_FOUND, "not_found"),
+        ];
+        for (req, status, code) in cases {
+            let what = format!("{} {}", req.method(), req.uri());
+            let resp = api.router.clone().oneshot(req).await.expect("response");
+            assert_eq!(resp.status(), status, "{what}");
+            let content_type = resp.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_owned());
+            assert_eq!(content_type.as_deref(), Some("application/json"), "{what}");
+            let body: Value =
+                serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body")).expect("JSON");
+            assert_eq!(body["code"], json!(code), "{what}: {body}");
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn reserved_source_ids_cannot_be_created() {
+        let api = Api::new().await;
+        for id in ["wayfarer", "wayfarer-internal", "wayfarer_x"] {
+            let (status, body) = api.admin("POST", "/api/sources", json!({"id": id})).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{id}: {body}");
+        }
+        assert_eq!(api.admin("POST", "/api/sources", json!({"id": "wayfarers-shop"})).await.0, StatusCode::CREATED);
+    }
+
+    #[tokio::test]
+    async fn a_refused_merge_is_shown_on_both_profiles() {
+        let api = Api::new().await;
+        let identify =
+            |u: &str| json!({"userId": u, "anonymousId": "shared-laptop", "traits": {"email": format!("{u}@x.test")}}).to_string();
+        assert_eq!(api.ingest("identify", identify("u1")).await.0, StatusCode::OK);
+        assert_eq!(api.ingest("identify", identify("u2")).await.0, StatusCode::OK);
+        let (_, u1) = api.admin("GET", "/api/profiles/lookup?user_id=u1", Value::Null).await;
+        let (_, u2) = api.admin("GET", "/api/profiles/lookup?user_id=u2", Value::Null).await;
+        assert_ne!(u1["id"], u2["id"]);
+        assert_eq!((u1["traits"]["email"].as_str(), u2["traits"]["email"].as_str()), (Some("u1@x.test"), Some("u2@x.test")));
+        for (me, other) in [(&u1, &u2), (&u2, &u1)] {
+            let refused = &me["refused_merges"][0];
+            assert_eq!(refused["other_profile_id"], other["id"], "{me}");
+            assert_eq!(refused["identity"], json!({"kind": "anonymous_id", "value": "shared-laptop"}));
+            assert_eq!(refused["identity_now_with"], u2["id"]);
+            assert!(refused["reason"].as_str().is_some_and(|r| r.contains("at most one userId")), "{refused}");
+        }
+    }
+
     #[tokio::test]
     async fn bad_input_gets_stable_codes_and_loses_nothing_accepted() {
         let api = Api::new().await;
@@ -785,11 +861,20 @@ mod e2e {
     /// reported by `wayfarer bench`, never asserted as speeds here.)
     #[tokio::test(flavor = "multi_thread")]
     async fn bench_smoke_run_completes_with_sane_numbers() {
-        let out = tokio::task::spawn_blocking(|| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-                .args(["bench", "--quick", "--runs", "1", "--json"])
-                .env("RUST_LOG", "warn")
-                .output()
+        bench_smoke(&[]).await;
+    }
+
+    /// The same on PostgreSQL (`--database-url`), as docs/BENCHMARKS.md documents it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn bench_smoke_run_on_postgres_runs_to_the_end() {
+        let Some(url) = postgres_database() else { return };
+        bench_smoke(&["--database-url", &url]).await;
+    }
+
+    async fn bench_smoke(extra: &[&str]) {
+        let args: Vec<String> = ["bench", "--quick", "--runs", "1", "--json"].iter().chain(extra).map(|s| s.to_string()).collect();
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer")).args(&args).env("RUST_LOG", "warn").output()
         })
         .await
         .expect("join")

@@ -11,7 +11,10 @@ use domain::profile::Profile;
 use domain::time::Timestamp;
 use serde_json::json;
 
-use crate::{Attempt, Error, JourneyState, NewOutbox, OutboxStatus, Source, Store, Template, TraceRecord};
+use crate::{
+    Attempt, DeadInput, Error, JourneyState, NameKind, NewOutbox, OutboxPayload, OutboxStatus, RefusedMerge, Source, Store, Template,
+    TemplateContext, TraceRecord,
+};
 
 #[macro_export]
 macro_rules! conformance_suite {
@@ -27,6 +30,9 @@ macro_rules! conformance_suite {
             templates_and_settings,
             dropped_transaction_rolls_back,
             unsynced_commits_are_visible_at_once_and_synced_on_request,
+            refused_merges_show_on_both_profiles_and_follow_merges,
+            dead_letters_are_kept_until_replayed,
+            seen_names_are_kept_once_each,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -89,6 +95,9 @@ pub fn events_deduplicate_by_source_and_message_id(store: &dyn Store) {
     assert!(first.is_some());
     assert_eq!(tx.insert_event(&web, &e, None).expect("again"), None, "same messageId from the same source is a duplicate");
     assert!(tx.insert_event(&SourceId("app".into()), &e, None).expect("other source").is_some());
+    assert!(tx.event_seen(&web, &e.message_id).expect("seen"));
+    assert!(!tx.event_seen(&SourceId("pos".into()), &e.message_id).expect("seen"), "per source");
+    assert!(!tx.event_seen(&web, &MessageId("m2".into())).expect("seen"));
     tx.commit().expect("commit");
     let mut tx = store.read().expect("tx");
     let all = tx.events_after(domain::ids::EventSeq(0), 10).expect("scan");
@@ -210,8 +219,18 @@ pub fn runs_timers_and_traces(store: &dyn Store) {
 pub fn outbox_lifecycle(store: &dyn Store) {
     let mut tx = store.write().expect("tx");
     let p = tx.create_profile(t(0)).expect("p");
+    let payload = |key: &str| OutboxPayload {
+        v: 1,
+        effect: domain::journey::Effect::Send {
+            node: domain::ids::NodeId(key.into()),
+            channel: domain::journey::Channel::Email,
+            template: TemplateId("hello".into()),
+        },
+        to: Some("a@x.test".into()),
+        context: TemplateContext::default(),
+    };
     let entry =
-        |key: &str| NewOutbox { key: key.into(), profile: p, run: None, channel: "email".into(), payload: json!({"k": key}), due: t(10) };
+        |key: &str| NewOutbox { key: key.into(), profile: p, run: None, channel: "email".into(), payload: payload(key), due: t(10) };
     let a = tx.enqueue(&entry("r1:1:0"), t(0)).expect("enqueue");
     let b = tx.enqueue(&entry("r1:1:1"), t(0)).expect("enqueue");
     let c = tx.enqueue(&entry("r1:1:2"), t(0)).expect("enqueue");
@@ -230,6 +249,7 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     tx.record_attempt(a, &Attempt::Captured { result: json!({"subject": "Hi"}) }, t(51)).expect("captured");
     let ea = tx.outbox_entry(a).expect("get").expect("exists");
     assert_eq!((ea.status, ea.attempts, ea.result), (OutboxStatus::Captured, 2, Some(json!({"subject": "Hi"}))));
+    assert_eq!(ea.payload, payload("r1:1:0"), "the payload reads back as written");
     assert_eq!(tx.due_outbox(t(1000), 10).expect("due").len(), 0);
     assert_eq!(tx.messages(Some(OutboxStatus::Failed), None, 10).expect("failed")[0].last_error.as_deref(), Some("550 no such user"));
     assert_eq!(tx.messages(None, Some(p), 10).expect("all").iter().map(|e| e.id).collect::<Vec<_>>(), [c, b, a]);
@@ -295,4 +315,52 @@ pub fn unsynced_commits_are_visible_at_once_and_synced_on_request(store: &dyn St
     for (k, v) in [("first", "1"), ("second", "2"), ("third", "3")] {
         assert_eq!(tx.setting(k).expect("get").as_deref(), Some(v));
     }
+}
+
+pub fn refused_merges_show_on_both_profiles_and_follow_merges(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let (alice, bob, later) =
+        (tx.create_profile(t(0)).expect("p"), tx.create_profile(t(0)).expect("p"), tx.create_profile(t(0)).expect("p"));
+    let refused = RefusedMerge {
+        profile: bob,
+        other: alice,
+        identity: Identity::AnonymousId("device-1".into()),
+        reason: "a profile holds at most one userId".into(),
+        message_id: MessageId("m7".into()),
+        at: t(5),
+    };
+    tx.add_refused_merge(&refused).expect("add");
+    assert_eq!(tx.refused_merges(alice).expect("list"), [refused.clone()]);
+    assert_eq!(tx.refused_merges(bob).expect("list"), [refused.clone()]);
+    assert!(tx.refused_merges(later).expect("list").is_empty());
+    tx.merge_profiles(later, alice, t(9)).expect("merge");
+    assert_eq!(tx.refused_merges(later).expect("list"), [RefusedMerge { other: later, ..refused }], "moves with the person");
+    tx.commit().expect("commit");
+}
+
+pub fn dead_letters_are_kept_until_replayed(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let p = tx.create_profile(t(0)).expect("p");
+    let input = DeadInput::Api { journey: JourneyId("j".into()), payload: json!({"plan": "pro"}).as_object().cloned().unwrap_or_default() };
+    let first = tx.add_dead_letter(p, &[DeadInput::Event { seq: domain::ids::EventSeq(3) }], "panicked: boom", t(1)).expect("add");
+    let inputs = [DeadInput::Timer { run: domain::ids::RunId(4), wake_at: Some(t(3)) }, input];
+    let second = tx.add_dead_letter(p, &inputs, "panicked: again", t(2)).expect("add");
+    assert_ne!(first, second);
+    let listed = tx.dead_letters(10).expect("list");
+    assert_eq!(listed.iter().map(|d| d.id).collect::<Vec<_>>(), [second, first], "newest first");
+    assert_eq!((listed[0].inputs.as_slice(), listed[0].error.as_str(), listed[0].replayed_at), (&inputs[..], "panicked: again", None));
+    tx.mark_replayed(first, t(8)).expect("mark");
+    assert_eq!(tx.dead_letter(first).expect("one").and_then(|d| d.replayed_at), Some(t(8)));
+    assert_eq!(tx.dead_letter(domain::ids::DeadLetterId(999_999)).expect("none"), None);
+    tx.commit().expect("commit");
+}
+
+pub fn seen_names_are_kept_once_each(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    tx.note_names(NameKind::Event, &["Order Completed", "Page Viewed"]).expect("note");
+    tx.note_names(NameKind::Event, &["Page Viewed"]).expect("again");
+    tx.note_names(NameKind::Trait, &["email"]).expect("note");
+    assert_eq!(tx.seen_names(NameKind::Event).expect("list"), ["Order Completed", "Page Viewed"]);
+    assert_eq!(tx.seen_names(NameKind::Trait).expect("list"), ["email"]);
+    tx.commit().expect("commit");
 }

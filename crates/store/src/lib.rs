@@ -6,6 +6,8 @@
 //! through one `Tx` and is committed together or not at all.
 
 pub mod conformance;
+#[cfg(test)]
+mod golden;
 mod migrations;
 mod postgres_backend;
 mod sql;
@@ -13,7 +15,7 @@ mod sqlite_backend;
 
 use domain::Map;
 use domain::event::Event;
-use domain::ids::{EventSeq, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
+use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
 use domain::journey::Run;
 use domain::profile::Profile;
 use domain::time::Timestamp;
@@ -156,6 +158,36 @@ impl OutboxStatus {
     }
 }
 
+/// What an outbox entry carries: everything needed to render and send, captured at decision
+/// time. Stored as JSON; `v` is the format's version (rows written before it existed are
+/// version 1, the same shape), and `payload_v1_reads_and_writes_as_stored` pins the shape.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OutboxPayload {
+    #[serde(default = "payload_v1")]
+    pub v: u32,
+    /// The step's decision (which template, which URL).
+    pub effect: domain::journey::Effect,
+    /// The address (an email's `to`), when the channel has one.
+    pub to: Option<String>,
+    /// What templates see.
+    pub context: TemplateContext,
+}
+
+fn payload_v1() -> u32 {
+    1
+}
+
+/// What templates see: the person's traits, the properties of what started the run, its
+/// name, the journey and the person's id.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TemplateContext {
+    pub traits: Map,
+    pub event: Map,
+    pub event_name: String,
+    pub journey: JourneyId,
+    pub profile_id: ProfileId,
+}
+
 /// A message the engine decided to send, to be dispatched after commit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewOutbox {
@@ -165,8 +197,7 @@ pub struct NewOutbox {
     pub run: Option<RunId>,
     /// `email`, `webhook`.
     pub channel: String,
-    /// Everything needed to render and send, captured at decision time.
-    pub payload: Value,
+    pub payload: OutboxPayload,
     pub due: Timestamp,
 }
 
@@ -177,7 +208,7 @@ pub struct OutboxEntry {
     pub profile: ProfileId,
     pub run: Option<RunId>,
     pub channel: String,
-    pub payload: Value,
+    pub payload: OutboxPayload,
     pub status: OutboxStatus,
     pub attempts: i64,
     pub next_attempt_at: Timestamp,
@@ -223,6 +254,62 @@ pub struct TraceRecord {
     pub lines: Vec<String>,
 }
 
+/// A merge the identity rule refused (two known users named by one anonymous id): shown on
+/// both profiles.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefusedMerge {
+    /// The person the identity now belongs to.
+    pub profile: ProfileId,
+    /// The person who keeps their own userId and earlier events.
+    pub other: ProfileId,
+    pub identity: Identity,
+    pub reason: String,
+    /// The event that named both.
+    pub message_id: MessageId,
+    pub at: Timestamp,
+}
+
+/// A person's inputs of one batch that the engine failed to step (a bug): kept with the error
+/// until replayed. Nothing else of that batch changed for the person (their events are logged).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeadLetter {
+    pub id: DeadLetterId,
+    pub profile: ProfileId,
+    /// In the order they were stepped.
+    pub inputs: Vec<DeadInput>,
+    pub error: String,
+    pub at: Timestamp,
+    pub replayed_at: Option<Timestamp>,
+}
+
+/// What a dead letter holds (stored as JSON: a storage type, versioned by its tags).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeadInput {
+    /// A logged event.
+    Event { seq: EventSeq },
+    /// A run's timer, due at `wake_at`. The run is parked (no timer) until replayed.
+    Timer { run: RunId, wake_at: Option<Timestamp> },
+    /// An entry through the admin API.
+    Api { journey: JourneyId, payload: Map },
+}
+
+/// Which names `Tx::note_names` keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NameKind {
+    Event,
+    Trait,
+}
+
+impl NameKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameKind::Event => "event",
+            NameKind::Trait => "trait",
+        }
+    }
+}
+
 /// One transaction. Dropping it without `commit` rolls back.
 pub trait Tx {
     /// Commits; on return the transaction is durable.
@@ -253,6 +340,8 @@ pub trait Tx {
         since: Timestamp,
         until: Timestamp,
     ) -> Result<Vec<(EventSeq, Timestamp, Map)>>;
+    /// Whether (source, messageId) is in the log already.
+    fn event_seen(&mut self, source: &SourceId, message_id: &MessageId) -> Result<bool>;
     /// A person's latest event with that journey-matching name.
     fn last_event(&mut self, profile: ProfileId, name: &str) -> Result<Option<StoredEvent>>;
     /// A person's events, newest first.
@@ -269,6 +358,9 @@ pub trait Tx {
     fn profile_by_identity(&mut self, identity: &Identity) -> Result<Option<ProfileId>>;
     fn add_identity(&mut self, identity: &Identity, profile: ProfileId) -> Result<()>;
     fn identities(&mut self, profile: ProfileId) -> Result<Vec<Identity>>;
+    fn add_refused_merge(&mut self, refused: &RefusedMerge) -> Result<()>;
+    /// Refused merges naming `profile` on either side, oldest first.
+    fn refused_merges(&mut self, profile: ProfileId) -> Result<Vec<RefusedMerge>>;
     /// Moves identities, events, runs and messages of `loser` to `winner` and marks `loser`
     /// as merged. Traits are the caller's to merge (domain rules) and save.
     fn merge_profiles(&mut self, winner: ProfileId, loser: ProfileId, now: Timestamp) -> Result<()>;
@@ -322,6 +414,17 @@ pub trait Tx {
     fn put_template(&mut self, template: &Template) -> Result<()>;
     fn template(&mut self, id: &TemplateId) -> Result<Option<Template>>;
     fn templates(&mut self) -> Result<Vec<Template>>;
+
+    // Dead letters.
+    fn add_dead_letter(&mut self, profile: ProfileId, inputs: &[DeadInput], error: &str, at: Timestamp) -> Result<DeadLetterId>;
+    /// Newest first.
+    fn dead_letters(&mut self, limit: usize) -> Result<Vec<DeadLetter>>;
+    fn dead_letter(&mut self, id: DeadLetterId) -> Result<Option<DeadLetter>>;
+    fn mark_replayed(&mut self, id: DeadLetterId, at: Timestamp) -> Result<()>;
+
+    // Names the data has shown (for warnings about names it never has).
+    fn note_names(&mut self, kind: NameKind, names: &[&str]) -> Result<()>;
+    fn seen_names(&mut self, kind: NameKind) -> Result<Vec<String>>;
 
     // Settings (small key/value pairs, e.g. the hashed admin token, the processing cursor).
     fn setting(&mut self, key: &str) -> Result<Option<String>>;

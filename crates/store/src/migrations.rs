@@ -124,4 +124,36 @@ CREATE TABLE counters (
 DROP INDEX events_timeline;
 "#,
     ),
+    (
+        5,
+        // Merges the identity rule refused (visible on both profiles); inputs the engine could
+        // not step (kept to replay); the event and trait names the data has shown.
+        r#"
+CREATE TABLE refused_merges (
+    id {id},
+    profile_id BIGINT NOT NULL,
+    other_id BIGINT NOT NULL,
+    identity_kind TEXT NOT NULL,
+    identity_value TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX refused_merges_profile ON refused_merges (profile_id);
+CREATE INDEX refused_merges_other ON refused_merges (other_id);
+CREATE TABLE dead_letters (
+    id {id},
+    profile_id BIGINT NOT NULL,
+    input TEXT NOT NULL,
+    error TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    replayed_at BIGINT
+);
+CREATE TABLE seen_names (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (kind, name)
+);
+"#,
+    ),
 ];

@@ -13,8 +13,8 @@ use crate::{Error, Result, Store, Tx};
 const READERS: usize = 3;
 
 pub struct PostgresStore {
-    writer: Mutex<PgConn>,
-    readers: Vec<Mutex<PgConn>>,
+    /// The writer, then the readers.
+    conns: Vec<Mutex<PgConn>>,
     next_reader: AtomicUsize,
 }
 
@@ -37,8 +37,23 @@ impl PostgresStore {
     pub fn connect(url: &str, schema: Option<&str>) -> Result<PostgresStore> {
         let mut writer = connect(url, schema)?;
         migrate(&mut PgGuard(&mut writer))?;
-        let readers = (0..READERS).map(|_| connect(url, schema).map(Mutex::new)).collect::<Result<_>>()?;
-        Ok(PostgresStore { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        let mut conns = vec![Mutex::new(writer)];
+        for _ in 0..READERS {
+            conns.push(Mutex::new(connect(url, schema)?));
+        }
+        Ok(PostgresStore { conns, next_reader: AtomicUsize::new(0) })
+    }
+}
+
+impl Drop for PostgresStore {
+    /// The synchronous client closes its connection by running a Tokio runtime of its own,
+    /// which panics on a thread that already runs async tasks (where a server or the benchmark
+    /// lets go of its store): the connections are closed on a plain thread instead.
+    fn drop(&mut self) {
+        let conns = std::mem::take(&mut self.conns);
+        if std::thread::Builder::new().name("wayfarer-pg-close".into()).spawn(move || drop(conns)).map(|t| t.join()).is_err() {
+            tracing::warn!("closing PostgreSQL connections on a thread of their own failed");
+        }
     }
 }
 
@@ -142,12 +157,12 @@ impl<C: std::ops::DerefMut<Target = PgConn>> Conn for PgGuard<C> {
 
 impl Store for PostgresStore {
     fn write(&self) -> Result<Box<dyn Tx + '_>> {
-        let guard = self.writer.lock().map_err(|_| Error::Poisoned)?;
+        let guard = self.conns.first().ok_or(Error::Poisoned)?.lock().map_err(|_| Error::Poisoned)?;
         Ok(Box::new(SqlTx::begin(PgGuard(guard), "BEGIN")?))
     }
 
     fn read(&self) -> Result<Box<dyn Tx + '_>> {
-        let guard = pick(&self.readers, &self.next_reader)?;
+        let guard = pick(self.conns.get(1..).unwrap_or_default(), &self.next_reader)?;
         Ok(Box::new(SqlTx::begin(PgGuard(guard), "BEGIN READ ONLY")?))
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use domain::Map;
 use domain::event::Event;
-use domain::ids::{EventSeq, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
+use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
 use domain::journey::{Run, RunStatus};
 use domain::profile::Profile;
 use domain::time::Timestamp;
@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::migrations::MIGRATIONS;
 use crate::{
-    Attempt, Error, JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NewOutbox, OutboxEntry, OutboxStatus, Result, RunRecord,
-    Source, StoredEvent, Template, TraceRecord, Tx,
+    Attempt, DeadInput, DeadLetter, Error, JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NameKind, NewOutbox, OutboxEntry,
+    OutboxStatus, RefusedMerge, Result, RunRecord, Source, StoredEvent, Template, TraceRecord, Tx,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -239,6 +239,19 @@ fn template_row(r: &Row) -> Result<Template> {
     })
 }
 
+const DEAD_COLS: &str = "id, profile_id, input, error, at, replayed_at";
+
+fn dead_row(r: &Row) -> Result<DeadLetter> {
+    Ok(DeadLetter {
+        id: DeadLetterId(r.int(0)?),
+        profile: ProfileId(r.int(1)?),
+        inputs: r.json(2)?,
+        error: r.text(3)?.to_owned(),
+        at: Timestamp(r.int(4)?),
+        replayed_at: r.opt_int(5)?.map(Timestamp),
+    })
+}
+
 fn first<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Option<T>> {
     rows.first().map(f).transpose()
 }
@@ -337,6 +350,12 @@ impl<C: Conn> Tx for SqlTx<C> {
         Ok(())
     }
 
+    fn event_seen(&mut self, source: &SourceId, message_id: &MessageId) -> Result<bool> {
+        let rows =
+            self.conn.query("SELECT 1 FROM events WHERE source = ? AND message_id = ?", params![source.as_str(), message_id.as_str()])?;
+        Ok(!rows.is_empty())
+    }
+
     fn last_event(&mut self, profile: ProfileId, name: &str) -> Result<Option<StoredEvent>> {
         let rows = self.conn.query(
             &format!("SELECT {EVENT_COLS} FROM events WHERE profile_id = ? AND name = ? ORDER BY seq DESC LIMIT 1"),
@@ -418,10 +437,38 @@ impl<C: Conn> Tx for SqlTx<C> {
         all(rows, |r| Identity::from_parts(r.text(0)?, r.text(1)?).ok_or_else(|| Error::Corrupt("identity kind".into())))
     }
 
+    fn add_refused_merge(&mut self, r: &RefusedMerge) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO refused_merges (profile_id, other_id, identity_kind, identity_value, reason, message_id, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            params![r.profile.0, r.other.0, r.identity.kind(), r.identity.value(), r.reason.as_str(), r.message_id.as_str(), r.at.0],
+        )?;
+        Ok(())
+    }
+
+    fn refused_merges(&mut self, profile: ProfileId) -> Result<Vec<RefusedMerge>> {
+        let rows = self.conn.query(
+            "SELECT profile_id, other_id, identity_kind, identity_value, reason, message_id, at FROM refused_merges \
+             WHERE profile_id = ? OR other_id = ? ORDER BY id",
+            params![profile.0, profile.0],
+        )?;
+        all(rows, |r| {
+            Ok(RefusedMerge {
+                profile: ProfileId(r.int(0)?),
+                other: ProfileId(r.int(1)?),
+                identity: Identity::from_parts(r.text(2)?, r.text(3)?).ok_or_else(|| Error::Corrupt("identity kind".into()))?,
+                reason: r.text(4)?.to_owned(),
+                message_id: MessageId(r.text(5)?.to_owned()),
+                at: Timestamp(r.int(6)?),
+            })
+        })
+    }
+
     fn merge_profiles(&mut self, winner: ProfileId, loser: ProfileId, now: Timestamp) -> Result<()> {
-        for table in ["identities", "events", "runs", "outbox"] {
+        for table in ["identities", "events", "runs", "outbox", "dead_letters", "refused_merges"] {
             self.conn.execute(&format!("UPDATE {table} SET profile_id = ? WHERE profile_id = ?"), params![winner.0, loser.0])?;
         }
+        self.conn.execute("UPDATE refused_merges SET other_id = ? WHERE other_id = ?", params![winner.0, loser.0])?;
         self.conn.execute("UPDATE profiles SET merged_into = ?, updated_at = ? WHERE id = ?", params![winner.0, now.0, loser.0])?;
         Ok(())
     }
@@ -641,6 +688,41 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn templates(&mut self) -> Result<Vec<Template>> {
         let rows = self.conn.query("SELECT id, subject, html, body_text, updated_at FROM templates ORDER BY id", &[])?;
         all(rows, template_row)
+    }
+
+    fn add_dead_letter(&mut self, profile: ProfileId, inputs: &[DeadInput], error: &str, at: Timestamp) -> Result<DeadLetterId> {
+        let rows = self.conn.query(
+            "INSERT INTO dead_letters (profile_id, input, error, at) VALUES (?, ?, ?, ?) RETURNING id",
+            params![profile.0, to_json(&inputs)?, error, at.0],
+        )?;
+        first(rows, |r| Ok(DeadLetterId(r.int(0)?)))?.ok_or_else(|| Error::Corrupt("dead letter id".into()))
+    }
+
+    fn dead_letters(&mut self, n: usize) -> Result<Vec<DeadLetter>> {
+        let rows = self.conn.query(&format!("SELECT {DEAD_COLS} FROM dead_letters ORDER BY id DESC LIMIT ?"), params![limit(n)])?;
+        all(rows, dead_row)
+    }
+
+    fn dead_letter(&mut self, id: DeadLetterId) -> Result<Option<DeadLetter>> {
+        let rows = self.conn.query(&format!("SELECT {DEAD_COLS} FROM dead_letters WHERE id = ?"), params![id.0])?;
+        first(rows, dead_row)
+    }
+
+    fn mark_replayed(&mut self, id: DeadLetterId, at: Timestamp) -> Result<()> {
+        self.conn.execute("UPDATE dead_letters SET replayed_at = ? WHERE id = ?", params![at.0, id.0])?;
+        Ok(())
+    }
+
+    fn note_names(&mut self, kind: NameKind, names: &[&str]) -> Result<()> {
+        for name in names {
+            self.conn.execute("INSERT INTO seen_names (kind, name) VALUES (?, ?) ON CONFLICT DO NOTHING", params![kind.as_str(), *name])?;
+        }
+        Ok(())
+    }
+
+    fn seen_names(&mut self, kind: NameKind) -> Result<Vec<String>> {
+        let rows = self.conn.query("SELECT name FROM seen_names WHERE kind = ? ORDER BY name", params![kind.as_str()])?;
+        all(rows, |r| Ok(r.text(0)?.to_owned()))
     }
 
     fn setting(&mut self, key: &str) -> Result<Option<String>> {

@@ -1,0 +1,382 @@
+//! Phase 3: each person's inputs stepped in order through `domain::journey::step`, people in parallel.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use domain::aggregate::Counter;
+use domain::condition::HistoryQuery;
+use domain::event::{Event, Kind};
+use domain::ids::{EventSeq, JourneyId, ProfileId, RunId};
+use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, Transition, step};
+use domain::profile::Profile;
+use domain::time::Timestamp;
+
+use store::DeadInput;
+
+use super::seed;
+
+/// Something that happens to a person within a batch.
+pub(super) enum Work<'e> {
+    Timer(RunId),
+    Event {
+        seq: EventSeq,
+        event: &'e Event,
+        /// Replayed from a dead letter: history counted it when it was logged.
+        replay: bool,
+    },
+    /// The admin API enters the person into a journey.
+    Api {
+        journey: JourneyId,
+        payload: &'e domain::Map,
+    },
+}
+
+/// A run as the batch knows it: stored already, or started in this batch.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum RunRef {
+    Stored(RunId),
+    New(usize),
+}
+
+/// One person's batch: the state as loaded, and their inputs in order.
+pub(super) struct Person<'e> {
+    pub(super) profile: Profile,
+    /// Waiting runs and the latest run of each journey (and, as the batch goes on, the ones
+    /// it moved or started).
+    pub(super) runs: Vec<(RunRef, Run)>,
+    pub(super) work: Vec<Work<'e>>,
+    /// The person's history counters this batch reads or keeps, by query key.
+    pub(super) counters: HashMap<String, Slot>,
+}
+
+/// A history counter being kept.
+pub(super) struct Slot {
+    pub(super) query: HistoryQuery,
+    pub(super) counter: Counter,
+    pub(super) dirty: bool,
+}
+
+/// A transition to write, with the traits templates see.
+pub(super) struct Moved {
+    pub(super) run: RunRef,
+    pub(super) transition: Transition,
+    pub(super) traits: domain::Map,
+    /// What each `update` effect changed (new values; null: removed), for the event log.
+    pub(super) updates: Vec<domain::Map>,
+}
+
+/// A person after their batch: the state to remember and what to write.
+pub(super) struct Outcome {
+    pub(super) profile: Profile,
+    pub(super) profile_changed: bool,
+    /// Counters (the dirty ones pruned and to be saved), by query key.
+    pub(super) counters: HashMap<String, Slot>,
+    pub(super) runs: Vec<(RunRef, Run)>,
+    pub(super) moves: Vec<Moved>,
+}
+
+pub(super) fn history_values(person: &Person<'_>, j: &Journey, now: Timestamp) -> Vec<serde_json::Value> {
+    j.history
+        .iter()
+        .map(|q| match person.counters.get(&q.key) {
+            Some(slot) => slot.counter.evaluate(q, now),
+            None => Counter::default().evaluate(q, now),
+        })
+        .collect()
+}
+
+/// What every person of a batch shares: the journeys, and entry counts for limits.
+pub(super) struct Batch<'a> {
+    pub(super) live: &'a [(Arc<Journey>, i64)],
+    pub(super) versions: &'a HashMap<(JourneyId, i64), Arc<Journey>>,
+    pub(super) entries: &'a HashMap<JourneyId, AtomicI64>,
+    pub(super) now: Timestamp,
+    pub(super) faults: &'a crate::Faults,
+}
+
+/// One person's batch being stepped.
+pub(super) struct Stepping<'p, 'e> {
+    pub(super) p: Person<'e>,
+    pub(super) b: &'p Batch<'p>,
+    pub(super) moves: Vec<Moved>,
+    pub(super) changed: bool,
+    pub(super) started: usize,
+}
+
+/// At most this many trait-change entries follow one input (updates can chain).
+pub(super) const MAX_CASCADE: usize = 100;
+
+impl Stepping<'_, '_> {
+    fn ctx_step(&self, j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>) -> Option<Transition> {
+        let history = history_values(&self.p, j, self.b.now);
+        let previous = self.p.runs.iter().rev().find(|(_, r)| r.journey == j.id).map(|(_, r)| r);
+        let entries = self.b.entries.get(&j.id).map_or(0, |n| n.load(Ordering::SeqCst));
+        let ctx = Context { traits: &self.p.profile.traits, history: &history, previous, entries };
+        step(j, version, run, input, &ctx, self.b.now, seed(self.p.profile.id, &j.id))
+    }
+
+    /// Records a transition and applies its trait updates; returns the traits they changed.
+    fn record(&mut self, run: RunRef, t: Transition) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
+        let mut changes = Vec::new();
+        let mut updates = Vec::new();
+        for effect in &t.effects {
+            if let Effect::Update { update, .. } = effect {
+                let before = self.p.profile.traits.clone();
+                let changed = update.apply(&mut self.p.profile.traits);
+                for k in changed.keys() {
+                    self.p.profile.trait_times.insert(k.clone(), self.b.now);
+                    changes.push((k.clone(), before.get(k).cloned(), self.p.profile.traits.get(k).cloned()));
+                }
+                self.changed |= !changed.is_empty();
+                updates.push(changed);
+            }
+        }
+        match self.p.runs.iter_mut().find(|(r, _)| *r == run) {
+            Some(slot) => slot.1 = t.run.clone(),
+            None => self.p.runs.push((run, t.run.clone())),
+        }
+        self.moves.push(Moved { run, transition: t, traits: self.p.profile.traits.clone(), updates });
+        changes
+    }
+
+    /// Enters `j` if the input starts a run there (respecting the shared entry limit).
+    fn try_enter(
+        &mut self,
+        j: &Journey,
+        version: i64,
+        input: Input<'_>,
+    ) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
+        let Some(t) = self.ctx_step(j, version, None, input) else { return Vec::new() };
+        if let (Some(limit), Some(count)) = (j.entry.limit, self.b.entries.get(&j.id))
+            && count.fetch_add(1, Ordering::SeqCst) >= limit
+        {
+            return Vec::new();
+        }
+        let r = RunRef::New(self.started);
+        self.started += 1;
+        self.record(r, t)
+    }
+
+    /// Whether the person has a waiting run that keeps them from entering `j` again.
+    fn waiting_in(&self, j: &Journey) -> bool {
+        !j.entry.concurrent && self.p.runs.iter().any(|(_, r)| r.status == RunStatus::Waiting && r.journey == j.id)
+    }
+
+    /// Trait changes are inputs too: they may enter journeys with a trait-change entry.
+    fn cascade(&mut self, mut changes: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)>) {
+        let live = self.b.live;
+        let mut steps = 0;
+        while let Some((name, from, to)) = changes.pop() {
+            for (j, version) in live {
+                if j.entry_trait() != Some(name.as_str()) || self.waiting_in(j) {
+                    continue;
+                }
+                steps += 1;
+                if steps > MAX_CASCADE {
+                    tracing::warn!(profile = %self.p.profile.id, "trait-change entries cut short: more than {MAX_CASCADE} in a row");
+                    return;
+                }
+                let input = Input::TraitChange { name: &name, from: from.as_ref(), to: to.as_ref() };
+                changes.extend(self.try_enter(j, *version, input));
+            }
+        }
+    }
+
+    fn timer(&mut self, id: RunId) {
+        let Some((_, run)) = self.p.runs.iter().find(|(r, run)| *r == RunRef::Stored(id) && run.status == RunStatus::Waiting) else {
+            return;
+        };
+        let run = run.clone();
+        let transition = self
+            .b
+            .versions
+            .get(&(run.journey.clone(), run.version))
+            .and_then(|j| self.ctx_step(j, run.version, Some(&run), Input::Timer))
+            // A timer must never fire forever: a run the journey cannot move ends, with a reason.
+            .unwrap_or_else(|| stuck(&run, self.b.now));
+        let changes = self.record(RunRef::Stored(id), transition);
+        self.cascade(changes);
+    }
+
+    fn event(&mut self, seq: EventSeq, event: &Event, replay: bool) {
+        if self.b.faults.panic_on_event.as_deref() == Some(event.match_name()) {
+            panic!("injected failure: stepping {:?}", event.match_name());
+        }
+        // The event counts in the person's history from now on (conditions it triggers see
+        // it). A replayed one counted when it was logged (counters are rebuilt from the log).
+        if !replay {
+            let props = event.match_properties();
+            for slot in self.p.counters.values_mut().filter(|s| s.query.event == event.match_name()) {
+                slot.counter.add(&slot.query, seq, event.timestamp, &props);
+                slot.dirty = true;
+            }
+        }
+        let mut changes = Vec::new();
+        if event.kind == Kind::Identify {
+            let before = self.p.profile.traits.clone();
+            if self.p.profile.apply_traits(&event.traits, event.timestamp) {
+                self.changed = true;
+                for (k, v) in &self.p.profile.traits {
+                    if before.get(k) != Some(v) {
+                        changes.push((k.clone(), before.get(k).cloned(), Some(v.clone())));
+                    }
+                }
+            }
+        }
+        let was_in: Vec<(RunRef, JourneyId, i64)> = self
+            .p
+            .runs
+            .iter()
+            .filter(|(_, r)| r.status == RunStatus::Waiting)
+            .map(|(r, run)| (*r, run.journey.clone(), run.version))
+            .collect();
+        // Runs in progress see the event first (exits, goals, wait_for), on their own version.
+        for (r, journey, version) in &was_in {
+            let Some(j) = self.b.versions.get(&(journey.clone(), *version)) else { continue };
+            let Some(run) = self.p.runs.iter().find(|(x, _)| x == r).map(|(_, run)| run.clone()) else { continue };
+            if let Some(t) = self.ctx_step(j, *version, Some(&run), Input::Event(event)) {
+                changes.extend(self.record(*r, t));
+            }
+        }
+        // Then entries into journeys the person was not in.
+        for (j, version) in self.b.live {
+            if j.entry_event() == Some(event.match_name()) && (j.entry.concurrent || !was_in.iter().any(|(_, id, _)| *id == j.id)) {
+                changes.extend(self.try_enter(j, *version, Input::Event(event)));
+            }
+        }
+        self.cascade(changes);
+    }
+
+    fn api(&mut self, journey: &JourneyId, payload: &domain::Map) {
+        let Some((j, version)) = self.b.live.iter().find(|(j, _)| j.id == *journey) else { return };
+        if self.waiting_in(j) {
+            return;
+        }
+        let changes = self.try_enter(j, *version, Input::Api { payload });
+        self.cascade(changes);
+    }
+}
+
+/// A person whose stepping panicked (a bug): their inputs of the batch, kept as a dead letter.
+pub(super) struct Dead {
+    pub(super) profile: ProfileId,
+    pub(super) inputs: Vec<DeadInput>,
+    pub(super) error: String,
+}
+
+impl<'p, 'e> Stepping<'p, 'e> {
+    fn new(mut p: Person<'e>, b: &'p Batch<'p>) -> (Stepping<'p, 'e>, Vec<Work<'e>>) {
+        let work = std::mem::take(&mut p.work);
+        (Stepping { p, b, moves: Vec::new(), changed: false, started: 0 }, work)
+    }
+
+    /// Steps one input; a panic is caught and returned as the error it carried.
+    fn input(&mut self, item: &Work<'_>) -> Result<(), String> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match item {
+            Work::Timer(id) => self.timer(*id),
+            Work::Event { seq, event, replay } => self.event(*seq, event, *replay),
+            Work::Api { journey, payload } => self.api(journey, payload),
+        }))
+        .map_err(|panic| {
+            let text = panic.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| panic.downcast_ref::<String>().cloned());
+            format!("panicked while stepping: {}", text.unwrap_or_else(|| "(no message)".into()))
+        })
+    }
+
+    fn finish(mut self) -> Outcome {
+        let now = self.b.now;
+        for slot in self.p.counters.values_mut().filter(|slot| slot.dirty) {
+            slot.counter.prune(slot.query.within, now);
+        }
+        Outcome { profile: self.p.profile, profile_changed: self.changed, counters: self.p.counters, runs: self.p.runs, moves: self.moves }
+    }
+}
+
+fn dead(profile: ProfileId, work: &[Work<'_>], error: String) -> Dead {
+    let inputs = work
+        .iter()
+        .map(|w| match w {
+            // The time it was due is filled in from the store (`Core::bury`).
+            Work::Timer(run) => DeadInput::Timer { run: *run, wake_at: None },
+            Work::Event { seq, .. } => DeadInput::Event { seq: *seq },
+            Work::Api { journey, payload } => DeadInput::Api { journey: journey.clone(), payload: (*payload).clone() },
+        })
+        .collect();
+    tracing::error!(profile = %profile, %error, "stepping a person failed; their inputs are kept as a dead letter");
+    Dead { profile, inputs, error }
+}
+
+/// Steps one person's inputs in order. Pure but for the shared entry counters: reads only
+/// what `load` gathered. A panic drops the person's whole batch (nothing of it is written).
+pub(super) fn compute(p: Person<'_>, b: &Batch<'_>) -> Result<Outcome, Dead> {
+    let (mut s, work) = Stepping::new(p, b);
+    for item in &work {
+        if let Err(error) = s.input(item) {
+            return Err(dead(s.p.profile.id, &work, error));
+        }
+    }
+    Ok(s.finish())
+}
+
+/// Steps everyone's inputs on this thread in the batch's order (`order[i]`: the person of the
+/// i-th input), interleaving people: used when an entry limit may run out in this batch, so
+/// that who gets the last places depends on the log's order, never on thread scheduling.
+pub(super) fn compute_in_order(people: Vec<Person<'_>>, order: &[usize], b: &Batch<'_>) -> Vec<Result<Outcome, Dead>> {
+    let mut steppers: Vec<(Stepping<'_, '_>, Vec<Work<'_>>, usize, Option<String>)> = people
+        .into_iter()
+        .map(|p| {
+            let (s, work) = Stepping::new(p, b);
+            (s, work, 0, None)
+        })
+        .collect();
+    for &i in order {
+        let Some((s, work, next, failed)) = steppers.get_mut(i) else { continue };
+        if failed.is_none()
+            && let Some(item) = work.get(*next)
+            && let Err(error) = s.input(item)
+        {
+            *failed = Some(error);
+        }
+        *next += 1;
+    }
+    steppers
+        .into_iter()
+        .map(|(s, work, _, failed)| match failed {
+            Some(error) => Err(dead(s.p.profile.id, &work, error)),
+            None => Ok(s.finish()),
+        })
+        .collect()
+}
+
+/// Runs `f` over `items` on up to as many threads as the machine has cores, keeping order.
+pub(super) fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    // Asked once: the standard library reads the cgroup limits from files on every call.
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads = *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8));
+    if threads < 2 || items.len() < 64 {
+        return items.into_iter().map(f).collect();
+    }
+    let mut chunks: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        chunks[i % threads].push((i, item));
+    }
+    let f = &f;
+    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            chunks.into_iter().map(|chunk| scope.spawn(move || chunk.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+pub(super) fn stuck(run: &Run, now: Timestamp) -> Transition {
+    let mut run = run.clone();
+    run.status = RunStatus::Exited;
+    run.wake_at = None;
+    run.exit_reason = Some("timer fired at a step that cannot take it (journey version missing or invalid)".into());
+    run.seq += 1;
+    run.updated_at = now;
+    Transition { run, entered: false, effects: Vec::new(), trace: vec!["exit: timer could not be handled".into()] }
+}

@@ -1,0 +1,117 @@
+//! Phase 4: every transition written in the batch's transaction.
+
+use std::collections::HashMap;
+
+use domain::event::{Event, Kind};
+use domain::ids::{JourneyId, RunId, SourceId};
+use domain::journey::{Effect, Run, RunStatus};
+use domain::time::Timestamp;
+use serde_json::json;
+use store::{NewOutbox, OutboxEntry, OutboxPayload, OutboxStatus, TemplateContext, TraceRecord, Tx};
+
+use super::Hot;
+use super::identity::INTERNAL_SOURCE;
+use super::step::{Moved, Outcome, RunRef};
+use crate::Error;
+
+/// Writes one person's outcome: profile, counters, then each transition's run state (with
+/// its timer), trace and outbox entries, all in `tx`. Returns the person's state as written.
+pub(super) fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp, outbox: &mut Vec<OutboxEntry>) -> Result<Hot, Error> {
+    let Outcome { profile, profile_changed, mut counters, runs, moves } = outcome;
+    let profile_id = profile.id;
+    if profile_changed {
+        tx.save_profile(&profile, now)?;
+    }
+    for (key, slot) in counters.iter_mut().filter(|(_, slot)| slot.dirty) {
+        let state = serde_json::to_string(&slot.counter).map_err(|e| store::Error::Corrupt(e.to_string()))?;
+        tx.save_counter(profile_id, key, &state)?;
+        slot.dirty = false;
+    }
+    let mut started: Vec<RunId> = Vec::new();
+    for Moved { run, transition: t, traits, updates } in moves {
+        let run_id = match run {
+            RunRef::Stored(id) => {
+                tx.update_run(id, &t.run)?;
+                id
+            }
+            RunRef::New(i) => match started.get(i) {
+                Some(id) => {
+                    tx.update_run(*id, &t.run)?;
+                    *id
+                }
+                None => {
+                    let id = tx.insert_run(profile_id, &t.run)?;
+                    started.push(id);
+                    id
+                }
+            },
+        };
+        tx.add_trace(&TraceRecord { run: run_id, seq: t.run.seq, at: now, lines: t.trace })?;
+        // Trait changes made by `update` steps are events on the person's timeline.
+        for (i, changes) in updates.into_iter().enumerate().filter(|(_, c)| !c.is_empty()) {
+            let event = Event {
+                kind: Kind::Track,
+                message_id: domain::ids::MessageId(format!("run-{run_id}-{}-update-{i}", t.run.seq)),
+                user_id: None,
+                anonymous_id: None,
+                previous_id: None,
+                group_id: None,
+                name: Some("Traits Updated".into()),
+                properties: [("journey".to_owned(), json!(t.run.journey)), ("run_id".to_owned(), json!(run_id))].into_iter().collect(),
+                traits: changes,
+                context: domain::Map::new(),
+                timestamp: now,
+                received_at: now,
+            };
+            tx.insert_event(&SourceId(INTERNAL_SOURCE.into()), &event, Some(profile_id))?;
+        }
+        for (i, effect) in t.effects.iter().enumerate() {
+            let channel = match effect {
+                Effect::Send { .. } => "email",
+                Effect::Webhook { .. } => "webhook",
+                Effect::Update { .. } => continue,
+            };
+            let payload = OutboxPayload {
+                v: 1,
+                effect: effect.clone(),
+                to: traits.get("email").and_then(|e| e.as_str()).map(str::to_owned),
+                context: TemplateContext {
+                    traits: traits.clone(),
+                    event: t.run.trigger.clone(),
+                    event_name: t.run.trigger_event.clone(),
+                    journey: t.run.journey.clone(),
+                    profile_id,
+                },
+            };
+            let key = format!("run-{run_id}-{}-{i}", t.run.seq);
+            let entry = NewOutbox { key, profile: profile_id, run: Some(run_id), channel: channel.into(), payload, due: now };
+            let id = tx.enqueue(&entry, now)?;
+            outbox.push(OutboxEntry {
+                id,
+                key: entry.key,
+                profile: entry.profile,
+                run: entry.run,
+                channel: entry.channel,
+                payload: entry.payload,
+                status: OutboxStatus::Pending,
+                attempts: 0,
+                next_attempt_at: entry.due,
+                last_error: None,
+                result: None,
+                created_at: now,
+                updated_at: now,
+            });
+        }
+    }
+    let mut runs: Vec<(RunId, Run)> = runs
+        .into_iter()
+        .filter_map(|(r, run)| match r {
+            RunRef::Stored(id) => Some((id, run)),
+            RunRef::New(i) => started.get(i).map(|id| (*id, run)),
+        })
+        .collect();
+    runs.sort_by_key(|(id, _)| *id);
+    let latest: HashMap<JourneyId, RunId> = runs.iter().map(|(id, run)| (run.journey.clone(), *id)).collect();
+    runs.retain(|(id, run)| run.status == RunStatus::Waiting || latest.get(&run.journey) == Some(id));
+    Ok(Hot { profile, runs, counters })
+}

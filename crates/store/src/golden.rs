@@ -1,0 +1,132 @@
+//! Stored formats, pinned: what rows already on disk look like. Each case writes a value as
+//! the store does and compares it with the text here, then reads that text back. Renaming a
+//! field in `domain` (whose types are stored as JSON) fails here instead of breaking old rows.
+
+use std::collections::BTreeMap;
+
+use domain::aggregate::Counter;
+use domain::condition::HistoryQuery;
+use domain::event::{Envelope, Event, Kind};
+use domain::ids::{EventSeq, JourneyId, NodeId, ProfileId, RunId, TemplateId};
+use domain::journey::{Channel, Effect, Run, RunStatus, TraitUpdate};
+use domain::time::Timestamp;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::{DeadInput, OutboxPayload, TemplateContext};
+
+/// `value` serializes to exactly `stored`, and `stored` reads back as `value`.
+fn pinned<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(value: &T, stored: &str) {
+    assert_eq!(serde_json::to_string(value).expect("serialize"), stored, "the stored format changed: old rows would not read");
+    assert_eq!(&serde_json::from_str::<T>(stored).expect("rows on disk read"), value);
+}
+
+fn map(v: serde_json::Value) -> domain::Map {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+#[test]
+fn run_state_v1_reads_and_writes_as_stored() {
+    let run = Run {
+        journey: JourneyId("cart".into()),
+        version: 2,
+        status: RunStatus::Waiting,
+        node: Some(NodeId("remind".into())),
+        wake_at: Some(Timestamp(1_800_000_060_000)),
+        exit_reason: None,
+        entered_at: Timestamp(1_800_000_000_000),
+        updated_at: Timestamp(1_800_000_000_500),
+        seq: 3,
+        trigger: map(json!({"cart_id": "c1"})),
+        trigger_event: "Product Added".into(),
+        control: true,
+        converted_at: Some(Timestamp(1_800_000_001_000)),
+        assignments: BTreeMap::from([("subject".to_owned(), "b".to_owned())]),
+    };
+    pinned(
+        &run,
+        r#"{"journey":"cart","version":2,"status":"waiting","node":"remind","wake_at":1800000060000,"exit_reason":null,"entered_at":1800000000000,"updated_at":1800000000500,"seq":3,"trigger":{"cart_id":"c1"},"trigger_event":"Product Added","control":true,"converted_at":1800000001000,"assignments":{"subject":"b"}}"#,
+    );
+}
+
+#[test]
+fn payload_v1_reads_and_writes_as_stored() {
+    let context = TemplateContext {
+        traits: map(json!({"email": "a@x.test"})),
+        event: map(json!({"path": "/p"})),
+        event_name: "Page Viewed".into(),
+        journey: JourneyId("welcome".into()),
+        profile_id: ProfileId(7),
+    };
+    let send = OutboxPayload {
+        v: 1,
+        effect: Effect::Send { node: NodeId("hello".into()), channel: Channel::Email, template: TemplateId("invite".into()) },
+        to: Some("a@x.test".into()),
+        context: context.clone(),
+    };
+    pinned(
+        &send,
+        r#"{"v":1,"effect":{"kind":"send","node":"hello","channel":"email","template":"invite"},"to":"a@x.test","context":{"traits":{"email":"a@x.test"},"event":{"path":"/p"},"event_name":"Page Viewed","journey":"welcome","profile_id":7}}"#,
+    );
+    let hook = OutboxPayload {
+        v: 1,
+        effect: Effect::Webhook {
+            node: NodeId("crm".into()),
+            url: "https://crm.example/hook".into(),
+            method: "POST".into(),
+            body: Some(json!({"id": "{{ profile_id }}"})),
+            save: BTreeMap::from([("score".to_owned(), "/score".to_owned())]),
+        },
+        to: None,
+        context,
+    };
+    pinned(
+        &hook,
+        r#"{"v":1,"effect":{"kind":"webhook","node":"crm","url":"https://crm.example/hook","method":"POST","body":{"id":"{{ profile_id }}"},"save":{"score":"/score"}},"to":null,"context":{"traits":{"email":"a@x.test"},"event":{"path":"/p"},"event_name":"Page Viewed","journey":"welcome","profile_id":7}}"#,
+    );
+    // Rows written before the version field existed are version 1.
+    let old = r#"{"effect":{"kind":"send","node":"hello","channel":"email","template":"invite"},"to":"a@x.test","context":{"traits":{"email":"a@x.test"},"event":{"path":"/p"},"event_name":"Page Viewed","journey":"welcome","profile_id":7}}"#;
+    assert_eq!(serde_json::from_str::<OutboxPayload>(old).expect("old row"), send);
+    let update = Effect::Update {
+        node: NodeId("count".into()),
+        update: TraitUpdate { set: map(json!({"tier": "vip"})), increment: map(json!({"orders": 1})), unset: vec!["trial".into()] },
+    };
+    pinned(&update, r#"{"kind":"update","node":"count","update":{"set":{"tier":"vip"},"increment":{"orders":1},"unset":["trial"]}}"#);
+}
+
+#[test]
+fn dead_letter_inputs_read_and_write_as_stored() {
+    let inputs = vec![
+        DeadInput::Event { seq: EventSeq(12) },
+        DeadInput::Timer { run: RunId(3), wake_at: Some(Timestamp(1_800_000_000_000)) },
+        DeadInput::Api { journey: JourneyId("vip".into()), payload: map(json!({"code": "A1"})) },
+    ];
+    pinned(
+        &inputs,
+        r#"[{"kind":"event","seq":12},{"kind":"timer","run":3,"wake_at":1800000000000},{"kind":"api","journey":"vip","payload":{"code":"A1"}}]"#,
+    );
+}
+
+#[test]
+fn logged_events_read_and_write_as_stored() {
+    let env = Envelope { kind: Some(Kind::Track), received_at: Timestamp(1_800_000_000_000), sent_at: None, fallback_message_id: "m" };
+    let event = Event::parse(json!({"userId": "u1", "event": "Order Completed", "messageId": "m1", "properties": {"total": 30}}), &env)
+        .expect("valid");
+    let stored = serde_json::to_string(&event).expect("serialize");
+    expect_test::expect![[r#"{"type":"track","message_id":"m1","user_id":"u1","name":"Order Completed","properties":{"total":30},"timestamp":1800000000000,"received_at":1800000000000}"#]].assert_eq(&stored);
+    assert_eq!(serde_json::from_str::<Event>(&stored).expect("read"), event);
+}
+
+#[test]
+fn history_counters_read_and_write_as_stored() {
+    let doc = json!({"id": "j", "entry": {"event": "Page Viewed", "filter":
+        {"history": {"event": "Page Viewed", "within": "7d"}, "op": "gte", "value": 2}}, "steps": [{"id": "done", "type": "exit"}]});
+    let journey = domain::journey::Journey::parse(&doc).expect("valid journey");
+    let query: &HistoryQuery = journey.history.first().expect("one history query");
+    let mut counter = Counter::default();
+    counter.add(query, EventSeq(5), Timestamp(1_800_000_000_000), &domain::Map::new());
+    let stored = serde_json::to_string(&counter).expect("serialize");
+    expect_test::expect![[r#"{"buckets":[{"minute":30000000,"count":1,"sum":0.0,"last_seq":0,"last":null}]}"#]].assert_eq(&stored);
+    assert_eq!(serde_json::from_str::<Counter>(&stored).expect("read"), counter);
+}
