@@ -30,8 +30,9 @@ fn output(cmd: &mut Command) -> Option<String> {
 fn install_e2e() -> Result {
     let root = root();
     let venv_python = root.join(".venv/bin/python");
-    let importable =
-        |py: &Path| Command::new(py).args(["-c", "import aiosmtpd, segment.analytics"]).output().is_ok_and(|o| o.status.success());
+    let importable = |py: &Path| {
+        Command::new(py).args(["-c", "import aiosmtpd, segment.analytics, standardwebhooks"]).output().is_ok_and(|o| o.status.success())
+    };
     if !importable(&venv_python) {
         run(Command::new("python3").args(["-m", "venv"]).arg(root.join(".venv")))?;
         run(Command::new(&venv_python).args(["-m", "pip", "install", "--quiet", "-r"]).arg(root.join("e2e/requirements.txt")))?;

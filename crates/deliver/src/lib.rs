@@ -12,7 +12,7 @@ use serde_json::Value;
 
 pub use render::{EmailTemplate, Rendered, Renderer, VARIABLES, variables};
 pub use smtp::{SmtpOptions, TlsMode};
-pub use webhook::{WebhookOptions, signature};
+pub use webhook::{WebhookOptions, WebhookSecret, signature};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {

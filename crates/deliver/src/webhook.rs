@@ -1,21 +1,41 @@
-//! Outgoing webhooks: templated JSON, a timeout, an HMAC signature, and a guard against
-//! calling private addresses.
+//! Outgoing webhooks: templated JSON, a timeout, a Standard Webhooks signature, and a guard
+//! against calling private addresses, safe to point at any URL a user types.
+//!
+//! The guard (as svix's HTTP client does it) sits in the DNS resolver: a host name is resolved
+//! once, its private, loopback, link-local, reserved ... addresses (`forbidden`) are dropped, and
+//! the connection is made to what is left, so what was checked is what is connected to (no DNS
+//! rebinding between a check and the connect). IP-literal URLs never reach a resolver and are
+//! checked before the call. `webhook.allow_private` turns the guard off. Redirects are not
+//! followed (a 3xx is a permanent failure), and at most `MAX_RESPONSE_BYTES` of a response body
+//! are read.
 
-use std::net::IpAddr;
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::Error;
 
+/// The most of a response body that is read; the rest is never read.
+pub(crate) const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct WebhookOptions {
     pub timeout: Duration,
-    /// Signs each call: `webhook-signature: v1=<hex HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+    /// A Standard Webhooks signing secret, `whsec_<base64 key>` (see `WebhookSecret`); each call
+    /// then carries `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+    /// `None`: calls are not signed.
     pub secret: Option<String>,
-    /// Allow loopback, private and link-local addresses (off by default: SSRF guard).
+    /// Allow loopback, private, link-local and other non-public addresses (off by default: the
+    /// SSRF guard).
     pub allow_private: bool,
 }
 
@@ -25,47 +45,260 @@ impl Default for WebhookOptions {
     }
 }
 
-pub(crate) struct Client {
-    http: reqwest::Client,
-    secret: Option<String>,
+/// A Standard Webhooks signing secret: `whsec_` followed by the key in base64 (padded or not),
+/// a key of at least 24 bytes, as the spec asks. Generate one with
+/// `echo "whsec_$(openssl rand -base64 32)"`.
+///
+/// A secret without the prefix is refused rather than guessed at: the official verifiers would
+/// base64-decode it (and Python's skips characters that are not base64), while whoever typed it
+/// may mean its bytes, and either guess would make signatures that some receivers reject.
+#[derive(Clone)]
+pub struct WebhookSecret {
+    mac: Hmac<Sha256>,
+}
+
+impl fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookSecret(..)")
+    }
+}
+
+impl WebhookSecret {
+    pub const PREFIX: &str = "whsec_";
+    pub const MIN_KEY_BYTES: usize = 24;
+
+    pub fn parse(secret: &str) -> Result<WebhookSecret, Error> {
+        let how = "a Standard Webhooks secret is \"whsec_\" and a base64 key of at least 24 bytes; \
+                   generate one with: echo \"whsec_$(openssl rand -base64 32)\"";
+        let Some(encoded) = secret.trim().strip_prefix(Self::PREFIX) else {
+            return Err(Error::Permanent(format!("the webhook secret does not start with \"whsec_\" ({how})")));
+        };
+        let key = STANDARD_NO_PAD
+            .decode(encoded.trim_end_matches('='))
+            .map_err(|e| Error::Permanent(format!("the webhook secret is not base64 after \"whsec_\": {e} ({how})")))?;
+        if key.len() < Self::MIN_KEY_BYTES {
+            return Err(Error::Permanent(format!("the webhook secret's key is {} bytes, too short ({how})", key.len())));
+        }
+        let mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| Error::Permanent(format!("the webhook secret: {e}")))?;
+        Ok(WebhookSecret { mac })
+    }
+
+    /// The `webhook-signature` header value: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(format!("{id}.{timestamp}.").as_bytes());
+        mac.update(body);
+        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+/// The `webhook-signature` header value for a call (`WebhookSecret::parse`, then `sign`).
+pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<String, Error> {
+    Ok(WebhookSecret::parse(secret)?.sign(id, timestamp, body))
+}
+
+/// Why a webhook may not call `ip`, if it may not: every address that is not public unicast.
+/// IPv4 in IPv6 (mapped, compatible, NAT64, 6to4) is judged by the IPv4 address inside.
+pub(crate) fn forbidden(ip: IpAddr) -> Option<&'static str> {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => forbidden_v4(v4),
+        IpAddr::V6(v6) => forbidden_v6(v6),
+    }
+}
+
+const V4_RANGES: [(Ipv4Addr, u32, &str); 15] = [
+    (Ipv4Addr::new(0, 0, 0, 0), 8, "\"this network\""),
+    (Ipv4Addr::new(10, 0, 0, 0), 8, "private"),
+    (Ipv4Addr::new(100, 64, 0, 0), 10, "shared address space (CGNAT)"),
+    (Ipv4Addr::new(127, 0, 0, 0), 8, "loopback"),
+    (Ipv4Addr::new(169, 254, 0, 0), 16, "link-local"),
+    (Ipv4Addr::new(172, 16, 0, 0), 12, "private"),
+    (Ipv4Addr::new(192, 0, 0, 0), 24, "IETF protocol assignments"),
+    (Ipv4Addr::new(192, 0, 2, 0), 24, "documentation"),
+    (Ipv4Addr::new(192, 88, 99, 0), 24, "6to4 relay anycast"),
+    (Ipv4Addr::new(192, 168, 0, 0), 16, "private"),
+    (Ipv4Addr::new(198, 18, 0, 0), 15, "benchmarking"),
+    (Ipv4Addr::new(198, 51, 100, 0), 24, "documentation"),
+    (Ipv4Addr::new(203, 0, 113, 0), 24, "documentation"),
+    (Ipv4Addr::new(224, 0, 0, 0), 4, "multicast"),
+    (Ipv4Addr::new(240, 0, 0, 0), 4, "reserved or broadcast"),
+];
+
+fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let bits = u32::from(ip);
+    V4_RANGES.iter().find(|(net, prefix, _)| bits >> (32 - prefix) == u32::from(*net) >> (32 - prefix)).map(|(_, _, kind)| *kind)
+}
+
+fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    let bits = u128::from(ip);
+    let within = |net: u128, prefix: u32| bits >> (128 - prefix) == net >> (128 - prefix);
+    let v4_at = |shift: u32| Ipv4Addr::from((bits >> shift) as u32);
+    if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_unspecified() {
+        Some("unspecified")
+    } else if within(0, 96) {
+        // IPv4-compatible (deprecated): ::a.b.c.d.
+        forbidden_v4(v4_at(0)).or(Some("IPv4-compatible"))
+    } else if within(0x0064_ff9b << 96, 96) {
+        // NAT64 (64:ff9b::/96): a gateway calls the IPv4 address inside.
+        forbidden_v4(v4_at(0))
+    } else if within(0x2002 << 112, 16) {
+        // 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD.
+        forbidden_v4(v4_at(80))
+    } else if within(0xfc00 << 112, 7) {
+        Some("unique local")
+    } else if within(0xfe80 << 112, 10) {
+        Some("link-local")
+    } else if within(0xff00 << 112, 8) {
+        Some("multicast")
+    } else if !within(0x2000 << 112, 3) {
+        // Only 2000::/3 is global unicast (besides the IPv4 forms above): this is the rest,
+        // local-use NAT64 64:ff9b:1::/48, discard-only 100::/64, site-local fec0::/10 ...
+        Some("reserved (not global unicast)")
+    } else if within(0x2001_0db8 << 96, 32) || within(0x3fff << 112, 20) {
+        Some("documentation")
+    } else if within(0x2001 << 112, 23) {
+        Some("IETF protocol assignments (Teredo, benchmarking ...)")
+    } else {
+        None
+    }
+}
+
+type LookupFuture = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
+
+/// Resolves a host name to its addresses: the system's resolver, or a test's table.
+pub(crate) type Lookup = Arc<dyn Fn(&str) -> LookupFuture + Send + Sync>;
+
+fn system_lookup() -> Lookup {
+    Arc::new(|host: &str| {
+        let host = host.to_owned();
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.map(|a| a.ip()).collect()) })
+    })
+}
+
+/// A host name that resolves only to addresses a webhook may not call.
+#[derive(Debug)]
+struct Refused {
+    host: String,
+    addresses: Vec<(IpAddr, &'static str)>,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let addresses: Vec<String> = self.addresses.iter().map(|(ip, kind)| format!("{ip} ({kind})")).collect();
+        write!(
+            f,
+            "webhook to {} refused: it resolves to private address {} (set webhook.allow_private to allow)",
+            self.host,
+            addresses.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The resolver reqwest connects through: resolves, then keeps only the addresses a webhook may
+/// call (all of them with `allow_private`).
+struct Guard {
+    lookup: Lookup,
     allow_private: bool,
 }
 
-fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+impl reqwest::dns::Resolve for Guard {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let (lookup, allow_private, host) = (self.lookup.clone(), self.allow_private, name.as_str().to_owned());
+        Box::pin(async move {
+            let found = lookup(&host).await?;
+            let (allowed, refused): (Vec<IpAddr>, Vec<IpAddr>) =
+                found.into_iter().partition(|ip| allow_private || forbidden(*ip).is_none());
+            let refused: Vec<(IpAddr, &'static str)> = refused.into_iter().filter_map(|ip| forbidden(ip).map(|kind| (ip, kind))).collect();
+            if !refused.is_empty() {
+                tracing::warn!(host = %host, refused = ?refused, kept = allowed.len(), "webhook host resolves to private addresses");
+            }
+            if allowed.is_empty() {
+                if refused.is_empty() {
+                    return Err(format!("{host} resolves to no address").into());
+                }
+                return Err(Box::new(Refused { host, addresses: refused }) as _);
+            }
+            Ok(Box::new(allowed.into_iter().map(|ip| SocketAddr::new(ip, 0))) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// A failed send: a refusal by the guard is permanent, anything else (DNS, connect, timeout)
+/// may pass.
+fn send_error(e: reqwest::Error) -> Error {
+    let mut message = format!("webhook: {e}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<Refused>() {
+            return Error::Permanent(refused.to_string());
+        }
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    Error::Retryable(message)
+}
+
+/// Reads at most `cap` bytes of the body; `false` when there was more (or the read failed).
+async fn read_capped(response: &mut reqwest::Response, cap: usize) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = cap - body.len();
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    return (body, false);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return (body, true),
+            Err(e) => {
+                tracing::debug!(error = %e, "webhook response body cut short");
+                return (body, false);
+            }
         }
     }
 }
 
-/// The signature header value for a call.
-pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any size");
-    mac.update(format!("{id}.{timestamp}.").as_bytes());
-    mac.update(body);
-    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+pub(crate) struct Client {
+    http: reqwest::Client,
+    secret: Option<WebhookSecret>,
+    allow_private: bool,
 }
 
 impl Client {
     pub(crate) fn new(o: &WebhookOptions) -> Result<Client, Error> {
-        let http = reqwest::Client::builder()
+        Client::with_lookup(o, system_lookup())
+    }
+
+    /// The client, resolving host names with `lookup` (through the guard).
+    pub(crate) fn with_lookup(o: &WebhookOptions, lookup: Lookup) -> Result<Client, Error> {
+        let secret = o.secret.as_deref().map(WebhookSecret::parse).transpose()?;
+        let mut builder = reqwest::Client::builder()
             .timeout(o.timeout)
             .user_agent(concat!("wayfarer/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Permanent(format!("webhook client: {e}")))?;
-        Ok(Client { http, secret: o.secret.clone(), allow_private: o.allow_private })
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(Guard { lookup, allow_private: o.allow_private }));
+        if !o.allow_private {
+            // Through a proxy, the guard would check the proxy's address, not the webhook's.
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| Error::Permanent(format!("webhook client: {e}")))?;
+        Ok(Client { http, secret, allow_private: o.allow_private })
     }
 
     pub(crate) async fn call(&self, key: &str, url: &str, method: &str, body: &Value, now_secs: i64) -> Result<Value, Error> {
         let parsed = reqwest::Url::parse(url).map_err(|e| Error::Permanent(format!("webhook url {url:?}: {e}")))?;
-        if !self.allow_private {
-            let host = parsed.host_str().unwrap_or("");
-            let private = host.eq_ignore_ascii_case("localhost") || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok_and(is_private);
-            if private {
-                return Err(Error::Permanent(format!("webhook to private address {host} refused (set webhook.allow_private to allow)")));
-            }
+        let host = parsed.host_str().ok_or_else(|| Error::Permanent(format!("webhook url {url:?} has no host")))?;
+        // Host names are checked by the guard as they are resolved; IP literals (which the URL
+        // parser has already normalised, e.g. `0x7f.1` to `127.0.0.1`) are never resolved.
+        let literal = host.trim_matches(['[', ']']).parse::<IpAddr>().ok();
+        if !self.allow_private && literal.is_some_and(|ip| forbidden(ip).is_some()) {
+            return Err(Error::Permanent(format!("webhook to private address {host} refused (set webhook.allow_private to allow)")));
         }
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| Error::Permanent(format!("webhook method: {e}")))?;
         let bytes = serde_json::to_vec(body).map_err(|e| Error::Permanent(e.to_string()))?;
@@ -76,17 +309,28 @@ impl Client {
             .header("webhook-id", key)
             .header("webhook-timestamp", now_secs.to_string());
         if let Some(secret) = &self.secret {
-            req = req.header("webhook-signature", signature(secret, key, now_secs, &bytes));
+            req = req.header("webhook-signature", secret.sign(key, now_secs, &bytes));
         }
-        let response = req.body(bytes).send().await.map_err(|e| Error::Retryable(format!("webhook: {e}")))?;
+        let mut response = req.body(bytes).send().await.map_err(send_error)?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        if status.is_redirection() {
+            let location: Option<String> = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|l| String::from_utf8_lossy(l.as_bytes()).chars().take(500).collect());
+            return Err(Error::Permanent(format!(
+                "webhook redirected ({status}) to {}; redirects are not followed: use the final URL",
+                location.as_deref().unwrap_or("(no location given)")
+            )));
+        }
+        let (text, complete) = read_capped(&mut response, MAX_RESPONSE_BYTES).await;
+        let text = String::from_utf8_lossy(&text);
         let snippet: String = text.chars().take(500).collect();
         if status.is_success() {
             let mut out = json!({"status": status.as_u16(), "response": snippet});
-            if text.len() <= 65_536
-                && let Ok(parsed) = serde_json::from_str::<Value>(&text)
-            {
+            if !complete {
+                out["truncated"] = json!(true);
+            } else if let Ok(parsed) = serde_json::from_str::<Value>(&text) {
                 out["json"] = parsed;
             }
             return Ok(out);
@@ -99,3 +343,6 @@ impl Client {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -316,7 +316,8 @@ async fn webhooks_retry_with_backoff_then_succeed_signed() {
     let (url, seen) = webhook_receiver(vec![503, 500]).await;
     let options =
         Options { retry: RetryPolicy { base: Duration::seconds(30), cap: Duration::hours(1), max_attempts: 5 }, ..Options::default() };
-    let mut h = Harness::with_options(options, WebhookOptions { allow_private: true, secret: Some("s3cret".into()), ..Default::default() });
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let mut h = Harness::with_options(options, WebhookOptions { allow_private: true, secret: Some(SECRET.into()), ..Default::default() });
     h.publish(json!({"id": "crm", "entry": {"event": "Signed Up"},
         "steps": [{"id": "notify", "type": "webhook", "url": url, "body": {"user": "{{ traits.firstName }}", "plan": "{{ event.plan }}"}}]})).await;
     h.send(Kind::Identify, json!({"userId": "kai", "traits": {"firstName": "Kai"}})).await;
@@ -331,12 +332,16 @@ async fn webhooks_retry_with_backoff_then_succeed_signed() {
     assert_eq!(requests.len(), 3);
     let last = requests.last().expect("request");
     assert!(last.ends_with(r#"{"plan":"pro","user":"Kai"}"#), "{last}");
-    let lower = last.to_ascii_lowercase();
-    assert!(lower.contains("webhook-signature: v1="), "{last}");
-    let id = lower.lines().find_map(|l| l.strip_prefix("webhook-id: ")).expect("webhook-id").trim().to_owned();
-    let ts: i64 = lower.lines().find_map(|l| l.strip_prefix("webhook-timestamp: ")).expect("timestamp").trim().parse().expect("number");
-    let expected = deliver::signature("s3cret", &id, ts, br#"{"plan":"pro","user":"Kai"}"#);
-    assert!(lower.contains(&format!("webhook-signature: {expected}")), "signature verifies");
+    // Standard Webhooks: `webhook-signature: v1,<base64>` (header names in any case).
+    let header = |name: &str| {
+        last.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()))
+    };
+    let id = header("webhook-id").expect("webhook-id");
+    let ts: i64 = header("webhook-timestamp").expect("timestamp").parse().expect("number");
+    let signature = header("webhook-signature").expect("webhook-signature");
+    assert!(signature.starts_with("v1,"), "expected webhook-signature: v1,<base64>: {last}");
+    let expected = deliver::signature(SECRET, &id, ts, br#"{"plan":"pro","user":"Kai"}"#).expect("a whsec_ secret");
+    assert_eq!(signature, expected, "signature verifies");
     let mut tx = h.store.read().expect("tx");
     let m = &tx.messages(None, None, 10).expect("messages")[0];
     assert_eq!((m.status, m.attempts), (OutboxStatus::Sent, 3));

@@ -150,6 +150,11 @@ impl Config {
         if self.ingest.max_event_bytes == 0 || self.ingest.max_request_bytes < self.ingest.max_event_bytes {
             return bad("ingest", "max_request_bytes must be at least max_event_bytes, and both above 0".into());
         }
+        if !self.webhook.secret.is_empty()
+            && let Err(e) = deliver::WebhookSecret::parse(&self.webhook.secret)
+        {
+            return bad("webhook.secret", e.to_string());
+        }
         Ok(())
     }
 
@@ -248,5 +253,9 @@ mod tests {
         std::fs::write(&path, "[smtp]\nhots = \"typo\"\n").expect("write");
         let err = Config::load(Some(&path), &env(&[])).expect_err("unknown key");
         assert!(err.to_string().contains("hots"), "{err}");
+        let err = Config::load(None, &env(&[("WAYFARER_WEBHOOK_SECRET", "s3cret")])).expect_err("not a whsec_ secret");
+        assert!(err.to_string().starts_with("webhook.secret: the webhook secret does not start with \"whsec_\""), "{err}");
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        assert_eq!(Config::load(None, &env(&[("WAYFARER_WEBHOOK_SECRET", secret)])).expect("a whsec_ secret").webhook.secret, secret);
     }
 }
