@@ -111,6 +111,8 @@ fn progress(msg: &str) {
 /// A Wayfarer server on a fresh data directory, on a loopback port.
 struct Running {
     base: String,
+    /// The server's PostgreSQL database (`None`: the embedded store in `_dir`).
+    database: Option<ScratchDatabase>,
     key: String,
     token: String,
     store: Arc<dyn store::Store>,
@@ -136,16 +138,47 @@ impl Drop for TempDir {
     }
 }
 
+/// A PostgreSQL database made for one server of the run, dropped with it.
+struct ScratchDatabase {
+    /// The server the run was given (`--database-url`), to drop it from.
+    admin: String,
+    name: String,
+    /// This database's URL.
+    url: String,
+}
+
+/// A database name from a random token (PostgreSQL names are at most 63 bytes).
+fn scratch_name(token: &str) -> String {
+    format!("wayfarer_bench_{}", token.trim_start_matches("wf_").chars().take(16).collect::<String>())
+}
+
+impl ScratchDatabase {
+    /// Blocks: call off the async threads.
+    fn create(admin: &str, name: &str) -> anyhow::Result<ScratchDatabase> {
+        let url = store::PostgresStore::create_database(admin, name)?;
+        Ok(ScratchDatabase { admin: admin.to_owned(), name: name.to_owned(), url })
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if let Err(error) = store::PostgresStore::drop_database(&self.admin, &self.name) {
+            tracing::warn!(%error, database = %self.name, "dropping the benchmark's database failed; drop it by hand");
+        }
+    }
+}
+
 /// Starts a server on `dir`; returns its base URL, its stop switch and its task.
 /// A booted server: base URL, its store, its stop switch and its task.
 type Booted = (String, Arc<dyn store::Store>, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>);
 
-async fn boot(o: &Options, dir: &std::path::Path, token: &str) -> anyhow::Result<Booted> {
+/// `database_url`: empty for the embedded store in `dir`.
+async fn boot(dir: &std::path::Path, database_url: &str, token: &str) -> anyhow::Result<Booted> {
     let vars: Vec<(&str, String)> = vec![
         ("WAYFARER_DATA_DIR", dir.display().to_string()),
         ("WAYFARER_ADMIN_TOKEN", token.to_owned()),
         ("WAYFARER_WEBHOOK_ALLOW_PRIVATE", "true".into()),
-        ("WAYFARER_DATABASE_URL", o.database_url.clone().unwrap_or_default()),
+        ("WAYFARER_DATABASE_URL", database_url.to_owned()),
     ];
     let config = Config::load(None, &|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
     let server = Server::build(&config).await?;
@@ -162,7 +195,16 @@ async fn boot(o: &Options, dir: &std::path::Path, token: &str) -> anyhow::Result
 async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
     let dir = TempDir::new("server")?;
     let token = crate::app::new_token();
-    let (base, store, stop, task) = boot(o, &dir.0, &token).await?;
+    // Each server starts from nothing: on PostgreSQL, a database of its own.
+    let database = match &o.database_url {
+        Some(url) => {
+            let (url, name) = (url.clone(), scratch_name(&token));
+            Some(tokio::task::spawn_blocking(move || ScratchDatabase::create(&url, &name)).await??)
+        }
+        None => None,
+    };
+    let url = database.as_ref().map_or(String::new(), |d| d.url.clone());
+    let (base, store, stop, task) = boot(&dir.0, &url, &token).await?;
     let http = reqwest::Client::new();
     let admin = |method: reqwest::Method, path: &str, body: Value| {
         http.request(method, format!("{base}/api{path}"))
@@ -201,7 +243,7 @@ async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
         admin(reqwest::Method::POST, "/journeys", doc).await?.error_for_status()?;
         admin(reqwest::Method::POST, &format!("/journeys/{id}/publish"), json!({})).await?.error_for_status()?;
     }
-    Ok(Running { base, key, token, store, stop: Some(stop), task, _dir: dir })
+    Ok(Running { base, database, key, token, store, stop: Some(stop), task, _dir: dir })
 }
 
 impl Running {
@@ -210,12 +252,13 @@ impl Running {
     }
 
     /// Stops the server and hands back its data directory.
-    async fn stop_keeping_data(mut self) -> anyhow::Result<TempDir> {
+    /// Stops the server; returns where its data is (directory, database).
+    async fn stop_keeping_data(mut self) -> anyhow::Result<(TempDir, Option<ScratchDatabase>)> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         (&mut self.task).await??;
-        Ok(self._dir)
+        Ok((self._dir, self.database))
     }
 }
 
@@ -295,11 +338,11 @@ async fn scale(o: &Options, hook: &str, people: usize) -> anyhow::Result<Scale> 
     })
     .await??;
     let token = r.token.clone();
-    let dir = r.stop_keeping_data().await?;
+    let (dir, database) = r.stop_keeping_data().await?;
     let data = if o.database_url.is_some() { 0.0 } else { dir_mib(&dir.0) };
     progress("scale: restarting on that data");
     let t0 = Instant::now();
-    let (base, _, stop, task) = boot(o, &dir.0, &token).await?;
+    let (base, _, stop, task) = boot(&dir.0, &database.as_ref().map_or(String::new(), |d| d.url.clone()), &token).await?;
     let ready = loop {
         match http.get(format!("{base}/readyz")).send().await {
             Ok(resp) if resp.status().is_success() => break t0.elapsed().as_secs_f64(),
@@ -382,8 +425,12 @@ async fn bare_http() -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
 async fn bare_db(for_: Duration, database_url: Option<String>) -> anyhow::Result<f64> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<f64> {
         let dir = TempDir::new("baseline")?;
-        let store: Box<dyn store::Store> = match &database_url {
-            Some(url) => Box::new(store::PostgresStore::connect(url, Some(&format!("bench_{}", std::process::id())))?),
+        let scratch = match &database_url {
+            Some(url) => Some(ScratchDatabase::create(url, &scratch_name(&crate::app::new_token()))?),
+            None => None,
+        };
+        let store: Box<dyn store::Store> = match &scratch {
+            Some(db) => Box::new(store::PostgresStore::connect(&db.url, None)?),
             None => Box::new(store::SqliteStore::open(&dir.0.join("baseline.db"))?),
         };
         let source = domain::ids::SourceId("bench".into());

@@ -54,7 +54,8 @@ fn diagnostics_text(diags: &Value) -> Vec<String> {
                 .map(|d| {
                     let node = d["node"].as_str().map_or(String::new(), |n| format!(" [{n}]"));
                     format!(
-                        "  {}{node} {}: {}",
+                        "  {} {}{node} {}: {}",
+                        d["severity"].as_str().unwrap_or("error"),
                         d["path"].as_str().unwrap_or(""),
                         d["code"].as_str().unwrap_or(""),
                         d["message"].as_str().unwrap_or("")
@@ -100,16 +101,17 @@ pub async fn validate(remote: &Remote, path: &Path) -> anyhow::Result<bool> {
         bail!("validation failed: {status} {out}");
     }
     let lines = diagnostics_text(&out["diagnostics"]);
-    if lines.is_empty() {
-        println!("{}: valid", path.display());
-        Ok(true)
-    } else {
-        println!("{}: {} problem(s)", path.display(), lines.len());
-        for l in lines {
-            println!("{l}");
-        }
-        Ok(false)
+    // Warnings (names no data has had yet) are shown; only errors make the document invalid.
+    let valid = out["valid"].as_bool().unwrap_or(lines.is_empty());
+    match (valid, lines.len()) {
+        (true, 0) => println!("{}: valid", path.display()),
+        (true, n) => println!("{}: valid, {n} warning(s)", path.display()),
+        (false, n) => println!("{}: {n} problem(s)", path.display()),
     }
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(valid)
 }
 
 fn journey_id(doc: &Value) -> anyhow::Result<String> {
@@ -162,6 +164,9 @@ pub async fn apply(remote: &Remote, path: &Path) -> anyhow::Result<()> {
         bail!("journey {id} was saved as a draft but not published: {}\n{}", out["message"].as_str().unwrap_or(""), lines.join("\n"));
     }
     println!("journey {id}: published version {}", out["version"]);
+    for l in diagnostics_text(&out["diagnostics"]) {
+        println!("{l}");
+    }
     Ok(())
 }
 

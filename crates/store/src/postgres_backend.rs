@@ -45,6 +45,37 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Creates an empty database `name` (a-z, 0-9 and _) on the server `url` points at, and
+    /// returns the URL of that database. On a plain thread, so it may be called anywhere.
+    pub fn create_database(url: &str, name: &str) -> Result<String> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(Error::Corrupt(format!("database name {name:?}: use a-z, 0-9 and _")));
+        }
+        let (admin, sql) = (url.to_owned(), format!("CREATE DATABASE {name}"));
+        std::thread::spawn(move || -> Result<()> { Ok(Client::connect(&admin, NoTls)?.batch_execute(&sql)?) })
+            .join()
+            .map_err(|_| Error::Poisoned)??;
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (url, String::new()),
+        };
+        let server = base.rsplit_once('/').map_or(base, |(b, _)| b);
+        Ok(format!("{server}/{name}{query}"))
+    }
+
+    /// Drops database `name` (made by `create_database`), closing its connections.
+    pub fn drop_database(url: &str, name: &str) -> Result<()> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(Error::Corrupt(format!("database name {name:?}: use a-z, 0-9 and _")));
+        }
+        let (admin, sql) = (url.to_owned(), format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        std::thread::spawn(move || -> Result<()> { Ok(Client::connect(&admin, NoTls)?.batch_execute(&sql)?) })
+            .join()
+            .map_err(|_| Error::Poisoned)?
+    }
+}
+
 impl Drop for PostgresStore {
     /// The synchronous client closes its connection by running a Tokio runtime of its own,
     /// which panics on a thread that already runs async tasks (where a server or the benchmark

@@ -182,11 +182,11 @@ impl Core {
                     }
                     Command::Enter { journey, identity, payload, reply } => enters.push(Enter { journey, identity, payload, reply }),
                     Command::Runs { journey, action, reply } => {
-                        self.flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
+                        self.guarded_flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
                         let _ = reply.send(self.commit_runs(&journey, &action));
                     }
                     Command::Replay { id, reply } => {
-                        self.flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
+                        self.guarded_flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
                         let result = self.commit_replay(id);
                         let owed = std::mem::take(&mut self.owed);
                         match result {
@@ -204,14 +204,14 @@ impl Core {
                         }
                     }
                     Command::Reload { reply } => {
-                        self.flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
+                        self.guarded_flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
                         if let Err(error) = self.reload() {
                             tracing::error!(%error, "reloading journeys failed");
                         }
                         let _ = reply.send(());
                     }
                     Command::Shutdown => {
-                        self.flush(ingests, enters, wakes);
+                        self.guarded_flush(ingests, enters, wakes);
                         tracing::info!("core stopped");
                         return;
                     }
@@ -220,7 +220,7 @@ impl Core {
                     next = rx.try_recv().ok();
                 }
             }
-            self.flush(ingests, enters, wakes);
+            self.guarded_flush(ingests, enters, wakes);
         }
     }
 
@@ -303,6 +303,25 @@ impl Core {
         self.next_wake = [self.next_wake, self.next_sweep()].into_iter().flatten().min();
         tracing::info!(journeys = self.live.len(), "journeys loaded");
         Ok(())
+    }
+
+    /// `flush`, surviving a bug outside the per-person step (which keeps its own dead letters):
+    /// the transaction in progress rolls back, its requests are answered with an error (their
+    /// reply is dropped), what earlier commits owe is still settled, and the caches are
+    /// cleared, since they may hold what the failed transaction learned.
+    fn guarded_flush(&mut self, ingests: Vec<Ingest>, enters: Vec<Enter>, wakes: Vec<oneshot::Sender<Result<(), Error>>>) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.flush(ingests, enters, wakes)));
+        if result.is_err() {
+            tracing::error!("the core failed while committing a batch (a bug); its requests get an error, the core goes on");
+            self.identities.clear();
+            self.hot.clear();
+            self.run_counts.clear();
+            self.fresh.clear();
+            // Due timers are tried again in a second, not in a busy loop.
+            self.next_wake = Some(self.clock.now().plus(domain::time::Duration::seconds(1)));
+            let owed = std::mem::take(&mut self.owed);
+            self.syncer.after_sync(&*self.store, &self.handoff, owed);
+        }
     }
 
     /// Commits what is queued: API entries (each on its own), then due timers and the queued
