@@ -149,6 +149,15 @@ mod http {
     }
 
     #[tokio::test]
+    async fn dead_letters_are_listed_and_an_unknown_one_is_not_found() {
+        let api = Api::new().await;
+        let (status, out) = api.admin("GET", "/api/dead-letters", Value::Null).await;
+        assert_eq!((status, out), (StatusCode::OK, json!({"dead_letters": []})));
+        let (status, out) = api.admin("POST", "/api/dead-letters/42/replay", Value::Null).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{out}");
+    }
+
+    #[tokio::test]
     async fn reserved_source_ids_cannot_be_created() {
         let api = Api::new().await;
         for id in ["wayfarer", "wayfarer-internal", "wayfarer_x"] {
