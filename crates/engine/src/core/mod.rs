@@ -604,13 +604,15 @@ impl Core {
             counted.push((j.id.clone(), n));
         }
         // When a limit may run out within this batch (each input can enter a journey up to
-        // 1 + MAX_CASCADE times), its last places go by the log's order: one thread, inputs
+        // 1 + MAX_CASCADE times) its last places go by the log's order: one thread, inputs
         // in order. Otherwise nobody is refused, whatever the order: people in parallel.
         let bound = i64::try_from(order.len().saturating_mul(1 + MAX_CASCADE)).unwrap_or(i64::MAX);
-        let in_order = self
-            .live
-            .iter()
-            .any(|(j, _)| j.entry.limit.is_some_and(|limit| counted.iter().any(|(id, n)| *id == j.id && limit.saturating_sub(*n) < bound)));
+        let in_order = self.live.iter().any(|(j, _)| {
+            j.entry.limit.is_some_and(|limit| {
+                // A full journey refuses everyone, in any order.
+                counted.iter().any(|(id, n)| *id == j.id && (1..bound).contains(&limit.saturating_sub(*n)))
+            })
+        });
         let entries: HashMap<JourneyId, AtomicI64> = counted.iter().map(|(j, n)| (j.clone(), AtomicI64::new(*n))).collect();
         let results = {
             let batch = Batch { live: &self.live, versions: &self.versions, entries: &entries, now, faults: &self.options.faults };
