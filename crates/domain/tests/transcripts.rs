@@ -1059,3 +1059,211 @@ fn dismantle(v: Value) {
         }
     }
 }
+
+/// Each line is `ENTRY | BEFORE | INPUT`: a journey's entry (its one step sends `hi`), what
+/// came before (`none`, or `waiting`/`exited` with `entered 2d ago`, and `N runs so far`) and
+/// the input (`track NAME {props}`, `trait NAME: FROM -> TO` with `absent` for no value,
+/// `api {payload}`, `scheduled`, `timer`). Shows whether `step` starts a run, and with what.
+/// The person has the traits `{"plan": "pro", "renewal_date": "2027-01-20"}`.
+fn check_entries(script: &str, expect: Expect) {
+    let now = Timestamp::parse("2027-01-15T08:00:00Z").expect("now");
+    let traits = json!({"plan": "pro", "renewal_date": "2027-01-20"}).as_object().cloned().unwrap_or_default();
+    let mut out = String::new();
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let [entry, before, input] = <[&str; 3]>::try_from(line.split(" | ").collect::<Vec<_>>()).expect("ENTRY | BEFORE | INPUT");
+        let entry: Value = serde_json::from_str(entry).expect("entry json");
+        let doc = json!({"id": "j", "entry": entry, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+        let journey = Journey::parse(&doc).expect("valid journey");
+        let mut previous = None;
+        let mut entries = 0;
+        for fact in before.split(", ") {
+            let words: Vec<&str> = fact.split(' ').collect();
+            match words.as_slice() {
+                ["none"] => {}
+                [status @ ("waiting" | "exited"), "entered", ago, "ago"] => {
+                    let ago: Duration = ago.parse().expect("duration");
+                    let status = if *status == "waiting" { RunStatus::Waiting } else { RunStatus::Exited };
+                    previous = Some(Run {
+                        journey: journey.id.clone(),
+                        version: 1,
+                        status,
+                        node: None,
+                        wake_at: None,
+                        exit_reason: None,
+                        entered_at: now.minus(ago),
+                        updated_at: now.minus(ago),
+                        seq: 1,
+                        trigger: Map::new(),
+                        trigger_event: String::new(),
+                        control: false,
+                        converted_at: None,
+                        assignments: BTreeMap::new(),
+                    });
+                }
+                [n, "runs", "so", "far"] => entries = n.parse().expect("count"),
+                _ => panic!("unknown fact {fact:?}"),
+            }
+        }
+        let (verb, rest) = input.split_once(' ').unwrap_or((input, ""));
+        let props: Map = rest.find('{').map_or_else(Map::new, |i| serde_json::from_str(&rest[i..]).expect("json"));
+        let event;
+        let (from, to);
+        let input = match verb {
+            "track" => {
+                let name = rest.find('{').map_or(rest, |i| &rest[..i]).trim();
+                let raw = json!({"type": "track", "userId": "ann", "event": name, "properties": props});
+                let env = Envelope { kind: None, received_at: now, sent_at: None, fallback_message_id: "1" };
+                event = Event::parse(raw, &env).expect("event");
+                Input::Event(&event)
+            }
+            "trait" => {
+                let (name, change) = rest.split_once(": ").expect("trait NAME: FROM -> TO");
+                let (a, b) = change.split_once(" -> ").expect("FROM -> TO");
+                let value = |s: &str| (s != "absent").then(|| serde_json::from_str::<Value>(s).expect("json"));
+                (from, to) = (value(a), value(b));
+                Input::TraitChange { name, from: from.as_ref(), to: to.as_ref() }
+            }
+            "api" => Input::Api { payload: &props },
+            "scheduled" => Input::Scheduled,
+            "timer" => Input::Timer,
+            other => panic!("unknown input {other}"),
+        };
+        let ctx = Context { traits: &traits, history: &[], previous: previous.as_ref(), entries };
+        let shown = match step(&journey, 1, None, input, &ctx, now, 7) {
+            Some(t) => format!("{} {}", t.trace.first().map_or("", String::as_str), Value::Object(t.run.trigger)),
+            None => "-".to_owned(),
+        };
+        out += &format!("{line}\n  {shown}\n");
+    }
+    expect.assert_eq(&out);
+}
+
+#[test]
+fn who_may_enter_a_journey() {
+    check_entries(
+        r#"
+        {"event": "Visited"} | none | track Visited {"path": "/a"}
+        {"event": "Visited"} | none | track Signed Up
+        {"event": "Visited", "filter": {"trait": "plan", "op": "eq", "value": "free"}} | none | track Visited
+        {"event": "Visited"} | waiting entered 2d ago | track Visited
+        {"event": "Visited", "concurrent": true} | waiting entered 2d ago | track Visited
+        {"event": "Visited"} | exited entered 2d ago | track Visited
+        {"event": "Visited", "reentry": "never"} | exited entered 2d ago | track Visited
+        {"event": "Visited", "reentry": {"after": "2d"}} | exited entered 2d ago | track Visited
+        {"event": "Visited", "reentry": {"after": "2d"}} | exited entered 1d ago | track Visited
+        {"event": "Visited", "reentry": {"after": "1d"}, "concurrent": true} | waiting entered 2d ago | track Visited
+        {"event": "Visited", "reentry": "never", "concurrent": true} | waiting entered 2d ago | track Visited
+        {"event": "Visited", "limit": 3} | 2 runs so far | track Visited
+        {"event": "Visited", "limit": 3} | 3 runs so far | track Visited
+        {"event": "Visited"} | 3 runs so far | track Visited
+        {"trait_change": {"trait": "plan"}} | none | trait plan: "trial" -> "pro"
+        {"trait_change": {"trait": "plan"}} | none | trait plan: absent -> "pro"
+        {"trait_change": {"trait": "plan"}} | none | trait plan: "pro" -> absent
+        {"trait_change": {"trait": "plan"}} | none | trait plan: "pro" -> "pro"
+        {"trait_change": {"trait": "plan"}} | none | trait plan: null -> absent
+        {"trait_change": {"trait": "plan"}} | none | trait tier: "a" -> "b"
+        {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "trial" -> "pro"
+        {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "free" -> "pro"
+        {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "trial" -> "team"
+        {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "free" -> "team"
+        {"trait_change": {"trait": "plan", "to": "pro"}} | none | trait plan: absent -> "pro"
+        {"trait_change": {"trait": "plan", "from": "trial"}} | none | trait plan: "trial" -> absent
+        {"trait_change": {"trait": "plan", "from": null}} | none | trait plan: absent -> "pro"
+        {"trait_change": {"trait": "plan"}} | waiting entered 2d ago | trait plan: "trial" -> "pro"
+        {"trait_change": {"trait": "plan"}} | none | track Visited
+        {"api": true} | none | api {"coupon": "X"}
+        {"api": true} | none | scheduled
+        {"event": "Visited"} | none | api {}
+        {"schedule": {"cron": "0 9 * * mon"}} | none | scheduled
+        {"schedule": {"cron": "0 9 * * mon"}, "audience": {"trait": "plan", "op": "eq", "value": "pro"}} | none | scheduled
+        {"schedule": {"cron": "0 9 * * mon"}, "audience": {"trait": "plan", "op": "eq", "value": "free"}} | none | scheduled
+        {"schedule": {"cron": "0 9 * * mon"}} | none | track Visited
+        {"date": {"trait": "renewal_date", "offset": "-5d"}} | none | scheduled
+        {"date": {"trait": "signup_date"}} | none | scheduled
+        {"date": {"trait": "renewal_date"}} | none | api {}
+        {"event": "Visited"} | none | timer
+    "#,
+        expect![[r#"
+            {"event": "Visited"} | none | track Visited {"path": "/a"}
+              entered on Visited {"path":"/a"}
+            {"event": "Visited"} | none | track Signed Up
+              -
+            {"event": "Visited", "filter": {"trait": "plan", "op": "eq", "value": "free"}} | none | track Visited
+              -
+            {"event": "Visited"} | waiting entered 2d ago | track Visited
+              -
+            {"event": "Visited", "concurrent": true} | waiting entered 2d ago | track Visited
+              entered on Visited {}
+            {"event": "Visited"} | exited entered 2d ago | track Visited
+              entered on Visited {}
+            {"event": "Visited", "reentry": "never"} | exited entered 2d ago | track Visited
+              -
+            {"event": "Visited", "reentry": {"after": "2d"}} | exited entered 2d ago | track Visited
+              entered on Visited {}
+            {"event": "Visited", "reentry": {"after": "2d"}} | exited entered 1d ago | track Visited
+              -
+            {"event": "Visited", "reentry": {"after": "1d"}, "concurrent": true} | waiting entered 2d ago | track Visited
+              entered on Visited {}
+            {"event": "Visited", "reentry": "never", "concurrent": true} | waiting entered 2d ago | track Visited
+              -
+            {"event": "Visited", "limit": 3} | 2 runs so far | track Visited
+              entered on Visited {}
+            {"event": "Visited", "limit": 3} | 3 runs so far | track Visited
+              -
+            {"event": "Visited"} | 3 runs so far | track Visited
+              entered on Visited {}
+            {"trait_change": {"trait": "plan"}} | none | trait plan: "trial" -> "pro"
+              entered on Trait Changed {"from":"trial","to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan"}} | none | trait plan: absent -> "pro"
+              entered on Trait Changed {"from":null,"to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan"}} | none | trait plan: "pro" -> absent
+              entered on Trait Changed {"from":"pro","to":null,"trait":"plan"}
+            {"trait_change": {"trait": "plan"}} | none | trait plan: "pro" -> "pro"
+              -
+            {"trait_change": {"trait": "plan"}} | none | trait plan: null -> absent
+              -
+            {"trait_change": {"trait": "plan"}} | none | trait tier: "a" -> "b"
+              -
+            {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "trial" -> "pro"
+              entered on Trait Changed {"from":"trial","to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "free" -> "pro"
+              -
+            {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "trial" -> "team"
+              -
+            {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "free" -> "team"
+              -
+            {"trait_change": {"trait": "plan", "to": "pro"}} | none | trait plan: absent -> "pro"
+              entered on Trait Changed {"from":null,"to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan", "from": "trial"}} | none | trait plan: "trial" -> absent
+              entered on Trait Changed {"from":"trial","to":null,"trait":"plan"}
+            {"trait_change": {"trait": "plan", "from": null}} | none | trait plan: absent -> "pro"
+              entered on Trait Changed {"from":null,"to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan"}} | waiting entered 2d ago | trait plan: "trial" -> "pro"
+              -
+            {"trait_change": {"trait": "plan"}} | none | track Visited
+              -
+            {"api": true} | none | api {"coupon": "X"}
+              entered on API Call {"coupon":"X"}
+            {"api": true} | none | scheduled
+              -
+            {"event": "Visited"} | none | api {}
+              -
+            {"schedule": {"cron": "0 9 * * mon"}} | none | scheduled
+              entered on Schedule {"schedule":"0 9 * * mon","scheduled_at":"2027-01-15T08:00:00.000Z"}
+            {"schedule": {"cron": "0 9 * * mon"}, "audience": {"trait": "plan", "op": "eq", "value": "pro"}} | none | scheduled
+              entered on Schedule [trait plan = "pro" eq "pro" -> true] {"schedule":"0 9 * * mon","scheduled_at":"2027-01-15T08:00:00.000Z"}
+            {"schedule": {"cron": "0 9 * * mon"}, "audience": {"trait": "plan", "op": "eq", "value": "free"}} | none | scheduled
+              -
+            {"schedule": {"cron": "0 9 * * mon"}} | none | track Visited
+              -
+            {"date": {"trait": "renewal_date", "offset": "-5d"}} | none | scheduled
+              entered on Date Reached {"date":"2027-01-20","trait":"renewal_date"}
+            {"date": {"trait": "signup_date"}} | none | scheduled
+              -
+            {"date": {"trait": "renewal_date"}} | none | api {}
+              -
+            {"event": "Visited"} | none | timer
+              -
+        "#]],
+    );
+}
