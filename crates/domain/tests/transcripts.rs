@@ -758,16 +758,18 @@ fn check_edits(doc: Value, script: &str, expect: Expect) {
         let mut words = line.splitn(3, ' ');
         let (Some(verb), Some(pointer), Some(arg)) = (words.next(), words.next(), words.next()) else { panic!("bad line {line}") };
         let (parent, key) = pointer.rsplit_once('/').expect("a pointer");
-        let obj = edited.pointer_mut(parent).and_then(Value::as_object_mut).unwrap_or_else(|| panic!("no object at {parent}"));
-        match verb {
-            "rename" => {
+        match (verb, edited.pointer_mut(parent)) {
+            ("rename", Some(Value::Object(obj))) => {
                 let v = obj.remove(key).unwrap_or_else(|| panic!("no {pointer}"));
                 obj.insert(arg.to_owned(), v);
             }
-            "set" => {
+            ("set", Some(Value::Object(obj))) => {
                 obj.insert(key.to_owned(), serde_json::from_str(arg).expect("json"));
             }
-            other => panic!("unknown verb {other}"),
+            ("set", Some(Value::Array(items))) => {
+                items[key.parse::<usize>().expect("an index")] = serde_json::from_str(arg).expect("json");
+            }
+            _ => panic!("cannot {verb} {pointer}"),
         }
         out += &format!("{line}\n");
         match Journey::parse(&edited) {
@@ -1264,6 +1266,334 @@ fn who_may_enter_a_journey() {
               -
             {"event": "Visited"} | none | timer
               -
+        "#]],
+    );
+}
+
+#[test]
+fn every_invalid_value_is_reported_where_it_is() {
+    check_edits(
+        every_kind_of_object(),
+        r#"
+        set /id "Not A Slug"
+        set /id ""
+        set /name 3
+        set /name null
+        set /timezone "Mars/Olympus"
+        set /timezone null
+        set /entry "Signed Up"
+        set /entry {"event": " "}
+        set /entry {"event": "X", "filter": {"trait": "x"}}
+        set /entry {"trait_change": "plan"}
+        set /entry {"trait_change": {"trait": ""}}
+        set /entry {"api": false}
+        set /entry {"schedule": "daily"}
+        set /entry {"schedule": {"cron": "0 25 * * *", "timezone": "Nowhere"}}
+        set /entry {"schedule": {}}
+        set /entry {"schedule": {"cron": "0 9 * * *"}, "audience": {"history": {"event": "X", "within": "1d"}, "op": "gte", "value": 1}}
+        set /entry {"date": "renewal_date"}
+        set /entry {"date": {"offset": "3d", "at": "9am"}}
+        set /entry {"date": {"trait": "d", "offset": 3, "at": "09:10"}}
+        set /entry {"date": {"trait": "d", "at": "24:00"}}
+        set /entry {"date": {"trait": "d", "at": "09:60"}}
+        set /entry {"date": {"trait": "d", "at": "9:00"}}
+        set /entry {"date": {"trait": "d", "offset": "+1w", "at": "23:45"}}
+        set /entry/reentry "sometimes"
+        set /entry/reentry {"after": "0s"}
+        set /entry/reentry null
+        set /entry/reentry "never"
+        set /entry/limit 0
+        set /entry/limit 1.5
+        set /entry/limit null
+        set /entry/holdout 101
+        set /entry/holdout -1
+        set /entry/holdout 100
+        set /entry/concurrent "yes"
+        set /entry/concurrent null
+        set /exit {"event": "X"}
+        set /exit null
+        set /exit ["Unsubscribed"]
+        set /exit/0/event ""
+        set /goal "Subscribed"
+        set /goal/within "never"
+        set /goal/within 7
+        set /goal/exit "yes"
+        set /goal null
+        set /steps []
+        set /steps {}
+        set /steps/0 "wait"
+        set /steps/0/id "Pause"
+        set /steps/1/id "pause"
+        set /steps/0/next 3
+        set /steps/0/next null
+        set /steps/0/duration "-1d"
+        set /steps/0/until {"time": "09:00"}
+        set /steps/0/offset "1d"
+        set /steps/1/until "09:00"
+        set /steps/1/until/time "9:00"
+        set /steps/1/until/time "24:00"
+        set /steps/1/until/time "12:60"
+        set /steps/1/until/timezone null
+        set /steps/2/until_trait ""
+        set /steps/2/offset "soon"
+        set /steps/2/offset 3
+        set /steps/3/events []
+        set /steps/3/events ["Demo Booked"]
+        set /steps/3/events/0/next 1
+        set /steps/3/events/0/filter {"trait": "x"}
+        set /steps/3/timeout "0s"
+        set /steps/3/timeout_next "nowhere"
+        set /steps/4/cases []
+        set /steps/4/cases [7]
+        set /steps/4/cases/0/next "nowhere"
+        set /steps/4/else "nowhere"
+        set /steps/4/cases/0/when {"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}
+        set /steps/5/paths [{"name": "a", "weight": 100}]
+        set /steps/5/paths [{"name": "a", "weight": 60, "next": "hello"}, {"name": "b", "weight": 60, "next": "count"}]
+        set /steps/5/paths [{"name": "a", "weight": 0, "next": "hello"}, {"name": "", "weight": 100, "next": "count"}]
+        set /steps/5/paths [{"name": "a", "weight": 1, "next": "hello"}, {"name": "b", "weight": 99, "next": "count"}]
+        set /steps/5/paths [{"name": "a", "weight": 101, "next": "hello"}, "b"]
+        set /steps/6/channel "sms"
+        set /steps/6/channel 1
+        set /steps/6/template ""
+        set /steps/7/set []
+        set /steps/7/increment {"orders": "one", "a/b": "x"}
+        set /steps/7/increment 1
+        set /steps/7/unset "prospect"
+        set /steps/7/unset [1]
+        set /steps/7 {"id": "count", "type": "update", "next": "crm"}
+        set /steps/7 {"id": "count", "type": "update", "set": {}, "unset": [], "next": "crm"}
+        set /steps/7 {"id": "count", "type": "update", "unset": ["a"], "next": "crm"}
+        set /steps/8/url "ftp://x"
+        set /steps/8/url ""
+        set /steps/8/method "fetch"
+        set /steps/8/method "get"
+        set /steps/8/method 3
+        set /steps/8/method null
+        set /steps/8/save {"score": "score", "tier": 3, "a~b": "/ok"}
+        set /steps/8/save "score"
+        set /steps/8/save null
+        set /steps/9/type "teleport"
+        set /steps/9/type 3
+    "#,
+        expect![[r#"
+            set /id "Not A Slug"
+              /id invalid_id: "id" must be 1-100 characters of a-z, 0-9, - and _
+            set /id ""
+              /id invalid_id: "id" must be 1-100 characters of a-z, 0-9, - and _
+            set /name 3
+              /name invalid_field: "name" is text
+            set /name null
+              valid
+            set /timezone "Mars/Olympus"
+              /timezone unknown_timezone: "Mars/Olympus" is not an IANA time zone such as "Europe/Paris"
+            set /timezone null
+              valid
+            set /entry "Signed Up"
+              /entry invalid_field: "entry" must be an object
+            set /entry {"event": " "}
+              /entry/event missing_field: an event match needs an "event" name
+            set /entry {"event": "X", "filter": {"trait": "x"}}
+              /entry/filter condition_invalid: a comparison needs "op"
+            set /entry {"trait_change": "plan"}
+              /entry/trait_change invalid_field: "trait_change" must be an object
+            set /entry {"trait_change": {"trait": ""}}
+              /entry/trait_change/trait missing_field: a trait_change entry names its "trait"
+            set /entry {"api": false}
+              /entry/api invalid_field: "api" is true (an entry through the admin API)
+            set /entry {"schedule": "daily"}
+              /entry/schedule invalid_field: "schedule" must be an object
+            set /entry {"schedule": {"cron": "0 25 * * *", "timezone": "Nowhere"}}
+              /entry/schedule/cron invalid_cron: "25" is outside 0-23
+              /entry/schedule/timezone unknown_timezone: "Nowhere" is not an IANA time zone such as "Europe/Paris"
+            set /entry {"schedule": {}}
+              /entry/schedule/cron missing_field: a schedule needs "cron", e.g. "0 9 * * mon"
+            set /entry {"schedule": {"cron": "0 9 * * *"}, "audience": {"history": {"event": "X", "within": "1d"}, "op": "gte", "value": 1}}
+              /entry/audience condition_invalid: a schedule's audience reads traits and the clock, not history
+            set /entry {"date": "renewal_date"}
+              /entry/date invalid_field: "date" must be an object
+            set /entry {"date": {"offset": "3d", "at": "9am"}}
+              /entry/date/trait missing_field: a date entry names its date "trait"
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "offset": 3, "at": "09:10"}}
+              /entry/date/offset invalid_duration: an offset is a duration such as "-3d"
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "at": "24:00"}}
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "at": "09:60"}}
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "at": "9:00"}}
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "offset": "+1w", "at": "23:45"}}
+              valid
+            set /entry/reentry "sometimes"
+              /entry/reentry invalid_field: reentry is "always", "never" or {"after": "30d"}
+            set /entry/reentry {"after": "0s"}
+              /entry/reentry/after invalid_duration: "after" must be a positive duration such as "3d"
+            set /entry/reentry null
+              valid
+            set /entry/reentry "never"
+              valid
+            set /entry/limit 0
+              /entry/limit invalid_field: limit is a whole number of runs, at least 1
+            set /entry/limit 1.5
+              /entry/limit invalid_field: limit is a whole number of runs, at least 1
+            set /entry/limit null
+              valid
+            set /entry/holdout 101
+              /entry/holdout invalid_field: holdout is a whole percent from 0 to 100
+            set /entry/holdout -1
+              /entry/holdout invalid_field: holdout is a whole percent from 0 to 100
+            set /entry/holdout 100
+              valid
+            set /entry/concurrent "yes"
+              /entry/concurrent invalid_field: concurrent is true or false
+            set /entry/concurrent null
+              valid
+            set /exit {"event": "X"}
+              /exit invalid_field: "exit" must be a list of event matches
+            set /exit null
+              valid
+            set /exit ["Unsubscribed"]
+              /exit/0 invalid_field: an exit must be an object
+            set /exit/0/event ""
+              /exit/0/event missing_field: an event match needs an "event" name
+            set /goal "Subscribed"
+              /goal invalid_field: "goal" must be an object
+            set /goal/within "never"
+              /goal/within invalid_duration: invalid duration "never": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            set /goal/within 7
+              /goal/within invalid_duration: "within" must be a positive duration such as "3d"
+            set /goal/exit "yes"
+              /goal/exit invalid_field: "exit" is true or false
+            set /goal null
+              valid
+            set /steps []
+              /steps missing_field: a journey needs a non-empty list of "steps"
+            set /steps {}
+              /steps missing_field: a journey needs a non-empty list of "steps"
+            set /steps/0 "wait"
+              /steps/0/id invalid_id: each step needs an "id" of a-z, 0-9, - and _
+              /steps/0 invalid_step: a step must be an object
+            set /steps/0/id "Pause"
+              [Pause] /steps/0/id invalid_id: each step needs an "id" of a-z, 0-9, - and _
+            set /steps/1/id "pause"
+              [pause] /steps/1/id duplicate_id: step id "pause" is used twice
+              [pause] /steps/0/next dangling_next: next points to "nine", which is not a step
+            set /steps/0/next 3
+              [pause] /steps/0/next invalid_field: "next" must be a step id
+            set /steps/0/next null
+              [nine] /steps/1 unreachable_step: step "nine" cannot be reached from the first step
+              [renewal] /steps/2 unreachable_step: step "renewal" cannot be reached from the first step
+              [booked] /steps/3 unreachable_step: step "booked" cannot be reached from the first step
+              [vip] /steps/4 unreachable_step: step "vip" cannot be reached from the first step
+              [ab] /steps/5 unreachable_step: step "ab" cannot be reached from the first step
+              [hello] /steps/6 unreachable_step: step "hello" cannot be reached from the first step
+              [count] /steps/7 unreachable_step: step "count" cannot be reached from the first step
+              [crm] /steps/8 unreachable_step: step "crm" cannot be reached from the first step
+              [done] /steps/9 unreachable_step: step "done" cannot be reached from the first step
+            set /steps/0/duration "-1d"
+              [pause] /steps/0/duration invalid_duration: invalid duration "-1d": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            set /steps/0/until {"time": "09:00"}
+              [pause] /steps/0 invalid_wait: a wait has exactly one of "duration", "until" ({"time": "09:00"}) or "until_trait"
+            set /steps/0/offset "1d"
+              [pause] /steps/0/offset invalid_field: "offset" goes with "until_trait"
+            set /steps/1/until "09:00"
+              [nine] /steps/1/until invalid_field: "until" must be an object
+            set /steps/1/until/time "9:00"
+              [nine] /steps/1/until/time invalid_field: "time" is a 24-hour "HH:MM" such as "09:00"
+            set /steps/1/until/time "24:00"
+              [nine] /steps/1/until/time invalid_field: "time" is a 24-hour "HH:MM" such as "09:00"
+            set /steps/1/until/time "12:60"
+              [nine] /steps/1/until/time invalid_field: "time" is a 24-hour "HH:MM" such as "09:00"
+            set /steps/1/until/timezone null
+              valid
+            set /steps/2/until_trait ""
+              [renewal] /steps/2/until_trait missing_field: "until_trait" names a date trait such as "renewal_date"
+            set /steps/2/offset "soon"
+              [renewal] /steps/2/offset invalid_duration: invalid duration "soon": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            set /steps/2/offset 3
+              [renewal] /steps/2/offset invalid_duration: an offset is a duration such as "-3d"
+            set /steps/3/events []
+              [booked] /steps/3/events missing_field: wait_for needs "events": a list of {"event", "filter", "next"}
+            set /steps/3/events ["Demo Booked"]
+              [booked] /steps/3/events/0 invalid_field: a wait_for event must be an object
+            set /steps/3/events/0/next 1
+              [booked] /steps/3/events/0/next invalid_field: "next" must be a step id
+            set /steps/3/events/0/filter {"trait": "x"}
+              [booked] /steps/3/events/0/filter condition_invalid: a comparison needs "op"
+            set /steps/3/timeout "0s"
+              [booked] /steps/3/timeout invalid_duration: "timeout" must be a positive duration such as "3d"
+            set /steps/3/timeout_next "nowhere"
+              [booked] /steps/3/timeout_next dangling_next: timeout_next points to "nowhere", which is not a step
+            set /steps/4/cases []
+              [vip] /steps/4/cases missing_field: branch needs "cases": a list of {"when", "next"}
+            set /steps/4/cases [7]
+              [vip] /steps/4/cases/0 invalid_field: a branch case must be an object
+            set /steps/4/cases/0/next "nowhere"
+              [vip] /steps/4/cases/0/next dangling_next: cases/0/next points to "nowhere", which is not a step
+            set /steps/4/else "nowhere"
+              [vip] /steps/4/else dangling_next: else points to "nowhere", which is not a step
+            set /steps/4/cases/0/when {"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}
+              [vip] /steps/4/cases/0/when impossible_condition: this condition can never hold: no value of trait n satisfies every comparison on it
+            set /steps/5/paths [{"name": "a", "weight": 100}]
+              [ab] /steps/5/paths missing_field: split needs "paths": two or more {"name", "weight", "next"}
+            set /steps/5/paths [{"name": "a", "weight": 60, "next": "hello"}, {"name": "b", "weight": 60, "next": "count"}]
+              [ab] /steps/5/paths split_weights: split weights add up to 120, not 100
+            set /steps/5/paths [{"name": "a", "weight": 0, "next": "hello"}, {"name": "", "weight": 100, "next": "count"}]
+              [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
+              [ab] /steps/5/paths/1/name missing_field: each split path needs a "name" (the variant recorded)
+            set /steps/5/paths [{"name": "a", "weight": 1, "next": "hello"}, {"name": "b", "weight": 99, "next": "count"}]
+              valid
+            set /steps/5/paths [{"name": "a", "weight": 101, "next": "hello"}, "b"]
+              [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
+              [ab] /steps/5/paths/1 invalid_field: a split path must be an object
+            set /steps/6/channel "sms"
+              [hello] /steps/6/channel unknown_channel: unknown channel "sms"; available: email
+            set /steps/6/channel 1
+              [hello] /steps/6/channel unknown_channel: unknown channel 1; available: email
+            set /steps/6/template ""
+              [hello] /steps/6/template missing_field: this step needs "template"
+            set /steps/7/set []
+              [count] /steps/7/set invalid_field: "set" is an object of traits and their values
+            set /steps/7/increment {"orders": "one", "a/b": "x"}
+              [count] /steps/7/increment/a~1b invalid_field: increment by a number
+              [count] /steps/7/increment/orders invalid_field: increment by a number
+            set /steps/7/increment 1
+              [count] /steps/7/increment invalid_field: "increment" is an object of traits and numbers
+            set /steps/7/unset "prospect"
+              [count] /steps/7/unset invalid_field: "unset" is a list of trait names
+            set /steps/7/unset [1]
+              [count] /steps/7/unset invalid_field: "unset" is a list of trait names
+            set /steps/7 {"id": "count", "type": "update", "next": "crm"}
+              [count] /steps/7 missing_field: update needs "set" (object), "increment" (object of numbers) or "unset" (list)
+            set /steps/7 {"id": "count", "type": "update", "set": {}, "unset": [], "next": "crm"}
+              [count] /steps/7 missing_field: update needs "set" (object), "increment" (object of numbers) or "unset" (list)
+            set /steps/7 {"id": "count", "type": "update", "unset": ["a"], "next": "crm"}
+              valid
+            set /steps/8/url "ftp://x"
+              [crm] /steps/8/url invalid_url: a webhook url must start with http:// or https://
+            set /steps/8/url ""
+              [crm] /steps/8/url missing_field: this step needs "url"
+            set /steps/8/method "fetch"
+              [crm] /steps/8/method invalid_field: method must be one of POST, PUT, PATCH, GET, DELETE
+            set /steps/8/method "get"
+              valid
+            set /steps/8/method 3
+              [crm] /steps/8/method invalid_field: method must be one of POST, PUT, PATCH, GET, DELETE
+            set /steps/8/method null
+              valid
+            set /steps/8/save {"score": "score", "tier": 3, "a~b": "/ok"}
+              [crm] /steps/8/save/score invalid_field: save maps a trait to a JSON pointer into the response, such as "/data/score"
+              [crm] /steps/8/save/tier invalid_field: save maps a trait to a JSON pointer into the response, such as "/data/score"
+            set /steps/8/save "score"
+              [crm] /steps/8/save invalid_field: save is {"trait": "/json/pointer"}
+            set /steps/8/save null
+              valid
+            set /steps/9/type "teleport"
+              [done] /steps/9/type unknown_step_type: unknown step type "teleport"; available: wait, wait_for, branch, split, send, update, webhook, exit
+            set /steps/9/type 3
+              [done] /steps/9/type unknown_step_type: unknown step type 3; available: wait, wait_for, branch, split, send, update, webhook, exit
         "#]],
     );
 }
