@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use domain::Map;
 use domain::aggregate::in_window;
 use domain::event::{Envelope, Event, Kind};
-use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, step};
+use domain::journey::{Channel, Context, Effect, Input, Journey, Run, RunStatus, step};
 use domain::time::{Duration, Timestamp};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
@@ -27,6 +27,8 @@ struct Driver {
     start: Timestamp,
     people: BTreeMap<String, Person>,
     log: Vec<String>,
+    /// Effects in the order they were decided, as the engine's outbox would have them.
+    outbox: Vec<String>,
     next_id: u64,
     entries: i64,
 }
@@ -39,7 +41,7 @@ impl Driver {
     fn at(doc: Value, start: &str) -> Driver {
         let journey = Journey::parse(&doc).expect("valid journey");
         let start = Timestamp::parse(start).expect("start");
-        Driver { journey, start, people: BTreeMap::new(), log: Vec::new(), next_id: 0, entries: 0 }
+        Driver { journey, start, people: BTreeMap::new(), log: Vec::new(), outbox: Vec::new(), next_id: 0, entries: 0 }
     }
 
     fn history_counts(&self, who: &str, now: Timestamp) -> Vec<Value> {
@@ -60,7 +62,10 @@ impl Driver {
         let seed = who.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
         if let Some(t) = step(&self.journey, 1, waiting, input, &ctx, now, seed) {
             let offset = now.since(self.start);
-            self.log.push(format!("t=+{offset} {who}: {}", t.trace.join(" / ")));
+            self.log.push(format!("t=+{offset} {who}: {} => {}", t.trace.join(" / "), self.state(&t.run)));
+            for effect in &t.effects {
+                self.outbox.push(format!("t=+{offset} {who} {}", shown(effect)));
+            }
             if t.entered {
                 self.entries += 1;
             }
@@ -71,6 +76,31 @@ impl Driver {
             }
             self.people.get_mut(who).expect("person").run = Some(t.run);
         }
+    }
+
+    /// A run after a transition: `#seq`, waiting where and until when, or why it ended, and
+    /// its conversion, control group and variants.
+    fn state(&self, run: &Run) -> String {
+        let at = |t: Timestamp| format!("+{}", t.since(self.start));
+        let mut out = format!("#{} ", run.seq);
+        match (run.status, &run.node, run.wake_at) {
+            (RunStatus::Waiting, Some(node), Some(wake)) => out += &format!("waiting at {node} until {}", at(wake)),
+            (RunStatus::Waiting, node, wake) => out += &format!("waiting at {node:?} until {wake:?}"),
+            (RunStatus::Exited, _, _) => out += &format!("exited: {}", run.exit_reason.as_deref().unwrap_or("?")),
+        }
+        if run.status == RunStatus::Exited && run.wake_at.is_some() {
+            out += " (with a timer left)";
+        }
+        if let Some(c) = run.converted_at {
+            out += &format!(", converted at {}", at(c));
+        }
+        if run.control {
+            out += ", control group";
+        }
+        for (split, variant) in &run.assignments {
+            out += &format!(", {split}={variant}");
+        }
+        out
     }
 
     /// Fires every timer due up to `until`, in time order.
@@ -85,7 +115,14 @@ impl Driver {
                 .filter(|(t, _)| *t <= until)
                 .min();
             let Some((at, who)) = due else { return };
+            let seq = self.people[&who].run.as_ref().map(|r| r.seq);
             self.apply(&who, at, Input::Timer);
+            let person = self.people.get_mut(&who).expect("person");
+            if let Some(run) = person.run.as_mut().filter(|r| Some(r.seq) == seq && r.wake_at == Some(at)) {
+                // `step` did nothing with a due timer: say so, and forget it (or it fires forever).
+                self.log.push(format!("t=+{} {who}: timer ignored", at.since(self.start)));
+                run.wake_at = None;
+            }
         }
     }
 
@@ -117,8 +154,17 @@ impl Driver {
 
     /// Runs a script: `+1h alice page /products/a`, `+1d alice track Sales Contacted {"x":1}`,
     /// `+1d alice identify {"firstName":"Alice"}`, `+0s alice api {"coupon":"X"}`, or `+5d`
-    /// to let time pass.
+    /// to let time pass; returns the transcript.
     fn run(mut self, script: &str) -> String {
+        self.run_lines(script);
+        let mut out = self.log.join("\n") + "\n";
+        if !self.outbox.is_empty() {
+            out += &format!("outbox:\n  {}\n", self.outbox.join("\n  "));
+        }
+        out
+    }
+
+    fn run_lines(&mut self, script: &str) {
         for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let mut parts = line.splitn(3, ' ');
             let offset: Duration = parts.next().and_then(|o| o.strip_prefix('+')).expect("offset").parse().expect("duration");
@@ -149,7 +195,17 @@ impl Driver {
                 other => panic!("unknown verb {other}"),
             }
         }
-        self.log.join("\n") + "\n"
+    }
+}
+
+/// An effect as the outbox would carry it.
+fn shown(effect: &Effect) -> String {
+    match effect {
+        Effect::Send { node, channel: Channel::Email, template } => format!("{node}: send email {template}"),
+        Effect::Webhook { node, url, method, body, save } => {
+            format!("{node}: {method} {url} body {} save {save:?}", body.as_ref().map_or("none".to_owned(), Value::to_string))
+        }
+        Effect::Update { node, update } => format!("{node}: update {}", serde_json::to_value(update).unwrap_or_default()),
     }
 }
 
@@ -173,10 +229,13 @@ fn third_product_view_in_a_week_sends_invite_then_reminder() {
         +7d
     ",
         expect![[r#"
-            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+2d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+3d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
-            t=+6d alice: booked: wait_for Consultation Booked timed out -> remind / remind: send email consultation-reminder / completed
+            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+2d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+3d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +6d
+            t=+6d alice: booked: wait_for Consultation Booked timed out -> remind / remind: send email consultation-reminder / completed => #2 exited: completed
+            outbox:
+              t=+3d alice invite: send email consultation-invite
+              t=+6d alice remind: send email consultation-reminder
         "#]],
     );
 }
@@ -191,9 +250,9 @@ fn views_spread_over_more_than_a_week_do_not_qualify() {
         +8d alice page /products/c
     ",
         expect![[r#"
-            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+4d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+8d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+4d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+8d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
         "#]],
     );
 }
@@ -209,9 +268,9 @@ fn sales_contacted_first_gets_nothing() {
         +3h bob page /products/c
     ",
         expect![[r#"
-            t=+1h bob: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+2h bob: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+3h bob: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 1 eq 0 -> false] / qualified: else -> (end) / completed
+            t=+1h bob: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+2h bob: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+3h bob: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 1 eq 0 -> false] / qualified: else -> (end) / completed => #1 exited: completed
         "#]],
     );
 }
@@ -228,10 +287,12 @@ fn booking_during_wait_for_ends_the_run_without_reminder() {
         +10d
     ",
         expect![[r#"
-            t=+0s carol: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+1h carol: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+2h carol: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
-            t=+1d carol: booked: got Consultation Booked -> (end) / completed
+            t=+0s carol: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+1h carol: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+2h carol: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +3d2h
+            t=+1d carol: booked: got Consultation Booked -> (end) / completed => #2 exited: completed
+            outbox:
+              t=+2h carol invite: send email consultation-invite
         "#]],
     );
 }
@@ -253,9 +314,9 @@ fn exit_event_ends_run_during_wait() {
         +40d
     ",
         expect![[r#"
-        t=+0s dan: entered on Signed Up / pause: wait 30d
-        t=+1d dan: exit on Unsubscribed
-    "#]],
+            t=+0s dan: entered on Signed Up / pause: wait 30d => #1 waiting at pause until +30d
+            t=+1d dan: exit on Unsubscribed => #2 exited: exit event Unsubscribed
+        "#]],
     );
 }
 
@@ -277,9 +338,12 @@ fn wait_then_send_and_webhook() {
         +3h
     ",
         expect![[r#"
-        t=+0s erin: entered on Signed Up / pause: wait 2h
-        t=+2h erin: pause: wait over -> hello / hello: send email welcome / crm: webhook POST https://crm.example/hooks / completed
-    "#]],
+            t=+0s erin: entered on Signed Up / pause: wait 2h => #1 waiting at pause until +2h
+            t=+2h erin: pause: wait over -> hello / hello: send email welcome / crm: webhook POST https://crm.example/hooks / completed => #2 exited: completed
+            outbox:
+              t=+2h erin hello: send email welcome
+              t=+2h erin crm: POST https://crm.example/hooks body {"user":"{{ traits.email }}"} save {}
+        "#]],
     );
 }
 
@@ -306,10 +370,13 @@ fn branch_on_traits_and_wait_for_filter() {
         +2d fay track Plan Changed {"to": "pro"}
     "#,
         expect![[r#"
-        t=+1s fay: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 false [property seats = 3 gte 10 -> false] / big: else -> paid / paid: wait_for Plan Changed (timeout 14d)
-        t=+2s gus: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 true [property seats = 12 gte 10 -> true] / sales: send email talk-to-sales / completed
-        t=+2d fay: paid: got Plan Changed -> thanks / thanks: send email thanks / completed
-    "#]],
+            t=+1s fay: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 false [property seats = 3 gte 10 -> false] / big: else -> paid / paid: wait_for Plan Changed (timeout 14d) => #1 waiting at paid until +14d1s
+            t=+2s gus: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 true [property seats = 12 gte 10 -> true] / sales: send email talk-to-sales / completed => #1 exited: completed
+            t=+2d fay: paid: got Plan Changed -> thanks / thanks: send email thanks / completed => #2 exited: completed
+            outbox:
+              t=+2s gus sales: send email talk-to-sales
+              t=+2d fay thanks: send email thanks
+        "#]],
     );
 }
 
@@ -376,9 +443,9 @@ fn goal_reached_during_a_30_day_wait_exits_on_day_1() {
         +40d
     ",
         expect![[r#"
-        t=+0s ann: entered on Signed Up / pause: wait 30d
-        t=+1d ann: goal reached: Subscribed
-    "#]],
+            t=+0s ann: entered on Signed Up / pause: wait 30d => #1 waiting at pause until +30d
+            t=+1d ann: goal reached: Subscribed => #2 exited: goal reached: Subscribed, converted at +1d
+        "#]],
     );
 }
 
@@ -398,10 +465,12 @@ fn goal_without_exit_records_the_conversion_and_continues() {
         +3d
     ",
         expect![[r#"
-        t=+0s bea: entered on Signed Up / pause: wait 2d
-        t=+1d bea: goal reached: Subscribed
-        t=+2d bea: pause: wait over -> thanks / thanks: send email thanks / completed
-    "#]],
+            t=+0s bea: entered on Signed Up / pause: wait 2d => #1 waiting at pause until +2d
+            t=+1d bea: goal reached: Subscribed => #2 waiting at pause until +2d, converted at +1d
+            t=+2d bea: pause: wait over -> thanks / thanks: send email thanks / completed => #3 exited: completed, converted at +1d
+            outbox:
+              t=+2d bea thanks: send email thanks
+        "#]],
     );
 }
 
@@ -425,12 +494,18 @@ fn split_assigns_a_stable_variant_per_person() {
         +1d ann track Signed Up
     ",
         expect![[r#"
-        t=+0s ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
-        t=+0s bob: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed
-        t=+0s cat: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed
-        t=+0s dan: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
-        t=+1d ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
-    "#]],
+            t=+0s ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed => #1 exited: completed, ab=a
+            t=+0s bob: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed => #1 exited: completed, ab=b
+            t=+0s cat: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed => #1 exited: completed, ab=b
+            t=+0s dan: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed => #1 exited: completed, ab=a
+            t=+1d ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed => #1 exited: completed, ab=a
+            outbox:
+              t=+0s ann send-a: send email welcome-a
+              t=+0s bob send-b: send email welcome-b
+              t=+0s cat send-b: send email welcome-b
+              t=+0s dan send-a: send email welcome-a
+              t=+1d ann send-a: send email welcome-a
+        "#]],
     );
 }
 
@@ -452,9 +527,13 @@ fn update_changes_traits_that_later_steps_see() {
         +2h eve track Order Completed
     "#,
         expect![[r#"
-        t=+1h eve: entered on Order Completed / count: update customer = true, orders = 1, prospect = null / vip: case 0 false [trait orders = 1 gte 2 -> false] / vip: else -> (end) / completed
-        t=+2h eve: entered on Order Completed / count: update orders = 2 / vip: case 0 true [trait orders = 2 gte 2 -> true] / thanks: send email vip-thanks / completed
-    "#]],
+            t=+1h eve: entered on Order Completed / count: update customer = true, orders = 1, prospect = null / vip: case 0 false [trait orders = 1 gte 2 -> false] / vip: else -> (end) / completed => #1 exited: completed
+            t=+2h eve: entered on Order Completed / count: update orders = 2 / vip: case 0 true [trait orders = 2 gte 2 -> true] / thanks: send email vip-thanks / completed => #1 exited: completed
+            outbox:
+              t=+1h eve count: update {"increment":{"orders":1},"set":{"customer":true},"unset":["prospect"]}
+              t=+2h eve count: update {"increment":{"orders":1},"set":{"customer":true},"unset":["prospect"]}
+              t=+2h eve thanks: send email vip-thanks
+        "#]],
     );
 }
 
@@ -472,10 +551,13 @@ fn holdout_puts_a_stable_share_in_a_control_group_that_gets_nothing() {
         +0s cat track Churned
     ",
         expect![[r#"
-        t=+0s ann: entered on Churned / control group (holdout 50%): recorded, nothing is sent / offer: control group, not sending offer / completed
-        t=+0s bob: entered on Churned / offer: send email offer / completed
-        t=+0s cat: entered on Churned / offer: send email offer / completed
-    "#]],
+            t=+0s ann: entered on Churned / control group (holdout 50%): recorded, nothing is sent / offer: control group, not sending offer / completed => #1 exited: completed, control group
+            t=+0s bob: entered on Churned / offer: send email offer / completed => #1 exited: completed
+            t=+0s cat: entered on Churned / offer: send email offer / completed => #1 exited: completed
+            outbox:
+              t=+0s bob offer: send email offer
+              t=+0s cat offer: send email offer
+        "#]],
     );
 }
 
@@ -490,8 +572,10 @@ fn reentry_rules_and_entry_limit() {
         +1d ann track Visited
     ",
         expect![[r#"
-        t=+0s ann: entered on Visited / hi: send email hi / completed
-    "#]],
+            t=+0s ann: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            outbox:
+              t=+0s ann hi: send email hi
+        "#]],
     );
     let cooldown = json!({"id": "weekly", "entry": {"event": "Visited", "reentry": {"after": "7d"}}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
     check(
@@ -502,9 +586,12 @@ fn reentry_rules_and_entry_limit() {
         +7d ann track Visited
     ",
         expect![[r#"
-        t=+0s ann: entered on Visited / hi: send email hi / completed
-        t=+7d ann: entered on Visited / hi: send email hi / completed
-    "#]],
+            t=+0s ann: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            t=+7d ann: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            outbox:
+              t=+0s ann hi: send email hi
+              t=+7d ann hi: send email hi
+        "#]],
     );
     let limited =
         json!({"id": "first-two", "entry": {"event": "Visited", "limit": 2}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
@@ -516,9 +603,12 @@ fn reentry_rules_and_entry_limit() {
         +0s cat track Visited
     ",
         expect![[r#"
-        t=+0s ann: entered on Visited / hi: send email hi / completed
-        t=+0s bob: entered on Visited / hi: send email hi / completed
-    "#]],
+            t=+0s ann: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            t=+0s bob: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            outbox:
+              t=+0s ann hi: send email hi
+              t=+0s bob hi: send email hi
+        "#]],
     );
 }
 
@@ -535,8 +625,10 @@ fn trait_change_and_api_entries() {
         +3d fay identify {"plan": "pro"}
     "#,
         expect![[r#"
-        t=+2d fay: entered on Trait Changed / thanks: send email pro-welcome / completed
-    "#]],
+            t=+2d fay: entered on Trait Changed / thanks: send email pro-welcome / completed => #1 exited: completed
+            outbox:
+              t=+2d fay thanks: send email pro-welcome
+        "#]],
     );
     let api = json!({"id": "manual", "entry": {"api": true},
         "steps": [{"id": "big", "type": "branch", "cases": [{"when": {"property": "coupon", "op": "exists"}, "next": "send"}]}, {"id": "send", "type": "send", "template": "coupon"}]});
@@ -547,9 +639,11 @@ fn trait_change_and_api_entries() {
         +0s hal api {}
     "#,
         expect![[r#"
-        t=+0s gus: entered on API Call / big: case 0 true [property coupon = "SAVE10" exists -> true] / send: send email coupon / completed
-        t=+0s hal: entered on API Call / big: case 0 false [property coupon = (absent) exists -> false] / big: else -> (end) / completed
-    "#]],
+            t=+0s gus: entered on API Call / big: case 0 true [property coupon = "SAVE10" exists -> true] / send: send email coupon / completed => #1 exited: completed
+            t=+0s hal: entered on API Call / big: case 0 false [property coupon = (absent) exists -> false] / big: else -> (end) / completed => #1 exited: completed
+            outbox:
+              t=+0s gus send: send email coupon
+        "#]],
     );
 }
 
@@ -573,15 +667,20 @@ fn wait_until_nine_in_three_zones_across_a_daylight_saving_change() {
         +2d
     "#,
         expect![[r#"
-        t=+0s paris: entered on Signed Up / nine: wait until 2026-03-29T07:00:00.000Z
-        t=+0s nyc: entered on Signed Up / nine: wait until 2026-03-28T13:00:00.000Z
-        t=+0s tokyo: entered on Signed Up / nine: wait until 2026-03-29T00:00:00.000Z
-        t=+0s nobody: entered on Signed Up / nine: wait until 2026-03-29T09:00:00.000Z
-        t=+3h nyc: nine: wait over -> hello / hello: send email hello / completed
-        t=+14h tokyo: nine: wait over -> hello / hello: send email hello / completed
-        t=+21h paris: nine: wait over -> hello / hello: send email hello / completed
-        t=+23h nobody: nine: wait over -> hello / hello: send email hello / completed
-    "#]],
+            t=+0s paris: entered on Signed Up / nine: wait until 2026-03-29T07:00:00.000Z => #1 waiting at nine until +21h
+            t=+0s nyc: entered on Signed Up / nine: wait until 2026-03-28T13:00:00.000Z => #1 waiting at nine until +3h
+            t=+0s tokyo: entered on Signed Up / nine: wait until 2026-03-29T00:00:00.000Z => #1 waiting at nine until +14h
+            t=+0s nobody: entered on Signed Up / nine: wait until 2026-03-29T09:00:00.000Z => #1 waiting at nine until +23h
+            t=+3h nyc: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+14h tokyo: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+21h paris: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+23h nobody: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            outbox:
+              t=+3h nyc hello: send email hello
+              t=+14h tokyo hello: send email hello
+              t=+21h paris hello: send email hello
+              t=+23h nobody hello: send email hello
+        "#]],
     );
 }
 
@@ -600,11 +699,15 @@ fn wait_until_a_date_trait_minus_an_offset() {
         +20d
     "#,
         expect![[r#"
-        t=+0s ida: entered on Subscribed / before: wait until 2027-01-28T23:00:00.000Z
-        t=+0s jon: entered on Subscribed / before: 2027-01-06T23:00:00.000Z has passed, no wait -> remind / remind: send email renewal / completed
-        t=+0s kim: entered on Subscribed / before: trait renewal_date is not set, no wait -> remind / remind: send email renewal / completed
-        t=+13d15h ida: before: wait over -> remind / remind: send email renewal / completed
-    "#]],
+            t=+0s ida: entered on Subscribed / before: wait until 2027-01-28T23:00:00.000Z => #1 waiting at before until +13d15h
+            t=+0s jon: entered on Subscribed / before: 2027-01-06T23:00:00.000Z has passed, no wait -> remind / remind: send email renewal / completed => #1 exited: completed
+            t=+0s kim: entered on Subscribed / before: trait renewal_date is not set, no wait -> remind / remind: send email renewal / completed => #1 exited: completed
+            t=+13d15h ida: before: wait over -> remind / remind: send email renewal / completed => #2 exited: completed
+            outbox:
+              t=+0s jon remind: send email renewal
+              t=+0s kim remind: send email renewal
+              t=+13d15h ida remind: send email renewal
+        "#]],
     );
 }
 
@@ -622,9 +725,9 @@ fn history_sum_and_clock_conditions() {
         +1d leo track Order Completed {"total": 50.5}
     "#,
         expect![[r#"
-        t=+0s leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 60 gte 100 -> false] / vip: else -> (end) / completed
-        t=+1d leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 110.5 gte 100 -> true; day_of_week (Europe/Paris) = "sat" in ["mon","tue","wed","thu","fri"] -> false] / vip: else -> (end) / completed
-    "#]],
+            t=+0s leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 60 gte 100 -> false] / vip: else -> (end) / completed => #1 exited: completed
+            t=+1d leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 110.5 gte 100 -> true; day_of_week (Europe/Paris) = "sat" in ["mon","tue","wed","thu","fri"] -> false] / vip: else -> (end) / completed => #1 exited: completed
+        "#]],
     );
 }
 
@@ -672,8 +775,10 @@ fn schedule_and_date_entries() {
         +3d bob scheduled
     "#,
         expect![[r#"
-        t=+3d ann: entered on Schedule [trait plan = "pro" eq "pro" -> true] / send: send email digest / completed
-    "#]],
+            t=+3d ann: entered on Schedule [trait plan = "pro" eq "pro" -> true] / send: send email digest / completed => #1 exited: completed
+            outbox:
+              t=+3d ann send: send email digest
+        "#]],
     );
     let renewal = json!({"id": "renewal", "entry": {"date": {"trait": "renewal_date", "offset": "-3d", "at": "09:00"}},
         "steps": [{"id": "send", "type": "send", "template": "renewal"}]});
@@ -685,8 +790,10 @@ fn schedule_and_date_entries() {
         +1d dan scheduled
     "#,
         expect![[r#"
-        t=+1d cy: entered on Date Reached / send: send email renewal / completed
-    "#]],
+            t=+1d cy: entered on Date Reached / send: send email renewal / completed => #1 exited: completed
+            outbox:
+              t=+1d cy send: send email renewal
+        "#]],
     );
     let j =
         Journey::parse(&json!({"id": "r", "timezone": "UTC", "entry": {"date": {"trait": "renewal_date", "offset": "-3d", "at": "09:00"}},
@@ -1596,4 +1703,228 @@ fn every_invalid_value_is_reported_where_it_is() {
               [done] /steps/9/type unknown_step_type: unknown step type 3; available: wait, wait_for, branch, split, send, update, webhook, exit
         "#]],
     );
+}
+
+#[test]
+fn exits_and_goals_during_waits() {
+    let doc = json!({
+        "id": "trial", "entry": {"event": "Trial Started"},
+        "exit": [{"event": "Unsubscribed", "filter": {"property": "list", "op": "eq", "value": "all"}}, {"event": "Account Deleted"}],
+        "goal": {"event": "Subscribed", "within": "1d"},
+        "steps": [
+            {"id": "pick", "type": "wait_for", "timeout": "3d", "timeout_next": "nudge", "events": [
+                {"event": "Plan Viewed", "filter": {"property": "plan", "op": "eq", "value": "pro"}, "next": "pro"},
+                {"event": "Plan Viewed", "next": "other"},
+                {"event": "Subscribed", "next": "thanks"}
+            ]},
+            {"id": "pro", "type": "send", "template": "pro"},
+            {"id": "other", "type": "send", "template": "other"},
+            {"id": "thanks", "type": "send", "template": "thanks"},
+            {"id": "nudge", "type": "send", "template": "nudge"}
+        ]
+    });
+    check(
+        doc,
+        r#"
+        +0s ann track Trial Started
+        +1h ann track Unsubscribed {"list": "news"}
+        +2h ann track Page Viewed
+        +3h ann track Plan Viewed {"plan": "pro"}
+        +0s bob track Trial Started
+        +1d bob track Subscribed
+        +0s cat track Trial Started
+        +1d1s cat track Subscribed
+        +0s dan track Trial Started
+        +1h dan track Plan Viewed {"plan": "team"}
+        +0s eve track Trial Started
+        +1h eve track Unsubscribed {"list": "all"}
+        +0s fay track Trial Started
+        +1h fay track Account Deleted
+        +2h fay track Subscribed
+        +0s gus track Trial Started
+        +3d
+    "#,
+        expect![[r#"
+            t=+0s ann: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+3h ann: pick: got Plan Viewed -> pro / pro: send email pro / completed => #2 exited: completed
+            t=+0s bob: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1d bob: goal reached: Subscribed / pick: got Subscribed -> thanks / thanks: send email thanks / completed => #2 exited: completed, converted at +1d
+            t=+0s cat: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1d1s cat: pick: got Subscribed -> thanks / thanks: send email thanks / completed => #2 exited: completed
+            t=+0s dan: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1h dan: pick: got Plan Viewed -> other / other: send email other / completed => #2 exited: completed
+            t=+0s eve: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1h eve: exit on Unsubscribed => #2 exited: exit event Unsubscribed
+            t=+0s fay: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1h fay: exit on Account Deleted => #2 exited: exit event Account Deleted
+            t=+0s gus: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+3d gus: pick: wait_for Plan Viewed | Plan Viewed | Subscribed timed out -> nudge / nudge: send email nudge / completed => #2 exited: completed
+            outbox:
+              t=+3h ann pro: send email pro
+              t=+1d bob thanks: send email thanks
+              t=+1d1s cat thanks: send email thanks
+              t=+1h dan other: send email other
+              t=+3d gus nudge: send email nudge
+        "#]],
+    );
+}
+
+#[test]
+fn waits_in_a_zone_of_their_own_and_on_dates_that_are_not_dates() {
+    let doc = json!({"id": "tokyo", "entry": {"event": "Signed Up"}, "timezone": "Europe/Paris",
+    "steps": [
+        {"id": "nine", "type": "wait", "until": {"time": "09:00", "timezone": "Asia/Tokyo"}, "next": "renewal"},
+        {"id": "renewal", "type": "wait", "until_trait": "renewal_date", "offset": "1d", "next": "hello"},
+        {"id": "hello", "type": "send", "template": "hello"}
+    ]});
+    check(
+        doc,
+        r#"
+        +0s ann identify {"timezone": "America/New_York", "renewal_date": "soon"}
+        +0s ann track Signed Up
+        +0s bob identify {"renewal_date": "2027-01-16T10:00:00Z"}
+        +0s bob track Signed Up
+        +3d
+    "#,
+        expect![[r#"
+            t=+0s ann: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
+            t=+0s bob: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
+            t=+16h ann: nine: wait over -> renewal / renewal: trait renewal_date = "soon" is not a date, no wait -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+16h bob: nine: wait over -> renewal / renewal: wait until 2027-01-17T10:00:00.000Z => #2 waiting at renewal until +2d2h
+            t=+2d2h bob: renewal: wait over -> hello / hello: send email hello / completed => #3 exited: completed
+            outbox:
+              t=+16h ann hello: send email hello
+              t=+2d2h bob hello: send email hello
+        "#]],
+    );
+}
+
+#[test]
+fn the_control_group_calls_no_webhook_and_updates_change_only_what_differs() {
+    let doc = json!({"id": "all-in", "entry": {"event": "Churned", "holdout": 100},
+    "steps": [
+        {"id": "mark", "type": "update", "set": {"churned": true, "plan": "free"}, "increment": {"churns": 2.5, "visits": 1}, "unset": ["ghost", "coupon"], "next": "crm"},
+        {"id": "crm", "type": "webhook", "url": "https://crm.example/churn", "method": "PUT", "save": {"score": "/score"}, "next": "offer"},
+        {"id": "offer", "type": "send", "template": "offer"}
+    ]});
+    check(
+        doc,
+        r#"
+        +0s ann identify {"plan": "free", "churns": "many", "coupon": "X"}
+        +1s ann track Churned
+        +1d ann track Churned
+    "#,
+        expect![[r#"
+            t=+1s ann: entered on Churned / control group (holdout 100%): recorded, nothing is sent / mark: update churned = true, churns = 2.5, coupon = null, visits = 1 / crm: control group, not calling https://crm.example/churn / offer: control group, not sending offer / completed => #1 exited: completed, control group
+            t=+1d ann: entered on Churned / control group (holdout 100%): recorded, nothing is sent / mark: update churns = 5, visits = 2 / crm: control group, not calling https://crm.example/churn / offer: control group, not sending offer / completed => #1 exited: completed, control group
+            outbox:
+              t=+1s ann mark: update {"increment":{"churns":2.5,"visits":1},"set":{"churned":true,"plan":"free"},"unset":["ghost","coupon"]}
+              t=+1d ann mark: update {"increment":{"churns":2.5,"visits":1},"set":{"churned":true,"plan":"free"},"unset":["ghost","coupon"]}
+        "#]],
+    );
+}
+
+#[test]
+fn splits_share_people_out_by_weight_and_keep_each_one_in_place() {
+    let doc = json!({"id": "three-way", "entry": {"event": "Signed Up"},
+    "steps": [
+        {"id": "abc", "type": "split", "paths": [{"name": "a", "weight": 20, "next": "a"}, {"name": "b", "weight": 30, "next": "b"}, {"name": "c", "weight": 50}]},
+        {"id": "a", "type": "exit"},
+        {"id": "b", "type": "exit"}
+    ]});
+    let people: Vec<String> = (0..60).map(|i| format!("p{i:02}")).collect();
+    let script: String = people.iter().map(|p| format!("+0s {p} track Signed Up\n")).collect();
+    let mut driver = Driver::new(doc);
+    driver.run_lines(&script);
+    let mut by_variant: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for p in &people {
+        let run = driver.people[p].run.as_ref().expect("a run");
+        by_variant.entry(run.assignments["abc"].clone()).or_default().push(p);
+    }
+    let text: Vec<String> = by_variant.iter().map(|(v, who)| format!("{v} ({}): {}", who.len(), who.join(" "))).collect();
+    expect![[r#"
+        a (17): p07 p11 p12 p14 p16 p17 p22 p28 p40 p43 p46 p48 p49 p52 p54 p57 p58
+        b (17): p01 p02 p05 p09 p10 p15 p23 p27 p30 p32 p33 p35 p36 p37 p45 p50 p53
+        c (26): p00 p03 p04 p06 p08 p13 p18 p19 p20 p21 p24 p25 p26 p29 p31 p34 p38 p39 p41 p42 p44 p47 p51 p55 p56 p59
+    "#]]
+    .assert_eq(&(text.join("\n") + "\n"));
+}
+
+#[test]
+fn a_run_that_never_waits_stops_after_the_step_limit() {
+    // Waits on a date trait the person does not have do not wait; validation counts them as waits.
+    let steps: Vec<Value> = (0..1200)
+        .map(|i| json!({"id": format!("w{i}"), "type": "wait", "until_trait": "renewal_date", "next": format!("w{}", i + 1)}))
+        .chain([json!({"id": "w1200", "type": "exit"})])
+        .collect();
+    let mut doc = json!({"id": "long", "entry": {"event": "Signed Up"}});
+    doc["steps"] = Value::Array(steps);
+    let mut driver = Driver::new(doc);
+    driver.run_lines("+0s ann track Signed Up");
+    let run = driver.people["ann"].run.as_ref().expect("a run");
+    assert_eq!(
+        (run.status, run.exit_reason.as_deref(), run.node.as_ref().map(|n| n.as_str())),
+        (RunStatus::Exited, Some("more than 1000 steps without waiting"), Some("w999"))
+    );
+    assert!(
+        driver.log[0].ends_with(
+            "w999: trait renewal_date is not set, no wait -> w1000 / exit: step limit => #1 exited: more than 1000 steps without waiting"
+        ),
+        "{}",
+        driver.log[0]
+    );
+}
+
+#[test]
+fn what_a_journey_tells_the_engine() {
+    let describe = |doc: Value| {
+        let j = Journey::parse(&doc).expect("valid");
+        let templates: Vec<String> = j.templates().map(|(node, t)| format!("{node}={t}")).collect();
+        let first = j.steps.first().map(|s| s.id.clone()).expect("a step");
+        format!(
+            "entry event {:?}, entry trait {:?}, swept {}, templates [{}], first step {:?}, ghost step {:?}, reads clock {}",
+            j.entry_event(),
+            j.entry_trait(),
+            j.swept(),
+            templates.join(" "),
+            j.get(&first).map(|s| s.id.as_str()),
+            j.get(&"ghost".into()).map(|s| s.id.as_str()),
+            j.reads_clock
+        )
+    };
+    let send = json!([{"id": "a", "type": "send", "template": "t1", "next": "b"}, {"id": "b", "type": "send", "template": "t2"}]);
+    let lines = [
+        describe(json!({"id": "j", "entry": {"event": "Signed Up"}, "steps": send})),
+        describe(json!({"id": "j", "entry": {"trait_change": {"trait": "plan"}}, "steps": [{"id": "e", "type": "exit"}]})),
+        describe(json!({"id": "j", "entry": {"api": true}, "steps": [{"id": "e", "type": "exit"}]})),
+        describe(
+            json!({"id": "j", "entry": {"schedule": {"cron": "0 9 * * *"}, "audience": {"clock": "day_of_week", "op": "eq", "value": "mon"}}, "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+        describe(json!({"id": "j", "entry": {"date": {"trait": "renewal_date"}}, "steps": [{"id": "e", "type": "exit"}]})),
+        describe(
+            json!({"id": "j", "entry": {"event": "X"}, "exit": [{"event": "Y", "filter": {"not": {"clock": "time_of_day", "op": "lt", "value": "09:00"}}}], "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+        describe(
+            json!({"id": "j", "entry": {"event": "X"}, "goal": {"event": "Y", "filter": {"any": [{"clock": "time_of_day", "op": "lt", "value": "09:00"}]}}, "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+        describe(
+            json!({"id": "j", "entry": {"event": "X"}, "steps": [{"id": "w", "type": "wait_for", "timeout": "1d", "events": [{"event": "Y", "filter": {"all": [{"clock": "day_of_week", "op": "eq", "value": "mon"}]}}]}]}),
+        ),
+        describe(
+            json!({"id": "j", "entry": {"event": "X", "filter": {"history": {"event": "Y", "within": "1d", "where": {"trait": "clock", "op": "exists"}}, "op": "exists"}}, "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+    ];
+    expect![[r#"
+        entry event Some("Signed Up"), entry trait None, swept false, templates [a=t1 b=t2], first step Some("a"), ghost step None, reads clock false
+        entry event None, entry trait Some("plan"), swept false, templates [], first step Some("e"), ghost step None, reads clock false
+        entry event None, entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock false
+        entry event None, entry trait None, swept true, templates [], first step Some("e"), ghost step None, reads clock true
+        entry event None, entry trait None, swept true, templates [], first step Some("e"), ghost step None, reads clock false
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock true
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock true
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("w"), ghost step None, reads clock true
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock false
+    "#]].assert_eq(&(lines.join("\n") + "\n"));
+    let statuses = [RunStatus::Waiting, RunStatus::Exited].map(RunStatus::as_str);
+    assert_eq!(statuses, ["waiting", "exited"]);
 }
