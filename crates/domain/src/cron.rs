@@ -46,10 +46,8 @@ fn field(text: &str, min: u32, max: u32, names: &[&str], name_base: u32) -> Resu
         if lo < min || hi > max || lo > hi {
             return Err(format!("{part:?} is outside {min}-{max}"));
         }
-        let mut v = lo;
-        while v <= hi {
+        for v in (lo..=hi).step_by(step as usize) {
             allowed[v as usize] = true;
-            v += step;
         }
     }
     Ok(allowed)

@@ -1131,10 +1131,15 @@ fn a_chain_of_100_000_steps_is_checked_without_running_out_of_stack() {
 fn conditions_nested_10_000_deep_are_refused_beyond_the_depth_limit() {
     // Built by hand: `json!` would copy the inner value recursively.
     let wrap = |key: &str, inner: Value| Value::Object(Map::from_iter([(key.to_owned(), inner)]));
-    let (mut not, mut all) = (json!({"trait": "plan", "op": "exists"}), json!({"trait": "plan", "op": "exists"}));
+    let (mut not, mut all, mut history) =
+        (json!({"trait": "plan", "op": "exists"}), json!({"trait": "plan", "op": "exists"}), json!({"property": "n", "op": "exists"}));
     for _ in 0..10_000 {
         not = wrap("not", not);
         all = wrap("all", Value::Array(vec![all]));
+        let mut query = json!({"event": "Page Viewed", "within": "1d"});
+        query["where"] = history;
+        history = json!({"op": "exists"});
+        history["history"] = query;
     }
     let doc = |filter: Value| {
         let mut doc = json!({"id": "deep", "entry": {"event": "Signed Up"}, "steps": [{"id": "e", "type": "exit"}]});
@@ -1144,7 +1149,9 @@ fn conditions_nested_10_000_deep_are_refused_beyond_the_depth_limit() {
     let shown = |doc: Value| {
         let text = diagnostics(&doc);
         dismantle(doc);
-        text.replace(&"/not".repeat(32), "/not(×32)").replace(&"/all/0".repeat(32), "/all/0(×32)")
+        text.replace(&"/not".repeat(32), "/not(×32)")
+            .replace(&"/all/0".repeat(32), "/all/0(×32)")
+            .replace(&"/history/where".repeat(32), "/history/where(×32)")
     };
     expect![[r#"
         /entry/filter/not(×32) condition_too_deep: conditions nest at most 32 deep
@@ -1154,6 +1161,10 @@ fn conditions_nested_10_000_deep_are_refused_beyond_the_depth_limit() {
         /entry/filter/all/0(×32) condition_too_deep: conditions nest at most 32 deep
     "#]]
     .assert_eq(&shown(doc(all)));
+    expect![[r#"
+        /entry/filter/history/where(×32) condition_too_deep: conditions nest at most 32 deep
+    "#]]
+    .assert_eq(&shown(doc(history)));
 }
 
 /// Takes a value apart one level at a time: dropping a deep one whole recurses as deep as it
@@ -1927,4 +1938,48 @@ fn what_a_journey_tells_the_engine() {
     "#]].assert_eq(&(lines.join("\n") + "\n"));
     let statuses = [RunStatus::Waiting, RunStatus::Exited].map(RunStatus::as_str);
     assert_eq!(statuses, ["waiting", "exited"]);
+}
+
+#[test]
+fn validation_refuses_exactly_the_paths_that_would_hit_the_step_limit() {
+    // `n` sends, then an exit step: n + 1 steps in one transition.
+    let sends_then_exit = |n: usize| {
+        let mut doc = chain(n + 1, |i| if i == n { json!({"type": "exit"}) } else { json!({"type": "send", "template": "t"}) }, None);
+        doc["steps"][n].as_object_mut().expect("a step").remove("next");
+        doc
+    };
+    let mut lines = Vec::new();
+    for n in [998, 999, 1000] {
+        let doc = sends_then_exit(n);
+        let mut line = format!("{n} sends then exit: {}", diagnostics(&doc).trim_end());
+        if Journey::parse(&doc).is_ok() {
+            let mut driver = Driver::new(doc);
+            driver.run_lines("+0s ann track Signed Up");
+            line += &format!(", a run: {}", driver.people["ann"].run.as_ref().and_then(|r| r.exit_reason.as_deref()).unwrap_or("?"));
+        }
+        lines.push(line);
+    }
+    expect![[r#"
+        998 sends then exit: valid, a run: reached exit step s998
+        999 sends then exit: valid, a run: reached exit step s999
+        1000 sends then exit: /steps/0 too_many_steps_without_wait: from step "s0" a run goes through 1000 steps without waiting; one transition takes at most 1000, then the run exits
+    "#]].assert_eq(&(lines.join("\n") + "\n"));
+}
+
+#[test]
+fn diagnostics_go_over_the_wire_with_their_severity() {
+    let errors = Journey::parse(
+        &json!({"id": "x", "entry": {"event": "A", "filters": {}}, "steps": [{"id": "s", "type": "send", "template": "t", "nxt": "s"}]}),
+    )
+    .expect_err("invalid");
+    assert!(errors.iter().all(|d| d.is_error()));
+    let journey = Journey::parse(&json!({"id": "x", "entry": {"event": "A"}, "steps": [{"id": "s", "type": "exit"}]})).expect("valid");
+    let warnings = journey.unseen(&Default::default(), &Default::default());
+    assert!(warnings.iter().all(|d| !d.is_error()));
+    let wire: Vec<String> = errors.iter().chain(&warnings).map(|d| serde_json::to_string(d).unwrap_or_default()).collect();
+    expect![[r#"
+        {"path":"/entry/filters","code":"unknown_field","severity":"error","message":"\"filters\" is not a field of an event entry; did you mean \"filter\"?"}
+        {"node":"s","path":"/steps/0/nxt","code":"unknown_field","severity":"error","message":"\"nxt\" is not a field of a send step; did you mean \"next\"?"}
+        {"path":"/entry/event","code":"unseen_event","severity":"warning","message":"no event named \"A\" has been seen yet"}
+    "#]].assert_eq(&(wire.join("\n") + "\n"));
 }
