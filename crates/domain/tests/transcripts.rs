@@ -1795,16 +1795,21 @@ fn waits_in_a_zone_of_their_own_and_on_dates_that_are_not_dates() {
         +0s ann track Signed Up
         +0s bob identify {"renewal_date": "2027-01-16T10:00:00Z"}
         +0s bob track Signed Up
+        +0s cy identify {"renewal_date": "2027-01-15T00:00:00Z"}
+        +0s cy track Signed Up
         +3d
     "#,
         expect![[r#"
             t=+0s ann: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
             t=+0s bob: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
+            t=+0s cy: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
             t=+16h ann: nine: wait over -> renewal / renewal: trait renewal_date = "soon" is not a date, no wait -> hello / hello: send email hello / completed => #2 exited: completed
             t=+16h bob: nine: wait over -> renewal / renewal: wait until 2027-01-17T10:00:00.000Z => #2 waiting at renewal until +2d2h
+            t=+16h cy: nine: wait over -> renewal / renewal: 2027-01-16T00:00:00.000Z has passed, no wait -> hello / hello: send email hello / completed => #2 exited: completed
             t=+2d2h bob: renewal: wait over -> hello / hello: send email hello / completed => #3 exited: completed
             outbox:
               t=+16h ann hello: send email hello
+              t=+16h cy hello: send email hello
               t=+2d2h bob hello: send email hello
         "#]],
     );
@@ -1836,29 +1841,74 @@ fn the_control_group_calls_no_webhook_and_updates_change_only_what_differs() {
 }
 
 #[test]
-fn splits_share_people_out_by_weight_and_keep_each_one_in_place() {
-    let doc = json!({"id": "three-way", "entry": {"event": "Signed Up"},
+fn splits_and_the_holdout_share_people_out_by_weight_and_keep_each_one_in_place() {
+    let doc = json!({"id": "three-way", "entry": {"event": "Signed Up", "holdout": 10},
     "steps": [
         {"id": "abc", "type": "split", "paths": [{"name": "a", "weight": 20, "next": "a"}, {"name": "b", "weight": 30, "next": "b"}, {"name": "c", "weight": 50}]},
         {"id": "a", "type": "exit"},
         {"id": "b", "type": "exit"}
     ]});
-    let people: Vec<String> = (0..60).map(|i| format!("p{i:02}")).collect();
-    let script: String = people.iter().map(|p| format!("+0s {p} track Signed Up\n")).collect();
+    let people: Vec<String> = (0..300).map(|i| format!("p{i:03}")).collect();
     let mut driver = Driver::new(doc);
-    driver.run_lines(&script);
-    let mut by_variant: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for p in &people {
-        let run = driver.people[p].run.as_ref().expect("a run");
-        by_variant.entry(run.assignments["abc"].clone()).or_default().push(p);
+    let mut shares = Vec::new();
+    for day in ["+0s", "+1d"] {
+        let script: String = people.iter().map(|p| format!("{day} {p} track Signed Up\n")).collect();
+        driver.run_lines(&script);
+        let mut by_variant: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for p in &people {
+            let run = driver.people[p].run.as_ref().expect("a run");
+            by_variant.entry(run.assignments["abc"].clone()).or_default().push(p);
+            if run.control {
+                by_variant.entry("control group".into()).or_default().push(p);
+            }
+        }
+        shares.push(by_variant);
     }
-    let text: Vec<String> = by_variant.iter().map(|(v, who)| format!("{v} ({}): {}", who.len(), who.join(" "))).collect();
+    assert_eq!(shares[0], shares[1], "the same people in the same places the next day");
+    let text: Vec<String> = shares[0].iter().map(|(v, who)| format!("{v}: {} ({} ...)", who.len(), who[..5].join(" "))).collect();
     expect![[r#"
-        a (17): p07 p11 p12 p14 p16 p17 p22 p28 p40 p43 p46 p48 p49 p52 p54 p57 p58
-        b (17): p01 p02 p05 p09 p10 p15 p23 p27 p30 p32 p33 p35 p36 p37 p45 p50 p53
-        c (26): p00 p03 p04 p06 p08 p13 p18 p19 p20 p21 p24 p25 p26 p29 p31 p34 p38 p39 p41 p42 p44 p47 p51 p55 p56 p59
+        a: 60 (p002 p006 p016 p017 p033 ...)
+        b: 79 (p000 p004 p005 p011 p013 ...)
+        c: 161 (p001 p003 p007 p008 p009 ...)
+        control group: 39 (p005 p029 p032 p036 p037 ...)
     "#]]
     .assert_eq(&(text.join("\n") + "\n"));
+}
+
+#[test]
+fn an_ended_run_takes_no_more_input() {
+    let j = Journey::parse(&json!({"id": "j", "entry": {"event": "A"}, "steps": [{"id": "w", "type": "wait_for", "timeout": "1d", "events": [{"event": "B"}]}]}))
+        .expect("valid");
+    let traits = Map::new();
+    let ctx = Context { traits: &traits, history: &[], previous: None, entries: 0 };
+    let now = Timestamp::parse("2027-01-15T08:00:00Z").expect("now");
+    let raw = json!({"type": "track", "userId": "ann", "event": "B"});
+    let b = Event::parse(raw, &Envelope { kind: None, received_at: now, sent_at: None, fallback_message_id: "1" }).expect("event");
+    let api = Input::Api { payload: &traits };
+    let first = step(&j, 1, None, Input::Event(&Event { name: Some("A".into()), ..b.clone() }), &ctx, now, 1).expect("entered");
+    let waiting = first.run;
+    let mut ended = waiting.clone();
+    ended.status = RunStatus::Exited;
+    let later = now.plus(Duration::days(2));
+    let outcomes = [
+        ("waiting, B", step(&j, 1, Some(&waiting), Input::Event(&b), &ctx, now, 1).is_some()),
+        ("waiting, timer due", step(&j, 1, Some(&waiting), Input::Timer, &ctx, later, 1).is_some()),
+        ("waiting, timer early", step(&j, 1, Some(&waiting), Input::Timer, &ctx, now, 1).is_some()),
+        ("waiting, api", step(&j, 1, Some(&waiting), api, &ctx, now, 1).is_some()),
+        ("ended, B", step(&j, 1, Some(&ended), Input::Event(&b), &ctx, now, 1).is_some()),
+        ("ended, timer due", step(&j, 1, Some(&ended), Input::Timer, &ctx, later, 1).is_some()),
+    ];
+    assert_eq!(
+        outcomes,
+        [
+            ("waiting, B", true),
+            ("waiting, timer due", true),
+            ("waiting, timer early", false),
+            ("waiting, api", false),
+            ("ended, B", false),
+            ("ended, timer due", false)
+        ]
+    );
 }
 
 #[test]
@@ -1913,6 +1963,9 @@ fn what_a_journey_tells_the_engine() {
         ),
         describe(json!({"id": "j", "entry": {"date": {"trait": "renewal_date"}}, "steps": [{"id": "e", "type": "exit"}]})),
         describe(
+            json!({"id": "j", "entry": {"event": "X", "filter": {"clock": "time_of_day", "op": "gte", "value": "09:00"}}, "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+        describe(
             json!({"id": "j", "entry": {"event": "X"}, "exit": [{"event": "Y", "filter": {"not": {"clock": "time_of_day", "op": "lt", "value": "09:00"}}}], "steps": [{"id": "e", "type": "exit"}]}),
         ),
         describe(
@@ -1931,6 +1984,7 @@ fn what_a_journey_tells_the_engine() {
         entry event None, entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock false
         entry event None, entry trait None, swept true, templates [], first step Some("e"), ghost step None, reads clock true
         entry event None, entry trait None, swept true, templates [], first step Some("e"), ghost step None, reads clock false
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock true
         entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock true
         entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock true
         entry event Some("X"), entry trait None, swept false, templates [], first step Some("w"), ghost step None, reads clock true
