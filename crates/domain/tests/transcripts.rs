@@ -1103,10 +1103,17 @@ fn chain(n: usize, kind: impl Fn(usize) -> Value, last_next: Option<usize>) -> V
     doc
 }
 
+/// The diagnostics of a document, one a line (the first ten, then how many more).
 fn diagnostics(doc: &Value) -> String {
     match Journey::parse(doc) {
         Ok(_) => "valid\n".to_owned(),
-        Err(diags) => diags.iter().map(|d| format!("{} {}: {}\n", d.path, d.code, d.message)).collect(),
+        Err(diags) => {
+            let mut out: String = diags.iter().take(10).map(|d| format!("{} {}: {}\n", d.path, d.code, d.message)).collect();
+            if diags.len() > 10 {
+                out += &format!("... and {} more\n", diags.len() - 10);
+            }
+            out
+        }
     }
 }
 
@@ -1420,6 +1427,7 @@ fn every_invalid_value_is_reported_where_it_is() {
         set /entry/reentry {"after": "0s"}
         set /entry/reentry null
         set /entry/reentry "never"
+        set /entry/reentry "always"
         set /entry/limit 0
         set /entry/limit 1.5
         set /entry/limit null
@@ -1551,6 +1559,8 @@ fn every_invalid_value_is_reported_where_it_is() {
             set /entry/reentry null
               valid
             set /entry/reentry "never"
+              valid
+            set /entry/reentry "always"
               valid
             set /entry/limit 0
               /entry/limit invalid_field: limit is a whole number of runs, at least 1
