@@ -85,7 +85,7 @@ impl Counter {
         let mut inside = self.buckets.iter().filter(|b| lo <= b.minute && b.minute <= hi);
         match &q.aggregate {
             Aggregate::Count => Value::from(inside.map(|b| b.count).sum::<i64>()),
-            Aggregate::Exists => Value::Bool(inside.any(|b| b.count > 0)),
+            Aggregate::Exists => Value::Bool(inside.next().is_some()),
             Aggregate::Sum(_) => number(inside.map(|b| b.sum).sum()),
             Aggregate::Last(_) => inside.filter(|b| !b.last.is_null()).max_by_key(|b| b.last_seq).map_or(Value::Null, |b| b.last.clone()),
         }
@@ -149,12 +149,18 @@ mod tests {
                 let mut now = Timestamp(1_800_000_000_000 + rng.below(86_400_000));
                 for seq in 1..=rng.below(40) + 1 {
                     now = now.plus(Duration::millis(rng.below(2 * 86_400_000)));
-                    // Events may come a little late (client clocks, batching).
-                    let ts = now.minus(Duration::millis(rng.below(120_000)));
+                    // Events may come a little late or early (client clocks, batching).
+                    let ts = now.minus(Duration::millis(rng.below(240_000) - 120_000));
                     let k = if rng.below(2) == 0 { "x" } else { "y" };
                     let props: Map = json!({"n": rng.below(10) as f64 / 2.0, "k": k}).as_object().cloned().unwrap_or_default();
                     counter.add(&q, EventSeq(seq), ts, &props);
-                    counter.prune(q.within, now);
+                    // Pruned now and then: what it keeps beyond the window must not count, and
+                    // pruning keeps only what a window at `now` or later can read.
+                    if rng.below(3) == 0 {
+                        counter.prune(q.within, now);
+                        let first = window(q.within, now).0;
+                        assert!(counter.buckets.iter().all(|b| b.minute * BUCKET_MS >= first.0), "pruned at {now}");
+                    }
                     history.push((EventSeq(seq), ts, props));
                     let scan = q.evaluate(history.iter().filter(|(_, t, _)| in_window(q.within, now, *t)).map(|(_, _, p)| p));
                     assert_eq!(counter.evaluate(&q, now), scan, "query {} at {now} after {seq} events", q.key);

@@ -570,7 +570,7 @@ impl Condition {
                         diags.error(
                             &format!("{path}/{kind}"),
                             "condition_invalid",
-                            &format!("\"{kind}\" names a {kind}, such as \"plan\""),
+                            &format!("\"{kind}\" names a {kind}, such as {:?}", if kind == "trait" { "plan" } else { "path" }),
                         );
                         return None;
                     }
@@ -646,28 +646,284 @@ mod tests {
         (r, trace)
     }
 
-    #[test]
-    fn operators() {
-        let cases = [
-            (json!({"trait": "n", "op": "gte", "value": 3}), json!({"n": 3}), true),
-            (json!({"trait": "n", "op": "gt", "value": 3}), json!({"n": 3}), false),
-            (json!({"trait": "n", "op": "lt", "value": 3.5}), json!({"n": 3}), true),
-            (json!({"trait": "n", "op": "eq", "value": 3.0}), json!({"n": 3}), true),
-            (json!({"trait": "s", "op": "contains", "value": "ell"}), json!({"s": "hello"}), true),
-            (json!({"trait": "s", "op": "ends_with", "value": "lo"}), json!({"s": "hello"}), true),
-            (json!({"trait": "s", "op": "in", "value": ["a", "hello"]}), json!({"s": "hello"}), true),
-            (json!({"trait": "tags", "op": "contains", "value": "vip"}), json!({"tags": ["vip"]}), true),
-            (json!({"trait": "a.b", "op": "eq", "value": 1}), json!({"a": {"b": 1}}), true),
-            (json!({"trait": "x", "op": "exists"}), json!({}), false),
-            (json!({"trait": "x", "op": "not_exists"}), json!({}), true),
-            (json!({"trait": "x", "op": "ne", "value": 1}), json!({}), true),
-            (json!({"trait": "x", "op": "eq", "value": 1}), json!({"x": "1"}), false),
-            (json!({"not": {"trait": "x", "op": "exists"}}), json!({}), true),
-            (json!({"any": [{"trait": "x", "op": "exists"}, {"trait": "y", "op": "exists"}]}), json!({"y": 0}), true),
-        ];
-        for (cond, traits, want) in cases {
-            assert_eq!(check(cond.clone(), traits, json!({}), &[]).0, want, "{cond}");
+    /// Evaluates each line (a condition) against the same person and event, and shows the
+    /// trace, plus the result when the condition is not a single comparison. A line may
+    /// start with `no clock:` to evaluate without the person's local time.
+    fn check_eval(script: &str, expect: expect_test::Expect) {
+        let traits = json!({"n": 3, "f": 2.5, "s": "hello", "d": "2027-01-15", "tags": ["vip", 2], "a": {"b": 1}, "z": null});
+        let props = json!({"path": "/products/a", "k": "x"});
+        let (traits, props) = (traits.as_object().cloned().unwrap_or_default(), props.as_object().cloned().unwrap_or_default());
+        let history = [json!(3), json!(12.5)];
+        let clock = LocalClock { time_of_day: "08:30".into(), day_of_week: "sat", zone: "Europe/Paris".into() };
+        let mut out = String::new();
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (clock, text) = match line.strip_prefix("no clock:") {
+                Some(rest) => (None, rest.trim()),
+                None => (Some(&clock), line),
+            };
+            let v: Value = serde_json::from_str(text).expect("json");
+            let mut diags = Diagnostics::default();
+            let c = Condition::parse(&v, "", &mut diags, &mut Vec::new()).expect("a condition");
+            assert!(diags.0.is_empty(), "{line}: {:?}", diags.0);
+            let facts = Facts { traits: &traits, properties: Some(&props), history: &history, clock };
+            let mut trace = Vec::new();
+            let result = c.eval(&facts, &mut trace);
+            assert_eq!(c.holds(&facts), result, "{line}: the same answer without a trace");
+            out += &format!("{line}\n");
+            for t in &trace {
+                out += &format!("  {t}\n");
+            }
+            if !matches!(c, Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. }) {
+                out += &format!("  => {result}\n");
+            }
         }
+        expect.assert_eq(&out);
+    }
+
+    #[test]
+    fn every_operator_on_numbers_text_lists_and_absent_values() {
+        check_eval(
+            r#"
+            {"trait": "n", "op": "eq", "value": 3.0}
+            {"trait": "n", "op": "eq", "value": "3"}
+            {"trait": "s", "op": "eq", "value": "hello"}
+            {"trait": "tags", "op": "eq", "value": ["vip", 2.0]}
+            {"trait": "n", "op": "ne", "value": 3}
+            {"trait": "n", "op": "ne", "value": 4}
+            {"trait": "s", "op": "ne", "value": "hello"}
+            {"trait": "n", "op": "gt", "value": 3}
+            {"trait": "n", "op": "gt", "value": 2.5}
+            {"trait": "n", "op": "gte", "value": 3}
+            {"trait": "n", "op": "gte", "value": 3.5}
+            {"trait": "n", "op": "lt", "value": 3}
+            {"trait": "n", "op": "lt", "value": 3.5}
+            {"trait": "n", "op": "lte", "value": 3}
+            {"trait": "n", "op": "lte", "value": 2.5}
+            {"trait": "d", "op": "gt", "value": "2027-01-01"}
+            {"trait": "d", "op": "gt", "value": "2027-02-01"}
+            {"trait": "d", "op": "gte", "value": "2027-01-15"}
+            {"trait": "d", "op": "lt", "value": "2027-02-01"}
+            {"trait": "d", "op": "lt", "value": "2027-01-15"}
+            {"trait": "d", "op": "lte", "value": "2027-01-01"}
+            {"trait": "n", "op": "gt", "value": "2"}
+            {"trait": "s", "op": "lt", "value": 5}
+            {"trait": "s", "op": "contains", "value": "ell"}
+            {"trait": "s", "op": "contains", "value": "bye"}
+            {"trait": "tags", "op": "contains", "value": "vip"}
+            {"trait": "tags", "op": "contains", "value": 2.0}
+            {"trait": "tags", "op": "contains", "value": "vi"}
+            {"trait": "n", "op": "contains", "value": 3}
+            {"trait": "s", "op": "starts_with", "value": "he"}
+            {"trait": "s", "op": "starts_with", "value": "lo"}
+            {"trait": "s", "op": "ends_with", "value": "lo"}
+            {"trait": "s", "op": "ends_with", "value": "he"}
+            {"trait": "n", "op": "starts_with", "value": "3"}
+            {"trait": "n", "op": "ends_with", "value": "3"}
+            {"trait": "s", "op": "in", "value": ["a", "hello"]}
+            {"trait": "n", "op": "in", "value": [3.0]}
+            {"trait": "n", "op": "in", "value": ["3"]}
+            {"trait": "s", "op": "exists"}
+            {"trait": "s", "op": "not_exists"}
+            {"trait": "x", "op": "exists"}
+            {"trait": "x", "op": "not_exists"}
+            {"trait": "z", "op": "exists"}
+            {"trait": "z", "op": "not_exists"}
+            {"trait": "x", "op": "eq", "value": 1}
+            {"trait": "x", "op": "ne", "value": 1}
+            {"trait": "x", "op": "lt", "value": 1}
+            {"trait": "x", "op": "contains", "value": 1}
+            {"trait": "x", "op": "in", "value": [1]}
+            {"trait": "a.b", "op": "eq", "value": 1}
+            {"trait": "a.c", "op": "exists"}
+            {"trait": "s.x", "op": "exists"}
+            {"property": "path", "op": "starts_with", "value": "/products/"}
+            {"property": "n", "op": "exists"}
+        "#,
+            expect_test::expect![[r#"
+                {"trait": "n", "op": "eq", "value": 3.0}
+                  trait n = 3 eq 3.0 -> true
+                {"trait": "n", "op": "eq", "value": "3"}
+                  trait n = 3 eq "3" -> false
+                {"trait": "s", "op": "eq", "value": "hello"}
+                  trait s = "hello" eq "hello" -> true
+                {"trait": "tags", "op": "eq", "value": ["vip", 2.0]}
+                  trait tags = ["vip",2] eq ["vip",2.0] -> false
+                {"trait": "n", "op": "ne", "value": 3}
+                  trait n = 3 ne 3 -> false
+                {"trait": "n", "op": "ne", "value": 4}
+                  trait n = 3 ne 4 -> true
+                {"trait": "s", "op": "ne", "value": "hello"}
+                  trait s = "hello" ne "hello" -> false
+                {"trait": "n", "op": "gt", "value": 3}
+                  trait n = 3 gt 3 -> false
+                {"trait": "n", "op": "gt", "value": 2.5}
+                  trait n = 3 gt 2.5 -> true
+                {"trait": "n", "op": "gte", "value": 3}
+                  trait n = 3 gte 3 -> true
+                {"trait": "n", "op": "gte", "value": 3.5}
+                  trait n = 3 gte 3.5 -> false
+                {"trait": "n", "op": "lt", "value": 3}
+                  trait n = 3 lt 3 -> false
+                {"trait": "n", "op": "lt", "value": 3.5}
+                  trait n = 3 lt 3.5 -> true
+                {"trait": "n", "op": "lte", "value": 3}
+                  trait n = 3 lte 3 -> true
+                {"trait": "n", "op": "lte", "value": 2.5}
+                  trait n = 3 lte 2.5 -> false
+                {"trait": "d", "op": "gt", "value": "2027-01-01"}
+                  trait d = "2027-01-15" gt "2027-01-01" -> true
+                {"trait": "d", "op": "gt", "value": "2027-02-01"}
+                  trait d = "2027-01-15" gt "2027-02-01" -> false
+                {"trait": "d", "op": "gte", "value": "2027-01-15"}
+                  trait d = "2027-01-15" gte "2027-01-15" -> true
+                {"trait": "d", "op": "lt", "value": "2027-02-01"}
+                  trait d = "2027-01-15" lt "2027-02-01" -> true
+                {"trait": "d", "op": "lt", "value": "2027-01-15"}
+                  trait d = "2027-01-15" lt "2027-01-15" -> false
+                {"trait": "d", "op": "lte", "value": "2027-01-01"}
+                  trait d = "2027-01-15" lte "2027-01-01" -> false
+                {"trait": "n", "op": "gt", "value": "2"}
+                  trait n = 3 gt "2" -> false
+                {"trait": "s", "op": "lt", "value": 5}
+                  trait s = "hello" lt 5 -> false
+                {"trait": "s", "op": "contains", "value": "ell"}
+                  trait s = "hello" contains "ell" -> true
+                {"trait": "s", "op": "contains", "value": "bye"}
+                  trait s = "hello" contains "bye" -> false
+                {"trait": "tags", "op": "contains", "value": "vip"}
+                  trait tags = ["vip",2] contains "vip" -> true
+                {"trait": "tags", "op": "contains", "value": 2.0}
+                  trait tags = ["vip",2] contains 2.0 -> true
+                {"trait": "tags", "op": "contains", "value": "vi"}
+                  trait tags = ["vip",2] contains "vi" -> false
+                {"trait": "n", "op": "contains", "value": 3}
+                  trait n = 3 contains 3 -> false
+                {"trait": "s", "op": "starts_with", "value": "he"}
+                  trait s = "hello" starts_with "he" -> true
+                {"trait": "s", "op": "starts_with", "value": "lo"}
+                  trait s = "hello" starts_with "lo" -> false
+                {"trait": "s", "op": "ends_with", "value": "lo"}
+                  trait s = "hello" ends_with "lo" -> true
+                {"trait": "s", "op": "ends_with", "value": "he"}
+                  trait s = "hello" ends_with "he" -> false
+                {"trait": "n", "op": "starts_with", "value": "3"}
+                  trait n = 3 starts_with "3" -> false
+                {"trait": "n", "op": "ends_with", "value": "3"}
+                  trait n = 3 ends_with "3" -> false
+                {"trait": "s", "op": "in", "value": ["a", "hello"]}
+                  trait s = "hello" in ["a","hello"] -> true
+                {"trait": "n", "op": "in", "value": [3.0]}
+                  trait n = 3 in [3.0] -> true
+                {"trait": "n", "op": "in", "value": ["3"]}
+                  trait n = 3 in ["3"] -> false
+                {"trait": "s", "op": "exists"}
+                  trait s = "hello" exists -> true
+                {"trait": "s", "op": "not_exists"}
+                  trait s = "hello" not_exists -> false
+                {"trait": "x", "op": "exists"}
+                  trait x = (absent) exists -> false
+                {"trait": "x", "op": "not_exists"}
+                  trait x = (absent) not_exists -> true
+                {"trait": "z", "op": "exists"}
+                  trait z = null exists -> false
+                {"trait": "z", "op": "not_exists"}
+                  trait z = null not_exists -> true
+                {"trait": "x", "op": "eq", "value": 1}
+                  trait x = (absent) eq 1 -> false
+                {"trait": "x", "op": "ne", "value": 1}
+                  trait x = (absent) ne 1 -> true
+                {"trait": "x", "op": "lt", "value": 1}
+                  trait x = (absent) lt 1 -> false
+                {"trait": "x", "op": "contains", "value": 1}
+                  trait x = (absent) contains 1 -> false
+                {"trait": "x", "op": "in", "value": [1]}
+                  trait x = (absent) in [1] -> false
+                {"trait": "a.b", "op": "eq", "value": 1}
+                  trait a.b = 1 eq 1 -> true
+                {"trait": "a.c", "op": "exists"}
+                  trait a.c = (absent) exists -> false
+                {"trait": "s.x", "op": "exists"}
+                  trait s.x = (absent) exists -> false
+                {"property": "path", "op": "starts_with", "value": "/products/"}
+                  property path = "/products/a" starts_with "/products/" -> true
+                {"property": "n", "op": "exists"}
+                  property n = (absent) exists -> false
+            "#]],
+        );
+    }
+
+    #[test]
+    fn all_any_not_history_and_clock() {
+        check_eval(
+            r#"
+            {"all": [{"trait": "n", "op": "eq", "value": 3}, {"trait": "s", "op": "eq", "value": "hello"}]}
+            {"all": [{"trait": "n", "op": "eq", "value": 4}, {"trait": "s", "op": "eq", "value": "hello"}]}
+            {"all": []}
+            {"any": [{"trait": "n", "op": "eq", "value": 4}, {"trait": "s", "op": "eq", "value": "hello"}]}
+            {"any": [{"trait": "n", "op": "eq", "value": 3}, {"trait": "s", "op": "eq", "value": "bye"}]}
+            {"any": []}
+            {"not": {"trait": "x", "op": "exists"}}
+            {"not": {"not": {"trait": "x", "op": "exists"}}}
+            {"history": {"event": "Page Viewed", "within": "7d"}, "op": "gte", "value": 3}
+            {"history": {"event": "Page Viewed", "within": "7d"}, "op": "exists"}
+            {"all": [{"history": {"event": "A", "within": "1d"}, "op": "eq", "value": 3}, {"history": {"event": "B", "within": "30d", "aggregate": "sum", "property": "total"}, "op": "gt", "value": 12}]}
+            {"history": {"event": "A", "within": "1d", "where": {"property": "k", "op": "eq", "value": 1}}, "op": "eq", "value": 3}
+            {"clock": "time_of_day", "op": "gte", "value": "08:30"}
+            {"clock": "time_of_day", "op": "lt", "value": "08:30"}
+            {"clock": "day_of_week", "op": "in", "value": ["sat", "sun"]}
+            {"clock": "day_of_week", "op": "eq", "value": "mon"}
+            no clock: {"clock": "time_of_day", "op": "lt", "value": "23:59"}
+            no clock: {"clock": "day_of_week", "op": "ne", "value": "mon"}
+        "#,
+            expect_test::expect![[r#"
+                {"all": [{"trait": "n", "op": "eq", "value": 3}, {"trait": "s", "op": "eq", "value": "hello"}]}
+                  trait n = 3 eq 3 -> true
+                  trait s = "hello" eq "hello" -> true
+                  => true
+                {"all": [{"trait": "n", "op": "eq", "value": 4}, {"trait": "s", "op": "eq", "value": "hello"}]}
+                  trait n = 3 eq 4 -> false
+                  => false
+                {"all": []}
+                  => true
+                {"any": [{"trait": "n", "op": "eq", "value": 4}, {"trait": "s", "op": "eq", "value": "hello"}]}
+                  trait n = 3 eq 4 -> false
+                  trait s = "hello" eq "hello" -> true
+                  => true
+                {"any": [{"trait": "n", "op": "eq", "value": 3}, {"trait": "s", "op": "eq", "value": "bye"}]}
+                  trait n = 3 eq 3 -> true
+                  => true
+                {"any": []}
+                  => false
+                {"not": {"trait": "x", "op": "exists"}}
+                  trait x = (absent) exists -> false
+                  => true
+                {"not": {"not": {"trait": "x", "op": "exists"}}}
+                  trait x = (absent) exists -> false
+                  => false
+                {"history": {"event": "Page Viewed", "within": "7d"}, "op": "gte", "value": 3}
+                  count("Page Viewed" in 7d) = 3 gte 3 -> true
+                {"history": {"event": "Page Viewed", "within": "7d"}, "op": "exists"}
+                  count("Page Viewed" in 7d) = 3 exists -> true
+                {"all": [{"history": {"event": "A", "within": "1d"}, "op": "eq", "value": 3}, {"history": {"event": "B", "within": "30d", "aggregate": "sum", "property": "total"}, "op": "gt", "value": 12}]}
+                  count("A" in 1d) = 3 eq 3 -> true
+                  sum(total of "B" in 30d) = 12.5 gt 12 -> true
+                  => true
+                {"history": {"event": "A", "within": "1d", "where": {"property": "k", "op": "eq", "value": 1}}, "op": "eq", "value": 3}
+                  count("A" where … in 1d) = 3 eq 3 -> true
+                {"clock": "time_of_day", "op": "gte", "value": "08:30"}
+                  time_of_day (Europe/Paris) = "08:30" gte "08:30" -> true
+                {"clock": "time_of_day", "op": "lt", "value": "08:30"}
+                  time_of_day (Europe/Paris) = "08:30" lt "08:30" -> false
+                {"clock": "day_of_week", "op": "in", "value": ["sat", "sun"]}
+                  day_of_week (Europe/Paris) = "sat" in ["sat","sun"] -> true
+                {"clock": "day_of_week", "op": "eq", "value": "mon"}
+                  day_of_week (Europe/Paris) = "sat" eq "mon" -> false
+                no clock: {"clock": "time_of_day", "op": "lt", "value": "23:59"}
+                  time_of_day = (absent) lt "23:59" -> false
+                no clock: {"clock": "day_of_week", "op": "ne", "value": "mon"}
+                  day_of_week = (absent) ne "mon" -> true
+            "#]],
+        );
     }
 
     #[test]
@@ -705,47 +961,277 @@ mod tests {
         assert_eq!(q.evaluate(&events), json!(2));
     }
 
+    /// Parses each line (a condition) and shows why it can never hold, or `possible`.
+    fn check_contradictions(script: &str, expect: expect_test::Expect) {
+        let mut out = String::new();
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let v: Value = serde_json::from_str(line).expect("json");
+            let c = Condition::parse(&v, "", &mut Diagnostics::default(), &mut Vec::new()).expect("a condition");
+            out += &format!("{line}\n  {}\n", c.contradiction().unwrap_or_else(|| "possible".into()));
+        }
+        expect.assert_eq(&out);
+    }
+
     #[test]
     fn contradictions_are_found() {
-        let find = |v: Value| {
-            let c = Condition::parse(&v, "", &mut Diagnostics::default(), &mut Vec::new()).expect("valid");
-            c.contradiction()
-        };
-        assert_eq!(
-            find(json!({"all": [{"trait": "plan", "op": "eq", "value": "pro"}, {"trait": "plan", "op": "eq", "value": "free"}]}))
-                .as_deref(),
-            Some("trait plan cannot equal both \"pro\" and \"free\"")
+        check_contradictions(
+            r#"
+            {"all": [{"trait": "plan", "op": "eq", "value": "pro"}, {"trait": "plan", "op": "eq", "value": "free"}]}
+            {"all": [{"trait": "n", "op": "eq", "value": 3}, {"trait": "n", "op": "eq", "value": 3.0}]}
+            {"all": [{"trait": "plan", "op": "eq", "value": "pro"}, {"property": "plan", "op": "eq", "value": "free"}]}
+            {"all": [{"trait": "a", "op": "eq", "value": 1}, {"trait": "b", "op": "eq", "value": 2}]}
+            {"all": [{"property": "n", "op": "gt", "value": 5}, {"property": "n", "op": "lt", "value": 3}]}
+            {"all": [{"property": "n", "op": "gte", "value": 5}, {"property": "n", "op": "lte", "value": 5}]}
+            {"all": [{"property": "n", "op": "gt", "value": 5}, {"property": "n", "op": "lte", "value": 5}]}
+            {"all": [{"property": "n", "op": "gte", "value": 5}, {"property": "n", "op": "lt", "value": 5}]}
+            {"all": [{"property": "n", "op": "gt", "value": -5}, {"property": "n", "op": "lt", "value": -5}]}
+            {"all": [{"property": "n", "op": "gt", "value": 0.1}, {"property": "n", "op": "lt", "value": 0.2}]}
+            {"all": [{"property": "n", "op": "lte", "value": 5}, {"property": "n", "op": "gte", "value": 6}]}
+            {"all": [{"property": "n", "op": "eq", "value": 4}, {"property": "n", "op": "gt", "value": 5}]}
+            {"all": [{"property": "n", "op": "eq", "value": 6}, {"property": "n", "op": "gt", "value": 5}]}
+            {"all": [{"property": "n", "op": "eq", "value": 4}, {"property": "n", "op": "lt", "value": 4}]}
+            {"all": [{"property": "n", "op": "eq", "value": "a"}, {"property": "n", "op": "gt", "value": 5}]}
+            {"all": [{"property": "n", "op": "ne", "value": 5}, {"property": "n", "op": "eq", "value": 5}]}
+            {"all": [{"trait": "x", "op": "exists"}, {"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}]}
+            {"any": [{"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}, {"all": [{"trait": "p", "op": "eq", "value": 1}, {"trait": "p", "op": "eq", "value": 2}]}]}
+            {"any": [{"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}, {"trait": "x", "op": "exists"}]}
+            {"not": {"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}}
+        "#,
+            expect_test::expect![[r#"
+                {"all": [{"trait": "plan", "op": "eq", "value": "pro"}, {"trait": "plan", "op": "eq", "value": "free"}]}
+                  trait plan cannot equal both "pro" and "free"
+                {"all": [{"trait": "n", "op": "eq", "value": 3}, {"trait": "n", "op": "eq", "value": 3.0}]}
+                  possible
+                {"all": [{"trait": "plan", "op": "eq", "value": "pro"}, {"property": "plan", "op": "eq", "value": "free"}]}
+                  possible
+                {"all": [{"trait": "a", "op": "eq", "value": 1}, {"trait": "b", "op": "eq", "value": 2}]}
+                  possible
+                {"all": [{"property": "n", "op": "gt", "value": 5}, {"property": "n", "op": "lt", "value": 3}]}
+                  no value of property n satisfies every comparison on it
+                {"all": [{"property": "n", "op": "gte", "value": 5}, {"property": "n", "op": "lte", "value": 5}]}
+                  possible
+                {"all": [{"property": "n", "op": "gt", "value": 5}, {"property": "n", "op": "lte", "value": 5}]}
+                  no value of property n satisfies every comparison on it
+                {"all": [{"property": "n", "op": "gte", "value": 5}, {"property": "n", "op": "lt", "value": 5}]}
+                  no value of property n satisfies every comparison on it
+                {"all": [{"property": "n", "op": "gt", "value": -5}, {"property": "n", "op": "lt", "value": -5}]}
+                  no value of property n satisfies every comparison on it
+                {"all": [{"property": "n", "op": "gt", "value": 0.1}, {"property": "n", "op": "lt", "value": 0.2}]}
+                  possible
+                {"all": [{"property": "n", "op": "lte", "value": 5}, {"property": "n", "op": "gte", "value": 6}]}
+                  no value of property n satisfies every comparison on it
+                {"all": [{"property": "n", "op": "eq", "value": 4}, {"property": "n", "op": "gt", "value": 5}]}
+                  no value of property n satisfies every comparison on it
+                {"all": [{"property": "n", "op": "eq", "value": 6}, {"property": "n", "op": "gt", "value": 5}]}
+                  possible
+                {"all": [{"property": "n", "op": "eq", "value": 4}, {"property": "n", "op": "lt", "value": 4}]}
+                  no value of property n satisfies every comparison on it
+                {"all": [{"property": "n", "op": "eq", "value": "a"}, {"property": "n", "op": "gt", "value": 5}]}
+                  possible
+                {"all": [{"property": "n", "op": "ne", "value": 5}, {"property": "n", "op": "eq", "value": 5}]}
+                  possible
+                {"all": [{"trait": "x", "op": "exists"}, {"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}]}
+                  no value of trait n satisfies every comparison on it
+                {"any": [{"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}, {"all": [{"trait": "p", "op": "eq", "value": 1}, {"trait": "p", "op": "eq", "value": 2}]}]}
+                  every alternative of this "any" is impossible
+                {"any": [{"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}, {"trait": "x", "op": "exists"}]}
+                  possible
+                {"not": {"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}}
+                  possible
+            "#]],
         );
-        assert_eq!(
-            find(json!({"all": [{"property": "n", "op": "gt", "value": 5}, {"property": "n", "op": "lt", "value": 3}]})).as_deref(),
-            Some("no value of property n satisfies every comparison on it")
-        );
-        assert_eq!(find(json!({"all": [{"property": "n", "op": "gte", "value": 5}, {"property": "n", "op": "lte", "value": 5}]})), None);
-        assert_eq!(find(json!({"all": [{"trait": "a", "op": "eq", "value": 1}, {"trait": "b", "op": "eq", "value": 2}]})), None);
+    }
+
+    /// Parses each line (a condition) at `/c` and lists its diagnostics, or `valid`.
+    fn check_invalid(script: &str, expect: expect_test::Expect) {
+        let mut out = String::new();
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let v: Value = serde_json::from_str(line).expect("json");
+            let mut diags = Diagnostics::default();
+            Condition::parse(&v, "/c", &mut diags, &mut Vec::new());
+            out += &format!("{line}\n");
+            if diags.0.is_empty() {
+                out += "  valid\n";
+            }
+            for d in &diags.0 {
+                out += &format!("  {} {}: {}\n", d.path, d.code, d.message);
+            }
+        }
+        expect.assert_eq(&out);
     }
 
     #[test]
     fn every_problem_is_reported() {
-        let mut diags = Diagnostics::default();
-        let cond = json!({"all": [
-            {"trait": "x", "op": "bogus", "value": 1},
-            {"history": {"event": "", "within": "soon"}, "op": "gte", "value": "three"},
-            {"trait": "y", "op": "in", "value": 1},
-            7
-        ]});
-        assert!(Condition::parse(&cond, "/c", &mut diags, &mut Vec::new()).is_none());
-        let codes: Vec<_> = diags.0.iter().map(|d| format!("{} {}", d.path, d.code)).collect();
-        assert_eq!(
-            codes,
-            [
-                "/c/all/0/op condition_unknown_op",
-                "/c/all/1/history/event condition_invalid",
-                "/c/all/1/history/within invalid_duration",
-                "/c/all/1/value condition_invalid",
-                "/c/all/2/value condition_invalid",
-                "/c/all/3 condition_invalid",
-            ]
+        check_invalid(
+            r#"
+            {"all": [{"trait": "x", "op": "bogus", "value": 1}, {"history": {"event": "", "within": "soon"}, "op": "gte", "value": "three"}, {"trait": "y", "op": "in", "value": 1}, 7]}
+            {"any": {"trait": "x", "op": "exists"}}
+            {"not": [{"trait": "x", "op": "exists"}]}
+            {"trait": "x", "value": 1}
+            {"trait": "x", "op": 5, "value": 1}
+            {"trait": "x", "op": "eq"}
+            {"trait": "x", "op": "exists"}
+            {"trait": "", "op": "exists"}
+            {"property": 3, "op": "exists"}
+            {"property": "k", "op": "in", "value": "a"}
+            {"history": "Page Viewed", "op": "gte", "value": 1}
+            {"history": {"within": "7d"}, "op": "gte", "value": 1}
+            {"history": {"event": "A"}, "op": "gte", "value": 1}
+            {"history": {"event": "A", "within": "0s"}, "op": "gte", "value": 1}
+            {"history": {"event": "A", "within": 7}, "op": "gte", "value": 1}
+            {"history": {"event": "A", "within": "7d", "aggregate": "max"}, "op": "gte", "value": 1}
+            {"history": {"event": "A", "within": "7d", "aggregate": 1}, "op": "gte", "value": 1}
+            {"history": {"event": "A", "within": "7d", "aggregate": "sum"}, "op": "gte", "value": 1}
+            {"history": {"event": "A", "within": "7d", "aggregate": "last", "property": ""}, "op": "eq", "value": 1}
+            {"history": {"event": "A", "within": "7d", "aggregate": "last", "property": "plan"}, "op": "eq", "value": "pro"}
+            {"history": {"event": "A", "within": "7d", "aggregate": "sum", "property": "total"}, "op": "gte", "value": "100"}
+            {"history": {"event": "A", "within": "7d", "aggregate": "exists"}, "op": "eq", "value": 1}
+            {"history": {"event": "A", "within": "7d", "aggregate": "exists"}, "op": "eq", "value": true}
+            {"history": {"event": "A", "within": "7d"}, "op": "exists", "value": "x"}
+            {"history": {"event": "A", "within": "7d", "where": {"property": "k"}}, "op": "gte", "value": 1}
+            {"history": {"event": "A", "within": "7d"}, "op": "gte"}
+            {"clock": "hour", "op": "eq", "value": 9}
+            {"clock": "time_of_day", "op": "gte", "value": "9am"}
+            {"clock": "time_of_day", "op": "gte", "value": "24:00"}
+            {"clock": "time_of_day", "op": "gte", "value": "23:60"}
+            {"clock": "time_of_day", "op": "gte", "value": "9:00"}
+            {"clock": "time_of_day", "op": "gte", "value": "09-00"}
+            {"clock": "time_of_day", "op": "gte", "value": 900}
+            {"clock": "time_of_day", "op": "in", "value": ["09:00", "23:59", "00:00"]}
+            {"clock": "day_of_week", "op": "eq", "value": "someday"}
+            {"clock": "day_of_week", "op": "in", "value": ["mon", "sun", "funday"]}
+            {"clock": "day_of_week", "op": "in", "value": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+            {"clock": "day_of_week", "value": "mon"}
+        "#,
+            expect_test::expect![[r#"
+                {"all": [{"trait": "x", "op": "bogus", "value": 1}, {"history": {"event": "", "within": "soon"}, "op": "gte", "value": "three"}, {"trait": "y", "op": "in", "value": 1}, 7]}
+                  /c/all/0/op condition_unknown_op: unknown operator "bogus"; use one of eq, ne, gt, gte, lt, lte, contains, starts_with, ends_with, in, exists, not_exists
+                  /c/all/1/history/event condition_invalid: a history query needs an "event" name
+                  /c/all/1/history/within invalid_duration: invalid duration "soon": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+                  /c/all/1/value condition_invalid: this history aggregate compares with a number
+                  /c/all/2/value condition_invalid: operator "in" needs a list as "value"
+                  /c/all/3 condition_invalid: a condition must be an object
+                {"any": {"trait": "x", "op": "exists"}}
+                  /c/any condition_invalid: "any" takes a list of conditions
+                {"not": [{"trait": "x", "op": "exists"}]}
+                  /c/not condition_invalid: a condition must be an object
+                {"trait": "x", "value": 1}
+                  /c condition_invalid: a comparison needs "op"
+                {"trait": "x", "op": 5, "value": 1}
+                  /c/op condition_unknown_op: unknown operator 5; use one of eq, ne, gt, gte, lt, lte, contains, starts_with, ends_with, in, exists, not_exists
+                {"trait": "x", "op": "eq"}
+                  /c condition_invalid: operator "eq" needs a "value"
+                {"trait": "x", "op": "exists"}
+                  valid
+                {"trait": "", "op": "exists"}
+                  /c/trait condition_invalid: "trait" names a trait, such as "plan"
+                {"property": 3, "op": "exists"}
+                  /c/property condition_invalid: "property" names a property, such as "path"
+                {"property": "k", "op": "in", "value": "a"}
+                  /c/value condition_invalid: operator "in" needs a list as "value"
+                {"history": "Page Viewed", "op": "gte", "value": 1}
+                  /c/history condition_invalid: "history" must be an object with "event" and "within"
+                {"history": {"within": "7d"}, "op": "gte", "value": 1}
+                  /c/history/event condition_invalid: a history query needs an "event" name
+                {"history": {"event": "A"}, "op": "gte", "value": 1}
+                  /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d"
+                {"history": {"event": "A", "within": "0s"}, "op": "gte", "value": 1}
+                  /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d"
+                {"history": {"event": "A", "within": 7}, "op": "gte", "value": 1}
+                  /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d"
+                {"history": {"event": "A", "within": "7d", "aggregate": "max"}, "op": "gte", "value": 1}
+                  /c/history/aggregate condition_invalid: unknown aggregate "max"; use count, exists, sum or last
+                {"history": {"event": "A", "within": "7d", "aggregate": 1}, "op": "gte", "value": 1}
+                  /c/history/aggregate condition_invalid: unknown aggregate 1; use count, exists, sum or last
+                {"history": {"event": "A", "within": "7d", "aggregate": "sum"}, "op": "gte", "value": 1}
+                  /c/history/property condition_invalid: aggregates "sum" and "last" need the "property" they read
+                {"history": {"event": "A", "within": "7d", "aggregate": "last", "property": ""}, "op": "eq", "value": 1}
+                  /c/history/property condition_invalid: aggregates "sum" and "last" need the "property" they read
+                {"history": {"event": "A", "within": "7d", "aggregate": "last", "property": "plan"}, "op": "eq", "value": "pro"}
+                  valid
+                {"history": {"event": "A", "within": "7d", "aggregate": "sum", "property": "total"}, "op": "gte", "value": "100"}
+                  /c/value condition_invalid: this history aggregate compares with a number
+                {"history": {"event": "A", "within": "7d", "aggregate": "exists"}, "op": "eq", "value": 1}
+                  /c/value condition_invalid: this history aggregate compares with true or false
+                {"history": {"event": "A", "within": "7d", "aggregate": "exists"}, "op": "eq", "value": true}
+                  valid
+                {"history": {"event": "A", "within": "7d"}, "op": "exists", "value": "x"}
+                  valid
+                {"history": {"event": "A", "within": "7d", "where": {"property": "k"}}, "op": "gte", "value": 1}
+                  /c/history/where condition_invalid: a comparison needs "op"
+                {"history": {"event": "A", "within": "7d"}, "op": "gte"}
+                  /c condition_invalid: operator "gte" needs a "value"
+                {"clock": "hour", "op": "eq", "value": 9}
+                  /c/clock condition_invalid: "clock" is "time_of_day" or "day_of_week"
+                {"clock": "time_of_day", "op": "gte", "value": "9am"}
+                  /c/value condition_invalid: a time_of_day condition compares with a time "HH:MM" (24h)
+                {"clock": "time_of_day", "op": "gte", "value": "24:00"}
+                  /c/value condition_invalid: a time_of_day condition compares with a time "HH:MM" (24h)
+                {"clock": "time_of_day", "op": "gte", "value": "23:60"}
+                  /c/value condition_invalid: a time_of_day condition compares with a time "HH:MM" (24h)
+                {"clock": "time_of_day", "op": "gte", "value": "9:00"}
+                  /c/value condition_invalid: a time_of_day condition compares with a time "HH:MM" (24h)
+                {"clock": "time_of_day", "op": "gte", "value": "09-00"}
+                  /c/value condition_invalid: a time_of_day condition compares with a time "HH:MM" (24h)
+                {"clock": "time_of_day", "op": "gte", "value": 900}
+                  /c/value condition_invalid: a time_of_day condition compares with a time "HH:MM" (24h)
+                {"clock": "time_of_day", "op": "in", "value": ["09:00", "23:59", "00:00"]}
+                  valid
+                {"clock": "day_of_week", "op": "eq", "value": "someday"}
+                  /c/value condition_invalid: a day_of_week condition compares with a day: mon, tue, wed, thu, fri, sat or sun
+                {"clock": "day_of_week", "op": "in", "value": ["mon", "sun", "funday"]}
+                  /c/value condition_invalid: a day_of_week condition compares with a day: mon, tue, wed, thu, fri, sat or sun
+                {"clock": "day_of_week", "op": "in", "value": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+                  valid
+                {"clock": "day_of_week", "value": "mon"}
+                  /c condition_invalid: a comparison needs "op"
+            "#]],
         );
+    }
+
+    #[test]
+    fn history_queries_have_a_stable_key_and_a_readable_label() {
+        let cases = [
+            json!({"within": "7d", "event": "Page Viewed"}),
+            json!({"event": "Page Viewed", "within": "7d", "where": {"value": "/p/", "op": "starts_with", "property": "path"}}),
+            json!({"event": "Order Completed", "within": "30d", "aggregate": "sum", "property": "total"}),
+            json!({"event": "Order Completed", "within": "30d", "aggregate": "last", "property": "plan"}),
+            json!({"event": "Order Completed", "within": "1d12h", "aggregate": "exists", "where": {"any": [{"property": "n", "op": "in", "value": [1, 2.5]}]}}),
+        ];
+        let text: Vec<String> = cases
+            .into_iter()
+            .map(|c| {
+                let q = query(c);
+                format!("{q}\n  {}", q.key)
+            })
+            .collect();
+        expect_test::expect![[r#"
+            count("Page Viewed" in 7d)
+              {"event":"Page Viewed","within":"7d"}
+            count("Page Viewed" where … in 7d)
+              {"event":"Page Viewed","where":{"op":"starts_with","property":"path","value":"/p/"},"within":"7d"}
+            sum(total of "Order Completed" in 30d)
+              {"aggregate":"sum","event":"Order Completed","property":"total","within":"30d"}
+            last(plan of "Order Completed" in 30d)
+              {"aggregate":"last","event":"Order Completed","property":"plan","within":"30d"}
+            exists("Order Completed" where … in 1d12h)
+              {"aggregate":"exists","event":"Order Completed","where":{"any":[{"op":"in","property":"n","value":[1,2.5]}]},"within":"1d12h"}
+        "#]]
+        .assert_eq(&(text.join("\n") + "\n"));
+        let mut history = Vec::new();
+        let same = json!({"all": [
+            {"history": {"event": "A", "within": "7d"}, "op": "gte", "value": 1},
+            {"history": {"within": "7d", "event": "A"}, "op": "lte", "value": 5},
+            {"history": {"event": "A", "within": "1d"}, "op": "gte", "value": 1}
+        ]});
+        Condition::parse(&same, "", &mut Diagnostics::default(), &mut history).expect("valid");
+        assert_eq!(history.len(), 2, "the same query twice is computed once");
+    }
+
+    #[test]
+    fn numbers_are_integers_when_they_can_be() {
+        let shown: Vec<String> = [0.0, 3.0, -3.0, 12.5, 8.9e15, 9.0e15, -9.1e15, f64::NAN].iter().map(|x| number(*x).to_string()).collect();
+        assert_eq!(shown, ["0", "3", "-3", "12.5", "8900000000000000", "9000000000000000.0", "-9100000000000000.0", "null"]);
     }
 
     fn query(v: Value) -> HistoryQuery {

@@ -46,10 +46,8 @@ fn field(text: &str, min: u32, max: u32, names: &[&str], name_base: u32) -> Resu
         if lo < min || hi > max || lo > hi {
             return Err(format!("{part:?} is outside {min}-{max}"));
         }
-        let mut v = lo;
-        while v <= hi {
+        for v in (lo..=hi).step_by(step as usize) {
             allowed[v as usize] = true;
-            v += step;
         }
     }
     Ok(allowed)
@@ -130,27 +128,156 @@ impl std::fmt::Display for Cron {
 mod tests {
     use super::*;
 
-    fn next(expr: &str, after: &str, zone: &str) -> String {
-        let c = Cron::parse(expr).expect("valid");
-        c.next_after(Timestamp::parse(after).expect("t"), zone).map_or("none".into(), |t| t.to_string())
+    /// Each line is `EXPRESSION | AFTER | ZONE`; shows the next three times it names (in
+    /// UTC), or why it does not parse (then the line is just the expression).
+    fn check(script: &str, expect: expect_test::Expect) {
+        let mut out = String::new();
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let parts: Vec<&str> = line.split(" | ").collect();
+            let shown = match (Cron::parse(parts[0]), parts.as_slice()) {
+                (Ok(c), [expr, after, zone]) => {
+                    assert_eq!(c.to_string(), *expr);
+                    let mut t = Timestamp::parse(after).expect("instant");
+                    let mut times = Vec::new();
+                    for _ in 0..3 {
+                        let Some(next) = c.next_after(t, zone) else {
+                            times.push("never".to_owned());
+                            break;
+                        };
+                        times.push(next.to_string());
+                        t = next;
+                    }
+                    times.join(", ")
+                }
+                (Ok(_), _) => panic!("{line}: EXPRESSION | AFTER | ZONE"),
+                (Err(why), _) => why,
+            };
+            out += &format!("{line}\n  {shown}\n");
+        }
+        expect.assert_eq(&out);
     }
 
     #[test]
     fn next_fire_times() {
-        assert_eq!(next("0 9 * * mon", "2026-11-23T10:00:00Z", "Europe/Paris"), "2026-11-30T08:00:00.000Z");
-        assert_eq!(next("*/15 * * * *", "2026-11-23T10:07:00Z", "UTC"), "2026-11-23T10:15:00.000Z");
-        assert_eq!(next("30 2 * * *", "2026-03-28T12:00:00Z", "Europe/Paris"), "2026-03-30T00:30:00.000Z", "02:30 does not exist on 03-29");
-        assert_eq!(next("0 0 1 jan *", "2026-11-23T00:00:00Z", "UTC"), "2027-01-01T00:00:00.000Z");
-        assert_eq!(next("0 12 13 * fri", "2026-11-23T00:00:00Z", "UTC"), "2026-11-27T12:00:00.000Z", "either day field");
-    }
-
-    #[test]
-    fn bad_expressions_say_why() {
-        for (bad, why) in
-            [("* * *", "five fields"), ("61 * * * *", "outside 0-59"), ("* * * * funday", "not a number"), ("*/0 * * * *", "bad step")]
-        {
-            let err = Cron::parse(bad).expect_err(bad);
-            assert!(err.contains(why), "{bad}: {err}");
-        }
+        check(
+            "
+            0 9 * * mon | 2026-11-23T10:00:00Z | Europe/Paris
+            0 9 * * mon | 2026-11-23T07:59:59Z | Europe/Paris
+            0 9 * * mon | 2026-11-23T08:00:00Z | Europe/Paris
+            */15 * * * * | 2026-11-23T10:07:00Z | UTC
+            5-10/5 * * * * | 2026-11-23T10:07:00Z | UTC
+            10/20 * * * * | 2026-11-23T10:07:00Z | UTC
+            0,30 8-9 * * * | 2026-11-23T08:45:00Z | UTC
+            0 0 * * 7 | 2026-11-23T00:00:00Z | UTC
+            0 0 * * 0 | 2026-11-23T00:00:00Z | UTC
+            0 0 * * sat-sun | 2026-11-23T00:00:00Z | UTC
+            0 0 * * MON,fri | 2026-11-23T00:00:00Z | UTC
+            30 2 * * * | 2026-03-28T12:00:00Z | Europe/Paris
+            30 2 * * * | 2026-10-24T12:00:00Z | Europe/Paris
+            0 0 1 jan * | 2026-11-23T00:00:00Z | UTC
+            0 0 1 2-3 * | 2026-11-23T00:00:00Z | UTC
+            0 0 29 feb * | 2026-11-23T00:00:00Z | UTC
+            0 0 31 2 * | 2026-11-23T00:00:00Z | UTC
+            0 12 13 * fri | 2026-11-23T00:00:00Z | UTC
+            0 12 13 * * | 2026-11-23T00:00:00Z | UTC
+            0 9 * * * | 2026-11-23T00:00:00Z | Nowhere/Zone
+            0 23 31 dec * | 2026-12-31T22:59:00Z | UTC
+            59 23 * * * | 2026-11-23T23:58:59.999Z | UTC
+            * * *
+            0 9 * * mon extra
+            61 * * * *
+            * 24 * * *
+            * * 0 * *
+            * * 32 * *
+            * * * 13 *
+            * * * 0 *
+            * * * * 8
+            * * * * funday
+            */0 * * * *
+            */x * * * *
+            10-5 * * * *
+            a-5 * * * *
+            5-b * * * *
+            1,,2 * * * *
+        ",
+            expect_test::expect![[r#"
+                0 9 * * mon | 2026-11-23T10:00:00Z | Europe/Paris
+                  2026-11-30T08:00:00.000Z, 2026-12-07T08:00:00.000Z, 2026-12-14T08:00:00.000Z
+                0 9 * * mon | 2026-11-23T07:59:59Z | Europe/Paris
+                  2026-11-23T08:00:00.000Z, 2026-11-30T08:00:00.000Z, 2026-12-07T08:00:00.000Z
+                0 9 * * mon | 2026-11-23T08:00:00Z | Europe/Paris
+                  2026-11-30T08:00:00.000Z, 2026-12-07T08:00:00.000Z, 2026-12-14T08:00:00.000Z
+                */15 * * * * | 2026-11-23T10:07:00Z | UTC
+                  2026-11-23T10:15:00.000Z, 2026-11-23T10:30:00.000Z, 2026-11-23T10:45:00.000Z
+                5-10/5 * * * * | 2026-11-23T10:07:00Z | UTC
+                  2026-11-23T10:10:00.000Z, 2026-11-23T11:05:00.000Z, 2026-11-23T11:10:00.000Z
+                10/20 * * * * | 2026-11-23T10:07:00Z | UTC
+                  2026-11-23T10:10:00.000Z, 2026-11-23T10:30:00.000Z, 2026-11-23T10:50:00.000Z
+                0,30 8-9 * * * | 2026-11-23T08:45:00Z | UTC
+                  2026-11-23T09:00:00.000Z, 2026-11-23T09:30:00.000Z, 2026-11-24T08:00:00.000Z
+                0 0 * * 7 | 2026-11-23T00:00:00Z | UTC
+                  2026-11-29T00:00:00.000Z, 2026-12-06T00:00:00.000Z, 2026-12-13T00:00:00.000Z
+                0 0 * * 0 | 2026-11-23T00:00:00Z | UTC
+                  2026-11-29T00:00:00.000Z, 2026-12-06T00:00:00.000Z, 2026-12-13T00:00:00.000Z
+                0 0 * * sat-sun | 2026-11-23T00:00:00Z | UTC
+                  "sat-sun" is outside 0-7
+                0 0 * * MON,fri | 2026-11-23T00:00:00Z | UTC
+                  2026-11-27T00:00:00.000Z, 2026-11-30T00:00:00.000Z, 2026-12-04T00:00:00.000Z
+                30 2 * * * | 2026-03-28T12:00:00Z | Europe/Paris
+                  2026-03-30T00:30:00.000Z, 2026-03-31T00:30:00.000Z, 2026-04-01T00:30:00.000Z
+                30 2 * * * | 2026-10-24T12:00:00Z | Europe/Paris
+                  2026-10-25T00:30:00.000Z, 2026-10-26T01:30:00.000Z, 2026-10-27T01:30:00.000Z
+                0 0 1 jan * | 2026-11-23T00:00:00Z | UTC
+                  2027-01-01T00:00:00.000Z, 2028-01-01T00:00:00.000Z, 2029-01-01T00:00:00.000Z
+                0 0 1 2-3 * | 2026-11-23T00:00:00Z | UTC
+                  2027-02-01T00:00:00.000Z, 2027-03-01T00:00:00.000Z, 2028-02-01T00:00:00.000Z
+                0 0 29 feb * | 2026-11-23T00:00:00Z | UTC
+                  2028-02-29T00:00:00.000Z, 2032-02-29T00:00:00.000Z, 2036-02-29T00:00:00.000Z
+                0 0 31 2 * | 2026-11-23T00:00:00Z | UTC
+                  never
+                0 12 13 * fri | 2026-11-23T00:00:00Z | UTC
+                  2026-11-27T12:00:00.000Z, 2026-12-04T12:00:00.000Z, 2026-12-11T12:00:00.000Z
+                0 12 13 * * | 2026-11-23T00:00:00Z | UTC
+                  2026-12-13T12:00:00.000Z, 2027-01-13T12:00:00.000Z, 2027-02-13T12:00:00.000Z
+                0 9 * * * | 2026-11-23T00:00:00Z | Nowhere/Zone
+                  never
+                0 23 31 dec * | 2026-12-31T22:59:00Z | UTC
+                  2026-12-31T23:00:00.000Z, 2027-12-31T23:00:00.000Z, 2028-12-31T23:00:00.000Z
+                59 23 * * * | 2026-11-23T23:58:59.999Z | UTC
+                  2026-11-23T23:59:00.000Z, 2026-11-24T23:59:00.000Z, 2026-11-25T23:59:00.000Z
+                * * *
+                  "* * *" needs five fields: minute hour day-of-month month day-of-week
+                0 9 * * mon extra
+                  "0 9 * * mon extra" needs five fields: minute hour day-of-month month day-of-week
+                61 * * * *
+                  "61" is outside 0-59
+                * 24 * * *
+                  "24" is outside 0-23
+                * * 0 * *
+                  "0" is outside 1-31
+                * * 32 * *
+                  "32" is outside 1-31
+                * * * 13 *
+                  "13" is outside 1-12
+                * * * 0 *
+                  "0" is outside 1-12
+                * * * * 8
+                  "8" is outside 0-7
+                * * * * funday
+                  "funday" is not a number or a name
+                */0 * * * *
+                  bad step in "*/0"
+                */x * * * *
+                  bad step in "*/x"
+                10-5 * * * *
+                  "10-5" is outside 0-59
+                a-5 * * * *
+                  "a" is not a number or a name
+                5-b * * * *
+                  "b" is not a number or a name
+                1,,2 * * * *
+                  "" is not a number or a name
+            "#]],
+        );
     }
 }

@@ -305,32 +305,199 @@ mod tests {
         assert_eq!(e.message_id.as_str(), "generated-1");
     }
 
-    #[test]
-    fn invalid_events_get_stable_codes() {
-        let cases = [
-            (json!([]), "event_not_object"),
-            (json!({"type": "nope", "userId": "a"}), "event_bad_type"),
-            (json!({"type": "track", "event": "X"}), "event_missing_identity"),
-            (json!({"type": "track", "userId": "a"}), "event_missing_name"),
-            (json!({"type": "alias", "userId": "a"}), "event_missing_previous_id"),
-            (json!({"type": "group", "userId": "a"}), "event_missing_group_id"),
-            (json!({"type": "identify", "userId": "a", "traits": 3}), "event_bad_field"),
-            (json!({"type": "identify", "userId": "a", "timestamp": "soon"}), "event_bad_timestamp"),
-        ];
-        for (raw, code) in cases {
-            let err = Event::parse(raw.clone(), &env(None)).expect_err(&raw.to_string());
-            assert_eq!(err.code(), code, "{raw}");
+    /// Each line is a raw event, after what the request says: `/v1/page` for the endpoint's
+    /// call type, `sentAt=...` for a batch's `sentAt` (both optional). Received at 12:00:00.
+    fn check(script: &str, expect: expect_test::Expect) {
+        let mut out = String::new();
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let mut env = env(None);
+            let mut rest = line;
+            while let Some((word, after)) = rest.split_once(' ').filter(|(w, _)| !w.starts_with(['{', '['])) {
+                match word.split_once('=') {
+                    Some(("sentAt", t)) => env.sent_at = Timestamp::parse(t),
+                    _ => env.kind = word.strip_prefix("/v1/").and_then(Kind::parse),
+                }
+                rest = after;
+            }
+            let raw: Value = serde_json::from_str(rest).expect("json");
+            let shown = match Event::parse(raw, &env) {
+                Ok(e) => {
+                    let ids: Vec<String> = e.identities().iter().map(ToString::to_string).collect();
+                    let mut text =
+                        format!("{} {:?} at {} ({}) ids {}", e.kind.as_str(), e.match_name(), e.timestamp, e.message_id, ids.join(" "));
+                    let props = e.match_properties();
+                    if !props.is_empty() {
+                        text += &format!(" properties {}", Value::Object(props.into_owned()));
+                    }
+                    if !e.traits.is_empty() {
+                        text += &format!(" traits {}", Value::Object(e.traits.clone()));
+                    }
+                    if let Some(g) = &e.group_id {
+                        text += &format!(" group {g}");
+                    }
+                    assert_eq!(Kind::parse(e.kind.as_str()), Some(e.kind));
+                    text
+                }
+                Err(err) => format!("{}: {err}", err.code()),
+            };
+            out += &format!("{line}\n  {shown}\n");
         }
+        expect.assert_eq(&out);
     }
 
     #[test]
-    fn page_calls_match_as_page_viewed_with_context_path() {
-        let raw = json!({"anonymousId": "anon", "name": "Pricing",
-            "context": {"page": {"path": "/pricing", "url": "https://x.test/pricing"}}});
-        let e = Event::parse(raw, &env(Some(Kind::Page))).expect("valid");
-        assert_eq!(e.match_name(), "Page Viewed");
-        let props = e.match_properties();
-        assert_eq!(props.get("path"), Some(&json!("/pricing")));
-        assert_eq!(props.get("name"), Some(&json!("Pricing")));
+    fn events_of_every_call_type_and_how_they_are_refused() {
+        check(
+            r#"
+            {"type": "track", "event": "Signed Up", "userId": 42, "timestamp": "2026-11-23T09:00:00Z", "sentAt": "2026-11-23T09:00:10Z"}
+            sentAt=2026-11-23T09:00:10Z {"type": "track", "event": "Signed Up", "userId": "u1", "timestamp": "2026-11-23T09:00:00Z"}
+            sentAt=2026-11-23T09:00:10Z {"type": "track", "event": "Signed Up", "userId": "u1", "timestamp": "2026-11-23T09:00:00Z", "sentAt": "2026-11-23T09:00:05Z"}
+            {"type": "track", "event": "Signed Up", "userId": "u1", "originalTimestamp": "2026-11-23T09:00:00Z"}
+            {"type": "track", "event": "Signed Up", "userId": "u1", "timestamp": "2026-11-23T08:00:00Z", "originalTimestamp": "2026-11-23T09:00:00Z"}
+            {"type": "track", "event": "Signed Up", "userId": "", "anonymousId": "a1", "messageId": "m-1", "properties": {"plan": "pro"}}
+            {"type": "track", "event": "Signed Up", "userId": "u1", "messageId": 7}
+            {"type": "track", "event": "Signed Up", "userId": "u1", "messageId": ""}
+            {"type": "track", "event": "Signed Up", "userId": "u1", "messageId": null, "properties": null, "timestamp": null}
+            /v1/track {"event": "Signed Up", "userId": "u1"}
+            /v1/track {"type": null, "event": "Signed Up", "userId": "u1"}
+            /v1/page {"type": "identify", "userId": "u1", "traits": {"plan": "pro"}}
+            /v1/identify {"userId": "u1", "traits": {}, "context": {"traits": {"plan": "team"}}}
+            /v1/identify {"userId": "u1", "traits": {"plan": "pro"}, "context": {"traits": {"plan": "team"}}}
+            /v1/track {"userId": "u1", "event": "Signed Up", "context": {"traits": {"plan": "team"}}}
+            /v1/page {"anonymousId": "anon", "name": "Pricing", "properties": {"path": "/p"}, "context": {"page": {"path": "/pricing", "url": "https://x.test/pricing", "title": "Pricing", "referrer": "r", "search": "?q", "other": 1}}}
+            /v1/page {"anonymousId": "anon", "properties": {"name": "Home"}, "name": "Pricing", "context": {"page": "/pricing"}}
+            /v1/screen {"userId": "u1", "name": "Settings", "context": {"page": {"path": "/settings"}}}
+            /v1/screen {"userId": "u1", "name": 3}
+            /v1/group {"userId": "u1", "groupId": 9, "traits": {"name": "Acme"}}
+            /v1/alias {"userId": "u2", "previousId": "a1"}
+            {"type": "alias", "anonymousId": "a2", "userId": "u2", "previousId": "a1"}
+            []
+            {"type": "nope", "userId": "a"}
+            {"type": 3, "userId": "a"}
+            {"userId": "a"}
+            {"type": "track", "event": "X"}
+            {"type": "track", "event": "X", "userId": null, "anonymousId": ""}
+            {"type": "track", "userId": "a"}
+            {"type": "track", "userId": "a", "event": "  "}
+            {"type": "track", "userId": "a", "event": 3}
+            {"type": "alias", "userId": "a"}
+            {"type": "alias", "previousId": "a"}
+            {"type": "group", "userId": "a"}
+            {"type": "group", "userId": "a", "groupId": ""}
+            {"type": "identify", "userId": "a", "traits": 3}
+            {"type": "identify", "userId": "a", "context": []}
+            {"type": "track", "event": "X", "userId": "a", "properties": "x"}
+            {"type": "identify", "userId": true}
+            {"type": "identify", "userId": "a", "anonymousId": []}
+            {"type": "identify", "userId": "a", "previousId": {}}
+            {"type": "group", "userId": "a", "groupId": false}
+            {"type": "identify", "userId": "a", "messageId": []}
+            {"type": "identify", "userId": "a", "timestamp": "soon"}
+            {"type": "identify", "userId": "a", "timestamp": 1700000000}
+            {"type": "identify", "userId": "a", "originalTimestamp": "soon"}
+            {"type": "identify", "userId": "a", "sentAt": "soon"}
+        "#,
+            expect_test::expect![[r#"
+                {"type": "track", "event": "Signed Up", "userId": 42, "timestamp": "2026-11-23T09:00:00Z", "sentAt": "2026-11-23T09:00:10Z"}
+                  track "Signed Up" at 2026-11-23T11:59:50.000Z (generated-1) ids user_id:42
+                sentAt=2026-11-23T09:00:10Z {"type": "track", "event": "Signed Up", "userId": "u1", "timestamp": "2026-11-23T09:00:00Z"}
+                  track "Signed Up" at 2026-11-23T11:59:50.000Z (generated-1) ids user_id:u1
+                sentAt=2026-11-23T09:00:10Z {"type": "track", "event": "Signed Up", "userId": "u1", "timestamp": "2026-11-23T09:00:00Z", "sentAt": "2026-11-23T09:00:05Z"}
+                  track "Signed Up" at 2026-11-23T11:59:55.000Z (generated-1) ids user_id:u1
+                {"type": "track", "event": "Signed Up", "userId": "u1", "originalTimestamp": "2026-11-23T09:00:00Z"}
+                  track "Signed Up" at 2026-11-23T09:00:00.000Z (generated-1) ids user_id:u1
+                {"type": "track", "event": "Signed Up", "userId": "u1", "timestamp": "2026-11-23T08:00:00Z", "originalTimestamp": "2026-11-23T09:00:00Z"}
+                  track "Signed Up" at 2026-11-23T08:00:00.000Z (generated-1) ids user_id:u1
+                {"type": "track", "event": "Signed Up", "userId": "", "anonymousId": "a1", "messageId": "m-1", "properties": {"plan": "pro"}}
+                  track "Signed Up" at 2026-11-23T12:00:00.000Z (m-1) ids anonymous_id:a1 properties {"plan":"pro"}
+                {"type": "track", "event": "Signed Up", "userId": "u1", "messageId": 7}
+                  track "Signed Up" at 2026-11-23T12:00:00.000Z (7) ids user_id:u1
+                {"type": "track", "event": "Signed Up", "userId": "u1", "messageId": ""}
+                  track "Signed Up" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1
+                {"type": "track", "event": "Signed Up", "userId": "u1", "messageId": null, "properties": null, "timestamp": null}
+                  track "Signed Up" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1
+                /v1/track {"event": "Signed Up", "userId": "u1"}
+                  track "Signed Up" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1
+                /v1/track {"type": null, "event": "Signed Up", "userId": "u1"}
+                  track "Signed Up" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1
+                /v1/page {"type": "identify", "userId": "u1", "traits": {"plan": "pro"}}
+                  identify "Identify" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1 traits {"plan":"pro"}
+                /v1/identify {"userId": "u1", "traits": {}, "context": {"traits": {"plan": "team"}}}
+                  identify "Identify" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1 traits {"plan":"team"}
+                /v1/identify {"userId": "u1", "traits": {"plan": "pro"}, "context": {"traits": {"plan": "team"}}}
+                  identify "Identify" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1 traits {"plan":"pro"}
+                /v1/track {"userId": "u1", "event": "Signed Up", "context": {"traits": {"plan": "team"}}}
+                  track "Signed Up" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1
+                /v1/page {"anonymousId": "anon", "name": "Pricing", "properties": {"path": "/p"}, "context": {"page": {"path": "/pricing", "url": "https://x.test/pricing", "title": "Pricing", "referrer": "r", "search": "?q", "other": 1}}}
+                  page "Page Viewed" at 2026-11-23T12:00:00.000Z (generated-1) ids anonymous_id:anon properties {"name":"Pricing","path":"/p","referrer":"r","search":"?q","title":"Pricing","url":"https://x.test/pricing"}
+                /v1/page {"anonymousId": "anon", "properties": {"name": "Home"}, "name": "Pricing", "context": {"page": "/pricing"}}
+                  page "Page Viewed" at 2026-11-23T12:00:00.000Z (generated-1) ids anonymous_id:anon properties {"name":"Home"}
+                /v1/screen {"userId": "u1", "name": "Settings", "context": {"page": {"path": "/settings"}}}
+                  screen "Screen Viewed" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1 properties {"name":"Settings","path":"/settings"}
+                /v1/screen {"userId": "u1", "name": 3}
+                  screen "Screen Viewed" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1
+                /v1/group {"userId": "u1", "groupId": 9, "traits": {"name": "Acme"}}
+                  group "Group" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u1 traits {"name":"Acme"} group 9
+                /v1/alias {"userId": "u2", "previousId": "a1"}
+                  alias "Alias" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u2 user_id:a1 anonymous_id:a1
+                {"type": "alias", "anonymousId": "a2", "userId": "u2", "previousId": "a1"}
+                  alias "Alias" at 2026-11-23T12:00:00.000Z (generated-1) ids user_id:u2 anonymous_id:a2 user_id:a1 anonymous_id:a1
+                []
+                  event_not_object: an event must be a JSON object
+                {"type": "nope", "userId": "a"}
+                  event_bad_type: missing or unknown "type" (expected identify, track, page, screen, group or alias)
+                {"type": 3, "userId": "a"}
+                  event_bad_type: missing or unknown "type" (expected identify, track, page, screen, group or alias)
+                {"userId": "a"}
+                  event_bad_type: missing or unknown "type" (expected identify, track, page, screen, group or alias)
+                {"type": "track", "event": "X"}
+                  event_missing_identity: an event needs a "userId" or an "anonymousId"
+                {"type": "track", "event": "X", "userId": null, "anonymousId": ""}
+                  event_missing_identity: an event needs a "userId" or an "anonymousId"
+                {"type": "track", "userId": "a"}
+                  event_missing_name: a track call needs a non-empty "event" name
+                {"type": "track", "userId": "a", "event": "  "}
+                  event_missing_name: a track call needs a non-empty "event" name
+                {"type": "track", "userId": "a", "event": 3}
+                  event_missing_name: a track call needs a non-empty "event" name
+                {"type": "alias", "userId": "a"}
+                  event_missing_previous_id: an alias call needs "previousId" and "userId"
+                {"type": "alias", "previousId": "a"}
+                  event_missing_previous_id: an alias call needs "previousId" and "userId"
+                {"type": "group", "userId": "a"}
+                  event_missing_group_id: a group call needs a "groupId"
+                {"type": "group", "userId": "a", "groupId": ""}
+                  event_missing_group_id: a group call needs a "groupId"
+                {"type": "identify", "userId": "a", "traits": 3}
+                  event_bad_field: field "traits" must be an object
+                {"type": "identify", "userId": "a", "context": []}
+                  event_bad_field: field "context" must be an object
+                {"type": "track", "event": "X", "userId": "a", "properties": "x"}
+                  event_bad_field: field "properties" must be an object
+                {"type": "identify", "userId": true}
+                  event_bad_field: field "userId" must be a string or a number
+                {"type": "identify", "userId": "a", "anonymousId": []}
+                  event_bad_field: field "anonymousId" must be a string or a number
+                {"type": "identify", "userId": "a", "previousId": {}}
+                  event_bad_field: field "previousId" must be a string or a number
+                {"type": "group", "userId": "a", "groupId": false}
+                  event_bad_field: field "groupId" must be a string or a number
+                {"type": "identify", "userId": "a", "messageId": []}
+                  event_bad_field: field "messageId" must be a string
+                {"type": "identify", "userId": "a", "timestamp": "soon"}
+                  event_bad_timestamp: field "timestamp" is not an ISO-8601 date-time: "soon"
+                {"type": "identify", "userId": "a", "timestamp": 1700000000}
+                  event_bad_timestamp: field "timestamp" is not an ISO-8601 date-time: "1700000000"
+                {"type": "identify", "userId": "a", "originalTimestamp": "soon"}
+                  event_bad_timestamp: field "originalTimestamp" is not an ISO-8601 date-time: "soon"
+                {"type": "identify", "userId": "a", "sentAt": "soon"}
+                  event_bad_timestamp: field "sentAt" is not an ISO-8601 date-time: "soon"
+            "#]],
+        );
+        let too_large = EventError::TooLarge { size: 40_000, limit: 32_768 };
+        assert_eq!(
+            (too_large.code(), too_large.to_string()),
+            ("event_too_large", "the event is 40000 bytes, more than the limit of 32768".to_owned())
+        );
     }
 }

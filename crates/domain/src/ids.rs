@@ -123,3 +123,20 @@ impl fmt::Display for Identity {
         write!(f, "{}:{}", self.kind(), self.value())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_and_ids_as_text() {
+        let ids = [Identity::UserId("42".into()), Identity::AnonymousId("a-1".into())];
+        let shown: Vec<String> = ids.iter().map(|i| format!("{i} {} {}", i.kind(), i.value())).collect();
+        assert_eq!(shown, ["user_id:42 user_id 42", "anonymous_id:a-1 anonymous_id a-1"]);
+        let back: Vec<Option<Identity>> = ids.iter().map(|i| Identity::from_parts(i.kind(), i.value())).collect();
+        assert_eq!(back, ids.map(Some));
+        assert_eq!(Identity::from_parts("email", "a@b.c"), None);
+        let node = NodeId::from("welcome");
+        assert_eq!((node.as_str(), node.to_string(), ProfileId(7).to_string()), ("welcome", "welcome".to_owned(), "7".to_owned()));
+    }
+}

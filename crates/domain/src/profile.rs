@@ -72,6 +72,10 @@ mod tests {
         assert_eq!(p.traits["plan"], json!("pro"));
         assert!(p.apply_traits(&map(json!({"city": "Lyon"})), Timestamp(30)));
         assert_eq!(p.traits["city"], json!("Lyon"));
+        assert!(p.apply_traits(&map(json!({"city": "Nice"})), Timestamp(30)), "the same time: the later call wins");
+        assert!(!p.apply_traits(&map(json!({"city": "Nice"})), Timestamp(40)), "the same value is no change");
+        assert!(!p.apply_traits(&map(json!({"city": "Rome"})), Timestamp(35)), "its time moved on with the same value");
+        assert_eq!((p.traits["city"].clone(), p.trait_times["city"]), (json!("Nice"), Timestamp(40)));
     }
 
     #[test]
@@ -85,5 +89,17 @@ mod tests {
         assert_eq!(known.traits["firstName"], json!("Alice"));
         assert_eq!(known.traits["plan"], json!("pro"));
         assert_eq!(known.traits["utm"], json!("ad"));
+        assert_eq!(
+            (known.trait_times["plan"], known.trait_times["utm"], known.trait_times["firstName"]),
+            (Timestamp(20), Timestamp(20), Timestamp(10))
+        );
+        // A tie keeps ours; a trait of theirs without a time still comes over when we lack it.
+        let mut tied = Profile::new(ProfileId(3));
+        tied.apply_traits(&map(json!({"plan": "team"})), Timestamp(20));
+        let mut untimed = Profile::new(ProfileId(4));
+        untimed.traits = map(json!({"plan": "free", "city": "Oslo"}));
+        known.absorb(&tied);
+        known.absorb(&untimed);
+        assert_eq!((known.traits["plan"].clone(), known.traits["city"].clone()), (json!("pro"), json!("Oslo")));
     }
 }

@@ -164,31 +164,117 @@ mod tests {
 
     #[test]
     fn durations_parse_and_print() {
-        for (text, ms, shown) in [
-            ("30s", 30_000, "30s"),
-            ("15m", 900_000, "15m"),
-            ("3d", 259_200_000, "3d"),
-            ("1w", 604_800_000, "7d"),
-            ("1d12h", 129_600_000, "1d12h"),
-            ("250ms", 250, "250ms"),
-        ] {
-            let d: Duration = text.parse().expect(text);
-            assert_eq!(d.as_millis(), ms, "{text}");
-            assert_eq!(d.to_string(), shown);
-        }
-        for bad in ["", "3", "d", "3x", "-3d", "99999999999999999999d"] {
-            assert!(bad.parse::<Duration>().is_err(), "{bad:?} should not parse");
-        }
+        let lines: Vec<String> = [
+            "30s",
+            "15m",
+            "2h",
+            "3d",
+            "1w",
+            "1d12h",
+            "1w2d3h4m5s6ms",
+            "250ms",
+            "90m",
+            "25h",
+            "1000ms",
+            "0s",
+            " 3d ",
+            "007d",
+            "",
+            "3",
+            "d",
+            "3x",
+            "-3d",
+            "3 d",
+            "3dd",
+            "3m s",
+            "ms",
+            "99999999999999999999d",
+            "15250284452w",
+            "15250284453w",
+            "15250284452w1w",
+        ]
+        .iter()
+        .map(|text| match text.parse::<Duration>() {
+            Ok(d) => format!("{text:?} = {} ms = {d} = {}", d.as_millis(), serde_json::to_string(&d).unwrap_or_default()),
+            Err(e) => format!("{text:?}: {e}"),
+        })
+        .collect();
+        expect_test::expect![[r#"
+            "30s" = 30000 ms = 30s = "30s"
+            "15m" = 900000 ms = 15m = "15m"
+            "2h" = 7200000 ms = 2h = "2h"
+            "3d" = 259200000 ms = 3d = "3d"
+            "1w" = 604800000 ms = 7d = "7d"
+            "1d12h" = 129600000 ms = 1d12h = "1d12h"
+            "1w2d3h4m5s6ms" = 788645006 ms = 9d3h4m5s6ms = "9d3h4m5s6ms"
+            "250ms" = 250 ms = 250ms = "250ms"
+            "90m" = 5400000 ms = 1h30m = "1h30m"
+            "25h" = 90000000 ms = 1d1h = "1d1h"
+            "1000ms" = 1000 ms = 1s = "1s"
+            "0s" = 0 ms = 0s = "0s"
+            " 3d " = 259200000 ms = 3d = "3d"
+            "007d" = 604800000 ms = 7d = "7d"
+            "": invalid duration "": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "3": invalid duration "3": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "d": invalid duration "d": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "3x": invalid duration "3x": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "-3d": invalid duration "-3d": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "3 d": invalid duration "3 d": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "3dd": invalid duration "3dd": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "3m s": invalid duration "3m s": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "ms": invalid duration "ms": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "99999999999999999999d": invalid duration "99999999999999999999d": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "15250284452w" = 9223372036569600000 ms = 106751991164d = "106751991164d"
+            "15250284453w": invalid duration "15250284453w": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            "15250284452w1w": invalid duration "15250284452w1w": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+        "#]]
+        .assert_eq(&(lines.join("\n") + "\n"));
+        let shown: Vec<String> = [-1, -90_000, 1, 999, 1000, 1001, 60_000, 3_600_000, 86_400_000, 90_061_001]
+            .iter()
+            .map(|ms| Duration::millis(*ms).to_string())
+            .collect();
+        assert_eq!(shown, ["-1ms", "-1m30s", "1ms", "999ms", "1s", "1s1ms", "1m", "1h", "1d", "1d1h1m1s1ms"]);
+        let units = [Duration::seconds(2), Duration::minutes(2), Duration::hours(2), Duration::days(2)].map(Duration::as_millis);
+        assert_eq!(units, [2_000, 120_000, 7_200_000, 172_800_000]);
+        assert_eq!(serde_json::from_str::<Duration>("\"1d12h\"").ok(), Some(Duration::hours(36)));
+        assert!(serde_json::from_str::<Duration>("\"soon\"").is_err());
     }
 
     #[test]
-    fn timestamps_parse_with_and_without_offset() {
-        let utc = Timestamp::parse("2026-11-23T10:00:00.000Z").expect("utc");
-        assert_eq!(utc.to_string(), "2026-11-23T10:00:00.000Z");
-        let offset = Timestamp::parse("2026-11-23T11:00:00+01:00").expect("offset");
-        assert_eq!(offset, utc);
-        let naive = Timestamp::parse("2026-11-23T10:00:00").expect("naive");
-        assert_eq!(naive, utc);
-        assert!(Timestamp::parse("yesterday").is_none());
+    fn timestamps_parse_print_and_saturate() {
+        let lines: Vec<String> = [
+            "2026-11-23T10:00:00.000Z",
+            "2026-11-23T11:00:00+01:00",
+            "2026-11-23T10:00:00",
+            "2026-11-23T10:00:00.5Z",
+            "1969-12-31T23:59:59.999Z",
+            "2026-11-23",
+            "yesterday",
+        ]
+        .iter()
+        .map(|text| match Timestamp::parse(text) {
+            Some(t) => format!("{text} = {} = {t}", t.millis()),
+            None => format!("{text}: not an instant"),
+        })
+        .collect();
+        expect_test::expect![[r#"
+            2026-11-23T10:00:00.000Z = 1795428000000 = 2026-11-23T10:00:00.000Z
+            2026-11-23T11:00:00+01:00 = 1795428000000 = 2026-11-23T10:00:00.000Z
+            2026-11-23T10:00:00 = 1795428000000 = 2026-11-23T10:00:00.000Z
+            2026-11-23T10:00:00.5Z = 1795428000500 = 2026-11-23T10:00:00.500Z
+            1969-12-31T23:59:59.999Z = -1 = 1969-12-31T23:59:59.999Z
+            2026-11-23 = 1795392000000 = 2026-11-23T00:00:00.000Z
+            yesterday: not an instant
+        "#]]
+        .assert_eq(&(lines.join("\n") + "\n"));
+        let t = Timestamp::from_millis(1_000);
+        assert_eq!((t.plus(Duration::seconds(2)), t.minus(Duration::seconds(2))), (Timestamp(3_000), Timestamp(-1_000)));
+        assert_eq!((t.since(Timestamp(4_000)), Timestamp(4_000).since(t)), (Duration(-3_000), Duration(3_000)));
+        let (max, min) = (Timestamp(i64::MAX), Timestamp(i64::MIN));
+        assert_eq!((max.plus(Duration::days(1)), min.minus(Duration::days(1)), max.since(min)), (max, min, Duration(i64::MAX)));
+        assert_eq!(
+            (max.to_string(), Timestamp(-1).to_string()),
+            ("9223372036854775807ms".to_owned(), "1969-12-31T23:59:59.999Z".to_owned())
+        );
     }
 }

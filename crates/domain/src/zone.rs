@@ -96,16 +96,84 @@ mod tests {
     }
 
     #[test]
-    fn local_clock_and_date_traits() {
-        let c = local_clock(t("2026-11-28T23:30:00Z"), "Asia/Tokyo");
-        assert_eq!((c.time_of_day.as_str(), c.day_of_week), ("08:30", "sun"));
-        assert_eq!(date_trait(&"2026-12-01".into(), "Europe/Paris").map(|t| t.to_string()).as_deref(), Some("2026-11-30T23:00:00.000Z"));
-        assert_eq!(
-            date_trait(&"2026-12-01T10:00:00Z".into(), "Europe/Paris").map(|t| t.to_string()).as_deref(),
-            Some("2026-12-01T10:00:00.000Z")
-        );
-        assert_eq!(date_trait(&"soon".into(), "UTC"), None);
-        let traits: Map = serde_json::json!({"timezone": "Not/AZone"}).as_object().cloned().unwrap_or_default();
-        assert_eq!(person_zone(&traits, "UTC"), "UTC");
+    fn local_clock_on_each_day_of_a_week() {
+        let days: Vec<String> = (0..8)
+            .map(|i| {
+                let c = local_clock(t("2026-11-22T23:30:00Z").plus(crate::time::Duration::days(i)), "Asia/Tokyo");
+                format!("{} {} {}", c.day_of_week, c.time_of_day, c.zone)
+            })
+            .collect();
+        expect_test::expect![[r#"
+            mon 08:30 Asia/Tokyo
+            tue 08:30 Asia/Tokyo
+            wed 08:30 Asia/Tokyo
+            thu 08:30 Asia/Tokyo
+            fri 08:30 Asia/Tokyo
+            sat 08:30 Asia/Tokyo
+            sun 08:30 Asia/Tokyo
+            mon 08:30 Asia/Tokyo
+        "#]]
+        .assert_eq(&(days.join("\n") + "\n"));
+        let c = local_clock(t("2026-11-23T09:05:00Z"), "Nowhere");
+        assert_eq!((c.time_of_day.as_str(), c.day_of_week, c.zone.as_str()), ("09:05", "mon", "Nowhere"), "an unknown zone reads as UTC");
+        let far = local_clock(Timestamp(i64::MAX), "UTC");
+        assert_eq!((far.time_of_day.as_str(), far.day_of_week), ("00:00", "mon"), "an instant out of range");
+    }
+
+    #[test]
+    fn local_times_and_date_traits() {
+        let shown = |r: Option<Timestamp>| r.map_or("none".to_owned(), |t| t.to_string());
+        let lines = [
+            format!("09:00 after 08:59:59 UTC: {}", shown(next_time_of_day(t("2026-11-23T08:59:59Z"), 9, 0, "UTC"))),
+            format!("09:00 after 09:00 UTC: {}", shown(next_time_of_day(t("2026-11-23T09:00:00Z"), 9, 0, "UTC"))),
+            format!("09:00 after 09:00 in Nowhere: {}", shown(next_time_of_day(t("2026-11-23T09:00:00Z"), 9, 0, "Nowhere"))),
+            format!("02:30 Paris, fall back: {}", shown(next_time_of_day(t("2026-10-24T23:00:00Z"), 2, 30, "Europe/Paris"))),
+            format!("09:00 far away: {}", shown(next_time_of_day(Timestamp(i64::MAX), 9, 0, "UTC"))),
+            format!("same day 09:00 Tokyo: {}", shown(at_local_time(t("2026-11-23T20:00:00Z"), 9, 0, "Asia/Tokyo"))),
+            format!("same day 09:00 Paris: {}", shown(at_local_time(t("2026-11-23T20:00:00Z"), 9, 0, "Europe/Paris"))),
+            format!("same day, far away: {}", shown(at_local_time(Timestamp(i64::MAX), 9, 0, "UTC"))),
+        ];
+        let dates = [
+            ("2026-12-01", "Europe/Paris"),
+            ("2026-12-01", "Nowhere"),
+            ("2026-12-01T10:00:00Z", "Europe/Paris"),
+            ("2026-12-01T10:00:00", "Europe/Paris"),
+            ("2026-13-01", "UTC"),
+            ("soon", "UTC"),
+        ];
+        let mut out: Vec<String> = lines.to_vec();
+        out.extend(dates.iter().map(|(d, z)| format!("date trait {d} in {z}: {}", shown(date_trait(&(*d).into(), z)))));
+        out.push(format!("date trait 20261201: {}", shown(date_trait(&20261201.into(), "UTC"))));
+        expect_test::expect![[r#"
+            09:00 after 08:59:59 UTC: 2026-11-23T09:00:00.000Z
+            09:00 after 09:00 UTC: 2026-11-24T09:00:00.000Z
+            09:00 after 09:00 in Nowhere: 2026-11-24T09:00:00.000Z
+            02:30 Paris, fall back: 2026-10-25T00:30:00.000Z
+            09:00 far away: none
+            same day 09:00 Tokyo: 2026-11-24T00:00:00.000Z
+            same day 09:00 Paris: 2026-11-23T08:00:00.000Z
+            same day, far away: none
+            date trait 2026-12-01 in Europe/Paris: 2026-11-30T23:00:00.000Z
+            date trait 2026-12-01 in Nowhere: 2026-12-01T00:00:00.000Z
+            date trait 2026-12-01T10:00:00Z in Europe/Paris: 2026-12-01T10:00:00.000Z
+            date trait 2026-12-01T10:00:00 in Europe/Paris: 2026-12-01T10:00:00.000Z
+            date trait 2026-13-01 in UTC: none
+            date trait soon in UTC: none
+            date trait 20261201: none
+        "#]]
+        .assert_eq(&(out.join("\n") + "\n"));
+    }
+
+    #[test]
+    fn a_person_zone_is_their_valid_timezone_trait() {
+        let zone = |v: serde_json::Value| person_zone(&v.as_object().cloned().unwrap_or_default(), "Europe/Paris");
+        let zones = [
+            zone(serde_json::json!({"timezone": "Asia/Tokyo"})),
+            zone(serde_json::json!({"timezone": "Not/AZone"})),
+            zone(serde_json::json!({"timezone": 9})),
+            zone(serde_json::json!({})),
+        ];
+        assert_eq!(zones, ["Asia/Tokyo", "Europe/Paris", "Europe/Paris", "Europe/Paris"]);
+        assert!(is_valid("UTC") && is_valid("America/New_York") && !is_valid("Mars/Olympus") && !is_valid(""));
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use domain::Map;
 use domain::aggregate::in_window;
 use domain::event::{Envelope, Event, Kind};
-use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, step};
+use domain::journey::{Channel, Context, Effect, Input, Journey, Run, RunStatus, step};
 use domain::time::{Duration, Timestamp};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
@@ -27,6 +27,8 @@ struct Driver {
     start: Timestamp,
     people: BTreeMap<String, Person>,
     log: Vec<String>,
+    /// Effects in the order they were decided, as the engine's outbox would have them.
+    outbox: Vec<String>,
     next_id: u64,
     entries: i64,
 }
@@ -39,7 +41,7 @@ impl Driver {
     fn at(doc: Value, start: &str) -> Driver {
         let journey = Journey::parse(&doc).expect("valid journey");
         let start = Timestamp::parse(start).expect("start");
-        Driver { journey, start, people: BTreeMap::new(), log: Vec::new(), next_id: 0, entries: 0 }
+        Driver { journey, start, people: BTreeMap::new(), log: Vec::new(), outbox: Vec::new(), next_id: 0, entries: 0 }
     }
 
     fn history_counts(&self, who: &str, now: Timestamp) -> Vec<Value> {
@@ -60,7 +62,10 @@ impl Driver {
         let seed = who.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
         if let Some(t) = step(&self.journey, 1, waiting, input, &ctx, now, seed) {
             let offset = now.since(self.start);
-            self.log.push(format!("t=+{offset} {who}: {}", t.trace.join(" / ")));
+            self.log.push(format!("t=+{offset} {who}: {} => {}", t.trace.join(" / "), self.state(&t.run)));
+            for effect in &t.effects {
+                self.outbox.push(format!("t=+{offset} {who} {}", shown(effect)));
+            }
             if t.entered {
                 self.entries += 1;
             }
@@ -71,6 +76,31 @@ impl Driver {
             }
             self.people.get_mut(who).expect("person").run = Some(t.run);
         }
+    }
+
+    /// A run after a transition: `#seq`, waiting where and until when, or why it ended, and
+    /// its conversion, control group and variants.
+    fn state(&self, run: &Run) -> String {
+        let at = |t: Timestamp| format!("+{}", t.since(self.start));
+        let mut out = format!("#{} ", run.seq);
+        match (run.status, &run.node, run.wake_at) {
+            (RunStatus::Waiting, Some(node), Some(wake)) => out += &format!("waiting at {node} until {}", at(wake)),
+            (RunStatus::Waiting, node, wake) => out += &format!("waiting at {node:?} until {wake:?}"),
+            (RunStatus::Exited, _, _) => out += &format!("exited: {}", run.exit_reason.as_deref().unwrap_or("?")),
+        }
+        if run.status == RunStatus::Exited && run.wake_at.is_some() {
+            out += " (with a timer left)";
+        }
+        if let Some(c) = run.converted_at {
+            out += &format!(", converted at {}", at(c));
+        }
+        if run.control {
+            out += ", control group";
+        }
+        for (split, variant) in &run.assignments {
+            out += &format!(", {split}={variant}");
+        }
+        out
     }
 
     /// Fires every timer due up to `until`, in time order.
@@ -85,7 +115,14 @@ impl Driver {
                 .filter(|(t, _)| *t <= until)
                 .min();
             let Some((at, who)) = due else { return };
+            let seq = self.people[&who].run.as_ref().map(|r| r.seq);
             self.apply(&who, at, Input::Timer);
+            let person = self.people.get_mut(&who).expect("person");
+            if let Some(run) = person.run.as_mut().filter(|r| Some(r.seq) == seq && r.wake_at == Some(at)) {
+                // `step` did nothing with a due timer: say so, and forget it (or it fires forever).
+                self.log.push(format!("t=+{} {who}: timer ignored", at.since(self.start)));
+                run.wake_at = None;
+            }
         }
     }
 
@@ -117,8 +154,17 @@ impl Driver {
 
     /// Runs a script: `+1h alice page /products/a`, `+1d alice track Sales Contacted {"x":1}`,
     /// `+1d alice identify {"firstName":"Alice"}`, `+0s alice api {"coupon":"X"}`, or `+5d`
-    /// to let time pass.
+    /// to let time pass; returns the transcript.
     fn run(mut self, script: &str) -> String {
+        self.run_lines(script);
+        let mut out = self.log.join("\n") + "\n";
+        if !self.outbox.is_empty() {
+            out += &format!("outbox:\n  {}\n", self.outbox.join("\n  "));
+        }
+        out
+    }
+
+    fn run_lines(&mut self, script: &str) {
         for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let mut parts = line.splitn(3, ' ');
             let offset: Duration = parts.next().and_then(|o| o.strip_prefix('+')).expect("offset").parse().expect("duration");
@@ -149,7 +195,17 @@ impl Driver {
                 other => panic!("unknown verb {other}"),
             }
         }
-        self.log.join("\n") + "\n"
+    }
+}
+
+/// An effect as the outbox would carry it.
+fn shown(effect: &Effect) -> String {
+    match effect {
+        Effect::Send { node, channel: Channel::Email, template } => format!("{node}: send email {template}"),
+        Effect::Webhook { node, url, method, body, save } => {
+            format!("{node}: {method} {url} body {} save {save:?}", body.as_ref().map_or("none".to_owned(), Value::to_string))
+        }
+        Effect::Update { node, update } => format!("{node}: update {}", serde_json::to_value(update).unwrap_or_default()),
     }
 }
 
@@ -173,10 +229,13 @@ fn third_product_view_in_a_week_sends_invite_then_reminder() {
         +7d
     ",
         expect![[r#"
-            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+2d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+3d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
-            t=+6d alice: booked: wait_for Consultation Booked timed out -> remind / remind: send email consultation-reminder / completed
+            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+2d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+3d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +6d
+            t=+6d alice: booked: wait_for Consultation Booked timed out -> remind / remind: send email consultation-reminder / completed => #2 exited: completed
+            outbox:
+              t=+3d alice invite: send email consultation-invite
+              t=+6d alice remind: send email consultation-reminder
         "#]],
     );
 }
@@ -191,9 +250,9 @@ fn views_spread_over_more_than_a_week_do_not_qualify() {
         +8d alice page /products/c
     ",
         expect![[r#"
-            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+4d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+8d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
+            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+4d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+8d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
         "#]],
     );
 }
@@ -209,9 +268,9 @@ fn sales_contacted_first_gets_nothing() {
         +3h bob page /products/c
     ",
         expect![[r#"
-            t=+1h bob: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+2h bob: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+3h bob: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 1 eq 0 -> false] / qualified: else -> (end) / completed
+            t=+1h bob: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+2h bob: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+3h bob: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 1 eq 0 -> false] / qualified: else -> (end) / completed => #1 exited: completed
         "#]],
     );
 }
@@ -228,10 +287,12 @@ fn booking_during_wait_for_ends_the_run_without_reminder() {
         +10d
     ",
         expect![[r#"
-            t=+0s carol: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+1h carol: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed
-            t=+2h carol: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d)
-            t=+1d carol: booked: got Consultation Booked -> (end) / completed
+            t=+0s carol: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+1h carol: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            t=+2h carol: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +3d2h
+            t=+1d carol: booked: got Consultation Booked -> (end) / completed => #2 exited: completed
+            outbox:
+              t=+2h carol invite: send email consultation-invite
         "#]],
     );
 }
@@ -253,9 +314,9 @@ fn exit_event_ends_run_during_wait() {
         +40d
     ",
         expect![[r#"
-        t=+0s dan: entered on Signed Up / pause: wait 30d
-        t=+1d dan: exit on Unsubscribed
-    "#]],
+            t=+0s dan: entered on Signed Up / pause: wait 30d => #1 waiting at pause until +30d
+            t=+1d dan: exit on Unsubscribed => #2 exited: exit event Unsubscribed
+        "#]],
     );
 }
 
@@ -277,9 +338,12 @@ fn wait_then_send_and_webhook() {
         +3h
     ",
         expect![[r#"
-        t=+0s erin: entered on Signed Up / pause: wait 2h
-        t=+2h erin: pause: wait over -> hello / hello: send email welcome / crm: webhook POST https://crm.example/hooks / completed
-    "#]],
+            t=+0s erin: entered on Signed Up / pause: wait 2h => #1 waiting at pause until +2h
+            t=+2h erin: pause: wait over -> hello / hello: send email welcome / crm: webhook POST https://crm.example/hooks / completed => #2 exited: completed
+            outbox:
+              t=+2h erin hello: send email welcome
+              t=+2h erin crm: POST https://crm.example/hooks body {"user":"{{ traits.email }}"} save {}
+        "#]],
     );
 }
 
@@ -306,10 +370,13 @@ fn branch_on_traits_and_wait_for_filter() {
         +2d fay track Plan Changed {"to": "pro"}
     "#,
         expect![[r#"
-        t=+1s fay: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 false [property seats = 3 gte 10 -> false] / big: else -> paid / paid: wait_for Plan Changed (timeout 14d)
-        t=+2s gus: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 true [property seats = 12 gte 10 -> true] / sales: send email talk-to-sales / completed
-        t=+2d fay: paid: got Plan Changed -> thanks / thanks: send email thanks / completed
-    "#]],
+            t=+1s fay: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 false [property seats = 3 gte 10 -> false] / big: else -> paid / paid: wait_for Plan Changed (timeout 14d) => #1 waiting at paid until +14d1s
+            t=+2s gus: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 true [property seats = 12 gte 10 -> true] / sales: send email talk-to-sales / completed => #1 exited: completed
+            t=+2d fay: paid: got Plan Changed -> thanks / thanks: send email thanks / completed => #2 exited: completed
+            outbox:
+              t=+2s gus sales: send email talk-to-sales
+              t=+2d fay thanks: send email thanks
+        "#]],
     );
 }
 
@@ -376,9 +443,9 @@ fn goal_reached_during_a_30_day_wait_exits_on_day_1() {
         +40d
     ",
         expect![[r#"
-        t=+0s ann: entered on Signed Up / pause: wait 30d
-        t=+1d ann: goal reached: Subscribed
-    "#]],
+            t=+0s ann: entered on Signed Up / pause: wait 30d => #1 waiting at pause until +30d
+            t=+1d ann: goal reached: Subscribed => #2 exited: goal reached: Subscribed, converted at +1d
+        "#]],
     );
 }
 
@@ -398,10 +465,12 @@ fn goal_without_exit_records_the_conversion_and_continues() {
         +3d
     ",
         expect![[r#"
-        t=+0s bea: entered on Signed Up / pause: wait 2d
-        t=+1d bea: goal reached: Subscribed
-        t=+2d bea: pause: wait over -> thanks / thanks: send email thanks / completed
-    "#]],
+            t=+0s bea: entered on Signed Up / pause: wait 2d => #1 waiting at pause until +2d
+            t=+1d bea: goal reached: Subscribed => #2 waiting at pause until +2d, converted at +1d
+            t=+2d bea: pause: wait over -> thanks / thanks: send email thanks / completed => #3 exited: completed, converted at +1d
+            outbox:
+              t=+2d bea thanks: send email thanks
+        "#]],
     );
 }
 
@@ -425,12 +494,18 @@ fn split_assigns_a_stable_variant_per_person() {
         +1d ann track Signed Up
     ",
         expect![[r#"
-        t=+0s ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
-        t=+0s bob: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed
-        t=+0s cat: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed
-        t=+0s dan: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
-        t=+1d ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed
-    "#]],
+            t=+0s ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed => #1 exited: completed, ab=a
+            t=+0s bob: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed => #1 exited: completed, ab=b
+            t=+0s cat: entered on Signed Up / ab: split -> variant b (50/100) -> send-b / send-b: send email welcome-b / completed => #1 exited: completed, ab=b
+            t=+0s dan: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed => #1 exited: completed, ab=a
+            t=+1d ann: entered on Signed Up / ab: split -> variant a (50/100) -> send-a / send-a: send email welcome-a / completed => #1 exited: completed, ab=a
+            outbox:
+              t=+0s ann send-a: send email welcome-a
+              t=+0s bob send-b: send email welcome-b
+              t=+0s cat send-b: send email welcome-b
+              t=+0s dan send-a: send email welcome-a
+              t=+1d ann send-a: send email welcome-a
+        "#]],
     );
 }
 
@@ -452,9 +527,13 @@ fn update_changes_traits_that_later_steps_see() {
         +2h eve track Order Completed
     "#,
         expect![[r#"
-        t=+1h eve: entered on Order Completed / count: update customer = true, orders = 1, prospect = null / vip: case 0 false [trait orders = 1 gte 2 -> false] / vip: else -> (end) / completed
-        t=+2h eve: entered on Order Completed / count: update orders = 2 / vip: case 0 true [trait orders = 2 gte 2 -> true] / thanks: send email vip-thanks / completed
-    "#]],
+            t=+1h eve: entered on Order Completed / count: update customer = true, orders = 1, prospect = null / vip: case 0 false [trait orders = 1 gte 2 -> false] / vip: else -> (end) / completed => #1 exited: completed
+            t=+2h eve: entered on Order Completed / count: update orders = 2 / vip: case 0 true [trait orders = 2 gte 2 -> true] / thanks: send email vip-thanks / completed => #1 exited: completed
+            outbox:
+              t=+1h eve count: update {"increment":{"orders":1},"set":{"customer":true},"unset":["prospect"]}
+              t=+2h eve count: update {"increment":{"orders":1},"set":{"customer":true},"unset":["prospect"]}
+              t=+2h eve thanks: send email vip-thanks
+        "#]],
     );
 }
 
@@ -472,10 +551,13 @@ fn holdout_puts_a_stable_share_in_a_control_group_that_gets_nothing() {
         +0s cat track Churned
     ",
         expect![[r#"
-        t=+0s ann: entered on Churned / control group (holdout 50%): recorded, nothing is sent / offer: control group, not sending offer / completed
-        t=+0s bob: entered on Churned / offer: send email offer / completed
-        t=+0s cat: entered on Churned / offer: send email offer / completed
-    "#]],
+            t=+0s ann: entered on Churned / control group (holdout 50%): recorded, nothing is sent / offer: control group, not sending offer / completed => #1 exited: completed, control group
+            t=+0s bob: entered on Churned / offer: send email offer / completed => #1 exited: completed
+            t=+0s cat: entered on Churned / offer: send email offer / completed => #1 exited: completed
+            outbox:
+              t=+0s bob offer: send email offer
+              t=+0s cat offer: send email offer
+        "#]],
     );
 }
 
@@ -490,8 +572,10 @@ fn reentry_rules_and_entry_limit() {
         +1d ann track Visited
     ",
         expect![[r#"
-        t=+0s ann: entered on Visited / hi: send email hi / completed
-    "#]],
+            t=+0s ann: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            outbox:
+              t=+0s ann hi: send email hi
+        "#]],
     );
     let cooldown = json!({"id": "weekly", "entry": {"event": "Visited", "reentry": {"after": "7d"}}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
     check(
@@ -502,9 +586,12 @@ fn reentry_rules_and_entry_limit() {
         +7d ann track Visited
     ",
         expect![[r#"
-        t=+0s ann: entered on Visited / hi: send email hi / completed
-        t=+7d ann: entered on Visited / hi: send email hi / completed
-    "#]],
+            t=+0s ann: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            t=+7d ann: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            outbox:
+              t=+0s ann hi: send email hi
+              t=+7d ann hi: send email hi
+        "#]],
     );
     let limited =
         json!({"id": "first-two", "entry": {"event": "Visited", "limit": 2}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
@@ -516,9 +603,12 @@ fn reentry_rules_and_entry_limit() {
         +0s cat track Visited
     ",
         expect![[r#"
-        t=+0s ann: entered on Visited / hi: send email hi / completed
-        t=+0s bob: entered on Visited / hi: send email hi / completed
-    "#]],
+            t=+0s ann: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            t=+0s bob: entered on Visited / hi: send email hi / completed => #1 exited: completed
+            outbox:
+              t=+0s ann hi: send email hi
+              t=+0s bob hi: send email hi
+        "#]],
     );
 }
 
@@ -535,8 +625,10 @@ fn trait_change_and_api_entries() {
         +3d fay identify {"plan": "pro"}
     "#,
         expect![[r#"
-        t=+2d fay: entered on Trait Changed / thanks: send email pro-welcome / completed
-    "#]],
+            t=+2d fay: entered on Trait Changed / thanks: send email pro-welcome / completed => #1 exited: completed
+            outbox:
+              t=+2d fay thanks: send email pro-welcome
+        "#]],
     );
     let api = json!({"id": "manual", "entry": {"api": true},
         "steps": [{"id": "big", "type": "branch", "cases": [{"when": {"property": "coupon", "op": "exists"}, "next": "send"}]}, {"id": "send", "type": "send", "template": "coupon"}]});
@@ -547,9 +639,11 @@ fn trait_change_and_api_entries() {
         +0s hal api {}
     "#,
         expect![[r#"
-        t=+0s gus: entered on API Call / big: case 0 true [property coupon = "SAVE10" exists -> true] / send: send email coupon / completed
-        t=+0s hal: entered on API Call / big: case 0 false [property coupon = (absent) exists -> false] / big: else -> (end) / completed
-    "#]],
+            t=+0s gus: entered on API Call / big: case 0 true [property coupon = "SAVE10" exists -> true] / send: send email coupon / completed => #1 exited: completed
+            t=+0s hal: entered on API Call / big: case 0 false [property coupon = (absent) exists -> false] / big: else -> (end) / completed => #1 exited: completed
+            outbox:
+              t=+0s gus send: send email coupon
+        "#]],
     );
 }
 
@@ -573,15 +667,20 @@ fn wait_until_nine_in_three_zones_across_a_daylight_saving_change() {
         +2d
     "#,
         expect![[r#"
-        t=+0s paris: entered on Signed Up / nine: wait until 2026-03-29T07:00:00.000Z
-        t=+0s nyc: entered on Signed Up / nine: wait until 2026-03-28T13:00:00.000Z
-        t=+0s tokyo: entered on Signed Up / nine: wait until 2026-03-29T00:00:00.000Z
-        t=+0s nobody: entered on Signed Up / nine: wait until 2026-03-29T09:00:00.000Z
-        t=+3h nyc: nine: wait over -> hello / hello: send email hello / completed
-        t=+14h tokyo: nine: wait over -> hello / hello: send email hello / completed
-        t=+21h paris: nine: wait over -> hello / hello: send email hello / completed
-        t=+23h nobody: nine: wait over -> hello / hello: send email hello / completed
-    "#]],
+            t=+0s paris: entered on Signed Up / nine: wait until 2026-03-29T07:00:00.000Z => #1 waiting at nine until +21h
+            t=+0s nyc: entered on Signed Up / nine: wait until 2026-03-28T13:00:00.000Z => #1 waiting at nine until +3h
+            t=+0s tokyo: entered on Signed Up / nine: wait until 2026-03-29T00:00:00.000Z => #1 waiting at nine until +14h
+            t=+0s nobody: entered on Signed Up / nine: wait until 2026-03-29T09:00:00.000Z => #1 waiting at nine until +23h
+            t=+3h nyc: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+14h tokyo: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+21h paris: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+23h nobody: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            outbox:
+              t=+3h nyc hello: send email hello
+              t=+14h tokyo hello: send email hello
+              t=+21h paris hello: send email hello
+              t=+23h nobody hello: send email hello
+        "#]],
     );
 }
 
@@ -600,11 +699,15 @@ fn wait_until_a_date_trait_minus_an_offset() {
         +20d
     "#,
         expect![[r#"
-        t=+0s ida: entered on Subscribed / before: wait until 2027-01-28T23:00:00.000Z
-        t=+0s jon: entered on Subscribed / before: 2027-01-06T23:00:00.000Z has passed, no wait -> remind / remind: send email renewal / completed
-        t=+0s kim: entered on Subscribed / before: trait renewal_date is not set, no wait -> remind / remind: send email renewal / completed
-        t=+13d15h ida: before: wait over -> remind / remind: send email renewal / completed
-    "#]],
+            t=+0s ida: entered on Subscribed / before: wait until 2027-01-28T23:00:00.000Z => #1 waiting at before until +13d15h
+            t=+0s jon: entered on Subscribed / before: 2027-01-06T23:00:00.000Z has passed, no wait -> remind / remind: send email renewal / completed => #1 exited: completed
+            t=+0s kim: entered on Subscribed / before: trait renewal_date is not set, no wait -> remind / remind: send email renewal / completed => #1 exited: completed
+            t=+13d15h ida: before: wait over -> remind / remind: send email renewal / completed => #2 exited: completed
+            outbox:
+              t=+0s jon remind: send email renewal
+              t=+0s kim remind: send email renewal
+              t=+13d15h ida remind: send email renewal
+        "#]],
     );
 }
 
@@ -622,9 +725,9 @@ fn history_sum_and_clock_conditions() {
         +1d leo track Order Completed {"total": 50.5}
     "#,
         expect![[r#"
-        t=+0s leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 60 gte 100 -> false] / vip: else -> (end) / completed
-        t=+1d leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 110.5 gte 100 -> true; day_of_week (Europe/Paris) = "sat" in ["mon","tue","wed","thu","fri"] -> false] / vip: else -> (end) / completed
-    "#]],
+            t=+0s leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 60 gte 100 -> false] / vip: else -> (end) / completed => #1 exited: completed
+            t=+1d leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 110.5 gte 100 -> true; day_of_week (Europe/Paris) = "sat" in ["mon","tue","wed","thu","fri"] -> false] / vip: else -> (end) / completed => #1 exited: completed
+        "#]],
     );
 }
 
@@ -672,8 +775,10 @@ fn schedule_and_date_entries() {
         +3d bob scheduled
     "#,
         expect![[r#"
-        t=+3d ann: entered on Schedule [trait plan = "pro" eq "pro" -> true] / send: send email digest / completed
-    "#]],
+            t=+3d ann: entered on Schedule [trait plan = "pro" eq "pro" -> true] / send: send email digest / completed => #1 exited: completed
+            outbox:
+              t=+3d ann send: send email digest
+        "#]],
     );
     let renewal = json!({"id": "renewal", "entry": {"date": {"trait": "renewal_date", "offset": "-3d", "at": "09:00"}},
         "steps": [{"id": "send", "type": "send", "template": "renewal"}]});
@@ -685,8 +790,10 @@ fn schedule_and_date_entries() {
         +1d dan scheduled
     "#,
         expect![[r#"
-        t=+1d cy: entered on Date Reached / send: send email renewal / completed
-    "#]],
+            t=+1d cy: entered on Date Reached / send: send email renewal / completed => #1 exited: completed
+            outbox:
+              t=+1d cy send: send email renewal
+        "#]],
     );
     let j =
         Journey::parse(&json!({"id": "r", "timezone": "UTC", "entry": {"date": {"trait": "renewal_date", "offset": "-3d", "at": "09:00"}},
@@ -758,16 +865,18 @@ fn check_edits(doc: Value, script: &str, expect: Expect) {
         let mut words = line.splitn(3, ' ');
         let (Some(verb), Some(pointer), Some(arg)) = (words.next(), words.next(), words.next()) else { panic!("bad line {line}") };
         let (parent, key) = pointer.rsplit_once('/').expect("a pointer");
-        let obj = edited.pointer_mut(parent).and_then(Value::as_object_mut).unwrap_or_else(|| panic!("no object at {parent}"));
-        match verb {
-            "rename" => {
+        match (verb, edited.pointer_mut(parent)) {
+            ("rename", Some(Value::Object(obj))) => {
                 let v = obj.remove(key).unwrap_or_else(|| panic!("no {pointer}"));
                 obj.insert(arg.to_owned(), v);
             }
-            "set" => {
+            ("set", Some(Value::Object(obj))) => {
                 obj.insert(key.to_owned(), serde_json::from_str(arg).expect("json"));
             }
-            other => panic!("unknown verb {other}"),
+            ("set", Some(Value::Array(items))) => {
+                items[key.parse::<usize>().expect("an index")] = serde_json::from_str(arg).expect("json");
+            }
+            _ => panic!("cannot {verb} {pointer}"),
         }
         out += &format!("{line}\n");
         match Journey::parse(&edited) {
@@ -994,10 +1103,17 @@ fn chain(n: usize, kind: impl Fn(usize) -> Value, last_next: Option<usize>) -> V
     doc
 }
 
+/// The diagnostics of a document, one a line (the first ten, then how many more).
 fn diagnostics(doc: &Value) -> String {
     match Journey::parse(doc) {
         Ok(_) => "valid\n".to_owned(),
-        Err(diags) => diags.iter().map(|d| format!("{} {}: {}\n", d.path, d.code, d.message)).collect(),
+        Err(diags) => {
+            let mut out: String = diags.iter().take(10).map(|d| format!("{} {}: {}\n", d.path, d.code, d.message)).collect();
+            if diags.len() > 10 {
+                out += &format!("... and {} more\n", diags.len() - 10);
+            }
+            out
+        }
     }
 }
 
@@ -1008,7 +1124,7 @@ fn a_chain_of_100_000_steps_is_checked_without_running_out_of_stack() {
     expect![[r#"
         valid
     "#]]
-    .assert_eq(&diagnostics(&chain(100_000, wait_every_500, None)));
+    .assert_eq(&diagnostics(&chain(10_000, wait_every_500, None)));
     expect![[r#"
         /steps/0 too_many_steps_without_wait: from step "s0" a run goes through 100000 steps without waiting; one transition takes at most 1000, then the run exits
     "#]].assert_eq(&diagnostics(&chain(100_000, send, None)));
@@ -1022,10 +1138,15 @@ fn a_chain_of_100_000_steps_is_checked_without_running_out_of_stack() {
 fn conditions_nested_10_000_deep_are_refused_beyond_the_depth_limit() {
     // Built by hand: `json!` would copy the inner value recursively.
     let wrap = |key: &str, inner: Value| Value::Object(Map::from_iter([(key.to_owned(), inner)]));
-    let (mut not, mut all) = (json!({"trait": "plan", "op": "exists"}), json!({"trait": "plan", "op": "exists"}));
+    let (mut not, mut all, mut history) =
+        (json!({"trait": "plan", "op": "exists"}), json!({"trait": "plan", "op": "exists"}), json!({"property": "n", "op": "exists"}));
     for _ in 0..10_000 {
         not = wrap("not", not);
         all = wrap("all", Value::Array(vec![all]));
+        let mut query = json!({"event": "Page Viewed", "within": "1d"});
+        query["where"] = history;
+        history = json!({"op": "exists"});
+        history["history"] = query;
     }
     let doc = |filter: Value| {
         let mut doc = json!({"id": "deep", "entry": {"event": "Signed Up"}, "steps": [{"id": "e", "type": "exit"}]});
@@ -1035,7 +1156,9 @@ fn conditions_nested_10_000_deep_are_refused_beyond_the_depth_limit() {
     let shown = |doc: Value| {
         let text = diagnostics(&doc);
         dismantle(doc);
-        text.replace(&"/not".repeat(32), "/not(×32)").replace(&"/all/0".repeat(32), "/all/0(×32)")
+        text.replace(&"/not".repeat(32), "/not(×32)")
+            .replace(&"/all/0".repeat(32), "/all/0(×32)")
+            .replace(&"/history/where".repeat(32), "/history/where(×32)")
     };
     expect![[r#"
         /entry/filter/not(×32) condition_too_deep: conditions nest at most 32 deep
@@ -1045,6 +1168,10 @@ fn conditions_nested_10_000_deep_are_refused_beyond_the_depth_limit() {
         /entry/filter/all/0(×32) condition_too_deep: conditions nest at most 32 deep
     "#]]
     .assert_eq(&shown(doc(all)));
+    expect![[r#"
+        /entry/filter/history/where(×32) condition_too_deep: conditions nest at most 32 deep
+    "#]]
+    .assert_eq(&shown(doc(history)));
 }
 
 /// Takes a value apart one level at a time: dropping a deep one whole recurses as deep as it
@@ -1058,4 +1185,865 @@ fn dismantle(v: Value) {
             _ => {}
         }
     }
+}
+
+/// Each line is `ENTRY | BEFORE | INPUT`: a journey's entry (its one step sends `hi`), what
+/// came before (`none`, or `waiting`/`exited` with `entered 2d ago`, and `N runs so far`) and
+/// the input (`track NAME {props}`, `trait NAME: FROM -> TO` with `absent` for no value,
+/// `api {payload}`, `scheduled`, `timer`). Shows whether `step` starts a run, and with what.
+/// The person has the traits `{"plan": "pro", "renewal_date": "2027-01-20"}`.
+fn check_entries(script: &str, expect: Expect) {
+    let now = Timestamp::parse("2027-01-15T08:00:00Z").expect("now");
+    let traits = json!({"plan": "pro", "renewal_date": "2027-01-20"}).as_object().cloned().unwrap_or_default();
+    let mut out = String::new();
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let [entry, before, input] = <[&str; 3]>::try_from(line.split(" | ").collect::<Vec<_>>()).expect("ENTRY | BEFORE | INPUT");
+        let entry: Value = serde_json::from_str(entry).expect("entry json");
+        let doc = json!({"id": "j", "entry": entry, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+        let journey = Journey::parse(&doc).expect("valid journey");
+        let mut previous = None;
+        let mut entries = 0;
+        for fact in before.split(", ") {
+            let words: Vec<&str> = fact.split(' ').collect();
+            match words.as_slice() {
+                ["none"] => {}
+                [status @ ("waiting" | "exited"), "entered", ago, "ago"] => {
+                    let ago: Duration = ago.parse().expect("duration");
+                    let status = if *status == "waiting" { RunStatus::Waiting } else { RunStatus::Exited };
+                    previous = Some(Run {
+                        journey: journey.id.clone(),
+                        version: 1,
+                        status,
+                        node: None,
+                        wake_at: None,
+                        exit_reason: None,
+                        entered_at: now.minus(ago),
+                        updated_at: now.minus(ago),
+                        seq: 1,
+                        trigger: Map::new(),
+                        trigger_event: String::new(),
+                        control: false,
+                        converted_at: None,
+                        assignments: BTreeMap::new(),
+                    });
+                }
+                [n, "runs", "so", "far"] => entries = n.parse().expect("count"),
+                _ => panic!("unknown fact {fact:?}"),
+            }
+        }
+        let (verb, rest) = input.split_once(' ').unwrap_or((input, ""));
+        let props: Map = rest.find('{').map_or_else(Map::new, |i| serde_json::from_str(&rest[i..]).expect("json"));
+        let event;
+        let (from, to);
+        let input = match verb {
+            "track" => {
+                let name = rest.find('{').map_or(rest, |i| &rest[..i]).trim();
+                let raw = json!({"type": "track", "userId": "ann", "event": name, "properties": props});
+                let env = Envelope { kind: None, received_at: now, sent_at: None, fallback_message_id: "1" };
+                event = Event::parse(raw, &env).expect("event");
+                Input::Event(&event)
+            }
+            "trait" => {
+                let (name, change) = rest.split_once(": ").expect("trait NAME: FROM -> TO");
+                let (a, b) = change.split_once(" -> ").expect("FROM -> TO");
+                let value = |s: &str| (s != "absent").then(|| serde_json::from_str::<Value>(s).expect("json"));
+                (from, to) = (value(a), value(b));
+                Input::TraitChange { name, from: from.as_ref(), to: to.as_ref() }
+            }
+            "api" => Input::Api { payload: &props },
+            "scheduled" => Input::Scheduled,
+            "timer" => Input::Timer,
+            other => panic!("unknown input {other}"),
+        };
+        let ctx = Context { traits: &traits, history: &[], previous: previous.as_ref(), entries };
+        let shown = match step(&journey, 1, None, input, &ctx, now, 7) {
+            Some(t) => format!("{} {}", t.trace.first().map_or("", String::as_str), Value::Object(t.run.trigger)),
+            None => "-".to_owned(),
+        };
+        out += &format!("{line}\n  {shown}\n");
+    }
+    expect.assert_eq(&out);
+}
+
+#[test]
+fn who_may_enter_a_journey() {
+    check_entries(
+        r#"
+        {"event": "Visited"} | none | track Visited {"path": "/a"}
+        {"event": "Visited"} | none | track Signed Up
+        {"event": "Visited", "filter": {"trait": "plan", "op": "eq", "value": "free"}} | none | track Visited
+        {"event": "Visited"} | waiting entered 2d ago | track Visited
+        {"event": "Visited", "concurrent": true} | waiting entered 2d ago | track Visited
+        {"event": "Visited"} | exited entered 2d ago | track Visited
+        {"event": "Visited", "reentry": "never"} | exited entered 2d ago | track Visited
+        {"event": "Visited", "reentry": {"after": "2d"}} | exited entered 2d ago | track Visited
+        {"event": "Visited", "reentry": {"after": "2d"}} | exited entered 1d ago | track Visited
+        {"event": "Visited", "reentry": {"after": "1d"}, "concurrent": true} | waiting entered 2d ago | track Visited
+        {"event": "Visited", "reentry": "never", "concurrent": true} | waiting entered 2d ago | track Visited
+        {"event": "Visited", "limit": 3} | 2 runs so far | track Visited
+        {"event": "Visited", "limit": 3} | 3 runs so far | track Visited
+        {"event": "Visited"} | 3 runs so far | track Visited
+        {"trait_change": {"trait": "plan"}} | none | trait plan: "trial" -> "pro"
+        {"trait_change": {"trait": "plan"}} | none | trait plan: absent -> "pro"
+        {"trait_change": {"trait": "plan"}} | none | trait plan: "pro" -> absent
+        {"trait_change": {"trait": "plan"}} | none | trait plan: "pro" -> "pro"
+        {"trait_change": {"trait": "plan"}} | none | trait plan: null -> absent
+        {"trait_change": {"trait": "plan"}} | none | trait tier: "a" -> "b"
+        {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "trial" -> "pro"
+        {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "free" -> "pro"
+        {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "trial" -> "team"
+        {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "free" -> "team"
+        {"trait_change": {"trait": "plan", "to": "pro"}} | none | trait plan: absent -> "pro"
+        {"trait_change": {"trait": "plan", "from": "trial"}} | none | trait plan: "trial" -> absent
+        {"trait_change": {"trait": "plan", "from": null}} | none | trait plan: absent -> "pro"
+        {"trait_change": {"trait": "plan"}} | waiting entered 2d ago | trait plan: "trial" -> "pro"
+        {"trait_change": {"trait": "plan"}} | none | track Visited
+        {"api": true} | none | api {"coupon": "X"}
+        {"api": true} | none | scheduled
+        {"event": "Visited"} | none | api {}
+        {"schedule": {"cron": "0 9 * * mon"}} | none | scheduled
+        {"schedule": {"cron": "0 9 * * mon"}, "audience": {"trait": "plan", "op": "eq", "value": "pro"}} | none | scheduled
+        {"schedule": {"cron": "0 9 * * mon"}, "audience": {"trait": "plan", "op": "eq", "value": "free"}} | none | scheduled
+        {"schedule": {"cron": "0 9 * * mon"}} | none | track Visited
+        {"date": {"trait": "renewal_date", "offset": "-5d"}} | none | scheduled
+        {"date": {"trait": "signup_date"}} | none | scheduled
+        {"date": {"trait": "renewal_date"}} | none | api {}
+        {"event": "Visited"} | none | timer
+    "#,
+        expect![[r#"
+            {"event": "Visited"} | none | track Visited {"path": "/a"}
+              entered on Visited {"path":"/a"}
+            {"event": "Visited"} | none | track Signed Up
+              -
+            {"event": "Visited", "filter": {"trait": "plan", "op": "eq", "value": "free"}} | none | track Visited
+              -
+            {"event": "Visited"} | waiting entered 2d ago | track Visited
+              -
+            {"event": "Visited", "concurrent": true} | waiting entered 2d ago | track Visited
+              entered on Visited {}
+            {"event": "Visited"} | exited entered 2d ago | track Visited
+              entered on Visited {}
+            {"event": "Visited", "reentry": "never"} | exited entered 2d ago | track Visited
+              -
+            {"event": "Visited", "reentry": {"after": "2d"}} | exited entered 2d ago | track Visited
+              entered on Visited {}
+            {"event": "Visited", "reentry": {"after": "2d"}} | exited entered 1d ago | track Visited
+              -
+            {"event": "Visited", "reentry": {"after": "1d"}, "concurrent": true} | waiting entered 2d ago | track Visited
+              entered on Visited {}
+            {"event": "Visited", "reentry": "never", "concurrent": true} | waiting entered 2d ago | track Visited
+              -
+            {"event": "Visited", "limit": 3} | 2 runs so far | track Visited
+              entered on Visited {}
+            {"event": "Visited", "limit": 3} | 3 runs so far | track Visited
+              -
+            {"event": "Visited"} | 3 runs so far | track Visited
+              entered on Visited {}
+            {"trait_change": {"trait": "plan"}} | none | trait plan: "trial" -> "pro"
+              entered on Trait Changed {"from":"trial","to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan"}} | none | trait plan: absent -> "pro"
+              entered on Trait Changed {"from":null,"to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan"}} | none | trait plan: "pro" -> absent
+              entered on Trait Changed {"from":"pro","to":null,"trait":"plan"}
+            {"trait_change": {"trait": "plan"}} | none | trait plan: "pro" -> "pro"
+              -
+            {"trait_change": {"trait": "plan"}} | none | trait plan: null -> absent
+              -
+            {"trait_change": {"trait": "plan"}} | none | trait tier: "a" -> "b"
+              -
+            {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "trial" -> "pro"
+              entered on Trait Changed {"from":"trial","to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "free" -> "pro"
+              -
+            {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "trial" -> "team"
+              -
+            {"trait_change": {"trait": "plan", "from": "trial", "to": "pro"}} | none | trait plan: "free" -> "team"
+              -
+            {"trait_change": {"trait": "plan", "to": "pro"}} | none | trait plan: absent -> "pro"
+              entered on Trait Changed {"from":null,"to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan", "from": "trial"}} | none | trait plan: "trial" -> absent
+              entered on Trait Changed {"from":"trial","to":null,"trait":"plan"}
+            {"trait_change": {"trait": "plan", "from": null}} | none | trait plan: absent -> "pro"
+              entered on Trait Changed {"from":null,"to":"pro","trait":"plan"}
+            {"trait_change": {"trait": "plan"}} | waiting entered 2d ago | trait plan: "trial" -> "pro"
+              -
+            {"trait_change": {"trait": "plan"}} | none | track Visited
+              -
+            {"api": true} | none | api {"coupon": "X"}
+              entered on API Call {"coupon":"X"}
+            {"api": true} | none | scheduled
+              -
+            {"event": "Visited"} | none | api {}
+              -
+            {"schedule": {"cron": "0 9 * * mon"}} | none | scheduled
+              entered on Schedule {"schedule":"0 9 * * mon","scheduled_at":"2027-01-15T08:00:00.000Z"}
+            {"schedule": {"cron": "0 9 * * mon"}, "audience": {"trait": "plan", "op": "eq", "value": "pro"}} | none | scheduled
+              entered on Schedule [trait plan = "pro" eq "pro" -> true] {"schedule":"0 9 * * mon","scheduled_at":"2027-01-15T08:00:00.000Z"}
+            {"schedule": {"cron": "0 9 * * mon"}, "audience": {"trait": "plan", "op": "eq", "value": "free"}} | none | scheduled
+              -
+            {"schedule": {"cron": "0 9 * * mon"}} | none | track Visited
+              -
+            {"date": {"trait": "renewal_date", "offset": "-5d"}} | none | scheduled
+              entered on Date Reached {"date":"2027-01-20","trait":"renewal_date"}
+            {"date": {"trait": "signup_date"}} | none | scheduled
+              -
+            {"date": {"trait": "renewal_date"}} | none | api {}
+              -
+            {"event": "Visited"} | none | timer
+              -
+        "#]],
+    );
+}
+
+#[test]
+fn every_invalid_value_is_reported_where_it_is() {
+    check_edits(
+        every_kind_of_object(),
+        r#"
+        set /id "Not A Slug"
+        set /id ""
+        set /name 3
+        set /name null
+        set /timezone "Mars/Olympus"
+        set /timezone null
+        set /entry "Signed Up"
+        set /entry {"event": " "}
+        set /entry {"event": "X", "filter": {"trait": "x"}}
+        set /entry {"trait_change": "plan"}
+        set /entry {"trait_change": {"trait": ""}}
+        set /entry {"api": false}
+        set /entry {"schedule": "daily"}
+        set /entry {"schedule": {"cron": "0 25 * * *", "timezone": "Nowhere"}}
+        set /entry {"schedule": {}}
+        set /entry {"schedule": {"cron": "0 9 * * *"}, "audience": {"history": {"event": "X", "within": "1d"}, "op": "gte", "value": 1}}
+        set /entry {"date": "renewal_date"}
+        set /entry {"date": {"offset": "3d", "at": "9am"}}
+        set /entry {"date": {"trait": "d", "offset": 3, "at": "09:10"}}
+        set /entry {"date": {"trait": "d", "at": "24:00"}}
+        set /entry {"date": {"trait": "d", "at": "09:60"}}
+        set /entry {"date": {"trait": "d", "at": "9:00"}}
+        set /entry {"date": {"trait": "d", "offset": "+1w", "at": "23:45"}}
+        set /entry/reentry "sometimes"
+        set /entry/reentry {"after": "0s"}
+        set /entry/reentry null
+        set /entry/reentry "never"
+        set /entry/reentry "always"
+        set /entry/limit 0
+        set /entry/limit 1.5
+        set /entry/limit null
+        set /entry/holdout 101
+        set /entry/holdout -1
+        set /entry/holdout 100
+        set /entry/concurrent "yes"
+        set /entry/concurrent null
+        set /exit {"event": "X"}
+        set /exit null
+        set /exit ["Unsubscribed"]
+        set /exit/0/event ""
+        set /goal "Subscribed"
+        set /goal/within "never"
+        set /goal/within 7
+        set /goal/exit "yes"
+        set /goal null
+        set /steps []
+        set /steps {}
+        set /steps/0 "wait"
+        set /steps/0/id "Pause"
+        set /steps/1/id "pause"
+        set /steps/0/next 3
+        set /steps/0/next null
+        set /steps/0/duration "-1d"
+        set /steps/0/until {"time": "09:00"}
+        set /steps/0/offset "1d"
+        set /steps/1/until "09:00"
+        set /steps/1/until/time "9:00"
+        set /steps/1/until/time "24:00"
+        set /steps/1/until/time "12:60"
+        set /steps/1/until/timezone null
+        set /steps/2/until_trait ""
+        set /steps/2/offset "soon"
+        set /steps/2/offset 3
+        set /steps/3/events []
+        set /steps/3/events ["Demo Booked"]
+        set /steps/3/events/0/next 1
+        set /steps/3/events/0/filter {"trait": "x"}
+        set /steps/3/timeout "0s"
+        set /steps/3/timeout_next "nowhere"
+        set /steps/4/cases []
+        set /steps/4/cases [7]
+        set /steps/4/cases/0/next "nowhere"
+        set /steps/4/else "nowhere"
+        set /steps/4/cases/0/when {"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}
+        set /steps/5/paths [{"name": "a", "weight": 100}]
+        set /steps/5/paths [{"name": "a", "weight": 60, "next": "hello"}, {"name": "b", "weight": 60, "next": "count"}]
+        set /steps/5/paths [{"name": "a", "weight": 0, "next": "hello"}, {"name": "", "weight": 100, "next": "count"}]
+        set /steps/5/paths [{"name": "a", "weight": 1, "next": "hello"}, {"name": "b", "weight": 99, "next": "count"}]
+        set /steps/5/paths [{"name": "a", "weight": 101, "next": "hello"}, "b"]
+        set /steps/6/channel "sms"
+        set /steps/6/channel 1
+        set /steps/6/template ""
+        set /steps/7/set []
+        set /steps/7/increment {"orders": "one", "a/b": "x"}
+        set /steps/7/increment 1
+        set /steps/7/unset "prospect"
+        set /steps/7/unset [1]
+        set /steps/7 {"id": "count", "type": "update", "next": "crm"}
+        set /steps/7 {"id": "count", "type": "update", "set": {}, "unset": [], "next": "crm"}
+        set /steps/7 {"id": "count", "type": "update", "unset": ["a"], "next": "crm"}
+        set /steps/8/url "ftp://x"
+        set /steps/8/url ""
+        set /steps/8/method "fetch"
+        set /steps/8/method "get"
+        set /steps/8/method 3
+        set /steps/8/method null
+        set /steps/8/save {"score": "score", "tier": 3, "a~b": "/ok"}
+        set /steps/8/save "score"
+        set /steps/8/save null
+        set /steps/9/type "teleport"
+        set /steps/9/type 3
+    "#,
+        expect![[r#"
+            set /id "Not A Slug"
+              /id invalid_id: "id" must be 1-100 characters of a-z, 0-9, - and _
+            set /id ""
+              /id invalid_id: "id" must be 1-100 characters of a-z, 0-9, - and _
+            set /name 3
+              /name invalid_field: "name" is text
+            set /name null
+              valid
+            set /timezone "Mars/Olympus"
+              /timezone unknown_timezone: "Mars/Olympus" is not an IANA time zone such as "Europe/Paris"
+            set /timezone null
+              valid
+            set /entry "Signed Up"
+              /entry invalid_field: "entry" must be an object
+            set /entry {"event": " "}
+              /entry/event missing_field: an event match needs an "event" name
+            set /entry {"event": "X", "filter": {"trait": "x"}}
+              /entry/filter condition_invalid: a comparison needs "op"
+            set /entry {"trait_change": "plan"}
+              /entry/trait_change invalid_field: "trait_change" must be an object
+            set /entry {"trait_change": {"trait": ""}}
+              /entry/trait_change/trait missing_field: a trait_change entry names its "trait"
+            set /entry {"api": false}
+              /entry/api invalid_field: "api" is true (an entry through the admin API)
+            set /entry {"schedule": "daily"}
+              /entry/schedule invalid_field: "schedule" must be an object
+            set /entry {"schedule": {"cron": "0 25 * * *", "timezone": "Nowhere"}}
+              /entry/schedule/cron invalid_cron: "25" is outside 0-23
+              /entry/schedule/timezone unknown_timezone: "Nowhere" is not an IANA time zone such as "Europe/Paris"
+            set /entry {"schedule": {}}
+              /entry/schedule/cron missing_field: a schedule needs "cron", e.g. "0 9 * * mon"
+            set /entry {"schedule": {"cron": "0 9 * * *"}, "audience": {"history": {"event": "X", "within": "1d"}, "op": "gte", "value": 1}}
+              /entry/audience condition_invalid: a schedule's audience reads traits and the clock, not history
+            set /entry {"date": "renewal_date"}
+              /entry/date invalid_field: "date" must be an object
+            set /entry {"date": {"offset": "3d", "at": "9am"}}
+              /entry/date/trait missing_field: a date entry names its date "trait"
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "offset": 3, "at": "09:10"}}
+              /entry/date/offset invalid_duration: an offset is a duration such as "-3d"
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "at": "24:00"}}
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "at": "09:60"}}
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "at": "9:00"}}
+              /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
+            set /entry {"date": {"trait": "d", "offset": "+1w", "at": "23:45"}}
+              valid
+            set /entry/reentry "sometimes"
+              /entry/reentry invalid_field: reentry is "always", "never" or {"after": "30d"}
+            set /entry/reentry {"after": "0s"}
+              /entry/reentry/after invalid_duration: "after" must be a positive duration such as "3d"
+            set /entry/reentry null
+              valid
+            set /entry/reentry "never"
+              valid
+            set /entry/reentry "always"
+              valid
+            set /entry/limit 0
+              /entry/limit invalid_field: limit is a whole number of runs, at least 1
+            set /entry/limit 1.5
+              /entry/limit invalid_field: limit is a whole number of runs, at least 1
+            set /entry/limit null
+              valid
+            set /entry/holdout 101
+              /entry/holdout invalid_field: holdout is a whole percent from 0 to 100
+            set /entry/holdout -1
+              /entry/holdout invalid_field: holdout is a whole percent from 0 to 100
+            set /entry/holdout 100
+              valid
+            set /entry/concurrent "yes"
+              /entry/concurrent invalid_field: concurrent is true or false
+            set /entry/concurrent null
+              valid
+            set /exit {"event": "X"}
+              /exit invalid_field: "exit" must be a list of event matches
+            set /exit null
+              valid
+            set /exit ["Unsubscribed"]
+              /exit/0 invalid_field: an exit must be an object
+            set /exit/0/event ""
+              /exit/0/event missing_field: an event match needs an "event" name
+            set /goal "Subscribed"
+              /goal invalid_field: "goal" must be an object
+            set /goal/within "never"
+              /goal/within invalid_duration: invalid duration "never": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            set /goal/within 7
+              /goal/within invalid_duration: "within" must be a positive duration such as "3d"
+            set /goal/exit "yes"
+              /goal/exit invalid_field: "exit" is true or false
+            set /goal null
+              valid
+            set /steps []
+              /steps missing_field: a journey needs a non-empty list of "steps"
+            set /steps {}
+              /steps missing_field: a journey needs a non-empty list of "steps"
+            set /steps/0 "wait"
+              /steps/0/id invalid_id: each step needs an "id" of a-z, 0-9, - and _
+              /steps/0 invalid_step: a step must be an object
+            set /steps/0/id "Pause"
+              [Pause] /steps/0/id invalid_id: each step needs an "id" of a-z, 0-9, - and _
+            set /steps/1/id "pause"
+              [pause] /steps/1/id duplicate_id: step id "pause" is used twice
+              [pause] /steps/0/next dangling_next: next points to "nine", which is not a step
+            set /steps/0/next 3
+              [pause] /steps/0/next invalid_field: "next" must be a step id
+            set /steps/0/next null
+              [nine] /steps/1 unreachable_step: step "nine" cannot be reached from the first step
+              [renewal] /steps/2 unreachable_step: step "renewal" cannot be reached from the first step
+              [booked] /steps/3 unreachable_step: step "booked" cannot be reached from the first step
+              [vip] /steps/4 unreachable_step: step "vip" cannot be reached from the first step
+              [ab] /steps/5 unreachable_step: step "ab" cannot be reached from the first step
+              [hello] /steps/6 unreachable_step: step "hello" cannot be reached from the first step
+              [count] /steps/7 unreachable_step: step "count" cannot be reached from the first step
+              [crm] /steps/8 unreachable_step: step "crm" cannot be reached from the first step
+              [done] /steps/9 unreachable_step: step "done" cannot be reached from the first step
+            set /steps/0/duration "-1d"
+              [pause] /steps/0/duration invalid_duration: invalid duration "-1d": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            set /steps/0/until {"time": "09:00"}
+              [pause] /steps/0 invalid_wait: a wait has exactly one of "duration", "until" ({"time": "09:00"}) or "until_trait"
+            set /steps/0/offset "1d"
+              [pause] /steps/0/offset invalid_field: "offset" goes with "until_trait"
+            set /steps/1/until "09:00"
+              [nine] /steps/1/until invalid_field: "until" must be an object
+            set /steps/1/until/time "9:00"
+              [nine] /steps/1/until/time invalid_field: "time" is a 24-hour "HH:MM" such as "09:00"
+            set /steps/1/until/time "24:00"
+              [nine] /steps/1/until/time invalid_field: "time" is a 24-hour "HH:MM" such as "09:00"
+            set /steps/1/until/time "12:60"
+              [nine] /steps/1/until/time invalid_field: "time" is a 24-hour "HH:MM" such as "09:00"
+            set /steps/1/until/timezone null
+              valid
+            set /steps/2/until_trait ""
+              [renewal] /steps/2/until_trait missing_field: "until_trait" names a date trait such as "renewal_date"
+            set /steps/2/offset "soon"
+              [renewal] /steps/2/offset invalid_duration: invalid duration "soon": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
+            set /steps/2/offset 3
+              [renewal] /steps/2/offset invalid_duration: an offset is a duration such as "-3d"
+            set /steps/3/events []
+              [booked] /steps/3/events missing_field: wait_for needs "events": a list of {"event", "filter", "next"}
+            set /steps/3/events ["Demo Booked"]
+              [booked] /steps/3/events/0 invalid_field: a wait_for event must be an object
+            set /steps/3/events/0/next 1
+              [booked] /steps/3/events/0/next invalid_field: "next" must be a step id
+            set /steps/3/events/0/filter {"trait": "x"}
+              [booked] /steps/3/events/0/filter condition_invalid: a comparison needs "op"
+            set /steps/3/timeout "0s"
+              [booked] /steps/3/timeout invalid_duration: "timeout" must be a positive duration such as "3d"
+            set /steps/3/timeout_next "nowhere"
+              [booked] /steps/3/timeout_next dangling_next: timeout_next points to "nowhere", which is not a step
+            set /steps/4/cases []
+              [vip] /steps/4/cases missing_field: branch needs "cases": a list of {"when", "next"}
+            set /steps/4/cases [7]
+              [vip] /steps/4/cases/0 invalid_field: a branch case must be an object
+            set /steps/4/cases/0/next "nowhere"
+              [vip] /steps/4/cases/0/next dangling_next: cases/0/next points to "nowhere", which is not a step
+            set /steps/4/else "nowhere"
+              [vip] /steps/4/else dangling_next: else points to "nowhere", which is not a step
+            set /steps/4/cases/0/when {"all": [{"trait": "n", "op": "gt", "value": 2}, {"trait": "n", "op": "lt", "value": 1}]}
+              [vip] /steps/4/cases/0/when impossible_condition: this condition can never hold: no value of trait n satisfies every comparison on it
+            set /steps/5/paths [{"name": "a", "weight": 100}]
+              [ab] /steps/5/paths missing_field: split needs "paths": two or more {"name", "weight", "next"}
+            set /steps/5/paths [{"name": "a", "weight": 60, "next": "hello"}, {"name": "b", "weight": 60, "next": "count"}]
+              [ab] /steps/5/paths split_weights: split weights add up to 120, not 100
+            set /steps/5/paths [{"name": "a", "weight": 0, "next": "hello"}, {"name": "", "weight": 100, "next": "count"}]
+              [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
+              [ab] /steps/5/paths/1/name missing_field: each split path needs a "name" (the variant recorded)
+            set /steps/5/paths [{"name": "a", "weight": 1, "next": "hello"}, {"name": "b", "weight": 99, "next": "count"}]
+              valid
+            set /steps/5/paths [{"name": "a", "weight": 101, "next": "hello"}, "b"]
+              [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
+              [ab] /steps/5/paths/1 invalid_field: a split path must be an object
+            set /steps/6/channel "sms"
+              [hello] /steps/6/channel unknown_channel: unknown channel "sms"; available: email
+            set /steps/6/channel 1
+              [hello] /steps/6/channel unknown_channel: unknown channel 1; available: email
+            set /steps/6/template ""
+              [hello] /steps/6/template missing_field: this step needs "template"
+            set /steps/7/set []
+              [count] /steps/7/set invalid_field: "set" is an object of traits and their values
+            set /steps/7/increment {"orders": "one", "a/b": "x"}
+              [count] /steps/7/increment/a~1b invalid_field: increment by a number
+              [count] /steps/7/increment/orders invalid_field: increment by a number
+            set /steps/7/increment 1
+              [count] /steps/7/increment invalid_field: "increment" is an object of traits and numbers
+            set /steps/7/unset "prospect"
+              [count] /steps/7/unset invalid_field: "unset" is a list of trait names
+            set /steps/7/unset [1]
+              [count] /steps/7/unset invalid_field: "unset" is a list of trait names
+            set /steps/7 {"id": "count", "type": "update", "next": "crm"}
+              [count] /steps/7 missing_field: update needs "set" (object), "increment" (object of numbers) or "unset" (list)
+            set /steps/7 {"id": "count", "type": "update", "set": {}, "unset": [], "next": "crm"}
+              [count] /steps/7 missing_field: update needs "set" (object), "increment" (object of numbers) or "unset" (list)
+            set /steps/7 {"id": "count", "type": "update", "unset": ["a"], "next": "crm"}
+              valid
+            set /steps/8/url "ftp://x"
+              [crm] /steps/8/url invalid_url: a webhook url must start with http:// or https://
+            set /steps/8/url ""
+              [crm] /steps/8/url missing_field: this step needs "url"
+            set /steps/8/method "fetch"
+              [crm] /steps/8/method invalid_field: method must be one of POST, PUT, PATCH, GET, DELETE
+            set /steps/8/method "get"
+              valid
+            set /steps/8/method 3
+              [crm] /steps/8/method invalid_field: method must be one of POST, PUT, PATCH, GET, DELETE
+            set /steps/8/method null
+              valid
+            set /steps/8/save {"score": "score", "tier": 3, "a~b": "/ok"}
+              [crm] /steps/8/save/score invalid_field: save maps a trait to a JSON pointer into the response, such as "/data/score"
+              [crm] /steps/8/save/tier invalid_field: save maps a trait to a JSON pointer into the response, such as "/data/score"
+            set /steps/8/save "score"
+              [crm] /steps/8/save invalid_field: save is {"trait": "/json/pointer"}
+            set /steps/8/save null
+              valid
+            set /steps/9/type "teleport"
+              [done] /steps/9/type unknown_step_type: unknown step type "teleport"; available: wait, wait_for, branch, split, send, update, webhook, exit
+            set /steps/9/type 3
+              [done] /steps/9/type unknown_step_type: unknown step type 3; available: wait, wait_for, branch, split, send, update, webhook, exit
+        "#]],
+    );
+}
+
+#[test]
+fn exits_and_goals_during_waits() {
+    let doc = json!({
+        "id": "trial", "entry": {"event": "Trial Started"},
+        "exit": [{"event": "Unsubscribed", "filter": {"property": "list", "op": "eq", "value": "all"}}, {"event": "Account Deleted"}],
+        "goal": {"event": "Subscribed", "within": "1d"},
+        "steps": [
+            {"id": "pick", "type": "wait_for", "timeout": "3d", "timeout_next": "nudge", "events": [
+                {"event": "Plan Viewed", "filter": {"property": "plan", "op": "eq", "value": "pro"}, "next": "pro"},
+                {"event": "Plan Viewed", "next": "other"},
+                {"event": "Subscribed", "next": "thanks"}
+            ]},
+            {"id": "pro", "type": "send", "template": "pro"},
+            {"id": "other", "type": "send", "template": "other"},
+            {"id": "thanks", "type": "send", "template": "thanks"},
+            {"id": "nudge", "type": "send", "template": "nudge"}
+        ]
+    });
+    check(
+        doc,
+        r#"
+        +0s ann track Trial Started
+        +1h ann track Unsubscribed {"list": "news"}
+        +2h ann track Page Viewed
+        +3h ann track Plan Viewed {"plan": "pro"}
+        +0s bob track Trial Started
+        +1d bob track Subscribed
+        +0s cat track Trial Started
+        +1d1s cat track Subscribed
+        +0s dan track Trial Started
+        +1h dan track Plan Viewed {"plan": "team"}
+        +0s eve track Trial Started
+        +1h eve track Unsubscribed {"list": "all"}
+        +0s fay track Trial Started
+        +1h fay track Account Deleted
+        +2h fay track Subscribed
+        +0s gus track Trial Started
+        +3d
+    "#,
+        expect![[r#"
+            t=+0s ann: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+3h ann: pick: got Plan Viewed -> pro / pro: send email pro / completed => #2 exited: completed
+            t=+0s bob: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1d bob: goal reached: Subscribed / pick: got Subscribed -> thanks / thanks: send email thanks / completed => #2 exited: completed, converted at +1d
+            t=+0s cat: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1d1s cat: pick: got Subscribed -> thanks / thanks: send email thanks / completed => #2 exited: completed
+            t=+0s dan: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1h dan: pick: got Plan Viewed -> other / other: send email other / completed => #2 exited: completed
+            t=+0s eve: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1h eve: exit on Unsubscribed => #2 exited: exit event Unsubscribed
+            t=+0s fay: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+1h fay: exit on Account Deleted => #2 exited: exit event Account Deleted
+            t=+0s gus: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+3d gus: pick: wait_for Plan Viewed | Plan Viewed | Subscribed timed out -> nudge / nudge: send email nudge / completed => #2 exited: completed
+            outbox:
+              t=+3h ann pro: send email pro
+              t=+1d bob thanks: send email thanks
+              t=+1d1s cat thanks: send email thanks
+              t=+1h dan other: send email other
+              t=+3d gus nudge: send email nudge
+        "#]],
+    );
+}
+
+#[test]
+fn waits_in_a_zone_of_their_own_and_on_dates_that_are_not_dates() {
+    let doc = json!({"id": "tokyo", "entry": {"event": "Signed Up"}, "timezone": "Europe/Paris",
+    "steps": [
+        {"id": "nine", "type": "wait", "until": {"time": "09:00", "timezone": "Asia/Tokyo"}, "next": "renewal"},
+        {"id": "renewal", "type": "wait", "until_trait": "renewal_date", "offset": "1d", "next": "hello"},
+        {"id": "hello", "type": "send", "template": "hello"}
+    ]});
+    check(
+        doc,
+        r#"
+        +0s ann identify {"timezone": "America/New_York", "renewal_date": "soon"}
+        +0s ann track Signed Up
+        +0s bob identify {"renewal_date": "2027-01-16T10:00:00Z"}
+        +0s bob track Signed Up
+        +0s cy identify {"renewal_date": "2027-01-15T00:00:00Z"}
+        +0s cy track Signed Up
+        +3d
+    "#,
+        expect![[r#"
+            t=+0s ann: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
+            t=+0s bob: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
+            t=+0s cy: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
+            t=+16h ann: nine: wait over -> renewal / renewal: trait renewal_date = "soon" is not a date, no wait -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+16h bob: nine: wait over -> renewal / renewal: wait until 2027-01-17T10:00:00.000Z => #2 waiting at renewal until +2d2h
+            t=+16h cy: nine: wait over -> renewal / renewal: 2027-01-16T00:00:00.000Z has passed, no wait -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+2d2h bob: renewal: wait over -> hello / hello: send email hello / completed => #3 exited: completed
+            outbox:
+              t=+16h ann hello: send email hello
+              t=+16h cy hello: send email hello
+              t=+2d2h bob hello: send email hello
+        "#]],
+    );
+}
+
+#[test]
+fn the_control_group_calls_no_webhook_and_updates_change_only_what_differs() {
+    let doc = json!({"id": "all-in", "entry": {"event": "Churned", "holdout": 100},
+    "steps": [
+        {"id": "mark", "type": "update", "set": {"churned": true, "plan": "free"}, "increment": {"churns": 2.5, "visits": 1}, "unset": ["ghost", "coupon"], "next": "crm"},
+        {"id": "crm", "type": "webhook", "url": "https://crm.example/churn", "method": "PUT", "save": {"score": "/score"}, "next": "offer"},
+        {"id": "offer", "type": "send", "template": "offer"}
+    ]});
+    check(
+        doc,
+        r#"
+        +0s ann identify {"plan": "free", "churns": "many", "coupon": "X"}
+        +1s ann track Churned
+        +1d ann track Churned
+    "#,
+        expect![[r#"
+            t=+1s ann: entered on Churned / control group (holdout 100%): recorded, nothing is sent / mark: update churned = true, churns = 2.5, coupon = null, visits = 1 / crm: control group, not calling https://crm.example/churn / offer: control group, not sending offer / completed => #1 exited: completed, control group
+            t=+1d ann: entered on Churned / control group (holdout 100%): recorded, nothing is sent / mark: update churns = 5, visits = 2 / crm: control group, not calling https://crm.example/churn / offer: control group, not sending offer / completed => #1 exited: completed, control group
+            outbox:
+              t=+1s ann mark: update {"increment":{"churns":2.5,"visits":1},"set":{"churned":true,"plan":"free"},"unset":["ghost","coupon"]}
+              t=+1d ann mark: update {"increment":{"churns":2.5,"visits":1},"set":{"churned":true,"plan":"free"},"unset":["ghost","coupon"]}
+        "#]],
+    );
+}
+
+#[test]
+fn splits_and_the_holdout_share_people_out_by_weight_and_keep_each_one_in_place() {
+    let doc = json!({"id": "three-way", "entry": {"event": "Signed Up", "holdout": 10},
+    "steps": [
+        {"id": "abc", "type": "split", "paths": [{"name": "a", "weight": 20, "next": "a"}, {"name": "b", "weight": 30, "next": "b"}, {"name": "c", "weight": 50}]},
+        {"id": "a", "type": "exit"},
+        {"id": "b", "type": "exit"}
+    ]});
+    let people: Vec<String> = (0..300).map(|i| format!("p{i:03}")).collect();
+    let mut driver = Driver::new(doc);
+    let mut shares = Vec::new();
+    for day in ["+0s", "+1d"] {
+        let script: String = people.iter().map(|p| format!("{day} {p} track Signed Up\n")).collect();
+        driver.run_lines(&script);
+        let mut by_variant: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for p in &people {
+            let run = driver.people[p].run.as_ref().expect("a run");
+            by_variant.entry(run.assignments["abc"].clone()).or_default().push(p);
+            if run.control {
+                by_variant.entry("control group".into()).or_default().push(p);
+            }
+        }
+        shares.push(by_variant);
+    }
+    assert_eq!(shares[0], shares[1], "the same people in the same places the next day");
+    let text: Vec<String> = shares[0].iter().map(|(v, who)| format!("{v}: {} ({} ...)", who.len(), who[..5].join(" "))).collect();
+    expect![[r#"
+        a: 60 (p002 p006 p016 p017 p033 ...)
+        b: 79 (p000 p004 p005 p011 p013 ...)
+        c: 161 (p001 p003 p007 p008 p009 ...)
+        control group: 39 (p005 p029 p032 p036 p037 ...)
+    "#]]
+    .assert_eq(&(text.join("\n") + "\n"));
+}
+
+#[test]
+fn an_ended_run_takes_no_more_input() {
+    let j = Journey::parse(&json!({"id": "j", "entry": {"event": "A"}, "steps": [{"id": "w", "type": "wait_for", "timeout": "1d", "events": [{"event": "B"}]}]}))
+        .expect("valid");
+    let traits = Map::new();
+    let ctx = Context { traits: &traits, history: &[], previous: None, entries: 0 };
+    let now = Timestamp::parse("2027-01-15T08:00:00Z").expect("now");
+    let raw = json!({"type": "track", "userId": "ann", "event": "B"});
+    let b = Event::parse(raw, &Envelope { kind: None, received_at: now, sent_at: None, fallback_message_id: "1" }).expect("event");
+    let api = Input::Api { payload: &traits };
+    let first = step(&j, 1, None, Input::Event(&Event { name: Some("A".into()), ..b.clone() }), &ctx, now, 1).expect("entered");
+    let waiting = first.run;
+    let mut ended = waiting.clone();
+    ended.status = RunStatus::Exited;
+    let later = now.plus(Duration::days(2));
+    let outcomes = [
+        ("waiting, B", step(&j, 1, Some(&waiting), Input::Event(&b), &ctx, now, 1).is_some()),
+        ("waiting, timer due", step(&j, 1, Some(&waiting), Input::Timer, &ctx, later, 1).is_some()),
+        ("waiting, timer early", step(&j, 1, Some(&waiting), Input::Timer, &ctx, now, 1).is_some()),
+        ("waiting, api", step(&j, 1, Some(&waiting), api, &ctx, now, 1).is_some()),
+        ("ended, B", step(&j, 1, Some(&ended), Input::Event(&b), &ctx, now, 1).is_some()),
+        ("ended, timer due", step(&j, 1, Some(&ended), Input::Timer, &ctx, later, 1).is_some()),
+    ];
+    assert_eq!(
+        outcomes,
+        [
+            ("waiting, B", true),
+            ("waiting, timer due", true),
+            ("waiting, timer early", false),
+            ("waiting, api", false),
+            ("ended, B", false),
+            ("ended, timer due", false)
+        ]
+    );
+}
+
+#[test]
+fn a_run_that_never_waits_stops_after_the_step_limit() {
+    // Waits on a date trait the person does not have do not wait; validation counts them as waits.
+    let steps: Vec<Value> = (0..1200)
+        .map(|i| json!({"id": format!("w{i}"), "type": "wait", "until_trait": "renewal_date", "next": format!("w{}", i + 1)}))
+        .chain([json!({"id": "w1200", "type": "exit"})])
+        .collect();
+    let mut doc = json!({"id": "long", "entry": {"event": "Signed Up"}});
+    doc["steps"] = Value::Array(steps);
+    let mut driver = Driver::new(doc);
+    driver.run_lines("+0s ann track Signed Up");
+    let run = driver.people["ann"].run.as_ref().expect("a run");
+    assert_eq!(
+        (run.status, run.exit_reason.as_deref(), run.node.as_ref().map(|n| n.as_str())),
+        (RunStatus::Exited, Some("more than 1000 steps without waiting"), Some("w999"))
+    );
+    assert!(
+        driver.log[0].ends_with(
+            "w999: trait renewal_date is not set, no wait -> w1000 / exit: step limit => #1 exited: more than 1000 steps without waiting"
+        ),
+        "{}",
+        driver.log[0]
+    );
+}
+
+#[test]
+fn what_a_journey_tells_the_engine() {
+    let describe = |doc: Value| {
+        let j = Journey::parse(&doc).expect("valid");
+        let templates: Vec<String> = j.templates().map(|(node, t)| format!("{node}={t}")).collect();
+        let first = j.steps.first().map(|s| s.id.clone()).expect("a step");
+        format!(
+            "entry event {:?}, entry trait {:?}, swept {}, templates [{}], first step {:?}, ghost step {:?}, reads clock {}",
+            j.entry_event(),
+            j.entry_trait(),
+            j.swept(),
+            templates.join(" "),
+            j.get(&first).map(|s| s.id.as_str()),
+            j.get(&"ghost".into()).map(|s| s.id.as_str()),
+            j.reads_clock
+        )
+    };
+    let send = json!([{"id": "a", "type": "send", "template": "t1", "next": "b"}, {"id": "b", "type": "send", "template": "t2"}]);
+    let lines = [
+        describe(json!({"id": "j", "entry": {"event": "Signed Up"}, "steps": send})),
+        describe(json!({"id": "j", "entry": {"trait_change": {"trait": "plan"}}, "steps": [{"id": "e", "type": "exit"}]})),
+        describe(json!({"id": "j", "entry": {"api": true}, "steps": [{"id": "e", "type": "exit"}]})),
+        describe(
+            json!({"id": "j", "entry": {"schedule": {"cron": "0 9 * * *"}, "audience": {"clock": "day_of_week", "op": "eq", "value": "mon"}}, "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+        describe(json!({"id": "j", "entry": {"date": {"trait": "renewal_date"}}, "steps": [{"id": "e", "type": "exit"}]})),
+        describe(
+            json!({"id": "j", "entry": {"event": "X", "filter": {"clock": "time_of_day", "op": "gte", "value": "09:00"}}, "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+        describe(
+            json!({"id": "j", "entry": {"event": "X"}, "exit": [{"event": "Y", "filter": {"not": {"clock": "time_of_day", "op": "lt", "value": "09:00"}}}], "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+        describe(
+            json!({"id": "j", "entry": {"event": "X"}, "goal": {"event": "Y", "filter": {"any": [{"clock": "time_of_day", "op": "lt", "value": "09:00"}]}}, "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+        describe(
+            json!({"id": "j", "entry": {"event": "X"}, "steps": [{"id": "w", "type": "wait_for", "timeout": "1d", "events": [{"event": "Y", "filter": {"all": [{"clock": "day_of_week", "op": "eq", "value": "mon"}]}}]}]}),
+        ),
+        describe(
+            json!({"id": "j", "entry": {"event": "X", "filter": {"history": {"event": "Y", "within": "1d", "where": {"trait": "clock", "op": "exists"}}, "op": "exists"}}, "steps": [{"id": "e", "type": "exit"}]}),
+        ),
+    ];
+    expect![[r#"
+        entry event Some("Signed Up"), entry trait None, swept false, templates [a=t1 b=t2], first step Some("a"), ghost step None, reads clock false
+        entry event None, entry trait Some("plan"), swept false, templates [], first step Some("e"), ghost step None, reads clock false
+        entry event None, entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock false
+        entry event None, entry trait None, swept true, templates [], first step Some("e"), ghost step None, reads clock true
+        entry event None, entry trait None, swept true, templates [], first step Some("e"), ghost step None, reads clock false
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock true
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock true
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock true
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("w"), ghost step None, reads clock true
+        entry event Some("X"), entry trait None, swept false, templates [], first step Some("e"), ghost step None, reads clock false
+    "#]].assert_eq(&(lines.join("\n") + "\n"));
+    let statuses = [RunStatus::Waiting, RunStatus::Exited].map(RunStatus::as_str);
+    assert_eq!(statuses, ["waiting", "exited"]);
+}
+
+#[test]
+fn validation_refuses_exactly_the_paths_that_would_hit_the_step_limit() {
+    // `n` sends, then an exit step: n + 1 steps in one transition.
+    let sends_then_exit = |n: usize| {
+        let mut doc = chain(n + 1, |i| if i == n { json!({"type": "exit"}) } else { json!({"type": "send", "template": "t"}) }, None);
+        doc["steps"][n].as_object_mut().expect("a step").remove("next");
+        doc
+    };
+    let mut lines = Vec::new();
+    for n in [998, 999, 1000] {
+        let doc = sends_then_exit(n);
+        let mut line = format!("{n} sends then exit: {}", diagnostics(&doc).trim_end());
+        if Journey::parse(&doc).is_ok() {
+            let mut driver = Driver::new(doc);
+            driver.run_lines("+0s ann track Signed Up");
+            line += &format!(", a run: {}", driver.people["ann"].run.as_ref().and_then(|r| r.exit_reason.as_deref()).unwrap_or("?"));
+        }
+        lines.push(line);
+    }
+    expect![[r#"
+        998 sends then exit: valid, a run: reached exit step s998
+        999 sends then exit: valid, a run: reached exit step s999
+        1000 sends then exit: /steps/0 too_many_steps_without_wait: from step "s0" a run goes through 1000 steps without waiting; one transition takes at most 1000, then the run exits
+    "#]].assert_eq(&(lines.join("\n") + "\n"));
+}
+
+#[test]
+fn diagnostics_go_over_the_wire_with_their_severity() {
+    let errors = Journey::parse(
+        &json!({"id": "x", "entry": {"event": "A", "filters": {}}, "steps": [{"id": "s", "type": "send", "template": "t", "nxt": "s"}]}),
+    )
+    .expect_err("invalid");
+    assert!(errors.iter().all(|d| d.is_error()));
+    let journey = Journey::parse(&json!({"id": "x", "entry": {"event": "A"}, "steps": [{"id": "s", "type": "exit"}]})).expect("valid");
+    let warnings = journey.unseen(&Default::default(), &Default::default());
+    assert!(warnings.iter().all(|d| !d.is_error()));
+    let wire: Vec<String> = errors.iter().chain(&warnings).map(|d| serde_json::to_string(d).unwrap_or_default()).collect();
+    expect![[r#"
+        {"path":"/entry/filters","code":"unknown_field","severity":"error","message":"\"filters\" is not a field of an event entry; did you mean \"filter\"?"}
+        {"node":"s","path":"/steps/0/nxt","code":"unknown_field","severity":"error","message":"\"nxt\" is not a field of a send step; did you mean \"next\"?"}
+        {"path":"/entry/event","code":"unseen_event","severity":"warning","message":"no event named \"A\" has been seen yet"}
+    "#]].assert_eq(&(wire.join("\n") + "\n"));
 }

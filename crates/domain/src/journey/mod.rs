@@ -810,7 +810,7 @@ pub fn step(
                 converted_at: None,
                 assignments: BTreeMap::new(),
             };
-            if j.entry.holdout > 0 && pick(seed, "holdout", 100) < u64::from(j.entry.holdout) {
+            if pick(seed, "holdout", 100) < u64::from(j.entry.holdout) {
                 run.control = true;
                 s.trace.push(format!("control group (holdout {}%): recorded, nothing is sent", j.entry.holdout));
             }

@@ -552,10 +552,11 @@ impl Parser {
             other => {
                 let every: Vec<&str> = STEPS.iter().flat_map(|keys| keys.iter().copied()).collect();
                 self.diags.unknown_keys(obj, &every, &[], "a step", path);
+                let shown = obj.get("type").filter(|t| !t.is_string()).map_or_else(|| format!("{other:?}"), Value::to_string);
                 self.diags.error(
                     &format!("{path}/type"),
                     "unknown_step_type",
-                    &format!("unknown step type {other:?}; available: wait, wait_for, branch, split, send, update, webhook, exit"),
+                    &format!("unknown step type {shown}; available: wait, wait_for, branch, split, send, update, webhook, exit"),
                 );
                 None
             }
