@@ -1,0 +1,42 @@
+//! Liquid templates: `Renderer::email` with any three sources against any JSON context,
+//! `Renderer::json` (a webhook body), `Renderer::check` and `deliver::variables`.
+//!
+//! The input is the subject, the html and the text, then the context as JSON, separated by
+//! lines of `---`; a missing part is empty (a missing or non-object context: a usual one).
+//!
+//! Checks: nothing panics; a source that `check` accepts renders or fails with a message,
+//! and one it refuses fails to render.
+
+#![no_main]
+
+use deliver::{EmailTemplate, Renderer, variables};
+use libfuzzer_sys::fuzz_target;
+use serde_json::{Value, json};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut parts = text.splitn(4, "\n---\n");
+    let mut next = || parts.next().unwrap_or("").to_owned();
+    let (subject, html, plain, context) = (next(), next(), next(), next());
+    let ctx = match serde_json::from_str::<Value>(&context) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => json!({"traits": {"firstName": "Ada", "email": "ada@example.test", "orders": 3, "tags": ["vip"]},
+                    "event": {"path": "/products/a", "total": 12.5}, "event_name": "Page Viewed",
+                    "journey": "consultation", "profile_id": 42}),
+    };
+    let r = Renderer::default();
+    for source in [&subject, &html, &plain] {
+        let _ = variables(source);
+        let parses = r.check(source).is_ok();
+        let rendered = r.render(source, &ctx);
+        let templated = source.contains("{{") || source.contains("{%");
+        if !parses && templated {
+            assert!(rendered.is_err(), "a source that does not parse does not render: {source:?}");
+        }
+    }
+    let t = EmailTemplate { id: "fuzz".into(), subject: subject.clone(), html: html.clone(), text: plain.clone() };
+    if let Ok(out) = r.email(&t, &ctx) {
+        let _ = out.describe("ada@example.test", None);
+    }
+    let _ = r.json(&json!({"subject": subject, "parts": [html, plain], "n": 1}), &ctx);
+});
