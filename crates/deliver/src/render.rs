@@ -27,7 +27,9 @@ pub fn variables(source: &str) -> std::collections::BTreeSet<String> {
             rest = &rest[1..];
             continue;
         };
-        let Some(end) = rest.find(close) else { break };
+        // The closing delimiter is looked for after the opening one: in `{%}` the `%}` found
+        // from the start overlaps it (found by fuzzing: the slice below panicked).
+        let Some(end) = rest[2..].find(close).map(|i| i + 2) else { break };
         let inner = rest[2..end].trim_matches(|c: char| c == '-' || c.is_whitespace());
         rest = &rest[end + 2..];
         let mut words =
@@ -180,6 +182,14 @@ mod tests {
                    {% assign n = traits.orders %}{{ n }}{% for item in event.items %}{{ item.name }}{% endfor %}";
         let found: Vec<_> = variables(src).into_iter().collect();
         assert_eq!(found, ["coupon", "event", "traits"]);
+    }
+
+    #[test]
+    fn variables_reads_unclosed_and_overlapping_delimiters_without_panicking() {
+        for src in ["{%}", "{{}", "{%}}", "{{%}", "x {%", "{%}{{ a }}"] {
+            assert!(variables(src).is_empty(), "{src:?}");
+        }
+        assert_eq!(variables("{{}} {% if a %}").into_iter().collect::<Vec<_>>(), ["a"]);
     }
 
     #[test]
