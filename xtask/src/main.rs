@@ -120,6 +120,17 @@ const CARGO_FUZZ: &str = "0.13.2";
 fn cargo_fuzz(args: &[&str]) -> Command {
     let mut cmd = Command::new("cargo");
     cmd.arg("fuzz").args(args).current_dir(root()).env("RUSTC_BOOTSTRAP", "1");
+    // What `cargo run` set for xtask itself: build scripts that watch these (ring's) would
+    // otherwise run again, and rebuild their crates, whenever `cargo fuzz` is also run by hand.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || ["CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE"].contains(&&*key)
+        {
+            cmd.env_remove(&*key);
+        }
+    }
     cmd
 }
 
