@@ -102,16 +102,27 @@ impl Default for Renderer {
 }
 
 impl Renderer {
+    /// Parses a source. The Liquid parser panics on some sources instead of returning an error
+    /// (liquid-core 0.26.11: a block left open inside `{% comment %}`, such as
+    /// `{% comment %}{% if a %}`; found by fuzzing), and a panic here would end the dispatcher's
+    /// task: such a source is an error like any other.
+    fn parse(&self, source: &str) -> Result<liquid::Template, String> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.parser.parse(source))) {
+            Ok(parsed) => parsed.map_err(|e| e.to_string()),
+            Err(_) => Err("the Liquid parser failed on this source (is a block left open inside a comment?)".to_owned()),
+        }
+    }
+
     /// Checks that a source parses; the message says where it does not.
     pub fn check(&self, source: &str) -> Result<(), String> {
-        self.parser.parse(source).map(|_| ()).map_err(|e| e.to_string())
+        self.parse(source).map(|_| ())
     }
 
     fn template(&self, source: &str) -> Result<Arc<liquid::Template>, Error> {
         if let Some(t) = self.cache.lock().ok().and_then(|c| c.get(source).cloned()) {
             return Ok(t);
         }
-        let t = Arc::new(self.parser.parse(source).map_err(|e| Error::Permanent(format!("template does not parse: {e}")))?);
+        let t = Arc::new(self.parse(source).map_err(|e| Error::Permanent(format!("template does not parse: {e}")))?);
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 1000 {
                 cache.clear();
@@ -190,6 +201,16 @@ mod tests {
             assert!(variables(src).is_empty(), "{src:?}");
         }
         assert_eq!(variables("{{}} {% if a %}").into_iter().collect::<Vec<_>>(), ["a"]);
+    }
+
+    #[test]
+    fn a_source_the_liquid_parser_panics_on_is_an_error() {
+        let r = Renderer::default();
+        for src in ["{% comment %}{% if a %}", "{% comment %}{% raw %}", "Hi {% comment %}{% for x in y %}{{ x }}"] {
+            assert!(r.check(src).is_err(), "{src:?}");
+            let err = r.render(src, &json!({})).expect_err(src);
+            assert!(!err.is_retryable() && err.to_string().contains("does not parse"), "{err}");
+        }
     }
 
     #[test]
