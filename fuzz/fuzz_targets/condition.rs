@@ -3,7 +3,9 @@
 //! condition can be (entry filter, exit, goal, branch, wait_for).
 //!
 //! The input is `{"when": CONDITION, "traits": {...}, "properties": {...}, "history": [...],
-//! "clock": ["08:30", 5, "Europe/Paris"]}` (or a bare condition, with no facts).
+//! "clock": ["08:30", 5, "Europe/Paris"]}` (or a bare condition, with no facts). Bytes that are
+//! not JSON are read as a structured case instead: a generated condition over a few names,
+//! and facts with those names (`wayfarer_fuzz::Gen`).
 //!
 //! Checks: `holds` and `eval` agree; a condition that `contradiction` calls impossible holds
 //! for none of the facts given, nor for any of the values it compares with (and their
@@ -12,6 +14,7 @@
 
 #![no_main]
 
+use arbitrary::Unstructured;
 use domain::Map;
 use domain::condition::{Condition, DAYS, Facts, LocalClock, Subject};
 use domain::event::{Envelope, Event, Kind};
@@ -19,7 +22,7 @@ use domain::journey::{Context, Input, Journey, RunStatus, step};
 use domain::time::{Duration, Timestamp};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Number, Value, json};
-use wayfarer_fuzz::{check_transition, json};
+use wayfarer_fuzz::{Gen, check_transition, json};
 
 fn object(v: Option<&Value>) -> Map {
     v.and_then(Value::as_object).cloned().unwrap_or_default()
@@ -66,8 +69,24 @@ fn set_path(map: &mut Map, path: &str, v: Value) {
     }
 }
 
+/// A structured case: a condition over a few names (so that comparisons meet on the same
+/// subject), facts about those names, history values and a clock.
+fn generated(data: &[u8]) -> Option<Value> {
+    let words = Gen { vocab: ["n", "plan", "a.b", "tags", "pro", "E"].map(str::to_owned).to_vec() };
+    let mut u = Unstructured::new(data);
+    let when = words.condition(&mut u, 0).ok()?;
+    let (traits, properties) = (words.map(&mut u, 1).ok()?, words.map(&mut u, 1).ok()?);
+    let history: Vec<Value> = (0..u.int_in_range(0..=3).ok()?).map(|_| words.value(&mut u, 2)).collect::<Result<_, _>>().ok()?;
+    let clock = json!([
+        format!("{:02}:{:02}", u.int_in_range(0..=24u8).ok()?, u.int_in_range(0..=60u8).ok()?),
+        u.int_in_range(0..=6u8).ok()?,
+        "UTC"
+    ]);
+    Some(json!({"when": when, "traits": traits, "properties": properties, "history": history, "clock": clock}))
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Some(input) = json(data) else { return };
+    let Some(input) = json(data).or_else(|| generated(data)) else { return };
     let (when, facts_doc) = match input.get("when") {
         Some(w) => (w.clone(), input.clone()),
         None => (input.clone(), Value::Null),

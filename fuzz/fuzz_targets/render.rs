@@ -6,14 +6,45 @@
 //!
 //! Checks: nothing panics; a source that `check` accepts renders or fails with a message,
 //! and one it refuses fails to render.
+//!
+//! One panic is expected and let through: liquid-core's "File shouldn't end before EOI.",
+//! which `Renderer` catches and reports as a parse error (libFuzzer's panic hook would
+//! otherwise abort on it before it is caught). If it ever escaped `Renderer`, the target would
+//! still fail.
 
 #![no_main]
+
+use std::sync::{Once, OnceLock};
 
 use deliver::{EmailTemplate, Renderer, variables};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 
+/// The panic liquid-core 0.26.11 raises on a block left open inside `{% comment %}`.
+const LIQUID_EOI: &str = "File shouldn't end before EOI.";
+
+fn let_known_panic_unwind() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let abort = std::panic::take_hook(); // libFuzzer's: report and abort
+        std::panic::set_hook(Box::new(move |info| {
+            let liquid = info.location().is_some_and(|l| l.file().contains("liquid-core"));
+            if !(liquid && info.payload_as_str() == Some(LIQUID_EOI)) {
+                abort(info);
+            }
+        }));
+    });
+}
+
+/// One renderer for every input, as the server has (building Liquid's parser is most of the
+/// time of a small input); its cache is keyed by the source, so the results are the same.
+fn renderer() -> &'static Renderer {
+    static RENDERER: OnceLock<Renderer> = OnceLock::new();
+    RENDERER.get_or_init(Renderer::default)
+}
+
 fuzz_target!(|data: &[u8]| {
+    let_known_panic_unwind();
     let Ok(text) = std::str::from_utf8(data) else { return };
     let mut parts = text.splitn(4, "\n---\n");
     let mut next = || parts.next().unwrap_or("").to_owned();
@@ -24,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
                     "event": {"path": "/products/a", "total": 12.5}, "event_name": "Page Viewed",
                     "journey": "consultation", "profile_id": 42}),
     };
-    let r = Renderer::default();
+    let r = renderer();
     for source in [&subject, &html, &plain] {
         let _ = variables(source);
         let parses = r.check(source).is_ok();

@@ -249,7 +249,11 @@ impl Gen {
             for _ in 0..u.int_in_range(1..=2)? {
                 let n = |u: &mut Unstructured<'_>| -> Result<String> {
                     Ok(match u.int_in_range(0..=3)? {
-                        0 => u.arbitrary::<u32>()?.to_string(),
+                        0 => {
+                            // any number, or one at the edge of the range (where arithmetic overflows)
+                            let any: u32 = u.arbitrary()?;
+                            u.choose(&[any, any, u32::MAX, u32::MAX - 1, 1 << 31])?.to_string()
+                        }
                         1 => (*u.choose(&["mon", "sun", "jan", "dec", "fri"])?).to_owned(),
                         _ => u.int_in_range(0u32..=60)?.to_string(),
                     })
