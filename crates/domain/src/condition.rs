@@ -369,12 +369,11 @@ impl Condition {
                                 entry.2 = entry.2.min(x);
                             }
                         }
-                        (Op::Gt | Op::Gte, Some(x)) => {
-                            entry.1 = entry.1.max(if *op == Op::Gt { x + f64::EPSILON * x.abs().max(1.0) } else { x })
-                        }
-                        (Op::Lt | Op::Lte, Some(x)) => {
-                            entry.2 = entry.2.min(if *op == Op::Lt { x - f64::EPSILON * x.abs().max(1.0) } else { x })
-                        }
+                        // Greater than x is at least the next number after x. (x plus a relative
+                        // epsilon rounded to two numbers past it for some x, so `gt 7` and
+                        // `lte 7.000000000000001` were called impossible; found by fuzzing.)
+                        (Op::Gt | Op::Gte, Some(x)) => entry.1 = entry.1.max(if *op == Op::Gt { x.next_up() } else { x }),
+                        (Op::Lt | Op::Lte, Some(x)) => entry.2 = entry.2.min(if *op == Op::Lt { x.next_down() } else { x }),
                         _ => {}
                     }
                     if entry.1 > entry.2 {
@@ -721,6 +720,17 @@ mod tests {
             Some("no value of property n satisfies every comparison on it")
         );
         assert_eq!(find(json!({"all": [{"property": "n", "op": "gte", "value": 5}, {"property": "n", "op": "lte", "value": 5}]})), None);
+        // The nearest numbers on either side are still possible values.
+        for (low, high) in
+            [(7.0, 7.000000000000001), (3.0, 3.0000000000000004), (1.2e17, 1.2000000000000002e17), (-0.5, -0.49999999999999994)]
+        {
+            assert_eq!(find(json!({"all": [{"trait": "n", "op": "gt", "value": low}, {"trait": "n", "op": "lte", "value": high}]})), None);
+            assert_eq!(find(json!({"all": [{"trait": "n", "op": "gte", "value": low}, {"trait": "n", "op": "lt", "value": high}]})), None);
+        }
+        assert!(
+            find(json!({"all": [{"trait": "n", "op": "gt", "value": 7}, {"trait": "n", "op": "lt", "value": 7.000000000000001}]}))
+                .is_some()
+        );
         assert_eq!(find(json!({"all": [{"trait": "a", "op": "eq", "value": 1}, {"trait": "b", "op": "eq", "value": 2}]})), None);
     }
 
