@@ -49,7 +49,9 @@ fn field(text: &str, min: u32, max: u32, names: &[&str], name_base: u32) -> Resu
         let mut v = lo;
         while v <= hi {
             allowed[v as usize] = true;
-            v += step;
+            // A step past the end of `u32` ends the range (`5/4294967295` overflowed; found by fuzzing).
+            let Some(next) = v.checked_add(step) else { break };
+            v = next;
         }
     }
     Ok(allowed)
@@ -142,6 +144,12 @@ mod tests {
         assert_eq!(next("30 2 * * *", "2026-03-28T12:00:00Z", "Europe/Paris"), "2026-03-30T00:30:00.000Z", "02:30 does not exist on 03-29");
         assert_eq!(next("0 0 1 jan *", "2026-11-23T00:00:00Z", "UTC"), "2027-01-01T00:00:00.000Z");
         assert_eq!(next("0 12 13 * fri", "2026-11-23T00:00:00Z", "UTC"), "2026-11-27T12:00:00.000Z", "either day field");
+    }
+
+    #[test]
+    fn a_step_past_the_end_of_the_numbers_names_only_the_start() {
+        assert_eq!(next("5/4294967295 * * * *", "2026-11-23T10:07:00Z", "UTC"), "2026-11-23T11:05:00.000Z");
+        assert_eq!(next("0 */4294967295 * * *", "2026-11-23T10:07:00Z", "UTC"), "2026-11-24T00:00:00.000Z");
     }
 
     #[test]
