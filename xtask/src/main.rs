@@ -184,12 +184,13 @@ fn fuzz(minutes: f64, only: &[String]) -> Result {
             cmd.arg(format!("-dict={}", dict.display()));
         }
         eprintln!("xtask: fuzzing {target} for {seconds}s (log: {})", log.display());
+        let run_started = std::time::Instant::now();
         let status = cmd.stdout(out).stderr(err).status().map_err(|e| format!("{cmd:?}: {e}"))?;
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         eprintln!(
             "xtask: {target}: {} inputs in {}s, corpus {} ({} seeds)",
             stat(&text, "number_of_executed_units"),
-            seconds,
+            run_started.elapsed().as_secs(),
             files(&corpus).len(),
             files(&dir.join("seeds").join(target)).len()
         );
