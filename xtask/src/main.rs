@@ -4,8 +4,13 @@
 //!   (the Segment SDKs and aiosmtpd in `.venv`, the Node SDK in `e2e/node_modules`), starts a
 //!   throw-away PostgreSQL 15 cluster when the machine has one, runs every test, stops it.
 //! - `cargo xtask ci`: `cargo fmt --check`, `cargo clippy -D warnings`, then `test` with
-//!   `CI=1`, under which tests fail instead of skipping when a component is missing.
+//!   `CI=1`, under which tests fail instead of skipping when a component is missing, then a
+//!   one-minute `fuzz`.
+//! - `cargo xtask fuzz --minutes N [TARGET...]`: installs cargo-fuzz when missing, builds the
+//!   fuzz targets of `fuzz/` and runs each (or those named) for its share of N minutes from
+//!   its seed corpus; fails if any finds a crash, naming the reproducer. See docs/FUZZING.md.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -105,16 +110,154 @@ fn test(ci: bool) -> Result {
     run(&mut cmd)
 }
 
+/// The cargo-fuzz `fuzz` installs when the machine has none.
+const CARGO_FUZZ: &str = "0.13.2";
+
+/// `cargo fuzz` on the stable toolchain: cargo-fuzz passes a few flags that rustc accepts only
+/// from a nightly build, and `RUSTC_BOOTSTRAP=1` lets the stable compiler take them. No
+/// sanitizer: the project forbids `unsafe` code, and what fuzzing finds here (panics,
+/// overflows with the debug assertions cargo-fuzz turns on, hangs, memory blow-ups) needs
+/// none; builds and runs are faster without.
+fn cargo_fuzz(args: &[&str]) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.arg("fuzz").args(args).current_dir(root()).env("RUSTC_BOOTSTRAP", "1");
+    // What `cargo run` set for xtask itself: build scripts that watch these (ring's) would
+    // otherwise run again, and rebuild their crates, whenever `cargo fuzz` is also run by hand.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || ["CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE"].contains(&&*key)
+        {
+            cmd.env_remove(&*key);
+        }
+    }
+    cmd
+}
+
+fn files(dir: &Path) -> BTreeSet<PathBuf> {
+    std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect()).unwrap_or_default()
+}
+
+/// A `stat::NAME: VALUE` line of libFuzzer's final statistics.
+fn stat<'a>(log: &'a str, name: &str) -> &'a str {
+    let key = format!("stat::{name}:");
+    log.lines().find_map(|l| l.strip_prefix(key.as_str())).map_or("?", str::trim)
+}
+
+/// Runs every fuzz target (or `only`) for its share of `minutes`, each from a scratch corpus
+/// (`fuzz/corpus/TARGET`, not committed) that starts as a copy of its seeds
+/// (`fuzz/seeds/TARGET`), with its dictionary (`fuzz/dicts/TARGET.dict`) when it has one.
+fn fuzz(minutes: f64, only: &[String]) -> Result {
+    let started = std::time::Instant::now();
+    if output(Command::new("cargo").args(["fuzz", "--version"])).is_none() {
+        run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked", "--version", CARGO_FUZZ]))?;
+    }
+    let listed = output(&mut cargo_fuzz(&["list"])).ok_or("`cargo fuzz list` failed")?;
+    let targets: Vec<&str> = listed.lines().map(str::trim).filter(|t| only.is_empty() || only.iter().any(|o| o == t)).collect();
+    if targets.is_empty() {
+        return Err(format!("no fuzz target named {only:?}; there are: {}", listed.lines().collect::<Vec<_>>().join(", ")));
+    }
+    run(&mut cargo_fuzz(&["build", "--sanitizer", "none"]))?;
+    let built = started.elapsed();
+    let dir = root().join("fuzz");
+    let seconds = ((minutes * 60.0) / targets.len() as f64).max(1.0) as u64;
+    let mut failed = Vec::new();
+    for target in targets {
+        let corpus = dir.join("corpus").join(target);
+        let artifacts = dir.join("artifacts").join(target);
+        let logs = dir.join("logs");
+        for d in [&corpus, &artifacts, &logs] {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        for seed in files(&dir.join("seeds").join(target)) {
+            let to = corpus.join(seed.file_name().unwrap_or_default());
+            std::fs::copy(&seed, &to).map_err(|e| format!("{}: {e}", seed.display()))?;
+        }
+        let known = files(&artifacts);
+        let log = logs.join(format!("{target}.log"));
+        let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let mut cmd = cargo_fuzz(&["run", "--sanitizer", "none", target]);
+        cmd.arg(&corpus).args(["--", &format!("-max_total_time={seconds}"), "-timeout=10", "-print_final_stats=1"]);
+        let dict = dir.join("dicts").join(format!("{target}.dict"));
+        if dict.exists() {
+            cmd.arg(format!("-dict={}", dict.display()));
+        }
+        eprintln!("xtask: fuzzing {target} for {seconds}s (log: {})", log.display());
+        let run_started = std::time::Instant::now();
+        let status = cmd.stdout(out).stderr(err).status().map_err(|e| format!("{cmd:?}: {e}"))?;
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        eprintln!(
+            "xtask: {target}: {} inputs in {}s, corpus {} ({} seeds)",
+            stat(&text, "number_of_executed_units"),
+            run_started.elapsed().as_secs(),
+            files(&corpus).len(),
+            files(&dir.join("seeds").join(target)).len()
+        );
+        if !status.success() {
+            let tail: Vec<&str> = text.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+            eprintln!("{}", tail.join("\n"));
+            let mut found: Vec<PathBuf> = files(&artifacts).difference(&known).cloned().collect();
+            // A timeout that does not repeat when the input is replayed was the machine, not
+            // the input (a paused or starved process): reported, not failed on.
+            let spurious = |f: &PathBuf| {
+                f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("timeout-"))
+                    && output(cargo_fuzz(&["run", "--sanitizer", "none", target]).arg(f).args(["--", "-timeout=10"])).is_some()
+            };
+            if !found.is_empty() && found.iter().all(spurious) {
+                eprintln!("xtask: {target}: the timeout did not repeat when replayed ({}); not a failure", found[0].display());
+                continue;
+            }
+            found.retain(|f| !spurious(f));
+            for f in &found {
+                eprintln!(
+                    "xtask: {target} crashed on {}; reproduce with `RUSTC_BOOTSTRAP=1 cargo fuzz run -s none {target} {}`",
+                    f.display(),
+                    f.display()
+                );
+            }
+            failed.push(if found.is_empty() {
+                format!("{target} (see {})", log.display())
+            } else {
+                format!("{target}: {}", found[0].display())
+            });
+        }
+    }
+    eprintln!("xtask: fuzz took {}s (cargo-fuzz and build {}s)", started.elapsed().as_secs(), built.as_secs());
+    if failed.is_empty() { Ok(()) } else { Err(format!("fuzzing found crashes: {}", failed.join("; "))) }
+}
+
+/// `--minutes N` and target names.
+fn fuzz_args(args: &[String]) -> Result<(f64, Vec<String>)> {
+    let mut minutes = 5.0;
+    let mut only = Vec::new();
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--minutes" => {
+                minutes = args.next().and_then(|m| m.parse().ok()).filter(|m: &f64| *m > 0.0).ok_or("--minutes takes a positive number")?
+            }
+            t if !t.starts_with('-') => only.push(t.to_owned()),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok((minutes, only))
+}
+
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().cloned().unwrap_or_default();
     let result = match task.as_str() {
         "test" => test(std::env::var_os("CI").is_some()),
+        "fuzz" => fuzz_args(&args[1..]).and_then(|(minutes, only)| fuzz(minutes, &only)),
         "ci" => run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]).current_dir(root()))
             .and_then(|()| {
                 run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]).current_dir(root()))
             })
-            .and_then(|()| test(true)),
-        _ => Err("usage: cargo xtask test | ci".into()),
+            .and_then(|()| test(true))
+            .and_then(|()| fuzz(1.0, &[])),
+        _ => Err("usage: cargo xtask test | ci | fuzz [--minutes N] [TARGET...]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,7 +30,9 @@ pub fn variables(source: &str) -> std::collections::BTreeSet<String> {
             rest = &rest[1..];
             continue;
         };
-        let Some(end) = rest.find(close) else { break };
+        // The closing delimiter is looked for after the opening one: in `{%}` the `%}` found
+        // from the start overlaps it (found by fuzzing: the slice below panicked).
+        let Some(end) = rest[2..].find(close).map(|i| i + 2) else { break };
         let inner = rest[2..end].trim_matches(|c: char| c == '-' || c.is_whitespace());
         rest = &rest[end + 2..];
         let mut words =
@@ -130,8 +132,23 @@ impl Renderer {
     /// Checks that a source parses (as plain text and as an HTML part); the message says where
     /// it does not.
     pub fn check(&self, source: &str) -> Result<(), String> {
-        self.plain.parse(source).map_err(|e| e.to_string())?;
-        self.html.parse(&html::autoescape(source)).map(|_| ()).map_err(|e| e.to_string())
+        self.parse(Syntax::Plain, source)?;
+        self.parse(Syntax::Html, source).map(|_| ())
+    }
+
+    /// Parses a source. The Liquid parser panics on some sources instead of returning an error
+    /// (liquid-core 0.26.11: a block left open inside `{% comment %}`, such as
+    /// `{% comment %}{% if a %}`; found by fuzzing), and a panic here would end the dispatcher's
+    /// task: such a source is an error like any other.
+    fn parse(&self, syntax: Syntax, source: &str) -> Result<liquid::Template, String> {
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match syntax {
+            Syntax::Plain => self.plain.parse(source),
+            Syntax::Html => self.html.parse(&html::autoescape(source)),
+        }));
+        match parsed {
+            Ok(parsed) => parsed.map_err(|e| e.to_string()),
+            Err(_) => Err("the Liquid parser failed on this source (is a block left open inside a comment?)".to_owned()),
+        }
     }
 
     fn template(&self, syntax: Syntax, source: &str) -> Result<Arc<liquid::Template>, Error> {
@@ -139,11 +156,7 @@ impl Renderer {
         if let Some(t) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(t);
         }
-        let parsed = match syntax {
-            Syntax::Plain => self.plain.parse(source),
-            Syntax::Html => self.html.parse(&html::autoescape(source)),
-        };
-        let t = Arc::new(parsed.map_err(|e| Error::Permanent(format!("template does not parse: {e}")))?);
+        let t = Arc::new(self.parse(syntax, source).map_err(|e| Error::Permanent(format!("template does not parse: {e}")))?);
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 1000 {
                 cache.clear();
@@ -311,6 +324,24 @@ mod tests {
                    {% assign n = traits.orders %}{{ n }}{% for item in event.items %}{{ item.name }}{% endfor %}";
         let found: Vec<_> = variables(src).into_iter().collect();
         assert_eq!(found, ["coupon", "event", "traits"]);
+    }
+
+    #[test]
+    fn variables_reads_unclosed_and_overlapping_delimiters_without_panicking() {
+        for src in ["{%}", "{{}", "{%}}", "{{%}", "x {%", "{%}{{ a }}"] {
+            assert!(variables(src).is_empty(), "{src:?}");
+        }
+        assert_eq!(variables("{{}} {% if a %}").into_iter().collect::<Vec<_>>(), ["a"]);
+    }
+
+    #[test]
+    fn a_source_the_liquid_parser_panics_on_is_an_error() {
+        let r = Renderer::default();
+        for src in ["{% comment %}{% if a %}", "{% comment %}{% raw %}", "Hi {% comment %}{% for x in y %}{{ x }}"] {
+            assert!(r.check(src).is_err(), "{src:?}");
+            let err = r.render(src, &json!({})).expect_err(src);
+            assert!(!err.is_retryable() && err.to_string().contains("does not parse"), "{err}");
+        }
     }
 
     #[test]

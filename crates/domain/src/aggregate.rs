@@ -21,7 +21,11 @@ fn minute(t: Timestamp) -> i64 {
 
 /// First and last instant (inclusive, ms) a query with this window reads at `now`.
 pub fn window(within: Duration, now: Timestamp) -> (Timestamp, Timestamp) {
-    (Timestamp(minute(now.minus(within)) * BUCKET_MS), Timestamp((minute(now) + 1) * BUCKET_MS - 1))
+    // Whole minutes, except at the ends of `Timestamp`'s range, where the window stops
+    // (found by fuzzing: the multiplications overflowed there).
+    let lo = minute(now.minus(within)).checked_mul(BUCKET_MS).unwrap_or(i64::MIN);
+    let hi = (minute(now) + 1).checked_mul(BUCKET_MS).map_or(i64::MAX, |t| t - 1);
+    (Timestamp(lo), Timestamp(hi))
 }
 
 /// Whether an event at `ts` counts for a window of `within` at `now`.
@@ -167,6 +171,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn windows_at_the_ends_of_time_stop_there() {
+        let q = &queries()[0];
+        for now in [Timestamp(i64::MIN + 5), Timestamp(i64::MAX - 5), Timestamp(i64::MAX)] {
+            let (lo, hi) = window(Duration::days(7), now);
+            assert!(lo <= now && now <= hi, "{now:?}: {lo:?}..{hi:?}");
+            let mut counter = Counter::default();
+            counter.add(q, EventSeq(1), now, &Map::new());
+            assert_eq!((counter.evaluate(q, now), in_window(q.within, now, now)), (json!(1), true));
+        }
+        assert_eq!(window(Duration::days(7), Timestamp(i64::MIN + 5)).0, Timestamp(i64::MIN));
+        assert_eq!(window(Duration::days(7), Timestamp(i64::MAX)).1, Timestamp(i64::MAX));
     }
 
     #[test]

@@ -369,12 +369,11 @@ impl Condition {
                                 entry.2 = entry.2.min(x);
                             }
                         }
-                        (Op::Gt | Op::Gte, Some(x)) => {
-                            entry.1 = entry.1.max(if *op == Op::Gt { x + f64::EPSILON * x.abs().max(1.0) } else { x })
-                        }
-                        (Op::Lt | Op::Lte, Some(x)) => {
-                            entry.2 = entry.2.min(if *op == Op::Lt { x - f64::EPSILON * x.abs().max(1.0) } else { x })
-                        }
+                        // Greater than x is at least the next number after x. (x plus a relative
+                        // epsilon rounded to two numbers past it for some x, so `gt 7` and
+                        // `lte 7.000000000000001` were called impossible; found by fuzzing.)
+                        (Op::Gt | Op::Gte, Some(x)) => entry.1 = entry.1.max(if *op == Op::Gt { x.next_up() } else { x }),
+                        (Op::Lt | Op::Lte, Some(x)) => entry.2 = entry.2.min(if *op == Op::Lt { x.next_down() } else { x }),
                         _ => {}
                     }
                     if entry.1 > entry.2 {
@@ -1287,5 +1286,24 @@ mod tests {
         );
         let paths: Vec<_> = diags.0.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["/c/value", "/d/value", "/e/history/property"]);
+    }
+
+    #[test]
+    fn contradictions_keep_the_nearest_numbers_possible() {
+        // Found by the condition fuzz target: "gt 7 and lte 7.000000000000001" was called impossible.
+        let find = |v: Value| {
+            let mut diags = Diagnostics::default();
+            Condition::parse(&v, "/c", &mut diags, &mut Vec::new()).and_then(|c| c.contradiction())
+        };
+        for (low, high) in
+            [(7.0, 7.000000000000001), (3.0, 3.0000000000000004), (1.2e17, 1.2000000000000002e17), (-0.5, -0.49999999999999994)]
+        {
+            assert_eq!(find(json!({"all": [{"trait": "n", "op": "gt", "value": low}, {"trait": "n", "op": "lte", "value": high}]})), None);
+            assert_eq!(find(json!({"all": [{"trait": "n", "op": "gte", "value": low}, {"trait": "n", "op": "lt", "value": high}]})), None);
+        }
+        assert!(
+            find(json!({"all": [{"trait": "n", "op": "gt", "value": 7}, {"trait": "n", "op": "lt", "value": 7.000000000000001}]}))
+                .is_some()
+        );
     }
 }

@@ -280,4 +280,12 @@ mod tests {
             "#]],
         );
     }
+
+    #[test]
+    fn a_step_past_the_end_of_the_numbers_names_only_the_start() {
+        // Found by fuzzing: `5/4294967295` overflowed.
+        for expr in ["5/4294967295 * * * *", "0 */4294967295 * * *"] {
+            assert!(Cron::parse(expr).is_ok(), "{expr}");
+        }
+    }
 }
