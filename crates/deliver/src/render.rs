@@ -138,8 +138,8 @@ impl Renderer {
 
     /// Parses a source. The Liquid parser panics on some sources instead of returning an error
     /// (liquid-core 0.26.11: a block left open inside `{% comment %}`, such as
-    /// `{% comment %}{% if a %}`; found by fuzzing), and a panic here would end the dispatcher's
-    /// task: such a source is an error like any other.
+    /// `{% comment %}{% if a %}`, and an integer too large for `i64`; both found by fuzzing),
+    /// and a panic here would end the dispatcher's task: such a source is an error like any other.
     fn parse(&self, syntax: Syntax, source: &str) -> Result<liquid::Template, String> {
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match syntax {
             Syntax::Plain => self.plain.parse(source),
@@ -147,7 +147,7 @@ impl Renderer {
         }));
         match parsed {
             Ok(parsed) => parsed.map_err(|e| e.to_string()),
-            Err(_) => Err("the Liquid parser failed on this source (is a block left open inside a comment?)".to_owned()),
+            Err(_) => Err("the Liquid parser failed on it (a block left open inside a comment? a number too large?)".to_owned()),
         }
     }
 
@@ -337,7 +337,9 @@ mod tests {
     #[test]
     fn a_source_the_liquid_parser_panics_on_is_an_error() {
         let r = Renderer::default();
-        for src in ["{% comment %}{% if a %}", "{% comment %}{% raw %}", "Hi {% comment %}{% for x in y %}{{ x }}"] {
+        let sources =
+            ["{% comment %}{% if a %}", "{% comment %}{% raw %}", "Hi {% comment %}{% for x in y %}{{ x }}", "{{ 99999999999999999999 }}"];
+        for src in sources {
             assert!(r.check(src).is_err(), "{src:?}");
             let err = r.render(src, &json!({})).expect_err(src);
             assert!(!err.is_retryable() && err.to_string().contains("does not parse"), "{err}");
