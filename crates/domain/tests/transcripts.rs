@@ -422,6 +422,14 @@ fn validation_finds_unreachable_steps_and_cycles_without_wait() {
     let diags = Journey::parse(&doc).expect_err("invalid");
     let text: Vec<String> = diags.iter().map(|d| format!("{} {}", d.node.as_deref().unwrap_or("-"), d.code)).collect();
     assert_eq!(text, ["orphan unreachable_step", "a cycle_without_wait"]);
+    let two_ways_back = json!({"id": "loops", "entry": {"event": "X"}, "steps": [
+        {"id": "a", "type": "send", "template": "t", "next": "b"},
+        {"id": "b", "type": "branch", "cases": [{"when": {"trait": "x", "op": "exists"}, "next": "a"}], "else": "a"}
+    ]});
+    expect![[r#"
+        /steps/0 cycle_without_wait: step "a" is part of a cycle with no wait or wait_for in it
+    "#]]
+    .assert_eq(&diagnostics(&two_ways_back));
 }
 
 fn check_at(doc: Value, start: &str, script: &str, expect: Expect) {

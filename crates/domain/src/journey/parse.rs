@@ -744,39 +744,38 @@ fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diag
         if state[root] != State::New {
             continue;
         }
-        let mut walk: Vec<(usize, Vec<usize>, usize)> = Vec::new();
-        let enter = |i: usize, walk: &mut Vec<(usize, Vec<usize>, usize)>, state: &mut [State]| {
+        // Each step on the walk, with the targets it has yet to visit (last first).
+        let mut walk: Vec<(usize, Vec<usize>)> = Vec::new();
+        let enter = |i: usize, walk: &mut Vec<(usize, Vec<usize>)>, state: &mut [State]| {
             if steps[i].kind.waits() {
                 state[i] = State::Done;
             } else {
                 state[i] = State::OnStack;
-                walk.push((i, targets(i), 0));
+                walk.push((i, targets(i).into_iter().rev().collect()));
             }
         };
         enter(root, &mut walk, &mut state);
-        while let Some((i, out, pos)) = walk.last_mut() {
+        while let Some((i, to_visit)) = walk.last_mut() {
             let i = *i;
-            if let Some(&t) = out.get(*pos) {
-                *pos += 1;
-                match state[t] {
-                    State::New => enter(t, &mut walk, &mut state),
-                    State::OnStack if !reported[t] => {
-                        reported[t] = true;
-                        cycles = true;
-                        diags.1 = Some(steps[t].id.0.clone());
-                        diags.error(
-                            &format!("/steps/{t}"),
-                            "cycle_without_wait",
-                            &format!("step {:?} is part of a cycle with no wait or wait_for in it", steps[t].id.0),
-                        );
-                    }
-                    _ => {}
+            match to_visit.pop() {
+                Some(t) if state[t] == State::New => enter(t, &mut walk, &mut state),
+                Some(t) if state[t] == State::OnStack && !reported[t] => {
+                    reported[t] = true;
+                    cycles = true;
+                    diags.1 = Some(steps[t].id.0.clone());
+                    diags.error(
+                        &format!("/steps/{t}"),
+                        "cycle_without_wait",
+                        &format!("step {:?} is part of a cycle with no wait or wait_for in it", steps[t].id.0),
+                    );
                 }
-            } else {
-                let further = out.iter().map(|&t| hops[t]).max().unwrap_or(0);
-                hops[i] = if matches!(steps[i].kind, StepKind::Exit) { 0 } else { 1 + further };
-                state[i] = State::Done;
-                walk.pop();
+                Some(_) => {}
+                None => {
+                    let further = targets(i).iter().map(|&t| hops[t]).max().unwrap_or(0);
+                    hops[i] = if matches!(steps[i].kind, StepKind::Exit) { 0 } else { 1 + further };
+                    state[i] = State::Done;
+                    walk.pop();
+                }
             }
         }
     }

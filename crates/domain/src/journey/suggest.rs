@@ -41,6 +41,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn edits_between_words() {
+        let pairs = [
+            ("", ""),
+            ("", "abc"),
+            ("abc", ""),
+            ("next", "next"),
+            ("ab", "ba"),
+            ("abc", "bca"),
+            ("evetn", "event"),
+            ("filtre", "filter"),
+            ("kitten", "sitting"),
+            ("ca", "abc"),
+            ("héllo", "hello"),
+        ];
+        let got: Vec<usize> = pairs.iter().map(|(a, b)| distance(a, b)).collect();
+        assert_eq!(got, [0, 3, 3, 0, 1, 2, 1, 1, 3, 3, 1]);
+    }
+
+    #[test]
     fn suggests_only_close_names() {
         let keys = ["event", "filter", "next", "timeout_next", "exit", "trait", "to"];
         let cases = [
@@ -59,6 +78,9 @@ mod tests {
         ];
         let got: Vec<_> = cases.iter().map(|(w, _)| (*w, closest(w, keys))).collect();
         assert_eq!(got, cases);
+        assert_eq!(closest("evetn", keys), Some("event"), "a swap is one edit");
+        assert_eq!(closest("exitt", ["exits", "exit"]), Some("exits"), "the first of two as close");
+        assert_eq!(closest("nexx", ["text", "next"]), Some("next"), "the closest, wherever it is");
         assert_eq!(closest("Page Viewd", ["Page Viewed", "Page Loaded"]), Some("Page Viewed"));
         assert_eq!(closest("page viewed", ["Page Viewed"]), Some("Page Viewed"));
     }
