@@ -154,9 +154,9 @@ fuzz_target!(|data: &[u8]| {
             run = Some(t.run);
         }
     }
-    if let Some(r) = run.as_ref().filter(|r| r.status == RunStatus::Waiting) {
-        if let Some(t) = step(&j, 1, Some(r), Input::Timer, &ctx, now.plus(Duration::days(2)), 7) {
-            check_transition(&j, Some(r), &t);
-        }
+    if let Some(r) = run.as_ref().filter(|r| r.status == RunStatus::Waiting)
+        && let Some(t) = step(&j, 1, Some(r), Input::Timer, &ctx, now.plus(Duration::days(2)), 7)
+    {
+        check_transition(&j, Some(r), &t);
     }
 });
