@@ -758,18 +758,22 @@ fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diag
         while let Some((i, to_visit)) = walk.last_mut() {
             let i = *i;
             match to_visit.pop() {
-                Some(t) if state[t] == State::New => enter(t, &mut walk, &mut state),
-                Some(t) if state[t] == State::OnStack && !reported[t] => {
-                    reported[t] = true;
-                    cycles = true;
-                    diags.1 = Some(steps[t].id.0.clone());
-                    diags.error(
-                        &format!("/steps/{t}"),
-                        "cycle_without_wait",
-                        &format!("step {:?} is part of a cycle with no wait or wait_for in it", steps[t].id.0),
-                    );
-                }
-                Some(_) => {}
+                Some(t) => match state[t] {
+                    State::New => enter(t, &mut walk, &mut state),
+                    State::OnStack => {
+                        if !reported[t] {
+                            reported[t] = true;
+                            cycles = true;
+                            diags.1 = Some(steps[t].id.0.clone());
+                            diags.error(
+                                &format!("/steps/{t}"),
+                                "cycle_without_wait",
+                                &format!("step {:?} is part of a cycle with no wait or wait_for in it", steps[t].id.0),
+                            );
+                        }
+                    }
+                    State::Done => {}
+                },
                 None => {
                     let further = targets(i).iter().map(|&t| hops[t]).max().unwrap_or(0);
                     hops[i] = if matches!(steps[i].kind, StepKind::Exit) { 0 } else { 1 + further };

@@ -80,7 +80,7 @@ mod tests {
         assert_eq!(got, cases);
         assert_eq!(closest("evetn", keys), Some("event"), "a swap is one edit");
         assert_eq!(closest("exitt", ["exits", "exit"]), Some("exits"), "the first of two as close");
-        assert_eq!(closest("nexx", ["text", "next"]), Some("next"), "the closest, wherever it is");
+        assert_eq!(closest("exitss", ["exit", "exits"]), Some("exits"), "the closest, wherever it is");
         assert_eq!(closest("Page Viewd", ["Page Viewed", "Page Loaded"]), Some("Page Viewed"));
         assert_eq!(closest("page viewed", ["Page Viewed"]), Some("Page Viewed"));
     }
