@@ -16,7 +16,7 @@
 
 use arbitrary::Unstructured;
 use domain::Map;
-use domain::condition::{Condition, DAYS, Facts, LocalClock, Subject};
+use domain::condition::{Condition, DAYS, Facts, LocalClock, Operand, Subject};
 use domain::event::{Envelope, Event, Kind};
 use domain::journey::{Context, Input, Journey, RunStatus, step};
 use domain::time::{Duration, Timestamp};
@@ -33,7 +33,7 @@ fn comparisons(c: &Condition, subjects: &mut Vec<Subject>, values: &mut Vec<Valu
     match c {
         Condition::All(items) | Condition::Any(items) => items.iter().for_each(|c| comparisons(c, subjects, values)),
         Condition::Not(c) => comparisons(c, subjects, values),
-        Condition::Compare { subject, value, .. } => {
+        Condition::Compare { subject, value: Operand::Value(value), .. } => {
             if !subjects.contains(subject) {
                 subjects.push(subject.clone());
             }
@@ -48,7 +48,7 @@ fn comparisons(c: &Condition, subjects: &mut Vec<Subject>, values: &mut Vec<Valu
             add(value);
             value.as_array().into_iter().flatten().for_each(&mut add);
         }
-        Condition::History { .. } | Condition::Clock { .. } => {}
+        Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } => {}
     }
 }
 
@@ -108,7 +108,7 @@ fuzz_target!(|data: &[u8]| {
         let c = j.history.last().and_then(|q| q.filter.as_ref()).expect("the query with the condition is the last one");
         let mut history = given.clone();
         history.resize(j.history.len(), Value::Null);
-        let facts = Facts { traits: &traits, properties: Some(&properties), history: &history, clock: clock.as_ref() };
+        let facts = Facts { traits: &traits, properties: Some(&properties), history: &history, clock: clock.as_ref(), run: None };
         let mut trace = Vec::new();
         let holds = c.eval(&facts, &mut trace);
         assert_eq!(holds, c.holds(&facts), "eval and holds agree");
@@ -122,10 +122,10 @@ fuzz_target!(|data: &[u8]| {
             for v in values.into_iter().take(64) {
                 let mut m = Map::new();
                 for s in subjects.iter().take(8) {
-                    let (Subject::Trait(p) | Subject::Property(p)) = s;
+                    let (Subject::Trait(p) | Subject::Property(p) | Subject::Run(p)) = s;
                     set_path(&mut m, p, v.clone());
                 }
-                let facts = Facts { traits: &m, properties: Some(&m), history: &history, clock: clock.as_ref() };
+                let facts = Facts { traits: &m, properties: Some(&m), history: &history, clock: clock.as_ref(), run: None };
                 let mut trace = Vec::new();
                 assert!(!c.eval(&facts, &mut trace), "a condition called impossible ({why}) holds: {trace:?}");
             }
@@ -140,7 +140,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(j) = Journey::parse(&doc) else { return };
     let mut history = given;
     history.resize(j.history.len(), Value::Null);
-    let ctx = Context { traits: &traits, history: &history, previous: None, entries: 0 };
+    let ctx = Context { traits: &traits, history: &history, previous: None, entries: 0, render: &wayfarer_fuzz::Plain };
     let now = Timestamp(1_795_435_200_000);
     let mut run = None;
     for (i, name) in ["E", "G", "E", "X"].into_iter().enumerate() {

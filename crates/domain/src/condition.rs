@@ -122,6 +122,86 @@ pub enum Subject {
     Trait(String),
     /// A property of the event being evaluated, by dotted path.
     Property(String),
+    /// A run variable, by dotted path (`items`); only within a run.
+    Run(String),
+}
+
+/// A value a comparison reads from the run or the person instead of the document
+/// (`"ref": "event.cart_id"`): what templates call `event`, `run` and `traits`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ref {
+    /// A property of the event that started the run (`event.cart_id`).
+    Event(String),
+    /// A run variable (`run.items`).
+    Run(String),
+    /// One of the person's traits (`traits.plan`).
+    Trait(String),
+}
+
+impl Ref {
+    /// The roots a reference may start with.
+    pub const ROOTS: [&'static str; 3] = ["event", "run", "traits"];
+
+    fn parse(s: &str) -> Result<Ref, String> {
+        let (root, path) = s.split_once('.').unwrap_or((s, ""));
+        if path.is_empty() || path.split('.').any(str::is_empty) {
+            return Err(format!(
+                "a reference is a root and a dotted path, such as \"event.cart_id\", \"run.items\" or \"traits.plan\"; not {s:?}"
+            ));
+        }
+        match root {
+            "event" => Ok(Ref::Event(path.to_owned())),
+            "run" => Ok(Ref::Run(path.to_owned())),
+            "traits" => Ok(Ref::Trait(path.to_owned())),
+            other => {
+                let hint =
+                    crate::journey::closest(other, Ref::ROOTS.iter().copied()).map_or(String::new(), |s| format!("; did you mean {s:?}?"));
+                Err(format!(
+                    "{other:?} is not something a reference can read: use \"event.\" (the event that started the run), \"run.\" (run variables) or \"traits.\"{hint}"
+                ))
+            }
+        }
+    }
+
+    /// Whether it reads the run (`event.` or `run.`), which only a run has.
+    pub fn needs_run(&self) -> bool {
+        !matches!(self, Ref::Trait(_))
+    }
+
+    fn resolve<'f>(&self, facts: &Facts<'f>) -> Option<&'f Value> {
+        match self {
+            Ref::Event(p) => facts.run.and_then(|r| lookup(r.trigger, p)),
+            Ref::Run(p) => facts.run.and_then(|r| lookup(r.vars, p)),
+            Ref::Trait(p) => lookup(facts.traits, p),
+        }
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ref::Event(p) => write!(f, "event.{p}"),
+            Ref::Run(p) => write!(f, "run.{p}"),
+            Ref::Trait(p) => write!(f, "traits.{p}"),
+        }
+    }
+}
+
+/// What a comparison compares with: a value written in the document, or a reference.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    Value(Value),
+    Ref(Ref),
+}
+
+impl Operand {
+    /// The written value, if it is one.
+    pub fn value(&self) -> Option<&Value> {
+        match self {
+            Operand::Value(v) => Some(v),
+            Operand::Ref(_) => None,
+        }
+    }
 }
 
 /// What a history query computes over the matching events of its window.
@@ -155,7 +235,9 @@ impl HistoryQuery {
     pub fn matches(&self, props: &Map) -> bool {
         match &self.filter {
             None => true,
-            Some(f) => f.eval(&Facts { traits: &Map::new(), properties: Some(props), history: &[], clock: None }, &mut Vec::new()),
+            Some(f) => {
+                f.eval(&Facts { traits: &Map::new(), properties: Some(props), history: &[], clock: None, run: None }, &mut Vec::new())
+            }
         }
     }
 
@@ -220,7 +302,7 @@ pub enum Condition {
     Compare {
         subject: Subject,
         op: Op,
-        value: Value,
+        value: Operand,
     },
     /// Compares a history count; `query` indexes the journey's list of history queries.
     History {
@@ -246,6 +328,17 @@ pub struct Facts<'a> {
     pub history: &'a [Value],
     /// The person's local time; `clock` conditions are false without it.
     pub clock: Option<&'a LocalClock>,
+    /// The run being stepped, for references and run variables (none before a run starts).
+    pub run: Option<RunFacts<'a>>,
+}
+
+/// What a run holds that conditions can read.
+#[derive(Clone, Copy, Debug)]
+pub struct RunFacts<'a> {
+    /// The properties of the event that started the run (templates' `event`).
+    pub trigger: &'a Map,
+    /// The run variables (templates' `run`).
+    pub vars: &'a Map,
 }
 
 /// A value by dotted path (`address.city`).
@@ -276,6 +369,7 @@ fn subject_name(s: &Subject) -> String {
     match s {
         Subject::Trait(t) => format!("trait {t}"),
         Subject::Property(p) => format!("property {p}"),
+        Subject::Run(p) => format!("run.{p}"),
     }
 }
 
@@ -303,12 +397,19 @@ impl Condition {
                 let seen = match subject {
                     Subject::Trait(path) => lookup(facts.traits, path),
                     Subject::Property(path) => facts.properties.and_then(|p| lookup(p, path)),
+                    Subject::Run(path) => facts.run.and_then(|r| lookup(r.vars, path)),
                 };
-                let result = op.apply(seen, value);
+                // A reference that reads nothing makes the comparison false: an order with a
+                // cart id must not match a run that has none.
+                let (result, rhs) = match value {
+                    Operand::Value(v) => (op.apply(seen, v), if op.needs_value() { format!(" {v}") } else { String::new() }),
+                    Operand::Ref(r) => {
+                        let other = r.resolve(facts).filter(|v| !v.is_null());
+                        (other.is_some_and(|v| op.apply(seen, v)), format!(" {r} ({})", show(other)))
+                    }
+                };
                 if let Some(trace) = trace {
-                    let what = subject_name(subject);
-                    let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
-                    trace.push(format!("{what} = {} {}{rhs} -> {result}", show(seen), op.name()));
+                    trace.push(format!("{} = {} {}{rhs} -> {result}", subject_name(subject), show(seen), op.name()));
                 }
                 result
             }
@@ -348,7 +449,7 @@ impl Condition {
                     if let Some(why) = c.contradiction() {
                         return Some(why);
                     }
-                    let Condition::Compare { subject, op, value } = c else { continue };
+                    let Condition::Compare { subject, op, value: Operand::Value(value) } = c else { continue };
                     let i = match bounds.iter().position(|(s, ..)| *s == subject) {
                         Some(i) => i,
                         None => {
@@ -501,6 +602,17 @@ impl Condition {
                     Some(w) => Some(Condition::parse_at(w, &format!("{qpath}/where"), depth + 1, diags, history)?),
                     None => None,
                 };
+                let mut reads = Vec::new();
+                if let Some(f) = &filter {
+                    f.run_reads(&format!("{qpath}/where"), &mut reads);
+                }
+                for (at, _) in reads {
+                    diags.error(
+                        &at,
+                        "ref_in_history",
+                        "a history query counts each event as it arrives, outside any run: its \"where\" reads the event's properties only",
+                    );
+                }
                 let wants = match &aggregate {
                     Some(Aggregate::Count | Aggregate::Sum(_)) if !(value.is_number() || value.is_null()) => Some("a number"),
                     Some(Aggregate::Exists) if !(value.is_boolean() || value.is_null()) => Some("true or false"),
@@ -559,25 +671,99 @@ impl Condition {
                 Some(Condition::Clock { field, op: op?, value })
             }
             _ => {
-                let (keys, what) = if kind == "trait" { (&TRAIT, "a trait condition") } else { (&PROPERTY, "a property condition") };
-                let [name, op, value] = diags.fields(obj, keys, what, path, &KINDS);
-                let (op, value) = comparison(op, value, path, diags);
+                let (keys, what, example) = match kind {
+                    "trait" => (&TRAIT, "a trait condition", "plan"),
+                    "run" => (&RUN, "a run condition", "items"),
+                    _ => (&PROPERTY, "a property condition", "path"),
+                };
+                let [name, op, value, reference] = diags.fields(obj, keys, what, path, &KINDS);
+                let value = match reference {
+                    None => {
+                        let (op, v) = comparison(op, value, path, diags);
+                        Some((op, Operand::Value(v)))
+                    }
+                    Some(r) => {
+                        let op = operator(op, path, diags);
+                        let parsed = match r.as_str().map(Ref::parse) {
+                            Some(Ok(r)) => Some(r),
+                            Some(Err(why)) => {
+                                diags.error(&format!("{path}/ref"), "invalid_ref", &why);
+                                None
+                            }
+                            None => {
+                                diags.error(&format!("{path}/ref"), "invalid_ref", "\"ref\" is text, such as \"event.cart_id\"");
+                                None
+                            }
+                        };
+                        if value.is_some() {
+                            diags.error(path, "condition_invalid", "a comparison has a \"value\" or a \"ref\", not both");
+                        }
+                        if op.is_some_and(|op| !op.needs_value()) {
+                            diags.error(&format!("{path}/ref"), "condition_invalid", "\"exists\" and \"not_exists\" compare with nothing");
+                        }
+                        op.zip(parsed).map(|(op, r)| (Some(op), Operand::Ref(r)))
+                    }
+                };
                 let subject = match name.and_then(Value::as_str).filter(|n| !n.is_empty()) {
                     Some(n) if kind == "trait" => Subject::Trait(n.to_owned()),
+                    Some(n) if kind == "run" => Subject::Run(n.to_owned()),
                     Some(n) => Subject::Property(n.to_owned()),
                     None => {
                         diags.error(
                             &format!("{path}/{kind}"),
                             "condition_invalid",
-                            &format!("\"{kind}\" names a {kind}, such as {:?}", if kind == "trait" { "plan" } else { "path" }),
+                            &format!("\"{kind}\" names a {kind}, such as {example:?}"),
                         );
                         return None;
                     }
                 };
+                let (op, value) = value?;
                 Some(Condition::Compare { subject, op: op?, value })
             }
         }
     }
+
+    /// What this condition reads that only a run has (a reference to `event.` or `run.`, a
+    /// run variable), if anything: the first such thing, described.
+    pub fn needs_run(&self) -> Option<String> {
+        match self {
+            Condition::All(items) | Condition::Any(items) => items.iter().find_map(Condition::needs_run),
+            Condition::Not(c) => c.needs_run(),
+            Condition::Compare { subject: Subject::Run(p), .. } => Some(format!("run variable {p:?}")),
+            Condition::Compare { value: Operand::Ref(r), .. } if r.needs_run() => Some(format!("reference {r}")),
+            Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } => None,
+        }
+    }
+
+    /// Every comparison of this condition that reads a run variable or has a reference, with
+    /// its JSON pointer (below `path`).
+    pub fn run_reads(&self, path: &str, out: &mut Vec<(String, RunRead)>) {
+        match self {
+            Condition::All(items) | Condition::Any(items) => {
+                let key = if matches!(self, Condition::All(_)) { "all" } else { "any" };
+                for (i, c) in items.iter().enumerate() {
+                    c.run_reads(&format!("{path}/{key}/{i}"), out);
+                }
+            }
+            Condition::Not(c) => c.run_reads(&format!("{path}/not"), out),
+            Condition::Compare { subject, value, .. } => {
+                if let Subject::Run(p) = subject {
+                    out.push((format!("{path}/run"), RunRead::Var(p.clone())));
+                }
+                if let Operand::Ref(r) = value {
+                    out.push((format!("{path}/ref"), RunRead::Ref(r.clone())));
+                }
+            }
+            Condition::History { .. } | Condition::Clock { .. } => {}
+        }
+    }
+}
+
+/// Something a condition reads from the run (see `Condition::run_reads`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunRead {
+    Var(String),
+    Ref(Ref),
 }
 
 /// How deep conditions may nest (`all`, `any`, `not`, a history query's `where`): far more
@@ -591,14 +777,30 @@ const ANY: [&str; 1] = ["any"];
 const NOT: [&str; 1] = ["not"];
 const HISTORY: [&str; 3] = ["history", "op", "value"];
 const CLOCK: [&str; 3] = ["clock", "op", "value"];
-const TRAIT: [&str; 3] = ["trait", "op", "value"];
-const PROPERTY: [&str; 3] = ["property", "op", "value"];
-const KINDS: [&[&str]; 7] = [&ALL, &ANY, &NOT, &HISTORY, &CLOCK, &TRAIT, &PROPERTY];
+const TRAIT: [&str; 4] = ["trait", "op", "value", "ref"];
+const PROPERTY: [&str; 4] = ["property", "op", "value", "ref"];
+const RUN: [&str; 4] = ["run", "op", "value", "ref"];
+const KINDS: [&[&str]; 8] = [&ALL, &ANY, &NOT, &HISTORY, &CLOCK, &TRAIT, &PROPERTY, &RUN];
 const QUERY: [&str; 5] = ["event", "within", "where", "aggregate", "property"];
 
 /// A comparison's operator and value (null when absent), reporting what is wrong with them.
 fn comparison(op: Option<&Value>, value: Option<&Value>, path: &str, diags: &mut Diagnostics) -> (Option<Op>, Value) {
-    let op = match op.map(|o| (o, o.as_str().and_then(Op::parse))) {
+    let op = operator(op, path, diags);
+    let value = value.cloned().unwrap_or(Value::Null);
+    if let Some(op) = op {
+        if op.needs_value() && value.is_null() {
+            diags.error(path, "condition_invalid", &format!("operator {:?} needs a \"value\"", op.name()));
+        }
+        if op == Op::In && !value.is_array() {
+            diags.error(&format!("{path}/value"), "condition_invalid", "operator \"in\" needs a list as \"value\"");
+        }
+    }
+    (op, value)
+}
+
+/// A comparison's operator, reporting what is wrong with it.
+fn operator(op: Option<&Value>, path: &str, diags: &mut Diagnostics) -> Option<Op> {
+    match op.map(|o| (o, o.as_str().and_then(Op::parse))) {
         Some((_, Some(op))) => Some(op),
         Some((o, None)) => {
             let names: Vec<_> = Op::ALL.iter().map(|(n, _)| *n).collect();
@@ -614,17 +816,7 @@ fn comparison(op: Option<&Value>, value: Option<&Value>, path: &str, diags: &mut
             diags.error(path, "condition_invalid", "a comparison needs \"op\"");
             None
         }
-    };
-    let value = value.cloned().unwrap_or(Value::Null);
-    if let Some(op) = op {
-        if op.needs_value() && value.is_null() {
-            diags.error(path, "condition_invalid", &format!("operator {:?} needs a \"value\"", op.name()));
-        }
-        if op == Op::In && !value.is_array() {
-            diags.error(&format!("{path}/value"), "condition_invalid", "operator \"in\" needs a list as \"value\"");
-        }
     }
-    (op, value)
 }
 
 #[cfg(test)]
@@ -639,7 +831,7 @@ mod tests {
         let c = Condition::parse(&cond, "", &mut diags, &mut queries).expect("valid condition");
         let (t, p) = (traits.as_object().cloned().unwrap_or_default(), props.as_object().cloned().unwrap_or_default());
         let mut trace = Vec::new();
-        let facts = Facts { traits: &t, properties: Some(&p), history, clock: None };
+        let facts = Facts { traits: &t, properties: Some(&p), history, clock: None, run: None };
         let r = c.eval(&facts, &mut trace);
         assert_eq!(c.holds(&facts), r, "the same answer without a trace");
         (r, trace)
@@ -664,7 +856,7 @@ mod tests {
             let mut diags = Diagnostics::default();
             let c = Condition::parse(&v, "", &mut diags, &mut Vec::new()).expect("a condition");
             assert!(diags.0.is_empty(), "{line}: {:?}", diags.0);
-            let facts = Facts { traits: &traits, properties: Some(&props), history: &history, clock };
+            let facts = Facts { traits: &traits, properties: Some(&props), history: &history, clock, run: None };
             let mut trace = Vec::new();
             let result = c.eval(&facts, &mut trace);
             assert_eq!(c.holds(&facts), result, "{line}: the same answer without a trace");
@@ -948,7 +1140,11 @@ mod tests {
     fn history_query_counts_only_matching_events() {
         let q = HistoryQuery {
             event: "Page Viewed".into(),
-            filter: Some(Condition::Compare { subject: Subject::Property("path".into()), op: Op::StartsWith, value: json!("/products/") }),
+            filter: Some(Condition::Compare {
+                subject: Subject::Property("path".into()),
+                op: Op::StartsWith,
+                value: Operand::Value(json!("/products/")),
+            }),
             within: Duration::days(7),
             aggregate: Aggregate::Count,
             key: String::new(),
@@ -1267,7 +1463,7 @@ mod tests {
             let mut diags = Diagnostics::default();
             let c = Condition::parse(&cond, "", &mut diags, &mut Vec::new()).expect("valid");
             let mut trace = Vec::new();
-            let r = c.eval(&Facts { traits: &Map::new(), properties: None, history: &[], clock: Some(&clock) }, &mut trace);
+            let r = c.eval(&Facts { traits: &Map::new(), properties: None, history: &[], clock: Some(&clock), run: None }, &mut trace);
             (r, trace.join(""))
         };
         assert_eq!(

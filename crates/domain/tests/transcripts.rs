@@ -19,7 +19,49 @@ use serde_json::{Value, json};
 struct Person {
     traits: Map,
     history: Vec<(Timestamp, String, Map)>,
-    run: Option<Run>,
+    /// Every run, oldest first.
+    runs: Vec<Run>,
+}
+
+impl Person {
+    /// The latest run.
+    fn run(&self) -> Option<&Run> {
+        self.runs.last()
+    }
+}
+
+/// Renders `update` values as the engine's Liquid renderer does for plain outputs: a value
+/// that is exactly `{{ path }}` is the value there, typed; `{{ path }}` inside text is
+/// replaced by the value as text; a missing variable is an error. (The engine's renderer is
+/// tested on its own, with filters, in the deliver crate.)
+#[derive(Debug)]
+struct Paths;
+
+impl Paths {
+    fn lookup(scope: &Value, path: &str) -> Result<Value, String> {
+        path.split('.').try_fold(scope, |v, part| v.get(part)).cloned().ok_or_else(|| format!("unknown variable {path}"))
+    }
+}
+
+impl domain::journey::Render for Paths {
+    fn value(&self, source: &str, scope: &Value) -> Result<Value, String> {
+        let t = source.trim();
+        if let Some(inner) = t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).filter(|i| !i.contains("{{")) {
+            return Paths::lookup(scope, inner.trim());
+        }
+        let mut out = String::new();
+        let mut rest = source;
+        while let Some(i) = rest.find("{{") {
+            out += &rest[..i];
+            let end = rest[i..].find("}}").ok_or("unclosed output")? + i;
+            match Paths::lookup(scope, rest[i + 2..end].trim())? {
+                Value::String(s) => out += &s,
+                v => out += &v.to_string(),
+            }
+            rest = &rest[end + 2..];
+        }
+        Ok(Value::String(out + rest))
+    }
 }
 
 struct Driver {
@@ -53,14 +95,35 @@ impl Driver {
             .collect()
     }
 
-    fn apply(&mut self, who: &str, now: Timestamp, input: Input<'_>) {
+    /// Steps one input: a timer for run `timer` (an index into the person's runs), else an
+    /// input every waiting run sees and that may start a run, as the engine does it.
+    fn apply(&mut self, who: &str, now: Timestamp, input: Input<'_>, timer: Option<usize>) {
+        let indexes: Vec<usize> = match timer {
+            Some(i) => vec![i],
+            None => (0..self.people[who].runs.len()).filter(|&i| self.people[who].runs[i].status == RunStatus::Waiting).collect(),
+        };
+        let key = self.journey.input_key(input);
+        let was_in = indexes.iter().any(|&i| self.people[who].runs[i].key == key);
+        for i in indexes {
+            let run = self.people[who].runs[i].clone();
+            self.step(who, now, input, Some(&run), Some(i));
+        }
+        if timer.is_none() && (self.journey.entry.concurrent || !was_in) {
+            let previous = self.people[who].runs.iter().rev().find(|r| r.key == key).cloned();
+            self.step(who, now, input, previous.as_ref(), None);
+        }
+    }
+
+    /// One `step`: `run` is the run stepped (at index `at`), or, with no `at`, the previous
+    /// run for an entry.
+    fn step(&mut self, who: &str, now: Timestamp, input: Input<'_>, run: Option<&Run>, at: Option<usize>) {
         let history = self.history_counts(who, now);
         let person = &self.people[who];
-        let waiting = person.run.as_ref().filter(|r| r.status == RunStatus::Waiting);
-        let ctx = Context { traits: &person.traits, history: &history, previous: person.run.as_ref(), entries: self.entries };
+        let (current, previous) = if at.is_some() { (run, run) } else { (None, run) };
+        let ctx = Context { traits: &person.traits, history: &history, previous, entries: self.entries, render: &Paths };
         // A seed per person, as the engine derives one per person and journey.
         let seed = who.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-        if let Some(t) = step(&self.journey, 1, waiting, input, &ctx, now, seed) {
+        if let Some(t) = step(&self.journey, 1, current, input, &ctx, now, seed) {
             let offset = now.since(self.start);
             self.log.push(format!("t=+{offset} {who}: {} => {}", t.trace.join(" / "), self.state(&t.run)));
             for effect in &t.effects {
@@ -69,12 +132,16 @@ impl Driver {
             if t.entered {
                 self.entries += 1;
             }
+            let person = self.people.get_mut(who).expect("person");
             for effect in &t.effects {
                 if let Effect::Update { update, .. } = effect {
-                    update.apply(&mut self.people.get_mut(who).expect("person").traits);
+                    update.apply(&mut person.traits);
                 }
             }
-            self.people.get_mut(who).expect("person").run = Some(t.run);
+            match at {
+                Some(i) => person.runs[i] = t.run,
+                None => person.runs.push(t.run),
+            }
         }
     }
 
@@ -83,6 +150,9 @@ impl Driver {
     fn state(&self, run: &Run) -> String {
         let at = |t: Timestamp| format!("+{}", t.since(self.start));
         let mut out = format!("#{} ", run.seq);
+        if let Some(k) = &run.key {
+            out += &format!("[{k}] ");
+        }
         match (run.status, &run.node, run.wake_at) {
             (RunStatus::Waiting, Some(node), Some(wake)) => out += &format!("waiting at {node} until {}", at(wake)),
             (RunStatus::Waiting, node, wake) => out += &format!("waiting at {node:?} until {wake:?}"),
@@ -100,6 +170,9 @@ impl Driver {
         for (split, variant) in &run.assignments {
             out += &format!(", {split}={variant}");
         }
+        if !run.vars.is_empty() {
+            out += &format!(", run {}", Value::Object(run.vars.clone()));
+        }
         out
     }
 
@@ -109,16 +182,20 @@ impl Driver {
             let due = self
                 .people
                 .iter()
-                .filter_map(|(who, p)| {
-                    p.run.as_ref().filter(|r| r.status == RunStatus::Waiting).and_then(|r| r.wake_at).map(|t| (t, who.clone()))
+                .flat_map(|(who, p)| {
+                    p.runs
+                        .iter()
+                        .enumerate()
+                        .filter_map(move |(i, r)| r.wake_at.filter(|_| r.status == RunStatus::Waiting).map(|t| (t, who.clone(), i)))
                 })
-                .filter(|(t, _)| *t <= until)
+                .filter(|(t, ..)| *t <= until)
                 .min();
-            let Some((at, who)) = due else { return };
-            let seq = self.people[&who].run.as_ref().map(|r| r.seq);
-            self.apply(&who, at, Input::Timer);
+            let Some((at, who, i)) = due else { return };
+            let seq = self.people[&who].runs[i].seq;
+            self.apply(&who, at, Input::Timer, Some(i));
             let person = self.people.get_mut(&who).expect("person");
-            if let Some(run) = person.run.as_mut().filter(|r| Some(r.seq) == seq && r.wake_at == Some(at)) {
+            let run = &mut person.runs[i];
+            if run.seq == seq && run.wake_at == Some(at) {
                 // `step` did nothing with a due timer: say so, and forget it (or it fires forever).
                 self.log.push(format!("t=+{} {who}: timer ignored", at.since(self.start)));
                 run.wake_at = None;
@@ -142,12 +219,12 @@ impl Driver {
         let before = person.traits.clone();
         person.traits.extend(event.traits.clone());
         person.history.push((now, event.match_name().to_owned(), event.match_properties().into_owned()));
-        self.apply(who, now, Input::Event(&event));
+        self.apply(who, now, Input::Event(&event), None);
         // Trait changes are inputs of their own, after the event that made them.
         let after = self.people[who].traits.clone();
         for (name, to) in &after {
             if before.get(name) != Some(to) {
-                self.apply(who, now, Input::TraitChange { name, from: before.get(name), to: Some(to) });
+                self.apply(who, now, Input::TraitChange { name, from: before.get(name), to: Some(to) }, None);
             }
         }
     }
@@ -185,12 +262,12 @@ impl Driver {
                 "scheduled" => {
                     self.advance(now);
                     self.people.entry(who.to_owned()).or_default();
-                    self.apply(who, now, Input::Scheduled);
+                    self.apply(who, now, Input::Scheduled, None);
                 }
                 "api" => {
                     self.advance(now);
                     self.people.entry(who.to_owned()).or_default();
-                    self.apply(who, now, Input::Api { payload: &props });
+                    self.apply(who, now, Input::Api { payload: &props }, None);
                 }
                 other => panic!("unknown verb {other}"),
             }
@@ -839,24 +916,27 @@ fn every_kind_of_object() -> Value {
     json!({
         "id": "sink", "name": "Every kind of object", "timezone": "Europe/Paris",
         "entry": {"event": "Signed Up", "filter": {"trait": "plan", "op": "eq", "value": "pro"},
-                  "reentry": {"after": "30d"}, "limit": 100, "holdout": 10, "concurrent": false},
+                  "key": "account_id", "reentry": {"after": "30d"}, "limit": 100, "holdout": 10, "concurrent": false},
         "exit": [{"event": "Unsubscribed", "filter": {"property": "reason", "op": "exists"}}],
-        "goal": {"event": "Subscribed", "within": "14d", "exit": true},
+        "goal": {"event": "Subscribed", "within": "14d", "exit": true, "from": "hello"},
         "steps": [
             {"id": "pause", "type": "wait", "duration": "1d", "next": "nine"},
             {"id": "nine", "type": "wait", "until": {"time": "09:00", "timezone": "Europe/Paris"}, "next": "renewal"},
             {"id": "renewal", "type": "wait", "until_trait": "renewal_date", "offset": "-3d", "next": "booked"},
             {"id": "booked", "type": "wait_for", "timeout": "3d", "timeout_next": "vip",
-             "events": [{"event": "Demo Booked", "filter": {"property": "kind", "op": "eq", "value": "demo"}, "next": "vip"}]},
+             "events": [{"event": "Demo Booked", "filter": {"property": "kind", "op": "eq", "value": "demo"},
+                         "run": {"set": {"demo": "{{ received.kind }}"}, "append": {"demos": "{{ received }}"}}, "next": "vip"}]},
             {"id": "vip", "type": "branch", "else": "ab", "cases": [{"next": "ab", "when": {"all": [
                 {"any": [{"not": {"trait": "plan", "op": "eq", "value": "free"}}]},
                 {"history": {"event": "Order Completed", "within": "30d", "aggregate": "sum", "property": "total",
                              "where": {"property": "currency", "op": "eq", "value": "EUR"}}, "op": "gte", "value": 100},
-                {"clock": "day_of_week", "op": "in", "value": ["mon", "tue"]}
+                {"clock": "day_of_week", "op": "in", "value": ["mon", "tue"]},
+                {"run": "demo", "op": "eq", "ref": "event.account_id"}
             ]}}]},
             {"id": "ab", "type": "split", "paths": [{"name": "a", "weight": 50, "next": "hello"}, {"name": "b", "weight": 50, "next": "count"}]},
             {"id": "hello", "type": "send", "channel": "email", "template": "hello", "next": "count"},
-            {"id": "count", "type": "update", "set": {"customer": true}, "increment": {"orders": 1}, "unset": ["prospect"], "next": "crm"},
+            {"id": "count", "type": "update", "set": {"customer": true}, "increment": {"orders": 1}, "unset": ["prospect"],
+             "run": {"set": {"counted": true}, "append": {"demos": "none"}}, "next": "crm"},
             {"id": "crm", "type": "webhook", "url": "https://crm.example/hook", "method": "POST", "body": {"x": 1},
              "save": {"score": "/score"}, "next": "done"},
             {"id": "done", "type": "exit"}
@@ -982,7 +1062,7 @@ fn a_misspelt_key_anywhere_is_an_error_with_a_suggestion() {
               [renewal] /steps/2/until_traits unknown_field: "until_traits" is not a field of a wait step; did you mean "until_trait"?
               [renewal] /steps/2 invalid_wait: a wait has exactly one of "duration", "until" ({"time": "09:00"}) or "until_trait"
             set /steps/3/events/0/timeout "1d"
-              [booked] /steps/3/events/0/timeout unknown_field: "timeout" is not a field of a wait_for event; its fields are event, filter, next
+              [booked] /steps/3/events/0/timeout unknown_field: "timeout" is not a field of a wait_for event; its fields are event, filter, run, next
             rename /steps/4/else otherwise
               [vip] /steps/4/otherwise unknown_field: "otherwise" is not a field of a branch step; its fields are id, type, cases, else
             rename /steps/4/cases/0/when if
@@ -1232,6 +1312,9 @@ fn check_entries(script: &str, expect: Expect) {
                         trigger_event: String::new(),
                         control: false,
                         converted_at: None,
+                        key: None,
+                        vars: Map::new(),
+                        goal_from: None,
                         assignments: BTreeMap::new(),
                     });
                 }
@@ -1263,7 +1346,7 @@ fn check_entries(script: &str, expect: Expect) {
             "timer" => Input::Timer,
             other => panic!("unknown input {other}"),
         };
-        let ctx = Context { traits: &traits, history: &[], previous: previous.as_ref(), entries };
+        let ctx = Context { traits: &traits, history: &[], previous: previous.as_ref(), entries, render: &Paths };
         let shown = match step(&journey, 1, None, input, &ctx, now, 7) {
             Some(t) => format!("{} {}", t.trace.first().map_or("", String::as_str), Value::Object(t.run.trigger)),
             None => "-".to_owned(),
@@ -1559,7 +1642,7 @@ fn every_invalid_value_is_reported_where_it_is() {
             set /entry {"date": {"trait": "d", "at": "9:00"}}
               /entry/date/at invalid_field: "at" is a 24-hour "HH:MM" on a quarter hour, such as "09:00"
             set /entry {"date": {"trait": "d", "offset": "+1w", "at": "23:45"}}
-              valid
+              [vip] /steps/4/cases/0/when/all/3/ref unknown_ref: the event that starts this journey's runs has only trait, date, not "account_id"
             set /entry/reentry "sometimes"
               /entry/reentry invalid_field: reentry is "always", "never" or {"after": "30d"}
             set /entry/reentry {"after": "0s"}
@@ -1606,8 +1689,10 @@ fn every_invalid_value_is_reported_where_it_is() {
               valid
             set /steps []
               /steps missing_field: a journey needs a non-empty list of "steps"
+              /goal/from dangling_next: from names "hello", which is not a step
             set /steps {}
               /steps missing_field: a journey needs a non-empty list of "steps"
+              /goal/from dangling_next: from names "hello", which is not a step
             set /steps/0 "wait"
               /steps/0/id invalid_id: each step needs an "id" of a-z, 0-9, - and _
               /steps/0 invalid_step: a step must be an object
@@ -1702,9 +1787,9 @@ fn every_invalid_value_is_reported_where_it_is() {
             set /steps/7/unset [1]
               [count] /steps/7/unset invalid_field: "unset" is a list of trait names
             set /steps/7 {"id": "count", "type": "update", "next": "crm"}
-              [count] /steps/7 missing_field: update needs "set" (object), "increment" (object of numbers) or "unset" (list)
+              [count] /steps/7 missing_field: update needs "set" (object), "increment" (object of numbers), "unset" (list) or "run" (run variables)
             set /steps/7 {"id": "count", "type": "update", "set": {}, "unset": [], "next": "crm"}
-              [count] /steps/7 missing_field: update needs "set" (object), "increment" (object of numbers) or "unset" (list)
+              [count] /steps/7 missing_field: update needs "set" (object), "increment" (object of numbers), "unset" (list) or "run" (run variables)
             set /steps/7 {"id": "count", "type": "update", "unset": ["a"], "next": "crm"}
               valid
             set /steps/8/url "ftp://x"
@@ -1874,7 +1959,7 @@ fn splits_and_the_holdout_share_people_out_by_weight_and_keep_each_one_in_place(
         driver.run_lines(&script);
         let mut by_variant: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for p in &people {
-            let run = driver.people[p].run.as_ref().expect("a run");
+            let run = driver.people[p].run().expect("a run");
             by_variant.entry(run.assignments["abc"].clone()).or_default().push(p);
             if run.control {
                 by_variant.entry("control group".into()).or_default().push(p);
@@ -1898,7 +1983,7 @@ fn an_ended_run_takes_no_more_input() {
     let j = Journey::parse(&json!({"id": "j", "entry": {"event": "A"}, "steps": [{"id": "w", "type": "wait_for", "timeout": "1d", "events": [{"event": "B"}]}]}))
         .expect("valid");
     let traits = Map::new();
-    let ctx = Context { traits: &traits, history: &[], previous: None, entries: 0 };
+    let ctx = Context { traits: &traits, history: &[], previous: None, entries: 0, render: &Paths };
     let now = Timestamp::parse("2027-01-15T08:00:00Z").expect("now");
     let raw = json!({"type": "track", "userId": "ann", "event": "B"});
     let b = Event::parse(raw, &Envelope { kind: None, received_at: now, sent_at: None, fallback_message_id: "1" }).expect("event");
@@ -1940,7 +2025,7 @@ fn a_run_that_never_waits_stops_after_the_step_limit() {
     doc["steps"] = Value::Array(steps);
     let mut driver = Driver::new(doc);
     driver.run_lines("+0s ann track Signed Up");
-    let run = driver.people["ann"].run.as_ref().expect("a run");
+    let run = driver.people["ann"].run().expect("a run");
     assert_eq!(
         (run.status, run.exit_reason.as_deref(), run.node.as_ref().map(|n| n.as_str())),
         (RunStatus::Exited, Some("more than 1000 steps without waiting"), Some("w999"))
@@ -2027,7 +2112,7 @@ fn validation_refuses_exactly_the_paths_that_would_hit_the_step_limit() {
         if Journey::parse(&doc).is_ok() {
             let mut driver = Driver::new(doc);
             driver.run_lines("+0s ann track Signed Up");
-            line += &format!(", a run: {}", driver.people["ann"].run.as_ref().and_then(|r| r.exit_reason.as_deref()).unwrap_or("?"));
+            line += &format!(", a run: {}", driver.people["ann"].run().and_then(|r| r.exit_reason.as_deref()).unwrap_or("?"));
         }
         lines.push(line);
     }
@@ -2054,4 +2139,213 @@ fn diagnostics_go_over_the_wire_with_their_severity() {
         {"node":"s","path":"/steps/0/nxt","code":"unknown_field","severity":"error","message":"\"nxt\" is not a field of a send step; did you mean \"next\"?"}
         {"path":"/entry/event","code":"unseen_event","severity":"warning","message":"no event named \"A\" has been seen yet"}
     "#]].assert_eq(&(wire.join("\n") + "\n"));
+}
+
+fn example(name: &str) -> Value {
+    let path = format!("{}/../../examples/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("example file")).expect("example journey")
+}
+
+/// One run per cart: items added to a cart are collected in the run, an order for another
+/// cart ends only that cart's run, and an order after the reminder converts as it exits.
+#[test]
+fn abandoned_cart_keeps_a_run_per_cart_and_lists_its_items() {
+    check(
+        example("abandoned-cart"),
+        r#"
+        +0s alice track Product Added {"cart_id": "c1", "name": "Socks", "price": 5}
+        +10m alice track Product Added {"cart_id": "c1", "name": "Hat", "price": 20}
+        +20m alice track Product Added {"cart_id": "c2", "name": "Scarf", "price": 15}
+        +30m alice track Order Completed {"cart_id": "c2"}
+        +2h
+        +3h alice track Order Completed {"cart_id": "c1"}
+        +2d
+        +2d bob track Product Added {"cart_id": "c9", "name": "Gloves"}
+        +2d bob track Product Added {"name": "Belt"}
+        +5d bob track Order Completed {"cart_id": "c9"}
+    "#,
+        expect![[r#"
+            t=+0s alice: entered on Product Added (key c1) / first-item: run items += {"cart_id":"c1","name":"Socks","price":5} / idle: wait_for Product Added (timeout 1h) => #1 [c1] waiting at idle until +1h, run {"items":[{"cart_id":"c1","name":"Socks","price":5}]}
+            t=+10m alice: idle: got Product Added -> idle / idle: run items += {"cart_id":"c1","name":"Hat","price":20} / idle: wait_for Product Added (timeout 1h) => #2 [c1] waiting at idle until +1h10m, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
+            t=+20m alice: entered on Product Added (key c2) / first-item: run items += {"cart_id":"c2","name":"Scarf","price":15} / idle: wait_for Product Added (timeout 1h) => #1 [c2] waiting at idle until +1h20m, run {"items":[{"cart_id":"c2","name":"Scarf","price":15}]}
+            t=+30m alice: exit on Order Completed => #2 [c2] exited: exit event Order Completed, run {"items":[{"cart_id":"c2","name":"Scarf","price":15}]}
+            t=+1h10m alice: idle: wait_for Product Added timed out -> remind / remind: send email cart-reminder / a-day: wait 1d => #3 [c1] waiting at a-day until +1d1h10m, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
+            t=+3h alice: goal reached: Order Completed / exit on Order Completed => #4 [c1] exited: exit event Order Completed, converted at +3h, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
+            t=+2d bob: entered on Product Added (key c9) / first-item: run items += {"cart_id":"c9","name":"Gloves"} / idle: wait_for Product Added (timeout 1h) => #1 [c9] waiting at idle until +2d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            t=+2d1h bob: idle: wait_for Product Added timed out -> remind / remind: send email cart-reminder / a-day: wait 1d => #2 [c9] waiting at a-day until +3d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            t=+3d1h bob: a-day: wait over -> remind-again / remind-again: send email cart-last-call / completed => #3 [c9] exited: completed, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            outbox:
+              t=+1h10m alice remind: send email cart-reminder
+              t=+2d1h bob remind: send email cart-reminder
+              t=+3d1h bob remind-again: send email cart-last-call
+        "#]],
+    );
+}
+
+/// A goal measured from a step counts only conversions after the run reached that step; an
+/// exit event that is also the goal records the conversion as it ends the run.
+#[test]
+fn goals_measured_from_a_step_and_exits_that_are_goals() {
+    let doc = json!({
+        "id": "winback", "entry": {"event": "Churn Risk"},
+        "exit": [{"event": "Order Completed"}],
+        "goal": {"event": "Order Completed", "from": "coupon", "within": "7d"},
+        "steps": [
+            {"id": "pause", "type": "wait", "duration": "1d", "next": "coupon"},
+            {"id": "coupon", "type": "send", "template": "coupon", "next": "later"},
+            {"id": "later", "type": "wait", "duration": "30d"}
+        ]
+    });
+    check(
+        doc,
+        "
+        +0s early track Churn Risk
+        +0s late track Churn Risk
+        +0s never track Churn Risk
+        +12h early track Order Completed
+        +3d late track Order Completed
+        +9d never track Order Completed
+    ",
+        expect![[r#"
+            t=+0s early: entered on Churn Risk / pause: wait 1d => #1 waiting at pause until +1d
+            t=+0s late: entered on Churn Risk / pause: wait 1d => #1 waiting at pause until +1d
+            t=+0s never: entered on Churn Risk / pause: wait 1d => #1 waiting at pause until +1d
+            t=+12h early: exit on Order Completed => #2 exited: exit event Order Completed
+            t=+1d late: pause: wait over -> coupon / coupon: send email coupon / later: wait 30d => #2 waiting at later until +31d
+            t=+1d never: pause: wait over -> coupon / coupon: send email coupon / later: wait 30d => #2 waiting at later until +31d
+            t=+3d late: goal reached: Order Completed / exit on Order Completed => #3 exited: exit event Order Completed, converted at +3d
+            t=+9d never: exit on Order Completed => #3 exited: exit event Order Completed
+            outbox:
+              t=+1d late coupon: send email coupon
+              t=+1d never coupon: send email coupon
+        "#]],
+    );
+}
+
+/// Conditions compare with the run's starting event and its variables; `update` values are
+/// templates with typed results, for traits and run variables alike.
+#[test]
+fn references_and_run_variables_in_conditions_and_updates() {
+    let doc = json!({
+        "id": "orders", "entry": {"event": "Order Placed", "concurrent": true},
+        "steps": [
+            {"id": "note", "type": "update", "set": {"last_order": "{{ event.order_id }}", "last_total": "{{ event.total }}",
+                                                     "greeting": "Thanks for order {{ event.order_id }}"},
+             "run": {"set": {"total": "{{ event.total }}", "shipments": 0}}, "next": "ship"},
+            {"id": "ship", "type": "wait_for", "timeout": "10d", "events": [
+                {"event": "Order Shipped", "filter": {"property": "order_id", "op": "eq", "ref": "event.order_id"},
+                 "run": {"append": {"parcels": "{{ received.parcel }}"}}, "next": "big"}
+            ]},
+            {"id": "big", "type": "branch", "cases": [
+                {"when": {"run": "total", "op": "gte", "ref": "traits.vip_threshold"}, "next": "vip"}
+            ]},
+            {"id": "vip", "type": "update", "run": {"set": {"missing": "{{ event.nothing }}"}, "append": {"parcels": "extra"}}}
+        ]
+    });
+    check(
+        doc,
+        r#"
+        +0s ann identify {"vip_threshold": 100}
+        +1m ann track Order Placed {"order_id": "A1", "total": 150}
+        +2m ann track Order Placed {"order_id": "A2", "total": 30}
+        +1h ann track Order Shipped {"order_id": "A2", "parcel": "P-2"}
+        +2h ann track Order Shipped {"order_id": "A1", "parcel": "P-1"}
+        +3h ann track Order Shipped {"parcel": "P-0"}
+    "#,
+        expect![[r#"
+            t=+1m ann: entered on Order Placed / note: update greeting = "Thanks for order A1", last_order = "A1", last_total = 150 / note: run shipments = 0, total = 150 / ship: wait_for Order Shipped (timeout 10d) => #1 waiting at ship until +10d1m, run {"shipments":0,"total":150}
+            t=+2m ann: entered on Order Placed / note: update greeting = "Thanks for order A2", last_order = "A2", last_total = 30 / note: run shipments = 0, total = 30 / ship: wait_for Order Shipped (timeout 10d) => #1 waiting at ship until +10d2m, run {"shipments":0,"total":30}
+            t=+1h ann: ship: got Order Shipped -> big / ship: run parcels += "P-2" / big: case 0 false [run.total = 30 gte traits.vip_threshold (100) -> false] / big: else -> (end) / completed => #2 exited: completed, run {"parcels":["P-2"],"shipments":0,"total":30}
+            t=+2h ann: ship: got Order Shipped -> big / ship: run parcels += "P-1" / big: case 0 true [run.total = 150 gte traits.vip_threshold (100) -> true] / vip: run missing not changed: unknown variable event.nothing / vip: run parcels += "extra" / completed => #2 exited: completed, run {"parcels":["P-1","extra"],"shipments":0,"total":150}
+            outbox:
+              t=+1m ann note: update {"set":{"greeting":"Thanks for order A1","last_order":"A1","last_total":150}}
+              t=+2m ann note: update {"set":{"greeting":"Thanks for order A2","last_order":"A2","last_total":30}}
+        "#]],
+    );
+}
+
+#[test]
+fn references_and_run_variables_are_validated() {
+    check_edits(
+        example("abandoned-cart"),
+        r#"
+        set /entry/key ""
+        set /entry/key 3
+        set /entry/filter {"property": "cart_id", "op": "eq", "ref": "event.cart_id"}
+        set /entry/filter {"run": "items", "op": "exists"}
+        set /entry/filter {"property": "price", "op": "lte", "ref": "traits.budget"}
+        set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "evnt.cart_id"}
+        set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event"}
+        set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": 7}
+        set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event.cart_id", "value": "c1"}
+        set /exit/0/filter {"property": "cart_id", "op": "exists", "ref": "event.cart_id"}
+        set /exit/0/filter {"property": "sku", "op": "in", "ref": "run.itmes"}
+        set /exit/0/filter {"run": "total", "op": "gt", "value": 3}
+        set /exit/0/filter {"history": {"event": "Product Added", "within": "1d", "where": {"property": "cart_id", "op": "eq", "ref": "event.cart_id"}}, "op": "gte", "value": 1}
+        set /goal/from "nowhere"
+        set /steps/0/run {"add": {"items": 1}}
+        set /steps/0/run {}
+        set /steps/0/run {"set": []}
+        set /steps/1/events/0/run {"append": {"items": "{{ received }}"}, "set": {"count": 1}}
+    "#,
+        expect![[r#"
+            set /entry/key ""
+              /entry/key invalid_field: "key" names a property of the entry event (a dotted path), such as "cart_id": runs are then per person and key
+            set /entry/key 3
+              /entry/key invalid_field: "key" names a property of the entry event (a dotted path), such as "cart_id": runs are then per person and key
+            set /entry/filter {"property": "cart_id", "op": "eq", "ref": "event.cart_id"}
+              /entry/filter/ref ref_before_run: the entry is decided before the run exists: it can read the event's properties ("property") and traits, not the run
+            set /entry/filter {"run": "items", "op": "exists"}
+              /entry/filter/run ref_before_run: the entry is decided before the run exists: it can read the event's properties ("property") and traits, not the run
+            set /entry/filter {"property": "price", "op": "lte", "ref": "traits.budget"}
+              valid
+            set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "evnt.cart_id"}
+              /exit/0/filter/ref invalid_ref: "evnt" is not something a reference can read: use "event." (the event that started the run), "run." (run variables) or "traits."; did you mean "event"?
+            set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event"}
+              /exit/0/filter/ref invalid_ref: a reference is a root and a dotted path, such as "event.cart_id", "run.items" or "traits.plan"; not "event"
+            set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": 7}
+              /exit/0/filter/ref invalid_ref: "ref" is text, such as "event.cart_id"
+            set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event.cart_id", "value": "c1"}
+              /exit/0/filter condition_invalid: a comparison has a "value" or a "ref", not both
+            set /exit/0/filter {"property": "cart_id", "op": "exists", "ref": "event.cart_id"}
+              /exit/0/filter/ref condition_invalid: "exists" and "not_exists" compare with nothing
+            set /exit/0/filter {"property": "sku", "op": "in", "ref": "run.itmes"}
+              /exit/0/filter/ref unknown_run_variable: no step sets run variable "itmes"; did you mean "items"?
+            set /exit/0/filter {"run": "total", "op": "gt", "value": 3}
+              /exit/0/filter/run unknown_run_variable: no step sets run variable "total"
+            set /exit/0/filter {"history": {"event": "Product Added", "within": "1d", "where": {"property": "cart_id", "op": "eq", "ref": "event.cart_id"}}, "op": "gte", "value": 1}
+              /exit/0/filter/history/where/ref ref_in_history: a history query counts each event as it arrives, outside any run: its "where" reads the event's properties only
+            set /goal/from "nowhere"
+              /goal/from dangling_next: from names "nowhere", which is not a step
+            set /steps/0/run {"add": {"items": 1}}
+              [first-item] /steps/0/run/add unknown_field: "add" is not a field of a run update; its fields are set, append
+              [first-item] /steps/0/run missing_field: "run" needs "set" or "append" (an object of run variables)
+            set /steps/0/run {}
+              [first-item] /steps/0/run missing_field: "run" needs "set" or "append" (an object of run variables)
+            set /steps/0/run {"set": []}
+              [first-item] /steps/0/run/set invalid_field: "set" is an object of run variables and their values
+            set /steps/1/events/0/run {"append": {"items": "{{ received }}"}, "set": {"count": 1}}
+              valid
+        "#]],
+    );
+    check_edits(
+        json!({"id": "t", "entry": {"trait_change": {"trait": "plan"}}, "steps": [{"id": "b", "type": "branch", "cases": [
+            {"when": {"trait": "plan", "op": "eq", "ref": "event.to"}, "next": null}]}]}),
+        r#"
+        set /steps/0/cases/0/when {"trait": "plan", "op": "eq", "ref": "event.to"}
+        set /steps/0/cases/0/when {"trait": "plan", "op": "eq", "ref": "event.cart_id"}
+        set /entry {"api": true, "key": "order.id"}
+        set /entry {"trait_change": {"trait": "plan"}, "key": "x"}
+    "#,
+        expect![[r#"
+            set /steps/0/cases/0/when {"trait": "plan", "op": "eq", "ref": "event.to"}
+              valid
+            set /steps/0/cases/0/when {"trait": "plan", "op": "eq", "ref": "event.cart_id"}
+              [b] /steps/0/cases/0/when/ref unknown_ref: the event that starts this journey's runs has only trait, from, to, not "cart_id"
+            set /entry {"api": true, "key": "order.id"}
+              valid
+            set /entry {"trait_change": {"trait": "plan"}, "key": "x"}
+              /entry/key unknown_field: "key" is not a field of a trait_change entry; its fields are trait_change, reentry, limit, holdout, concurrent
+        "#]],
+    );
 }

@@ -39,6 +39,16 @@ fn journey() -> Journey {
     Journey::parse(&doc).unwrap_or_else(|d| panic!("example journey: {d:?}"))
 }
 
+/// The example journey has no `update` step: nothing is rendered.
+#[derive(Debug)]
+struct NoTemplates;
+
+impl domain::journey::Render for NoTemplates {
+    fn value(&self, _: &str, _: &Value) -> Result<Value, String> {
+        Err("no templates in this bench".into())
+    }
+}
+
 fn step_entry(c: &mut Criterion) {
     let j = journey();
     let env = Envelope { kind: Some(Kind::Page), received_at: Timestamp(1_800_000_000_000), sent_at: None, fallback_message_id: "x" };
@@ -47,7 +57,7 @@ fn step_entry(c: &mut Criterion) {
     let history = [json!(3), json!(0)];
     c.bench_function("step: enter, branch on two history counts, send, wait_for", |b| {
         b.iter(|| {
-            let ctx = Context { traits: &traits, history: &history, previous: None, entries: 0 };
+            let ctx = Context { traits: &traits, history: &history, previous: None, entries: 0, render: &NoTemplates };
             black_box(step(&j, 1, None, Input::Event(black_box(&event)), &ctx, Timestamp(1_800_000_000_000), 7))
         })
     });
@@ -63,7 +73,9 @@ fn condition(c: &mut Criterion) {
     c.bench_function("condition: all of two history comparisons, with trace", |b| {
         b.iter(|| {
             let mut trace = Vec::new();
-            black_box(when.eval(&Facts { traits: &traits, properties: Some(&props), history: &history, clock: None }, &mut trace))
+            black_box(
+                when.eval(&Facts { traits: &traits, properties: Some(&props), history: &history, clock: None, run: None }, &mut trace),
+            )
         })
     });
 }

@@ -52,13 +52,13 @@ pub fn why_not_entered(
             return Ok(rule);
         }
     }
-    let ctx = Context { traits: &traits, history: &history, previous: previous.as_ref(), entries };
+    let ctx = Context { traits: &traits, history: &history, previous: previous.as_ref(), entries, render: crate::templates::templates() };
     Ok(match &j.entry.trigger {
         Trigger::Api => "the journey is entered by API call only, and none was made for this person".to_owned(),
         Trigger::Schedule { cron, timezone, audience } => {
             let mut seen = Vec::new();
             let matches = audience.as_ref().is_none_or(|a| {
-                a.eval(&domain::condition::Facts { traits: &traits, properties: None, history: &[], clock: None }, &mut seen)
+                a.eval(&domain::condition::Facts { traits: &traits, properties: None, history: &[], clock: None, run: None }, &mut seen)
             });
             let next = cron.next_after(now, timezone).map_or("never".to_owned(), |t| t.to_string());
             if matches {
@@ -98,7 +98,13 @@ pub fn why_not_entered(
                         if let Some(f) = &m.filter {
                             let props = e.match_properties();
                             f.eval(
-                                &domain::condition::Facts { traits: &traits, properties: Some(&props), history: &history, clock: None },
+                                &domain::condition::Facts {
+                                    traits: &traits,
+                                    properties: Some(&props),
+                                    history: &history,
+                                    clock: None,
+                                    run: None,
+                                },
                                 &mut seen,
                             );
                         }

@@ -12,6 +12,7 @@ mod dispatch;
 pub mod explain;
 mod recent;
 mod syncer;
+mod templates;
 
 use std::sync::Arc;
 use std::sync::mpsc;

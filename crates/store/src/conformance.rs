@@ -72,6 +72,9 @@ fn run(journey: &str, wake: Option<i64>) -> Run {
         control: false,
         converted_at: None,
         assignments: Default::default(),
+        key: None,
+        vars: Default::default(),
+        goal_from: None,
     }
 }
 
@@ -207,6 +210,17 @@ pub fn runs_timers_and_traces(store: &dyn Store) {
     let again = tx.insert_run(p, &run("c", None)).expect("run");
     let current: Vec<_> = tx.current_runs(p).expect("current").into_iter().map(|r| r.id).collect();
     assert_eq!(current, [late, early, again], "waiting runs and the latest of each journey");
+    // Keyed runs: the latest of each journey and key.
+    let keyed = |key: &str| Run { key: Some(key.to_owned()), ..run("k", None) };
+    let (c1, c2, c1_again) = (
+        tx.insert_run(p, &keyed("c1")).expect("run"),
+        tx.insert_run(p, &keyed("c2")).expect("run"),
+        tx.insert_run(p, &keyed("c1")).expect("run"),
+    );
+    let current: Vec<_> = tx.current_runs(p).expect("current").into_iter().map(|r| r.id).collect();
+    assert_eq!(current, [late, early, again, c2, c1_again], "the latest run of each journey and key");
+    assert_ne!(c1, c1_again);
+    assert_eq!(tx.run(c1_again).expect("run").and_then(|r| r.run.key), Some("c1".to_owned()), "the key is part of the run");
     assert_eq!(tx.count_runs(&JourneyId("c".into())).expect("count"), 2);
     assert_eq!(tx.journey_runs(&JourneyId("c".into())).expect("runs").into_iter().map(|r| r.id).collect::<Vec<_>>(), [done, again]);
     assert_eq!(tx.run(done).expect("run").map(|r| r.run.status), Some(RunStatus::Exited));

@@ -43,11 +43,45 @@ fn run_state_v1_reads_and_writes_as_stored() {
         control: true,
         converted_at: Some(Timestamp(1_800_000_001_000)),
         assignments: BTreeMap::from([("subject".to_owned(), "b".to_owned())]),
+        key: None,
+        vars: domain::Map::new(),
+        goal_from: None,
     };
     pinned(
         &run,
         r#"{"journey":"cart","version":2,"status":"waiting","node":"remind","wake_at":1800000060000,"exit_reason":null,"entered_at":1800000000000,"updated_at":1800000000500,"seq":3,"trigger":{"cart_id":"c1"},"trigger_event":"Product Added","control":true,"converted_at":1800000001000,"assignments":{"subject":"b"}}"#,
     );
+}
+
+/// Runs of keyed journeys, with run variables and a goal measured from a step: the same
+/// version, three optional fields (absent above, so older runs read as before).
+#[test]
+fn run_state_with_a_key_and_variables_reads_and_writes_as_stored() {
+    let run = Run {
+        journey: JourneyId("cart".into()),
+        version: 1,
+        status: RunStatus::Exited,
+        node: Some(NodeId("remind".into())),
+        wake_at: None,
+        exit_reason: Some("completed".into()),
+        entered_at: Timestamp(1_800_000_000_000),
+        updated_at: Timestamp(1_800_000_000_500),
+        seq: 2,
+        trigger: map(json!({"cart_id": "c1"})),
+        trigger_event: "Product Added".into(),
+        control: false,
+        converted_at: None,
+        assignments: BTreeMap::new(),
+        key: Some("c1".into()),
+        vars: map(json!({"items": [{"sku": "a"}]})),
+        goal_from: Some(Timestamp(1_800_000_000_100)),
+    };
+    pinned(
+        &run,
+        r#"{"journey":"cart","version":1,"status":"exited","node":"remind","wake_at":null,"exit_reason":"completed","entered_at":1800000000000,"updated_at":1800000000500,"seq":2,"trigger":{"cart_id":"c1"},"trigger_event":"Product Added","key":"c1","vars":{"items":[{"sku":"a"}]},"goal_from":1800000000100}"#,
+    );
+    let context = TemplateContext { run: map(json!({"items": [{"sku": "a"}]})), ..TemplateContext::default() };
+    pinned(&context, r#"{"traits":{},"event":{},"event_name":"","journey":"","profile_id":0,"run":{"items":[{"sku":"a"}]}}"#);
 }
 
 #[test]
@@ -58,6 +92,7 @@ fn payload_v1_reads_and_writes_as_stored() {
         event_name: "Page Viewed".into(),
         journey: JourneyId("welcome".into()),
         profile_id: ProfileId(7),
+        run: domain::Map::new(),
     };
     let send = OutboxPayload {
         v: 1,

@@ -178,7 +178,7 @@ fn payload_v1() -> u32 {
 }
 
 /// What templates see: the person's traits, the properties of what started the run, its
-/// name, the journey and the person's id.
+/// name, the journey, the person's id and the run's variables.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TemplateContext {
     pub traits: Map,
@@ -186,6 +186,9 @@ pub struct TemplateContext {
     pub event_name: String,
     pub journey: JourneyId,
     pub profile_id: ProfileId,
+    /// The run's variables when the message was decided (absent in payloads before them).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub run: Map,
 }
 
 /// A message the engine decided to send, to be dispatched after commit.

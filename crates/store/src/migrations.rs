@@ -156,4 +156,12 @@ CREATE TABLE seen_names (
 );
 "#,
     ),
+    (
+        6,
+        // Keyed runs (a journey's `entry.key`, e.g. a cart id): the latest run of each journey
+        // and key is what re-entry rules read. Empty for journeys without a key.
+        r#"
+ALTER TABLE runs ADD COLUMN run_key TEXT NOT NULL DEFAULT '';
+"#,
+    ),
 ];

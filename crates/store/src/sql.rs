@@ -536,8 +536,16 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn insert_run(&mut self, profile: ProfileId, run: &Run) -> Result<RunId> {
         let rows = self.conn.query(
-            "INSERT INTO runs (profile_id, journey_id, status, wake_at, state, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            params![profile.0, run.journey.as_str(), run.status.as_str(), wake(run), to_json(run)?, run.updated_at.0],
+            "INSERT INTO runs (profile_id, journey_id, run_key, status, wake_at, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            params![
+                profile.0,
+                run.journey.as_str(),
+                run.key.as_deref().unwrap_or(""),
+                run.status.as_str(),
+                wake(run),
+                to_json(run)?,
+                run.updated_at.0
+            ],
         )?;
         first(rows, |r| Ok(RunId(r.int(0)?)))?.ok_or_else(|| Error::Corrupt("no id returned".into()))
     }
@@ -562,7 +570,7 @@ impl<C: Conn> Tx for SqlTx<C> {
         let rows = self.conn.query(
             &format!(
                 "SELECT {RUN_COLS} FROM runs WHERE profile_id = ? AND (status = 'waiting' OR id IN \
-                 (SELECT MAX(id) FROM runs WHERE profile_id = ? GROUP BY journey_id)) ORDER BY id"
+                 (SELECT MAX(id) FROM runs WHERE profile_id = ? GROUP BY journey_id, run_key)) ORDER BY id"
             ),
             params![profile.0, profile.0],
         )?;

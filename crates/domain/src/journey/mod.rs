@@ -9,6 +9,7 @@ mod suggest;
 
 pub use names::{NameKind, NameRef};
 pub use parse::is_slug;
+pub(crate) use suggest::closest;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Map;
-use crate::condition::{Condition, Facts, HistoryQuery, LocalClock};
+use crate::condition::{Condition, Facts, HistoryQuery, LocalClock, RunFacts};
 use crate::event::Event;
 use crate::ids::{JourneyId, NodeId, TemplateId};
 use crate::time::{Duration, Timestamp};
@@ -150,6 +151,9 @@ pub struct Entry {
     pub holdout: u8,
     /// Allow a person several waiting runs at once (each entry starts one).
     pub concurrent: bool,
+    /// Runs are per person and this property of the entry event (or API payload), e.g.
+    /// `cart_id`: re-entry and `concurrent` apply per key, and an entry without it starts none.
+    pub key: Option<String>,
 }
 
 /// A conversion: the goal event within `within` of entering records a conversion on the run,
@@ -159,6 +163,9 @@ pub struct Goal {
     pub on: EventMatch,
     pub within: Option<Duration>,
     pub exit: bool,
+    /// Measure from when the run first reached this step (e.g. the send), not from entry;
+    /// goal events before that do not count.
+    pub from: Option<NodeId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,7 +177,38 @@ pub enum Channel {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WaitPath {
     pub on: EventMatch,
+    /// Run variables to change when this path is taken (templates here also see `received`,
+    /// the properties of the event that matched).
+    pub run: RunUpdate,
     pub next: Option<NodeId>,
+}
+
+/// Changes to run variables. Values are templates, rendered when the step runs (see
+/// `Render`): `{"items": "{{ received }}"}` appends the received event's properties.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunUpdate {
+    /// Variables to set (replace).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub set: Map,
+    /// Lists to append one value to (a missing variable becomes a one-item list).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub append: Map,
+}
+
+impl RunUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.append.is_empty()
+    }
+}
+
+/// Renders the templates in `update` values (`"{{ event.total }}"`). The engine gives the
+/// Liquid renderer messages use; the domain stays free of it.
+pub trait Render: Sync + std::fmt::Debug {
+    /// `source` rendered against `scope` (an object with `traits`, `event`, `event_name`,
+    /// `journey`, `run` and, in a `wait_for` path, `received`). A source that is exactly one
+    /// output (`{{ x }}`, filters allowed) gives that value with its type; any other gives
+    /// the rendered text. An error is shown in the trace.
+    fn value(&self, source: &str, scope: &Value) -> Result<Value, String>;
 }
 
 /// How long a `wait` step waits.
@@ -210,6 +248,10 @@ pub struct TraitUpdate {
 }
 
 impl TraitUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.increment.is_empty() && self.unset.is_empty()
+    }
+
     /// Applies the update to `traits`; returns the changed traits' new values (null: removed).
     pub fn apply(&self, traits: &mut Map) -> Map {
         let mut changed = Map::new();
@@ -259,6 +301,7 @@ pub enum StepKind {
     },
     Update {
         update: TraitUpdate,
+        run: RunUpdate,
         next: Option<NodeId>,
     },
     /// `save`: trait name -> JSON pointer into the response, saved to the profile after the call.
@@ -361,6 +404,37 @@ impl Journey {
         }
     }
 
+    /// The run key an input carries, for keyed journeys (`entry.key`): the property's value
+    /// as text (a string as it is, a number or boolean as JSON). `None`: the journey is not
+    /// keyed, or the input has no usable key (then it starts no run).
+    pub fn input_key(&self, input: Input<'_>) -> Option<String> {
+        let path = self.entry.key.as_deref()?;
+        let value = match input {
+            Input::Event(e) => crate::condition::lookup(&e.match_properties(), path).cloned(),
+            Input::Api { payload } => crate::condition::lookup(payload, path).cloned(),
+            _ => None,
+        };
+        match value? {
+            Value::String(s) if !s.is_empty() => Some(s),
+            v @ (Value::Number(_) | Value::Bool(_)) => Some(v.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Every run variable the journey sets (`update` steps and `wait_for` paths).
+    pub fn run_variables(&self) -> std::collections::BTreeSet<&str> {
+        let mut out = std::collections::BTreeSet::new();
+        for s in &self.steps {
+            let updates: Vec<&RunUpdate> = match &s.kind {
+                StepKind::Update { run, .. } => vec![run],
+                StepKind::WaitFor { paths, .. } => paths.iter().map(|p| &p.run).collect(),
+                _ => vec![],
+            };
+            out.extend(updates.into_iter().flat_map(|u| u.set.keys().chain(u.append.keys())).map(String::as_str));
+        }
+        out
+    }
+
     /// Templates the journey sends.
     pub fn templates(&self) -> impl Iterator<Item = (&NodeId, &TemplateId)> {
         self.steps.iter().filter_map(|s| match &s.kind {
@@ -416,6 +490,15 @@ pub struct Run {
     /// Experiment assignments: split step → variant name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub assignments: BTreeMap<String, String>,
+    /// The run's key, for journeys keyed by an entry property (`entry.key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Run variables (`update` steps' `run`, `wait_for` paths' `run`); templates see `run`.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub vars: Map,
+    /// When the run first reached the goal's `from` step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal_from: Option<Timestamp>,
 }
 
 /// What drives a run forward.
@@ -486,8 +569,11 @@ pub struct Transition {
 pub struct Context<'a> {
     pub traits: &'a Map,
     pub history: &'a [Value],
+    /// The person's latest earlier run of this journey (with the same key, when keyed).
     pub previous: Option<&'a Run>,
     pub entries: i64,
+    /// Renders `update` values.
+    pub render: &'a dyn Render,
 }
 
 fn matches(m: &EventMatch, event: &Event, facts: &Facts<'_>, trace: &mut Vec<String>) -> bool {
@@ -503,6 +589,13 @@ fn matches(m: &EventMatch, event: &Event, facts: &Facts<'_>, trace: &mut Vec<Str
             f.holds(&facts) && f.eval(&facts, trace)
         }
     }
+}
+
+/// Whether a goal event now would count: within `within` of entry, or of reaching the
+/// goal's `from` step (not yet reached: it does not count).
+fn goal_open(goal: &Goal, run: &Run, now: Timestamp) -> bool {
+    let start = if goal.from.is_some() { run.goal_from } else { Some(run.entered_at) };
+    start.is_some_and(|start| goal.within.is_none_or(|w| now.since(start) <= w))
 }
 
 fn node_label(node: &Option<NodeId>) -> &str {
@@ -545,8 +638,80 @@ impl<'a> Stepper<'a> {
         Stepper { j, ctx, now, seed, traits: Cow::Borrowed(ctx.traits), clock, effects: Vec::new(), trace: Vec::new() }
     }
 
-    fn facts<'f>(&'f self, properties: Option<&'f Map>) -> Facts<'f> {
-        Facts { traits: &self.traits, properties, history: self.ctx.history, clock: self.clock.as_ref() }
+    fn facts<'f>(&'f self, properties: Option<&'f Map>, run: Option<&'f Run>) -> Facts<'f> {
+        let run = run.map(|r| RunFacts { trigger: &r.trigger, vars: &r.vars });
+        Facts { traits: &self.traits, properties, history: self.ctx.history, clock: self.clock.as_ref(), run }
+    }
+
+    /// What `update` templates see (`received`: the event a `wait_for` path matched).
+    fn scope(&self, run: &Run, received: Option<&Map>) -> Value {
+        let mut scope = Map::new();
+        scope.insert("traits".into(), Value::Object(self.traits.as_ref().clone()));
+        scope.insert("event".into(), Value::Object(run.trigger.clone()));
+        scope.insert("event_name".into(), Value::String(run.trigger_event.clone()));
+        scope.insert("journey".into(), Value::String(self.j.id.0.clone()));
+        scope.insert("run".into(), Value::Object(run.vars.clone()));
+        if let Some(r) = received {
+            scope.insert("received".into(), Value::Object(r.clone()));
+        }
+        Value::Object(scope)
+    }
+
+    /// A value with every template string in it rendered (strings without Liquid as they are).
+    fn render(&self, v: &Value, scope: &Value) -> Result<Value, String> {
+        Ok(match v {
+            Value::String(s) if s.contains("{{") || s.contains("{%") => self.ctx.render.value(s, scope)?,
+            Value::Array(items) => Value::Array(items.iter().map(|i| self.render(i, scope)).collect::<Result<_, _>>()?),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, i)| Ok((k.clone(), self.render(i, scope)?))).collect::<Result<_, String>>()?)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Renders each value of `values`, tracing (and leaving out) those that fail.
+    fn render_map(&mut self, id: &NodeId, what: &str, values: &Map, scope: &Value) -> Map {
+        let mut out = Map::new();
+        for (k, v) in values {
+            match self.render(v, scope) {
+                Ok(r) => {
+                    out.insert(k.clone(), r);
+                }
+                Err(why) => self.trace.push(format!("{id}: {what} {k} not changed: {why}")),
+            }
+        }
+        out
+    }
+
+    /// Applies a run update: renders its values and changes the run's variables.
+    fn update_run(&mut self, id: &NodeId, run: &mut Run, u: &RunUpdate, received: Option<&Map>) {
+        if u.is_empty() {
+            return;
+        }
+        let scope = self.scope(run, received);
+        let set = self.render_map(id, "run", &u.set, &scope);
+        let append = self.render_map(id, "run", &u.append, &scope);
+        let mut shown = Vec::new();
+        for (k, v) in set {
+            shown.push(format!("{k} = {v}"));
+            run.vars.insert(k, v);
+        }
+        for (k, v) in append {
+            match run.vars.get_mut(&k) {
+                Some(Value::Array(items)) => items.push(v.clone()),
+                None | Some(Value::Null) => {
+                    run.vars.insert(k.clone(), Value::Array(vec![v.clone()]));
+                }
+                Some(other) => {
+                    self.trace.push(format!("{id}: run {k} is {other}, not a list: cannot append"));
+                    continue;
+                }
+            }
+            shown.push(format!("{k} += {v}"));
+        }
+        if !shown.is_empty() {
+            self.trace.push(format!("{id}: run {}", shown.join(", ")));
+        }
     }
 
     fn wake_time(&self, until: &WaitUntil) -> Result<Timestamp, String> {
@@ -581,6 +746,9 @@ impl<'a> Stepper<'a> {
                 return;
             };
             run.node = Some(id.clone());
+            if run.goal_from.is_none() && self.j.goal.as_ref().and_then(|g| g.from.as_ref()) == Some(&id) {
+                run.goal_from = Some(self.now);
+            }
             match &step.kind {
                 StepKind::Wait { until, next } => match self.wake_time(until) {
                     Ok(at) if at > self.now => {
@@ -613,7 +781,7 @@ impl<'a> Stepper<'a> {
                     let mut taken = None;
                     for (i, (when, next)) in cases.iter().enumerate() {
                         let mut seen = Vec::new();
-                        let ok = when.eval(&self.facts(Some(&run.trigger)), &mut seen);
+                        let ok = when.eval(&self.facts(Some(&run.trigger), Some(run)), &mut seen);
                         self.trace.push(format!("{id}: case {i} {ok}{}", bracket(&seen)));
                         if ok {
                             taken = Some(next.clone());
@@ -666,11 +834,17 @@ impl<'a> Stepper<'a> {
                     }
                     node = next.clone();
                 }
-                StepKind::Update { update, next } => {
-                    let changed = update.apply(self.traits.to_mut());
-                    let shown: Vec<String> = changed.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-                    self.trace.push(format!("{id}: update {}", if shown.is_empty() { "(no change)".to_owned() } else { shown.join(", ") }));
-                    self.effects.push(Effect::Update { node: id.clone(), update: update.clone() });
+                StepKind::Update { update, run: vars, next } => {
+                    if !update.is_empty() {
+                        let scope = self.scope(run, None);
+                        let update = TraitUpdate { set: self.render_map(&id, "trait", &update.set, &scope), ..update.clone() };
+                        let changed = update.apply(self.traits.to_mut());
+                        let shown: Vec<String> = changed.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                        self.trace
+                            .push(format!("{id}: update {}", if shown.is_empty() { "(no change)".to_owned() } else { shown.join(", ") }));
+                        self.effects.push(Effect::Update { node: id.clone(), update });
+                    }
+                    self.update_run(&id, run, vars, None);
                     node = next.clone();
                 }
                 StepKind::Webhook { url, method, body, save, next } => {
@@ -709,12 +883,12 @@ impl<'a> Stepper<'a> {
         Transition { run, entered, effects: self.effects, trace: self.trace }
     }
 
-    /// Does `input` start a run? Returns the trigger's name and properties.
-    fn entry(&mut self, input: Input<'_>) -> Option<(String, Map)> {
+    /// Does `input` start a run? Returns the trigger's name and properties, and the run key.
+    fn entry(&mut self, input: Input<'_>) -> Option<(String, Map, Option<String>)> {
         let mut seen = Vec::new();
         let (name, props) = match (&self.j.entry.trigger, input) {
             (Trigger::Event(m), Input::Event(event)) => {
-                if !matches(m, event, &self.facts(None), &mut seen) {
+                if !matches(m, event, &self.facts(None, None), &mut seen) {
                     return None;
                 }
                 (event.match_name().to_owned(), event.match_properties().into_owned())
@@ -737,7 +911,7 @@ impl<'a> Stepper<'a> {
             (Trigger::Api, Input::Api { payload }) => ("API Call".to_owned(), payload.clone()),
             (Trigger::Schedule { cron, audience, .. }, Input::Scheduled) => {
                 if let Some(a) = audience
-                    && !a.eval(&self.facts(None), &mut seen)
+                    && !a.eval(&self.facts(None, None), &mut seen)
                 {
                     return None;
                 }
@@ -755,6 +929,10 @@ impl<'a> Stepper<'a> {
             }
             _ => return None,
         };
+        let key = self.j.input_key(input);
+        if self.j.entry.key.is_some() && key.is_none() {
+            return None;
+        }
         if let Some(prev) = self.ctx.previous {
             let blocked = match self.j.entry.reentry {
                 _ if prev.status == RunStatus::Waiting && !self.j.entry.concurrent => true,
@@ -769,8 +947,9 @@ impl<'a> Stepper<'a> {
         if self.j.entry.limit.is_some_and(|limit| self.ctx.entries >= limit) {
             return None;
         }
-        self.trace.push(format!("entered on {name}{}", bracket(&seen)));
-        Some((name, props))
+        let keyed = key.as_ref().map_or(String::new(), |k| format!(" (key {k})"));
+        self.trace.push(format!("entered on {name}{keyed}{}", bracket(&seen)));
+        Some((name, props, key))
     }
 }
 
@@ -793,7 +972,7 @@ pub fn step(
         (Some(r), _) if r.status == RunStatus::Exited => None,
         (None, Input::Timer) => None,
         (None, input) => {
-            let (name, trigger) = s.entry(input)?;
+            let (name, trigger, key) = s.entry(input)?;
             let mut run = Run {
                 journey: j.id.clone(),
                 version,
@@ -809,6 +988,9 @@ pub fn step(
                 control: false,
                 converted_at: None,
                 assignments: BTreeMap::new(),
+                key,
+                vars: Map::new(),
+                goal_from: None,
             };
             if pick(seed, "holdout", 100) < u64::from(j.entry.holdout) {
                 run.control = true;
@@ -820,20 +1002,12 @@ pub fn step(
         }
         (Some(r), Input::Event(event)) => {
             let mut run = r.clone();
-            for exit in &j.exits {
-                if matches(exit, event, &s.facts(None), &mut Vec::new()) {
-                    run.status = RunStatus::Exited;
-                    run.wake_at = None;
-                    run.exit_reason = Some(format!("exit event {}", exit.event));
-                    s.trace.push(format!("exit on {}", exit.event));
-                    return Some(s.finish(run, false));
-                }
-            }
+            // The goal first: an exit event that is also the goal records the conversion.
             let mut converted = false;
             if let Some(goal) = &j.goal
                 && run.converted_at.is_none()
-                && goal.within.is_none_or(|w| now.since(run.entered_at) <= w)
-                && matches(&goal.on, event, &s.facts(None), &mut Vec::new())
+                && goal_open(goal, &run, now)
+                && matches(&goal.on, event, &s.facts(None, Some(&run)), &mut Vec::new())
             {
                 run.converted_at = Some(now);
                 s.trace.push(format!("goal reached: {}", goal.on.event));
@@ -845,15 +1019,26 @@ pub fn step(
                 }
                 converted = true;
             }
+            for exit in &j.exits {
+                if matches(exit, event, &s.facts(None, Some(&run)), &mut Vec::new()) {
+                    run.status = RunStatus::Exited;
+                    run.wake_at = None;
+                    run.exit_reason = Some(format!("exit event {}", exit.event));
+                    s.trace.push(format!("exit on {}", exit.event));
+                    return Some(s.finish(run, false));
+                }
+            }
             let waiting_for = run.node.as_ref().and_then(|n| j.get(n)).and_then(|st| match &st.kind {
                 StepKind::WaitFor { paths, .. } => Some(paths),
                 _ => None,
             });
-            let path = waiting_for.and_then(|paths| paths.iter().find(|p| matches(&p.on, event, &s.facts(None), &mut Vec::new())));
+            let path =
+                waiting_for.and_then(|paths| paths.iter().find(|p| matches(&p.on, event, &s.facts(None, Some(&run)), &mut Vec::new())));
             match path {
                 Some(p) => {
                     let node = run.node.clone().unwrap_or_else(|| NodeId(String::new()));
                     s.trace.push(format!("{node}: got {} -> {}", p.on.event, node_label(&p.next)));
+                    s.update_run(&node, &mut run, &p.run, Some(&event.match_properties()));
                     s.advance(&mut run, p.next.clone());
                     Some(s.finish(run, false))
                 }

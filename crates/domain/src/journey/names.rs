@@ -139,7 +139,7 @@ impl Journey {
                     }
                 }
             }
-            Condition::Compare { subject: Subject::Property(_), .. } | Condition::Clock { .. } => {}
+            Condition::Compare { subject: Subject::Property(_) | Subject::Run(_), .. } | Condition::Clock { .. } => {}
         }
     }
 

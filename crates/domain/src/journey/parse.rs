@@ -20,9 +20,9 @@ pub fn is_slug(s: &str) -> bool {
 const DOCUMENT: [&str; 7] = ["id", "name", "timezone", "entry", "exit", "goal", "steps"];
 
 /// The keys of each kind of entry; the last four are common to all.
-const EVENT_ENTRY: [&str; 6] = ["event", "filter", "reentry", "limit", "holdout", "concurrent"];
+const EVENT_ENTRY: [&str; 7] = ["event", "filter", "key", "reentry", "limit", "holdout", "concurrent"];
 const TRAIT_CHANGE_ENTRY: [&str; 5] = ["trait_change", "reentry", "limit", "holdout", "concurrent"];
-const API_ENTRY: [&str; 5] = ["api", "reentry", "limit", "holdout", "concurrent"];
+const API_ENTRY: [&str; 6] = ["api", "key", "reentry", "limit", "holdout", "concurrent"];
 const SCHEDULE_ENTRY: [&str; 6] = ["schedule", "audience", "reentry", "limit", "holdout", "concurrent"];
 const DATE_ENTRY: [&str; 5] = ["date", "reentry", "limit", "holdout", "concurrent"];
 const ENTRIES: [&[&str]; 5] = [&EVENT_ENTRY, &TRAIT_CHANGE_ENTRY, &API_ENTRY, &SCHEDULE_ENTRY, &DATE_ENTRY];
@@ -33,8 +33,10 @@ const REENTRY: [&str; 1] = ["after"];
 
 /// An `exit` item; a goal; a `wait_for` item.
 const EVENT_MATCH: [&str; 2] = ["event", "filter"];
-const GOAL: [&str; 4] = ["event", "filter", "within", "exit"];
-const WAIT_FOR_EVENT: [&str; 3] = ["event", "filter", "next"];
+const GOAL: [&str; 5] = ["event", "filter", "within", "exit", "from"];
+const WAIT_FOR_EVENT: [&str; 4] = ["event", "filter", "run", "next"];
+/// An update of run variables.
+const RUN_UPDATE: [&str; 2] = ["set", "append"];
 
 /// The keys of each type of step.
 const WAIT_STEP: [&str; 7] = ["id", "type", "duration", "until", "until_trait", "offset", "next"];
@@ -45,7 +47,7 @@ const CASE: [&str; 2] = ["when", "next"];
 const SPLIT_STEP: [&str; 3] = ["id", "type", "paths"];
 const SPLIT_PATH: [&str; 3] = ["name", "weight", "next"];
 const SEND_STEP: [&str; 5] = ["id", "type", "channel", "template", "next"];
-const UPDATE_STEP: [&str; 6] = ["id", "type", "set", "increment", "unset", "next"];
+const UPDATE_STEP: [&str; 7] = ["id", "type", "set", "increment", "unset", "run", "next"];
 const WEBHOOK_STEP: [&str; 7] = ["id", "type", "url", "method", "body", "save", "next"];
 const EXIT_STEP: [&str; 2] = ["id", "type"];
 const STEPS: [&[&str]; 8] = [&WAIT_STEP, &WAIT_FOR_STEP, &BRANCH_STEP, &SPLIT_STEP, &SEND_STEP, &UPDATE_STEP, &WEBHOOK_STEP, &EXIT_STEP];
@@ -86,24 +88,36 @@ impl Parser {
 
     fn entry(&mut self, e: &Value) -> Option<Entry> {
         let obj = self.object(e, "/entry", "\"entry\"")?;
-        let (trigger, [reentry, limit, holdout, concurrent]) = if obj.contains_key("trait_change") {
+        let (trigger, key, [reentry, limit, holdout, concurrent]) = if obj.contains_key("trait_change") {
             let [t, common @ ..] = self.diags.fields(obj, &TRAIT_CHANGE_ENTRY, "a trait_change entry", "/entry", &ENTRIES);
-            (self.trait_change(t), common)
+            (self.trait_change(t), None, common)
         } else if obj.contains_key("api") {
-            let [api, common @ ..] = self.diags.fields(obj, &API_ENTRY, "an api entry", "/entry", &ENTRIES);
+            let [api, key, common @ ..] = self.diags.fields(obj, &API_ENTRY, "an api entry", "/entry", &ENTRIES);
             if api != Some(&Value::Bool(true)) {
                 self.diags.error("/entry/api", "invalid_field", "\"api\" is true (an entry through the admin API)");
             }
-            (Some(Trigger::Api), common)
+            (Some(Trigger::Api), key, common)
         } else if obj.contains_key("schedule") {
             let [schedule, audience, common @ ..] = self.diags.fields(obj, &SCHEDULE_ENTRY, "a schedule entry", "/entry", &ENTRIES);
-            (self.schedule(schedule, audience), common)
+            (self.schedule(schedule, audience), None, common)
         } else if obj.contains_key("date") {
             let [date, common @ ..] = self.diags.fields(obj, &DATE_ENTRY, "a date entry", "/entry", &ENTRIES);
-            (self.date(date), common)
+            (self.date(date), None, common)
         } else {
-            let [event, filter, common @ ..] = self.diags.fields(obj, &EVENT_ENTRY, "an event entry", "/entry", &ENTRIES);
-            (self.event_match(event, filter, "/entry").map(Trigger::Event), common)
+            let [event, filter, key, common @ ..] = self.diags.fields(obj, &EVENT_ENTRY, "an event entry", "/entry", &ENTRIES);
+            (self.event_match(event, filter, "/entry").map(Trigger::Event), key, common)
+        };
+        let key = match key {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(k)) if !k.is_empty() && !k.split('.').any(str::is_empty) => Some(Some(k.clone())),
+            Some(_) => {
+                self.diags.error(
+                    "/entry/key",
+                    "invalid_field",
+                    "\"key\" names a property of the entry event (a dotted path), such as \"cart_id\": runs are then per person and key",
+                );
+                None
+            }
         };
         let reentry = match reentry {
             None | Some(Value::Null) => Some(Reentry::Always),
@@ -146,7 +160,7 @@ impl Parser {
                 None
             }
         };
-        Some(Entry { trigger: trigger?, reentry: reentry?, limit: limit?, holdout: holdout?, concurrent: concurrent? })
+        Some(Entry { trigger: trigger?, reentry: reentry?, limit: limit?, holdout: holdout?, concurrent: concurrent?, key: key? })
     }
 
     fn trait_change(&mut self, t: Option<&Value>) -> Option<Trigger> {
@@ -210,7 +224,8 @@ impl Parser {
 
     fn goal(&mut self, g: &Value) -> Option<Goal> {
         let obj = self.object(g, "/goal", "\"goal\"")?;
-        let [event, filter, within, exit] = self.diags.fields(obj, &GOAL, "a goal", "/goal", &[]);
+        let [event, filter, within, exit, from] = self.diags.fields(obj, &GOAL, "a goal", "/goal", &[]);
+        let from = self.next(from, "from", "/goal");
         let on = self.event_match(event, filter, "/goal");
         let within = match within {
             None => Some(None),
@@ -224,7 +239,7 @@ impl Parser {
                 None
             }
         };
-        Some(Goal { on: on?, within: within?, exit: exit? })
+        Some(Goal { on: on?, within: within?, exit: exit?, from })
     }
 
     /// A step id (`next`, `else`, `timeout_next`); absent or null: the run ends there.
@@ -388,7 +403,8 @@ impl Parser {
     }
 
     fn update(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
-        let [_, _, set, increment, unset, next] = self.diags.fields(obj, &UPDATE_STEP, "an update step", path, &STEPS);
+        let [_, _, set, increment, unset, run, next] = self.diags.fields(obj, &UPDATE_STEP, "an update step", path, &STEPS);
+        let run = self.run_update(run, &format!("{path}/run"));
         let mut ok = true;
         let mut update = TraitUpdate::default();
         match set {
@@ -423,12 +439,43 @@ impl Parser {
                 ok = false;
             }
         }
-        if ok && update.set.is_empty() && update.increment.is_empty() && update.unset.is_empty() {
-            self.diags.error(path, "missing_field", "update needs \"set\" (object), \"increment\" (object of numbers) or \"unset\" (list)");
+        if ok && update.is_empty() && run.as_ref().is_some_and(RunUpdate::is_empty) {
+            self.diags.error(
+                path,
+                "missing_field",
+                "update needs \"set\" (object), \"increment\" (object of numbers), \"unset\" (list) or \"run\" (run variables)",
+            );
             ok = false;
         }
         let next = self.next(next, "next", path);
-        ok.then_some(StepKind::Update { update, next })
+        let run = run?;
+        ok.then_some(StepKind::Update { update, run, next })
+    }
+
+    /// `{"set": {...}, "append": {...}}`: changes to run variables (absent: none).
+    fn run_update(&mut self, v: Option<&Value>, path: &str) -> Option<RunUpdate> {
+        let Some(v) = v.filter(|v| !v.is_null()) else { return Some(RunUpdate::default()) };
+        let obj = self.object(v, path, "\"run\"")?;
+        let [set, append] = self.diags.fields(obj, &RUN_UPDATE, "a run update", path, &[]);
+        let mut map = |v: Option<&Value>, key: &str| match v {
+            None | Some(Value::Null) => Some(Map::new()),
+            Some(Value::Object(m)) => Some(m.clone()),
+            Some(_) => {
+                self.diags.error(
+                    &format!("{path}/{key}"),
+                    "invalid_field",
+                    &format!("\"{key}\" is an object of run variables and their values"),
+                );
+                None
+            }
+        };
+        let (set, append) = (map(set, "set"), map(append, "append"));
+        let update = RunUpdate { set: set?, append: append? };
+        if update.is_empty() {
+            self.diags.error(path, "missing_field", "\"run\" needs \"set\" or \"append\" (an object of run variables)");
+            return None;
+        }
+        Some(update)
     }
 
     fn wait_for(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
@@ -439,11 +486,12 @@ impl Parser {
                 for (i, p) in list.iter().enumerate() {
                     let ppath = format!("{path}/events/{i}");
                     let Some(p) = self.object(p, &ppath, "a wait_for event") else { continue };
-                    let [event, filter, next] = self.diags.fields(p, &WAIT_FOR_EVENT, "a wait_for event", &ppath, &[]);
+                    let [event, filter, run, next] = self.diags.fields(p, &WAIT_FOR_EVENT, "a wait_for event", &ppath, &[]);
                     let on = self.event_match(event, filter, &ppath);
+                    let run = self.run_update(run, &format!("{ppath}/run"));
                     let next = self.next(next, "next", &ppath);
-                    if let Some(on) = on {
-                        paths.push(WaitPath { on, next });
+                    if let (Some(on), Some(run)) = (on, run) {
+                        paths.push(WaitPath { on, run, next });
                     }
                 }
             }
@@ -657,6 +705,9 @@ impl Journey {
             }
         }
         p.diags.1 = None;
+        if let Some(from) = goal.as_ref().and_then(|g| g.from.as_ref()).filter(|f| !declared.contains(*f)) {
+            p.diags.error("/goal/from", "dangling_next", &format!("from names {:?}, which is not a step", from.0));
+        }
         if p.diags.0.is_empty() && !steps.is_empty() {
             graph_checks(&steps, &index, &mut p.diags);
         }
@@ -675,11 +726,61 @@ impl Journey {
                     index,
                 };
                 j.reads_clock = j.conditions().iter().any(|(c, ..)| c.reads_clock());
-                Ok(j)
+                run_reads(&j, &mut p.diags);
+                if p.diags.0.is_empty() { Ok(j) } else { Err(p.diags.0) }
             }
             _ => Err(p.diags.0),
         }
     }
+}
+
+/// What conditions read from the run is there to read: no run before entry (the entry filter
+/// and a schedule's audience), run variables some step sets, and for triggers with known
+/// properties (trait changes, schedules, dates) only those.
+fn run_reads(j: &Journey, diags: &mut Diagnostics) {
+    use crate::condition::{Ref, RunRead};
+    let vars = j.run_variables();
+    let known: Option<&[&str]> = match &j.entry.trigger {
+        Trigger::TraitChange { .. } => Some(&["trait", "from", "to"]),
+        Trigger::Schedule { .. } => Some(&["schedule", "scheduled_at"]),
+        Trigger::Date { .. } => Some(&["trait", "date"]),
+        Trigger::Event(_) | Trigger::Api => None,
+    };
+    for (c, path, node) in j.conditions() {
+        diags.1 = node.map(|n| n.0.clone());
+        let mut reads = Vec::new();
+        c.run_reads(&path, &mut reads);
+        let before_run = path.starts_with("/entry/");
+        for (at, read) in reads {
+            let var = match &read {
+                RunRead::Var(p) | RunRead::Ref(Ref::Run(p)) => Some(p),
+                RunRead::Ref(_) => None,
+            };
+            if before_run && !matches!(read, RunRead::Ref(Ref::Trait(_))) {
+                diags.error(
+                    &at,
+                    "ref_before_run",
+                    "the entry is decided before the run exists: it can read the event's properties (\"property\") and traits, not the run",
+                );
+            } else if let Some(p) = var {
+                let top = p.split('.').next().unwrap_or(p);
+                if !vars.contains(top) {
+                    let hint = closest(top, vars.iter().copied()).map_or(String::new(), |s| format!("; did you mean {s:?}?"));
+                    diags.error(&at, "unknown_run_variable", &format!("no step sets run variable {top:?}{hint}"));
+                }
+            } else if let (RunRead::Ref(Ref::Event(p)), Some(known)) = (&read, known) {
+                let top = p.split('.').next().unwrap_or(p);
+                if !known.contains(&top) {
+                    diags.error(
+                        &at,
+                        "unknown_ref",
+                        &format!("the event that starts this journey's runs has only {}, not {top:?}", known.join(", ")),
+                    );
+                }
+            }
+        }
+    }
+    diags.1 = None;
 }
 
 /// A duration with an optional sign: `-3d`, `+12h`, `1w`.

@@ -110,9 +110,10 @@ pub(super) const MAX_CASCADE: usize = 100;
 impl Stepping<'_, '_> {
     fn ctx_step(&self, j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>) -> Option<Transition> {
         let history = history_values(&self.p, j, self.b.now);
-        let previous = self.p.runs.iter().rev().find(|(_, r)| r.journey == j.id).map(|(_, r)| r);
+        let key = j.input_key(input);
+        let previous = self.p.runs.iter().rev().find(|(_, r)| r.journey == j.id && r.key == key).map(|(_, r)| r);
         let entries = self.b.entries.get(&j.id).map_or(0, |n| n.load(Ordering::SeqCst));
-        let ctx = Context { traits: &self.p.profile.traits, history: &history, previous, entries };
+        let ctx = Context { traits: &self.p.profile.traits, history: &history, previous, entries, render: crate::templates::templates() };
         step(j, version, run, input, &ctx, self.b.now, seed(self.p.profile.id, &j.id))
     }
 
@@ -158,9 +159,10 @@ impl Stepping<'_, '_> {
         self.record(r, t)
     }
 
-    /// Whether the person has a waiting run that keeps them from entering `j` again.
-    fn waiting_in(&self, j: &Journey) -> bool {
-        !j.entry.concurrent && self.p.runs.iter().any(|(_, r)| r.status == RunStatus::Waiting && r.journey == j.id)
+    /// Whether the person has a waiting run (with this key) that keeps them from entering `j` again.
+    fn waiting_in(&self, j: &Journey, key: Option<&str>) -> bool {
+        !j.entry.concurrent
+            && self.p.runs.iter().any(|(_, r)| r.status == RunStatus::Waiting && r.journey == j.id && r.key.as_deref() == key)
     }
 
     /// Trait changes are inputs too: they may enter journeys with a trait-change entry.
@@ -169,7 +171,7 @@ impl Stepping<'_, '_> {
         let mut steps = 0;
         while let Some((name, from, to)) = changes.pop() {
             for (j, version) in live {
-                if j.entry_trait() != Some(name.as_str()) || self.waiting_in(j) {
+                if j.entry_trait() != Some(name.as_str()) || self.waiting_in(j, None) {
                     continue;
                 }
                 steps += 1;
@@ -224,24 +226,28 @@ impl Stepping<'_, '_> {
                 }
             }
         }
-        let was_in: Vec<(RunRef, JourneyId, i64)> = self
+        let was_in: Vec<(RunRef, JourneyId, i64, Option<String>)> = self
             .p
             .runs
             .iter()
             .filter(|(_, r)| r.status == RunStatus::Waiting)
-            .map(|(r, run)| (*r, run.journey.clone(), run.version))
+            .map(|(r, run)| (*r, run.journey.clone(), run.version, run.key.clone()))
             .collect();
         // Runs in progress see the event first (exits, goals, wait_for), on their own version.
-        for (r, journey, version) in &was_in {
+        for (r, journey, version, _) in &was_in {
             let Some(j) = self.b.versions.get(&(journey.clone(), *version)) else { continue };
             let Some(run) = self.p.runs.iter().find(|(x, _)| x == r).map(|(_, run)| run.clone()) else { continue };
             if let Some(t) = self.ctx_step(j, *version, Some(&run), Input::Event(event)) {
                 changes.extend(self.record(*r, t));
             }
         }
-        // Then entries into journeys the person was not in.
+        // Then entries into journeys the person was not in (with this key, for keyed ones).
         for (j, version) in self.b.live {
-            if j.entry_event() == Some(event.match_name()) && (j.entry.concurrent || !was_in.iter().any(|(_, id, _)| *id == j.id)) {
+            if j.entry_event() != Some(event.match_name()) {
+                continue;
+            }
+            let key = j.input_key(Input::Event(event));
+            if j.entry.concurrent || !was_in.iter().any(|(_, id, _, k)| *id == j.id && *k == key) {
                 changes.extend(self.try_enter(j, *version, Input::Event(event)));
             }
         }
@@ -250,7 +256,7 @@ impl Stepping<'_, '_> {
 
     fn api(&mut self, journey: &JourneyId, payload: &domain::Map) {
         let Some((j, version)) = self.b.live.iter().find(|(j, _)| j.id == *journey) else { return };
-        if self.waiting_in(j) {
+        if self.waiting_in(j, j.input_key(Input::Api { payload }).as_deref()) {
             return;
         }
         let changes = self.try_enter(j, *version, Input::Api { payload });

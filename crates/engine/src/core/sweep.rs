@@ -77,7 +77,8 @@ impl Core {
                             Ok(q.evaluate(tx.event_properties(profile.id, &q.event, lo, hi)?.iter().map(|(_, _, p)| p)))
                         })
                         .collect::<Result<_, Error>>()?;
-                    let ctx = Context { traits: &profile.traits, history: &history, previous, entries };
+                    let ctx =
+                        Context { traits: &profile.traits, history: &history, previous, entries, render: crate::templates::templates() };
                     let Some(t) = step(&j, version, None, Input::Scheduled, &ctx, now, seed(profile.id, &j.id)) else { continue };
                     entries += 1;
                     entered += 1;

@@ -81,6 +81,7 @@ pub(super) fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp, outbox: &
                     event_name: t.run.trigger_event.clone(),
                     journey: t.run.journey.clone(),
                     profile_id,
+                    run: t.run.vars.clone(),
                 },
             };
             let key = format!("run-{run_id}-{}-{i}", t.run.seq);
@@ -111,7 +112,13 @@ pub(super) fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp, outbox: &
         })
         .collect();
     runs.sort_by_key(|(id, _)| *id);
-    let latest: HashMap<JourneyId, RunId> = runs.iter().map(|(id, run)| (run.journey.clone(), *id)).collect();
-    runs.retain(|(id, run)| run.status == RunStatus::Waiting || latest.get(&run.journey) == Some(id));
+    let latest: HashMap<(&JourneyId, Option<&str>), RunId> =
+        runs.iter().map(|(id, run)| ((&run.journey, run.key.as_deref()), *id)).collect();
+    let keep: Vec<bool> = runs
+        .iter()
+        .map(|(id, run)| run.status == RunStatus::Waiting || latest.get(&(&run.journey, run.key.as_deref())) == Some(id))
+        .collect();
+    let mut keep = keep.into_iter();
+    runs.retain(|_| keep.next().unwrap_or(true));
     Ok(Hot { profile, runs, counters })
 }
