@@ -299,7 +299,7 @@ mod tests {
     fn person() -> Value {
         json!({
             "traits": {"firstName": "Ann", "orders": 3, "vip": true, "score": 2.5, "code": "007",
-                       "address": {"city": "Oslo"}, "nothing": null},
+                       "address": {"city": "Oslo"}, "nothing": null, "blank": "", "off": false, "none": []},
             "event": {"items": [{"name": "a", "color": "red"}, {"name": "b"}], "key": "orders"},
             "event_name": "Order Completed", "journey": "welcome", "profile_id": 7, "run": {"step": 2},
         })
@@ -312,6 +312,8 @@ mod tests {
             ("Hi {{ traits.lastName | default: \"there\" }}", "Hi there"),
             ("Hi {{ traits.firstName | default: \"there\" }}", "Hi Ann"),
             ("{{ traits.nothing | default: 'none' }}", "none"),
+            // As in Liquid, `default` also replaces an empty string, `false` and an empty list.
+            ("{{ traits.blank | default: 1 }}{{ traits.off | default: 2 }}{{ traits.none | default: 3 }}", "123"),
             ("{{ traits.address.zip | default: '?' }}{{ traits.company.name | default: '?' }}", "??"),
             ("{{ traits[event.missing] | default: 'dyn' }}", "dyn"),
             ("{{ event.items[5].name | default: 'none' }}", "none"),
