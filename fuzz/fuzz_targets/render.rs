@@ -1,5 +1,6 @@
 //! Liquid templates: `Renderer::email` with any three sources against any JSON context,
-//! `Renderer::json` (a webhook body), `Renderer::check` and `deliver::variables`.
+//! `Renderer::json` (a webhook body), `Renderer::value` (a typed value), `Renderer::check` and
+//! `deliver::variables`.
 //!
 //! The input is the subject, the html and the text, then the context as JSON, separated by
 //! lines of `---`; a missing part is empty (a missing or non-object context: a usual one).
@@ -57,9 +58,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = variables(source);
         let parses = r.check(source).is_ok();
         let rendered = r.render(source, &ctx);
+        let value = r.value(source, &ctx);
         let templated = source.contains("{{") || source.contains("{%");
         if !parses && templated {
             assert!(rendered.is_err(), "a source that does not parse does not render: {source:?}");
+            assert!(value.is_err(), "a source that does not parse has no value: {source:?}");
         }
     }
     let t = EmailTemplate { id: "fuzz".into(), subject: subject.clone(), html: html.clone(), text: plain.clone() };

@@ -48,6 +48,8 @@ pub struct Options {
 pub struct Deliverer {
     renderer: Renderer,
     smtp: Option<smtp::Mailer>,
+    /// The `From:` a captured email records.
+    capture_from: Option<String>,
     webhook: webhook::Client,
 }
 
@@ -56,8 +58,17 @@ impl Deliverer {
         Ok(Deliverer {
             renderer: Renderer::default(),
             smtp: options.smtp.as_ref().map(smtp::Mailer::new).transpose()?,
+            capture_from: None,
             webhook: webhook::Client::new(&options.webhook)?,
         })
+    }
+
+    /// The `From:` recorded on captured emails (with no SMTP server nothing is sent; the
+    /// capture shows the sender the message would have had): the configured `smtp.from`.
+    /// Empty: none. With SMTP configured, emails carry `SmtpOptions::from` and this is unused.
+    pub fn with_capture_from(mut self, from: &str) -> Deliverer {
+        self.capture_from = Some(from.trim().to_owned()).filter(|f| !f.is_empty());
+        self
     }
 
     pub fn renderer(&self) -> &Renderer {
@@ -70,7 +81,7 @@ impl Deliverer {
         let rendered = self.renderer.email(template, ctx)?;
         match &self.smtp {
             Some(mailer) => mailer.send(key, to, &rendered).await.map(Outcome::Sent),
-            None => Ok(Outcome::Captured(rendered.describe(to, None))),
+            None => Ok(Outcome::Captured(rendered.describe(to, self.capture_from.as_deref()))),
         }
     }
 
@@ -89,5 +100,24 @@ impl Deliverer {
             None => ctx.clone(),
         };
         self.webhook.call(key, url, method, &body, now_secs).await.map(Outcome::Sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_captured_email_records_the_configured_from() {
+        let t = EmailTemplate { id: "hi".into(), subject: "Hi {{ traits.firstName }}".into(), html: String::new(), text: "x".into() };
+        let ctx = json!({"traits": {"firstName": "Ann"}});
+        let deliverer = Deliverer::new(&Options::default()).expect("deliverer").with_capture_from(" Acme <hello@acme.test> ");
+        let Ok(Outcome::Captured(m)) = deliverer.email("k1", Some("ann@x.test"), &t, &ctx).await else { panic!("captured") };
+        assert_eq!((&m["from"], &m["to"], &m["subject"]), (&json!("Acme <hello@acme.test>"), &json!("ann@x.test"), &json!("Hi Ann")));
+        let unset = Deliverer::new(&Options::default()).expect("deliverer").with_capture_from("");
+        let Ok(Outcome::Captured(m)) = unset.email("k2", Some("ann@x.test"), &t, &ctx).await else { panic!("captured") };
+        assert_eq!(m["from"], json!(null));
     }
 }

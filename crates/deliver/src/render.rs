@@ -1,7 +1,12 @@
 //! Liquid templates, rendered with the person's traits and the triggering event; the HTML
-//! part of an email is escaped by default (`Renderer`, `html`).
+//! part of an email is escaped by default (`Renderer`, `html`); a missing variable fails the
+//! render unless its filter chain has a `default` (`lenient`); a source that is one output can
+//! be rendered as a typed JSON value (`Renderer::value`); `variables` says what a source reads.
 
 mod html;
+mod lenient;
+mod lex;
+mod typed;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,61 +15,11 @@ use serde_json::{Value, json};
 
 use crate::Error;
 
-/// What templates see (the engine builds it): the person's traits, the properties of what
-/// started the run, its name, the journey and the person's id.
-pub const VARIABLES: [&str; 5] = ["traits", "event", "event_name", "journey", "profile_id"];
+pub use lex::variables;
 
-/// The top-level variables a Liquid source reads, minus those it defines itself
-/// (`assign`, `capture`, `for`). A light scan, good for diagnostics.
-pub fn variables(source: &str) -> std::collections::BTreeSet<String> {
-    let mut used = std::collections::BTreeSet::new();
-    let mut local = std::collections::BTreeSet::new();
-    let mut rest = source;
-    while let Some(start) = rest.find(['{']) {
-        rest = &rest[start..];
-        let (close, is_tag) = if rest.starts_with("{{") {
-            ("}}", false)
-        } else if rest.starts_with("{%") {
-            ("%}", true)
-        } else {
-            rest = &rest[1..];
-            continue;
-        };
-        // The closing delimiter is looked for after the opening one: in `{%}` the `%}` found
-        // from the start overlaps it (found by fuzzing: the slice below panicked).
-        let Some(end) = rest[2..].find(close).map(|i| i + 2) else { break };
-        let inner = rest[2..end].trim_matches(|c: char| c == '-' || c.is_whitespace());
-        rest = &rest[end + 2..];
-        let mut words =
-            inner.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '"' || c == '\'')).filter(|w| !w.is_empty());
-        let exprs: Vec<&str> = if is_tag {
-            match words.next() {
-                Some("assign" | "capture") => {
-                    local.extend(words.next().map(str::to_owned));
-                    words.collect()
-                }
-                Some("for") => {
-                    local.extend(words.next().map(str::to_owned));
-                    words.filter(|w| *w != "in").collect()
-                }
-                Some("if" | "elsif" | "unless" | "case" | "when") => words.collect(),
-                _ => Vec::new(),
-            }
-        } else {
-            words.take(1).collect()
-        };
-        for e in exprs {
-            let root = e.split('.').next().unwrap_or("");
-            let literal = root.starts_with(['"', '\'']) || root.chars().next().is_some_and(|c| c.is_ascii_digit());
-            let keyword = ["and", "or", "contains", "true", "false", "nil", "null", "empty", "blank", "forloop"].contains(&root);
-            if !root.is_empty() && !literal && !keyword {
-                used.insert(root.to_owned());
-            }
-        }
-    }
-    used.retain(|v| !local.contains(v));
-    used
-}
+/// What templates see (the engine builds it): the person's traits, the properties of what
+/// started the run, its name, the journey, the person's id and the run's variables.
+pub const VARIABLES: [&str; 6] = ["traits", "event", "event_name", "journey", "profile_id", "run"];
 
 /// An email's three parts, each a Liquid template.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +58,11 @@ impl Rendered {
 /// bodies are not HTML and are not escaped; `raw` does nothing there. Only the template's source
 /// decides what is raw: values are rendered, never parsed, so no value can turn escaping off.
 /// See `html` for how.
+///
+/// **A missing variable fails the render** (a permanent error naming it), so a typo or a trait
+/// a person lacks is seen, not sent as an empty string; except at the start of a filter chain
+/// that contains `default`, where it is `nil`: `{{ traits.firstName | default: "there" }}`.
+/// See `lenient`.
 pub struct Renderer {
     plain: liquid::Parser,
     html: liquid::Parser,
@@ -118,8 +78,9 @@ enum Syntax {
 
 impl Default for Renderer {
     fn default() -> Self {
-        let plain = liquid::ParserBuilder::with_stdlib().filter(html::RawFilter);
-        let html = liquid::ParserBuilder::with_stdlib().filter(html::RawFilter).tag(html::Escaping(liquid_lib::stdlib::CycleTag));
+        let ours = || liquid::ParserBuilder::with_stdlib().filter(html::RawFilter).filter(lenient::OrNilFilter).filter(typed::TypedFilter);
+        let plain = ours();
+        let html = ours().tag(html::Escaping(liquid_lib::stdlib::CycleTag));
         Renderer {
             plain: plain.build().expect("the standard Liquid library builds"),
             html: html.build().expect("the standard Liquid library builds"),
@@ -141,12 +102,14 @@ impl Renderer {
     /// `{% comment %}{% if a %}`, and an integer too large for `i64`; both found by fuzzing),
     /// and a panic here would end the dispatcher's task: such a source is an error like any other.
     fn parse(&self, syntax: Syntax, source: &str) -> Result<liquid::Template, String> {
+        let source = lenient::rewrite(source);
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match syntax {
-            Syntax::Plain => self.plain.parse(source),
-            Syntax::Html => self.html.parse(&html::autoescape(source)),
+            Syntax::Plain => self.plain.parse(&source),
+            Syntax::Html => self.html.parse(&html::autoescape(&source)),
         }));
         match parsed {
-            Ok(parsed) => parsed.map_err(|e| e.to_string()),
+            // Liquid lists the filters it knows when a name is wrong: not the internal ones.
+            Ok(parsed) => parsed.map_err(|e| e.to_string().replace(&format!("{}, {}, ", lenient::OR_NIL, typed::TYPED), "")),
             Err(_) => Err("the Liquid parser failed on it (a block left open inside a comment? a number too large?)".to_owned()),
         }
     }
@@ -174,8 +137,8 @@ impl Renderer {
         self.template(syntax, source)?.render(&globals).map_err(|e| Error::Permanent(format!("template does not render: {e}")))
     }
 
-    /// Renders one Liquid source with `ctx` (a JSON object: `traits`, `event`, `profile_id`),
-    /// as text: nothing is escaped.
+    /// Renders one Liquid source with `ctx` (a JSON object with the `VARIABLES`), as text:
+    /// nothing is escaped.
     pub fn render(&self, source: &str, ctx: &Value) -> Result<String, Error> {
         self.render_as(Syntax::Plain, source, ctx)
     }
@@ -196,6 +159,20 @@ impl Renderer {
             html: part("html", Syntax::Html, &t.html)?,
             text: part("text", Syntax::Plain, &t.text)?,
         })
+    }
+
+    /// The typed value of a source (an `update` step's values, run variables): when `source`,
+    /// trimmed, is exactly one output (`{{ expr }}`, with or without filters) and nothing else,
+    /// the JSON value of the expression after its filters: a number stays a number, a boolean a
+    /// boolean, an array or an object stays structured (`{{ event.items }}`), `nil` is `null`.
+    /// Otherwise the rendered text, as a string (a string without Liquid is itself). Missing
+    /// variables fail as in `render` (unless `default`).
+    pub fn value(&self, source: &str, ctx: &Value) -> Result<Value, Error> {
+        let Some(chain) = lex::sole_output(source.trim()) else {
+            return self.render(source, ctx).map(Value::String);
+        };
+        let json = self.render(&format!("{{{{ {chain} | {} }}}}", typed::TYPED), ctx)?;
+        serde_json::from_str(&json).map_err(|e| Error::Permanent(format!("the value of {source:?} is not JSON: {e}")))
     }
 
     /// Renders every string inside a JSON value (a webhook body template).
@@ -298,7 +275,8 @@ mod tests {
     fn raw_takes_no_arguments_and_is_checked_like_any_filter() {
         let r = Renderer::default();
         assert!(r.check("{{ traits.a | raw: 1 }}").is_err());
-        assert!(r.check("{{ traits.a | rawr }}").is_err());
+        let unknown = r.check("{{ traits.a | rawr }}").expect_err("unknown filter");
+        assert!(unknown.contains("abs, append") && !unknown.contains("__"), "internal filters are not listed: {unknown}");
         let err = r.render_html("{{ traits.a | raw: 1 }}", &json!({"traits": {"a": "x"}})).expect_err("arguments");
         assert!(!err.is_retryable() && err.to_string().contains("raw"), "{err}");
     }
@@ -318,20 +296,124 @@ mod tests {
         assert!(err.to_string().contains("\"invite\", subject"), "{err}");
     }
 
+    fn person() -> Value {
+        json!({
+            "traits": {"firstName": "Ann", "orders": 3, "vip": true, "score": 2.5, "code": "007",
+                       "address": {"city": "Oslo"}, "nothing": null, "blank": "", "off": false, "none": []},
+            "event": {"items": [{"name": "a", "color": "red"}, {"name": "b"}], "key": "orders"},
+            "event_name": "Order Completed", "journey": "welcome", "profile_id": 7, "run": {"step": 2},
+        })
+    }
+
+    /// A chain that contains `default` starts from `nil` when its variable is missing.
     #[test]
-    fn variables_finds_the_roots_a_template_reads() {
-        let src = "Hi {{ traits.firstName | default: 'x' }} {% if event.plan == \"pro\" and coupon %}{{ coupon }}{% endif %}\
-                   {% assign n = traits.orders %}{{ n }}{% for item in event.items %}{{ item.name }}{% endfor %}";
-        let found: Vec<_> = variables(src).into_iter().collect();
-        assert_eq!(found, ["coupon", "event", "traits"]);
+    fn default_gives_a_value_to_a_missing_variable() {
+        let cases = [
+            ("Hi {{ traits.lastName | default: \"there\" }}", "Hi there"),
+            ("Hi {{ traits.firstName | default: \"there\" }}", "Hi Ann"),
+            ("{{ traits.nothing | default: 'none' }}", "none"),
+            // As in Liquid, `default` also replaces an empty string, `false` and an empty list.
+            ("{{ traits.blank | default: 1 }}{{ traits.off | default: 2 }}{{ traits.none | default: 3 }}", "123"),
+            ("{{ traits.address.zip | default: '?' }}{{ traits.company.name | default: '?' }}", "??"),
+            ("{{ traits[event.missing] | default: 'dyn' }}", "dyn"),
+            ("{{ event.items[5].name | default: 'none' }}", "none"),
+            ("{{ traits.lastName | upcase | default: 'X' }}", "X"),
+            ("{{ traits.lastName | default: traits.firstName | upcase }}", "ANN"),
+            ("{% assign n = traits.visits | default: 0 | plus: 1 %}{{ n }}", "1"),
+            ("{% for i in event.items %}{{ i.color | default: 'plain' }},{% endfor %}", "red,plain,"),
+            ("{{ run.step | default: 0 }} {{ run.other | default: 0 }}", "2 0"),
+            ("{%- if traits.lastName -%}x{%- endif -%}{{ traits.lastName | default: 'y' }}", "y"),
+        ];
+        let r = Renderer::default();
+        for (source, expected) in cases {
+            assert_eq!(r.render(source, &person()).unwrap_or_else(|e| panic!("{source}: {e}")), expected, "{source}");
+            assert!(r.check(source).is_ok(), "{source} checks");
+        }
+        // In an HTML part the default is escaped like any value.
+        let out = r.render_html("<p>{{ traits.lastName | default: '<you>' }}</p>", &person()).expect("renders");
+        assert_eq!(out, "<p>&lt;you&gt;</p>");
+    }
+
+    /// Without `default`, a missing variable still fails the message, wherever it is.
+    #[test]
+    fn a_missing_variable_without_default_still_fails() {
+        let sources = [
+            "{{ traits.lastName }}",
+            "{{ traits.lastName | upcase }}",
+            "{{ traits.address.zip }}",
+            // Only the start of the chain is lenient: an argument must exist.
+            "{{ traits.lastName | default: traits.middleName }}",
+            "{% assign n = traits.visits | plus: 1 %}{{ n }}",
+            "{{ traits.firstName | default: 'x' }} {{ traits.lastName }}",
+            "{% if traits.lastName == 'x' %}{% endif %}",
+            "{{ run.other }}",
+        ];
+        let r = Renderer::default();
+        for source in sources {
+            let err = r.render(source, &person()).expect_err(source);
+            assert!(!err.is_retryable() && err.to_string().contains("does not render"), "{source}: {err}");
+        }
+        let t = EmailTemplate { id: "t".into(), subject: "{{ traits.lastName }}".into(), html: String::new(), text: String::new() };
+        let err = r.email(&t, &person()).expect_err("subject");
+        assert!(err.to_string().contains("lastName"), "names the variable: {err}");
+    }
+
+    /// `value`: one output alone keeps its type; anything else is the rendered string.
+    #[test]
+    fn value_keeps_the_type_of_a_single_output() {
+        let cases = [
+            ("{{ traits.orders | plus: 1 }}", json!(4)),
+            ("{{ traits.orders }}", json!(3)),
+            ("  {{ traits.orders }}\n", json!(3)),
+            ("{{- traits.orders -}}", json!(3)),
+            ("{{ traits.score }}", json!(2.5)),
+            ("{{ traits.score | times: 2 }}", json!(5.0)),
+            ("{{ traits.vip }}", json!(true)),
+            ("{{ traits.nothing }}", json!(null)),
+            ("{{ traits.code }}", json!("007")),
+            ("{{ traits.firstName | upcase }}", json!("ANN")),
+            ("{{ traits.address }}", json!({"city": "Oslo"})),
+            ("{{ event.items }}", json!([{"name": "a", "color": "red"}, {"name": "b"}])),
+            ("{{ event.items | map: 'name' }}", json!(["a", "b"])),
+            ("{{ event.items | size }}", json!(2)),
+            ("{{ traits[event.key] }}", json!(3)),
+            ("{{ run.step }}", json!(2)),
+            ("{{ profile_id }}", json!(7)),
+            ("{{ traits.visits | default: 0 | plus: 1 }}", json!(1)),
+            ("{{ traits.lastName | default: nil }}", json!(null)),
+            ("{{ \"}}\" }}", json!("}}")),
+            ("{{ 12 }}", json!(12)),
+            // Anything else: the rendered string.
+            ("Hi {{ traits.firstName }}", json!("Hi Ann")),
+            ("{{ traits.orders }} orders", json!("3 orders")),
+            ("{{ traits.orders }}{{ traits.orders }}", json!("33")),
+            ("{% if traits.vip %}yes{% endif %}", json!("yes")),
+            ("{% assign n = traits.orders %}{{ n }}", json!("3")),
+            ("plain text", json!("plain text")),
+            ("  spaced  ", json!("  spaced  ")),
+            ("3", json!("3")),
+            ("", json!("")),
+        ];
+        let r = Renderer::default();
+        for (source, expected) in cases {
+            let got = r.value(source, &person()).unwrap_or_else(|e| panic!("{source:?}: {e}"));
+            assert_eq!(got, expected, "{source:?}");
+        }
     }
 
     #[test]
-    fn variables_reads_unclosed_and_overlapping_delimiters_without_panicking() {
-        for src in ["{%}", "{{}", "{%}}", "{{%}", "x {%", "{%}{{ a }}"] {
-            assert!(variables(src).is_empty(), "{src:?}");
+    fn value_fails_on_a_missing_variable_and_bad_liquid() {
+        let r = Renderer::default();
+        for source in [
+            "{{ traits.lastName }}",
+            "{{ traits.lastName | plus: 1 }}",
+            "x {{ traits.lastName }}",
+            "{{ traits.orders | nofilter }}",
+            "{% if %}",
+        ] {
+            let err = r.value(source, &person()).expect_err(source);
+            assert!(!err.is_retryable(), "{source}: {err}");
         }
-        assert_eq!(variables("{{}} {% if a %}").into_iter().collect::<Vec<_>>(), ["a"]);
     }
 
     #[test]

@@ -68,18 +68,24 @@ fn template_json(t: &Template) -> Value {
     json!({"id": t.id, "subject": t.subject, "html": t.html, "text": t.text, "updated_at": ts(t.updated_at)})
 }
 
+/// Checks each part before it is stored: it parses as Liquid, and reads only variables that
+/// templates have (`deliver::VARIABLES`) or that it defines itself (`assign`, `capture`, loops).
 pub async fn put_template(State(app): State<Arc<App>>, Path(id): Path<String>, body: Json<TemplateBody>) -> ApiResult {
     if !is_slug(&id) {
         return Err(bad_request("a template id is 1-100 characters of a-z, 0-9, - and _"));
     }
-    let problems: Vec<Value> = [("subject", &body.subject), ("html", &body.html), ("text", &body.text)]
-        .iter()
-        .filter_map(|(part, src)| app.renderer.check(src).err().map(|e| json!({"part": part, "message": e})))
+    let problems: Vec<(&str, String)> = [("subject", &body.subject), ("html", &body.html), ("text", &body.text)]
+        .into_iter()
+        .filter_map(|(part, src)| match app.renderer.check(src) {
+            Err(e) => Some((part, format!("does not parse as Liquid: {}", e.trim_end()))),
+            Ok(()) => unknown_variables_message(&[src]).map(|m| (part, m)),
+        })
         .collect();
     if !problems.is_empty() {
-        return Err(
-            ApiError::new(Code::TemplateInvalid, "the template does not parse as Liquid").with_details(json!({"problems": problems}))
-        );
+        let said: Vec<String> = problems.iter().map(|(part, message)| format!("{part} {message}")).collect();
+        let details: Vec<Value> = problems.iter().map(|(part, message)| json!({"part": part, "message": message})).collect();
+        return Err(ApiError::new(Code::TemplateInvalid, format!("the template is not valid: {}", said.join("; ")))
+            .with_details(json!({"problems": details})));
     }
     if body.html.is_empty() && body.text.is_empty() {
         return Err(ApiError::new(Code::TemplateInvalid, "a template needs \"html\", \"text\" or both"));
@@ -109,17 +115,24 @@ pub async fn list_templates(State(app): State<Arc<App>>) -> ApiResult {
 
 // ---- journeys ----
 
-fn unknown_variables(node: &str, path: String, what: &str, sources: &[&str]) -> Option<Diagnostic> {
+/// "uses x, which templates do not have (they have traits, ...)" when `sources` read variables
+/// templates do not have.
+fn unknown_variables_message(sources: &[&str]) -> Option<String> {
     let mut unknown: Vec<String> =
         sources.iter().flat_map(|s| deliver::variables(s)).filter(|v| !deliver::VARIABLES.contains(&v.as_str())).collect();
     unknown.sort();
     unknown.dedup();
-    (!unknown.is_empty()).then(|| Diagnostic {
+    (!unknown.is_empty())
+        .then(|| format!("uses {}, which templates do not have (they have {})", unknown.join(", "), deliver::VARIABLES.join(", ")))
+}
+
+fn unknown_variables(node: &str, path: String, what: &str, sources: &[&str]) -> Option<Diagnostic> {
+    unknown_variables_message(sources).map(|message| Diagnostic {
         node: Some(node.to_owned()),
         path,
         code: "unknown_template_variable".into(),
         severity: Severity::Error,
-        message: format!("{what} uses {}, which templates do not have; available: {}", unknown.join(", "), deliver::VARIABLES.join(", ")),
+        message: format!("{what} {message}"),
     })
 }
 

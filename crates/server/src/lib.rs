@@ -81,7 +81,9 @@ impl Server {
             Some(m) => m.clone(),
             None => Arc::new(SystemClock),
         };
-        let deliverer = deliver::Deliverer::new(&config.deliver_options()).map_err(|e| anyhow::anyhow!("delivery configuration: {e}"))?;
+        let deliverer = deliver::Deliverer::new(&config.deliver_options())
+            .map_err(|e| anyhow::anyhow!("delivery configuration: {e}"))?
+            .with_capture_from(&config.smtp.from);
         let engine = Arc::new(Engine::start(store, clock, deliverer, config.engine_options()));
         let app = Arc::new(App::new(engine, manual, token_hash, config.ingest.clone()));
         Ok(Server { router: app::router(app.clone()), app, new_admin_token })

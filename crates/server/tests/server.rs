@@ -30,6 +30,7 @@ mod http {
                 ("WAYFARER_TESTING_MANUAL_CLOCK", "2030-01-01T00:00:00Z"),
                 ("WAYFARER_INGEST_MAX_REQUEST_BYTES", "20000"),
                 ("WAYFARER_INGEST_MAX_EVENT_BYTES", "2000"),
+                ("WAYFARER_SMTP_FROM", "Acme <hello@acme.test>"),
             ];
             let config = Config::load(None, &|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).expect("config");
             let server = Server::build(&config).await.expect("server");
@@ -375,20 +376,69 @@ mod http {
         assert_eq!(out["details"]["diagnostics"][0]["node"], json!("a"));
         let (_, list) = api.admin("GET", "/api/journeys", Value::Null).await;
         assert_eq!(list["journeys"][0]["status"], json!("draft"));
-        // Template variables that templates do not have are diagnostics too.
-        api.admin("PUT", "/api/templates/missing", json!({"subject": "Hi {{ customer.name }}", "text": "{{ traits.x }}"})).await;
+        // Variables that templates do not have are diagnostics too (a template with them is
+        // refused when saved; a webhook body is checked here).
+        let hook = json!({"id": "broken", "entry": {"event": "X"}, "steps": [
+            {"id": "a", "type": "webhook", "url": "https://hooks.example.com/x", "body": {"n": "{{ customer.name }}", "t": "{{ traits.x }}"}}]});
+        api.admin("PUT", "/api/journeys/broken", hook).await;
         let (_, out) = api.admin("POST", "/api/journeys/broken/publish", Value::Null).await;
         assert_eq!(out["details"]["diagnostics"][0]["code"], json!("unknown_template_variable"));
-        assert!(out["details"]["diagnostics"][0]["message"].as_str().unwrap_or("").contains("uses customer"), "{out}");
+        assert!(out["details"]["diagnostics"][0]["message"].as_str().unwrap_or("").contains("uses customer,"), "{out}");
         // An impossible condition is found before anyone is affected.
         let (_, out) = api.admin("POST", "/api/journeys/validate", json!({"id": "never", "entry": {"event": "X", "filter": {"all": [
             {"property": "n", "op": "gt", "value": 5}, {"property": "n", "op": "lt", "value": 3}]}}, "steps": [{"id": "e", "type": "exit"}]})).await;
         assert_eq!(out["diagnostics"][0]["code"], json!("impossible_condition"));
-        // Bad Liquid in a template is refused with where it fails.
-        let (status, out) = api.admin("PUT", "/api/templates/missing", json!({"subject": "{% if %}", "text": "x"})).await;
-        assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("template_invalid")));
         let (status, out) = api.admin("POST", "/api/journeys", json!({"id": "Not A Slug"})).await;
         assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("journey_invalid")));
+    }
+
+    /// A template is checked when saved: each part parses as Liquid and reads only variables
+    /// templates have (or defines itself); a refused template is not stored.
+    #[tokio::test]
+    async fn templates_are_checked_when_saved() {
+        let api = Api::new().await;
+        let refused = [
+            (json!({"subject": "Hi {{ trait.firstName }}", "text": "x"}), "subject", "uses trait,"),
+            (json!({"subject": "Hi", "html": "<p>{{ traits.a }}{{ customer | default: 'x' }}</p>"}), "html", "uses customer,"),
+            (json!({"subject": "Hi", "text": "{% if %}"}), "text", "does not parse as Liquid"),
+            (json!({"subject": "Hi", "text": "{{ traits.a | nofilter }}"}), "text", "Unknown filter"),
+        ];
+        for (body, part, problem) in refused {
+            let (status, out) = api.admin("PUT", "/api/templates/t", body.clone()).await;
+            assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("template_invalid")), "{body}");
+            let message = out["message"].as_str().unwrap_or("");
+            assert!(message.contains(&format!("{part} ")) && message.contains(problem), "{body}: {message}");
+            assert_eq!(out["details"]["problems"][0]["part"], json!(part), "{out}");
+            assert_eq!(api.admin("GET", "/api/templates/t", Value::Null).await.0, StatusCode::NOT_FOUND, "{body} is not stored");
+        }
+        // Every root templates have, `run` included, and what the template defines itself.
+        let fine = json!({
+            "subject": "{{ traits.firstName | default: 'there' }}, {{ event_name }} in {{ journey }}",
+            "html": "{% assign n = traits.orders | plus: 1 %}{{ n }}{% capture c %}{{ event.path }}{% endcapture %}{{ c | raw }}",
+            "text": "{% for i in event.items %}{{ i.name }}{{ forloop.index }}{% endfor %}{{ run.step }} {{ profile_id }}",
+        });
+        let (status, out) = api.admin("PUT", "/api/templates/t", fine).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+    }
+
+    /// `default` on a missing trait and `assign` with a filter: the journey publishes and the
+    /// message renders.
+    #[tokio::test]
+    async fn default_and_assign_render_for_a_person_without_the_trait() {
+        let api = Api::new().await;
+        let template = json!({"subject": "Hi {{ traits.firstName | default: \"there\" }}",
+                              "text": "{% assign n = traits.orders | default: 0 | plus: 1 %}order {{ n }}"});
+        assert_eq!(api.admin("PUT", "/api/templates/hi", template).await.0, StatusCode::OK);
+        let journey = json!({"id": "hi", "entry": {"event": "Signed Up"}, "steps": [{"id": "s", "type": "send", "template": "hi"}]});
+        api.admin("POST", "/api/journeys", journey).await;
+        let (status, out) = api.admin("POST", "/api/journeys/hi/publish", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        api.ingest("identify", json!({"userId": "bo", "traits": {"email": "bo@x.test"}}).to_string()).await;
+        api.ingest("track", json!({"userId": "bo", "event": "Signed Up"}).to_string()).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, out) = api.admin("GET", "/api/messages?status=captured", Value::Null).await;
+        let m = &out["messages"][0]["message"];
+        assert_eq!((&m["subject"], &m["text"]), (&json!("Hi there"), &json!("order 1")), "{out}");
     }
 
     #[tokio::test]
@@ -412,6 +462,8 @@ mod http {
             (m["delivered"].clone(), m["to"].clone(), m["message"]["subject"].clone()),
             (json!(false), json!("ann@x.test"), json!("Welcome Ann"))
         );
+        // The capture shows the configured sender (`smtp.from`), as a sent email would have.
+        assert_eq!((&m["message"]["from"], &m["message"]["to"]), (&json!("Acme <hello@acme.test>"), &json!("ann@x.test")));
         assert!(m["note"].as_str().unwrap_or("").contains("NOT delivered"));
         let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
         assert_eq!(person["events"].as_array().map(Vec::len), Some(2));

@@ -16,54 +16,26 @@ use std::io::Write;
 use liquid_core::parser::{FilterArguments, FilterReflection, ParameterReflection, ParseFilter, ParseTag, TagReflection};
 use liquid_core::runtime::{Renderable, Runtime};
 use liquid_core::{Language, TagTokenIter, Value, ValueView};
-use pest::Parser as _;
 
-#[derive(pest_derive::Parser)]
-#[grammar = "render/liquid.pest"]
-struct Lexer;
+use super::lex::{self, Piece, Rule};
 
 /// The filters after which an output needs no more escaping.
 const FINAL: [&str; 3] = ["raw", "escape", "escape_once"];
 
 /// `source` with `| escape` appended to each output that needs it (see the module's doc).
 pub(crate) fn autoescape(source: &str) -> String {
-    // The lax rule never fails: what is not Liquid becomes `InvalidLiquid` tokens, which the
-    // real parser then reports.
-    let Some(file) = Lexer::parse(Rule::LaxLiquidFile, source).ok().and_then(|mut pairs| pairs.next()) else {
-        return source.to_owned();
-    };
     let mut out = String::with_capacity(source.len() + 64);
     let mut copied = 0;
-    let mut in_raw = false;
-    for element in file.into_inner() {
-        match element.as_rule() {
-            Rule::Tag => {
-                // Tag > TagInner > (Identifier, arguments...). A `raw` block ends at the first
-                // `endraw` without arguments, as `TagBlock::escape_liquid` does; a `raw` with
-                // arguments is an error, and opens nothing.
-                let mut inner = element.into_inner().flat_map(|tag| tag.into_inner());
-                let name = inner.next().map(|n| n.as_str());
-                let bare = inner.next().is_none();
-                match (in_raw, name) {
-                    (false, Some("raw")) if bare => in_raw = true,
-                    (true, Some("endraw")) if bare => in_raw = false,
-                    _ => {}
-                }
-            }
-            Rule::Expression if !in_raw => {
-                // Expression > ExpressionInner > FilterChain > (Value, Filter...).
-                let Some(chain) = element.into_inner().flat_map(|inner| inner.into_inner()).next() else { continue };
-                let last_filter = chain.clone().into_inner().filter(|p| p.as_rule() == Rule::Filter).last();
-                let last_name = last_filter.and_then(|f| f.into_inner().next()).map(|name| name.as_str());
-                if !last_name.is_some_and(|name| FINAL.contains(&name)) {
-                    // The chain's span may include the whitespace before `}}`.
-                    let end = chain.as_span().start() + chain.as_str().trim_end().len();
-                    out.push_str(&source[copied..end]);
-                    out.push_str(" | escape");
-                    copied = end;
-                }
-            }
-            _ => {}
+    for piece in lex::pieces(source) {
+        let Piece::Output(chain) = piece else { continue };
+        // FilterChain > (Value, Filter...).
+        let last_filter = chain.clone().into_inner().filter(|p| p.as_rule() == Rule::Filter).last();
+        if !last_filter.as_ref().and_then(lex::filter_name).is_some_and(|name| FINAL.contains(&name)) {
+            // The chain's span may include the whitespace before `}}`.
+            let end = chain.as_span().start() + chain.as_str().trim_end().len();
+            out.push_str(&source[copied..end]);
+            out.push_str(" | escape");
+            copied = end;
         }
     }
     out.push_str(&source[copied..]);
