@@ -51,6 +51,8 @@ pub struct Deliverer {
     /// The `From:` a captured email records.
     capture_from: Option<String>,
     webhook: webhook::Client,
+    /// Backtests: webhooks are rendered and captured, never called.
+    simulate: bool,
 }
 
 impl Deliverer {
@@ -60,7 +62,15 @@ impl Deliverer {
             smtp: options.smtp.as_ref().map(smtp::Mailer::new).transpose()?,
             capture_from: None,
             webhook: webhook::Client::new(&options.webhook)?,
+            simulate: false,
         })
+    }
+
+    /// A deliverer that sends nothing anywhere, for backtests: emails are captured (no SMTP)
+    /// and webhooks are rendered and captured instead of called. What would fail to render
+    /// live fails the same way.
+    pub fn simulated() -> Result<Deliverer, Error> {
+        Ok(Deliverer { simulate: true, ..Deliverer::new(&Options::default())? })
     }
 
     /// The `From:` recorded on captured emails (with no SMTP server nothing is sent; the
@@ -99,6 +109,9 @@ impl Deliverer {
             Some(b) => self.renderer.json(b, ctx)?,
             None => ctx.clone(),
         };
+        if self.simulate {
+            return Ok(Outcome::Captured(serde_json::json!({"url": url, "method": method, "body": body, "simulated": true})));
+        }
         self.webhook.call(key, url, method, &body, now_secs).await.map(Outcome::Sent)
     }
 }

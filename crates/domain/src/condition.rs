@@ -317,6 +317,8 @@ pub enum Condition {
         op: Op,
         value: Value,
     },
+    /// Whether the person has an address on the channel (an `email` trait for email).
+    Reachable(crate::journey::Channel),
 }
 
 /// What a condition can see. History aggregates are computed by the caller beforehand, one
@@ -436,6 +438,14 @@ impl Condition {
                 }
                 result
             }
+            Condition::Reachable(channel) => {
+                let reach = channel.reach(facts.traits);
+                if let Some(trace) = trace {
+                    let why = reach.as_ref().err().map_or(String::new(), |w| format!(" ({w})"));
+                    trace.push(format!("reachable by {} -> {}{why}", channel.as_str(), reach.is_ok()));
+                }
+                reach.is_ok()
+            }
         }
     }
 
@@ -498,7 +508,7 @@ impl Condition {
             Condition::All(items) | Condition::Any(items) => items.iter().any(Condition::reads_clock),
             Condition::Not(c) => c.reads_clock(),
             Condition::Clock { .. } => true,
-            Condition::Compare { .. } | Condition::History { .. } => false,
+            Condition::Compare { .. } | Condition::History { .. } | Condition::Reachable(_) => false,
         }
     }
 
@@ -521,7 +531,7 @@ impl Condition {
         let Some(kind) = KINDS.iter().map(|keys| keys[0]).find(|k| obj.contains_key(*k)) else {
             let every: Vec<&str> = KINDS.iter().flat_map(|keys| keys.iter().copied()).collect();
             diags.unknown_keys(obj, &every, &[], "a condition", path);
-            diags.error(path, "condition_invalid", "a condition is one of {\"all\": [...]}, {\"any\": [...]}, {\"not\": ...}, or a comparison on one of \"trait\", \"property\", \"history\" or \"clock\"");
+            diags.error(path, "condition_invalid", "a condition is one of {\"all\": [...]}, {\"any\": [...]}, {\"not\": ...}, a comparison on one of \"trait\", \"property\", \"run\", \"history\" or \"clock\", or {\"reachable\": \"email\"}");
             return None;
         };
         match kind {
@@ -634,6 +644,16 @@ impl Condition {
                 };
                 Some(Condition::History { query, op, value, label })
             }
+            "reachable" => {
+                let [channel] = diags.fields(obj, &REACHABLE, "a reachable condition", path, &KINDS);
+                match channel.and_then(Value::as_str) {
+                    Some("email") => Some(Condition::Reachable(crate::journey::Channel::Email)),
+                    _ => {
+                        diags.error(&format!("{path}/reachable"), "unknown_channel", "\"reachable\" names a channel: email");
+                        None
+                    }
+                }
+            }
             "clock" => {
                 let [field, op, value] = diags.fields(obj, &CLOCK, "a clock condition", path, &KINDS);
                 let (op, value) = comparison(op, value, path, diags);
@@ -731,7 +751,7 @@ impl Condition {
             Condition::Not(c) => c.needs_run(),
             Condition::Compare { subject: Subject::Run(p), .. } => Some(format!("run variable {p:?}")),
             Condition::Compare { value: Operand::Ref(r), .. } if r.needs_run() => Some(format!("reference {r}")),
-            Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } => None,
+            Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } | Condition::Reachable(_) => None,
         }
     }
 
@@ -754,7 +774,7 @@ impl Condition {
                     out.push((format!("{path}/ref"), RunRead::Ref(r.clone())));
                 }
             }
-            Condition::History { .. } | Condition::Clock { .. } => {}
+            Condition::History { .. } | Condition::Clock { .. } | Condition::Reachable(_) => {}
         }
     }
 }
@@ -780,7 +800,8 @@ const CLOCK: [&str; 3] = ["clock", "op", "value"];
 const TRAIT: [&str; 4] = ["trait", "op", "value", "ref"];
 const PROPERTY: [&str; 4] = ["property", "op", "value", "ref"];
 const RUN: [&str; 4] = ["run", "op", "value", "ref"];
-const KINDS: [&[&str]; 8] = [&ALL, &ANY, &NOT, &HISTORY, &CLOCK, &TRAIT, &PROPERTY, &RUN];
+const REACHABLE: [&str; 1] = ["reachable"];
+const KINDS: [&[&str]; 9] = [&ALL, &ANY, &NOT, &HISTORY, &CLOCK, &TRAIT, &PROPERTY, &RUN, &REACHABLE];
 const QUERY: [&str; 5] = ["event", "within", "where", "aggregate", "property"];
 
 /// A comparison's operator and value (null when absent), reporting what is wrong with them.

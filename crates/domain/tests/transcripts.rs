@@ -15,7 +15,6 @@ use domain::time::{Duration, Timestamp};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
 
-#[derive(Default)]
 struct Person {
     traits: Map,
     history: Vec<(Timestamp, String, Map)>,
@@ -24,6 +23,13 @@ struct Person {
 }
 
 impl Person {
+    /// Someone the script names: reachable by email at `{who}@x.test` until a script says
+    /// otherwise (`identify {"email": null}`).
+    fn new(who: &str) -> Person {
+        let traits = json!({"email": format!("{who}@x.test")}).as_object().cloned().unwrap_or_default();
+        Person { traits, history: Vec::new(), runs: Vec::new() }
+    }
+
     /// The latest run.
     fn run(&self) -> Option<&Run> {
         self.runs.last()
@@ -215,7 +221,7 @@ impl Driver {
         let id = self.next_id.to_string();
         let env = Envelope { kind: Some(kind), received_at: now, sent_at: None, fallback_message_id: &id };
         let event = Event::parse(raw, &env).expect("valid event");
-        let person = self.people.entry(who.to_owned()).or_default();
+        let person = self.people.entry(who.to_owned()).or_insert_with(|| Person::new(who));
         let before = person.traits.clone();
         person.traits.extend(event.traits.clone());
         person.history.push((now, event.match_name().to_owned(), event.match_properties().into_owned()));
@@ -251,6 +257,14 @@ impl Driver {
                 continue;
             };
             let (verb, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+            if let ("delivered" | "failed", Some((node, detail))) = (verb, rest.split_once(' ')) {
+                // The outcome of the message the person's latest run decided at `node`.
+                self.advance(now);
+                let i = self.people[who].runs.len() - 1;
+                let node = domain::ids::NodeId(node.to_owned());
+                self.apply(who, now, Input::Outcome { node: &node, delivered: verb == "delivered", detail }, Some(i));
+                continue;
+            }
             let (name, props) = match rest.find('{') {
                 Some(i) => (rest[..i].trim(), serde_json::from_str::<Map>(&rest[i..]).expect("json props")),
                 None => (rest.trim(), Map::new()),
@@ -261,12 +275,12 @@ impl Driver {
                 "identify" => self.event(now, who, Kind::Identify, "", props),
                 "scheduled" => {
                     self.advance(now);
-                    self.people.entry(who.to_owned()).or_default();
+                    self.people.entry(who.to_owned()).or_insert_with(|| Person::new(who));
                     self.apply(who, now, Input::Scheduled, None);
                 }
                 "api" => {
                     self.advance(now);
-                    self.people.entry(who.to_owned()).or_default();
+                    self.people.entry(who.to_owned()).or_insert_with(|| Person::new(who));
                     self.apply(who, now, Input::Api { payload: &props }, None);
                 }
                 other => panic!("unknown verb {other}"),
@@ -1084,10 +1098,10 @@ fn a_misspelt_key_anywhere_is_an_error_with_a_suggestion() {
               [vip] /steps/4/cases/0/when/all/1/history/filter unknown_field: "filter" is not a field of a history query; its fields are event, within, where, aggregate, property
             rename /steps/4/cases/0/when/all/1/history/where/property properties
               [vip] /steps/4/cases/0/when/all/1/history/where/properties unknown_field: "properties" is not a field of a condition; did you mean "property"?
-              [vip] /steps/4/cases/0/when/all/1/history/where condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, or a comparison on one of "trait", "property", "history" or "clock"
+              [vip] /steps/4/cases/0/when/all/1/history/where condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, a comparison on one of "trait", "property", "run", "history" or "clock", or {"reachable": "email"}
             rename /steps/4/cases/0/when/all/2/clock clok
               [vip] /steps/4/cases/0/when/all/2/clok unknown_field: "clok" is not a field of a condition; did you mean "clock"?
-              [vip] /steps/4/cases/0/when/all/2 condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, or a comparison on one of "trait", "property", "history" or "clock"
+              [vip] /steps/4/cases/0/when/all/2 condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, a comparison on one of "trait", "property", "run", "history" or "clock", or {"reachable": "email"}
             rename /steps/5/paths path
               [ab] /steps/5/path unknown_field: "path" is not a field of a split step; did you mean "paths"?
               [ab] /steps/5/paths missing_field: split needs "paths": two or more {"name", "weight", "next"}
@@ -1095,7 +1109,7 @@ fn a_misspelt_key_anywhere_is_an_error_with_a_suggestion() {
               [ab] /steps/5/paths/0/wieght unknown_field: "wieght" is not a field of a split path; did you mean "weight"?
               [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
             set /steps/6/subject "Hello"
-              [hello] /steps/6/subject unknown_field: "subject" is not a field of a send step; its fields are id, type, channel, template, next
+              [hello] /steps/6/subject unknown_field: "subject" is not a field of a send step; its fields are id, type, channel, template, next, on_unreachable, on_failure
             rename /steps/7/increment incremnt
               [count] /steps/7/incremnt unknown_field: "incremnt" is not a field of an update step; did you mean "increment"?
             set /steps/8/headers {"x-api-key": "k"}
@@ -2346,6 +2360,61 @@ fn references_and_run_variables_are_validated() {
               valid
             set /entry {"trait_change": {"trait": "plan"}, "key": "x"}
               /entry/key unknown_field: "key" is not a field of a trait_change entry; its fields are trait_change, reentry, limit, holdout, concurrent
+        "#]],
+    );
+}
+
+/// A send tells the truth: a person without an address is skipped (and routed by
+/// `on_unreachable`), a send with `on_failure` waits for its message's outcome and routes on
+/// it, and an outcome that comes after the run moved on (or ended) is still in its trace.
+#[test]
+fn sends_route_on_unreachable_people_and_failed_messages() {
+    let doc = json!({
+        "id": "invite", "entry": {"event": "Signed Up"},
+        "steps": [
+            {"id": "reach", "type": "branch", "cases": [{"when": {"reachable": "email"}, "next": "invite"}], "else": "call"},
+            {"id": "call", "type": "update", "set": {"needs_call": true}, "next": "invite"},
+            {"id": "invite", "type": "send", "template": "invite", "on_unreachable": null, "on_failure": "sms-fallback", "next": "remind"},
+            {"id": "sms-fallback", "type": "update", "set": {"bounced": true}},
+            {"id": "remind", "type": "send", "template": "reminder"}
+        ]
+    });
+    check(
+        doc,
+        r#"
+        +0s ann track Signed Up
+        +1m ann delivered invite sent
+        +0s bob track Signed Up
+        +5m bob failed invite 550 mailbox unavailable
+        +0s cy identify {"email": null}
+        +0s cy track Signed Up
+        +0s di identify {"email": "not an address"}
+        +0s di track Signed Up
+        +0s ed track Signed Up
+        +2d
+        +3d ed delivered invite sent, late
+        +4d ed delivered remind captured
+    "#,
+        expect![[r#"
+            t=+0s ann: entered on Signed Up / reach: case 0 true [reachable by email -> true] / invite: send email invite, waiting for its outcome => #1 waiting at invite until +1d
+            t=+1m ann: invite: message delivered (sent) -> remind / remind: send email reminder / completed => #2 exited: completed
+            t=+0s bob: entered on Signed Up / reach: case 0 true [reachable by email -> true] / invite: send email invite, waiting for its outcome => #1 waiting at invite until +1d
+            t=+5m bob: invite: message failed (550 mailbox unavailable) -> sms-fallback / sms-fallback: update bounced = true / completed => #2 exited: completed
+            t=+0s cy: entered on Signed Up / reach: case 0 false [reachable by email -> false (no email trait)] / reach: else -> call / call: update needs_call = true / invite: not sending email invite: unreachable (no email trait) -> (end) / completed => #1 exited: completed
+            t=+0s di: entered on Signed Up / reach: case 0 false [reachable by email -> false (email trait "not an address" is not an address)] / reach: else -> call / call: update needs_call = true / invite: not sending email invite: unreachable (email trait "not an address" is not an address) -> (end) / completed => #1 exited: completed
+            t=+0s ed: entered on Signed Up / reach: case 0 true [reachable by email -> true] / invite: send email invite, waiting for its outcome => #1 waiting at invite until +1d
+            t=+1d ed: invite: no outcome for the message within 1d -> remind / remind: send email reminder / completed => #2 exited: completed
+            t=+3d ed: invite: message delivered (sent, late) => #3 exited: completed
+            t=+4d ed: remind: message delivered (captured) => #4 exited: completed
+            outbox:
+              t=+0s ann invite: send email invite
+              t=+1m ann remind: send email reminder
+              t=+0s bob invite: send email invite
+              t=+5m bob sms-fallback: update {"set":{"bounced":true}}
+              t=+0s cy call: update {"set":{"needs_call":true}}
+              t=+0s di call: update {"set":{"needs_call":true}}
+              t=+0s ed invite: send email invite
+              t=+1d ed remind: send email reminder
         "#]],
     );
 }

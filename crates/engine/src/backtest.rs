@@ -101,6 +101,7 @@ pub async fn run(
 ) -> Result<Report, Error> {
     let journey =
         Journey::parse(document).map_err(|d| Error::Invalid(format!("the journey has {} problem(s); validate it first", d.len())))?;
+    let source_templates = source.clone();
     let events = tokio::task::spawn_blocking(move || -> Result<Vec<StoredEvent>, store::Error> {
         let mut all = Vec::new();
         let mut after = EventSeq(0);
@@ -116,14 +117,28 @@ pub async fn run(
     .await
     .map_err(|e| Error::Invalid(format!("reading events: {e}")))??;
     let scratch_store: Arc<dyn Store> = Arc::new(SqliteStore::open(&scratch.join("backtest.db"))?);
+    copy_templates(&*source_templates, &*scratch_store)?;
     let start = events.first().map_or(from, |e| e.event.received_at.min(from));
     let clock = Arc::new(ManualClock::new(start));
-    let deliverer = deliver::Deliverer::new(&deliver::Options::default()).map_err(|e| Error::Invalid(e.to_string()))?;
-    let engine = Engine::start(scratch_store.clone(), clock.clone(), deliverer, Options { dispatch: false, ..Options::default() });
+    // Messages go through a dispatcher that sends nothing (emails and webhooks are rendered
+    // and captured), so their outcomes reach the runs as they do live.
+    let deliverer = deliver::Deliverer::simulated().map_err(|e| Error::Invalid(e.to_string()))?;
+    let engine = Engine::start(scratch_store.clone(), clock.clone(), deliverer, Options::default());
     let result = replay(&engine, &clock, &scratch_store, &journey.id, document, &events, from, to, progress).await;
     engine.shutdown().await;
     result?;
     report(&*scratch_store, &journey.id, from, to, events.len())
+}
+
+/// The messages a backtest renders are the templates as they are now.
+fn copy_templates(from: &dyn Store, to: &dyn Store) -> Result<(), Error> {
+    let templates = from.read()?.templates()?;
+    let mut tx = to.write()?;
+    for t in &templates {
+        tx.put_template(t)?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -155,6 +170,8 @@ async fn replay(
         }
         engine.advance_manual(clock, at).await?;
         engine.ingest(SourceId(source.0.clone()), group).await?;
+        // Messages go out at once, as they do live (their outcomes reach the runs now).
+        engine.wake().await?;
         progress(i, events.len());
     }
     if !published {

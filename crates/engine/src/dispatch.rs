@@ -18,6 +18,7 @@ use serde_json::Value;
 use store::{Attempt, OutboxEntry, Store};
 use tokio::sync::{Mutex, Notify};
 
+use crate::outcome::MessageOutcome;
 use crate::{Clock, Options};
 
 /// Delay before attempt `n + 1` is `base * 2^n`, capped; after `max_attempts` the entry fails.
@@ -120,6 +121,8 @@ pub(crate) struct Dispatcher {
     stopping: AtomicBool,
     /// To hand webhook responses back to the core as events.
     commands: std::sync::mpsc::Sender<crate::Command>,
+    /// Outcomes handed back to the core so far (see `Engine::wake`).
+    reported: std::sync::atomic::AtomicU64,
 }
 
 impl Dispatcher {
@@ -131,7 +134,22 @@ impl Dispatcher {
         handoff: Arc<Handoff>,
         commands: std::sync::mpsc::Sender<crate::Command>,
     ) -> Dispatcher {
-        Dispatcher { store, clock, deliverer, options, handoff, pass: Mutex::new(()), stopping: AtomicBool::new(false), commands }
+        Dispatcher {
+            store,
+            clock,
+            deliverer,
+            options,
+            handoff,
+            pass: Mutex::new(()),
+            stopping: AtomicBool::new(false),
+            commands,
+            reported: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Something became due (a message retried by hand): look at the outbox.
+    pub(crate) fn notify(&self) {
+        self.handoff.ready.notify_one();
     }
 
     pub(crate) fn stop(&self) {
@@ -201,6 +219,7 @@ impl Dispatcher {
     async fn attempt_and_record(&self, entry: &OutboxEntry) -> bool {
         let attempt = self.attempt(entry).await;
         let (id, now) = (entry.id, self.clock.now());
+        let outcome = self.outcome(entry, &attempt);
         let recorded = self
             .blocking(move |s| {
                 let mut tx = s.write()?;
@@ -210,10 +229,52 @@ impl Dispatcher {
             .await;
         // Recorded, or still pending in the outbox (a later read retries it).
         self.handoff.release(id);
-        if let Err(error) = &recorded {
-            tracing::error!(%error, outbox_id = %id, "recording a delivery outcome failed");
+        match &recorded {
+            Err(error) => tracing::error!(%error, outbox_id = %id, "recording a delivery outcome failed"),
+            Ok(()) => {
+                if let Some(outcome) = outcome {
+                    self.report(entry, &outcome, now);
+                }
+            }
         }
         recorded.is_ok()
+    }
+
+    /// The final outcome of a journey's message (none while it is retried).
+    fn outcome(&self, entry: &OutboxEntry, attempt: &Attempt) -> Option<MessageOutcome> {
+        let status = match attempt {
+            Attempt::Sent { .. } => "sent",
+            Attempt::Captured { .. } => "captured",
+            Attempt::Failed { .. } => "failed",
+            Attempt::Retry { .. } => return None,
+        };
+        Some(MessageOutcome {
+            journey: entry.payload.context.journey.clone(),
+            run_id: entry.run?,
+            node: entry.payload.effect.node().clone(),
+            channel: entry.channel.clone(),
+            outbox_id: entry.id,
+            status: status.to_owned(),
+            error: if let Attempt::Failed { error, .. } = attempt { Some(error.clone()) } else { None },
+        })
+    }
+
+    /// Hands a message's outcome to the core: an event on the person's timeline, which the
+    /// run that decided the message is told of. (Lost if the process stops first: the outbox
+    /// keeps the outcome, and a run waiting for it goes on after `OUTCOME_WAIT`.)
+    fn report(&self, entry: &OutboxEntry, outcome: &MessageOutcome, now: domain::time::Timestamp) {
+        let event = outcome.event(entry.attempts + 1, now);
+        let (reply, _ignored) = tokio::sync::oneshot::channel();
+        let command = crate::Command::Ingest { origin: crate::Origin::Internal(entry.profile), events: vec![event], reply };
+        if self.commands.send(command).is_err() {
+            tracing::warn!(key = %entry.key, "engine stopped before a message's outcome was reported");
+        }
+        self.reported.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// How many outcomes were handed back to the core so far.
+    pub(crate) fn reported(&self) -> u64 {
+        self.reported.load(Ordering::SeqCst)
     }
 
     async fn attempt(&self, entry: &OutboxEntry) -> Attempt {

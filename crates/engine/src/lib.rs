@@ -10,6 +10,7 @@ mod clock;
 mod core;
 mod dispatch;
 pub mod explain;
+mod outcome;
 mod recent;
 mod syncer;
 mod templates;
@@ -259,6 +260,25 @@ impl Engine {
         rx.await.map_err(|_| Error::ShuttingDown)?
     }
 
+    /// Sends failed messages again (each once more, with its idempotency key): those of
+    /// `ids` that are failed; returns how many. Their outcomes reach their runs' traces.
+    pub async fn retry_messages(&self, ids: Vec<domain::ids::OutboxId>) -> Result<usize, Error> {
+        let (store, now) = (self.store.clone(), self.clock.now());
+        let n = tokio::task::spawn_blocking(move || -> Result<usize, store::Error> {
+            let mut tx = store.write()?;
+            let mut n = 0;
+            for id in ids {
+                n += usize::from(tx.retry_failed(id, now)?);
+            }
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+        .map_err(|e| Error::Store(store::Error::Corrupt(format!("store task: {e}"))))??;
+        self.dispatcher.notify();
+        Ok(n)
+    }
+
     /// Makes newly published journey versions take effect for the events that follow.
     pub async fn reload_journeys(&self) -> Result<(), Error> {
         let (reply, rx) = oneshot::channel();
@@ -269,11 +289,19 @@ impl Engine {
     /// Fires due timers and sends due messages, returning when both are done. With a manual
     /// clock this is how time passing takes effect.
     pub async fn wake(&self) -> Result<(), Error> {
-        let (reply, rx) = oneshot::channel();
-        self.commands.send(Command::Wake { reply: Some(reply) }).map_err(|_| Error::ShuttingDown)?;
-        rx.await.map_err(|_| Error::ShuttingDown)??;
-        self.dispatcher.drain().await;
-        Ok(())
+        // Each send's outcome goes back to the core (its run may route on it, and send
+        // again): until no outcome is left for the core. (`drain` waits for a pass the
+        // dispatcher's own task has under way, so its outcomes are counted.)
+        loop {
+            let reported = self.dispatcher.reported();
+            let (reply, rx) = oneshot::channel();
+            self.commands.send(Command::Wake { reply: Some(reply) }).map_err(|_| Error::ShuttingDown)?;
+            rx.await.map_err(|_| Error::ShuttingDown)??;
+            self.dispatcher.drain().await;
+            if self.dispatcher.reported() == reported {
+                return Ok(());
+            }
+        }
     }
 
     /// Moves a manual clock to `target`, stopping at each timer and schedule on the way so

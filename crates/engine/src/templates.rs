@@ -17,12 +17,7 @@ impl std::fmt::Debug for Templates {
 
 impl domain::journey::Render for Templates {
     fn value(&self, source: &str, scope: &Value) -> Result<Value, String> {
-        // Until deliver renders typed values: a bare `{{ path }}` is the value there.
-        let bare = source.trim().strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).map(str::trim);
-        if let Some(path) = bare.filter(|p| p.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')) {
-            return path.split('.').try_fold(scope, |v, k| v.get(k)).cloned().ok_or_else(|| format!("unknown variable {path}"));
-        }
-        self.0.render(source, scope).map(Value::String).map_err(|e| e.to_string())
+        self.0.value(source, scope).map_err(|e| e.to_string())
     }
 }
 

@@ -166,7 +166,9 @@ async fn anonymous_history_joins_the_profile_on_identify() {
     let mut tx = h.store.read().expect("tx");
     let p = tx.profile_by_identity(&Identity::AnonymousId("anon-1".into())).expect("lookup").expect("known");
     assert_eq!(tx.profile_by_identity(&Identity::UserId("dana".into())).expect("lookup"), Some(p));
-    assert_eq!(tx.timeline(p, 10).expect("timeline").len(), 4);
+    let timeline = tx.timeline(p, 10).expect("timeline");
+    let names: Vec<&str> = timeline.iter().map(|e| e.event.match_name()).collect();
+    assert_eq!(names, ["Message Sent", "Page Viewed", "Identify", "Page Viewed", "Page Viewed"], "newest first, the invite's outcome last");
 }
 
 #[tokio::test]
@@ -251,7 +253,7 @@ async fn timers_survive_a_restart() {
 }
 
 #[tokio::test]
-async fn missing_email_and_missing_template_are_recorded_failures() {
+async fn a_person_without_email_is_skipped_and_a_missing_template_is_a_recorded_failure() {
     let mut h = Harness::new();
     h.template("hello", "Hello");
     h.publish(json!({"id": "greet", "entry": {"event": "Signed Up"},
@@ -261,11 +263,21 @@ async fn missing_email_and_missing_template_are_recorded_failures() {
     h.send(Kind::Identify, json!({"userId": "jo", "traits": {"email": "jo@x.test"}})).await;
     h.send(Kind::Track, json!({"userId": "jo", "event": "Signed Up"})).await;
     h.check_messages(expect![[r#"
-        t=+0s email -: failed the person has no "email" trait
-        t=+0s email -: failed template "ghost" does not exist
         t=+0s email jo@x.test: captured "Hello"
         t=+0s email jo@x.test: failed template "ghost" does not exist
     "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let trace = |who: &str, tx: &mut Box<dyn store::Tx + '_>| {
+        let p = tx.profile_by_identity(&Identity::UserId(who.into())).expect("lookup").expect("known");
+        let run = tx.runs_of(p).expect("runs").remove(0);
+        tx.traces(run.id).expect("traces").into_iter().map(|t| t.lines.join(" / ")).collect::<Vec<_>>().join("\n")
+    };
+    expect!["entered on Signed Up / a: not sending email hello: unreachable (no email trait) -> b / b: not sending email ghost: unreachable (no email trait) -> (end) / completed"].assert_eq(&trace("ivy", &mut tx));
+    expect![[r#"
+        entered on Signed Up / a: send email hello / b: send email ghost / completed
+        a: message delivered (captured)
+        b: message failed (failed: template "ghost" does not exist)"#]]
+    .assert_eq(&trace("jo", &mut tx));
 }
 
 /// A loopback HTTP server that answers each request with the next status in `statuses`
@@ -488,7 +500,6 @@ async fn api_entries_entry_limits_and_holdout_are_kept() {
     h.engine.wake().await.expect("wake");
     h.check_messages(expect![[r#"
         t=+0s email pat@x.test: captured "Your coupon A1"
-        t=+0s email -: failed the person has no "email" trait
     "#]]);
     // Holdout: a stable share is recorded as a control group and sent nothing.
     h.publish(json!({"id": "winback", "entry": {"event": "Churned", "holdout": 30}, "steps": [{"id": "offer", "type": "send", "template": "coupon"}]})).await;
@@ -1035,4 +1046,50 @@ async fn abandoned_carts_are_reminded_per_cart_with_their_items() {
         .await
         .expect("backtest");
     assert_eq!(Report { events: 0, ..replayed }, live, "keyed runs, references and run variables replay as they ran");
+}
+
+/// A send with `on_failure` waits for its message's outcome and routes on it; the outcome
+/// is an event on the person's timeline; failed messages are retried from the API, and the
+/// retry's outcome reaches the run's trace.
+#[tokio::test]
+async fn failed_messages_route_their_runs_and_can_be_retried() {
+    let mut h = Harness::new();
+    h.template("welcome", "Welcome");
+    h.publish(json!({"id": "onboard", "entry": {"event": "Signed Up"},
+    "steps": [
+        {"id": "tip", "type": "send", "template": "tip-of-the-day", "on_failure": "fallback", "next": "done"},
+        {"id": "fallback", "type": "send", "template": "welcome"},
+        {"id": "done", "type": "update", "set": {"tipped": true}}
+    ]}))
+    .await;
+    h.send(Kind::Identify, json!({"userId": "kim", "traits": {"email": "kim@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "kim", "event": "Signed Up"})).await;
+    h.check_messages(expect![[r#"
+        t=+0s email kim@x.test: failed template "tip-of-the-day" does not exist
+        t=+0s email kim@x.test: captured "Welcome"
+    "#]]);
+    // The template now exists: the failed tip is retried, from the API, and goes.
+    h.template("tip-of-the-day", "A tip");
+    let failed: Vec<_> =
+        h.store.read().expect("tx").messages(Some(OutboxStatus::Failed), None, 10).expect("failed").iter().map(|m| m.id).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(h.engine.retry_messages(failed.clone()).await.expect("retry"), 1);
+    assert_eq!(h.engine.retry_messages(failed).await.expect("retry"), 0, "a message no longer failed is not retried");
+    h.advance("1m").await;
+    h.check_messages(expect![[r#"
+        t=+0s email kim@x.test: captured "A tip"
+        t=+0s email kim@x.test: captured "Welcome"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("kim".into())).expect("lookup").expect("known");
+    let run = tx.runs_of(p).expect("runs").remove(0);
+    let trace: Vec<String> = tx.traces(run.id).expect("traces").into_iter().map(|t| t.lines.join(" / ")).collect();
+    expect![[r#"
+        entered on Signed Up / tip: send email tip-of-the-day, waiting for its outcome
+        tip: message failed (failed: template "tip-of-the-day" does not exist) -> fallback / fallback: send email welcome / completed
+        fallback: message delivered (captured)
+        tip: message delivered (captured)"#]]
+    .assert_eq(&trace.join("\n"));
+    let names: Vec<String> = tx.timeline(p, 10).expect("timeline").iter().map(|e| e.event.match_name().to_owned()).collect();
+    expect!["Message Sent, Message Sent, Message Failed, Signed Up, Identify"].assert_eq(&names.join(", "));
 }

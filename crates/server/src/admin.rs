@@ -637,6 +637,34 @@ pub async fn list_messages(State(app): State<Arc<App>>, Query(q): Query<Messages
     Ok(Json(json!({"messages": all.iter().map(message_json).collect::<Vec<_>>()})))
 }
 
+/// Sends a failed message again (once, with the same idempotency key); 409 if it is not failed.
+pub async fn retry_message(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
+    let id = domain::ids::OutboxId(id);
+    let entry = app.read(move |tx| Ok(tx.outbox_entry(id)?)).await?.ok_or_else(|| ApiError::not_found(format!("message {id}")))?;
+    if entry.status != OutboxStatus::Failed {
+        return Err(ApiError::new(
+            Code::Conflict,
+            format!("message {id} is {}, not failed: only failed messages are retried", entry.status.as_str()),
+        ));
+    }
+    let retried = app.engine.retry_messages(vec![id]).await?;
+    Ok(Json(json!({"retried": retried})))
+}
+
+/// Sends every failed message of a journey again; answers how many.
+pub async fn retry_journey_messages(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    let jid = JourneyId(id.clone());
+    let failed = app
+        .read(move |tx| {
+            tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {:?}", jid.0)))?;
+            let all = tx.messages(Some(OutboxStatus::Failed), None, usize::MAX)?;
+            Ok(all.into_iter().filter(|m| m.run.is_some() && m.payload.context.journey == jid).map(|m| m.id).collect::<Vec<_>>())
+        })
+        .await?;
+    let retried = app.engine.retry_messages(failed).await?;
+    Ok(Json(json!({"journey": id, "retried": retried})))
+}
+
 // ---- clock ----
 
 #[derive(Deserialize)]

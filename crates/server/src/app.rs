@@ -154,6 +154,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/profiles/{id}", get(admin::get_profile))
         .route("/profiles/{id}/journeys", get(admin::profile_journeys))
         .route("/messages", get(admin::list_messages))
+        .route("/messages/{id}/retry", post(admin::retry_message))
+        .route("/journeys/{id}/messages/retry", post(admin::retry_journey_messages))
         .route("/dead-letters", get(admin::list_dead_letters))
         .route("/dead-letters/{id}/replay", post(admin::replay_dead_letter))
         .route("/clock", get(admin::get_clock).post(admin::move_clock))

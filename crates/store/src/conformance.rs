@@ -268,6 +268,13 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     assert_eq!(tx.messages(Some(OutboxStatus::Failed), None, 10).expect("failed")[0].last_error.as_deref(), Some("550 no such user"));
     assert_eq!(tx.messages(None, Some(p), 10).expect("all").iter().map(|e| e.id).collect::<Vec<_>>(), [c, b, a]);
     assert_eq!(tx.messages(None, Some(ProfileId(p.0 + 1000)), 10).expect("none").len(), 0);
+    // A failed message retried by hand: due again, same key, attempts go on counting.
+    assert!(!tx.retry_failed(a, t(60)).expect("retry"), "only a failed message is retried");
+    assert!(tx.retry_failed(c, t(60)).expect("retry"));
+    let ec = tx.outbox_entry(c).expect("get").expect("exists");
+    assert_eq!((ec.status, ec.attempts, ec.next_attempt_at, ec.key.as_str()), (OutboxStatus::Pending, 1, t(60), "r1:1:2"));
+    assert_eq!(tx.due_outbox(t(60), 10).expect("due").iter().map(|e| e.id).collect::<Vec<_>>(), [c]);
+    assert!(!tx.retry_failed(c, t(61)).expect("retry"), "pending already");
     tx.commit().expect("commit");
 }
 

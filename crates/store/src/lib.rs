@@ -410,6 +410,9 @@ pub trait Tx {
     fn next_outbox_due(&mut self) -> Result<Option<Timestamp>>;
     fn record_attempt(&mut self, id: OutboxId, attempt: &Attempt, now: Timestamp) -> Result<()>;
     fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>>;
+    /// Makes a failed entry due again at `now` (its idempotency key unchanged); false if it
+    /// was not failed. Its attempts go on counting.
+    fn retry_failed(&mut self, id: OutboxId, now: Timestamp) -> Result<bool>;
     /// Newest first, optionally only one status or one person.
     fn messages(&mut self, status: Option<OutboxStatus>, profile: Option<ProfileId>, limit: usize) -> Result<Vec<OutboxEntry>>;
 

@@ -664,6 +664,14 @@ impl<C: Conn> Tx for SqlTx<C> {
         Ok(())
     }
 
+    fn retry_failed(&mut self, id: OutboxId, now: Timestamp) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'failed'",
+            params![now.0, now.0, id.0],
+        )?;
+        Ok(n == 1)
+    }
+
     fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>> {
         let rows = self.conn.query(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE id = ?"), params![id.0])?;
         first(rows, outbox_row)

@@ -298,6 +298,12 @@ pub enum StepKind {
         channel: Channel,
         template: TemplateId,
         next: Option<NodeId>,
+        /// Where to go when the person has no address on the channel (absent: `next`; the
+        /// inner `None`: the run ends).
+        on_unreachable: Option<Option<NodeId>>,
+        /// Where to go when the message fails: the run then waits at the send for its outcome
+        /// (absent: it goes on to `next` at once, as without it).
+        on_failure: Option<Option<NodeId>>,
     },
     Update {
         update: TraitUpdate,
@@ -347,8 +353,14 @@ impl StepKind {
     /// Every (edge label, target) leaving this step.
     pub fn edges(&self) -> Vec<(&'static str, Option<&NodeId>)> {
         match self {
-            StepKind::Wait { next, .. } | StepKind::Send { next, .. } | StepKind::Webhook { next, .. } | StepKind::Update { next, .. } => {
+            StepKind::Wait { next, .. } | StepKind::Webhook { next, .. } | StepKind::Update { next, .. } => {
                 vec![("next", next.as_ref())]
+            }
+            StepKind::Send { next, on_unreachable, on_failure, .. } => {
+                let mut e = vec![("next", next.as_ref())];
+                e.extend(on_unreachable.as_ref().map(|n| ("on_unreachable", n.as_ref())));
+                e.extend(on_failure.as_ref().map(|n| ("on_failure", n.as_ref())));
+                e
             }
             StepKind::WaitFor { paths, timeout_next, .. } => {
                 let mut e: Vec<_> = paths.iter().map(|p| ("next", p.next.as_ref())).collect();
@@ -366,7 +378,7 @@ impl StepKind {
     }
 
     fn waits(&self) -> bool {
-        matches!(self, StepKind::Wait { .. } | StepKind::WaitFor { .. })
+        matches!(self, StepKind::Wait { .. } | StepKind::WaitFor { .. } | StepKind::Send { on_failure: Some(_), .. })
     }
 }
 
@@ -519,6 +531,36 @@ pub enum Input<'a> {
     },
     /// A schedule came due, or a date entry's time came (the engine's sweep decides who).
     Scheduled,
+    /// What became of a message the run decided at step `node`: delivered (sent or
+    /// captured) or not, with the detail (the status, or the error).
+    Outcome {
+        node: &'a NodeId,
+        delivered: bool,
+        detail: &'a str,
+    },
+}
+
+/// How long a run waits at a send with `on_failure` for the message's outcome before going
+/// on to `next` (the outcome normally comes within the dispatcher's retries).
+pub const OUTCOME_WAIT: Duration = Duration(86_400_000);
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+        }
+    }
+
+    /// Whether a person with these traits can be reached on the channel; if not, why.
+    pub fn reach(self, traits: &Map) -> Result<(), String> {
+        match self {
+            Channel::Email => match traits.get("email") {
+                Some(Value::String(e)) if e.contains('@') => Ok(()),
+                Some(Value::String(e)) if !e.trim().is_empty() => Err(format!("email trait {e:?} is not an address")),
+                _ => Err("no email trait".to_owned()),
+            },
+        }
+    }
 }
 
 /// Something the transition decided to do outside the run; the engine applies updates in
@@ -820,17 +862,27 @@ impl<'a> Stepper<'a> {
                     ));
                     node = chosen.next.clone();
                 }
-                StepKind::Send { channel, template, next } => {
+                StepKind::Send { channel, template, next, on_unreachable, on_failure } => {
                     if run.control {
                         self.trace.push(format!("{id}: control group, not sending {template}"));
-                    } else {
+                    } else if let Err(why) = channel.reach(&self.traits) {
+                        let to = on_unreachable.as_ref().unwrap_or(next);
                         self.trace.push(format!(
-                            "{id}: send {} {template}",
-                            match channel {
-                                Channel::Email => "email",
-                            }
+                            "{id}: not sending {} {template}: unreachable ({why}) -> {}",
+                            channel.as_str(),
+                            node_label(to)
                         ));
+                        node = to.clone();
+                        continue;
+                    } else {
                         self.effects.push(Effect::Send { node: id.clone(), channel: *channel, template: template.clone() });
+                        if on_failure.is_some() {
+                            run.status = RunStatus::Waiting;
+                            run.wake_at = Some(self.now.plus(OUTCOME_WAIT));
+                            self.trace.push(format!("{id}: send {} {template}, waiting for its outcome", channel.as_str()));
+                            return;
+                        }
+                        self.trace.push(format!("{id}: send {} {template}", channel.as_str()));
                     }
                     node = next.clone();
                 }
@@ -969,8 +1021,26 @@ pub fn step(
 ) -> Option<Transition> {
     let mut s = Stepper::new(j, ctx, now, seed);
     match (run, input) {
+        (Some(r), Input::Outcome { node, delivered, detail }) => {
+            let mut run = r.clone();
+            let awaited = r.status == RunStatus::Waiting && r.node.as_ref() == Some(node);
+            let route = match j.get(node).map(|st| &st.kind) {
+                Some(StepKind::Send { next, on_failure: Some(failed), .. }) if awaited => Some(if delivered { next } else { failed }),
+                _ => None,
+            };
+            let status = if delivered { "delivered" } else { "failed" };
+            match route {
+                Some(to) => {
+                    s.trace.push(format!("{node}: message {status} ({detail}) -> {}", node_label(to)));
+                    s.advance(&mut run, to.clone());
+                }
+                // The run has moved on, or ended: its trace still says what became of the message.
+                None => s.trace.push(format!("{node}: message {status} ({detail})")),
+            }
+            Some(s.finish(run, false))
+        }
         (Some(r), _) if r.status == RunStatus::Exited => None,
-        (None, Input::Timer) => None,
+        (None, Input::Timer | Input::Outcome { .. }) => None,
         (None, input) => {
             let (name, trigger, key) = s.entry(input)?;
             let mut run = Run {
@@ -1059,6 +1129,10 @@ pub fn step(
                     let names: Vec<_> = paths.iter().map(|p| p.on.event.as_str()).collect();
                     s.trace.push(format!("{node}: wait_for {} timed out -> {}", names.join(" | "), node_label(timeout_next)));
                     timeout_next.clone()
+                }
+                StepKind::Send { next, on_failure: Some(_), .. } => {
+                    s.trace.push(format!("{node}: no outcome for the message within {OUTCOME_WAIT} -> {}", node_label(next)));
+                    next.clone()
                 }
                 _ => return None,
             };

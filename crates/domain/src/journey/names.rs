@@ -139,7 +139,9 @@ impl Journey {
                     }
                 }
             }
-            Condition::Compare { subject: Subject::Property(_) | Subject::Run(_), .. } | Condition::Clock { .. } => {}
+            Condition::Compare { subject: Subject::Property(_) | Subject::Run(_), .. }
+            | Condition::Clock { .. }
+            | Condition::Reachable(_) => {}
         }
     }
 

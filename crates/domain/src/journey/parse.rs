@@ -46,7 +46,7 @@ const BRANCH_STEP: [&str; 4] = ["id", "type", "cases", "else"];
 const CASE: [&str; 2] = ["when", "next"];
 const SPLIT_STEP: [&str; 3] = ["id", "type", "paths"];
 const SPLIT_PATH: [&str; 3] = ["name", "weight", "next"];
-const SEND_STEP: [&str; 5] = ["id", "type", "channel", "template", "next"];
+const SEND_STEP: [&str; 7] = ["id", "type", "channel", "template", "next", "on_unreachable", "on_failure"];
 const UPDATE_STEP: [&str; 7] = ["id", "type", "set", "increment", "unset", "run", "next"];
 const WEBHOOK_STEP: [&str; 7] = ["id", "type", "url", "method", "body", "save", "next"];
 const EXIT_STEP: [&str; 2] = ["id", "type"];
@@ -530,7 +530,9 @@ impl Parser {
     }
 
     fn send(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
-        let [_, _, channel, template, next] = self.diags.fields(obj, &SEND_STEP, "a send step", path, &STEPS);
+        let [_, _, channel, template, next, on_unreachable, on_failure] = self.diags.fields(obj, &SEND_STEP, "a send step", path, &STEPS);
+        let on_unreachable = on_unreachable.map(|v| self.next(Some(v), "on_unreachable", path));
+        let on_failure = on_failure.map(|v| self.next(Some(v), "on_failure", path));
         let channel = match channel.map_or(Some("email"), Value::as_str) {
             Some("email") => Some(Channel::Email),
             other => {
@@ -540,7 +542,8 @@ impl Parser {
             }
         };
         let template = self.string(template, "template", path);
-        Some(StepKind::Send { channel: channel?, template: TemplateId(template?), next: self.next(next, "next", path) })
+        let next = self.next(next, "next", path);
+        Some(StepKind::Send { channel: channel?, template: TemplateId(template?), next, on_unreachable, on_failure })
     }
 
     fn webhook(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
@@ -793,7 +796,7 @@ fn signed_duration(o: &str) -> Result<Duration, String> {
 /// Every step id a raw step object points to, with where it says so.
 fn raw_edges(step: &Value) -> Vec<(String, &str)> {
     let mut out = Vec::new();
-    for key in ["next", "else", "timeout_next"] {
+    for key in ["next", "else", "timeout_next", "on_unreachable", "on_failure"] {
         if let Some(t) = step.get(key).and_then(Value::as_str) {
             out.push((key.to_owned(), t));
         }

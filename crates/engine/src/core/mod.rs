@@ -542,6 +542,10 @@ impl Core {
                         report.accepted += 1;
                         first_new.get_or_insert(seq);
                         work.push((profile, Work::Event { seq, event, replay: false }));
+                        // A message's outcome (only the dispatcher makes these) goes to its run too.
+                        if let (Origin::Internal(_), Some(outcome)) = (origin, crate::outcome::MessageOutcome::of(event)) {
+                            work.push((profile, Work::Outcome(outcome)));
+                        }
                         self.note_names(event);
                     }
                     None => report.duplicates += 1,
@@ -565,7 +569,16 @@ impl Core {
                     }
                     DeadInput::Api { journey, payload } => Work::Api { journey: journey.clone(), payload },
                     DeadInput::Event { .. } => match events.next() {
-                        Some(e) => Work::Event { seq: e.seq, event: &e.event, replay: true },
+                        Some(e) => {
+                            if e.source.as_str() == INTERNAL_SOURCE
+                                && let Some(outcome) = crate::outcome::MessageOutcome::of(&e.event)
+                            {
+                                work.push((letter.profile, Work::Event { seq: e.seq, event: &e.event, replay: true }));
+                                work.push((letter.profile, Work::Outcome(outcome)));
+                                continue;
+                            }
+                            Work::Event { seq: e.seq, event: &e.event, replay: true }
+                        }
                         None => continue,
                     },
                 };
@@ -714,6 +727,13 @@ impl Core {
                     people.len() - 1
                 }
             };
+            // A message's outcome may concern a run that ended and is no longer the latest.
+            if let Work::Outcome(o) = &item
+                && !people[i].runs.iter().any(|(r, _)| *r == RunRef::Stored(o.run_id))
+                && let Some(record) = tx.run(o.run_id)?
+            {
+                people[i].runs.push((RunRef::Stored(record.id), record.run));
+            }
             people[i].work.push(item);
             order.push(i);
         }

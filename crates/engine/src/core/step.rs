@@ -30,6 +30,8 @@ pub(super) enum Work<'e> {
         journey: JourneyId,
         payload: &'e domain::Map,
     },
+    /// What became of a message a run decided (the run may have ended).
+    Outcome(crate::outcome::MessageOutcome),
 }
 
 /// A run as the batch knows it: stored already, or started in this batch.
@@ -201,6 +203,20 @@ impl Stepping<'_, '_> {
         self.cascade(changes);
     }
 
+    fn outcome(&mut self, o: &crate::outcome::MessageOutcome) {
+        let Some((_, run)) = self.p.runs.iter().find(|(r, _)| *r == RunRef::Stored(o.run_id)) else { return };
+        let run = run.clone();
+        let detail = o.detail();
+        let input = Input::Outcome { node: &o.node, delivered: o.delivered(), detail: &detail };
+        let Some(t) =
+            self.b.versions.get(&(run.journey.clone(), run.version)).and_then(|j| self.ctx_step(j, run.version, Some(&run), input))
+        else {
+            return;
+        };
+        let changes = self.record(RunRef::Stored(o.run_id), t);
+        self.cascade(changes);
+    }
+
     fn event(&mut self, seq: EventSeq, event: &Event, replay: bool) {
         if self.b.faults.panic_on_event.as_deref() == Some(event.match_name()) {
             panic!("injected failure: stepping {:?}", event.match_name());
@@ -283,6 +299,7 @@ impl<'p, 'e> Stepping<'p, 'e> {
             Work::Timer(id) => self.timer(*id),
             Work::Event { seq, event, replay } => self.event(*seq, event, *replay),
             Work::Api { journey, payload } => self.api(journey, payload),
+            Work::Outcome(o) => self.outcome(o),
         }))
         .map_err(|panic| {
             let text = panic.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| panic.downcast_ref::<String>().cloned());
@@ -302,11 +319,13 @@ impl<'p, 'e> Stepping<'p, 'e> {
 fn dead(profile: ProfileId, work: &[Work<'_>], error: String) -> Dead {
     let inputs = work
         .iter()
-        .map(|w| match w {
+        .filter_map(|w| match w {
             // The time it was due is filled in from the store (`Core::bury`).
-            Work::Timer(run) => DeadInput::Timer { run: *run, wake_at: None },
-            Work::Event { seq, .. } => DeadInput::Event { seq: *seq },
-            Work::Api { journey, payload } => DeadInput::Api { journey: journey.clone(), payload: (*payload).clone() },
+            Work::Timer(run) => Some(DeadInput::Timer { run: *run, wake_at: None }),
+            Work::Event { seq, .. } => Some(DeadInput::Event { seq: *seq }),
+            Work::Api { journey, payload } => Some(DeadInput::Api { journey: journey.clone(), payload: (*payload).clone() }),
+            // Its event is kept (above): a replay of that event brings the outcome back.
+            Work::Outcome(_) => None,
         })
         .collect();
     tracing::error!(profile = %profile, %error, "stepping a person failed; their inputs are kept as a dead letter");

@@ -1,0 +1,70 @@
+//! What became of a message goes back to the person's timeline and to the run that decided
+//! it: an internal `Message Sent` or `Message Failed` event, made only by the dispatcher.
+
+use domain::event::{Event, Kind};
+use domain::ids::{JourneyId, NodeId, OutboxId, RunId};
+use domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub(crate) const SENT: &str = "Message Sent";
+pub(crate) const FAILED: &str = "Message Failed";
+
+/// The properties of an outcome event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct MessageOutcome {
+    pub(crate) journey: JourneyId,
+    pub(crate) run_id: RunId,
+    pub(crate) node: NodeId,
+    pub(crate) channel: String,
+    pub(crate) outbox_id: OutboxId,
+    /// `sent`, `captured` or `failed`.
+    pub(crate) status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+impl MessageOutcome {
+    pub(crate) fn delivered(&self) -> bool {
+        self.status != "failed"
+    }
+
+    /// What the run's trace says about it.
+    pub(crate) fn detail(&self) -> String {
+        match &self.error {
+            // One line (Liquid's errors span several).
+            Some(e) => format!("{}: {}", self.status, e.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")),
+            None => self.status.clone(),
+        }
+    }
+
+    /// The event; its messageId is unique per attempt that ended (a message retried from the
+    /// API has an outcome of its own).
+    pub(crate) fn event(&self, attempt: i64, now: Timestamp) -> Event {
+        let properties = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => domain::Map::new(),
+        };
+        Event {
+            kind: Kind::Track,
+            message_id: domain::ids::MessageId(format!("outbox-{}-outcome-{attempt}", self.outbox_id)),
+            user_id: None,
+            anonymous_id: None,
+            previous_id: None,
+            group_id: None,
+            name: Some(if self.delivered() { SENT } else { FAILED }.to_owned()),
+            properties,
+            traits: domain::Map::new(),
+            context: domain::Map::new(),
+            timestamp: now,
+            received_at: now,
+        }
+    }
+
+    /// The outcome an internal event carries, if it is one.
+    pub(crate) fn of(event: &Event) -> Option<MessageOutcome> {
+        if !matches!(event.name.as_deref(), Some(SENT | FAILED)) {
+            return None;
+        }
+        serde_json::from_value(serde_json::Value::Object(event.properties.clone())).ok()
+    }
+}
