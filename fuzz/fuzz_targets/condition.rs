@@ -48,7 +48,7 @@ fn comparisons(c: &Condition, subjects: &mut Vec<Subject>, values: &mut Vec<Valu
             add(value);
             value.as_array().into_iter().flatten().for_each(&mut add);
         }
-        Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } => {}
+        Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } | Condition::Reachable(_) => {}
     }
 }
 
