@@ -391,6 +391,49 @@ mod http {
         assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("journey_invalid")));
     }
 
+    /// Apply validates, saves the draft and publishes in one transaction: a document with an
+    /// error, or one whose publish would strand waiting runs, leaves the draft as it was.
+    #[tokio::test]
+    async fn apply_publishes_a_valid_document_and_an_invalid_one_changes_nothing() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi", "text": "x"})).await;
+        let v1 = json!({"id": "nurture", "entry": {"event": "Signed Up"},
+            "steps": [{"id": "pause", "type": "wait", "duration": "10d", "next": "hi"}, {"id": "hi", "type": "send", "template": "hi"}]});
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": v1})).await;
+        assert_eq!((status, out["status"].clone(), out["version"].clone()), (StatusCode::OK, json!("published"), json!(1)), "{out}");
+        let (_, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": v1})).await;
+        assert_eq!((out["status"].clone(), out["version"].clone()), (json!("unchanged"), json!(1)));
+        // A draft in progress (invalid, as drafts may be) is kept by a refused apply.
+        let draft = json!({"id": "nurture", "entry": {"event": "Signed Up"}, "steps": [{"id": "pause", "type": "wait"}]});
+        api.admin("PUT", "/api/journeys/nurture", draft.clone()).await;
+        let broken = json!({"id": "nurture", "entry": {"event": "Signed Up"},
+            "steps": [{"id": "pause", "type": "wait", "duration": "10d", "next": "hi"}, {"id": "hi", "type": "send", "template": "nope"}]});
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": broken})).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("journey_invalid")));
+        let codes: Vec<_> = out["details"]["diagnostics"].as_array().expect("list").iter().map(|d| d["code"].clone()).collect();
+        assert_eq!(codes, [json!("unknown_template")], "{out}");
+        let (_, stored) = api.admin("GET", "/api/journeys/nurture", Value::Null).await;
+        assert_eq!((stored["draft"].clone(), stored["published_version"].clone()), (draft.clone(), json!(1)));
+        // Valid, but moving the waiting run to a version without its step: refused, draft kept.
+        api.ingest("track", json!({"userId": "rae", "event": "Signed Up"}).to_string()).await;
+        let renamed = json!({"id": "nurture", "entry": {"event": "Signed Up"},
+            "steps": [{"id": "rest", "type": "wait", "duration": "10d", "next": "hi"}, {"id": "hi", "type": "send", "template": "hi"}]});
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": renamed, "in_flight": "move"})).await;
+        assert_eq!(
+            (status, out["details"]["diagnostics"][0]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("step_missing_for_runs"))
+        );
+        let (_, stored) = api.admin("GET", "/api/journeys/nurture", Value::Null).await;
+        assert_eq!((stored["draft"].clone(), stored["published_version"].clone()), (draft, json!(1)));
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": renamed})).await;
+        assert_eq!((status, out["version"].clone(), out["moved_runs"].clone()), (StatusCode::OK, json!(2), json!(0)));
+        let (_, stored) = api.admin("GET", "/api/journeys/nurture", Value::Null).await;
+        assert_eq!(stored["draft"], renamed);
+        // The URL names the journey the document is.
+        let (status, _) = api.admin("POST", "/api/journeys/other/apply", json!({"document": renamed})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
     #[tokio::test]
     async fn captured_email_is_listed_as_not_delivered_with_the_person_timeline() {
         let api = Api::new().await;
@@ -873,9 +916,21 @@ mod e2e {
         std::fs::write(&changed, std::fs::read_to_string(file).expect("read").replace("\"timeout\": \"3d\"", "\"timeout\": \"5d\""))
             .expect("write");
         let (ok, out) = wayfarer_cli(&w, &["journeys", "diff", changed.to_str().expect("path")]);
-        assert!(!ok && out.contains("~ /steps/2/timeout: \"3d\" -> \"5d\""), "{out}");
+        assert!(!ok && out.contains("~ step booked /timeout: \"3d\" -> \"5d\""), "{out}");
+        assert!(out.contains("1 difference(s) from published version 1"), "{out}");
         let (ok, out) = wayfarer_cli(&w, &["journeys", "apply", changed.to_str().expect("path")]);
         assert!(ok && out.contains("published version 2"), "{out}");
+        // An invalid file is refused with its diagnostics, and the draft stays as it was.
+        let invalid = dir.path().join("invalid.json");
+        let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&changed).expect("read")).expect("json");
+        doc["steps"][1]["template"] = json!("no-such-template");
+        std::fs::write(&invalid, doc.to_string()).expect("write");
+        let (_, before) = w.admin("GET", "/journeys/consultation", None).await;
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "apply", invalid.to_str().expect("path")]);
+        assert!(!ok, "{out}");
+        assert!(out.contains("nothing was saved or published") && out.contains("unknown_template"), "{out}");
+        let (_, after) = w.admin("GET", "/journeys/consultation", None).await;
+        assert_eq!((&after["draft"], &after["published_version"]), (&before["draft"], &json!(2)));
 
         let key = w.write_key("web").await;
         let mut batch = vec![json!({"type": "identify", "userId": "bo", "traits": {"firstName": "Bo", "email": "bo@x.test"}})];
