@@ -1,6 +1,7 @@
 //! The admin API under `/api/` (bearer token): sources, templates, journeys, profiles,
 //! messages, and the manual clock.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -511,10 +512,11 @@ pub struct BacktestBody {
     to: String,
 }
 
-/// Replays the stored events of `[from, to]` through a journey document (a draft need not be
-/// saved) with a simulated clock, and reports per-step counts, sends, exits, goals and sample
-/// paths. Nothing is sent and nothing live changes.
-pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody>) -> ApiResult {
+/// Replays the stored events up to `to` through a journey document (a draft need not be
+/// saved), published at `from`, with a simulated clock, and reports for the period the events,
+/// per-step visits, sends and the messages that would fail (rendered, not sent), exits, goals,
+/// what the entry events did and sample paths. Nothing is sent and nothing live changes.
+pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody>) -> Result<Json<BacktestResponse>, ApiError> {
     let parse = |name: &str, v: &str| Timestamp::parse(v).ok_or_else(|| bad_request(format!("{name} {v:?} is not an RFC 3339 instant")));
     let (from, to) = (parse("from", &body.from)?, parse("to", &body.to)?);
     if to < from {
@@ -537,12 +539,101 @@ pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody
     };
     let result = engine::backtest::run(app.store.clone(), &body.document, from, to, &scratch, &progress).await;
     let _ = std::fs::remove_dir_all(&scratch);
-    let r = result?;
-    let samples: Vec<_> = r.samples.iter().map(|(who, path)| json!({"person": who, "path": path})).collect();
-    Ok(Json(json!({
-        "from": ts(from), "to": ts(to), "events_replayed": r.events, "runs": r.runs, "control_group": r.control,
-        "conversions": r.conversions, "visits": r.visits, "waiting": r.waiting, "sends": r.sends, "exits": r.exits, "samples": samples,
-    })))
+    let event_entry = matches!(Journey::parse(&body.document).map(|j| j.entry.trigger), Ok(domain::journey::Trigger::Event(_)));
+    Ok(Json(BacktestResponse::new(result?, from, to, event_entry)))
+}
+
+/// What `POST /api/journeys/backtest` answers.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct BacktestResponse {
+    pub from: String,
+    pub to: String,
+    /// Events received in `[from, to]`, all people.
+    pub events: usize,
+    /// Events received before `from`, replayed first so that profiles and history are as they
+    /// were when the period began.
+    pub warmup_events: usize,
+    /// Runs entered in the period.
+    pub runs: usize,
+    pub control_group: usize,
+    pub conversions: usize,
+    /// How many times runs reached each step.
+    pub visits: BTreeMap<String, usize>,
+    /// Runs still waiting at `to`, by step.
+    pub waiting: BTreeMap<String, usize>,
+    /// Messages decided, by template (emails) or URL (webhooks).
+    pub sends: BTreeMap<String, usize>,
+    /// Messages that would fail (rendered as the dispatcher renders them), by reason.
+    pub failed: BTreeMap<String, usize>,
+    /// Ended runs, by reason.
+    pub exits: BTreeMap<String, usize>,
+    /// The period's entry events and why some started no run; `null` for a journey not
+    /// entered by an event.
+    pub entries: Option<BacktestEntries>,
+    pub samples: Vec<BacktestSample>,
+}
+
+/// The entry events of a backtest's period (events with the entry's name).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct BacktestEntries {
+    pub events: usize,
+    pub entered: usize,
+    /// The entry filter was false.
+    pub filtered: usize,
+    /// The commonest comparisons that made the filter false, with the values seen.
+    pub filter_reasons: Vec<FilterReason>,
+    /// The person's run was waiting (the entry is not concurrent).
+    pub waiting: usize,
+    /// The re-entry rule said no.
+    pub reentry: usize,
+    /// The entry limit was reached.
+    pub limit: usize,
+    pub unexplained: usize,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct FilterReason {
+    pub comparison: String,
+    pub count: usize,
+}
+
+/// One person's runs, transition by transition.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct BacktestSample {
+    pub person: String,
+    pub path: Vec<String>,
+}
+
+impl BacktestResponse {
+    fn new(r: engine::backtest::Report, from: Timestamp, to: Timestamp, event_entry: bool) -> BacktestResponse {
+        let e = r.entries;
+        let entries = event_entry.then(|| BacktestEntries {
+            events: e.events,
+            entered: e.entered,
+            filtered: e.filtered,
+            filter_reasons: e.filter_reasons.into_iter().map(|(comparison, count)| FilterReason { comparison, count }).collect(),
+            waiting: e.waiting,
+            reentry: e.reentry,
+            limit: e.limit,
+            unexplained: e.unexplained,
+        });
+        BacktestResponse {
+            from: ts(from),
+            to: ts(to),
+            events: r.events,
+            warmup_events: r.warmup_events,
+            runs: r.runs,
+            control_group: r.control,
+            conversions: r.conversions,
+            visits: r.visits,
+            waiting: r.waiting,
+            sends: r.sends,
+            failed: r.failed,
+            exits: r.exits,
+            entries,
+            samples: r.samples.into_iter().map(|(person, path)| BacktestSample { person, path }).collect(),
+        }
+    }
 }
 
 // ---- profiles ----

@@ -6,6 +6,8 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
+use crate::admin::BacktestResponse;
+
 /// Where the server is and how to authenticate.
 pub struct Remote {
     pub base: String,
@@ -316,33 +318,63 @@ pub async fn backtest(remote: &Remote, path: &Path, from: &str, to: &str) -> any
         let lines = diagnostics_text(&out["details"]["diagnostics"]);
         bail!("backtest refused: {}\n{}", out["message"].as_str().unwrap_or(""), lines.join("\n"));
     }
-    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-    println!(
-        "backtest of {} from {} to {}: {} events replayed",
-        journey_id(&doc)?,
-        text(&out["from"]),
-        text(&out["to"]),
-        out["events_replayed"]
-    );
-    println!("runs: {}  (control group: {}, conversions: {})", out["runs"], out["control_group"], out["conversions"]);
-    for (title, key) in [("step visits", "visits"), ("messages", "sends"), ("still waiting", "waiting"), ("exits", "exits")] {
-        if let Some(map) = out[key].as_object().filter(|m| !m.is_empty()) {
-            println!("{title}:");
-            for (k, v) in map {
-                println!("  {:>8}  {k}", v.to_string());
-            }
-        }
-    }
-    if let Some(samples) = out["samples"].as_array().filter(|s| !s.is_empty()) {
-        println!("sample paths:");
-        for s in samples {
-            println!("  {}", s["person"].as_str().unwrap_or(""));
-            for step in s["path"].as_array().into_iter().flatten() {
-                println!("    {}", step.as_str().unwrap_or(""));
-            }
-        }
-    }
+    let report: BacktestResponse = serde_json::from_value(out).context("the server's backtest report")?;
+    let entry_event = doc.pointer("/entry/event").and_then(Value::as_str).unwrap_or("entry");
+    print!("{}", backtest_text(&journey_id(&doc)?, entry_event, &report));
     Ok(())
+}
+
+/// A backtest report as text: the period's events, what the entry events did, runs, visits,
+/// messages (and those that would fail), waiting runs, exits and sample paths.
+pub fn backtest_text(id: &str, entry_event: &str, r: &BacktestResponse) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "backtest of {id} from {} to {}", r.from, r.to);
+    let _ = writeln!(out, "events: {} in the period ({} before it, replayed as warm-up)", r.events, r.warmup_events);
+    if let Some(e) = &r.entries {
+        let _ = writeln!(
+            out,
+            "entry events ({entry_event:?}): {}; entered {}, filter false {}, run already waiting {}, re-entry refused {}, limit reached {}{}",
+            e.events,
+            e.entered,
+            e.filtered,
+            e.waiting,
+            e.reentry,
+            e.limit,
+            if e.unexplained > 0 { format!(", unexplained {}", e.unexplained) } else { String::new() }
+        );
+        if !e.filter_reasons.is_empty() {
+            let _ = writeln!(out, "commonest false filter comparisons:");
+            for reason in &e.filter_reasons {
+                let _ = writeln!(out, "  {:>8}  {}", reason.count, reason.comparison);
+            }
+        }
+    }
+    let _ = writeln!(out, "runs: {}  (control group: {}, conversions: {})", r.runs, r.control_group, r.conversions);
+    for (title, map) in [
+        ("step visits", &r.visits),
+        ("messages", &r.sends),
+        ("messages that would fail", &r.failed),
+        ("still waiting", &r.waiting),
+        ("exits", &r.exits),
+    ] {
+        if !map.is_empty() {
+            let _ = writeln!(out, "{title}:");
+            for (k, v) in map {
+                let _ = writeln!(out, "  {v:>8}  {k}");
+            }
+        }
+    }
+    if !r.samples.is_empty() {
+        let _ = writeln!(out, "sample paths:");
+        for s in &r.samples {
+            let _ = writeln!(out, "  {}", s.person);
+            for step in &s.path {
+                let _ = writeln!(out, "    {step}");
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -433,5 +465,37 @@ mod tests {
         let old = json!({"id": "j", "steps": [{"id": "a", "timeout": "3d"}, {"id": "a"}]});
         let new = json!({"id": "j", "steps": [{"id": "a", "timeout": "5d"}], "goal": {"event": "X"}});
         assert_eq!(lines(&old, &new), ["+ /goal: {\"event\":\"X\"}", "~ /steps/0/timeout: \"3d\" -> \"5d\"", "- /steps/1: {\"id\":\"a\"}"]);
+    }
+
+    #[test]
+    fn a_backtest_report_says_what_the_entry_events_did_and_what_would_fail() {
+        let report: BacktestResponse = serde_json::from_value(json!({
+            "from": "2030-01-01T00:00:00Z", "to": "2030-01-02T00:00:00Z", "events": 12, "warmup_events": 30,
+            "runs": 1, "control_group": 0, "conversions": 0, "visits": {"greet": 1}, "waiting": {}, "sends": {"hi": 1},
+            "failed": {"the person has no \"email\" trait": 1}, "exits": {"completed": 1},
+            "entries": {"events": 5, "entered": 1, "filtered": 3, "waiting": 1, "reentry": 0, "limit": 0, "unexplained": 0,
+                "filter_reasons": [{"comparison": "property path = \"/blog\" starts_with \"/products/\" -> false", "count": 2}]},
+            "samples": [],
+        }))
+        .expect("report");
+        let text = backtest_text("hello", "Page Viewed", &report);
+        assert_eq!(
+            text,
+            "backtest of hello from 2030-01-01T00:00:00Z to 2030-01-02T00:00:00Z
+events: 12 in the period (30 before it, replayed as warm-up)
+entry events (\"Page Viewed\"): 5; entered 1, filter false 3, run already waiting 1, re-entry refused 0, limit reached 0
+commonest false filter comparisons:
+         2  property path = \"/blog\" starts_with \"/products/\" -> false
+runs: 1  (control group: 0, conversions: 0)
+step visits:
+         1  greet
+messages:
+         1  hi
+messages that would fail:
+         1  the person has no \"email\" trait
+exits:
+         1  completed
+"
+        );
     }
 }

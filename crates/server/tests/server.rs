@@ -434,6 +434,41 @@ mod http {
         assert_eq!(status, StatusCode::BAD_REQUEST);
     }
 
+    /// The backtest answers for its period: the events in it apart from the warm-up, what the
+    /// entry events did (with the false comparisons), visits, and the messages that would fail.
+    #[tokio::test]
+    async fn a_backtest_reports_the_period_entries_and_failing_messages() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi {{ traits.firstName }}", "text": "x"})).await;
+        let identify = |who: &str, traits: Value| json!({"userId": who, "traits": traits}).to_string();
+        api.ingest("identify", identify("ann", json!({"firstName": "Ann", "email": "ann@x.test"}))).await;
+        api.ingest("identify", identify("bo", json!({"email": "bo@x.test"}))).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1h"})).await;
+        for (who, path) in [("ann", "/products/a"), ("bo", "/blog"), ("bo", "/products/b")] {
+            api.ingest("page", json!({"userId": who, "properties": {"path": path}}).to_string()).await;
+        }
+        let doc = json!({"id": "hello", "entry": {"event": "Page Viewed", "filter": {"property": "path", "op": "starts_with", "value": "/products/"}},
+            "steps": [{"id": "greet", "type": "send", "template": "hi"}]});
+        let body = json!({"document": doc, "from": "2030-01-01T00:30:00Z", "to": "2030-01-01T02:00:00Z"});
+        let (status, out) = api.admin("POST", "/api/journeys/backtest", body).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        assert_eq!((out["events"].clone(), out["warmup_events"].clone()), (json!(3), json!(2)), "{out}");
+        assert_eq!(
+            out["entries"],
+            json!({"events": 3, "entered": 2, "filtered": 1, "waiting": 0, "reentry": 0, "limit": 0, "unexplained": 0,
+                "filter_reasons": [{"comparison": "property path = \"/blog\" starts_with \"/products/\" -> false", "count": 1}]})
+        );
+        assert_eq!((out["visits"].clone(), out["sends"].clone()), (json!({"greet": 2}), json!({"hi": 2})));
+        let failed = out["failed"].as_object().expect("failed");
+        assert_eq!(failed.values().collect::<Vec<_>>(), [&json!(1)], "{out}");
+        assert!(failed.keys().all(|k| k.starts_with("template \"hi\", subject") && k.contains("firstName")), "{out}");
+        // Nothing live changed: no journey, no message.
+        let (_, list) = api.admin("GET", "/api/journeys", Value::Null).await;
+        assert_eq!(list["journeys"], json!([]));
+        let (_, messages) = api.admin("GET", "/api/messages", Value::Null).await;
+        assert_eq!(messages["messages"], json!([]));
+    }
+
     #[tokio::test]
     async fn captured_email_is_listed_as_not_delivered_with_the_person_timeline() {
         let api = Api::new().await;
@@ -942,7 +977,8 @@ mod e2e {
         let (ok, out) = wayfarer_cli(&w, &["backtest", file, "--from", START, "--to", "2030-01-17T09:00:00Z"]);
         assert!(ok, "{out}");
         for expected in [
-            "4 events replayed",
+            "events: 4 in the period (0 before it, replayed as warm-up)",
+            "entry events (\"Page Viewed\"): 3; entered 3, filter false 0",
             "       1  consultation-invite",
             "       1  consultation-reminder",
             "user_id:bo",
