@@ -953,6 +953,14 @@ mod e2e {
         let (ok, out) = wayfarer_cli(&w, &["journeys", "diff", changed.to_str().expect("path")]);
         assert!(!ok && out.contains("~ step booked /timeout: \"3d\" -> \"5d\""), "{out}");
         assert!(out.contains("1 difference(s) from published version 1"), "{out}");
+        // Without its first step: one removal, not every step changed.
+        let shorter = dir.path().join("shorter.json");
+        let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
+        doc["steps"].as_array_mut().expect("steps").remove(0);
+        std::fs::write(&shorter, doc.to_string()).expect("write");
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "diff", shorter.to_str().expect("path")]);
+        assert!(!ok && out.contains("1 difference(s)"), "{out}");
+        assert!(out.contains("- step qualified (was the first step; runs now start at invite): "), "{out}");
         let (ok, out) = wayfarer_cli(&w, &["journeys", "apply", changed.to_str().expect("path")]);
         assert!(ok && out.contains("published version 2"), "{out}");
         // An invalid file is refused with its diagnostics, and the draft stays as it was.
