@@ -31,8 +31,12 @@ impl MessageOutcome {
     /// What the run's trace says about it.
     pub(crate) fn detail(&self) -> String {
         match &self.error {
-            // One line (Liquid's errors span several).
-            Some(e) => format!("{}: {}", self.status, e.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")),
+            // One line (Liquid's errors span several), without the list of the names the
+            // template could have used.
+            Some(e) => {
+                let lines: Vec<&str> = e.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("available")).collect();
+                format!("{}: {}", self.status, lines.join(" "))
+            }
             None => self.status.clone(),
         }
     }

@@ -8,7 +8,7 @@ use deliver::{Deliverer, Options as DeliverOptions, WebhookOptions};
 use domain::event::{Envelope, Event, Kind};
 use domain::ids::{Identity, JourneyId, SourceId, TemplateId};
 use domain::time::{Duration, Timestamp};
-use engine::backtest::Report;
+use engine::backtest::{Entries, Report};
 use engine::{Engine, ManualClock, Options, RetryPolicy};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
@@ -532,7 +532,7 @@ async fn a_backtest_over_the_same_events_reports_what_the_live_journey_did() {
     h.send(Kind::Track, json!({"userId": "cy", "event": "Consultation Booked"})).await;
     h.advance("5d").await;
     let end = h.clock_now();
-    let live = engine::backtest::report(&*h.store, &JourneyId("consultation".into()), Timestamp(START), end, 0).expect("live report");
+    let live = engine::backtest::report(&*h.store, &JourneyId("consultation".into()), Timestamp(START), end).expect("live report");
     let scratch = tempfile::tempdir().expect("scratch");
     let progress = std::sync::Mutex::new(Vec::new());
     let replayed = engine::backtest::run(h.store.clone(), &consultation(), Timestamp(START), end, scratch.path(), &|done, total| {
@@ -540,11 +540,108 @@ async fn a_backtest_over_the_same_events_reports_what_the_live_journey_did() {
     })
     .await
     .expect("backtest");
-    assert_eq!(Report { events: 0, ..replayed.clone() }, live, "the backtest reports exactly what happened live");
+    assert_eq!(outcome(&replayed), live, "the backtest reports exactly what happened live");
     assert_eq!(replayed.sends.get("consultation-invite"), Some(&3));
     assert_eq!(replayed.sends.get("consultation-reminder"), Some(&2));
-    assert_eq!(replayed.events, 19);
+    assert_eq!((replayed.events, replayed.warmup_events), (19, 0));
     assert_eq!(progress.lock().expect("progress").last(), Some(&(19, 19)));
+    // 13 product views: 12 started runs, di's fourth came while her run waited for a booking.
+    let entries = Entries { events: 13, entered: 12, waiting: 1, ..Entries::default() };
+    assert_eq!(replayed.entries, entries);
+}
+
+/// What a live report can tell too: a backtest's report without what only a replay knows
+/// (the period's events, the warm-up, the entry events' fate).
+fn outcome(r: &Report) -> Report {
+    Report { events: 0, warmup_events: 0, entries: Entries::default(), ..r.clone() }
+}
+
+/// A backtest counts the period's events apart from the warm-up, each step once per visit
+/// (a branch trying two cases, a wait_for resumed), renders messages as the dispatcher does
+/// (a template variable the person lacks fails, as it did live), and says why entry events
+/// started no run; and it still reports what the live journey did.
+#[tokio::test]
+async fn a_backtest_counts_visits_renders_messages_and_explains_entries_like_live() {
+    let mut h = Harness::new();
+    h.template("hello", "Hi {{ traits.firstName }}");
+    h.template("bye", "Bye");
+    let doc = json!({"id": "greet", "entry": {"event": "Page Viewed", "reentry": "never",
+            "filter": {"property": "path", "op": "starts_with", "value": "/products/"}},
+        "steps": [
+            {"id": "check", "type": "branch", "cases": [
+                {"when": {"trait": "plan", "op": "eq", "value": "pro"}, "next": "hello"},
+                {"when": {"trait": "plan", "op": "exists"}, "next": "hello"}], "else": "wait"},
+            {"id": "hello", "type": "send", "template": "hello", "next": "wait"},
+            {"id": "wait", "type": "wait_for", "events": [{"event": "Clicked", "next": "wait"}], "timeout": "2d", "timeout_next": "bye"},
+            {"id": "bye", "type": "send", "template": "bye"}]});
+    // Warm-up, before the journey is published: who the people are, and a view that enters nothing.
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"plan": "free", "firstName": "Ann", "email": "ann@x.test"}})).await;
+    h.send(Kind::Identify, json!({"userId": "bo", "traits": {"plan": "pro", "email": "bo@x.test"}})).await;
+    h.send(Kind::Identify, json!({"userId": "cy", "traits": {"firstName": "Cy", "email": "cy@x.test"}})).await;
+    h.page("ann", "/products/0").await;
+    h.advance("1d").await;
+    let from = h.clock_now();
+    h.publish(doc.clone()).await;
+    h.advance("1h").await;
+    h.page("ann", "/products/1").await; // case 0 false, case 1 true: hello, then wait
+    // (A backtest replays the events of one instant as one batch, as a batch request is taken
+    // live: the outcome of ann's hello would then come after the batch, not before the rest.)
+    h.advance("1m").await;
+    h.page("bo", "/blog").await; // filtered
+    h.page("bo", "/about").await; // filtered
+    h.page("bo", "/products/2").await; // case 0 true: hello fails (no firstName), then wait
+    h.page("cy", "/products/3").await; // both cases false, else: wait
+    h.page("ann", "/products/4").await; // her run is waiting
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Clicked"})).await; // got Clicked -> wait again
+    h.advance("3d").await; // every wait times out: bye
+    h.page("cy", "/products/5").await; // re-entry is never
+    let to = h.clock_now();
+    let live = engine::backtest::report(&*h.store, &JourneyId("greet".into()), from, to).expect("live report");
+    let scratch = tempfile::tempdir().expect("scratch");
+    let replayed = engine::backtest::run(h.store.clone(), &doc, from, to, scratch.path(), &|_, _| {}).await.expect("backtest");
+    assert_eq!(outcome(&replayed), live, "the backtest reports what happened live, failed messages included");
+    assert_eq!((replayed.events, replayed.warmup_events), (8, 4));
+    let count = |pairs: &[(&str, usize)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>();
+    assert_eq!(replayed.visits, count(&[("check", 3), ("hello", 2), ("wait", 4), ("bye", 3)]));
+    assert_eq!(replayed.sends, count(&[("hello", 2), ("bye", 3)]));
+    assert_eq!(replayed.failed.len(), 1, "{:?}", replayed.failed);
+    let (why, n) = replayed.failed.iter().next().expect("one reason");
+    assert_eq!(*n, 1);
+    assert!(why.starts_with("template \"hello\", subject: template does not render") && why.contains("firstName"), "{why}");
+    assert!(!why.contains("plan"), "the person's own traits are not part of the reason: {why}");
+    let entries = Entries {
+        events: 7,
+        entered: 3,
+        filtered: 2,
+        filter_reasons: vec![
+            (r#"property path = "/about" starts_with "/products/" -> false"#.into(), 1),
+            (r#"property path = "/blog" starts_with "/products/" -> false"#.into(), 1),
+        ],
+        waiting: 1,
+        reentry: 1,
+        ..Entries::default()
+    };
+    assert_eq!(replayed.entries, entries);
+    assert_eq!((replayed.runs, replayed.exits.get("completed")), (3, Some(&3)));
+}
+
+/// A message whose template does not exist fails in a backtest, as the dispatcher fails it.
+#[tokio::test]
+async fn a_backtest_fails_a_message_whose_template_is_missing() {
+    let mut h = Harness::new();
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"email": "ann@x.test"}})).await;
+    h.send(Kind::Identify, json!({"userId": "bo"})).await;
+    h.template("hello", "Hi");
+    let doc = json!({"id": "two", "entry": {"event": "Joined"}, "steps": [
+        {"id": "a", "type": "send", "template": "hello", "next": "b"}, {"id": "b", "type": "send", "template": "gone"}]});
+    let from = h.clock_now();
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Joined"})).await;
+    h.send(Kind::Track, json!({"userId": "bo", "event": "Joined"})).await;
+    let scratch = tempfile::tempdir().expect("scratch");
+    let r = engine::backtest::run(h.store.clone(), &doc, from, h.clock_now(), scratch.path(), &|_, _| {}).await.expect("backtest");
+    let failed: Vec<(&str, usize)> = r.failed.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(failed, [("template \"gone\" does not exist", 1)], "bo, who has no email, is skipped, not failed");
+    assert_eq!(r.sends.values().sum::<usize>(), 2);
 }
 
 #[tokio::test]
@@ -997,11 +1094,11 @@ async fn entry_limits_go_to_the_first_people_in_log_order() {
         // A backtest over the same events (replayed in its own batches) picks the same people.
         let doc = json!({"id": "first-three", "entry": {"event": "Joined", "limit": 3}, "steps": [{"id": "done", "type": "exit"}]});
         let (journey, end) = (JourneyId("first-three".into()), h.clock_now());
-        let live = engine::backtest::report(&*h.store, &journey, Timestamp(START), end, 0).expect("live report");
+        let live = engine::backtest::report(&*h.store, &journey, Timestamp(START), end).expect("live report");
         let scratch = tempfile::tempdir().expect("scratch");
         let replayed =
             engine::backtest::run(h.store.clone(), &doc, Timestamp(START), end, scratch.path(), &|_, _| {}).await.expect("backtest");
-        assert_eq!(Report { events: 0, ..replayed }, live);
+        assert_eq!(outcome(&replayed), live);
         assert_eq!(live.samples.iter().map(|(who, _)| who.as_str()).collect::<Vec<_>>(), ["user_id:p000", "user_id:p001", "user_id:p002"]);
     }
 }
@@ -1039,13 +1136,13 @@ async fn abandoned_carts_are_reminded_per_cart_with_their_items() {
     "#]]);
     let end = h.clock_now();
     let id = JourneyId("abandoned-cart".into());
-    let live = engine::backtest::report(&*h.store, &id, Timestamp(START), end, 0).expect("live report");
+    let live = engine::backtest::report(&*h.store, &id, Timestamp(START), end).expect("live report");
     assert_eq!((live.runs, live.conversions), (3, 1), "{live:?}");
     let scratch = tempfile::tempdir().expect("scratch");
     let replayed = engine::backtest::run(h.store.clone(), &example("abandoned-cart"), Timestamp(START), end, scratch.path(), &|_, _| {})
         .await
         .expect("backtest");
-    assert_eq!(Report { events: 0, ..replayed }, live, "keyed runs, references and run variables replay as they ran");
+    assert_eq!(outcome(&replayed), live, "keyed runs, references and run variables replay as they ran");
 }
 
 /// A send with `on_failure` waits for its message's outcome and routes on it; the outcome

@@ -1,6 +1,7 @@
 //! The admin API under `/api/` (bearer token): sources, templates, journeys, profiles,
 //! messages, and the manual clock.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -9,7 +10,7 @@ use axum::http::StatusCode;
 use domain::ids::{Identity, JourneyId, ProfileId, SourceId, TemplateId};
 use domain::journey::{Diagnostic, Journey, Severity, is_slug};
 use domain::time::{Duration, Timestamp};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use store::{JourneyState, JourneyStatus, NameKind, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
 
@@ -296,48 +297,129 @@ pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>
     } else {
         serde_json::from_slice(&body).map_err(|e| bad_request(format!("publish takes {{\"in_flight\": \"stay\" | \"move\"}}: {e}")))?
     };
-    let move_runs = match body.in_flight.as_deref() {
-        None | Some("stay") => false,
-        Some("move") => true,
-        Some(other) => return Err(bad_request(format!("in_flight is \"stay\" or \"move\", not {other:?}"))),
-    };
+    let move_runs = in_flight_moves(body.in_flight.as_deref())?;
     let now = app.engine.clock().now();
     let journey = JourneyId(id.clone());
-    let version = app
-        .write(move |tx| {
-            let jid = JourneyId(id.clone());
-            let record = tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {id:?}")))?;
-            let mut diags = diagnose(tx, &record.draft)?;
-            if move_runs && no_errors(&diags) {
-                let steps: Vec<&str> = record.draft["steps"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str()).collect();
-                let mut stranded: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-                for r in tx.journey_runs(&jid)?.into_iter().filter(|r| r.run.status == domain::journey::RunStatus::Waiting) {
-                    if let Some(node) = r.run.node.filter(|n| !steps.contains(&n.as_str())) {
-                        *stranded.entry(node.0).or_default() += 1;
-                    }
-                }
-                for (node, runs) in stranded {
-                    diags.push(Diagnostic {
-                        node: Some(node.clone()),
-                        path: "/steps".into(),
-                        code: "step_missing_for_runs".into(),
-                        severity: Severity::Error,
-                        message: format!("{runs} waiting run(s) are at step {node:?}, which the new version does not have; keep it, or publish with in_flight \"stay\""),
-                    });
-                }
-            }
-            if !no_errors(&diags) {
-                diags.retain(|d| d.severity == Severity::Error);
-                return Err(ApiError::new(Code::JourneyInvalid, format!("journey {id:?} has {} problem(s); nothing was published", diags.len()))
-                    .with_details(json!({"diagnostics": diags})));
-            }
-            Ok((tx.publish(&jid, now)?, diags))
-        })
-        .await?;
-    let (version, warnings) = version;
+    let (version, warnings) = app.write(move |tx| publish_draft(tx, &JourneyId(id), move_runs, now)).await?;
     app.engine.reload_journeys().await?;
     let moved = if move_runs { app.engine.runs(journey, engine::RunsAction::MoveTo(version)).await? } else { 0 };
     Ok(Json(json!({"status": "published", "version": version, "moved_runs": moved, "diagnostics": warnings})))
+}
+
+fn in_flight_moves(in_flight: Option<&str>) -> Result<bool, ApiError> {
+    match in_flight {
+        None | Some("stay") => Ok(false),
+        Some("move") => Ok(true),
+        Some(other) => Err(bad_request(format!("in_flight is \"stay\" or \"move\", not {other:?}"))),
+    }
+}
+
+/// Publishes the stored draft of `jid` in `tx`, or refuses with every error (then the caller's
+/// transaction is not committed). Returns the version and the warnings.
+fn publish_draft(tx: &mut dyn Tx, jid: &JourneyId, move_runs: bool, now: Timestamp) -> Result<(i64, Vec<Diagnostic>), ApiError> {
+    let id = &jid.0;
+    let record = tx.journey(jid)?.ok_or_else(|| ApiError::not_found(format!("journey {id:?}")))?;
+    let mut diags = diagnose(tx, &record.draft)?;
+    if move_runs && no_errors(&diags) {
+        let steps: Vec<&str> = record.draft["steps"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str()).collect();
+        let mut stranded: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for r in tx.journey_runs(jid)?.into_iter().filter(|r| r.run.status == domain::journey::RunStatus::Waiting) {
+            if let Some(node) = r.run.node.filter(|n| !steps.contains(&n.as_str())) {
+                *stranded.entry(node.0).or_default() += 1;
+            }
+        }
+        for (node, runs) in stranded {
+            diags.push(Diagnostic {
+                node: Some(node.clone()),
+                path: "/steps".into(),
+                code: "step_missing_for_runs".into(),
+                severity: Severity::Error,
+                message: format!("{runs} waiting run(s) are at step {node:?}, which the new version does not have; keep it, or publish with in_flight \"stay\""),
+            });
+        }
+    }
+    if !no_errors(&diags) {
+        diags.retain(|d| d.severity == Severity::Error);
+        return Err(ApiError::new(Code::JourneyInvalid, format!("journey {id:?} has {} problem(s); nothing was published", diags.len()))
+            .with_details(json!({"diagnostics": diags})));
+    }
+    Ok((tx.publish(jid, now)?, diags))
+}
+
+/// `POST /api/journeys/{id}/apply`: a journey document, and what to do with in-flight runs.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    document: Value,
+    /// As for publish: `stay` (the default) or `move`.
+    #[serde(default)]
+    in_flight: Option<String>,
+}
+
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyStatus {
+    /// The document was saved as the draft and published as `version`.
+    Published,
+    /// The document equals the published `version`: nothing changed.
+    Unchanged,
+}
+
+#[derive(Serialize)]
+pub struct ApplyResponse {
+    status: ApplyStatus,
+    version: i64,
+    moved_runs: usize,
+    /// Warnings (errors refuse the document).
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Journeys as code: validates a document and, when it has no errors, saves it as the draft
+/// and publishes it, in one transaction. A document with errors changes nothing (the draft
+/// stays as it was) and gets 422 with every error; so does a publish that would strand
+/// in-flight runs. A document equal to the published version publishes nothing.
+pub async fn apply_journey(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Json(body): Json<ApplyRequest>,
+) -> Result<Json<ApplyResponse>, ApiError> {
+    if doc_id(&body.document)? != id {
+        return Err(bad_request(format!("the document's \"id\" must be {id:?}, as in the URL")));
+    }
+    let move_runs = in_flight_moves(body.in_flight.as_deref())?;
+    let now = app.engine.clock().now();
+    let jid = JourneyId(id);
+    let doc = body.document;
+    let journey = jid.clone();
+    let applied = app
+        .write(move |tx| {
+            let mut diags = diagnose(tx, &doc)?;
+            if !no_errors(&diags) {
+                diags.retain(|d| d.severity == Severity::Error);
+                let message = format!("journey {:?} has {} problem(s); nothing was saved or published", jid.0, diags.len());
+                return Err(ApiError::new(Code::JourneyInvalid, message).with_details(json!({"diagnostics": diags})));
+            }
+            let live = match tx.journey(&jid)?.and_then(|r| r.published_version) {
+                Some(v) => tx.journey_version(&jid, v)?,
+                None => None,
+            };
+            if let Some(live) = live.filter(|l| l.document == doc) {
+                return Ok((ApplyStatus::Unchanged, live.version, diags));
+            }
+            tx.save_draft(&jid, &doc, now)?;
+            let (version, warnings) = publish_draft(tx, &jid, move_runs, now)?;
+            Ok((ApplyStatus::Published, version, warnings))
+        })
+        .await?;
+    let (status, version, diagnostics) = applied;
+    let mut moved_runs = 0;
+    if status == ApplyStatus::Published {
+        app.engine.reload_journeys().await?;
+        if move_runs {
+            moved_runs = app.engine.runs(journey, engine::RunsAction::MoveTo(version)).await?;
+        }
+    }
+    Ok(Json(ApplyResponse { status, version, moved_runs, diagnostics }))
 }
 
 #[derive(Deserialize, Default)]
@@ -443,10 +525,11 @@ pub struct BacktestBody {
     to: String,
 }
 
-/// Replays the stored events of `[from, to]` through a journey document (a draft need not be
-/// saved) with a simulated clock, and reports per-step counts, sends, exits, goals and sample
-/// paths. Nothing is sent and nothing live changes.
-pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody>) -> ApiResult {
+/// Replays the stored events up to `to` through a journey document (a draft need not be
+/// saved), published at `from`, with a simulated clock, and reports for the period the events,
+/// per-step visits, sends and the messages that would fail (rendered, not sent), exits, goals,
+/// what the entry events did and sample paths. Nothing is sent and nothing live changes.
+pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody>) -> Result<Json<BacktestResponse>, ApiError> {
     let parse = |name: &str, v: &str| Timestamp::parse(v).ok_or_else(|| bad_request(format!("{name} {v:?} is not an RFC 3339 instant")));
     let (from, to) = (parse("from", &body.from)?, parse("to", &body.to)?);
     if to < from {
@@ -469,12 +552,101 @@ pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody
     };
     let result = engine::backtest::run(app.store.clone(), &body.document, from, to, &scratch, &progress).await;
     let _ = std::fs::remove_dir_all(&scratch);
-    let r = result?;
-    let samples: Vec<_> = r.samples.iter().map(|(who, path)| json!({"person": who, "path": path})).collect();
-    Ok(Json(json!({
-        "from": ts(from), "to": ts(to), "events_replayed": r.events, "runs": r.runs, "control_group": r.control,
-        "conversions": r.conversions, "visits": r.visits, "waiting": r.waiting, "sends": r.sends, "exits": r.exits, "samples": samples,
-    })))
+    let event_entry = matches!(Journey::parse(&body.document).map(|j| j.entry.trigger), Ok(domain::journey::Trigger::Event(_)));
+    Ok(Json(BacktestResponse::new(result?, from, to, event_entry)))
+}
+
+/// What `POST /api/journeys/backtest` answers.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct BacktestResponse {
+    pub from: String,
+    pub to: String,
+    /// Events received in `[from, to]`, all people.
+    pub events: usize,
+    /// Events received before `from`, replayed first so that profiles and history are as they
+    /// were when the period began.
+    pub warmup_events: usize,
+    /// Runs entered in the period.
+    pub runs: usize,
+    pub control_group: usize,
+    pub conversions: usize,
+    /// How many times runs reached each step.
+    pub visits: BTreeMap<String, usize>,
+    /// Runs still waiting at `to`, by step.
+    pub waiting: BTreeMap<String, usize>,
+    /// Messages decided, by template (emails) or URL (webhooks).
+    pub sends: BTreeMap<String, usize>,
+    /// Messages that would fail (rendered as the dispatcher renders them), by reason.
+    pub failed: BTreeMap<String, usize>,
+    /// Ended runs, by reason.
+    pub exits: BTreeMap<String, usize>,
+    /// The period's entry events and why some started no run; `null` for a journey not
+    /// entered by an event.
+    pub entries: Option<BacktestEntries>,
+    pub samples: Vec<BacktestSample>,
+}
+
+/// The entry events of a backtest's period (events with the entry's name).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct BacktestEntries {
+    pub events: usize,
+    pub entered: usize,
+    /// The entry filter was false.
+    pub filtered: usize,
+    /// The commonest comparisons that made the filter false, with the values seen.
+    pub filter_reasons: Vec<FilterReason>,
+    /// The person's run was waiting (the entry is not concurrent).
+    pub waiting: usize,
+    /// The re-entry rule said no.
+    pub reentry: usize,
+    /// The entry limit was reached.
+    pub limit: usize,
+    pub unexplained: usize,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct FilterReason {
+    pub comparison: String,
+    pub count: usize,
+}
+
+/// One person's runs, transition by transition.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct BacktestSample {
+    pub person: String,
+    pub path: Vec<String>,
+}
+
+impl BacktestResponse {
+    fn new(r: engine::backtest::Report, from: Timestamp, to: Timestamp, event_entry: bool) -> BacktestResponse {
+        let e = r.entries;
+        let entries = event_entry.then(|| BacktestEntries {
+            events: e.events,
+            entered: e.entered,
+            filtered: e.filtered,
+            filter_reasons: e.filter_reasons.into_iter().map(|(comparison, count)| FilterReason { comparison, count }).collect(),
+            waiting: e.waiting,
+            reentry: e.reentry,
+            limit: e.limit,
+            unexplained: e.unexplained,
+        });
+        BacktestResponse {
+            from: ts(from),
+            to: ts(to),
+            events: r.events,
+            warmup_events: r.warmup_events,
+            runs: r.runs,
+            control_group: r.control,
+            conversions: r.conversions,
+            visits: r.visits,
+            waiting: r.waiting,
+            sends: r.sends,
+            failed: r.failed,
+            exits: r.exits,
+            entries,
+            samples: r.samples.into_iter().map(|(person, path)| BacktestSample { person, path }).collect(),
+        }
+    }
 }
 
 // ---- profiles ----

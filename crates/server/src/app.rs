@@ -145,6 +145,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/journeys/backtest", post(admin::backtest))
         .route("/journeys/{id}", get(admin::get_journey).put(admin::put_journey))
         .route("/journeys/{id}/publish", post(admin::publish_journey))
+        .route("/journeys/{id}/apply", post(admin::apply_journey))
         .route("/journeys/{id}/enter", post(admin::enter_journey))
         .route("/journeys/{id}/runs", get(admin::journey_runs))
         .route("/journeys/{id}/pause", post(admin::pause_journey))

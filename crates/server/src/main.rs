@@ -109,7 +109,8 @@ enum JourneysCommand {
     Validate { file: PathBuf },
     /// Show how a file differs from the published version (exit status 1 when it does).
     Diff { file: PathBuf },
-    /// Create or update the journey from the file and publish it.
+    /// Validate the file and, if it has no errors, save it as the draft and publish it, in one
+    /// step on the server (exit status 1, and nothing changes, not even the draft, if it has).
     Apply { file: PathBuf },
 }
 
@@ -211,10 +212,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ok = match what {
                 JourneysCommand::Validate { file } => server::cli::validate(&remote, &file).await?,
                 JourneysCommand::Diff { file } => server::cli::diff_file(&remote, &file).await?,
-                JourneysCommand::Apply { file } => {
-                    server::cli::apply(&remote, &file).await?;
-                    true
-                }
+                JourneysCommand::Apply { file } => server::cli::apply(&remote, &file).await?,
             };
             if !ok {
                 std::process::exit(1);

@@ -482,6 +482,84 @@ mod http {
         assert_eq!(lines[2], "s: message delivered (captured)");
     }
 
+    /// Apply validates, saves the draft and publishes in one transaction: a document with an
+    /// error, or one whose publish would strand waiting runs, leaves the draft as it was.
+    #[tokio::test]
+    async fn apply_publishes_a_valid_document_and_an_invalid_one_changes_nothing() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi", "text": "x"})).await;
+        let v1 = json!({"id": "nurture", "entry": {"event": "Signed Up"},
+            "steps": [{"id": "pause", "type": "wait", "duration": "10d", "next": "hi"}, {"id": "hi", "type": "send", "template": "hi"}]});
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": v1})).await;
+        assert_eq!((status, out["status"].clone(), out["version"].clone()), (StatusCode::OK, json!("published"), json!(1)), "{out}");
+        let (_, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": v1})).await;
+        assert_eq!((out["status"].clone(), out["version"].clone()), (json!("unchanged"), json!(1)));
+        // A draft in progress (invalid, as drafts may be) is kept by a refused apply.
+        let draft = json!({"id": "nurture", "entry": {"event": "Signed Up"}, "steps": [{"id": "pause", "type": "wait"}]});
+        api.admin("PUT", "/api/journeys/nurture", draft.clone()).await;
+        let broken = json!({"id": "nurture", "entry": {"event": "Signed Up"},
+            "steps": [{"id": "pause", "type": "wait", "duration": "10d", "next": "hi"}, {"id": "hi", "type": "send", "template": "nope"}]});
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": broken})).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("journey_invalid")));
+        let codes: Vec<_> = out["details"]["diagnostics"].as_array().expect("list").iter().map(|d| d["code"].clone()).collect();
+        assert_eq!(codes, [json!("unknown_template")], "{out}");
+        let (_, stored) = api.admin("GET", "/api/journeys/nurture", Value::Null).await;
+        assert_eq!((stored["draft"].clone(), stored["published_version"].clone()), (draft.clone(), json!(1)));
+        // Valid, but moving the waiting run to a version without its step: refused, draft kept.
+        api.ingest("track", json!({"userId": "rae", "event": "Signed Up"}).to_string()).await;
+        let renamed = json!({"id": "nurture", "entry": {"event": "Signed Up"},
+            "steps": [{"id": "rest", "type": "wait", "duration": "10d", "next": "hi"}, {"id": "hi", "type": "send", "template": "hi"}]});
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": renamed, "in_flight": "move"})).await;
+        assert_eq!(
+            (status, out["details"]["diagnostics"][0]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("step_missing_for_runs"))
+        );
+        let (_, stored) = api.admin("GET", "/api/journeys/nurture", Value::Null).await;
+        assert_eq!((stored["draft"].clone(), stored["published_version"].clone()), (draft, json!(1)));
+        let (status, out) = api.admin("POST", "/api/journeys/nurture/apply", json!({"document": renamed})).await;
+        assert_eq!((status, out["version"].clone(), out["moved_runs"].clone()), (StatusCode::OK, json!(2), json!(0)));
+        let (_, stored) = api.admin("GET", "/api/journeys/nurture", Value::Null).await;
+        assert_eq!(stored["draft"], renamed);
+        // The URL names the journey the document is.
+        let (status, _) = api.admin("POST", "/api/journeys/other/apply", json!({"document": renamed})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    /// The backtest answers for its period: the events in it apart from the warm-up, what the
+    /// entry events did (with the false comparisons), visits, and the messages that would fail.
+    #[tokio::test]
+    async fn a_backtest_reports_the_period_entries_and_failing_messages() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi {{ traits.firstName }}", "text": "x"})).await;
+        let identify = |who: &str, traits: Value| json!({"userId": who, "traits": traits}).to_string();
+        api.ingest("identify", identify("ann", json!({"firstName": "Ann", "email": "ann@x.test"}))).await;
+        api.ingest("identify", identify("bo", json!({"email": "bo@x.test"}))).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1h"})).await;
+        for (who, path) in [("ann", "/products/a"), ("bo", "/blog"), ("bo", "/products/b")] {
+            api.ingest("page", json!({"userId": who, "properties": {"path": path}}).to_string()).await;
+        }
+        let doc = json!({"id": "hello", "entry": {"event": "Page Viewed", "filter": {"property": "path", "op": "starts_with", "value": "/products/"}},
+            "steps": [{"id": "greet", "type": "send", "template": "hi"}]});
+        let body = json!({"document": doc, "from": "2030-01-01T00:30:00Z", "to": "2030-01-01T02:00:00Z"});
+        let (status, out) = api.admin("POST", "/api/journeys/backtest", body).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        assert_eq!((out["events"].clone(), out["warmup_events"].clone()), (json!(3), json!(2)), "{out}");
+        assert_eq!(
+            out["entries"],
+            json!({"events": 3, "entered": 2, "filtered": 1, "waiting": 0, "reentry": 0, "limit": 0, "unexplained": 0,
+                "filter_reasons": [{"comparison": "property path = \"/blog\" starts_with \"/products/\" -> false", "count": 1}]})
+        );
+        assert_eq!((out["visits"].clone(), out["sends"].clone()), (json!({"greet": 2}), json!({"hi": 2})));
+        let failed = out["failed"].as_object().expect("failed");
+        assert_eq!(failed.values().collect::<Vec<_>>(), [&json!(1)], "{out}");
+        assert!(failed.keys().all(|k| k.starts_with("template \"hi\", subject") && k.contains("firstName")), "{out}");
+        // Nothing live changed: no journey, no message.
+        let (_, list) = api.admin("GET", "/api/journeys", Value::Null).await;
+        assert_eq!(list["journeys"], json!([]));
+        let (_, messages) = api.admin("GET", "/api/messages", Value::Null).await;
+        assert_eq!(messages["messages"], json!([]));
+    }
+
     #[tokio::test]
     async fn captured_email_is_listed_as_not_delivered_with_the_person_timeline() {
         let api = Api::new().await;
@@ -971,9 +1049,29 @@ mod e2e {
         std::fs::write(&changed, std::fs::read_to_string(file).expect("read").replace("\"timeout\": \"3d\"", "\"timeout\": \"5d\""))
             .expect("write");
         let (ok, out) = wayfarer_cli(&w, &["journeys", "diff", changed.to_str().expect("path")]);
-        assert!(!ok && out.contains("~ /steps/2/timeout: \"3d\" -> \"5d\""), "{out}");
+        assert!(!ok && out.contains("~ step booked /timeout: \"3d\" -> \"5d\""), "{out}");
+        assert!(out.contains("1 difference(s) from published version 1"), "{out}");
+        // Without its first step: one removal, not every step changed.
+        let shorter = dir.path().join("shorter.json");
+        let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
+        doc["steps"].as_array_mut().expect("steps").remove(0);
+        std::fs::write(&shorter, doc.to_string()).expect("write");
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "diff", shorter.to_str().expect("path")]);
+        assert!(!ok && out.contains("1 difference(s)"), "{out}");
+        assert!(out.contains("- step qualified (was the first step; runs now start at invite): "), "{out}");
         let (ok, out) = wayfarer_cli(&w, &["journeys", "apply", changed.to_str().expect("path")]);
         assert!(ok && out.contains("published version 2"), "{out}");
+        // An invalid file is refused with its diagnostics, and the draft stays as it was.
+        let invalid = dir.path().join("invalid.json");
+        let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&changed).expect("read")).expect("json");
+        doc["steps"][1]["template"] = json!("no-such-template");
+        std::fs::write(&invalid, doc.to_string()).expect("write");
+        let (_, before) = w.admin("GET", "/journeys/consultation", None).await;
+        let (ok, out) = wayfarer_cli(&w, &["journeys", "apply", invalid.to_str().expect("path")]);
+        assert!(!ok, "{out}");
+        assert!(out.contains("nothing was saved or published") && out.contains("unknown_template"), "{out}");
+        let (_, after) = w.admin("GET", "/journeys/consultation", None).await;
+        assert_eq!((&after["draft"], &after["published_version"]), (&before["draft"], &json!(2)));
 
         let key = w.write_key("web").await;
         let mut batch = vec![json!({"type": "identify", "userId": "bo", "traits": {"firstName": "Bo", "email": "bo@x.test"}})];
@@ -985,7 +1083,8 @@ mod e2e {
         let (ok, out) = wayfarer_cli(&w, &["backtest", file, "--from", START, "--to", "2030-01-17T09:00:00Z"]);
         assert!(ok, "{out}");
         for expected in [
-            "4 events replayed",
+            "events: 4 in the period (0 before it, replayed as warm-up)",
+            "entry events (\"Page Viewed\"): 3; entered 3, filter false 0",
             "       1  consultation-invite",
             "       1  consultation-reminder",
             "user_id:bo",
