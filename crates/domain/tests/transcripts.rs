@@ -44,8 +44,14 @@ impl Person {
 struct Paths;
 
 impl Paths {
-    fn lookup(scope: &Value, path: &str) -> Result<Value, String> {
-        path.split('.').try_fold(scope, |v, part| v.get(part)).cloned().ok_or_else(|| format!("unknown variable {path}"))
+    /// `path`, or `path | default: "text"`.
+    fn lookup(scope: &Value, expr: &str) -> Result<Value, String> {
+        let (path, default) = match expr.split_once('|') {
+            Some((p, f)) => (p.trim(), f.trim().strip_prefix("default:").map(|d| Value::String(d.trim().trim_matches('"').to_owned()))),
+            None => (expr, None),
+        };
+        let found = path.split('.').try_fold(scope, |v, part| v.get(part)).cloned().filter(|v| !v.is_null());
+        found.or(default).ok_or_else(|| format!("unknown variable {path}"))
     }
 }
 
@@ -240,6 +246,9 @@ impl Driver {
     /// to let time pass; returns the transcript.
     fn run(mut self, script: &str) -> String {
         self.run_lines(script);
+        if self.log.is_empty() {
+            self.log.push("(no transition: nobody entered)".into());
+        }
         let mut out = self.log.join("\n") + "\n";
         if !self.outbox.is_empty() {
             out += &format!("outbox:\n  {}\n", self.outbox.join("\n  "));
@@ -320,9 +329,7 @@ fn third_product_view_in_a_week_sends_invite_then_reminder() {
         +7d
     ",
         expect![[r#"
-            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
-            t=+2d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
-            t=+3d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +6d
+            t=+3d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true; count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true; reachable by email -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +6d
             t=+6d alice: booked: wait_for Consultation Booked timed out -> remind / remind: send email consultation-reminder / completed => #2 exited: completed
             outbox:
               t=+3d alice invite: send email consultation-invite
@@ -341,9 +348,7 @@ fn views_spread_over_more_than_a_week_do_not_qualify() {
         +8d alice page /products/c
     ",
         expect![[r#"
-            t=+0s alice: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
-            t=+4d alice: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
-            t=+8d alice: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            (no transition: nobody entered)
         "#]],
     );
 }
@@ -359,9 +364,7 @@ fn sales_contacted_first_gets_nothing() {
         +3h bob page /products/c
     ",
         expect![[r#"
-            t=+1h bob: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
-            t=+2h bob: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
-            t=+3h bob: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 1 eq 0 -> false] / qualified: else -> (end) / completed => #1 exited: completed
+            (no transition: nobody entered)
         "#]],
     );
 }
@@ -378,10 +381,8 @@ fn booking_during_wait_for_ends_the_run_without_reminder() {
         +10d
     ",
         expect![[r#"
-            t=+0s carol: entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 1 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
-            t=+1h carol: entered on Page Viewed [property path = "/products/b" starts_with "/products/" -> true] / qualified: case 0 false [count("Page Viewed" where … in 7d) = 2 gte 3 -> false] / qualified: else -> (end) / completed => #1 exited: completed
-            t=+2h carol: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true] / qualified: case 0 true [count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +3d2h
-            t=+1d carol: booked: got Consultation Booked -> (end) / completed => #2 exited: completed
+            t=+2h carol: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true; count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true; reachable by email -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +3d2h
+            t=+1d carol: goal reached: Consultation Booked / booked: got Consultation Booked -> (end) / completed => #2 exited: completed, converted at +1d
             outbox:
               t=+2h carol invite: send email consultation-invite
         "#]],
@@ -2415,6 +2416,94 @@ fn sends_route_on_unreachable_people_and_failed_messages() {
               t=+0s di call: update {"set":{"needs_call":true}}
               t=+0s ed invite: send email invite
               t=+1d ed remind: send email reminder
+        "#]],
+    );
+}
+
+/// The consultation example qualifies people at entry, so its re-entry guard works: a fourth
+/// (or tenth) product view in the month does not invite again; someone not reachable by email
+/// is not entered (no reminder without an invite), and is once they give an address.
+#[test]
+fn consultation_invites_once_a_month_and_only_people_it_can_reach() {
+    check(
+        consultation(),
+        r#"
+        +0s ann page /products/a
+        +1h ann page /products/b
+        +2h ann page /products/c
+        +3h ann page /products/d
+        +4d ann page /products/e
+        +0s kit identify {"email": null}
+        +0s kit page /products/a
+        +1h kit page /products/b
+        +2h kit page /products/c
+        +3h kit identify {"email": "kit@x.test"}
+        +4h kit page /products/d
+        +40d ann page /products/f
+        +40d ann page /products/g
+        +40d ann page /products/h
+    "#,
+        expect![[r#"
+            t=+2h ann: entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true; count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true; reachable by email -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +3d2h
+            t=+3d2h ann: booked: wait_for Consultation Booked timed out -> remind / remind: send email consultation-reminder / completed => #2 exited: completed
+            t=+4h kit: entered on Page Viewed [property path = "/products/d" starts_with "/products/" -> true; count("Page Viewed" where … in 7d) = 4 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true; reachable by email -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +3d4h
+            t=+3d4h kit: booked: wait_for Consultation Booked timed out -> remind / remind: send email consultation-reminder / completed => #2 exited: completed
+            t=+40d ann: entered on Page Viewed [property path = "/products/h" starts_with "/products/" -> true; count("Page Viewed" where … in 7d) = 3 gte 3 -> true; count("Sales Contacted" in 7d) = 0 eq 0 -> true; reachable by email -> true] / invite: send email consultation-invite / booked: wait_for Consultation Booked (timeout 3d) => #1 waiting at booked until +43d
+            outbox:
+              t=+2h ann invite: send email consultation-invite
+              t=+3d2h ann remind: send email consultation-reminder
+              t=+4h kit invite: send email consultation-invite
+              t=+3d4h kit remind: send email consultation-reminder
+              t=+40d ann invite: send email consultation-invite
+        "#]],
+    );
+}
+
+/// examples/win-back.json: 30 quiet days after the last order bring a coupon, its subject line
+/// an A/B test (a run variable the template reads), a 10% holdout; only an order after the
+/// coupon converts, and it ends the run.
+#[test]
+fn win_back_waits_for_thirty_quiet_days_and_counts_orders_after_the_coupon() {
+    check(
+        example("win-back"),
+        r#"
+        +0s ann track Order Completed
+        +10d ann track Order Completed
+        +0s bob identify {"firstName": "Bob"}
+        +0s bob track Order Completed
+        +0s cy track Order Completed
+        +0s dee track Order Completed
+        +0s eve track Order Completed
+        +0s fay track Order Completed
+        +35d bob track Order Completed
+        +80d
+    "#,
+        expect![[r#"
+            t=+0s ann: entered on Order Completed / quiet: wait_for Order Completed (timeout 30d) => #1 waiting at quiet until +30d
+            t=+10d ann: quiet: got Order Completed -> quiet / quiet: wait_for Order Completed (timeout 30d) => #2 waiting at quiet until +40d
+            t=+0s bob: entered on Order Completed / quiet: wait_for Order Completed (timeout 30d) => #1 waiting at quiet until +30d
+            t=+0s cy: entered on Order Completed / quiet: wait_for Order Completed (timeout 30d) => #1 waiting at quiet until +30d
+            t=+0s dee: entered on Order Completed / quiet: wait_for Order Completed (timeout 30d) => #1 waiting at quiet until +30d
+            t=+0s eve: entered on Order Completed / control group (holdout 10%): recorded, nothing is sent / quiet: wait_for Order Completed (timeout 30d) => #1 waiting at quiet until +30d, control group
+            t=+0s fay: entered on Order Completed / quiet: wait_for Order Completed (timeout 30d) => #1 waiting at quiet until +30d
+            t=+30d bob: quiet: wait_for Order Completed timed out -> subject / subject: split -> variant miss-you (50/100) -> miss-you / miss-you: run subject = "We miss you, Bob" / coupon: send email win-back / redeem: wait 14d => #2 waiting at redeem until +44d, subject=miss-you, run {"subject":"We miss you, Bob"}
+            t=+30d cy: quiet: wait_for Order Completed timed out -> subject / subject: split -> variant miss-you (50/100) -> miss-you / miss-you: run subject = "We miss you, friend" / coupon: send email win-back / redeem: wait 14d => #2 waiting at redeem until +44d, subject=miss-you, run {"subject":"We miss you, friend"}
+            t=+30d dee: quiet: wait_for Order Completed timed out -> subject / subject: split -> variant miss-you (50/100) -> miss-you / miss-you: run subject = "We miss you, friend" / coupon: send email win-back / redeem: wait 14d => #2 waiting at redeem until +44d, subject=miss-you, run {"subject":"We miss you, friend"}
+            t=+30d eve: quiet: wait_for Order Completed timed out -> subject / subject: split -> variant miss-you (50/100) -> miss-you / miss-you: run subject = "We miss you, friend" / coupon: control group, not sending win-back / redeem: wait 14d => #2 waiting at redeem until +44d, control group, subject=miss-you, run {"subject":"We miss you, friend"}
+            t=+30d fay: quiet: wait_for Order Completed timed out -> subject / subject: split -> variant discount (50/100) -> discount / discount: run subject = "20% off your next order" / coupon: send email win-back / redeem: wait 14d => #2 waiting at redeem until +44d, subject=discount, run {"subject":"20% off your next order"}
+            t=+35d bob: goal reached: Order Completed => #3 exited: goal reached: Order Completed, converted at +35d, subject=miss-you, run {"subject":"We miss you, Bob"}
+            t=+40d ann: quiet: wait_for Order Completed timed out -> subject / subject: split -> variant miss-you (50/100) -> miss-you / miss-you: run subject = "We miss you, friend" / coupon: send email win-back / redeem: wait 14d => #3 waiting at redeem until +54d, subject=miss-you, run {"subject":"We miss you, friend"}
+            t=+44d cy: redeem: wait over -> (end) / completed => #3 exited: completed, subject=miss-you, run {"subject":"We miss you, friend"}
+            t=+44d dee: redeem: wait over -> (end) / completed => #3 exited: completed, subject=miss-you, run {"subject":"We miss you, friend"}
+            t=+44d eve: redeem: wait over -> (end) / completed => #3 exited: completed, control group, subject=miss-you, run {"subject":"We miss you, friend"}
+            t=+44d fay: redeem: wait over -> (end) / completed => #3 exited: completed, subject=discount, run {"subject":"20% off your next order"}
+            t=+54d ann: redeem: wait over -> (end) / completed => #4 exited: completed, subject=miss-you, run {"subject":"We miss you, friend"}
+            outbox:
+              t=+30d bob coupon: send email win-back
+              t=+30d cy coupon: send email win-back
+              t=+30d dee coupon: send email win-back
+              t=+30d fay coupon: send email win-back
+              t=+40d ann coupon: send email win-back
         "#]],
     );
 }

@@ -6,7 +6,7 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use deliver::{EmailTemplate, Renderer};
 use domain::condition::Facts;
 use domain::event::{Envelope, Event, Kind};
-use domain::journey::{Context, Input, Journey, StepKind, step};
+use domain::journey::{Context, EventMatch, Input, Journey, Trigger, step};
 use domain::time::Timestamp;
 use serde_json::{Value, json};
 
@@ -55,7 +55,7 @@ fn step_entry(c: &mut Criterion) {
     let event = Event::parse(json!({"userId": "u", "properties": {"path": "/products/a"}}), &env).unwrap_or_else(|e| panic!("{e}"));
     let traits = json!({"firstName": "Ada", "email": "ada@example.com"}).as_object().cloned().unwrap_or_default();
     let history = [json!(3), json!(0)];
-    c.bench_function("step: enter, branch on two history counts, send, wait_for", |b| {
+    c.bench_function("step: enter on a filter of two history counts, send, wait_for", |b| {
         b.iter(|| {
             let ctx = Context { traits: &traits, history: &history, previous: None, entries: 0, render: &NoTemplates };
             black_box(step(&j, 1, None, Input::Event(black_box(&event)), &ctx, Timestamp(1_800_000_000_000), 7))
@@ -65,12 +65,13 @@ fn step_entry(c: &mut Criterion) {
 
 fn condition(c: &mut Criterion) {
     let j = journey();
-    let Some(StepKind::Branch { cases, .. }) = j.steps.first().map(|s| &s.kind) else { panic!("the example starts with a branch") };
-    let when = &cases[0].0;
-    let traits = json!({"plan": "pro"}).as_object().cloned().unwrap_or_default();
+    let Trigger::Event(EventMatch { filter: Some(when), .. }) = &j.entry.trigger else {
+        panic!("the example is entered on a filtered event")
+    };
+    let traits = json!({"plan": "pro", "email": "ada@example.com"}).as_object().cloned().unwrap_or_default();
     let props = json!({"path": "/products/a"}).as_object().cloned().unwrap_or_default();
     let history = [json!(4), json!(0)];
-    c.bench_function("condition: all of two history comparisons, with trace", |b| {
+    c.bench_function("condition: the entry filter (a property, two history counts, reachable), with trace", |b| {
         b.iter(|| {
             let mut trace = Vec::new();
             black_box(
