@@ -210,13 +210,21 @@ impl Dispatcher {
             // Each outcome is recorded as soon as it is known, so a crash repeats only the
             // messages whose send had completed but whose record had not.
             let recorded = futures_join(due.iter().map(|e| self.attempt_and_record(e))).await;
-            if recorded.iter().any(|ok| !ok) {
+            // Outcomes go back to the core in the order the messages were decided, whichever
+            // send finished first (so runs' traces are the same every time, and in a backtest).
+            for (entry, (_, outcome)) in due.iter().zip(&recorded) {
+                if let Some(outcome) = outcome {
+                    self.report(entry, outcome, now);
+                }
+            }
+            if recorded.iter().any(|(ok, _)| !ok) {
                 return total;
             }
         }
     }
 
-    async fn attempt_and_record(&self, entry: &OutboxEntry) -> bool {
+    /// Whether the outcome was recorded, and the final outcome to report (after recording).
+    async fn attempt_and_record(&self, entry: &OutboxEntry) -> (bool, Option<MessageOutcome>) {
         let attempt = self.attempt(entry).await;
         let (id, now) = (entry.id, self.clock.now());
         let outcome = self.outcome(entry, &attempt);
@@ -230,14 +238,12 @@ impl Dispatcher {
         // Recorded, or still pending in the outbox (a later read retries it).
         self.handoff.release(id);
         match &recorded {
-            Err(error) => tracing::error!(%error, outbox_id = %id, "recording a delivery outcome failed"),
-            Ok(()) => {
-                if let Some(outcome) = outcome {
-                    self.report(entry, &outcome, now);
-                }
+            Err(error) => {
+                tracing::error!(%error, outbox_id = %id, "recording a delivery outcome failed");
+                (false, None)
             }
+            Ok(()) => (true, outcome),
         }
-        recorded.is_ok()
     }
 
     /// The final outcome of a journey's message (none while it is retried).
