@@ -86,7 +86,16 @@ impl Counter {
     /// The query's value at `now`.
     pub fn evaluate(&self, q: &HistoryQuery, now: Timestamp) -> Value {
         let (lo, hi) = (minute(now.minus(q.within)), minute(now));
-        let mut inside = self.buckets.iter().filter(|b| lo <= b.minute && b.minute <= hi);
+        Counter::fold(q, self.buckets.iter().filter(|b| lo <= b.minute && b.minute <= hi))
+    }
+
+    /// The query's value over everything counted (a run's "since entry" counter, which
+    /// counts only what the run saw).
+    pub fn total(&self, q: &HistoryQuery) -> Value {
+        Counter::fold(q, self.buckets.iter())
+    }
+
+    fn fold<'b>(q: &HistoryQuery, mut inside: impl Iterator<Item = &'b Bucket>) -> Value {
         match &q.aggregate {
             Aggregate::Count => Value::from(inside.map(|b| b.count).sum::<i64>()),
             Aggregate::Exists => Value::Bool(inside.next().is_some()),

@@ -224,6 +224,9 @@ pub struct HistoryQuery {
     pub event: String,
     pub filter: Option<Condition>,
     pub within: Duration,
+    /// `"within": "entry"`: the events the run saw since it entered (not the one that
+    /// started it), counted by the run itself; `within` is then unused.
+    pub since_entry: bool,
     pub aggregate: Aggregate,
     /// A stable identity of the query (its document, keys sorted), under which the engine
     /// keeps the person's incremental counter.
@@ -273,7 +276,7 @@ impl fmt::Display for HistoryQuery {
         if self.filter.is_some() {
             f.write_str(" where …")?;
         }
-        write!(f, " in {})", self.within)
+        if self.since_entry { f.write_str(" since entry)") } else { write!(f, " in {})", self.within) }
     }
 }
 
@@ -569,7 +572,9 @@ impl Condition {
                 if event.is_none() {
                     diags.error(&format!("{qpath}/event"), "condition_invalid", "a history query needs an \"event\" name");
                 }
+                let since_entry = within.and_then(Value::as_str) == Some("entry");
                 let within = match within.and_then(Value::as_str).map(str::parse::<Duration>) {
+                    _ if since_entry => Some(Duration::ZERO),
                     Some(Ok(d)) if d > Duration::ZERO => Some(d),
                     Some(Err(e)) => {
                         diags.error(&format!("{qpath}/within"), "invalid_duration", &e);
@@ -579,7 +584,7 @@ impl Condition {
                         diags.error(
                             &format!("{qpath}/within"),
                             "invalid_duration",
-                            "a history query needs a positive \"within\" duration, e.g. \"7d\"",
+                            "a history query needs a positive \"within\" duration, e.g. \"7d\", or \"entry\" (since the run entered)",
                         );
                         None
                     }
@@ -616,7 +621,7 @@ impl Condition {
                 if let Some(f) = &filter {
                     f.run_reads(&format!("{qpath}/where"), &mut reads);
                 }
-                for (at, _) in reads {
+                for (at, _) in reads.into_iter().filter(|(_, r)| !matches!(r, RunRead::History(_))) {
                     diags.error(
                         &at,
                         "ref_in_history",
@@ -633,7 +638,7 @@ impl Condition {
                 }
                 let (event, within, op, aggregate) = (event?, within?, op?, aggregate?);
                 let key = canonical(q);
-                let q = HistoryQuery { event: event.to_owned(), filter, within, aggregate, key };
+                let q = HistoryQuery { event: event.to_owned(), filter, within, since_entry, aggregate, key };
                 let label = q.to_string();
                 let query = match history.iter().position(|h| *h == q) {
                     Some(i) => i,
@@ -774,7 +779,8 @@ impl Condition {
                     out.push((format!("{path}/ref"), RunRead::Ref(r.clone())));
                 }
             }
-            Condition::History { .. } | Condition::Clock { .. } | Condition::Reachable(_) => {}
+            Condition::History { query, .. } => out.push((format!("{path}/history/within"), RunRead::History(*query))),
+            Condition::Clock { .. } | Condition::Reachable(_) => {}
         }
     }
 }
@@ -784,6 +790,9 @@ impl Condition {
 pub enum RunRead {
     Var(String),
     Ref(Ref),
+    /// A history condition (by its index in the journey's queries): one measured since
+    /// entry needs a run.
+    History(usize),
 }
 
 /// How deep conditions may nest (`all`, `any`, `not`, a history query's `where`): far more
@@ -1167,6 +1176,7 @@ mod tests {
                 value: Operand::Value(json!("/products/")),
             }),
             within: Duration::days(7),
+            since_entry: false,
             aggregate: Aggregate::Count,
             key: String::new(),
         };
@@ -1350,11 +1360,11 @@ mod tests {
                 {"history": {"within": "7d"}, "op": "gte", "value": 1}
                   /c/history/event condition_invalid: a history query needs an "event" name
                 {"history": {"event": "A"}, "op": "gte", "value": 1}
-                  /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d"
+                  /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d", or "entry" (since the run entered)
                 {"history": {"event": "A", "within": "0s"}, "op": "gte", "value": 1}
-                  /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d"
+                  /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d", or "entry" (since the run entered)
                 {"history": {"event": "A", "within": 7}, "op": "gte", "value": 1}
-                  /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d"
+                  /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d", or "entry" (since the run entered)
                 {"history": {"event": "A", "within": "7d", "aggregate": "max"}, "op": "gte", "value": 1}
                   /c/history/aggregate condition_invalid: unknown aggregate "max"; use count, exists, sum or last
                 {"history": {"event": "A", "within": "7d", "aggregate": 1}, "op": "gte", "value": 1}

@@ -1330,6 +1330,7 @@ fn check_entries(script: &str, expect: Expect) {
                         key: None,
                         vars: Map::new(),
                         goal_from: None,
+                        counts: BTreeMap::new(),
                         assignments: BTreeMap::new(),
                     });
                 }
@@ -2504,6 +2505,64 @@ fn win_back_waits_for_thirty_quiet_days_and_counts_orders_after_the_coupon() {
               t=+30d dee coupon: send email win-back
               t=+30d fay coupon: send email win-back
               t=+40d ann coupon: send email win-back
+        "#]],
+    );
+}
+
+/// `"within": "entry"`: history since the run entered, counted by the run itself, without the
+/// event that started it, to the millisecond (no whole minutes).
+#[test]
+fn history_since_entry_counts_what_the_run_saw_after_it_started() {
+    let doc = json!({
+        "id": "follow-up", "entry": {"event": "Order Completed"},
+        "steps": [
+            {"id": "later", "type": "wait", "duration": "30d", "next": "again"},
+            {"id": "again", "type": "branch", "cases": [
+                {"when": {"history": {"event": "Order Completed", "within": "entry"}, "op": "eq", "value": 0}, "next": "miss-you"},
+                {"when": {"history": {"event": "Order Completed", "within": "entry", "aggregate": "sum", "property": "total"}, "op": "gte", "value": 100}, "next": "vip"}
+            ]},
+            {"id": "miss-you", "type": "send", "template": "miss-you"},
+            {"id": "vip", "type": "send", "template": "vip"}
+        ]
+    });
+    check(
+        doc.clone(),
+        r#"
+        +0s ann track Order Completed {"total": 30}
+        +0s bob track Order Completed {"total": 30}
+        +2d bob track Order Completed {"total": 80}
+        +3d bob track Order Completed {"total": 40}
+        +3d bob track Page Viewed
+        +0s cy track Order Completed {"total": 30}
+        +10s cy track Order Completed {"total": 5}
+        +31d
+    "#,
+        expect![[r#"
+            t=+0s ann: entered on Order Completed / later: wait 30d => #1 waiting at later until +30d
+            t=+0s bob: entered on Order Completed / later: wait 30d => #1 waiting at later until +30d
+            t=+2d bob: counted Order Completed since entry => #2 waiting at later until +30d
+            t=+3d bob: counted Order Completed since entry => #3 waiting at later until +30d
+            t=+0s cy: entered on Order Completed / later: wait 30d => #1 waiting at later until +30d
+            t=+10s cy: counted Order Completed since entry => #2 waiting at later until +30d
+            t=+30d ann: later: wait over -> again / again: case 0 true [count("Order Completed" since entry) = 0 eq 0 -> true] / miss-you: send email miss-you / completed => #2 exited: completed
+            t=+30d bob: later: wait over -> again / again: case 0 false [count("Order Completed" since entry) = 2 eq 0 -> false] / again: case 1 true [sum(total of "Order Completed" since entry) = 120 gte 100 -> true] / vip: send email vip / completed => #4 exited: completed
+            t=+30d cy: later: wait over -> again / again: case 0 false [count("Order Completed" since entry) = 1 eq 0 -> false] / again: case 1 false [sum(total of "Order Completed" since entry) = 5 gte 100 -> false] / again: else -> (end) / completed => #3 exited: completed
+            outbox:
+              t=+30d ann miss-you: send email miss-you
+              t=+30d bob vip: send email vip
+        "#]],
+    );
+    check_edits(
+        doc,
+        r#"
+        set /entry/filter {"history": {"event": "Order Completed", "within": "entry"}, "op": "eq", "value": 0}
+        set /steps/1/cases/0/when {"history": {"event": "Order Completed", "within": "entri"}, "op": "eq", "value": 0}
+    "#,
+        expect![[r#"
+            set /entry/filter {"history": {"event": "Order Completed", "within": "entry"}, "op": "eq", "value": 0}
+              /entry/filter/history/within ref_before_run: the entry is decided before the run exists: a history "since entry" counts only within a run
+            set /steps/1/cases/0/when {"history": {"event": "Order Completed", "within": "entri"}, "op": "eq", "value": 0}
+              [again] /steps/1/cases/0/when/history/within invalid_duration: invalid duration "entri": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
         "#]],
     );
 }

@@ -1232,3 +1232,36 @@ async fn win_back_sends_the_coupon_after_thirty_quiet_days_and_converts_after_it
     "#]]
     .assert_eq(&out);
 }
+
+/// History since entry is the run's own: kept with the run across batches and restarts of the
+/// core's memory, and never the event that started the run.
+#[tokio::test]
+async fn history_since_entry_is_kept_with_the_run() {
+    let mut h = Harness::with_options(
+        Options { hot_people: 0, ..Options::default() },
+        WebhookOptions { allow_private: true, ..Default::default() },
+    );
+    h.template("thanks", "Thanks for {{ run.orders }} more orders");
+    h.publish(json!({"id": "loyal", "entry": {"event": "Order Completed"},
+    "steps": [
+        {"id": "later", "type": "wait", "duration": "7d", "next": "check"},
+        {"id": "check", "type": "branch", "cases": [
+            {"when": {"history": {"event": "Order Completed", "within": "entry"}, "op": "gte", "value": 2}, "next": "count"}]},
+        {"id": "count", "type": "update", "run": {"set": {"orders": 2}}, "next": "thanks"},
+        {"id": "thanks", "type": "send", "template": "thanks"}
+    ]}))
+    .await;
+    for who in ["ann", "bob"] {
+        h.send(Kind::Identify, json!({"userId": who, "traits": {"email": format!("{who}@x.test")}})).await;
+        h.send(Kind::Track, json!({"userId": who, "event": "Order Completed"})).await;
+    }
+    h.advance("1d").await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Order Completed"})).await;
+    h.send(Kind::Track, json!({"userId": "bob", "event": "Order Completed"})).await;
+    h.advance("1d").await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Order Completed"})).await;
+    h.advance("7d").await;
+    h.check_messages(expect![[r#"
+        t=+7d email ann@x.test: captured "Thanks for 2 more orders"
+    "#]]);
+}

@@ -46,6 +46,7 @@ fn run_state_v1_reads_and_writes_as_stored() {
         key: None,
         vars: domain::Map::new(),
         goal_from: None,
+        counts: BTreeMap::new(),
     };
     pinned(
         &run,
@@ -75,10 +76,22 @@ fn run_state_with_a_key_and_variables_reads_and_writes_as_stored() {
         key: Some("c1".into()),
         vars: map(json!({"items": [{"sku": "a"}]})),
         goal_from: Some(Timestamp(1_800_000_000_100)),
+        counts: BTreeMap::from([(
+            "since-entry-query".to_owned(),
+            domain::aggregate::Counter {
+                buckets: vec![domain::aggregate::Bucket {
+                    minute: 30_000_000,
+                    count: 2,
+                    sum: 12.5,
+                    last_seq: 0,
+                    last: serde_json::Value::Null,
+                }],
+            },
+        )]),
     };
     pinned(
         &run,
-        r#"{"journey":"cart","version":1,"status":"exited","node":"remind","wake_at":null,"exit_reason":"completed","entered_at":1800000000000,"updated_at":1800000000500,"seq":2,"trigger":{"cart_id":"c1"},"trigger_event":"Product Added","key":"c1","vars":{"items":[{"sku":"a"}]},"goal_from":1800000000100}"#,
+        r#"{"journey":"cart","version":1,"status":"exited","node":"remind","wake_at":null,"exit_reason":"completed","entered_at":1800000000000,"updated_at":1800000000500,"seq":2,"trigger":{"cart_id":"c1"},"trigger_event":"Product Added","key":"c1","vars":{"items":[{"sku":"a"}]},"goal_from":1800000000100,"counts":{"since-entry-query":{"buckets":[{"minute":30000000,"count":2,"sum":12.5,"last_seq":0,"last":null}]}}}"#,
     );
     let context = TemplateContext { run: map(json!({"items": [{"sku": "a"}]})), ..TemplateContext::default() };
     pinned(&context, r#"{"traits":{},"event":{},"event_name":"","journey":"","profile_id":0,"run":{"items":[{"sku":"a"}]}}"#);

@@ -511,6 +511,9 @@ pub struct Run {
     /// When the run first reached the goal's `from` step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goal_from: Option<Timestamp>,
+    /// The run's own counters for history conditions measured since entry, by query key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts: BTreeMap<String, crate::aggregate::Counter>,
 }
 
 /// What drives a run forward.
@@ -670,6 +673,8 @@ struct Stepper<'a> {
     traits: Cow<'a, Map>,
     /// The person's local time, for journeys with `clock` conditions.
     clock: Option<LocalClock>,
+    /// `Context::history`, with the run's own "since entry" values once it is bound.
+    history: Vec<Value>,
     effects: Vec<Effect>,
     trace: Vec<String>,
 }
@@ -677,12 +682,43 @@ struct Stepper<'a> {
 impl<'a> Stepper<'a> {
     fn new(j: &'a Journey, ctx: &'a Context<'a>, now: Timestamp, seed: u64) -> Self {
         let clock = j.reads_clock.then(|| zone::local_clock(now, &zone::person_zone(ctx.traits, &j.timezone)));
-        Stepper { j, ctx, now, seed, traits: Cow::Borrowed(ctx.traits), clock, effects: Vec::new(), trace: Vec::new() }
+        let history = ctx.history.to_vec();
+        Stepper { j, ctx, now, seed, traits: Cow::Borrowed(ctx.traits), clock, history, effects: Vec::new(), trace: Vec::new() }
     }
 
     fn facts<'f>(&'f self, properties: Option<&'f Map>, run: Option<&'f Run>) -> Facts<'f> {
         let run = run.map(|r| RunFacts { trigger: &r.trigger, vars: &r.vars });
-        Facts { traits: &self.traits, properties, history: self.ctx.history, clock: self.clock.as_ref(), run }
+        Facts { traits: &self.traits, properties, history: &self.history, clock: self.clock.as_ref(), run }
+    }
+
+    /// History conditions measured since entry read the run's own counters.
+    fn bind(&mut self, run: &Run) {
+        for (i, q) in self.j.history.iter().enumerate().filter(|(_, q)| q.since_entry) {
+            let v = run.counts.get(&q.key).map_or_else(|| crate::aggregate::Counter::default().total(q), |c| c.total(q));
+            match self.history.get_mut(i) {
+                Some(slot) => *slot = v,
+                None => {
+                    self.history.resize(i, Value::Null);
+                    self.history.push(v);
+                }
+            }
+        }
+    }
+
+    /// Counts `event` in the run's counters of history measured since entry; whether any took it.
+    fn count(&mut self, run: &mut Run, event: &Event) -> bool {
+        let mut counted = false;
+        let props = event.match_properties();
+        for q in self.j.history.iter().filter(|q| q.since_entry && q.event == event.match_name() && q.matches(&props)) {
+            let seq = crate::ids::EventSeq(run.seq);
+            run.counts.entry(q.key.clone()).or_default().add(q, seq, event.timestamp, &props);
+            counted = true;
+        }
+        if counted {
+            self.trace.push(format!("counted {} since entry", event.match_name()));
+            self.bind(run);
+        }
+        counted
     }
 
     /// What `update` templates see (`received`: the event a `wait_for` path matched).
@@ -1023,6 +1059,7 @@ pub fn step(
     match (run, input) {
         (Some(r), Input::Outcome { node, delivered, detail }) => {
             let mut run = r.clone();
+            s.bind(&run);
             let awaited = r.status == RunStatus::Waiting && r.node.as_ref() == Some(node);
             let route = match j.get(node).map(|st| &st.kind) {
                 Some(StepKind::Send { next, on_failure: Some(failed), .. }) if awaited => Some(if delivered { next } else { failed }),
@@ -1061,7 +1098,9 @@ pub fn step(
                 key,
                 vars: Map::new(),
                 goal_from: None,
+                counts: BTreeMap::new(),
             };
+            s.bind(&run);
             if pick(seed, "holdout", 100) < u64::from(j.entry.holdout) {
                 run.control = true;
                 s.trace.push(format!("control group (holdout {}%): recorded, nothing is sent", j.entry.holdout));
@@ -1072,6 +1111,8 @@ pub fn step(
         }
         (Some(r), Input::Event(event)) => {
             let mut run = r.clone();
+            s.bind(&run);
+            let counted = s.count(&mut run, event);
             // The goal first: an exit event that is also the goal records the conversion.
             let mut converted = false;
             if let Some(goal) = &j.goal
@@ -1112,13 +1153,14 @@ pub fn step(
                     s.advance(&mut run, p.next.clone());
                     Some(s.finish(run, false))
                 }
-                None if converted => Some(s.finish(run, false)),
+                None if converted || counted => Some(s.finish(run, false)),
                 None => None,
             }
         }
         (Some(r), Input::Timer) => {
             r.wake_at.filter(|t| *t <= now)?;
             let mut run = r.clone();
+            s.bind(&run);
             let node = run.node.clone()?;
             let next = match &j.get(&node)?.kind {
                 StepKind::Wait { next, .. } => {

@@ -757,8 +757,18 @@ fn run_reads(j: &Journey, diags: &mut Diagnostics) {
         for (at, read) in reads {
             let var = match &read {
                 RunRead::Var(p) | RunRead::Ref(Ref::Run(p)) => Some(p),
-                RunRead::Ref(_) => None,
+                RunRead::Ref(_) | RunRead::History(_) => None,
             };
+            if let RunRead::History(i) = read {
+                if before_run && j.history.get(i).is_some_and(|q| q.since_entry) {
+                    diags.error(
+                        &at,
+                        "ref_before_run",
+                        "the entry is decided before the run exists: a history \"since entry\" counts only within a run",
+                    );
+                }
+                continue;
+            }
             if before_run && !matches!(read, RunRead::Ref(Ref::Trait(_))) {
                 diags.error(
                     &at,

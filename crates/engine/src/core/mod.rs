@@ -764,10 +764,11 @@ impl Core {
             };
             for (id, version) in journeys {
                 let Some(j) = self.version(tx, &id, version)? else { continue };
-                j.history.iter().for_each(|q| want(q, &mut queries));
+                // (History since entry is counted by each run itself.)
+                j.history.iter().filter(|q| !q.since_entry).for_each(|q| want(q, &mut queries));
             }
             for j in self.versions.values() {
-                j.history.iter().filter(|q| names.contains(&q.event.as_str())).for_each(|q| want(q, &mut queries));
+                j.history.iter().filter(|q| !q.since_entry && names.contains(&q.event.as_str())).for_each(|q| want(q, &mut queries));
             }
             for q in queries {
                 // The person may be remembered without this counter (a new journey): the
