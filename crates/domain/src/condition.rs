@@ -813,6 +813,22 @@ const REACHABLE: [&str; 1] = ["reachable"];
 const KINDS: [&[&str]; 9] = [&ALL, &ANY, &NOT, &HISTORY, &CLOCK, &TRAIT, &PROPERTY, &RUN, &REACHABLE];
 const QUERY: [&str; 5] = ["event", "within", "where", "aggregate", "property"];
 
+/// Each kind of condition with its keys (the first names the kind), and a history query's.
+pub(crate) fn schema() -> Vec<(&'static str, &'static [&'static str])> {
+    vec![
+        ("all condition", &ALL),
+        ("any condition", &ANY),
+        ("not condition", &NOT),
+        ("history condition", &HISTORY),
+        ("history query", &QUERY),
+        ("clock condition", &CLOCK),
+        ("trait condition", &TRAIT),
+        ("property condition", &PROPERTY),
+        ("run condition", &RUN),
+        ("reachable condition", &REACHABLE),
+    ]
+}
+
 /// A comparison's operator and value (null when absent), reporting what is wrong with them.
 fn comparison(op: Option<&Value>, value: Option<&Value>, path: &str, diags: &mut Diagnostics) -> (Option<Op>, Value) {
     let op = operator(op, path, diags);

@@ -2566,3 +2566,21 @@ fn history_since_entry_counts_what_the_run_saw_after_it_started() {
         "#]],
     );
 }
+
+/// The document's schema is in one place (`journey::schema`, the parser's own key lists):
+/// docs/JOURNEYS.md names every key of every kind of object, so a key added to the language
+/// is documented (and an editor built from the schema offers it).
+#[test]
+fn the_guide_names_every_key_of_the_schema() {
+    let guide = std::fs::read_to_string(format!("{}/../../docs/JOURNEYS.md", env!("CARGO_MANIFEST_DIR"))).expect("docs/JOURNEYS.md");
+    let missing: Vec<String> = domain::journey::schema()
+        .into_iter()
+        .flat_map(|(kind, keys)| keys.iter().map(move |k| (kind, *k)))
+        .filter(|(_, k)| {
+            ![format!("\"{k}\""), format!("`{k}`"), format!("`{k}:"), format!("{{{k}:")].iter().any(|form| guide.contains(form))
+        })
+        .map(|(kind, k)| format!("{kind}: {k}"))
+        .collect();
+    assert!(missing.is_empty(), "keys the guide does not name: {missing:?}");
+    assert!(domain::journey::schema().len() >= 35, "every kind of object is listed");
+}

@@ -8,7 +8,7 @@ mod parse;
 mod suggest;
 
 pub use names::{NameKind, NameRef};
-pub use parse::is_slug;
+pub use parse::{is_slug, schema};
 pub(crate) use suggest::closest;
 
 use std::borrow::Cow;

@@ -52,6 +52,41 @@ const WEBHOOK_STEP: [&str; 7] = ["id", "type", "url", "method", "body", "save", 
 const EXIT_STEP: [&str; 2] = ["id", "type"];
 const STEPS: [&[&str]; 8] = [&WAIT_STEP, &WAIT_FOR_STEP, &BRANCH_STEP, &SPLIT_STEP, &SEND_STEP, &UPDATE_STEP, &WEBHOOK_STEP, &EXIT_STEP];
 
+/// Every kind of object a journey document has, with its keys, as the parser reads them
+/// (conditions' kinds included): the document's schema, in one place. An editor (the web
+/// interface) builds its forms from it, and a test checks that docs/JOURNEYS.md names every key.
+pub fn schema() -> Vec<(&'static str, &'static [&'static str])> {
+    let mut out: Vec<(&'static str, &'static [&'static str])> = vec![
+        ("journey", &DOCUMENT),
+        ("event entry", &EVENT_ENTRY),
+        ("trait_change entry", &TRAIT_CHANGE_ENTRY),
+        ("api entry", &API_ENTRY),
+        ("schedule entry", &SCHEDULE_ENTRY),
+        ("date entry", &DATE_ENTRY),
+        ("trait_change", &TRAIT_CHANGE),
+        ("schedule", &SCHEDULE),
+        ("date", &DATE),
+        ("reentry rule", &REENTRY),
+        ("exit", &EVENT_MATCH),
+        ("goal", &GOAL),
+        ("wait_for event", &WAIT_FOR_EVENT),
+        ("run update", &RUN_UPDATE),
+        ("wait step", &WAIT_STEP),
+        ("until", &UNTIL),
+        ("wait_for step", &WAIT_FOR_STEP),
+        ("branch step", &BRANCH_STEP),
+        ("branch case", &CASE),
+        ("split step", &SPLIT_STEP),
+        ("split path", &SPLIT_PATH),
+        ("send step", &SEND_STEP),
+        ("update step", &UPDATE_STEP),
+        ("webhook step", &WEBHOOK_STEP),
+        ("exit step", &EXIT_STEP),
+    ];
+    out.extend(crate::condition::schema());
+    out
+}
+
 struct Parser {
     diags: Diagnostics,
     history: Vec<HistoryQuery>,
