@@ -103,6 +103,13 @@ pub const WORDS: &[&str] = &[
     "clock",
     "where",
     "aggregate",
+    "key",
+    "ref",
+    "run",
+    "append",
+    "reachable",
+    "on_unreachable",
+    "on_failure",
     // step types, operators, aggregates, clock fields, channels, methods
     "wait",
     "wait_for",
@@ -178,6 +185,16 @@ pub const WORDS: &[&str] = &[
     "total",
     "address.city",
     "renewal_date",
+    // keyed runs, references, run variables, history since entry
+    "entry",
+    "cart_id",
+    "event.cart_id",
+    "run.items",
+    "traits.plan",
+    "items",
+    "{{ received }}",
+    "{{ event.total }}",
+    "{{ run.items }}",
 ];
 
 /// Generates values and names from fuzz bytes: mostly from a vocabulary (the words of the
@@ -313,13 +330,18 @@ impl Gen {
         };
         let leaf = depth >= 4 || u.ratio(2, 3)?;
         Ok(if leaf {
-            match u.int_in_range(0..=3)? {
+            match u.int_in_range(0..=5)? {
                 0 | 1 => {
-                    let kind = if u.arbitrary()? { "trait" } else { "property" };
-                    json!({kind: self.word(u)?, "op": op(u)?, "value": self.value(u, 3)?})
+                    let kind = *u.choose(&["trait", "property", "run"])?;
+                    match u.int_in_range(0..=3)? {
+                        0 => json!({kind: self.word(u)?, "op": op(u)?, "ref": u.choose(&["event.cart_id", "run.items", "traits.plan"])?}),
+                        _ => json!({kind: self.word(u)?, "op": op(u)?, "value": self.value(u, 3)?}),
+                    }
                 }
-                2 => {
-                    let mut q = json!({"event": self.word(u)?, "within": self.duration(u)?});
+                4 => json!({"reachable": self.word(u)?}),
+                2 | 5 => {
+                    let within = if u.ratio(1, 4)? { "entry".to_owned() } else { self.duration(u)? };
+                    let mut q = json!({"event": self.word(u)?, "within": within});
                     if u.arbitrary()? {
                         q["aggregate"] = json!(u.choose(&["count", "exists", "sum", "last"])?);
                         q["property"] = json!(self.word(u)?);
