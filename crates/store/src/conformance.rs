@@ -75,6 +75,7 @@ fn run(journey: &str, wake: Option<i64>) -> Run {
         key: None,
         vars: Default::default(),
         goal_from: None,
+        reached: Default::default(),
     }
 }
 
