@@ -2582,3 +2582,54 @@ fn events_a_wait_for_ignores_are_traced_with_what_the_filters_saw() {
         "#]],
     );
 }
+
+/// examples/trial-onboarding.json: the tip comes at 09:00 on the 7th day of each person's own
+/// calendar (Paris crosses into summer time on the way, Tokyo's day 7 starts earlier), with
+/// New York's calendar for a person whose `timezone` trait is not a zone; anyone on `pro` by
+/// then gets nothing more, and the last-day mail counts from the tip.
+#[test]
+fn trial_onboarding_sends_the_day_7_tip_at_nine_on_each_persons_calendar() {
+    check_at(
+        example("trial-onboarding"),
+        "2027-03-22T20:00:00Z",
+        r#"
+        +0s lea identify {"timezone": "Europe/Paris", "plan": "trial"}
+        +0s ken identify {"timezone": "Asia/Tokyo", "plan": "trial"}
+        +0s zed identify {"timezone": "Mars/Base", "plan": "trial"}
+        +0s pat identify {"timezone": "Europe/Paris", "plan": "trial"}
+        +0s lea track Trial Started
+        +0s ken track Trial Started
+        +0s zed track Trial Started
+        +0s pat track Trial Started
+        +3d pat identify {"plan": "pro"}
+        +3d pat track Plan Upgraded
+        +9d ken identify {"plan": "pro"}
+        +20d
+        +20d lea track Trial Started
+    "#,
+        expect![[r#"
+            t=+0s lea: entered on Trial Started / welcome: send email trial-welcome / day-7: wait until 2027-03-29T07:00:00.000Z (09:00 Europe/Paris, from trait timezone; 2027-03-29 is 7 days after entry on 2027-03-22) => #1 waiting at day-7 until +6d11h
+            t=+0s ken: entered on Trial Started / welcome: send email trial-welcome / day-7: wait until 2027-03-30T00:00:00.000Z (09:00 Asia/Tokyo, from trait timezone; 2027-03-30 is 7 days after entry on 2027-03-23) => #1 waiting at day-7 until +7d4h
+            t=+0s zed: entered on Trial Started / welcome: send email trial-welcome / day-7: trait timezone "Mars/Base" is not a time zone; using America/New_York (the journey's) / day-7: wait until 2027-03-29T13:00:00.000Z (09:00 America/New_York, from the journey; 2027-03-29 is 7 days after entry on 2027-03-22) => #1 waiting at day-7 until +6d17h
+            t=+0s pat: entered on Trial Started / welcome: send email trial-welcome / day-7: wait until 2027-03-29T07:00:00.000Z (09:00 Europe/Paris, from trait timezone; 2027-03-29 is 7 days after entry on 2027-03-22) => #1 waiting at day-7 until +6d11h
+            t=+3d pat: goal reached: Plan Upgraded => #2 waiting at day-7 until +6d11h, converted at +3d
+            t=+6d11h lea: day-7: wait over -> pro-yet / pro-yet: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-yet: else -> tip / tip: send email trial-tip / last-day: wait until 2027-04-04T07:00:00.000Z (09:00 Europe/Paris, from trait timezone; 2027-04-04 is 6 days after step tip on 2027-03-29) => #2 waiting at last-day until +12d11h
+            t=+6d11h pat: day-7: wait over -> pro-yet / pro-yet: case 0 true [trait plan = "pro" eq "pro" -> true] / upgraded: exit => #3 exited: reached exit step upgraded, converted at +3d
+            t=+6d17h zed: day-7: wait over -> pro-yet / pro-yet: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-yet: else -> tip / tip: send email trial-tip / last-day: trait timezone "Mars/Base" is not a time zone; using America/New_York (the journey's) / last-day: wait until 2027-04-04T13:00:00.000Z (09:00 America/New_York, from the journey; 2027-04-04 is 6 days after step tip on 2027-03-29) => #2 waiting at last-day until +12d17h
+            t=+7d4h ken: day-7: wait over -> pro-yet / pro-yet: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-yet: else -> tip / tip: send email trial-tip / last-day: wait until 2027-04-05T00:00:00.000Z (09:00 Asia/Tokyo, from trait timezone; 2027-04-05 is 6 days after step tip on 2027-03-30) => #2 waiting at last-day until +13d4h
+            t=+12d11h lea: last-day: wait over -> pro-now / pro-now: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-now: else -> ending / ending: send email trial-ending / completed => #3 exited: completed
+            t=+12d17h zed: last-day: wait over -> pro-now / pro-now: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-now: else -> ending / ending: send email trial-ending / completed => #3 exited: completed
+            t=+13d4h ken: last-day: wait over -> pro-now / pro-now: case 0 true [trait plan = "pro" eq "pro" -> true] / upgraded: exit => #3 exited: reached exit step upgraded
+            outbox:
+              t=+0s lea welcome: send email trial-welcome
+              t=+0s ken welcome: send email trial-welcome
+              t=+0s zed welcome: send email trial-welcome
+              t=+0s pat welcome: send email trial-welcome
+              t=+6d11h lea tip: send email trial-tip
+              t=+6d17h zed tip: send email trial-tip
+              t=+7d4h ken tip: send email trial-tip
+              t=+12d11h lea ending: send email trial-ending
+              t=+12d17h zed ending: send email trial-ending
+        "#]],
+    );
+}
