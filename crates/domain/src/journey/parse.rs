@@ -301,7 +301,8 @@ impl Parser {
         }
     }
 
-    /// `duration`, or `until: {"time": "09:00", "timezone": ...}`, or `until_trait` + `offset`.
+    /// `duration`, or `until: {"time": "09:00", "days": 7, "after": "entry", "timezone": ...}`
+    /// (`days`, `after` and `timezone` optional), or `until_trait` + `offset`.
     fn wait(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
         let [_, _, duration, until, until_trait, offset, next] = self.diags.fields(obj, &WAIT_STEP, "a wait step", path, &STEPS);
         let next = self.next(next, "next", path);
