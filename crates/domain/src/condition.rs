@@ -287,7 +287,8 @@ pub struct LocalClock {
     pub time_of_day: String,
     /// `mon` ... `sun`.
     pub day_of_week: &'static str,
-    /// The IANA zone it was computed in.
+    /// The zone it was computed in, as the trace shows it: an IANA name, and within a run
+    /// where it came from (`Europe/Paris, from trait timezone`).
     pub zone: String,
 }
 

@@ -464,7 +464,8 @@ fn branch_on_traits_and_wait_for_filter() {
         expect![[r#"
             t=+1s fay: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 false [property seats = 3 gte 10 -> false] / big: else -> paid / paid: wait_for Plan Changed (timeout 14d) => #1 waiting at paid until +14d1s
             t=+2s gus: entered on Trial Started [trait plan = "trial" eq "trial" -> true] / big: case 0 true [property seats = 12 gte 10 -> true] / sales: send email talk-to-sales / completed => #1 exited: completed
-            t=+2d fay: paid: got Plan Changed -> thanks / thanks: send email thanks / completed => #2 exited: completed
+            t=+1d fay: paid: ignored Plan Changed [property to = "basic" eq "pro" -> false] => #2 waiting at paid until +14d1s
+            t=+2d fay: paid: got Plan Changed -> thanks / thanks: send email thanks / completed => #3 exited: completed
             outbox:
               t=+2s gus sales: send email talk-to-sales
               t=+2d fay thanks: send email thanks
@@ -767,10 +768,10 @@ fn wait_until_nine_in_three_zones_across_a_daylight_saving_change() {
         +2d
     "#,
         expect![[r#"
-            t=+0s paris: entered on Signed Up / nine: wait until 2026-03-29T07:00:00.000Z => #1 waiting at nine until +21h
-            t=+0s nyc: entered on Signed Up / nine: wait until 2026-03-28T13:00:00.000Z => #1 waiting at nine until +3h
-            t=+0s tokyo: entered on Signed Up / nine: wait until 2026-03-29T00:00:00.000Z => #1 waiting at nine until +14h
-            t=+0s nobody: entered on Signed Up / nine: wait until 2026-03-29T09:00:00.000Z => #1 waiting at nine until +23h
+            t=+0s paris: entered on Signed Up / nine: wait until 2026-03-29T07:00:00.000Z (09:00 Europe/Paris, from trait timezone) => #1 waiting at nine until +21h
+            t=+0s nyc: entered on Signed Up / nine: wait until 2026-03-28T13:00:00.000Z (09:00 America/New_York, from trait timezone) => #1 waiting at nine until +3h
+            t=+0s tokyo: entered on Signed Up / nine: wait until 2026-03-29T00:00:00.000Z (09:00 Asia/Tokyo, from trait timezone) => #1 waiting at nine until +14h
+            t=+0s nobody: entered on Signed Up / nine: trait timezone "Mars/Olympus" is not a time zone; using UTC (the journey's) / nine: wait until 2026-03-29T09:00:00.000Z (09:00 UTC, from the journey) => #1 waiting at nine until +23h
             t=+3h nyc: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
             t=+14h tokyo: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
             t=+21h paris: nine: wait over -> hello / hello: send email hello / completed => #2 exited: completed
@@ -799,8 +800,8 @@ fn wait_until_a_date_trait_minus_an_offset() {
         +20d
     "#,
         expect![[r#"
-            t=+0s ida: entered on Subscribed / before: wait until 2027-01-28T23:00:00.000Z => #1 waiting at before until +13d15h
-            t=+0s jon: entered on Subscribed / before: 2027-01-06T23:00:00.000Z has passed, no wait -> remind / remind: send email renewal / completed => #1 exited: completed
+            t=+0s ida: entered on Subscribed / before: wait until 2027-01-28T23:00:00.000Z (-3d from renewal_date "2027-02-01" at 00:00 Europe/Paris, from the journey) => #1 waiting at before until +13d15h
+            t=+0s jon: entered on Subscribed / before: 2027-01-06T23:00:00.000Z (-3d from renewal_date "2027-01-10" at 00:00 Europe/Paris, from the journey) has passed, no wait -> remind / remind: send email renewal / completed => #1 exited: completed
             t=+0s kim: entered on Subscribed / before: trait renewal_date is not set, no wait -> remind / remind: send email renewal / completed => #1 exited: completed
             t=+13d15h ida: before: wait over -> remind / remind: send email renewal / completed => #2 exited: completed
             outbox:
@@ -823,10 +824,18 @@ fn history_sum_and_clock_conditions() {
         r#"
         +0s leo track Order Completed {"total": 60}
         +1d leo track Order Completed {"total": 50.5}
+        +1d kai identify {"timezone": "Pacific/Honolulu"}
+        +1d kai track Order Completed {"total": 100}
+        +1d mia identify {"timezone": "Mars/Base"}
+        +1d mia track Order Completed {"total": 100}
     "#,
         expect![[r#"
             t=+0s leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 60 gte 100 -> false] / vip: else -> (end) / completed => #1 exited: completed
-            t=+1d leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 110.5 gte 100 -> true; day_of_week (Europe/Paris) = "sat" in ["mon","tue","wed","thu","fri"] -> false] / vip: else -> (end) / completed => #1 exited: completed
+            t=+1d leo: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 110.5 gte 100 -> true; day_of_week (Europe/Paris, from the journey) = "sat" in ["mon","tue","wed","thu","fri"] -> false] / vip: else -> (end) / completed => #1 exited: completed
+            t=+1d kai: entered on Order Completed / vip: case 0 true [sum(total of "Order Completed" in 30d) = 100 gte 100 -> true; day_of_week (Pacific/Honolulu, from trait timezone) = "fri" in ["mon","tue","wed","thu","fri"] -> true] / thanks: send email vip / completed => #1 exited: completed
+            t=+1d mia: entered on Order Completed / vip: case 0 false [sum(total of "Order Completed" in 30d) = 100 gte 100 -> true; day_of_week (Europe/Paris, from the journey: trait timezone "Mars/Base" is not a time zone) = "sat" in ["mon","tue","wed","thu","fri"] -> false] / vip: else -> (end) / completed => #1 exited: completed
+            outbox:
+              t=+1d kai thanks: send email vip
         "#]],
     );
 }
@@ -936,7 +945,7 @@ fn every_kind_of_object() -> Value {
         "goal": {"event": "Subscribed", "within": "14d", "exit": true, "from": "hello"},
         "steps": [
             {"id": "pause", "type": "wait", "duration": "1d", "next": "nine"},
-            {"id": "nine", "type": "wait", "until": {"time": "09:00", "timezone": "Europe/Paris"}, "next": "renewal"},
+            {"id": "nine", "type": "wait", "until": {"time": "09:00", "days": 1, "after": "pause", "timezone": "Europe/Paris"}, "next": "renewal"},
             {"id": "renewal", "type": "wait", "until_trait": "renewal_date", "offset": "-3d", "next": "booked"},
             {"id": "booked", "type": "wait_for", "timeout": "3d", "timeout_next": "vip",
              "events": [{"event": "Demo Booked", "filter": {"property": "kind", "op": "eq", "value": "demo"},
@@ -1072,7 +1081,7 @@ fn a_misspelt_key_anywhere_is_an_error_with_a_suggestion() {
               [pause] /steps/0/durration unknown_field: "durration" is not a field of a wait step; did you mean "duration"?
               [pause] /steps/0 invalid_wait: a wait has exactly one of "duration", "until" ({"time": "09:00"}) or "until_trait"
             set /steps/1/until/zone "Europe/Paris"
-              [nine] /steps/1/until/zone unknown_field: "zone" is not a field of "until"; its fields are time, timezone
+              [nine] /steps/1/until/zone unknown_field: "zone" is not a field of "until"; its fields are time, days, after, timezone
             rename /steps/2/until_trait until_traits
               [renewal] /steps/2/until_traits unknown_field: "until_traits" is not a field of a wait step; did you mean "until_trait"?
               [renewal] /steps/2 invalid_wait: a wait has exactly one of "duration", "until" ({"time": "09:00"}) or "until_trait"
@@ -1331,6 +1340,7 @@ fn check_entries(script: &str, expect: Expect) {
                         vars: Map::new(),
                         goal_from: None,
                         counts: BTreeMap::new(),
+                        reached: BTreeMap::new(),
                         assignments: BTreeMap::new(),
                     });
                 }
@@ -1567,6 +1577,21 @@ fn every_invalid_value_is_reported_where_it_is() {
         set /steps/1/until/time "24:00"
         set /steps/1/until/time "12:60"
         set /steps/1/until/timezone null
+        set /steps/1/until/days 0
+        set /steps/1/until/days 366
+        set /steps/1/until/days 367
+        set /steps/1/until/days 1.5
+        set /steps/1/until/days -1
+        set /steps/1/until/days "7"
+        set /steps/1/until {"time": "09:00", "after": "entry"}
+        set /steps/1/until {"time": "09:00", "days": 7}
+        set /steps/1/until/after "entry"
+        set /steps/1/until/after "nine"
+        set /steps/1/until/after "renewl"
+        set /steps/1/until/after "Pause"
+        set /steps/1/until/after 3
+        set /steps/1/until/after "renewal"
+        set /steps/1/until/after "hello"
         set /steps/2/until_trait ""
         set /steps/2/offset "soon"
         set /steps/2/offset 3
@@ -1712,8 +1737,10 @@ fn every_invalid_value_is_reported_where_it_is() {
             set /steps/0 "wait"
               /steps/0/id invalid_id: each step needs an "id" of a-z, 0-9, - and _
               /steps/0 invalid_step: a step must be an object
+              [nine] /steps/1/until/after dangling_next: after names "pause", which is not a step ("entry" counts from the run's entry)
             set /steps/0/id "Pause"
               [Pause] /steps/0/id invalid_id: each step needs an "id" of a-z, 0-9, - and _
+              [nine] /steps/1/until/after dangling_next: after names "pause", which is not a step ("entry" counts from the run's entry)
             set /steps/1/id "pause"
               [pause] /steps/1/id duplicate_id: step id "pause" is used twice
               [pause] /steps/0/next dangling_next: next points to "nine", which is not a step
@@ -1745,6 +1772,36 @@ fn every_invalid_value_is_reported_where_it_is() {
               [nine] /steps/1/until/time invalid_field: "time" is a 24-hour "HH:MM" such as "09:00"
             set /steps/1/until/timezone null
               valid
+            set /steps/1/until/days 0
+              valid
+            set /steps/1/until/days 366
+              valid
+            set /steps/1/until/days 367
+              [nine] /steps/1/until/days invalid_field: "days" is a whole number of days from 0 to 366
+            set /steps/1/until/days 1.5
+              [nine] /steps/1/until/days invalid_field: "days" is a whole number of days from 0 to 366
+            set /steps/1/until/days -1
+              [nine] /steps/1/until/days invalid_field: "days" is a whole number of days from 0 to 366
+            set /steps/1/until/days "7"
+              [nine] /steps/1/until/days invalid_field: "days" is a whole number of days from 0 to 366
+            set /steps/1/until {"time": "09:00", "after": "entry"}
+              [nine] /steps/1/until/after invalid_field: "after" goes with "days": {"time": "09:00", "days": 7, "after": "entry"} is 09:00 on the 7th day after the entry
+            set /steps/1/until {"time": "09:00", "days": 7}
+              valid
+            set /steps/1/until/after "entry"
+              valid
+            set /steps/1/until/after "nine"
+              valid
+            set /steps/1/until/after "renewl"
+              [nine] /steps/1/until/after dangling_next: after names "renewl", which is not a step ("entry" counts from the run's entry); did you mean "renewal"?
+            set /steps/1/until/after "Pause"
+              [nine] /steps/1/until/after dangling_next: after names "Pause", which is not a step ("entry" counts from the run's entry); did you mean "pause"?
+            set /steps/1/until/after 3
+              [nine] /steps/1/until/after invalid_field: "after" is "entry" or a step id
+            set /steps/1/until/after "renewal"
+              [nine] /steps/1/until/after after_not_on_every_path: a run can reach this wait without going through step "renewal", so it would have no day to count from
+            set /steps/1/until/after "hello"
+              [nine] /steps/1/until/after after_not_on_every_path: a run can reach this wait without going through step "hello", so it would have no day to count from
             set /steps/2/until_trait ""
               [renewal] /steps/2/until_trait missing_field: "until_trait" names a date trait such as "renewal_date"
             set /steps/2/offset "soon"
@@ -1919,9 +1976,9 @@ fn waits_in_a_zone_of_their_own_and_on_dates_that_are_not_dates() {
         +3d
     "#,
         expect![[r#"
-            t=+0s ann: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
-            t=+0s bob: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
-            t=+0s cy: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z => #1 waiting at nine until +16h
+            t=+0s ann: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z (09:00 Asia/Tokyo, from the step) => #1 waiting at nine until +16h
+            t=+0s bob: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z (09:00 Asia/Tokyo, from the step) => #1 waiting at nine until +16h
+            t=+0s cy: entered on Signed Up / nine: wait until 2027-01-16T00:00:00.000Z (09:00 Asia/Tokyo, from the step) => #1 waiting at nine until +16h
             t=+16h ann: nine: wait over -> renewal / renewal: trait renewal_date = "soon" is not a date, no wait -> hello / hello: send email hello / completed => #2 exited: completed
             t=+16h bob: nine: wait over -> renewal / renewal: wait until 2027-01-17T10:00:00.000Z => #2 waiting at renewal until +2d2h
             t=+16h cy: nine: wait over -> renewal / renewal: 2027-01-16T00:00:00.000Z has passed, no wait -> hello / hello: send email hello / completed => #2 exited: completed
@@ -2183,13 +2240,15 @@ fn abandoned_cart_keeps_a_run_per_cart_and_lists_its_items() {
         expect![[r#"
             t=+0s alice: entered on Product Added (key c1) / first-item: run items += {"cart_id":"c1","name":"Socks","price":5} / idle: wait_for Product Added (timeout 1h) => #1 [c1] waiting at idle until +1h, run {"items":[{"cart_id":"c1","name":"Socks","price":5}]}
             t=+10m alice: idle: got Product Added -> idle / idle: run items += {"cart_id":"c1","name":"Hat","price":20} / idle: wait_for Product Added (timeout 1h) => #2 [c1] waiting at idle until +1h10m, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
+            t=+20m alice: idle: ignored Product Added [property cart_id = "c2" eq event.cart_id ("c1") -> false] => #3 [c1] waiting at idle until +1h10m, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
             t=+20m alice: entered on Product Added (key c2) / first-item: run items += {"cart_id":"c2","name":"Scarf","price":15} / idle: wait_for Product Added (timeout 1h) => #1 [c2] waiting at idle until +1h20m, run {"items":[{"cart_id":"c2","name":"Scarf","price":15}]}
             t=+30m alice: exit on Order Completed => #2 [c2] exited: exit event Order Completed, run {"items":[{"cart_id":"c2","name":"Scarf","price":15}]}
-            t=+1h10m alice: idle: wait_for Product Added timed out -> remind / remind: send email cart-reminder / a-day: wait 1d => #3 [c1] waiting at a-day until +1d1h10m, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
-            t=+3h alice: goal reached: Order Completed / exit on Order Completed => #4 [c1] exited: exit event Order Completed, converted at +3h, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
+            t=+1h10m alice: idle: wait_for Product Added timed out -> remind / remind: send email cart-reminder / a-day: wait 1d => #4 [c1] waiting at a-day until +1d1h10m, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
+            t=+3h alice: goal reached: Order Completed / exit on Order Completed => #5 [c1] exited: exit event Order Completed, converted at +3h, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
             t=+2d bob: entered on Product Added (key c9) / first-item: run items += {"cart_id":"c9","name":"Gloves"} / idle: wait_for Product Added (timeout 1h) => #1 [c9] waiting at idle until +2d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
-            t=+2d1h bob: idle: wait_for Product Added timed out -> remind / remind: send email cart-reminder / a-day: wait 1d => #2 [c9] waiting at a-day until +3d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
-            t=+3d1h bob: a-day: wait over -> remind-again / remind-again: send email cart-last-call / completed => #3 [c9] exited: completed, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            t=+2d bob: idle: ignored Product Added [property cart_id = (absent) eq event.cart_id ("c9") -> false] => #2 [c9] waiting at idle until +2d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            t=+2d1h bob: idle: wait_for Product Added timed out -> remind / remind: send email cart-reminder / a-day: wait 1d => #3 [c9] waiting at a-day until +3d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            t=+3d1h bob: a-day: wait over -> remind-again / remind-again: send email cart-last-call / completed => #4 [c9] exited: completed, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
             outbox:
               t=+1h10m alice remind: send email cart-reminder
               t=+2d1h bob remind: send email cart-reminder
@@ -2271,8 +2330,9 @@ fn references_and_run_variables_in_conditions_and_updates() {
         expect![[r#"
             t=+1m ann: entered on Order Placed / note: update greeting = "Thanks for order A1", last_order = "A1", last_total = 150 / note: run shipments = 0, total = 150 / ship: wait_for Order Shipped (timeout 10d) => #1 waiting at ship until +10d1m, run {"shipments":0,"total":150}
             t=+2m ann: entered on Order Placed / note: update greeting = "Thanks for order A2", last_order = "A2", last_total = 30 / note: run shipments = 0, total = 30 / ship: wait_for Order Shipped (timeout 10d) => #1 waiting at ship until +10d2m, run {"shipments":0,"total":30}
+            t=+1h ann: ship: ignored Order Shipped [property order_id = "A2" eq event.order_id ("A1") -> false] => #2 waiting at ship until +10d1m, run {"shipments":0,"total":150}
             t=+1h ann: ship: got Order Shipped -> big / ship: run parcels += "P-2" / big: case 0 false [run.total = 30 gte traits.vip_threshold (100) -> false] / big: else -> (end) / completed => #2 exited: completed, run {"parcels":["P-2"],"shipments":0,"total":30}
-            t=+2h ann: ship: got Order Shipped -> big / ship: run parcels += "P-1" / big: case 0 true [run.total = 150 gte traits.vip_threshold (100) -> true] / vip: run missing not changed: unknown variable event.nothing / vip: run parcels += "extra" / completed => #2 exited: completed, run {"parcels":["P-1","extra"],"shipments":0,"total":150}
+            t=+2h ann: ship: got Order Shipped -> big / ship: run parcels += "P-1" / big: case 0 true [run.total = 150 gte traits.vip_threshold (100) -> true] / vip: run missing not changed: unknown variable event.nothing / vip: run parcels += "extra" / completed => #3 exited: completed, run {"parcels":["P-1","extra"],"shipments":0,"total":150}
             outbox:
               t=+1m ann note: update {"set":{"greeting":"Thanks for order A1","last_order":"A1","last_total":150}}
               t=+2m ann note: update {"set":{"greeting":"Thanks for order A2","last_order":"A2","last_total":30}}
@@ -2417,6 +2477,179 @@ fn sends_route_on_unreachable_people_and_failed_messages() {
               t=+0s di call: update {"set":{"needs_call":true}}
               t=+0s ed invite: send email invite
               t=+1d ed remind: send email reminder
+        "#]],
+    );
+}
+
+/// A journey with calendar waits: 09:00 on the 7th local day after entry, then 08:00 on the
+/// day of the tip (already past: no wait), then 18:00 the day after it.
+fn calendar() -> Value {
+    json!({"id": "calendar", "entry": {"event": "Signed Up"}, "timezone": "Europe/Paris",
+    "steps": [
+        {"id": "welcome", "type": "send", "template": "welcome", "next": "day-7"},
+        {"id": "day-7", "type": "wait", "until": {"time": "09:00", "days": 7}, "next": "tip"},
+        {"id": "tip", "type": "send", "template": "tip", "next": "same-day"},
+        {"id": "same-day", "type": "wait", "until": {"time": "08:00", "days": 0, "after": "tip"}, "next": "next-evening"},
+        {"id": "next-evening", "type": "wait", "until": {"time": "18:00", "days": 1, "after": "tip", "timezone": "Asia/Tokyo"}, "next": "bye"},
+        {"id": "bye", "type": "send", "template": "bye"}
+    ]})
+}
+
+/// Days are counted on the person's calendar: entering at 23:30 on Friday 15 January in
+/// Paris (22:30 UTC) is already Saturday in Tokyo, so day 7 is Friday 22nd in Paris and
+/// Saturday 23rd in Tokyo. A step's own zone wins over the trait; an invalid trait is said.
+#[test]
+fn calendar_waits_count_local_days_from_the_entry_or_a_step() {
+    check_at(
+        calendar(),
+        "2027-01-15T22:30:00Z",
+        r#"
+        +0s paris identify {"timezone": "Europe/Paris"}
+        +0s tokyo identify {"timezone": "Asia/Tokyo"}
+        +0s mars identify {"timezone": "Mars/Base"}
+        +0s paris track Signed Up
+        +0s tokyo track Signed Up
+        +0s mars track Signed Up
+        +10d
+    "#,
+        expect![[r#"
+            t=+0s paris: entered on Signed Up / welcome: send email welcome / day-7: wait until 2027-01-22T08:00:00.000Z (09:00 Europe/Paris, from trait timezone; 2027-01-22 is 7 days after entry on 2027-01-15) => #1 waiting at day-7 until +6d9h30m
+            t=+0s tokyo: entered on Signed Up / welcome: send email welcome / day-7: wait until 2027-01-23T00:00:00.000Z (09:00 Asia/Tokyo, from trait timezone; 2027-01-23 is 7 days after entry on 2027-01-16) => #1 waiting at day-7 until +7d1h30m
+            t=+0s mars: entered on Signed Up / welcome: send email welcome / day-7: trait timezone "Mars/Base" is not a time zone; using Europe/Paris (the journey's) / day-7: wait until 2027-01-22T08:00:00.000Z (09:00 Europe/Paris, from the journey; 2027-01-22 is 7 days after entry on 2027-01-15) => #1 waiting at day-7 until +6d9h30m
+            t=+6d9h30m mars: day-7: wait over -> tip / tip: send email tip / same-day: trait timezone "Mars/Base" is not a time zone; using Europe/Paris (the journey's) / same-day: 2027-01-22T07:00:00.000Z (08:00 Europe/Paris, from the journey; 2027-01-22 is 0 days after step tip on 2027-01-22) has passed, no wait -> next-evening / next-evening: wait until 2027-01-23T09:00:00.000Z (18:00 Asia/Tokyo, from the step; 2027-01-23 is 1 day after step tip on 2027-01-22) => #2 waiting at next-evening until +7d10h30m
+            t=+6d9h30m paris: day-7: wait over -> tip / tip: send email tip / same-day: 2027-01-22T07:00:00.000Z (08:00 Europe/Paris, from trait timezone; 2027-01-22 is 0 days after step tip on 2027-01-22) has passed, no wait -> next-evening / next-evening: wait until 2027-01-23T09:00:00.000Z (18:00 Asia/Tokyo, from the step; 2027-01-23 is 1 day after step tip on 2027-01-22) => #2 waiting at next-evening until +7d10h30m
+            t=+7d1h30m tokyo: day-7: wait over -> tip / tip: send email tip / same-day: 2027-01-22T23:00:00.000Z (08:00 Asia/Tokyo, from trait timezone; 2027-01-23 is 0 days after step tip on 2027-01-23) has passed, no wait -> next-evening / next-evening: wait until 2027-01-24T09:00:00.000Z (18:00 Asia/Tokyo, from the step; 2027-01-24 is 1 day after step tip on 2027-01-23) => #2 waiting at next-evening until +8d10h30m
+            t=+7d10h30m mars: next-evening: wait over -> bye / bye: send email bye / completed => #3 exited: completed
+            t=+7d10h30m paris: next-evening: wait over -> bye / bye: send email bye / completed => #3 exited: completed
+            t=+8d10h30m tokyo: next-evening: wait over -> bye / bye: send email bye / completed => #3 exited: completed
+            outbox:
+              t=+0s paris welcome: send email welcome
+              t=+0s tokyo welcome: send email welcome
+              t=+0s mars welcome: send email welcome
+              t=+6d9h30m mars tip: send email tip
+              t=+6d9h30m paris tip: send email tip
+              t=+7d1h30m tokyo tip: send email tip
+              t=+7d10h30m mars bye: send email bye
+              t=+7d10h30m paris bye: send email bye
+              t=+8d10h30m tokyo bye: send email bye
+        "#]],
+    );
+}
+
+/// A run with no record of the step its wait counts from (one moved from a version without
+/// that wait) does not wait, and says so.
+#[test]
+fn a_calendar_wait_whose_step_has_no_record_does_not_wait() {
+    let doc = json!({"id": "moved", "entry": {"event": "Signed Up"}, "steps": [
+        {"id": "hello", "type": "send", "template": "hello", "next": "pause"},
+        {"id": "pause", "type": "wait", "duration": "1h", "next": "w"},
+        {"id": "w", "type": "wait", "until": {"time": "09:00", "days": 2, "after": "hello"}, "next": "bye"},
+        {"id": "bye", "type": "send", "template": "bye"}
+    ]});
+    let mut d = Driver::new(doc);
+    d.run_lines("+0s ann track Signed Up\n+0s bob track Signed Up");
+    let ann = d.people.get_mut("ann").and_then(|p| p.runs.last_mut()).expect("a run");
+    assert_eq!(ann.reached.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["hello"], "only steps waits count from are noted");
+    ann.reached.clear();
+    d.run_lines("+3d");
+    expect![[r#"
+        t=+0s ann: entered on Signed Up / hello: send email hello / pause: wait 1h => #1 waiting at pause until +1h
+        t=+0s bob: entered on Signed Up / hello: send email hello / pause: wait 1h => #1 waiting at pause until +1h
+        t=+1h ann: pause: wait over -> w / w: the run has no record of reaching step hello, which days count from, no wait -> bye / bye: send email bye / completed => #2 exited: completed
+        t=+1h bob: pause: wait over -> w / w: wait until 2027-01-17T09:00:00.000Z (09:00 UTC, from the journey; 2027-01-17 is 2 days after step hello on 2027-01-15) => #2 waiting at w until +2d1h
+        t=+2d1h bob: w: wait over -> bye / bye: send email bye / completed => #3 exited: completed
+    "#]]
+    .assert_eq(&(d.log.join("\n") + "\n"));
+}
+
+/// docs/JOURNEYS.md: a time skipped by a daylight-saving change means the first instant after
+/// it; a time repeated by one, the first of the two (summer time). Paris springs forward at
+/// 02:00 on 2027-03-28 (02:30 never shows: 03:00 CEST, 01:00 UTC) and falls back at 03:00 on
+/// 2027-10-31 (02:30 shows twice: the first is 02:30 CEST, 00:30 UTC).
+#[test]
+fn a_wall_clock_time_skipped_or_repeated_by_daylight_saving() {
+    let doc = json!({"id": "night", "entry": {"event": "Signed Up"}, "timezone": "UTC",
+    "steps": [
+        {"id": "night", "type": "wait", "until": {"time": "02:30", "timezone": "Europe/Paris"}, "next": "hello"},
+        {"id": "hello", "type": "send", "template": "hello"}
+    ]});
+    check_at(
+        doc,
+        "2027-03-27T12:00:00Z",
+        "
+        +0s spring track Signed Up
+        +217d fall track Signed Up
+        +218d
+    ",
+        expect![[r#"
+            t=+0s spring: entered on Signed Up / night: wait until 2027-03-28T01:00:00.000Z (02:30 Europe/Paris, from the step; 02:30 is skipped on 2027-03-28 (daylight saving): the first instant after) => #1 waiting at night until +13h
+            t=+13h spring: night: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            t=+217d fall: entered on Signed Up / night: wait until 2027-10-31T00:30:00.000Z (02:30 Europe/Paris, from the step; 02:30 happens twice on 2027-10-31 (daylight saving): the first) => #1 waiting at night until +217d12h30m
+            t=+217d12h30m fall: night: wait over -> hello / hello: send email hello / completed => #2 exited: completed
+            outbox:
+              t=+13h spring hello: send email hello
+              t=+217d12h30m fall hello: send email hello
+        "#]],
+    );
+}
+
+#[test]
+fn after_entry_is_the_entry_even_beside_a_step_named_entry() {
+    let doc = json!({"id": "x", "entry": {"event": "A"}, "steps": [
+        {"id": "entry", "type": "send", "template": "t", "next": "w"},
+        {"id": "w", "type": "wait", "until": {"time": "09:00", "days": 1, "after": "entry"}}
+    ]});
+    expect![[r#"
+        /steps/1/until/after ambiguous_after: "after": "entry" counts from the run's entry, but a step is named "entry" too: rename that step to count from it
+    "#]]
+    .assert_eq(&diagnostics(&doc));
+}
+
+/// Runs of older versions read as before; a run that reached a step calendar waits count
+/// from carries when.
+#[test]
+fn runs_note_when_they_reached_steps_only_when_a_wait_counts_from_them() {
+    let old = r#"{"journey":"j","version":1,"status":"waiting","node":"w","wake_at":1,"exit_reason":null,"entered_at":0,"updated_at":0,"seq":1,"trigger":{},"trigger_event":"A"}"#;
+    let run: Run = serde_json::from_str(old).expect("an older run reads");
+    assert!(run.reached.is_empty());
+    assert_eq!(serde_json::to_string(&run).expect("json"), old, "no new field is written for runs without one");
+}
+
+/// An event a `wait_for` path names, that no path's filter lets through, is traced on the
+/// run with the values each filter saw; the run keeps waiting with the same timeout. Events
+/// no path names leave no trace.
+#[test]
+fn events_a_wait_for_ignores_are_traced_with_what_the_filters_saw() {
+    let doc = json!({"id": "plans", "entry": {"event": "Trial Started"},
+    "goal": {"event": "Plan Viewed"},
+    "steps": [
+        {"id": "pick", "type": "wait_for", "timeout": "3d", "timeout_next": "nudge", "events": [
+            {"event": "Plan Viewed", "filter": {"property": "plan", "op": "eq", "value": "pro"}, "next": "pro"},
+            {"event": "Plan Viewed", "filter": {"all": [{"property": "plan", "op": "eq", "value": "team"},
+                                                        {"trait": "seats", "op": "gte", "value": 5}]}, "next": "team"},
+            {"event": "Subscribed", "next": "team"}
+        ]},
+        {"id": "pro", "type": "send", "template": "pro"},
+        {"id": "team", "type": "send", "template": "team"},
+        {"id": "nudge", "type": "send", "template": "nudge"}
+    ]});
+    check(
+        doc,
+        r#"
+        +0s ann identify {"seats": 2}
+        +0s ann track Trial Started
+        +1h ann track Page Viewed
+        +2h ann track Plan Viewed {"plan": "team"}
+        +1d ann track Plan Viewed {"plan": "free"}
+        +2d ann track Plan Viewed {"plan": "pro"}
+    "#,
+        expect![[r#"
+            t=+0s ann: entered on Trial Started / pick: wait_for Plan Viewed | Plan Viewed | Subscribed (timeout 3d) => #1 waiting at pick until +3d
+            t=+2h ann: goal reached: Plan Viewed / pick: ignored Plan Viewed [property plan = "team" eq "pro" -> false] [property plan = "team" eq "team" -> true; trait seats = 2 gte 5 -> false] => #2 waiting at pick until +3d, converted at +2h
+            t=+1d ann: pick: ignored Plan Viewed [property plan = "free" eq "pro" -> false] [property plan = "free" eq "team" -> false] => #3 waiting at pick until +3d, converted at +2h
+            t=+2d ann: pick: got Plan Viewed -> pro / pro: send email pro / completed => #4 exited: completed, converted at +2h
+            outbox:
+              t=+2d ann pro: send email pro
         "#]],
     );
 }
@@ -2583,4 +2816,55 @@ fn the_guide_names_every_key_of_the_schema() {
         .collect();
     assert!(missing.is_empty(), "keys the guide does not name: {missing:?}");
     assert!(domain::journey::schema().len() >= 35, "every kind of object is listed");
+}
+
+/// examples/trial-onboarding.json: the tip comes at 09:00 on the 7th day of each person's own
+/// calendar (Paris crosses into summer time on the way, Tokyo's day 7 starts earlier), with
+/// New York's calendar for a person whose `timezone` trait is not a zone; anyone on `pro` by
+/// then gets nothing more, and the last-day mail counts from the tip.
+#[test]
+fn trial_onboarding_sends_the_day_7_tip_at_nine_on_each_persons_calendar() {
+    check_at(
+        example("trial-onboarding"),
+        "2027-03-22T20:00:00Z",
+        r#"
+        +0s lea identify {"timezone": "Europe/Paris", "plan": "trial"}
+        +0s ken identify {"timezone": "Asia/Tokyo", "plan": "trial"}
+        +0s zed identify {"timezone": "Mars/Base", "plan": "trial"}
+        +0s pat identify {"timezone": "Europe/Paris", "plan": "trial"}
+        +0s lea track Trial Started
+        +0s ken track Trial Started
+        +0s zed track Trial Started
+        +0s pat track Trial Started
+        +3d pat identify {"plan": "pro"}
+        +3d pat track Plan Upgraded
+        +9d ken identify {"plan": "pro"}
+        +20d
+        +20d lea track Trial Started
+    "#,
+        expect![[r#"
+            t=+0s lea: entered on Trial Started / welcome: send email trial-welcome / day-7: wait until 2027-03-29T07:00:00.000Z (09:00 Europe/Paris, from trait timezone; 2027-03-29 is 7 days after entry on 2027-03-22) => #1 waiting at day-7 until +6d11h
+            t=+0s ken: entered on Trial Started / welcome: send email trial-welcome / day-7: wait until 2027-03-30T00:00:00.000Z (09:00 Asia/Tokyo, from trait timezone; 2027-03-30 is 7 days after entry on 2027-03-23) => #1 waiting at day-7 until +7d4h
+            t=+0s zed: entered on Trial Started / welcome: send email trial-welcome / day-7: trait timezone "Mars/Base" is not a time zone; using America/New_York (the journey's) / day-7: wait until 2027-03-29T13:00:00.000Z (09:00 America/New_York, from the journey; 2027-03-29 is 7 days after entry on 2027-03-22) => #1 waiting at day-7 until +6d17h
+            t=+0s pat: entered on Trial Started / welcome: send email trial-welcome / day-7: wait until 2027-03-29T07:00:00.000Z (09:00 Europe/Paris, from trait timezone; 2027-03-29 is 7 days after entry on 2027-03-22) => #1 waiting at day-7 until +6d11h
+            t=+3d pat: goal reached: Plan Upgraded => #2 waiting at day-7 until +6d11h, converted at +3d
+            t=+6d11h lea: day-7: wait over -> pro-yet / pro-yet: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-yet: else -> tip / tip: send email trial-tip / last-day: wait until 2027-04-04T07:00:00.000Z (09:00 Europe/Paris, from trait timezone; 2027-04-04 is 6 days after step tip on 2027-03-29) => #2 waiting at last-day until +12d11h
+            t=+6d11h pat: day-7: wait over -> pro-yet / pro-yet: case 0 true [trait plan = "pro" eq "pro" -> true] / upgraded: exit => #3 exited: reached exit step upgraded, converted at +3d
+            t=+6d17h zed: day-7: wait over -> pro-yet / pro-yet: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-yet: else -> tip / tip: send email trial-tip / last-day: trait timezone "Mars/Base" is not a time zone; using America/New_York (the journey's) / last-day: wait until 2027-04-04T13:00:00.000Z (09:00 America/New_York, from the journey; 2027-04-04 is 6 days after step tip on 2027-03-29) => #2 waiting at last-day until +12d17h
+            t=+7d4h ken: day-7: wait over -> pro-yet / pro-yet: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-yet: else -> tip / tip: send email trial-tip / last-day: wait until 2027-04-05T00:00:00.000Z (09:00 Asia/Tokyo, from trait timezone; 2027-04-05 is 6 days after step tip on 2027-03-30) => #2 waiting at last-day until +13d4h
+            t=+12d11h lea: last-day: wait over -> pro-now / pro-now: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-now: else -> ending / ending: send email trial-ending / completed => #3 exited: completed
+            t=+12d17h zed: last-day: wait over -> pro-now / pro-now: case 0 false [trait plan = "trial" eq "pro" -> false] / pro-now: else -> ending / ending: send email trial-ending / completed => #3 exited: completed
+            t=+13d4h ken: last-day: wait over -> pro-now / pro-now: case 0 true [trait plan = "pro" eq "pro" -> true] / upgraded: exit => #3 exited: reached exit step upgraded
+            outbox:
+              t=+0s lea welcome: send email trial-welcome
+              t=+0s ken welcome: send email trial-welcome
+              t=+0s zed welcome: send email trial-welcome
+              t=+0s pat welcome: send email trial-welcome
+              t=+6d11h lea tip: send email trial-tip
+              t=+6d17h zed tip: send email trial-tip
+              t=+7d4h ken tip: send email trial-tip
+              t=+12d11h lea ending: send email trial-ending
+              t=+12d17h zed ending: send email trial-ending
+        "#]],
+    );
 }

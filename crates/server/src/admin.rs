@@ -744,9 +744,11 @@ fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<Value, ApiError> {
                 "identity_now_with": r.profile, "reason": r.reason, "message_id": r.message_id, "at": ts(r.at)})
         })
         .collect();
+    // Traits Wayfarer reads but cannot use; the traces say where each mattered.
+    let warnings: Vec<String> = domain::zone::trait_zone_problem(&profile.traits).into_iter().collect();
     Ok(json!({
         "id": canonical, "merged_from": (canonical != id).then_some(id), "traits": profile.traits, "identities": identities,
-        "refused_merges": refused, "events": events, "journeys": runs, "messages": messages,
+        "refused_merges": refused, "events": events, "journeys": runs, "messages": messages, "warnings": warnings,
     }))
 }
 

@@ -189,6 +189,22 @@ mod http {
     }
 
     #[tokio::test]
+    async fn a_timezone_trait_that_is_not_a_zone_is_a_profile_warning() {
+        let api = Api::new().await;
+        api.ingest("identify", json!({"userId": "ann", "traits": {"timezone": "Mars/Base"}}).to_string()).await;
+        api.ingest("identify", json!({"userId": "bob", "traits": {"timezone": "Europe/Paris"}}).to_string()).await;
+        let (_, ann) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        assert_eq!(ann["warnings"], json!(["trait timezone \"Mars/Base\" is not a time zone"]), "{ann}");
+        let (status, by_id) = api.admin("GET", &format!("/api/profiles/{}", ann["id"]), Value::Null).await;
+        assert_eq!((status, &by_id["warnings"]), (StatusCode::OK, &ann["warnings"]));
+        let (_, bob) = api.admin("GET", "/api/profiles/lookup?user_id=bob", Value::Null).await;
+        assert_eq!(bob["warnings"], json!([]), "{bob}");
+        api.ingest("identify", json!({"userId": "ann", "traits": {"timezone": "Asia/Tokyo"}}).to_string()).await;
+        let (_, fixed) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        assert_eq!(fixed["warnings"], json!([]), "{fixed}");
+    }
+
+    #[tokio::test]
     async fn bad_input_gets_stable_codes_and_loses_nothing_accepted() {
         let api = Api::new().await;
         let good = json!({"userId": "u1", "event": "Signed Up"}).to_string();

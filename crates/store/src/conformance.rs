@@ -76,6 +76,7 @@ fn run(journey: &str, wake: Option<i64>) -> Run {
         vars: Default::default(),
         goal_from: None,
         counts: Default::default(),
+        reached: Default::default(),
     }
 }
 

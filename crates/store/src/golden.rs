@@ -47,6 +47,7 @@ fn run_state_v1_reads_and_writes_as_stored() {
         vars: domain::Map::new(),
         goal_from: None,
         counts: BTreeMap::new(),
+        reached: BTreeMap::new(),
     };
     pinned(
         &run,
@@ -88,6 +89,7 @@ fn run_state_with_a_key_and_variables_reads_and_writes_as_stored() {
                 }],
             },
         )]),
+        reached: BTreeMap::new(),
     };
     pinned(
         &run,
@@ -95,6 +97,37 @@ fn run_state_with_a_key_and_variables_reads_and_writes_as_stored() {
     );
     let context = TemplateContext { run: map(json!({"items": [{"sku": "a"}]})), ..TemplateContext::default() };
     pinned(&context, r#"{"traits":{},"event":{},"event_name":"","journey":"","profile_id":0,"run":{"items":[{"sku":"a"}]}}"#);
+}
+
+/// Runs of journeys with calendar waits counting from a step remember when they reached it:
+/// one more optional field (absent above, so older runs read as before).
+#[test]
+fn run_state_with_reached_steps_reads_and_writes_as_stored() {
+    let run = Run {
+        journey: JourneyId("trial".into()),
+        version: 1,
+        status: RunStatus::Waiting,
+        node: Some(NodeId("day-7".into())),
+        wake_at: Some(Timestamp(1_800_600_000_000)),
+        exit_reason: None,
+        entered_at: Timestamp(1_800_000_000_000),
+        updated_at: Timestamp(1_800_000_000_000),
+        seq: 1,
+        trigger: domain::Map::new(),
+        trigger_event: "Trial Started".into(),
+        control: false,
+        converted_at: None,
+        assignments: BTreeMap::new(),
+        key: None,
+        vars: domain::Map::new(),
+        goal_from: None,
+        reached: BTreeMap::from([(NodeId("welcome".into()), Timestamp(1_800_000_000_000))]),
+        counts: BTreeMap::new(),
+    };
+    pinned(
+        &run,
+        r#"{"journey":"trial","version":1,"status":"waiting","node":"day-7","wake_at":1800600000000,"exit_reason":null,"entered_at":1800000000000,"updated_at":1800000000000,"seq":1,"trigger":{},"trigger_event":"Trial Started","reached":{"welcome":1800000000000}}"#,
+    );
 }
 
 #[test]

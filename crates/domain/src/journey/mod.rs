@@ -12,7 +12,8 @@ pub use parse::{is_slug, schema};
 pub(crate) use suggest::closest;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -215,18 +216,47 @@ pub trait Render: Sync + std::fmt::Debug {
 #[derive(Clone, Debug, PartialEq)]
 pub enum WaitUntil {
     For(Duration),
-    /// The next time the person's wall clock shows this time (their `timezone` trait, else
-    /// `zone`, else the journey's zone).
+    /// A time on the person's wall clock (in `zone`, else their `timezone` trait, else the
+    /// journey's zone): the next time it shows `hour:minute`, or with `day`, `hour:minute`
+    /// on a calendar day counted from the run's entry or from a step.
     TimeOfDay {
         hour: i8,
         minute: i8,
         zone: Option<String>,
+        day: Option<CalendarDay>,
     },
     /// A date trait plus an offset (e.g. 3 days before `renewal_date`); passed dates do not wait.
     Trait {
         name: String,
         offset: Duration,
     },
+}
+
+/// A local calendar day: `days` after the day of the run's entry, or of the run reaching a
+/// step (`"days": 7, "after": "welcome"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalendarDay {
+    /// 0 to 366.
+    pub days: u16,
+    pub after: Anchor,
+}
+
+/// What a calendar day counts from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Anchor {
+    /// The run's entry.
+    Entry,
+    /// The last time the run reached this step (`Run::reached`).
+    Step(NodeId),
+}
+
+impl fmt::Display for Anchor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Anchor::Entry => f.write_str("entry"),
+            Anchor::Step(id) => write!(f, "step {id}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -344,6 +374,8 @@ pub struct Journey {
     /// Some condition reads the person's local clock (it is computed only then).
     pub reads_clock: bool,
     index: HashMap<NodeId, usize>,
+    /// The steps calendar waits count from (`"after": "<step>"`): runs note when they reach them.
+    anchors: HashSet<NodeId>,
 }
 
 /// The most steps one transition may take without waiting; beyond it the run exits.
@@ -447,6 +479,14 @@ impl Journey {
         out
     }
 
+    /// The step a calendar wait counts from, if this is one that counts from a step.
+    pub fn anchor(kind: &StepKind) -> Option<&NodeId> {
+        match kind {
+            StepKind::Wait { until: WaitUntil::TimeOfDay { day: Some(CalendarDay { after: Anchor::Step(a), .. }), .. }, .. } => Some(a),
+            _ => None,
+        }
+    }
+
     /// Templates the journey sends.
     pub fn templates(&self) -> impl Iterator<Item = (&NodeId, &TemplateId)> {
         self.steps.iter().filter_map(|s| match &s.kind {
@@ -514,6 +554,10 @@ pub struct Run {
     /// The run's own counters for history conditions measured since entry, by query key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub counts: BTreeMap<String, crate::aggregate::Counter>,
+    /// When the run last reached each step a calendar wait counts from (`"after": "<step>"`);
+    /// other steps are not noted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reached: BTreeMap<NodeId, Timestamp>,
 }
 
 /// What drives a run forward.
@@ -681,7 +725,15 @@ struct Stepper<'a> {
 
 impl<'a> Stepper<'a> {
     fn new(j: &'a Journey, ctx: &'a Context<'a>, now: Timestamp, seed: u64) -> Self {
-        let clock = j.reads_clock.then(|| zone::local_clock(now, &zone::person_zone(ctx.traits, &j.timezone)));
+        let clock = j.reads_clock.then(|| {
+            let z = zone::Chosen::pick(None, ctx.traits, &j.timezone);
+            let mut clock = zone::local_clock(now, &z.name);
+            clock.zone = match &z.problem {
+                Some(p) => format!("{z}: {p}"),
+                None => z.to_string(),
+            };
+            clock
+        });
         let history = ctx.history.to_vec();
         Stepper { j, ctx, now, seed, traits: Cow::Borrowed(ctx.traits), clock, history, effects: Vec::new(), trace: Vec::new() }
     }
@@ -792,19 +844,64 @@ impl<'a> Stepper<'a> {
         }
     }
 
-    fn wake_time(&self, until: &WaitUntil) -> Result<Timestamp, String> {
+    /// When a `wait` ends, and what the trace says about it (the zone used and where it came
+    /// from, the calendar day, a daylight-saving change), or why it does not wait at all.
+    /// A `timezone` trait that is not a zone, when the journey's zone stands in, is traced
+    /// here as a line of its own.
+    fn wake_time(&mut self, id: &NodeId, run: &Run, until: &WaitUntil) -> Result<(Timestamp, String), String> {
         match until {
-            WaitUntil::For(d) => Ok(self.now.plus(*d)),
-            WaitUntil::TimeOfDay { hour, minute, zone } => {
-                let z = zone.clone().unwrap_or_else(|| zone::person_zone(&self.traits, &self.j.timezone));
-                zone::next_time_of_day(self.now, *hour, *minute, &z).ok_or_else(|| format!("no {hour:02}:{minute:02} in {z}"))
+            WaitUntil::For(d) => Ok((self.now.plus(*d), d.to_string())),
+            WaitUntil::TimeOfDay { hour, minute, zone, day } => {
+                let z = self.zone(id, zone.as_deref());
+                let (wall, counted) = match day {
+                    None => (zone::next_wall_time(self.now, *hour, *minute, &z.name), String::new()),
+                    Some(CalendarDay { days, after }) => {
+                        let from = match after {
+                            Anchor::Entry => run.entered_at,
+                            Anchor::Step(step) => *run
+                                .reached
+                                .get(step)
+                                .ok_or_else(|| format!("the run has no record of reaching step {step}, which days count from"))?,
+                        };
+                        let wall = zone::days_after(from, *days, *hour, *minute, &z.name);
+                        let on = wall.as_ref().map_or(String::new(), |w| w.date.clone());
+                        let start = zone::date_in(from, &z.name).unwrap_or_default();
+                        let unit = if *days == 1 { "day" } else { "days" };
+                        (wall, format!("; {on} is {days} {unit} after {after} on {start}"))
+                    }
+                };
+                let wall = wall.ok_or_else(|| format!("no {hour:02}:{minute:02} in {}", z.name))?;
+                let dst = wall.note(*hour, *minute).map_or(String::new(), |n| format!("; {n}"));
+                Ok((wall.at, format!("until {} ({hour:02}:{minute:02} {z}{counted}{dst})", wall.at)))
             }
             WaitUntil::Trait { name, offset } => {
-                let z = zone::person_zone(&self.traits, &self.j.timezone);
-                let value = self.traits.get(name).ok_or_else(|| format!("trait {name} is not set"))?;
-                zone::date_trait(value, &z).map(|t| t.plus(*offset)).ok_or_else(|| format!("trait {name} = {value} is not a date"))
+                let value = self.traits.get(name).cloned().ok_or_else(|| format!("trait {name} is not set"))?;
+                if zone::date_trait_is_instant(&value) {
+                    let at = zone::date_trait(&value, "UTC").ok_or_else(|| format!("trait {name} = {value} is not a date"))?;
+                    return Ok((at.plus(*offset), format!("until {}", at.plus(*offset))));
+                }
+                let z = self.zone(id, None);
+                let at = zone::date_trait(&value, &z.name)
+                    .map(|t| t.plus(*offset))
+                    .ok_or_else(|| format!("trait {name} = {value} is not a date"))?;
+                let offset = match offset.as_millis() {
+                    0 => String::new(),
+                    ms if ms > 0 => format!("+{offset} from "),
+                    _ => format!("{offset} from "),
+                };
+                Ok((at, format!("until {at} ({offset}{name} {value} at 00:00 {z})")))
             }
         }
+    }
+
+    /// The zone a step uses (see `zone::Chosen`); traces the journey's zone standing in for
+    /// an invalid `timezone` trait.
+    fn zone(&mut self, id: &NodeId, step: Option<&str>) -> zone::Chosen {
+        let z = zone::Chosen::pick(step, &self.traits, &self.j.timezone);
+        if let Some(note) = z.fallback_note() {
+            self.trace.push(format!("{id}: {note}"));
+        }
+        z
     }
 
     /// Advances from `node` through steps that do not wait, until the run waits or ends.
@@ -824,23 +921,23 @@ impl<'a> Stepper<'a> {
                 return;
             };
             run.node = Some(id.clone());
+            if self.j.anchors.contains(&id) {
+                run.reached.insert(id.clone(), self.now);
+            }
             if run.goal_from.is_none() && self.j.goal.as_ref().and_then(|g| g.from.as_ref()) == Some(&id) {
                 run.goal_from = Some(self.now);
             }
             match &step.kind {
-                StepKind::Wait { until, next } => match self.wake_time(until) {
-                    Ok(at) if at > self.now => {
+                StepKind::Wait { until, next } => match self.wake_time(&id, run, until) {
+                    Ok((at, shown)) if at > self.now => {
                         run.status = RunStatus::Waiting;
                         run.wake_at = Some(at);
-                        let shown = match until {
-                            WaitUntil::For(d) => d.to_string(),
-                            _ => format!("until {at}"),
-                        };
                         self.trace.push(format!("{id}: wait {shown}"));
                         return;
                     }
-                    Ok(at) => {
-                        self.trace.push(format!("{id}: {at} has passed, no wait -> {}", node_label(next)));
+                    Ok((_, shown)) => {
+                        let shown = shown.strip_prefix("until ").unwrap_or(&shown);
+                        self.trace.push(format!("{id}: {shown} has passed, no wait -> {}", node_label(next)));
                         node = next.clone();
                     }
                     Err(why) => {
@@ -1046,6 +1143,9 @@ impl<'a> Stepper<'a> {
 /// trace. `seed` makes splits and the holdout deterministic per person and journey.
 ///
 /// Returns `None` when the input does not concern this journey (no entry, nothing to do).
+/// An event a waiting `wait_for` names but no path's filter lets through does concern it:
+/// the transition changes only the trace (what each filter saw) and `seq`, not the step or
+/// the timer.
 pub fn step(
     j: &Journey,
     version: i64,
@@ -1099,6 +1199,7 @@ pub fn step(
                 vars: Map::new(),
                 goal_from: None,
                 counts: BTreeMap::new(),
+                reached: BTreeMap::new(),
             };
             s.bind(&run);
             if pick(seed, "holdout", 100) < u64::from(j.entry.holdout) {
@@ -1145,16 +1246,36 @@ pub fn step(
             });
             let path =
                 waiting_for.and_then(|paths| paths.iter().find(|p| matches(&p.on, event, &s.facts(None, Some(&run)), &mut Vec::new())));
+            let node = run.node.clone().unwrap_or_else(|| NodeId(String::new()));
             match path {
                 Some(p) => {
-                    let node = run.node.clone().unwrap_or_else(|| NodeId(String::new()));
                     s.trace.push(format!("{node}: got {} -> {}", p.on.event, node_label(&p.next)));
                     s.update_run(&node, &mut run, &p.run, Some(&event.match_properties()));
                     s.advance(&mut run, p.next.clone());
                     Some(s.finish(run, false))
                 }
-                None if converted || counted => Some(s.finish(run, false)),
-                None => None,
+                None => {
+                    // An event a path waits for, that no path's filter lets through: the run
+                    // stays as it is (its timer too), and its trace says why.
+                    let props = event.match_properties();
+                    let facts = Facts { properties: Some(&props), ..s.facts(None, Some(&run)) };
+                    let why: Vec<String> = waiting_for
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| p.on.event == event.match_name())
+                        .map(|p| {
+                            let mut seen = Vec::new();
+                            if let Some(f) = &p.on.filter {
+                                f.eval(&facts, &mut seen);
+                            }
+                            format!(" [{}]", seen.join("; "))
+                        })
+                        .collect();
+                    if !why.is_empty() {
+                        s.trace.push(format!("{node}: ignored {}{}", event.match_name(), why.concat()));
+                    }
+                    (converted || counted || !why.is_empty()).then(|| s.finish(run, false))
+                }
             }
         }
         (Some(r), Input::Timer) => {

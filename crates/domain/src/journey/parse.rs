@@ -40,7 +40,7 @@ const RUN_UPDATE: [&str; 2] = ["set", "append"];
 
 /// The keys of each type of step.
 const WAIT_STEP: [&str; 7] = ["id", "type", "duration", "until", "until_trait", "offset", "next"];
-const UNTIL: [&str; 2] = ["time", "timezone"];
+const UNTIL: [&str; 4] = ["time", "days", "after", "timezone"];
 const WAIT_FOR_STEP: [&str; 5] = ["id", "type", "events", "timeout", "timeout_next"];
 const BRANCH_STEP: [&str; 4] = ["id", "type", "cases", "else"];
 const CASE: [&str; 2] = ["when", "next"];
@@ -336,7 +336,8 @@ impl Parser {
         }
     }
 
-    /// `duration`, or `until: {"time": "09:00", "timezone": ...}`, or `until_trait` + `offset`.
+    /// `duration`, or `until: {"time": "09:00", "days": 7, "after": "entry", "timezone": ...}`
+    /// (`days`, `after` and `timezone` optional), or `until_trait` + `offset`.
     fn wait(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
         let [_, _, duration, until, until_trait, offset, next] = self.diags.fields(obj, &WAIT_STEP, "a wait step", path, &STEPS);
         let next = self.next(next, "next", path);
@@ -356,13 +357,14 @@ impl Parser {
         } else if let Some(until) = until {
             let upath = format!("{path}/until");
             let obj = self.object(until, &upath, "\"until\"")?;
-            let [time, timezone] = self.diags.fields(obj, &UNTIL, "\"until\"", &upath, &[]);
+            let [time, days, after, timezone] = self.diags.fields(obj, &UNTIL, "\"until\"", &upath, &[]);
             let time = time.and_then(Value::as_str).unwrap_or("");
             let parsed = time.split_once(':').and_then(|(h, m)| Some((h.parse::<i8>().ok()?, m.parse::<i8>().ok()?)));
             let zone = self.zone(timezone, &format!("{upath}/timezone"));
+            let day = self.calendar_day(days, after, &upath);
             match parsed {
                 Some((hour, minute)) if (0..24).contains(&hour) && (0..60).contains(&minute) && time.len() == 5 => {
-                    zone.map(|zone| WaitUntil::TimeOfDay { hour, minute, zone })
+                    Some(WaitUntil::TimeOfDay { hour, minute, zone: zone?, day: day? })
                 }
                 _ => {
                     self.diags.error(&format!("{upath}/time"), "invalid_field", "\"time\" is a 24-hour \"HH:MM\" such as \"09:00\"");
@@ -382,6 +384,39 @@ impl Parser {
             Some(WaitUntil::Trait { name: name?.to_owned(), offset: offset? })
         };
         Some(StepKind::Wait { until: until?, next })
+    }
+
+    /// `until.days` and `until.after`: a calendar day counted from the entry or a step (that
+    /// the step exists is checked once every step is known).
+    fn calendar_day(&mut self, days: Option<&Value>, after: Option<&Value>, upath: &str) -> Option<Option<CalendarDay>> {
+        let Some(days) = days else {
+            if after.is_some() {
+                self.diags.error(
+                    &format!("{upath}/after"),
+                    "invalid_field",
+                    "\"after\" goes with \"days\": {\"time\": \"09:00\", \"days\": 7, \"after\": \"entry\"} is 09:00 on the 7th day after the entry",
+                );
+                return None;
+            }
+            return Some(None);
+        };
+        let days = match days.as_u64().and_then(|d| u16::try_from(d).ok()).filter(|d| *d <= 366) {
+            Some(d) => Some(d),
+            None => {
+                self.diags.error(&format!("{upath}/days"), "invalid_field", "\"days\" is a whole number of days from 0 to 366");
+                None
+            }
+        };
+        let after = match after {
+            None => Some(Anchor::Entry),
+            Some(Value::String(a)) if a == "entry" => Some(Anchor::Entry),
+            Some(Value::String(a)) => Some(Anchor::Step(NodeId(a.clone()))),
+            Some(_) => {
+                self.diags.error(&format!("{upath}/after"), "invalid_field", "\"after\" is \"entry\" or a step id");
+                None
+            }
+        };
+        Some(Some(CalendarDay { days: days?, after: after? }))
     }
 
     fn string(&mut self, v: Option<&Value>, key: &str, path: &str) -> Option<String> {
@@ -742,6 +777,27 @@ impl Journey {
                 }
             }
         }
+        // What calendar waits count from, read from the document too.
+        for (i, raw) in raw_steps.iter().enumerate() {
+            p.diags.1 = raw.get("id").and_then(Value::as_str).map(str::to_owned);
+            let Some(after) = raw.get("until").and_then(|u| u.get("after")).and_then(Value::as_str) else { continue };
+            let path = format!("/steps/{i}/until/after");
+            if after == "entry" && declared.contains(&NodeId("entry".into())) {
+                p.diags.error(
+                    &path,
+                    "ambiguous_after",
+                    "\"after\": \"entry\" counts from the run's entry, but a step is named \"entry\" too: rename that step to count from it",
+                );
+            } else if after != "entry" && !declared.contains(&NodeId(after.to_owned())) {
+                let ids = declared.iter().map(|n| n.as_str()).chain(["entry"]);
+                let hint = closest(after, ids).map_or(String::new(), |s| format!("; did you mean {s:?}?"));
+                p.diags.error(
+                    &path,
+                    "dangling_next",
+                    &format!("after names {after:?}, which is not a step (\"entry\" counts from the run's entry){hint}"),
+                );
+            }
+        }
         p.diags.1 = None;
         if let Some(from) = goal.as_ref().and_then(|g| g.from.as_ref()).filter(|f| !declared.contains(*f)) {
             p.diags.error("/goal/from", "dangling_next", &format!("from names {:?}, which is not a step", from.0));
@@ -761,8 +817,10 @@ impl Journey {
                     steps,
                     history: p.history,
                     reads_clock: false,
+                    anchors: HashSet::new(),
                     index,
                 };
+                j.anchors = j.steps.iter().filter_map(|s| Journey::anchor(&s.kind)).cloned().collect();
                 j.reads_clock = j.conditions().iter().any(|(c, ..)| c.reads_clock());
                 run_reads(&j, &mut p.diags);
                 if p.diags.0.is_empty() { Ok(j) } else { Err(p.diags.0) }
@@ -873,6 +931,31 @@ fn graph_checks(steps: &[Step], index: &HashMap<NodeId, usize>, diags: &mut Diag
         if !seen[i] {
             diags.1 = Some(s.id.0.clone());
             diags.error(&format!("/steps/{i}"), "unreachable_step", &format!("step {:?} cannot be reached from the first step", s.id.0));
+        }
+    }
+    // A calendar wait counting from a step needs every run that reaches it to have gone
+    // through that step: walk from the first step around the anchor; reaching the wait
+    // means some path skips it.
+    for (i, s) in steps.iter().enumerate() {
+        let Some(a) = Journey::anchor(&s.kind) else { continue };
+        let Some(&anchor) = index.get(a) else { continue };
+        if anchor == i || !seen[i] {
+            continue;
+        }
+        let mut around = vec![false; steps.len()];
+        let mut stack = if anchor == 0 { vec![] } else { vec![0] };
+        while let Some(k) = stack.pop() {
+            if k != anchor && !std::mem::replace(&mut around[k], true) {
+                stack.extend(targets(k));
+            }
+        }
+        if around[i] {
+            diags.1 = Some(s.id.0.clone());
+            diags.error(
+                &format!("/steps/{i}/until/after"),
+                "after_not_on_every_path",
+                &format!("a run can reach this wait without going through step {:?}, so it would have no day to count from", a.0),
+            );
         }
     }
     // A cycle among steps that do not wait would loop forever within one transition: a depth
