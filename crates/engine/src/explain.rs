@@ -309,19 +309,13 @@ impl std::fmt::Display for EntryVerdict {
     }
 }
 
-/// The person's latest `limit` events that could enter `j` (live as `version`), newest first,
+/// The person's latest `n` events that could enter `j` (live as `version`), newest first,
 /// each with what it did at entry: judged as of when it was received, with the history
 /// aggregates, the clock and the runs as they were then (the traits as they are now). `None`:
 /// the journey is not entered by an event.
-pub fn recent_entries(
-    tx: &mut dyn Tx,
-    j: &Journey,
-    version: i64,
-    profile: ProfileId,
-    limit: usize,
-) -> Result<Option<Vec<RecentEntry>>, Error> {
+pub fn recent_entries(tx: &mut dyn Tx, j: &Journey, version: i64, profile: ProfileId, n: usize) -> Result<Option<Vec<RecentEntry>>, Error> {
     let Trigger::Event(m) = &j.entry.trigger else { return Ok(None) };
-    let events = tx.recent_events(profile, &m.event, limit)?;
+    let events = tx.recent_events(profile, &m.event, n)?;
     if events.is_empty() {
         return Ok(Some(Vec::new()));
     }
@@ -332,6 +326,13 @@ pub fn recent_entries(
     runs.sort_by_key(|r| (r.run.entered_at, r.id));
     let claimed = claim(j, &events, &runs);
     let history = History::load(tx, j, profile, &events)?;
+    // Everyone's runs, for the limit: read only once it is reached.
+    let limited = match j.entry.limit {
+        Some(limit) if tx.count_runs(&j.id)? >= limit => {
+            Some(Limited { limit, runs: tx.journey_runs(&j.id)?.into_iter().map(|r| (r.id, r.run.entered_at)).collect() })
+        }
+        _ => None,
+    };
     let mut traits_read = std::collections::BTreeSet::new();
     if let Some(f) = &m.filter {
         traits_of(f, &mut traits_read);
@@ -351,7 +352,7 @@ pub fn recent_entries(
                             let changed = traits.iter().filter(|t| stored.trait_times.get(*t).is_some_and(|w| *w > at)).cloned().collect();
                             EntryVerdict::Filtered { comparisons, traits, changed }
                         }
-                        None => after_filter(tx, j, stored_event, &runs, &claimed)?,
+                        None => after_filter(j, stored_event, &runs, &claimed, limited.as_ref()),
                     }
                 }
             },
@@ -392,16 +393,16 @@ fn claim(j: &Journey, events: &[StoredEvent], runs: &[RunRecord]) -> HashMap<Eve
 /// but moved after the event may have been waiting then; it is named only when no other rule
 /// explains the event.
 fn after_filter(
-    tx: &mut dyn Tx,
     j: &Journey,
     event: &StoredEvent,
     runs: &[RunRecord],
     claimed: &HashMap<EventSeq, RunId>,
-) -> Result<EntryVerdict, Error> {
+    limited: Option<&Limited>,
+) -> EntryVerdict {
     let at = event.event.received_at;
     let key = j.input_key(Input::Event(&event.event));
     if let (Some(path), None) = (&j.entry.key, &key) {
-        return Ok(EntryVerdict::NoKey { key: path.clone() });
+        return EntryVerdict::NoKey { key: path.clone() };
     }
     // The runs begun before this event: from an earlier event, or from one older than those
     // judged, by the time it was received.
@@ -413,7 +414,7 @@ fn after_filter(
     let earlier: Vec<&RunRecord> = runs.iter().filter(before).filter(|r| r.run.key == key).collect();
     let waiting = |r: &&&RunRecord| !j.entry.concurrent && r.run.status == RunStatus::Waiting;
     if let Some(r) = earlier.iter().find(waiting) {
-        return Ok(EntryVerdict::Waiting { run: r.id, entered_at: r.run.entered_at, ended_by: None });
+        return EntryVerdict::Waiting { run: r.id, entered_at: r.run.entered_at, ended_by: None };
     }
     if let Some(prev) = earlier.last() {
         let wait = match j.entry.reentry {
@@ -422,24 +423,28 @@ fn after_filter(
             Reentry::After(wait) => (at.since(prev.run.entered_at) < wait).then_some(Some(wait)),
         };
         if let Some(wait) = wait {
-            return Ok(EntryVerdict::Reentry { run: prev.id, entered_at: prev.run.entered_at, wait });
+            return EntryVerdict::Reentry { run: prev.id, entered_at: prev.run.entered_at, wait };
         }
     }
-    if let Some(limit) = j.entry.limit
-        && tx.count_runs(&j.id)? >= limit
-    {
+    if let Some(Limited { limit, runs }) = limited {
         // Everyone's runs begun by then (this person's from a later event excepted).
         let later: Vec<RunId> = claimed.iter().filter(|(seq, _)| **seq > event.seq).map(|(_, run)| *run).collect();
-        let entries = tx.journey_runs(&j.id)?.iter().filter(|r| r.run.entered_at <= at && !later.contains(&r.id)).count();
-        if i64::try_from(entries).unwrap_or(i64::MAX) >= limit {
-            return Ok(EntryVerdict::Limit(limit));
+        let entries = runs.iter().filter(|(id, entered_at)| *entered_at <= at && !later.contains(id)).count();
+        if i64::try_from(entries).unwrap_or(i64::MAX) >= *limit {
+            return EntryVerdict::Limit(*limit);
         }
     }
     let ended_after = |r: &&&RunRecord| !j.entry.concurrent && r.run.updated_at > at;
-    Ok(match earlier.iter().rev().find(ended_after) {
+    match earlier.iter().rev().find(ended_after) {
         Some(r) => EntryVerdict::Waiting { run: r.id, entered_at: r.run.entered_at, ended_by: Some(r.run.updated_at) },
         None => EntryVerdict::Unexplained,
-    })
+    }
+}
+
+/// A journey whose entry limit is reached now: the limit, and when each of its runs began.
+struct Limited {
+    limit: i64,
+    runs: Vec<(RunId, Timestamp)>,
 }
 
 /// The events each of the journey's history queries reads, fetched once for every event
