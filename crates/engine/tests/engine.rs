@@ -9,6 +9,7 @@ use domain::event::{Envelope, Event, Kind};
 use domain::ids::{Identity, JourneyId, SourceId, TemplateId};
 use domain::time::{Duration, Timestamp};
 use engine::backtest::{Entries, Report};
+use engine::explain::{EntryVerdict, RecentEntry};
 use engine::{Engine, ManualClock, Options, RetryPolicy};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
@@ -1264,4 +1265,152 @@ async fn history_since_entry_is_kept_with_the_run() {
     h.check_messages(expect![[r#"
         t=+7d email ann@x.test: captured "Thanks for 2 more orders"
     "#]]);
+}
+
+impl Harness {
+    /// What each of `who`'s recent entry events into the published `doc` did, newest first.
+    fn recent_entries(&self, who: &str, doc: &Value) -> Vec<RecentEntry> {
+        let j = domain::journey::Journey::parse(doc).expect("journey");
+        let mut tx = self.store.read().expect("tx");
+        let p = tx.profile_by_identity(&Identity::UserId(who.into())).expect("lookup").expect("known");
+        let version = tx.journey(&j.id).expect("journey").and_then(|r| r.published_version).expect("published");
+        engine::explain::recent_entries(&mut *tx, &j, version, p, engine::explain::RECENT_ENTRIES)
+            .expect("explain")
+            .expect("an event entry")
+    }
+}
+
+/// The verdicts' names, newest first.
+fn verdicts(entries: &[RecentEntry]) -> Vec<&'static str> {
+    entries
+        .iter()
+        .map(|e| match e.verdict {
+            EntryVerdict::Entered { .. } => "entered",
+            EntryVerdict::Filtered { .. } => "filtered",
+            EntryVerdict::NoKey { .. } => "no_key",
+            EntryVerdict::Waiting { .. } => "waiting",
+            EntryVerdict::Reentry { .. } => "reentry",
+            EntryVerdict::Limit(_) => "limit",
+            EntryVerdict::NotLive { .. } => "not_live",
+            EntryVerdict::Unexplained => "unexplained",
+        })
+        .collect()
+}
+
+/// `m5: it started run 1`, one line per entry event, newest first.
+fn details(entries: &[RecentEntry]) -> String {
+    entries.iter().map(|e| format!("{}: {}\n", e.message_id, e.detail())).collect()
+}
+
+#[tokio::test]
+async fn an_earlier_view_that_failed_the_filter_shows_though_the_last_would_enter_now() {
+    let mut h = Harness::new();
+    h.template("hi", "Hi");
+    let doc = json!({"id": "browsers", "entry": {"event": "Page Viewed", "filter": {"all": [
+            {"property": "path", "op": "starts_with", "value": "/products/"},
+            {"history": {"event": "Page Viewed", "within": "7d", "where": {"property": "path", "op": "starts_with", "value": "/products/"}},
+             "op": "gte", "value": 2}]}},
+        "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+    h.publish(doc.clone()).await;
+    h.send(Kind::Identify, json!({"userId": "ada", "traits": {"email": "ada@x.test"}})).await;
+    h.advance("1h").await;
+    h.page("ada", "/products/a").await; // the first product view: one in the week, not two
+    h.advance("1h").await;
+    h.page("ada", "/products/b").await; // the second: enters, sends and ends
+    h.advance("1h").await;
+    h.check_messages(expect![[r#"
+        t=+2h email ada@x.test: captured "Hi"
+    "#]]);
+    // Today's sentence looks at the last view only, as if it came now.
+    let why = {
+        let j = domain::journey::Journey::parse(&doc).expect("journey");
+        let mut tx = h.store.read().expect("tx");
+        let p = tx.profile_by_identity(&Identity::UserId("ada".into())).expect("lookup").expect("known");
+        engine::explain::why_not_entered(&mut *tx, &j, 1, "active", Timestamp(START), p, h.clock_now()).expect("explain")
+    };
+    assert!(why.contains("would enter now"), "{why}");
+    // Each view is judged as of when it came: the first saw one product view in the week.
+    let recent = h.recent_entries("ada", &doc);
+    assert_eq!(verdicts(&recent), ["entered", "filtered"]);
+    expect![[r#"
+        m3: it started run 1
+        m2: the entry filter was false: property path = "/products/a" starts_with "/products/" -> true; count("Page Viewed" where … in 7d) = 1 gte 2 -> false (evaluated as of the event)
+    "#]]
+    .assert_eq(&details(&recent));
+}
+
+#[tokio::test]
+async fn three_views_show_three_verdicts_entered_waiting_and_filtered() {
+    let mut h = Harness::new();
+    h.template("hi", "Hi");
+    let doc = json!({"id": "tour", "entry": {"event": "Page Viewed", "filter": {"property": "path", "op": "starts_with", "value": "/products/"}},
+        "steps": [{"id": "pause", "type": "wait", "duration": "2d", "next": "hi"}, {"id": "hi", "type": "send", "template": "hi"}]});
+    h.publish(doc.clone()).await;
+    h.send(Kind::Identify, json!({"userId": "bo", "traits": {"email": "bo@x.test"}})).await;
+    h.page("bo", "/products/a").await;
+    h.advance("1h").await;
+    h.page("bo", "/products/b").await;
+    h.advance("1h").await;
+    h.page("bo", "/blog").await;
+    let recent = h.recent_entries("bo", &doc);
+    assert_eq!(verdicts(&recent), ["filtered", "waiting", "entered"]);
+    expect![[r#"
+        m4: the entry filter was false: property path = "/blog" starts_with "/products/" -> false (evaluated as of the event)
+        m3: run 1 (entered at 2027-01-15T08:00:00.000Z) was waiting, and the entry is not concurrent; it is still waiting
+        m2: it started run 1
+    "#]]
+    .assert_eq(&details(&recent));
+    // Once the run has ended, the second view was still kept out by it: it was waiting then.
+    h.advance("3d").await;
+    let recent = h.recent_entries("bo", &doc);
+    assert_eq!(verdicts(&recent), ["filtered", "waiting", "entered"]);
+    assert!(matches!(recent[1].verdict, EntryVerdict::Waiting { ended_by: Some(_), .. }), "{:?}", recent[1].verdict);
+}
+
+#[tokio::test]
+async fn recent_entries_name_the_key_re_entry_the_limit_and_events_before_publishing() {
+    let mut h = Harness::new();
+    h.template("hi", "Hi");
+    let cart =
+        |id: Option<&str>| json!({"userId": "cy", "event": "Cart Updated", "properties": id.map_or(json!({}), |c| json!({"cart_id": c}))});
+    h.send(Kind::Identify, json!({"userId": "cy", "traits": {"email": "cy@x.test", "plan": "free"}})).await;
+    h.send(Kind::Track, cart(Some("c0"))).await; // before the journey exists
+    h.advance("1m").await;
+    let doc = json!({"id": "carts", "entry": {"event": "Cart Updated", "key": "cart_id", "reentry": {"after": "7d"}, "limit": 2},
+        "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+    h.publish(doc.clone()).await;
+    for id in [Some("c1"), None, Some("c1"), Some("c2"), Some("c3")] {
+        h.advance("1h").await;
+        h.send(Kind::Track, cart(id)).await;
+    }
+    let recent = h.recent_entries("cy", &doc);
+    assert_eq!(verdicts(&recent), ["limit", "entered", "reentry", "no_key", "entered", "not_live"]);
+    expect![[r#"
+        m7: the journey's entry limit of 2 runs was reached
+        m6: it started run 2
+        m5: re-entry waits 7d after the previous run began: run 1 entered at 2027-01-15T09:01:00.000Z
+        m4: the journey is keyed by "cart_id" and the event has no such property
+        m3: it started run 1
+        m2: it came before the journey was first published (2027-01-15T08:01:00.000Z)
+    "#]]
+    .assert_eq(&details(&recent));
+}
+
+#[tokio::test]
+async fn a_filter_on_traits_is_judged_with_the_traits_of_now_and_says_so() {
+    let mut h = Harness::new();
+    h.template("hi", "Hi");
+    let doc = json!({"id": "pro-tour", "entry": {"event": "Page Viewed", "filter": {"trait": "plan", "op": "eq", "value": "pro"}},
+        "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+    h.publish(doc.clone()).await;
+    h.send(Kind::Identify, json!({"userId": "di", "traits": {"email": "di@x.test", "plan": "free"}})).await;
+    h.page("di", "/pricing").await;
+    h.advance("1h").await;
+    h.send(Kind::Identify, json!({"userId": "di", "traits": {"plan": "team"}})).await;
+    let recent = h.recent_entries("di", &doc);
+    assert_eq!(verdicts(&recent), ["filtered"]);
+    expect![[r#"
+        m2: the entry filter was false: trait plan = "team" eq "pro" -> false (evaluated as of the event; traits as they are now: plan, of which set since: plan)
+    "#]]
+    .assert_eq(&details(&recent));
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use domain::ids::{Identity, JourneyId, ProfileId, SourceId, TemplateId};
+use domain::ids::{Identity, JourneyId, ProfileId, RunId, SourceId, TemplateId};
 use domain::journey::{Diagnostic, Journey, Severity, is_slug};
 use domain::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -699,8 +699,76 @@ fn run_json(tx: &mut dyn Tx, r: &store::RunRecord) -> Result<Value, ApiError> {
     }))
 }
 
+/// One of a person's recent entry events in `GET /api/profiles/{id}/journeys`, and what it
+/// did at entry (judged as of when it came).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct RecentEntry {
+    /// The event's time, as sent.
+    pub at: String,
+    pub received_at: String,
+    pub message_id: String,
+    pub verdict: EntryVerdict,
+    /// The verdict in a sentence, with the values seen.
+    pub detail: String,
+    /// The run it started (`entered`), or the earlier run that kept it out (`waiting`,
+    /// `reentry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<RunId>,
+    /// `filtered`: each comparison the entry filter made, with the value seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<String>,
+}
+
+/// What an entry event did.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryVerdict {
+    /// A run started from it.
+    Entered,
+    /// The entry filter was false.
+    Filtered,
+    /// The person's run was waiting and the entry is not concurrent.
+    Waiting,
+    /// The re-entry rule said no.
+    Reentry,
+    /// The journey's entry limit was reached.
+    Limit,
+    /// The journey is keyed (`entry.key`) and the event had no key property.
+    NoKey,
+    /// It came before the journey was first published.
+    NotLive,
+    /// Nothing in the store explains it (the journey may have been paused then).
+    Unexplained,
+}
+
+impl From<&engine::explain::RecentEntry> for RecentEntry {
+    fn from(e: &engine::explain::RecentEntry) -> RecentEntry {
+        use engine::explain::EntryVerdict as V;
+        let (verdict, run_id, comparisons) = match &e.verdict {
+            V::Entered { run } => (EntryVerdict::Entered, Some(*run), Vec::new()),
+            V::Filtered { comparisons, .. } => (EntryVerdict::Filtered, None, comparisons.clone()),
+            V::NoKey { .. } => (EntryVerdict::NoKey, None, Vec::new()),
+            V::Waiting { run, .. } => (EntryVerdict::Waiting, Some(*run), Vec::new()),
+            V::Reentry { run, .. } => (EntryVerdict::Reentry, Some(*run), Vec::new()),
+            V::Limit(_) => (EntryVerdict::Limit, None, Vec::new()),
+            V::NotLive { .. } => (EntryVerdict::NotLive, None, Vec::new()),
+            V::Unexplained => (EntryVerdict::Unexplained, None, Vec::new()),
+        };
+        RecentEntry {
+            at: ts(e.at),
+            received_at: ts(e.received_at),
+            message_id: e.message_id.0.clone(),
+            verdict,
+            detail: e.detail(),
+            run_id,
+            comparisons,
+        }
+    }
+}
+
 /// Each published journey for one person: their runs with position and trace, and, when
-/// they are not in it, why not (with the values seen).
+/// they are not in it, why not (with the values seen); for journeys entered by an event, what
+/// each of their latest entry events did (`recent_entries`, newest first).
 pub async fn profile_journeys(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
     let now = app.engine.clock().now();
     let out = app
@@ -713,13 +781,19 @@ pub async fn profile_journeys(State(app): State<Arc<App>>, Path(id): Path<i64>) 
                 let Some(live) = tx.journey_version(&record.id, version)? else { continue };
                 let mine: Vec<&store::RunRecord> = runs.iter().filter(|r| r.run.journey == record.id).collect();
                 let waiting = mine.iter().any(|r| r.run.status == domain::journey::RunStatus::Waiting);
-                let why_not = match (waiting, Journey::parse(&live.document)) {
+                let parsed = Journey::parse(&live.document);
+                let why_not = match (waiting, &parsed) {
                     (true, _) => None,
-                    (false, Ok(j)) => Some(engine::explain::why_not_entered(tx, &j, version, record.state.as_str(), live.published_at, profile, now)?),
+                    (false, Ok(j)) => Some(engine::explain::why_not_entered(tx, j, version, record.state.as_str(), live.published_at, profile, now)?),
                     (false, Err(_)) => Some("the published version does not parse".to_owned()),
                 };
+                let recent: Option<Vec<RecentEntry>> = match &parsed {
+                    Ok(j) => engine::explain::recent_entries(tx, j, version, profile, engine::explain::RECENT_ENTRIES)?
+                        .map(|entries| entries.iter().map(RecentEntry::from).collect()),
+                    Err(_) => None,
+                };
                 let runs_json = mine.iter().map(|r| run_json(tx, r)).collect::<Result<Vec<_>, ApiError>>()?;
-                journeys.push(json!({"journey": record.id, "version": version, "state": record.state.as_str(), "in_journey": waiting, "why_not": why_not, "runs": runs_json}));
+                journeys.push(json!({"journey": record.id, "version": version, "state": record.state.as_str(), "in_journey": waiting, "why_not": why_not, "recent_entries": recent, "runs": runs_json}));
             }
             Ok(json!({"profile_id": profile, "journeys": journeys}))
         })

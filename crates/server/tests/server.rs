@@ -737,6 +737,98 @@ mod http {
         assert_eq!(out["journeys"][1]["why_not"], json!("the journey is paused: it takes no new entries"));
     }
 
+    /// `user`'s entry in `GET /api/profiles/{id}/journeys` for `journey`.
+    async fn profile_journey(api: &Api, user: &str, journey: &str) -> Value {
+        let (_, person) = api.admin("GET", &format!("/api/profiles/lookup?user_id={user}"), Value::Null).await;
+        let (status, out) = api.admin("GET", &format!("/api/profiles/{}/journeys", person["id"]), Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        out["journeys"].as_array().and_then(|j| j.iter().find(|j| j["journey"] == journey)).cloned().expect("journey")
+    }
+
+    /// The typed `recent_entries` of a profile's journey, newest first.
+    fn recent_entries(journey: &Value) -> Vec<server::admin::RecentEntry> {
+        serde_json::from_value(journey["recent_entries"].clone()).expect("recent entries")
+    }
+
+    fn verdicts(entries: &[server::admin::RecentEntry]) -> Vec<server::admin::EntryVerdict> {
+        entries.iter().map(|e| e.verdict).collect()
+    }
+
+    #[tokio::test]
+    async fn the_profile_shows_an_earlier_entry_event_that_failed_the_filter_though_the_last_would_enter_now() {
+        use server::admin::EntryVerdict::{Entered, Filtered};
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "s", "text": "t"})).await;
+        let product = json!({"property": "path", "op": "starts_with", "value": "/products/"});
+        let doc = json!({"id": "browsers", "entry": {"event": "Page Viewed", "filter": {"all": [product,
+                {"history": {"event": "Page Viewed", "within": "7d", "where": product}, "op": "gte", "value": 2}]}},
+            "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+        assert_eq!(api.admin("POST", "/api/journeys", doc).await.0, StatusCode::CREATED);
+        api.admin("POST", "/api/journeys/browsers/publish", Value::Null).await;
+        api.ingest("identify", json!({"userId": "ada", "traits": {"email": "ada@x.test"}}).to_string()).await;
+        for (id, path) in [("v1", "/products/a"), ("v2", "/products/b")] {
+            api.admin("POST", "/api/clock", json!({"advance": "1h"})).await;
+            api.ingest("page", json!({"userId": "ada", "messageId": id, "properties": {"path": path}}).to_string()).await;
+        }
+        let browsers = profile_journey(&api, "ada", "browsers").await;
+        // The sentence still speaks of the last view only, as if it came now.
+        let why = browsers["why_not"].as_str().unwrap_or("");
+        assert!(why.starts_with("their last \"Page Viewed\"") && why.contains("would enter now"), "{why}");
+        // The first view saw one product view in the week, not two.
+        let recent = recent_entries(&browsers);
+        assert_eq!(verdicts(&recent), [Entered, Filtered]);
+        let run_id = browsers["runs"][0]["run_id"].clone();
+        assert_eq!(
+            browsers["recent_entries"][0],
+            json!({"at": "2030-01-01T02:00:00.000Z", "received_at": "2030-01-01T02:00:00.000Z", "message_id": "v2", "verdict": "entered",
+                "detail": format!("it started run {run_id}"), "run_id": run_id})
+        );
+        assert_eq!(
+            recent[1].comparisons,
+            [
+                "property path = \"/products/a\" starts_with \"/products/\" -> true",
+                "count(\"Page Viewed\" where … in 7d) = 1 gte 2 -> false"
+            ]
+        );
+        assert!(recent[1].detail.ends_with("-> false (evaluated as of the event)"), "{}", recent[1].detail);
+    }
+
+    #[tokio::test]
+    async fn three_views_show_three_verdicts_in_the_profile() {
+        use server::admin::EntryVerdict::{Entered, Filtered, Reentry};
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "s", "text": "t"})).await;
+        let doc = json!({"id": "tour", "entry": {"event": "Page Viewed", "reentry": {"after": "7d"},
+                "filter": {"property": "path", "op": "starts_with", "value": "/products/"}},
+            "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+        assert_eq!(api.admin("POST", "/api/journeys", doc).await.0, StatusCode::CREATED);
+        api.admin("POST", "/api/journeys/tour/publish", Value::Null).await;
+        api.ingest("identify", json!({"userId": "bo", "traits": {"email": "bo@x.test"}}).to_string()).await;
+        for (id, path) in [("v1", "/blog"), ("v2", "/products/a"), ("v3", "/products/b")] {
+            api.admin("POST", "/api/clock", json!({"advance": "1h"})).await;
+            api.ingest("page", json!({"userId": "bo", "messageId": id, "properties": {"path": path}}).to_string()).await;
+        }
+        let tour = profile_journey(&api, "bo", "tour").await;
+        let recent = recent_entries(&tour);
+        assert_eq!(verdicts(&recent), [Reentry, Entered, Filtered]);
+        assert_eq!(recent.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["v3", "v2", "v1"]);
+        let run = tour["runs"][0]["run_id"].as_i64().expect("one run");
+        assert_eq!((recent[0].run_id, recent[1].run_id), (Some(domain::ids::RunId(run)), Some(domain::ids::RunId(run))));
+        assert_eq!(
+            recent.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>(),
+            [
+                format!("re-entry waits 7d after the previous run began: run {run} entered at 2030-01-01T02:00:00.000Z").as_str(),
+                format!("it started run {run}").as_str(),
+                "the entry filter was false: property path = \"/blog\" starts_with \"/products/\" -> false (evaluated as of the event)",
+            ]
+        );
+        // A journey not entered by an event has no such list.
+        let api_doc = json!({"id": "manual", "entry": {"api": true}, "steps": [{"id": "hi", "type": "send", "template": "hi"}]});
+        assert_eq!(api.admin("POST", "/api/journeys", api_doc).await.0, StatusCode::CREATED, "api entry");
+        api.admin("POST", "/api/journeys/manual/publish", Value::Null).await;
+        assert_eq!(profile_journey(&api, "bo", "manual").await["recent_entries"], Value::Null);
+    }
+
     #[tokio::test]
     async fn serves_over_a_real_socket() {
         let dir = tempfile::tempdir().expect("dir");

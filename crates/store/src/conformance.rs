@@ -23,6 +23,7 @@ macro_rules! conformance_suite {
             sources_and_write_keys,
             events_deduplicate_by_source_and_message_id,
             history_and_timeline_follow_the_person,
+            recent_events_are_one_persons_of_one_name_newest_first,
             identities_resolve_and_merge,
             journeys_publish_immutable_versions,
             runs_timers_and_traces,
@@ -134,6 +135,30 @@ pub fn history_and_timeline_follow_the_person(store: &dyn Store) {
     assert!(tx.last_event(p, "Signed Up").expect("none").is_none());
     let timeline = tx.timeline(p, 2).expect("timeline");
     assert_eq!(timeline.iter().map(|e| e.event.timestamp.0).collect::<Vec<_>>(), [300, 200]);
+}
+
+pub fn recent_events_are_one_persons_of_one_name_newest_first(store: &dyn Store) {
+    let web = SourceId("web".into());
+    let mut tx = store.write().expect("tx");
+    let p = tx.create_profile(t(0)).expect("profile");
+    let other = tx.create_profile(t(0)).expect("profile");
+    // Log order, not timestamps, says which is newest: "v3" arrives last with an early time.
+    for (id, who, name, at) in [
+        ("v1", p, "Viewed", 100),
+        ("s1", p, "Signed Up", 150),
+        ("v2", p, "Viewed", 200),
+        ("o1", other, "Viewed", 250),
+        ("v3", p, "Viewed", 50),
+    ] {
+        tx.insert_event(&web, &event(id, Kind::Track, json!({"userId": "u", "event": name}), at), Some(who)).expect("insert").expect("new");
+    }
+    tx.commit().expect("commit");
+    let mut tx = store.read().expect("tx");
+    let ids = |events: Vec<crate::StoredEvent>| events.into_iter().map(|e| e.event.message_id.0).collect::<Vec<_>>();
+    assert_eq!(ids(tx.recent_events(p, "Viewed", 10).expect("recent")), ["v3", "v2", "v1"]);
+    assert_eq!(ids(tx.recent_events(p, "Viewed", 2).expect("recent")), ["v3", "v2"], "at most the limit");
+    assert_eq!(ids(tx.recent_events(other, "Viewed", 10).expect("recent")), ["o1"]);
+    assert!(tx.recent_events(p, "Ordered", 10).expect("none").is_empty());
 }
 
 pub fn identities_resolve_and_merge(store: &dyn Store) {

@@ -347,6 +347,9 @@ pub trait Tx {
     fn event_seen(&mut self, source: &SourceId, message_id: &MessageId) -> Result<bool>;
     /// A person's latest event with that journey-matching name.
     fn last_event(&mut self, profile: ProfileId, name: &str) -> Result<Option<StoredEvent>>;
+    /// A person's latest `limit` events with that journey-matching name, newest (in log
+    /// order) first.
+    fn recent_events(&mut self, profile: ProfileId, name: &str, limit: usize) -> Result<Vec<StoredEvent>>;
     /// A person's events, newest first.
     fn timeline(&mut self, profile: ProfileId, limit: usize) -> Result<Vec<StoredEvent>>;
 

@@ -364,6 +364,14 @@ impl<C: Conn> Tx for SqlTx<C> {
         first(rows, event_row)
     }
 
+    fn recent_events(&mut self, profile: ProfileId, name: &str, n: usize) -> Result<Vec<StoredEvent>> {
+        let rows = self.conn.query(
+            &format!("SELECT {EVENT_COLS} FROM events WHERE profile_id = ? AND name = ? ORDER BY seq DESC LIMIT ?"),
+            params![profile.0, name, limit(n)],
+        )?;
+        all(rows, event_row)
+    }
+
     fn timeline(&mut self, profile: ProfileId, n: usize) -> Result<Vec<StoredEvent>> {
         let rows = self.conn.query(
             &format!("SELECT {EVENT_COLS} FROM events WHERE profile_id = ? ORDER BY ts DESC, seq DESC LIMIT ?"),
