@@ -28,6 +28,9 @@ const SEEDS: &[&str] = &[
     include_str!("../seeds/journey/date-entry.json"),
     include_str!("../seeds/journey/manual.json"),
     include_str!("../seeds/journey/upgraded.json"),
+    include_str!("../seeds/journey/abandoned-cart.json"),
+    include_str!("../seeds/journey/trial-onboarding.json"),
+    include_str!("../seeds/journey/win-back.json"),
 ];
 
 fuzz_target!(|data: &[u8]| {

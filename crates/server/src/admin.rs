@@ -696,6 +696,7 @@ fn run_json(tx: &mut dyn Tx, r: &store::RunRecord) -> Result<Value, ApiError> {
         "node": run.node, "wake_at": run.wake_at.map(ts), "exit_reason": run.exit_reason,
         "entered_at": ts(run.entered_at), "updated_at": ts(run.updated_at), "trace": trace,
         "control_group": run.control, "converted_at": run.converted_at.map(ts), "assignments": run.assignments,
+        "key": run.key, "variables": run.vars,
     }))
 }
 
