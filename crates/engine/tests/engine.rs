@@ -1414,3 +1414,34 @@ async fn a_filter_on_traits_is_judged_with_the_traits_of_now_and_says_so() {
     "#]]
     .assert_eq(&details(&recent));
 }
+
+/// examples/trial-onboarding.json end to end: the day-7 tip at 09:00 on each person's own
+/// calendar (Paris and Tokyo), New York's for a zone that is not one; an upgrade before day 7
+/// means no tip.
+#[tokio::test]
+async fn trial_onboarding_tips_at_nine_on_day_seven_of_each_persons_calendar() {
+    let mut h = Harness::new();
+    for (id, subject) in [("trial-welcome", "Welcome"), ("trial-tip", "A tip"), ("trial-ending", "Last day")] {
+        h.template(id, subject);
+    }
+    h.publish(example("trial-onboarding")).await;
+    for (who, zone) in [("pia", "Europe/Paris"), ("taro", "Asia/Tokyo"), ("max", "Mars/Base"), ("uma", "Europe/Paris")] {
+        h.send(Kind::Identify, json!({"userId": who, "traits": {"email": format!("{who}@x.test"), "timezone": zone}})).await;
+        h.send(Kind::Track, json!({"userId": who, "event": "Trial Started"})).await;
+    }
+    h.advance("2d").await;
+    h.send(Kind::Identify, json!({"userId": "uma", "traits": {"plan": "pro"}})).await;
+    h.advance("20d").await;
+    h.check_messages(expect![[r#"
+        t=+0s email pia@x.test: captured "Welcome"
+        t=+0s email taro@x.test: captured "Welcome"
+        t=+0s email max@x.test: captured "Welcome"
+        t=+0s email uma@x.test: captured "Welcome"
+        t=+6d16h email taro@x.test: captured "A tip"
+        t=+7d email pia@x.test: captured "A tip"
+        t=+7d6h email max@x.test: captured "A tip"
+        t=+12d16h email taro@x.test: captured "Last day"
+        t=+13d email pia@x.test: captured "Last day"
+        t=+13d6h email max@x.test: captured "Last day"
+    "#]]);
+}
