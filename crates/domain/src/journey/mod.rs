@@ -718,7 +718,7 @@ struct Stepper<'a> {
     /// The person's local time, for journeys with `clock` conditions.
     clock: Option<LocalClock>,
     /// `Context::history`, with the run's own "since entry" values once it is bound.
-    history: Vec<Value>,
+    history: Cow<'a, [Value]>,
     effects: Vec<Effect>,
     trace: Vec<String>,
 }
@@ -734,7 +734,7 @@ impl<'a> Stepper<'a> {
             };
             clock
         });
-        let history = ctx.history.to_vec();
+        let history = Cow::Borrowed(ctx.history);
         Stepper { j, ctx, now, seed, traits: Cow::Borrowed(ctx.traits), clock, history, effects: Vec::new(), trace: Vec::new() }
     }
 
@@ -745,13 +745,15 @@ impl<'a> Stepper<'a> {
 
     /// History conditions measured since entry read the run's own counters.
     fn bind(&mut self, run: &Run) {
-        for (i, q) in self.j.history.iter().enumerate().filter(|(_, q)| q.since_entry) {
+        let j = self.j;
+        for (i, q) in j.history.iter().enumerate().filter(|(_, q)| q.since_entry) {
             let v = run.counts.get(&q.key).map_or_else(|| crate::aggregate::Counter::default().total(q), |c| c.total(q));
-            match self.history.get_mut(i) {
+            let history = self.history.to_mut();
+            match history.get_mut(i) {
                 Some(slot) => *slot = v,
                 None => {
-                    self.history.resize(i, Value::Null);
-                    self.history.push(v);
+                    history.resize(i, Value::Null);
+                    history.push(v);
                 }
             }
         }
@@ -759,6 +761,10 @@ impl<'a> Stepper<'a> {
 
     /// Counts `event` in the run's counters of history measured since entry; whether any took it.
     fn count(&mut self, run: &mut Run, event: &Event) -> bool {
+        // (Most events concern no such query: their properties are not even looked at.)
+        if !self.j.history.iter().any(|q| q.since_entry && q.event == event.match_name()) {
+            return false;
+        }
         let mut counted = false;
         let props = event.match_properties();
         for q in self.j.history.iter().filter(|q| q.since_entry && q.event == event.match_name() && q.matches(&props)) {
@@ -1246,17 +1252,19 @@ pub fn step(
             });
             let path =
                 waiting_for.and_then(|paths| paths.iter().find(|p| matches(&p.on, event, &s.facts(None, Some(&run)), &mut Vec::new())));
-            let node = run.node.clone().unwrap_or_else(|| NodeId(String::new()));
             match path {
                 Some(p) => {
+                    let node = run.node.clone().unwrap_or_else(|| NodeId(String::new()));
                     s.trace.push(format!("{node}: got {} -> {}", p.on.event, node_label(&p.next)));
                     s.update_run(&node, &mut run, &p.run, Some(&event.match_properties()));
                     s.advance(&mut run, p.next.clone());
                     Some(s.finish(run, false))
                 }
-                None => {
-                    // An event a path waits for, that no path's filter lets through: the run
-                    // stays as it is (its timer too), and its trace says why.
+                // An event a path waits for, that no path's filter lets through: the run stays
+                // as it is (its timer too), and its trace says why. (Checked by name first:
+                // most events are of no path's name, and cost nothing more here.)
+                None if waiting_for.is_some_and(|paths| paths.iter().any(|p| p.on.event == event.match_name())) => {
+                    let node = run.node.clone().unwrap_or_else(|| NodeId(String::new()));
                     let props = event.match_properties();
                     let facts = Facts { properties: Some(&props), ..s.facts(None, Some(&run)) };
                     let why: Vec<String> = waiting_for
@@ -1276,6 +1284,7 @@ pub fn step(
                     }
                     (converted || counted || !why.is_empty()).then(|| s.finish(run, false))
                 }
+                None => (converted || counted).then(|| s.finish(run, false)),
             }
         }
         (Some(r), Input::Timer) => {
