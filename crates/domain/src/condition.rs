@@ -163,11 +163,6 @@ impl Ref {
         }
     }
 
-    /// Whether it reads the run (`event.` or `run.`), which only a run has.
-    pub fn needs_run(&self) -> bool {
-        !matches!(self, Ref::Trait(_))
-    }
-
     fn resolve<'f>(&self, facts: &Facts<'f>) -> Option<&'f Value> {
         match self {
             Ref::Event(p) => facts.run.and_then(|r| lookup(r.trigger, p)),
@@ -192,16 +187,6 @@ impl fmt::Display for Ref {
 pub enum Operand {
     Value(Value),
     Ref(Ref),
-}
-
-impl Operand {
-    /// The written value, if it is one.
-    pub fn value(&self) -> Option<&Value> {
-        match self {
-            Operand::Value(v) => Some(v),
-            Operand::Ref(_) => None,
-        }
-    }
 }
 
 /// What a history query computes over the matching events of its window.
@@ -746,18 +731,6 @@ impl Condition {
                 let (op, value) = value?;
                 Some(Condition::Compare { subject, op: op?, value })
             }
-        }
-    }
-
-    /// What this condition reads that only a run has (a reference to `event.` or `run.`, a
-    /// run variable), if anything: the first such thing, described.
-    pub fn needs_run(&self) -> Option<String> {
-        match self {
-            Condition::All(items) | Condition::Any(items) => items.iter().find_map(Condition::needs_run),
-            Condition::Not(c) => c.needs_run(),
-            Condition::Compare { subject: Subject::Run(p), .. } => Some(format!("run variable {p:?}")),
-            Condition::Compare { value: Operand::Ref(r), .. } if r.needs_run() => Some(format!("reference {r}")),
-            Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } | Condition::Reachable(_) => None,
         }
     }
 

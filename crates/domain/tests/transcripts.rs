@@ -2235,6 +2235,8 @@ fn abandoned_cart_keeps_a_run_per_cart_and_lists_its_items() {
         +2d
         +2d bob track Product Added {"cart_id": "c9", "name": "Gloves"}
         +2d bob track Product Added {"name": "Belt"}
+        +2d bob track Product Added {"cart_id": "", "name": "Tie"}
+        +2d cat track Product Added {"cart_id": 42, "name": "Cap"}
         +5d bob track Order Completed {"cart_id": "c9"}
     "#,
         expect![[r#"
@@ -2247,12 +2249,18 @@ fn abandoned_cart_keeps_a_run_per_cart_and_lists_its_items() {
             t=+3h alice: goal reached: Order Completed / exit on Order Completed => #5 [c1] exited: exit event Order Completed, converted at +3h, run {"items":[{"cart_id":"c1","name":"Socks","price":5},{"cart_id":"c1","name":"Hat","price":20}]}
             t=+2d bob: entered on Product Added (key c9) / first-item: run items += {"cart_id":"c9","name":"Gloves"} / idle: wait_for Product Added (timeout 1h) => #1 [c9] waiting at idle until +2d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
             t=+2d bob: idle: ignored Product Added [property cart_id = (absent) eq event.cart_id ("c9") -> false] => #2 [c9] waiting at idle until +2d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
-            t=+2d1h bob: idle: wait_for Product Added timed out -> remind / remind: send email cart-reminder / a-day: wait 1d => #3 [c9] waiting at a-day until +3d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
-            t=+3d1h bob: a-day: wait over -> remind-again / remind-again: send email cart-last-call / completed => #4 [c9] exited: completed, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            t=+2d bob: idle: ignored Product Added [property cart_id = "" eq event.cart_id ("c9") -> false] => #3 [c9] waiting at idle until +2d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            t=+2d cat: entered on Product Added (key 42) / first-item: run items += {"cart_id":42,"name":"Cap"} / idle: wait_for Product Added (timeout 1h) => #1 [42] waiting at idle until +2d1h, run {"items":[{"cart_id":42,"name":"Cap"}]}
+            t=+2d1h bob: idle: wait_for Product Added timed out -> remind / remind: send email cart-reminder / a-day: wait 1d => #4 [c9] waiting at a-day until +3d1h, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            t=+2d1h cat: idle: wait_for Product Added timed out -> remind / remind: send email cart-reminder / a-day: wait 1d => #2 [42] waiting at a-day until +3d1h, run {"items":[{"cart_id":42,"name":"Cap"}]}
+            t=+3d1h bob: a-day: wait over -> remind-again / remind-again: send email cart-last-call / completed => #5 [c9] exited: completed, run {"items":[{"cart_id":"c9","name":"Gloves"}]}
+            t=+3d1h cat: a-day: wait over -> remind-again / remind-again: send email cart-last-call / completed => #3 [42] exited: completed, run {"items":[{"cart_id":42,"name":"Cap"}]}
             outbox:
               t=+1h10m alice remind: send email cart-reminder
               t=+2d1h bob remind: send email cart-reminder
+              t=+2d1h cat remind: send email cart-reminder
               t=+3d1h bob remind-again: send email cart-last-call
+              t=+3d1h cat remind-again: send email cart-last-call
         "#]],
     );
 }
@@ -2352,6 +2360,7 @@ fn references_and_run_variables_are_validated() {
         set /entry/filter {"property": "price", "op": "lte", "ref": "traits.budget"}
         set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "evnt.cart_id"}
         set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event"}
+        set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event.cart..id"}
         set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": 7}
         set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event.cart_id", "value": "c1"}
         set /exit/0/filter {"property": "cart_id", "op": "exists", "ref": "event.cart_id"}
@@ -2379,6 +2388,8 @@ fn references_and_run_variables_are_validated() {
               /exit/0/filter/ref invalid_ref: "evnt" is not something a reference can read: use "event." (the event that started the run), "run." (run variables) or "traits."; did you mean "event"?
             set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event"}
               /exit/0/filter/ref invalid_ref: a reference is a root and a dotted path, such as "event.cart_id", "run.items" or "traits.plan"; not "event"
+            set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event.cart..id"}
+              /exit/0/filter/ref invalid_ref: a reference is a root and a dotted path, such as "event.cart_id", "run.items" or "traits.plan"; not "event.cart..id"
             set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": 7}
               /exit/0/filter/ref invalid_ref: "ref" is text, such as "event.cart_id"
             set /exit/0/filter {"property": "cart_id", "op": "eq", "ref": "event.cart_id", "value": "c1"}
@@ -2452,6 +2463,8 @@ fn sends_route_on_unreachable_people_and_failed_messages() {
         +0s cy track Signed Up
         +0s di identify {"email": "not an address"}
         +0s di track Signed Up
+        +0s dot identify {"email": " "}
+        +0s dot track Signed Up
         +0s ed track Signed Up
         +2d
         +3d ed delivered invite sent, late
@@ -2464,6 +2477,7 @@ fn sends_route_on_unreachable_people_and_failed_messages() {
             t=+5m bob: invite: message failed (550 mailbox unavailable) -> sms-fallback / sms-fallback: update bounced = true / completed => #2 exited: completed
             t=+0s cy: entered on Signed Up / reach: case 0 false [reachable by email -> false (no email trait)] / reach: else -> call / call: update needs_call = true / invite: not sending email invite: unreachable (no email trait) -> (end) / completed => #1 exited: completed
             t=+0s di: entered on Signed Up / reach: case 0 false [reachable by email -> false (email trait "not an address" is not an address)] / reach: else -> call / call: update needs_call = true / invite: not sending email invite: unreachable (email trait "not an address" is not an address) -> (end) / completed => #1 exited: completed
+            t=+0s dot: entered on Signed Up / reach: case 0 false [reachable by email -> false (no email trait)] / reach: else -> call / call: update needs_call = true / invite: not sending email invite: unreachable (no email trait) -> (end) / completed => #1 exited: completed
             t=+0s ed: entered on Signed Up / reach: case 0 true [reachable by email -> true] / invite: send email invite, waiting for its outcome => #1 waiting at invite until +1d
             t=+1d ed: invite: no outcome for the message within 1d -> remind / remind: send email reminder / completed => #2 exited: completed
             t=+3d ed: invite: message delivered (sent, late) => #3 exited: completed
@@ -2475,6 +2489,7 @@ fn sends_route_on_unreachable_people_and_failed_messages() {
               t=+5m bob sms-fallback: update {"set":{"bounced":true}}
               t=+0s cy call: update {"set":{"needs_call":true}}
               t=+0s di call: update {"set":{"needs_call":true}}
+              t=+0s dot call: update {"set":{"needs_call":true}}
               t=+0s ed invite: send email invite
               t=+1d ed remind: send email reminder
         "#]],
@@ -2752,10 +2767,15 @@ fn history_since_entry_counts_what_the_run_saw_after_it_started() {
             {"id": "later", "type": "wait", "duration": "30d", "next": "again"},
             {"id": "again", "type": "branch", "cases": [
                 {"when": {"history": {"event": "Order Completed", "within": "entry"}, "op": "eq", "value": 0}, "next": "miss-you"},
-                {"when": {"history": {"event": "Order Completed", "within": "entry", "aggregate": "sum", "property": "total"}, "op": "gte", "value": 100}, "next": "vip"}
+                {"when": {"history": {"event": "Order Completed", "within": "entry", "aggregate": "sum", "property": "total"}, "op": "gte", "value": 100}, "next": "vip"},
+                {"when": {"all": [
+                    {"history": {"event": "Order Completed", "within": "entry", "where": {"property": "total", "op": "lt", "value": 10}}, "op": "eq", "value": 1},
+                    {"history": {"event": "Order Completed", "within": "60d"}, "op": "eq", "value": 2}
+                ]}, "next": "small"}
             ]},
             {"id": "miss-you", "type": "send", "template": "miss-you"},
-            {"id": "vip", "type": "send", "template": "vip"}
+            {"id": "vip", "type": "send", "template": "vip"},
+            {"id": "small", "type": "send", "template": "small"}
         ]
     });
     check(
@@ -2779,10 +2799,11 @@ fn history_since_entry_counts_what_the_run_saw_after_it_started() {
             t=+10s cy: counted Order Completed since entry => #2 waiting at later until +30d
             t=+30d ann: later: wait over -> again / again: case 0 true [count("Order Completed" since entry) = 0 eq 0 -> true] / miss-you: send email miss-you / completed => #2 exited: completed
             t=+30d bob: later: wait over -> again / again: case 0 false [count("Order Completed" since entry) = 2 eq 0 -> false] / again: case 1 true [sum(total of "Order Completed" since entry) = 120 gte 100 -> true] / vip: send email vip / completed => #4 exited: completed
-            t=+30d cy: later: wait over -> again / again: case 0 false [count("Order Completed" since entry) = 1 eq 0 -> false] / again: case 1 false [sum(total of "Order Completed" since entry) = 5 gte 100 -> false] / again: else -> (end) / completed => #3 exited: completed
+            t=+30d cy: later: wait over -> again / again: case 0 false [count("Order Completed" since entry) = 1 eq 0 -> false] / again: case 1 false [sum(total of "Order Completed" since entry) = 5 gte 100 -> false] / again: case 2 true [count("Order Completed" where … since entry) = 1 eq 1 -> true; count("Order Completed" in 60d) = 2 eq 2 -> true] / small: send email small / completed => #3 exited: completed
             outbox:
               t=+30d ann miss-you: send email miss-you
               t=+30d bob vip: send email vip
+              t=+30d cy small: send email small
         "#]],
     );
     check_edits(
@@ -2865,6 +2886,27 @@ fn trial_onboarding_sends_the_day_7_tip_at_nine_on_each_persons_calendar() {
               t=+7d4h ken tip: send email trial-tip
               t=+12d11h lea ending: send email trial-ending
               t=+12d17h zed ending: send email trial-ending
+        "#]],
+    );
+}
+
+/// A journey entered by API with a key: the payload's property (a number, as text) keys the
+/// run; a second call for the same key finds it waiting, another key starts its own.
+#[test]
+fn api_entries_can_be_keyed_by_a_payload_property() {
+    let doc = json!({"id": "orders", "entry": {"api": true, "key": "order.id"},
+        "steps": [{"id": "later", "type": "wait", "duration": "1d"}]});
+    check(
+        doc,
+        r#"
+        +0s ann api {"order": {"id": 7}}
+        +1h ann api {"order": {"id": 7}}
+        +2h ann api {"order": {"id": 8}}
+        +3h ann api {"order": {}}
+    "#,
+        expect![[r#"
+            t=+0s ann: entered on API Call (key 7) / later: wait 1d => #1 [7] waiting at later until +1d
+            t=+2h ann: entered on API Call (key 8) / later: wait 1d => #1 [8] waiting at later until +1d2h
         "#]],
     );
 }
