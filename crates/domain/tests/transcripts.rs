@@ -185,6 +185,9 @@ impl Driver {
         if !run.vars.is_empty() {
             out += &format!(", run {}", Value::Object(run.vars.clone()));
         }
+        if !run.counts.is_empty() {
+            out += &format!(", {} since-entry counter(s)", run.counts.len());
+        }
         out
     }
 
@@ -2766,6 +2769,7 @@ fn history_since_entry_counts_what_the_run_saw_after_it_started() {
         "steps": [
             {"id": "later", "type": "wait", "duration": "30d", "next": "again"},
             {"id": "again", "type": "branch", "cases": [
+                {"when": {"history": {"event": "Page Viewed", "within": "entry"}, "op": "gte", "value": 2}, "next": "vip"},
                 {"when": {"history": {"event": "Order Completed", "within": "entry"}, "op": "eq", "value": 0}, "next": "miss-you"},
                 {"when": {"history": {"event": "Order Completed", "within": "entry", "aggregate": "sum", "property": "total"}, "op": "gte", "value": 100}, "next": "vip"},
                 {"when": {"all": [
@@ -2793,13 +2797,14 @@ fn history_since_entry_counts_what_the_run_saw_after_it_started() {
         expect![[r#"
             t=+0s ann: entered on Order Completed / later: wait 30d => #1 waiting at later until +30d
             t=+0s bob: entered on Order Completed / later: wait 30d => #1 waiting at later until +30d
-            t=+2d bob: counted Order Completed since entry => #2 waiting at later until +30d
-            t=+3d bob: counted Order Completed since entry => #3 waiting at later until +30d
+            t=+2d bob: counted Order Completed since entry => #2 waiting at later until +30d, 2 since-entry counter(s)
+            t=+3d bob: counted Order Completed since entry => #3 waiting at later until +30d, 2 since-entry counter(s)
+            t=+3d bob: counted Page Viewed since entry => #4 waiting at later until +30d, 3 since-entry counter(s)
             t=+0s cy: entered on Order Completed / later: wait 30d => #1 waiting at later until +30d
-            t=+10s cy: counted Order Completed since entry => #2 waiting at later until +30d
-            t=+30d ann: later: wait over -> again / again: case 0 true [count("Order Completed" since entry) = 0 eq 0 -> true] / miss-you: send email miss-you / completed => #2 exited: completed
-            t=+30d bob: later: wait over -> again / again: case 0 false [count("Order Completed" since entry) = 2 eq 0 -> false] / again: case 1 true [sum(total of "Order Completed" since entry) = 120 gte 100 -> true] / vip: send email vip / completed => #4 exited: completed
-            t=+30d cy: later: wait over -> again / again: case 0 false [count("Order Completed" since entry) = 1 eq 0 -> false] / again: case 1 false [sum(total of "Order Completed" since entry) = 5 gte 100 -> false] / again: case 2 true [count("Order Completed" where … since entry) = 1 eq 1 -> true; count("Order Completed" in 60d) = 2 eq 2 -> true] / small: send email small / completed => #3 exited: completed
+            t=+10s cy: counted Order Completed since entry => #2 waiting at later until +30d, 3 since-entry counter(s)
+            t=+30d ann: later: wait over -> again / again: case 0 false [count("Page Viewed" since entry) = 0 gte 2 -> false] / again: case 1 true [count("Order Completed" since entry) = 0 eq 0 -> true] / miss-you: send email miss-you / completed => #2 exited: completed
+            t=+30d bob: later: wait over -> again / again: case 0 false [count("Page Viewed" since entry) = 1 gte 2 -> false] / again: case 1 false [count("Order Completed" since entry) = 2 eq 0 -> false] / again: case 2 true [sum(total of "Order Completed" since entry) = 120 gte 100 -> true] / vip: send email vip / completed => #5 exited: completed, 3 since-entry counter(s)
+            t=+30d cy: later: wait over -> again / again: case 0 false [count("Page Viewed" since entry) = 0 gte 2 -> false] / again: case 1 false [count("Order Completed" since entry) = 1 eq 0 -> false] / again: case 2 false [sum(total of "Order Completed" since entry) = 5 gte 100 -> false] / again: case 3 true [count("Order Completed" where … since entry) = 1 eq 1 -> true; count("Order Completed" in 60d) = 2 eq 2 -> true] / small: send email small / completed => #3 exited: completed, 3 since-entry counter(s)
             outbox:
               t=+30d ann miss-you: send email miss-you
               t=+30d bob vip: send email vip
