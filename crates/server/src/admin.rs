@@ -576,7 +576,7 @@ pub struct BacktestResponse {
     pub waiting: BTreeMap<String, usize>,
     /// Messages decided, by template (emails) or URL (webhooks).
     pub sends: BTreeMap<String, usize>,
-    /// Messages that would fail (rendered as the dispatcher renders them), by reason.
+    /// Messages that failed or would fail (a backtest dispatches them without sending), by reason.
     pub failed: BTreeMap<String, usize>,
     /// Ended runs, by reason.
     pub exits: BTreeMap<String, usize>,
