@@ -2375,6 +2375,9 @@ fn references_and_run_variables_are_validated() {
         set /steps/0/run {}
         set /steps/0/run {"set": []}
         set /steps/1/events/0/run {"append": {"items": "{{ received }}"}, "set": {"count": 1}}
+        set /steps/2/on_failure "remind"
+        set /steps/4 {"id": "remind-again", "type": "send", "template": "cart-last-call", "on_failure": "remind-again"}
+        set /steps/4 {"id": "remind-again", "type": "send", "template": "cart-last-call", "on_failure": "a-day"}
     "#,
         expect![[r#"
             set /entry/key ""
@@ -2415,6 +2418,12 @@ fn references_and_run_variables_are_validated() {
             set /steps/0/run {"set": []}
               [first-item] /steps/0/run/set invalid_field: "set" is an object of run variables and their values
             set /steps/1/events/0/run {"append": {"items": "{{ received }}"}, "set": {"count": 1}}
+              valid
+            set /steps/2/on_failure "remind"
+              [remind] /steps/2 cycle_without_wait: step "remind" is part of a cycle with no wait or wait_for in it
+            set /steps/4 {"id": "remind-again", "type": "send", "template": "cart-last-call", "on_failure": "remind-again"}
+              [remind-again] /steps/4 cycle_without_wait: step "remind-again" is part of a cycle with no wait or wait_for in it
+            set /steps/4 {"id": "remind-again", "type": "send", "template": "cart-last-call", "on_failure": "a-day"}
               valid
         "#]],
     );

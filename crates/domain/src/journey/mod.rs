@@ -409,8 +409,12 @@ impl StepKind {
         }
     }
 
+    /// Whether a run stops here until time passes or an event comes. A send with
+    /// `on_failure` waits too, but only for its own message's outcome, which can come at once:
+    /// a cycle through it (a failing send routed back to itself) would send again and again
+    /// without end, so it does not count as waiting.
     fn waits(&self) -> bool {
-        matches!(self, StepKind::Wait { .. } | StepKind::WaitFor { .. } | StepKind::Send { on_failure: Some(_), .. })
+        matches!(self, StepKind::Wait { .. } | StepKind::WaitFor { .. })
     }
 }
 
