@@ -262,6 +262,7 @@ impl Dispatcher {
             outbox_id: entry.id,
             status: status.to_owned(),
             error: if let Attempt::Failed { error, .. } = attempt { Some(error.clone()) } else { None },
+            depth: MessageOutcome::depth_after(&entry.payload.context.event_name, &entry.payload.context.event),
         })
     }
 

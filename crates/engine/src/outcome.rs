@@ -21,9 +21,32 @@ pub(crate) struct MessageOutcome {
     pub(crate) status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// 0 for a message of a run that an ordinary event started; one more than that event's
+    /// depth for a message of a run that an outcome started. An outcome of depth 1 or more
+    /// starts no run, so journeys entered on outcomes cannot feed each other without end.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) depth: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl MessageOutcome {
+    /// The depth of an outcome of a message decided by a run started by `event_name` with
+    /// these properties.
+    pub(crate) fn depth_after(event_name: &str, event: &domain::Map) -> u32 {
+        match event_name {
+            SENT | FAILED => event.get("depth").and_then(serde_json::Value::as_u64).map_or(0, |d| d as u32).saturating_add(1),
+            _ => 0,
+        }
+    }
+
+    /// Whether this outcome may start runs (see `depth`).
+    pub(crate) fn may_enter(&self) -> bool {
+        self.depth == 0
+    }
+
     pub(crate) fn delivered(&self) -> bool {
         self.status != "failed"
     }

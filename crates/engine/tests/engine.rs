@@ -1445,3 +1445,37 @@ async fn trial_onboarding_tips_at_nine_on_day_seven_of_each_persons_calendar() {
         t=+13d6h email max@x.test: captured "Last day"
     "#]]);
 }
+
+/// Journeys entered on message outcomes cannot feed each other without end: an alert journey
+/// entered on `Message Failed` whose own message fails too sends once, not again and again.
+#[tokio::test]
+async fn a_journey_entered_on_failed_messages_does_not_loop_on_its_own_failures() {
+    let mut h = Harness::new();
+    h.template("welcome", "Welcome {{ traits.company }}");
+    h.template("alert", "Alert for {{ traits.company }}");
+    h.publish(json!({"id": "welcome", "entry": {"event": "Signed Up"}, "steps": [{"id": "hi", "type": "send", "template": "welcome"}]}))
+        .await;
+    h.publish(json!({"id": "alert", "entry": {"event": "Message Failed"}, "steps": [{"id": "tell", "type": "send", "template": "alert"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "zed", "traits": {"email": "zed@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "zed", "event": "Signed Up"})).await;
+    h.advance("1m").await;
+    h.check_messages(expect![[r#"
+        t=+0s email zed@x.test: failed template "welcome", subject: template does not render: liquid: Unknown index
+          with:
+            variable=traits
+            requested index=company
+            available indexes=email
+
+        t=+0s email zed@x.test: failed template "alert", subject: template does not render: liquid: Unknown index
+          with:
+            variable=traits
+            requested index=company
+            available indexes=email
+
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let p = tx.profile_by_identity(&Identity::UserId("zed".into())).expect("lookup").expect("known");
+    let names: Vec<String> = tx.timeline(p, 10).expect("timeline").iter().map(|e| e.event.match_name().to_owned()).collect();
+    expect!["Message Failed, Message Failed, Signed Up, Identify"].assert_eq(&names.join(", "));
+}

@@ -258,7 +258,9 @@ impl Stepping<'_, '_> {
             }
         }
         // Then entries into journeys the person was not in (with this key, for keyed ones).
-        for (j, version) in self.b.live {
+        // An outcome of a message that an outcome-started run sent starts nothing (no loops).
+        let may_enter = crate::outcome::MessageOutcome::of(event).is_none_or(|o| o.may_enter());
+        for (j, version) in self.b.live.iter().filter(|_| may_enter) {
             if j.entry_event() != Some(event.match_name()) {
                 continue;
             }
