@@ -548,7 +548,18 @@ async fn a_backtest_over_the_same_events_reports_what_the_live_journey_did() {
     // 13 product views: the third of each person who was not contacted by sales started a run
     // (ann, cy, di); the first two of each, and ben's third, did not qualify; di's fourth came
     // while her run waited for a booking.
-    let entries = Entries { events: 13, entered: 3, filtered: 9, waiting: 1, ..replayed.entries.clone() };
+    let entries = Entries {
+        events: 13,
+        entered: 3,
+        filtered: 9,
+        filter_reasons: vec![
+            (r#"count("Page Viewed" where … in 7d) = 1 gte 3 -> false"#.into(), 4),
+            (r#"count("Page Viewed" where … in 7d) = 2 gte 3 -> false"#.into(), 4),
+            (r#"count("Sales Contacted" in 7d) = 1 eq 0 -> false"#.into(), 1),
+        ],
+        waiting: 1,
+        ..Entries::default()
+    };
     assert_eq!(replayed.entries, entries);
 }
 

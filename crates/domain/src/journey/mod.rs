@@ -684,6 +684,21 @@ fn matches(m: &EventMatch, event: &Event, facts: &Facts<'_>, trace: &mut Vec<Str
     }
 }
 
+/// Whether a string is Liquid (an output or a tag) rather than plain text.
+fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%")
+}
+
+/// Whether a value has a template string anywhere in it.
+fn templated(v: &Value) -> bool {
+    match v {
+        Value::String(s) => is_template(s),
+        Value::Array(items) => items.iter().any(templated),
+        Value::Object(m) => m.values().any(templated),
+        _ => false,
+    }
+}
+
 /// Whether a goal event now would count: within `within` of entry, or of reaching the
 /// goal's `from` step (not yet reached: it does not count).
 fn goal_open(goal: &Goal, run: &Run, now: Timestamp) -> bool {
@@ -783,8 +798,12 @@ impl<'a> Stepper<'a> {
         counted
     }
 
-    /// What `update` templates see (`received`: the event a `wait_for` path matched).
-    fn scope(&self, run: &Run, received: Option<&Map>) -> Value {
+    /// What the templates among `values` see (`received`: the event a `wait_for` path
+    /// matched); nothing is built when none of them is a template.
+    fn scope(&self, run: &Run, received: Option<&Map>, values: &[&Map]) -> Value {
+        if !values.iter().any(|m| m.values().any(templated)) {
+            return Value::Null;
+        }
         let mut scope = Map::new();
         scope.insert("traits".into(), Value::Object(self.traits.as_ref().clone()));
         scope.insert("event".into(), Value::Object(run.trigger.clone()));
@@ -800,7 +819,7 @@ impl<'a> Stepper<'a> {
     /// A value with every template string in it rendered (strings without Liquid as they are).
     fn render(&self, v: &Value, scope: &Value) -> Result<Value, String> {
         Ok(match v {
-            Value::String(s) if s.contains("{{") || s.contains("{%") => self.ctx.render.value(s, scope)?,
+            Value::String(s) if is_template(s) => self.ctx.render.value(s, scope)?,
             Value::Array(items) => Value::Array(items.iter().map(|i| self.render(i, scope)).collect::<Result<_, _>>()?),
             Value::Object(m) => {
                 Value::Object(m.iter().map(|(k, i)| Ok((k.clone(), self.render(i, scope)?))).collect::<Result<_, String>>()?)
@@ -828,7 +847,7 @@ impl<'a> Stepper<'a> {
         if u.is_empty() {
             return;
         }
-        let scope = self.scope(run, received);
+        let scope = self.scope(run, received, &[&u.set, &u.append]);
         let set = self.render_map(id, "run", &u.set, &scope);
         let append = self.render_map(id, "run", &u.append, &scope);
         let mut shown = Vec::new();
@@ -1031,7 +1050,7 @@ impl<'a> Stepper<'a> {
                 }
                 StepKind::Update { update, run: vars, next } => {
                     if !update.is_empty() {
-                        let scope = self.scope(run, None);
+                        let scope = self.scope(run, None, &[&update.set]);
                         let update = TraitUpdate { set: self.render_map(&id, "trait", &update.set, &scope), ..update.clone() };
                         let changed = update.apply(self.traits.to_mut());
                         let shown: Vec<String> = changed.iter().map(|(k, v)| format!("{k} = {v}")).collect();

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use domain::event::{Event, Kind};
-use domain::ids::{JourneyId, RunId, SourceId};
+use domain::ids::{RunId, SourceId};
 use domain::journey::{Effect, Run, RunStatus};
 use domain::time::Timestamp;
 use serde_json::json;
@@ -112,13 +112,9 @@ pub(super) fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp, outbox: &
         })
         .collect();
     runs.sort_by_key(|(id, _)| *id);
-    let latest: HashMap<(&JourneyId, Option<&str>), RunId> =
-        runs.iter().map(|(id, run)| ((&run.journey, run.key.as_deref()), *id)).collect();
-    let keep: Vec<bool> = runs
-        .iter()
-        .map(|(id, run)| run.status == RunStatus::Waiting || latest.get(&(&run.journey, run.key.as_deref())) == Some(id))
-        .collect();
-    let mut keep = keep.into_iter();
-    runs.retain(|_| keep.next().unwrap_or(true));
+    // The latest run of each journey and key, by id (runs are sorted): what re-entry reads.
+    let latest: std::collections::HashSet<RunId> =
+        runs.iter().map(|(id, run)| ((&run.journey, run.key.as_deref()), *id)).collect::<HashMap<_, _>>().into_values().collect();
+    runs.retain(|(id, run)| run.status == RunStatus::Waiting || latest.contains(id));
     Ok(Hot { profile, runs, counters })
 }
