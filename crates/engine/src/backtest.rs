@@ -124,7 +124,7 @@ fn messages(
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<OutboxEntry>, Error> {
-    let mut all = tx.messages(None, None, usize::MAX)?;
+    let mut all = tx.messages(None, None, None, usize::MAX)?;
     all.retain(|m| {
         m.run.is_some_and(|run| runs.contains(&run))
             && m.created_at >= from

@@ -98,7 +98,7 @@ impl Harness {
     /// Every message in the outbox, oldest first: `t=+3d alice@x.test: captured "subject"`.
     fn messages(&self) -> String {
         let mut tx = self.store.read().expect("tx");
-        let mut out = tx.messages(None, None, 1000).expect("messages");
+        let mut out = tx.messages(None, None, None, 1000).expect("messages");
         out.reverse();
         out.iter()
             .map(|m| {
@@ -356,7 +356,7 @@ async fn webhooks_retry_with_backoff_then_succeed_signed() {
     let expected = deliver::signature(SECRET, &id, ts, br#"{"plan":"pro","user":"Kai"}"#).expect("a whsec_ secret");
     assert_eq!(signature, expected, "signature verifies");
     let mut tx = h.store.read().expect("tx");
-    let m = &tx.messages(None, None, 10).expect("messages")[0];
+    let m = &tx.messages(None, None, None, 10).expect("messages")[0];
     assert_eq!((m.status, m.attempts), (OutboxStatus::Sent, 3));
 }
 
@@ -369,7 +369,7 @@ async fn permanent_webhook_failures_are_recorded_not_retried() {
     h.advance("1d").await;
     assert_eq!(seen.lock().expect("seen").len(), 1);
     let mut tx = h.store.read().expect("tx");
-    let m = &tx.messages(Some(OutboxStatus::Failed), None, 10).expect("messages")[0];
+    let m = &tx.messages(Some(OutboxStatus::Failed), None, None, 10).expect("messages")[0];
     assert!(m.last_error.as_deref().unwrap_or("").contains("400"), "{:?}", m.last_error);
 }
 
@@ -403,7 +403,7 @@ async fn one_batch_of_many_people_is_processed_in_order_per_person() {
     assert_eq!(report.accepted, 400);
     h.engine.wake().await.expect("wake");
     let mut tx = h.store.read().expect("tx");
-    let sent = tx.messages(Some(OutboxStatus::Captured), None, 1000).expect("messages");
+    let sent = tx.messages(Some(OutboxStatus::Captured), None, None, 1000).expect("messages");
     assert_eq!(sent.len(), 100, "everyone qualifies on their third view");
     let subjects: std::collections::BTreeSet<_> =
         sent.iter().filter_map(|m| m.result.as_ref()?["subject"].as_str().map(str::to_owned)).collect();
@@ -1042,7 +1042,7 @@ async fn a_panic_while_stepping_one_person_keeps_the_others_going_and_is_replaya
         t=+0s email bo@x.test: captured "Hello Bo"
         t=+0s email bo@x.test: captured "Hello Bo"
     "#]]);
-    let letters = h.store.read().expect("tx").dead_letters(10).expect("list");
+    let letters = h.store.read().expect("tx").dead_letters(None, 10).expect("list");
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0].inputs.len(), 2, "ada's identify and her Boom: her whole batch");
     assert!(letters[0].error.contains("injected failure"), "{}", letters[0].error);
@@ -1070,7 +1070,7 @@ async fn a_dead_letter_replays_once_the_bug_is_gone() {
     // The fixed version starts on the same data.
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store"));
     let h = Harness::on(store, dir, Options::default(), WebhookOptions::default());
-    let letters = h.store.read().expect("tx").dead_letters(10).expect("list");
+    let letters = h.store.read().expect("tx").dead_letters(None, 10).expect("list");
     h.engine.replay(letters[0].id).await.expect("replay");
     h.engine.wake().await.expect("wake");
     h.check_messages(expect![[r#"
@@ -1173,7 +1173,7 @@ async fn failed_messages_route_their_runs_and_can_be_retried() {
     // The template now exists: the failed tip is retried, from the API, and goes.
     h.template("tip-of-the-day", "A tip");
     let failed: Vec<_> =
-        h.store.read().expect("tx").messages(Some(OutboxStatus::Failed), None, 10).expect("failed").iter().map(|m| m.id).collect();
+        h.store.read().expect("tx").messages(Some(OutboxStatus::Failed), None, None, 10).expect("failed").iter().map(|m| m.id).collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(h.engine.retry_messages(failed.clone()).await.expect("retry"), 1);
     assert_eq!(h.engine.retry_messages(failed).await.expect("retry"), 0, "a message no longer failed is not retried");

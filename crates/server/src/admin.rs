@@ -1,23 +1,22 @@
 //! The admin API under `/api/` (bearer token): sources, templates, journeys, profiles,
 //! messages, and the manual clock.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use domain::ids::{Identity, JourneyId, ProfileId, RunId, SourceId, TemplateId};
+use domain::ids::{DeadLetterId, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
 use domain::journey::{Diagnostic, Journey, Severity, is_slug};
 use domain::time::{Duration, Timestamp};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use store::{JourneyState, JourneyStatus, NameKind, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
+use serde_json::Value;
+use store::{JourneyState, NameKind, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
 
 use crate::app::{App, new_token};
 use crate::error::{ApiError, Code};
+use crate::wire::{self, ErrorBody};
 
-type ApiResult = Result<Json<Value>, ApiError>;
+type Answer<T> = Result<Json<T>, ApiError>;
 
 fn ts(t: Timestamp) -> String {
     t.to_string()
@@ -29,12 +28,17 @@ fn bad_request(message: impl Into<String>) -> ApiError {
 
 // ---- sources ----
 
-#[derive(Deserialize)]
-pub struct NewSource {
-    id: String,
+fn source_view(s: &Source) -> wire::SourceView {
+    wire::SourceView { id: s.id.0.clone(), write_key: s.write_key.clone(), created_at: ts(s.created_at) }
 }
 
-pub async fn create_source(State(app): State<Arc<App>>, body: Json<NewSource>) -> Result<(StatusCode, Json<Value>), ApiError> {
+/// Creates a source: a write key for the Segment tracking API (`/v1/*`).
+#[utoipa::path(post, path = "/sources", tag = "sources", request_body = wire::NewSource,
+    responses((status = 201, body = wire::SourceView), (status = 409, body = ErrorBody, description = "the id is taken")))]
+pub async fn create_source(
+    State(app): State<Arc<App>>,
+    body: Json<wire::NewSource>,
+) -> Result<(StatusCode, Json<wire::SourceView>), ApiError> {
     if !is_slug(&body.id) {
         return Err(bad_request("a source id is 1-100 characters of a-z, 0-9, - and _"));
     }
@@ -45,33 +49,39 @@ pub async fn create_source(State(app): State<Arc<App>>, body: Json<NewSource>) -
         Source { id: SourceId(body.id.clone()), write_key: new_token().replacen("wf_", "wk_", 1), created_at: app.engine.clock().now() };
     let s = source.clone();
     app.write(move |tx| Ok(tx.create_source(&s)?)).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": source.id, "write_key": source.write_key, "created_at": ts(source.created_at)}))))
+    Ok((StatusCode::CREATED, Json(source_view(&source))))
 }
 
-pub async fn list_sources(State(app): State<Arc<App>>) -> ApiResult {
+/// Every source, with its write key.
+#[utoipa::path(get, path = "/sources", tag = "sources", responses((status = 200, body = wire::SourceList)))]
+pub async fn list_sources(State(app): State<Arc<App>>) -> Answer<wire::SourceList> {
     let sources = app.read(|tx| Ok(tx.sources()?)).await?;
-    let items: Vec<_> = sources.iter().map(|s| json!({"id": s.id, "write_key": s.write_key, "created_at": ts(s.created_at)})).collect();
-    Ok(Json(json!({"sources": items})))
+    Ok(Json(wire::SourceList { sources: sources.iter().map(source_view).collect() }))
 }
 
 // ---- templates ----
 
-#[derive(Deserialize)]
-pub struct TemplateBody {
-    subject: String,
-    #[serde(default)]
-    html: String,
-    #[serde(default)]
-    text: String,
+fn template_view(t: &Template) -> wire::TemplateView {
+    wire::TemplateView {
+        id: t.id.0.clone(),
+        subject: t.subject.clone(),
+        html: t.html.clone(),
+        text: t.text.clone(),
+        updated_at: ts(t.updated_at),
+    }
 }
 
-fn template_json(t: &Template) -> Value {
-    json!({"id": t.id, "subject": t.subject, "html": t.html, "text": t.text, "updated_at": ts(t.updated_at)})
-}
-
-/// Checks each part before it is stored: it parses as Liquid, and reads only variables that
-/// templates have (`deliver::VARIABLES`) or that it defines itself (`assign`, `capture`, loops).
-pub async fn put_template(State(app): State<Arc<App>>, Path(id): Path<String>, body: Json<TemplateBody>) -> ApiResult {
+/// Creates or replaces a template. Checks each part before it is stored: it parses as
+/// Liquid, and reads only variables that templates have (`deliver::VARIABLES`) or that it
+/// defines itself (`assign`, `capture`, loops).
+#[utoipa::path(put, path = "/templates/{id}", tag = "templates", request_body = wire::TemplateBody,
+    params(("id" = String, Path, description = "1-100 characters of a-z, 0-9, - and _")),
+    responses((status = 200, body = wire::TemplateView), (status = 422, body = ErrorBody, description = "`template_invalid`, with each problem")))]
+pub async fn put_template(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Json<wire::TemplateBody>,
+) -> Answer<wire::TemplateView> {
     if !is_slug(&id) {
         return Err(bad_request("a template id is 1-100 characters of a-z, 0-9, - and _"));
     }
@@ -84,9 +94,10 @@ pub async fn put_template(State(app): State<Arc<App>>, Path(id): Path<String>, b
         .collect();
     if !problems.is_empty() {
         let said: Vec<String> = problems.iter().map(|(part, message)| format!("{part} {message}")).collect();
-        let details: Vec<Value> = problems.iter().map(|(part, message)| json!({"part": part, "message": message})).collect();
+        let problems = problems.iter().map(|(part, message)| wire::TemplateProblem { part: (*part).to_owned(), message: message.clone() });
+        let details = wire::TemplateProblems { problems: problems.collect() };
         return Err(ApiError::new(Code::TemplateInvalid, format!("the template is not valid: {}", said.join("; ")))
-            .with_details(json!({"problems": details})));
+            .with_details(serde_json::to_value(details).unwrap_or_default()));
     }
     if body.html.is_empty() && body.text.is_empty() {
         return Err(ApiError::new(Code::TemplateInvalid, "a template needs \"html\", \"text\" or both"));
@@ -98,20 +109,23 @@ pub async fn put_template(State(app): State<Arc<App>>, Path(id): Path<String>, b
         text: body.text.clone(),
         updated_at: app.engine.clock().now(),
     };
-    let out = template_json(&t);
+    let out = template_view(&t);
     app.write(move |tx| Ok(tx.put_template(&t)?)).await?;
     Ok(Json(out))
 }
 
-pub async fn get_template(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+#[utoipa::path(get, path = "/templates/{id}", tag = "templates", params(("id" = String, Path)),
+    responses((status = 200, body = wire::TemplateView), (status = 404, body = ErrorBody)))]
+pub async fn get_template(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer<wire::TemplateView> {
     let t =
         app.read(move |tx| tx.template(&TemplateId(id.clone()))?.ok_or_else(|| ApiError::not_found(format!("template {id:?}")))).await?;
-    Ok(Json(template_json(&t)))
+    Ok(Json(template_view(&t)))
 }
 
-pub async fn list_templates(State(app): State<Arc<App>>) -> ApiResult {
+#[utoipa::path(get, path = "/templates", tag = "templates", responses((status = 200, body = wire::TemplateList)))]
+pub async fn list_templates(State(app): State<Arc<App>>) -> Answer<wire::TemplateList> {
     let all = app.read(|tx| Ok(tx.templates()?)).await?;
-    Ok(Json(json!({"templates": all.iter().map(template_json).collect::<Vec<_>>()})))
+    Ok(Json(wire::TemplateList { templates: all.iter().map(template_view).collect() }))
 }
 
 // ---- journeys ----
@@ -195,17 +209,40 @@ fn collect_strings(v: &Value, out: &mut Vec<String>) {
 fn doc_id(doc: &Value) -> Result<String, ApiError> {
     match doc.get("id").and_then(Value::as_str) {
         Some(id) if is_slug(id) => Ok(id.to_owned()),
-        _ => Err(ApiError::new(Code::JourneyInvalid, "a journey document needs an \"id\" of a-z, 0-9, - and _")
-            .with_details(json!({"diagnostics": [{"path": "/id", "code": "invalid_id", "severity": "error", "message": "\"id\" must be 1-100 characters of a-z, 0-9, - and _"}]}))),
+        _ => Err(ApiError::new(Code::JourneyInvalid, "a journey document needs an \"id\" of a-z, 0-9, - and _").with_details(
+            diagnostics_details(vec![Diagnostic {
+                node: None,
+                path: "/id".into(),
+                code: "invalid_id".into(),
+                severity: Severity::Error,
+                message: "\"id\" must be 1-100 characters of a-z, 0-9, - and _".into(),
+            }]),
+        )),
     }
 }
 
-pub async fn validate_journey(State(app): State<Arc<App>>, Json(doc): Json<Value>) -> ApiResult {
+/// Checks a journey document without saving it: every problem at once.
+#[utoipa::path(post, path = "/journeys/validate", tag = "journeys", request_body = wire::JourneyDocument,
+    responses((status = 200, body = wire::Validation)))]
+pub async fn validate_journey(State(app): State<Arc<App>>, Json(doc): Json<wire::JourneyDocument>) -> Answer<wire::Validation> {
+    let doc = doc.0;
     let diags = app.read(move |tx| diagnose(tx, &doc)).await?;
-    Ok(Json(json!({"valid": no_errors(&diags), "diagnostics": diags})))
+    Ok(Json(wire::Validation { valid: no_errors(&diags), diagnostics: wire::diagnostics(diags) }))
 }
 
-pub async fn create_journey(State(app): State<Arc<App>>, Json(doc): Json<Value>) -> Result<(StatusCode, Json<Value>), ApiError> {
+fn draft_saved(diags: Vec<Diagnostic>) -> wire::DraftSaved {
+    wire::DraftSaved { status: wire::JourneyStatus::Draft, valid: no_errors(&diags), diagnostics: wire::diagnostics(diags) }
+}
+
+/// Creates a journey from a document, as a draft (even with problems: they are answered).
+#[utoipa::path(post, path = "/journeys", tag = "journeys", request_body = wire::JourneyDocument,
+    responses((status = 201, body = wire::DraftSaved), (status = 409, body = ErrorBody, description = "the id is taken"),
+        (status = 422, body = ErrorBody, description = "the document has no valid id")))]
+pub async fn create_journey(
+    State(app): State<Arc<App>>,
+    Json(doc): Json<wire::JourneyDocument>,
+) -> Result<(StatusCode, Json<wire::DraftSaved>), ApiError> {
+    let doc = doc.0;
     let id = JourneyId(doc_id(&doc)?);
     let now = app.engine.clock().now();
     let diags = app
@@ -220,10 +257,18 @@ pub async fn create_journey(State(app): State<Arc<App>>, Json(doc): Json<Value>)
             diagnose(tx, &doc)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({"status": "draft", "valid": no_errors(&diags), "diagnostics": diags}))))
+    Ok((StatusCode::CREATED, Json(draft_saved(diags))))
 }
 
-pub async fn put_journey(State(app): State<Arc<App>>, Path(id): Path<String>, Json(doc): Json<Value>) -> ApiResult {
+/// Saves a journey's draft (creating the journey if new); the published version is untouched.
+#[utoipa::path(put, path = "/journeys/{id}", tag = "journeys", request_body = wire::JourneyDocument, params(("id" = String, Path)),
+    responses((status = 200, body = wire::DraftSaved), (status = 422, body = ErrorBody, description = "the document has no valid id")))]
+pub async fn put_journey(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Json(doc): Json<wire::JourneyDocument>,
+) -> Answer<wire::DraftSaved> {
+    let doc = doc.0;
     if doc_id(&doc)? != id {
         return Err(bad_request(format!("the document's \"id\" must be {id:?}, as in the URL")));
     }
@@ -234,10 +279,13 @@ pub async fn put_journey(State(app): State<Arc<App>>, Path(id): Path<String>, Js
             diagnose(tx, &doc)
         })
         .await?;
-    Ok(Json(json!({"status": "draft", "valid": no_errors(&diags), "diagnostics": diags})))
+    Ok(Json(draft_saved(diags)))
 }
 
-pub async fn get_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+/// A journey: its draft, its published version and state.
+#[utoipa::path(get, path = "/journeys/{id}", tag = "journeys", params(("id" = String, Path)),
+    responses((status = 200, body = wire::JourneyView), (status = 404, body = ErrorBody)))]
+pub async fn get_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer<wire::JourneyView> {
     let (record, published) = app
         .read(move |tx| {
             let jid = JourneyId(id.clone());
@@ -249,69 +297,65 @@ pub async fn get_journey(State(app): State<Arc<App>>, Path(id): Path<String>) ->
             Ok((record, published))
         })
         .await?;
-    Ok(Json(json!({
-        "id": record.id,
-        "status": status(record.status),
-        "state": record.state.as_str(),
-        "published_version": record.published_version,
-        "draft": record.draft,
-        "published": published.map(|p| json!({"version": p.version, "document": p.document, "published_at": ts(p.published_at)})),
-        "updated_at": ts(record.updated_at),
-    })))
+    Ok(Json(wire::JourneyView {
+        id: record.id.0,
+        status: record.status.into(),
+        state: record.state.into(),
+        published_version: record.published_version,
+        draft: wire::JourneyDocument(record.draft),
+        published: published.map(|p| wire::PublishedVersion {
+            version: p.version,
+            document: wire::JourneyDocument(p.document),
+            published_at: ts(p.published_at),
+        }),
+        updated_at: ts(record.updated_at),
+    }))
 }
 
-fn status(s: JourneyStatus) -> &'static str {
-    match s {
-        JourneyStatus::Draft => "draft",
-        JourneyStatus::Published => "published",
-    }
-}
-
-pub async fn list_journeys(State(app): State<Arc<App>>) -> ApiResult {
+/// Every journey, by id.
+#[utoipa::path(get, path = "/journeys", tag = "journeys", responses((status = 200, body = wire::JourneyList)))]
+pub async fn list_journeys(State(app): State<Arc<App>>) -> Answer<wire::JourneyList> {
     let all = app.read(|tx| Ok(tx.journeys()?)).await?;
-    let items: Vec<_> = all
-        .iter()
-        .map(|j| {
-            json!({"id": j.id, "name": j.draft.get("name").and_then(Value::as_str).unwrap_or(&j.id.0), "status": status(j.status), "state": j.state.as_str(),
-                   "published_version": j.published_version, "updated_at": ts(j.updated_at)})
+    let journeys = all
+        .into_iter()
+        .map(|j| wire::JourneySummary {
+            name: j.draft.get("name").and_then(Value::as_str).unwrap_or(&j.id.0).to_owned(),
+            id: j.id.0,
+            status: j.status.into(),
+            state: j.state.into(),
+            published_version: j.published_version,
+            updated_at: ts(j.updated_at),
         })
         .collect();
-    Ok(Json(json!({"journeys": items})))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct PublishBody {
-    /// `stay`: in-flight runs finish on the version they started on (the default).
-    /// `move`: they continue on the new version, at the same step.
-    #[serde(default)]
-    in_flight: Option<String>,
+    Ok(Json(wire::JourneyList { journeys }))
 }
 
 /// Publishes the draft as a new immutable version. With `{"in_flight": "move"}` waiting runs
-/// move to it, and a step they wait at that the new version lacks is a diagnostic.
-pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult {
+/// move to it, and a step they wait at that the new version lacks is a diagnostic. The body
+/// may be empty.
+#[utoipa::path(post, path = "/journeys/{id}/publish", tag = "journeys", params(("id" = String, Path)),
+    request_body(content = Option<wire::PublishRequest>),
+    responses((status = 200, body = wire::Published), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`journey_invalid`: every error, in `details.diagnostics`")))]
+pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Answer<wire::Published> {
     let empty = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
-    let body: PublishBody = if empty {
-        PublishBody::default()
+    let body: wire::PublishRequest = if empty {
+        wire::PublishRequest::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| bad_request(format!("publish takes {{\"in_flight\": \"stay\" | \"move\"}}: {e}")))?
     };
-    let move_runs = in_flight_moves(body.in_flight.as_deref())?;
+    let move_runs = body.in_flight == Some(wire::InFlight::Move);
     let now = app.engine.clock().now();
     let journey = JourneyId(id.clone());
     let (version, warnings) = app.write(move |tx| publish_draft(tx, &JourneyId(id), move_runs, now)).await?;
     app.engine.reload_journeys().await?;
     let moved = if move_runs { app.engine.runs(journey, engine::RunsAction::MoveTo(version)).await? } else { 0 };
-    Ok(Json(json!({"status": "published", "version": version, "moved_runs": moved, "diagnostics": warnings})))
-}
-
-fn in_flight_moves(in_flight: Option<&str>) -> Result<bool, ApiError> {
-    match in_flight {
-        None | Some("stay") => Ok(false),
-        Some("move") => Ok(true),
-        Some(other) => Err(bad_request(format!("in_flight is \"stay\" or \"move\", not {other:?}"))),
-    }
+    Ok(Json(wire::Published {
+        status: wire::JourneyStatus::Published,
+        version,
+        moved_runs: moved,
+        diagnostics: wire::diagnostics(warnings),
+    }))
 }
 
 /// Publishes the stored draft of `jid` in `tx`, or refuses with every error (then the caller's
@@ -341,55 +385,34 @@ fn publish_draft(tx: &mut dyn Tx, jid: &JourneyId, move_runs: bool, now: Timesta
     if !no_errors(&diags) {
         diags.retain(|d| d.severity == Severity::Error);
         return Err(ApiError::new(Code::JourneyInvalid, format!("journey {id:?} has {} problem(s); nothing was published", diags.len()))
-            .with_details(json!({"diagnostics": diags})));
+            .with_details(diagnostics_details(diags)));
     }
     Ok((tx.publish(jid, now)?, diags))
 }
 
-/// `POST /api/journeys/{id}/apply`: a journey document, and what to do with in-flight runs.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApplyRequest {
-    document: Value,
-    /// As for publish: `stay` (the default) or `move`.
-    #[serde(default)]
-    in_flight: Option<String>,
-}
-
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ApplyStatus {
-    /// The document was saved as the draft and published as `version`.
-    Published,
-    /// The document equals the published `version`: nothing changed.
-    Unchanged,
-}
-
-#[derive(Serialize)]
-pub struct ApplyResponse {
-    status: ApplyStatus,
-    version: i64,
-    moved_runs: usize,
-    /// Warnings (errors refuse the document).
-    diagnostics: Vec<Diagnostic>,
+fn diagnostics_details(diags: Vec<Diagnostic>) -> Value {
+    serde_json::to_value(wire::DiagnosticsDetails { diagnostics: wire::diagnostics(diags) }).unwrap_or_default()
 }
 
 /// Journeys as code: validates a document and, when it has no errors, saves it as the draft
 /// and publishes it, in one transaction. A document with errors changes nothing (the draft
 /// stays as it was) and gets 422 with every error; so does a publish that would strand
 /// in-flight runs. A document equal to the published version publishes nothing.
+#[utoipa::path(post, path = "/journeys/{id}/apply", tag = "journeys", params(("id" = String, Path)), request_body = wire::ApplyRequest,
+    responses((status = 200, body = wire::ApplyResponse),
+        (status = 422, body = ErrorBody, description = "`journey_invalid`: every error, in `details.diagnostics`; nothing changed")))]
 pub async fn apply_journey(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-    Json(body): Json<ApplyRequest>,
-) -> Result<Json<ApplyResponse>, ApiError> {
-    if doc_id(&body.document)? != id {
+    Json(body): Json<wire::ApplyRequest>,
+) -> Answer<wire::ApplyResponse> {
+    if doc_id(&body.document.0)? != id {
         return Err(bad_request(format!("the document's \"id\" must be {id:?}, as in the URL")));
     }
-    let move_runs = in_flight_moves(body.in_flight.as_deref())?;
+    let move_runs = body.in_flight == Some(wire::InFlight::Move);
     let now = app.engine.clock().now();
     let jid = JourneyId(id);
-    let doc = body.document;
+    let doc = body.document.0;
     let journey = jid.clone();
     let applied = app
         .write(move |tx| {
@@ -397,34 +420,29 @@ pub async fn apply_journey(
             if !no_errors(&diags) {
                 diags.retain(|d| d.severity == Severity::Error);
                 let message = format!("journey {:?} has {} problem(s); nothing was saved or published", jid.0, diags.len());
-                return Err(ApiError::new(Code::JourneyInvalid, message).with_details(json!({"diagnostics": diags})));
+                return Err(ApiError::new(Code::JourneyInvalid, message).with_details(diagnostics_details(diags)));
             }
             let live = match tx.journey(&jid)?.and_then(|r| r.published_version) {
                 Some(v) => tx.journey_version(&jid, v)?,
                 None => None,
             };
             if let Some(live) = live.filter(|l| l.document == doc) {
-                return Ok((ApplyStatus::Unchanged, live.version, diags));
+                return Ok((wire::ApplyStatus::Unchanged, live.version, diags));
             }
             tx.save_draft(&jid, &doc, now)?;
             let (version, warnings) = publish_draft(tx, &jid, move_runs, now)?;
-            Ok((ApplyStatus::Published, version, warnings))
+            Ok((wire::ApplyStatus::Published, version, warnings))
         })
         .await?;
     let (status, version, diagnostics) = applied;
     let mut moved_runs = 0;
-    if status == ApplyStatus::Published {
+    if status == wire::ApplyStatus::Published {
         app.engine.reload_journeys().await?;
         if move_runs {
             moved_runs = app.engine.runs(journey, engine::RunsAction::MoveTo(version)).await?;
         }
     }
-    Ok(Json(ApplyResponse { status, version, moved_runs, diagnostics }))
-}
-
-#[derive(Deserialize, Default)]
-pub struct StopBody {
-    reason: Option<String>,
+    Ok(Json(wire::ApplyResponse { status, version, moved_runs, diagnostics: wire::diagnostics(diagnostics) }))
 }
 
 async fn set_state(app: &Arc<App>, id: String, state: JourneyState) -> Result<(), ApiError> {
@@ -443,20 +461,31 @@ async fn set_state(app: &Arc<App>, id: String, state: JourneyState) -> Result<()
 }
 
 /// Pause: no new entries; runs in flight go on.
-pub async fn pause_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+#[utoipa::path(post, path = "/journeys/{id}/pause", tag = "journeys", params(("id" = String, Path)),
+    responses((status = 200, body = wire::StateChanged), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "a draft: publish it first")))]
+pub async fn pause_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer<wire::StateChanged> {
     set_state(&app, id, JourneyState::Paused).await?;
-    Ok(Json(json!({"state": "paused"})))
+    Ok(Json(wire::StateChanged { state: wire::JourneyState::Paused }))
 }
 
-pub async fn resume_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+/// Resume: the journey takes entries again.
+#[utoipa::path(post, path = "/journeys/{id}/resume", tag = "journeys", params(("id" = String, Path)),
+    responses((status = 200, body = wire::StateChanged), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "a draft: publish it first")))]
+pub async fn resume_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer<wire::StateChanged> {
     set_state(&app, id, JourneyState::Active).await?;
-    Ok(Json(json!({"state": "active"})))
+    Ok(Json(wire::StateChanged { state: wire::JourneyState::Active }))
 }
 
 /// Stop: no new entries, and every waiting run exits with the reason. Publishing again
-/// makes the journey active.
-pub async fn stop_journey(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult {
-    let body: StopBody = serde_json::from_slice(&body).unwrap_or_default();
+/// makes the journey active. The body may be empty.
+#[utoipa::path(post, path = "/journeys/{id}/stop", tag = "journeys", params(("id" = String, Path)),
+    request_body(content = Option<wire::StopRequest>),
+    responses((status = 200, body = wire::Stopped), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "a draft: publish it first")))]
+pub async fn stop_journey(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Answer<wire::Stopped> {
+    let body: wire::StopRequest = serde_json::from_slice(&body).unwrap_or_default();
     let jid = JourneyId(id.clone());
     app.read(move |tx| match tx.journey(&jid)? {
         None => Err(ApiError::not_found(format!("journey {:?}", jid.0))),
@@ -468,35 +497,70 @@ pub async fn stop_journey(State(app): State<Arc<App>>, Path(id): Path<String>, b
     .await?;
     let reason = format!("journey stopped{}", body.reason.map_or(String::new(), |r| format!(": {r}")));
     let stopped = app.engine.runs(JourneyId(id), engine::RunsAction::Stop(reason)).await?;
-    Ok(Json(json!({"state": "stopped", "stopped_runs": stopped})))
+    Ok(Json(wire::Stopped { state: wire::JourneyState::Stopped, stopped_runs: stopped }))
 }
 
-/// Every run of a journey (position, status, times), oldest first.
-pub async fn journey_runs(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
-    let runs = app.read(move |tx| Ok(tx.journey_runs(&JourneyId(id))?)).await?;
-    let items: Vec<_> = runs
+/// How many items a page has: `limit`, 100 by default, at most 1000.
+fn page_size(limit: Option<u32>) -> usize {
+    limit.map_or(100, |l| l.clamp(1, 1000) as usize)
+}
+
+/// A cursor is the last (or first) id of the page before, as a string; clients treat it as
+/// opaque.
+fn cursor(c: Option<&str>) -> Result<Option<i64>, ApiError> {
+    c.filter(|c| !c.is_empty())
+        .map(|c| c.parse::<i64>().map_err(|_| bad_request(format!("cursor {c:?} is not one this API gave"))))
+        .transpose()
+}
+
+/// The `next_cursor` of a page of `size` ending at `last`: none when the page is not full.
+fn next_cursor(len: usize, size: usize, last: Option<i64>) -> Option<String> {
+    (len == size).then_some(last).flatten().map(|l| l.to_string())
+}
+
+/// A journey's runs (position, status, times), oldest first, a page at a time.
+#[utoipa::path(get, path = "/journeys/{id}/runs", tag = "journeys", params(("id" = String, Path), wire::PageQuery),
+    responses((status = 200, body = wire::RunsPage), (status = 404, body = ErrorBody)))]
+pub async fn journey_runs(State(app): State<Arc<App>>, Path(id): Path<String>, Query(q): Query<wire::PageQuery>) -> Answer<wire::RunsPage> {
+    let size = page_size(q.limit);
+    let after = RunId(cursor(q.cursor.as_deref())?.unwrap_or(0));
+    let runs = app
+        .read(move |tx| {
+            let jid = JourneyId(id);
+            tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {:?}", jid.0)))?;
+            Ok(tx.journey_runs_page(&jid, after, size)?)
+        })
+        .await?;
+    let next_cursor = next_cursor(runs.len(), size, runs.last().map(|r| r.id.0));
+    let runs = runs
         .iter()
-        .map(|r| {
-            json!({"run_id": r.id, "profile_id": r.profile, "version": r.run.version,
-                "status": r.run.status.as_str(),
-                "node": r.run.node, "wake_at": r.run.wake_at.map(ts), "exit_reason": r.run.exit_reason, "control_group": r.run.control,
-                "converted_at": r.run.converted_at.map(ts), "entered_at": ts(r.run.entered_at), "updated_at": ts(r.run.updated_at)})
+        .map(|r| wire::RunSummary {
+            run_id: r.id.0,
+            profile_id: r.profile.0,
+            version: r.run.version,
+            status: r.run.status.into(),
+            node: r.run.node.as_ref().map(|n| n.0.clone()),
+            wake_at: r.run.wake_at.map(ts),
+            exit_reason: r.run.exit_reason.clone(),
+            control_group: r.run.control,
+            converted_at: r.run.converted_at.map(ts),
+            entered_at: ts(r.run.entered_at),
+            updated_at: ts(r.run.updated_at),
         })
         .collect();
-    Ok(Json(json!({"runs": items})))
-}
-
-#[derive(Deserialize)]
-pub struct EnterBody {
-    user_id: Option<String>,
-    anonymous_id: Option<String>,
-    #[serde(default)]
-    payload: domain::Map,
+    Ok(Json(wire::RunsPage { runs, next_cursor }))
 }
 
 /// Enters a person (by `user_id` or `anonymous_id`; created if new) into a journey whose
 /// entry is `{"api": true}`; `payload` is what templates see as `event`.
-pub async fn enter_journey(State(app): State<Arc<App>>, Path(id): Path<String>, Json(body): Json<EnterBody>) -> ApiResult {
+#[utoipa::path(post, path = "/journeys/{id}/enter", tag = "journeys", params(("id" = String, Path)), request_body = wire::EnterRequest,
+    responses((status = 200, body = wire::Entered), (status = 404, body = ErrorBody, description = "no published journey"),
+        (status = 409, body = ErrorBody, description = "the journey is not entered by API")))]
+pub async fn enter_journey(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Json(body): Json<wire::EnterRequest>,
+) -> Answer<wire::Entered> {
     let identity = match (body.user_id, body.anonymous_id) {
         (Some(u), _) => Identity::UserId(u),
         (None, Some(a)) => Identity::AnonymousId(a),
@@ -514,34 +578,30 @@ pub async fn enter_journey(State(app): State<Arc<App>>, Path(id): Path<String>, 
         return Err(ApiError::new(Code::Conflict, format!("journey {id:?} is not entered by API: its entry needs \"api\": true")));
     }
     let entered = app.engine.enter(JourneyId(id), identity, body.payload).await?;
-    let why = (!entered).then_some("not entered: the person is in this journey already, or its re-entry rule or entry limit says no");
-    Ok(Json(json!({"entered": entered, "note": why})))
-}
-
-#[derive(Deserialize)]
-pub struct BacktestBody {
-    document: Value,
-    from: String,
-    to: String,
+    let note =
+        (!entered).then(|| "not entered: the person is in this journey already, or its re-entry rule or entry limit says no".to_owned());
+    Ok(Json(wire::Entered { entered, note }))
 }
 
 /// Replays the stored events up to `to` through a journey document (a draft need not be
 /// saved), published at `from`, with a simulated clock, and reports for the period the events,
 /// per-step visits, sends and the messages that would fail (rendered, not sent), exits, goals,
 /// what the entry events did and sample paths. Nothing is sent and nothing live changes.
-pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody>) -> Result<Json<BacktestResponse>, ApiError> {
+#[utoipa::path(post, path = "/journeys/backtest", tag = "journeys", request_body = wire::BacktestRequest,
+    responses((status = 200, body = wire::BacktestResponse),
+        (status = 422, body = ErrorBody, description = "`journey_invalid`: fix the document first")))]
+pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<wire::BacktestRequest>) -> Answer<wire::BacktestResponse> {
     let parse = |name: &str, v: &str| Timestamp::parse(v).ok_or_else(|| bad_request(format!("{name} {v:?} is not an RFC 3339 instant")));
     let (from, to) = (parse("from", &body.from)?, parse("to", &body.to)?);
     if to < from {
         return Err(bad_request("\"to\" is before \"from\""));
     }
-    let doc = body.document.clone();
+    let document = body.document.0;
+    let doc = document.clone();
     let mut diags = app.read(move |tx| diagnose(tx, &doc)).await?;
     if !no_errors(&diags) {
         diags.retain(|d| d.severity == Severity::Error);
-        return Err(
-            ApiError::new(Code::JourneyInvalid, "fix the journey before backtesting it").with_details(json!({"diagnostics": diags}))
-        );
+        return Err(ApiError::new(Code::JourneyInvalid, "fix the journey before backtesting it").with_details(diagnostics_details(diags)));
     }
     let scratch = std::env::temp_dir().join(format!("wayfarer-backtest-{}", new_token()));
     std::fs::create_dir_all(&scratch).map_err(|e| ApiError::new(Code::Internal, format!("scratch directory: {e}")))?;
@@ -550,87 +610,26 @@ pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<BacktestBody
             tracing::info!(done, total, "backtest progress");
         }
     };
-    let result = engine::backtest::run(app.store.clone(), &body.document, from, to, &scratch, &progress).await;
+    let result = engine::backtest::run(app.store.clone(), &document, from, to, &scratch, &progress).await;
     let _ = std::fs::remove_dir_all(&scratch);
-    let event_entry = matches!(Journey::parse(&body.document).map(|j| j.entry.trigger), Ok(domain::journey::Trigger::Event(_)));
-    Ok(Json(BacktestResponse::new(result?, from, to, event_entry)))
+    let event_entry = matches!(Journey::parse(&document).map(|j| j.entry.trigger), Ok(domain::journey::Trigger::Event(_)));
+    Ok(Json(backtest_response(result?, from, to, event_entry)))
 }
 
-/// What `POST /api/journeys/backtest` answers.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct BacktestResponse {
-    pub from: String,
-    pub to: String,
-    /// Events received in `[from, to]`, all people.
-    pub events: usize,
-    /// Events received before `from`, replayed first so that profiles and history are as they
-    /// were when the period began.
-    pub warmup_events: usize,
-    /// Runs entered in the period.
-    pub runs: usize,
-    pub control_group: usize,
-    pub conversions: usize,
-    /// How many times runs reached each step.
-    pub visits: BTreeMap<String, usize>,
-    /// Runs still waiting at `to`, by step.
-    pub waiting: BTreeMap<String, usize>,
-    /// Messages decided, by template (emails) or URL (webhooks).
-    pub sends: BTreeMap<String, usize>,
-    /// Messages that failed or would fail (a backtest dispatches them without sending), by reason.
-    pub failed: BTreeMap<String, usize>,
-    /// Ended runs, by reason.
-    pub exits: BTreeMap<String, usize>,
-    /// The period's entry events and why some started no run; `null` for a journey not
-    /// entered by an event.
-    pub entries: Option<BacktestEntries>,
-    pub samples: Vec<BacktestSample>,
-}
-
-/// The entry events of a backtest's period (events with the entry's name).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct BacktestEntries {
-    pub events: usize,
-    pub entered: usize,
-    /// The entry filter was false.
-    pub filtered: usize,
-    /// The commonest comparisons that made the filter false, with the values seen.
-    pub filter_reasons: Vec<FilterReason>,
-    /// The person's run was waiting (the entry is not concurrent).
-    pub waiting: usize,
-    /// The re-entry rule said no.
-    pub reentry: usize,
-    /// The entry limit was reached.
-    pub limit: usize,
-    pub unexplained: usize,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct FilterReason {
-    pub comparison: String,
-    pub count: usize,
-}
-
-/// One person's runs, transition by transition.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct BacktestSample {
-    pub person: String,
-    pub path: Vec<String>,
-}
-
-impl BacktestResponse {
-    fn new(r: engine::backtest::Report, from: Timestamp, to: Timestamp, event_entry: bool) -> BacktestResponse {
+fn backtest_response(r: engine::backtest::Report, from: Timestamp, to: Timestamp, event_entry: bool) -> wire::BacktestResponse {
+    {
         let e = r.entries;
-        let entries = event_entry.then(|| BacktestEntries {
+        let entries = event_entry.then(|| wire::BacktestEntries {
             events: e.events,
             entered: e.entered,
             filtered: e.filtered,
-            filter_reasons: e.filter_reasons.into_iter().map(|(comparison, count)| FilterReason { comparison, count }).collect(),
+            filter_reasons: e.filter_reasons.into_iter().map(|(comparison, count)| wire::FilterReason { comparison, count }).collect(),
             waiting: e.waiting,
             reentry: e.reentry,
             limit: e.limit,
             unexplained: e.unexplained,
         });
-        BacktestResponse {
+        wire::BacktestResponse {
             from: ts(from),
             to: ts(to),
             events: r.events,
@@ -644,29 +643,31 @@ impl BacktestResponse {
             failed: r.failed,
             exits: r.exits,
             entries,
-            samples: r.samples.into_iter().map(|(person, path)| BacktestSample { person, path }).collect(),
+            samples: r.samples.into_iter().map(|(person, path)| wire::BacktestSample { person, path }).collect(),
         }
     }
 }
 
 // ---- profiles ----
 
-#[derive(Deserialize)]
-pub struct LookupQuery {
-    user_id: Option<String>,
-    anonymous_id: Option<String>,
-}
-
-fn event_json(e: &StoredEvent) -> Value {
+fn event_view(e: &StoredEvent) -> wire::EventView {
     let ev = &e.event;
-    json!({
-        "seq": e.seq, "source": e.source, "type": ev.kind.as_str(), "name": ev.match_name(), "message_id": ev.message_id,
-        "timestamp": ts(ev.timestamp), "received_at": ts(ev.received_at), "user_id": ev.user_id, "anonymous_id": ev.anonymous_id,
-        "properties": ev.properties, "traits": ev.traits,
-    })
+    wire::EventView {
+        seq: e.seq.0,
+        source: e.source.0.clone(),
+        kind: ev.kind.as_str().to_owned(),
+        name: ev.match_name().to_owned(),
+        message_id: ev.message_id.0.clone(),
+        timestamp: ts(ev.timestamp),
+        received_at: ts(ev.received_at),
+        user_id: ev.user_id.clone(),
+        anonymous_id: ev.anonymous_id.clone(),
+        properties: ev.properties.clone(),
+        traits: ev.traits.clone(),
+    }
 }
 
-pub fn message_json(m: &OutboxEntry) -> Value {
+pub fn message_view(m: &OutboxEntry) -> wire::MessageView {
     let (template, url) = match &m.payload.effect {
         domain::journey::Effect::Send { template, .. } => (Some(template.as_str()), None),
         domain::journey::Effect::Webhook { url, .. } => (None, Some(url.as_str())),
@@ -677,100 +678,81 @@ pub fn message_json(m: &OutboxEntry) -> Value {
         OutboxStatus::Pending if m.attempts > 0 => Some("waiting for a retry"),
         _ => None,
     };
-    json!({
-        "id": m.id, "idempotency_key": m.key, "profile_id": m.profile, "run_id": m.run, "channel": m.channel,
-        "status": m.status.as_str(), "delivered": m.status == OutboxStatus::Sent, "note": note,
-        "to": m.payload.to, "template": template, "url": url, "node": m.payload.effect.node(),
-        "attempts": m.attempts, "next_attempt_at": (m.status == OutboxStatus::Pending).then(|| ts(m.next_attempt_at)),
-        "last_error": m.last_error, "message": m.result, "created_at": ts(m.created_at), "updated_at": ts(m.updated_at),
-    })
+    wire::MessageView {
+        id: m.id.0,
+        idempotency_key: m.key.clone(),
+        profile_id: m.profile.0,
+        run_id: m.run.map(|r| r.0),
+        channel: m.channel.clone(),
+        status: m.status.into(),
+        delivered: m.status == OutboxStatus::Sent,
+        note: note.map(str::to_owned),
+        to: m.payload.to.clone(),
+        template: template.map(str::to_owned),
+        url: url.map(str::to_owned),
+        node: m.payload.effect.node().0.clone(),
+        attempts: m.attempts,
+        next_attempt_at: (m.status == OutboxStatus::Pending).then(|| ts(m.next_attempt_at)),
+        last_error: m.last_error.clone(),
+        message: m.result.clone(),
+        created_at: ts(m.created_at),
+        updated_at: ts(m.updated_at),
+    }
 }
 
 /// A run with its position and its full trace.
-fn run_json(tx: &mut dyn Tx, r: &store::RunRecord) -> Result<Value, ApiError> {
-    let trace: Vec<_> = tx.traces(r.id)?.iter().map(|t| json!({"seq": t.seq, "at": ts(t.at), "lines": t.lines})).collect();
+fn run_view(tx: &mut dyn Tx, r: &store::RunRecord) -> Result<wire::RunView, ApiError> {
+    let trace = tx.traces(r.id)?.into_iter().map(|t| wire::TraceEntry { seq: t.seq, at: ts(t.at), lines: t.lines }).collect();
     let run = &r.run;
-    Ok(json!({
-        "run_id": r.id, "journey": run.journey, "version": run.version,
-        "status": run.status.as_str(),
-        "node": run.node, "wake_at": run.wake_at.map(ts), "exit_reason": run.exit_reason,
-        "entered_at": ts(run.entered_at), "updated_at": ts(run.updated_at), "trace": trace,
-        "control_group": run.control, "converted_at": run.converted_at.map(ts), "assignments": run.assignments,
-        "key": run.key, "variables": run.vars,
-    }))
+    Ok(wire::RunView {
+        run_id: r.id.0,
+        journey: run.journey.0.clone(),
+        version: run.version,
+        status: run.status.into(),
+        node: run.node.as_ref().map(|n| n.0.clone()),
+        wake_at: run.wake_at.map(ts),
+        exit_reason: run.exit_reason.clone(),
+        entered_at: ts(run.entered_at),
+        updated_at: ts(run.updated_at),
+        trace,
+        control_group: run.control,
+        converted_at: run.converted_at.map(ts),
+        assignments: run.assignments.clone(),
+        key: run.key.clone(),
+        variables: run.vars.clone(),
+    })
 }
 
-/// One of a person's recent entry events in `GET /api/profiles/{id}/journeys`, and what it
-/// did at entry (judged as of when it came).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct RecentEntry {
-    /// The event's time, as sent.
-    pub at: String,
-    pub received_at: String,
-    pub message_id: String,
-    pub verdict: EntryVerdict,
-    /// The verdict in a sentence, with the values seen.
-    pub detail: String,
-    /// The run it started (`entered`), or the earlier run that kept it out (`waiting`,
-    /// `reentry`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_id: Option<RunId>,
-    /// `filtered`: each comparison the entry filter made, with the value seen.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub comparisons: Vec<String>,
-}
-
-/// What an entry event did.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryVerdict {
-    /// A run started from it.
-    Entered,
-    /// The entry filter was false.
-    Filtered,
-    /// The person's run was waiting and the entry is not concurrent.
-    Waiting,
-    /// The re-entry rule said no.
-    Reentry,
-    /// The journey's entry limit was reached.
-    Limit,
-    /// The journey is keyed (`entry.key`) and the event had no key property.
-    NoKey,
-    /// It came before the journey was first published.
-    NotLive,
-    /// Nothing in the store explains it (the journey may have been paused then).
-    Unexplained,
-}
-
-impl From<&engine::explain::RecentEntry> for RecentEntry {
-    fn from(e: &engine::explain::RecentEntry) -> RecentEntry {
-        use engine::explain::EntryVerdict as V;
-        let (verdict, run_id, comparisons) = match &e.verdict {
-            V::Entered { run } => (EntryVerdict::Entered, Some(*run), Vec::new()),
-            V::Filtered { comparisons, .. } => (EntryVerdict::Filtered, None, comparisons.clone()),
-            V::NoKey { .. } => (EntryVerdict::NoKey, None, Vec::new()),
-            V::Waiting { run, .. } => (EntryVerdict::Waiting, Some(*run), Vec::new()),
-            V::Reentry { run, .. } => (EntryVerdict::Reentry, Some(*run), Vec::new()),
-            V::Limit(_) => (EntryVerdict::Limit, None, Vec::new()),
-            V::NotLive { .. } => (EntryVerdict::NotLive, None, Vec::new()),
-            V::Unexplained => (EntryVerdict::Unexplained, None, Vec::new()),
-        };
-        RecentEntry {
-            at: ts(e.at),
-            received_at: ts(e.received_at),
-            message_id: e.message_id.0.clone(),
-            verdict,
-            detail: e.detail(),
-            run_id,
-            comparisons,
-        }
+fn recent_entry(e: &engine::explain::RecentEntry) -> wire::RecentEntry {
+    use engine::explain::EntryVerdict as V;
+    use wire::EntryVerdict as W;
+    let (verdict, run_id, comparisons) = match &e.verdict {
+        V::Entered { run } => (W::Entered, Some(run.0), Vec::new()),
+        V::Filtered { comparisons, .. } => (W::Filtered, None, comparisons.clone()),
+        V::NoKey { .. } => (W::NoKey, None, Vec::new()),
+        V::Waiting { run, .. } => (W::Waiting, Some(run.0), Vec::new()),
+        V::Reentry { run, .. } => (W::Reentry, Some(run.0), Vec::new()),
+        V::Limit(_) => (W::Limit, None, Vec::new()),
+        V::NotLive { .. } => (W::NotLive, None, Vec::new()),
+        V::Unexplained => (W::Unexplained, None, Vec::new()),
+    };
+    wire::RecentEntry {
+        at: ts(e.at),
+        received_at: ts(e.received_at),
+        message_id: e.message_id.0.clone(),
+        verdict,
+        detail: e.detail(),
+        run_id,
+        comparisons,
     }
 }
 
 /// Each published journey for one person: their runs with position and trace, and, when
 /// they are not in it, why not (with the values seen); for journeys entered by an event, what
 /// each of their latest entry events did (`recent_entries`, newest first).
-pub async fn profile_journeys(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
+#[utoipa::path(get, path = "/profiles/{id}/journeys", tag = "profiles", params(("id" = i64, Path)),
+    responses((status = 200, body = wire::ProfileJourneys), (status = 404, body = ErrorBody)))]
+pub async fn profile_journeys(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Answer<wire::ProfileJourneys> {
     let now = app.engine.clock().now();
     let out = app
         .read(move |tx| {
@@ -785,49 +767,72 @@ pub async fn profile_journeys(State(app): State<Arc<App>>, Path(id): Path<i64>) 
                 let parsed = Journey::parse(&live.document);
                 let why_not = match (waiting, &parsed) {
                     (true, _) => None,
-                    (false, Ok(j)) => Some(engine::explain::why_not_entered(tx, j, version, record.state.as_str(), live.published_at, profile, now)?),
+                    (false, Ok(j)) => {
+                        Some(engine::explain::why_not_entered(tx, j, version, record.state.as_str(), live.published_at, profile, now)?)
+                    }
                     (false, Err(_)) => Some("the published version does not parse".to_owned()),
                 };
-                let recent: Option<Vec<RecentEntry>> = match &parsed {
+                let recent_entries = match &parsed {
                     Ok(j) => engine::explain::recent_entries(tx, j, version, profile, engine::explain::RECENT_ENTRIES)?
-                        .map(|entries| entries.iter().map(RecentEntry::from).collect()),
+                        .map(|entries| entries.iter().map(recent_entry).collect()),
                     Err(_) => None,
                 };
-                let runs_json = mine.iter().map(|r| run_json(tx, r)).collect::<Result<Vec<_>, ApiError>>()?;
-                journeys.push(json!({"journey": record.id, "version": version, "state": record.state.as_str(), "in_journey": waiting, "why_not": why_not, "recent_entries": recent, "runs": runs_json}));
+                let runs = mine.iter().map(|r| run_view(tx, r)).collect::<Result<Vec<_>, ApiError>>()?;
+                journeys.push(wire::ProfileJourney {
+                    journey: record.id.0,
+                    version,
+                    state: record.state.into(),
+                    in_journey: waiting,
+                    why_not,
+                    recent_entries,
+                    runs,
+                });
             }
-            Ok(json!({"profile_id": profile, "journeys": journeys}))
+            Ok(wire::ProfileJourneys { profile_id: profile.0, journeys })
         })
         .await?;
     Ok(Json(out))
 }
 
-fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<Value, ApiError> {
+fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<wire::ProfileView, ApiError> {
     let canonical = tx.canonical(id)?.ok_or_else(|| ApiError::not_found(format!("profile {id}")))?;
     let profile = tx.profile(canonical)?.ok_or_else(|| ApiError::not_found(format!("profile {id}")))?;
-    let identities: Vec<_> = tx.identities(canonical)?.iter().map(|i| json!({"kind": i.kind(), "value": i.value()})).collect();
-    let events: Vec<_> = tx.timeline(canonical, 200)?.iter().map(event_json).collect();
-    let runs = tx.runs_of(canonical)?.iter().map(|r| run_json(tx, r)).collect::<Result<Vec<_>, ApiError>>()?;
-    let messages: Vec<_> = tx.messages(None, Some(canonical), 200)?.iter().map(message_json).collect();
+    let identities = tx.identities(canonical)?.iter().map(wire::IdentityView::from).collect();
+    let events = tx.timeline(canonical, 200)?.iter().map(event_view).collect();
+    let journeys = tx.runs_of(canonical)?.iter().map(|r| run_view(tx, r)).collect::<Result<Vec<_>, ApiError>>()?;
+    let messages = tx.messages(None, Some(canonical), None, 200)?.iter().map(message_view).collect();
     // Merges the identity rule refused, seen from this person's side.
-    let refused: Vec<_> = tx
+    let refused_merges = tx
         .refused_merges(canonical)?
         .iter()
-        .map(|r| {
-            let other = if r.profile == canonical { r.other } else { r.profile };
-            json!({"other_profile_id": other, "identity": {"kind": r.identity.kind(), "value": r.identity.value()},
-                "identity_now_with": r.profile, "reason": r.reason, "message_id": r.message_id, "at": ts(r.at)})
+        .map(|r| wire::RefusedMergeView {
+            other_profile_id: if r.profile == canonical { r.other.0 } else { r.profile.0 },
+            identity: wire::IdentityView::from(&r.identity),
+            identity_now_with: r.profile.0,
+            reason: r.reason.clone(),
+            message_id: r.message_id.0.clone(),
+            at: ts(r.at),
         })
         .collect();
     // Traits Wayfarer reads but cannot use; the traces say where each mattered.
-    let warnings: Vec<String> = domain::zone::trait_zone_problem(&profile.traits).into_iter().collect();
-    Ok(json!({
-        "id": canonical, "merged_from": (canonical != id).then_some(id), "traits": profile.traits, "identities": identities,
-        "refused_merges": refused, "events": events, "journeys": runs, "messages": messages, "warnings": warnings,
-    }))
+    let warnings = domain::zone::trait_zone_problem(&profile.traits).into_iter().collect();
+    Ok(wire::ProfileView {
+        id: canonical.0,
+        merged_from: (canonical != id).then_some(id.0),
+        traits: profile.traits,
+        identities,
+        refused_merges,
+        events,
+        journeys,
+        messages,
+        warnings,
+    })
 }
 
-pub async fn lookup_profile(State(app): State<Arc<App>>, Query(q): Query<LookupQuery>) -> ApiResult {
+/// The person with a user id or an anonymous id.
+#[utoipa::path(get, path = "/profiles/lookup", tag = "profiles", params(wire::LookupQuery),
+    responses((status = 200, body = wire::ProfileView), (status = 404, body = ErrorBody)))]
+pub async fn lookup_profile(State(app): State<Arc<App>>, Query(q): Query<wire::LookupQuery>) -> Answer<wire::ProfileView> {
     let identity = match (q.user_id, q.anonymous_id) {
         (Some(u), _) => Identity::UserId(u),
         (None, Some(a)) => Identity::AnonymousId(a),
@@ -842,53 +847,97 @@ pub async fn lookup_profile(State(app): State<Arc<App>>, Query(q): Query<LookupQ
     Ok(Json(view))
 }
 
-pub async fn get_profile(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
+/// A person by id (a merged-away id answers the person it joined, with `merged_from`).
+#[utoipa::path(get, path = "/profiles/{id}", tag = "profiles", params(("id" = i64, Path)),
+    responses((status = 200, body = wire::ProfileView), (status = 404, body = ErrorBody)))]
+pub async fn get_profile(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Answer<wire::ProfileView> {
     Ok(Json(app.read(move |tx| profile_view(tx, ProfileId(id))).await?))
+}
+
+/// People, by id, a page at a time; with `q`, those with an identity that starts with it.
+#[utoipa::path(get, path = "/profiles", tag = "profiles", params(wire::ProfilesQuery),
+    responses((status = 200, body = wire::ProfilesPage)))]
+pub async fn list_profiles(State(app): State<Arc<App>>, Query(q): Query<wire::ProfilesQuery>) -> Answer<wire::ProfilesPage> {
+    let size = page_size(q.limit);
+    let after = ProfileId(cursor(q.cursor.as_deref())?.unwrap_or(0));
+    let search = q.q.filter(|s| !s.is_empty());
+    let page = app
+        .read(move |tx| {
+            let people: Vec<(ProfileId, domain::Map)> = match &search {
+                Some(prefix) => {
+                    let ids = tx.find_profiles(prefix, after, size)?;
+                    let mut out = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        out.push((id, tx.profile(id)?.map(|p| p.traits).unwrap_or_default()));
+                    }
+                    out
+                }
+                None => tx.profiles_after(after, size)?.into_iter().map(|p| (p.id, p.traits)).collect(),
+            };
+            let next_cursor = next_cursor(people.len(), size, people.last().map(|(id, _)| id.0));
+            let mut profiles = Vec::with_capacity(people.len());
+            for (id, traits) in people {
+                let identities = tx.identities(id)?.iter().map(wire::IdentityView::from).collect();
+                profiles.push(wire::ProfileSummary { id: id.0, identities, traits });
+            }
+            Ok(wire::ProfilesPage { profiles, next_cursor })
+        })
+        .await?;
+    Ok(Json(page))
 }
 
 // ---- dead letters ----
 
 /// Inputs the engine failed to step (a bug), newest first, with the error.
-pub async fn list_dead_letters(State(app): State<Arc<App>>) -> ApiResult {
-    let letters = app.read(|tx| Ok(tx.dead_letters(500)?)).await?;
-    let items: Vec<_> = letters
+#[utoipa::path(get, path = "/dead-letters", tag = "operations", params(wire::PageQuery),
+    responses((status = 200, body = wire::DeadLettersPage)))]
+pub async fn list_dead_letters(State(app): State<Arc<App>>, Query(q): Query<wire::PageQuery>) -> Answer<wire::DeadLettersPage> {
+    let size = page_size(q.limit);
+    let before = cursor(q.cursor.as_deref())?.map(DeadLetterId);
+    let letters = app.read(move |tx| Ok(tx.dead_letters(before, size)?)).await?;
+    let next_cursor = next_cursor(letters.len(), size, letters.last().map(|d| d.id.0));
+    let dead_letters = letters
         .iter()
-        .map(|d| {
-            json!({"id": d.id, "profile_id": d.profile, "inputs": d.inputs, "error": d.error, "at": ts(d.at),
-                "replayed_at": d.replayed_at.map(ts)})
+        .map(|d| wire::DeadLetterView {
+            id: d.id.0,
+            profile_id: d.profile.0,
+            inputs: d.inputs.iter().map(|i| serde_json::to_value(i).unwrap_or_default()).collect(),
+            error: d.error.clone(),
+            at: ts(d.at),
+            replayed_at: d.replayed_at.map(ts),
         })
         .collect();
-    Ok(Json(json!({"dead_letters": items})))
+    Ok(Json(wire::DeadLettersPage { dead_letters, next_cursor }))
 }
 
 /// Steps a dead letter's inputs again; 400 (and nothing changes) if they fail again.
-pub async fn replay_dead_letter(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
-    app.engine.replay(domain::ids::DeadLetterId(id)).await?;
-    Ok(Json(json!({"replayed": id})))
+#[utoipa::path(post, path = "/dead-letters/{id}/replay", tag = "operations", params(("id" = i64, Path)),
+    responses((status = 200, body = wire::Replayed), (status = 404, body = ErrorBody)))]
+pub async fn replay_dead_letter(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Answer<wire::Replayed> {
+    app.engine.replay(DeadLetterId(id)).await?;
+    Ok(Json(wire::Replayed { replayed: id }))
 }
 
 // ---- messages ----
 
-#[derive(Deserialize)]
-pub struct MessagesQuery {
-    status: Option<String>,
-    profile_id: Option<i64>,
-    limit: Option<usize>,
-}
-
-pub async fn list_messages(State(app): State<Arc<App>>, Query(q): Query<MessagesQuery>) -> ApiResult {
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s) => Some(OutboxStatus::parse(s).ok_or_else(|| bad_request("status is one of pending, sent, captured, failed"))?),
-    };
-    let limit = q.limit.unwrap_or(100).min(1000);
-    let all = app.read(move |tx| Ok(tx.messages(status, q.profile_id.map(ProfileId), limit)?)).await?;
-    Ok(Json(json!({"messages": all.iter().map(message_json).collect::<Vec<_>>()})))
+/// Messages, newest first, a page at a time; optionally of one status or one person.
+#[utoipa::path(get, path = "/messages", tag = "messages", params(wire::MessagesQuery),
+    responses((status = 200, body = wire::MessagesPage)))]
+pub async fn list_messages(State(app): State<Arc<App>>, Query(q): Query<wire::MessagesQuery>) -> Answer<wire::MessagesPage> {
+    let size = page_size(q.limit);
+    let before = cursor(q.cursor.as_deref())?.map(OutboxId);
+    let status = q.status.map(OutboxStatus::from);
+    let all = app.read(move |tx| Ok(tx.messages(status, q.profile_id.map(ProfileId), before, size)?)).await?;
+    let next_cursor = next_cursor(all.len(), size, all.last().map(|m| m.id.0));
+    Ok(Json(wire::MessagesPage { messages: all.iter().map(message_view).collect(), next_cursor }))
 }
 
 /// Sends a failed message again (once, with the same idempotency key); 409 if it is not failed.
-pub async fn retry_message(State(app): State<Arc<App>>, Path(id): Path<i64>) -> ApiResult {
-    let id = domain::ids::OutboxId(id);
+#[utoipa::path(post, path = "/messages/{id}/retry", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = wire::Retried), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the message is not failed")))]
+pub async fn retry_message(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Answer<wire::Retried> {
+    let id = OutboxId(id);
     let entry = app.read(move |tx| Ok(tx.outbox_entry(id)?)).await?.ok_or_else(|| ApiError::not_found(format!("message {id}")))?;
     if entry.status != OutboxStatus::Failed {
         return Err(ApiError::new(
@@ -897,38 +946,42 @@ pub async fn retry_message(State(app): State<Arc<App>>, Path(id): Path<i64>) -> 
         ));
     }
     let retried = app.engine.retry_messages(vec![id]).await?;
-    Ok(Json(json!({"retried": retried})))
+    Ok(Json(wire::Retried { retried }))
 }
 
 /// Sends every failed message of a journey again; answers how many.
-pub async fn retry_journey_messages(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+#[utoipa::path(post, path = "/journeys/{id}/messages/retry", tag = "messages", params(("id" = String, Path)),
+    responses((status = 200, body = wire::JourneyRetried), (status = 404, body = ErrorBody)))]
+pub async fn retry_journey_messages(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer<wire::JourneyRetried> {
     let jid = JourneyId(id.clone());
     let failed = app
         .read(move |tx| {
             tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {:?}", jid.0)))?;
-            let all = tx.messages(Some(OutboxStatus::Failed), None, usize::MAX)?;
+            let all = tx.messages(Some(OutboxStatus::Failed), None, None, usize::MAX)?;
             Ok(all.into_iter().filter(|m| m.run.is_some() && m.payload.context.journey == jid).map(|m| m.id).collect::<Vec<_>>())
         })
         .await?;
     let retried = app.engine.retry_messages(failed).await?;
-    Ok(Json(json!({"journey": id, "retried": retried})))
+    Ok(Json(wire::JourneyRetried { journey: id, retried }))
 }
 
 // ---- clock ----
 
-#[derive(Deserialize)]
-pub struct MoveClock {
-    advance: Option<String>,
-    to: Option<String>,
+fn clock_view(app: &App) -> wire::ClockView {
+    wire::ClockView { now: ts(app.engine.clock().now()), manual: app.manual_clock.is_some() }
 }
 
-pub async fn get_clock(State(app): State<Arc<App>>) -> ApiResult {
-    Ok(Json(json!({"now": ts(app.engine.clock().now()), "manual": app.manual_clock.is_some()})))
+/// The server's time, and whether it is the manual clock of tests.
+#[utoipa::path(get, path = "/clock", tag = "operations", responses((status = 200, body = wire::ClockView)))]
+pub async fn get_clock(State(app): State<Arc<App>>) -> Answer<wire::ClockView> {
+    Ok(Json(clock_view(&app)))
 }
 
 /// Moves the manual clock (`{"advance": "3d"}` or `{"to": "2026-01-01T00:00:00Z"}`); every
 /// timer on the way fires at its own time. Only with `testing.manual_clock`.
-pub async fn move_clock(State(app): State<Arc<App>>, Json(body): Json<MoveClock>) -> ApiResult {
+#[utoipa::path(post, path = "/clock", tag = "operations", request_body = wire::MoveClock,
+    responses((status = 200, body = wire::ClockView), (status = 409, body = ErrorBody, description = "`clock_not_manual`")))]
+pub async fn move_clock(State(app): State<Arc<App>>, Json(body): Json<wire::MoveClock>) -> Answer<wire::ClockView> {
     let clock = app
         .manual_clock
         .clone()
@@ -943,5 +996,5 @@ pub async fn move_clock(State(app): State<Arc<App>>, Json(body): Json<MoveClock>
         return Err(bad_request("the clock does not go backwards"));
     }
     app.engine.advance_manual(&clock, target).await?;
-    Ok(Json(json!({"now": ts(app.engine.clock().now()), "manual": true})))
+    Ok(Json(clock_view(&app)))
 }

@@ -10,6 +10,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
+
 use domain::ids::SourceId;
 use engine::{Engine, ManualClock};
 use sha2::{Digest, Sha256};
@@ -17,7 +18,7 @@ use store::{Store, Tx};
 
 use crate::config;
 use crate::error::{ApiError, Code};
-use crate::{admin, ingest};
+use crate::ingest;
 
 pub struct App {
     pub engine: Arc<Engine>,
@@ -136,36 +137,17 @@ async fn readyz(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Va
 }
 
 pub fn router(app: Arc<App>) -> Router {
-    let api = Router::new()
-        .route("/sources", get(admin::list_sources).post(admin::create_source))
-        .route("/templates", get(admin::list_templates))
-        .route("/templates/{id}", get(admin::get_template).put(admin::put_template))
-        .route("/journeys", get(admin::list_journeys).post(admin::create_journey))
-        .route("/journeys/validate", post(admin::validate_journey))
-        .route("/journeys/backtest", post(admin::backtest))
-        .route("/journeys/{id}", get(admin::get_journey).put(admin::put_journey))
-        .route("/journeys/{id}/publish", post(admin::publish_journey))
-        .route("/journeys/{id}/apply", post(admin::apply_journey))
-        .route("/journeys/{id}/enter", post(admin::enter_journey))
-        .route("/journeys/{id}/runs", get(admin::journey_runs))
-        .route("/journeys/{id}/pause", post(admin::pause_journey))
-        .route("/journeys/{id}/resume", post(admin::resume_journey))
-        .route("/journeys/{id}/stop", post(admin::stop_journey))
-        .route("/profiles/lookup", get(admin::lookup_profile))
-        .route("/profiles/{id}", get(admin::get_profile))
-        .route("/profiles/{id}/journeys", get(admin::profile_journeys))
-        .route("/messages", get(admin::list_messages))
-        .route("/messages/{id}/retry", post(admin::retry_message))
-        .route("/journeys/{id}/messages/retry", post(admin::retry_journey_messages))
-        .route("/dead-letters", get(admin::list_dead_letters))
-        .route("/dead-letters/{id}/replay", post(admin::replay_dead_letter))
-        .route("/clock", get(admin::get_clock).post(admin::move_clock))
+    let (api, doc) = crate::openapi::split();
+    let api = api
         .fallback(|| async { ApiError::new(Code::NotFound, "no such admin endpoint") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), admin_auth));
+    let doc = Arc::new(doc);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/{call}", post(ingest::ingest))
+        // The API's description is public: it holds no data.
+        .route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .nest("/api", api)
         .fallback(|| async { ApiError::new(Code::NotFound, "no such endpoint") })
         .layer(axum::middleware::map_response(crate::error::json_errors))

@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::{Config, Server};
+use crate::{Config, Server, wire};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -585,12 +585,12 @@ async fn timers(r: &Running, n: usize) -> anyhow::Result<Timers> {
     let mut seen_all = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     // Then every run, once, to check they all fired (and, should one not have, wait for it).
     let mut runs = runs_of_timers(r, &http).await?;
-    while runs.iter().any(|(_, status)| status == "waiting") && Instant::now() < deadline {
+    while runs.iter().any(|(_, waiting)| *waiting) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
         runs = runs_of_timers(r, &http).await?;
         seen_all = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     }
-    let waiting = runs.iter().filter(|(_, status)| status == "waiting").count();
+    let waiting = runs.iter().filter(|(_, waiting)| *waiting).count();
     progress(&format!("timers: {} of {n} fired", runs.len() - waiting));
     let visible_ms = (seen_all - fire_at_ms).max(1) as f64;
     let mut late: Vec<f64> = runs.iter().map(|(updated, _)| (*updated - fire_at_ms) as f64).collect();
@@ -607,19 +607,28 @@ async fn timers(r: &Running, n: usize) -> anyhow::Result<Timers> {
 
 /// Whether the person's run of the timers journey has left its wait, through the admin API.
 async fn last_fired(r: &Running, http: &reqwest::Client, user: &str) -> anyhow::Result<bool> {
-    let out: Value = http.get(format!("{}/api/profiles/lookup?user_id={user}", r.base)).bearer_auth(&r.token).send().await?.json().await?;
-    Ok(out["journeys"].as_array().into_iter().flatten().any(|run| run["journey"] == "timers" && run["status"] != "waiting"))
+    let url = format!("{}/api/profiles/lookup?user_id={user}", r.base);
+    let out: wire::ProfileView = http.get(url).bearer_auth(&r.token).send().await?.error_for_status()?.json().await?;
+    Ok(out.journeys.iter().any(|run| run.journey == "timers" && run.status != wire::RunStatus::Waiting))
 }
 
-/// (updated_at ms, status) of every run of the timers journey, through the admin API.
-async fn runs_of_timers(r: &Running, http: &reqwest::Client) -> anyhow::Result<Vec<(i64, String)>> {
-    let out: Value = http.get(format!("{}/api/journeys/timers/runs", r.base)).bearer_auth(&r.token).send().await?.json().await?;
-    Ok(out["runs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| Some((domain::time::Timestamp::parse(r["updated_at"].as_str()?)?.0, r["status"].as_str()?.to_owned())))
-        .collect())
+/// (updated_at ms, waiting) of every run of the timers journey, through the admin API, a
+/// page at a time.
+async fn runs_of_timers(r: &Running, http: &reqwest::Client) -> anyhow::Result<Vec<(i64, bool)>> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = format!("{}/api/journeys/timers/runs?limit=1000&cursor={cursor}", r.base);
+        let page: wire::RunsPage = http.get(url).bearer_auth(&r.token).send().await?.error_for_status()?.json().await?;
+        for run in page.runs {
+            let at = domain::time::Timestamp::parse(&run.updated_at).context("a run's updated_at")?;
+            out.push((at.0, run.status == wire::RunStatus::Waiting));
+        }
+        match page.next_cursor {
+            Some(next) => cursor = next,
+            None => return Ok(out),
+        }
+    }
 }
 
 pub async fn run(o: &Options) -> anyhow::Result<Report> {

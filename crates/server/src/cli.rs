@@ -4,9 +4,11 @@
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use crate::admin::BacktestResponse;
+use crate::wire::{self, BacktestResponse, ErrorBody};
 
 /// Where the server is and how to authenticate.
 pub struct Remote {
@@ -20,7 +22,13 @@ impl Remote {
         Remote { base: base.trim_end_matches('/').to_owned(), token: token.to_owned(), http: reqwest::Client::new() }
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<(u16, Value)> {
+    /// Calls the admin API: the answer as `T`, or the error the server gave (status and body).
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> anyhow::Result<Result<T, (u16, ErrorBody)>> {
         let method = reqwest::Method::from_bytes(method.as_bytes())?;
         let mut req = self.http.request(method, format!("{}/api{path}", self.base)).bearer_auth(&self.token);
         if let Some(b) = body {
@@ -29,12 +37,28 @@ impl Remote {
         let resp = req.send().await.with_context(|| format!("cannot reach the server at {}", self.base))?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if status == 401 {
             bail!("the admin token was refused (give --token or set WAYFARER_ADMIN_TOKEN)");
         }
-        Ok((status, value))
+        if resp_ok(status) {
+            return Ok(Ok(serde_json::from_slice(&bytes).with_context(|| format!("the server's answer to {path}"))?));
+        }
+        let error = serde_json::from_slice(&bytes).unwrap_or_else(|_| ErrorBody {
+            code: "unknown".into(),
+            message: String::from_utf8_lossy(&bytes).into_owned(),
+            details: None,
+        });
+        Ok(Err((status, error)))
     }
+}
+
+fn resp_ok(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// The diagnostics in an error's `details`, if it has them.
+fn error_diagnostics(e: &ErrorBody) -> Vec<wire::Diagnostic> {
+    e.details.clone().and_then(|d| serde_json::from_value::<wire::DiagnosticsDetails>(d).ok()).map(|d| d.diagnostics).unwrap_or_default()
 }
 
 /// Reads a journey document from JSON or YAML (by extension).
@@ -48,24 +72,18 @@ pub fn read_document(path: &Path) -> anyhow::Result<Value> {
     }
 }
 
-fn diagnostics_text(diags: &Value) -> Vec<String> {
+fn diagnostics_text(diags: &[wire::Diagnostic]) -> Vec<String> {
     diags
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|d| {
-                    let node = d["node"].as_str().map_or(String::new(), |n| format!(" [{n}]"));
-                    format!(
-                        "  {} {}{node} {}: {}",
-                        d["severity"].as_str().unwrap_or("error"),
-                        d["path"].as_str().unwrap_or(""),
-                        d["code"].as_str().unwrap_or(""),
-                        d["message"].as_str().unwrap_or("")
-                    )
-                })
-                .collect()
+        .iter()
+        .map(|d| {
+            let node = d.node.as_ref().map_or(String::new(), |n| format!(" [{n}]"));
+            let severity = match d.severity {
+                wire::Severity::Error => "error",
+                wire::Severity::Warning => "warning",
+            };
+            format!("  {severity} {}{node} {}: {}", d.path, d.code, d.message)
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// One value that differs, by JSON pointer (relative to the document, or to a step).
@@ -226,13 +244,13 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
 /// Prints the diagnostics; returns whether the document is valid.
 pub async fn validate(remote: &Remote, path: &Path) -> anyhow::Result<bool> {
     let doc = read_document(path)?;
-    let (status, out) = remote.call("POST", "/journeys/validate", Some(&doc)).await?;
-    if status != 200 {
-        bail!("validation failed: {status} {out}");
-    }
-    let lines = diagnostics_text(&out["diagnostics"]);
+    let out: wire::Validation = match remote.call("POST", "/journeys/validate", Some(&doc)).await? {
+        Ok(out) => out,
+        Err((status, e)) => bail!("validation failed: {status} {}: {}", e.code, e.message),
+    };
+    let lines = diagnostics_text(&out.diagnostics);
     // Warnings (names no data has had yet) are shown; only errors make the document invalid.
-    let valid = out["valid"].as_bool().unwrap_or(lines.is_empty());
+    let valid = out.valid;
     match (valid, lines.len()) {
         (true, 0) => println!("{}: valid", path.display()),
         (true, n) => println!("{}: valid, {n} warning(s)", path.display()),
@@ -250,14 +268,10 @@ fn journey_id(doc: &Value) -> anyhow::Result<String> {
 
 /// The published version of journey `id` and its document, if it has one.
 async fn published(remote: &Remote, id: &str) -> anyhow::Result<Option<(i64, Value)>> {
-    let (status, out) = remote.call("GET", &format!("/journeys/{id}"), None).await?;
-    match status {
-        404 => Ok(None),
-        200 => {
-            let published = &out["published"];
-            Ok(published["version"].as_i64().zip(Some(published["document"].clone())).filter(|(_, d)| !d.is_null()))
-        }
-        _ => bail!("reading journey {id}: {status} {out}"),
+    match remote.call::<wire::JourneyView>("GET", &format!("/journeys/{id}"), None::<&()>).await? {
+        Ok(journey) => Ok(journey.published.map(|p| (p.version, p.document.0))),
+        Err((404, _)) => Ok(None),
+        Err((status, e)) => bail!("reading journey {id}: {status} {}: {}", e.code, e.message),
     }
 }
 
@@ -288,21 +302,23 @@ pub async fn diff_file(remote: &Remote, path: &Path) -> anyhow::Result<bool> {
 pub async fn apply(remote: &Remote, path: &Path) -> anyhow::Result<bool> {
     let doc = read_document(path)?;
     let id = journey_id(&doc)?;
-    let (status, out) = remote.call("POST", &format!("/journeys/{id}/apply"), Some(&json!({"document": doc}))).await?;
-    match status {
-        200 if out["status"] == "unchanged" => println!("journey {id}: unchanged, nothing published"),
-        200 => println!("journey {id}: published version {}", out["version"]),
-        422 => {
-            let lines = diagnostics_text(&out["details"]["diagnostics"]);
-            println!("journey {id}: {} (the draft is unchanged)", out["message"].as_str().unwrap_or("refused"));
-            for l in lines {
+    let body = wire::ApplyRequest { document: wire::JourneyDocument(doc), in_flight: None };
+    let out: wire::ApplyResponse = match remote.call("POST", &format!("/journeys/{id}/apply"), Some(&body)).await? {
+        Ok(out) => out,
+        Err((422, e)) => {
+            println!("journey {id}: {} (the draft is unchanged)", e.message);
+            for l in diagnostics_text(&error_diagnostics(&e)) {
                 println!("{l}");
             }
             return Ok(false);
         }
-        _ => bail!("applying journey {id}: {status} {}", out["message"].as_str().unwrap_or("")),
+        Err((status, e)) => bail!("applying journey {id}: {status} {}: {}", e.code, e.message),
+    };
+    match out.status {
+        wire::ApplyStatus::Unchanged => println!("journey {id}: unchanged, nothing published"),
+        wire::ApplyStatus::Published => println!("journey {id}: published version {}", out.version),
     }
-    for l in diagnostics_text(&out["diagnostics"]) {
+    for l in diagnostics_text(&out.diagnostics) {
         println!("{l}");
     }
     Ok(true)
@@ -311,14 +327,12 @@ pub async fn apply(remote: &Remote, path: &Path) -> anyhow::Result<bool> {
 /// Replays stored events through the file's journey and prints the report.
 pub async fn backtest(remote: &Remote, path: &Path, from: &str, to: &str) -> anyhow::Result<()> {
     let doc = read_document(path)?;
-    let body = json!({"document": doc, "from": from, "to": to});
+    let body = wire::BacktestRequest { document: wire::JourneyDocument(doc.clone()), from: from.to_owned(), to: to.to_owned() };
     eprintln!("replaying events up to {to} (this can take a while on a large log)...");
-    let (status, out) = remote.call("POST", "/journeys/backtest", Some(&body)).await?;
-    if status != 200 {
-        let lines = diagnostics_text(&out["details"]["diagnostics"]);
-        bail!("backtest refused: {}\n{}", out["message"].as_str().unwrap_or(""), lines.join("\n"));
-    }
-    let report: BacktestResponse = serde_json::from_value(out).context("the server's backtest report")?;
+    let report: BacktestResponse = match remote.call("POST", "/journeys/backtest", Some(&body)).await? {
+        Ok(report) => report,
+        Err((_, e)) => bail!("backtest refused: {}\n{}", e.message, diagnostics_text(&error_diagnostics(&e)).join("\n")),
+    };
     let entry_event = doc.pointer("/entry/event").and_then(Value::as_str).unwrap_or("entry");
     print!("{}", backtest_text(&journey_id(&doc)?, entry_event, &report));
     Ok(())
@@ -380,6 +394,7 @@ pub fn backtest_text(id: &str, entry_event: &str, r: &BacktestResponse) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn lines(old: &Value, new: &Value) -> Vec<String> {
         diff(old, new).iter().flat_map(Change::lines).collect()

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
@@ -80,11 +80,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, name) = self.code.entry();
-        let mut body = json!({"code": name, "message": self.message});
-        if let Some(d) = self.details {
-            body["details"] = d;
-        }
-        (status, axum::Json(body)).into_response()
+        (status, axum::Json(crate::wire::ErrorBody { code: name.to_owned(), message: self.message, details: self.details })).into_response()
     }
 }
 

@@ -11,6 +11,8 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod openapi;
+pub mod wire;
 
 use std::future::Future;
 use std::sync::Arc;

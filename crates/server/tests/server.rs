@@ -153,7 +153,7 @@ mod http {
     async fn dead_letters_are_listed_and_an_unknown_one_is_not_found() {
         let api = Api::new().await;
         let (status, out) = api.admin("GET", "/api/dead-letters", Value::Null).await;
-        assert_eq!((status, out), (StatusCode::OK, json!({"dead_letters": []})));
+        assert_eq!((status, out), (StatusCode::OK, json!({"dead_letters": [], "next_cursor": null})));
         let (status, out) = api.admin("POST", "/api/dead-letters/42/replay", Value::Null).await;
         assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{out}");
     }
@@ -608,6 +608,133 @@ mod http {
         assert_eq!(person["messages"][0]["status"], json!("captured"));
     }
 
+    /// Every admin route, as the product has them. A route added to the router is in the
+    /// OpenAPI document (`routes!` puts it there); this list must name it too.
+    const ROUTES: [&str; 29] = [
+        "GET /api/clock",
+        "POST /api/clock",
+        "GET /api/dead-letters",
+        "POST /api/dead-letters/{id}/replay",
+        "GET /api/journeys",
+        "POST /api/journeys",
+        "POST /api/journeys/backtest",
+        "POST /api/journeys/validate",
+        "GET /api/journeys/{id}",
+        "PUT /api/journeys/{id}",
+        "POST /api/journeys/{id}/apply",
+        "POST /api/journeys/{id}/enter",
+        "POST /api/journeys/{id}/messages/retry",
+        "POST /api/journeys/{id}/pause",
+        "POST /api/journeys/{id}/publish",
+        "POST /api/journeys/{id}/resume",
+        "GET /api/journeys/{id}/runs",
+        "POST /api/journeys/{id}/stop",
+        "GET /api/messages",
+        "POST /api/messages/{id}/retry",
+        "GET /api/profiles",
+        "GET /api/profiles/lookup",
+        "GET /api/profiles/{id}",
+        "GET /api/profiles/{id}/journeys",
+        "GET /api/sources",
+        "POST /api/sources",
+        "GET /api/templates",
+        "GET /api/templates/{id}",
+        "PUT /api/templates/{id}",
+    ];
+
+    /// The document is served without a token (it holds no data), is OpenAPI 3.1, and equals
+    /// the committed `web/openapi.json` that the web interface's types are generated from
+    /// (`UPDATE_EXPECT=1` rewrites it).
+    #[tokio::test]
+    async fn the_openapi_document_is_served_and_committed() {
+        let api = Api::new().await;
+        let (status, doc) = api.call(Request::get("/api/openapi.json").body(Body::empty()).expect("req")).await;
+        assert_eq!((status, doc["openapi"].as_str()), (StatusCode::OK, Some("3.1.0")));
+        assert_eq!(doc, serde_json::to_value(server::openapi::document()).expect("json"));
+        let pretty = serde_json::to_string_pretty(&doc).expect("json") + "\n";
+        expect_test::expect_file!["../../../web/openapi.json"].assert_eq(&pretty);
+    }
+
+    /// Each documented operation reaches its handler, every other method on a documented path
+    /// is 405, and the documented operations are exactly `ROUTES`.
+    #[tokio::test]
+    async fn every_route_is_in_the_openapi_document_and_nothing_else_answers() {
+        let api = Api::new().await;
+        let doc = serde_json::to_value(server::openapi::document()).expect("json");
+        let mut documented = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            let concrete = path.replace("{id}", "1");
+            for method in ["GET", "PUT", "POST", "DELETE", "PATCH"] {
+                let (status, out) = api.admin(method, &concrete, Value::Null).await;
+                if item.get(method.to_lowercase()).is_some() {
+                    documented.insert(format!("{method} {path}"));
+                    assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {out}");
+                    assert_ne!(out["message"], json!("no such admin endpoint"), "{method} {path}");
+                    let responses = item[method.to_lowercase()]["responses"].as_object().expect("responses");
+                    assert!(
+                        responses.contains_key(status.as_str()),
+                        "{method} {concrete} answered {status}, which is not documented: {out}"
+                    );
+                } else {
+                    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is not documented, so it must not answer: {out}");
+                }
+            }
+        }
+        assert_eq!(documented, ROUTES.iter().map(|r| r.to_string()).collect(), "the document has exactly the product's routes");
+        let components = doc["components"]["schemas"].as_object().expect("schemas");
+        for name in ["ErrorBody", "JourneyView", "RunsPage", "ProfileView", "MessagesPage", "BacktestResponse"] {
+            assert!(components.contains_key(name), "{name} is a component");
+        }
+    }
+
+    /// Lists come a page at a time: `next_cursor` until the last page, which has none.
+    #[tokio::test]
+    async fn runs_people_and_messages_are_listed_a_page_at_a_time() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi", "text": "x"})).await;
+        let doc = json!({"id": "manual", "entry": {"api": true}, "steps": [{"id": "hi", "type": "send", "template": "hi", "next": "w"},
+            {"id": "w", "type": "wait", "duration": "1d"}]});
+        api.admin("POST", "/api/journeys", doc).await;
+        api.admin("POST", "/api/journeys/manual/publish", Value::Null).await;
+        for user in ["ann", "anna", "bob"] {
+            api.ingest("identify", json!({"userId": user, "traits": {"email": format!("{user}@x.test")}}).to_string()).await;
+            let (status, out) = api.admin("POST", "/api/journeys/manual/enter", json!({"user_id": user})).await;
+            assert_eq!((status, &out["entered"]), (StatusCode::OK, &json!(true)), "{out}");
+        }
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        // Follows `next_cursor` from `first` to the end; the pages' items by `field`.
+        let pages = |first: String, list: &'static str, field: &'static str| {
+            let api = &api;
+            async move {
+                let mut all = Vec::new();
+                let mut url = first.clone();
+                loop {
+                    let (status, out) = api.admin("GET", &url, Value::Null).await;
+                    assert_eq!(status, StatusCode::OK, "{url}: {out}");
+                    all.push(out[list].as_array().expect("items").iter().map(|i| i[field].clone()).collect::<Vec<_>>());
+                    match out["next_cursor"].as_str() {
+                        Some(c) => url = format!("{first}&cursor={c}"),
+                        None => return all,
+                    }
+                }
+            }
+        };
+        let runs = pages("/api/journeys/manual/runs?limit=2".into(), "runs", "profile_id").await;
+        assert_eq!(runs.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1], "{runs:?}");
+        let people = pages("/api/profiles?q=ann&limit=1".into(), "profiles", "identities").await;
+        let names: Vec<Value> = people.iter().flatten().map(|ids| ids[0]["value"].clone()).collect();
+        assert_eq!(names, [json!("ann"), json!("anna")], "the people whose identity starts with ann, one per page");
+        let everyone = pages("/api/profiles?limit=2".into(), "profiles", "id").await;
+        assert_eq!(everyone.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1], "three people, two a page");
+        let messages = pages("/api/messages?limit=2".into(), "messages", "to").await;
+        let to: Vec<Value> = messages.into_iter().flatten().collect();
+        assert_eq!(to, [json!("bob@x.test"), json!("anna@x.test"), json!("ann@x.test")], "newest first, across pages");
+        let (status, out) = api.admin("GET", "/api/messages?cursor=nonsense", Value::Null).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+        let (status, _) = api.admin("GET", "/api/journeys/nope/runs", Value::Null).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
     #[tokio::test]
     async fn journeys_can_be_entered_by_api_with_a_payload() {
         let api = Api::new().await;
@@ -746,17 +873,17 @@ mod http {
     }
 
     /// The typed `recent_entries` of a profile's journey, newest first.
-    fn recent_entries(journey: &Value) -> Vec<server::admin::RecentEntry> {
+    fn recent_entries(journey: &Value) -> Vec<server::wire::RecentEntry> {
         serde_json::from_value(journey["recent_entries"].clone()).expect("recent entries")
     }
 
-    fn verdicts(entries: &[server::admin::RecentEntry]) -> Vec<server::admin::EntryVerdict> {
+    fn verdicts(entries: &[server::wire::RecentEntry]) -> Vec<server::wire::EntryVerdict> {
         entries.iter().map(|e| e.verdict).collect()
     }
 
     #[tokio::test]
     async fn the_profile_shows_an_earlier_entry_event_that_failed_the_filter_though_the_last_would_enter_now() {
-        use server::admin::EntryVerdict::{Entered, Filtered};
+        use server::wire::EntryVerdict::{Entered, Filtered};
         let api = Api::new().await;
         api.admin("PUT", "/api/templates/hi", json!({"subject": "s", "text": "t"})).await;
         let product = json!({"property": "path", "op": "starts_with", "value": "/products/"});
@@ -795,7 +922,7 @@ mod http {
 
     #[tokio::test]
     async fn three_views_show_three_verdicts_in_the_profile() {
-        use server::admin::EntryVerdict::{Entered, Filtered, Reentry};
+        use server::wire::EntryVerdict::{Entered, Filtered, Reentry};
         let api = Api::new().await;
         api.admin("PUT", "/api/templates/hi", json!({"subject": "s", "text": "t"})).await;
         let doc = json!({"id": "tour", "entry": {"event": "Page Viewed", "reentry": {"after": "7d"},
@@ -813,7 +940,7 @@ mod http {
         assert_eq!(verdicts(&recent), [Reentry, Entered, Filtered]);
         assert_eq!(recent.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["v3", "v2", "v1"]);
         let run = tour["runs"][0]["run_id"].as_i64().expect("one run");
-        assert_eq!((recent[0].run_id, recent[1].run_id), (Some(domain::ids::RunId(run)), Some(domain::ids::RunId(run))));
+        assert_eq!((recent[0].run_id, recent[1].run_id), (Some(run), Some(run)));
         assert_eq!(
             recent.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>(),
             [

@@ -5,15 +5,15 @@
 //! PostgreSQL is configured locally).
 
 use domain::event::{Envelope, Event, Kind};
-use domain::ids::{Identity, JourneyId, MessageId, ProfileId, SourceId, TemplateId};
+use domain::ids::{Identity, JourneyId, MessageId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
 use domain::journey::{Run, RunStatus};
 use domain::profile::Profile;
 use domain::time::Timestamp;
 use serde_json::json;
 
 use crate::{
-    Attempt, DeadInput, Error, JourneyState, NameKind, NewOutbox, OutboxPayload, OutboxStatus, RefusedMerge, Source, Store, Template,
-    TemplateContext, TraceRecord,
+    Attempt, DeadInput, Error, JourneyState, NameKind, NewOutbox, OutboxEntry, OutboxPayload, OutboxStatus, RefusedMerge, Source, Store,
+    Template, TemplateContext, TraceRecord,
 };
 
 #[macro_export]
@@ -186,6 +186,13 @@ pub fn identities_resolve_and_merge(store: &dyn Store) {
         "merged profiles are not listed"
     );
     assert!(tx.profiles_after(known, 10).expect("page").is_empty());
+    let other = tx.create_profile(t(0)).expect("p3");
+    tx.add_identity(&Identity::UserId("alicia".into()), other).expect("id");
+    assert_eq!(tx.find_profiles("ali", ProfileId(0), 10).expect("find"), [known, other], "by the start of any identity");
+    assert_eq!(tx.find_profiles("ali", known, 10).expect("find"), [other], "the next page");
+    assert_eq!(tx.find_profiles("a-", ProfileId(0), 10).expect("find"), [known], "a moved anonymous id finds its new profile");
+    assert_eq!(tx.find_profiles("Ali", ProfileId(0), 10).expect("find"), [], "case matters");
+    assert_eq!(tx.find_profiles("alice", ProfileId(0), 1).expect("find"), [known], "one profile once");
     assert_eq!(tx.canonical(known).expect("canonical"), Some(known));
     assert_eq!(tx.canonical(ProfileId(999_999)).expect("canonical"), None);
     assert_eq!(tx.run(r).expect("run").map(|r| r.profile), Some(known));
@@ -250,6 +257,11 @@ pub fn runs_timers_and_traces(store: &dyn Store) {
     assert_eq!(tx.run(c1_again).expect("run").and_then(|r| r.run.key), Some("c1".to_owned()), "the key is part of the run");
     assert_eq!(tx.count_runs(&JourneyId("c".into())).expect("count"), 2);
     assert_eq!(tx.journey_runs(&JourneyId("c".into())).expect("runs").into_iter().map(|r| r.id).collect::<Vec<_>>(), [done, again]);
+    let page = |tx: &mut Box<dyn crate::Tx + '_>, after, n| {
+        tx.journey_runs_page(&JourneyId("c".into()), after, n).expect("page").into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    assert_eq!(page(&mut tx, RunId(0), 1), [done], "a page");
+    assert_eq!(page(&mut tx, done, 5), [again], "the next page");
     assert_eq!(tx.run(done).expect("run").map(|r| r.run.status), Some(RunStatus::Exited));
     tx.add_trace(&TraceRecord { run: late, seq: 1, at: t(5), lines: vec!["entered".into()] }).expect("trace");
     tx.add_trace(&TraceRecord { run: late, seq: 2, at: t(6), lines: vec!["x: wait 1d".into()] }).expect("trace");
@@ -292,9 +304,11 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     assert_eq!((ea.status, ea.attempts, ea.result), (OutboxStatus::Captured, 2, Some(json!({"subject": "Hi"}))));
     assert_eq!(ea.payload, payload("r1:1:0"), "the payload reads back as written");
     assert_eq!(tx.due_outbox(t(1000), 10).expect("due").len(), 0);
-    assert_eq!(tx.messages(Some(OutboxStatus::Failed), None, 10).expect("failed")[0].last_error.as_deref(), Some("550 no such user"));
-    assert_eq!(tx.messages(None, Some(p), 10).expect("all").iter().map(|e| e.id).collect::<Vec<_>>(), [c, b, a]);
-    assert_eq!(tx.messages(None, Some(ProfileId(p.0 + 1000)), 10).expect("none").len(), 0);
+    assert_eq!(tx.messages(Some(OutboxStatus::Failed), None, None, 10).expect("failed")[0].last_error.as_deref(), Some("550 no such user"));
+    assert_eq!(tx.messages(None, Some(p), None, 10).expect("all").iter().map(|e| e.id).collect::<Vec<_>>(), [c, b, a]);
+    assert_eq!(tx.messages(None, Some(ProfileId(p.0 + 1000)), None, 10).expect("none").len(), 0);
+    assert_eq!(tx_ids(tx.messages(None, Some(p), None, 2).expect("page")), [c, b], "a page");
+    assert_eq!(tx_ids(tx.messages(None, Some(p), Some(b), 2).expect("page")), [a], "the next page starts below the last id seen");
     // A failed message retried by hand: due again, same key, attempts go on counting.
     assert!(!tx.retry_failed(a, t(60)).expect("retry"), "only a failed message is retried");
     assert!(tx.retry_failed(c, t(60)).expect("retry"));
@@ -394,8 +408,10 @@ pub fn dead_letters_are_kept_until_replayed(store: &dyn Store) {
     let inputs = [DeadInput::Timer { run: domain::ids::RunId(4), wake_at: Some(t(3)) }, input];
     let second = tx.add_dead_letter(p, &inputs, "panicked: again", t(2)).expect("add");
     assert_ne!(first, second);
-    let listed = tx.dead_letters(10).expect("list");
+    let listed = tx.dead_letters(None, 10).expect("list");
     assert_eq!(listed.iter().map(|d| d.id).collect::<Vec<_>>(), [second, first], "newest first");
+    let next = tx.dead_letters(Some(second), 10).expect("next page");
+    assert_eq!(next.iter().map(|d| d.id).collect::<Vec<_>>(), [first], "the next page");
     assert_eq!((listed[0].inputs.as_slice(), listed[0].error.as_str(), listed[0].replayed_at), (&inputs[..], "panicked: again", None));
     tx.mark_replayed(first, t(8)).expect("mark");
     assert_eq!(tx.dead_letter(first).expect("one").and_then(|d| d.replayed_at), Some(t(8)));
@@ -411,4 +427,8 @@ pub fn seen_names_are_kept_once_each(store: &dyn Store) {
     assert_eq!(tx.seen_names(NameKind::Event).expect("list"), ["Order Completed", "Page Viewed"]);
     assert_eq!(tx.seen_names(NameKind::Trait).expect("list"), ["email"]);
     tx.commit().expect("commit");
+}
+
+fn tx_ids(entries: Vec<OutboxEntry>) -> Vec<OutboxId> {
+    entries.iter().map(|e| e.id).collect()
 }

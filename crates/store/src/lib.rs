@@ -359,6 +359,9 @@ pub trait Tx {
     fn save_profile(&mut self, profile: &Profile, now: Timestamp) -> Result<()>;
     /// Profiles (not merged away) with ids above `after`, in id order: a page of everyone.
     fn profiles_after(&mut self, after: ProfileId, limit: usize) -> Result<Vec<Profile>>;
+    /// People with an identity (user id or anonymous id) that starts with `prefix` (case
+    /// matters), with ids above `after`, in id order.
+    fn find_profiles(&mut self, prefix: &str, after: ProfileId, limit: usize) -> Result<Vec<ProfileId>>;
     /// Follows merges to the profile an id now lives in.
     fn canonical(&mut self, id: ProfileId) -> Result<Option<ProfileId>>;
     fn profile_by_identity(&mut self, identity: &Identity) -> Result<Option<ProfileId>>;
@@ -396,6 +399,8 @@ pub trait Tx {
     fn current_runs(&mut self, profile: ProfileId) -> Result<Vec<RunRecord>>;
     /// Every run of a journey, oldest first.
     fn journey_runs(&mut self, journey: &JourneyId) -> Result<Vec<RunRecord>>;
+    /// A page of a journey's runs: ids above `after`, oldest first.
+    fn journey_runs_page(&mut self, journey: &JourneyId, after: RunId, limit: usize) -> Result<Vec<RunRecord>>;
     /// How many runs a journey has had (for entry limits).
     fn count_runs(&mut self, journey: &JourneyId) -> Result<i64>;
     fn run(&mut self, id: RunId) -> Result<Option<RunRecord>>;
@@ -416,8 +421,15 @@ pub trait Tx {
     /// Makes a failed entry due again at `now` (its idempotency key unchanged); false if it
     /// was not failed. Its attempts go on counting.
     fn retry_failed(&mut self, id: OutboxId, now: Timestamp) -> Result<bool>;
-    /// Newest first, optionally only one status or one person.
-    fn messages(&mut self, status: Option<OutboxStatus>, profile: Option<ProfileId>, limit: usize) -> Result<Vec<OutboxEntry>>;
+    /// Newest first, optionally only one status or one person, and only ids below `before`
+    /// (the next page).
+    fn messages(
+        &mut self,
+        status: Option<OutboxStatus>,
+        profile: Option<ProfileId>,
+        before: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>>;
 
     // Templates.
     fn put_template(&mut self, template: &Template) -> Result<()>;
@@ -426,8 +438,8 @@ pub trait Tx {
 
     // Dead letters.
     fn add_dead_letter(&mut self, profile: ProfileId, inputs: &[DeadInput], error: &str, at: Timestamp) -> Result<DeadLetterId>;
-    /// Newest first.
-    fn dead_letters(&mut self, limit: usize) -> Result<Vec<DeadLetter>>;
+    /// Newest first; only ids below `before` when given (the next page).
+    fn dead_letters(&mut self, before: Option<DeadLetterId>, limit: usize) -> Result<Vec<DeadLetter>>;
     fn dead_letter(&mut self, id: DeadLetterId) -> Result<Option<DeadLetter>>;
     fn mark_replayed(&mut self, id: DeadLetterId, at: Timestamp) -> Result<()>;
 

@@ -412,6 +412,14 @@ impl<C: Conn> Tx for SqlTx<C> {
         all(rows, |r| Ok(Profile { id: ProfileId(r.int(0)?), traits: r.json(1)?, trait_times: r.json(2)? }))
     }
 
+    fn find_profiles(&mut self, prefix: &str, after: ProfileId, n: usize) -> Result<Vec<ProfileId>> {
+        let rows = self.conn.query(
+            "SELECT DISTINCT profile_id FROM identities WHERE substr(value, 1, ?) = ? AND profile_id > ? ORDER BY profile_id LIMIT ?",
+            params![prefix.chars().count() as i64, prefix, after.0, limit(n)],
+        )?;
+        all(rows, |r| Ok(ProfileId(r.int(0)?)))
+    }
+
     fn canonical(&mut self, mut id: ProfileId) -> Result<Option<ProfileId>> {
         for _ in 0..64 {
             let rows = self.conn.query("SELECT merged_into FROM profiles WHERE id = ?", params![id.0])?;
@@ -590,6 +598,14 @@ impl<C: Conn> Tx for SqlTx<C> {
         all(rows, run_row)
     }
 
+    fn journey_runs_page(&mut self, journey: &JourneyId, after: RunId, n: usize) -> Result<Vec<RunRecord>> {
+        let rows = self.conn.query(
+            &format!("SELECT {RUN_COLS} FROM runs WHERE journey_id = ? AND id > ? ORDER BY id LIMIT ?"),
+            params![journey.as_str(), after.0, limit(n)],
+        )?;
+        all(rows, run_row)
+    }
+
     fn count_runs(&mut self, journey: &JourneyId) -> Result<i64> {
         let rows = self.conn.query("SELECT COUNT(*) FROM runs WHERE journey_id = ?", params![journey.as_str()])?;
         Ok(first(rows, |r| r.int(0))?.unwrap_or(0))
@@ -685,12 +701,21 @@ impl<C: Conn> Tx for SqlTx<C> {
         first(rows, outbox_row)
     }
 
-    fn messages(&mut self, status: Option<OutboxStatus>, profile: Option<ProfileId>, n: usize) -> Result<Vec<OutboxEntry>> {
+    fn messages(
+        &mut self,
+        status: Option<OutboxStatus>,
+        profile: Option<ProfileId>,
+        before: Option<OutboxId>,
+        n: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let status = status.map(OutboxStatus::as_str);
+        let profile = profile.map(|p| p.0);
         let rows = self.conn.query(
             &format!(
-                "SELECT {OUTBOX_COLS} FROM outbox WHERE (CAST(? AS TEXT) IS NULL OR status = ?) AND (CAST(? AS BIGINT) IS NULL OR profile_id = ?) ORDER BY id DESC LIMIT ?"
+                "SELECT {OUTBOX_COLS} FROM outbox WHERE (CAST(? AS TEXT) IS NULL OR status = ?) AND (CAST(? AS BIGINT) IS NULL OR profile_id = ?) \
+                 AND id < ? ORDER BY id DESC LIMIT ?"
             ),
-            params![status.map(OutboxStatus::as_str), status.map(OutboxStatus::as_str), profile.map(|p| p.0), profile.map(|p| p.0), limit(n)],
+            params![status, status, profile, profile, before.map_or(i64::MAX, |b| b.0), limit(n)],
         )?;
         all(rows, outbox_row)
     }
@@ -722,8 +747,11 @@ impl<C: Conn> Tx for SqlTx<C> {
         first(rows, |r| Ok(DeadLetterId(r.int(0)?)))?.ok_or_else(|| Error::Corrupt("dead letter id".into()))
     }
 
-    fn dead_letters(&mut self, n: usize) -> Result<Vec<DeadLetter>> {
-        let rows = self.conn.query(&format!("SELECT {DEAD_COLS} FROM dead_letters ORDER BY id DESC LIMIT ?"), params![limit(n)])?;
+    fn dead_letters(&mut self, before: Option<DeadLetterId>, n: usize) -> Result<Vec<DeadLetter>> {
+        let rows = self.conn.query(
+            &format!("SELECT {DEAD_COLS} FROM dead_letters WHERE id < ? ORDER BY id DESC LIMIT ?"),
+            params![before.map_or(i64::MAX, |b| b.0), limit(n)],
+        )?;
         all(rows, dead_row)
     }
 

@@ -1,0 +1,114 @@
+//! The admin API's routes and its OpenAPI 3.1 document, built together: a handler is routed
+//! only through `routes!`, which also adds its `#[utoipa::path]` to the document, so the
+//! document cannot leave a route out. Served at `/api/openapi.json`; a copy is committed as
+//! `web/openapi.json` (a test keeps it current), from which the web interface's TypeScript
+//! types are generated.
+
+use std::sync::Arc;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::admin;
+use crate::app::App;
+
+/// Every admin route, relative to `/api`.
+pub fn routes() -> OpenApiRouter<Arc<App>> {
+    OpenApiRouter::new()
+        .routes(routes!(admin::list_sources, admin::create_source))
+        .routes(routes!(admin::list_templates))
+        .routes(routes!(admin::get_template, admin::put_template))
+        .routes(routes!(admin::list_journeys, admin::create_journey))
+        .routes(routes!(admin::validate_journey))
+        .routes(routes!(admin::backtest))
+        .routes(routes!(admin::get_journey, admin::put_journey))
+        .routes(routes!(admin::publish_journey))
+        .routes(routes!(admin::apply_journey))
+        .routes(routes!(admin::enter_journey))
+        .routes(routes!(admin::journey_runs))
+        .routes(routes!(admin::pause_journey))
+        .routes(routes!(admin::resume_journey))
+        .routes(routes!(admin::stop_journey))
+        .routes(routes!(admin::retry_journey_messages))
+        .routes(routes!(admin::list_profiles))
+        .routes(routes!(admin::lookup_profile))
+        .routes(routes!(admin::get_profile))
+        .routes(routes!(admin::profile_journeys))
+        .routes(routes!(admin::list_messages))
+        .routes(routes!(admin::retry_message))
+        .routes(routes!(admin::list_dead_letters))
+        .routes(routes!(admin::replay_dead_letter))
+        .routes(routes!(admin::get_clock, admin::move_clock))
+}
+
+/// Answers any admin route can give besides its own, from the error table.
+const COMMON: [(&str, &str); 4] = [
+    ("400", "`invalid_request` or `malformed_json`: the request is not one this route takes"),
+    ("401", "`invalid_admin_token`: no bearer token, or not a valid one"),
+    ("415", "`unsupported_media_type`: send bodies as JSON"),
+    ("503", "`unavailable`: the store is unavailable or the server is shutting down; retry"),
+];
+
+/// The document of the admin routes: title, version, bearer authentication
+/// required everywhere, and the common error answers added to every operation.
+fn finish(mut doc: OpenApi) -> OpenApi {
+    doc.info.title = "Wayfarer admin API".into();
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    doc.info.description = Some(
+        "The admin API of Wayfarer, a customer journey orchestration server. Every answer that is not 2xx is \
+         `{code, message, details?}` (ErrorBody) with a stable code. Authenticate with `Authorization: Bearer <token>`."
+            .into(),
+    );
+    doc.info.license = None;
+    doc.info.contact = None;
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    doc.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    for item in doc.paths.paths.values_mut() {
+        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in ops.into_iter().flatten() {
+            // OpenAPI wants a description on every answer.
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let RefOr::T(r) = response
+                    && r.description.is_empty()
+                {
+                    r.description = match status.as_str() {
+                        "200" | "201" => "Success",
+                        "404" => "`not_found`",
+                        "409" => "`conflict`",
+                        _ => "See the error's code",
+                    }
+                    .into();
+                }
+            }
+            for (status, description) in COMMON {
+                op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+                        .build()
+                        .into()
+                });
+            }
+        }
+    }
+    doc
+}
+
+/// The admin router (relative to `/api`) and the whole document, as served.
+pub fn split() -> (axum::Router<Arc<App>>, OpenApi) {
+    let (router, mut doc) = routes().split_for_parts();
+    let mut paths = utoipa::openapi::Paths::new();
+    for (path, item) in std::mem::take(&mut doc.paths.paths) {
+        paths.paths.insert(format!("/api{path}"), item);
+    }
+    doc.paths = paths;
+    (router, finish(doc))
+}
+
+/// The document, as served at `/api/openapi.json`.
+pub fn document() -> OpenApi {
+    split().1
+}

@@ -1,0 +1,774 @@
+//! The admin API's wire types: every request and answer body of `/api/*`, as structs. The
+//! OpenAPI document (`/api/openapi.json`, `openapi::document`) is generated from them, the
+//! web interface's TypeScript types are generated from that document, and the CLI reads
+//! answers into the same structs. Times are RFC 3339 strings; ids are numbers or slugs, as
+//! in the store.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+/// Every error answer: a stable `code` from one table (see docs/API.md), a sentence, and
+/// for some codes `details` (e.g. `{"diagnostics": [...]}` for `journey_invalid`).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+/// A page of a list: pass `cursor` (the previous page's `next_cursor`) to get the next one.
+#[derive(Deserialize, IntoParams, Debug, Default)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Opaque; from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+// ---- sources ----
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct NewSource {
+    /// 1-100 characters of a-z, 0-9, - and _.
+    #[schema(pattern = "^[a-z0-9_-]{1,100}$")]
+    pub id: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct SourceView {
+    pub id: String,
+    /// The HTTP Basic user name of the Segment tracking API (`/v1/*`).
+    pub write_key: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct SourceList {
+    pub sources: Vec<SourceView>,
+}
+
+// ---- templates ----
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TemplateBody {
+    /// Liquid.
+    pub subject: String,
+    /// Liquid; `html`, `text` or both.
+    #[serde(default)]
+    pub html: String,
+    #[serde(default)]
+    pub text: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TemplateView {
+    pub id: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    pub updated_at: String,
+}
+
+/// The `details` of a `template_invalid` error: each part's problem.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TemplateProblems {
+    pub problems: Vec<TemplateProblem>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TemplateProblem {
+    /// `subject`, `html` or `text`.
+    pub part: String,
+    pub message: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TemplateList {
+    pub templates: Vec<TemplateView>,
+}
+
+// ---- journeys ----
+
+/// A journey document (docs/JOURNEYS.md): what `wayfarer journeys apply` reads from a file
+/// and the canvas edits. Checked by the server, which answers every problem at once as
+/// diagnostics.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct JourneyDocument(pub Value);
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Stops the journey from being published.
+    Error,
+    /// Shown; does not stop publishing (e.g. a name no data has had yet).
+    Warning,
+}
+
+/// A problem in a journey document, tied to a step (`node`) where there is one.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// JSON pointer into the document.
+    pub path: String,
+    pub code: String,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl From<domain::journey::Diagnostic> for Diagnostic {
+    fn from(d: domain::journey::Diagnostic) -> Diagnostic {
+        let severity = match d.severity {
+            domain::journey::Severity::Error => Severity::Error,
+            domain::journey::Severity::Warning => Severity::Warning,
+        };
+        Diagnostic { node: d.node, path: d.path, code: d.code, severity, message: d.message }
+    }
+}
+
+pub fn diagnostics(all: Vec<domain::journey::Diagnostic>) -> Vec<Diagnostic> {
+    all.into_iter().map(Diagnostic::from).collect()
+}
+
+/// The `details` of a `journey_invalid` error.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct DiagnosticsDetails {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct Validation {
+    /// No errors (warnings allowed).
+    pub valid: bool,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum JourneyStatus {
+    /// Never published.
+    Draft,
+    Published,
+}
+
+/// A live journey's state.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum JourneyState {
+    Active,
+    /// No new entries; runs in flight go on.
+    Paused,
+    /// No new entries; waiting runs exited.
+    Stopped,
+}
+
+impl From<store::JourneyState> for JourneyState {
+    fn from(s: store::JourneyState) -> JourneyState {
+        match s {
+            store::JourneyState::Active => JourneyState::Active,
+            store::JourneyState::Paused => JourneyState::Paused,
+            store::JourneyState::Stopped => JourneyState::Stopped,
+        }
+    }
+}
+
+impl From<store::JourneyStatus> for JourneyStatus {
+    fn from(s: store::JourneyStatus) -> JourneyStatus {
+        match s {
+            store::JourneyStatus::Draft => JourneyStatus::Draft,
+            store::JourneyStatus::Published => JourneyStatus::Published,
+        }
+    }
+}
+
+/// The answer to saving a draft (`POST /api/journeys`, `PUT /api/journeys/{id}`).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct DraftSaved {
+    /// Always `draft`: saving never publishes.
+    pub status: JourneyStatus,
+    pub valid: bool,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct PublishedVersion {
+    pub version: i64,
+    pub document: JourneyDocument,
+    pub published_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct JourneyView {
+    pub id: String,
+    pub status: JourneyStatus,
+    pub state: JourneyState,
+    pub published_version: Option<i64>,
+    /// The draft: what the next publish makes live (equal to the published document right
+    /// after a publish).
+    pub draft: JourneyDocument,
+    pub published: Option<PublishedVersion>,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct JourneySummary {
+    pub id: String,
+    /// The draft's `name`, else the id.
+    pub name: String,
+    pub status: JourneyStatus,
+    pub state: JourneyState,
+    pub published_version: Option<i64>,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct JourneyList {
+    pub journeys: Vec<JourneySummary>,
+}
+
+/// What happens to runs in flight when a new version is published.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum InFlight {
+    /// They finish on the version they started on.
+    #[default]
+    Stay,
+    /// They continue on the new version, at the same step.
+    Move,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    #[serde(default)]
+    pub in_flight: Option<InFlight>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct Published {
+    pub status: JourneyStatus,
+    pub version: i64,
+    pub moved_runs: usize,
+    /// Warnings (errors refuse the publish).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    pub document: JourneyDocument,
+    #[serde(default)]
+    pub in_flight: Option<InFlight>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyStatus {
+    /// The document was saved as the draft and published as `version`.
+    Published,
+    /// The document equals the published `version`: nothing changed.
+    Unchanged,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ApplyResponse {
+    pub status: ApplyStatus,
+    pub version: i64,
+    pub moved_runs: usize,
+    /// Warnings (errors refuse the document).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]
+pub struct StopRequest {
+    /// Recorded in each stopped run's exit reason.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct StateChanged {
+    pub state: JourneyState,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct Stopped {
+    pub state: JourneyState,
+    /// Waiting runs that exited.
+    pub stopped_runs: usize,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// At a step, waiting for time or an event.
+    Waiting,
+    /// Ended (see `exit_reason`).
+    Exited,
+}
+
+impl From<domain::journey::RunStatus> for RunStatus {
+    fn from(s: domain::journey::RunStatus) -> RunStatus {
+        match s {
+            domain::journey::RunStatus::Waiting => RunStatus::Waiting,
+            domain::journey::RunStatus::Exited => RunStatus::Exited,
+        }
+    }
+}
+
+/// A run in a journey's list of runs.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub profile_id: i64,
+    pub version: i64,
+    pub status: RunStatus,
+    /// The step it is at (or ended at).
+    pub node: Option<String>,
+    pub wake_at: Option<String>,
+    pub exit_reason: Option<String>,
+    pub control_group: bool,
+    pub converted_at: Option<String>,
+    pub entered_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct RunsPage {
+    /// Oldest first.
+    pub runs: Vec<RunSummary>,
+    /// Absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One transition of a run: when, and what happened, line by line.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TraceEntry {
+    pub seq: i64,
+    pub at: String,
+    pub lines: Vec<String>,
+}
+
+/// A run with its position, its variables and its full trace.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct RunView {
+    pub run_id: i64,
+    pub journey: String,
+    pub version: i64,
+    pub status: RunStatus,
+    pub node: Option<String>,
+    pub wake_at: Option<String>,
+    pub exit_reason: Option<String>,
+    pub entered_at: String,
+    pub updated_at: String,
+    pub trace: Vec<TraceEntry>,
+    pub control_group: bool,
+    pub converted_at: Option<String>,
+    /// Split step id → the path this run took.
+    pub assignments: BTreeMap<String, String>,
+    /// Keyed journeys: the entry event's key property.
+    pub key: Option<String>,
+    /// Run variables (`update` steps' `run`, `wait_for` paths' `run`).
+    #[schema(value_type = Object)]
+    pub variables: domain::Map,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EnterRequest {
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    /// What templates see as `event`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub payload: domain::Map,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct Entered {
+    pub entered: bool,
+    /// Why not, when not.
+    pub note: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestRequest {
+    pub document: JourneyDocument,
+    /// RFC 3339.
+    pub from: String,
+    pub to: String,
+}
+
+/// What `POST /api/journeys/backtest` answers.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct BacktestResponse {
+    pub from: String,
+    pub to: String,
+    /// Events received in `[from, to]`, all people.
+    pub events: usize,
+    /// Events received before `from`, replayed first so that profiles and history are as they
+    /// were when the period began.
+    pub warmup_events: usize,
+    /// Runs entered in the period.
+    pub runs: usize,
+    pub control_group: usize,
+    pub conversions: usize,
+    /// How many times runs reached each step.
+    pub visits: BTreeMap<String, usize>,
+    /// Runs still waiting at `to`, by step.
+    pub waiting: BTreeMap<String, usize>,
+    /// Messages decided, by template (emails) or URL (webhooks).
+    pub sends: BTreeMap<String, usize>,
+    /// Messages that failed or would fail (a backtest dispatches them without sending), by reason.
+    pub failed: BTreeMap<String, usize>,
+    /// Ended runs, by reason.
+    pub exits: BTreeMap<String, usize>,
+    /// The period's entry events and why some started no run; `null` for a journey not
+    /// entered by an event.
+    pub entries: Option<BacktestEntries>,
+    pub samples: Vec<BacktestSample>,
+}
+
+/// The entry events of a backtest's period (events with the entry's name).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct BacktestEntries {
+    pub events: usize,
+    pub entered: usize,
+    /// The entry filter was false.
+    pub filtered: usize,
+    /// The commonest comparisons that made the filter false, with the values seen.
+    pub filter_reasons: Vec<FilterReason>,
+    /// The person's run was waiting (the entry is not concurrent).
+    pub waiting: usize,
+    /// The re-entry rule said no.
+    pub reentry: usize,
+    /// The entry limit was reached.
+    pub limit: usize,
+    pub unexplained: usize,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct FilterReason {
+    pub comparison: String,
+    pub count: usize,
+}
+
+/// One person's runs, transition by transition.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct BacktestSample {
+    pub person: String,
+    pub path: Vec<String>,
+}
+
+// ---- profiles ----
+
+#[derive(Deserialize, IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
+pub struct LookupQuery {
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
+pub struct ProfilesQuery {
+    /// The start of any identity (a user id, an anonymous id); everyone when absent.
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    UserId,
+    AnonymousId,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct IdentityView {
+    pub kind: IdentityKind,
+    pub value: String,
+}
+
+impl From<&domain::ids::Identity> for IdentityView {
+    fn from(i: &domain::ids::Identity) -> IdentityView {
+        match i {
+            domain::ids::Identity::UserId(v) => IdentityView { kind: IdentityKind::UserId, value: v.clone() },
+            domain::ids::Identity::AnonymousId(v) => IdentityView { kind: IdentityKind::AnonymousId, value: v.clone() },
+        }
+    }
+}
+
+/// A person in a list: id, identities and traits.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ProfileSummary {
+    pub id: i64,
+    pub identities: Vec<IdentityView>,
+    #[schema(value_type = Object)]
+    pub traits: domain::Map,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ProfilesPage {
+    /// By id.
+    pub profiles: Vec<ProfileSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// An event on a person's timeline.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct EventView {
+    pub seq: i64,
+    pub source: String,
+    /// `track`, `identify`, `page`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What journeys match on: the event name of a track, `Page Viewed` for a page, ...
+    pub name: String,
+    pub message_id: String,
+    pub timestamp: String,
+    pub received_at: String,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub properties: domain::Map,
+    #[schema(value_type = Object)]
+    pub traits: domain::Map,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Pending,
+    Sent,
+    /// No channel is configured: rendered and kept, not delivered.
+    Captured,
+    Failed,
+}
+
+impl From<store::OutboxStatus> for MessageStatus {
+    fn from(s: store::OutboxStatus) -> MessageStatus {
+        match s {
+            store::OutboxStatus::Pending => MessageStatus::Pending,
+            store::OutboxStatus::Sent => MessageStatus::Sent,
+            store::OutboxStatus::Captured => MessageStatus::Captured,
+            store::OutboxStatus::Failed => MessageStatus::Failed,
+        }
+    }
+}
+
+impl From<MessageStatus> for store::OutboxStatus {
+    fn from(s: MessageStatus) -> store::OutboxStatus {
+        match s {
+            MessageStatus::Pending => store::OutboxStatus::Pending,
+            MessageStatus::Sent => store::OutboxStatus::Sent,
+            MessageStatus::Captured => store::OutboxStatus::Captured,
+            MessageStatus::Failed => store::OutboxStatus::Failed,
+        }
+    }
+}
+
+/// A message a journey decided to send (email or webhook), and what became of it.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct MessageView {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub profile_id: i64,
+    pub run_id: Option<i64>,
+    pub channel: String,
+    pub status: MessageStatus,
+    pub delivered: bool,
+    pub note: Option<String>,
+    pub to: Option<String>,
+    pub template: Option<String>,
+    pub url: Option<String>,
+    /// The step that sent it.
+    pub node: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    /// What was sent (the rendered message, the response), once known.
+    pub message: Option<Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A merge the identity rule refused, seen from this person's side.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct RefusedMergeView {
+    pub other_profile_id: i64,
+    pub identity: IdentityView,
+    /// The person the identity now belongs to.
+    pub identity_now_with: i64,
+    pub reason: String,
+    pub message_id: String,
+    pub at: String,
+}
+
+/// A person: traits, identities, their latest events, runs and messages.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ProfileView {
+    pub id: i64,
+    /// The id asked for, when it was merged into `id`.
+    pub merged_from: Option<i64>,
+    #[schema(value_type = Object)]
+    pub traits: domain::Map,
+    pub identities: Vec<IdentityView>,
+    pub refused_merges: Vec<RefusedMergeView>,
+    /// The latest 200, newest first.
+    pub events: Vec<EventView>,
+    pub journeys: Vec<RunView>,
+    /// The latest 200, newest first.
+    pub messages: Vec<MessageView>,
+    /// Traits Wayfarer reads but cannot use (e.g. an unknown `timezone`).
+    pub warnings: Vec<String>,
+}
+
+/// One of a person's recent entry events, and what it did at entry (judged as of when it
+/// came).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct RecentEntry {
+    /// The event's time, as sent.
+    pub at: String,
+    pub received_at: String,
+    pub message_id: String,
+    pub verdict: EntryVerdict,
+    /// The verdict in a sentence, with the values seen.
+    pub detail: String,
+    /// The run it started (`entered`), or the earlier run that kept it out (`waiting`,
+    /// `reentry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    /// `filtered`: each comparison the entry filter made, with the value seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<String>,
+}
+
+/// What an entry event did.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryVerdict {
+    /// A run started from it.
+    Entered,
+    /// The entry filter was false.
+    Filtered,
+    /// The person's run was waiting and the entry is not concurrent.
+    Waiting,
+    /// The re-entry rule said no.
+    Reentry,
+    /// The journey's entry limit was reached.
+    Limit,
+    /// The journey is keyed (`entry.key`) and the event had no key property.
+    NoKey,
+    /// It came before the journey was first published.
+    NotLive,
+    /// Nothing in the store explains it (the journey may have been paused then).
+    Unexplained,
+}
+
+/// A published journey, from one person's side.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ProfileJourney {
+    pub journey: String,
+    pub version: i64,
+    pub state: JourneyState,
+    /// A run of theirs is waiting in it.
+    pub in_journey: bool,
+    /// When not in it: why not, with the values seen.
+    pub why_not: Option<String>,
+    /// Journeys entered by an event: what their latest entry events did, newest first.
+    pub recent_entries: Option<Vec<RecentEntry>>,
+    pub runs: Vec<RunView>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ProfileJourneys {
+    pub profile_id: i64,
+    pub journeys: Vec<ProfileJourney>,
+}
+
+// ---- messages and dead letters ----
+
+#[derive(Deserialize, IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
+pub struct MessagesQuery {
+    pub status: Option<MessageStatus>,
+    pub profile_id: Option<i64>,
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct MessagesPage {
+    /// Newest first.
+    pub messages: Vec<MessageView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct Retried {
+    /// Messages made due again.
+    pub retried: usize,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct JourneyRetried {
+    pub journey: String,
+    pub retried: usize,
+}
+
+/// Inputs the engine failed to step (a bug), with the error.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct DeadLetterView {
+    pub id: i64,
+    pub profile_id: i64,
+    /// The events, timers and outcomes, as stored.
+    pub inputs: Vec<Value>,
+    pub error: String,
+    pub at: String,
+    pub replayed_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct DeadLettersPage {
+    /// Newest first.
+    pub dead_letters: Vec<DeadLetterView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct Replayed {
+    pub replayed: i64,
+}
+
+// ---- clock ----
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ClockView {
+    pub now: String,
+    /// Started with `testing.manual_clock`: time moves only through `POST /api/clock`.
+    pub manual: bool,
+}
+
+/// Exactly one of the two.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MoveClock {
+    /// A duration such as `3d`.
+    pub advance: Option<String>,
+    /// An RFC 3339 instant.
+    pub to: Option<String>,
+}
