@@ -5,7 +5,9 @@
 //!   throw-away PostgreSQL 15 cluster when the machine has one, runs every test, stops it.
 //! - `cargo xtask ci`: `cargo fmt --check`, `cargo clippy -D warnings`, then `test` with
 //!   `CI=1`, under which tests fail instead of skipping when a component is missing, then a
+//!   run of schemathesis against the admin API's OpenAPI document (`api-fuzz`), then a
 //!   one-minute `fuzz`.
+//! - `cargo xtask api-fuzz`: schemathesis against `target/debug/wayfarer` (build it first).
 //! - `cargo xtask fuzz --minutes N [TARGET...]`: installs cargo-fuzz when missing, builds the
 //!   fuzz targets of `fuzz/` and runs each (or those named) for its share of N minutes from
 //!   its seed corpus; fails if any finds a crash, naming the reproducer. See docs/FUZZING.md.
@@ -36,7 +38,10 @@ fn install_e2e() -> Result {
     let root = root();
     let venv_python = root.join(".venv/bin/python");
     let importable = |py: &Path| {
-        Command::new(py).args(["-c", "import aiosmtpd, segment.analytics, standardwebhooks"]).output().is_ok_and(|o| o.status.success())
+        Command::new(py)
+            .args(["-c", "import aiosmtpd, segment.analytics, standardwebhooks, schemathesis"])
+            .output()
+            .is_ok_and(|o| o.status.success())
     };
     if !importable(&venv_python) {
         run(Command::new("python3").args(["-m", "venv"]).arg(root.join(".venv")))?;
@@ -108,6 +113,60 @@ fn test(ci: bool) -> Result {
         cmd.env("CI", "1");
     }
     run(&mut cmd)
+}
+
+/// Runs schemathesis against a `wayfarer` binary (the debug build the tests made) from its
+/// OpenAPI document: every check but `positive_data_acceptance` (a journey document, a
+/// template or "exactly one of" two fields has rules a schema cannot say, so a schema-valid
+/// request may be refused with 4xx). It fails on any 5xx, any answer that does not match the
+/// schema, any status or content type not documented, and invalid input accepted.
+fn api_fuzz() -> Result {
+    let root = root();
+    let dir = std::env::temp_dir().join(format!("wayfarer-schemathesis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    drop(listener);
+    let token = format!("st-{}", std::process::id());
+    let mut server = Command::new(root.join("target/debug/wayfarer"))
+        .arg("serve")
+        .env("WAYFARER_LISTEN", addr.to_string())
+        .env("WAYFARER_DATA_DIR", dir.join("data"))
+        .env("WAYFARER_ADMIN_TOKEN", &token)
+        .env("WAYFARER_TESTING_MANUAL_CLOCK", "2030-01-01T00:00:00Z")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("starting target/debug/wayfarer: {e}"))?;
+    let url = format!("http://{addr}/api/openapi.json");
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(addr).is_ok()
+    });
+    let result = if up {
+        run(Command::new(root.join(".venv/bin/schemathesis")).args([
+            "run",
+            &url,
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            "--checks",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--max-examples",
+            "30",
+            "--seed",
+            "1",
+        ]))
+    } else {
+        Err(format!("the server did not start on {addr} (log: {})", dir.join("server.log").display()))
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    if result.is_ok() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
 }
 
 /// The cargo-fuzz `fuzz` installs when the machine has none.
@@ -256,8 +315,10 @@ fn main() -> ExitCode {
                 run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]).current_dir(root()))
             })
             .and_then(|()| test(true))
+            .and_then(|()| api_fuzz())
             .and_then(|()| fuzz(1.0, &[])),
-        _ => Err("usage: cargo xtask test | ci | fuzz [--minutes N] [TARGET...]".into()),
+        "api-fuzz" => install_e2e().and_then(|()| api_fuzz()),
+        _ => Err("usage: cargo xtask test | ci | api-fuzz | fuzz [--minutes N] [TARGET...]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

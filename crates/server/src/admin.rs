@@ -500,9 +500,13 @@ pub async fn stop_journey(State(app): State<Arc<App>>, Path(id): Path<String>, b
     Ok(Json(wire::Stopped { state: wire::JourneyState::Stopped, stopped_runs: stopped }))
 }
 
-/// How many items a page has: `limit`, 100 by default, at most 1000.
-fn page_size(limit: Option<u32>) -> usize {
-    limit.map_or(100, |l| l.clamp(1, 1000) as usize)
+/// How many items a page has: `limit` (1 to 1000), 100 by default.
+fn page_size(limit: Option<u32>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(100),
+        Some(l @ 1..=1000) => Ok(l as usize),
+        Some(l) => Err(bad_request(format!("limit is 1 to 1000, not {l}"))),
+    }
 }
 
 /// A cursor is the last (or first) id of the page before, as a string; clients treat it as
@@ -522,7 +526,7 @@ fn next_cursor(len: usize, size: usize, last: Option<i64>) -> Option<String> {
 #[utoipa::path(get, path = "/journeys/{id}/runs", tag = "journeys", params(("id" = String, Path), wire::PageQuery),
     responses((status = 200, body = wire::RunsPage), (status = 404, body = ErrorBody)))]
 pub async fn journey_runs(State(app): State<Arc<App>>, Path(id): Path<String>, Query(q): Query<wire::PageQuery>) -> Answer<wire::RunsPage> {
-    let size = page_size(q.limit);
+    let size = page_size(q.limit)?;
     let after = RunId(cursor(q.cursor.as_deref())?.unwrap_or(0));
     let runs = app
         .read(move |tx| {
@@ -858,7 +862,7 @@ pub async fn get_profile(State(app): State<Arc<App>>, Path(id): Path<i64>) -> An
 #[utoipa::path(get, path = "/profiles", tag = "profiles", params(wire::ProfilesQuery),
     responses((status = 200, body = wire::ProfilesPage)))]
 pub async fn list_profiles(State(app): State<Arc<App>>, Query(q): Query<wire::ProfilesQuery>) -> Answer<wire::ProfilesPage> {
-    let size = page_size(q.limit);
+    let size = page_size(q.limit)?;
     let after = ProfileId(cursor(q.cursor.as_deref())?.unwrap_or(0));
     let search = q.q.filter(|s| !s.is_empty());
     let page = app
@@ -892,7 +896,7 @@ pub async fn list_profiles(State(app): State<Arc<App>>, Query(q): Query<wire::Pr
 #[utoipa::path(get, path = "/dead-letters", tag = "operations", params(wire::PageQuery),
     responses((status = 200, body = wire::DeadLettersPage)))]
 pub async fn list_dead_letters(State(app): State<Arc<App>>, Query(q): Query<wire::PageQuery>) -> Answer<wire::DeadLettersPage> {
-    let size = page_size(q.limit);
+    let size = page_size(q.limit)?;
     let before = cursor(q.cursor.as_deref())?.map(DeadLetterId);
     let letters = app.read(move |tx| Ok(tx.dead_letters(before, size)?)).await?;
     let next_cursor = next_cursor(letters.len(), size, letters.last().map(|d| d.id.0));
@@ -924,7 +928,7 @@ pub async fn replay_dead_letter(State(app): State<Arc<App>>, Path(id): Path<i64>
 #[utoipa::path(get, path = "/messages", tag = "messages", params(wire::MessagesQuery),
     responses((status = 200, body = wire::MessagesPage)))]
 pub async fn list_messages(State(app): State<Arc<App>>, Query(q): Query<wire::MessagesQuery>) -> Answer<wire::MessagesPage> {
-    let size = page_size(q.limit);
+    let size = page_size(q.limit)?;
     let before = cursor(q.cursor.as_deref())?.map(OutboxId);
     let status = q.status.map(OutboxStatus::from);
     let all = app.read(move |tx| Ok(tx.messages(status, q.profile_id.map(ProfileId), before, size)?)).await?;

@@ -24,7 +24,8 @@ pub struct ErrorBody {
 #[derive(Deserialize, IntoParams, Debug, Default)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Opaque; from the previous page's `next_cursor`.
+    /// From the previous page's `next_cursor`.
+    #[param(pattern = "^[0-9]*$")]
     pub cursor: Option<String>,
     /// 1 to 1000; 100 when absent.
     #[param(minimum = 1, maximum = 1000)]
@@ -98,11 +99,18 @@ pub struct TemplateList {
 
 /// A journey document (docs/JOURNEYS.md): what `wayfarer journeys apply` reads from a file
 /// and the canvas edits. Checked by the server, which answers every problem at once as
-/// diagnostics.
-#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
+/// diagnostics. Always a JSON object.
+#[derive(Serialize, ToSchema, Debug, Clone, PartialEq)]
 #[serde(transparent)]
 #[schema(value_type = Object)]
 pub struct JourneyDocument(pub Value);
+
+impl<'de> Deserialize<'de> for JourneyDocument {
+    /// Only an object is a document: anything else is refused before it is looked at.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<JourneyDocument, D::Error> {
+        domain::Map::deserialize(d).map(|m| JourneyDocument(Value::Object(m)))
+    }
+}
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -405,7 +413,9 @@ pub struct Entered {
 pub struct BacktestRequest {
     pub document: JourneyDocument,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub from: String,
+    #[schema(format = DateTime)]
     pub to: String,
 }
 
@@ -484,6 +494,7 @@ pub struct LookupQuery {
 pub struct ProfilesQuery {
     /// The start of any identity (a user id, an anonymous id); everyone when absent.
     pub q: Option<String>,
+    #[param(pattern = "^[0-9]*$")]
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
@@ -706,6 +717,7 @@ pub struct ProfileJourneys {
 pub struct MessagesQuery {
     pub status: Option<MessageStatus>,
     pub profile_id: Option<i64>,
+    #[param(pattern = "^[0-9]*$")]
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
@@ -770,5 +782,6 @@ pub struct MoveClock {
     /// A duration such as `3d`.
     pub advance: Option<String>,
     /// An RFC 3339 instant.
+    #[schema(format = DateTime)]
     pub to: Option<String>,
 }
