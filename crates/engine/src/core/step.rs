@@ -405,5 +405,5 @@ pub(super) fn stuck(run: &Run, now: Timestamp) -> Transition {
     run.exit_reason = Some("timer fired at a step that cannot take it (journey version missing or invalid)".into());
     run.seq += 1;
     run.updated_at = now;
-    Transition { run, entered: false, effects: Vec::new(), trace: vec!["exit: timer could not be handled".into()] }
+    Transition { run, entered: false, effects: Vec::new(), trace: vec!["exit: timer could not be handled".into()], visited: Vec::new() }
 }
