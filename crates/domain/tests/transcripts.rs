@@ -2924,3 +2924,39 @@ fn api_entries_can_be_keyed_by_a_payload_property() {
         "#]],
     );
 }
+
+/// `Transition::visited`: the steps a transition reached, once per visit and in order. A
+/// resumed run's waiting step is not among them (it was reached before); an exit event
+/// reaches no step.
+#[test]
+fn a_transition_lists_the_steps_it_reached() {
+    let j = Journey::parse(&json!({
+        "id": "visits", "entry": {"event": "Go"}, "exit": [{"event": "Stop"}],
+        "steps": [
+            {"id": "check", "type": "branch", "cases": [{"when": {"trait": "plan", "op": "eq", "value": "pro"}, "next": "gone"}], "else": "ask"},
+            {"id": "ask", "type": "wait_for", "events": [{"event": "Answered", "next": "note"}], "timeout": "1d", "timeout_next": "check"},
+            {"id": "note", "type": "update", "set": {"answered": true}, "next": "ask"},
+            {"id": "gone", "type": "exit"}
+        ]
+    }))
+    .expect("valid journey");
+    let (free, pro) = (Map::new(), json!({"plan": "pro"}).as_object().cloned().unwrap_or_default());
+    let ctx = |traits| Context { traits, history: &[], previous: None, entries: 0, render: &Paths };
+    let at = Timestamp::parse("2027-01-15T08:00:00Z").expect("time");
+    let env = Envelope { kind: Some(Kind::Track), received_at: at, sent_at: None, fallback_message_id: "m" };
+    let event = |name: &str| Event::parse(json!({"userId": "v", "event": name}), &env).expect("event");
+    let visited = |t: &domain::journey::Transition| t.visited.iter().map(|n| n.as_str().to_owned()).collect::<Vec<_>>();
+
+    let go = event("Go");
+    let t = step(&j, 1, None, Input::Event(&go), &ctx(&free), at, 1).expect("entered");
+    assert_eq!(visited(&t), ["check", "ask"]);
+    let answered = event("Answered");
+    let t = step(&j, 1, Some(&t.run), Input::Event(&answered), &ctx(&free), at, 1).expect("answered");
+    assert_eq!(visited(&t), ["note", "ask"], "back to the wait_for it left: a new visit");
+    let later = at.plus(Duration::days(1));
+    let timed_out = step(&j, 1, Some(&t.run), Input::Timer, &ctx(&pro), later, 1).expect("timed out");
+    assert_eq!((visited(&timed_out), timed_out.run.status), (vec!["check".to_owned(), "gone".to_owned()], RunStatus::Exited));
+    let stop = event("Stop");
+    let stopped = step(&j, 1, Some(&t.run), Input::Event(&stop), &ctx(&free), at, 1).expect("stopped");
+    assert_eq!((visited(&stopped), stopped.run.status), (Vec::<String>::new(), RunStatus::Exited));
+}

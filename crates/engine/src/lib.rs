@@ -279,6 +279,26 @@ impl Engine {
         Ok(n)
     }
 
+    /// A journey's per-node counts (entered, passed, exited, converted) over the hours that
+    /// start in `range` (`[from, to)`), by default the 7 days up to now by the engine's clock
+    /// (168 whole hours, the current one included), with each node's waiting gauge now. Nodes
+    /// are step ids, `store::ENTRY_NODE` and `store::CONTROL_NODE` (see `Tx::node_counts`).
+    pub async fn node_counts(
+        &self,
+        journey: JourneyId,
+        range: Option<(domain::time::Timestamp, domain::time::Timestamp)>,
+    ) -> Result<std::collections::BTreeMap<String, store::NodeCounts>, Error> {
+        let (from, to) = range.unwrap_or_else(|| {
+            let to = store::NodeDeltas::hour(self.clock.now()).plus(domain::time::Duration::hours(1));
+            (to.minus(domain::time::Duration::days(7)), to)
+        });
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.read()?.node_counts(&journey, from, to))
+            .await
+            .map_err(|e| Error::Store(store::Error::Corrupt(format!("store task: {e}"))))?
+            .map_err(Error::from)
+    }
+
     /// Makes newly published journey versions take effect for the events that follow.
     pub async fn reload_journeys(&self) -> Result<(), Error> {
         let (reply, rx) = oneshot::channel();

@@ -533,6 +533,7 @@ async fn a_backtest_over_the_same_events_reports_what_the_live_journey_did() {
     h.advance("5d").await;
     let end = h.clock_now();
     let live = engine::backtest::report(&*h.store, &JourneyId("consultation".into()), Timestamp(START), end).expect("live report");
+    let live_counts = h.counts("consultation").await;
     let scratch = tempfile::tempdir().expect("scratch");
     let progress = std::sync::Mutex::new(Vec::new());
     let replayed = engine::backtest::run(h.store.clone(), &consultation(), Timestamp(START), end, scratch.path(), &|done, total| {
@@ -541,6 +542,14 @@ async fn a_backtest_over_the_same_events_reports_what_the_live_journey_did() {
     .await
     .expect("backtest");
     assert_eq!(outcome(&replayed), live, "the backtest reports exactly what happened live");
+    // The per-node counts of a backtest are its scratch store's (here what happened live),
+    // and the live store's are left alone.
+    assert_eq!(h.counts("consultation").await, live_counts, "a backtest counts nothing in the live store");
+    let backtest_store = SqliteStore::open(&scratch.path().join("backtest.db")).expect("the backtest's store");
+    let replayed_counts =
+        backtest_store.read().expect("tx").node_counts(&JourneyId("consultation".into()), Timestamp(0), end.plus(Duration::hours(1)));
+    assert_eq!(replayed_counts.expect("counts"), live_counts);
+    assert_eq!(live_counts["$entry"].entered, 3);
     assert_eq!(replayed.sends.get("consultation-invite"), Some(&3));
     assert_eq!(replayed.sends.get("consultation-reminder"), Some(&2));
     assert_eq!((replayed.events, replayed.warmup_events), (19, 0));
@@ -844,6 +853,11 @@ async fn mixed_days(options: Options) -> String {
             out += &format!("{j} profile {}: {} at {node} ({})\n", r.profile, run.status.as_str(), run.exit_reason.unwrap_or_default());
         }
     }
+    drop(tx);
+    for j in ["consultation", "trial", "count-orders", "vip-welcome"] {
+        h.check_counts_match_runs(j).await;
+        out += &format!("{j}:\n{}", table(&h.counts(j).await));
+    }
     out
 }
 
@@ -865,6 +879,27 @@ async fn remembering_people_between_batches_changes_nothing_but_speed() {
         count-orders profile 4: exited at promote (completed)
         count-orders profile 4: exited at vip (completed)
         vip-welcome profile 4: exited at hello (completed)
+        consultation:
+        node         entered passed exited converted waiting
+        $entry             1      1      0         0       0
+        booked             1      1      0         0       0
+        invite             1      1      0         0       0
+        remind             1      0      1         0       0
+        trial:
+        node         entered passed exited converted waiting
+        $entry             3      3      0         0       0
+        hello              1      0      1         0       0
+        pause              3      1      2         0       0
+        count-orders:
+        node         entered passed exited converted waiting
+        $entry             3      3      0         0       0
+        count              3      3      0         0       0
+        promote            3      1      2         0       0
+        vip                1      0      1         0       0
+        vip-welcome:
+        node         entered passed exited converted waiting
+        $entry             1      1      0         0       0
+        hello              1      0      1         0       0
     "#]]
     .assert_eq(&remembered);
 }
@@ -1489,4 +1524,337 @@ async fn a_journey_entered_on_failed_messages_does_not_loop_on_its_own_failures(
     let p = tx.profile_by_identity(&Identity::UserId("zed".into())).expect("lookup").expect("known");
     let names: Vec<String> = tx.timeline(p, 10).expect("timeline").iter().map(|e| e.event.match_name().to_owned()).collect();
     expect!["Message Failed, Message Failed, Signed Up, Identify"].assert_eq(&names.join(", "));
+}
+
+/// A journey's per-node counts as the canvas would show them, one row per node.
+fn table(counts: &std::collections::BTreeMap<String, store::NodeCounts>) -> String {
+    let mut out = format!("{:<12} {:>7} {:>6} {:>6} {:>9} {:>7}\n", "node", "entered", "passed", "exited", "converted", "waiting");
+    for (node, c) in counts {
+        out += &format!("{node:<12} {:>7} {:>6} {:>6} {:>9} {:>7}\n", c.entered, c.passed, c.exited, c.converted, c.waiting);
+    }
+    out
+}
+
+impl Harness {
+    /// A journey's per-node counts over every hour so far.
+    async fn counts(&self, journey: &str) -> std::collections::BTreeMap<String, store::NodeCounts> {
+        let range = Some((Timestamp(0), self.clock_now().plus(Duration::hours(1))));
+        self.engine.node_counts(JourneyId(journey.into()), range).await.expect("node counts")
+    }
+
+    async fn check_counts(&self, journey: &str, expect: Expect) {
+        expect.assert_eq(&table(&self.counts(journey).await));
+    }
+
+    /// The counts agree with the runs (scanned here, in the test only): each node's waiting
+    /// gauge is the runs waiting there, every run that reached a step left it, ended there or
+    /// waits there (`entered = passed + exited + waiting`), every run started at the entry went
+    /// on or ended there, and the control group's runs are counted apart.
+    async fn check_counts_match_runs(&self, journey: &str) {
+        use std::collections::BTreeMap;
+        let counts = self.counts(journey).await;
+        let runs = self.store.read().expect("tx").journey_runs(&JourneyId(journey.into())).expect("runs");
+        let (control, treated): (Vec<_>, Vec<_>) = runs.iter().map(|r| &r.run).partition(|r| r.control);
+        let mut waiting: BTreeMap<String, i64> = BTreeMap::new();
+        for r in treated.iter().filter(|r| r.status == domain::journey::RunStatus::Waiting) {
+            *waiting.entry(r.node.as_ref().map_or(store::ENTRY_NODE.into(), |n| n.0.clone())).or_default() += 1;
+        }
+        let gauges: BTreeMap<String, i64> = counts.iter().filter(|(_, c)| c.waiting != 0).map(|(n, c)| (n.clone(), c.waiting)).collect();
+        assert_eq!(gauges, waiting, "{journey}: the waiting gauge is the runs waiting at each node\n{}", table(&counts));
+        let ended = |runs: &[&domain::journey::Run]| runs.iter().filter(|r| r.status == domain::journey::RunStatus::Exited).count() as i64;
+        let converted = |runs: &[&domain::journey::Run]| runs.iter().filter(|r| r.converted_at.is_some()).count() as i64;
+        let entry = counts.get(store::ENTRY_NODE).copied().unwrap_or_default();
+        assert_eq!(entry.entered, treated.len() as i64, "{journey}: a run started is entered at the entry\n{}", table(&counts));
+        assert_eq!(entry.entered, entry.passed + entry.exited, "{journey}: every run went on from the entry or ended there");
+        for (node, c) in counts.iter().filter(|(n, _)| !n.starts_with('$')) {
+            assert_eq!(c.entered, c.passed + c.exited + c.waiting, "{journey}: at {node}, entered = passed + exited + waiting");
+        }
+        let steps = counts.iter().filter(|(n, _)| n.as_str() != store::CONTROL_NODE).map(|(_, c)| c);
+        let (exits, conversions) = steps.fold((0, 0), |(x, c), n| (x + n.exited, c + n.converted));
+        assert_eq!((exits, conversions), (ended(&treated), converted(&treated)), "{journey}: every run ended and converted once");
+        let held = counts.get(store::CONTROL_NODE).copied().unwrap_or_default();
+        assert_eq!(
+            (held.entered, held.passed, held.exited, held.converted, held.waiting),
+            (control.len() as i64, 0, ended(&control), converted(&control), 0),
+            "{journey}: the control group is counted apart"
+        );
+    }
+
+    /// Events of one batch (one transaction), then whatever comes due.
+    async fn batch(&mut self, events: Vec<(Kind, Value)>) {
+        let events: Vec<Event> = events.into_iter().map(|(kind, raw)| self.event(kind, raw)).collect();
+        self.engine.ingest(SourceId("web".into()), events).await.expect("ingest");
+        self.engine.wake().await.expect("wake");
+    }
+}
+
+/// entry → branch (pro plans are welcomed at once) → wait_for Activated (2 days) → tips, or
+/// a nudge on timeout → exit; Unsubscribed exits; Upgraded is the goal.
+fn onboarding() -> Value {
+    json!({"id": "onboarding", "entry": {"event": "Signed Up"}, "exit": [{"event": "Unsubscribed"}], "goal": {"event": "Upgraded"},
+    "steps": [
+        {"id": "plan", "type": "branch", "cases": [{"when": {"property": "plan", "op": "eq", "value": "pro"}, "next": "welcome-pro"}],
+         "else": "activated"},
+        {"id": "activated", "type": "wait_for", "events": [{"event": "Activated", "next": "tips"}], "timeout": "2d", "timeout_next": "nudge"},
+        {"id": "nudge", "type": "send", "template": "nudge", "next": "done"},
+        {"id": "tips", "type": "send", "template": "tips", "next": "done"},
+        {"id": "welcome-pro", "type": "send", "template": "pro"},
+        {"id": "done", "type": "exit"}
+    ]})
+}
+
+fn signed_up(who: &str, plan: &str) -> (Kind, Value) {
+    (Kind::Track, json!({"userId": who, "event": "Signed Up", "properties": {"plan": plan}}))
+}
+
+/// What the canvas shows on each node, stage by stage: kept by the engine in the commits of
+/// the transitions, so a restart changes nothing, and stopping the journey empties its waits.
+#[tokio::test]
+async fn the_canvas_counts_each_node_as_runs_go_through_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wayfarer.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store"));
+    let mut h = Harness::on(store, tempfile::tempdir().expect("dir"), Options::default(), WebhookOptions::default());
+    for (t, subject) in [("nudge", "Need a hand?"), ("tips", "Three tips"), ("pro", "Welcome, pro")] {
+        h.template(t, subject);
+    }
+    h.publish(onboarding()).await;
+    h.check_counts(
+        "onboarding",
+        expect![[r#"
+        node         entered passed exited converted waiting
+    "#]],
+    )
+    .await;
+    let people = ["ann", "ben", "cy", "di", "eve", "fay", "gus"];
+    h.batch(people.iter().map(|who| (Kind::Identify, json!({"userId": who, "traits": {"email": format!("{who}@x.test")}}))).collect())
+        .await;
+    // Five sign up in one batch (one transaction); eve on the pro plan is welcomed at once.
+    h.batch(vec![
+        signed_up("ann", "free"),
+        signed_up("ben", "free"),
+        signed_up("cy", "free"),
+        signed_up("di", "free"),
+        signed_up("eve", "pro"),
+    ])
+    .await;
+    h.check_counts(
+        "onboarding",
+        expect![[r#"
+        node         entered passed exited converted waiting
+        $entry             5      5      0         0       0
+        activated          4      0      0         0       4
+        plan               5      5      0         0       0
+        welcome-pro        1      0      1         0       0
+    "#]],
+    )
+    .await;
+    h.check_counts_match_runs("onboarding").await;
+    // An hour later: ann activates (tips, then the exit step), ben upgrades while waiting (a
+    // conversion where he stands), cy unsubscribes (ended where she waited).
+    h.advance("1h").await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Activated"})).await;
+    h.send(Kind::Track, json!({"userId": "ben", "event": "Upgraded"})).await;
+    h.send(Kind::Track, json!({"userId": "cy", "event": "Unsubscribed"})).await;
+    h.check_counts(
+        "onboarding",
+        expect![[r#"
+        node         entered passed exited converted waiting
+        $entry             5      5      0         0       0
+        activated          4      1      1         1       2
+        done               1      0      1         0       0
+        plan               5      5      0         0       0
+        tips               1      1      0         0       0
+        welcome-pro        1      0      1         0       0
+    "#]],
+    )
+    .await;
+    h.check_counts_match_runs("onboarding").await;
+    // The next day fay and gus sign up; then the engine goes away (dropped, no shutdown) and
+    // another starts on the same database: the counts are what was committed.
+    h.advance("23h").await;
+    h.batch(vec![signed_up("fay", "free"), signed_up("gus", "free")]).await;
+    let before = h.counts("onboarding").await;
+    drop(h);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("reopen"));
+    let mut h = Harness::on(store, dir, Options::default(), WebhookOptions::default());
+    h.clock.set(Timestamp(START).plus(Duration::days(1)));
+    assert_eq!(h.counts("onboarding").await, before, "the counts committed with the transitions, nothing lost or doubled");
+    h.check_counts(
+        "onboarding",
+        expect![[r#"
+        node         entered passed exited converted waiting
+        $entry             7      7      0         0       0
+        activated          6      1      1         1       4
+        done               1      0      1         0       0
+        plan               7      7      0         0       0
+        tips               1      1      0         0       0
+        welcome-pro        1      0      1         0       0
+    "#]],
+    )
+    .await;
+    // Day 2, on the new engine: ben's and di's waits time out (nudged, then the exit step).
+    h.advance("1d").await;
+    h.check_counts(
+        "onboarding",
+        expect![[r#"
+        node         entered passed exited converted waiting
+        $entry             7      7      0         0       0
+        activated          6      3      1         1       2
+        done               3      0      3         0       0
+        nudge              2      2      0         0       0
+        plan               7      7      0         0       0
+        tips               1      1      0         0       0
+        welcome-pro        1      0      1         0       0
+    "#]],
+    )
+    .await;
+    h.check_counts_match_runs("onboarding").await;
+    h.check_messages(expect![[r#"
+        t=+0s email eve@x.test: captured "Welcome, pro"
+        t=+1h email ann@x.test: captured "Three tips"
+        t=+2d email ben@x.test: captured "Need a hand?"
+        t=+2d email di@x.test: captured "Need a hand?"
+    "#]]);
+    // Stopping the journey ends fay's and gus's runs where they wait: the gauge is back at 0.
+    let stopped = h.engine.runs(JourneyId("onboarding".into()), engine::RunsAction::Stop("campaign over".into())).await.expect("stop");
+    assert_eq!(stopped, 2);
+    h.check_counts(
+        "onboarding",
+        expect![[r#"
+        node         entered passed exited converted waiting
+        $entry             7      7      0         0       0
+        activated          6      3      3         1       0
+        done               3      0      3         0       0
+        nudge              2      2      0         0       0
+        plan               7      7      0         0       0
+        tips               1      1      0         0       0
+        welcome-pro        1      0      1         0       0
+    "#]],
+    )
+    .await;
+    h.check_counts_match_runs("onboarding").await;
+    // A date range: the first hour alone (the five sign-ups), and the page's default, the 7
+    // days to now, which six days on no longer holds the first day.
+    let first_hour =
+        h.engine.node_counts(JourneyId("onboarding".into()), Some((Timestamp(START), Timestamp(START).plus(Duration::hours(1)))));
+    let first_hour = first_hour.await.expect("counts");
+    assert_eq!((first_hour["$entry"].entered, first_hour["activated"].entered, first_hour["activated"].passed), (5, 4, 0));
+    assert_eq!(h.engine.node_counts(JourneyId("onboarding".into()), None).await.expect("counts"), h.counts("onboarding").await);
+    h.advance("6d").await;
+    h.check_counts(
+        "onboarding",
+        expect![[r#"
+        node         entered passed exited converted waiting
+        $entry             7      7      0         0       0
+        activated          6      3      3         1       0
+        done               3      0      3         0       0
+        nudge              2      2      0         0       0
+        plan               7      7      0         0       0
+        tips               1      1      0         0       0
+        welcome-pro        1      0      1         0       0
+    "#]],
+    )
+    .await;
+    let last_week = h.engine.node_counts(JourneyId("onboarding".into()), None).await.expect("counts");
+    expect![[r#"
+        node         entered passed exited converted waiting
+        activated          0      2      2         0       0
+        done               2      0      2         0       0
+        nudge              2      2      0         0       0
+    "#]]
+    .assert_eq(&table(&last_week));
+}
+
+/// Control-group runs (holdout) go through the journey sending nothing: they are counted
+/// apart, at `$control` (entered, exited, converted), so the steps show the people the
+/// journey acts on.
+#[tokio::test]
+async fn control_group_runs_are_counted_apart() {
+    let mut h = Harness::new();
+    h.template("hello", "Hello");
+    h.publish(json!({"id": "drip", "entry": {"event": "Signed Up", "holdout": 50}, "goal": {"event": "Paid"},
+        "steps": [{"id": "pause", "type": "wait", "duration": "1d", "next": "hello"}, {"id": "hello", "type": "send", "template": "hello"}]}))
+    .await;
+    h.batch((0..40).map(|i| (Kind::Track, json!({"userId": format!("p{i}"), "event": "Signed Up"}))).collect()).await;
+    h.batch((0..10).map(|i| (Kind::Track, json!({"userId": format!("p{i}"), "event": "Paid"}))).collect()).await;
+    h.check_counts_match_runs("drip").await;
+    let counts = h.counts("drip").await;
+    let (held, treated) = (counts["$control"], counts["$entry"]);
+    assert_eq!(held.entered + treated.entered, 40);
+    assert!(held.entered >= 10 && treated.entered >= 10, "about half held out: {held:?}");
+    assert_eq!(held.converted + counts["pause"].converted, 10, "conversions of both groups, apart");
+    assert_eq!((counts["pause"].waiting, held.waiting), (treated.entered, 0), "the steps wait for the treated only");
+    h.engine.runs(JourneyId("drip".into()), engine::RunsAction::Stop("over".into())).await.expect("stop");
+    h.check_counts_match_runs("drip").await;
+    let counts = h.counts("drip").await;
+    assert_eq!((counts["$control"].exited, counts["pause"].exited, counts["pause"].waiting), (held.entered, treated.entered, 0));
+}
+
+/// For random days of entries, answers, goals, exit events, merges of anonymous visitors into
+/// known people (both in the journey: one run ends) and time passing, some in one batch, the
+/// counts always agree with the runs (`check_counts_match_runs`), up to the journey's stop.
+#[tokio::test]
+async fn the_counts_agree_with_the_runs_whatever_happens() {
+    let mut merge_exits = 0;
+    for seed in [0x2545_f491_4f6c_dd1d_u64, 7, 1_234_567] {
+        let mut h = Harness::new();
+        h.template("hello", "Hello");
+        h.publish(json!({"id": "loop", "entry": {"event": "Go", "holdout": 20}, "exit": [{"event": "Stop"}], "goal": {"event": "Paid"},
+            "steps": [
+                {"id": "check", "type": "branch", "cases": [{"when": {"trait": "vip", "op": "eq", "value": true}, "next": "hello"}], "else": "ask"},
+                {"id": "ask", "type": "wait_for", "events": [{"event": "Answered", "next": "note"}, {"event": "Skip", "next": "pause"}],
+                 "timeout": "1d", "timeout_next": "check"},
+                {"id": "note", "type": "update", "set": {"vip": true}, "next": "ask"},
+                {"id": "pause", "type": "wait", "duration": "6h", "next": "hello"},
+                {"id": "hello", "type": "send", "template": "hello"}
+            ]}))
+        .await;
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let random_event = |next: &mut dyn FnMut() -> u64| {
+            let who = next() % 8;
+            let id = if who < 5 { json!({"userId": format!("u{who}")}) } else { json!({"anonymousId": format!("a{who}")}) };
+            let name = ["Go", "Go", "Answered", "Skip", "Paid", "Stop"][(next() % 6) as usize];
+            let mut raw = id;
+            raw["event"] = json!(name);
+            (Kind::Track, raw)
+        };
+        for i in 0..80 {
+            match next() % 6 {
+                0..=2 => {
+                    let e = random_event(&mut next);
+                    h.batch(vec![e]).await;
+                }
+                3 => {
+                    let events = (0..3).map(|_| random_event(&mut next)).collect();
+                    h.batch(events).await;
+                }
+                4 => {
+                    let (user, anon) = (next() % 5, 5 + next() % 3);
+                    h.batch(vec![(Kind::Identify, json!({"userId": format!("u{user}"), "anonymousId": format!("a{anon}")}))]).await;
+                }
+                _ => {
+                    let hours = 1 + next() % 30;
+                    h.advance(&format!("{hours}h")).await;
+                }
+            }
+            if i % 10 == 9 {
+                h.check_counts_match_runs("loop").await;
+            }
+        }
+        h.engine.runs(JourneyId("loop".into()), engine::RunsAction::Stop("done".into())).await.expect("stop");
+        h.check_counts_match_runs("loop").await;
+        let counts = h.counts("loop").await;
+        assert!(counts.values().all(|c| c.waiting == 0), "{}", table(&counts));
+        assert!(counts.get("$entry").is_some_and(|c| c.entered > 5), "the random days did enter people: {}", table(&counts));
+        let runs = h.store.read().expect("tx").journey_runs(&JourneyId("loop".into())).expect("runs");
+        merge_exits += runs.iter().filter(|r| r.run.exit_reason.as_deref().is_some_and(|x| x.starts_with("profile merged"))).count();
+    }
+    assert!(merge_exits > 0, "some merges ended a run");
 }

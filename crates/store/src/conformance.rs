@@ -12,8 +12,8 @@ use domain::time::Timestamp;
 use serde_json::json;
 
 use crate::{
-    Attempt, DeadInput, Error, JourneyState, NameKind, NewOutbox, OutboxEntry, OutboxPayload, OutboxStatus, RefusedMerge, Source, Store,
-    Template, TemplateContext, TraceRecord,
+    Attempt, DeadInput, ENTRY_NODE, Error, JourneyState, NameKind, NewOutbox, NodeCounts, NodeDeltas, NodeTally, OutboxEntry,
+    OutboxPayload, OutboxStatus, RefusedMerge, Source, Store, Template, TemplateContext, TraceRecord,
 };
 
 #[macro_export]
@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
             refused_merges_show_on_both_profiles_and_follow_merges,
             dead_letters_are_kept_until_replayed,
             seen_names_are_kept_once_each,
+            node_counts_add_up_by_hour_with_a_waiting_gauge,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -431,4 +432,73 @@ pub fn seen_names_are_kept_once_each(store: &dyn Store) {
 
 fn tx_ids(entries: Vec<OutboxEntry>) -> Vec<OutboxId> {
     entries.iter().map(|e| e.id).collect()
+}
+
+pub fn node_counts_add_up_by_hour_with_a_waiting_gauge(store: &dyn Store) {
+    const HOUR: i64 = 3_600_000;
+    let (j, other) = (JourneyId("welcome".into()), JourneyId("other".into()));
+    // 10:00 UTC on some day, and times within that hour and the next.
+    let h = t(1_800_000_000_000 / HOUR * HOUR);
+    let (ten_past, twenty_past, next_hour) = (t(h.0 + 600_000), t(h.0 + 1_200_000), t(h.0 + HOUR + 5));
+    assert_eq!(NodeDeltas::hour(twenty_past), h);
+    assert_eq!(NodeDeltas::hour(next_hour), t(h.0 + HOUR));
+    let mut tx = store.write().expect("tx");
+    assert!(tx.node_counts(&j, t(0), t(i64::MAX)).expect("read").is_empty(), "nothing counted yet");
+    // One transaction's changes: gathered per (journey, node, hour), written at once.
+    let mut d = NodeDeltas::default();
+    d.at(&j, ENTRY_NODE, ten_past).entered += 2;
+    d.at(&j, ENTRY_NODE, twenty_past).passed += 2;
+    d.at(&j, "ask", ten_past).entered += 2;
+    d.at(&j, "ask", next_hour).passed += 1;
+    d.at(&j, "ask", next_hour).converted += 1;
+    d.at(&j, "thanks", next_hour).entered += 1;
+    d.at(&j, "thanks", next_hour).exited += 1;
+    d.at(&j, "idle", next_hour).entered += 0;
+    d.wait(&j, "ask", 2);
+    d.wait(&j, "ask", -1);
+    d.wait(&j, "idle", 0);
+    d.at(&other, "ask", ten_past).entered += 7;
+    d.wait(&other, "ask", 7);
+    assert_eq!(d.counts.len(), 6, "one row per journey, node and hour: {:?}", d.counts.keys());
+    tx.add_node_counts(&d).expect("add");
+    tx.commit().expect("commit");
+    // A later transaction adds to the same rows.
+    let mut tx = store.write().expect("tx");
+    let mut d = NodeDeltas::default();
+    d.at(&j, ENTRY_NODE, next_hour).entered += 1;
+    d.at(&j, "ask", twenty_past).entered += 1;
+    d.wait(&j, "ask", 1);
+    tx.add_node_counts(&d).expect("add");
+    tx.add_node_counts(&NodeDeltas::default()).expect("nothing to add");
+    tx.commit().expect("commit");
+
+    let mut tx = store.read().expect("tx");
+    let counts = |e, p, x, c, w| NodeCounts { entered: e, passed: p, exited: x, converted: c, waiting: w };
+    let both_hours = tx.node_counts(&j, h, t(h.0 + 2 * HOUR)).expect("read");
+    let shown: Vec<(&str, NodeCounts)> = both_hours.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+    assert_eq!(
+        shown,
+        [(ENTRY_NODE, counts(3, 2, 0, 0, 0)), ("ask", counts(3, 1, 0, 1, 2)), ("thanks", counts(1, 0, 1, 0, 0))],
+        "zero changes write nothing (no `idle`)"
+    );
+    let first_hour = tx.node_counts(&j, h, t(h.0 + HOUR)).expect("read");
+    assert_eq!(first_hour.get(ENTRY_NODE), Some(&counts(2, 2, 0, 0, 0)));
+    assert_eq!(first_hour.get("ask"), Some(&counts(3, 0, 0, 0, 2)), "the gauge is now, whatever the range");
+    assert_eq!(first_hour.get("thanks"), None);
+    // The hours that start in [from, to): 10:30 leaves 10:00-11:00 out.
+    let from_half_past = tx.node_counts(&j, t(h.0 + HOUR / 2), t(h.0 + 2 * HOUR)).expect("read");
+    assert_eq!(from_half_past.get(ENTRY_NODE), Some(&counts(1, 0, 0, 0, 0)));
+    let before = tx.node_counts(&j, t(0), h).expect("read");
+    assert_eq!(before.into_iter().collect::<Vec<_>>(), [("ask".to_owned(), counts(0, 0, 0, 0, 2))], "only the gauge");
+    assert_eq!(tx.node_counts(&other, t(0), t(i64::MAX)).expect("read").get("ask"), Some(&counts(7, 0, 0, 0, 7)), "per journey");
+    drop(tx);
+    // The gauge back at zero: the node shows nothing when nothing was counted in the range.
+    let mut tx = store.write().expect("tx");
+    let mut d = NodeDeltas::default();
+    d.wait(&j, "ask", -2);
+    tx.add_node_counts(&d).expect("add");
+    assert!(tx.node_counts(&j, t(0), h).expect("read").is_empty());
+    assert_eq!(tx.node_counts(&j, h, t(h.0 + HOUR)).expect("read").get("ask"), Some(&counts(3, 0, 0, 0, 0)));
+    tx.commit().expect("commit");
+    assert!(NodeTally::default().is_zero());
 }

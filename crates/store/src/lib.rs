@@ -13,6 +13,8 @@ mod postgres_backend;
 mod sql;
 mod sqlite_backend;
 
+use std::collections::BTreeMap;
+
 use domain::Map;
 use domain::event::Event;
 use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
@@ -297,6 +299,89 @@ pub enum DeadInput {
     Api { journey: JourneyId, payload: Map },
 }
 
+/// The node that stands for a journey's entry in its per-node counts. Step ids are slugs
+/// (`a-z`, `0-9`, `-`, `_`), so no step can be called this.
+pub const ENTRY_NODE: &str = "$entry";
+
+/// The node where the runs of a journey's control group (holdout) are counted: entered when
+/// they start, exited when they end, converted when they reach the goal; never at the entry
+/// or at a step, and never waiting (they go through the steps, sending nothing, and are kept
+/// out of the steps' numbers). Not a slug either.
+pub const CONTROL_NODE: &str = "$control";
+
+/// Counts of one node of a journey over one UTC hour (or, read, summed over a range).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeTally {
+    /// Runs that reached it (a step reached twice by one run counts twice; `ENTRY_NODE`:
+    /// runs started).
+    pub entered: i64,
+    /// Runs that left it for another step.
+    pub passed: i64,
+    /// Runs that ended there (an exit step, the end of a path, an exit event, a goal that
+    /// exits, a missing step, the step limit, the journey stopped, a merge).
+    pub exited: i64,
+    /// Runs that reached the goal while there (where the run stood when the goal event came).
+    pub converted: i64,
+}
+
+impl NodeTally {
+    pub fn is_zero(&self) -> bool {
+        *self == NodeTally::default()
+    }
+}
+
+/// What `Tx::node_counts` reads for one node: its counts over the range, and how many runs
+/// wait there now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeCounts {
+    pub entered: i64,
+    pub passed: i64,
+    pub exited: i64,
+    pub converted: i64,
+    /// A gauge, not a count over the range: runs waiting at the node now.
+    pub waiting: i64,
+}
+
+/// One hour, in milliseconds: the size of the per-node counts' buckets.
+pub const NODE_COUNT_HOUR: i64 = 3_600_000;
+
+/// Changes to per-node counts, gathered over a whole transaction and written at once
+/// (`Tx::add_node_counts`): one row per journey, node and hour touched, and one per journey
+/// and node whose waiting gauge moved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeDeltas {
+    /// By journey, node and hour (the UTC hour's first millisecond).
+    pub counts: BTreeMap<(JourneyId, String, Timestamp), NodeTally>,
+    /// The waiting gauge's change, by journey and node.
+    pub waiting: BTreeMap<(JourneyId, String), i64>,
+}
+
+impl NodeDeltas {
+    /// The hour `at` falls in (its first millisecond, UTC).
+    pub fn hour(at: Timestamp) -> Timestamp {
+        Timestamp(at.0.div_euclid(NODE_COUNT_HOUR) * NODE_COUNT_HOUR)
+    }
+
+    /// The counts of `node` of `journey` for the hour `at` falls in, to add to.
+    pub fn at(&mut self, journey: &JourneyId, node: &str, at: Timestamp) -> &mut NodeTally {
+        self.counts.entry((journey.clone(), node.to_owned(), NodeDeltas::hour(at))).or_default()
+    }
+
+    /// Moves the waiting gauge of `node` of `journey` by `by`.
+    pub fn wait(&mut self, journey: &JourneyId, node: &str, by: i64) {
+        *self.waiting.entry((journey.clone(), node.to_owned())).or_default() += by;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.values().all(NodeTally::is_zero) && self.waiting.values().all(|w| *w == 0)
+    }
+
+    pub fn clear(&mut self) {
+        self.counts.clear();
+        self.waiting.clear();
+    }
+}
+
 /// Which names `Tx::note_names` keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum NameKind {
@@ -442,6 +527,16 @@ pub trait Tx {
     fn dead_letters(&mut self, before: Option<DeadLetterId>, limit: usize) -> Result<Vec<DeadLetter>>;
     fn dead_letter(&mut self, id: DeadLetterId) -> Result<Option<DeadLetter>>;
     fn mark_replayed(&mut self, id: DeadLetterId, at: Timestamp) -> Result<()>;
+
+    // Per-node counts of journeys (what the canvas shows on each node).
+    /// Adds `deltas` to the per-node counts and waiting gauges: one upsert per (journey,
+    /// node, hour) and one per (journey, node) whose gauge moved; zero changes are skipped.
+    fn add_node_counts(&mut self, deltas: &NodeDeltas) -> Result<()>;
+    /// A journey's counts per node, summed over the hours that start in `[from, to)` (give
+    /// whole hours, or the hour a bound falls in is left out or in by its start), with each
+    /// node's waiting gauge now. Nodes are step ids, `ENTRY_NODE` and `CONTROL_NODE`; a node
+    /// with nothing to show is absent.
+    fn node_counts(&mut self, journey: &JourneyId, from: Timestamp, to: Timestamp) -> Result<BTreeMap<String, NodeCounts>>;
 
     // Names the data has shown (for warnings about names it never has).
     fn note_names(&mut self, kind: NameKind, names: &[&str]) -> Result<()>;

@@ -1,6 +1,8 @@
 //! Numbered, forward-only migrations, shared by both backends.
 //!
-//! `{id}` stands for the dialect's auto-incrementing primary key column type.
+//! `{id}` stands for the dialect's auto-incrementing primary key column type; `{run_node}`
+//! and `{run_control}` for reading a run's step and control-group flag out of its stored
+//! state (`runs.state`, JSON), which the dialects spell differently.
 
 pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (
@@ -164,4 +166,41 @@ CREATE TABLE seen_names (
 ALTER TABLE runs ADD COLUMN run_key TEXT NOT NULL DEFAULT '';
 "#,
     ),
+    (
+        7,
+        // Per-node counts of each journey's runs, kept by the engine in the transactions of
+        // the transitions that cause them (see `Tx::add_node_counts`): by UTC hour (the hour's
+        // first millisecond), and the waiting gauge, which is not by hour. The gauge starts
+        // from the runs waiting now (control-group runs are not counted at steps); the hourly
+        // counts start empty.
+        r#"
+CREATE TABLE node_counts (
+    journey_id TEXT NOT NULL,
+    hour BIGINT NOT NULL,
+    node TEXT NOT NULL,
+    entered BIGINT NOT NULL,
+    passed BIGINT NOT NULL,
+    exited BIGINT NOT NULL,
+    converted BIGINT NOT NULL,
+    PRIMARY KEY (journey_id, hour, node)
+);
+CREATE TABLE node_waiting (
+    journey_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    waiting BIGINT NOT NULL,
+    PRIMARY KEY (journey_id, node)
+);
+INSERT INTO node_waiting (journey_id, node, waiting)
+    SELECT journey_id, COALESCE({run_node}, '$entry'), COUNT(*) FROM runs
+    WHERE status = 'waiting' AND NOT {run_control}
+    GROUP BY journey_id, COALESCE({run_node}, '$entry');
+"#,
+    ),
+];
+
+/// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).
+pub(crate) const PLACEHOLDERS: &[(&str, &str, &str)] = &[
+    ("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY"),
+    ("{run_node}", "json_extract(state, '$.node')", "(state::jsonb ->> 'node')"),
+    ("{run_control}", "COALESCE(json_extract(state, '$.control'), 0) = 1", "COALESCE((state::jsonb ->> 'control')::boolean, false)"),
 ];

@@ -1,6 +1,7 @@
 //! The one implementation of `Tx`, written against a minimal connection trait that both
 //! backends provide. SQL uses `?` placeholders; the PostgreSQL driver numbers them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use domain::Map;
@@ -11,10 +12,10 @@ use domain::profile::Profile;
 use domain::time::Timestamp;
 use serde_json::Value;
 
-use crate::migrations::MIGRATIONS;
+use crate::migrations::{MIGRATIONS, PLACEHOLDERS};
 use crate::{
-    Attempt, DeadInput, DeadLetter, Error, JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NameKind, NewOutbox, OutboxEntry,
-    OutboxStatus, RefusedMerge, Result, RunRecord, Source, StoredEvent, Template, TraceRecord, Tx,
+    Attempt, DeadInput, DeadLetter, Error, JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NameKind, NewOutbox, NodeCounts,
+    NodeDeltas, OutboxEntry, OutboxStatus, RefusedMerge, Result, RunRecord, Source, StoredEvent, Template, TraceRecord, Tx,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -133,14 +134,20 @@ pub(crate) fn migrate(conn: &mut dyn Conn) -> Result<()> {
     if current > known {
         return Err(Error::SchemaTooNew { found: current, known });
     }
-    let id = match conn.dialect() {
-        Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
-        Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
-    };
+    let dialect = conn.dialect();
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         tracing::info!(version, "applying migration");
+        let sql = PLACEHOLDERS.iter().fold(sql.to_string(), |sql, (name, sqlite, postgres)| {
+            sql.replace(
+                name,
+                match dialect {
+                    Dialect::Sqlite => sqlite,
+                    Dialect::Postgres => postgres,
+                },
+            )
+        });
         conn.batch("BEGIN")?;
-        conn.batch(&sql.replace("{id}", id))?;
+        conn.batch(&sql)?;
         conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", params![*version])?;
         conn.batch("COMMIT")?;
         if let Some(d) = conn.durability() {
@@ -763,6 +770,45 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn mark_replayed(&mut self, id: DeadLetterId, at: Timestamp) -> Result<()> {
         self.conn.execute("UPDATE dead_letters SET replayed_at = ? WHERE id = ?", params![at.0, id.0])?;
         Ok(())
+    }
+
+    fn add_node_counts(&mut self, deltas: &NodeDeltas) -> Result<()> {
+        for ((journey, node, hour), t) in deltas.counts.iter().filter(|(_, t)| !t.is_zero()) {
+            self.conn.execute(
+                "INSERT INTO node_counts (journey_id, hour, node, entered, passed, exited, converted) VALUES (?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (journey_id, hour, node) DO UPDATE SET entered = node_counts.entered + excluded.entered, \
+                 passed = node_counts.passed + excluded.passed, exited = node_counts.exited + excluded.exited, \
+                 converted = node_counts.converted + excluded.converted",
+                params![journey.as_str(), hour.0, node.as_str(), t.entered, t.passed, t.exited, t.converted],
+            )?;
+        }
+        for ((journey, node), by) in deltas.waiting.iter().filter(|(_, by)| **by != 0) {
+            self.conn.execute(
+                "INSERT INTO node_waiting (journey_id, node, waiting) VALUES (?, ?, ?) \
+                 ON CONFLICT (journey_id, node) DO UPDATE SET waiting = node_waiting.waiting + excluded.waiting",
+                params![journey.as_str(), node.as_str(), *by],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn node_counts(&mut self, journey: &JourneyId, from: Timestamp, to: Timestamp) -> Result<BTreeMap<String, NodeCounts>> {
+        let mut out: BTreeMap<String, NodeCounts> = BTreeMap::new();
+        let rows = self.conn.query(
+            "SELECT node, CAST(SUM(entered) AS BIGINT), CAST(SUM(passed) AS BIGINT), CAST(SUM(exited) AS BIGINT), \
+             CAST(SUM(converted) AS BIGINT) FROM node_counts WHERE journey_id = ? AND hour >= ? AND hour < ? GROUP BY node",
+            params![journey.as_str(), from.0, to.0],
+        )?;
+        for r in &rows {
+            let c = out.entry(r.text(0)?.to_owned()).or_default();
+            (c.entered, c.passed, c.exited, c.converted) = (r.int(1)?, r.int(2)?, r.int(3)?, r.int(4)?);
+        }
+        let rows =
+            self.conn.query("SELECT node, waiting FROM node_waiting WHERE journey_id = ? AND waiting <> 0", params![journey.as_str()])?;
+        for r in &rows {
+            out.entry(r.text(0)?.to_owned()).or_default().waiting = r.int(1)?;
+        }
+        Ok(out)
     }
 
     fn note_names(&mut self, kind: NameKind, names: &[&str]) -> Result<()> {

@@ -1,5 +1,43 @@
 //! The store conformance suite on every backend.
 
+use domain::ids::JourneyId;
+use domain::time::Timestamp;
+use store::{NodeCounts, Store};
+
+/// Runs as a database from before the per-node counts holds them: two waiting at `ask`, one
+/// of the control group waiting there too, one ended there, one waiting at `pause` elsewhere.
+fn runs_from_before_the_counts(store: &dyn Store) {
+    let run = |journey: &str, node: &str, waiting: bool, control: bool| -> domain::journey::Run {
+        serde_json::from_value(serde_json::json!({
+            "journey": journey, "version": 1, "status": if waiting { "waiting" } else { "exited" }, "node": node,
+            "wake_at": if waiting { Some(5_000) } else { None }, "exit_reason": null, "entered_at": 0, "updated_at": 0, "seq": 1,
+            "trigger": {}, "trigger_event": "Go", "control": control
+        }))
+        .expect("a run")
+    };
+    let mut tx = store.write().expect("tx");
+    let p = tx.create_profile(Timestamp(0)).expect("profile");
+    for r in [run("j", "ask", true, false), run("j", "ask", true, false), run("j", "ask", true, true), run("j", "ask", false, false)] {
+        tx.insert_run(p, &r).expect("run");
+    }
+    tx.insert_run(p, &run("k", "pause", true, false)).expect("run");
+    tx.commit().expect("commit");
+}
+
+/// Migration 7 seeds the waiting gauge from the runs waiting then (else it would go below
+/// zero as they leave); the hourly counts start empty.
+fn gauge_is_seeded(store: &dyn Store) {
+    let mut tx = store.read().expect("tx");
+    let read = |tx: &mut Box<dyn store::Tx + '_>, j: &str| {
+        tx.node_counts(&JourneyId(j.into()), Timestamp(0), Timestamp(i64::MAX)).expect("read").into_iter().collect::<Vec<_>>()
+    };
+    assert_eq!(read(&mut tx, "j"), [("ask".to_owned(), NodeCounts { waiting: 2, ..NodeCounts::default() })]);
+    assert_eq!(read(&mut tx, "k"), [("pause".to_owned(), NodeCounts { waiting: 1, ..NodeCounts::default() })]);
+}
+
+/// What brings a database back to the schema before the per-node counts.
+const BEFORE_NODE_COUNTS: &str = "DROP TABLE node_counts; DROP TABLE node_waiting; DELETE FROM schema_migrations WHERE version >= 7;";
+
 mod sqlite {
     use store::{SqliteStore, Store};
 
@@ -24,6 +62,15 @@ mod sqlite {
         let store = SqliteStore::open(&path).expect("reopen");
         assert_eq!(store.read().expect("tx").setting("k").expect("get"), Some("v".into()));
     }
+
+    #[test]
+    fn the_waiting_gauge_starts_from_the_runs_waiting_when_it_is_added() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("wayfarer.db");
+        super::runs_from_before_the_counts(&SqliteStore::open(&path).expect("open"));
+        rusqlite::Connection::open(&path).expect("open").execute_batch(super::BEFORE_NODE_COUNTS).expect("back to schema 6");
+        super::gauge_is_seeded(&SqliteStore::open(&path).expect("reopen"));
+    }
 }
 
 mod postgres {
@@ -47,4 +94,14 @@ mod postgres {
     }
 
     store::conformance_suite!(make);
+
+    #[test]
+    fn the_waiting_gauge_starts_from_the_runs_waiting_when_it_is_added() {
+        let Ok(url) = std::env::var("WAYFARER_TEST_POSTGRES_URL") else { return };
+        let schema = format!("t_{}_gauge", std::process::id());
+        super::runs_from_before_the_counts(&PostgresStore::connect(&url, Some(&schema)).expect("connect"));
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        client.batch_execute(&format!("SET search_path TO {schema}; {}", super::BEFORE_NODE_COUNTS)).expect("back to schema 6");
+        super::gauge_is_seeded(&PostgresStore::connect(&url, Some(&schema)).expect("reconnect"));
+    }
 }

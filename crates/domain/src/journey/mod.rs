@@ -653,6 +653,12 @@ pub struct Transition {
     pub entered: bool,
     pub effects: Vec<Effect>,
     pub trace: Vec<String>,
+    /// Every step the run reached in this transition, in order, once per visit (a loop through
+    /// a step reaches it again): not the step a resumed run was waiting at, which it reached
+    /// before. The last is where the run now waits or ended, unless it ended on a missing step
+    /// or the end of a path (then `run.node` is the last step it reached, possibly an earlier
+    /// transition's). The engine's per-node counts are made from it.
+    pub visited: Vec<NodeId>,
 }
 
 /// What the engine knows besides the input: the person's traits, the journey's history
@@ -740,6 +746,8 @@ struct Stepper<'a> {
     history: Cow<'a, [Value]>,
     effects: Vec<Effect>,
     trace: Vec<String>,
+    /// The steps reached so far (`Transition::visited`).
+    visited: Vec<NodeId>,
 }
 
 impl<'a> Stepper<'a> {
@@ -754,7 +762,18 @@ impl<'a> Stepper<'a> {
             clock
         });
         let history = Cow::Borrowed(ctx.history);
-        Stepper { j, ctx, now, seed, traits: Cow::Borrowed(ctx.traits), clock, history, effects: Vec::new(), trace: Vec::new() }
+        Stepper {
+            j,
+            ctx,
+            now,
+            seed,
+            traits: Cow::Borrowed(ctx.traits),
+            clock,
+            history,
+            effects: Vec::new(),
+            trace: Vec::new(),
+            visited: Vec::new(),
+        }
     }
 
     fn facts<'f>(&'f self, properties: Option<&'f Map>, run: Option<&'f Run>) -> Facts<'f> {
@@ -950,6 +969,7 @@ impl<'a> Stepper<'a> {
                 return;
             };
             run.node = Some(id.clone());
+            self.visited.push(id.clone());
             if self.j.anchors.contains(&id) {
                 run.reached.insert(id.clone(), self.now);
             }
@@ -1094,7 +1114,7 @@ impl<'a> Stepper<'a> {
             run.seq += 1;
         }
         run.updated_at = self.now;
-        Transition { run, entered, effects: self.effects, trace: self.trace }
+        Transition { run, entered, effects: self.effects, trace: self.trace, visited: self.visited }
     }
 
     /// Does `input` start a run? Returns the trigger's name and properties, and the run key.

@@ -93,6 +93,7 @@ impl Core {
         for mut record in tx.runs_of(loser)? {
             let duplicate = winner_runs.iter().any(|w| w.run.status == RunStatus::Waiting && w.run.journey == record.run.journey);
             if record.run.status == RunStatus::Waiting && duplicate {
+                super::tally::ended(&mut self.nodes, &record.run, now);
                 record.run.status = RunStatus::Exited;
                 record.run.wake_at = None;
                 record.run.exit_reason = Some(format!("profile merged into {winner}, which has its own run"));

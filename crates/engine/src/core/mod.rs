@@ -17,7 +17,7 @@ use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, ProfileId, RunId,
 use domain::journey::{Journey, Run, RunStatus};
 use domain::profile::Profile;
 use domain::time::Timestamp;
-use store::{DeadInput, DeadLetter, NameKind, OutboxEntry, Store, StoredEvent, TraceRecord, Tx};
+use store::{DeadInput, DeadLetter, NameKind, NodeDeltas, OutboxEntry, Store, StoredEvent, TraceRecord, Tx};
 use tokio::sync::oneshot;
 
 use crate::dispatch::Handoff;
@@ -28,6 +28,7 @@ use crate::{Clock, Command, Error, IngestReport, Options, Origin, RunsAction};
 mod identity;
 mod step;
 mod sweep;
+mod tally;
 mod write;
 
 pub(crate) use identity::{INTERNAL_SOURCE, internal_identify};
@@ -44,6 +45,9 @@ pub(crate) struct Core {
     handoff: Arc<Handoff>,
     /// Outbox entries written by the transaction being built.
     fresh: Vec<OutboxEntry>,
+    /// What the transaction being built changes in the per-node counts (`tally`), written
+    /// once, just before its commit.
+    nodes: NodeDeltas,
     /// How many runs each journey with an entry limit has had: counted in the store once,
     /// then kept (only the core starts runs).
     run_counts: HashMap<JourneyId, i64>,
@@ -131,6 +135,7 @@ impl Core {
             clock,
             handoff,
             fresh: Vec::new(),
+            nodes: NodeDeltas::default(),
             run_counts: HashMap::new(),
             owed: Owed::default(),
             live: Vec::new(),
@@ -419,11 +424,13 @@ impl Core {
             }
         };
         let mut changed = 0;
+        let mut nodes = NodeDeltas::default();
         for mut record in tx.journey_runs(journey)?.into_iter().filter(|r| r.run.status == RunStatus::Waiting) {
             // This person's runs change outside their batch: what was remembered is out of date.
             self.hot.take(&record.profile);
             let line = match (action, &target) {
                 (RunsAction::Stop(reason), _) => {
+                    tally::ended(&mut nodes, &record.run, now);
                     record.run.status = RunStatus::Exited;
                     record.run.wake_at = None;
                     record.run.exit_reason = Some(reason.clone());
@@ -445,6 +452,8 @@ impl Core {
             tx.add_trace(&TraceRecord { run: record.id, seq: record.run.seq, at: now, lines: vec![line] })?;
             changed += 1;
         }
+        // Moved runs stay at their step (counts are by journey and step, not version).
+        tx.add_node_counts(&nodes)?;
         let next = tx.next_wake()?;
         tx.commit()?;
         self.next_wake = [next, self.next_sweep()].into_iter().flatten().min();
@@ -511,6 +520,7 @@ impl Core {
         let store = self.store.clone();
         let mut tx = store.write()?;
         self.fresh.clear();
+        self.nodes.clear();
         self.swept.clear();
         self.new_names.clear();
         self.sweep(&mut *tx, now)?;
@@ -664,8 +674,11 @@ impl Core {
         }
         let mut hot = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
-            hot.push(write(&mut *tx, outcome, now, &mut self.fresh)?);
+            hot.push(write(&mut *tx, outcome, now, &mut self.fresh, &mut self.nodes)?);
         }
+        // The per-node counts of every transition above (and of merges and sweeps): one write
+        // per journey, node and hour touched, in the same transaction.
+        tx.add_node_counts(&self.nodes)?;
         let next = tx.next_wake()?;
         let fresh = if self.options.dispatch { std::mem::take(&mut self.fresh) } else { Vec::new() };
         self.handoff.reserve(&fresh);

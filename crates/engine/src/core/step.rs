@@ -62,6 +62,8 @@ pub(super) struct Slot {
 /// A transition to write, with the traits templates see.
 pub(super) struct Moved {
     pub(super) run: RunRef,
+    /// Where the run stood before (`None`: the transition started it), for the per-node counts.
+    pub(super) before: Option<super::tally::Before>,
     pub(super) transition: Transition,
     pub(super) traits: domain::Map,
     /// What each `update` effect changed (new values; null: removed), for the event log.
@@ -135,11 +137,14 @@ impl Stepping<'_, '_> {
                 updates.push(changed);
             }
         }
-        match self.p.runs.iter_mut().find(|(r, _)| *r == run) {
-            Some(slot) => slot.1 = t.run.clone(),
-            None => self.p.runs.push((run, t.run.clone())),
-        }
-        self.moves.push(Moved { run, transition: t, traits: self.p.profile.traits.clone(), updates });
+        let before = match self.p.runs.iter_mut().find(|(r, _)| *r == run) {
+            Some(slot) => Some(super::tally::Before::of(&std::mem::replace(&mut slot.1, t.run.clone()))),
+            None => {
+                self.p.runs.push((run, t.run.clone()));
+                None
+            }
+        };
+        self.moves.push(Moved { run, before, transition: t, traits: self.p.profile.traits.clone(), updates });
         changes
     }
 
@@ -405,5 +410,5 @@ pub(super) fn stuck(run: &Run, now: Timestamp) -> Transition {
     run.exit_reason = Some("timer fired at a step that cannot take it (journey version missing or invalid)".into());
     run.seq += 1;
     run.updated_at = now;
-    Transition { run, entered: false, effects: Vec::new(), trace: vec!["exit: timer could not be handled".into()] }
+    Transition { run, entered: false, effects: Vec::new(), trace: vec!["exit: timer could not be handled".into()], visited: Vec::new() }
 }

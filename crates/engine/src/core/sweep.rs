@@ -94,12 +94,12 @@ impl Core {
                         }
                     }
                     let changed = updates.iter().any(|u| !u.is_empty());
-                    let moved = Moved { run: RunRef::New(0), transition: t, traits: p.traits.clone(), updates };
+                    let moved = Moved { run: RunRef::New(0), before: None, transition: t, traits: p.traits.clone(), updates };
                     // What the core remembered of this person is out of date now.
                     self.hot.take(&p.id);
                     let outcome =
                         Outcome { profile: p, profile_changed: changed, counters: HashMap::new(), runs: Vec::new(), moves: vec![moved] };
-                    write(tx, outcome, now, &mut self.fresh)?;
+                    write(tx, outcome, now, &mut self.fresh, &mut self.nodes)?;
                 }
             }
             tx.set_setting(&format!("sweep:{}", j.id), &now.0.to_string())?;

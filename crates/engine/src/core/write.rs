@@ -7,7 +7,7 @@ use domain::ids::{RunId, SourceId};
 use domain::journey::{Effect, Run, RunStatus};
 use domain::time::Timestamp;
 use serde_json::json;
-use store::{NewOutbox, OutboxEntry, OutboxPayload, OutboxStatus, TemplateContext, TraceRecord, Tx};
+use store::{NewOutbox, NodeDeltas, OutboxEntry, OutboxPayload, OutboxStatus, TemplateContext, TraceRecord, Tx};
 
 use super::Hot;
 use super::identity::INTERNAL_SOURCE;
@@ -15,8 +15,16 @@ use super::step::{Moved, Outcome, RunRef};
 use crate::Error;
 
 /// Writes one person's outcome: profile, counters, then each transition's run state (with
-/// its timer), trace and outbox entries, all in `tx`. Returns the person's state as written.
-pub(super) fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp, outbox: &mut Vec<OutboxEntry>) -> Result<Hot, Error> {
+/// its timer), trace and outbox entries, all in `tx`, and adds what each transition changes
+/// in the per-node counts to `nodes` (written once for the whole transaction, before its
+/// commit). Returns the person's state as written.
+pub(super) fn write(
+    tx: &mut dyn Tx,
+    outcome: Outcome,
+    now: Timestamp,
+    outbox: &mut Vec<OutboxEntry>,
+    nodes: &mut NodeDeltas,
+) -> Result<Hot, Error> {
     let Outcome { profile, profile_changed, mut counters, runs, moves } = outcome;
     let profile_id = profile.id;
     if profile_changed {
@@ -28,7 +36,8 @@ pub(super) fn write(tx: &mut dyn Tx, outcome: Outcome, now: Timestamp, outbox: &
         slot.dirty = false;
     }
     let mut started: Vec<RunId> = Vec::new();
-    for Moved { run, transition: t, traits, updates } in moves {
+    for Moved { run, before, transition: t, traits, updates } in moves {
+        super::tally::transition(nodes, before.as_ref(), &t, now);
         let run_id = match run {
             RunRef::Stored(id) => {
                 tx.update_run(id, &t.run)?;
