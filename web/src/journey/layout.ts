@@ -4,7 +4,7 @@ import { Graph, layout as dagreLayout, type EdgeLabel, type GraphLabel, type Nod
 import { ENTRY_ID, type GraphEdge, type JourneyGraph } from "./graph";
 
 export const NODE_WIDTH = 264;
-export const NODE_HEIGHT = 112;
+export const NODE_HEIGHT = 120;
 
 /** Room an edge label takes: its text at about 7 px a character, in a 20 px high pill. */
 const LABEL_CHAR_WIDTH = 7;
@@ -35,6 +35,15 @@ export interface Layout {
   /** Top-left corner and size of each node, by id; the entry's top centre is (0, 0). */
   nodes: Record<string, NodeBox>;
   edges: Record<string, EdgeRoute>;
+  /** The box around every node and edge. */
+  bounds: NodeBox;
+}
+
+function boundsOf(nodes: NodeBox[], points: Point[]): NodeBox {
+  const xs = [...nodes.flatMap((n) => [n.x, n.x + n.width]), ...points.map((p) => p.x)];
+  const ys = [...nodes.flatMap((n) => [n.y, n.y + n.height]), ...points.map((p) => p.y)];
+  const [x, y] = [Math.min(...xs), Math.min(...ys)];
+  return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
 }
 
 /** A labelled edge between two steps runs through a node of its own, its label: a port. */
@@ -145,5 +154,6 @@ export function layout(graph: JourneyGraph): Layout {
       edges[edge.id] = { points: (g.edge(edge.source, edge.target, edge.id).points ?? []).map(shift) };
     }
   }
-  return { nodes, edges };
+  const points = Object.values(edges).flatMap((e) => (e.label ? [...e.points, e.label] : e.points));
+  return { nodes, edges, bounds: boundsOf(Object.values(nodes), points) };
 }
