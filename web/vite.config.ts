@@ -7,6 +7,13 @@ export default defineConfig({
     outDir: "dist",
     emptyOutDir: true,
     sourcemap: false,
+    rolldownOptions: {
+      onwarn(warning, warn) {
+        // React Flow marks itself "use client" for React Server Components; a client-only bundle has no use for it.
+        if (warning.code === "MODULE_LEVEL_DIRECTIVE") return;
+        warn(warning);
+      },
+    },
   },
   // The example journeys (../examples) are part of the page's empty state.
   server: { fs: { allow: [".."] } },
