@@ -1,6 +1,7 @@
 // Browser smoke test of the web UI: Debian's Chromium driven by playwright-core.
 //
-//   WAYFARER_URL      the server (default http://127.0.0.1:8420)
+//   WAYFARER_URL      the server (default http://127.0.0.1:8420; with WAYFARER_MOCK_API=1, a
+//                     `vite preview` of web/dist that this script starts)
 //   WAYFARER_TOKEN    the admin token, put in localStorage as the UI keeps it
 //   WAYFARER_JOURNEY  the journey page to open (default consultation)
 //   WAYFARER_EXPECT   a step's description the canvas must show (default, for consultation:
@@ -10,7 +11,7 @@
 //   SCREENSHOTS       where the screenshots go (default web/e2e/screenshots)
 //   CHROMIUM          the browser (default /usr/bin/chromium)
 //
-// Run: node --test e2e/smoke.mjs (from web/).
+// Run from web/: npm run smoke (against a server), npm run smoke:mock (against web/dist, mocked API).
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,8 +20,9 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
-const base = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
 const mock = process.env.WAYFARER_MOCK_API === "1";
+const servesItself = mock && !process.env.WAYFARER_URL;
+let base = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
 const token = process.env.WAYFARER_TOKEN ?? (mock ? "wf_smoke" : "");
 const journeyId = process.env.WAYFARER_JOURNEY ?? "consultation";
 const expected = process.env.WAYFARER_EXPECT ?? (journeyId === "consultation" ? "Email: consultation-invite" : undefined);
@@ -70,10 +72,16 @@ async function mockApi(page, { journeys }) {
 
 let context;
 let profile;
+let preview;
 const outside = [];
 const pageErrors = [];
 
 before(async () => {
+  if (servesItself) {
+    const vite = await import("vite");
+    preview = await vite.preview({ root: fileURLToPath(new URL("..", import.meta.url)), logLevel: "warn", preview: { host: "127.0.0.1", port: 4173 } });
+    base = preview.resolvedUrls.local[0].replace(/\/$/, "");
+  }
   mkdirSync(shots, { recursive: true });
   profile = mkdtempSync(join(tmpdir(), "wayfarer-chromium-"));
   context = await chromium.launchPersistentContext(profile, {
@@ -94,6 +102,7 @@ before(async () => {
 
 after(async () => {
   await context?.close();
+  await preview?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 

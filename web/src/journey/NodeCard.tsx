@@ -48,7 +48,8 @@ function Counts({ counts, entries }: { counts: NodeCounts; entries?: number }) {
     <ul className="card-counts" aria-label="Counts">
       {countBadges(counts, entries).map((b) => (
         <li key={b.key} className={`count count-${b.key}`} title={b.long} aria-label={b.long}>
-          <strong>{b.value}</strong> {b.short}
+          <strong>{b.value}</strong>
+          <span>{b.short}</span>
         </li>
       ))}
     </ul>
@@ -67,18 +68,14 @@ export function NodeCard({ data }: NodeProps<CardNode>) {
           <Icon />
         </span>
         <span className="card-kind">{label}</span>
+        <Endings labels={node.endings} />
         <DiagnosticBadge items={diagnostics} />
       </div>
       <div className="card-title">{title}</div>
       <p className="card-text" title={fullText}>
         {text}
       </p>
-      {(counts || node.endings.length > 0) && (
-        <div className="card-foot">
-          {counts && <Counts counts={counts} entries={entries} />}
-          <Endings labels={node.endings} />
-        </div>
-      )}
+      {counts && <Counts counts={counts} entries={entries} />}
       <Handle type="source" position={Position.Bottom} isConnectable={false} />
     </div>
   );

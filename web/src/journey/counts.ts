@@ -13,7 +13,7 @@ const COUNTS: { key: keyof NodeCounts; short: string; long: string }[] = [
   { key: "entered", short: "in", long: "entered" },
   { key: "waiting", short: "waiting", long: "waiting now" },
   { key: "passed", short: "passed", long: "passed" },
-  { key: "exited", short: "out", long: "exited" },
+  { key: "exited", short: "exited", long: "exited" },
   { key: "converted", short: "conv.", long: "converted" },
 ];
 

@@ -4,7 +4,7 @@ import { Graph, layout as dagreLayout, type EdgeLabel, type GraphLabel, type Nod
 import { ENTRY_ID, type GraphEdge, type JourneyGraph } from "./graph";
 
 export const NODE_WIDTH = 264;
-export const NODE_HEIGHT = 120;
+export const NODE_HEIGHT = 128;
 
 /** Room an edge label takes: its text at about 7 px a character, in a 20 px high pill. */
 const LABEL_CHAR_WIDTH = 7;
