@@ -6,6 +6,7 @@ import type { CanvasDiagnostic } from "./diagnostics";
 import type { JourneyDocument } from "./doc";
 import { ENTRY_ID } from "./graph";
 import { JourneyCanvas } from "./JourneyCanvas";
+import { routePath } from "./JourneyEdge";
 
 const consultation = EXAMPLES.find((e) => e.file === "consultation.json")?.doc as JourneyDocument;
 
@@ -82,4 +83,9 @@ test("diagnostics: a badge on the step, journey-wide ones in the panel", () => {
   expect(invite.className).toContain("badge-error");
   expect(invite.textContent).toBe("1");
   expect(within(screen.getByRole("region", { name: "Journey-wide settings" })).getByText("not a duration")).toBeTruthy();
+});
+
+test("edges follow the layout's points, their bends rounded", () => {
+  expect(routePath([{ x: 0, y: 0 }, { x: 0, y: 40 }])).toBe("M 0 0 L 0 40");
+  expect(routePath([{ x: 0, y: 0 }, { x: 0, y: 40 }, { x: 40, y: 40 }])).toBe("M 0 0 Q 0 40 20 40 L 40 40");
 });

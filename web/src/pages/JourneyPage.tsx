@@ -1,6 +1,6 @@
 import { lazy, Suspense, useMemo, useState } from "react";
 import { apiGet, apiPost, type Schemas } from "../api/client";
-import { useApi } from "../api/useApi";
+import { useApi, type Loadable } from "../api/useApi";
 import { readDocument } from "../journey/read";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
@@ -82,10 +82,8 @@ function JourneyView({ journey }: { journey: Schemas["Journey"] }) {
   );
 }
 
-export function JourneyPage({ id }: { id: string }) {
-  const [journey, reload] = useApi(`journey:${id}`, (signal) => apiGet("/api/journeys/{id}", { params: { id }, signal }));
+function JourneyPending({ id, journey, onRetry }: { id: string; journey: Exclude<Loadable<Schemas["Journey"]>, { state: "ready" }>; onRetry: () => void }) {
   useTitle(id);
-  if (journey.state === "ready") return <JourneyView journey={journey.data} />;
   return (
     <div className="page">
       <div className="page-head">
@@ -98,8 +96,13 @@ export function JourneyPage({ id }: { id: string }) {
           Loading the journey…
         </p>
       ) : (
-        <ErrorNotice what={`Journey ${id} could not be loaded`} error={journey.error} onRetry={reload} />
+        <ErrorNotice what={`Journey ${id} could not be loaded`} error={journey.error} onRetry={onRetry} />
       )}
     </div>
   );
+}
+
+export function JourneyPage({ id }: { id: string }) {
+  const [journey, reload] = useApi(`journey:${id}`, (signal) => apiGet("/api/journeys/{id}", { params: { id }, signal }));
+  return journey.state === "ready" ? <JourneyView journey={journey.data} /> : <JourneyPending id={id} journey={journey} onRetry={reload} />;
 }
