@@ -17,6 +17,7 @@ pub struct ErrorBody {
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub details: Option<Value>,
 }
 
@@ -102,7 +103,7 @@ pub struct TemplateList {
 /// diagnostics. Always a JSON object.
 #[derive(Serialize, ToSchema, Debug, Clone, PartialEq)]
 #[serde(transparent)]
-#[schema(value_type = Object)]
+#[schema(value_type = BTreeMap<String, Value>)]
 pub struct JourneyDocument(pub Value);
 
 impl<'de> Deserialize<'de> for JourneyDocument {
@@ -125,6 +126,7 @@ pub enum Severity {
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub node: Option<String>,
     /// JSON pointer into the document.
     pub path: String,
@@ -386,7 +388,7 @@ pub struct RunView {
     /// Keyed journeys: the entry event's key property.
     pub key: Option<String>,
     /// Run variables (`update` steps' `run`, `wait_for` paths' `run`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub variables: domain::Map,
 }
 
@@ -397,7 +399,7 @@ pub struct EnterRequest {
     pub anonymous_id: Option<String>,
     /// What templates see as `event`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub payload: domain::Map,
 }
 
@@ -527,7 +529,7 @@ impl From<&domain::ids::Identity> for IdentityView {
 pub struct ProfileSummary {
     pub id: i64,
     pub identities: Vec<IdentityView>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub traits: domain::Map,
 }
 
@@ -553,9 +555,9 @@ pub struct EventView {
     pub received_at: String,
     pub user_id: Option<String>,
     pub anonymous_id: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub properties: domain::Map,
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub traits: domain::Map,
 }
 
@@ -634,7 +636,7 @@ pub struct ProfileView {
     pub id: i64,
     /// The id asked for, when it was merged into `id`.
     pub merged_from: Option<i64>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub traits: domain::Map,
     pub identities: Vec<IdentityView>,
     pub refused_merges: Vec<RefusedMergeView>,
@@ -661,6 +663,7 @@ pub struct RecentEntry {
     /// The run it started (`entered`), or the earlier run that kept it out (`waiting`,
     /// `reentry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub run_id: Option<i64>,
     /// `filtered`: each comparison the entry filter made, with the value seen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

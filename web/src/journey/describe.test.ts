@@ -1,0 +1,151 @@
+import { describe as group, expect, test } from "vitest";
+import { EXAMPLES } from "../examples";
+import { conditionText, describe, durationText, LINE_LENGTH } from "./describe";
+import type { Condition, Entry, JourneyDocument, Step } from "./doc";
+import { toGraph } from "./graph";
+
+const EXPECTED: Record<string, Record<string, string>> = {
+  "abandoned-cart.json": {
+    "(entry)": "On Product Added",
+    "first-item": "Append to run items",
+    idle: "Wait up to 1 hour for Product Added",
+    remind: "Email: cart-reminder",
+    "a-day": "Wait 24 hours",
+    "remind-again": "Email: cart-last-call",
+  },
+  "consultation.json": {
+    "(entry)": "On Page Viewed if path starts with /products/ and …",
+    invite: "Email: consultation-invite",
+    booked: "Wait up to 3 days for Consultation Booked",
+    remind: "Email: consultation-reminder",
+  },
+  "trial-onboarding.json": {
+    "(entry)": "On Trial Started",
+    welcome: "Email: trial-welcome",
+    "day-7": "Wait until 09:00, 7 days after entry",
+    "pro-yet": "If plan is pro",
+    tip: "Email: trial-tip",
+    "last-day": "Wait until 09:00, 6 days after tip",
+    "pro-now": "If plan is pro",
+    ending: "Email: trial-ending",
+    upgraded: "End the run",
+  },
+  "win-back.json": {
+    "(entry)": "On Order Completed",
+    quiet: "Wait up to 30 days for Order Completed",
+    subject: "Split: discount 50%, miss-you 50%",
+    discount: "Set run subject",
+    "miss-you": "Set run subject",
+    coupon: "Email: win-back",
+    redeem: "Wait 14 days",
+  },
+};
+
+group.each(EXAMPLES)("describe($file)", ({ file, doc }) => {
+  const graph = toGraph(doc);
+
+  test("one line per node, in words", () => {
+    expect(Object.fromEntries(graph.nodes.map((n) => [n.id, describe(n)]))).toEqual(EXPECTED[file]);
+  });
+
+  test("lines stay short; the full text has every clause", () => {
+    for (const node of graph.nodes) {
+      expect(describe(node).length).toBeLessThanOrEqual(LINE_LENGTH);
+      expect(describe(node, Infinity).length).toBeGreaterThanOrEqual(describe(node).replace(" …", "").length);
+    }
+  });
+});
+
+const entryLine = (entry: Entry, max?: number) => describe({ id: "(entry)", kind: "entry", entry, endings: [] }, max);
+const stepLine = (step: Step, max?: number) => describe({ id: step.id, kind: step.type, step, endings: [] }, max);
+
+group("describe", () => {
+  test("the consultation entry in full", () => {
+    const consultation = EXAMPLES.find((e) => e.file === "consultation.json")?.doc as JourneyDocument;
+    expect(entryLine(consultation.entry, Infinity)).toBe(
+      "On Page Viewed if path starts with /products/ and ≥ 3 Page Viewed (path starts with /products/) in 7 days and no Sales Contacted in 7 days and reachable by email",
+    );
+  });
+
+  test("a branch on history keeps the first clauses that fit, then 'and …'", () => {
+    const when: Condition = {
+      all: [
+        { history: { event: "Product Viewed", within: "7d" }, op: "gte", value: 3 },
+        { history: { event: "Sales Contacted", within: "7d" }, op: "eq", value: 0 },
+        { reachable: "email" },
+        { trait: "plan", op: "ne", value: "enterprise" },
+      ],
+    };
+    expect(stepLine({ id: "b", type: "branch", cases: [{ when }] })).toBe("If ≥ 3 Product Viewed in 7 days and no Sales Contacted in 7 days and …");
+    expect(stepLine({ id: "b", type: "branch", cases: [{ when }] }, 40)).toBe("If ≥ 3 Product Viewed in 7 days and …");
+    expect(stepLine({ id: "b", type: "branch", cases: [{ when }, { when }, { when }] }, 40)).toBe("If ≥ 3 Product Viewed in 7 days and …; 2 more cases");
+  });
+
+  test("entries of every kind", () => {
+    expect(entryLine({ trait_change: { trait: "plan", from: "trial", to: "pro" } })).toBe("When plan changes from trial to pro");
+    expect(entryLine({ trait_change: { trait: "plan" } })).toBe("When plan changes");
+    expect(entryLine({ schedule: { cron: "0 9 * * mon", timezone: "Europe/Paris" }, audience: { trait: "plan", op: "eq", value: "pro" } })).toBe(
+      "On schedule 0 9 * * mon (Europe/Paris), for plan is pro",
+    );
+    expect(entryLine({ date: { trait: "renewal_date", offset: "-3d", at: "09:00" } })).toBe("On 3 days before renewal_date at 09:00");
+    expect(entryLine({ date: { trait: "birthday" } })).toBe("On birthday");
+    expect(entryLine({ api: true })).toBe("When entered through the API");
+  });
+
+  test("waits of every kind", () => {
+    expect(stepLine({ id: "w", type: "wait", duration: "1d12h" })).toBe("Wait 1 day 12 hours");
+    expect(stepLine({ id: "w", type: "wait", until: { time: "09:00" } })).toBe("Wait until 09:00");
+    expect(stepLine({ id: "w", type: "wait", until: { time: "09:00", timezone: "Europe/Paris", days: 0 } })).toBe("Wait until 09:00 (Europe/Paris), on the day of entry");
+    expect(stepLine({ id: "w", type: "wait", until: { time: "18:30", days: 1, after: "tip" } })).toBe("Wait until 18:30, 1 day after tip");
+    expect(stepLine({ id: "w", type: "wait", until_trait: "renewal_date", offset: "-3d" })).toBe("Wait until 3 days before renewal_date");
+    expect(stepLine({ id: "w", type: "wait", until_trait: "renewal_date" })).toBe("Wait until renewal_date");
+    expect(stepLine({ id: "w", type: "wait_for", events: [{ event: "A" }, { event: "B", filter: { property: "x", op: "exists" } }] }, Infinity)).toBe(
+      "Wait for A or B where x is set",
+    );
+  });
+
+  test("updates, webhooks, splits, exits", () => {
+    expect(stepLine({ id: "u", type: "update", set: { plan: "pro", vip: true }, increment: { orders: 1 }, unset: ["trial"], run: { set: { total: 0 } } })).toBe(
+      "Set plan, vip; increment orders; unset trial; set run total",
+    );
+    expect(stepLine({ id: "h", type: "webhook", url: "https://crm.example.com/leads", save: { lead_score: "/score" } })).toBe(
+      "Webhook: POST https://crm.example.com/leads; save lead_score",
+    );
+    expect(stepLine({ id: "h", type: "webhook", method: "PUT", url: "https://x.example" })).toBe("Webhook: PUT https://x.example");
+    expect(stepLine({ id: "s", type: "split", paths: [{ name: "a", weight: 90 }, { name: "b", weight: 10 }] })).toBe("Split: a 90%, b 10%");
+    expect(stepLine({ id: "e", type: "exit" })).toBe("End the run");
+  });
+});
+
+group("conditionText", () => {
+  test("comparisons, references, clocks, groups", () => {
+    expect(conditionText({ property: "cart_id", op: "eq", ref: "event.cart_id" })).toBe("cart_id is the entry event's cart_id");
+    expect(conditionText({ run: "total", op: "gte", ref: "traits.vip_threshold" })).toBe("run total ≥ trait vip_threshold");
+    expect(conditionText({ property: "sku", op: "in", ref: "run.skus" })).toBe("sku is one of run skus");
+    expect(conditionText({ clock: "day_of_week", op: "in", value: ["sat", "sun"] })).toBe("day is one of sat, sun");
+    expect(conditionText({ clock: "time_of_day", op: "lt", value: "09:00" })).toBe("local time < 09:00");
+    expect(conditionText({ trait: "nickname", op: "not_exists" })).toBe("nickname is not set");
+    expect(conditionText({ any: [{ trait: "a", op: "eq", value: 1 }, { all: [{ trait: "b", op: "eq", value: "" }, { not: { reachable: "email" } }] }] })).toBe(
+      'a is 1 or (b is "" and not (reachable by email))',
+    );
+  });
+
+  test("history aggregates", () => {
+    expect(conditionText({ history: { event: "Order Completed", within: "entry" }, op: "eq", value: 0 })).toBe("no Order Completed since entry");
+    expect(conditionText({ history: { event: "A", within: "1h", aggregate: "exists" }, op: "eq", value: true })).toBe("any A in 1 hour");
+    expect(conditionText({ history: { event: "A", within: "2w", aggregate: "exists" }, op: "eq", value: false })).toBe("no A in 2 weeks");
+    expect(conditionText({ history: { event: "Order Completed", within: "30d", aggregate: "sum", property: "total" }, op: "gte", value: 100 })).toBe(
+      "sum total of Order Completed in 30 days ≥ 100",
+    );
+    expect(conditionText({ history: { event: "A", within: "3d", aggregate: "last", property: "k" }, op: "eq", value: "x" })).toBe("last k of A in 3 days is x");
+    expect(conditionText({ history: { event: "A", within: "1d" }, op: "lt", value: 2 })).toBe("< 2 A in 1 day");
+  });
+
+  test("durations", () => {
+    expect(durationText("3d")).toBe("3 days");
+    expect(durationText("1w")).toBe("1 week");
+    expect(durationText("90s")).toBe("90 seconds");
+    expect(durationText("1h30m")).toBe("1 hour 30 minutes");
+    expect(durationText("soon")).toBe("soon");
+  });
+});

@@ -1,0 +1,32 @@
+// What holds for the whole journey, in words: its goal, its exits, the entry's rules. These are
+// not nodes: they apply wherever a run is.
+import type { EventMatch, JourneyDocument } from "./doc";
+import { conditionText, durationText } from "./describe";
+
+export interface Fact {
+  label: string;
+  text: string;
+}
+
+function matchText(m: EventMatch): string {
+  return m.filter ? `${m.event} where ${conditionText(m.filter)}` : m.event;
+}
+
+export function journeyFacts(doc: JourneyDocument): Fact[] {
+  const facts: Fact[] = [];
+  const { goal, entry } = doc;
+  if (goal) {
+    const window = goal.within ? ` within ${durationText(goal.within)} of ${goal.from ? `reaching ${goal.from}` : "entry"}` : goal.from ? ` after reaching ${goal.from}` : "";
+    facts.push({ label: "Goal", text: `${matchText(goal)}${window}${goal.exit ? "; ends the run" : ""}` });
+  }
+  if (doc.exit && doc.exit.length > 0) facts.push({ label: "Exits on", text: doc.exit.map(matchText).join("; or ") });
+  const reentry = entry.reentry;
+  if (reentry === "never") facts.push({ label: "Re-entry", text: "never" });
+  else if (typeof reentry === "object") facts.push({ label: "Re-entry", text: `${durationText(reentry.after)} after the previous run started` });
+  if ("key" in entry && entry.key) facts.push({ label: "Runs", text: `one per ${entry.key}` });
+  if (entry.concurrent) facts.push({ label: "Concurrent", text: "each entry starts a run of its own" });
+  if (entry.limit !== undefined) facts.push({ label: "Limit", text: `${entry.limit.toLocaleString("en")} runs in all` });
+  if (entry.holdout !== undefined) facts.push({ label: "Holdout", text: `${entry.holdout}% in a control group` });
+  if (doc.timezone) facts.push({ label: "Time zone", text: doc.timezone });
+  return facts;
+}

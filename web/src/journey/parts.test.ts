@@ -1,0 +1,107 @@
+// The small pure parts of the canvas: diagnostics' places, counts, journey-wide facts, the
+// first view, reading a stored draft.
+import { describe as group, expect, test } from "vitest";
+import { EXAMPLES } from "../examples";
+import { countBadges } from "./counts";
+import { placeDiagnostics, type CanvasDiagnostic } from "./diagnostics";
+import type { JourneyDocument } from "./doc";
+import { journeyFacts } from "./facts";
+import { ENTRY_ID, toGraph } from "./graph";
+import { readDocument } from "./read";
+import { initialViewport, MIN_START_ZOOM } from "./viewport";
+
+const example = (file: string) => EXAMPLES.find((e) => e.file === file)?.doc as JourneyDocument;
+
+group("placeDiagnostics", () => {
+  const graph = toGraph(example("consultation.json"));
+  const d = (node: string | undefined, path: string): CanvasDiagnostic => ({ node, path, code: "c", severity: "warning", message: "m" });
+
+  test("on its step, on the entry by its path, else on the journey", () => {
+    const placed = placeDiagnostics(graph, [d("booked", "/steps/1/events/0/event"), d(undefined, "/entry/filter"), d(undefined, "/goal/event"), d("gone", "/steps/9")]);
+    expect(Object.keys(placed.byNode)).toEqual(["booked", ENTRY_ID]);
+    expect(placed.journey.map((x) => x.path)).toEqual(["/goal/event", "/steps/9"]);
+  });
+});
+
+group("countBadges", () => {
+  test("absolute numbers, and the share of the entries in words", () => {
+    const badges = countBadges({ entered: 310, waiting: 62, converted: 1200 }, 310);
+    expect(badges.map((b) => [b.key, b.value, b.short])).toEqual([
+      ["entered", "310", "in"],
+      ["waiting", "62", "waiting"],
+      ["converted", "1.2K", "conv."],
+    ]);
+    expect(badges[1].long).toBe("62 waiting now, 20% of the journey's entries");
+  });
+
+  test("no share without entries", () => {
+    expect(countBadges({ waiting: 3 }, undefined)[0].long).toBe("3 waiting now");
+    expect(countBadges({ waiting: 3 }, 0)[0].long).toBe("3 waiting now");
+  });
+});
+
+group("journeyFacts", () => {
+  const facts = (file: string) => Object.fromEntries(journeyFacts(example(file)).map((f) => [f.label, f.text]));
+
+  test("goal, exits and entry rules of every example", () => {
+    expect(facts("consultation.json")).toEqual({
+      Goal: "Consultation Booked within 7 days of reaching invite",
+      "Exits on": "Sales Contacted",
+      "Re-entry": "30 days after the previous run started",
+    });
+    expect(facts("abandoned-cart.json")).toEqual({
+      Goal: "Order Completed where cart_id is the entry event's cart_id within 7 days of reaching remind",
+      "Exits on": "Order Completed where cart_id is the entry event's cart_id",
+      Runs: "one per cart_id",
+    });
+    expect(facts("trial-onboarding.json")).toEqual({ Goal: "Plan Upgraded within 30 days of entry", "Re-entry": "never", "Time zone": "America/New_York" });
+    expect(facts("win-back.json")).toEqual({
+      Goal: "Order Completed within 14 days of reaching coupon; ends the run",
+      "Exits on": "Unsubscribed",
+      Holdout: "10% in a control group",
+    });
+  });
+
+  test("limits and concurrency", () => {
+    const doc: JourneyDocument = { id: "x", entry: { api: true, concurrent: true, limit: 10000 }, steps: [] };
+    expect(journeyFacts(doc)).toEqual([
+      { label: "Concurrent", text: "each entry starts a run of its own" },
+      { label: "Limit", text: "10,000 runs in all" },
+    ]);
+  });
+});
+
+group("initialViewport", () => {
+  const size = { width: 1000, height: 600 };
+
+  test("a journey that fits is shown whole, at most at 100%", () => {
+    expect(initialViewport({ x: -132, y: 0, width: 264, height: 400 }, size)).toEqual({ x: 500, y: 24, zoom: 1 });
+  });
+
+  test("a long journey starts at its top, entry first, at a readable zoom", () => {
+    const view = initialViewport({ x: -132, y: 0, width: 264, height: 3000 }, size);
+    expect(view).toEqual({ x: 500, y: 24, zoom: MIN_START_ZOOM });
+  });
+
+  test("a journey too wide for the view is centred on its entry", () => {
+    const view = initialViewport({ x: -300, y: 0, width: 2400, height: 3000 }, size);
+    expect(view.x).toBe(500);
+  });
+});
+
+group("readDocument", () => {
+  test("every example reads", () => {
+    for (const { doc } of EXAMPLES) expect(readDocument(doc).ok).toBe(true);
+  });
+
+  test.each([
+    [null, "the document is not a JSON object"],
+    [{ steps: [] }, 'the document has no "entry" (one of event, trait_change, schedule, date, api)'],
+    [{ entry: { event: "A" } }, 'the document has no "steps" list'],
+    [{ entry: { event: "A" }, steps: [{ type: "wait" }] }, 'step 1 has no "id"'],
+    [{ entry: { event: "A" }, steps: [{ id: "a", type: "sleep" }] }, 'step "a" has no known "type" (wait, wait_for, branch, split, send, update, webhook, exit)'],
+    [{ entry: { event: "A" }, steps: [{ id: "a", type: "branch", cases: {} }] }, 'step "a" needs "cases", a list of objects'],
+  ])("refuses %j", (value, problem) => {
+    expect(readDocument(value)).toEqual({ ok: false, problem });
+  });
+});

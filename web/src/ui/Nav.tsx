@@ -1,0 +1,34 @@
+import type { ComponentType } from "react";
+import { Link } from "../router";
+import { ContentIcon, JourneysIcon, PeopleIcon, SettingsIcon } from "./icons";
+
+const SECTIONS: { to: string; label: string; Icon: ComponentType }[] = [
+  { to: "/journeys", label: "Journeys", Icon: JourneysIcon },
+  { to: "/people", label: "People", Icon: PeopleIcon },
+  { to: "/content", label: "Content", Icon: ContentIcon },
+  { to: "/settings", label: "Settings", Icon: SettingsIcon },
+];
+
+/** The section a path belongs to: "/journeys/x" is in Journeys, and so is "/". */
+export function sectionOf(path: string): string {
+  return path === "/" ? "/journeys" : (SECTIONS.find((s) => path === s.to || path.startsWith(`${s.to}/`))?.to ?? "");
+}
+
+export function Nav({ path }: { path: string }) {
+  const current = sectionOf(path);
+  return (
+    <nav className="nav" aria-label="Main">
+      <div className="nav-brand">Wayfarer</div>
+      <ul>
+        {SECTIONS.map(({ to, label, Icon }) => (
+          <li key={to}>
+            <Link to={to} aria-current={to === current ? "page" : undefined}>
+              <Icon />
+              {label}
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}

@@ -1,0 +1,23 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  // The server serves index.html at / (and for every client-side route) and the assets under /assets/.
+  base: "/",
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    sourcemap: false,
+    rolldownOptions: {
+      onwarn(warning, warn) {
+        // React Flow marks itself "use client" for React Server Components; a client-only bundle has no use for it.
+        if (warning.code === "MODULE_LEVEL_DIRECTIVE") return;
+        warn(warning);
+      },
+    },
+  },
+  // The example journeys (../examples) are part of the page's empty state.
+  server: { fs: { allow: [".."] } },
+  test: {
+    include: ["src/**/*.test.{ts,tsx}"],
+  },
+});
