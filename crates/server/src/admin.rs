@@ -312,22 +312,76 @@ pub async fn get_journey(State(app): State<Arc<App>>, Path(id): Path<String>) ->
     }))
 }
 
-/// Every journey, by id.
+/// The default period of counts: the 7 days up to now (168 whole hours, the current one
+/// included).
+fn last_week(now: Timestamp) -> (Timestamp, Timestamp) {
+    let to = store::NodeDeltas::hour(now).plus(Duration::hours(1));
+    (to.minus(Duration::days(7)), to)
+}
+
+/// Every journey, by id, with its runs waiting now and its entries and conversions in the
+/// last 7 days.
 #[utoipa::path(get, path = "/journeys", tag = "journeys", responses((status = 200, body = wire::JourneyList)))]
 pub async fn list_journeys(State(app): State<Arc<App>>) -> Answer<wire::JourneyList> {
-    let all = app.read(|tx| Ok(tx.journeys()?)).await?;
-    let journeys = all
+    let (from, to) = last_week(app.engine.clock().now());
+    let journeys = app
+        .read(move |tx| {
+            let mut out = Vec::new();
+            for j in tx.journeys()? {
+                let counts = tx.node_counts(&j.id, from, to)?;
+                let entered = |node: &str| counts.get(node).map_or(0, |c| c.entered);
+                out.push(wire::JourneySummary {
+                    name: j.draft.get("name").and_then(Value::as_str).unwrap_or(&j.id.0).to_owned(),
+                    status: j.status.into(),
+                    state: j.state.into(),
+                    published_version: j.published_version,
+                    updated_at: ts(j.updated_at),
+                    waiting: counts.values().map(|c| c.waiting).sum(),
+                    entered_7d: entered(store::ENTRY_NODE) + entered(store::CONTROL_NODE),
+                    converted_7d: counts.values().map(|c| c.converted).sum(),
+                    id: j.id.0,
+                });
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(wire::JourneyList { journeys }))
+}
+
+/// A journey's counts per node (entered, passed, exited, converted over the period; waiting
+/// now), kept by the engine in the same transactions as the runs' moves. Poll it for live
+/// counts.
+#[utoipa::path(get, path = "/journeys/{id}/counts", tag = "journeys", params(("id" = String, Path), wire::CountsQuery),
+    responses((status = 200, body = wire::JourneyCounts), (status = 404, body = ErrorBody)))]
+pub async fn journey_counts(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(q): Query<wire::CountsQuery>,
+) -> Answer<wire::JourneyCounts> {
+    let parse = |name: &str, v: &str| Timestamp::parse(v).ok_or_else(|| bad_request(format!("{name} {v:?} is not an RFC 3339 instant")));
+    let (from, to) = match (q.from, q.to) {
+        (None, None) => last_week(app.engine.clock().now()),
+        (Some(f), Some(t)) => (parse("from", &f)?, parse("to", &t)?),
+        _ => return Err(bad_request("give both \"from\" and \"to\", or neither (the last 7 days)")),
+    };
+    if to < from {
+        return Err(bad_request("\"to\" is before \"from\""));
+    }
+    let jid = JourneyId(id);
+    let journey = jid.0.clone();
+    let counts = app
+        .read(move |tx| {
+            tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {:?}", jid.0)))?;
+            Ok(tx.node_counts(&jid, from, to)?)
+        })
+        .await?;
+    let nodes = counts
         .into_iter()
-        .map(|j| wire::JourneySummary {
-            name: j.draft.get("name").and_then(Value::as_str).unwrap_or(&j.id.0).to_owned(),
-            id: j.id.0,
-            status: j.status.into(),
-            state: j.state.into(),
-            published_version: j.published_version,
-            updated_at: ts(j.updated_at),
+        .map(|(node, c)| {
+            (node, wire::NodeCount { entered: c.entered, passed: c.passed, exited: c.exited, converted: c.converted, waiting: c.waiting })
         })
         .collect();
-    Ok(Json(wire::JourneyList { journeys }))
+    Ok(Json(wire::JourneyCounts { journey, from: ts(from), to: ts(to), nodes }))
 }
 
 /// Publishes the draft as a new immutable version. With `{"in_flight": "move"}` waiting runs

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin::apply_journey))
         .routes(routes!(admin::enter_journey))
         .routes(routes!(admin::journey_runs))
+        .routes(routes!(admin::journey_counts))
         .routes(routes!(admin::pause_journey))
         .routes(routes!(admin::resume_journey))
         .routes(routes!(admin::stop_journey))

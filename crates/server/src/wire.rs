@@ -238,6 +238,49 @@ pub struct JourneySummary {
     pub state: JourneyState,
     pub published_version: Option<i64>,
     pub updated_at: String,
+    /// Runs waiting in it now.
+    pub waiting: i64,
+    /// Runs that entered it in the last 7 days (control group included).
+    pub entered_7d: i64,
+    /// Runs that reached its goal in the last 7 days (control group included).
+    pub converted_7d: i64,
+}
+
+#[derive(Deserialize, IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
+pub struct CountsQuery {
+    /// RFC 3339; the counts are of the whole hours that start in `[from, to)`. Both or
+    /// neither: the last 7 days (168 hours, the current one included) by default.
+    #[param(format = DateTime)]
+    pub from: Option<String>,
+    #[param(format = DateTime)]
+    pub to: Option<String>,
+}
+
+/// What runs did at one node of a journey (a step, or `$entry` and `$control`).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NodeCount {
+    /// Runs that reached it (a step reached twice by one run counts twice).
+    pub entered: i64,
+    /// Runs that went on from it to another step.
+    pub passed: i64,
+    /// Runs that ended at it.
+    pub exited: i64,
+    /// Runs that reached the goal while at it.
+    pub converted: i64,
+    /// Runs waiting at it now (not a count over the period).
+    pub waiting: i64,
+}
+
+/// A journey's counts per node over a period: `$entry` is the entry (entered: runs started;
+/// passed: went on to the first step), `$control` the control group (holdout: entered,
+/// exited, converted), every other key a step id. Nodes with nothing counted are absent.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct JourneyCounts {
+    pub journey: String,
+    pub from: String,
+    pub to: String,
+    pub nodes: BTreeMap<String, NodeCount>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]

@@ -610,7 +610,7 @@ mod http {
 
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
-    const ROUTES: [&str; 29] = [
+    const ROUTES: [&str; 30] = [
         "GET /api/clock",
         "POST /api/clock",
         "GET /api/dead-letters",
@@ -622,6 +622,7 @@ mod http {
         "GET /api/journeys/{id}",
         "PUT /api/journeys/{id}",
         "POST /api/journeys/{id}/apply",
+        "GET /api/journeys/{id}/counts",
         "POST /api/journeys/{id}/enter",
         "POST /api/journeys/{id}/messages/retry",
         "POST /api/journeys/{id}/pause",
@@ -685,6 +686,45 @@ mod http {
         for name in ["ErrorBody", "JourneyView", "RunsPage", "ProfileView", "MessagesPage", "BacktestResponse"] {
             assert!(components.contains_key(name), "{name} is a component");
         }
+    }
+
+    /// The counts the canvas draws, per node, kept by the engine as runs move; the journeys
+    /// list sums them.
+    #[tokio::test]
+    async fn journey_counts_follow_the_runs_node_by_node() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi", "text": "x"})).await;
+        let doc = json!({"id": "manual", "entry": {"api": true}, "steps": [{"id": "hi", "type": "send", "template": "hi", "next": "w"},
+            {"id": "w", "type": "wait", "duration": "1d"}]});
+        api.admin("POST", "/api/journeys", doc).await;
+        api.admin("POST", "/api/journeys/manual/publish", Value::Null).await;
+        for user in ["ann", "bob"] {
+            api.ingest("identify", json!({"userId": user, "traits": {"email": format!("{user}@x.test")}}).to_string()).await;
+            api.admin("POST", "/api/journeys/manual/enter", json!({"user_id": user})).await;
+        }
+        let counts = |out: &Value| {
+            out["nodes"]
+                .as_object()
+                .expect("nodes")
+                .iter()
+                .map(|(node, c)| format!("{node}: {} {} {} {} {}", c["entered"], c["passed"], c["exited"], c["converted"], c["waiting"]))
+                .collect::<Vec<_>>()
+        };
+        let (status, out) = api.admin("GET", "/api/journeys/manual/counts", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        assert_eq!(counts(&out), ["$entry: 2 2 0 0 0", "hi: 2 2 0 0 0", "w: 2 0 0 0 2"], "entered passed exited converted waiting");
+        assert_eq!((out["from"].as_str(), out["to"].as_str()), (Some("2029-12-25T01:00:00.000Z"), Some("2030-01-01T01:00:00.000Z")));
+        let (_, list) = api.admin("GET", "/api/journeys", Value::Null).await;
+        let j = &list["journeys"][0];
+        assert_eq!((&j["waiting"], &j["entered_7d"], &j["converted_7d"]), (&json!(2), &json!(2), &json!(0)));
+        api.admin("POST", "/api/clock", json!({"advance": "1d"})).await;
+        let (_, out) = api.admin("GET", "/api/journeys/manual/counts", Value::Null).await;
+        assert_eq!(counts(&out), ["$entry: 2 2 0 0 0", "hi: 2 2 0 0 0", "w: 2 0 2 0 0"], "the wait is over: they ended there");
+        let (_, out) = api.admin("GET", "/api/journeys/manual/counts?from=2030-01-03T00:00:00Z&to=2030-01-04T00:00:00Z", Value::Null).await;
+        assert_eq!(counts(&out), Vec::<String>::new(), "nothing happened in that period");
+        let (status, _) = api.admin("GET", "/api/journeys/manual/counts?from=2030-01-03T00:00:00Z", Value::Null).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "both ends or neither");
+        assert_eq!(api.admin("GET", "/api/journeys/nope/counts", Value::Null).await.0, StatusCode::NOT_FOUND);
     }
 
     /// Lists come a page at a time: `next_cursor` until the last page, which has none.

@@ -66,7 +66,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every journey, by id. */
+        /**
+         * Every journey, by id, with its runs waiting now and its entries and conversions in the
+         *     last 7 days.
+         */
         get: operations["list_journeys"];
         put?: never;
         /** Creates a journey from a document, as a draft (even with problems: they are answered). */
@@ -150,6 +153,27 @@ export interface paths {
          *     in-flight runs. A document equal to the published version publishes nothing.
          */
         post: operations["apply_journey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/journeys/{id}/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A journey's counts per node (entered, passed, exited, converted over the period; waiting
+         *     now), kept by the engine in the same transactions as the runs' moves. Poll it for live
+         *     counts.
+         */
+        get: operations["journey_counts"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -635,6 +659,19 @@ export interface components {
          */
         InFlight: "stay" | "move";
         /**
+         * @description A journey's counts per node over a period: `$entry` is the entry (entered: runs started;
+         *     passed: went on to the first step), `$control` the control group (holdout: entered,
+         *     exited, converted), every other key a step id. Nodes with nothing counted are absent.
+         */
+        JourneyCounts: {
+            from: string;
+            journey: string;
+            nodes: {
+                [key: string]: components["schemas"]["NodeCount"];
+            };
+            to: string;
+        };
+        /**
          * @description A journey document (docs/JOURNEYS.md): what `wayfarer journeys apply` reads from a file
          *     and the canvas edits. Checked by the server, which answers every problem at once as
          *     diagnostics. Always a JSON object.
@@ -657,6 +694,16 @@ export interface components {
         /** @enum {string} */
         JourneyStatus: "draft" | "published";
         JourneySummary: {
+            /**
+             * Format: int64
+             * @description Runs that reached its goal in the last 7 days (control group included).
+             */
+            converted_7d: number;
+            /**
+             * Format: int64
+             * @description Runs that entered it in the last 7 days (control group included).
+             */
+            entered_7d: number;
             id: string;
             /** @description The draft's `name`, else the id. */
             name: string;
@@ -665,6 +712,11 @@ export interface components {
             state: components["schemas"]["JourneyState"];
             status: components["schemas"]["JourneyStatus"];
             updated_at: string;
+            /**
+             * Format: int64
+             * @description Runs waiting in it now.
+             */
+            waiting: number;
         };
         JourneyView: {
             /**
@@ -727,6 +779,34 @@ export interface components {
         NewSource: {
             /** @description 1-100 characters of a-z, 0-9, - and _. */
             id: string;
+        };
+        /** @description What runs did at one node of a journey (a step, or `$entry` and `$control`). */
+        NodeCount: {
+            /**
+             * Format: int64
+             * @description Runs that reached the goal while at it.
+             */
+            converted: number;
+            /**
+             * Format: int64
+             * @description Runs that reached it (a step reached twice by one run counts twice).
+             */
+            entered: number;
+            /**
+             * Format: int64
+             * @description Runs that ended at it.
+             */
+            exited: number;
+            /**
+             * Format: int64
+             * @description Runs that went on from it to another step.
+             */
+            passed: number;
+            /**
+             * Format: int64
+             * @description Runs waiting at it now (not a count over the period).
+             */
+            waiting: number;
         };
         /** @description A published journey, from one person's side. */
         ProfileJourney: {
@@ -1664,6 +1744,80 @@ export interface operations {
             };
             /** @description `journey_invalid`: every error, in `details.diagnostics`; nothing changed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    journey_counts: {
+        parameters: {
+            query?: {
+                /**
+                 * @description RFC 3339; the counts are of the whole hours that start in `[from, to)`. Both or
+                 *     neither: the last 7 days (168 hours, the current one included) by default.
+                 */
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyCounts"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
