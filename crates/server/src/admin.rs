@@ -128,6 +128,54 @@ pub async fn list_templates(State(app): State<Arc<App>>) -> Answer<wire::Templat
     Ok(Json(wire::TemplateList { templates: all.iter().map(template_view).collect() }))
 }
 
+/// Renders a template for one person the way a send would (the HTML escaped as sent), each
+/// part on its own: a part that does not render says why. Nothing is saved or sent.
+#[utoipa::path(post, path = "/template-preview", tag = "templates", request_body = wire::PreviewRequest,
+    responses((status = 200, body = wire::Preview), (status = 404, body = ErrorBody, description = "no such person")))]
+pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire::PreviewRequest>) -> Answer<wire::Preview> {
+    let wire::PreviewRequest { template, profile_id, event, event_name, run } = body;
+    let (profile, traits, latest) = app
+        .read(move |tx| {
+            let Some(id) = profile_id else { return Ok((ProfileId(0), domain::Map::new(), None)) };
+            let canonical = tx.canonical(ProfileId(id))?.ok_or_else(|| ApiError::not_found(format!("profile {id}")))?;
+            let profile = tx.profile(canonical)?.ok_or_else(|| ApiError::not_found(format!("profile {id}")))?;
+            let latest = tx.timeline(canonical, 50)?.into_iter().find(|e| e.event.kind == domain::event::Kind::Track);
+            Ok((canonical, profile.traits, latest))
+        })
+        .await?;
+    let (event, event_name) = match (event, latest) {
+        (Some(props), _) => (props, event_name.unwrap_or_default()),
+        (None, Some(e)) => (e.event.properties.clone(), event_name.unwrap_or_else(|| e.event.match_name().to_owned())),
+        (None, None) => (domain::Map::new(), event_name.unwrap_or_default()),
+    };
+    let context = store::TemplateContext { traits, event, event_name, journey: JourneyId("preview".into()), profile_id: profile, run };
+    let ctx = serde_json::to_value(&context).map_err(|e| ApiError::new(Code::Internal, format!("preview context: {e}")))?;
+    let part = |src: &str, html: bool| {
+        let out = if html { app.renderer.render_html(src, &ctx) } else { app.renderer.render(src, &ctx) };
+        match out {
+            Ok(text) => wire::PreviewPart { rendered: Some(text), error: None },
+            Err(e) => wire::PreviewPart { rendered: None, error: Some(e.to_string()) },
+        }
+    };
+    Ok(Json(wire::Preview {
+        subject: part(&template.subject, false),
+        html: part(&template.html, true),
+        text: part(&template.text, false),
+        context: match ctx {
+            Value::Object(m) => m,
+            _ => domain::Map::new(),
+        },
+    }))
+}
+
+/// The event and trait names the data has had, for conditions, and the variables templates
+/// have.
+#[utoipa::path(get, path = "/names", tag = "journeys", responses((status = 200, body = wire::Names)))]
+pub async fn names(State(app): State<Arc<App>>) -> Answer<wire::Names> {
+    let (events, traits) = app.read(|tx| Ok((tx.seen_names(NameKind::Event)?, tx.seen_names(NameKind::Trait)?))).await?;
+    Ok(Json(wire::Names { events, traits, template_variables: deliver::VARIABLES.iter().map(|v| (*v).to_owned()).collect() }))
+}
+
 // ---- journeys ----
 
 /// "uses x, which templates do not have (they have traits, ...)" when `sources` read variables
@@ -303,11 +351,7 @@ pub async fn get_journey(State(app): State<Arc<App>>, Path(id): Path<String>) ->
         state: record.state.into(),
         published_version: record.published_version,
         draft: wire::JourneyDocument(record.draft),
-        published: published.map(|p| wire::PublishedVersion {
-            version: p.version,
-            document: wire::JourneyDocument(p.document),
-            published_at: ts(p.published_at),
-        }),
+        published: published.map(version_view),
         updated_at: ts(record.updated_at),
     }))
 }
@@ -317,6 +361,24 @@ pub async fn get_journey(State(app): State<Arc<App>>, Path(id): Path<String>) ->
 fn last_week(now: Timestamp) -> (Timestamp, Timestamp) {
     let to = store::NodeDeltas::hour(now).plus(Duration::hours(1));
     (to.minus(Duration::days(7)), to)
+}
+
+fn version_view(v: store::JourneyVersion) -> wire::PublishedVersion {
+    wire::PublishedVersion { version: v.version, document: wire::JourneyDocument(v.document), published_at: ts(v.published_at) }
+}
+
+/// A journey's published versions, newest first, each with its document.
+#[utoipa::path(get, path = "/journeys/{id}/versions", tag = "journeys", params(("id" = String, Path)),
+    responses((status = 200, body = wire::VersionList), (status = 404, body = ErrorBody)))]
+pub async fn journey_versions(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer<wire::VersionList> {
+    let versions = app
+        .read(move |tx| {
+            let jid = JourneyId(id);
+            tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {:?}", jid.0)))?;
+            Ok(tx.journey_versions(&jid)?)
+        })
+        .await?;
+    Ok(Json(wire::VersionList { versions: versions.into_iter().map(version_view).collect() }))
 }
 
 /// Every journey, by id, with its runs waiting now and its entries and conversions in the

@@ -96,6 +96,51 @@ pub struct TemplateList {
     pub templates: Vec<TemplateView>,
 }
 
+/// Renders a template (saved or not) the way a send would, for one person.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    pub template: TemplateBody,
+    /// Whose traits the template sees; nobody's (no traits) when absent.
+    pub profile_id: Option<i64>,
+    /// What the template sees as `event` (and `event_name`); by default the person's latest
+    /// `track` event.
+    #[schema(value_type = Option<BTreeMap<String, Value>>)]
+    pub event: Option<domain::Map>,
+    pub event_name: Option<String>,
+    /// What it sees as `run` (run variables); empty by default.
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, Value>)]
+    pub run: domain::Map,
+}
+
+/// One part of a rendered template: its text, or why it does not render.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct PreviewPart {
+    pub rendered: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct Preview {
+    pub subject: PreviewPart,
+    /// HTML-escaped as sent (outputs ending in `| raw` excepted).
+    pub html: PreviewPart,
+    pub text: PreviewPart,
+    /// What the template saw: `traits`, `event`, `event_name`, `journey`, `profile_id`, `run`.
+    #[schema(value_type = BTreeMap<String, Value>)]
+    pub context: domain::Map,
+}
+
+/// The event and trait names the data has had (what conditions can usefully name).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct Names {
+    pub events: Vec<String>,
+    pub traits: Vec<String>,
+    /// The variables templates have.
+    pub template_variables: Vec<String>,
+}
+
 // ---- journeys ----
 
 /// A journey document (docs/JOURNEYS.md): what `wayfarer journeys apply` reads from a file
@@ -214,6 +259,12 @@ pub struct PublishedVersion {
     pub version: i64,
     pub document: JourneyDocument,
     pub published_at: String,
+}
+
+/// A journey's published versions, newest first.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct VersionList {
+    pub versions: Vec<PublishedVersion>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]

@@ -610,7 +610,7 @@ mod http {
 
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
-    const ROUTES: [&str; 30] = [
+    const ROUTES: [&str; 33] = [
         "GET /api/clock",
         "POST /api/clock",
         "GET /api/dead-letters",
@@ -630,6 +630,9 @@ mod http {
         "POST /api/journeys/{id}/resume",
         "GET /api/journeys/{id}/runs",
         "POST /api/journeys/{id}/stop",
+        "GET /api/journeys/{id}/versions",
+        "GET /api/names",
+        "POST /api/template-preview",
         "GET /api/messages",
         "POST /api/messages/{id}/retry",
         "GET /api/profiles",
@@ -725,6 +728,32 @@ mod http {
         let (status, _) = api.admin("GET", "/api/journeys/manual/counts?from=2030-01-03T00:00:00Z", Value::Null).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "both ends or neither");
         assert_eq!(api.admin("GET", "/api/journeys/nope/counts", Value::Null).await.0, StatusCode::NOT_FOUND);
+    }
+
+    /// A template rendered for a person, part by part, as a send would; a part that does not
+    /// render says why.
+    #[tokio::test]
+    async fn templates_preview_for_a_person_and_names_list_what_the_data_has() {
+        let api = Api::new().await;
+        api.ingest("identify", json!({"userId": "ann", "traits": {"firstName": "Ann <3"}}).to_string()).await;
+        api.ingest("track", json!({"userId": "ann", "event": "Product Viewed", "properties": {"sku": "A1"}}).to_string()).await;
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        let template = json!({"subject": "Hi {{ traits.firstName }}", "html": "<p>{{ traits.firstName }} saw {{ event.sku }}</p>",
+            "text": "{{ traits.lastName }}"});
+        let (status, out) = api.admin("POST", "/api/template-preview", json!({"template": template, "profile_id": person["id"]})).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        assert_eq!(out["subject"], json!({"rendered": "Hi Ann <3", "error": null}));
+        assert_eq!(out["html"]["rendered"], json!("<p>Ann &lt;3 saw A1</p>"), "escaped as sent; the latest track event by default");
+        assert!(out["text"]["error"].as_str().is_some_and(|e| e.contains("lastName")), "{out}");
+        assert_eq!(out["context"]["event_name"], json!("Product Viewed"));
+        let (_, out) =
+            api.admin("POST", "/api/template-preview", json!({"template": {"subject": "{{ event.sku }}"}, "event": {"sku": "B2"}})).await;
+        assert_eq!(out["subject"]["rendered"], json!("B2"), "an event given; nobody's traits");
+        let (status, _) = api.admin("POST", "/api/template-preview", json!({"template": {"subject": "x"}, "profile_id": 999})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, names) = api.admin("GET", "/api/names", Value::Null).await;
+        assert_eq!((&names["events"], &names["traits"]), (&json!(["Identify", "Product Viewed"]), &json!(["firstName"])), "{names}");
+        assert!(names["template_variables"].as_array().is_some_and(|v| v.contains(&json!("traits"))));
     }
 
     /// Lists come a page at a time: `next_cursor` until the last page, which has none.

@@ -216,6 +216,8 @@ pub fn journeys_publish_immutable_versions(store: &dyn Store) {
     assert_eq!(tx.publish(&id, t(4)).expect("publish"), 2);
     assert_eq!(tx.published().expect("published")[0].version, 2);
     assert_eq!(tx.journey_version(&id, 1).expect("v1").map(|v| v.document), Some(json!({"v": 1})));
+    let versions = tx.journey_versions(&id).expect("versions");
+    assert_eq!(versions.iter().map(|v| (v.version, v.published_at)).collect::<Vec<_>>(), [(2, t(4)), (1, t(2))], "newest first");
     let rec = tx.journey(&id).expect("get").expect("exists");
     assert_eq!((rec.published_version, rec.draft), (Some(2), json!({"v": 2})));
     assert_eq!(tx.journeys().expect("list").len(), 1);

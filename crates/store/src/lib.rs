@@ -473,6 +473,8 @@ pub trait Tx {
     fn publish(&mut self, id: &JourneyId, now: Timestamp) -> Result<i64>;
     fn set_journey_state(&mut self, id: &JourneyId, state: JourneyState, now: Timestamp) -> Result<()>;
     fn journey_version(&mut self, id: &JourneyId, version: i64) -> Result<Option<JourneyVersion>>;
+    /// Every published version of a journey, newest first.
+    fn journey_versions(&mut self, id: &JourneyId) -> Result<Vec<JourneyVersion>>;
     /// The latest published version of every active journey (the ones people can enter).
     fn published(&mut self) -> Result<Vec<JourneyVersion>>;
 

@@ -548,6 +548,14 @@ impl<C: Conn> Tx for SqlTx<C> {
         first(rows, version_row)
     }
 
+    fn journey_versions(&mut self, id: &JourneyId) -> Result<Vec<JourneyVersion>> {
+        let rows = self.conn.query(
+            "SELECT id, version, document, published_at FROM journey_versions WHERE id = ? ORDER BY version DESC",
+            params![id.as_str()],
+        )?;
+        all(rows, version_row)
+    }
+
     fn published(&mut self) -> Result<Vec<JourneyVersion>> {
         let rows = self.conn.query(
             "SELECT v.id, v.version, v.document, v.published_at FROM journey_versions v \

@@ -309,6 +309,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/journeys/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A journey's published versions, newest first, each with its document. */
+        get: operations["journey_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/messages": {
         parameters: {
             query?: never;
@@ -337,6 +354,26 @@ export interface paths {
         put?: never;
         /** Sends a failed message again (once, with the same idempotency key); 409 if it is not failed. */
         post: operations["retry_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event and trait names the data has had, for conditions, and the variables templates
+         *     have.
+         */
+        get: operations["names"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -427,6 +464,26 @@ export interface paths {
         put?: never;
         /** Creates a source: a write key for the Segment tracking API (`/v1/*`). */
         post: operations["create_source"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/template-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renders a template for one person the way a send would (the HTML escaped as sent), each
+         *     part on its own: a part that does not render says why. Nothing is saved or sent.
+         */
+        post: operations["preview_template"];
         delete?: never;
         options?: never;
         head?: never;
@@ -776,6 +833,13 @@ export interface components {
              */
             to?: string | null;
         };
+        /** @description The event and trait names the data has had (what conditions can usefully name). */
+        Names: {
+            events: string[];
+            /** @description The variables templates have. */
+            template_variables: string[];
+            traits: string[];
+        };
         NewSource: {
             /** @description 1-100 characters of a-z, 0-9, - and _. */
             id: string;
@@ -807,6 +871,42 @@ export interface components {
              * @description Runs waiting at it now (not a count over the period).
              */
             waiting: number;
+        };
+        Preview: {
+            /** @description What the template saw: `traits`, `event`, `event_name`, `journey`, `profile_id`, `run`. */
+            context: {
+                [key: string]: unknown;
+            };
+            /** @description HTML-escaped as sent (outputs ending in `| raw` excepted). */
+            html: components["schemas"]["PreviewPart"];
+            subject: components["schemas"]["PreviewPart"];
+            text: components["schemas"]["PreviewPart"];
+        };
+        /** @description One part of a rendered template: its text, or why it does not render. */
+        PreviewPart: {
+            error?: string | null;
+            rendered?: string | null;
+        };
+        /** @description Renders a template (saved or not) the way a send would, for one person. */
+        PreviewRequest: {
+            /**
+             * @description What the template sees as `event` (and `event_name`); by default the person's latest
+             *     `track` event.
+             */
+            event?: {
+                [key: string]: unknown;
+            } | null;
+            event_name?: string | null;
+            /**
+             * Format: int64
+             * @description Whose traits the template sees; nobody's (no traits) when absent.
+             */
+            profile_id?: number | null;
+            /** @description What it sees as `run` (run variables); empty by default. */
+            run?: {
+                [key: string]: unknown;
+            };
+            template: components["schemas"]["TemplateBody"];
         };
         /** @description A published journey, from one person's side. */
         ProfileJourney: {
@@ -1027,6 +1127,10 @@ export interface components {
             diagnostics: components["schemas"]["Diagnostic"][];
             /** @description No errors (warnings allowed). */
             valid: boolean;
+        };
+        /** @description A journey's published versions, newest first. */
+        VersionList: {
+            versions: components["schemas"]["PublishedVersion"][];
         };
     };
     responses: never;
@@ -2367,6 +2471,73 @@ export interface operations {
             };
         };
     };
+    journey_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionList"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_messages: {
         parameters: {
             query?: {
@@ -2477,6 +2648,62 @@ export interface operations {
             };
             /** @description the message is not failed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    names: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Names"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2865,6 +3092,75 @@ export interface operations {
             };
             /** @description the id is taken */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preview"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such person */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
