@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod ingest;
 pub mod openapi;
+pub mod ui;
 pub mod wire;
 
 use std::future::Future;
