@@ -9,6 +9,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod document;
 pub mod error;
 pub mod ingest;
 pub mod openapi;

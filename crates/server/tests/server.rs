@@ -659,6 +659,30 @@ mod http {
         expect_test::expect_file!["../../../web/openapi.json"].assert_eq(&pretty);
     }
 
+    /// The document's schema (component `Journey` and what it names, from which the web
+    /// interface's types for the document are generated) has, for each kind of object, exactly
+    /// the keys the parser reads.
+    #[test]
+    fn the_journey_schema_has_the_keys_the_parser_reads() {
+        let doc = serde_json::to_value(server::openapi::document()).expect("json");
+        let schemas = &doc["components"]["schemas"];
+        let kinds = domain::journey::schema();
+        assert_eq!(kinds.len(), server::document::KINDS.len(), "every kind has a component");
+        for (kind, keys) in kinds {
+            let (_, name) = server::document::KINDS.iter().find(|(k, _)| *k == kind).unwrap_or_else(|| panic!("no component for {kind}"));
+            let props: std::collections::BTreeSet<&str> = schemas[name]["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{name}: {}", schemas[name]))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let expected: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+            assert_eq!(props, expected, "{kind} ({name})");
+        }
+        let steps = schemas["Step"]["oneOf"].as_array().map_or(0, Vec::len);
+        assert_eq!(steps, 8, "each step type is one of `Step`");
+    }
+
     /// Each documented operation reaches its handler, every other method on a documented path
     /// is 405, and the documented operations are exactly `ROUTES`.
     #[tokio::test]
