@@ -19,5 +19,6 @@ export default defineConfig({
   server: { fs: { allow: [".."] } },
   test: {
     include: ["src/**/*.test.{ts,tsx}"],
+    setupFiles: ["src/test-setup.ts"],
   },
 });
