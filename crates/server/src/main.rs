@@ -101,12 +101,19 @@ enum Command {
 #[derive(clap::Args)]
 struct RemoteArgs {
     /// The server's address.
-    #[arg(long, env = "WAYFARER_SERVER", default_value = "http://127.0.0.1:8420")]
+    #[arg(long, env = "WAYFARER_SERVER", default_value = "http://127.0.0.1:8420", global = true)]
     server: String,
     /// The admin token, or a personal API token (`wft_...`, made with POST /api/me/tokens)
     /// whose owner is an editor (or admin) to apply.
-    #[arg(long, env = "WAYFARER_ADMIN_TOKEN", hide_env_values = true)]
-    token: String,
+    #[arg(long, env = "WAYFARER_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+}
+
+impl RemoteArgs {
+    fn remote(&self) -> anyhow::Result<server::cli::Remote> {
+        let token = self.token.as_deref().context("give a token: --token, or WAYFARER_ADMIN_TOKEN")?;
+        Ok(server::cli::Remote::new(&self.server, token))
+    }
 }
 
 #[derive(Subcommand)]
@@ -240,7 +247,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Journeys { what, remote } => {
-            let remote = server::cli::Remote::new(&remote.server, &remote.token);
+            let remote = remote.remote()?;
             let ok = match what {
                 JourneysCommand::Validate { file } => server::cli::validate(&remote, &file).await?,
                 JourneysCommand::Diff { file } => server::cli::diff_file(&remote, &file).await?,
@@ -261,7 +268,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backtest { file, from, to, remote } => {
-            let remote = server::cli::Remote::new(&remote.server, &remote.token);
+            let remote = remote.remote()?;
             server::cli::backtest(&remote, &file, &from, &to).await
         }
         Command::Users { what: UsersCommand::Add { common, email, role, name } } => {

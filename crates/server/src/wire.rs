@@ -866,9 +866,8 @@ pub struct NewUser {
     /// Unique, whatever its case.
     #[schema(max_length = 254)]
     pub email: String,
-    /// The part of the e-mail before `@` when absent.
+    /// The part of the e-mail before `@` when absent (or null).
     #[serde(default)]
-    #[schema(nullable = false)]
     pub name: Option<String>,
     pub role: Role,
     /// At least 12 characters (`weak_password` otherwise).
@@ -876,16 +875,14 @@ pub struct NewUser {
     pub password: String,
 }
 
-/// What to change; absent fields stay as they are. Changing the password signs the user
-/// out everywhere else.
+/// What to change; absent (or null) fields stay as they are. Changing the password signs
+/// the user out everywhere else.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
-    #[schema(nullable = false)]
     pub name: Option<String>,
-    #[schema(nullable = false)]
     pub role: Option<Role>,
-    #[schema(nullable = false, min_length = 12, max_length = 1024)]
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: Option<String>,
 }
 

@@ -1247,6 +1247,96 @@ mod http {
         );
     }
 
+    /// Each kind of change leaves its entry: those the server makes in the change's own
+    /// transaction, and those the engine makes (entering, stopping, the clock).
+    #[tokio::test]
+    async fn every_kind_of_change_is_in_the_audit_log() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi", "text": "x"})).await;
+        let doc = |d: &str| {
+            json!({"id": "j", "entry": {"api": true}, "steps": [{"id": "hi", "type": "send", "template": "hi", "next": "w"},
+                {"id": "w", "type": "wait", "duration": d}]})
+        };
+        api.admin("POST", "/api/journeys", doc("1d")).await;
+        api.admin("POST", "/api/journeys/j/publish", Value::Null).await;
+        api.admin("POST", "/api/journeys/j/pause", Value::Null).await;
+        api.admin("POST", "/api/journeys/j/resume", Value::Null).await;
+        let (status, _) = api.admin("POST", "/api/journeys/j/enter", json!({"user_id": "ann", "payload": {"code": "Z"}})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, out) = api.admin("POST", "/api/journeys/j/apply", json!({"document": doc("2d")})).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        api.admin("POST", "/api/journeys/j/stop", json!({"reason": "done"})).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1m"})).await;
+        let (_, page) = api.admin("GET", "/api/audit", Value::Null).await;
+        let entries = page["entries"].as_array().expect("entries");
+        let actions: Vec<&str> = entries.iter().filter_map(|e| e["action"].as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "clock.move",
+                "journey.stop",
+                "journey.apply",
+                "journey.enter",
+                "journey.resume",
+                "journey.pause",
+                "journey.publish",
+                "journey.create",
+                "template.put",
+                "source.create",
+                "user.create"
+            ]
+        );
+        let by = |action: &str| entries.iter().find(|e| e["action"] == json!(action)).map(|e| e["diff"].clone()).unwrap_or_default();
+        assert_eq!(
+            by("journey.stop"),
+            json!([{"path": "/reason", "new": "journey stopped: done"}, {"path": "/state", "old": "active", "new": "stopped"},
+            {"path": "/stopped_runs", "new": 1}])
+        );
+        assert_eq!(
+            by("journey.apply"),
+            json!([{"path": "/document/steps/1/duration", "old": "1d", "new": "2d"}, {"path": "/version", "old": 1, "new": 2}])
+        );
+        assert_eq!(by("journey.pause"), json!([{"path": "/state", "old": "active", "new": "paused"}]));
+        assert_eq!(
+            by("journey.enter"),
+            json!([{"path": "/entered", "new": true}, {"path": "/payload/code", "new": "Z"}, {"path": "/person", "new": "user_id:ann"}])
+        );
+        assert!(by("journey.publish").as_array().is_some_and(|d| d.contains(&json!({"path": "/version", "new": 1}))));
+        assert_eq!(
+            by("template.put"),
+            json!([{"path": "/html", "new": ""}, {"path": "/subject", "new": "Hi"}, {"path": "/text", "new": "x"}])
+        );
+    }
+
+    /// `wayfarer users add` makes a user with a generated password, printed once, who can sign
+    /// in; an e-mail taken is refused.
+    #[tokio::test]
+    async fn users_add_prints_a_password_that_signs_in() {
+        let dir = tempfile::tempdir().expect("dir");
+        let data = dir.path().display().to_string();
+        let add = |email: &str| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+                .args(["users", "add", "--data-dir", &data, "--email", email, "--role", "editor", "--name", "Ed"])
+                .env_remove("WAYFARER_USER_PASSWORD")
+                .output()
+                .expect("run wayfarer")
+        };
+        let out = add("Ed@Acme.test");
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+        let password = said.lines().map(str::trim).rfind(|l| !l.is_empty()).expect("the password").to_owned();
+        assert_eq!(password.len(), 24, "{said}");
+        let again = add("ed@acme.test");
+        assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already exists"), "{again:?}");
+
+        let config = Config::load(None, &|k| (k == "WAYFARER_DATA_DIR").then(|| data.clone())).expect("config");
+        let server = Server::build(&config).await.expect("server");
+        assert_eq!(server.new_admin_user, None, "there are users already: no first admin");
+        let api = Api { router: server.router, key: String::new(), _dir: dir };
+        let (status, _, me) = api.send("POST", "/api/session", json!({"email": "ed@acme.test", "password": password}), &[]).await;
+        assert_eq!((status, &me["user"]["name"], &me["role"]), (StatusCode::OK, &json!("Ed"), &json!("editor")), "{me}");
+    }
+
     #[tokio::test]
     async fn serves_over_a_real_socket() {
         let dir = tempfile::tempdir().expect("dir");
