@@ -536,6 +536,20 @@ mod http {
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert!(lines[1].starts_with("s: message failed (failed: template \"t\", subject: template does not render: liquid: Unknown index with: variable=traits requested index=company"), "{lines:?}");
         assert_eq!(lines[2], "s: message delivered (captured)");
+        // Both retries are in the audit log, after the engine made them.
+        let (_, audit) = api.admin("GET", "/api/audit?limit=3", Value::Null).await;
+        let entries: Vec<(&str, &str)> = audit["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e["action"].as_str()?, e["target"].as_str()?)))
+            .collect();
+        let message = format!("message:{}", failed[0]);
+        assert_eq!(entries, [("clock.move", "clock"), ("journey.retry_messages", "journey:j"), ("message.retry", message.as_str())]);
+        assert_eq!(
+            audit["entries"][2]["diff"],
+            json!([{"path": "/retried", "new": 1}, {"path": "/status", "old": "failed", "new": "pending"}])
+        );
     }
 
     /// Apply validates, saves the draft and publishes in one transaction: a document with an
