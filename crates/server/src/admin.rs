@@ -3,16 +3,18 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use domain::ids::{DeadLetterId, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
 use domain::journey::{Diagnostic, Journey, Severity, is_slug};
 use domain::time::{Duration, Timestamp};
-use serde_json::Value;
+use serde_json::{Value, json};
 use store::{JourneyState, NameKind, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
 
 use crate::app::{App, new_token};
+use crate::audit;
+use crate::auth::Actor;
 use crate::error::{ApiError, Code};
 use crate::wire::{self, ErrorBody};
 
@@ -37,6 +39,7 @@ fn source_view(s: &Source) -> wire::SourceView {
     responses((status = 201, body = wire::SourceView), (status = 409, body = ErrorBody, description = "the id is taken")))]
 pub async fn create_source(
     State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
     body: Json<wire::NewSource>,
 ) -> Result<(StatusCode, Json<wire::SourceView>), ApiError> {
     if !is_slug(&body.id) {
@@ -48,7 +51,11 @@ pub async fn create_source(
     let source =
         Source { id: SourceId(body.id.clone()), write_key: new_token().replacen("wf_", "wk_", 1), created_at: app.engine.clock().now() };
     let s = source.clone();
-    app.write(move |tx| Ok(tx.create_source(&s)?)).await?;
+    app.write(move |tx| {
+        tx.create_source(&s)?;
+        audit::record(tx, &actor, s.created_at, "source.create", &format!("source:{}", s.id), None, Some(&json!({"id": s.id.0})))
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(source_view(&source))))
 }
 
@@ -79,6 +86,7 @@ fn template_view(t: &Template) -> wire::TemplateView {
     responses((status = 200, body = wire::TemplateView), (status = 422, body = ErrorBody, description = "`template_invalid`, with each problem")))]
 pub async fn put_template(
     State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     body: Json<wire::TemplateBody>,
 ) -> Answer<wire::TemplateView> {
@@ -110,7 +118,13 @@ pub async fn put_template(
         updated_at: app.engine.clock().now(),
     };
     let out = template_view(&t);
-    app.write(move |tx| Ok(tx.put_template(&t)?)).await?;
+    app.write(move |tx| {
+        let shown = |t: &Template| json!({"subject": t.subject, "html": t.html, "text": t.text});
+        let before = tx.template(&t.id)?.map(|old| shown(&old));
+        tx.put_template(&t)?;
+        audit::record(tx, &actor, t.updated_at, "template.put", &format!("template:{}", t.id), before.as_ref(), Some(&shown(&t)))
+    })
+    .await?;
     Ok(Json(out))
 }
 
@@ -288,6 +302,7 @@ fn draft_saved(diags: Vec<Diagnostic>) -> wire::DraftSaved {
         (status = 422, body = ErrorBody, description = "the document has no valid id")))]
 pub async fn create_journey(
     State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
     Json(doc): Json<wire::JourneyDocument>,
 ) -> Result<(StatusCode, Json<wire::DraftSaved>), ApiError> {
     let doc = doc.0;
@@ -302,6 +317,7 @@ pub async fn create_journey(
                 ));
             }
             tx.save_draft(&id, &doc, now)?;
+            audit::record(tx, &actor, now, "journey.create", &format!("journey:{id}"), None, Some(&doc))?;
             diagnose(tx, &doc)
         })
         .await?;
@@ -313,6 +329,7 @@ pub async fn create_journey(
     responses((status = 200, body = wire::DraftSaved), (status = 422, body = ErrorBody, description = "the document has no valid id")))]
 pub async fn put_journey(
     State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Json(doc): Json<wire::JourneyDocument>,
 ) -> Answer<wire::DraftSaved> {
@@ -323,7 +340,10 @@ pub async fn put_journey(
     let now = app.engine.clock().now();
     let diags = app
         .write(move |tx| {
-            tx.save_draft(&JourneyId(id), &doc, now)?;
+            let jid = JourneyId(id);
+            let before = tx.journey(&jid)?.map(|r| r.draft);
+            tx.save_draft(&jid, &doc, now)?;
+            audit::record(tx, &actor, now, "journey.save_draft", &format!("journey:{jid}"), before.as_ref(), Some(&doc))?;
             diagnose(tx, &doc)
         })
         .await?;
@@ -453,7 +473,12 @@ pub async fn journey_counts(
     request_body(content = Option<wire::PublishRequest>),
     responses((status = 200, body = wire::Published), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "`journey_invalid`: every error, in `details.diagnostics`")))]
-pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Answer<wire::Published> {
+pub async fn publish_journey(
+    State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Answer<wire::Published> {
     let empty = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
     let body: wire::PublishRequest = if empty {
         wire::PublishRequest::default()
@@ -463,7 +488,16 @@ pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>
     let move_runs = body.in_flight == Some(wire::InFlight::Move);
     let now = app.engine.clock().now();
     let journey = JourneyId(id.clone());
-    let (version, warnings) = app.write(move |tx| publish_draft(tx, &JourneyId(id), move_runs, now)).await?;
+    let (version, warnings) = app
+        .write(move |tx| {
+            let jid = JourneyId(id);
+            let before = published_audit(tx, &jid)?;
+            let published = publish_draft(tx, &jid, move_runs, now)?;
+            let after = published_audit(tx, &jid)?;
+            audit::record(tx, &actor, now, "journey.publish", &format!("journey:{jid}"), before.as_ref(), after.as_ref())?;
+            Ok(published)
+        })
+        .await?;
     app.engine.reload_journeys().await?;
     let moved = if move_runs { app.engine.runs(journey, engine::RunsAction::MoveTo(version)).await? } else { 0 };
     Ok(Json(wire::Published {
@@ -472,6 +506,13 @@ pub async fn publish_journey(State(app): State<Arc<App>>, Path(id): Path<String>
         moved_runs: moved,
         diagnostics: wire::diagnostics(warnings),
     }))
+}
+
+/// What the audit log shows of a journey's published version: its number, state and document.
+fn published_audit(tx: &mut dyn Tx, jid: &JourneyId) -> Result<Option<Value>, ApiError> {
+    let Some(record) = tx.journey(jid)? else { return Ok(None) };
+    let Some(version) = record.published_version else { return Ok(None) };
+    Ok(tx.journey_version(jid, version)?.map(|v| json!({"version": v.version, "state": record.state.as_str(), "document": v.document})))
 }
 
 /// Publishes the stored draft of `jid` in `tx`, or refuses with every error (then the caller's
@@ -519,6 +560,7 @@ fn diagnostics_details(diags: Vec<Diagnostic>) -> Value {
         (status = 422, body = ErrorBody, description = "`journey_invalid`: every error, in `details.diagnostics`; nothing changed")))]
 pub async fn apply_journey(
     State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Json(body): Json<wire::ApplyRequest>,
 ) -> Answer<wire::ApplyResponse> {
@@ -545,8 +587,11 @@ pub async fn apply_journey(
             if let Some(live) = live.filter(|l| l.document == doc) {
                 return Ok((wire::ApplyStatus::Unchanged, live.version, diags));
             }
+            let before = published_audit(tx, &jid)?;
             tx.save_draft(&jid, &doc, now)?;
             let (version, warnings) = publish_draft(tx, &jid, move_runs, now)?;
+            let after = published_audit(tx, &jid)?;
+            audit::record(tx, &actor, now, "journey.apply", &format!("journey:{jid}"), before.as_ref(), after.as_ref())?;
             Ok((wire::ApplyStatus::Published, version, warnings))
         })
         .await?;
@@ -561,7 +606,7 @@ pub async fn apply_journey(
     Ok(Json(wire::ApplyResponse { status, version, moved_runs, diagnostics: wire::diagnostics(diagnostics) }))
 }
 
-async fn set_state(app: &Arc<App>, id: String, state: JourneyState) -> Result<(), ApiError> {
+async fn set_state(app: &Arc<App>, actor: Actor, id: String, state: JourneyState, action: &'static str) -> Result<(), ApiError> {
     let now = app.engine.clock().now();
     app.write(move |tx| {
         let jid = JourneyId(id.clone());
@@ -569,7 +614,9 @@ async fn set_state(app: &Arc<App>, id: String, state: JourneyState) -> Result<()
         if record.published_version.is_none() {
             return Err(ApiError::new(Code::Conflict, format!("journey {id:?} is a draft; publish it first")));
         }
-        Ok(tx.set_journey_state(&jid, state, now)?)
+        tx.set_journey_state(&jid, state, now)?;
+        let (before, after) = (json!({"state": record.state.as_str()}), json!({"state": state.as_str()}));
+        audit::record(tx, &actor, now, action, &format!("journey:{jid}"), Some(&before), Some(&after))
     })
     .await?;
     app.engine.reload_journeys().await?;
@@ -580,8 +627,12 @@ async fn set_state(app: &Arc<App>, id: String, state: JourneyState) -> Result<()
 #[utoipa::path(post, path = "/journeys/{id}/pause", tag = "journeys", params(("id" = String, Path)),
     responses((status = 200, body = wire::StateChanged), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "a draft: publish it first")))]
-pub async fn pause_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer<wire::StateChanged> {
-    set_state(&app, id, JourneyState::Paused).await?;
+pub async fn pause_journey(
+    State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Answer<wire::StateChanged> {
+    set_state(&app, actor, id, JourneyState::Paused, "journey.pause").await?;
     Ok(Json(wire::StateChanged { state: wire::JourneyState::Paused }))
 }
 
@@ -589,8 +640,12 @@ pub async fn pause_journey(State(app): State<Arc<App>>, Path(id): Path<String>) 
 #[utoipa::path(post, path = "/journeys/{id}/resume", tag = "journeys", params(("id" = String, Path)),
     responses((status = 200, body = wire::StateChanged), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "a draft: publish it first")))]
-pub async fn resume_journey(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer<wire::StateChanged> {
-    set_state(&app, id, JourneyState::Active).await?;
+pub async fn resume_journey(
+    State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Answer<wire::StateChanged> {
+    set_state(&app, actor, id, JourneyState::Active, "journey.resume").await?;
     Ok(Json(wire::StateChanged { state: wire::JourneyState::Active }))
 }
 
@@ -600,24 +655,33 @@ pub async fn resume_journey(State(app): State<Arc<App>>, Path(id): Path<String>)
     request_body(content = Option<wire::StopRequest>),
     responses((status = 200, body = wire::Stopped), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "a draft: publish it first")))]
-pub async fn stop_journey(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Answer<wire::Stopped> {
+pub async fn stop_journey(
+    State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Answer<wire::Stopped> {
     let body: wire::StopRequest = serde_json::from_slice(&body).unwrap_or_default();
     let jid = JourneyId(id.clone());
-    app.read(move |tx| match tx.journey(&jid)? {
-        None => Err(ApiError::not_found(format!("journey {:?}", jid.0))),
-        Some(r) if r.published_version.is_none() => {
-            Err(ApiError::new(Code::Conflict, format!("journey {:?} is a draft; publish it first", jid.0)))
-        }
-        Some(_) => Ok(()),
-    })
-    .await?;
+    let state = app
+        .read(move |tx| match tx.journey(&jid)? {
+            None => Err(ApiError::not_found(format!("journey {:?}", jid.0))),
+            Some(r) if r.published_version.is_none() => {
+                Err(ApiError::new(Code::Conflict, format!("journey {:?} is a draft; publish it first", jid.0)))
+            }
+            Some(r) => Ok(r.state),
+        })
+        .await?;
     let reason = format!("journey stopped{}", body.reason.map_or(String::new(), |r| format!(": {r}")));
-    let stopped = app.engine.runs(JourneyId(id), engine::RunsAction::Stop(reason)).await?;
+    let stopped = app.engine.runs(JourneyId(id.clone()), engine::RunsAction::Stop(reason.clone())).await?;
+    let before = json!({"state": state.as_str()});
+    let after = json!({"state": JourneyState::Stopped.as_str(), "stopped_runs": stopped, "reason": reason});
+    app.audit_after(&actor, "journey.stop", format!("journey:{id}"), Some(before), Some(after)).await;
     Ok(Json(wire::Stopped { state: wire::JourneyState::Stopped, stopped_runs: stopped }))
 }
 
 /// How many items a page has: `limit` (1 to 1000), 100 by default.
-fn page_size(limit: Option<u32>) -> Result<usize, ApiError> {
+pub(crate) fn page_size(limit: Option<u32>) -> Result<usize, ApiError> {
     match limit {
         None => Ok(100),
         Some(l @ 1..=1000) => Ok(l as usize),
@@ -627,14 +691,14 @@ fn page_size(limit: Option<u32>) -> Result<usize, ApiError> {
 
 /// A cursor is the last (or first) id of the page before, as a string; clients treat it as
 /// opaque.
-fn cursor(c: Option<&str>) -> Result<Option<i64>, ApiError> {
+pub(crate) fn cursor(c: Option<&str>) -> Result<Option<i64>, ApiError> {
     c.filter(|c| !c.is_empty())
         .map(|c| c.parse::<i64>().map_err(|_| bad_request(format!("cursor {c:?} is not one this API gave"))))
         .transpose()
 }
 
 /// The `next_cursor` of a page of `size` ending at `last`: none when the page is not full.
-fn next_cursor(len: usize, size: usize, last: Option<i64>) -> Option<String> {
+pub(crate) fn next_cursor(len: usize, size: usize, last: Option<i64>) -> Option<String> {
     (len == size).then_some(last).flatten().map(|l| l.to_string())
 }
 
@@ -678,6 +742,7 @@ pub async fn journey_runs(State(app): State<Arc<App>>, Path(id): Path<String>, Q
         (status = 409, body = ErrorBody, description = "the journey is not entered by API")))]
 pub async fn enter_journey(
     State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
     Json(body): Json<wire::EnterRequest>,
 ) -> Answer<wire::Entered> {
@@ -697,7 +762,11 @@ pub async fn enter_journey(
     if !api_entry {
         return Err(ApiError::new(Code::Conflict, format!("journey {id:?} is not entered by API: its entry needs \"api\": true")));
     }
-    let entered = app.engine.enter(JourneyId(id), identity, body.payload).await?;
+    let person = identity.to_string();
+    let payload = Value::Object(body.payload.clone());
+    let entered = app.engine.enter(JourneyId(id.clone()), identity, body.payload).await?;
+    let after = json!({"person": person, "payload": payload, "entered": entered});
+    app.audit_after(&actor, "journey.enter", format!("journey:{id}"), None, Some(after)).await;
     let note =
         (!entered).then(|| "not entered: the person is in this journey already, or its re-entry rule or entry limit says no".to_owned());
     Ok(Json(wire::Entered { entered, note }))
@@ -1033,8 +1102,13 @@ pub async fn list_dead_letters(State(app): State<Arc<App>>, Query(q): Query<wire
 /// Steps a dead letter's inputs again; 400 (and nothing changes) if they fail again.
 #[utoipa::path(post, path = "/dead-letters/{id}/replay", tag = "operations", params(("id" = i64, Path)),
     responses((status = 200, body = wire::Replayed), (status = 404, body = ErrorBody)))]
-pub async fn replay_dead_letter(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Answer<wire::Replayed> {
+pub async fn replay_dead_letter(
+    State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<i64>,
+) -> Answer<wire::Replayed> {
     app.engine.replay(DeadLetterId(id)).await?;
+    app.audit_after(&actor, "dead_letter.replay", format!("dead_letter:{id}"), None, Some(json!({"replayed": true}))).await;
     Ok(Json(wire::Replayed { replayed: id }))
 }
 
@@ -1056,7 +1130,7 @@ pub async fn list_messages(State(app): State<Arc<App>>, Query(q): Query<wire::Me
 #[utoipa::path(post, path = "/messages/{id}/retry", tag = "messages", params(("id" = i64, Path)),
     responses((status = 200, body = wire::Retried), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "the message is not failed")))]
-pub async fn retry_message(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Answer<wire::Retried> {
+pub async fn retry_message(State(app): State<Arc<App>>, Extension(actor): Extension<Actor>, Path(id): Path<i64>) -> Answer<wire::Retried> {
     let id = OutboxId(id);
     let entry = app.read(move |tx| Ok(tx.outbox_entry(id)?)).await?.ok_or_else(|| ApiError::not_found(format!("message {id}")))?;
     if entry.status != OutboxStatus::Failed {
@@ -1066,13 +1140,19 @@ pub async fn retry_message(State(app): State<Arc<App>>, Path(id): Path<i64>) -> 
         ));
     }
     let retried = app.engine.retry_messages(vec![id]).await?;
+    let (before, after) = (json!({"status": entry.status.as_str()}), json!({"status": "pending", "retried": retried}));
+    app.audit_after(&actor, "message.retry", format!("message:{id}"), Some(before), Some(after)).await;
     Ok(Json(wire::Retried { retried }))
 }
 
 /// Sends every failed message of a journey again; answers how many.
 #[utoipa::path(post, path = "/journeys/{id}/messages/retry", tag = "messages", params(("id" = String, Path)),
     responses((status = 200, body = wire::JourneyRetried), (status = 404, body = ErrorBody)))]
-pub async fn retry_journey_messages(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer<wire::JourneyRetried> {
+pub async fn retry_journey_messages(
+    State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Answer<wire::JourneyRetried> {
     let jid = JourneyId(id.clone());
     let failed = app
         .read(move |tx| {
@@ -1081,7 +1161,18 @@ pub async fn retry_journey_messages(State(app): State<Arc<App>>, Path(id): Path<
             Ok(all.into_iter().filter(|m| m.run.is_some() && m.payload.context.journey == jid).map(|m| m.id).collect::<Vec<_>>())
         })
         .await?;
+    let ids: Vec<i64> = failed.iter().map(|m| m.0).collect();
     let retried = app.engine.retry_messages(failed).await?;
+    if retried > 0 {
+        app.audit_after(
+            &actor,
+            "journey.retry_messages",
+            format!("journey:{id}"),
+            None,
+            Some(json!({"messages": ids, "retried": retried})),
+        )
+        .await;
+    }
     Ok(Json(wire::JourneyRetried { journey: id, retried }))
 }
 
@@ -1101,7 +1192,11 @@ pub async fn get_clock(State(app): State<Arc<App>>) -> Answer<wire::ClockView> {
 /// timer on the way fires at its own time. Only with `testing.manual_clock`.
 #[utoipa::path(post, path = "/clock", tag = "operations", request_body = wire::MoveClock,
     responses((status = 200, body = wire::ClockView), (status = 409, body = ErrorBody, description = "`clock_not_manual`")))]
-pub async fn move_clock(State(app): State<Arc<App>>, Json(body): Json<wire::MoveClock>) -> Answer<wire::ClockView> {
+pub async fn move_clock(
+    State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
+    Json(body): Json<wire::MoveClock>,
+) -> Answer<wire::ClockView> {
     let clock = app
         .manual_clock
         .clone()
@@ -1116,5 +1211,7 @@ pub async fn move_clock(State(app): State<Arc<App>>, Json(body): Json<wire::Move
         return Err(bad_request("the clock does not go backwards"));
     }
     app.engine.advance_manual(&clock, target).await?;
+    let after = app.engine.clock().now();
+    app.audit_after(&actor, "clock.move", "clock".into(), Some(json!({"now": ts(now)})), Some(json!({"now": ts(after)}))).await;
     Ok(Json(clock_view(&app)))
 }

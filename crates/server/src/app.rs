@@ -5,10 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::State;
 use axum::routing::{get, post};
 
 use domain::ids::SourceId;
@@ -28,6 +25,12 @@ pub struct App {
     /// SHA-256 of the admin token, hex.
     pub admin_token_sha256: String,
     pub limits: config::Ingest,
+    /// Session cookies are `Secure` (`ui.secure_cookies`).
+    pub secure_cookies: bool,
+    pub sign_in: crate::auth::SignInLimiter,
+    /// Bounds the argon2 work running at once (each takes ~19 MiB and a core for a while), so
+    /// a flood of sign-ins cannot exhaust the blocking threads or memory.
+    password_work: tokio::sync::Semaphore,
     pub renderer: deliver::Renderer,
     /// Write keys seen so far (sources are never deleted, so a hit stays valid).
     write_keys: RwLock<HashMap<String, SourceId>>,
@@ -40,7 +43,7 @@ pub fn sha256_hex(s: &str) -> String {
     hex_encode(&Sha256::digest(s.as_bytes()))
 }
 
-fn hex_encode(bytes: &[u8]) -> String {
+pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -52,7 +55,13 @@ pub fn new_token() -> String {
 }
 
 impl App {
-    pub fn new(engine: Arc<Engine>, manual_clock: Option<Arc<ManualClock>>, admin_token_sha256: String, limits: config::Ingest) -> App {
+    pub fn new(
+        engine: Arc<Engine>,
+        manual_clock: Option<Arc<ManualClock>>,
+        admin_token_sha256: String,
+        limits: config::Ingest,
+        secure_cookies: bool,
+    ) -> App {
         let mut boot = [0u8; 6];
         let _ = getrandom::fill(&mut boot);
         App {
@@ -61,6 +70,9 @@ impl App {
             manual_clock,
             admin_token_sha256,
             limits,
+            secure_cookies,
+            sign_in: crate::auth::SignInLimiter::default(),
+            password_work: tokio::sync::Semaphore::new(2),
             renderer: deliver::Renderer::default(),
             write_keys: RwLock::new(HashMap::new()),
             message_ids: AtomicU64::new(0),
@@ -110,17 +122,28 @@ impl App {
         Ok(found)
     }
 
+    /// Hashes a password (argon2id) off the async threads.
+    pub async fn hash_password(self: &Arc<Self>, password: String) -> Result<String, ApiError> {
+        let _permit = self.password_work.acquire().await.map_err(|_| ApiError::new(Code::Unavailable, "the server is shutting down"))?;
+        tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+            .await
+            .map_err(|e| ApiError::new(Code::Internal, format!("task failed: {e}")))?
+            .map_err(|e| {
+                tracing::error!(error = %e, "hashing a password failed");
+                ApiError::new(Code::Internal, "hashing the password failed")
+            })
+    }
+
+    /// Whether `password` matches `hash` (a PHC string), off the async threads.
+    pub async fn verify_password(self: &Arc<Self>, hash: String, password: String) -> Result<bool, ApiError> {
+        let _permit = self.password_work.acquire().await.map_err(|_| ApiError::new(Code::Unavailable, "the server is shutting down"))?;
+        tokio::task::spawn_blocking(move || crate::auth::verify_password(&hash, &password))
+            .await
+            .map_err(|e| ApiError::new(Code::Internal, format!("task failed: {e}")))
+    }
+
     pub fn next_message_id(&self) -> String {
         format!("wf-{}-{}", self.boot, self.message_ids.fetch_add(1, Ordering::Relaxed))
-    }
-}
-
-async fn admin_auth(State(app): State<Arc<App>>, request: Request, next: Next) -> Result<Response, ApiError> {
-    let token = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
-    match token {
-        Some(t) if sha256_hex(t) == app.admin_token_sha256 => Ok(next.run(request).await),
-        Some(_) => Err(ApiError::new(Code::InvalidAdminToken, "the admin token is not valid")),
-        None => Err(ApiError::new(Code::InvalidAdminToken, "the admin API needs `Authorization: Bearer <admin token>`")),
     }
 }
 
@@ -139,8 +162,9 @@ async fn readyz(State(app): State<Arc<App>>) -> Result<axum::Json<serde_json::Va
 pub fn router(app: Arc<App>) -> Router {
     let (api, doc) = crate::openapi::split();
     let api = api
-        .fallback(|| async { ApiError::new(Code::NotFound, "no such admin endpoint") })
-        .layer(axum::middleware::from_fn_with_state(app.clone(), admin_auth));
+        // After routing, so it sees the route's template; every route, so none can forget.
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), crate::auth::authorize))
+        .fallback(|| async { ApiError::new(Code::NotFound, "no such admin endpoint") });
     let doc = Arc::new(doc);
     Router::new()
         .route("/healthz", get(healthz))

@@ -21,6 +21,7 @@ pub struct Config {
     pub webhook: Webhook,
     pub delivery: Delivery,
     pub engine: Engine,
+    pub ui: Ui,
     pub testing: Testing,
 }
 
@@ -63,6 +64,13 @@ pub struct Delivery {
 #[serde(deny_unknown_fields)]
 pub struct Engine {
     pub hot_people: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ui {
+    /// Marks the session cookie `Secure` (sent over HTTPS only).
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

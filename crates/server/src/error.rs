@@ -9,6 +9,12 @@ use serde_json::Value;
 pub enum Code {
     InvalidWriteKey,
     InvalidAdminToken,
+    NotSignedIn,
+    InvalidCredentials,
+    TooManyAttempts,
+    Forbidden,
+    CsrfFailed,
+    WeakPassword,
     MalformedJson,
     InvalidGzip,
     UnsupportedEncoding,
@@ -31,6 +37,12 @@ pub enum Code {
 const TABLE: &[(Code, StatusCode, &str)] = &[
     (Code::InvalidWriteKey, StatusCode::UNAUTHORIZED, "invalid_write_key"),
     (Code::InvalidAdminToken, StatusCode::UNAUTHORIZED, "invalid_admin_token"),
+    (Code::NotSignedIn, StatusCode::UNAUTHORIZED, "not_signed_in"),
+    (Code::InvalidCredentials, StatusCode::UNAUTHORIZED, "invalid_credentials"),
+    (Code::TooManyAttempts, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+    (Code::Forbidden, StatusCode::FORBIDDEN, "forbidden"),
+    (Code::CsrfFailed, StatusCode::FORBIDDEN, "csrf_failed"),
+    (Code::WeakPassword, StatusCode::UNPROCESSABLE_ENTITY, "weak_password"),
     (Code::MalformedJson, StatusCode::BAD_REQUEST, "malformed_json"),
     (Code::InvalidGzip, StatusCode::BAD_REQUEST, "invalid_gzip"),
     (Code::UnsupportedEncoding, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding"),
@@ -60,11 +72,18 @@ pub struct ApiError {
     pub code: Code,
     pub message: String,
     pub details: Option<Value>,
+    /// Seconds, sent as `Retry-After` (`too_many_attempts`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), details: None }
+        ApiError { code, message: message.into(), details: None, retry_after: None }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> ApiError {
@@ -80,7 +99,13 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, name) = self.code.entry();
-        (status, axum::Json(crate::wire::ErrorBody { code: name.to_owned(), message: self.message, details: self.details })).into_response()
+        let mut response =
+            (status, axum::Json(crate::wire::ErrorBody { code: name.to_owned(), message: self.message, details: self.details }))
+                .into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -6,6 +6,8 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod config;
@@ -13,6 +15,7 @@ pub mod document;
 pub mod error;
 pub mod ingest;
 pub mod openapi;
+pub mod teams;
 pub mod ui;
 pub mod wire;
 
@@ -35,6 +38,40 @@ pub struct Server {
     pub router: axum::Router,
     /// A token generated on this start (first start without a configured token).
     pub new_admin_token: Option<String>,
+    /// The admin user made on this start (the store had no users): e-mail and password.
+    pub new_admin_user: Option<(String, String)>,
+}
+
+/// The e-mail of the admin user made on a first start.
+pub const FIRST_ADMIN_EMAIL: &str = "admin@localhost";
+
+/// Creates a user (blocking: hashes the password with argon2) and audits it as done by
+/// `actor` (e.g. `cli`), in one transaction.
+pub fn add_user(
+    store: &dyn Store,
+    email: &str,
+    name: Option<&str>,
+    role: store::Role,
+    password: &str,
+    now: domain::time::Timestamp,
+    actor: &str,
+) -> anyhow::Result<store::UserId> {
+    let email = auth::normalize_email(email).map_err(anyhow::Error::msg)?;
+    auth::check_password(password).map_err(|e| anyhow::anyhow!(e.message))?;
+    let name = name.map_or_else(|| email.split('@').next().unwrap_or(&email).to_owned(), str::to_owned);
+    let password_hash = auth::hash_password(password).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+    let mut tx = store.write()?;
+    let id = tx.create_user(&store::NewUser { email: email.clone(), name: name.clone(), role, password_hash, now })?;
+    let after = serde_json::json!({"email": email, "name": name, "role": role.as_str(), "password": "set"});
+    tx.add_audit(&store::NewAudit {
+        at: now,
+        actor: actor.to_owned(),
+        action: "user.create".into(),
+        target: format!("user:{email}"),
+        diff: serde_json::to_value(audit::diff(None, Some(&after)))?,
+    })?;
+    tx.commit()?;
+    Ok(id)
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -88,9 +125,22 @@ impl Server {
         let deliverer = deliver::Deliverer::new(&config.deliver_options())
             .map_err(|e| anyhow::anyhow!("delivery configuration: {e}"))?
             .with_capture_from(&config.smtp.from);
-        let engine = Arc::new(Engine::start(store, clock, deliverer, config.engine_options()));
-        let app = Arc::new(App::new(engine, manual, token_hash, config.ingest.clone()));
-        Ok(Server { router: app::router(app.clone()), app, new_admin_token })
+        let engine = Arc::new(Engine::start(store.clone(), clock.clone(), deliverer, config.engine_options()));
+        let s = store.clone();
+        let no_users = tokio::task::spawn_blocking(move || s.read()?.users().map(|u| u.is_empty())).await??;
+        let new_admin_user = if no_users {
+            let password = auth::new_password();
+            let (s, p, now) = (store.clone(), password.clone(), clock.now());
+            tokio::task::spawn_blocking(move || {
+                add_user(&*s, FIRST_ADMIN_EMAIL, Some("Admin"), store::Role::Admin, &p, now, "first start")
+            })
+            .await??;
+            Some((FIRST_ADMIN_EMAIL.to_owned(), password))
+        } else {
+            None
+        };
+        let app = Arc::new(App::new(engine, manual, token_hash, config.ingest.clone(), config.ui.secure_cookies));
+        Ok(Server { router: app::router(app.clone()), app, new_admin_token, new_admin_user })
     }
 
     /// Serves on `listener` until `shutdown` resolves, then lets in-flight requests finish and

@@ -48,6 +48,11 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Manage the users who sign in (the admin API has the rest: /api/users).
+    Users {
+        #[command(subcommand)]
+        what: UsersCommand,
+    },
     /// Journeys as code: validate, diff and apply JSON or YAML files against a running server.
     Journeys {
         #[command(subcommand)]
@@ -96,11 +101,19 @@ enum Command {
 #[derive(clap::Args)]
 struct RemoteArgs {
     /// The server's address.
-    #[arg(long, env = "WAYFARER_SERVER", default_value = "http://127.0.0.1:8420")]
+    #[arg(long, env = "WAYFARER_SERVER", default_value = "http://127.0.0.1:8420", global = true)]
     server: String,
-    /// The admin token.
-    #[arg(long, env = "WAYFARER_ADMIN_TOKEN", hide_env_values = true)]
-    token: String,
+    /// The admin token, or a personal API token (`wft_...`, made with POST /api/me/tokens)
+    /// whose owner is an editor (or admin) to apply.
+    #[arg(long, env = "WAYFARER_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+}
+
+impl RemoteArgs {
+    fn remote(&self) -> anyhow::Result<server::cli::Remote> {
+        let token = self.token.as_deref().context("give a token: --token, or WAYFARER_ADMIN_TOKEN")?;
+        Ok(server::cli::Remote::new(&self.server, token))
+    }
 }
 
 #[derive(Subcommand)]
@@ -112,6 +125,25 @@ enum JourneysCommand {
     /// Validate the file and, if it has no errors, save it as the draft and publish it, in one
     /// step on the server (exit status 1, and nothing changes, not even the draft, if it has).
     Apply { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user and print their password once (generated, or taken from
+    /// WAYFARER_USER_PASSWORD).
+    Add {
+        #[command(flatten)]
+        common: Common,
+        /// Their e-mail, with which they sign in.
+        #[arg(long)]
+        email: String,
+        /// admin, editor or viewer.
+        #[arg(long, value_parser = ["admin", "editor", "viewer"])]
+        role: String,
+        /// Their name (the part of the e-mail before `@` by default).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -189,6 +221,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(token) = &server.new_admin_token {
                 println!("Admin token (shown once; `wayfarer admin-token` makes a new one):\n\n    {token}\n");
             }
+            if let Some((email, password)) = &server.new_admin_user {
+                let addr = listener.local_addr()?;
+                println!(
+                    "Admin user (shown once; change the password under Users, or make more with `wayfarer users add`):\n\n    \
+                     e-mail:   {email}\n    password: {password}\n    sign in:  http://{addr}/\n"
+                );
+            }
             let store = if config.database_url.is_empty() { format!("sqlite in {}", config.data_dir.display()) } else { "postgres".into() };
             let smtp = if config.smtp.host.is_empty() {
                 "none: emails are captured, not sent".to_owned()
@@ -212,7 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Journeys { what, remote } => {
-            let remote = server::cli::Remote::new(&remote.server, &remote.token);
+            let remote = remote.remote()?;
             let ok = match what {
                 JourneysCommand::Validate { file } => server::cli::validate(&remote, &file).await?,
                 JourneysCommand::Diff { file } => server::cli::diff_file(&remote, &file).await?,
@@ -233,8 +272,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backtest { file, from, to, remote } => {
-            let remote = server::cli::Remote::new(&remote.server, &remote.token);
+            let remote = remote.remote()?;
             server::cli::backtest(&remote, &file, &from, &to).await
+        }
+        Command::Users { what: UsersCommand::Add { common, email, role, name } } => {
+            let config = load(&common, None)?;
+            let store = server::open_store(&config).await?;
+            let role = store::Role::parse(&role).context("the role is admin, editor or viewer")?;
+            let (password, generated) = match std::env::var("WAYFARER_USER_PASSWORD") {
+                Ok(p) if !p.is_empty() => (p, false),
+                _ => (server::auth::new_password(), true),
+            };
+            let p = password.clone();
+            let now = engine::Clock::now(&engine::SystemClock);
+            let shown = email.clone();
+            tokio::task::spawn_blocking(move || {
+                server::add_user(&*store, &email, name.as_deref(), role, &p, now, "cli (wayfarer users add)")
+            })
+            .await??;
+            if generated {
+                println!("Created {shown} ({}). Password (shown once):\n\n    {password}\n", role.as_str());
+            } else {
+                println!("Created {shown} ({}) with the password from WAYFARER_USER_PASSWORD.", role.as_str());
+            }
+            Ok(())
         }
         Command::AdminToken { common } => {
             let config = load(&common, None)?;

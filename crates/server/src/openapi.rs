@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::admin;
 use crate::app::App;
+use crate::{admin, teams};
 
 /// Every admin route, relative to `/api`.
 pub fn routes() -> OpenApiRouter<Arc<App>> {
@@ -45,12 +45,27 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin::list_dead_letters))
         .routes(routes!(admin::replay_dead_letter))
         .routes(routes!(admin::get_clock, admin::move_clock))
+        .routes(routes!(teams::sign_in, teams::get_session, teams::sign_out))
+        .routes(routes!(teams::list_users, teams::create_user))
+        .routes(routes!(teams::get_user, teams::update_user, teams::delete_user))
+        .routes(routes!(teams::list_my_tokens, teams::create_my_token))
+        .routes(routes!(teams::delete_my_token))
+        .routes(routes!(teams::list_audit))
 }
 
 /// Answers any admin route can give besides its own, from the error table.
-const COMMON: [(&str, &str); 4] = [
+const COMMON: [(&str, &str); 5] = [
     ("400", "`invalid_request` or `malformed_json`: the request is not one this route takes"),
-    ("401", "`invalid_admin_token`: no bearer token, or not a valid one"),
+    (
+        "401",
+        "`not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin \
+         token nor a personal API token",
+    ),
+    (
+        "403",
+        "`forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's \
+         `X-CSRF-Token`",
+    ),
     ("415", "`unsupported_media_type`: send bodies as JSON"),
     ("503", "`unavailable`: the store is unavailable or the server is shutting down; retry"),
 ];
@@ -62,7 +77,9 @@ fn finish(mut doc: OpenApi) -> OpenApi {
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.info.description = Some(
         "The admin API of Wayfarer, a customer journey orchestration server. Every answer that is not 2xx is \
-         `{code, message, details?}` (ErrorBody) with a stable code. Authenticate with `Authorization: Bearer <token>`."
+         `{code, message, details?}` (ErrorBody) with a stable code. Authenticate with `Authorization: Bearer <token>` (the \
+         admin token or a personal API token), or sign in (`POST /api/session`) for the session cookie, and then send \
+         `X-CSRF-Token` with every change. Each route needs a role (viewer, editor, admin); see README, \"Users and roles\"."
             .into(),
     );
     doc.info.license = None;
@@ -77,7 +94,9 @@ fn finish(mut doc: OpenApi) -> OpenApi {
         components.schemas.extend(schemas);
     }
     components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-    doc.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    components.add_security_scheme("cookieAuth", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))));
+    doc.security =
+        Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new()), SecurityRequirement::new("cookieAuth", Vec::<String>::new())]);
     for item in doc.paths.paths.values_mut() {
         let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
         for op in ops.into_iter().flatten() {
@@ -87,7 +106,7 @@ fn finish(mut doc: OpenApi) -> OpenApi {
                     && r.description.is_empty()
                 {
                     r.description = match status.as_str() {
-                        "200" | "201" => "Success",
+                        "200" | "201" | "204" => "Success",
                         "404" => "`not_found`",
                         "409" => "`conflict`",
                         _ => "See the error's code",
@@ -95,7 +114,12 @@ fn finish(mut doc: OpenApi) -> OpenApi {
                     .into();
                 }
             }
+            // Signing in needs no credentials, so no role or CSRF token either.
+            let public = op.security.iter().flatten().any(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})));
             for (status, description) in COMMON {
+                if public && status == "403" {
+                    continue;
+                }
                 op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
                     ResponseBuilder::new()
                         .description(description)

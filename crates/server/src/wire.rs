@@ -882,3 +882,170 @@ pub struct MoveClock {
     #[schema(format = DateTime)]
     pub to: Option<String>,
 }
+
+// ---- users, sessions, tokens ----
+
+/// What a user may do (each role may do what the ones before it may): `viewer` reads
+/// everything; `editor` also changes journeys, templates, messages and the clock; `admin`
+/// also creates sources and manages users and reads the audit log.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+impl From<store::Role> for Role {
+    fn from(r: store::Role) -> Role {
+        match r {
+            store::Role::Viewer => Role::Viewer,
+            store::Role::Editor => Role::Editor,
+            store::Role::Admin => Role::Admin,
+        }
+    }
+}
+
+impl From<Role> for store::Role {
+    fn from(r: Role) -> store::Role {
+        match r {
+            Role::Viewer => store::Role::Viewer,
+            Role::Editor => store::Role::Editor,
+            Role::Admin => store::Role::Admin,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// Any case.
+    pub email: String,
+    pub password: String,
+}
+
+/// Who a request is from. After signing in (and for `GET /api/session` with the session
+/// cookie) `user` and `csrf_token` are set: send `X-CSRF-Token: <csrf_token>` with every
+/// request that changes something. With a bearer token there is no `csrf_token`, and with
+/// the admin token no `user`.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct SessionView {
+    pub user: Option<UserView>,
+    /// As the audit log names it: `user:<email>`, `token:<name> (<email>)` or `admin token`.
+    pub actor: String,
+    pub role: Role,
+    pub csrf_token: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct UserView {
+    pub id: i64,
+    /// Lowercased.
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct UserList {
+    /// By id.
+    pub users: Vec<UserView>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Unique, whatever its case.
+    #[schema(max_length = 254)]
+    pub email: String,
+    /// The part of the e-mail before `@` when absent (or null).
+    #[serde(default)]
+    pub name: Option<String>,
+    pub role: Role,
+    /// At least 12 characters (`weak_password` otherwise).
+    #[schema(min_length = 12, max_length = 1024)]
+    pub password: String,
+}
+
+/// What to change; absent (or null) fields stay as they are. Changing the password signs
+/// the user out everywhere else.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    #[schema(min_length = 12, max_length = 1024)]
+    pub password: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What it is for, e.g. `ci`; 1-100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    /// Noted at most once a minute.
+    pub last_used_at: Option<String>,
+}
+
+/// A new personal API token. `token` is shown this once (only its SHA-256 is stored): use
+/// it as `Authorization: Bearer <token>`, e.g. `wayfarer journeys apply --token`. It acts
+/// with its owner's role, as it is at each request.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TokenCreated {
+    pub id: i64,
+    pub name: String,
+    /// `wft_` and 64 hex digits.
+    pub token: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TokenList {
+    /// By id; empty for the admin token, which has no user.
+    pub tokens: Vec<TokenView>,
+}
+
+// ---- audit log ----
+
+/// One leaf that changed: where (a JSON pointer into the thing changed), what it was and
+/// what it is. `old` is absent for a leaf that appeared, `new` for one that went.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct AuditChange {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub old: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub new: Option<Value>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub at: String,
+    /// `user:<email>`, `token:<name> (<email>)` or `admin token`.
+    pub actor: String,
+    /// E.g. `journey.publish`, `template.put`, `user.update` (see README, "Audit log").
+    pub action: String,
+    /// E.g. `journey:onboarding`, `user:ann@acme.test`, `clock`.
+    pub target: String,
+    pub diff: Vec<AuditChange>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct AuditPage {
+    /// Newest first.
+    pub entries: Vec<AuditEntryView>,
+    pub next_cursor: Option<String>,
+}

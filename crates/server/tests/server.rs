@@ -13,6 +13,7 @@ mod http {
     use tower::ServiceExt;
 
     const TOKEN: &str = "t0ken";
+    const PASSWORD: &str = "correct horse battery";
 
     struct Api {
         router: axum::Router,
@@ -56,6 +57,45 @@ mod http {
             self.call(req.body(Body::from(body.to_string())).expect("request")).await
         }
 
+        /// A request with the given headers (`("authorization", "Bearer ...")`, `("cookie", ...)`,
+        /// `("x-csrf-token", ...)`), answering the status, the `set-cookie` header and the body.
+        async fn send(&self, method: &str, path: &str, body: Value, headers: &[(&str, &str)]) -> (StatusCode, Option<String>, Value) {
+            let mut req = Request::builder().method(method).uri(path).header("content-type", "application/json");
+            for (name, value) in headers {
+                req = req.header(*name, *value);
+            }
+            let resp = self.router.clone().oneshot(req.body(Body::from(body.to_string())).expect("request")).await.expect("response");
+            let status = resp.status();
+            let cookie = resp.headers().get("set-cookie").map(|v| v.to_str().unwrap_or("").to_owned());
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+            (status, cookie, serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())))
+        }
+
+        async fn with_token(&self, token: &str, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
+            let (status, _, out) = self.send(method, path, body, &[("authorization", &format!("Bearer {token}"))]).await;
+            (status, out)
+        }
+
+        /// Signs in: the session cookie (`name=value`) and the CSRF token.
+        async fn sign_in(&self, email: &str, password: &str) -> (String, String) {
+            let (status, cookie, out) = self.send("POST", "/api/session", json!({"email": email, "password": password}), &[]).await;
+            assert_eq!(status, StatusCode::OK, "{out}");
+            let cookie = cookie.expect("set-cookie");
+            let pair = cookie.split(';').next().expect("name=value").to_owned();
+            (pair, out["csrf_token"].as_str().expect("csrf").to_owned())
+        }
+
+        /// A user with that role and a personal API token of theirs.
+        async fn user_with_token(&self, email: &str, role: &str) -> String {
+            let (status, out) = self.admin("POST", "/api/users", json!({"email": email, "role": role, "password": PASSWORD})).await;
+            assert_eq!(status, StatusCode::CREATED, "{out}");
+            let (cookie, csrf) = self.sign_in(email, PASSWORD).await;
+            let (status, _, out) =
+                self.send("POST", "/api/me/tokens", json!({"name": "ci"}), &[("cookie", &cookie), ("x-csrf-token", &csrf)]).await;
+            assert_eq!(status, StatusCode::CREATED, "{out}");
+            out["token"].as_str().expect("token").to_owned()
+        }
+
         fn ingest_req(&self, call: &str, key: Option<&str>) -> axum::http::request::Builder {
             let mut req = Request::builder().method("POST").uri(format!("/v1/{call}")).header("content-type", "text/plain");
             if let Some(k) = key {
@@ -97,7 +137,7 @@ mod http {
     async fn admin_api_requires_the_bearer_token() {
         let api = Api::new().await;
         let (status, body) = api.call(Request::get("/api/journeys").body(Body::empty()).expect("req")).await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_admin_token")));
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_signed_in")));
         let req = Request::get("/api/journeys").header("authorization", "Bearer nope").body(Body::empty()).expect("req");
         assert_eq!(api.call(req).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(api.admin("GET", "/api/journeys", Value::Null).await.0, StatusCode::OK);
@@ -496,6 +536,20 @@ mod http {
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert!(lines[1].starts_with("s: message failed (failed: template \"t\", subject: template does not render: liquid: Unknown index with: variable=traits requested index=company"), "{lines:?}");
         assert_eq!(lines[2], "s: message delivered (captured)");
+        // Both retries are in the audit log, after the engine made them.
+        let (_, audit) = api.admin("GET", "/api/audit?limit=3", Value::Null).await;
+        let entries: Vec<(&str, &str)> = audit["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e["action"].as_str()?, e["target"].as_str()?)))
+            .collect();
+        let message = format!("message:{}", failed[0]);
+        assert_eq!(entries, [("clock.move", "clock"), ("journey.retry_messages", "journey:j"), ("message.retry", message.as_str())]);
+        assert_eq!(
+            audit["entries"][2]["diff"],
+            json!([{"path": "/retried", "new": 1}, {"path": "/status", "old": "failed", "new": "pending"}])
+        );
     }
 
     /// Apply validates, saves the draft and publishes in one transaction: a document with an
@@ -610,7 +664,19 @@ mod http {
 
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
-    const ROUTES: [&str; 33] = [
+    const ROUTES: [&str; 45] = [
+        "GET /api/audit",
+        "GET /api/me/tokens",
+        "POST /api/me/tokens",
+        "DELETE /api/me/tokens/{id}",
+        "GET /api/session",
+        "POST /api/session",
+        "DELETE /api/session",
+        "GET /api/users",
+        "POST /api/users",
+        "GET /api/users/{id}",
+        "PUT /api/users/{id}",
+        "DELETE /api/users/{id}",
         "GET /api/clock",
         "POST /api/clock",
         "GET /api/dead-letters",
@@ -820,7 +886,7 @@ mod http {
         let (status, out) = api.call(Request::post("/somewhere").body(Body::empty()).expect("req")).await;
         assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "only GET gets the page");
         let (status, out) = api.call(get("/api/nope")).await;
-        assert_eq!((status, out["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_admin_token")), "the API stays the API");
+        assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "the API stays the API");
         let (status, out) = api.admin("GET", "/api/nope", Value::Null).await;
         assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
     }
@@ -1094,6 +1160,335 @@ mod http {
         assert_eq!(profile_journey(&api, "bo", "manual").await["recent_entries"], Value::Null);
     }
 
+    /// The role each route needs, as the product describes it: reads need a viewer, changes an
+    /// editor; creating sources, users and the audit log need an admin; signing in nothing.
+    fn role_needed(route: &str) -> Option<&'static str> {
+        let (method, path) = route.split_once(' ').expect("METHOD /path");
+        match (method, path) {
+            ("POST", "/api/session") => None,
+            (_, "/api/session" | "/api/me/tokens" | "/api/me/tokens/{id}") => Some("viewer"),
+            ("POST", "/api/sources") => Some("admin"),
+            (_, p) if p.starts_with("/api/users") || p == "/api/audit" => Some("admin"),
+            ("GET", _) => Some("viewer"),
+            _ => Some("editor"),
+        }
+    }
+
+    /// Every route × every role: no credentials is 401; a role below the route's is 403
+    /// `forbidden` naming the role needed; any other answer is never 401 or 403.
+    #[tokio::test]
+    async fn every_route_enforces_its_role_for_viewers_editors_admins_and_strangers() {
+        let api = Api::new().await;
+        let rank = |r: &str| ["viewer", "editor", "admin"].iter().position(|x| *x == r).expect("a role");
+        let mut tokens = Vec::new();
+        for role in ["viewer", "editor", "admin"] {
+            tokens.push((role, api.user_with_token(&format!("{role}@acme.test"), role).await));
+        }
+        for route in ROUTES {
+            let needed = role_needed(route);
+            let (method, path) = route.split_once(' ').expect("METHOD /path");
+            let access = server::auth::required(&method.parse().expect("method"), path);
+            let expected =
+                needed.map_or(server::auth::Access::Public, |n| server::auth::Access::Role(store::Role::parse(n).expect("role")));
+            assert_eq!(access, expected, "{route}: the server's table");
+            let path = path.replace("{id}", "999");
+            let (status, _, out) = api.send(method, &path, Value::Null, &[]).await;
+            if needed.is_some() {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{route} without credentials: {out}");
+            } else {
+                assert!(status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN, "{route} is public: {status} {out}");
+            }
+            for (role, token) in &tokens {
+                let (status, out) = api.with_token(token, method, &path, Value::Null).await;
+                match needed {
+                    Some(n) if rank(role) < rank(n) => {
+                        assert_eq!((status, out["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{route} as {role}: {out}");
+                        assert!(out["message"].as_str().is_some_and(|m| m.contains(&format!("needs the role {n}"))), "{out}");
+                    }
+                    _ => assert!(
+                        status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                        "{route} as {role} is allowed, but answered {status}: {out}"
+                    ),
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn signing_in_sets_a_strict_http_only_cookie_and_writes_need_the_csrf_token() {
+        let api = Api::new().await;
+        api.admin("POST", "/api/users", json!({"email": "Ann@Acme.test", "name": "Ann", "role": "editor", "password": PASSWORD})).await;
+        let (wrong, _, wrong_out) =
+            api.send("POST", "/api/session", json!({"email": "ann@acme.test", "password": "not it at all"}), &[]).await;
+        let (unknown, _, unknown_out) =
+            api.send("POST", "/api/session", json!({"email": "zed@acme.test", "password": PASSWORD}), &[]).await;
+        assert_eq!((wrong, &wrong_out["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_credentials")));
+        assert_eq!((unknown, &unknown_out), (StatusCode::UNAUTHORIZED, &wrong_out), "an unknown e-mail gets the same answer");
+
+        let (status, cookie, me) = api.send("POST", "/api/session", json!({"email": "ANN@acme.test", "password": PASSWORD}), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        let cookie = cookie.expect("set-cookie");
+        let attributes: Vec<&str> = cookie.split(';').map(str::trim).skip(1).collect();
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=604800"] {
+            assert!(attributes.contains(&attribute), "{attribute} in {cookie}");
+        }
+        assert!(!attributes.contains(&"Secure"), "not Secure unless ui.secure_cookies: {cookie}");
+        assert_eq!(
+            (&me["user"]["email"], &me["user"]["role"], &me["actor"]),
+            (&json!("ann@acme.test"), &json!("editor"), &json!("user:ann@acme.test"))
+        );
+        let session = cookie.split(';').next().expect("pair").to_owned();
+        let csrf = me["csrf_token"].as_str().expect("csrf").to_owned();
+
+        let (status, _, again) = api.send("GET", "/api/session", Value::Null, &[("cookie", &session)]).await;
+        assert_eq!((status, &again["csrf_token"], &again["user"]["name"]), (StatusCode::OK, &json!(csrf), &json!("Ann")));
+        let template = json!({"subject": "Hi", "text": "x"});
+        let (status, _, out) = api.send("PUT", "/api/templates/hi", template.clone(), &[("cookie", &session)]).await;
+        assert_eq!((status, &out["code"]), (StatusCode::FORBIDDEN, &json!("csrf_failed")), "{out}");
+        let (status, _, out) =
+            api.send("PUT", "/api/templates/hi", template.clone(), &[("cookie", &session), ("x-csrf-token", "forged")]).await;
+        assert_eq!((status, &out["code"]), (StatusCode::FORBIDDEN, &json!("csrf_failed")), "{out}");
+        let (status, _, out) =
+            api.send("PUT", "/api/templates/hi", template.clone(), &[("cookie", &session), ("x-csrf-token", &csrf)]).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        let (status, _, _) = api.send("GET", "/api/templates/hi", Value::Null, &[("cookie", &session)]).await;
+        assert_eq!(status, StatusCode::OK, "reads need no CSRF token");
+
+        let (status, expired, _) = api.send("DELETE", "/api/session", Value::Null, &[("cookie", &session), ("x-csrf-token", &csrf)]).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(expired.is_some_and(|c| c.starts_with("wayfarer_session=;") && c.contains("Max-Age=0")), "the cookie is expired");
+        let (status, _, out) = api.send("GET", "/api/session", Value::Null, &[("cookie", &session)]).await;
+        assert_eq!((status, &out["code"]), (StatusCode::UNAUTHORIZED, &json!("not_signed_in")), "the old cookie is useless");
+        // Sessions last 7 days.
+        let (session, _) = api.sign_in("ann@acme.test", PASSWORD).await;
+        api.admin("POST", "/api/clock", json!({"advance": "7d"})).await;
+        let (status, _, _) = api.send("GET", "/api/session", Value::Null, &[("cookie", &session)]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a week later the session has ended");
+    }
+
+    #[tokio::test]
+    async fn five_failed_sign_ins_lock_an_email_for_fifteen_minutes() {
+        let api = Api::new().await;
+        api.admin("POST", "/api/users", json!({"email": "ann@acme.test", "role": "viewer", "password": PASSWORD})).await;
+        for _ in 0..5 {
+            let (status, _, _) =
+                api.send("POST", "/api/session", json!({"email": "ann@acme.test", "password": "guess guess guess"}), &[]).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let req = Request::post("/api/session")
+            .header("content-type", "application/json")
+            .body(Body::from(json!({"email": "Ann@acme.test", "password": PASSWORD}).to_string()))
+            .expect("req");
+        let resp = api.router.clone().oneshot(req).await.expect("response");
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password, and whatever the e-mail's case");
+        assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("900"));
+        let (status, _, _) = api.send("POST", "/api/session", json!({"email": "admin@localhost", "password": "x"}), &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "another e-mail is not locked");
+        api.admin("POST", "/api/clock", json!({"advance": "15m"})).await;
+        api.sign_in("ann@acme.test", PASSWORD).await;
+    }
+
+    #[tokio::test]
+    async fn users_are_managed_by_admins_and_the_last_admin_stays() {
+        let api = Api::new().await;
+        let (_, list) = api.admin("GET", "/api/users", Value::Null).await;
+        assert_eq!(list["users"][0]["email"], json!("admin@localhost"), "made on the first start: {list}");
+        let first = list["users"][0]["id"].clone();
+        let (status, out) = api.admin("POST", "/api/users", json!({"email": "bo@acme.test", "role": "admin", "password": "short"})).await;
+        assert_eq!((status, &out["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("weak_password")));
+        let (status, bo) = api.admin("POST", "/api/users", json!({"email": "Bo@Acme.test", "role": "admin", "password": PASSWORD})).await;
+        assert_eq!((status, &bo["email"], &bo["name"]), (StatusCode::CREATED, &json!("bo@acme.test"), &json!("bo")));
+        let (status, _) = api.admin("POST", "/api/users", json!({"email": "bo@acme.TEST", "role": "viewer", "password": PASSWORD})).await;
+        assert_eq!(status, StatusCode::CONFLICT, "e-mails are unique whatever their case");
+        let (status, out) = api.admin("PUT", &format!("/api/users/{first}"), json!({"role": "viewer"})).await;
+        assert_eq!((status, &out["role"]), (StatusCode::OK, &json!("viewer")), "another admin is left");
+        let bo_path = format!("/api/users/{}", bo["id"]);
+        let (status, out) = api.admin("PUT", &bo_path, json!({"role": "editor"})).await;
+        assert_eq!((status, &out["code"]), (StatusCode::CONFLICT, &json!("conflict")), "{out}");
+        assert!(out["message"].as_str().is_some_and(|m| m.contains("last admin")), "{out}");
+        let (status, _) = api.admin("DELETE", &bo_path, Value::Null).await;
+        assert_eq!(status, StatusCode::CONFLICT, "nor deleted");
+        // A new password signs them out elsewhere, and is never in the audit log.
+        let (session, _) = api.sign_in("bo@acme.test", PASSWORD).await;
+        let (status, out) = api.admin("PUT", &bo_path, json!({"name": "Bo B.", "password": "another long password"})).await;
+        assert_eq!((status, &out["name"]), (StatusCode::OK, &json!("Bo B.")));
+        let (status, _, _) = api.send("GET", "/api/session", Value::Null, &[("cookie", &session)]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        api.sign_in("bo@acme.test", "another long password").await;
+        let (_, audit) = api.admin("GET", "/api/audit?limit=1", Value::Null).await;
+        let entry = &audit["entries"][0];
+        assert_eq!(
+            (&entry["action"], &entry["target"], &entry["actor"]),
+            (&json!("user.update"), &json!("user:bo@acme.test"), &json!("admin token"))
+        );
+        assert_eq!(
+            entry["diff"],
+            json!([{"path": "/name", "old": "bo", "new": "Bo B."}, {"path": "/password", "new": "changed"}]),
+            "{entry}"
+        );
+        assert!(!audit.to_string().contains("argon2"), "no password hash: {audit}");
+        let (status, _) = api.admin("DELETE", &format!("/api/users/{first}"), Value::Null).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(api.admin("GET", &format!("/api/users/{first}"), Value::Null).await.0, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn personal_tokens_act_with_their_owners_role_until_deleted() {
+        let api = Api::new().await;
+        let token = api.user_with_token("vi@acme.test", "viewer").await;
+        let doc = json!({"id": "j", "entry": {"event": "A"}, "steps": [{"id": "w", "type": "wait", "duration": "1d"}]});
+        let (status, out) = api.with_token(&token, "PUT", "/api/journeys/j", doc.clone()).await;
+        assert_eq!((status, &out["code"]), (StatusCode::FORBIDDEN, &json!("forbidden")), "a viewer's token cannot change a journey");
+        assert_eq!(api.with_token(&token, "GET", "/api/journeys", Value::Null).await.0, StatusCode::OK, "but can read");
+        let (_, me) = api.with_token(&token, "GET", "/api/session", Value::Null).await;
+        assert_eq!((&me["actor"], &me["csrf_token"]), (&json!("token:ci (vi@acme.test)"), &Value::Null));
+        // A new role applies at once.
+        api.admin("PUT", &format!("/api/users/{}", me["user"]["id"]), json!({"role": "editor"})).await;
+        assert_eq!(api.with_token(&token, "PUT", "/api/journeys/j", doc).await.0, StatusCode::OK);
+        let (_, list) = api.with_token(&token, "GET", "/api/me/tokens", Value::Null).await;
+        assert_eq!((list["tokens"].as_array().map(Vec::len), &list["tokens"][0]["name"]), (Some(1), &json!("ci")));
+        assert!(list["tokens"][0]["last_used_at"].is_string(), "{list}");
+        assert!(!list.to_string().contains(&token), "the secret is shown only once");
+        let id = &list["tokens"][0]["id"];
+        let (status, _) = api.with_token(&token, "DELETE", &format!("/api/me/tokens/{id}"), Value::Null).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, out) = api.with_token(&token, "GET", "/api/journeys", Value::Null).await;
+        assert_eq!((status, &out["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_admin_token")), "a deleted token is refused");
+        let (status, out) = api.admin("POST", "/api/me/tokens", json!({"name": "x"})).await;
+        assert_eq!(status, StatusCode::CONFLICT, "the admin token has no user: {out}");
+    }
+
+    #[tokio::test]
+    async fn the_audit_log_shows_who_changed_what_with_a_diff_a_page_at_a_time() {
+        let api = Api::new().await;
+        let token = api.user_with_token("ed@acme.test", "editor").await;
+        let doc = |d: &str| json!({"id": "j", "entry": {"event": "A"}, "steps": [{"id": "w", "type": "wait", "duration": d}]});
+        assert_eq!(api.with_token(&token, "PUT", "/api/journeys/j", doc("1d")).await.0, StatusCode::OK);
+        assert_eq!(api.with_token(&token, "PUT", "/api/journeys/j", doc("3d")).await.0, StatusCode::OK);
+        let (status, out) = api.with_token(&token, "GET", "/api/audit", Value::Null).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "only admins read the log: {out}");
+        let (_, page) = api.admin("GET", "/api/audit?limit=2", Value::Null).await;
+        let newest = &page["entries"][0];
+        assert_eq!(
+            (&newest["actor"], &newest["action"], &newest["target"], &newest["at"]),
+            (&json!("token:ci (ed@acme.test)"), &json!("journey.save_draft"), &json!("journey:j"), &json!("2030-01-01T00:00:00.000Z"))
+        );
+        assert_eq!(newest["diff"], json!([{"path": "/steps/0/duration", "old": "1d", "new": "3d"}]));
+        let created = &page["entries"][1];
+        assert_eq!((&created["action"], created["diff"].as_array().map(Vec::len)), (&json!("journey.save_draft"), Some(5)), "{created}");
+        // Older entries on the next page: the token, the user, the first admin.
+        let cursor = page["next_cursor"].as_str().expect("a next page");
+        let (_, next) = api.admin("GET", &format!("/api/audit?limit=2&cursor={cursor}"), Value::Null).await;
+        let actions: Vec<&str> = next["entries"].as_array().into_iter().flatten().filter_map(|e| e["action"].as_str()).collect();
+        assert_eq!(actions, ["token.create", "user.create"]);
+        let cursor = next["next_cursor"].as_str().expect("a next page");
+        let (_, last) = api.admin("GET", &format!("/api/audit?limit=2&cursor={cursor}"), Value::Null).await;
+        // The source made by `Api::new`, and the first admin before it.
+        let actions: Vec<&str> = last["entries"].as_array().into_iter().flatten().filter_map(|e| e["action"].as_str()).collect();
+        assert_eq!(actions, ["source.create", "user.create"], "{last}");
+        assert_eq!(last["entries"][1]["actor"], json!("first start"));
+        assert_eq!(last["next_cursor"], json!("1"), "a full page: one more (empty) page");
+        let (_, empty) = api.admin("GET", "/api/audit?limit=2&cursor=1", Value::Null).await;
+        assert_eq!(empty, json!({"entries": [], "next_cursor": null}));
+        // Changes the engine makes are recorded too (right after it has made them).
+        api.admin("POST", "/api/clock", json!({"advance": "1h"})).await;
+        let (_, page) = api.admin("GET", "/api/audit?limit=1", Value::Null).await;
+        assert_eq!(
+            (&page["entries"][0]["action"], &page["entries"][0]["diff"]),
+            (&json!("clock.move"), &json!([{"path": "/now", "old": "2030-01-01T00:00:00.000Z", "new": "2030-01-01T01:00:00.000Z"}]))
+        );
+    }
+
+    /// Each kind of change leaves its entry: those the server makes in the change's own
+    /// transaction, and those the engine makes (entering, stopping, the clock).
+    #[tokio::test]
+    async fn every_kind_of_change_is_in_the_audit_log() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi", "text": "x"})).await;
+        let doc = |d: &str| {
+            json!({"id": "j", "entry": {"api": true}, "steps": [{"id": "hi", "type": "send", "template": "hi", "next": "w"},
+                {"id": "w", "type": "wait", "duration": d}]})
+        };
+        api.admin("POST", "/api/journeys", doc("1d")).await;
+        api.admin("POST", "/api/journeys/j/publish", Value::Null).await;
+        api.admin("POST", "/api/journeys/j/pause", Value::Null).await;
+        api.admin("POST", "/api/journeys/j/resume", Value::Null).await;
+        let (status, _) = api.admin("POST", "/api/journeys/j/enter", json!({"user_id": "ann", "payload": {"code": "Z"}})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, out) = api.admin("POST", "/api/journeys/j/apply", json!({"document": doc("2d")})).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        api.admin("POST", "/api/journeys/j/stop", json!({"reason": "done"})).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1m"})).await;
+        let (_, page) = api.admin("GET", "/api/audit", Value::Null).await;
+        let entries = page["entries"].as_array().expect("entries");
+        let actions: Vec<&str> = entries.iter().filter_map(|e| e["action"].as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "clock.move",
+                "journey.stop",
+                "journey.apply",
+                "journey.enter",
+                "journey.resume",
+                "journey.pause",
+                "journey.publish",
+                "journey.create",
+                "template.put",
+                "source.create",
+                "user.create"
+            ]
+        );
+        let by = |action: &str| entries.iter().find(|e| e["action"] == json!(action)).map(|e| e["diff"].clone()).unwrap_or_default();
+        assert_eq!(
+            by("journey.stop"),
+            json!([{"path": "/reason", "new": "journey stopped: done"}, {"path": "/state", "old": "active", "new": "stopped"},
+            {"path": "/stopped_runs", "new": 1}])
+        );
+        assert_eq!(
+            by("journey.apply"),
+            json!([{"path": "/document/steps/1/duration", "old": "1d", "new": "2d"}, {"path": "/version", "old": 1, "new": 2}])
+        );
+        assert_eq!(by("journey.pause"), json!([{"path": "/state", "old": "active", "new": "paused"}]));
+        assert_eq!(
+            by("journey.enter"),
+            json!([{"path": "/entered", "new": true}, {"path": "/payload/code", "new": "Z"}, {"path": "/person", "new": "user_id:ann"}])
+        );
+        assert!(by("journey.publish").as_array().is_some_and(|d| d.contains(&json!({"path": "/version", "new": 1}))));
+        assert_eq!(
+            by("template.put"),
+            json!([{"path": "/html", "new": ""}, {"path": "/subject", "new": "Hi"}, {"path": "/text", "new": "x"}])
+        );
+    }
+
+    /// `wayfarer users add` makes a user with a generated password, printed once, who can sign
+    /// in; an e-mail taken is refused.
+    #[tokio::test]
+    async fn users_add_prints_a_password_that_signs_in() {
+        let dir = tempfile::tempdir().expect("dir");
+        let data = dir.path().display().to_string();
+        let add = |email: &str| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+                .args(["users", "add", "--data-dir", &data, "--email", email, "--role", "editor", "--name", "Ed"])
+                .env_remove("WAYFARER_USER_PASSWORD")
+                .output()
+                .expect("run wayfarer")
+        };
+        let out = add("Ed@Acme.test");
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+        let password = said.lines().map(str::trim).rfind(|l| !l.is_empty()).expect("the password").to_owned();
+        assert_eq!(password.len(), 24, "{said}");
+        let again = add("ed@acme.test");
+        assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already exists"), "{again:?}");
+
+        let config = Config::load(None, &|k| (k == "WAYFARER_DATA_DIR").then(|| data.clone())).expect("config");
+        let server = Server::build(&config).await.expect("server");
+        assert_eq!(server.new_admin_user, None, "there are users already: no first admin");
+        let api = Api { router: server.router, key: String::new(), _dir: dir };
+        let (status, _, me) = api.send("POST", "/api/session", json!({"email": "ed@acme.test", "password": password}), &[]).await;
+        assert_eq!((status, &me["user"]["name"], &me["role"]), (StatusCode::OK, &json!("Ed"), &json!("editor")), "{me}");
+    }
+
     #[tokio::test]
     async fn serves_over_a_real_socket() {
         let dir = tempfile::tempdir().expect("dir");
@@ -1101,6 +1496,7 @@ mod http {
         let config = Config::load(None, &|k| (k == "WAYFARER_DATA_DIR").then(|| data.clone())).expect("config");
         let server = Server::build(&config).await.expect("server");
         assert!(server.new_admin_token.as_deref().is_some_and(|t| t.starts_with("wf_")), "a token is generated on first start");
+        let server_admin = server.new_admin_user.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -1109,6 +1505,28 @@ mod http {
         }));
         let body = reqwest::get(format!("http://{addr}/healthz")).await.expect("get").text().await.expect("text");
         assert_eq!(body, "ok");
+        // The first admin signs in with the printed password; the browser sends the cookie back.
+        let (email, password) = server_admin.expect("an admin user is made on first start");
+        let client = reqwest::Client::new();
+        let signed_in = client
+            .post(format!("http://{addr}/api/session"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(signed_in.status(), reqwest::StatusCode::OK);
+        let cookie = signed_in.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("cookie").to_owned();
+        let me: Value = signed_in.json().await.expect("json");
+        let session = cookie.split(';').next().expect("pair");
+        let ok = client
+            .post(format!("http://{addr}/api/me/tokens"))
+            .header("cookie", session)
+            .header("x-csrf-token", me["csrf_token"].as_str().expect("csrf"))
+            .json(&json!({"name": "laptop"}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(ok.status(), reqwest::StatusCode::CREATED);
         let _ = stop.send(());
         task.await.expect("join").expect("clean shutdown");
     }

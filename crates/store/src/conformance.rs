@@ -12,8 +12,9 @@ use domain::time::Timestamp;
 use serde_json::json;
 
 use crate::{
-    Attempt, DeadInput, ENTRY_NODE, Error, JourneyState, NameKind, NewOutbox, NodeCounts, NodeDeltas, NodeTally, OutboxEntry,
-    OutboxPayload, OutboxStatus, RefusedMerge, Source, Store, Template, TemplateContext, TraceRecord,
+    ApiToken, ApiTokenId, Attempt, AuditId, DeadInput, ENTRY_NODE, Error, JourneyState, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts,
+    NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus, RefusedMerge, Role, Session, Source, Store, Template, TemplateContext,
+    TraceRecord, UserId,
 };
 
 #[macro_export]
@@ -35,6 +36,10 @@ macro_rules! conformance_suite {
             dead_letters_are_kept_until_replayed,
             seen_names_are_kept_once_each,
             node_counts_add_up_by_hour_with_a_waiting_gauge,
+            users_are_unique_by_lowercased_email_and_deleting_one_deletes_their_credentials,
+            sessions_expire_and_are_deleted,
+            api_tokens_belong_to_a_user_and_note_their_use_at_most_once_per_period,
+            the_audit_log_pages_newest_first,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -503,4 +508,137 @@ pub fn node_counts_add_up_by_hour_with_a_waiting_gauge(store: &dyn Store) {
     assert_eq!(tx.node_counts(&j, h, t(h.0 + HOUR)).expect("read").get("ask"), Some(&counts(3, 0, 0, 0, 0)));
     tx.commit().expect("commit");
     assert!(NodeTally::default().is_zero());
+}
+
+fn new_user(email: &str, role: Role) -> NewUser {
+    NewUser { email: email.into(), name: "Ann".into(), role, password_hash: "$argon2id$v=19$x".into(), now: t(5) }
+}
+
+fn session(hash: &str, user: UserId, at: i64, expires: i64) -> Session {
+    Session { token_sha256: hash.into(), user, csrf_token: format!("csrf-{hash}"), created_at: t(at), expires_at: t(expires) }
+}
+
+fn token(user: UserId, name: &str, hash: &str) -> ApiToken {
+    ApiToken { id: ApiTokenId(0), user, name: name.into(), token_sha256: hash.into(), created_at: t(7), last_used_at: None }
+}
+
+pub fn users_are_unique_by_lowercased_email_and_deleting_one_deletes_their_credentials(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let ann = tx.create_user(&new_user("Ann@Acme.test", Role::Admin)).expect("create");
+    let dup = tx.create_user(&new_user("ann@acme.TEST", Role::Viewer));
+    assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
+    let bob = tx.create_user(&new_user("bob@acme.test", Role::Viewer)).expect("create");
+    tx.commit().expect("commit");
+
+    let mut tx = store.write().expect("tx");
+    let mut found = tx.user_by_email("ANN@acme.test").expect("by email").expect("found");
+    assert_eq!((found.id, found.email.as_str(), found.role, found.created_at), (ann, "ann@acme.test", Role::Admin, t(5)));
+    assert_eq!(tx.user(ann).expect("by id").as_ref(), Some(&found));
+    assert_eq!(tx.user_by_email("nobody@acme.test").expect("by email"), None);
+    found.name = "Ann A.".into();
+    found.role = Role::Editor;
+    found.password_hash = "$argon2id$v=19$y".into();
+    found.updated_at = t(9);
+    tx.update_user(&found).expect("update");
+    let missing = tx.update_user(&crate::User { id: UserId(999), ..found.clone() });
+    assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
+    assert_eq!(tx.user(ann).expect("read").as_ref(), Some(&found));
+    assert_eq!(tx.users().expect("list").iter().map(|u| u.id).collect::<Vec<_>>(), [ann, bob]);
+
+    tx.create_session(&session("s-ann", ann, 10, 1_000)).expect("session");
+    tx.create_session(&session("s-bob", bob, 10, 1_000)).expect("session");
+    tx.create_api_token(&token(ann, "ci", "h-ann")).expect("token");
+    tx.create_api_token(&token(bob, "ci", "h-bob")).expect("token");
+    assert!(tx.delete_user(ann).expect("delete"));
+    assert!(!tx.delete_user(ann).expect("again"), "already gone");
+    assert_eq!(tx.user(ann).expect("read"), None);
+    assert_eq!(tx.session("s-ann", t(11)).expect("session"), None, "their sessions go with them");
+    assert_eq!(tx.api_token_by_hash("h-ann").expect("token"), None, "and their tokens");
+    assert!(tx.session("s-bob", t(11)).expect("session").is_some(), "others' stay");
+    assert!(tx.api_token_by_hash("h-bob").expect("token").is_some());
+    tx.commit().expect("commit");
+}
+
+pub fn sessions_expire_and_are_deleted(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let ann = tx.create_user(&new_user("ann@acme.test", Role::Editor)).expect("create");
+    tx.create_session(&session("a", ann, 10, 100)).expect("session");
+    tx.create_session(&session("b", ann, 10, 1_000)).expect("session");
+    tx.create_session(&session("c", ann, 10, 1_000)).expect("session");
+    assert_eq!(tx.session("a", t(99)).expect("read"), Some(session("a", ann, 10, 100)));
+    assert_eq!(tx.session("a", t(100)).expect("read"), None, "expired at expires_at");
+    assert_eq!(tx.session("zzz", t(10)).expect("read"), None);
+    tx.delete_session("b").expect("delete");
+    assert_eq!(tx.session("b", t(11)).expect("read"), None);
+    tx.create_session(&session("d", ann, 10, 1_000)).expect("session");
+    tx.delete_sessions_of(ann, Some("d")).expect("sign out elsewhere");
+    assert_eq!(tx.session("c", t(11)).expect("read"), None);
+    assert!(tx.session("d", t(11)).expect("read").is_some(), "but the one kept");
+    // A new session clears the expired ones away.
+    tx.create_session(&session("e", ann, 200, 1_000)).expect("session");
+    assert_eq!(tx.session("a", t(0)).expect("read"), None, "deleted, not just expired");
+    tx.delete_sessions_of(ann, None).expect("sign out everywhere");
+    assert_eq!((tx.session("d", t(11)).expect("read"), tx.session("e", t(201)).expect("read")), (None, None));
+    tx.commit().expect("commit");
+}
+
+pub fn api_tokens_belong_to_a_user_and_note_their_use_at_most_once_per_period(store: &dyn Store) {
+    let minute = domain::time::Duration::millis(60_000);
+    let mut tx = store.write().expect("tx");
+    let ann = tx.create_user(&new_user("ann@acme.test", Role::Editor)).expect("create");
+    let bob = tx.create_user(&new_user("bob@acme.test", Role::Viewer)).expect("create");
+    let ci = tx.create_api_token(&token(ann, "ci", "h1")).expect("token");
+    let laptop = tx.create_api_token(&token(ann, "laptop", "h2")).expect("token");
+    let dup = tx.create_api_token(&token(bob, "x", "h1"));
+    assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
+    let theirs = tx.create_api_token(&token(bob, "ci", "h3")).expect("token");
+    let found = tx.api_token_by_hash("h1").expect("read").expect("found");
+    assert_eq!(found, ApiToken { id: ci, ..token(ann, "ci", "h1") });
+    assert_eq!(tx.api_token_by_hash("nope").expect("read"), None);
+    assert_eq!(tx.api_tokens_of(ann).expect("list").iter().map(|t| t.id).collect::<Vec<_>>(), [ci, laptop]);
+
+    assert!(tx.touch_api_token(ci, t(100_000), minute).expect("touch"), "never used: noted");
+    assert!(!tx.touch_api_token(ci, t(130_000), minute).expect("touch"), "within the minute: not written");
+    assert_eq!(tx.api_token_by_hash("h1").expect("read").expect("found").last_used_at, Some(t(100_000)));
+    assert!(tx.touch_api_token(ci, t(160_000), minute).expect("touch"), "a minute later: noted");
+    assert_eq!(tx.api_token_by_hash("h1").expect("read").expect("found").last_used_at, Some(t(160_000)));
+
+    assert!(!tx.delete_api_token(ann, theirs).expect("delete"), "only one's own tokens");
+    assert!(tx.delete_api_token(ann, ci).expect("delete"));
+    assert!(!tx.delete_api_token(ann, ci).expect("again"));
+    assert_eq!(tx.api_token_by_hash("h1").expect("read"), None);
+    assert_eq!(tx.api_tokens_of(ann).expect("list").len(), 1);
+    assert_eq!(tx.api_tokens_of(bob).expect("list").len(), 1);
+    tx.commit().expect("commit");
+}
+
+pub fn the_audit_log_pages_newest_first(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            tx.add_audit(&NewAudit {
+                at: t(i),
+                actor: "user:ann@acme.test".into(),
+                action: "journey.publish".into(),
+                target: format!("journey:j{i}"),
+                diff: json!([{"path": "/version", "old": i, "new": i + 1}]),
+            })
+            .expect("add"),
+        );
+    }
+    tx.commit().expect("commit");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    let mut tx = store.read().expect("tx");
+    let page = tx.audit_page(None, 2).expect("page");
+    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[4], ids[3]]);
+    assert_eq!(
+        (page[0].at, page[0].actor.as_str(), page[0].action.as_str(), page[0].target.as_str()),
+        (t(4), "user:ann@acme.test", "journey.publish", "journey:j4")
+    );
+    assert_eq!(page[0].diff, json!([{"path": "/version", "old": 4, "new": 5}]));
+    let next = tx.audit_page(Some(page[1].id), 2).expect("page");
+    assert_eq!(next.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[2], ids[1]]);
+    assert_eq!(tx.audit_page(Some(ids[1]), 2).expect("page").iter().map(|e| e.id).collect::<Vec<_>>(), [ids[0]]);
+    assert_eq!(tx.audit_page(Some(AuditId(ids[0].0)), 2).expect("page"), []);
 }

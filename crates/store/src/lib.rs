@@ -382,6 +382,132 @@ impl NodeDeltas {
     }
 }
 
+/// A user who signs in (see `Tx::create_user`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub i64);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A personal API token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ApiTokenId(pub i64);
+
+impl std::fmt::Display for ApiTokenId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An entry of the audit log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct AuditId(pub i64);
+
+/// What a user may do; ordered, each role may do what the ones below it may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Reads everything.
+    Viewer,
+    /// Changes journeys, templates, messages, the clock.
+    Editor,
+    /// Also sources, users and the audit log.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "viewer" => Role::Viewer,
+            "editor" => Role::Editor,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// A user as stored. The e-mail is unique and kept lowercased (the store lowercases it);
+/// `password_hash` is a PHC string (argon2), never the password.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A user to create (`Tx::create_user`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub now: Timestamp,
+}
+
+/// A signed-in browser session. Only the SHA-256 of the cookie's secret is stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub token_sha256: String,
+    pub user: UserId,
+    /// What a cookie-authenticated write must send back in `X-CSRF-Token`.
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A personal API token. Only the SHA-256 of the secret is stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiToken {
+    pub id: ApiTokenId,
+    pub user: UserId,
+    pub name: String,
+    pub token_sha256: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// An entry of the audit log: who changed what, when, and how (`diff`, JSON).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    pub id: AuditId,
+    pub at: Timestamp,
+    /// Who: e.g. `user:ann@acme.test`, `token:ci (ann@acme.test)`, `admin token`.
+    pub actor: String,
+    /// What was done, e.g. `journey.publish`.
+    pub action: String,
+    /// What it was done to, e.g. `journey:onboarding`.
+    pub target: String,
+    pub diff: Value,
+}
+
+/// An audit entry to add (`Tx::add_audit`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewAudit {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub diff: Value,
+}
+
 /// Which names `Tx::note_names` keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum NameKind {
@@ -543,6 +669,43 @@ pub trait Tx {
     // Names the data has shown (for warnings about names it never has).
     fn note_names(&mut self, kind: NameKind, names: &[&str]) -> Result<()>;
     fn seen_names(&mut self, kind: NameKind) -> Result<Vec<String>>;
+
+    // Users, their sessions and personal API tokens.
+    /// Creates a user (the e-mail is stored lowercased); `Error::Conflict` if the e-mail is taken.
+    fn create_user(&mut self, user: &NewUser) -> Result<UserId>;
+    /// Every user, by id.
+    fn users(&mut self) -> Result<Vec<User>>;
+    fn user(&mut self, id: UserId) -> Result<Option<User>>;
+    /// The user with that e-mail, whatever its case.
+    fn user_by_email(&mut self, email: &str) -> Result<Option<User>>;
+    /// Saves a user's name, role, password hash and `updated_at` (the e-mail does not change);
+    /// `Error::NotFound` if there is no such user.
+    fn update_user(&mut self, user: &User) -> Result<()>;
+    /// Deletes a user with their sessions and API tokens; false if there was no such user.
+    fn delete_user(&mut self, id: UserId) -> Result<bool>;
+    /// Stores a session (and deletes every session expired at its `created_at`).
+    fn create_session(&mut self, session: &Session) -> Result<()>;
+    /// The session with that hash, unless it has expired at `now`.
+    fn session(&mut self, token_sha256: &str, now: Timestamp) -> Result<Option<Session>>;
+    fn delete_session(&mut self, token_sha256: &str) -> Result<()>;
+    /// Deletes a user's sessions but the one with hash `except` (signs them out elsewhere).
+    fn delete_sessions_of(&mut self, user: UserId, except: Option<&str>) -> Result<()>;
+    /// Stores a token (`id` and `last_used_at` are ignored); `Error::Conflict` if its hash is
+    /// taken.
+    fn create_api_token(&mut self, token: &ApiToken) -> Result<ApiTokenId>;
+    fn api_token_by_hash(&mut self, token_sha256: &str) -> Result<Option<ApiToken>>;
+    /// Notes that a token was used at `now`, unless it was noted after `now - every` (so a
+    /// busy token costs a write at most once per `every`); whether it wrote.
+    fn touch_api_token(&mut self, id: ApiTokenId, now: Timestamp, every: domain::time::Duration) -> Result<bool>;
+    /// A user's tokens, by id.
+    fn api_tokens_of(&mut self, user: UserId) -> Result<Vec<ApiToken>>;
+    /// Deletes one of `user`'s tokens; false if they have no such token.
+    fn delete_api_token(&mut self, user: UserId, id: ApiTokenId) -> Result<bool>;
+
+    // The audit log.
+    fn add_audit(&mut self, entry: &NewAudit) -> Result<AuditId>;
+    /// Newest first; only ids below `before` when given (the next page).
+    fn audit_page(&mut self, before: Option<AuditId>, limit: usize) -> Result<Vec<AuditEntry>>;
 
     // Settings (small key/value pairs, e.g. the hashed admin token, the processing cursor).
     fn setting(&mut self, key: &str) -> Result<Option<String>>;

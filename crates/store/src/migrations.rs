@@ -196,6 +196,48 @@ INSERT INTO node_waiting (journey_id, node, waiting)
     GROUP BY journey_id, COALESCE({run_node}, '$entry');
 "#,
     ),
+    (
+        8,
+        // Teams: users who sign in (e-mails stored lowercased; passwords as argon2 PHC
+        // strings), their sessions and personal API tokens (only SHA-256 hashes of the
+        // secrets), and the audit log of every change (who, what, when, the JSON diff).
+        r#"
+CREATE TABLE users (
+    id {id},
+    email TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE TABLE api_tokens (
+    id {id},
+    user_id BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+CREATE TABLE audit (
+    id {id},
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    diff TEXT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

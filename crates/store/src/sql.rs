@@ -14,8 +14,9 @@ use serde_json::Value;
 
 use crate::migrations::{MIGRATIONS, PLACEHOLDERS};
 use crate::{
-    Attempt, DeadInput, DeadLetter, Error, JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NameKind, NewOutbox, NodeCounts,
-    NodeDeltas, OutboxEntry, OutboxStatus, RefusedMerge, Result, RunRecord, Source, StoredEvent, Template, TraceRecord, Tx,
+    ApiToken, ApiTokenId, Attempt, AuditEntry, AuditId, DeadInput, DeadLetter, Error, JourneyRecord, JourneyState, JourneyStatus,
+    JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas, OutboxEntry, OutboxStatus, RefusedMerge, Result, Role,
+    RunRecord, Session, Source, StoredEvent, Template, TraceRecord, Tx, User, UserId,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -256,6 +257,33 @@ fn dead_row(r: &Row) -> Result<DeadLetter> {
         error: r.text(3)?.to_owned(),
         at: Timestamp(r.int(4)?),
         replayed_at: r.opt_int(5)?.map(Timestamp),
+    })
+}
+
+const USER_COLS: &str = "id, email, name, role, password_hash, created_at, updated_at";
+
+fn user_row(r: &Row) -> Result<User> {
+    Ok(User {
+        id: UserId(r.int(0)?),
+        email: r.text(1)?.to_owned(),
+        name: r.text(2)?.to_owned(),
+        role: Role::parse(r.text(3)?).ok_or_else(|| Error::Corrupt("user role".into()))?,
+        password_hash: r.text(4)?.to_owned(),
+        created_at: Timestamp(r.int(5)?),
+        updated_at: Timestamp(r.int(6)?),
+    })
+}
+
+const TOKEN_COLS: &str = "id, user_id, name, token_sha256, created_at, last_used_at";
+
+fn token_row(r: &Row) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: ApiTokenId(r.int(0)?),
+        user: UserId(r.int(1)?),
+        name: r.text(2)?.to_owned(),
+        token_sha256: r.text(3)?.to_owned(),
+        created_at: Timestamp(r.int(4)?),
+        last_used_at: r.opt_int(5)?.map(Timestamp),
     })
 }
 
@@ -829,6 +857,139 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn seen_names(&mut self, kind: NameKind) -> Result<Vec<String>> {
         let rows = self.conn.query("SELECT name FROM seen_names WHERE kind = ? ORDER BY name", params![kind.as_str()])?;
         all(rows, |r| Ok(r.text(0)?.to_owned()))
+    }
+
+    fn create_user(&mut self, u: &NewUser) -> Result<UserId> {
+        let email = u.email.to_lowercase();
+        let rows = self.conn.query(
+            "INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (email) DO NOTHING RETURNING id",
+            params![email.as_str(), u.name.as_str(), u.role.as_str(), u.password_hash.as_str(), u.now.0, u.now.0],
+        )?;
+        first(rows, |r| Ok(UserId(r.int(0)?)))?.ok_or_else(|| Error::Conflict(format!("user {email:?}")))
+    }
+
+    fn users(&mut self) -> Result<Vec<User>> {
+        let rows = self.conn.query(&format!("SELECT {USER_COLS} FROM users ORDER BY id"), &[])?;
+        all(rows, user_row)
+    }
+
+    fn user(&mut self, id: UserId) -> Result<Option<User>> {
+        let rows = self.conn.query(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"), params![id.0])?;
+        first(rows, user_row)
+    }
+
+    fn user_by_email(&mut self, email: &str) -> Result<Option<User>> {
+        let rows = self.conn.query(&format!("SELECT {USER_COLS} FROM users WHERE email = ?"), params![email.to_lowercase()])?;
+        first(rows, user_row)
+    }
+
+    fn update_user(&mut self, u: &User) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE users SET name = ?, role = ?, password_hash = ?, updated_at = ? WHERE id = ?",
+            params![u.name.as_str(), u.role.as_str(), u.password_hash.as_str(), u.updated_at.0, u.id.0],
+        )?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("user {}", u.id)));
+        }
+        Ok(())
+    }
+
+    fn delete_user(&mut self, id: UserId) -> Result<bool> {
+        self.conn.execute("DELETE FROM sessions WHERE user_id = ?", params![id.0])?;
+        self.conn.execute("DELETE FROM api_tokens WHERE user_id = ?", params![id.0])?;
+        Ok(self.conn.execute("DELETE FROM users WHERE id = ?", params![id.0])? == 1)
+    }
+
+    fn create_session(&mut self, s: &Session) -> Result<()> {
+        self.conn.execute("DELETE FROM sessions WHERE expires_at <= ?", params![s.created_at.0])?;
+        self.conn.execute(
+            "INSERT INTO sessions (token_sha256, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            params![s.token_sha256.as_str(), s.user.0, s.csrf_token.as_str(), s.created_at.0, s.expires_at.0],
+        )?;
+        Ok(())
+    }
+
+    fn session(&mut self, token_sha256: &str, now: Timestamp) -> Result<Option<Session>> {
+        let rows = self.conn.query(
+            "SELECT token_sha256, user_id, csrf_token, created_at, expires_at FROM sessions WHERE token_sha256 = ? AND expires_at > ?",
+            params![token_sha256, now.0],
+        )?;
+        first(rows, |r| {
+            Ok(Session {
+                token_sha256: r.text(0)?.to_owned(),
+                user: UserId(r.int(1)?),
+                csrf_token: r.text(2)?.to_owned(),
+                created_at: Timestamp(r.int(3)?),
+                expires_at: Timestamp(r.int(4)?),
+            })
+        })
+    }
+
+    fn delete_session(&mut self, token_sha256: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", params![token_sha256])?;
+        Ok(())
+    }
+
+    fn delete_sessions_of(&mut self, user: UserId, except: Option<&str>) -> Result<()> {
+        self.conn.execute("DELETE FROM sessions WHERE user_id = ? AND token_sha256 <> ?", params![user.0, except.unwrap_or("")])?;
+        Ok(())
+    }
+
+    fn create_api_token(&mut self, t: &ApiToken) -> Result<ApiTokenId> {
+        let rows = self.conn.query(
+            "INSERT INTO api_tokens (user_id, name, token_sha256, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (token_sha256) DO NOTHING RETURNING id",
+            params![t.user.0, t.name.as_str(), t.token_sha256.as_str(), t.created_at.0],
+        )?;
+        first(rows, |r| Ok(ApiTokenId(r.int(0)?)))?.ok_or_else(|| Error::Conflict("the API token".into()))
+    }
+
+    fn api_token_by_hash(&mut self, token_sha256: &str) -> Result<Option<ApiToken>> {
+        let rows = self.conn.query(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_sha256 = ?"), params![token_sha256])?;
+        first(rows, token_row)
+    }
+
+    fn touch_api_token(&mut self, id: ApiTokenId, now: Timestamp, every: domain::time::Duration) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+            params![now.0, id.0, now.0.saturating_sub(every.0)],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn api_tokens_of(&mut self, user: UserId) -> Result<Vec<ApiToken>> {
+        let rows = self.conn.query(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE user_id = ? ORDER BY id"), params![user.0])?;
+        all(rows, token_row)
+    }
+
+    fn delete_api_token(&mut self, user: UserId, id: ApiTokenId) -> Result<bool> {
+        Ok(self.conn.execute("DELETE FROM api_tokens WHERE id = ? AND user_id = ?", params![id.0, user.0])? == 1)
+    }
+
+    fn add_audit(&mut self, e: &NewAudit) -> Result<AuditId> {
+        let rows = self.conn.query(
+            "INSERT INTO audit (at, actor, action, target, diff) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            params![e.at.0, e.actor.as_str(), e.action.as_str(), e.target.as_str(), to_json(&e.diff)?],
+        )?;
+        first(rows, |r| Ok(AuditId(r.int(0)?)))?.ok_or_else(|| Error::Corrupt("no audit id returned".into()))
+    }
+
+    fn audit_page(&mut self, before: Option<AuditId>, n: usize) -> Result<Vec<AuditEntry>> {
+        let rows = self.conn.query(
+            "SELECT id, at, actor, action, target, diff FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
+            params![before.map_or(i64::MAX, |b| b.0), limit(n)],
+        )?;
+        all(rows, |r| {
+            Ok(AuditEntry {
+                id: AuditId(r.int(0)?),
+                at: Timestamp(r.int(1)?),
+                actor: r.text(2)?.to_owned(),
+                action: r.text(3)?.to_owned(),
+                target: r.text(4)?.to_owned(),
+                diff: r.json(5)?,
+            })
+        })
     }
 
     fn setting(&mut self, key: &str) -> Result<Option<String>> {

@@ -35,8 +35,11 @@ fn gauge_is_seeded(store: &dyn Store) {
     assert_eq!(read(&mut tx, "k"), [("pause".to_owned(), NodeCounts { waiting: 1, ..NodeCounts::default() })]);
 }
 
-/// What brings a database back to the schema before the per-node counts.
-const BEFORE_NODE_COUNTS: &str = "DROP TABLE node_counts; DROP TABLE node_waiting; DELETE FROM schema_migrations WHERE version >= 7;";
+/// What brings a database back to the schema before the per-node counts (and the teams'
+/// tables of migration 8, which came after).
+const BEFORE_NODE_COUNTS: &str = "DROP TABLE node_counts; DROP TABLE node_waiting; \
+     DROP TABLE users; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE audit; \
+     DELETE FROM schema_migrations WHERE version >= 7;";
 
 mod sqlite {
     use store::{SqliteStore, Store};

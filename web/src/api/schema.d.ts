@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every change, newest first, a page at a time: who (`actor`), what (`action`, `target`),
+         *     when, and the leaves of the thing that changed (`diff`).
+         */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/clock": {
         parameters: {
             query?: never;
@@ -326,6 +346,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One's own personal API tokens (never their secrets). */
+        get: operations["list_my_tokens"];
+        put?: never;
+        /**
+         * Makes a personal API token (for journeys as code, CI): answered this once, stored as
+         *     its SHA-256. It acts with its owner's role.
+         */
+        post: operations["create_my_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes one of one's own tokens; it stops working at once. */
+        delete: operations["delete_my_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/messages": {
         parameters: {
             query?: never;
@@ -452,6 +510,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the request is from: with the session cookie, the user and the CSRF token; with a
+         *     personal API token, its owner; with the admin token, no user.
+         */
+        get: operations["get_session"];
+        put?: never;
+        /**
+         * Signs in with an e-mail and password: answers the user and the CSRF token, and sets the
+         *     session cookie (`wayfarer_session`: HttpOnly, SameSite=Strict, Path=/, Secure with
+         *     `ui.secure_cookies`), which lasts 7 days. A wrong password and an unknown e-mail get the
+         *     same answer. After 5 failed attempts for one e-mail within 15 minutes, 429 until the
+         *     oldest is 15 minutes old.
+         */
+        post: operations["sign_in"];
+        /** Signs out: ends the session and expires the cookie (with a bearer token, nothing to end). */
+        delete: operations["sign_out"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sources": {
         parameters: {
             query?: never;
@@ -527,6 +613,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every user, by id. */
+        get: operations["list_users"];
+        put?: never;
+        /** Creates a user who signs in with the e-mail and password. */
+        post: operations["create_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_user"];
+        /**
+         * Changes a user's name, role or password (absent fields stay). A new password signs them
+         *     out everywhere else; a new role applies to their sessions and tokens at once. The last
+         *     admin cannot be demoted (409).
+         */
+        put: operations["update_user"];
+        post?: never;
+        /** Deletes a user, their sessions and their API tokens. The last admin cannot be deleted. */
+        delete: operations["delete_user"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -565,6 +691,32 @@ export interface components {
         };
         /** @enum {string} */
         ApplyStatus: "published" | "unchanged";
+        /**
+         * @description One leaf that changed: where (a JSON pointer into the thing changed), what it was and
+         *     what it is. `old` is absent for a leaf that appeared, `new` for one that went.
+         */
+        AuditChange: {
+            new?: unknown;
+            old?: unknown;
+            path: string;
+        };
+        AuditEntryView: {
+            /** @description E.g. `journey.publish`, `template.put`, `user.update` (see README, "Audit log"). */
+            action: string;
+            /** @description `user:<email>`, `token:<name> (<email>)` or `admin token`. */
+            actor: string;
+            at: string;
+            diff: components["schemas"]["AuditChange"][];
+            /** Format: int64 */
+            id: number;
+            /** @description E.g. `journey:onboarding`, `user:ann@acme.test`, `clock`. */
+            target: string;
+        };
+        AuditPage: {
+            /** @description Newest first. */
+            entries: components["schemas"]["AuditEntryView"][];
+            next_cursor?: string | null;
+        };
         /** @description The entry events of a backtest's period (events with the entry's name). */
         BacktestEntries: {
             entered: number;
@@ -983,6 +1135,19 @@ export interface components {
             /** @description 1-100 characters of a-z, 0-9, - and _. */
             id: string;
         };
+        NewToken: {
+            /** @description What it is for, e.g. `ci`; 1-100 characters. */
+            name: string;
+        };
+        NewUser: {
+            /** @description Unique, whatever its case. */
+            email: string;
+            /** @description The part of the e-mail before `@` when absent (or null). */
+            name?: string | null;
+            /** @description At least 12 characters (`weak_password` otherwise). */
+            password: string;
+            role: components["schemas"]["Role"];
+        };
         /** @description What runs did at one node of a journey (a step, or `$entry` and `$control`). */
         NodeCount: {
             /**
@@ -1185,6 +1350,13 @@ export interface components {
             /** @description Messages made due again. */
             retried: number;
         };
+        /**
+         * @description What a user may do (each role may do what the ones before it may): `viewer` reads
+         *     everything; `editor` also changes journeys, templates, messages and the clock; `admin`
+         *     also creates sources and manages users and reads the audit log.
+         * @enum {string}
+         */
+        Role: "viewer" | "editor" | "admin";
         /** @description A run variable. */
         RunCondition: {
             op: components["schemas"]["Operator"];
@@ -1285,8 +1457,26 @@ export interface components {
         };
         /** @enum {string} */
         SendType: "send";
+        /**
+         * @description Who a request is from. After signing in (and for `GET /api/session` with the session
+         *     cookie) `user` and `csrf_token` are set: send `X-CSRF-Token: <csrf_token>` with every
+         *     request that changes something. With a bearer token there is no `csrf_token`, and with
+         *     the admin token no `user`.
+         */
+        SessionView: {
+            /** @description As the audit log names it: `user:<email>`, `token:<name> (<email>)` or `admin token`. */
+            actor: string;
+            csrf_token?: string | null;
+            role: components["schemas"]["Role"];
+            user?: components["schemas"]["UserView"] | null;
+        };
         /** @enum {string} */
         Severity: "error" | "warning";
+        SignIn: {
+            /** @description Any case. */
+            email: string;
+            password: string;
+        };
         SourceList: {
             sources: components["schemas"]["SourceView"][];
         };
@@ -1345,6 +1535,31 @@ export interface components {
             text: string;
             updated_at: string;
         };
+        /**
+         * @description A new personal API token. `token` is shown this once (only its SHA-256 is stored): use
+         *     it as `Authorization: Bearer <token>`, e.g. `wayfarer journeys apply --token`. It acts
+         *     with its owner's role, as it is at each request.
+         */
+        TokenCreated: {
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** @description `wft_` and 64 hex digits. */
+            token: string;
+        };
+        TokenList: {
+            /** @description By id; empty for the admin token, which has no user. */
+            tokens: components["schemas"]["TokenView"][];
+        };
+        TokenView: {
+            created_at: string;
+            /** Format: int64 */
+            id: number;
+            /** @description Noted at most once a minute. */
+            last_used_at?: string | null;
+            name: string;
+        };
         /** @description One transition of a run: when, and what happened, line by line. */
         TraceEntry: {
             at: string;
@@ -1392,6 +1607,29 @@ export interface components {
         };
         /** @enum {string} */
         UpdateType: "update";
+        UserList: {
+            /** @description By id. */
+            users: components["schemas"]["UserView"][];
+        };
+        /**
+         * @description What to change; absent (or null) fields stay as they are. Changing the password signs
+         *     the user out everywhere else.
+         */
+        UserUpdate: {
+            name?: string | null;
+            password?: string | null;
+            role?: components["schemas"]["Role"] | null;
+        };
+        UserView: {
+            created_at: string;
+            /** @description Lowercased. */
+            email: string;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            role: components["schemas"]["Role"];
+            updated_at: string;
+        };
         Validation: {
             diagnostics: components["schemas"]["Diagnostic"][];
             /** @description No errors (warnings allowed). */
@@ -1469,6 +1707,76 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description From the previous page's `next_cursor`. */
+                cursor?: string;
+                /** @description 1 to 1000; 100 when absent. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_clock: {
         parameters: {
             query?: never;
@@ -1496,8 +1804,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1556,8 +1873,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1626,8 +1952,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1684,8 +2019,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1749,8 +2093,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1809,8 +2162,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1887,8 +2249,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1956,8 +2327,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2014,8 +2394,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2085,8 +2474,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2156,8 +2554,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2230,8 +2637,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2301,8 +2717,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2377,8 +2802,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2444,8 +2878,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2524,8 +2967,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2600,8 +3052,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2681,8 +3142,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2752,8 +3222,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2828,8 +3307,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2839,6 +3327,232 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_my_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_my_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewToken"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the admin token has no user to own a token */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_my_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such token of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the admin token has no user to own a token */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2898,8 +3612,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2956,8 +3679,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3030,8 +3762,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3091,8 +3832,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3150,8 +3900,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3217,8 +3976,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3284,8 +4052,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3295,6 +4072,209 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignIn"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    /** @description the session cookie */
+                    "set-cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_credentials`: no user has that e-mail and password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `too_many_attempts`: wait `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sign_out: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description signed out */
+            204: {
+                headers: {
+                    /** @description expires the session cookie */
+                    "set-cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3349,8 +4329,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3409,8 +4398,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3478,8 +4476,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3543,8 +4550,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3601,8 +4617,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3673,8 +4698,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_admin_token`: no bearer token, or not a valid one */
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3693,6 +4727,415 @@ export interface operations {
             };
             /** @description `template_invalid`, with each problem */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_users: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserList"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewUser"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the e-mail is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `weak_password`: fewer than 12 characters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the last admin cannot be demoted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `weak_password`: fewer than 12 characters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the last admin cannot be deleted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
