@@ -2,6 +2,7 @@ import { apiGet, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
+import { formatNumber } from "../ui/format";
 import { useTitle } from "../ui/useTitle";
 import { JourneysEmpty } from "./JourneysEmpty";
 
@@ -15,6 +16,15 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
           <th scope="col">Status</th>
           <th scope="col">State</th>
           <th scope="col">Version</th>
+          <th scope="col" className="num">
+            Waiting now
+          </th>
+          <th scope="col" className="num">
+            Entered, 7 days
+          </th>
+          <th scope="col" className="num">
+            Converted, 7 days
+          </th>
           <th scope="col">Updated</th>
         </tr>
       </thead>
@@ -34,6 +44,12 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
               <span className={`status status-${j.state}`}>{j.state}</span>
             </td>
             <td>{j.published_version ?? <span className="muted">none</span>}</td>
+            <td className="num">{formatNumber(j.waiting)}</td>
+            <td className="num">{formatNumber(j.entered_7d)}</td>
+            <td className="num">
+              {formatNumber(j.converted_7d)}
+              {j.entered_7d > 0 && <span className="muted"> · {Math.round((j.converted_7d / j.entered_7d) * 100)}%</span>}
+            </td>
             <td>
               <time dateTime={j.updated_at}>{new Date(j.updated_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}</time>
             </td>
