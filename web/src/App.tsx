@@ -1,21 +1,25 @@
+import { lazy, Suspense } from "react";
 import { JourneyPage } from "./pages/JourneyPage";
 import { JourneysPage } from "./pages/JourneysPage";
 import { Placeholder } from "./pages/Placeholder";
 import { match, usePath } from "./router";
 import { Nav } from "./ui/Nav";
 
+// The other sections load when first opened, not with the shell.
+const PeoplePage = lazy(() => import("./pages/PeoplePage").then((m) => ({ default: m.PeoplePage })));
+const PersonPage = lazy(() => import("./pages/PersonPage").then((m) => ({ default: m.PersonPage })));
+const RunPage = lazy(() => import("./pages/RunPage").then((m) => ({ default: m.RunPage })));
+
 function Page({ path }: { path: string }) {
   if (path === "/" || path === "/journeys") return <JourneysPage />;
   const journey = match("/journeys/:id", path);
   if (journey) return <JourneyPage key={journey.id} id={journey.id} />;
+  if (path === "/people") return <PeoplePage />;
+  const person = match("/people/:id", path);
+  if (person) return <PersonPage key={person.id} id={person.id} />;
+  const run = match("/people/:id/runs/:run", path);
+  if (run) return <RunPage key={`${run.id}/${run.run}`} id={run.id} runId={run.run} />;
   switch (path) {
-    case "/people":
-      return (
-        <Placeholder title="People">
-          One page per person, found by any of their identities: traits and identities, a timeline of their events, messages and journey steps, and
-          the journeys they are in, with the path each run took and why they are not in another.
-        </Placeholder>
-      );
     case "/content":
       return (
         <Placeholder title="Content">
@@ -43,7 +47,15 @@ export function App() {
       </a>
       <Nav path={path} />
       <main id="main" className="main" tabIndex={-1}>
-        <Page path={path} />
+        <Suspense
+          fallback={
+            <p className="page muted" role="status">
+              Loading…
+            </p>
+          }
+        >
+          <Page path={path} />
+        </Suspense>
       </main>
     </div>
   );

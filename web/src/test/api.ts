@@ -28,8 +28,8 @@ export function mockApi(routes: Record<string, Route | object>) {
       return new Response(JSON.stringify({ code: "not_found", message: `no ${method} ${url.pathname} in this test` }), { status: 404 });
     }
     const out = typeof route === "function" ? await (route as Route)(request) : route;
-    const { status, payload } =
-      typeof out === "object" && out !== null && "__status" in out ? { status: (out as { __status: number }).__status, payload: (out as { body: unknown }).body } : { status: 200, payload: out };
+    const framed = typeof out === "object" && out !== null && "__status" in out ? (out as { __status: number; body: unknown }) : undefined;
+    const [status, payload] = framed ? [framed.__status, framed.body] : [200, out];
     return new Response(JSON.stringify(payload), { status });
   });
   vi.stubGlobal("fetch", fetch);
