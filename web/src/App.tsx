@@ -9,6 +9,9 @@ import { Nav } from "./ui/Nav";
 const PeoplePage = lazy(() => import("./pages/PeoplePage").then((m) => ({ default: m.PeoplePage })));
 const PersonPage = lazy(() => import("./pages/PersonPage").then((m) => ({ default: m.PersonPage })));
 const RunPage = lazy(() => import("./pages/RunPage").then((m) => ({ default: m.RunPage })));
+const ContentPage = lazy(() => import("./pages/ContentPage").then((m) => ({ default: m.ContentPage })));
+const TemplatePage = lazy(() => import("./pages/TemplatePage").then((m) => ({ default: m.TemplatePage })));
+const SettingsPage = lazy(() => import("./pages/SettingsPage").then((m) => ({ default: m.SettingsPage })));
 
 function Page({ path }: { path: string }) {
   if (path === "/" || path === "/journeys") return <JourneysPage />;
@@ -19,23 +22,11 @@ function Page({ path }: { path: string }) {
   if (person) return <PersonPage key={person.id} id={person.id} />;
   const run = match("/people/:id/runs/:run", path);
   if (run) return <RunPage key={`${run.id}/${run.run}`} id={run.id} runId={run.run} />;
-  switch (path) {
-    case "/content":
-      return (
-        <Placeholder title="Content">
-          The email templates: Liquid on the left with the variables a template can use, the message rendered for a person you pick on the right, at
-          desktop and phone widths, with errors pointing at their line.
-        </Placeholder>
-      );
-    case "/settings":
-      return (
-        <Placeholder title="Settings">
-          Sources and their write keys, admin access and sign-in, email delivery (SMTP) and webhook signing.
-        </Placeholder>
-      );
-    default:
-      return <Placeholder title="Not found">{`Nothing lives at ${path}. The navigation on the left lists what there is.`}</Placeholder>;
-  }
+  if (path === "/content") return <ContentPage />;
+  const template = match("/content/:id", path);
+  if (template) return <TemplatePage key={template.id} id={template.id} />;
+  if (path === "/settings") return <SettingsPage />;
+  return <Placeholder title="Not found">{`Nothing lives at ${path}. The navigation on the left lists what there is.`}</Placeholder>;
 }
 
 export function App() {
