@@ -4,7 +4,7 @@ import type { Schemas } from "../api/client";
 import { previewDocument } from "./template";
 
 type Width = "desktop" | "phone";
-const WIDTH: Record<Width, number> = { desktop: 640, phone: 375 };
+const WIDTH: Record<Width, number> = { desktop: 600, phone: 375 };
 
 function PartError({ part, error }: { part: string; error: string }) {
   return (
