@@ -44,5 +44,5 @@ export function liquidOutput(path: (string | number)[]): string {
 /** The rendered HTML in a frame that runs nothing and loads nothing from elsewhere (images from data: URLs excepted). */
 export function previewDocument(html: string): string {
   const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:";
-  return `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}"><base target="_blank">${html}`;
+  return `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}">${html}`;
 }
