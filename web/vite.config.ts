@@ -22,5 +22,6 @@ export default defineConfig({
   server: { fs: { allow: [".."] }, proxy: { "/api": server, "/v1": server } },
   test: {
     include: ["src/**/*.test.{ts,tsx}"],
+    setupFiles: ["src/test-setup.ts"],
   },
 });

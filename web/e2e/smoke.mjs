@@ -76,7 +76,28 @@ let preview;
 const outside = [];
 const pageErrors = [];
 
+/** Against a real server with no journey yet: the consultation example and its templates, published. */
+async function seed() {
+  const api = (method, path, body) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const listed = await (await api("GET", "/api/journeys")).json();
+  if (listed.journeys.some((j) => j.id === journeyId) || journeyId !== "consultation") return;
+  for (const t of ["consultation-invite", "consultation-reminder"]) {
+    const r = await api("PUT", `/api/templates/${t}`, { subject: "Hi {{ traits.firstName | default: \"there\" }}", text: "Book a free consultation." });
+    assert.equal(r.status, 200, `template ${t}: ${await r.text()}`);
+  }
+  const doc = examples().find((d) => d.id === "consultation");
+  assert.equal((await api("POST", "/api/journeys", doc)).status, 201);
+  const published = await api("POST", "/api/journeys/consultation/publish");
+  assert.equal(published.status, 200, await published.text());
+}
+
 before(async () => {
+  if (!mock) await seed();
   if (servesItself) {
     const vite = await import("vite");
     preview = await vite.preview({ root: fileURLToPath(new URL("..", import.meta.url)), logLevel: "warn", preview: { host: "127.0.0.1", port: 4173 } });

@@ -3,11 +3,15 @@
 //! - `cargo xtask test`: installs the end-to-end tests' outside components when missing
 //!   (the Segment SDKs and aiosmtpd in `.venv`, the Node SDK in `e2e/node_modules`), starts a
 //!   throw-away PostgreSQL 15 cluster when the machine has one, runs every test, stops it.
-//! - `cargo xtask ci`: `cargo fmt --check`, `cargo clippy -D warnings`, then `test` with
-//!   `CI=1`, under which tests fail instead of skipping when a component is missing, then a
-//!   run of schemathesis against the admin API's OpenAPI document (`api-fuzz`), then a
-//!   one-minute `fuzz`.
-//! - `cargo xtask api-fuzz`: schemathesis against `target/debug/wayfarer` (build it first).
+//! - `cargo xtask ci`: `cargo fmt --check`, `cargo clippy -D warnings`, the web interface
+//!   from a clean `npm ci` (`web`), then `test` with `CI=1`, under which tests fail instead of
+//!   skipping when a component is missing, then schemathesis against the admin API's OpenAPI
+//!   document (`api-fuzz`), the browser tests (`web-e2e`), and a one-minute `fuzz`.
+//! - `cargo xtask web`: `npm ci`, build and component tests of `web/`; fails if the committed
+//!   `web/dist` differs from the build.
+//! - `cargo xtask api-fuzz`, `cargo xtask web-e2e`: schemathesis, and the browser tests of
+//!   `web/e2e/` (installing Debian's Chromium when missing), against `target/debug/wayfarer`
+//!   (build it first: `cargo build -p server`).
 //! - `cargo xtask fuzz --minutes N [TARGET...]`: installs cargo-fuzz when missing, builds the
 //!   fuzz targets of `fuzz/` and runs each (or those named) for its share of N minutes from
 //!   its seed corpus; fails if any finds a crash, naming the reproducer. See docs/FUZZING.md.
@@ -115,58 +119,136 @@ fn test(ci: bool) -> Result {
     run(&mut cmd)
 }
 
+/// A `wayfarer` server (the debug build the tests made) on a free loopback port, with a fresh
+/// data directory, a known admin token and the manual clock; stopped on drop.
+struct Wayfarer {
+    child: std::process::Child,
+    dir: PathBuf,
+    addr: std::net::SocketAddr,
+    token: String,
+}
+
+impl Wayfarer {
+    fn start(name: &str) -> Result<Wayfarer> {
+        let dir = std::env::temp_dir().join(format!("wayfarer-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        drop(listener);
+        let token = format!("{name}-{}", std::process::id());
+        let child = Command::new(root().join("target/debug/wayfarer"))
+            .arg("serve")
+            .env("WAYFARER_LISTEN", addr.to_string())
+            .env("WAYFARER_DATA_DIR", dir.join("data"))
+            .env("WAYFARER_ADMIN_TOKEN", &token)
+            .env("WAYFARER_TESTING_MANUAL_CLOCK", "2030-01-01T00:00:00Z")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?)
+            .spawn()
+            .map_err(|e| format!("starting target/debug/wayfarer (build it first): {e}"))?;
+        let server = Wayfarer { child, dir, addr, token };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err(format!("the server did not start on {addr} (log: {})", server.dir.join("server.log").display()))
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Wayfarer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 /// Runs schemathesis against a `wayfarer` binary (the debug build the tests made) from its
 /// OpenAPI document: every check but `positive_data_acceptance` (a journey document, a
 /// template or "exactly one of" two fields has rules a schema cannot say, so a schema-valid
 /// request may be refused with 4xx). It fails on any 5xx, any answer that does not match the
 /// schema, any status or content type not documented, and invalid input accepted.
 fn api_fuzz() -> Result {
-    let root = root();
-    let dir = std::env::temp_dir().join(format!("wayfarer-schemathesis-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    drop(listener);
-    let token = format!("st-{}", std::process::id());
-    let mut server = Command::new(root.join("target/debug/wayfarer"))
-        .arg("serve")
-        .env("WAYFARER_LISTEN", addr.to_string())
-        .env("WAYFARER_DATA_DIR", dir.join("data"))
-        .env("WAYFARER_ADMIN_TOKEN", &token)
-        .env("WAYFARER_TESTING_MANUAL_CLOCK", "2030-01-01T00:00:00Z")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?)
-        .spawn()
-        .map_err(|e| format!("starting target/debug/wayfarer: {e}"))?;
-    let url = format!("http://{addr}/api/openapi.json");
-    let up = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        std::net::TcpStream::connect(addr).is_ok()
-    });
-    let result = if up {
-        run(Command::new(root.join(".venv/bin/schemathesis")).args([
-            "run",
-            &url,
-            "-H",
-            &format!("Authorization: Bearer {token}"),
-            "--checks",
-            "all",
-            "--exclude-checks",
-            "positive_data_acceptance",
-            "--max-examples",
-            "30",
-            "--seed",
-            "1",
-        ]))
-    } else {
-        Err(format!("the server did not start on {addr} (log: {})", dir.join("server.log").display()))
-    };
-    let _ = server.kill();
-    let _ = server.wait();
-    if result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
+    let server = Wayfarer::start("schemathesis")?;
+    run(Command::new(root().join(".venv/bin/schemathesis")).args([
+        "run",
+        &format!("{}/api/openapi.json", server.url()),
+        "-H",
+        &format!("Authorization: Bearer {}", server.token),
+        "--checks",
+        "all",
+        "--exclude-checks",
+        "positive_data_acceptance",
+        "--max-examples",
+        "30",
+        "--seed",
+        "1",
+    ]))
+}
+
+fn npm(args: &[&str]) -> Result {
+    run(Command::new("npm").args(args).current_dir(root().join("web")))
+}
+
+/// The web interface from a clean install: `npm ci`, the build (types generated from
+/// `web/openapi.json`, type check, Vite), the component tests; then the committed `web/dist`
+/// and generated types must equal what was just built (they are what the binary embeds).
+fn web() -> Result {
+    npm(&["ci", "--no-audit", "--no-fund"])?;
+    npm(&["run", "build"])?;
+    npm(&["test"])?;
+    let changed =
+        output(Command::new("git").args(["status", "--porcelain", "--", "web/dist", "web/src/api/schema.d.ts"]).current_dir(root()))
+            .ok_or("git status failed")?;
+    if !changed.is_empty() {
+        return Err(format!(
+            "web/dist (or the generated API types) differ from a clean build; run `cd web && npm ci && npm run build` and commit:\n{changed}"
+        ));
     }
-    result
+    Ok(())
+}
+
+/// Debian's Chromium, installed when missing (CI runs as root; `apt-get update` once).
+fn chromium() -> Result {
+    if Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").arg("update").arg("-q"))?;
+    run(Command::new("apt-get").args(["install", "-y", "-q", "chromium"]))
+}
+
+/// The browser tests: each script of `web/e2e/` drives Chromium (playwright-core) against a
+/// fresh `wayfarer` (the binary serves the UI it embeds); screenshots go to
+/// `target/screenshots/SCRIPT/`.
+fn web_e2e() -> Result {
+    chromium()?;
+    let mut scripts: Vec<PathBuf> =
+        files(&root().join("web/e2e")).into_iter().filter(|p| p.extension().is_some_and(|e| e == "mjs")).collect();
+    scripts.sort();
+    for script in scripts {
+        let name = script.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let server = Wayfarer::start(&format!("ui-{name}"))?;
+        let shots = root().join("target/screenshots").join(&name);
+        std::fs::create_dir_all(&shots).map_err(|e| e.to_string())?;
+        eprintln!("xtask: browser test {} (screenshots in {})", script.display(), shots.display());
+        run(Command::new("node")
+            .arg("--test")
+            .arg(&script)
+            .current_dir(root().join("web"))
+            .env("WAYFARER_URL", server.url())
+            .env("WAYFARER_TOKEN", &server.token)
+            .env("SCREENSHOTS", &shots))?;
+    }
+    Ok(())
 }
 
 /// The cargo-fuzz `fuzz` installs when the machine has none.
@@ -314,11 +396,15 @@ fn main() -> ExitCode {
             .and_then(|()| {
                 run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]).current_dir(root()))
             })
+            .and_then(|()| web())
             .and_then(|()| test(true))
             .and_then(|()| api_fuzz())
+            .and_then(|()| web_e2e())
             .and_then(|()| fuzz(1.0, &[])),
         "api-fuzz" => install_e2e().and_then(|()| api_fuzz()),
-        _ => Err("usage: cargo xtask test | ci | api-fuzz | fuzz [--minutes N] [TARGET...]".into()),
+        "web" => web(),
+        "web-e2e" => web_e2e(),
+        _ => Err("usage: cargo xtask test | ci | api-fuzz | web | web-e2e | fuzz [--minutes N] [TARGET...]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

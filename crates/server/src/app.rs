@@ -149,7 +149,7 @@ pub fn router(app: Arc<App>) -> Router {
         // The API's description is public: it holds no data.
         .route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .nest("/api", api)
-        .fallback(|| async { ApiError::new(Code::NotFound, "no such endpoint") })
+        .fallback(crate::ui::fallback)
         .layer(axum::middleware::map_response(crate::error::json_errors))
         .with_state(app)
 }

@@ -9,9 +9,11 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod document;
 pub mod error;
 pub mod ingest;
 pub mod openapi;
+pub mod ui;
 pub mod wire;
 
 use std::future::Future;

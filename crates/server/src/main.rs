@@ -195,7 +195,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 format!("{}:{}", config.smtp.host, config.smtp.port)
             };
-            tracing::info!(addr = %listener.local_addr()?, %store, %smtp, "wayfarer listening");
+            let addr = listener.local_addr()?;
+            if server::ui::present() {
+                println!("Web interface: http://{addr}/");
+            }
+            tracing::info!(%addr, %store, %smtp, "wayfarer listening");
             server.serve(listener, shutdown_signal()).await
         }
         Command::Config { what: ConfigCommand::Check { common } } => {

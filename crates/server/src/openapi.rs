@@ -68,6 +68,14 @@ fn finish(mut doc: OpenApi) -> OpenApi {
     doc.info.license = None;
     doc.info.contact = None;
     let components = doc.components.get_or_insert_with(Default::default);
+    // The journey document's shape, for the web interface's types (the API takes any object).
+    {
+        use utoipa::{PartialSchema, ToSchema};
+        type Journey = crate::document::Journey;
+        let mut schemas = vec![(Journey::name().into_owned(), <Journey as PartialSchema>::schema())];
+        <Journey as ToSchema>::schemas(&mut schemas);
+        components.schemas.extend(schemas);
+    }
     components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
     doc.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
     for item in doc.paths.paths.values_mut() {

@@ -145,7 +145,7 @@ pub struct Names {
 
 /// A journey document (docs/JOURNEYS.md): what `wayfarer journeys apply` reads from a file
 /// and the canvas edits. Checked by the server, which answers every problem at once as
-/// diagnostics. Always a JSON object.
+/// diagnostics. Always a JSON object; a valid one has the shape of `Journey`.
 #[derive(Serialize, ToSchema, Debug, Clone, PartialEq)]
 #[serde(transparent)]
 #[schema(value_type = BTreeMap<String, Value>)]

@@ -659,6 +659,30 @@ mod http {
         expect_test::expect_file!["../../../web/openapi.json"].assert_eq(&pretty);
     }
 
+    /// The document's schema (component `Journey` and what it names, from which the web
+    /// interface's types for the document are generated) has, for each kind of object, exactly
+    /// the keys the parser reads.
+    #[test]
+    fn the_journey_schema_has_the_keys_the_parser_reads() {
+        let doc = serde_json::to_value(server::openapi::document()).expect("json");
+        let schemas = &doc["components"]["schemas"];
+        let kinds = domain::journey::schema();
+        assert_eq!(kinds.len(), server::document::KINDS.len(), "every kind has a component");
+        for (kind, keys) in kinds {
+            let (_, name) = server::document::KINDS.iter().find(|(k, _)| *k == kind).unwrap_or_else(|| panic!("no component for {kind}"));
+            let props: std::collections::BTreeSet<&str> = schemas[name]["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{name}: {}", schemas[name]))
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let expected: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+            assert_eq!(props, expected, "{kind} ({name})");
+        }
+        let steps = schemas["Step"]["oneOf"].as_array().map_or(0, Vec::len);
+        assert_eq!(steps, 8, "each step type is one of `Step`");
+    }
+
     /// Each documented operation reaches its handler, every other method on a documented path
     /// is 405, and the documented operations are exactly `ROUTES`.
     #[tokio::test]
@@ -754,6 +778,51 @@ mod http {
         let (_, names) = api.admin("GET", "/api/names", Value::Null).await;
         assert_eq!((&names["events"], &names["traits"]), (&json!(["Identify", "Product Viewed"]), &json!(["firstName"])), "{names}");
         assert!(names["template_variables"].as_array().is_some_and(|v| v.contains(&json!("traits"))));
+    }
+
+    /// The web interface is in the binary: `/` and every page route answer `index.html`, the
+    /// assets it names are served with their types and cached for good, and what is not a page
+    /// stays a JSON error.
+    #[tokio::test]
+    async fn the_web_interface_is_served_from_the_binary() {
+        let api = Api::new().await;
+        let get = |path: &str| Request::get(path.to_owned()).body(Body::empty()).expect("req");
+        let raw = |req: Request<Body>| {
+            let router = api.router.clone();
+            async move {
+                let resp = router.oneshot(req).await.expect("response");
+                let headers = resp.headers().clone();
+                let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+                (headers, String::from_utf8_lossy(&bytes).into_owned())
+            }
+        };
+        let (headers, index) = raw(get("/")).await;
+        assert!(index.contains("<div id=\"root\">"), "{index}");
+        assert_eq!(headers["content-type"], "text/html");
+        assert_eq!(headers["cache-control"], "no-cache");
+        assert!(
+            headers["content-security-policy"].to_str().expect("csp").contains("default-src 'self'"),
+            "the page may load only from here"
+        );
+        let (_, page) = raw(get("/journeys/onboarding")).await;
+        assert_eq!(page, index, "a page route gets the page, which routes itself");
+        let assets: Vec<&str> = index.split('"').filter(|s| s.starts_with("/assets/")).collect();
+        assert!(assets.iter().any(|a| a.ends_with(".js")) && assets.iter().any(|a| a.ends_with(".css")), "{assets:?}");
+        for asset in assets {
+            let (headers, body) = raw(get(asset)).await;
+            assert!(!body.is_empty(), "{asset}");
+            let kind = headers["content-type"].to_str().expect("type");
+            assert!(kind == "text/javascript" || kind == "text/css", "{asset}: {kind}");
+            assert_eq!(headers["cache-control"], "public, max-age=31536000, immutable");
+        }
+        let (status, out) = api.call(get("/assets/nope.js")).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        let (status, out) = api.call(Request::post("/somewhere").body(Body::empty()).expect("req")).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "only GET gets the page");
+        let (status, out) = api.call(get("/api/nope")).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_admin_token")), "the API stays the API");
+        let (status, out) = api.admin("GET", "/api/nope", Value::Null).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
     }
 
     /// Lists come a page at a time: `next_cursor` until the last page, which has none.

@@ -421,7 +421,7 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn find_profiles(&mut self, prefix: &str, after: ProfileId, n: usize) -> Result<Vec<ProfileId>> {
         let rows = self.conn.query(
-            "SELECT DISTINCT profile_id FROM identities WHERE substr(value, 1, ?) = ? AND profile_id > ? ORDER BY profile_id LIMIT ?",
+            "SELECT DISTINCT profile_id FROM identities WHERE substr(value, 1, CAST(CAST(? AS BIGINT) AS INTEGER)) = ? AND profile_id > ? ORDER BY profile_id LIMIT ?",
             params![prefix.chars().count() as i64, prefix, after.0, limit(n)],
         )?;
         all(rows, |r| Ok(ProfileId(r.int(0)?)))

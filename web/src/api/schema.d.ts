@@ -531,6 +531,26 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @enum {string} */
+        Aggregate: "count" | "exists" | "sum" | "last";
+        AllCondition: {
+            all: components["schemas"]["Condition"][];
+        };
+        AnyCondition: {
+            any: components["schemas"]["Condition"][];
+        };
+        /** @description By `POST /api/journeys/{id}/enter`. */
+        ApiEntry: {
+            api: boolean;
+            concurrent?: boolean;
+            /** Format: double */
+            holdout?: number;
+            /** @description A property of the payload: one run per person and value. */
+            key?: string;
+            /** Format: int64 */
+            limit?: number;
+            reentry?: components["schemas"]["Reentry"];
+        };
         ApplyRequest: {
             document: components["schemas"]["JourneyDocument"];
             in_flight?: components["schemas"]["InFlight"] | null;
@@ -614,10 +634,54 @@ export interface components {
             path: string[];
             person: string;
         };
+        BranchCase: {
+            /** @description A step id; absent or null, the run ends there. */
+            next?: string | null;
+            when: components["schemas"]["Condition"];
+        };
+        /** @description The first case whose condition holds, else `else`. */
+        BranchStep: {
+            cases: components["schemas"]["BranchCase"][];
+            /** @description A step id; absent or null, the run ends there. */
+            else?: string | null;
+            id: string;
+            type: components["schemas"]["BranchType"];
+        };
+        /** @enum {string} */
+        BranchType: "branch";
+        /** @enum {string} */
+        Channel: "email";
+        /** @description The local time or weekday, in the person's zone. */
+        ClockCondition: {
+            clock: components["schemas"]["ClockField"];
+            op: components["schemas"]["Operator"];
+            value?: unknown;
+        };
+        /** @enum {string} */
+        ClockField: "time_of_day" | "day_of_week";
         ClockView: {
             /** @description Started with `testing.manual_clock`: time moves only through `POST /api/clock`. */
             manual: boolean;
             now: string;
+        };
+        /** @description A condition: a group (`all`, `any`, `not`) or one comparison. */
+        Condition: components["schemas"]["AllCondition"] | components["schemas"]["AnyCondition"] | components["schemas"]["NotCondition"] | components["schemas"]["TraitCondition"] | components["schemas"]["PropertyCondition"] | components["schemas"]["RunCondition"] | components["schemas"]["HistoryCondition"] | components["schemas"]["ClockCondition"] | components["schemas"]["ReachableCondition"];
+        /** @description On the date a trait holds (an anniversary, a renewal), offset and at a local time. */
+        DateEntry: {
+            concurrent?: boolean;
+            date: components["schemas"]["DateTrigger"];
+            /** Format: double */
+            holdout?: number;
+            /** Format: int64 */
+            limit?: number;
+            reentry?: components["schemas"]["Reentry"];
+        };
+        DateTrigger: {
+            /** @description `HH:MM`, local time. */
+            at?: string;
+            /** @description A signed duration, e.g. `-3d`. */
+            offset?: string;
+            trait: string;
         };
         /** @description Inputs the engine failed to step (a bug), with the error. */
         DeadLetterView: {
@@ -665,6 +729,8 @@ export interface components {
             /** @description Why not, when not. */
             note?: string | null;
         };
+        /** @description How people enter: one of five triggers, with the rules common to all. */
+        Entry: components["schemas"]["EventEntry"] | components["schemas"]["TraitChangeEntry"] | components["schemas"]["ApiEntry"] | components["schemas"]["ScheduleEntry"] | components["schemas"]["DateEntry"];
         /**
          * @description What an entry event did.
          * @enum {string}
@@ -678,6 +744,31 @@ export interface components {
             code: string;
             details?: unknown;
             message: string;
+        };
+        /** @description On an event with this name whose filter holds. */
+        EventEntry: {
+            /** @description A new run may start while one waits. */
+            concurrent?: boolean;
+            event: string;
+            filter?: components["schemas"]["Condition"];
+            /**
+             * Format: double
+             * @description The percent of entrants put in the control group.
+             */
+            holdout?: number;
+            /** @description A property of the event: one run per person and value (e.g. `cart_id`). */
+            key?: string;
+            /**
+             * Format: int64
+             * @description The journey's total number of runs.
+             */
+            limit?: number;
+            reentry?: components["schemas"]["Reentry"];
+        };
+        /** @description An event by name, with an optional filter on it. */
+        EventMatch: {
+            event: string;
+            filter?: components["schemas"]["Condition"];
         };
         /** @description An event on a person's timeline. */
         EventView: {
@@ -700,9 +791,41 @@ export interface components {
             type: string;
             user_id?: string | null;
         };
+        ExitStep: {
+            id: string;
+            type: components["schemas"]["ExitType"];
+        };
+        /** @enum {string} */
+        ExitType: "exit";
         FilterReason: {
             comparison: string;
             count: number;
+        };
+        Goal: {
+            event: string;
+            /** @description Reaching the goal ends the run. */
+            exit?: boolean;
+            filter?: components["schemas"]["Condition"];
+            /** @description A step: the window starts when the run first reaches it. */
+            from?: string;
+            /** @description How long after entry (or `from`) the goal counts. */
+            within?: string;
+        };
+        /** @description An aggregate of the person's events compared with a value. */
+        HistoryCondition: {
+            history: components["schemas"]["HistoryQuery"];
+            op: components["schemas"]["Operator"];
+            value?: unknown;
+        };
+        HistoryQuery: {
+            /** @description `count` by default. */
+            aggregate?: components["schemas"]["Aggregate"];
+            event: string;
+            /** @description The property `sum` and `last` read. */
+            property?: string;
+            where?: components["schemas"]["Condition"];
+            /** @description A duration back from now, or `entry`: since the run entered. */
+            within: string;
         };
         /** @enum {string} */
         IdentityKind: "user_id" | "anonymous_id";
@@ -715,6 +838,22 @@ export interface components {
          * @enum {string}
          */
         InFlight: "stay" | "move";
+        /** @description A journey document (docs/JOURNEYS.md). */
+        Journey: {
+            entry: components["schemas"]["Entry"];
+            /** @description Events that end a run wherever it is. */
+            exit?: components["schemas"]["EventMatch"][];
+            goal?: components["schemas"]["Goal"];
+            /** @description 1-100 characters of a-z, 0-9, - and _. */
+            id: string;
+            name?: string;
+            steps: components["schemas"]["Step"][];
+            /**
+             * @description The IANA zone of calendar waits and local-time conditions when the person has no
+             *     `timezone` trait; UTC by default.
+             */
+            timezone?: string;
+        };
         /**
          * @description A journey's counts per node over a period: `$entry` is the entry (entered: runs started;
          *     passed: went on to the first step), `$control` the control group (holdout: entered,
@@ -731,7 +870,7 @@ export interface components {
         /**
          * @description A journey document (docs/JOURNEYS.md): what `wayfarer journeys apply` reads from a file
          *     and the canvas edits. Checked by the server, which answers every problem at once as
-         *     diagnostics. Always a JSON object.
+         *     diagnostics. Always a JSON object; a valid one has the shape of `Journey`.
          */
         JourneyDocument: {
             [key: string]: unknown;
@@ -872,6 +1011,11 @@ export interface components {
              */
             waiting: number;
         };
+        NotCondition: {
+            not: components["schemas"]["Condition"];
+        };
+        /** @enum {string} */
+        Operator: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "contains" | "starts_with" | "ends_with" | "in" | "exists" | "not_exists";
         Preview: {
             /** @description What the template saw: `traits`, `event`, `event_name`, `journey`, `profile_id`, `run`. */
             context: {
@@ -963,6 +1107,13 @@ export interface components {
             /** @description By id. */
             profiles: components["schemas"]["ProfileSummary"][];
         };
+        /** @description A property of the event being matched. */
+        PropertyCondition: {
+            op: components["schemas"]["Operator"];
+            property: string;
+            ref?: string;
+            value?: unknown;
+        };
         PublishRequest: {
             in_flight?: components["schemas"]["InFlight"] | null;
         };
@@ -979,6 +1130,10 @@ export interface components {
             published_at: string;
             /** Format: int64 */
             version: number;
+        };
+        /** @description The person can be reached on a channel (e.g. has a valid email). */
+        ReachableCondition: {
+            reachable: components["schemas"]["Channel"];
         };
         /**
          * @description One of a person's recent entry events, and what it did at entry (judged as of when it
@@ -1001,6 +1156,13 @@ export interface components {
             run_id?: number;
             verdict: components["schemas"]["EntryVerdict"];
         };
+        /** @description `always` (the default), `never`, or not before some time since the last run entered. */
+        Reentry: components["schemas"]["ReentryRule"] | components["schemas"]["ReentryAfter"];
+        ReentryAfter: {
+            after: string;
+        };
+        /** @enum {string} */
+        ReentryRule: "always" | "never";
         /** @description A merge the identity rule refused, seen from this person's side. */
         RefusedMergeView: {
             at: string;
@@ -1023,6 +1185,13 @@ export interface components {
             /** @description Messages made due again. */
             retried: number;
         };
+        /** @description A run variable. */
+        RunCondition: {
+            op: components["schemas"]["Operator"];
+            ref?: string;
+            run: string;
+            value?: unknown;
+        };
         /** @enum {string} */
         RunStatus: "waiting" | "exited";
         /** @description A run in a journey's list of runs. */
@@ -1042,6 +1211,15 @@ export interface components {
             /** Format: int64 */
             version: number;
             wake_at?: string | null;
+        };
+        /** @description Run variables changed by an `update` step or a `wait_for` path; strings are Liquid. */
+        RunUpdate: {
+            append?: {
+                [key: string]: unknown;
+            };
+            set?: {
+                [key: string]: unknown;
+            };
         };
         /** @description A run with its position, its variables and its full trace. */
         RunView: {
@@ -1076,6 +1254,37 @@ export interface components {
             /** @description Oldest first. */
             runs: components["schemas"]["RunSummary"][];
         };
+        Schedule: {
+            /** @description Five fields: minute hour day-of-month month day-of-week. */
+            cron: string;
+            timezone?: string;
+        };
+        /** @description Everyone in the audience, on a cron schedule. */
+        ScheduleEntry: {
+            audience?: components["schemas"]["Condition"];
+            concurrent?: boolean;
+            /** Format: double */
+            holdout?: number;
+            /** Format: int64 */
+            limit?: number;
+            reentry?: components["schemas"]["Reentry"];
+            schedule: components["schemas"]["Schedule"];
+        };
+        /** @description Sends a message from a template. */
+        SendStep: {
+            channel?: components["schemas"]["Channel"];
+            id: string;
+            /** @description A step id; absent or null, the run ends there. */
+            next?: string | null;
+            /** @description Where the run goes when the message fails (it then waits for the outcome). */
+            on_failure?: string | null;
+            /** @description Where a person with no address goes (else `next`). */
+            on_unreachable?: string | null;
+            template: string;
+            type: components["schemas"]["SendType"];
+        };
+        /** @enum {string} */
+        SendType: "send";
         /** @enum {string} */
         Severity: "error" | "warning";
         SourceList: {
@@ -1087,9 +1296,29 @@ export interface components {
             /** @description The HTTP Basic user name of the Segment tracking API (`/v1/*`). */
             write_key: string;
         };
+        SplitPath: {
+            name: string;
+            /** @description A step id; absent or null, the run ends there. */
+            next?: string | null;
+            /**
+             * Format: double
+             * @description A percent; a split's weights add up to 100.
+             */
+            weight: number;
+        };
+        /** @description A random path by weight (A/B), recorded on the run. */
+        SplitStep: {
+            id: string;
+            paths: components["schemas"]["SplitPath"][];
+            type: components["schemas"]["SplitType"];
+        };
+        /** @enum {string} */
+        SplitType: "split";
         StateChanged: {
             state: components["schemas"]["JourneyState"];
         };
+        /** @description A step: `type` says which. */
+        Step: components["schemas"]["WaitStep"] | components["schemas"]["WaitForStep"] | components["schemas"]["BranchStep"] | components["schemas"]["SplitStep"] | components["schemas"]["SendStep"] | components["schemas"]["UpdateStep"] | components["schemas"]["WebhookStep"] | components["schemas"]["ExitStep"];
         StopRequest: {
             /** @description Recorded in each stopped run's exit reason. */
             reason?: string | null;
@@ -1123,6 +1352,46 @@ export interface components {
             /** Format: int64 */
             seq: number;
         };
+        TraitChange: {
+            from?: unknown;
+            to?: unknown;
+            trait: string;
+        };
+        /** @description When a trait changes (from/to optional). */
+        TraitChangeEntry: {
+            concurrent?: boolean;
+            /** Format: double */
+            holdout?: number;
+            /** Format: int64 */
+            limit?: number;
+            reentry?: components["schemas"]["Reentry"];
+            trait_change: components["schemas"]["TraitChange"];
+        };
+        /** @description A trait (by dotted path) compared with a `value` or a `ref`. */
+        TraitCondition: {
+            op: components["schemas"]["Operator"];
+            /** @description `event.x`, `run.x` or `traits.x` instead of a value. */
+            ref?: string;
+            trait: string;
+            value?: unknown;
+        };
+        /** @description Changes traits and run variables; strings are Liquid. */
+        UpdateStep: {
+            id: string;
+            increment?: {
+                [key: string]: number;
+            };
+            /** @description A step id; absent or null, the run ends there. */
+            next?: string | null;
+            run?: components["schemas"]["RunUpdate"];
+            set?: {
+                [key: string]: unknown;
+            };
+            type: components["schemas"]["UpdateType"];
+            unset?: string[];
+        };
+        /** @enum {string} */
+        UpdateType: "update";
         Validation: {
             diagnostics: components["schemas"]["Diagnostic"][];
             /** @description No errors (warnings allowed). */
@@ -1132,6 +1401,65 @@ export interface components {
         VersionList: {
             versions: components["schemas"]["PublishedVersion"][];
         };
+        WaitForPath: {
+            event: string;
+            filter?: components["schemas"]["Condition"];
+            /** @description A step id; absent or null, the run ends there. */
+            next?: string | null;
+            run?: components["schemas"]["RunUpdate"];
+        };
+        /** @description Waits for one of some events, or a timeout. */
+        WaitForStep: {
+            events: components["schemas"]["WaitForPath"][];
+            id: string;
+            timeout?: string;
+            /** @description A step id; absent or null, the run ends there. */
+            timeout_next?: string | null;
+            type: components["schemas"]["WaitForType"];
+        };
+        /** @enum {string} */
+        WaitForType: "wait_for";
+        /** @description Waits a duration, until a local time (some days on), or until a date trait. */
+        WaitStep: {
+            duration?: string;
+            id: string;
+            /** @description A step id; absent or null, the run ends there. */
+            next?: string | null;
+            offset?: string;
+            type: components["schemas"]["WaitType"];
+            until?: components["schemas"]["WaitUntil"];
+            until_trait?: string;
+        };
+        /** @enum {string} */
+        WaitType: "wait";
+        WaitUntil: {
+            /** @description `entry` or a step id. */
+            after?: string;
+            /**
+             * Format: int64
+             * @description Calendar days after `after`.
+             */
+            days?: number;
+            /** @description `HH:MM`, in the person's zone. */
+            time: string;
+            timezone?: string;
+        };
+        /** @description Calls a URL (signed per Standard Webhooks). */
+        WebhookStep: {
+            body?: unknown;
+            id: string;
+            method?: string;
+            /** @description A step id; absent or null, the run ends there. */
+            next?: string | null;
+            /** @description Trait name → JSON pointer into the response. */
+            save?: {
+                [key: string]: string;
+            };
+            type: components["schemas"]["WebhookType"];
+            url: string;
+        };
+        /** @enum {string} */
+        WebhookType: "webhook";
     };
     responses: never;
     parameters: never;

@@ -1,6 +1,6 @@
 // What a node does, in words: "Wait 3 days", "Email: consultation-invite",
 // "If ≥ 3 Product Viewed in 7 days and …".
-import type { Condition, Entry, HistoryCondition, JsonValue, Operator, RunUpdate, Step, WaitStep } from "./doc";
+import type { Condition, Entry, HistoryCondition, Operator, RunUpdate, Step, WaitStep } from "./doc";
 import type { GraphNode } from "./graph";
 
 /** How long a card's line may be before the remaining clauses become "…". */
@@ -22,7 +22,7 @@ function offsetText(offset: string | undefined, anchor: string): string {
   return `${durationText(match[2])} ${match[1] === "-" ? "before" : "after"} ${anchor}`;
 }
 
-function valueText(value: JsonValue | undefined): string {
+function valueText(value: unknown): string {
   if (value === undefined) return "?";
   if (typeof value === "string") return value === "" ? '""' : value;
   if (Array.isArray(value)) return value.map(valueText).join(", ");
@@ -60,7 +60,7 @@ const OPERATORS: Record<Operator, string> = {
   not_exists: "is not set",
 };
 
-function comparisonText(subject: string, op: Operator, value: JsonValue | undefined, ref?: string): string {
+function comparisonText(subject: string, op: Operator, value: unknown, ref?: string): string {
   const words = OPERATORS[op] ?? op;
   if (op === "exists" || op === "not_exists") return `${subject} ${words}`;
   return `${subject} ${words} ${ref !== undefined ? refText(ref) : valueText(value)}`;
