@@ -3,7 +3,9 @@
 // consultation journey (examples/consultation.json) and its two templates, and a person whose
 // events start a run of it.
 //
-//   WAYFARER_URL    the server (default http://127.0.0.1:8420)
+//   WAYFARER_URL    the server (default http://127.0.0.1:8420). A server that does not serve
+//                   the web interface itself (built before it embedded web/dist) gets a
+//                   `vite preview` of web/dist in front of it, proxying /api and /v1 to it.
 //   WAYFARER_TOKEN  its admin token (required)
 //   SCREENSHOTS     where the screenshots go (default web/e2e/screenshots)
 //   CHROMIUM        the browser (default /usr/bin/chromium)
@@ -17,7 +19,9 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
-const base = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
+const server = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
+/** Where the pages are opened: the server, or a preview in front of it. */
+let base = server;
 const token = process.env.WAYFARER_TOKEN ?? "";
 const shots = process.env.SCREENSHOTS ?? fileURLToPath(new URL("./screenshots/", import.meta.url));
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -27,7 +31,7 @@ const user = `e2e-${Date.now().toString(36)}`;
 const sourceId = "pages-e2e";
 
 async function api(method, path, body) {
-  const response = await fetch(`${base}${path}`, {
+  const response = await fetch(`${server}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -43,7 +47,7 @@ async function ok(method, path, body) {
 }
 
 async function track(writeKey, kind, body) {
-  const response = await fetch(`${base}/v1/${kind}`, {
+  const response = await fetch(`${server}/v1/${kind}`, {
     method: "POST",
     headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}`, "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -86,14 +90,30 @@ async function seed() {
   assert.fail(`no consultation run for ${user} after 10 s`);
 }
 
+/** The server's own pages, or, if it has none, web/dist served by `vite preview` proxying the API to it. */
+async function servePages() {
+  const page = await fetch(`${server}/people`);
+  if (page.ok && (page.headers.get("content-type") ?? "").startsWith("text/html")) return undefined;
+  const vite = await import("vite");
+  const preview = await vite.preview({
+    root: fileURLToPath(new URL("..", import.meta.url)),
+    logLevel: "warn",
+    preview: { host: "127.0.0.1", port: 4174, proxy: { "/api": server, "/v1": server } },
+  });
+  base = preview.resolvedUrls.local[0].replace(/\/$/, "");
+  return preview;
+}
+
 let context;
 let profile;
+let preview;
 const outside = [];
 const pageErrors = [];
 
 before(async () => {
   assert.ok(token, "set WAYFARER_TOKEN to the server's admin token");
   await seed();
+  preview = await servePages();
   mkdirSync(shots, { recursive: true });
   profile = mkdtempSync(join(tmpdir(), "wayfarer-chromium-"));
   context = await chromium.launchPersistentContext(profile, {
@@ -102,16 +122,21 @@ before(async () => {
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     viewport: { width: 1280, height: 800 },
   });
-  await context.addInitScript((t) => localStorage.setItem("wayfarer.token", t), token);
+  // Every frame runs it, the preview's sandboxed frame too, which has no storage.
+  await context.addInitScript((t) => {
+    if (window === window.top) localStorage.setItem("wayfarer.token", t);
+  }, token);
   context.on("request", (r) => {
     const url = new URL(r.url());
     if (!["data:", "blob:", "about:"].includes(url.protocol) && url.origin !== new URL(base).origin) outside.push(r.url());
   });
   context.on("weberror", (e) => pageErrors.push(String(e.error())));
+  if (process.env.E2E_DEBUG) context.on("response", (r) => console.log("#", r.status(), r.url()));
 });
 
 after(async () => {
   await context?.close();
+  await preview?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
@@ -122,22 +147,25 @@ test("People: search, the person's timeline and journeys, a run on its canvas wi
   await p.goto(`${base}/people`);
   await p.getByRole("heading", { name: "People", level: 1 }).waitFor();
   await p.getByRole("searchbox").fill(user);
+  // Earlier runs' people are listed until the search (debounced) answers.
+  await p.waitForFunction((u) => {
+    const rows = document.querySelectorAll("tbody tr");
+    return rows.length === 1 && rows[0].textContent.includes(u);
+  }, user);
   const link = p.getByRole("link", { name: "Ada" });
-  await link.waitFor();
-  assert.equal(await p.locator("tbody tr").count(), 1, "the search finds this run's person only");
   await p.screenshot({ path: join(shots, "people.png") });
   await link.click();
   await p.waitForURL(`${base}/people/${profileId}`);
   await p.getByRole("heading", { name: "Ada", level: 1 }).waitFor();
   const timeline = p.getByRole("region", { name: "Timeline" });
   await timeline.getByRole("button", { name: "Email: consultation-invite" }).waitFor();
-  assert.equal(await timeline.getByRole("button", { name: "Page Viewed" }).count(), 3);
-  // An event opens to its JSON.
-  await timeline.getByRole("button", { name: "Page Viewed" }).first().click();
-  await timeline.getByText('"path": "/products/c"').waitFor();
+  assert.equal(await timeline.getByRole("button", { name: "Page Viewed", exact: true }).count(), 3);
   const journeys = p.getByRole("complementary", { name: "Journeys" });
   await journeys.getByText("In this journey now").waitFor();
   await p.screenshot({ path: join(shots, "person.png") });
+  // An event opens to its JSON.
+  await timeline.getByRole("button", { name: "Page Viewed", exact: true }).first().click();
+  await timeline.getByText('"path": "/products/c"').waitFor();
 
   await journeys.getByRole("link", { name: `Run ${runId}` }).click();
   await p.waitForURL(`${base}/people/${profileId}/runs/${runId}`);
@@ -160,7 +188,7 @@ test("Content: edit a template and see the preview change for a picked person", 
   await subject.waitFor();
   await p.getByRole("button", { name: "Pick a person" }).click();
   await p.getByRole("searchbox").fill(user);
-  await p.getByRole("list", { name: "People found" }).getByRole("button", { name: "Ada" }).click();
+  await p.getByRole("list", { name: "People found" }).getByRole("listitem").filter({ hasText: user }).getByRole("button", { name: "Ada" }).click();
   const rendered = p.getByTestId("preview-subject");
   await p.waitForFunction(() => document.querySelector('[data-testid="preview-subject"]')?.textContent === "Ada, would a free consultation help?");
   assert.match((await p.locator("iframe.preview-frame").getAttribute("srcdoc")) ?? "", /<h1>Hi Ada<\/h1>/);

@@ -5,6 +5,7 @@ import { apiPost, ApiError, type Schemas } from "../api/client";
 import type { Paged } from "../api/usePaged";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
+import { formatDateAndTime } from "../ui/format";
 import { Time } from "../ui/Time";
 import { timeline, type TimelineItem, type TimelineKind } from "./timeline";
 
@@ -109,12 +110,25 @@ function MessageItem({ message, onRetried }: { message: Schemas["MessageView"]; 
   );
 }
 
+/** A trace line's words and, apart, the comparisons it lists in brackets ("entered on X [a -> true; b -> true]"). */
+function splitLine(line: string): [string, string[]] {
+  const at = line.indexOf(" [");
+  if (at < 0 || !line.endsWith("]")) return [line, []];
+  return [line.slice(0, at), line.slice(at + 2, -1).split("; ")];
+}
+
 function StepItem({ profileId, run, entry }: { profileId: number; run: Schemas["RunView"]; entry: Schemas["TraceEntry"] }) {
-  const [first, ...rest] = entry.lines;
+  const [first = "a transition", ...rest] = entry.lines;
+  const [words, comparisons] = splitLine(first);
   return (
-    <Expandable title={`${run.journey}: ${first ?? "a transition"}`} json={entry} meta={<Link to={`/people/${profileId}/runs/${run.run_id}`}>Run {run.run_id}</Link>}>
-      {rest.length > 0 && (
+    <Expandable title={`${run.journey}: ${words}`} json={entry} meta={<Link to={`/people/${profileId}/runs/${run.run_id}`}>Run {run.run_id}</Link>}>
+      {comparisons.length + rest.length > 0 && (
         <ul className="item-lines">
+          {comparisons.map((c, i) => (
+            <li key={`c${i}`}>
+              <code>{c}</code>
+            </li>
+          ))}
           {rest.map((l, i) => (
             <li key={i}>{l}</li>
           ))}
@@ -127,7 +141,11 @@ function StepItem({ profileId, run, entry }: { profileId: number; run: Schemas["
 function Item({ profileId, item, onRetried }: { profileId: number; item: TimelineItem; onRetried: () => void }) {
   return (
     <li className="timeline-item" data-kind={item.kind}>
-      <Time at={item.at} seconds />
+      <time dateTime={item.at} title={item.at}>
+        {formatDateAndTime(item.at).map((part) => (
+          <span key={part}>{part}</span>
+        ))}
+      </time>
       <div className="timeline-body">
         {item.kind === "event" && <EventItem event={item.event} />}
         {item.kind === "message" && <MessageItem message={item.message} onRetried={onRetried} />}
