@@ -1,6 +1,7 @@
 // The rendered message: the subject, the HTML in a frame at desktop or phone width, the text.
 import { useState } from "react";
 import type { Schemas } from "../api/client";
+import { PartProblem } from "./PartProblem";
 import { previewDocument } from "./template";
 
 type Width = "desktop" | "phone";
@@ -8,9 +9,9 @@ const WIDTH: Record<Width, number> = { desktop: 600, phone: 375 };
 
 function PartError({ part, error }: { part: string; error: string }) {
   return (
-    <p className="part-error" role="alert">
-      <strong>{part} does not render</strong>: {error}
-    </p>
+    <div role="alert">
+      <PartProblem label={`${part} does not render`} message={error} />
+    </div>
   );
 }
 

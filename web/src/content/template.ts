@@ -46,3 +46,17 @@ export function previewDocument(html: string): string {
   const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:";
   return `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}">${html}`;
 }
+
+/** Where a Liquid error points ("liquid:  --> 2:37"): line and column, from 1. */
+export function errorPosition(message: string): { line: number; column: number } | undefined {
+  const m = /--> (\d+):(\d+)/.exec(message);
+  return m ? { line: Number(m[1]), column: Number(m[2]) } : undefined;
+}
+
+/** The offset in `text` of a line and column (from 1), kept inside the text. */
+export function offsetOf(text: string, line: number, column: number): number {
+  const lines = text.split("\n");
+  const before = lines.slice(0, Math.max(0, line - 1)).reduce((n, l) => n + l.length + 1, 0);
+  const here = lines[Math.min(lines.length, line) - 1] ?? "";
+  return Math.min(text.length, before + Math.min(here.length, Math.max(0, column - 1)));
+}

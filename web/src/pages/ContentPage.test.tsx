@@ -64,7 +64,8 @@ test("the editor: the preview for a picked person, again as the template changes
   const subject = (await screen.findByLabelText("Subject")) as HTMLInputElement;
   expect(subject.value).toBe("Hi {{ traits.firstName }}");
   // For nobody, the parts that read a trait do not render: said under each part.
-  expect((await screen.findByText(/For nobody: liquid: Unknown variable traits.firstName/, { selector: "#template-subject-render" }, slow)).textContent).toContain("line 1");
+  const problem = await screen.findByText(/Unknown variable traits.firstName/, { selector: "#template-subject-render pre" }, slow);
+  expect(problem.parentElement?.textContent).toContain("Does not render for nobody");
   expect(subject.getAttribute("aria-invalid")).toBe("true");
   expect(subject.getAttribute("aria-describedby")).toBe("template-subject-render");
 
@@ -106,7 +107,7 @@ test("saving: a 422 template_invalid puts each problem next to its part; then a 
     "POST /api/template-preview": preview,
     "PUT /api/templates/welcome": ({ body }: MockRequest) =>
       ++attempt === 1
-        ? { __status: 422, body: { code: "template_invalid", message: "html: unknown tag", details: { problems: [{ part: "html", message: "liquid: Unknown tag `iff` (line 2)" }] } } }
+        ? { __status: 422, body: { code: "template_invalid", message: "html: unknown tag", details: { problems: [{ part: "html", message: "does not parse as Liquid: liquid:  --> 2:4\n  |\n2 | {% iff x %}</p>\n  |    ^-^\n  = Unknown tag." }] } } }
         : { ...welcome, ...(body as object), updated_at: "2030-01-02T00:00:00Z" },
   });
   render(<TemplatePage id="welcome" />);
@@ -115,13 +116,17 @@ test("saving: a 422 template_invalid puts each problem next to its part; then a 
   expect(save.disabled).toBe(true);
   fireEvent.change(html, { target: { value: "<p>\n{% iff x %}</p>" } });
   fireEvent.click(save);
-  expect((await screen.findByText(/Unknown tag `iff` \(line 2\)/)).closest(".field")?.querySelector("label")?.textContent).toBe("HTML");
+  expect((await screen.findByText(/Unknown tag\./)).closest(".field")?.querySelector("label")?.textContent).toBe("HTML");
   expect(html.getAttribute("aria-invalid")).toBe("true");
+  expect(html.getAttribute("aria-describedby")).toContain("template-html-save");
+  // The problem points at its line: the cursor goes there.
+  fireEvent.click(screen.getByRole("button", { name: "Go to line 2, column 4" }));
+  expect(html.selectionStart).toBe("<p>\n".length + 3);
   expect(screen.getByText("Not saved: HTML has problems")).toBeTruthy();
   expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "" });
   // Editing the part clears its problem; saving again works.
   fireEvent.change(html, { target: { value: "<p>fixed</p>" } });
-  expect(screen.queryByText(/Unknown tag `iff`/)).toBeNull();
+  expect(screen.queryByText(/Unknown tag\./)).toBeNull();
   fireEvent.click(save);
   expect(await screen.findByText(/^Saved/)).toBeTruthy();
   expect(save.disabled).toBe(true);

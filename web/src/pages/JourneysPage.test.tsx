@@ -30,13 +30,14 @@ test("the list: status, state, version, waiting now, entered and converted in 7 
   const headers = within(table)
     .getAllByRole("columnheader")
     .map((h) => h.textContent);
-  expect(headers).toEqual(["Name", "Id", "Status", "State", "Version", "Waiting now", "Entered, 7 days", "Converted, 7 days", "Updated"]);
+  expect(headers).toEqual(["Journey", "Status", "State", "Version", "Waiting now", "Entered, 7 days", "Converted, 7 days", "Updated"]);
   const [first, second] = within(table).getAllByRole("row").slice(1);
   const cells = within(first).getAllByRole("cell");
-  expect(cells.slice(2, 8).map((c) => c.textContent)).toEqual(["published", "active", "3", "1,234", "200", "50 · 25%"]);
-  expect(cells[5].className).toBe("num");
-  expect(within(second).getAllByRole("cell")[4].textContent).toBe("none");
-  expect(within(second).getAllByRole("cell")[7].textContent).toBe("0");
+  expect(cells[0].textContent).toBe("Invite engaged visitorsconsultation");
+  expect(cells.slice(1, 7).map((c) => c.textContent)).toEqual(["published", "active", "3", "1,234", "200", "50 · 25%"]);
+  expect(cells[4].className).toBe("num");
+  expect(within(second).getAllByRole("cell")[3].textContent).toBe("none");
+  expect(within(second).getAllByRole("cell")[6].textContent).toBe("0");
   expect(within(first).getByRole("link", { name: "Invite engaged visitors" }).getAttribute("href")).toBe("/journeys/consultation");
 });
 

@@ -11,8 +11,7 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
     <table className="table">
       <thead>
         <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Id</th>
+          <th scope="col">Journey</th>
           <th scope="col">Status</th>
           <th scope="col">State</th>
           <th scope="col">Version</th>
@@ -33,9 +32,9 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
           <tr key={j.id}>
             <td>
               <Link to={`/journeys/${encodeURIComponent(j.id)}`}>{j.name}</Link>
-            </td>
-            <td>
-              <code>{j.id}</code>
+              <div>
+                <code className="muted">{j.id}</code>
+              </div>
             </td>
             <td>
               <span className={`status status-${j.status}`}>{j.status}</span>
@@ -50,7 +49,7 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
               {formatNumber(j.converted_7d)}
               {j.entered_7d > 0 && <span className="muted"> · {Math.round((j.converted_7d / j.entered_7d) * 100)}%</span>}
             </td>
-            <td>
+            <td className="nowrap">
               <time dateTime={j.updated_at}>{new Date(j.updated_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}</time>
             </td>
           </tr>

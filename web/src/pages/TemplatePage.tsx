@@ -7,7 +7,8 @@ import { ContextTree } from "../content/ContextTree";
 import "../content/content.css";
 import { EmailPreview } from "../content/EmailPreview";
 import { PersonPicker } from "../content/PersonPicker";
-import { draftOf, PART_LABEL, PARTS, problemsByPart, TEMPLATE_ID, type Draft, type Part } from "../content/template";
+import { PartProblem } from "../content/PartProblem";
+import { draftOf, offsetOf, PART_LABEL, PARTS, problemsByPart, TEMPLATE_ID, type Draft, type Part } from "../content/template";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { Time } from "../ui/Time";
@@ -82,6 +83,14 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
     edit(part, value.slice(0, start) + liquid + value.slice(end));
   };
 
+  const goTo = (part: Part, line: number, column: number) => {
+    const el = fields.current[part];
+    if (!el) return;
+    const at = offsetOf(draft[part], line, column);
+    el.focus();
+    el.setSelectionRange(at, at);
+  };
+
   const save = () => {
     setSaving(true);
     setSaveError(undefined);
@@ -148,15 +157,21 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
                 ) : (
                   <textarea {...common} ref={(el) => void (fields.current[part] = el)} rows={part === "html" ? 14 : 6} />
                 )}
-                {saveErrors.map((m) => (
-                  <p key={m} id={`${fieldId}-save`} className="part-error">
-                    <strong>Not saved</strong>: {m}
-                  </p>
-                ))}
+                {saveErrors.length > 0 && (
+                  <div id={`${fieldId}-save`}>
+                    {saveErrors.map((m) => (
+                      <PartProblem key={m} label={`Not saved: ${PART_LABEL[part]}`} message={m} onGoTo={(line, column) => goTo(part, line, column)} />
+                    ))}
+                  </div>
+                )}
                 {renderError && (
-                  <p id={`${fieldId}-render`} className="part-error part-error-soft">
-                    {person ? `For ${person.identities[0]?.value ?? `person ${person.id}`}` : "For nobody"}: {renderError}
-                  </p>
+                  <PartProblem
+                    id={`${fieldId}-render`}
+                    soft
+                    label={`Does not render for ${person ? (person.identities[0]?.value ?? `person ${person.id}`) : "nobody"}`}
+                    message={renderError}
+                    onGoTo={(line, column) => goTo(part, line, column)}
+                  />
                 )}
               </div>
             );
