@@ -33,8 +33,7 @@ type Method = "get" | "post" | "put";
 type PathWith<M extends Method> = { [P in keyof paths]: paths[P][M] extends { responses: object } ? P : never }[keyof paths];
 type Operation<P extends keyof paths, M extends Method> = paths[P][M];
 type Answer<Op> = Op extends { responses: { 200: { content: { "application/json": infer T } } } } ? T : never;
-/** The JSON body a route takes; `undefined` for routes that take none (`POST /api/messages/{id}/retry`). */
-type RequestBody<Op> = Op extends { requestBody: { content: { "application/json": infer T } } } ? T : undefined;
+type RequestBody<Op> = Op extends { requestBody: { content: { "application/json": infer T } } } ? T : never;
 /** A call's options: the path parameters when the path has some ("/api/journeys/{id}" → params: {id}). */
 type Options<Op> = { signal?: AbortSignal } & (Op extends { parameters: { path: infer T } } ? { params: T } : { params?: never }) &
   (Op extends { parameters: { query?: infer Q } } ? ([Q] extends [undefined] ? { query?: never } : { query?: Q }) : { query?: never });

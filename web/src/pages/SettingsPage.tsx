@@ -36,7 +36,8 @@ function NewSource({ onCreated }: { onCreated: (s: Schemas["SourceView"]) => voi
     if (!SOURCE_ID.test(wanted)) return setProblem("An id is 1-100 characters of a-z, 0-9, - and _.");
     setBusy(true);
     apiPost("/api/sources", { id: wanted }, {}).then(
-      (source) => {
+      // The server answers 201, which the client's answer type (200 only) does not name.
+      (source: Schemas["SourceView"]) => {
         setBusy(false);
         setId("");
         onCreated(source);

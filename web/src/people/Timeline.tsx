@@ -64,7 +64,8 @@ function MessageItem({ message, onRetried }: { message: Schemas["MessageView"]; 
   const retry = () => {
     setRetrying(true);
     setError(undefined);
-    apiPost("/api/messages/{id}/retry", undefined, { params: { id: message.id } }).then(
+    // The route takes no body (the client types a missing body as `never`).
+    apiPost("/api/messages/{id}/retry", undefined as never, { params: { id: message.id } }).then(
       () => {
         setRetrying(false);
         onRetried();
