@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, expect, test, vi } from "vitest";
-import { apiGet, apiPost, ApiError, setToken } from "./client";
+import { apiGet, apiPost, apiPut, ApiError, setToken } from "./client";
 
 function answer(status: number, body: unknown) {
   const fetch = vi.fn(async (..._: Parameters<typeof globalThis.fetch>) => new Response(typeof body === "string" ? body : JSON.stringify(body), { status }));
@@ -52,4 +52,20 @@ test("an unreachable server is a network error", async () => {
     }),
   );
   await expect(apiGet("/api/journeys", {})).rejects.toMatchObject({ code: "network", message: "the server could not be reached (Failed to fetch)" });
+});
+
+test("adds the query's parameters, leaving out those not given", async () => {
+  const fetch = answer(200, { profiles: [], next_cursor: null });
+  await apiGet("/api/profiles", { query: { q: "al ice", limit: 20, cursor: undefined } });
+  expect(fetch.mock.calls[0][0]).toBe("/api/profiles?q=al+ice&limit=20");
+  await apiGet("/api/profiles", {});
+  expect(fetch.mock.calls[1][0]).toBe("/api/profiles");
+});
+
+test("puts JSON, and keeps an error's details", async () => {
+  const fetch = answer(422, { code: "template_invalid", message: "html has a problem", details: { problems: [{ part: "html", message: "bad tag" }] } });
+  const failure = apiPut("/api/templates/{id}", { subject: "Hi" }, { params: { id: "welcome" } });
+  await expect(failure).rejects.toMatchObject({ code: "template_invalid", details: { problems: [{ part: "html", message: "bad tag" }] } });
+  const [url, init] = fetch.mock.calls[0];
+  expect([url, init?.method, init?.body]).toEqual(["/api/templates/welcome", "PUT", '{"subject":"Hi"}']);
 });

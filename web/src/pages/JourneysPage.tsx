@@ -2,6 +2,7 @@ import { apiGet, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
+import { formatNumber } from "../ui/format";
 import { useTitle } from "../ui/useTitle";
 import { JourneysEmpty } from "./JourneysEmpty";
 
@@ -10,11 +11,19 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
     <table className="table">
       <thead>
         <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Id</th>
+          <th scope="col">Journey</th>
           <th scope="col">Status</th>
           <th scope="col">State</th>
           <th scope="col">Version</th>
+          <th scope="col" className="num">
+            Waiting now
+          </th>
+          <th scope="col" className="num">
+            Entered, 7 days
+          </th>
+          <th scope="col" className="num">
+            Converted, 7 days
+          </th>
           <th scope="col">Updated</th>
         </tr>
       </thead>
@@ -23,9 +32,9 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
           <tr key={j.id}>
             <td>
               <Link to={`/journeys/${encodeURIComponent(j.id)}`}>{j.name}</Link>
-            </td>
-            <td>
-              <code>{j.id}</code>
+              <div>
+                <code className="muted">{j.id}</code>
+              </div>
             </td>
             <td>
               <span className={`status status-${j.status}`}>{j.status}</span>
@@ -34,7 +43,13 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
               <span className={`status status-${j.state}`}>{j.state}</span>
             </td>
             <td>{j.published_version ?? <span className="muted">none</span>}</td>
-            <td>
+            <td className="num">{formatNumber(j.waiting)}</td>
+            <td className="num">{formatNumber(j.entered_7d)}</td>
+            <td className="num">
+              {formatNumber(j.converted_7d)}
+              {j.entered_7d > 0 && <span className="muted"> · {Math.round((j.converted_7d / j.entered_7d) * 100)}%</span>}
+            </td>
+            <td className="nowrap">
               <time dateTime={j.updated_at}>{new Date(j.updated_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}</time>
             </td>
           </tr>

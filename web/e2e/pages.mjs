@@ -1,0 +1,218 @@
+// Browser test of People, Content and Settings against a running server: Debian's Chromium
+// driven by playwright-core. It seeds what it needs through the API first: a source, the
+// consultation journey (examples/consultation.json) and its two templates, and a person whose
+// events start a run of it.
+//
+//   WAYFARER_URL    the server (default http://127.0.0.1:8420). A server that does not serve
+//                   the web interface itself (built before it embedded web/dist) gets a
+//                   `vite preview` of web/dist in front of it, proxying /api and /v1 to it.
+//   WAYFARER_TOKEN  its admin token (required)
+//   SCREENSHOTS     where the screenshots go (default web/e2e/screenshots)
+//   CHROMIUM        the browser (default /usr/bin/chromium)
+//
+// Run from web/: npm run e2e:pages. The server's testing.manual_clock may be on or off.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const server = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
+/** Where the pages are opened: the server, or a preview in front of it. */
+let base = server;
+const token = process.env.WAYFARER_TOKEN ?? "";
+const shots = process.env.SCREENSHOTS ?? fileURLToPath(new URL("./screenshots/", import.meta.url));
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** A person of this run only, so that reruns against the same server start afresh. */
+const user = `e2e-${Date.now().toString(36)}`;
+const sourceId = "pages-e2e";
+
+async function api(method, path, body) {
+  const response = await fetch(`${server}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+}
+
+async function ok(method, path, body) {
+  const { status, json } = await api(method, path, body);
+  assert.ok(status >= 200 && status < 300, `${method} ${path}: ${status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function track(writeKey, kind, body) {
+  const response = await fetch(`${server}/v1/${kind}`, {
+    method: "POST",
+    headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 200, `/v1/${kind}: ${await response.text()}`);
+}
+
+let writeKey;
+let profileId;
+let runId;
+
+async function seed() {
+  // A source (made once per server) and its write key.
+  const created = await api("POST", "/api/sources", { id: sourceId });
+  if (created.status === 201) writeKey = created.json.write_key;
+  else writeKey = (await ok("GET", "/api/sources")).sources.find((s) => s.id === sourceId)?.write_key;
+  assert.ok(writeKey, `no write key for source ${sourceId}: ${JSON.stringify(created.json)}`);
+  // The journey's templates, and the journey, published.
+  await ok("PUT", "/api/templates/consultation-invite", {
+    subject: "{{ traits.firstName }}, would a free consultation help?",
+    html: "<h1>Hi {{ traits.firstName }}</h1><p>You looked at {{ event.path | default: 'our products' }}.</p>",
+    text: "Hi {{ traits.firstName }}, book a free consultation.",
+  });
+  await ok("PUT", "/api/templates/consultation-reminder", { subject: "A reminder for {{ traits.firstName }}", text: "The offer stands." });
+  const doc = JSON.parse(readFileSync(fileURLToPath(new URL("../../examples/consultation.json", import.meta.url)), "utf8"));
+  await ok("POST", `/api/journeys/${doc.id}/apply`, { document: doc });
+  // A person who looks at three products: the third view starts a run, which sends the invite.
+  await track(writeKey, "identify", { userId: user, traits: { firstName: "Ada", email: `${user}@example.com` } });
+  for (const p of ["a", "b", "c"]) await track(writeKey, "page", { userId: user, name: "Product", properties: { path: `/products/${p}` } });
+  for (let i = 0; i < 100; i++) {
+    const { status, json } = await api("GET", `/api/profiles/lookup?user_id=${user}`);
+    const run = status === 200 ? json.journeys.find((r) => r.journey === "consultation") : undefined;
+    if (run) {
+      profileId = json.id;
+      runId = run.run_id;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`no consultation run for ${user} after 10 s`);
+}
+
+/** The server's own pages, or, if it has none, web/dist served by `vite preview` proxying the API to it. */
+async function servePages() {
+  const page = await fetch(`${server}/people`);
+  if (page.ok && (page.headers.get("content-type") ?? "").startsWith("text/html")) return undefined;
+  const vite = await import("vite");
+  const preview = await vite.preview({
+    root: fileURLToPath(new URL("..", import.meta.url)),
+    logLevel: "warn",
+    preview: { host: "127.0.0.1", port: 4174, proxy: { "/api": server, "/v1": server } },
+  });
+  base = preview.resolvedUrls.local[0].replace(/\/$/, "");
+  return preview;
+}
+
+let context;
+let profile;
+let preview;
+const outside = [];
+const pageErrors = [];
+
+before(async () => {
+  assert.ok(token, "set WAYFARER_TOKEN to the server's admin token");
+  await seed();
+  preview = await servePages();
+  mkdirSync(shots, { recursive: true });
+  profile = mkdtempSync(join(tmpdir(), "wayfarer-chromium-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    viewport: { width: 1280, height: 800 },
+  });
+  // Every frame runs it, the preview's sandboxed frame too, which has no storage.
+  await context.addInitScript((t) => {
+    if (window === window.top) localStorage.setItem("wayfarer.token", t);
+  }, token);
+  context.on("request", (r) => {
+    const url = new URL(r.url());
+    if (!["data:", "blob:", "about:"].includes(url.protocol) && url.origin !== new URL(base).origin) outside.push(r.url());
+  });
+  context.on("weberror", (e) => pageErrors.push(String(e.error())));
+  if (process.env.E2E_DEBUG) context.on("response", (r) => console.log("#", r.status(), r.url()));
+});
+
+after(async () => {
+  await context?.close();
+  await preview?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+const page = async () => context.pages()[0] ?? (await context.newPage());
+
+test("People: search, the person's timeline and journeys, a run on its canvas with the trace", async () => {
+  const p = await page();
+  await p.goto(`${base}/people`);
+  await p.getByRole("heading", { name: "People", level: 1 }).waitFor();
+  await p.getByRole("searchbox").fill(user);
+  // Earlier runs' people are listed until the search (debounced) answers.
+  await p.waitForFunction((u) => {
+    const rows = document.querySelectorAll("tbody tr");
+    return rows.length === 1 && rows[0].textContent.includes(u);
+  }, user);
+  const link = p.getByRole("link", { name: "Ada" });
+  await p.screenshot({ path: join(shots, "people.png") });
+  await link.click();
+  await p.waitForURL(`${base}/people/${profileId}`);
+  await p.getByRole("heading", { name: "Ada", level: 1 }).waitFor();
+  const timeline = p.getByRole("region", { name: "Timeline" });
+  await timeline.getByRole("button", { name: "Email: consultation-invite" }).waitFor();
+  assert.equal(await timeline.getByRole("button", { name: "Page Viewed", exact: true }).count(), 3);
+  const journeys = p.getByRole("complementary", { name: "Journeys" });
+  await journeys.getByText("In this journey now").waitFor();
+  await p.screenshot({ path: join(shots, "person.png") });
+  // An event opens to its JSON.
+  await timeline.getByRole("button", { name: "Page Viewed", exact: true }).first().click();
+  await timeline.getByText('"path": "/products/c"').waitFor();
+
+  await journeys.getByRole("link", { name: `Run ${runId}` }).click();
+  await p.waitForURL(`${base}/people/${profileId}/runs/${runId}`);
+  await p.getByRole("heading", { name: `Run ${runId} in consultation`, level: 1 }).waitFor();
+  await p.locator('.run-canvas .react-flow__node[data-id="booked"] .card').waitFor();
+  const path = await p.locator(".run-canvas").getAttribute("data-path");
+  assert.match(path ?? "", /booked$/, "the path ends where the run waits");
+  const trace = p.getByRole("region", { name: "Trace" });
+  await trace.locator(".trace-entry").first().waitFor();
+  assert.match(await trace.innerText(), /Page Viewed/);
+  await p.screenshot({ path: join(shots, "run.png") });
+});
+
+test("Content: edit a template and see the preview change for a picked person", async () => {
+  const p = await page();
+  await p.goto(`${base}/content`);
+  await p.getByRole("link", { name: "consultation-invite" }).click();
+  await p.waitForURL(`${base}/content/consultation-invite`);
+  const subject = p.getByLabel("Subject");
+  await subject.waitFor();
+  await p.getByRole("button", { name: "Pick a person" }).click();
+  await p.getByRole("searchbox").fill(user);
+  await p.getByRole("list", { name: "People found" }).getByRole("listitem").filter({ hasText: user }).getByRole("button", { name: "Ada" }).click();
+  const rendered = p.getByTestId("preview-subject");
+  await p.waitForFunction(() => document.querySelector('[data-testid="preview-subject"]')?.textContent === "Ada, would a free consultation help?");
+  assert.match((await p.locator("iframe.preview-frame").getAttribute("srcdoc")) ?? "", /<h1>Hi Ada<\/h1>/);
+  await subject.fill("Hello {{ traits.firstName }}, from the e2e test");
+  await p.waitForFunction(() => document.querySelector('[data-testid="preview-subject"]')?.textContent === "Hello Ada, from the e2e test");
+  assert.equal(await rendered.innerText(), "Hello Ada, from the e2e test");
+  await p.getByRole("status").filter({ hasText: "Changes not saved" }).waitFor();
+  await p.screenshot({ path: join(shots, "content.png") });
+  await p.getByRole("button", { name: /Phone/ }).click();
+  await p.getByTitle("The HTML part at phone width").waitFor();
+  await p.screenshot({ path: join(shots, "content-phone.png") });
+});
+
+test("Settings: the source's write key and the snippet with it", async () => {
+  const p = await page();
+  await p.goto(`${base}/settings`);
+  await p.getByRole("heading", { name: "Sources and write keys" }).waitFor();
+  await p.getByRole("table").getByText(writeKey, { exact: true }).waitFor();
+  await p.getByRole("button", { name: `Copy the write key of ${sourceId}` }).waitFor();
+  await p.getByRole("region", { name: "Users and roles" }).getByText("Comes with sign-in").waitFor();
+  await p.screenshot({ path: join(shots, "settings.png"), fullPage: true });
+});
+
+test("the pages made no request elsewhere and threw no error", () => {
+  assert.deepEqual(outside, []);
+  assert.deepEqual(pageErrors, []);
+});

@@ -1,0 +1,148 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import type { Schemas } from "../api/client";
+import { mockApi, type MockRequest } from "../test/api";
+import { summary } from "../test/fixtures";
+import { ContentPage } from "./ContentPage";
+import { TemplatePage } from "./TemplatePage";
+
+beforeEach(() => window.history.pushState(null, "", "/content"));
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+const welcome: Schemas["TemplateView"] = {
+  id: "welcome",
+  subject: "Hi {{ traits.firstName }}",
+  html: "<p>Hello {{ traits.firstName }}</p>",
+  text: "",
+  updated_at: "2030-01-01T00:00:00Z",
+};
+
+test("the templates, and a new one by its id", async () => {
+  mockApi({ "GET /api/templates": { templates: [welcome, { ...welcome, id: "reminder", html: "", text: "Still there?" }] } });
+  render(<ContentPage />);
+  const table = await screen.findByRole("table");
+  expect(within(table).getAllByRole("link").map((l) => l.textContent)).toEqual(["reminder", "welcome"]);
+  expect(within(table).getByText("text")).toBeTruthy();
+  fireEvent.click(screen.getByRole("button", { name: "New template" }));
+  const id = screen.getByLabelText(/Id of the new template/);
+  fireEvent.change(id, { target: { value: "Welcome!" } });
+  fireEvent.click(screen.getByRole("button", { name: "Create" }));
+  expect(screen.getByRole("alert").textContent).toBe("An id is 1-100 characters of a-z, 0-9, - and _.");
+  fireEvent.change(id, { target: { value: "welcome" } });
+  fireEvent.click(screen.getByRole("button", { name: "Create" }));
+  expect(screen.getByRole("alert").textContent).toBe("There is a template welcome already.");
+  fireEvent.change(id, { target: { value: "winback" } });
+  fireEvent.click(screen.getByRole("button", { name: "Create" }));
+  expect(window.location.pathname).toBe("/content/winback");
+});
+
+/** Renders `{{ traits.firstName }}` as the server would, for person 4 (Alice) or nobody. */
+function preview({ body }: MockRequest) {
+  const { template, profile_id } = body as Schemas["PreviewRequest"];
+  const traits = profile_id === 4 ? { firstName: "Alice", email: "alice@example.com" } : {};
+  const part = (src = "") =>
+    src.includes("traits.firstName") && profile_id !== 4
+      ? { rendered: null, error: "liquid: Unknown variable traits.firstName (line 1)" }
+      : { rendered: src.replaceAll("{{ traits.firstName }}", "Alice"), error: null };
+  return { subject: part(template.subject), html: part(template.html), text: part(template.text), context: { traits, event: { path: "/products/a" }, event_name: "Page Viewed", profile_id: profile_id ?? 0 } };
+}
+
+const slow = { timeout: 3000 };
+
+test("the editor: the preview for a picked person, again as the template changes; variables insert at the cursor", async () => {
+  const { calls } = mockApi({
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: ["Page Viewed"], traits: ["firstName", "email"], template_variables: ["traits", "event", "event_name", "journey", "profile_id", "run"] },
+    "POST /api/template-preview": preview,
+    "GET /api/profiles": { profiles: [summary(4, "alice", { firstName: "Alice" })], next_cursor: null },
+  });
+  render(<TemplatePage id="welcome" />);
+  const subject = (await screen.findByLabelText("Subject")) as HTMLInputElement;
+  expect(subject.value).toBe("Hi {{ traits.firstName }}");
+  // For nobody, the parts that read a trait do not render: said under each part.
+  const problem = await screen.findByText(/Unknown variable traits.firstName/, { selector: "#template-subject-render pre" }, slow);
+  expect(problem.parentElement?.textContent).toContain("Does not render for nobody");
+  expect(subject.getAttribute("aria-invalid")).toBe("true");
+  expect(subject.getAttribute("aria-describedby")).toBe("template-subject-render");
+
+  fireEvent.click(screen.getByRole("button", { name: "Pick a person" }));
+  fireEvent.change(screen.getByRole("searchbox"), { target: { value: "al" } });
+  fireEvent.click(await screen.findByRole("button", { name: "Alice" }, slow));
+  expect((await screen.findByTestId("preview-subject", {}, slow)).textContent).toBe("Hi Alice");
+  const frame = screen.getByTitle("The HTML part at desktop width") as HTMLIFrameElement;
+  expect(frame.getAttribute("sandbox")).toBe("");
+  expect(frame.getAttribute("srcdoc")).toContain("<p>Hello Alice</p>");
+  expect(frame.getAttribute("srcdoc")).toContain("default-src 'none'");
+  fireEvent.click(screen.getByRole("button", { name: "Phone (375px)" }));
+  expect(screen.getByTitle("The HTML part at phone width").style.width).toBe("375px");
+
+  // Typing changes the preview, once typing pauses.
+  fireEvent.change(subject, { target: { value: "Welcome, {{ traits.firstName }}!" } });
+  await vi.waitFor(() => expect(screen.getByTestId("preview-subject").textContent).toBe("Welcome, Alice!"), slow);
+  const asked = calls.filter((c) => c.path === "/api/template-preview").map((c) => c.body as Schemas["PreviewRequest"]);
+  expect(asked.at(-1)).toEqual({ template: { subject: "Welcome, {{ traits.firstName }}!", html: welcome.html, text: "" }, profile_id: 4 });
+  expect(screen.getByRole("status").textContent).toBe("Changes not saved");
+
+  // The person's context as a tree; a click inserts its Liquid where the cursor was.
+  const text = screen.getByLabelText("Text") as HTMLTextAreaElement;
+  fireEvent.change(text, { target: { value: "Dear , bye" } });
+  text.setSelectionRange(5, 5);
+  fireEvent.focus(text);
+  fireEvent.click(await screen.findByRole("button", { name: "Insert {{ traits.firstName }}" }, slow));
+  expect(text.value).toBe("Dear {{ traits.firstName }}, bye");
+  fireEvent.click(screen.getByRole("button", { name: "event_name" }));
+  expect(text.value).toBe("Dear {{ traits.firstName }}{{ event_name }}, bye");
+  expect(screen.getByRole("button", { name: "Insert {{ event.path }}" })).toBeTruthy();
+});
+
+test("saving: a 422 template_invalid puts each problem next to its part; then a save that works", async () => {
+  let attempt = 0;
+  const { calls } = mockApi({
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: [], traits: [], template_variables: ["traits"] },
+    "POST /api/template-preview": preview,
+    "PUT /api/templates/welcome": ({ body }: MockRequest) =>
+      ++attempt === 1
+        ? { __status: 422, body: { code: "template_invalid", message: "html: unknown tag", details: { problems: [{ part: "html", message: "does not parse as Liquid: liquid:  --> 2:4\n  |\n2 | {% iff x %}</p>\n  |    ^-^\n  = Unknown tag." }] } } }
+        : { ...welcome, ...(body as object), updated_at: "2030-01-02T00:00:00Z" },
+  });
+  render(<TemplatePage id="welcome" />);
+  const html = (await screen.findByLabelText("HTML")) as HTMLTextAreaElement;
+  const save = screen.getByRole("button", { name: "Save" }) as HTMLButtonElement;
+  expect(save.disabled).toBe(true);
+  fireEvent.change(html, { target: { value: "<p>\n{% iff x %}</p>" } });
+  fireEvent.click(save);
+  expect((await screen.findByText(/Unknown tag\./)).closest(".field")?.querySelector("label")?.textContent).toBe("HTML");
+  expect(html.getAttribute("aria-invalid")).toBe("true");
+  expect(html.getAttribute("aria-describedby")).toContain("template-html-save");
+  // The problem points at its line: the cursor goes there.
+  fireEvent.click(screen.getByRole("button", { name: "Go to line 2, column 4" }));
+  expect(html.selectionStart).toBe("<p>\n".length + 3);
+  expect(screen.getByText("Not saved: HTML has problems")).toBeTruthy();
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "" });
+  // Editing the part clears its problem; saving again works.
+  fireEvent.change(html, { target: { value: "<p>fixed</p>" } });
+  expect(screen.queryByText(/Unknown tag\./)).toBeNull();
+  fireEvent.click(save);
+  expect(await screen.findByText(/^Saved/)).toBeTruthy();
+  expect(save.disabled).toBe(true);
+});
+
+test("a template that does not exist yet is a new one; other errors are said", async () => {
+  mockApi({
+    "GET /api/templates/fresh": { __status: 404, body: { code: "not_found", message: "no template fresh" } },
+    "GET /api/templates/broken": { __status: 503, body: { code: "unavailable", message: "the store is unavailable" } },
+    "GET /api/names": { events: [], traits: [], template_variables: [] },
+    "POST /api/template-preview": preview,
+  });
+  render(<TemplatePage id="fresh" />);
+  expect(await screen.findByText("New template, not saved yet")).toBeTruthy();
+  expect((screen.getByRole("button", { name: "Save" }) as HTMLButtonElement).disabled).toBe(false);
+  cleanup();
+  render(<TemplatePage id="broken" />);
+  expect((await screen.findByRole("alert")).textContent).toContain("Template broken could not be loaded: the store is unavailable");
+});

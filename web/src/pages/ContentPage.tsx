@@ -1,0 +1,127 @@
+import { useId, useState, type FormEvent } from "react";
+import { apiGet, type Schemas } from "../api/client";
+import { useApi } from "../api/useApi";
+import "../content/content.css";
+import { TEMPLATE_ID } from "../content/template";
+import { Link, navigate } from "../router";
+import { ErrorNotice } from "../ui/ErrorNotice";
+import { Time } from "../ui/Time";
+import { useTitle } from "../ui/useTitle";
+
+function NewTemplate({ taken, onCancel }: { taken: Set<string>; onCancel: () => void }) {
+  const inputId = useId();
+  const [id, setId] = useState("");
+  const [problem, setProblem] = useState<string>();
+  const create = (e: FormEvent) => {
+    e.preventDefault();
+    const wanted = id.trim();
+    if (!TEMPLATE_ID.test(wanted)) return setProblem("An id is 1-100 characters of a-z, 0-9, - and _.");
+    if (taken.has(wanted)) return setProblem(`There is a template ${wanted} already.`);
+    navigate(`/content/${wanted}`);
+  };
+  return (
+    <form className="panel new-template" onSubmit={create} aria-label="New template">
+      <div className="field">
+        <label htmlFor={inputId}>Id of the new template (what journeys' send steps name)</label>
+        <input
+          id={inputId}
+          value={id}
+          autoFocus
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="welcome-email"
+          aria-invalid={problem ? true : undefined}
+          aria-describedby={problem ? `${inputId}-problem` : undefined}
+          onChange={(e) => {
+            setId(e.target.value);
+            setProblem(undefined);
+          }}
+        />
+      </div>
+      {problem && (
+        <p id={`${inputId}-problem`} className="item-error" role="alert">
+          {problem}
+        </p>
+      )}
+      <div className="page-head">
+        <button type="submit" className="button button-primary">
+          Create
+        </button>
+        <button type="button" className="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function TemplateTable({ templates }: { templates: Schemas["TemplateView"][] }) {
+  return (
+    <table className="table">
+      <thead>
+        <tr>
+          <th scope="col">Id</th>
+          <th scope="col">Subject</th>
+          <th scope="col">Parts</th>
+          <th scope="col">Updated</th>
+        </tr>
+      </thead>
+      <tbody>
+        {templates.map((t) => (
+          <tr key={t.id}>
+            <td>
+              <Link to={`/content/${encodeURIComponent(t.id)}`}>{t.id}</Link>
+            </td>
+            <td>
+              <code>{t.subject}</code>
+            </td>
+            <td>{[t.html && "HTML", t.text && "text"].filter(Boolean).join(", ") || <span className="muted">subject only</span>}</td>
+            <td>
+              <Time at={t.updated_at} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function ContentPage() {
+  useTitle("Content");
+  const [list, reload] = useApi("templates", (signal) => apiGet("/api/templates", { signal }));
+  const [adding, setAdding] = useState(false);
+  const templates = list.state === "ready" ? [...list.data.templates].sort((a, b) => a.id.localeCompare(b.id)) : [];
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Content</h1>
+        {!adding && (
+          <button type="button" className="button button-primary" onClick={() => setAdding(true)}>
+            New template
+          </button>
+        )}
+      </div>
+      <p className="muted">
+        Email templates in Liquid: <code>traits</code> is the person, <code>event</code> the event that started the run. A journey's send step names one by
+        its id.
+      </p>
+      {adding && <NewTemplate taken={new Set(templates.map((t) => t.id))} onCancel={() => setAdding(false)} />}
+      {list.state === "loading" && (
+        <p className="muted" role="status">
+          Loading the templates…
+        </p>
+      )}
+      {list.state === "failed" && <ErrorNotice what="The templates could not be listed" error={list.error} onRetry={reload} />}
+      {list.state === "ready" &&
+        (templates.length === 0 ? (
+          <div className="panel">
+            <p>No templates yet. Make one with “New template”, or with the API:</p>
+            <pre>{`curl -X PUT ${window.location.origin}/api/templates/welcome -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+  -d '{"subject": "Welcome, {{ traits.firstName | default: \\"there\\" }}", "text": "Glad you are here."}'`}</pre>
+          </div>
+        ) : (
+          <TemplateTable templates={templates} />
+        ))}
+    </div>
+  );
+}

@@ -1,0 +1,127 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { afterEach, expect, test, vi } from "vitest";
+import type { Schemas } from "../api/client";
+import { mockApi } from "../test/api";
+import { message, profile, run } from "../test/fixtures";
+import { PersonPage } from "./PersonPage";
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+const journeys: Schemas["ProfileJourneys"] = {
+  profile_id: 4,
+  journeys: [
+    { journey: "consultation", version: 2, state: "active", in_journey: true, runs: [run()] },
+    {
+      journey: "win-back",
+      version: 1,
+      state: "active",
+      in_journey: false,
+      runs: [],
+      why_not: "no Order Completed event in the last 60 days",
+      recent_entries: [
+        {
+          at: "2030-01-01T00:02:00Z",
+          received_at: "2030-01-01T00:02:00Z",
+          message_id: "m2",
+          verdict: "filtered",
+          detail: "the entry filter was false",
+          comparisons: ['property total = 5 gte 20 -> false'],
+        },
+      ],
+    },
+  ],
+};
+
+function server(messages: Schemas["MessageView"][]) {
+  return mockApi({
+    "GET /api/profiles/4": profile({
+      warnings: ['the timezone trait "Mars/Base" is not a time zone'],
+      refused_merges: [{ other_profile_id: 8, identity: { kind: "anonymous_id", value: "shared-browser" }, identity_now_with: 8, reason: "both have a user id", message_id: "m9", at: "2030-01-01T00:00:30Z" }],
+    }),
+    "GET /api/profiles/4/journeys": journeys,
+    "GET /api/journeys": { journeys: [{ id: "win-back", name: "Win back customers", status: "published", state: "active", updated_at: "2030-01-01T00:00:00Z", waiting: 0, entered_7d: 0, converted_7d: 0 }] },
+    "GET /api/messages": messages.length ? { messages, next_cursor: null } : { messages: [], next_cursor: null },
+    "POST /api/messages/32/retry": { retried: 1 },
+    "POST /api/messages/33/retry": { __status: 409, body: { code: "conflict", message: "message 33 is not failed" } },
+  });
+}
+
+test("traits, identities, warnings and refused merges on the left; the timeline interleaved, newest first", async () => {
+  const { calls } = server([message()]);
+  render(<PersonPage id="4" />);
+  expect(await screen.findByRole("heading", { name: "Alice", level: 1 })).toBeTruthy();
+  const facts = screen.getByRole("complementary", { name: "Traits and identities" });
+  expect(within(facts).getByText("alice@example.com")).toBeTruthy();
+  expect(within(facts).getByText("anon-1")).toBeTruthy();
+  expect(within(facts).getByText('the timezone trait "Mars/Base" is not a time zone')).toBeTruthy();
+  expect(within(facts).getByText(/both have a user id/)).toBeTruthy();
+
+  const timeline = screen.getByRole("region", { name: "Timeline" });
+  await within(timeline).findByRole("button", { name: /Email: consultation-invite/ });
+  const titles = within(timeline)
+    .getAllByRole("button", { expanded: false })
+    .map((b) => b.textContent?.replace("▸", ""));
+  // At 00:03 the message, the run's step and the event that caused them; then the earlier events.
+  expect(titles).toEqual(["Email: consultation-invite", "consultation: entered on Page Viewed", "Page Viewed", "Page Viewed", "Page Viewed"]);
+  expect(within(timeline).getByText("captured: no SMTP server is configured")).toBeTruthy();
+  expect(calls.find((c) => c.path === "/api/messages")?.query.get("profile_id")).toBe("4");
+
+  // Each item opens to its JSON.
+  const first = within(timeline).getAllByRole("button", { name: "Page Viewed" })[0];
+  fireEvent.click(first);
+  expect(first.getAttribute("aria-expanded")).toBe("true");
+  expect(within(timeline).getByText(/"path": "\/products\/c"/)).toBeTruthy();
+
+  // Only the messages.
+  fireEvent.click(within(timeline).getByLabelText("Events"));
+  fireEvent.click(within(timeline).getByLabelText("Journey steps"));
+  expect(within(timeline).getAllByRole("listitem")).toHaveLength(1);
+});
+
+test("the journeys panel: in it with its runs, or not, and in one click why not", async () => {
+  server([]);
+  render(<PersonPage id="4" />);
+  const panel = await screen.findByRole("complementary", { name: "Journeys" });
+  expect(await within(panel).findByText("In this journey now")).toBeTruthy();
+  expect(within(panel).getByRole("link", { name: "Run 11" }).getAttribute("href")).toBe("/people/4/runs/11");
+  expect(within(panel).getByText("Not in this journey")).toBeTruthy();
+  // Named from the journeys list when it has them.
+  const why = await within(panel).findByRole("button", { name: "Why not in Win back customers?" });
+  expect(why.getAttribute("aria-expanded")).toBe("false");
+  fireEvent.click(why);
+  expect(why.getAttribute("aria-expanded")).toBe("true");
+  expect(within(panel).getByText("no Order Completed event in the last 60 days")).toBeTruthy();
+  const entries = within(panel).getByRole("list", { name: "Latest entry events" });
+  expect(within(entries).getByText("filtered out")).toBeTruthy();
+  expect(within(entries).getByText("the entry filter was false")).toBeTruthy();
+  expect(within(entries).getByText("property total = 5 gte 20 -> false")).toBeTruthy();
+  // No "why not" for a journey the person is in.
+  expect(within(panel).queryByRole("button", { name: "Why not in consultation?" })).toBeNull();
+});
+
+test("a failed message: its error, and Retry sends it again; a refused retry says why next to it", async () => {
+  const failed = message({ id: 32, status: "failed", last_error: "550 mailbox unavailable", note: null, attempts: 5 });
+  const other = message({ id: 33, status: "failed", last_error: "timeout", note: null, created_at: "2030-01-01T00:00:00Z" });
+  const { calls } = server([failed, other]);
+  render(<PersonPage id="4" />);
+  expect(await screen.findByText("550 mailbox unavailable")).toBeTruthy();
+  fireEvent.click(screen.getAllByRole("button", { name: "Retry" })[0]);
+  await vi.waitFor(() => expect(calls.some((c) => c.method === "POST" && c.path === "/api/messages/32/retry")).toBe(true));
+  // The messages are asked for again after the retry.
+  await vi.waitFor(() => expect(calls.filter((c) => c.path === "/api/messages")).toHaveLength(2));
+  fireEvent.click((await screen.findAllByRole("button", { name: "Retry" }))[1]);
+  expect((await screen.findByRole("alert")).textContent).toContain("Message 33 could not be retried: message 33 is not failed");
+});
+
+test("a person that does not exist, and an address that is not a person", async () => {
+  mockApi({ "GET /api/profiles/5": { __status: 404, body: { code: "not_found", message: "no profile 5" } } });
+  render(<PersonPage id="5" />);
+  expect((await screen.findByRole("alert")).textContent).toContain("Person 5 could not be loaded: no profile 5");
+  cleanup();
+  render(<PersonPage id="alice" />);
+  expect(screen.getByRole("alert").textContent).toContain("“alice” is not a person's number");
+});

@@ -1,0 +1,90 @@
+// @vitest-environment happy-dom
+import { cleanup, render, screen, within } from "@testing-library/react";
+import { afterEach, expect, test } from "vitest";
+import type { Schemas } from "../api/client";
+import { ENTRY_ID } from "../journey/graph";
+import { RunTrace } from "./RunTrace";
+import { runPath, stepsOf } from "./trace";
+
+afterEach(cleanup);
+
+const run = (trace: unknown[], over: Partial<Schemas["RunView"]> = {}): Schemas["RunView"] => ({
+  run_id: 7,
+  journey: "consultation",
+  version: 1,
+  status: "waiting",
+  node: "booked",
+  entered_at: "2030-01-01T00:00:00Z",
+  updated_at: "2030-01-01T00:00:00Z",
+  control_group: false,
+  assignments: {},
+  variables: {},
+  // Typed loosely: the schema's TraceEntry has no `steps` yet (TODO(schema) in trace.ts).
+  trace: trace as Schemas["TraceEntry"][],
+  ...over,
+});
+
+/** The structured decisions, by hand, in the shape the server is about to send. */
+const structured = run([
+  {
+    seq: 1,
+    at: "2030-01-01T00:00:00Z",
+    lines: ["entered on Page Viewed [...]", "invite: email consultation-invite", "booked: waiting for Consultation Booked"],
+    steps: [
+      {
+        kind: "entered",
+        text: "entered on Page Viewed",
+        checks: [
+          { subject: "property path", seen: "/products/c", op: "starts_with", expected: "/products/", result: true },
+          { subject: 'count("Page Viewed" in 7d)', seen: 3, op: "gte", expected: 3, result: true },
+          { subject: "trait plan", op: "exists", result: false },
+          { subject: "property cart_id", seen: "c1", op: "eq", expected: "c1", reference: "event.cart_id", result: true },
+          { subject: "reachable by email", seen: "alice@example.com", op: "reachable", result: true },
+        ],
+      },
+      { node: "invite", kind: "send", text: "email consultation-invite" },
+      { node: "booked", kind: "wait_for", text: "waiting for Consultation Booked, at most 3d" },
+    ],
+  },
+  { seq: 2, at: "2030-01-04T00:00:00Z", lines: ["booked: timed out"], steps: [{ node: "booked", kind: "timed_out", text: "timed out after 3d" }, { node: "remind", kind: "send", text: "email consultation-reminder" }] },
+], { node: "remind", status: "exited" });
+
+test("with steps: each decision's conditions as rows, the path from the steps' nodes", () => {
+  const { path, structured: fromSteps } = runPath(structured);
+  expect(fromSteps).toBe(true);
+  expect(path).toEqual([ENTRY_ID, "invite", "booked", "remind"]);
+  render(<RunTrace run={structured} path={path} />);
+  expect(screen.getByText("entry → invite → booked → remind")).toBeTruthy();
+  const table = screen.getByRole("table", { name: "Conditions checked: entry" });
+  const rows = within(table)
+    .getAllByRole("row")
+    .slice(1)
+    .map((r) => within(r).getAllByRole("cell").map((c) => c.textContent));
+  expect(rows).toEqual([
+    ["property path", '"/products/c"', "starts_with", '"/products/"', "→ true"],
+    ['count("Page Viewed" in 7d)', "3", "gte", "3", "→ true"],
+    ["trait plan", "(absent)", "exists", "", "→ false"],
+    ["property cart_id", '"c1"', "eq", 'event.cart_id ("c1")', "→ true"],
+    ["reachable by email", '"alice@example.com"', "reachable", "", "→ true"],
+  ]);
+  expect(within(table).getAllByRole("row")[3].className).toBe("check-false");
+  expect(screen.getByText("email consultation-reminder")).toBeTruthy();
+  // The lines are not shown twice when the steps say it.
+  expect(screen.queryByText("booked: timed out")).toBeNull();
+});
+
+test("without steps: the lines as the server wrote them, the path is the run's current step", () => {
+  const old = run([{ seq: 1, at: "2030-01-01T00:00:00Z", lines: ['entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true]', "booked: waiting"] }]);
+  expect(stepsOf(old.trace[0])).toBeUndefined();
+  expect(runPath(old)).toEqual({ path: ["booked"], current: "booked", structured: false });
+  render(<RunTrace run={old} path={runPath(old).path} />);
+  expect(screen.getByText('entered on Page Viewed [property path = "/products/c" starts_with "/products/" -> true]')).toBeTruthy();
+  expect(screen.queryByRole("table")).toBeNull();
+});
+
+test("steps of another shape are not trusted: the lines are shown", () => {
+  const odd = run([{ seq: 1, at: "2030-01-01T00:00:00Z", lines: ["a line"], steps: [{ node: 3, kind: "send" }] }]);
+  expect(stepsOf(odd.trace[0])).toBeUndefined();
+  render(<RunTrace run={odd} />);
+  expect(screen.getByText("a line")).toBeTruthy();
+});

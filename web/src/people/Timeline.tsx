@@ -1,0 +1,201 @@
+// The middle of a person's page: events, messages and journey steps, newest first, each
+// expandable to its JSON; failed messages can be sent again.
+import { useId, useState, type ReactNode } from "react";
+import { apiPost, ApiError, type Schemas } from "../api/client";
+import type { Paged } from "../api/usePaged";
+import { Link } from "../router";
+import { ErrorNotice } from "../ui/ErrorNotice";
+import { formatDateAndTime } from "../ui/format";
+import { Time } from "../ui/Time";
+import { timeline, type TimelineItem, type TimelineKind } from "./timeline";
+
+const KIND_LABEL: Record<TimelineKind, string> = { event: "Events", message: "Messages", step: "Journey steps" };
+
+function Expandable({ title, meta, json, children }: { title: string; meta?: ReactNode; json: unknown; children?: ReactNode }) {
+  const [open, setOpen] = useState(false);
+  const id = useId();
+  return (
+    <>
+      <div className="item-head">
+        <button type="button" className="disclosure" aria-expanded={open} aria-controls={id} onClick={() => setOpen(!open)}>
+          <span aria-hidden="true" className="disclosure-mark">
+            {open ? "▾" : "▸"}
+          </span>
+          {title}
+        </button>
+        {meta}
+      </div>
+      {children}
+      {open && (
+        <pre id={id} className="item-json">
+          {JSON.stringify(json, null, 2)}
+        </pre>
+      )}
+    </>
+  );
+}
+
+/** An event's properties in a few words: "path /products/a". */
+function propsBrief(props: Record<string, unknown>): string {
+  return Object.entries(props)
+    .slice(0, 3)
+    .map(([k, v]) => `${k} ${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(", ");
+}
+
+function EventItem({ event }: { event: Schemas["EventView"] }) {
+  const brief = propsBrief(event.properties);
+  return (
+    <Expandable title={event.name} json={event} meta={<span className="muted">{event.type}</span>}>
+      {brief && <p className="item-text">{brief}</p>}
+    </Expandable>
+  );
+}
+
+function messageTitle(m: Schemas["MessageView"]): string {
+  if (m.channel === "email") return `Email: ${m.template ?? "(no template)"}`;
+  if (m.channel === "webhook") return `Webhook: ${m.url ?? ""}`;
+  return `${m.channel}: ${m.template ?? m.url ?? ""}`;
+}
+
+function MessageItem({ message, onRetried }: { message: Schemas["MessageView"]; onRetried: () => void }) {
+  const [retrying, setRetrying] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  const retry = () => {
+    setRetrying(true);
+    setError(undefined);
+    // The route takes no body (the client types a missing body as `never`).
+    apiPost("/api/messages/{id}/retry", undefined as never, { params: { id: message.id } }).then(
+      () => {
+        setRetrying(false);
+        onRetried();
+      },
+      (e: unknown) => {
+        setRetrying(false);
+        setError(e instanceof ApiError ? e : new ApiError("internal", String(e)));
+      },
+    );
+  };
+  return (
+    <Expandable
+      title={messageTitle(message)}
+      json={message}
+      meta={
+        <span className={`status status-${message.status}`} title={message.delivered ? "delivered" : undefined}>
+          {message.status}
+        </span>
+      }
+    >
+      <p className="item-text">
+        {message.to && <>to {message.to} · </>}
+        from <code>{message.node}</code>
+        {message.attempts > 1 && <> · {message.attempts} attempts</>}
+        {message.next_attempt_at && (
+          <>
+            {" "}
+            · next attempt <Time at={message.next_attempt_at} />
+          </>
+        )}
+      </p>
+      {message.note && <p className="item-text">{message.note}</p>}
+      {message.last_error && <p className="item-text item-error">{message.last_error}</p>}
+      {message.status === "failed" && (
+        <div>
+          <button type="button" className="button button-small" onClick={retry} disabled={retrying}>
+            {retrying ? "Retrying…" : "Retry"}
+          </button>
+        </div>
+      )}
+      {error && <ErrorNotice what={`Message ${message.id} could not be retried`} error={error} onRetry={retry} />}
+    </Expandable>
+  );
+}
+
+/** A trace line's words and, apart, the comparisons it lists in brackets ("entered on X [a -> true; b -> true]"). */
+function splitLine(line: string): [string, string[]] {
+  const at = line.indexOf(" [");
+  if (at < 0 || !line.endsWith("]")) return [line, []];
+  return [line.slice(0, at), line.slice(at + 2, -1).split("; ")];
+}
+
+function StepItem({ profileId, run, entry }: { profileId: number; run: Schemas["RunView"]; entry: Schemas["TraceEntry"] }) {
+  const [first = "a transition", ...rest] = entry.lines;
+  const [words, comparisons] = splitLine(first);
+  return (
+    <Expandable title={`${run.journey}: ${words}`} json={entry} meta={<Link to={`/people/${profileId}/runs/${run.run_id}`}>Run {run.run_id}</Link>}>
+      {comparisons.length + rest.length > 0 && (
+        <ul className="item-lines">
+          {comparisons.map((c, i) => (
+            <li key={`c${i}`}>
+              <code>{c}</code>
+            </li>
+          ))}
+          {rest.map((l, i) => (
+            <li key={i}>{l}</li>
+          ))}
+        </ul>
+      )}
+    </Expandable>
+  );
+}
+
+function Item({ profileId, item, onRetried }: { profileId: number; item: TimelineItem; onRetried: () => void }) {
+  return (
+    <li className="timeline-item" data-kind={item.kind}>
+      <time dateTime={item.at} title={item.at}>
+        {formatDateAndTime(item.at).map((part) => (
+          <span key={part}>{part}</span>
+        ))}
+      </time>
+      <div className="timeline-body">
+        {item.kind === "event" && <EventItem event={item.event} />}
+        {item.kind === "message" && <MessageItem message={item.message} onRetried={onRetried} />}
+        {item.kind === "step" && <StepItem profileId={profileId} run={item.run} entry={item.entry} />}
+      </div>
+    </li>
+  );
+}
+
+export function Timeline({ profile, messages, onRetried }: { profile: Schemas["ProfileView"]; messages: Paged<Schemas["MessageView"]>; onRetried: () => void }) {
+  const [shown, setShown] = useState<Record<TimelineKind, boolean>>({ event: true, message: true, step: true });
+  const items = timeline(profile.events, messages.items, profile.journeys).filter((i) => shown[i.kind]);
+  return (
+    <section className="timeline" aria-label="Timeline">
+      <div className="timeline-head">
+        <h2>Timeline</h2>
+        <fieldset className="filters">
+          <legend className="visually-hidden">Show</legend>
+          {(Object.keys(KIND_LABEL) as TimelineKind[]).map((k) => (
+            <label key={k}>
+              <input type="checkbox" checked={shown[k]} onChange={(e) => setShown({ ...shown, [k]: e.target.checked })} /> {KIND_LABEL[k]}
+            </label>
+          ))}
+        </fieldset>
+      </div>
+      {messages.state === "loading" && (
+        <p className="muted" role="status">
+          Loading the messages…
+        </p>
+      )}
+      {messages.state === "failed" && messages.error && <ErrorNotice what="The messages could not be loaded" error={messages.error} onRetry={messages.reload} />}
+      {items.length === 0 ? (
+        <p className="muted">Nothing to show.</p>
+      ) : (
+        <ol className="timeline-items">
+          {items.map((item) => (
+            <Item key={item.key} profileId={profile.id} item={item} onRetried={onRetried} />
+          ))}
+        </ol>
+      )}
+      <div className="list-foot">
+        {profile.events.length >= 200 && <span className="muted">The latest 200 events are shown.</span>}
+        {messages.more && (
+          <button className="button" type="button" onClick={messages.loadMore} disabled={messages.loadingMore}>
+            {messages.loadingMore ? "Loading…" : "Load older messages"}
+          </button>
+        )}
+      </div>
+      {messages.state === "ready" && messages.error && <ErrorNotice what="Older messages could not be loaded" error={messages.error} onRetry={messages.loadMore} />}
+    </section>
+  );
+}

@@ -1,0 +1,37 @@
+// A fetch that answers like the admin API, for component tests: routes by "METHOD /path"
+// (the query is handed to the handler), everything else a 404 `not_found`.
+import { vi } from "vitest";
+
+export interface MockRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+/** What a route answers: a body (status 200), or [status, body]. */
+export type MockAnswer = unknown;
+export type Route = (request: MockRequest) => MockAnswer | Promise<MockAnswer>;
+
+export const answer = (status: number, body: unknown) => ({ __status: status, body });
+
+export function mockApi(routes: Record<string, Route | object>) {
+  const calls: MockRequest[] = [];
+  const fetch = vi.fn(async (input: string, init?: RequestInit) => {
+    const url = new URL(input, "http://wayfarer.test");
+    const method = (init?.method ?? "GET").toUpperCase();
+    const body = typeof init?.body === "string" ? JSON.parse(init.body) : undefined;
+    const request = { method, path: url.pathname, query: url.searchParams, body };
+    calls.push(request);
+    const route = routes[`${method} ${url.pathname}`];
+    if (route === undefined) {
+      return new Response(JSON.stringify({ code: "not_found", message: `no ${method} ${url.pathname} in this test` }), { status: 404 });
+    }
+    const out = typeof route === "function" ? await (route as Route)(request) : route;
+    const framed = typeof out === "object" && out !== null && "__status" in out ? (out as { __status: number; body: unknown }) : undefined;
+    const [status, payload] = framed ? [framed.__status, framed.body] : [200, out];
+    return new Response(JSON.stringify(payload), { status });
+  });
+  vi.stubGlobal("fetch", fetch);
+  return { fetch, calls };
+}
