@@ -4,16 +4,31 @@ import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { App } from "./App";
 import { EXAMPLES } from "./examples";
 
-/** A server that wants `token` and has no journeys. */
+/** A server that takes `token` as a bearer token, or ann@acme.test's password (then a session cookie), and has no journeys. */
 function server(token: string) {
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (_: string, init?: RequestInit) =>
-      new Headers(init?.headers).get("authorization") === `Bearer ${token}`
-        ? new Response(JSON.stringify({ journeys: [] }), { status: 200 })
-        : new Response(JSON.stringify({ code: "invalid_admin_token", message: "the admin API needs `Authorization: Bearer <admin token>`" }), { status: 401 }),
-    ),
-  );
+  let signedIn = false;
+  const ann = { id: 1, email: "ann@acme.test", name: "Ann", role: "editor", created_at: "2030-01-01T00:00:00Z", updated_at: "2030-01-01T00:00:00Z" };
+  const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status });
+  const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+    const bearer = new Headers(init?.headers).get("authorization") === `Bearer ${token}`;
+    if (url === "/api/session" && init?.method === "POST") {
+      const { email, password } = JSON.parse(String(init.body)) as { email: string; password: string };
+      if (email !== "ann@acme.test" || password !== "correct horse battery") {
+        return json(401, { code: "invalid_credentials", message: "the email or the password is wrong" });
+      }
+      signedIn = true;
+      return json(200, { user: ann, actor: "user:ann@acme.test", role: "editor", csrf_token: "c5rf" });
+    }
+    if (url === "/api/session") {
+      if (bearer) return json(200, { user: null, actor: "admin token", role: "admin", csrf_token: null });
+      if (signedIn) return json(200, { user: ann, actor: "user:ann@acme.test", role: "editor", csrf_token: "c5rf" });
+      return json(401, { code: "not_signed_in", message: "sign in first" });
+    }
+    if (bearer || signedIn) return json(200, { journeys: [] });
+    return json(401, { code: "not_signed_in", message: "sign in first" });
+  });
+  vi.stubGlobal("fetch", fetch);
+  return fetch;
 }
 
 beforeEach(() => window.history.pushState(null, "", "/journeys"));
@@ -23,14 +38,32 @@ afterEach(() => {
   localStorage.clear();
 });
 
-test("without a token: the server's message, and a form for the token; with it, the journeys", async () => {
+test("signed out: the sign-in form; a wrong password says so; signed in, the journeys and who you are", async () => {
   server("wf_good");
   render(<App />);
-  expect((await screen.findByRole("alert")).textContent).toContain("the admin API needs `Authorization: Bearer <admin token>`");
-  fireEvent.change(screen.getByLabelText("Admin token"), { target: { value: "wf_good" } });
-  fireEvent.click(screen.getByRole("button", { name: "Use this token" }));
+  expect(await screen.findByRole("heading", { name: "Sign in to Wayfarer" })).toBeTruthy();
+  fireEvent.change(screen.getByLabelText("Email"), { target: { value: "ann@acme.test" } });
+  fireEvent.change(screen.getByLabelText("Password"), { target: { value: "wrong" } });
+  fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+  expect((await screen.findByRole("alert")).textContent).toContain("That email and password do not match a user.");
+  fireEvent.change(screen.getByLabelText("Password"), { target: { value: "correct horse battery" } });
+  fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
   expect(await screen.findByText("No journeys yet")).toBeTruthy();
-  expect(localStorage.getItem("wayfarer.token")).toBe("wf_good");
+  expect(screen.getByText("ann@acme.test")).toBeTruthy();
+  expect(screen.getByRole("button", { name: "Sign out" })).toBeTruthy();
+});
+
+test("signed in with the cookie, what changes something carries the session's CSRF token", async () => {
+  const fetch = server("wf_good");
+  render(<App />);
+  fireEvent.change(await screen.findByLabelText("Email"), { target: { value: "ann@acme.test" } });
+  fireEvent.change(screen.getByLabelText("Password"), { target: { value: "correct horse battery" } });
+  fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+  await screen.findByText("No journeys yet");
+  const { apiPost } = await import("./api/client");
+  await apiPost("/api/journeys/validate", { id: "x" } as never, {}).catch(() => undefined);
+  const [, init] = fetch.mock.calls[fetch.mock.calls.length - 1];
+  expect(new Headers(init?.headers).get("x-csrf-token")).toBe("c5rf");
 });
 
 test("the empty journeys page names the example journeys and shows how to send a first event", async () => {
@@ -43,9 +76,10 @@ test("the empty journeys page names the example journeys and shows how to send a
 });
 
 test("the navigation moves between sections without a page load, and marks where you are", async () => {
-  server("none");
+  localStorage.setItem("wayfarer.token", "wf_good");
+  server("wf_good");
   render(<App />);
-  fireEvent.click(screen.getByRole("link", { name: "People" }));
+  fireEvent.click(await screen.findByRole("link", { name: "People" }));
   expect(window.location.pathname).toBe("/people");
   expect(await screen.findByRole("heading", { name: "People", level: 1 })).toBeTruthy();
   expect(screen.getByRole("link", { name: "People" }).getAttribute("aria-current")).toBe("page");

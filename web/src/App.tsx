@@ -1,4 +1,7 @@
-import { lazy, Suspense } from "react";
+import { createContext, lazy, Suspense, useContext, useEffect, useState } from "react";
+import { getToken } from "./api/client";
+import { currentSession, remember, signOut, type Session } from "./auth/session";
+import { SignInPage } from "./auth/SignInPage";
 import { JourneyPage } from "./pages/JourneyPage";
 import { JourneysPage } from "./pages/JourneysPage";
 import { Placeholder } from "./pages/Placeholder";
@@ -29,25 +32,87 @@ function Page({ path }: { path: string }) {
   return <Placeholder title="Not found">{`Nothing lives at ${path}. The navigation on the left lists what there is.`}</Placeholder>;
 }
 
+/** The signed-in session: who, with which role (pages hide what the role may not do). */
+export const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session | null {
+  return useContext(SessionContext);
+}
+
+function Who({ session, onSignedOut }: { session: Session; onSignedOut: () => void }) {
+  const name = session.user ? session.user.email : session.actor;
+  return (
+    <div className="who">
+      <span>
+        {name} <span className="muted">({session.role})</span>
+      </span>
+      {session.user && (
+        <button className="button" type="button" onClick={() => void signOut().then(onSignedOut)}>
+          Sign out
+        </button>
+      )}
+    </div>
+  );
+}
+
 export function App() {
   const path = usePath();
+  // `undefined` while asking the server; `null` when nobody is signed in.
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    // A bearer token in localStorage (for engineers and tests) is a session too.
+    const token = getToken();
+    currentSession(token ? { authorization: `Bearer ${token}` } : {})
+      .then((s) => {
+        remember(s);
+        setSession(s);
+      })
+      .catch((e: unknown) => setProblem(e instanceof Error ? e.message : String(e)));
+  }, []);
+  if (problem) {
+    return (
+      <p className="page notice notice-error" role="alert">
+        The server could not be asked who you are: {problem}
+      </p>
+    );
+  }
+  if (session === undefined) {
+    return (
+      <p className="page muted" role="status">
+        Loading…
+      </p>
+    );
+  }
+  if (session === null) {
+    return (
+      <SignInPage
+        onSignedIn={(s) => {
+          remember(s);
+          setSession(s);
+        }}
+      />
+    );
+  }
   return (
-    <div className="shell">
-      <a className="skip-link" href="#main">
-        Skip to content
-      </a>
-      <Nav path={path} />
-      <main id="main" className="main" tabIndex={-1}>
-        <Suspense
-          fallback={
-            <p className="page muted" role="status">
-              Loading…
-            </p>
-          }
-        >
-          <Page path={path} />
-        </Suspense>
-      </main>
-    </div>
+    <SessionContext.Provider value={session}>
+      <div className="shell">
+        <a className="skip-link" href="#main">
+          Skip to content
+        </a>
+        <Nav path={path} footer={<Who session={session} onSignedOut={() => setSession(null)} />} />
+        <main id="main" className="main" tabIndex={-1}>
+          <Suspense
+            fallback={
+              <p className="page muted" role="status">
+                Loading…
+              </p>
+            }
+          >
+            <Page path={path} />
+          </Suspense>
+        </main>
+      </div>
+    </SessionContext.Provider>
   );
 }

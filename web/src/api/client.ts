@@ -1,6 +1,7 @@
 // A small typed fetch over the admin API: paths, parameters, bodies and answers come from the
 // types generated from openapi.json (npm run gen). Every failure is an ApiError {code, message},
 // as the server words its own.
+import { csrfToken } from "../auth/session";
 import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -57,6 +58,9 @@ async function request(method: Method, path: string, body: unknown, signal?: Abo
   const headers: Record<string, string> = { accept: "application/json" };
   const token = getToken();
   if (token) headers.authorization = `Bearer ${token}`;
+  // Signed in with the session cookie: what changes something carries the session's CSRF token.
+  const csrf = csrfToken();
+  if (csrf && method !== "get") headers["x-csrf-token"] = csrf;
   if (body !== undefined) headers["content-type"] = "application/json";
   let response: Response;
   try {

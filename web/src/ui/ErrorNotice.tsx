@@ -27,12 +27,20 @@ function TokenForm({ onSaved }: { onSaved: () => void }) {
 /** An API error as the server words it, next to what failed; a token form when the token is the problem. */
 export function ErrorNotice({ what, error, onRetry }: { what: string; error: ApiError; onRetry: () => void }) {
   const tokenProblem = error.code === "invalid_admin_token";
+  // The session ended (signed out elsewhere, expired, password changed): sign in again.
+  const signedOut = error.code === "not_signed_in";
   return (
     <div className="notice notice-error" role="alert">
       <p>
         <strong>{what}</strong>: {error.message} <code>{error.code}</code>
       </p>
-      {tokenProblem ? (
+      {signedOut ? (
+        <div>
+          <button className="button button-primary" type="button" onClick={() => window.location.reload()}>
+            Sign in again
+          </button>
+        </div>
+      ) : tokenProblem ? (
         <TokenForm onSaved={onRetry} />
       ) : (
         <div>

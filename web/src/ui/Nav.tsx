@@ -1,4 +1,4 @@
-import type { ComponentType } from "react";
+import type { ComponentType, ReactNode } from "react";
 import { Link } from "../router";
 import { ContentIcon, JourneysIcon, PeopleIcon, SettingsIcon } from "./icons";
 
@@ -14,7 +14,7 @@ export function sectionOf(path: string): string {
   return path === "/" ? "/journeys" : (SECTIONS.find((s) => path === s.to || path.startsWith(`${s.to}/`))?.to ?? "");
 }
 
-export function Nav({ path }: { path: string }) {
+export function Nav({ path, footer }: { path: string; footer?: ReactNode }) {
   const current = sectionOf(path);
   return (
     <nav className="nav" aria-label="Main">
@@ -29,6 +29,7 @@ export function Nav({ path }: { path: string }) {
           </li>
         ))}
       </ul>
+      {footer}
     </nav>
   );
 }
