@@ -825,7 +825,12 @@ fn run_view(tx: &mut dyn Tx, r: &store::RunRecord) -> Result<wire::RunView, ApiE
     let trace = tx
         .traces(r.id)?
         .into_iter()
-        .map(|t| wire::TraceEntry { seq: t.seq, at: ts(t.at), lines: t.lines.into_iter().map(|l| l.text).collect() })
+        .map(|t| wire::TraceEntry {
+            seq: t.seq,
+            at: ts(t.at),
+            lines: t.lines.iter().map(|l| l.text.clone()).collect(),
+            steps: t.lines.into_iter().map(wire::TraceStep::from).collect(),
+        })
         .collect();
     let run = &r.run;
     Ok(wire::RunView {
