@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::Map;
 use crate::journey::Diagnostics;
 use crate::time::Duration;
+use crate::trace::Check;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -364,14 +365,11 @@ fn subject_name(s: &Subject) -> String {
     }
 }
 
-fn show(v: Option<&Value>) -> String {
-    v.map_or_else(|| "(absent)".to_owned(), Value::to_string)
-}
-
 impl Condition {
-    /// Evaluates the condition; every comparison appends a line to `trace` with the value it saw.
-    pub fn eval(&self, facts: &Facts<'_>, trace: &mut Vec<String>) -> bool {
-        self.check(facts, &mut Some(trace))
+    /// Evaluates the condition; every comparison appends a `Check` to `checks` with the value
+    /// it saw (its `Display` is the comparison's trace line).
+    pub fn eval(&self, facts: &Facts<'_>, checks: &mut Vec<Check>) -> bool {
+        self.check(facts, &mut Some(checks))
     }
 
     /// Whether the condition holds, without a trace (for filters that mostly do not).
@@ -379,11 +377,11 @@ impl Condition {
         self.check(facts, &mut None)
     }
 
-    fn check(&self, facts: &Facts<'_>, trace: &mut Option<&mut Vec<String>>) -> bool {
+    fn check(&self, facts: &Facts<'_>, checks: &mut Option<&mut Vec<Check>>) -> bool {
         match self {
-            Condition::All(cs) => cs.iter().all(|c| c.check(facts, trace)),
-            Condition::Any(cs) => cs.iter().any(|c| c.check(facts, trace)),
-            Condition::Not(c) => !c.check(facts, trace),
+            Condition::All(cs) => cs.iter().all(|c| c.check(facts, checks)),
+            Condition::Any(cs) => cs.iter().any(|c| c.check(facts, checks)),
+            Condition::Not(c) => !c.check(facts, checks),
             Condition::Compare { subject, op, value } => {
                 let seen = match subject {
                     Subject::Trait(path) => lookup(facts.traits, path),
@@ -392,24 +390,39 @@ impl Condition {
                 };
                 // A reference that reads nothing makes the comparison false: an order with a
                 // cart id must not match a run that has none.
-                let (result, rhs) = match value {
-                    Operand::Value(v) => (op.apply(seen, v), if op.needs_value() { format!(" {v}") } else { String::new() }),
+                let (result, expected, reference) = match value {
+                    Operand::Value(v) => (op.apply(seen, v), op.needs_value().then_some(v), None),
                     Operand::Ref(r) => {
                         let other = r.resolve(facts).filter(|v| !v.is_null());
-                        (other.is_some_and(|v| op.apply(seen, v)), format!(" {r} ({})", show(other)))
+                        (other.is_some_and(|v| op.apply(seen, v)), other, Some(r))
                     }
                 };
-                if let Some(trace) = trace {
-                    trace.push(format!("{} = {} {}{rhs} -> {result}", subject_name(subject), show(seen), op.name()));
+                if let Some(checks) = checks {
+                    checks.push(Check {
+                        subject: subject_name(subject),
+                        seen: seen.cloned(),
+                        op: op.name().to_owned(),
+                        expected: expected.cloned(),
+                        reference: reference.map(ToString::to_string),
+                        result,
+                        note: None,
+                    });
                 }
                 result
             }
             Condition::History { query, op, value, label } => {
                 let seen = facts.history.get(*query).unwrap_or(&Value::Null);
                 let result = op.apply(Some(seen), value);
-                if let Some(trace) = trace {
-                    let rhs = if op.needs_value() { format!(" {value}") } else { String::new() };
-                    trace.push(format!("{label} = {seen} {}{rhs} -> {result}", op.name()));
+                if let Some(checks) = checks {
+                    checks.push(Check {
+                        subject: label.clone(),
+                        seen: Some(seen.clone()),
+                        op: op.name().to_owned(),
+                        expected: op.needs_value().then(|| value.clone()),
+                        reference: None,
+                        result,
+                        note: None,
+                    });
                 }
                 result
             }
@@ -421,17 +434,32 @@ impl Condition {
                     (ClockField::DayOfWeek, None) => ("day_of_week", None),
                 };
                 let result = op.apply(seen.as_ref(), value);
-                if let Some(trace) = trace {
+                if let Some(checks) = checks {
                     let zone = facts.clock.map_or(String::new(), |c| format!(" ({})", c.zone));
-                    trace.push(format!("{name}{zone} = {} {} {value} -> {result}", show(seen.as_ref()), op.name()));
+                    checks.push(Check {
+                        subject: format!("{name}{zone}"),
+                        seen,
+                        op: op.name().to_owned(),
+                        expected: Some(value.clone()),
+                        reference: None,
+                        result,
+                        note: None,
+                    });
                 }
                 result
             }
             Condition::Reachable(channel) => {
                 let reach = channel.reach(facts.traits);
-                if let Some(trace) = trace {
-                    let why = reach.as_ref().err().map_or(String::new(), |w| format!(" ({w})"));
-                    trace.push(format!("reachable by {} -> {}{why}", channel.as_str(), reach.is_ok()));
+                if let Some(checks) = checks {
+                    checks.push(Check {
+                        subject: format!("reachable by {}", channel.as_str()),
+                        seen: facts.traits.get(channel.address_trait()).cloned(),
+                        op: "reachable".to_owned(),
+                        expected: None,
+                        reference: None,
+                        result: reach.is_ok(),
+                        note: reach.as_ref().err().cloned(),
+                    });
                 }
                 reach.is_ok()
             }
@@ -854,7 +882,7 @@ mod tests {
         let facts = Facts { traits: &t, properties: Some(&p), history, clock: None, run: None };
         let r = c.eval(&facts, &mut trace);
         assert_eq!(c.holds(&facts), r, "the same answer without a trace");
-        (r, trace)
+        (r, trace.iter().map(ToString::to_string).collect())
     }
 
     /// Evaluates each line (a condition) against the same person and event, and shows the
@@ -883,6 +911,9 @@ mod tests {
             out += &format!("{line}\n");
             for t in &trace {
                 out += &format!("  {t}\n");
+                // What is stored reads back the same, and says the same.
+                let back: crate::trace::Check = serde_json::from_str(&serde_json::to_string(t).expect("json")).expect("read back");
+                assert_eq!((&back, back.to_string()), (t, t.to_string()), "{line}");
             }
             if !matches!(c, Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. }) {
                 out += &format!("  => {result}\n");
@@ -1485,7 +1516,7 @@ mod tests {
             let c = Condition::parse(&cond, "", &mut diags, &mut Vec::new()).expect("valid");
             let mut trace = Vec::new();
             let r = c.eval(&Facts { traits: &Map::new(), properties: None, history: &[], clock: Some(&clock), run: None }, &mut trace);
-            (r, trace.join(""))
+            (r, crate::trace::join(&trace))
         };
         assert_eq!(
             eval(json!({"clock": "time_of_day", "op": "gte", "value": "09:00"})),

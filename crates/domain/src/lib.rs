@@ -13,6 +13,7 @@ pub mod ids;
 pub mod journey;
 pub mod profile;
 pub mod time;
+pub mod trace;
 pub mod zone;
 
 /// A JSON object, as used for traits and properties.

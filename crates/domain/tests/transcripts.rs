@@ -12,6 +12,7 @@ use domain::aggregate::in_window;
 use domain::event::{Envelope, Event, Kind};
 use domain::journey::{Channel, Context, Effect, Input, Journey, Run, RunStatus, step};
 use domain::time::{Duration, Timestamp};
+use domain::trace::{TraceKind, TraceLine, bracket};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
 
@@ -76,6 +77,55 @@ impl domain::journey::Render for Paths {
     }
 }
 
+/// What every transition's trace lines say as data agrees with their text: a line about a
+/// step starts with the step's id, a line about the whole run names none, lines with checks
+/// end with them, and the steps the lines name (not counting a resumed run's first lines,
+/// about the step it waited at) are the steps the transition reached.
+fn consistent(t: &domain::journey::Transition) {
+    for line in &t.trace {
+        match &line.node {
+            Some(node) => assert!(line.text.starts_with(&format!("{node}: ")), "{line:?}"),
+            None => assert!(
+                matches!(
+                    line.kind,
+                    TraceKind::Entered | TraceKind::Control | TraceKind::Counted | TraceKind::Goal | TraceKind::Exit | TraceKind::Completed
+                ),
+                "{line:?}"
+            ),
+        }
+        if matches!(line.kind, TraceKind::Entered | TraceKind::Case) {
+            assert!(line.text.ends_with(&bracket(&line.checks)), "{line:?}");
+        }
+        if !line.checks.is_empty() {
+            assert!(matches!(line.kind, TraceKind::Entered | TraceKind::Case | TraceKind::Ignored), "{line:?}");
+        }
+    }
+    // The steps the lines name, once per visit (a step writes several lines; a resumed run
+    // first writes about the step it waited at, which is no visit).
+    let resume =
+        |k: TraceKind| matches!(k, TraceKind::Got | TraceKind::WaitOver | TraceKind::TimedOut | TraceKind::Outcome | TraceKind::Ignored);
+    let mut named: Vec<&domain::ids::NodeId> = Vec::new();
+    let mut resumed = None;
+    let mut last = None;
+    for line in &t.trace {
+        let Some(node) = line.node.as_ref() else { continue };
+        if resume(line.kind) {
+            resumed = Some(node);
+            continue;
+        }
+        if resumed == Some(node) && line.kind == TraceKind::Run {
+            continue;
+        }
+        resumed = None;
+        if last != Some(node) {
+            named.push(node);
+            last = Some(node);
+        }
+    }
+    let visited: Vec<&domain::ids::NodeId> = t.visited.iter().collect();
+    assert_eq!(named, visited, "{:#?}", t.trace);
+}
+
 struct Driver {
     journey: Journey,
     start: Timestamp,
@@ -137,7 +187,9 @@ impl Driver {
         let seed = who.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
         if let Some(t) = step(&self.journey, 1, current, input, &ctx, now, seed) {
             let offset = now.since(self.start);
-            self.log.push(format!("t=+{offset} {who}: {} => {}", t.trace.join(" / "), self.state(&t.run)));
+            let text: Vec<&str> = t.trace.iter().map(TraceLine::as_str).collect();
+            self.log.push(format!("t=+{offset} {who}: {} => {}", text.join(" / "), self.state(&t.run)));
+            consistent(&t);
             for effect in &t.effects {
                 self.outbox.push(format!("t=+{offset} {who} {}", shown(effect)));
             }
@@ -1377,7 +1429,7 @@ fn check_entries(script: &str, expect: Expect) {
         };
         let ctx = Context { traits: &traits, history: &[], previous: previous.as_ref(), entries, render: &Paths };
         let shown = match step(&journey, 1, None, input, &ctx, now, 7) {
-            Some(t) => format!("{} {}", t.trace.first().map_or("", String::as_str), Value::Object(t.run.trigger)),
+            Some(t) => format!("{} {}", t.trace.first().map_or("", TraceLine::as_str), Value::Object(t.run.trigger)),
             None => "-".to_owned(),
         };
         out += &format!("{line}\n  {shown}\n");
@@ -2959,4 +3011,54 @@ fn a_transition_lists_the_steps_it_reached() {
     let stop = event("Stop");
     let stopped = step(&j, 1, Some(&t.run), Input::Event(&stop), &ctx(&free), at, 1).expect("stopped");
     assert_eq!((visited(&stopped), stopped.run.status), (Vec::<String>::new(), RunStatus::Exited));
+}
+
+/// Trace lines are data too: each names its step and kind, and a branch's cases and an entry
+/// filter carry their comparisons with the values seen (absent values as `None`); the text is
+/// the line as the transcripts show it.
+#[test]
+fn trace_lines_carry_their_step_kind_and_checks() {
+    let j = Journey::parse(&json!({
+        "id": "upsell", "entry": {"event": "Signed Up", "filter": {"property": "source", "op": "exists"}},
+        "steps": [
+            {"id": "pro-yet", "type": "branch", "cases": [
+                {"when": {"any": [{"trait": "plan", "op": "eq", "value": "pro"},
+                                  {"history": {"event": "Page Viewed", "within": "7d"}, "op": "gte", "value": 3}]}, "next": "done"},
+                {"when": {"property": "cart_id", "op": "eq", "ref": "event.cart_id"}, "next": "done"}
+            ], "else": "nudge"},
+            {"id": "nudge", "type": "send", "template": "nudge"},
+            {"id": "done", "type": "exit"}
+        ]
+    }))
+    .expect("valid journey");
+    let traits = json!({"plan": "free", "email": "v@x.test"}).as_object().cloned().unwrap_or_default();
+    let ctx = Context { traits: &traits, history: &[json!(2)], previous: None, entries: 0, render: &Paths };
+    let at = Timestamp::parse("2027-01-15T08:00:00Z").expect("time");
+    let env = Envelope { kind: Some(Kind::Track), received_at: at, sent_at: None, fallback_message_id: "m" };
+    let e = Event::parse(json!({"userId": "v", "event": "Signed Up", "properties": {"source": "ad"}}), &env).expect("event");
+    let t = step(&j, 1, None, Input::Event(&e), &ctx, at, 1).expect("entered");
+    let shown: Vec<String> = t
+        .trace
+        .iter()
+        .map(|l| {
+            let checks: Vec<String> = l.checks.iter().map(|c| serde_json::to_string(c).expect("json")).collect();
+            let checks: String = checks.iter().map(|c| format!("\n    {c}")).collect();
+            format!("{:?} {:?} {}{checks}", l.node.as_ref().map(|n| n.as_str()), l.kind, l.text)
+        })
+        .collect();
+    expect![[r#"
+        None Entered entered on Signed Up [property source = "ad" exists -> true]
+            {"subject":"property source","seen":"ad","op":"exists","result":true}
+        Some("pro-yet") Case pro-yet: case 0 false [trait plan = "free" eq "pro" -> false; count("Page Viewed" in 7d) = 2 gte 3 -> false]
+            {"subject":"trait plan","seen":"free","op":"eq","expected":"pro","result":false}
+            {"subject":"count(\"Page Viewed\" in 7d)","seen":2,"op":"gte","expected":3,"result":false}
+        Some("pro-yet") Case pro-yet: case 1 false [property cart_id = (absent) eq event.cart_id ((absent)) -> false]
+            {"subject":"property cart_id","op":"eq","reference":"event.cart_id","result":false}
+        Some("pro-yet") Else pro-yet: else -> nudge
+        Some("nudge") Send nudge: send email nudge
+        None Completed completed
+    "#]]
+    .assert_eq(&(shown.join("\n") + "\n"));
+    let path: Vec<&str> = t.trace.iter().filter_map(|l| l.node.as_ref()).map(|n| n.as_str()).collect();
+    assert_eq!(path, ["pro-yet", "pro-yet", "pro-yet", "nudge"]);
 }

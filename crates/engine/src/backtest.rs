@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use domain::event::Event;
 use domain::ids::{EventSeq, Identity, JourneyId, ProfileId, SourceId};
-use domain::journey::{Effect, EventMatch, Journey, RunStatus, Trigger, is_slug};
+use domain::journey::{Effect, EventMatch, Journey, RunStatus, Trigger};
 use domain::time::Timestamp;
+use domain::trace::{TraceKind, TraceLine};
 use serde_json::Value;
 use store::{OutboxEntry, OutboxStatus, SqliteStore, Store, StoredEvent, TraceRecord, Tx};
 
@@ -81,29 +82,29 @@ pub struct Entries {
     pub unexplained: usize,
 }
 
-/// The steps a run reached, in order, from its trace: one per visit, however many lines the
-/// step wrote (a `branch` writes one per case it tries). A transition that resumes a waiting
-/// run begins with a line about the step it waited at (`booked: got ...`, `pause: wait over`),
-/// which is no new visit; lines that name no step (`entered on ...`, `goal reached: ...`,
-/// `exit: step limit`) are not visits either.
+/// The steps a run reached, in order, from its trace lines' steps: one per visit, however
+/// many lines the step wrote (a `branch` writes one per case it tries). A transition that
+/// resumes a waiting run begins with lines about the step it waited at (`got`, `wait over`,
+/// `timed out`, a message's outcome, an ignored event, and the run variables a `wait_for`
+/// path sets), which are no new visit; lines about the run as a whole (entry, the goal, the
+/// engine's exits) name no step.
 pub fn steps_reached(traces: &[TraceRecord]) -> Vec<&str> {
     let mut out = Vec::new();
     for record in traces {
-        // Every line of a transition that starts a run comes from the steps it went through.
-        let mut resumed = record.lines.first().is_some_and(|l| l.starts_with("entered on "));
+        let mut resumed = None;
         let mut last = None;
         for line in &record.lines {
-            let Some((node, rest)) = line.split_once(": ") else { continue };
-            // Step ids are slugs; the engine's own `exit: step ...` lines name no step.
-            if !is_slug(node) || (node == "exit" && rest.starts_with("step ")) {
+            let Some(node) = line.node.as_ref() else { continue };
+            if matches!(line.kind, TraceKind::Got | TraceKind::WaitOver | TraceKind::TimedOut | TraceKind::Outcome | TraceKind::Ignored) {
+                resumed = Some(node);
                 continue;
             }
-            if !resumed {
-                resumed = true;
+            if resumed == Some(node) && line.kind == TraceKind::Run {
                 continue;
             }
+            resumed = None;
             if last != Some(node) {
-                out.push(node);
+                out.push(node.as_str());
                 last = Some(node);
             }
         }
@@ -158,7 +159,8 @@ pub fn report(store: &dyn Store, id: &JourneyId, from: Timestamp, to: Timestamp)
             *r.visits.entry(step.to_owned()).or_default() += 1;
         }
         if samples.contains_key(&run.profile) || samples.len() < 5 {
-            samples.entry(run.profile).or_default().extend(traces.iter().map(|t| format!("{}: {}", t.at, t.lines.join(" / "))));
+            let text = |t: &TraceRecord| t.lines.iter().map(TraceLine::as_str).collect::<Vec<_>>().join(" / ");
+            samples.entry(run.profile).or_default().extend(traces.iter().map(|t| format!("{}: {}", t.at, text(t))));
         }
     }
     for (profile, path) in samples {
@@ -373,34 +375,54 @@ mod tests {
 
     use super::*;
 
-    fn record(lines: &[&str]) -> TraceRecord {
-        TraceRecord { run: RunId(1), seq: 1, at: Timestamp(0), lines: lines.iter().map(|l| l.to_string()).collect() }
+    /// A transition's lines, each `node kind text` (`-` for no step).
+    fn record(lines: &[(&str, TraceKind, &str)]) -> TraceRecord {
+        let lines = lines
+            .iter()
+            .map(|(node, kind, text)| {
+                let node = (*node != "-").then(|| domain::ids::NodeId((*node).into()));
+                TraceLine::new(node.as_ref(), *kind, *text)
+            })
+            .collect();
+        TraceRecord { run: RunId(1), seq: 1, at: Timestamp(0), lines }
     }
 
     #[test]
     fn a_step_counts_once_per_visit_whatever_it_writes() {
+        use TraceKind as K;
         let traces = [
             record(&[
-                r#"entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true]"#,
-                "control group (holdout 10%): recorded, nothing is sent",
-                "check: case 0 false [trait plan = \"free\" eq \"pro\" -> false]",
-                "check: case 1 true [trait plan = \"free\" exists -> true]",
-                "exit: control group, not sending bye",
-                "wait: wait_for Clicked (timeout 2d)",
+                ("-", K::Entered, r#"entered on Page Viewed [property path = "/products/a" starts_with "/products/" -> true]"#),
+                ("-", K::Control, "control group (holdout 10%): recorded, nothing is sent"),
+                ("check", K::Case, "check: case 0 false [trait plan = \"free\" eq \"pro\" -> false]"),
+                ("check", K::Case, "check: case 1 true [trait plan = \"free\" exists -> true]"),
+                ("exit", K::Skipped, "exit: control group, not sending bye"),
+                ("wait", K::WaitFor, "wait: wait_for Clicked (timeout 2d)"),
             ]),
-            record(&["goal reached: Paid", "wait: got Clicked -> wait", "wait: wait_for Clicked (timeout 2d)"]),
-            record(&["wait: wait_for Clicked timed out -> check", "check: case 0 false []", "check: else -> pause", "pause: wait 1d"]),
-            record(&["moved from version 1 to version 2"]),
-            record(&["pause: wait over -> exit", "exit: exit"]),
+            record(&[
+                ("-", K::Goal, "goal reached: Paid"),
+                ("wait", K::Got, "wait: got Clicked -> wait"),
+                ("wait", K::Run, "wait: run clicks += 1"),
+                ("wait", K::WaitFor, "wait: wait_for Clicked (timeout 2d)"),
+            ]),
+            record(&[
+                ("wait", K::TimedOut, "wait: wait_for Clicked timed out -> check"),
+                ("check", K::Case, "check: case 0 false []"),
+                ("check", K::Else, "check: else -> pause"),
+                ("pause", K::Wait, "pause: wait 1d"),
+            ]),
+            record(&[("-", K::Moved, "moved from version 1 to version 2")]),
+            record(&[("pause", K::WaitOver, "pause: wait over -> exit"), ("exit", K::Exit, "exit: exit")]),
         ];
         assert_eq!(steps_reached(&traces), ["check", "exit", "wait", "wait", "check", "pause", "exit"]);
-        // Lines the engine writes about a run, not about a step, are no visits, even with a step named "exit".
+        // Lines about a run, not about a step, are no visits; nor are lines stored as text alone.
         let engine_lines = [
-            record(&["entered on Joined", "a: send email t", "exit: step limit"]),
-            record(&["exit: journey stopped: campaign over"]),
-            record(&["exit: merged into profile 3"]),
-            record(&["exit on Unsubscribed"]),
-            record(&["entered on Joined", "exit: step gone not found"]),
+            record(&[("-", K::Entered, "entered on Joined"), ("a", K::Send, "a: send email t"), ("-", K::Exit, "exit: step limit")]),
+            record(&[("-", K::Exit, "exit: journey stopped: campaign over")]),
+            record(&[("-", K::Exit, "exit: merged into profile 3")]),
+            record(&[("-", K::Exit, "exit on Unsubscribed")]),
+            record(&[("-", K::Entered, "entered on Joined"), ("-", K::Exit, "exit: step gone not found")]),
+            record(&[("-", K::Text, "b: send email t")]),
         ];
         assert_eq!(steps_reached(&engine_lines), ["a"]);
     }

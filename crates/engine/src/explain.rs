@@ -50,7 +50,7 @@ pub fn why_not_entered(
             if matches {
                 format!("it enters its audience on schedule {cron:?} ({timezone}); next at {next}")
             } else {
-                format!("the person is not in the audience: {}; next schedule at {next}", seen.join("; "))
+                format!("the person is not in the audience: {}; next schedule at {next}", domain::trace::join(&seen))
             }
         }
         Trigger::Date { name, .. } => match j.date_entry_at(&traits) {
@@ -75,7 +75,7 @@ pub fn why_not_entered(
                             m.event,
                             e.timestamp,
                             published_at,
-                            t.trace.first().map_or("", String::as_str)
+                            t.trace.first().map_or("", domain::trace::TraceLine::as_str)
                         )
                     }
                     Some(_) => format!("their last {:?} ({}) would enter now; it may have run already and ended", m.event, e.timestamp),
@@ -168,7 +168,7 @@ fn filter_comparisons(j: &Journey, m: &EventMatch, event: &Event, traits: &Map, 
     let clock = j.reads_clock.then(|| domain::zone::local_clock(now, &domain::zone::person_zone(traits, &j.timezone)));
     let mut seen = Vec::new();
     let facts = domain::condition::Facts { traits, properties: Some(&props), history, clock: clock.as_ref(), run: None };
-    (!f.eval(&facts, &mut seen)).then_some(seen)
+    (!f.eval(&facts, &mut seen)).then(|| seen.iter().map(ToString::to_string).collect())
 }
 
 /// What an event did at entry for a person, judged from their state in `tx` at `now`.

@@ -119,6 +119,11 @@ impl Harness {
     }
 }
 
+/// A transition's trace lines as text, one after the other.
+fn text(lines: &[domain::trace::TraceLine]) -> String {
+    lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join(" / ")
+}
+
 fn consultation() -> Value {
     serde_json::from_str(include_str!("../../../examples/consultation.json")).expect("example journey")
 }
@@ -271,7 +276,7 @@ async fn a_person_without_email_is_skipped_and_a_missing_template_is_a_recorded_
     let trace = |who: &str, tx: &mut Box<dyn store::Tx + '_>| {
         let p = tx.profile_by_identity(&Identity::UserId(who.into())).expect("lookup").expect("known");
         let run = tx.runs_of(p).expect("runs").remove(0);
-        tx.traces(run.id).expect("traces").into_iter().map(|t| t.lines.join(" / ")).collect::<Vec<_>>().join("\n")
+        tx.traces(run.id).expect("traces").into_iter().map(|t| text(&t.lines)).collect::<Vec<_>>().join("\n")
     };
     expect!["entered on Signed Up / a: not sending email hello: unreachable (no email trait) -> b / b: not sending email ghost: unreachable (no email trait) -> (end) / completed"].assert_eq(&trace("ivy", &mut tx));
     expect![[r#"
@@ -415,7 +420,7 @@ async fn one_batch_of_many_people_is_processed_in_order_per_person() {
         .expect("runs")
         .iter()
         .flat_map(|r| tx.traces(r.id).expect("traces"))
-        .filter_map(|t| t.lines.first().filter(|l| l.starts_with("entered")).cloned())
+        .filter_map(|t| t.lines.first().filter(|l| l.text.starts_with("entered")).map(|l| l.text.clone()))
         .collect();
     assert_eq!(entered.len(), 1, "{entered:?}");
     assert!(
@@ -1220,7 +1225,7 @@ async fn failed_messages_route_their_runs_and_can_be_retried() {
     let mut tx = h.store.read().expect("tx");
     let p = tx.profile_by_identity(&Identity::UserId("kim".into())).expect("lookup").expect("known");
     let run = tx.runs_of(p).expect("runs").remove(0);
-    let trace: Vec<String> = tx.traces(run.id).expect("traces").into_iter().map(|t| t.lines.join(" / ")).collect();
+    let trace: Vec<String> = tx.traces(run.id).expect("traces").into_iter().map(|t| text(&t.lines)).collect();
     expect![[r#"
         entered on Signed Up / tip: send email tip-of-the-day, waiting for its outcome
         tip: message failed (failed: template "tip-of-the-day" does not exist) -> fallback / fallback: send email welcome / completed

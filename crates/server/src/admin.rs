@@ -891,7 +891,16 @@ pub fn message_view(m: &OutboxEntry) -> wire::MessageView {
 
 /// A run with its position and its full trace.
 fn run_view(tx: &mut dyn Tx, r: &store::RunRecord) -> Result<wire::RunView, ApiError> {
-    let trace = tx.traces(r.id)?.into_iter().map(|t| wire::TraceEntry { seq: t.seq, at: ts(t.at), lines: t.lines }).collect();
+    let trace = tx
+        .traces(r.id)?
+        .into_iter()
+        .map(|t| wire::TraceEntry {
+            seq: t.seq,
+            at: ts(t.at),
+            lines: t.lines.iter().map(|l| l.text.clone()).collect(),
+            steps: t.lines.into_iter().map(wire::TraceStep::from).collect(),
+        })
+        .collect();
     let run = &r.run;
     Ok(wire::RunView {
         run_id: r.id.0,

@@ -459,7 +459,148 @@ pub struct RunsPage {
 pub struct TraceEntry {
     pub seq: i64,
     pub at: String,
+    /// The lines as text (each `steps[i].text`).
     pub lines: Vec<String>,
+    /// The same lines as data, in the same order: the steps they are about (in order, the
+    /// path the run took), what each is, and a decision's comparisons with the values seen.
+    pub steps: Vec<TraceStep>,
+}
+
+/// One line of a transition's trace, as data.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct TraceStep {
+    /// The step (node id) the line is about; null for lines about the whole run (entry, the
+    /// control group, the goal, exit events, `completed`, a missing step, the step limit, the
+    /// journey stopped, a merge, a move to another version) and for lines stored as text
+    /// alone (kind `text`).
+    pub node: Option<String>,
+    pub kind: TraceKind,
+    /// The line as it reads (the same as `lines`).
+    pub text: String,
+    /// The comparisons behind the line, in the order they were made: an entry's filter or
+    /// audience (`entered`), a branch case (`case`), the filters of a `wait_for` that let an
+    /// event through no path (`ignored`). Empty for other lines.
+    pub checks: Vec<Check>,
+}
+
+/// What a trace line is about.
+///
+/// `entered`: the run started. `control`: it was put in the control group. `counted`: an
+/// event counted in the run's own history. `goal`: the goal was reached. `exit`: the run
+/// ended (an exit step, an exit event, a missing step, the step limit, the journey stopped,
+/// a merge). `completed`: it ended at the end of a path. `wait`: a `wait` step (waiting, or
+/// not: its time passed). `wait_over`: a wait's time came. `wait_for`: waiting for events.
+/// `got`: a `wait_for` got one. `ignored`: an event no path's filter let through.
+/// `timed_out`: a `wait_for` timed out, or a send's outcome never came. `case`: a branch
+/// case. `else`: no case held. `split`: a variant was chosen. `send`: a message was decided.
+/// `skipped`: a send or webhook not made (control group, unreachable). `outcome`: what
+/// became of a message. `update`: traits changed. `run`: run variables changed. `webhook`:
+/// a call was decided. `zone`: the journey's zone stood in for a `timezone` trait that is
+/// not one. `moved`: the run moved to another version. `text`: a line stored before lines
+/// were structured: only its text is known.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceKind {
+    Entered,
+    Control,
+    Counted,
+    Goal,
+    Exit,
+    Completed,
+    Wait,
+    WaitOver,
+    WaitFor,
+    Got,
+    Ignored,
+    TimedOut,
+    Case,
+    Else,
+    Split,
+    Send,
+    Skipped,
+    Outcome,
+    Update,
+    Run,
+    Webhook,
+    Zone,
+    Moved,
+    Text,
+}
+
+impl From<domain::trace::TraceKind> for TraceKind {
+    fn from(k: domain::trace::TraceKind) -> TraceKind {
+        use domain::trace::TraceKind as D;
+        match k {
+            D::Entered => TraceKind::Entered,
+            D::Control => TraceKind::Control,
+            D::Counted => TraceKind::Counted,
+            D::Goal => TraceKind::Goal,
+            D::Exit => TraceKind::Exit,
+            D::Completed => TraceKind::Completed,
+            D::Wait => TraceKind::Wait,
+            D::WaitOver => TraceKind::WaitOver,
+            D::WaitFor => TraceKind::WaitFor,
+            D::Got => TraceKind::Got,
+            D::Ignored => TraceKind::Ignored,
+            D::TimedOut => TraceKind::TimedOut,
+            D::Case => TraceKind::Case,
+            D::Else => TraceKind::Else,
+            D::Split => TraceKind::Split,
+            D::Send => TraceKind::Send,
+            D::Skipped => TraceKind::Skipped,
+            D::Outcome => TraceKind::Outcome,
+            D::Update => TraceKind::Update,
+            D::Run => TraceKind::Run,
+            D::Webhook => TraceKind::Webhook,
+            D::Zone => TraceKind::Zone,
+            D::Moved => TraceKind::Moved,
+            D::Text => TraceKind::Text,
+        }
+    }
+}
+
+/// One comparison a condition made, with the value it saw.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct Check {
+    /// What was read: `trait plan`, `property path`, `run.items`, a history aggregate
+    /// (`count("Page Viewed" in 7d)`), `time_of_day (Europe/Paris)`, `reachable by email`.
+    pub subject: String,
+    /// The value seen; null when absent (conditions treat a null value as absent; `text`
+    /// tells them apart). For `reachable`, the channel's address trait (`email`).
+    pub seen: Option<Value>,
+    /// `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `contains`, `starts_with`, `ends_with`, `in`,
+    /// `exists`, `not_exists`; `reachable` for reachability.
+    pub op: String,
+    /// What it was compared with: the journey's value, or what `reference` read; null when
+    /// the operator takes none (`exists`) or the reference read nothing.
+    pub expected: Option<Value>,
+    /// The reference compared with (`event.cart_id`), for comparisons with a `ref`.
+    pub reference: Option<String>,
+    pub result: bool,
+    /// Why, where the values do not say (`no email trait`).
+    pub note: Option<String>,
+    /// The comparison as the trace line shows it (`trait plan = "free" eq "pro" -> false`).
+    pub text: String,
+}
+
+impl From<domain::trace::TraceLine> for TraceStep {
+    fn from(l: domain::trace::TraceLine) -> TraceStep {
+        let checks = l
+            .checks
+            .into_iter()
+            .map(|c| Check {
+                text: c.to_string(),
+                subject: c.subject,
+                seen: c.seen,
+                op: c.op,
+                expected: c.expected,
+                reference: c.reference,
+                result: c.result,
+                note: c.note,
+            })
+            .collect();
+        TraceStep { node: l.node.map(|n| n.0), kind: l.kind.into(), text: l.text, checks }
+    }
 }
 
 /// A run with its position, its variables and its full trace.

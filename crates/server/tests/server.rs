@@ -662,6 +662,74 @@ mod http {
         assert_eq!(person["messages"][0]["status"], json!("captured"));
     }
 
+    /// The person page draws each run on its journey: its trace is data as well as text,
+    /// each line with its step and kind, and a decision with its comparisons and the values
+    /// seen (`/api/profiles/{id}/journeys` and `/api/profiles/lookup` alike).
+    #[tokio::test]
+    async fn traces_show_the_path_and_each_decision_with_the_values_seen() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/hi", json!({"subject": "Hi", "text": "x"})).await;
+        let views = json!({"history": {"event": "Page Viewed", "within": "7d"}, "op": "gte", "value": 2});
+        let journey = json!({"id": "upsell", "entry": {"event": "Signed Up"}, "steps": [
+            {"id": "pro-yet", "type": "branch", "cases": [
+                {"when": {"all": [{"trait": "plan", "op": "eq", "value": "pro"}, views]}, "next": "done"},
+                {"when": views, "next": "done"}
+            ], "else": "nudge"},
+            {"id": "nudge", "type": "send", "template": "hi"},
+            {"id": "done", "type": "exit"}
+        ]});
+        assert_eq!(api.admin("POST", "/api/journeys", journey).await.0, StatusCode::CREATED);
+        let (status, out) = api.admin("POST", "/api/journeys/upsell/publish", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        api.ingest("identify", json!({"userId": "fay", "traits": {"plan": "free", "email": "fay@x.test"}}).to_string()).await;
+        api.ingest("track", json!({"userId": "fay", "event": "Page Viewed"}).to_string()).await;
+        api.ingest("track", json!({"userId": "fay", "event": "Signed Up"}).to_string()).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (status, person) = api.admin("GET", "/api/profiles/lookup?user_id=fay", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{person}");
+        let id = person["id"].as_i64().expect("profile id");
+        let (status, mine) = api.admin("GET", &format!("/api/profiles/{id}/journeys"), Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{mine}");
+        let upsell = mine["journeys"].as_array().into_iter().flatten().find(|j| j["journey"] == "upsell").expect("the journey");
+        for run in [&person["journeys"][0], &upsell["runs"][0]] {
+            let first = &run["trace"][0];
+            let steps = first["steps"].as_array().expect("steps");
+            assert_eq!(first["lines"], json!(steps.iter().map(|s| s["text"].clone()).collect::<Vec<_>>()), "the same lines as text");
+            assert_eq!(
+                steps[1],
+                json!({"node": "pro-yet", "kind": "case",
+                       "text": "pro-yet: case 0 false [trait plan = \"free\" eq \"pro\" -> false]",
+                       "checks": [{"subject": "trait plan", "seen": "free", "op": "eq", "expected": "pro", "reference": null,
+                                   "result": false, "note": null, "text": "trait plan = \"free\" eq \"pro\" -> false"}]}),
+                "{run}"
+            );
+            assert_eq!(
+                steps[2]["checks"],
+                json!([{"subject": "count(\"Page Viewed\" in 7d)", "seen": 1, "op": "gte", "expected": 2, "reference": null,
+                        "result": false, "note": null, "text": "count(\"Page Viewed\" in 7d) = 1 gte 2 -> false"}])
+            );
+            let kinds: Vec<(&Value, &str)> = steps.iter().map(|s| (&s["node"], s["kind"].as_str().unwrap_or(""))).collect();
+            assert_eq!(
+                kinds,
+                [
+                    (&Value::Null, "entered"),
+                    (&json!("pro-yet"), "case"),
+                    (&json!("pro-yet"), "case"),
+                    (&json!("pro-yet"), "else"),
+                    (&json!("nudge"), "send"),
+                    (&Value::Null, "completed")
+                ]
+            );
+            // The path: the steps the lines are about, in order.
+            let mut path: Vec<&str> = steps.iter().filter_map(|s| s["node"].as_str()).collect();
+            path.dedup();
+            assert_eq!(path, ["pro-yet", "nudge"]);
+            // The message's outcome comes back as a transition of its own, about the send.
+            assert_eq!(run["trace"][1]["steps"][0]["node"], json!("nudge"));
+            assert_eq!(run["trace"][1]["steps"][0]["kind"], json!("outcome"));
+        }
+    }
+
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
     const ROUTES: [&str; 45] = [

@@ -9,6 +9,7 @@ use domain::ids::{Identity, JourneyId, MessageId, OutboxId, ProfileId, RunId, So
 use domain::journey::{Run, RunStatus};
 use domain::profile::Profile;
 use domain::time::Timestamp;
+use domain::trace::{Check, TraceKind, TraceLine};
 use serde_json::json;
 
 use crate::{
@@ -271,9 +272,29 @@ pub fn runs_timers_and_traces(store: &dyn Store) {
     assert_eq!(page(&mut tx, RunId(0), 1), [done], "a page");
     assert_eq!(page(&mut tx, done, 5), [again], "the next page");
     assert_eq!(tx.run(done).expect("run").map(|r| r.run.status), Some(RunStatus::Exited));
-    tx.add_trace(&TraceRecord { run: late, seq: 1, at: t(5), lines: vec!["entered".into()] }).expect("trace");
-    tx.add_trace(&TraceRecord { run: late, seq: 2, at: t(6), lines: vec!["x: wait 1d".into()] }).expect("trace");
-    assert_eq!(tx.traces(late).expect("traces").iter().map(|t| t.seq).collect::<Vec<_>>(), [1, 2]);
+    let first = TraceRecord { run: late, seq: 1, at: t(5), lines: vec![TraceLine::new(None, TraceKind::Entered, "entered on X")] };
+    let check = Check {
+        subject: "trait plan".into(),
+        seen: Some(serde_json::Value::Null),
+        op: "eq".into(),
+        expected: Some(json!("pro")),
+        reference: None,
+        result: false,
+        note: None,
+    };
+    let x = domain::ids::NodeId("x".into());
+    let second = TraceRecord {
+        run: late,
+        seq: 2,
+        at: t(6),
+        lines: vec![
+            TraceLine::new(Some(&x), TraceKind::Case, "x: case 0 false [trait plan = null eq \"pro\" -> false]").with_checks(vec![check]),
+            TraceLine::new(Some(&x), TraceKind::Wait, "x: wait 1d"),
+        ],
+    };
+    tx.add_trace(&second).expect("trace");
+    tx.add_trace(&first).expect("trace");
+    assert_eq!(tx.traces(late).expect("traces"), [first, second], "in order of seq, lines with their step, kind and checks");
     tx.commit().expect("commit");
 }
 

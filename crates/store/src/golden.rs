@@ -211,3 +211,35 @@ fn history_counters_read_and_write_as_stored() {
     expect_test::expect![[r#"{"buckets":[{"minute":30000000,"count":1,"sum":0.0,"last_seq":0,"last":null}]}"#]].assert_eq(&stored);
     assert_eq!(serde_json::from_str::<Counter>(&stored).expect("read"), counter);
 }
+
+#[test]
+fn trace_lines_read_and_write_as_stored_and_old_text_rows_still_read() {
+    use domain::trace::{Check, TraceKind, TraceLine};
+    let lines = vec![
+        TraceLine::new(None, TraceKind::Entered, "entered on Signed Up"),
+        TraceLine::new(
+            Some(&NodeId("pro-yet".into())),
+            TraceKind::Case,
+            "pro-yet: case 0 false [trait plan = (absent) eq \"pro\" -> false]",
+        )
+        .with_checks(vec![Check {
+            subject: "trait plan".into(),
+            seen: None,
+            op: "eq".into(),
+            expected: Some(json!("pro")),
+            reference: None,
+            result: false,
+            note: None,
+        }]),
+        TraceLine::new(None, TraceKind::Completed, "completed"),
+    ];
+    pinned(
+        &lines,
+        r#"[{"kind":"entered","text":"entered on Signed Up"},{"node":"pro-yet","kind":"case","text":"pro-yet: case 0 false [trait plan = (absent) eq \"pro\" -> false]","checks":[{"subject":"trait plan","op":"eq","expected":"pro","result":false}]},{"kind":"completed","text":"completed"}]"#,
+    );
+    // Rows from before lines were structured: text alone, read as `text` lines.
+    let old: Vec<crate::StoredLine> = serde_json::from_str(r#"["entered on Signed Up", "a: wait 1d"]"#).expect("old rows read");
+    let old: Vec<TraceLine> = old.into_iter().map(Into::into).collect();
+    assert_eq!(old, [TraceLine::text("entered on Signed Up"), TraceLine::text("a: wait 1d")]);
+    assert_eq!(old[1].kind, TraceKind::Text);
+}

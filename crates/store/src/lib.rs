@@ -21,6 +21,7 @@ use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, Outbox
 use domain::journey::Run;
 use domain::profile::Profile;
 use domain::time::Timestamp;
+use domain::trace::TraceLine;
 use serde_json::Value;
 
 pub use postgres_backend::PostgresStore;
@@ -250,13 +251,33 @@ pub struct RunRecord {
     pub run: Run,
 }
 
-/// One persisted transition of a run: why it moved.
+/// One persisted transition of a run: why it moved, line by line (`domain::trace::TraceLine`:
+/// the step, the kind, the text, the checks), stored as JSON in `traces.lines`. Rows written
+/// before lines were structured hold the text alone (a JSON array of strings): they read as
+/// `TraceLine::text` lines (kind `text`, no step, no checks).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceRecord {
     pub run: RunId,
     pub seq: i64,
     pub at: Timestamp,
-    pub lines: Vec<String>,
+    pub lines: Vec<TraceLine>,
+}
+
+/// A line of `traces.lines` as stored: a `TraceLine`, or, in older rows, its text alone.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub(crate) enum StoredLine {
+    Text(String),
+    Line(TraceLine),
+}
+
+impl From<StoredLine> for TraceLine {
+    fn from(l: StoredLine) -> TraceLine {
+        match l {
+            StoredLine::Text(text) => TraceLine::text(text),
+            StoredLine::Line(line) => line,
+        }
+    }
 }
 
 /// A merge the identity rule refused (two known users named by one anonymous id): shown on

@@ -99,6 +99,11 @@ impl Row {
     }
 }
 
+/// Trace lines as stored, old rows (text alone) included.
+fn read_lines(stored: Vec<crate::StoredLine>) -> Vec<domain::trace::TraceLine> {
+    stored.into_iter().map(Into::into).collect()
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Corrupt(e.to_string()))
 }
@@ -682,7 +687,7 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn traces(&mut self, run: RunId) -> Result<Vec<TraceRecord>> {
         let rows = self.conn.query("SELECT run_id, seq, at, lines FROM traces WHERE run_id = ? ORDER BY seq", params![run.0])?;
-        all(rows, |r| Ok(TraceRecord { run: RunId(r.int(0)?), seq: r.int(1)?, at: Timestamp(r.int(2)?), lines: r.json(3)? }))
+        all(rows, |r| Ok(TraceRecord { run: RunId(r.int(0)?), seq: r.int(1)?, at: Timestamp(r.int(2)?), lines: read_lines(r.json(3)?) }))
     }
 
     fn enqueue(&mut self, e: &NewOutbox, now: Timestamp) -> Result<OutboxId> {

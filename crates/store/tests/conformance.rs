@@ -35,6 +35,25 @@ fn gauge_is_seeded(store: &dyn Store) {
     assert_eq!(read(&mut tx, "k"), [("pause".to_owned(), NodeCounts { waiting: 1, ..NodeCounts::default() })]);
 }
 
+/// A trace row as rows were written before trace lines were structured: its text alone.
+const OLD_TRACE_ROW: &str = r#"INSERT INTO traces (run_id, seq, at, lines) VALUES (7, 1, 5, '["entered on Go", "a: wait 1d"]')"#;
+
+/// An old row reads as `text` lines (no step, no checks), beside a new row of the same run.
+fn old_trace_rows_read_beside_new_ones(store: &dyn Store) {
+    use domain::trace::{TraceKind, TraceLine};
+    let run = domain::ids::RunId(7);
+    let new = vec![
+        TraceLine::new(Some(&"a".into()), TraceKind::WaitOver, "a: wait over -> (end)"),
+        TraceLine::new(None, TraceKind::Completed, "completed"),
+    ];
+    let mut tx = store.write().expect("tx");
+    tx.add_trace(&store::TraceRecord { run, seq: 2, at: Timestamp(6), lines: new.clone() }).expect("trace");
+    tx.commit().expect("commit");
+    let traces = store.read().expect("tx").traces(run).expect("traces");
+    let lines: Vec<Vec<TraceLine>> = traces.into_iter().map(|t| t.lines).collect();
+    assert_eq!(lines, [vec![TraceLine::text("entered on Go"), TraceLine::text("a: wait 1d")], new]);
+}
+
 /// What brings a database back to the schema before the per-node counts (and the teams'
 /// tables of migration 8, which came after).
 const BEFORE_NODE_COUNTS: &str = "DROP TABLE node_counts; DROP TABLE node_waiting; \
@@ -74,6 +93,15 @@ mod sqlite {
         rusqlite::Connection::open(&path).expect("open").execute_batch(super::BEFORE_NODE_COUNTS).expect("back to schema 6");
         super::gauge_is_seeded(&SqliteStore::open(&path).expect("reopen"));
     }
+
+    #[test]
+    fn trace_rows_of_text_alone_still_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("wayfarer.db");
+        drop(SqliteStore::open(&path).expect("open"));
+        rusqlite::Connection::open(&path).expect("open").execute_batch(super::OLD_TRACE_ROW).expect("an old row");
+        super::old_trace_rows_read_beside_new_ones(&SqliteStore::open(&path).expect("reopen"));
+    }
 }
 
 mod postgres {
@@ -106,5 +134,15 @@ mod postgres {
         let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
         client.batch_execute(&format!("SET search_path TO {schema}; {}", super::BEFORE_NODE_COUNTS)).expect("back to schema 6");
         super::gauge_is_seeded(&PostgresStore::connect(&url, Some(&schema)).expect("reconnect"));
+    }
+
+    #[test]
+    fn trace_rows_of_text_alone_still_read() {
+        let Ok(url) = std::env::var("WAYFARER_TEST_POSTGRES_URL") else { return };
+        let schema = format!("t_{}_old_traces", std::process::id());
+        let store = PostgresStore::connect(&url, Some(&schema)).expect("connect");
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        client.batch_execute(&format!("SET search_path TO {schema}; {}", super::OLD_TRACE_ROW)).expect("an old row");
+        super::old_trace_rows_read_beside_new_ones(&store);
     }
 }

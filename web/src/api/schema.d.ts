@@ -803,6 +803,36 @@ export interface components {
         BranchType: "branch";
         /** @enum {string} */
         Channel: "email";
+        /** @description One comparison a condition made, with the value it saw. */
+        Check: {
+            /**
+             * @description What it was compared with: the journey's value, or what `reference` read; null when
+             *     the operator takes none (`exists`) or the reference read nothing.
+             */
+            expected?: unknown;
+            /** @description Why, where the values do not say (`no email trait`). */
+            note?: string | null;
+            /**
+             * @description `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `contains`, `starts_with`, `ends_with`, `in`,
+             *     `exists`, `not_exists`; `reachable` for reachability.
+             */
+            op: string;
+            /** @description The reference compared with (`event.cart_id`), for comparisons with a `ref`. */
+            reference?: string | null;
+            result: boolean;
+            /**
+             * @description The value seen; null when absent (conditions treat a null value as absent; `text`
+             *     tells them apart). For `reachable`, the channel's address trait (`email`).
+             */
+            seen?: unknown;
+            /**
+             * @description What was read: `trait plan`, `property path`, `run.items`, a history aggregate
+             *     (`count("Page Viewed" in 7d)`), `time_of_day (Europe/Paris)`, `reachable by email`.
+             */
+            subject: string;
+            /** @description The comparison as the trace line shows it (`trait plan = "free" eq "pro" -> false`). */
+            text: string;
+        };
         /** @description The local time or weekday, in the person's zone. */
         ClockCondition: {
             clock: components["schemas"]["ClockField"];
@@ -1563,9 +1593,53 @@ export interface components {
         /** @description One transition of a run: when, and what happened, line by line. */
         TraceEntry: {
             at: string;
+            /** @description The lines as text (each `steps[i].text`). */
             lines: string[];
             /** Format: int64 */
             seq: number;
+            /**
+             * @description The same lines as data, in the same order: the steps they are about (in order, the
+             *     path the run took), what each is, and a decision's comparisons with the values seen.
+             */
+            steps: components["schemas"]["TraceStep"][];
+        };
+        /**
+         * @description What a trace line is about.
+         *
+         *     `entered`: the run started. `control`: it was put in the control group. `counted`: an
+         *     event counted in the run's own history. `goal`: the goal was reached. `exit`: the run
+         *     ended (an exit step, an exit event, a missing step, the step limit, the journey stopped,
+         *     a merge). `completed`: it ended at the end of a path. `wait`: a `wait` step (waiting, or
+         *     not: its time passed). `wait_over`: a wait's time came. `wait_for`: waiting for events.
+         *     `got`: a `wait_for` got one. `ignored`: an event no path's filter let through.
+         *     `timed_out`: a `wait_for` timed out, or a send's outcome never came. `case`: a branch
+         *     case. `else`: no case held. `split`: a variant was chosen. `send`: a message was decided.
+         *     `skipped`: a send or webhook not made (control group, unreachable). `outcome`: what
+         *     became of a message. `update`: traits changed. `run`: run variables changed. `webhook`:
+         *     a call was decided. `zone`: the journey's zone stood in for a `timezone` trait that is
+         *     not one. `moved`: the run moved to another version. `text`: a line stored before lines
+         *     were structured: only its text is known.
+         * @enum {string}
+         */
+        TraceKind: "entered" | "control" | "counted" | "goal" | "exit" | "completed" | "wait" | "wait_over" | "wait_for" | "got" | "ignored" | "timed_out" | "case" | "else" | "split" | "send" | "skipped" | "outcome" | "update" | "run" | "webhook" | "zone" | "moved" | "text";
+        /** @description One line of a transition's trace, as data. */
+        TraceStep: {
+            /**
+             * @description The comparisons behind the line, in the order they were made: an entry's filter or
+             *     audience (`entered`), a branch case (`case`), the filters of a `wait_for` that let an
+             *     event through no path (`ignored`). Empty for other lines.
+             */
+            checks: components["schemas"]["Check"][];
+            kind: components["schemas"]["TraceKind"];
+            /**
+             * @description The step (node id) the line is about; null for lines about the whole run (entry, the
+             *     control group, the goal, exit events, `completed`, a missing step, the step limit, the
+             *     journey stopped, a merge, a move to another version) and for lines stored as text
+             *     alone (kind `text`).
+             */
+            node?: string | null;
+            /** @description The line as it reads (the same as `lines`). */
+            text: string;
         };
         TraitChange: {
             from?: unknown;

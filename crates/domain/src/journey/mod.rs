@@ -23,6 +23,7 @@ use crate::condition::{Condition, Facts, HistoryQuery, LocalClock, RunFacts};
 use crate::event::Event;
 use crate::ids::{JourneyId, NodeId, TemplateId};
 use crate::time::{Duration, Timestamp};
+use crate::trace::{Check, TraceKind, TraceLine, bracket};
 use crate::zone;
 
 /// How bad a diagnostic is: an error stops a journey from being published; a warning (a
@@ -602,10 +603,17 @@ impl Channel {
         }
     }
 
+    /// The trait that holds a person's address on the channel.
+    pub fn address_trait(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+        }
+    }
+
     /// Whether a person with these traits can be reached on the channel; if not, why.
     pub fn reach(self, traits: &Map) -> Result<(), String> {
         match self {
-            Channel::Email => match traits.get("email") {
+            Channel::Email => match traits.get(self.address_trait()) {
                 Some(Value::String(e)) if e.contains('@') => Ok(()),
                 Some(Value::String(e)) if !e.trim().is_empty() => Err(format!("email trait {e:?} is not an address")),
                 _ => Err("no email trait".to_owned()),
@@ -652,7 +660,8 @@ pub struct Transition {
     pub run: Run,
     pub entered: bool,
     pub effects: Vec<Effect>,
-    pub trace: Vec<String>,
+    /// Why, line by line: each with the step it is about, its kind and its checks.
+    pub trace: Vec<TraceLine>,
     /// Every step the run reached in this transition, in order, once per visit (a loop through
     /// a step reaches it again): not the step a resumed run was waiting at, which it reached
     /// before. The last is where the run now waits or ended, unless it ended on a missing step
@@ -675,7 +684,7 @@ pub struct Context<'a> {
     pub render: &'a dyn Render,
 }
 
-fn matches(m: &EventMatch, event: &Event, facts: &Facts<'_>, trace: &mut Vec<String>) -> bool {
+fn matches(m: &EventMatch, event: &Event, facts: &Facts<'_>, trace: &mut Vec<Check>) -> bool {
     if event.match_name() != m.event {
         return false;
     }
@@ -716,10 +725,6 @@ fn node_label(node: &Option<NodeId>) -> &str {
     node.as_ref().map_or("(end)", |n| n.as_str())
 }
 
-fn bracket(seen: &[String]) -> String {
-    if seen.is_empty() { String::new() } else { format!(" [{}]", seen.join("; ")) }
-}
-
 /// A stable number in 0..n from the seed and a label (a split's node id).
 fn pick(seed: u64, label: &str, n: u64) -> u64 {
     let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
@@ -745,7 +750,7 @@ struct Stepper<'a> {
     /// `Context::history`, with the run's own "since entry" values once it is bound.
     history: Cow<'a, [Value]>,
     effects: Vec<Effect>,
-    trace: Vec<String>,
+    trace: Vec<TraceLine>,
     /// The steps reached so far (`Transition::visited`).
     visited: Vec<NodeId>,
 }
@@ -774,6 +779,11 @@ impl<'a> Stepper<'a> {
             trace: Vec::new(),
             visited: Vec::new(),
         }
+    }
+
+    /// Adds a trace line about `node` (`None`: the run as a whole).
+    fn line(&mut self, node: Option<&NodeId>, kind: TraceKind, text: String) {
+        self.trace.push(TraceLine::new(node, kind, text));
     }
 
     fn facts<'f>(&'f self, properties: Option<&'f Map>, run: Option<&'f Run>) -> Facts<'f> {
@@ -811,7 +821,7 @@ impl<'a> Stepper<'a> {
             counted = true;
         }
         if counted {
-            self.trace.push(format!("counted {} since entry", event.match_name()));
+            self.line(None, TraceKind::Counted, format!("counted {} since entry", event.match_name()));
             self.bind(run);
         }
         counted
@@ -855,7 +865,10 @@ impl<'a> Stepper<'a> {
                 Ok(r) => {
                     out.insert(k.clone(), r);
                 }
-                Err(why) => self.trace.push(format!("{id}: {what} {k} not changed: {why}")),
+                Err(why) => {
+                    let kind = if what == "trait" { TraceKind::Update } else { TraceKind::Run };
+                    self.line(Some(id), kind, format!("{id}: {what} {k} not changed: {why}"));
+                }
             }
         }
         out
@@ -881,14 +894,15 @@ impl<'a> Stepper<'a> {
                     run.vars.insert(k.clone(), Value::Array(vec![v.clone()]));
                 }
                 Some(other) => {
-                    self.trace.push(format!("{id}: run {k} is {other}, not a list: cannot append"));
+                    let text = format!("{id}: run {k} is {other}, not a list: cannot append");
+                    self.line(Some(id), TraceKind::Run, text);
                     continue;
                 }
             }
             shown.push(format!("{k} += {v}"));
         }
         if !shown.is_empty() {
-            self.trace.push(format!("{id}: run {}", shown.join(", ")));
+            self.line(Some(id), TraceKind::Run, format!("{id}: run {}", shown.join(", ")));
         }
     }
 
@@ -947,7 +961,7 @@ impl<'a> Stepper<'a> {
     fn zone(&mut self, id: &NodeId, step: Option<&str>) -> zone::Chosen {
         let z = zone::Chosen::pick(step, &self.traits, &self.j.timezone);
         if let Some(note) = z.fallback_note() {
-            self.trace.push(format!("{id}: {note}"));
+            self.line(Some(id), TraceKind::Zone, format!("{id}: {note}"));
         }
         z
     }
@@ -959,13 +973,13 @@ impl<'a> Stepper<'a> {
             let Some(id) = node.clone() else {
                 run.status = RunStatus::Exited;
                 run.exit_reason = Some("completed".into());
-                self.trace.push("completed".into());
+                self.line(None, TraceKind::Completed, "completed".into());
                 return;
             };
             let Some(step) = self.j.get(&id) else {
                 run.status = RunStatus::Exited;
                 run.exit_reason = Some(format!("step {:?} no longer exists", id.0));
-                self.trace.push(format!("exit: step {} not found", id.0));
+                self.line(None, TraceKind::Exit, format!("exit: step {} not found", id.0));
                 return;
             };
             run.node = Some(id.clone());
@@ -981,16 +995,17 @@ impl<'a> Stepper<'a> {
                     Ok((at, shown)) if at > self.now => {
                         run.status = RunStatus::Waiting;
                         run.wake_at = Some(at);
-                        self.trace.push(format!("{id}: wait {shown}"));
+                        self.line(Some(&id), TraceKind::Wait, format!("{id}: wait {shown}"));
                         return;
                     }
                     Ok((_, shown)) => {
                         let shown = shown.strip_prefix("until ").unwrap_or(&shown);
-                        self.trace.push(format!("{id}: {shown} has passed, no wait -> {}", node_label(next)));
+                        let text = format!("{id}: {shown} has passed, no wait -> {}", node_label(next));
+                        self.line(Some(&id), TraceKind::Wait, text);
                         node = next.clone();
                     }
                     Err(why) => {
-                        self.trace.push(format!("{id}: {why}, no wait -> {}", node_label(next)));
+                        self.line(Some(&id), TraceKind::Wait, format!("{id}: {why}, no wait -> {}", node_label(next)));
                         node = next.clone();
                     }
                 },
@@ -998,7 +1013,7 @@ impl<'a> Stepper<'a> {
                     run.status = RunStatus::Waiting;
                     run.wake_at = Some(self.now.plus(*timeout));
                     let names: Vec<_> = paths.iter().map(|p| p.on.event.as_str()).collect();
-                    self.trace.push(format!("{id}: wait_for {} (timeout {timeout})", names.join(" | ")));
+                    self.line(Some(&id), TraceKind::WaitFor, format!("{id}: wait_for {} (timeout {timeout})", names.join(" | ")));
                     return;
                 }
                 StepKind::Branch { cases, otherwise } => {
@@ -1006,7 +1021,8 @@ impl<'a> Stepper<'a> {
                     for (i, (when, next)) in cases.iter().enumerate() {
                         let mut seen = Vec::new();
                         let ok = when.eval(&self.facts(Some(&run.trigger), Some(run)), &mut seen);
-                        self.trace.push(format!("{id}: case {i} {ok}{}", bracket(&seen)));
+                        let text = format!("{id}: case {i} {ok}{}", bracket(&seen));
+                        self.trace.push(TraceLine::new(Some(&id), TraceKind::Case, text).with_checks(seen));
                         if ok {
                             taken = Some(next.clone());
                             break;
@@ -1015,7 +1031,7 @@ impl<'a> Stepper<'a> {
                     node = match taken {
                         Some(next) => next,
                         None => {
-                            self.trace.push(format!("{id}: else -> {}", node_label(otherwise)));
+                            self.line(Some(&id), TraceKind::Else, format!("{id}: else -> {}", node_label(otherwise)));
                             otherwise.clone()
                         }
                     };
@@ -1036,24 +1052,18 @@ impl<'a> Stepper<'a> {
                         continue;
                     };
                     run.assignments.insert(id.0.clone(), chosen.name.clone());
-                    self.trace.push(format!(
-                        "{id}: split -> variant {} ({}/{total}) -> {}",
-                        chosen.name,
-                        chosen.weight,
-                        node_label(&chosen.next)
-                    ));
+                    let text =
+                        format!("{id}: split -> variant {} ({}/{total}) -> {}", chosen.name, chosen.weight, node_label(&chosen.next));
+                    self.line(Some(&id), TraceKind::Split, text);
                     node = chosen.next.clone();
                 }
                 StepKind::Send { channel, template, next, on_unreachable, on_failure } => {
                     if run.control {
-                        self.trace.push(format!("{id}: control group, not sending {template}"));
+                        self.line(Some(&id), TraceKind::Skipped, format!("{id}: control group, not sending {template}"));
                     } else if let Err(why) = channel.reach(&self.traits) {
                         let to = on_unreachable.as_ref().unwrap_or(next);
-                        self.trace.push(format!(
-                            "{id}: not sending {} {template}: unreachable ({why}) -> {}",
-                            channel.as_str(),
-                            node_label(to)
-                        ));
+                        let text = format!("{id}: not sending {} {template}: unreachable ({why}) -> {}", channel.as_str(), node_label(to));
+                        self.line(Some(&id), TraceKind::Skipped, text);
                         node = to.clone();
                         continue;
                     } else {
@@ -1061,10 +1071,11 @@ impl<'a> Stepper<'a> {
                         if on_failure.is_some() {
                             run.status = RunStatus::Waiting;
                             run.wake_at = Some(self.now.plus(OUTCOME_WAIT));
-                            self.trace.push(format!("{id}: send {} {template}, waiting for its outcome", channel.as_str()));
+                            let text = format!("{id}: send {} {template}, waiting for its outcome", channel.as_str());
+                            self.line(Some(&id), TraceKind::Send, text);
                             return;
                         }
-                        self.trace.push(format!("{id}: send {} {template}", channel.as_str()));
+                        self.line(Some(&id), TraceKind::Send, format!("{id}: send {} {template}", channel.as_str()));
                     }
                     node = next.clone();
                 }
@@ -1074,8 +1085,8 @@ impl<'a> Stepper<'a> {
                         let update = TraitUpdate { set: self.render_map(&id, "trait", &update.set, &scope), ..update.clone() };
                         let changed = update.apply(self.traits.to_mut());
                         let shown: Vec<String> = changed.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-                        self.trace
-                            .push(format!("{id}: update {}", if shown.is_empty() { "(no change)".to_owned() } else { shown.join(", ") }));
+                        let shown = if shown.is_empty() { "(no change)".to_owned() } else { shown.join(", ") };
+                        self.line(Some(&id), TraceKind::Update, format!("{id}: update {shown}"));
                         self.effects.push(Effect::Update { node: id.clone(), update });
                     }
                     self.update_run(&id, run, vars, None);
@@ -1083,9 +1094,9 @@ impl<'a> Stepper<'a> {
                 }
                 StepKind::Webhook { url, method, body, save, next } => {
                     if run.control {
-                        self.trace.push(format!("{id}: control group, not calling {url}"));
+                        self.line(Some(&id), TraceKind::Skipped, format!("{id}: control group, not calling {url}"));
                     } else {
-                        self.trace.push(format!("{id}: webhook {method} {url}"));
+                        self.line(Some(&id), TraceKind::Webhook, format!("{id}: webhook {method} {url}"));
                         self.effects.push(Effect::Webhook {
                             node: id.clone(),
                             url: url.clone(),
@@ -1099,14 +1110,14 @@ impl<'a> Stepper<'a> {
                 StepKind::Exit => {
                     run.status = RunStatus::Exited;
                     run.exit_reason = Some(format!("reached exit step {id}"));
-                    self.trace.push(format!("{id}: exit"));
+                    self.line(Some(&id), TraceKind::Exit, format!("{id}: exit"));
                     return;
                 }
             }
         }
         run.status = RunStatus::Exited;
         run.exit_reason = Some(format!("more than {MAX_HOPS} steps without waiting"));
-        self.trace.push("exit: step limit".into());
+        self.line(None, TraceKind::Exit, "exit: step limit".into());
     }
 
     fn finish(self, mut run: Run, entered: bool) -> Transition {
@@ -1182,7 +1193,8 @@ impl<'a> Stepper<'a> {
             return None;
         }
         let keyed = key.as_ref().map_or(String::new(), |k| format!(" (key {k})"));
-        self.trace.push(format!("entered on {name}{keyed}{}", bracket(&seen)));
+        let text = format!("entered on {name}{keyed}{}", bracket(&seen));
+        self.trace.push(TraceLine::new(None, TraceKind::Entered, text).with_checks(seen));
         Some((name, props, key))
     }
 }
@@ -1217,11 +1229,11 @@ pub fn step(
             let status = if delivered { "delivered" } else { "failed" };
             match route {
                 Some(to) => {
-                    s.trace.push(format!("{node}: message {status} ({detail}) -> {}", node_label(to)));
+                    s.line(Some(node), TraceKind::Outcome, format!("{node}: message {status} ({detail}) -> {}", node_label(to)));
                     s.advance(&mut run, to.clone());
                 }
                 // The run has moved on, or ended: its trace still says what became of the message.
-                None => s.trace.push(format!("{node}: message {status} ({detail})")),
+                None => s.line(Some(node), TraceKind::Outcome, format!("{node}: message {status} ({detail})")),
             }
             Some(s.finish(run, false))
         }
@@ -1253,7 +1265,7 @@ pub fn step(
             s.bind(&run);
             if pick(seed, "holdout", 100) < u64::from(j.entry.holdout) {
                 run.control = true;
-                s.trace.push(format!("control group (holdout {}%): recorded, nothing is sent", j.entry.holdout));
+                s.line(None, TraceKind::Control, format!("control group (holdout {}%): recorded, nothing is sent", j.entry.holdout));
             }
             let first = j.steps.first().map(|st| st.id.clone());
             s.advance(&mut run, first);
@@ -1271,7 +1283,7 @@ pub fn step(
                 && matches(&goal.on, event, &s.facts(None, Some(&run)), &mut Vec::new())
             {
                 run.converted_at = Some(now);
-                s.trace.push(format!("goal reached: {}", goal.on.event));
+                s.line(None, TraceKind::Goal, format!("goal reached: {}", goal.on.event));
                 if goal.exit {
                     run.status = RunStatus::Exited;
                     run.wake_at = None;
@@ -1285,7 +1297,7 @@ pub fn step(
                     run.status = RunStatus::Exited;
                     run.wake_at = None;
                     run.exit_reason = Some(format!("exit event {}", exit.event));
-                    s.trace.push(format!("exit on {}", exit.event));
+                    s.line(None, TraceKind::Exit, format!("exit on {}", exit.event));
                     return Some(s.finish(run, false));
                 }
             }
@@ -1298,7 +1310,7 @@ pub fn step(
             match path {
                 Some(p) => {
                     let node = run.node.clone().unwrap_or_else(|| NodeId(String::new()));
-                    s.trace.push(format!("{node}: got {} -> {}", p.on.event, node_label(&p.next)));
+                    s.line(run.node.as_ref(), TraceKind::Got, format!("{node}: got {} -> {}", p.on.event, node_label(&p.next)));
                     s.update_run(&node, &mut run, &p.run, Some(&event.match_properties()));
                     s.advance(&mut run, p.next.clone());
                     Some(s.finish(run, false))
@@ -1310,6 +1322,9 @@ pub fn step(
                     let node = run.node.clone().unwrap_or_else(|| NodeId(String::new()));
                     let props = event.match_properties();
                     let facts = Facts { properties: Some(&props), ..s.facts(None, Some(&run)) };
+                    // Every path of the event's name, with what its filter saw (the checks of
+                    // all of them, in order, on the one line).
+                    let mut checks = Vec::new();
                     let why: Vec<String> = waiting_for
                         .into_iter()
                         .flatten()
@@ -1319,11 +1334,14 @@ pub fn step(
                             if let Some(f) = &p.on.filter {
                                 f.eval(&facts, &mut seen);
                             }
-                            format!(" [{}]", seen.join("; "))
+                            let shown = format!(" [{}]", crate::trace::join(&seen));
+                            checks.extend(seen);
+                            shown
                         })
                         .collect();
                     if !why.is_empty() {
-                        s.trace.push(format!("{node}: ignored {}{}", event.match_name(), why.concat()));
+                        let text = format!("{node}: ignored {}{}", event.match_name(), why.concat());
+                        s.trace.push(TraceLine::new(run.node.as_ref(), TraceKind::Ignored, text).with_checks(checks));
                     }
                     (converted || counted || !why.is_empty()).then(|| s.finish(run, false))
                 }
@@ -1337,16 +1355,18 @@ pub fn step(
             let node = run.node.clone()?;
             let next = match &j.get(&node)?.kind {
                 StepKind::Wait { next, .. } => {
-                    s.trace.push(format!("{node}: wait over -> {}", node_label(next)));
+                    s.line(Some(&node), TraceKind::WaitOver, format!("{node}: wait over -> {}", node_label(next)));
                     next.clone()
                 }
                 StepKind::WaitFor { paths, timeout_next, .. } => {
                     let names: Vec<_> = paths.iter().map(|p| p.on.event.as_str()).collect();
-                    s.trace.push(format!("{node}: wait_for {} timed out -> {}", names.join(" | "), node_label(timeout_next)));
+                    let text = format!("{node}: wait_for {} timed out -> {}", names.join(" | "), node_label(timeout_next));
+                    s.line(Some(&node), TraceKind::TimedOut, text);
                     timeout_next.clone()
                 }
                 StepKind::Send { next, on_failure: Some(_), .. } => {
-                    s.trace.push(format!("{node}: no outcome for the message within {OUTCOME_WAIT} -> {}", node_label(next)));
+                    let text = format!("{node}: no outcome for the message within {OUTCOME_WAIT} -> {}", node_label(next));
+                    s.line(Some(&node), TraceKind::TimedOut, text);
                     next.clone()
                 }
                 _ => return None,

@@ -6,6 +6,7 @@ use domain::ids::{Identity, ProfileId, SourceId};
 use domain::journey::RunStatus;
 use domain::profile::Profile;
 use domain::time::Timestamp;
+use domain::trace::{TraceKind, TraceLine};
 use store::{RefusedMerge, TraceRecord, Tx};
 
 use super::Core;
@@ -104,7 +105,7 @@ impl Core {
                     run: record.id,
                     seq: record.run.seq,
                     at: now,
-                    lines: vec![format!("exit: merged into profile {winner}")],
+                    lines: vec![TraceLine::new(None, TraceKind::Exit, format!("exit: merged into profile {winner}"))],
                 })?;
             }
         }

@@ -17,6 +17,7 @@ use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, ProfileId, RunId,
 use domain::journey::{Journey, Run, RunStatus};
 use domain::profile::Profile;
 use domain::time::Timestamp;
+use domain::trace::{TraceKind, TraceLine};
 use store::{DeadInput, DeadLetter, NameKind, NodeDeltas, OutboxEntry, Store, StoredEvent, TraceRecord, Tx};
 use tokio::sync::oneshot;
 
@@ -434,7 +435,7 @@ impl Core {
                     record.run.status = RunStatus::Exited;
                     record.run.wake_at = None;
                     record.run.exit_reason = Some(reason.clone());
-                    format!("exit: {reason}")
+                    TraceLine::new(None, TraceKind::Exit, format!("exit: {reason}"))
                 }
                 (RunsAction::MoveTo(version), Some(j)) if record.run.version != *version => {
                     if record.run.node.as_ref().is_some_and(|n| j.get(n).is_none()) {
@@ -442,7 +443,7 @@ impl Core {
                     }
                     let from = record.run.version;
                     record.run.version = *version;
-                    format!("moved from version {from} to version {version}")
+                    TraceLine::new(None, TraceKind::Moved, format!("moved from version {from} to version {version}"))
                 }
                 _ => continue,
             };

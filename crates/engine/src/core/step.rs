@@ -11,6 +11,7 @@ use domain::ids::{EventSeq, JourneyId, ProfileId, RunId};
 use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, Transition, step};
 use domain::profile::Profile;
 use domain::time::Timestamp;
+use domain::trace::{TraceKind, TraceLine};
 
 use store::DeadInput;
 
@@ -410,5 +411,11 @@ pub(super) fn stuck(run: &Run, now: Timestamp) -> Transition {
     run.exit_reason = Some("timer fired at a step that cannot take it (journey version missing or invalid)".into());
     run.seq += 1;
     run.updated_at = now;
-    Transition { run, entered: false, effects: Vec::new(), trace: vec!["exit: timer could not be handled".into()], visited: Vec::new() }
+    Transition {
+        run,
+        entered: false,
+        effects: Vec::new(),
+        trace: vec![TraceLine::new(None, TraceKind::Exit, "exit: timer could not be handled")],
+        visited: Vec::new(),
+    }
 }
