@@ -21,7 +21,7 @@ export const run = (over: Partial<Schemas["RunView"]> = {}): Schemas["RunView"] 
   control_group: false,
   assignments: {},
   variables: {},
-  trace: [{ seq: 5, at: "2030-01-01T00:03:00Z", lines: ["entered on Page Viewed", "invite: email consultation-invite", "booked: waiting for Consultation Booked"] }],
+  trace: [{ seq: 5, at: "2030-01-01T00:03:00Z", lines: ["entered on Page Viewed", "invite: email consultation-invite", "booked: waiting for Consultation Booked"], steps: [] }],
   ...over,
 });
 
