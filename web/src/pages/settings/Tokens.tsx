@@ -47,7 +47,7 @@ function TokenRow({ token, onDeleted }: { token: Token; onDeleted: () => void })
             {asking && (
               <ConfirmDelete
                 question={`Delete the token ${token.name}? What uses it can no longer reach the API.`}
-                action={`Delete ${token.name}`}
+                action={`Yes, delete ${token.name}`}
                 busy={busy}
                 onConfirm={remove}
                 onCancel={() => setAsking(false)}

@@ -161,7 +161,7 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
             {mode === "delete" && (
               <ConfirmDelete
                 question={`Delete ${user.email}? They can no longer sign in, and their API tokens stop working.`}
-                action={`Delete ${user.email}`}
+                action={`Yes, delete ${user.email}`}
                 busy={busy}
                 onConfirm={() => run(apiDelete("/api/users/{id}", { params: { id: user.id } }), `${user.email} is deleted`)}
                 onCancel={() => setMode("idle")}
