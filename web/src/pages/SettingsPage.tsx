@@ -113,7 +113,7 @@ function Sources() {
         (sources.length === 0 ? (
           <p>No sources yet: create one to get a write key.</p>
         ) : (
-          <table className="table">
+          <table className="table" aria-label="Sources">
             <thead>
               <tr>
                 <th scope="col">Source</th>
