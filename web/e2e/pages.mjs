@@ -202,13 +202,16 @@ test("Content: edit a template and see the preview change for a picked person", 
   await p.screenshot({ path: join(shots, "content-phone.png") });
 });
 
-test("Settings: the source's write key and the snippet with it", async () => {
+test("Settings: the source's write key and the snippet with it; users, tokens and the audit log", async () => {
   const p = await page();
   await p.goto(`${base}/settings`);
   await p.getByRole("heading", { name: "Sources and write keys" }).waitFor();
-  await p.getByRole("table").getByText(writeKey, { exact: true }).waitFor();
+  await p.getByRole("table", { name: "Sources" }).getByText(writeKey, { exact: true }).waitFor();
   await p.getByRole("button", { name: `Copy the write key of ${sourceId}` }).waitFor();
-  await p.getByRole("region", { name: "Users and roles" }).getByText("Comes with sign-in").waitFor();
+  // The admin token: an admin with no user, so users and the audit log, and no tokens of its own.
+  await p.getByRole("table", { name: "Users" }).waitFor();
+  await p.getByRole("region", { name: "Your API tokens" }).getByText(/API tokens belong to users/).waitFor();
+  await p.getByRole("region", { name: "Audit log" }).locator(".audit-list, p:has-text('Nothing changed yet.')").first().waitFor();
   await p.screenshot({ path: join(shots, "settings.png"), fullPage: true });
 });
 

@@ -1,5 +1,6 @@
-import { createContext, lazy, Suspense, useContext, useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { getToken } from "./api/client";
+import { SessionContext } from "./auth/context";
 import { currentSession, remember, signOut, type Session } from "./auth/session";
 import { SignInPage } from "./auth/SignInPage";
 import { JourneyPage } from "./pages/JourneyPage";
@@ -32,12 +33,8 @@ function Page({ path }: { path: string }) {
   return <Placeholder title="Not found">{`Nothing lives at ${path}. The navigation on the left lists what there is.`}</Placeholder>;
 }
 
-/** The signed-in session: who, with which role (pages hide what the role may not do). */
-export const SessionContext = createContext<Session | null>(null);
-
-export function useSession(): Session | null {
-  return useContext(SessionContext);
-}
+// The session's context lives in auth/context.ts (pages import it without importing the shell).
+export { SessionContext, useSession } from "./auth/context";
 
 function Who({ session, onSignedOut }: { session: Session; onSignedOut: () => void }) {
   const name = session.user ? session.user.email : session.actor;

@@ -30,7 +30,7 @@ export class ApiError extends Error {
   }
 }
 
-type Method = "get" | "post" | "put";
+type Method = "get" | "post" | "put" | "delete";
 type PathWith<M extends Method> = { [P in keyof paths]: paths[P][M] extends { responses: object } ? P : never }[keyof paths];
 type Operation<P extends keyof paths, M extends Method> = paths[P][M];
 type Answer<Op> = Op extends { responses: { 200: { content: { "application/json": infer T } } } } ? T : never;
@@ -80,6 +80,8 @@ async function request(method: Method, path: string, body: unknown, signal?: Abo
     const known = problem(json);
     throw known ? new ApiError(known.code, known.message, (json as { details?: unknown }).details) : new ApiError(`http_${response.status}`, `the server answered ${response.status} ${response.statusText}`.trim());
   }
+  // A deletion answers 204 with no body.
+  if (json === undefined && method === "delete" && response.status === 204) return undefined;
   if (json === undefined) throw new ApiError("malformed_answer", `the server's answer to ${method.toUpperCase()} ${path} is not JSON`);
   return json;
 }
@@ -102,4 +104,9 @@ export function apiPut<P extends PathWith<"put">>(
   options: Options<Operation<P, "put">>,
 ): Promise<Answer<Operation<P, "put">>> {
   return request("put", url(path, options.params), body, options.signal) as Promise<Answer<Operation<P, "put">>>;
+}
+
+/** Deletes what `path` names; the server answers 204 with no body. */
+export function apiDelete<P extends PathWith<"delete">>(path: P, options: Options<Operation<P, "delete">>): Promise<void> {
+  return request("delete", url(path, options.params), undefined, options.signal).then(() => undefined);
 }

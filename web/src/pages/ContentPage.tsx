@@ -1,10 +1,12 @@
 import { useId, useState, type FormEvent } from "react";
 import { apiGet, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
+import { useMay } from "../auth/context";
 import "../content/content.css";
 import { TEMPLATE_ID } from "../content/template";
 import { Link, navigate } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
+import { ReadOnly } from "../ui/ReadOnly";
 import { Time } from "../ui/Time";
 import { useTitle } from "../ui/useTitle";
 
@@ -90,22 +92,27 @@ export function ContentPage() {
   useTitle("Content");
   const [list, reload] = useApi("templates", (signal) => apiGet("/api/templates", { signal }));
   const [adding, setAdding] = useState(false);
+  const editor = useMay("editor");
   const templates = list.state === "ready" ? [...list.data.templates].sort((a, b) => a.id.localeCompare(b.id)) : [];
   return (
     <div className="page">
       <div className="page-head">
         <h1>Content</h1>
-        {!adding && (
-          <button type="button" className="button button-primary" onClick={() => setAdding(true)}>
-            New template
-          </button>
+        {!editor ? (
+          <ReadOnly />
+        ) : (
+          !adding && (
+            <button type="button" className="button button-primary" onClick={() => setAdding(true)}>
+              New template
+            </button>
+          )
         )}
       </div>
       <p className="muted">
         Email templates in Liquid: <code>traits</code> is the person, <code>event</code> the event that started the run. A journey's send step names one by
         its id.
       </p>
-      {adding && <NewTemplate taken={new Set(templates.map((t) => t.id))} onCancel={() => setAdding(false)} />}
+      {adding && editor && <NewTemplate taken={new Set(templates.map((t) => t.id))} onCancel={() => setAdding(false)} />}
       {list.state === "loading" && (
         <p className="muted" role="status">
           Loading the templates…

@@ -1,10 +1,14 @@
 import { useId, useState, type FormEvent } from "react";
 import { apiGet, apiPost, ApiError, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
+import { useMay, useSession, VIEWERS_CANNOT } from "../auth/context";
 import { CopyButton } from "../ui/CopyButton";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { Time } from "../ui/Time";
 import { useTitle } from "../ui/useTitle";
+import { Audit } from "./settings/Audit";
+import { Tokens } from "./settings/Tokens";
+import { Users } from "./settings/Users";
 
 const SOURCE_ID = /^[a-z0-9_-]{1,100}$/;
 
@@ -91,6 +95,8 @@ function Sources() {
   const sources = list.state === "ready" ? list.data.sources : [];
   const source = sources.find((s) => s.id === chosen) ?? sources[0];
   const origin = window.location.origin;
+  const admin = useMay("admin");
+  const editor = useMay("editor");
   return (
     <section className="panel settings-section" aria-labelledby="sources-title">
       <h2 id="sources-title">Sources and write keys</h2>
@@ -107,7 +113,7 @@ function Sources() {
         (sources.length === 0 ? (
           <p>No sources yet: create one to get a write key.</p>
         ) : (
-          <table className="table">
+          <table className="table" aria-label="Sources">
             <thead>
               <tr>
                 <th scope="col">Source</th>
@@ -135,12 +141,18 @@ function Sources() {
             </tbody>
           </table>
         ))}
-      <NewSource
-        onCreated={(s) => {
-          setChosen(s.id);
-          reload();
-        }}
-      />
+      {admin ? (
+        <NewSource
+          onCreated={(s) => {
+            setChosen(s.id);
+            reload();
+          }}
+        />
+      ) : (
+        <p className="muted" title={editor ? "only admins create sources" : VIEWERS_CANNOT}>
+          {editor ? "Only admins create sources." : "Read only: viewers cannot change this."}
+        </p>
+      )}
       {source && (
         <div className="snippets">
           <div className="inline">
@@ -177,6 +189,8 @@ function Sources() {
 
 export function SettingsPage() {
   useTitle("Settings");
+  const session = useSession();
+  const admin = useMay("admin");
   return (
     <div className="page">
       <div className="page-head">
@@ -185,15 +199,38 @@ export function SettingsPage() {
       <Sources />
       <section className="panel settings-section" aria-labelledby="users-title">
         <h2 id="users-title">Users and roles</h2>
-        <p>
-          Comes with sign-in, which is being built. Until then there is one admin token: the server prints it on its first start, and{" "}
-          <code>wayfarer admin-token</code> makes a new one. This browser keeps the token it was given.
-        </p>
+        {session && (
+          <p>
+            You are {session.user ? session.user.email : session.actor}, with the role <strong>{session.role}</strong>.
+          </p>
+        )}
+        {admin ? (
+          <Users me={session?.user?.id} />
+        ) : (
+          <p className="muted">An admin manages users and their roles: ask one to change yours.</p>
+        )}
       </section>
-      <section className="panel settings-section" aria-labelledby="audit-title">
-        <h2 id="audit-title">Audit log</h2>
-        <p>Comes with sign-in: who changed which journey, template or setting, and when.</p>
+      <section className="panel settings-section" aria-labelledby="tokens-title">
+        <h2 id="tokens-title">Your API tokens</h2>
+        {session && !session.user ? (
+          <p className="muted">
+            API tokens belong to users: this is the admin token, which has no user. Sign in as a user to make one for journeys as code (
+            <code>wayfarer journeys apply FILE --token …</code>).
+          </p>
+        ) : (
+          <>
+            <p className="muted">A token acts with your role. Use it as <code>Authorization: Bearer</code>, or for journeys as code.</p>
+            <Tokens />
+          </>
+        )}
       </section>
+      {admin && (
+        <section className="panel settings-section" aria-labelledby="audit-title">
+          <h2 id="audit-title">Audit log</h2>
+          <p className="muted">Who changed which journey, template, user or setting, and when; newest first.</p>
+          <Audit />
+        </section>
+      )}
     </div>
   );
 }

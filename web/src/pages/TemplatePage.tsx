@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState, type ChangeEvent } from "react";
 import { apiGet, apiPost, apiPut, ApiError, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
+import { useMay } from "../auth/context";
 import { ContextTree } from "../content/ContextTree";
 import "../content/content.css";
 import { EmailPreview } from "../content/EmailPreview";
@@ -11,6 +12,7 @@ import { PartProblem } from "../content/PartProblem";
 import { draftOf, offsetOf, PART_LABEL, PARTS, problemsByPart, TEMPLATE_ID, type Draft, type Part } from "../content/template";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
+import { ReadOnly } from "../ui/ReadOnly";
 import { Time } from "../ui/Time";
 import { useDebounced } from "../ui/useDebounced";
 import { useTitle } from "../ui/useTitle";
@@ -112,6 +114,7 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
 
   const variables = names.state === "ready" ? names.data.template_variables : [];
   const traits = names.state === "ready" ? names.data.traits : [];
+  const editor = useMay("editor");
   const saveProblems = PARTS.filter((p) => problems[p]?.length);
 
   return (
@@ -123,9 +126,13 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
         <span className="muted" role="status">
           {saved === null ? "New template, not saved yet" : dirty ? "Changes not saved" : <>Saved <Time at={saved.updated_at} /></>}
         </span>
-        <button type="button" className="button button-primary" onClick={save} disabled={saving || !dirty}>
-          {saving ? "Saving…" : "Save"}
-        </button>
+        {editor ? (
+          <button type="button" className="button button-primary" onClick={save} disabled={saving || !dirty}>
+            {saving ? "Saving…" : "Save"}
+          </button>
+        ) : (
+          <ReadOnly />
+        )}
         {saveProblems.length > 0 && (
           <span className="item-error" role="alert">
             Not saved: {saveProblems.map((p) => PART_LABEL[p]).join(", ")} {saveProblems.length > 1 ? "have" : "has"} problems

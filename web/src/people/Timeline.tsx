@@ -3,9 +3,11 @@
 import { useId, useState, type ReactNode } from "react";
 import { apiPost, ApiError, type Schemas } from "../api/client";
 import type { Paged } from "../api/usePaged";
+import { useMay } from "../auth/context";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { formatDateAndTime } from "../ui/format";
+import { ReadOnly } from "../ui/ReadOnly";
 import { Time } from "../ui/Time";
 import { timeline, type TimelineItem, type TimelineKind } from "./timeline";
 
@@ -60,6 +62,7 @@ function messageTitle(m: Schemas["MessageView"]): string {
 
 function MessageItem({ message, onRetried }: { message: Schemas["MessageView"]; onRetried: () => void }) {
   const [retrying, setRetrying] = useState(false);
+  const editor = useMay("editor");
   const [error, setError] = useState<ApiError>();
   const retry = () => {
     setRetrying(true);
@@ -101,9 +104,13 @@ function MessageItem({ message, onRetried }: { message: Schemas["MessageView"]; 
       {message.last_error && <p className="item-text item-error">{message.last_error}</p>}
       {message.status === "failed" && (
         <div>
-          <button type="button" className="button button-small" onClick={retry} disabled={retrying}>
-            {retrying ? "Retrying…" : "Retry"}
-          </button>
+          {editor ? (
+            <button type="button" className="button button-small" onClick={retry} disabled={retrying}>
+              {retrying ? "Retrying…" : "Retry"}
+            </button>
+          ) : (
+            <ReadOnly />
+          )}
         </div>
       )}
       {error && <ErrorNotice what={`Message ${message.id} could not be retried`} error={error} onRetry={retry} />}
