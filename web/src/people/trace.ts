@@ -45,10 +45,12 @@ function isStep(v: unknown): v is TraceStep {
   );
 }
 
-/** A transition's structured steps, if the server sent them (and they have the expected shape). */
+/** A transition's structured steps, if it has them: rows written before traces were
+ * structured read as `text` steps alone, which say no more than the lines. */
 export function stepsOf(entry: Schemas["TraceEntry"]): TraceStep[] | undefined {
   const steps: unknown = (entry as { steps?: unknown }).steps;
-  return Array.isArray(steps) && steps.every(isStep) ? steps : undefined;
+  if (!Array.isArray(steps) || !steps.every(isStep)) return undefined;
+  return steps.some((s) => s.kind !== "text") ? steps : undefined;
 }
 
 export interface RunPath {

@@ -2,6 +2,8 @@
 import type { Schemas } from "../api/client";
 import { EXAMPLES } from "../examples";
 
+
+const TEXT = ["entered on Page Viewed", "invite: email consultation-invite", "booked: waiting for Consultation Booked"];
 export const consultation = EXAMPLES.find((e) => e.file === "consultation.json")?.doc;
 
 export const summary = (id: number, user: string, traits: Record<string, unknown> = {}): Schemas["ProfileSummary"] => ({
@@ -21,7 +23,8 @@ export const run = (over: Partial<Schemas["RunView"]> = {}): Schemas["RunView"] 
   control_group: false,
   assignments: {},
   variables: {},
-  trace: [{ seq: 5, at: "2030-01-01T00:03:00Z", lines: ["entered on Page Viewed", "invite: email consultation-invite", "booked: waiting for Consultation Booked"], steps: [] }],
+  // As rows written before trace lines were structured read: each line's text alone.
+  trace: [{ seq: 5, at: "2030-01-01T00:03:00Z", lines: TEXT, steps: TEXT.map((text) => ({ node: null, kind: "text" as const, text, checks: [] })) }],
   ...over,
 });
 
