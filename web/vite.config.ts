@@ -1,5 +1,8 @@
 import { defineConfig } from "vitest/config";
 
+/** `npx vite` answers /api and /v1 from a running server: WAYFARER_URL, by default the server's own default address. */
+const server = process.env.WAYFARER_URL ?? "http://127.0.0.1:8420";
+
 export default defineConfig({
   // The server serves index.html at / (and for every client-side route) and the assets under /assets/.
   base: "/",
@@ -16,7 +19,7 @@ export default defineConfig({
     },
   },
   // The example journeys (../examples) are part of the page's empty state.
-  server: { fs: { allow: [".."] } },
+  server: { fs: { allow: [".."] }, proxy: { "/api": server, "/v1": server } },
   test: {
     include: ["src/**/*.test.{ts,tsx}"],
   },

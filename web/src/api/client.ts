@@ -18,25 +18,33 @@ export function setToken(token: string): void {
 
 export class ApiError extends Error {
   readonly code: string;
+  /** The answer's `details`, for the codes that have some (`template_invalid`: `{problems}`). */
+  readonly details: unknown;
 
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, details?: unknown) {
     super(message);
     this.name = "ApiError";
     this.code = code;
+    this.details = details;
   }
 }
 
-type Method = "get" | "post";
+type Method = "get" | "post" | "put";
 type PathWith<M extends Method> = { [P in keyof paths]: paths[P][M] extends { responses: object } ? P : never }[keyof paths];
 type Operation<P extends keyof paths, M extends Method> = paths[P][M];
 type Answer<Op> = Op extends { responses: { 200: { content: { "application/json": infer T } } } } ? T : never;
 type RequestBody<Op> = Op extends { requestBody: { content: { "application/json": infer T } } } ? T : never;
 /** A call's options: the path parameters when the path has some ("/api/journeys/{id}" → params: {id}). */
-type Options<Op> = { signal?: AbortSignal } & (Op extends { parameters: { path: infer T } } ? { params: T } : { params?: never });
+type Options<Op> = { signal?: AbortSignal } & (Op extends { parameters: { path: infer T } } ? { params: T } : { params?: never }) &
+  (Op extends { parameters: { query?: infer Q } } ? ([Q] extends [undefined] ? { query?: never } : { query?: Q }) : { query?: never });
 
-function url(template: string, params: object | undefined): string {
+function url(template: string, params: object | undefined, query?: object): string {
   const values: Record<string, unknown> = { ...params };
-  return template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(values[name])));
+  const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(values[name])));
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined && value !== null) search.set(name, String(value));
+  const qs = search.toString();
+  return qs === "" ? path : `${path}?${qs}`;
 }
 
 function problem(value: unknown): { code: string; message: string } | undefined {
@@ -66,14 +74,14 @@ async function request(method: Method, path: string, body: unknown, signal?: Abo
   }
   if (!response.ok) {
     const known = problem(json);
-    throw known ? new ApiError(known.code, known.message) : new ApiError(`http_${response.status}`, `the server answered ${response.status} ${response.statusText}`.trim());
+    throw known ? new ApiError(known.code, known.message, (json as { details?: unknown }).details) : new ApiError(`http_${response.status}`, `the server answered ${response.status} ${response.statusText}`.trim());
   }
   if (json === undefined) throw new ApiError("malformed_answer", `the server's answer to ${method.toUpperCase()} ${path} is not JSON`);
   return json;
 }
 
 export function apiGet<P extends PathWith<"get">>(path: P, options: Options<Operation<P, "get">>): Promise<Answer<Operation<P, "get">>> {
-  return request("get", url(path, options.params), undefined, options.signal) as Promise<Answer<Operation<P, "get">>>;
+  return request("get", url(path, options.params, options.query), undefined, options.signal) as Promise<Answer<Operation<P, "get">>>;
 }
 
 export function apiPost<P extends PathWith<"post">>(
@@ -82,4 +90,12 @@ export function apiPost<P extends PathWith<"post">>(
   options: Options<Operation<P, "post">>,
 ): Promise<Answer<Operation<P, "post">>> {
   return request("post", url(path, options.params), body, options.signal) as Promise<Answer<Operation<P, "post">>>;
+}
+
+export function apiPut<P extends PathWith<"put">>(
+  path: P,
+  body: RequestBody<Operation<P, "put">>,
+  options: Options<Operation<P, "put">>,
+): Promise<Answer<Operation<P, "put">>> {
+  return request("put", url(path, options.params), body, options.signal) as Promise<Answer<Operation<P, "put">>>;
 }
