@@ -1,6 +1,9 @@
 import { BaseEdge, EdgeLabelRenderer, type Edge, type EdgeProps } from "@xyflow/react";
+import { useContext } from "react";
 import type { GraphEdge } from "./graph";
 import type { EdgeRoute, Point } from "./layout";
+import { CardActions } from "./NodeCard";
+import { StepMenu } from "./edit/fields";
 
 export type RouteData = { edge: GraphEdge; route: EdgeRoute };
 
@@ -24,22 +27,67 @@ export function routePath(points: Point[]): string {
   return d;
 }
 
-/** An edge drawn along the route the layout computed, with its label where the layout left room. */
+/** Where an edge's "+" goes: halfway between its label (or its start) and its end, along the route. */
+export function plusPoint(route: EdgeRoute): Point | undefined {
+  const pts = route.points;
+  if (pts.length < 2) return undefined;
+  let from = 0;
+  if (route.label) {
+    const l = route.label;
+    const i = pts.findIndex((p) => p.x === l.x && p.y === l.y);
+    if (i >= 0) from = i;
+  }
+  const part = pts.slice(from);
+  const lengths = part.slice(1).map((p, i) => Math.hypot(p.x - part[i].x, p.y - part[i].y));
+  const total = lengths.reduce((a, b) => a + b, 0);
+  // Past a label, a bit lower than halfway so the "+" does not sit on the label.
+  let left = total * (route.label ? 0.55 : 0.5);
+  for (let i = 0; i < lengths.length; i++) {
+    if (left <= lengths[i] || i === lengths.length - 1) {
+      const t = lengths[i] === 0 ? 0 : Math.min(1, left / lengths[i]);
+      return { x: part[i].x + (part[i + 1].x - part[i].x) * t, y: part[i].y + (part[i + 1].y - part[i].y) * t };
+    }
+    left -= lengths[i];
+  }
+  return undefined;
+}
+
+/** An edge drawn along the route the layout computed, with its label where the layout left room, and a "+" to insert a step. */
 export function JourneyEdge({ id, data, markerEnd }: EdgeProps<RouteEdge>) {
+  const actions = useContext(CardActions);
   if (!data) return null;
   const { edge, route } = data;
+  const plus = actions && edge.source !== edge.target ? plusPoint(route) : undefined;
+  const output = edge.id.slice(edge.source.length + 1);
   return (
     <>
       <BaseEdge id={id} path={routePath(route.points)} markerEnd={markerEnd} />
-      {edge.label !== undefined && route.label && (
+      {((edge.label !== undefined && route.label) || plus) && (
         <EdgeLabelRenderer>
-          <div
-            className={`edge-label edge-label-${edge.kind} nodrag nopan`}
-            style={{ transform: `translate(-50%, -50%) translate(${route.label.x}px, ${route.label.y}px)` }}
-            title={edge.detail}
-          >
-            {edge.label}
-          </div>
+          {edge.label !== undefined && route.label && (
+            <div
+              className={`edge-label edge-label-${edge.kind} nodrag nopan`}
+              style={{ transform: `translate(-50%, -50%) translate(${route.label.x}px, ${route.label.y}px)` }}
+              title={edge.detail}
+            >
+              {edge.label}
+            </div>
+          )}
+          {plus && actions && (
+            <div
+              className="edge-plus nodrag nopan"
+              data-source={edge.source}
+              data-output={output}
+              style={{ transform: `translate(-50%, -50%) translate(${plus.x}px, ${plus.y}px)` }}
+            >
+              <StepMenu
+                label="+"
+                className="edge-plus-button"
+                title={`Insert a step between ${edge.source === "(entry)" ? "the entry" : edge.source} and ${edge.target}`}
+                onPick={(t) => actions.insert({ source: edge.source, output }, t)}
+              />
+            </div>
+          )}
         </EdgeLabelRenderer>
       )}
     </>

@@ -1,0 +1,126 @@
+// What the journey page keeps up to date: the validator's diagnostics for the document being
+// edited, live counts, the server's clock, the names the data has and the templates.
+import { useEffect, useRef, useState } from "react";
+import { ApiError, apiGet, apiPost, type Schemas } from "../../api/client";
+import type { JourneyDocument } from "../../journey/doc";
+
+const asApiError = (e: unknown) => (e instanceof ApiError ? e : new ApiError("internal", e instanceof Error ? e.message : String(e)));
+
+export interface Checked {
+  /** The document these diagnostics are of. */
+  doc: JourneyDocument;
+  diagnostics: Schemas["Diagnostic"][];
+  valid: boolean;
+}
+
+/**
+ * The server's validator on the document as it is edited: at once after an operation, ~300 ms
+ * after the last keystroke while typing. The validator is the server's (the one the API and the
+ * CLI use), never a copy.
+ */
+export function useValidation(doc: JourneyDocument | undefined, typing: boolean): { checked?: Checked; error?: ApiError; pending: boolean } {
+  const [checked, setChecked] = useState<Checked>();
+  const [error, setError] = useState<ApiError>();
+  useEffect(() => {
+    if (doc === undefined) return;
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => {
+        apiPost("/api/journeys/validate", doc as unknown as Schemas["JourneyDocument"], { signal: controller.signal }).then(
+          (v) => {
+            setChecked({ doc, diagnostics: v.diagnostics, valid: v.valid });
+            setError(undefined);
+          },
+          (e: unknown) => {
+            if (!controller.signal.aborted) setError(asApiError(e));
+          },
+        );
+      },
+      typing ? 300 : 0,
+    );
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [doc]);
+  return { checked, error, pending: checked?.doc !== doc };
+}
+
+/** The period of the counts: the last 7 days (the server's default) or from/to (RFC 3339). */
+export type Period = { kind: "default" } | { kind: "range"; from: string; to: string };
+
+/** GET /api/journeys/{id}/counts every 2 s while the page is visible; nothing while it is hidden. */
+export function useLiveCounts(id: string | undefined, period: Period, every = 2000): { counts?: Schemas["JourneyCounts"]; error?: ApiError } {
+  const [counts, setCounts] = useState<Schemas["JourneyCounts"]>();
+  const [error, setError] = useState<ApiError>();
+  const [visible, setVisible] = useState(() => typeof document === "undefined" || document.visibilityState !== "hidden");
+  useEffect(() => {
+    const onChange = () => setVisible(document.visibilityState !== "hidden");
+    document.addEventListener("visibilitychange", onChange);
+    return () => document.removeEventListener("visibilitychange", onChange);
+  }, []);
+  const key = period.kind === "range" ? `${period.from}/${period.to}` : "";
+  useEffect(() => setCounts(undefined), [id, key]);
+  useEffect(() => {
+    if (!id || !visible) return;
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = () => {
+      const query = period.kind === "range" ? { from: period.from, to: period.to } : undefined;
+      apiGet("/api/journeys/{id}/counts", { params: { id }, query, signal: controller.signal }).then(
+        (c) => {
+          setCounts(c);
+          setError(undefined);
+        },
+        (e: unknown) => {
+          if (!controller.signal.aborted) setError(asApiError(e));
+        },
+      ).finally(() => {
+        if (!controller.signal.aborted) timer = setTimeout(poll, every);
+      });
+    };
+    poll();
+    return () => {
+      controller.abort();
+      if (timer) clearTimeout(timer);
+    };
+  }, [id, key, visible, every]);
+  return { counts, error };
+}
+
+/** The server's time (a manual clock in tests), as an offset from this browser's. */
+export function useServerClock(): () => Date {
+  const offset = useRef(0);
+  useEffect(() => {
+    const controller = new AbortController();
+    apiGet("/api/clock", { signal: controller.signal }).then(
+      (c) => {
+        offset.current = Date.parse(c.now) - Date.now();
+      },
+      () => undefined,
+    );
+    return () => controller.abort();
+  }, []);
+  return () => new Date(Date.now() + offset.current);
+}
+
+/** Something loaded once (and again on `reload`), undefined until then or on failure. */
+export function useOnce<T>(load: (signal: AbortSignal) => Promise<T>): [T | undefined, () => void, ApiError | undefined] {
+  const [value, setValue] = useState<T>();
+  const [error, setError] = useState<ApiError>();
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    const controller = new AbortController();
+    load(controller.signal).then(
+      (v) => {
+        setValue(v);
+        setError(undefined);
+      },
+      (e: unknown) => {
+        if (!controller.signal.aborted) setError(asApiError(e));
+      },
+    );
+    return () => controller.abort();
+  }, [attempt]);
+  return [value, () => setAttempt((n) => n + 1), error];
+}
