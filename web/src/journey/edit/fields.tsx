@@ -283,7 +283,7 @@ export function ValueInput({ label, value, onChange, kinds }: { label: string; v
   const choices = kinds ?? (["text", "number", "boolean", "list", "json"] as const);
   const names: Record<ValueKind, string> = { text: "text", number: "number", boolean: "yes/no", list: "list", json: "JSON" };
   return (
-    <div className="ed-value" role="group" aria-label={label}>
+    <div className="ed-value">
       {kind === "text" && <input id={id} aria-label={label} value={value as string} onChange={(e) => onChange(e.target.value)} spellCheck={false} />}
       {kind === "number" && <input id={id} aria-label={label} type="number" value={value as number} onChange={(e) => onChange(e.target.value === "" ? 0 : Number(e.target.value))} />}
       {kind === "boolean" && (

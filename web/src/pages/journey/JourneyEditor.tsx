@@ -492,7 +492,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
             Redo
           </button>
           <span className="je-sep" />
-          <button type="button" className="button" onClick={() => void saveDraft()} disabled={busy !== undefined || (!dirty && !isNew)}>
+          <button type="button" className="button" onClick={() => void saveDraft()} disabled={busy !== undefined}>
             {busy === "save" ? "Saving…" : "Save draft"}
           </button>
           <button
