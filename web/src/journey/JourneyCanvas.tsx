@@ -274,9 +274,19 @@ export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, o
           <Focus focus={focus} positions={positions} />
           <Background gap={16} />
           <Controls showInteractive={false} />
-          <Panel position="top-left">
-            <JourneyOverview doc={doc} diagnostics={placed.journey} />
-          </Panel>
+          {editing ? (
+            // While editing, the side panel holds these: folded in a corner, out of the cards' way.
+            <Panel position="top-right">
+              <details className="overview-fold">
+                <summary>Goal, exits, rules{placed.journey.length > 0 ? ` · ${placed.journey.length} problem${placed.journey.length > 1 ? "s" : ""}` : ""}</summary>
+                <JourneyOverview doc={doc} diagnostics={placed.journey} />
+              </details>
+            </Panel>
+          ) : (
+            <Panel position="top-left">
+              <JourneyOverview doc={doc} diagnostics={placed.journey} />
+            </Panel>
+          )}
         </ReactFlow>
       </CardActions.Provider>
     </div>

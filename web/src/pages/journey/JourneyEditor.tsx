@@ -127,7 +127,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   const [period, setPeriod] = useState<Period>({ kind: "default" });
   const [backtest, setBacktest] = useState<BacktestState>({ state: "idle" });
   const [compare, setCompare] = useState<{ from: Side; to: Side }>();
-  const serverNow = useServerClock();
+  const clock = useServerClock();
 
   const id = view?.id ?? doc.id;
   const validation = useValidation(readable.ok ? doc : undefined, h.merge !== undefined);
@@ -513,7 +513,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
             {diagnostics ? problemsSummary(diagnostics) : "Checking…"}
           </button>
           <span className="je-grow" />
-          {view?.published && <PeriodPicker period={period} onChange={setPeriod} now={serverNow} />}
+          {view?.published && <PeriodPicker period={period} onChange={setPeriod} now={clock.now} />}
         </div>
         {notice && (
           <div className={`je-notice ${notice.kind === "error" ? "notice notice-error" : "notice notice-ok"}`} role={notice.kind === "error" ? "alert" : "status"}>
@@ -643,8 +643,10 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
               {tab === "backtest" && (
                 <BacktestPanel
                   state={backtest}
-                  defaults={() => {
-                    const to = serverNow();
+                  defaults={async () => {
+                    // Up to the server's now, rounded up to the minute (the pickers' precision).
+                    const now = await clock.refresh();
+                    const to = new Date(Math.ceil(now.getTime() / 60_000) * 60_000);
                     return { from: new Date(to.getTime() - 7 * 24 * 3600_000), to };
                   }}
                   onRun={(f, t) => void runBacktest(f, t)}

@@ -88,20 +88,24 @@ export function useLiveCounts(id: string | undefined, period: Period, every = 20
   return { counts, error };
 }
 
-/** The server's time (a manual clock in tests), as an offset from this browser's. */
-export function useServerClock(): () => Date {
+/** The server's time (a manual clock in tests), as an offset from this browser's; `refresh` asks again. */
+export function useServerClock(): { now: () => Date; refresh: () => Promise<Date> } {
   const offset = useRef(0);
+  const refresh = async (signal?: AbortSignal) => {
+    try {
+      const c = await apiGet("/api/clock", { signal });
+      offset.current = Date.parse(c.now) - Date.now();
+    } catch {
+      // The browser's clock, then.
+    }
+    return new Date(Date.now() + offset.current);
+  };
   useEffect(() => {
     const controller = new AbortController();
-    apiGet("/api/clock", { signal: controller.signal }).then(
-      (c) => {
-        offset.current = Date.parse(c.now) - Date.now();
-      },
-      () => undefined,
-    );
+    void refresh(controller.signal);
     return () => controller.abort();
   }, []);
-  return () => new Date(Date.now() + offset.current);
+  return { now: () => new Date(Date.now() + offset.current), refresh: () => refresh() };
 }
 
 /** Something loaded once (and again on `reload`), undefined until then or on failure. */

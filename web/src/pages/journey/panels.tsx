@@ -177,7 +177,7 @@ export function BacktestPanel({
   onPick,
 }: {
   state: BacktestState;
-  defaults: () => { from: Date; to: Date };
+  defaults: () => Promise<{ from: Date; to: Date }>;
   onRun: (from: string, to: string) => void;
   onShow: (shown: boolean) => void;
   onPick: (d: Diagnostic) => void;
@@ -186,9 +186,15 @@ export function BacktestPanel({
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
   useEffect(() => {
-    const d = defaults();
-    setFrom(localInput(d.from));
-    setTo(localInput(d.to));
+    let live = true;
+    void defaults().then((d) => {
+      if (!live) return;
+      setFrom((f) => f || localInput(d.from));
+      setTo((t) => t || localInput(d.to));
+    });
+    return () => {
+      live = false;
+    };
   }, []);
   const run = () => onRun(new Date(from).toISOString(), new Date(to).toISOString());
   const report = state.state === "done" ? state.report : undefined;
