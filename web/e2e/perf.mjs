@@ -103,7 +103,9 @@ async function main() {
   });
   const result = { nodes: 1 + doc.steps.length, url: `${ui}/journeys/${id}` };
   try {
-    await context.addInitScript((t) => localStorage.setItem("wayfarer.token", t), token);
+    await context.addInitScript((t) => {
+      if (window === window.top) localStorage.setItem("wayfarer.token", t);
+    }, token);
     const page = context.pages()[0] ?? (await context.newPage());
     const measures = (name) => page.evaluate((n) => performance.getEntriesByName(n, "measure").map((m) => Math.round(m.duration * 10) / 10), name);
     await page.goto(result.url);

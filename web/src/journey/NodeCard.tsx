@@ -1,5 +1,5 @@
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
-import { createContext, useContext } from "react";
+import { createContext, useContext, useEffect, useRef } from "react";
 import type { StepType } from "./doc";
 import { AlertIcon } from "../ui/icons";
 import { countBadges, type NodeCounts } from "./counts";
@@ -65,13 +65,27 @@ function Endings({ labels }: { labels: string[] }) {
   );
 }
 
+/** A number that flashes softly when it changes (not when it first shows): no layout moves. */
+function Value({ value }: { value: string }) {
+  const previous = useRef<string | undefined>(undefined);
+  const changed = previous.current !== undefined && previous.current !== value;
+  useEffect(() => {
+    previous.current = value;
+  }, [value]);
+  return (
+    <strong key={value} className={changed ? "count-bump" : undefined}>
+      {value}
+    </strong>
+  );
+}
+
 function Counts({ counts, entries, simulated }: { counts: NodeCounts; entries?: number; simulated?: boolean }) {
   return (
     <ul className={`card-counts${simulated ? " card-counts-sim" : ""}`} aria-label={simulated ? "Simulated counts (backtest)" : "Counts"}>
       {countBadges(counts, entries).map((b) => (
         <li key={b.key} className={`count count-${b.key}`} title={simulated ? `${b.long} (simulated)` : b.long} aria-label={simulated ? `${b.long} (simulated)` : b.long}>
           <span className="count-value">
-            <strong>{b.value}</strong>
+            <Value value={b.value} />
             {b.share !== undefined && b.key !== "entered" && <small>{b.share}</small>}
           </span>
           <span>{b.short}</span>

@@ -447,6 +447,12 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   useEffect(() => {
     document.title = `${name} · Wayfarer`;
   }, [name]);
+  // Good news goes away by itself; errors stay until dismissed.
+  useEffect(() => {
+    if (notice?.kind !== "ok") return;
+    const t = setTimeout(() => setNotice(undefined), 6000);
+    return () => clearTimeout(t);
+  }, [notice]);
 
   const shownDoc = comparison?.doc ?? (readable.ok ? readable.doc : undefined);
 
@@ -464,25 +470,6 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
             {view?.published ? <span className="muted">live: version {view.published.version}</span> : <span className="muted">{isNew ? "new, not saved yet" : "draft, never published"}</span>}
             {view?.published && !deepEqual(doc, view.published.document) && <span className="muted">· the draft has changes not published yet</span>}
           </div>
-          {view?.published && (
-            <div className="je-live">
-              {state === "active" && (
-                <button type="button" className="button" disabled={busy !== undefined} onClick={() => changeState("pause")} title="No new entries; runs in flight go on">
-                  Pause
-                </button>
-              )}
-              {state === "paused" && (
-                <button type="button" className="button" disabled={busy !== undefined} onClick={() => changeState("resume")}>
-                  Resume
-                </button>
-              )}
-              {state !== "stopped" && (
-                <button type="button" className="button button-danger-outline" disabled={busy !== undefined} onClick={() => setDialog("stop")}>
-                  Stop…
-                </button>
-              )}
-            </div>
-          )}
         </header>
         <div className="je-toolbar" role="toolbar" aria-label="Journey">
           <button type="button" className="button" onClick={doUndo} disabled={h.past.length === 0 || !!compare} title="Undo (Ctrl/Cmd+Z)">
@@ -513,6 +500,25 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
             {diagnostics ? problemsSummary(diagnostics) : "Checking…"}
           </button>
           <span className="je-grow" />
+          {view?.published && (
+            <div className="je-live">
+              {state === "active" && (
+                <button type="button" className="button" disabled={busy !== undefined} onClick={() => changeState("pause")} title="No new entries; runs in flight go on">
+                  Pause
+                </button>
+              )}
+              {state === "paused" && (
+                <button type="button" className="button" disabled={busy !== undefined} onClick={() => changeState("resume")}>
+                  Resume
+                </button>
+              )}
+              {state !== "stopped" && (
+                <button type="button" className="button button-danger-outline" disabled={busy !== undefined} onClick={() => setDialog("stop")}>
+                  Stop…
+                </button>
+              )}
+            </div>
+          )}
           {view?.published && <PeriodPicker period={period} onChange={setPeriod} now={clock.now} />}
         </div>
         {notice && (
@@ -541,8 +547,10 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
           >
             {simulated && !compare && (
               <div className="banner banner-sim" role="status">
-                <strong>Simulation</strong>: backtest from {new Date(simulated.from).toLocaleString()} to {new Date(simulated.to).toLocaleString()}. The counts on the cards are what this
-                version would have done; nothing was sent.
+                <span>
+                  <strong>Simulation</strong>: backtest from {new Date(simulated.from).toLocaleString()} to {new Date(simulated.to).toLocaleString()}. The counts on the cards are
+                  what this version would have done; nothing was sent.
+                </span>
                 <button type="button" className="button button-small" onClick={() => backtest.state === "done" && setBacktest({ ...backtest, shown: false })}>
                   Show live counts
                 </button>
