@@ -77,8 +77,8 @@ test("a journey's page: its draft in the editor, the live version, the validator
   expect(await screen.findByRole("heading", { name: "A newer name", level: 1 }, { timeout: 15000 })).toBeTruthy();
   expect(screen.getByText("live: version 2")).toBeTruthy();
   expect(screen.getByText("paused")).toBeTruthy();
-  expect(await screen.findByRole("button", { name: "Problems: 1 warning" })).toBeTruthy();
-  expect(await screen.findByText("Email: consultation-invite")).toBeTruthy();
+  expect(await screen.findByRole("button", { name: "Problems: 1 warning" }, { timeout: 5000 })).toBeTruthy();
+  expect(await screen.findByText("Email: consultation-invite", undefined, { timeout: 5000 })).toBeTruthy();
   expect(screen.getByRole("img", { name: "1 warning: warning: never seen" })).toBeTruthy();
   expect(screen.getByRole("button", { name: "Resume" })).toBeTruthy();
 });

@@ -47,6 +47,9 @@ export interface JourneyCanvasProps {
   onDrawn?: (doc: JourneyDocument, diagnostics: CanvasDiagnostic[] | undefined) => void;
 }
 
+/** From this many nodes on, only the cards in view are drawn. */
+const LARGE = 80;
+
 /** The MIME type of a step type dragged from the palette. */
 export const DRAG_TYPE = "application/x-wayfarer-step";
 
@@ -266,6 +269,8 @@ export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, o
           selectionKeyCode={null}
           multiSelectionKeyCode={["Meta", "Control", "Shift"]}
           panOnScroll
+          // Large journeys draw only the cards in view: an edit then redraws tens of cards, not hundreds.
+          onlyRenderVisibleElements={graph.nodes.length > LARGE}
           minZoom={0.1}
           maxZoom={1.5}
         >

@@ -10,6 +10,7 @@ import { diff, changeLines } from "../../journey/diff";
 import type { JourneyDocument } from "../../journey/doc";
 import { ENTRY_ID } from "../../journey/graph";
 import { JourneyEditor } from "./JourneyEditor";
+import { localInput } from "./panels";
 
 vi.setConfig({ testTimeout: 30000 });
 // The canvas takes a while to draw in happy-dom on a busy machine.
@@ -428,9 +429,13 @@ describe("live state", () => {
     };
     const { container, calls } = renderEditor(doc, { extra: { "POST /api/journeys/backtest": () => [200, report] } });
     fireEvent.click(screen.getByRole("tab", { name: "Backtest" }));
+    // The period is ready once the server's clock has answered: the last 7 days up to its now.
+    await waitFor(() => expect((screen.getByLabelText("To") as HTMLInputElement).value).toBe(localInput(new Date("2030-01-08T00:00:00Z"))));
     fireEvent.click(screen.getByRole("button", { name: "Run the backtest" }));
     await waitFor(() => expect(screen.getByText(/The counts on the cards are what this version would have done/)).toBeTruthy());
-    expect((calls.find((c) => c.path === "/api/journeys/backtest")?.body as { document: unknown }).document).toEqual(doc);
+    const body = calls.find((c) => c.path === "/api/journeys/backtest")?.body as { document: unknown; from: string; to: string };
+    expect(body.document).toEqual(doc);
+    expect(new Date(body.to).getTime() - new Date(body.from).getTime()).toBe(7 * 24 * 3600_000);
     expect(within(card(container, "booked")).getByLabelText("Simulated counts (backtest)")).toBeTruthy();
     expect(within(card(container, "booked")).getByLabelText("6 visits, 100% of the journey's entries (simulated)")).toBeTruthy();
     expect(screen.getByText("6 consultation-invite, 3 consultation-reminder")).toBeTruthy();

@@ -180,14 +180,22 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   }, []);
 
   // ---- Editing ----
-  const edit = useCallback((path: Path, value: unknown, merge?: string) => {
+  // The history as of the last render, for edits computed from it (events come one at a time).
+  const history = useRef(h);
+  history.current = h;
+  const startValidation = validation.start;
+  /** Records an edit; an operation (not typing) is sent to the validator before it is drawn. */
+  const record = useCallback((next: JourneyDocument, merge?: string) => {
+    const old = history.current;
+    if (next === old.present) return;
     markEdit();
-    setH((old) => commit(old, setIn(old.present, path, value), merge));
+    const updated = commit(old, next, merge);
+    history.current = updated;
+    setH(updated);
+    if (merge === undefined && readDocument(next).ok) startValidation(next);
   }, []);
-  const apply = useCallback((next: JourneyDocument) => {
-    markEdit();
-    setH((old) => commit(old, next));
-  }, []);
+  const edit = useCallback((path: Path, value: unknown, merge?: string) => record(setIn(history.current.present, path, value), merge), []);
+  const apply = useCallback((next: JourneyDocument) => record(next), []);
   const select = useCallback((node: string | null) => {
     setSelected(new Set(node === null ? [] : [node]));
     if (node !== null) {
@@ -197,12 +205,9 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   }, []);
   const addAt = useCallback(
     (at: At, type: StepType) => {
-      setH((old) => {
-        const r = addStep(old.present, type, at);
-        markEdit();
-        queueMicrotask(() => select(r.id));
-        return commit(old, r.doc);
-      });
+      const r = addStep(history.current.present, type, at);
+      record(r.doc);
+      select(r.id);
     },
     [select],
   );
@@ -215,8 +220,16 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
     edit(["entry"], changeEntryKind(doc.entry, kind));
     select(ENTRY_ID);
   };
-  const doUndo = () => setH((old) => undo(seal(old)));
-  const doRedo = () => setH((old) => redo(old));
+  const doUndo = () => {
+    const next = undo(seal(history.current));
+    history.current = next;
+    setH(next);
+  };
+  const doRedo = () => {
+    const next = redo(history.current);
+    history.current = next;
+    setH(next);
+  };
   const deleteSelection = () => {
     const steps = [...selection].filter((s) => s !== ENTRY_ID);
     if (steps.length === 0) return;

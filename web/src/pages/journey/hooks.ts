@@ -1,6 +1,6 @@
 // What the journey page keeps up to date: the validator's diagnostics for the document being
 // edited, live counts, the server's clock, the names the data has and the templates.
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, apiGet, apiPost, type Schemas } from "../../api/client";
 import type { JourneyDocument } from "../../journey/doc";
 
@@ -16,34 +16,38 @@ export interface Checked {
 /**
  * The server's validator on the document as it is edited: at once after an operation, ~300 ms
  * after the last keystroke while typing. The validator is the server's (the one the API and the
- * CLI use), never a copy.
+ * CLI use), never a copy. `start` sends a document at once, before it is even drawn: the
+ * server checks it while the browser lays it out.
  */
-export function useValidation(doc: JourneyDocument | undefined, typing: boolean): { checked?: Checked; error?: ApiError; pending: boolean } {
+export function useValidation(
+  doc: JourneyDocument | undefined,
+  typing: boolean,
+): { checked?: Checked; error?: ApiError; pending: boolean; start: (doc: JourneyDocument) => void } {
   const [checked, setChecked] = useState<Checked>();
   const [error, setError] = useState<ApiError>();
-  useEffect(() => {
-    if (doc === undefined) return;
+  const inflight = useRef<{ doc: JourneyDocument; controller: AbortController }>(undefined);
+  const start = useCallback((d: JourneyDocument) => {
+    if (inflight.current?.doc === d) return;
+    inflight.current?.controller.abort();
     const controller = new AbortController();
-    const timer = setTimeout(
-      () => {
-        apiPost("/api/journeys/validate", doc as unknown as Schemas["JourneyDocument"], { signal: controller.signal }).then(
-          (v) => {
-            setChecked({ doc, diagnostics: v.diagnostics, valid: v.valid });
-            setError(undefined);
-          },
-          (e: unknown) => {
-            if (!controller.signal.aborted) setError(asApiError(e));
-          },
-        );
+    inflight.current = { doc: d, controller };
+    apiPost("/api/journeys/validate", d as unknown as Schemas["JourneyDocument"], { signal: controller.signal }).then(
+      (v) => {
+        setChecked({ doc: d, diagnostics: v.diagnostics, valid: v.valid });
+        setError(undefined);
       },
-      typing ? 300 : 0,
+      (e: unknown) => {
+        if (!controller.signal.aborted) setError(asApiError(e));
+      },
     );
-    return () => {
-      clearTimeout(timer);
-      controller.abort();
-    };
+  }, []);
+  useEffect(() => {
+    if (doc === undefined || inflight.current?.doc === doc) return;
+    const timer = setTimeout(() => start(doc), typing ? 300 : 0);
+    return () => clearTimeout(timer);
   }, [doc]);
-  return { checked, error, pending: checked?.doc !== doc };
+  useEffect(() => () => inflight.current?.controller.abort(), []);
+  return { checked, error, pending: checked?.doc !== doc, start };
 }
 
 /** The period of the counts: the last 7 days (the server's default) or from/to (RFC 3339). */
