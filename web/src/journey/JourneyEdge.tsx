@@ -31,17 +31,23 @@ export function routePath(points: Point[]): string {
 export function plusPoint(route: EdgeRoute): Point | undefined {
   const pts = route.points;
   if (pts.length < 2) return undefined;
-  let from = 0;
-  if (route.label) {
-    const l = route.label;
-    const i = pts.findIndex((p) => p.x === l.x && p.y === l.y);
-    if (i >= 0) from = i;
+  let part = pts;
+  const l = route.label;
+  if (l) {
+    // From the label on: the segment it lies on, cut at the label.
+    const on = (a: Point, b: Point) =>
+      Math.abs((b.x - a.x) * (l.y - a.y) - (b.y - a.y) * (l.x - a.x)) < 1 &&
+      l.x >= Math.min(a.x, b.x) - 1 &&
+      l.x <= Math.max(a.x, b.x) + 1 &&
+      l.y >= Math.min(a.y, b.y) - 1 &&
+      l.y <= Math.max(a.y, b.y) + 1;
+    const i = pts.findIndex((p, k) => k < pts.length - 1 && on(p, pts[k + 1]));
+    if (i >= 0) part = [l, ...pts.slice(i + 1)];
   }
-  const part = pts.slice(from);
   const lengths = part.slice(1).map((p, i) => Math.hypot(p.x - part[i].x, p.y - part[i].y));
   const total = lengths.reduce((a, b) => a + b, 0);
-  // Past a label, a bit lower than halfway so the "+" does not sit on the label.
-  let left = total * (route.label ? 0.55 : 0.5);
+  // Past a label, far enough below it not to sit on it (a pill is 20 px high).
+  let left = l ? Math.max(total * 0.5, Math.min(22, total * 0.8)) : total * 0.5;
   for (let i = 0; i < lengths.length; i++) {
     if (left <= lengths[i] || i === lengths.length - 1) {
       const t = lengths[i] === 0 ? 0 : Math.min(1, left / lengths[i]);

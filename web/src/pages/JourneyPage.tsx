@@ -6,7 +6,7 @@ import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { useTitle } from "../ui/useTitle";
 
-// The editor (React Flow, dagre, the forms) loads with the first journey page, not with the shell.
+// The editor (React Flow, the layout, the forms) loads with the first journey page, not with the shell.
 const JourneyEditor = lazy(() => import("./journey/JourneyEditor").then((m) => ({ default: m.JourneyEditor })));
 
 /** The id of the journeys page's "New journey": "+" is not a journey id character, so no journey has it. */
