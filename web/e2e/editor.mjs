@@ -16,7 +16,7 @@
 //
 // Run from web/: node --test e2e/editor.mjs
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test as nodeTest } from "node:test";
@@ -231,6 +231,28 @@ test("a backtest from the editor draws simulated counts", async () => {
   await card("send").getByRole("list", { name: "Counts" }).waitFor();
 });
 
+test("dragging: a step from the palette onto a card, an output onto another step; undone", async () => {
+  // An exit dropped on the reminder: added after it.
+  await page.getByRole("navigation", { name: "Palette" }).getByRole("button", { name: "Add Exit" }).dragTo(card("send-2"));
+  await panel().getByRole("heading", { name: "exit" }).waitFor();
+  await card("exit").waitFor();
+  // The branch's else, dragged onto the reminder: people who do not qualify get it too. (The
+  // view followed the new exit down: fit the journey in view to see the branch again.)
+  await page.getByRole("button", { name: "Fit the whole journey in view" }).click();
+  await page.waitForTimeout(400);
+  await card("branch").click();
+  const handle = card("branch").locator(".card-output", { hasText: "else" }).locator(".output-handle");
+  await handle.dragTo(card("send-2"), { targetPosition: { x: 132, y: 4 } });
+  await page.locator('.react-flow__edge[data-id="branch/else"], .react-flow__edge[aria-label^="else: from branch to send-2"]').first().waitFor();
+  await shot("8-dragged");
+  // Both undone: the draft is the live version again.
+  await page.locator(".react-flow__pane").click({ position: { x: 20, y: 300 } });
+  await page.keyboard.press("Control+z");
+  await page.keyboard.press("Control+z");
+  await card("exit").waitFor({ state: "detached" });
+  await page.getByText("Saved", { exact: true }).waitFor();
+});
+
 test("versions: the draft against the live version", async () => {
   // An edit not published: the reminder's template.
   await card("send-2").click();
@@ -239,7 +261,7 @@ test("versions: the draft against the live version", async () => {
   await page.getByRole("button", { name: "Show the differences" }).click();
   await page.locator('.card[data-diff="changed"]').waitFor();
   await page.getByText('~ step send-2 /template: "consultation-reminder" -> "consultation-invite"').waitFor();
-  await shot("8-diff");
+  await shot("9-diff");
   await page.getByRole("button", { name: "Back to editing" }).click();
   await page.keyboard.press("Control+z");
   await page.getByText("Saved", { exact: true }).waitFor();
@@ -253,9 +275,24 @@ test("stop asks once, naming what happens", async () => {
   await card("wait-for").getByLabel(/^1 waiting now/).waitFor({ timeout: 20000 });
   await page.getByRole("button", { name: "Stop…" }).click();
   await page.getByRole("dialog").getByText("1 person waiting in this journey will leave it.").waitFor();
-  await shot("9-stop");
+  await shot("10-stop");
   await page.getByRole("button", { name: "Stop the journey" }).click();
   await page.locator(".status-stopped").waitFor();
+});
+
+test("journeys as code: a file applied as the CLI does opens on the canvas, and saved unchanged it is the file", async () => {
+  const file = JSON.parse(readFileSync(fileURLToPath(new URL("../../examples/consultation.json", import.meta.url)), "utf8"));
+  const doc = { ...file, id: `${journeyId}-code` };
+  const applied = await call("POST", `/api/journeys/${doc.id}/apply`, { document: doc });
+  assert.equal(applied.status, "published");
+  await page.goto(`${ui}/journeys/${doc.id}`);
+  await page.locator(".card-text", { hasText: "Email: consultation-invite" }).waitFor();
+  await page.locator(".card-text", { hasText: "Wait up to 3 days for Consultation Booked" }).waitFor();
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await page.getByText("Draft saved").waitFor();
+  const saved = await call("GET", `/api/journeys/${doc.id}`);
+  // The same document (the server keeps its keys in its own order; the UI sends back what it got).
+  assert.deepEqual(saved.draft, doc);
 });
 
 test("the page made no request elsewhere and threw no error", () => {

@@ -3,7 +3,21 @@
 // Read-only unless given `editing`: then the selected card shows its outputs (drag one onto a
 // step to connect it, "+" to add a step there), edges have a "+" to insert a step, and step
 // types dropped from the palette land where they are dropped.
-import { Background, Controls, MarkerType, Panel, Position, ReactFlow, useReactFlow, useStore, type Connection, type NodeChange, type NodeHandle } from "@xyflow/react";
+import {
+  Background,
+  ControlButton,
+  Controls,
+  getViewportForBounds,
+  MarkerType,
+  Panel,
+  Position,
+  ReactFlow,
+  useReactFlow,
+  useStore,
+  type Connection,
+  type NodeChange,
+  type NodeHandle,
+} from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useEffect, useLayoutEffect, useMemo, useRef, type DragEvent } from "react";
 import "./canvas.css";
@@ -74,6 +88,28 @@ function InitialView({ bounds }: { bounds: NodeBox }) {
     void setViewport(initialViewport(bounds, { width, height }));
   }, [bounds, width, height, setViewport]);
   return null;
+}
+
+/**
+ * Fits the whole journey in view. (React Flow's own fit view waits for the nodes to be passed
+ * again after a change it proposes; the canvas's nodes come from the document, so it never
+ * would: the bounds are known here anyway.)
+ */
+function FitView({ bounds }: { bounds: NodeBox }) {
+  const width = useStore((s) => s.width);
+  const height = useStore((s) => s.height);
+  const { setViewport } = useReactFlow();
+  return (
+    <ControlButton
+      onClick={() => void setViewport(getViewportForBounds(bounds, width, height, 0.1, 1.5, 0.05), { duration: 200 })}
+      title="Fit the whole journey in view"
+      aria-label="Fit the whole journey in view"
+    >
+      <svg viewBox="0 0 24 24" width="14" height="14" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true">
+        <path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5" />
+      </svg>
+    </ControlButton>
+  );
 }
 
 /** Scrolls a node into view (keyboard moves, a diagnostic clicked), keeping the zoom. */
@@ -278,7 +314,9 @@ export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, o
           <DrawnProbe latest={latest} />
           <Focus focus={focus} positions={positions} />
           <Background gap={16} />
-          <Controls showInteractive={false} />
+          <Controls showInteractive={false} showFitView={false}>
+            <FitView bounds={positions.bounds} />
+          </Controls>
           {editing ? (
             // While editing, the side panel holds these: folded in a corner, out of the cards' way.
             <Panel position="top-right">

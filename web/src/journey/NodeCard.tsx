@@ -1,4 +1,4 @@
-import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
+import { Handle, Position, useUpdateNodeInternals, type Node, type NodeProps } from "@xyflow/react";
 import { createContext, useContext, useEffect, useRef } from "react";
 import type { StepType } from "./doc";
 import { AlertIcon } from "../ui/icons";
@@ -117,6 +117,12 @@ export function NodeCard({ id, data, selected }: NodeProps<CardNode>) {
   const { node, title, text, fullText, counts, entries, diagnostics, simulated, mark, outputs } = data;
   const { label, Icon } = KINDS[node.kind];
   const editable = outputs !== undefined;
+  // The outputs' handles come and go with the selection: React Flow measures handles again only when told.
+  const updateInternals = useUpdateNodeInternals();
+  const handles = editable && selected ? outputs.map((o) => o.name).join(" ") : "";
+  useEffect(() => {
+    if (editable) updateInternals(id);
+  }, [handles]);
   return (
     <div className="card" data-kind={node.kind} data-diff={mark}>
       <Handle type="target" position={Position.Top} isConnectable={editable} className={editable ? "target-handle" : undefined} />

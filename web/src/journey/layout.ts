@@ -309,6 +309,11 @@ export function layout(graph: JourneyGraph): Layout {
             points.push({ x: cx(lane), y: top[r] }, { x: cx(lane), y: gapMid(r) });
           }
         }
+        const targetRank = items.get(e.target)?.rank ?? 0;
+        if (k === "cross" && targetRank > source.rank + 1) {
+          // Down beside the cards in between (its slot is beside its siblings), across above the target.
+          points.push({ x: slot.x, y: gapMid(targetRank - 1) });
+        }
         // Across to the target's centre, then down into it.
         const tx = target.x + target.width / 2;
         const last = points[points.length - 1];
