@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect } from "react";
+import { useEffect, useState } from "react";
 import { apiGet, type Schemas } from "../api/client";
 import { useApi, type Loadable } from "../api/useApi";
 import type { JourneyDocument } from "../journey/doc";
@@ -6,8 +6,26 @@ import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { useTitle } from "../ui/useTitle";
 
-// The editor (React Flow, the layout, the forms) loads with the first journey page, not with the shell.
-const JourneyEditor = lazy(() => import("./journey/JourneyEditor").then((m) => ({ default: m.JourneyEditor })));
+// The editor (React Flow, the layout, the forms) loads with the first journey page, not with the
+// shell: fetched as the page opens, alongside the journey, not after it. Not through Suspense,
+// which holds a loaded component back a while to avoid flicker: the page shows "Drawing…"
+// until the module is there, then the editor at once.
+type EditorModule = typeof import("./journey/JourneyEditor");
+let editorModule: EditorModule | undefined;
+let editorLoading: Promise<EditorModule> | undefined;
+const loadEditor = () =>
+  (editorLoading ??= import("./journey/JourneyEditor").then((m) => {
+    editorModule = m;
+    return m;
+  }));
+
+function useEditorModule(): EditorModule | undefined {
+  const [loaded, setLoaded] = useState(editorModule);
+  useEffect(() => {
+    if (!loaded) void loadEditor().then(setLoaded);
+  }, []);
+  return loaded;
+}
 
 /** The id of the journeys page's "New journey": "+" is not a journey id character, so no journey has it. */
 export const NEW_JOURNEY = "+new";
@@ -54,27 +72,21 @@ function JourneyPending({ id, journey, onRetry }: { id: string; journey: Exclude
   );
 }
 
-function NewJourneyPage() {
+function NewJourneyPage({ editor }: { editor?: EditorModule }) {
+  const [initial] = useState(newJourney);
   useRenderStart(true);
-  return (
-    <Suspense fallback={<Drawing />}>
-      <JourneyEditor initial={newJourney()} />
-    </Suspense>
-  );
+  return editor ? <editor.JourneyEditor initial={initial} /> : <Drawing />;
 }
 
-function ExistingJourneyPage({ id }: { id: string }) {
+function ExistingJourneyPage({ id, editor }: { id: string; editor?: EditorModule }) {
   const [journey, reload] = useApi(`journey:${id}`, (signal) => apiGet("/api/journeys/{id}", { params: { id }, signal }));
   useRenderStart(journey.state === "ready");
   if (journey.state !== "ready") return <JourneyPending id={id} journey={journey} onRetry={reload} />;
-  return (
-    <Suspense fallback={<Drawing />}>
-      <JourneyEditor journey={journey.data} initial={journey.data.draft as unknown as JourneyDocument} />
-    </Suspense>
-  );
+  return editor ? <editor.JourneyEditor journey={journey.data} initial={journey.data.draft as unknown as JourneyDocument} /> : <Drawing />;
 }
 
 /** A journey's page: its draft in the editor, with its live state, counts, versions and backtests. */
 export function JourneyPage({ id }: { id: string }) {
-  return id === NEW_JOURNEY ? <NewJourneyPage /> : <ExistingJourneyPage id={id} />;
+  const editor = useEditorModule();
+  return id === NEW_JOURNEY ? <NewJourneyPage editor={editor} /> : <ExistingJourneyPage id={id} editor={editor} />;
 }
