@@ -319,7 +319,7 @@ export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, o
           </Controls>
           {editing ? (
             // While editing, the side panel holds these: folded in a corner, out of the cards' way.
-            <Panel position="top-right">
+            <Panel position="bottom-right" className="overview-corner">
               <details className="overview-fold">
                 <summary>Goal, exits, rules{placed.journey.length > 0 ? ` · ${placed.journey.length} problem${placed.journey.length > 1 ? "s" : ""}` : ""}</summary>
                 <JourneyOverview doc={doc} diagnostics={placed.journey} />
