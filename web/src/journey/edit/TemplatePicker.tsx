@@ -1,7 +1,7 @@
 // Picks a send's template from GET /api/templates, with the message rendered by the server
 // (POST /api/template-preview) as a send would, optionally for one person.
 import { useEffect, useId, useState } from "react";
-import { apiPost, type ApiError, type Schemas } from "../../api/client";
+import { apiGet, apiPost, type ApiError, type Schemas } from "../../api/client";
 import { useEditor } from "./context";
 
 type Preview = { state: "idle" } | { state: "loading" } | { state: "ready"; preview: Schemas["Preview"] } | { state: "failed"; error: ApiError };
@@ -23,7 +23,30 @@ export function TemplatePicker({ value, onChange }: { value: string; onChange: (
   const [person, setPerson] = useState("");
   const [preview, setPreview] = useState<Preview>({ state: "idle" });
   const chosen = templates?.find((t) => t.id === value);
-  const profileId = /^\d+$/.test(person.trim()) ? Number(person.trim()) : undefined;
+  // A person by profile id, or by the start of any identity (a user id, an anonymous id).
+  const [profileId, setProfileId] = useState<number | undefined>(undefined);
+  const [who, setWho] = useState<string>();
+  useEffect(() => {
+    const q = person.trim();
+    setWho(undefined);
+    if (q === "") return setProfileId(undefined);
+    if (/^\d+$/.test(q)) return setProfileId(Number(q));
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      apiGet("/api/profiles", { query: { q, limit: 1 }, signal: controller.signal }).then(
+        (page) => {
+          const found = page.profiles[0];
+          setProfileId(found?.id);
+          setWho(found ? `person ${found.id} (${found.identities.map((i) => i.value).join(", ")})` : `nobody has an identity starting with "${q}"`);
+        },
+        () => undefined,
+      );
+    }, 250);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [person]);
 
   useEffect(() => {
     if (!chosen) {
@@ -70,9 +93,10 @@ export function TemplatePicker({ value, onChange }: { value: string; onChange: (
       {chosen && (
         <div className="ed-preview" aria-label="Preview" role="region">
           <div className="ed-row">
-            <label htmlFor={`${id}-person`}>Preview for person id</label>
-            <input id={`${id}-person`} className="ed-num" inputMode="numeric" value={person} placeholder="nobody" onChange={(e) => setPerson(e.target.value)} />
+            <label htmlFor={`${id}-person`}>Preview for</label>
+            <input id={`${id}-person`} value={person} placeholder="a user id, or nobody" onChange={(e) => setPerson(e.target.value)} />
           </div>
+          {who && <p className="ed-hint">{who}</p>}
           {preview.state === "loading" && (
             <p className="muted" role="status">
               Rendering…

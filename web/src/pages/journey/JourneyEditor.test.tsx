@@ -156,6 +156,28 @@ describe("a form edit changes exactly its field", () => {
     expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step remind /template: "consultation-reminder" -> "consultation-invite"']);
   });
 
+  test("send: the template's preview, rendered by the server for a person found by identity", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc, {
+      extra: {
+        "GET /api/profiles": () => [200, { profiles: [{ id: 7, identities: [{ kind: "user_id", value: "ada" }], traits: {} }] }],
+        "POST /api/template-preview": (body) => [
+          200,
+          { subject: { rendered: (body as { profile_id?: number }).profile_id === 7 ? "Hi Ada" : "Hi there" }, html: { rendered: "<p>Hi</p>" }, text: { rendered: "Hi" }, context: {} },
+        ],
+      },
+    });
+    await selectNode(container, "invite");
+    const preview = await within(screen.getByRole("tabpanel")).findByRole("region", { name: "Preview" });
+    await within(preview).findByText("Hi there");
+    fireEvent.change(within(preview).getByLabelText("Preview for"), { target: { value: "ada" } });
+    await within(preview).findByText("Hi Ada");
+    expect(within(preview).getByText("person 7 (ada)")).toBeTruthy();
+    expect(calls.some((c) => c.path === "/api/profiles?q=ada&limit=1")).toBe(true);
+    // Nothing in the document changed.
+    expect(changes(doc, await saved(calls, doc.id))).toEqual([]);
+  });
+
   test("split: a weight", async () => {
     const doc = example("win-back.json");
     const { container, calls } = renderEditor(doc);
