@@ -86,27 +86,56 @@ test("the navigation moves between sections without a page load, and marks where
   expect(screen.getByRole("link", { name: "Journeys" }).getAttribute("aria-current")).toBeNull();
 });
 
-test("a journey's page: its name, the version shown, the validator's findings on the canvas", async () => {
+test("a journey's page: its draft in the editor, the live version, the validator's findings on the canvas", { timeout: 20000 }, async () => {
   const doc = EXAMPLES.find((e) => e.file === "consultation.json")?.doc;
   const draft = { ...doc, name: "A newer name" };
+  const view = { id: "consultation", status: "published", state: "paused", published_version: 2, draft, published: { version: 2, document: doc, published_at: "2030-01-01T00:00:00Z" }, updated_at: "2030-01-02T00:00:00Z" };
+  const answers: Record<string, unknown> = {
+    "/api/journeys/validate": { valid: true, diagnostics: [{ node: "booked", path: "/steps/1", code: "unseen_event", severity: "warning", message: "never seen" }] },
+    "/api/journeys/consultation": view,
+    "/api/journeys/consultation/versions": { versions: [view.published] },
+    "/api/journeys/consultation/counts": { journey: "consultation", from: "", to: "", nodes: {} },
+    "/api/names": { events: [], traits: [], template_variables: [] },
+    "/api/templates": { templates: [] },
+    "/api/clock": { now: "2030-01-02T00:00:00Z", manual: true },
+    "/api/session": { user: null, actor: "admin token", role: "admin", csrf_token: null },
+  };
   vi.stubGlobal(
     "fetch",
-    vi.fn(async (url: string) =>
-      url === "/api/journeys/validate"
-        ? new Response(JSON.stringify({ valid: true, diagnostics: [{ node: "booked", path: "/steps/1", code: "unseen_event", severity: "warning", message: "never seen" }] }))
-        : new Response(
-            JSON.stringify({ id: "consultation", status: "published", state: "paused", published_version: 2, draft, published: { version: 2, document: doc, published_at: "2030-01-01T00:00:00Z" }, updated_at: "2030-01-02T00:00:00Z" }),
-          ),
-    ),
+    vi.fn(async (url: string) => {
+      const path = url.split("?")[0];
+      return path in answers ? new Response(JSON.stringify(answers[path])) : new Response(JSON.stringify({ code: "not_found", message: path }), { status: 404 });
+    }),
   );
   window.history.pushState(null, "", "/journeys/consultation");
   render(<App />);
-  expect(await screen.findByRole("heading", { name: "Invite engaged visitors to a free consultation", level: 1 })).toBeTruthy();
-  expect(screen.getByRole("button", { name: "Published v2" }).getAttribute("aria-pressed")).toBe("true");
-  expect(screen.getByText("The draft has changes not published yet")).toBeTruthy();
-  expect(await screen.findByText("1 warning")).toBeTruthy();
-  expect(await screen.findByText("Email: consultation-invite")).toBeTruthy();
+  expect(await screen.findByRole("heading", { name: "A newer name", level: 1 }, { timeout: 15000 })).toBeTruthy();
+  expect(screen.getByText("live: version 2")).toBeTruthy();
+  expect(screen.getByText("paused")).toBeTruthy();
+  expect(await screen.findByRole("button", { name: "Problems: 1 warning" }, { timeout: 5000 })).toBeTruthy();
+  expect(await screen.findByText("Email: consultation-invite", undefined, { timeout: 5000 })).toBeTruthy();
   expect(screen.getByRole("img", { name: "1 warning: warning: never seen" })).toBeTruthy();
-  fireEvent.click(screen.getByRole("button", { name: "Draft" }));
-  expect(await screen.findByRole("heading", { name: "A newer name", level: 1 })).toBeTruthy();
+  expect(screen.getByRole("button", { name: "Resume" })).toBeTruthy();
+});
+
+test("a viewer sees a journey drawn, and nothing to change it with", { timeout: 20000 }, async () => {
+  const doc = EXAMPLES.find((e) => e.file === "consultation.json")?.doc;
+  const view = { id: "consultation", status: "published", state: "active", published_version: 1, draft: doc, published: { version: 1, document: doc, published_at: "2030-01-01T00:00:00Z" }, updated_at: "2030-01-02T00:00:00Z" };
+  const answers: Record<string, unknown> = {
+    "/api/journeys/consultation": view,
+    "/api/session": { user: { id: 2, email: "vic@acme.test", name: "Vic", role: "viewer", created_at: "", updated_at: "" }, actor: "user:vic@acme.test", role: "viewer", csrf_token: "x" },
+  };
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (url: string) => {
+      const path = url.split("?")[0];
+      return path in answers ? new Response(JSON.stringify(answers[path])) : new Response(JSON.stringify({ code: "not_found", message: path }), { status: 404 });
+    }),
+  );
+  window.history.pushState(null, "", "/journeys/consultation");
+  render(<App />);
+  expect(await screen.findByText("Email: consultation-invite", undefined, { timeout: 15000 })).toBeTruthy();
+  expect(screen.getByText(/Read only: viewers cannot change this/)).toBeTruthy();
+  expect(screen.queryByRole("button", { name: /Publish/ })).toBeNull();
+  expect(screen.queryByRole("button", { name: /Save draft/ })).toBeNull();
 });

@@ -1,27 +1,71 @@
-// The journey canvas: the document drawn top to bottom, read-only for now. Everything it shows
-// is computed from the document (positions included), so an editor only has to change the
-// document and draw again.
-import { Background, Controls, MarkerType, Panel, Position, ReactFlow, useReactFlow, useStore, type NodeHandle } from "@xyflow/react";
+// The journey canvas: the document drawn top to bottom. Everything it shows is computed from
+// the document (positions included), so the editor only changes the document and draws again.
+// Read-only unless given `editing`: then the selected card shows its outputs (drag one onto a
+// step to connect it, "+" to add a step there), edges have a "+" to insert a step, and step
+// types dropped from the palette land where they are dropped.
+import {
+  Background,
+  ControlButton,
+  Controls,
+  getViewportForBounds,
+  MarkerType,
+  Panel,
+  Position,
+  ReactFlow,
+  useReactFlow,
+  useStore,
+  type Connection,
+  type NodeChange,
+  type NodeHandle,
+} from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useEffect, useMemo, useRef } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, type DragEvent } from "react";
 import "./canvas.css";
 import type { NodeCounts } from "./counts";
 import { describe } from "./describe";
 import { placeDiagnostics, type CanvasDiagnostic } from "./diagnostics";
-import type { JourneyDocument } from "./doc";
-import { ENTRY_ID, toGraph, type GraphNode } from "./graph";
+import type { JourneyDocument, StepType } from "./doc";
+import { ENTRY_ID, toGraph, type GraphNode, type JourneyGraph } from "./graph";
 import { JourneyEdge, type RouteEdge } from "./JourneyEdge";
 import { JourneyOverview } from "./JourneyOverview";
-import { layout, NODE_HEIGHT, NODE_WIDTH, type NodeBox } from "./layout";
-import { NodeCard, type CardNode } from "./NodeCard";
+import { layout, NODE_HEIGHT, NODE_WIDTH, type Layout, type NodeBox } from "./layout";
+import { CardActions, NodeCard, type CardNode, type CardOutput, type DiffMark } from "./NodeCard";
+import { slots, type At } from "./ops";
 import { initialViewport } from "./viewport";
+
+/** What an editable canvas calls back. */
+export interface CanvasEditing {
+  /** Output `output` of `source` now leads to `target`. */
+  connect: (source: string, output: string, target: string) => void;
+  /** A new step of `type` at `at` (an edge's "+", an output's "+"). */
+  insert: (at: At, type: StepType) => void;
+  /** A step type dropped from the palette: on a card (after it), on an edge's "+", or elsewhere (null). */
+  drop: (type: StepType, on: { node: string } | At | null) => void;
+}
 
 export interface JourneyCanvasProps {
   doc: JourneyDocument;
   /** Counts by node id (the entry's is ENTRY_ID). */
   counts?: Record<string, NodeCounts>;
+  /** The counts are a backtest's. */
+  simulated?: boolean;
   diagnostics?: CanvasDiagnostic[];
+  selected?: ReadonlySet<string>;
+  onSelect?: (ids: string[]) => void;
+  editing?: CanvasEditing;
+  /** Versions compared: how each node differs. */
+  marks?: Record<string, DiffMark>;
+  /** Brings a node into view when `seq` changes. */
+  focus?: { id: string; seq: number };
+  /** Called after each drawing of a new document or new diagnostics has been committed. */
+  onDrawn?: (doc: JourneyDocument, diagnostics: CanvasDiagnostic[] | undefined) => void;
 }
+
+/** From this many nodes on, only the cards in view are drawn. */
+const LARGE = 80;
+
+/** The MIME type of a step type dragged from the palette. */
+export const DRAG_TYPE = "application/x-wayfarer-step";
 
 const nodeTypes = { card: NodeCard };
 const edgeTypes = { route: JourneyEdge };
@@ -46,42 +90,143 @@ function InitialView({ bounds }: { bounds: NodeBox }) {
   return null;
 }
 
+/**
+ * Fits the whole journey in view. (React Flow's own fit view waits for the nodes to be passed
+ * again after a change it proposes; the canvas's nodes come from the document, so it never
+ * would: the bounds are known here anyway.)
+ */
+function FitView({ bounds }: { bounds: NodeBox }) {
+  const width = useStore((s) => s.width);
+  const height = useStore((s) => s.height);
+  const { setViewport } = useReactFlow();
+  return (
+    <ControlButton
+      onClick={() => void setViewport(getViewportForBounds(bounds, width, height, 0.1, 1.5, 0.05), { duration: 200 })}
+      title="Fit the whole journey in view"
+      aria-label="Fit the whole journey in view"
+    >
+      <svg viewBox="0 0 24 24" width="14" height="14" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true">
+        <path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5" />
+      </svg>
+    </ControlButton>
+  );
+}
+
+/** Scrolls a node into view (keyboard moves, a diagnostic clicked), keeping the zoom. */
+function Focus({ focus, positions }: { focus?: { id: string; seq: number }; positions: Layout }) {
+  const { getViewport, setCenter } = useReactFlow();
+  const width = useStore((s) => s.width);
+  const height = useStore((s) => s.height);
+  useEffect(() => {
+    if (!focus) return;
+    const box = positions.nodes[focus.id];
+    if (!box || width === 0) return;
+    const { x, y, zoom } = getViewport();
+    const [left, top] = [box.x * zoom + x, box.y * zoom + y];
+    const inside = left >= 0 && top >= 0 && left + box.width * zoom <= width && top + box.height * zoom <= height;
+    if (!inside) void setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom, duration: 150 });
+    // Only a new request moves the view, not a new layout.
+  }, [focus?.seq]);
+  return null;
+}
+
+/**
+ * Tells when React Flow has taken the current cards in: its store holds our nodes array, and
+ * the cards it renders from it are committed with this component.
+ */
+function DrawnProbe({ latest }: { latest: { current: { nodes: CardNode[]; doc: JourneyDocument; diagnostics?: CanvasDiagnostic[]; onDrawn?: JourneyCanvasProps["onDrawn"] } } }) {
+  const stored = useStore((s) => s.nodes);
+  useLayoutEffect(() => {
+    const { nodes, doc, diagnostics, onDrawn } = latest.current;
+    if (stored === nodes) onDrawn?.(doc, diagnostics);
+  }, [stored]);
+  return null;
+}
+
 const title = (node: GraphNode) => (node.kind === "entry" ? "Entry" : node.id);
 
-export function JourneyCanvas({ doc, counts, diagnostics = [] }: JourneyCanvasProps) {
-  const graph = useMemo(() => toGraph(doc), [doc]);
-  const positions = useMemo(() => layout(graph), [graph]);
-  const placed = useMemo(() => placeDiagnostics(graph, diagnostics), [graph, diagnostics]);
+/** The graph's shape (what the layout depends on): a layout is computed again only when it changes. */
+function shapeKey(graph: JourneyGraph): string {
+  return JSON.stringify([graph.nodes.map((n) => n.id), graph.edges.map((e) => [e.id, e.target, e.label ?? ""])]);
+}
 
-  const nodes = useMemo(
-    (): CardNode[] =>
-      graph.nodes.map((node) => {
-        const box = positions.nodes[node.id];
-        const text = describe(node);
-        const fullText = describe(node, Infinity);
-        return {
-          id: node.id,
-          type: "card",
-          position: { x: box.x, y: box.y },
-          width: box.width,
-          height: box.height,
-          handles: HANDLES,
-          draggable: false,
-          connectable: false,
-          ariaLabel: `${title(node)}: ${fullText}`,
-          data: {
-            node,
-            title: title(node),
-            text,
-            fullText,
-            counts: counts?.[node.id],
-            entries: counts?.[ENTRY_ID]?.entered,
-            diagnostics: placed.byNode[node.id] ?? [],
-          },
-        };
-      }),
-    [graph, positions, counts, placed],
-  );
+function outputsOf(node: GraphNode, graph: JourneyGraph): CardOutput[] {
+  if (node.kind === "entry") return [{ name: "next", label: "first step", open: !graph.edges.some((e) => e.source === ENTRY_ID) }];
+  const labels = new Map(graph.edges.filter((e) => e.source === node.id).map((e) => [e.id.slice(node.id.length + 1), e.label]));
+  const step = node.step as unknown as Record<string, unknown>;
+  return slots(step).map((s) => {
+    const n = s.output.match(/^(case|event|path)-(\d+)$/);
+    const i = n ? Number(n[2]) - 1 : 0;
+    let label = labels.get(s.output) ?? s.output;
+    if (!labels.has(s.output)) {
+      if (n?.[1] === "case") label = `case ${i + 1}`;
+      else if (n?.[1] === "event") label = String((step.events as { event?: string }[])[i]?.event || `event ${i + 1}`);
+      else if (n?.[1] === "path") label = String((step.paths as { name?: string }[])[i]?.name || `path ${i + 1}`);
+      else if (s.output === "next") label = "then";
+    }
+    return { name: s.output, label, open: s.target === undefined || s.target === null };
+  });
+}
+
+export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, onSelect, editing, marks, focus, onDrawn }: JourneyCanvasProps) {
+  const graph = useMemo(() => toGraph(doc), [doc]);
+  const shape = useMemo(() => shapeKey(graph), [graph]);
+  // Typing in a form changes the document, rarely its shape: keep the positions then.
+  const positions = useMemo(() => layout(graph), [shape]);
+  const placed = useMemo(() => placeDiagnostics(graph, diagnostics ?? []), [graph, diagnostics]);
+  const cache = useRef(new Map<string, { key: unknown[]; node: CardNode }>());
+
+  const nodes = useMemo((): CardNode[] => {
+    const next = new Map<string, { key: unknown[]; node: CardNode }>();
+    const list = graph.nodes.map((node) => {
+      const box = positions.nodes[node.id];
+      const isSelected = selected?.has(node.id) ?? false;
+      const nodeCounts = counts?.[node.id];
+      const entries = counts?.[ENTRY_ID]?.entered;
+      const diags = placed.byNode[node.id];
+      const mark = marks?.[node.id];
+      const source = node.kind === "entry" ? node.entry : node.step;
+      // The same inputs give the same node object: React Flow then leaves its card alone.
+      // The entry's outputs depend on whether there is a first step; a step's, on the step only.
+      const firstStep = node.kind === "entry" ? graph.edges.some((e) => e.source === ENTRY_ID) : null;
+      const key = [source, node.endings.join("\n"), box.x, box.y, isSelected, nodeCounts, entries, simulated, diags, mark, !!editing, firstStep];
+      const old = cache.current.get(node.id);
+      if (old && old.key.every((k, i) => k === key[i])) {
+        next.set(node.id, old);
+        return old.node;
+      }
+      const text = describe(node);
+      const fullText = describe(node, Infinity);
+      const card: CardNode = {
+        id: node.id,
+        type: "card",
+        position: { x: box.x, y: box.y },
+        width: box.width,
+        height: box.height,
+        handles: HANDLES,
+        draggable: false,
+        connectable: !!editing,
+        selected: isSelected,
+        ariaLabel: `${title(node)}: ${fullText}`,
+        data: {
+          node,
+          title: title(node),
+          text,
+          fullText,
+          counts: nodeCounts,
+          entries,
+          simulated,
+          diagnostics: diags ?? [],
+          mark,
+          outputs: editing ? outputsOf(node, graph) : undefined,
+        },
+      };
+      next.set(node.id, { key, node: card });
+      return card;
+    });
+    cache.current = next;
+    return list;
+  }, [graph, positions, counts, placed, selected, simulated, marks, editing]);
 
   const edges = useMemo(
     (): RouteEdge[] =>
@@ -90,6 +235,7 @@ export function JourneyCanvas({ doc, counts, diagnostics = [] }: JourneyCanvasPr
         type: "route",
         source: edge.source,
         target: edge.target,
+        selectable: false,
         className: `edge-${edge.kind}${edge.back ? " edge-back" : ""}`,
         markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18, color: edge.kind === "failed" ? "var(--danger)" : "var(--edge)" },
         ariaLabel: `${edge.label ?? "then"}: from ${edge.source === ENTRY_ID ? "the entry" : edge.source} to ${edge.target}`,
@@ -98,26 +244,94 @@ export function JourneyCanvas({ doc, counts, diagnostics = [] }: JourneyCanvasPr
     [graph, positions],
   );
 
+  // What the cards now being drawn show, for onDrawn.
+  const latest = useRef({ nodes, doc, diagnostics, onDrawn });
+  latest.current = { nodes, doc, diagnostics, onDrawn };
+
+  const onNodesChange = (changes: NodeChange<CardNode>[]) => {
+    if (!onSelect) return;
+    const picks = changes.filter((c) => c.type === "select");
+    if (picks.length === 0) return;
+    const next = new Set(selected);
+    for (const c of picks) {
+      if (c.type !== "select") continue;
+      if (c.selected) next.add(c.id);
+      else next.delete(c.id);
+    }
+    onSelect([...next]);
+  };
+
+  const onConnect = (c: Connection) => {
+    if (editing && c.source && c.target && c.target !== ENTRY_ID) editing.connect(c.source, c.sourceHandle ?? "next", c.target);
+  };
+
+  const onDragOver = (e: DragEvent) => {
+    if (editing && e.dataTransfer.types.includes(DRAG_TYPE)) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "copy";
+    }
+  };
+  const onDrop = (e: DragEvent) => {
+    if (!editing) return;
+    const type = e.dataTransfer.getData(DRAG_TYPE) as StepType;
+    if (!type) return;
+    e.preventDefault();
+    const target = e.target instanceof Element ? e.target : null;
+    const plus = target?.closest<HTMLElement>(".edge-plus");
+    const card = target?.closest<HTMLElement>(".react-flow__node");
+    if (plus?.dataset.source && plus.dataset.output) editing.drop(type, { source: plus.dataset.source, output: plus.dataset.output });
+    else if (card?.dataset.id) editing.drop(type, { node: card.dataset.id });
+    else editing.drop(type, null);
+  };
+
+  const actions = useMemo(() => (editing ? { insert: editing.insert } : null), [editing]);
+
   return (
-    <div className="canvas" data-testid="journey-canvas">
-      <ReactFlow
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        edgeTypes={edgeTypes}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        panOnScroll
-        minZoom={0.2}
-        maxZoom={1.5}
-      >
-        <InitialView bounds={positions.bounds} />
-        <Background gap={16} />
-        <Controls showInteractive={false} />
-        <Panel position="top-left">
-          <JourneyOverview doc={doc} diagnostics={placed.journey} />
-        </Panel>
-      </ReactFlow>
+    <div className={`canvas${editing ? " canvas-editing" : ""}${simulated ? " canvas-simulated" : ""}`} data-testid="journey-canvas" onDragOver={onDragOver} onDrop={onDrop}>
+      <CardActions.Provider value={actions}>
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          edgeTypes={edgeTypes}
+          nodesDraggable={false}
+          nodesConnectable={!!editing}
+          elementsSelectable={!!onSelect}
+          onNodesChange={onNodesChange}
+          onPaneClick={onSelect ? () => onSelect([]) : undefined}
+          onConnect={onConnect}
+          connectionRadius={48}
+          deleteKeyCode={null}
+          selectionKeyCode={null}
+          multiSelectionKeyCode={["Meta", "Control", "Shift"]}
+          panOnScroll
+          // Large journeys draw only the cards in view: an edit then redraws tens of cards, not hundreds.
+          onlyRenderVisibleElements={graph.nodes.length > LARGE}
+          minZoom={0.1}
+          maxZoom={1.5}
+        >
+          <InitialView bounds={positions.bounds} />
+          <DrawnProbe latest={latest} />
+          <Focus focus={focus} positions={positions} />
+          <Background gap={16} />
+          <Controls showInteractive={false} showFitView={false}>
+            <FitView bounds={positions.bounds} />
+          </Controls>
+          {editing ? (
+            // While editing, the side panel holds these: folded in a corner, out of the cards' way.
+            <Panel position="bottom-right" className="overview-corner">
+              <details className="overview-fold">
+                <summary>Goal, exits, rules{placed.journey.length > 0 ? ` · ${placed.journey.length} problem${placed.journey.length > 1 ? "s" : ""}` : ""}</summary>
+                <JourneyOverview doc={doc} diagnostics={placed.journey} />
+              </details>
+            </Panel>
+          ) : (
+            <Panel position="top-left">
+              <JourneyOverview doc={doc} diagnostics={placed.journey} />
+            </Panel>
+          )}
+        </ReactFlow>
+      </CardActions.Provider>
     </div>
   );
 }

@@ -117,4 +117,23 @@ group("layout", () => {
     expect(xs).toEqual([...xs].sort((a, b) => a - b));
     expect(new Set(["gold", "silver", "bronze", "other"].map((id) => positions.nodes[id].y)).size).toBe(1);
   });
+
+  test("an edge that joins a later step runs beside the cards in between, not through them", () => {
+    const steps: Step[] = [
+      { id: "check", type: "branch", cases: [{ when: { trait: "vip", op: "eq", value: true }, next: "a" }], else: "c" },
+      { id: "a", type: "wait", duration: "1d", next: "b" },
+      { id: "b", type: "send", template: "b", next: "c" },
+      { id: "c", type: "send", template: "c" },
+    ];
+    const graph = toGraph({ id: "join", entry: { event: "A" }, steps });
+    const positions = layout(graph);
+    const route = positions.edges["check/else"].points;
+    // A segment (horizontal or vertical) crossing a card's inside.
+    const crosses = (p: Point, q: Point, box: NodeBox) =>
+      Math.max(p.x, q.x) > box.x + 1 && Math.min(p.x, q.x) < box.x + box.width - 1 && Math.max(p.y, q.y) > box.y + 1 && Math.min(p.y, q.y) < box.y + box.height - 1;
+    for (const id of ["a", "b"]) {
+      route.slice(1).forEach((q, i) => expect(crosses(route[i], q, positions.nodes[id]), `check/else crosses ${id}`).toBe(false));
+    }
+    expect(near(route[route.length - 1], positions.nodes.c)).toBe(true);
+  });
 });

@@ -1,84 +1,56 @@
-import { lazy, Suspense, useMemo, useState } from "react";
-import { apiGet, apiPost, type Schemas } from "../api/client";
+import { lazy, Suspense, useEffect, useState } from "react";
+import { useMay } from "../auth/context";
+import { ReadOnly } from "../ui/ReadOnly";
+import { apiGet, type Schemas } from "../api/client";
 import { useApi, type Loadable } from "../api/useApi";
-import { readDocument } from "../journey/read";
+import type { JourneyDocument } from "../journey/doc";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { useTitle } from "../ui/useTitle";
 
-// The canvas (React Flow and dagre) loads with the first journey page, not with the shell.
-const JourneyCanvas = lazy(() => import("../journey/JourneyCanvas").then((m) => ({ default: m.JourneyCanvas })));
+// The editor (React Flow, the layout, the forms) loads with the first journey page, not with the
+// shell: fetched as the page opens, alongside the journey, not after it. Not through Suspense,
+// which holds a loaded component back a while to avoid flicker: the page shows "Drawing…"
+// until the module is there, then the editor at once.
+type EditorModule = typeof import("./journey/JourneyEditor");
+let editorModule: EditorModule | undefined;
+let editorLoading: Promise<EditorModule> | undefined;
+const loadEditor = () =>
+  (editorLoading ??= import("./journey/JourneyEditor").then((m) => {
+    editorModule = m;
+    return m;
+  }));
 
-type Version = "published" | "draft";
-
-function problemsSummary(diagnostics: Schemas["Diagnostic"][]): string {
-  const errors = diagnostics.filter((d) => d.severity === "error").length;
-  const warnings = diagnostics.length - errors;
-  if (diagnostics.length === 0) return "No problems found";
-  const parts = [errors > 0 ? `${errors} error${errors > 1 ? "s" : ""}` : "", warnings > 0 ? `${warnings} warning${warnings > 1 ? "s" : ""}` : ""];
-  return parts.filter(Boolean).join(", ");
+function useEditorModule(): EditorModule | undefined {
+  const [loaded, setLoaded] = useState(editorModule);
+  useEffect(() => {
+    if (!loaded) void loadEditor().then(setLoaded);
+  }, []);
+  return loaded;
 }
 
-function VersionSwitch({ journey, shown, onShow }: { journey: Schemas["JourneyView"]; shown: Version; onShow: (v: Version) => void }) {
-  if (!journey.published) return <span className="muted">Draft, never published</span>;
-  const changed = JSON.stringify(journey.published.document) !== JSON.stringify(journey.draft);
-  return (
-    <>
-      <div className="segmented" role="group" aria-label="Version shown">
-        <button type="button" aria-pressed={shown === "published"} onClick={() => onShow("published")}>
-          Published v{journey.published.version}
-        </button>
-        <button type="button" aria-pressed={shown === "draft"} onClick={() => onShow("draft")}>
-          Draft
-        </button>
-      </div>
-      {changed && <span className="muted">The draft has changes not published yet</span>}
-    </>
-  );
+/** The id of the journeys page's "New journey": "+" is not a journey id character, so no journey has it. */
+export const NEW_JOURNEY = "+new";
+
+/** A new journey: an entry on an event to be named, no steps yet. */
+export function newJourney(): JourneyDocument {
+  return { id: "new-journey", name: "New journey", entry: { event: "" }, steps: [] };
 }
 
-function JourneyView({ journey }: { journey: Schemas["JourneyView"] }) {
-  const [shown, setShown] = useState<Version>(journey.published ? "published" : "draft");
-  const raw = shown === "published" && journey.published ? journey.published.document : journey.draft;
-  const read = useMemo(() => readDocument(raw), [raw]);
-  const [validation, revalidate] = useApi(read.ok ? `${journey.id}:${shown}:${journey.updated_at}` : null, (signal) =>
-    apiPost("/api/journeys/validate", raw, { signal }),
-  );
-  const name = read.ok && read.doc.name ? read.doc.name : journey.id;
-  useTitle(name);
-  const diagnostics = validation.state === "ready" ? validation.data.diagnostics : undefined;
+/** The document arrived: the start of `wf:render` (measured once the canvas has drawn it). */
+function useRenderStart(ready: boolean) {
+  useEffect(() => {
+    if (!ready) return;
+    performance.clearMarks("wf:render-start");
+    performance.mark("wf:render-start");
+  }, [ready]);
+}
+
+function Drawing() {
   return (
-    <div className="page page-wide">
-      <div className="page-head">
-        <Link to="/journeys">Journeys</Link>
-        <span aria-hidden="true">/</span>
-        <h1>{name}</h1>
-      </div>
-      <div className="page-head">
-        <code>{journey.id}</code>
-        <span className={`status status-${journey.status}`}>{journey.status}</span>
-        <span className={`status status-${journey.state}`}>{journey.state}</span>
-        <VersionSwitch journey={journey} shown={shown} onShow={setShown} />
-        {diagnostics && (
-          <span className="muted" role="status">
-            {problemsSummary(diagnostics)}
-          </span>
-        )}
-      </div>
-      {validation.state === "failed" && <ErrorNotice what="The document could not be checked" error={validation.error} onRetry={revalidate} />}
-      {read.ok ? (
-        <Suspense fallback={<p className="muted">Drawing the journey…</p>}>
-          <JourneyCanvas doc={read.doc} diagnostics={diagnostics} />
-        </Suspense>
-      ) : (
-        <div className="notice notice-error" role="alert">
-          <p>
-            <strong>This {shown} cannot be drawn</strong>: {read.problem}.
-          </p>
-          <pre>{JSON.stringify(raw, null, 2)}</pre>
-        </div>
-      )}
-    </div>
+    <p className="muted page" role="status">
+      Drawing the journey…
+    </p>
   );
 }
 
@@ -102,7 +74,55 @@ function JourneyPending({ id, journey, onRetry }: { id: string; journey: Exclude
   );
 }
 
-export function JourneyPage({ id }: { id: string }) {
+function NewJourneyPage({ editor }: { editor?: EditorModule }) {
+  const [initial] = useState(newJourney);
+  const mayEdit = useMay("editor");
+  useRenderStart(true);
+  if (!mayEdit) {
+    return (
+      <p className="page">
+        <ReadOnly />
+      </p>
+    );
+  }
+  return editor ? <editor.JourneyEditor initial={initial} /> : <Drawing />;
+}
+
+const Canvas = lazy(() => import("../journey/JourneyCanvas").then((m) => ({ default: m.JourneyCanvas })));
+
+/** What a viewer sees: the journey (its live version, else its draft) drawn, and nothing to change it with. */
+function ViewerJourney({ journey }: { journey: Schemas["JourneyView"] }) {
+  const doc = (journey.published?.document ?? journey.draft) as unknown as JourneyDocument;
+  return (
+    <div className="page">
+      <div className="page-head">
+        <Link to="/journeys">Journeys</Link>
+        <span aria-hidden="true">/</span>
+        <h1>{doc.name ?? journey.id}</h1>
+      </div>
+      <p>
+        <ReadOnly /> {journey.published ? `(version ${journey.published.version}, ${journey.state})` : "(a draft, never published)"}
+      </p>
+      <div className="run-canvas">
+        <Suspense fallback={<p className="muted">Drawing…</p>}>
+          <Canvas doc={doc} />
+        </Suspense>
+      </div>
+    </div>
+  );
+}
+
+function ExistingJourneyPage({ id, editor }: { id: string; editor?: EditorModule }) {
   const [journey, reload] = useApi(`journey:${id}`, (signal) => apiGet("/api/journeys/{id}", { params: { id }, signal }));
-  return journey.state === "ready" ? <JourneyView journey={journey.data} /> : <JourneyPending id={id} journey={journey} onRetry={reload} />;
+  const mayEdit = useMay("editor");
+  useRenderStart(journey.state === "ready");
+  if (journey.state !== "ready") return <JourneyPending id={id} journey={journey} onRetry={reload} />;
+  if (!mayEdit) return <ViewerJourney journey={journey.data} />;
+  return editor ? <editor.JourneyEditor journey={journey.data} initial={journey.data.draft as unknown as JourneyDocument} /> : <Drawing />;
+}
+
+/** A journey's page: its draft in the editor, with its live state, counts, versions and backtests. */
+export function JourneyPage({ id }: { id: string }) {
+  const editor = useEditorModule();
+  return id === NEW_JOURNEY ? <NewJourneyPage editor={editor} /> : <ExistingJourneyPage id={id} editor={editor} />;
 }

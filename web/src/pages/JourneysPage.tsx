@@ -66,6 +66,9 @@ export function JourneysPage() {
     <div className="page">
       <div className="page-head">
         <h1>Journeys</h1>
+        <Link to="/journeys/+new" className="button button-primary">
+          New journey
+        </Link>
       </div>
       {list.state === "loading" && (
         <p className="muted" role="status">

@@ -1,1 +1,0 @@
-import{T as e}from"./index-BTwItk2Z.js";import{t}from"./jsx-runtime-Wy9s6hX0.js";var n=t();function r(){return(0,n.jsxs)(`span`,{className:`muted read-only`,title:e,children:[`Read only: `,e]})}export{r as t};

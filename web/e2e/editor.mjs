@@ -1,0 +1,301 @@
+// Browser test of the journey editor against a real server: Debian's Chromium driven by
+// playwright-core. It builds the consultation journey by clicking (an entry on Page Viewed
+// filtered on path, a branch on two history conditions, an invite, a wait for the booking with
+// a 3-day timeout, a reminder), publishes it, sends events through the Segment API, moves the
+// server's manual clock, sees the counts on the cards change, pauses and resumes it, runs a
+// backtest from the editor and sees its simulated counts, and stops it. A screenshot of each
+// state goes to $SCREENSHOTS.
+//
+//   WAYFARER_URL      the server (default http://127.0.0.1:8420), started with
+//                     WAYFARER_TESTING_MANUAL_CLOCK (the script moves the clock)
+//   WAYFARER_TOKEN    the admin token
+//   WAYFARER_UI       where the UI is served (default WAYFARER_URL); with WAYFARER_PREVIEW=1, a
+//                     `vite preview` of web/dist that this script starts, proxying the API to WAYFARER_URL
+//   SCREENSHOTS       where the screenshots go (default web/e2e/screenshots)
+//   CHROMIUM          the browser (default /usr/bin/chromium)
+//
+// Run from web/: node --test e2e/editor.mjs
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test as nodeTest } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const api = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
+const token = process.env.WAYFARER_TOKEN ?? "";
+const shots = process.env.SCREENSHOTS ?? fileURLToPath(new URL("./screenshots/", import.meta.url));
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+/** A fresh journey id each run, so the script can run again on the same data. */
+const journeyId = `consultation-${Date.now().toString(36)}`;
+const user = `visitor-${Date.now().toString(36)}`;
+
+let ui = (process.env.WAYFARER_UI ?? api).replace(/\/$/, "");
+let preview;
+let context;
+let profile;
+let page;
+let writeKey;
+const pageErrors = [];
+const outside = [];
+
+async function call(method, path, body, headers = { authorization: `Bearer ${token}` }) {
+  const res = await fetch(`${api}${path}`, { method, headers: { ...headers, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** A Segment call, authenticated with the source's write key (HTTP Basic, empty password). */
+const segment = (kind, body) => call("POST", `/v1/${kind}`, body, { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}` });
+
+/** A test that leaves a screenshot of the page when it fails. */
+const test = (name, fn) =>
+  nodeTest(name, async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      await page?.screenshot({ path: join(shots, `editor-failed-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 40)}.png`) }).catch(() => undefined);
+      throw e;
+    }
+  });
+
+const shot = (name) => page.screenshot({ path: join(shots, `editor-${name}.png`) });
+const panel = () => page.getByRole("tabpanel");
+const card = (id) => page.locator(`.react-flow__node[data-id="${id}"]`);
+
+/** Picks `item` from the menu that the last button named `button` in `scope` opens. */
+async function pick(scope, button, item) {
+  await scope.getByRole("button", { name: button, exact: true }).last().click();
+  await page.getByRole("menuitem", { name: item }).click();
+}
+
+before(async () => {
+  if (process.env.WAYFARER_PREVIEW === "1") {
+    const vite = await import("vite");
+    preview = await vite.preview({ root: fileURLToPath(new URL("..", import.meta.url)), logLevel: "warn", preview: { host: "127.0.0.1", port: 4175 } });
+    ui = preview.resolvedUrls.local[0].replace(/\/$/, "");
+  }
+  mkdirSync(shots, { recursive: true });
+  // The templates the sends use, and a source to send events with.
+  await call("PUT", "/api/templates/consultation-invite", { subject: "A free consultation, {{ traits.name | default: 'there' }}?", html: "<p>Book a call with our experts.</p>", text: "Book a call." });
+  await call("PUT", "/api/templates/consultation-reminder", { subject: "Still interested?", html: "<p>Your free consultation is waiting.</p>", text: "Still interested?" });
+  const source = await call("POST", "/api/sources", { id: `web-e2e-${Date.now().toString(36)}` });
+  writeKey = source.write_key;
+
+  profile = mkdtempSync(join(tmpdir(), "wayfarer-editor-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    viewport: { width: 1280, height: 800 },
+  });
+  await context.addInitScript((t) => {
+    // Not in sandboxed frames (the template preview), which have no storage.
+    if (window === window.top) localStorage.setItem("wayfarer.token", t);
+  }, token);
+  context.on("request", (r) => {
+    const url = new URL(r.url());
+    if (!["data:", "blob:", "about:"].includes(url.protocol) && url.origin !== new URL(ui).origin) outside.push(r.url());
+  });
+  context.on("weberror", (e) => pageErrors.push(String(e.error())));
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15000);
+});
+
+after(async () => {
+  await context?.close();
+  await preview?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test("builds the consultation journey by clicking", async () => {
+  await page.goto(`${ui}/journeys`);
+  await page.getByRole("link", { name: "New journey" }).click();
+  await page.waitForURL(`${ui}/journeys/+new`);
+
+  // The entry's form is open at once: Page Viewed, where path starts with /products/.
+  await panel().getByLabel("Event", { exact: true }).fill("Page Viewed");
+  const filter = panel().getByRole("region", { name: "Only if (filter)" });
+  await pick(filter, "+ Add a condition", "Event property");
+  await filter.getByLabel("Event property name", { exact: true }).fill("path");
+  await filter.getByLabel("Event property: operator", { exact: true }).selectOption("starts_with");
+  await filter.getByLabel("Event property: value", { exact: true }).fill("/products/");
+  await shot("1-entry");
+
+  // The journey's id and name: its settings, with nothing selected.
+  await page.keyboard.press("Escape");
+  await panel().getByLabel("Id", { exact: true }).fill(journeyId);
+  await panel().getByLabel("Name", { exact: true }).fill("Invite engaged visitors to a free consultation");
+
+  // A branch after the entry: ≥ 3 product views in 7 days, and no sales contact in 7 days.
+  await card("(entry)").click();
+  await page.getByRole("navigation", { name: "Palette" }).getByRole("button", { name: "Add Branch" }).click();
+  await panel().getByRole("heading", { name: "branch" }).waitFor();
+  const when = panel().getByRole("region", { name: "If (case 1)" });
+  await pick(when, "+ Add condition", "Event history (count…)");
+  await when.getByLabel("History: event name", { exact: true }).fill("Page Viewed");
+  await pick(when, "+ Where…", "Event property");
+  await when.getByLabel("Event property name", { exact: true }).fill("path");
+  await when.getByLabel("Event property: operator", { exact: true }).selectOption("starts_with");
+  await when.getByLabel("Event property: value", { exact: true }).fill("/products/");
+  await when.getByLabel("History: count", { exact: true }).fill("3");
+  await pick(when, "+ Add condition", "Event history (count…)");
+  await when.getByLabel("History: event name", { exact: true }).last().fill("Sales Contacted");
+  await when.getByLabel("History: operator", { exact: true }).last().selectOption("eq");
+  await when.getByLabel("History: count", { exact: true }).last().fill("0");
+
+  // Case 1 → the invite.
+  await pick(panel().locator(".ed-item").first(), "+ Add", /^Send/);
+  await panel().getByRole("heading", { name: "send" }).waitFor();
+  await panel().getByLabel("Template", { exact: true }).selectOption("consultation-invite");
+  await shot("2-send");
+
+  // Then wait for the booking, 3 days at most.
+  await page.getByRole("navigation", { name: "Palette" }).getByRole("button", { name: "Add Wait for" }).click();
+  await panel().getByRole("heading", { name: "wait-for" }).waitFor();
+  await panel().getByLabel("Event", { exact: true }).fill("Consultation Booked");
+  assert.equal(await panel().getByLabel("Timeout: number", { exact: true }).inputValue(), "3");
+  assert.equal(await panel().getByLabel("Timeout: unit", { exact: true }).inputValue(), "d");
+
+  // On timeout, the reminder.
+  await pick(panel(), "+ Add", /^Send/);
+  await panel().getByRole("heading", { name: "send-2" }).waitFor();
+  await panel().getByLabel("Template", { exact: true }).selectOption("consultation-reminder");
+  await page.keyboard.press("Escape");
+
+  await page.locator(".card-text", { hasText: "Email: consultation-reminder" }).waitFor();
+  await page.locator(".card-text", { hasText: "Wait up to 3 days for Consultation Booked" }).waitFor();
+  await page.getByRole("button", { name: /^Problems: (No problems found|\d+ warnings?)$/ }).waitFor();
+  await shot("3-built");
+
+  // Publish: created, then published with runs in flight staying.
+  await page.getByRole("button", { name: "Publish…" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: /publish/i }).click();
+  await page.waitForURL(`${ui}/journeys/${journeyId}`);
+  await page.getByText("live: version 1").waitFor();
+  const journey = await call("GET", `/api/journeys/${journeyId}`);
+  assert.equal(journey.status, "published");
+  const steps = journey.published.document.steps;
+  assert.deepEqual(
+    steps.map((s) => s.type),
+    ["branch", "send", "wait_for", "send"],
+  );
+  assert.deepEqual(journey.published.document.entry, { event: "Page Viewed", filter: { property: "path", op: "starts_with", value: "/products/" } });
+  assert.deepEqual(steps[0].cases[0].when, {
+    all: [
+      { history: { event: "Page Viewed", within: "7d", where: { property: "path", op: "starts_with", value: "/products/" } }, op: "gte", value: 3 },
+      { history: { event: "Sales Contacted", within: "7d" }, op: "eq", value: 0 },
+    ],
+  });
+  assert.deepEqual(steps[2], { id: "wait-for", type: "wait_for", events: [{ event: "Consultation Booked" }], timeout: "3d", timeout_next: "send-2" });
+  await shot("4-published");
+});
+
+test("events move people through it: the counts on the cards change", async () => {
+  await segment("identify", { userId: user, traits: { email: `${user}@example.com`, name: "Ada" } });
+  for (const path of ["/products/a", "/products/b", "/products/c"]) {
+    await segment("page", { userId: user, name: "Product", properties: { path } });
+  }
+  // Three entries; the third qualifies and waits for the booking.
+  await card("(entry)").getByLabel(/^3 entered/).waitFor({ timeout: 20000 });
+  await card("wait-for").getByLabel(/^1 waiting now/).waitFor({ timeout: 20000 });
+  await card("branch").getByLabel(/^2 exited/).waitFor();
+  await shot("5-waiting");
+
+  // Three days later: the timeout, the reminder.
+  await call("POST", "/api/clock", { advance: "3d" });
+  await card("send-2").getByLabel(/^1 entered/).waitFor({ timeout: 20000 });
+  await card("wait-for").getByLabel(/^0 waiting now/).waitFor();
+  await shot("6-reminded");
+});
+
+test("pause and resume", async () => {
+  await page.getByRole("button", { name: "Pause" }).click();
+  await page.locator(".status-paused").waitFor();
+  await page.getByRole("button", { name: "Resume" }).click();
+  await page.locator(".status-active").waitFor();
+});
+
+test("a backtest from the editor draws simulated counts", async () => {
+  await page.getByRole("tab", { name: "Backtest" }).click();
+  await page.getByRole("button", { name: "Run the backtest" }).click();
+  await page.getByText(/The counts on the cards are what this version would have done/).waitFor({ timeout: 60000 });
+  await card("send").getByRole("list", { name: "Simulated counts (backtest)" }).waitFor();
+  // The replay counts every stored event: this test's visitors, and any sent before.
+  await card("send").getByLabel(/^[1-9]\d* visits/).waitFor();
+  await page.getByRole("region", { name: "Backtest summary" }).waitFor();
+  await shot("7-backtest");
+  await page.getByRole("button", { name: "Show live counts" }).first().click();
+  await card("send").getByRole("list", { name: "Counts" }).waitFor();
+});
+
+test("dragging: a step from the palette onto a card, an output onto another step; undone", async () => {
+  // An exit dropped on the reminder: added after it.
+  await page.getByRole("navigation", { name: "Palette" }).getByRole("button", { name: "Add Exit" }).dragTo(card("send-2"));
+  await panel().getByRole("heading", { name: "exit" }).waitFor();
+  await card("exit").waitFor();
+  // The branch's else, dragged onto the reminder: people who do not qualify get it too. (The
+  // view followed the new exit down: fit the journey in view to see the branch again.)
+  await page.getByRole("button", { name: "Fit the whole journey in view" }).click();
+  await page.waitForTimeout(400);
+  await card("branch").click();
+  const handle = card("branch").locator(".card-output", { hasText: "else" }).locator(".output-handle");
+  await handle.dragTo(card("send-2"), { targetPosition: { x: 132, y: 4 } });
+  await page.locator('.react-flow__edge[data-id="branch/else"], .react-flow__edge[aria-label^="else: from branch to send-2"]').first().waitFor();
+  await shot("8-dragged");
+  // Both undone: the draft is the live version again.
+  await page.locator(".react-flow__pane").click({ position: { x: 20, y: 300 } });
+  await page.keyboard.press("Control+z");
+  await page.keyboard.press("Control+z");
+  await card("exit").waitFor({ state: "detached" });
+  await page.getByText("Saved", { exact: true }).waitFor();
+});
+
+test("versions: the draft against the live version", async () => {
+  // An edit not published: the reminder's template.
+  await card("send-2").click();
+  await panel().getByLabel("Template", { exact: true }).selectOption("consultation-invite");
+  await page.getByRole("tab", { name: "Versions" }).click();
+  await page.getByRole("button", { name: "Show the differences" }).click();
+  await page.locator('.card[data-diff="changed"]').waitFor();
+  await page.getByText('~ step send-2 /template: "consultation-reminder" -> "consultation-invite"').waitFor();
+  await shot("9-diff");
+  await page.getByRole("button", { name: "Back to editing" }).click();
+  await page.keyboard.press("Control+z");
+  await page.getByText("Saved", { exact: true }).waitFor();
+});
+
+test("stop asks once, naming what happens", async () => {
+  // Someone else qualifies and waits for the booking.
+  const other = `${user}-2`;
+  await segment("identify", { userId: other, traits: { email: `${other}@example.com` } });
+  for (const path of ["/products/x", "/products/y", "/products/z"]) await segment("page", { userId: other, properties: { path } });
+  await card("wait-for").getByLabel(/^1 waiting now/).waitFor({ timeout: 20000 });
+  await page.getByRole("button", { name: "Stop…" }).click();
+  await page.getByRole("dialog").getByText("1 person waiting in this journey will leave it.").waitFor();
+  await shot("10-stop");
+  await page.getByRole("button", { name: "Stop the journey" }).click();
+  await page.locator(".status-stopped").waitFor();
+});
+
+test("journeys as code: a file applied as the CLI does opens on the canvas, and saved unchanged it is the file", async () => {
+  const file = JSON.parse(readFileSync(fileURLToPath(new URL("../../examples/consultation.json", import.meta.url)), "utf8"));
+  const doc = { ...file, id: `${journeyId}-code` };
+  const applied = await call("POST", `/api/journeys/${doc.id}/apply`, { document: doc });
+  assert.equal(applied.status, "published");
+  await page.goto(`${ui}/journeys/${doc.id}`);
+  await page.locator(".card-text", { hasText: "Email: consultation-invite" }).waitFor();
+  await page.locator(".card-text", { hasText: "Wait up to 3 days for Consultation Booked" }).waitFor();
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await page.getByText("Draft saved").waitFor();
+  const saved = await call("GET", `/api/journeys/${doc.id}`);
+  // The same document (the server keeps its keys in its own order; the UI sends back what it got).
+  assert.deepEqual(saved.draft, doc);
+});
+
+test("the page made no request elsewhere and threw no error", () => {
+  assert.deepEqual(outside, []);
+  assert.deepEqual(pageErrors, []);
+});

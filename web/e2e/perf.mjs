@@ -1,0 +1,146 @@
+// Browser measure of the editor on a large journey: a generated 200-node journey (a tree of
+// branches over chains of waits and sends) is saved to the server, opened, and edited. Prints
+// JSON with the app's own performance measures; asserts nothing about the figures.
+//
+//   wf:render     the journey's JSON received → its canvas drawn (cards in the DOM, next frame)
+//   wf:edit       an edit (a step added from the palette) → the canvas redrawn with the
+//                 server validator's diagnostics for the edited document
+//   wf:edit-draw  the same edit → the canvas redrawn (before the diagnostics come back)
+//
+//   WAYFARER_URL      the server (default http://127.0.0.1:8420)
+//   WAYFARER_TOKEN    the admin token
+//   WAYFARER_UI       where the UI is served (default WAYFARER_URL); with WAYFARER_PREVIEW=1, a
+//                     `vite preview` of web/dist this script starts, proxying the API to WAYFARER_URL
+//   PERF_NODES        the number of nodes (default 200)
+//   PERF_EDITS        how many edits to measure (default 5)
+//   CHROMIUM          the browser (default /usr/bin/chromium)
+//
+// Run from web/: node e2e/perf.mjs
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const api = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
+const token = process.env.WAYFARER_TOKEN ?? "";
+const nodes = Number(process.env.PERF_NODES ?? 200);
+const edits = Number(process.env.PERF_EDITS ?? 5);
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+async function call(method, path, body) {
+  const res = await fetch(`${api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/**
+ * A valid journey of exactly `n` nodes (the entry and n - 1 steps): a root branch whose arms are
+ * chains of waits and sends, each chain forking again at a branch, until the steps run out.
+ */
+export function generate(id, n) {
+  const steps = [];
+  let count = 0;
+  const fresh = (prefix) => `${prefix}-${++count}`;
+  // Exactly `budget` steps: a chain of waits and sends, then (while there is room) a branch
+  // whose arms are trees again. Answers the first step's id.
+  const tree = (budget, depth) => {
+    const arms = depth === 0 ? 3 : 2;
+    const fork = depth < 4 && budget >= 8;
+    const len = fork ? Math.max(2, Math.floor(budget / 4)) : budget;
+    const ids = Array.from({ length: len }, (_, i) => fresh(i % 2 === 0 ? "wait" : "send"));
+    ids.forEach((sid, i) => {
+      const step = i % 2 === 0 ? { id: sid, type: "wait", duration: `${(i % 5) + 1}d` } : { id: sid, type: "send", channel: "email", template: "perf-mail" };
+      if (ids[i + 1]) step.next = ids[i + 1];
+      steps.push(step);
+    });
+    if (!fork) return ids[0];
+    const b = { id: fresh("branch"), type: "branch", cases: [] };
+    steps.find((s) => s.id === ids[ids.length - 1]).next = b.id;
+    steps.push(b);
+    let rest = budget - len - 1;
+    const heads = [];
+    for (let a = 0; a < arms; a++) {
+      const share = a === arms - 1 ? rest : Math.floor(rest / (arms - a));
+      rest -= share;
+      if (share > 0) heads.push(tree(share, depth + 1));
+    }
+    heads.slice(0, -1).forEach((h, i) => b.cases.push({ when: { trait: "plan", op: "eq", value: `plan-${depth}-${i}` }, next: h }));
+    b.else = heads[heads.length - 1];
+    if (b.cases.length === 0) b.cases.push({ when: { trait: "plan", op: "eq", value: "none" } });
+    return ids[0];
+  };
+  tree(n - 1, 0);
+  return { id, name: `A ${n}-node journey`, entry: { event: "Perf Event" }, steps };
+}
+
+async function main() {
+  let preview;
+  let ui = (process.env.WAYFARER_UI ?? api).replace(/\/$/, "");
+  if (process.env.WAYFARER_PREVIEW === "1") {
+    const vite = await import("vite");
+    preview = await vite.preview({ root: fileURLToPath(new URL("..", import.meta.url)), logLevel: "warn", preview: { host: "127.0.0.1", port: 4174 } });
+    ui = preview.resolvedUrls.local[0].replace(/\/$/, "");
+  }
+  const id = `perf-${nodes}`;
+  const doc = generate(id, nodes);
+  await call("PUT", "/api/templates/perf-mail", { subject: "Hello", text: "Hello {{ traits.email | default: 'there' }}" });
+  const saved = await call("PUT", `/api/journeys/${id}`, doc);
+  const errors = saved.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0) throw new Error(`the generated journey is not valid: ${JSON.stringify(errors.slice(0, 3))}`);
+
+  const profile = mkdtempSync(join(tmpdir(), "wayfarer-perf-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+    viewport: { width: 1280, height: 800 },
+  });
+  const result = { nodes: 1 + doc.steps.length, url: `${ui}/journeys/${id}` };
+  try {
+    await context.addInitScript((t) => {
+      if (window === window.top) localStorage.setItem("wayfarer.token", t);
+    }, token);
+    const page = context.pages()[0] ?? (await context.newPage());
+    const measures = (name) => page.evaluate((n) => performance.getEntriesByName(n, "measure").map((m) => Math.round(m.duration * 10) / 10), name);
+    await page.goto(result.url);
+    await page.waitForFunction(() => performance.getEntriesByName("wf:render", "measure").length > 0, null, { timeout: 60000 });
+    [result.render_ms] = await measures("wf:render");
+    result.render_since_navigation_ms = await page.evaluate(() => Math.round(performance.getEntriesByName("wf:render", "measure")[0].startTime + performance.getEntriesByName("wf:render", "measure")[0].duration));
+    result.cards = await page.locator(".react-flow__node").count();
+    // Wait for the first validation, so each edit's is its own.
+    await page.getByRole("button", { name: /^Problems: / }).filter({ hasNotText: "Checking" }).waitFor();
+    await page.locator('.react-flow__node[data-id="(entry)"]').click();
+    for (let i = 0; i < edits; i++) {
+      const before = (await measures("wf:edit")).length;
+      await page.getByRole("button", { name: "Add Wait", exact: true }).click();
+      await page.waitForFunction((b) => performance.getEntriesByName("wf:edit", "measure").length > b, before, { timeout: 30000 });
+      // Back to the entry: the next step is added right under it, moving everything below.
+      await page.locator('.react-flow__node[data-id="(entry)"]').click();
+    }
+    result.edit_ms = await measures("wf:edit");
+    result.edit_draw_ms = await measures("wf:edit-draw");
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    result.edit_median_ms = median(result.edit_ms);
+    result.edit_draw_median_ms = median(result.edit_draw_ms);
+    result.cards_after = await page.locator(".react-flow__node").count();
+    if (process.env.SCREENSHOTS) await page.screenshot({ path: join(process.env.SCREENSHOTS, "perf-200.png") });
+  } finally {
+    await context.close();
+    await preview?.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  console.log(JSON.stringify(result, null, 2));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,525 @@
+// The condition builder: all / any / not groups of comparisons on traits, event properties,
+// history aggregates, the person's local clock, run variables and reachability, writing the
+// condition JSON of docs/JOURNEYS.md ("Conditions") as it is, key for key.
+import { useId, useState, type ReactNode } from "react";
+import type { Json } from "../json";
+import { isObject } from "../json";
+import { DurationInput, ValueInput } from "./fields";
+import { useEditor } from "./context";
+
+type Obj = Record<string, unknown>;
+
+/** Kinds of condition a place allows (the validator says the rest: a trait in a history where...). */
+export type ConditionKind = "trait" | "property" | "history" | "time_of_day" | "day_of_week" | "run" | "reachable" | "group";
+
+export const ALL_KINDS: readonly ConditionKind[] = ["property", "trait", "history", "time_of_day", "day_of_week", "run", "reachable", "group"];
+
+const KIND_LABELS: Record<ConditionKind, string> = {
+  property: "Event property",
+  trait: "Trait",
+  history: "Event history (count…)",
+  time_of_day: "Local time of day",
+  day_of_week: "Day of the week",
+  run: "Run variable",
+  reachable: "Reachable by email",
+  group: "Group (all / any)",
+};
+
+/** A new condition of a kind, with the keys in the order the documentation writes them. */
+export function newCondition(kind: ConditionKind): Obj {
+  switch (kind) {
+    case "trait":
+      return { trait: "", op: "eq", value: "" };
+    case "property":
+      return { property: "", op: "eq", value: "" };
+    case "run":
+      return { run: "", op: "eq", value: "" };
+    case "history":
+      return { history: { event: "", within: "7d" }, op: "gte", value: 1 };
+    case "time_of_day":
+      return { clock: "time_of_day", op: "gte", value: "09:00" };
+    case "day_of_week":
+      return { clock: "day_of_week", op: "in", value: ["sat", "sun"] };
+    case "reachable":
+      return { reachable: "email" };
+    case "group":
+      return { all: [] };
+  }
+}
+
+export const OPERATORS: { value: string; label: string }[] = [
+  { value: "eq", label: "is" },
+  { value: "ne", label: "is not" },
+  { value: "gt", label: "is greater than" },
+  { value: "gte", label: "is at least" },
+  { value: "lt", label: "is less than" },
+  { value: "lte", label: "is at most" },
+  { value: "contains", label: "contains" },
+  { value: "starts_with", label: "starts with" },
+  { value: "ends_with", label: "ends with" },
+  { value: "in", label: "is one of" },
+  { value: "exists", label: "is set" },
+  { value: "not_exists", label: "is not set" },
+];
+
+const COUNT_OPERATORS = [
+  { value: "gte", label: "at least" },
+  { value: "lte", label: "at most" },
+  { value: "eq", label: "exactly" },
+  { value: "gt", label: "more than" },
+  { value: "lt", label: "fewer than" },
+  { value: "ne", label: "not exactly" },
+];
+
+const TIME_OPERATORS = [
+  { value: "gte", label: "at or after" },
+  { value: "lt", label: "before" },
+  { value: "lte", label: "at or before" },
+  { value: "gt", label: "after" },
+  { value: "eq", label: "exactly at" },
+];
+
+const DAYS = [
+  ["mon", "Mon"],
+  ["tue", "Tue"],
+  ["wed", "Wed"],
+  ["thu", "Thu"],
+  ["fri", "Fri"],
+  ["sat", "Sat"],
+  ["sun", "Sun"],
+] as const;
+
+/** A comparison with `op` changed: a value of the right shape for it (a list for "in", none for exists). */
+function withOp(c: Obj, op: string): Obj {
+  const out: Obj = { ...c, op };
+  if (op === "exists" || op === "not_exists") {
+    delete out.value;
+    delete out.ref;
+  } else if (op === "in" && !("ref" in out) && !Array.isArray(out.value)) {
+    out.value = out.value === undefined || out.value === "" ? [] : [out.value as Json];
+  } else if (op !== "in" && Array.isArray(out.value)) {
+    out.value = out.value.length > 0 ? out.value[0] : "";
+  } else if (!("value" in out) && !("ref" in out)) {
+    out.value = "";
+  }
+  return out;
+}
+
+function kindOf(c: Obj): ConditionKind | "not" | "unknown" {
+  if ("all" in c || "any" in c) return "group";
+  if ("not" in c) return "not";
+  if ("history" in c) return "history";
+  if ("clock" in c) return c.clock === "day_of_week" ? "day_of_week" : "time_of_day";
+  if ("trait" in c) return "trait";
+  if ("property" in c) return "property";
+  if ("run" in c) return "run";
+  if ("reachable" in c) return "reachable";
+  return "unknown";
+}
+
+function NameField({ label, value, onChange, list, placeholder }: { label: string; value: string; onChange: (v: string) => void; list?: readonly string[]; placeholder?: string }) {
+  const id = useId();
+  return (
+    <>
+      <input
+        id={id}
+        aria-label={label}
+        className="ed-name"
+        value={value}
+        placeholder={placeholder}
+        list={list && list.length > 0 ? `${id}-names` : undefined}
+        autoComplete="off"
+        spellCheck={false}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      {list && list.length > 0 && (
+        <datalist id={`${id}-names`}>
+          {list.map((n) => (
+            <option key={n} value={n} />
+          ))}
+        </datalist>
+      )}
+    </>
+  );
+}
+
+const REF_ROOTS = [
+  { value: "value", label: "the value" },
+  { value: "event", label: "the entry event's property" },
+  { value: "run", label: "the run variable" },
+  { value: "traits", label: "the trait" },
+] as const;
+
+/** The right side of a comparison: a literal `value`, or a `ref` to the run's event, variables or traits. */
+function RightSide({ c, onChange, what }: { c: Obj; onChange: (c: Obj) => void; what: string }) {
+  const { names } = useEditor();
+  const op = c.op as string;
+  if (op === "exists" || op === "not_exists") return null;
+  const ref = typeof c.ref === "string" ? c.ref : undefined;
+  const root = ref === undefined ? "value" : (ref.split(".")[0] as string);
+  const rest = ref === undefined ? "" : ref.split(".").slice(1).join(".");
+  const setRoot = (r: string) => {
+    const out = { ...c };
+    if (r === "value") {
+      delete out.ref;
+      out.value = op === "in" ? [] : "";
+    } else {
+      delete out.value;
+      out.ref = `${r}.${rest}`;
+    }
+    onChange(out);
+  };
+  return (
+    <>
+      <select aria-label={`${what}: compared with`} value={REF_ROOTS.some((r) => r.value === root) ? root : "value"} onChange={(e) => setRoot(e.target.value)}>
+        {REF_ROOTS.map((r) => (
+          <option key={r.value} value={r.value}>
+            {r.label}
+          </option>
+        ))}
+      </select>
+      {ref === undefined ? (
+        <ValueInput label={`${what}: value`} value={c.value ?? ""} onChange={(v) => onChange({ ...c, value: v })} kinds={op === "in" ? ["list"] : ["text", "number", "boolean"]} />
+      ) : (
+        <NameField
+          label={`${what}: reference name`}
+          value={rest}
+          list={root === "traits" ? names.traits : undefined}
+          placeholder={root === "event" ? "cart_id" : "name"}
+          onChange={(v) => onChange({ ...c, ref: `${root}.${v}` })}
+        />
+      )}
+    </>
+  );
+}
+
+function Comparison({ c, onChange, subject }: { c: Obj; onChange: (c: Obj) => void; subject: "trait" | "property" | "run" }) {
+  const { names } = useEditor();
+  const label = { trait: "Trait", property: "Event property", run: "Run variable" }[subject];
+  return (
+    <div className="cond-line">
+      <span className="cond-what">{label}</span>
+      <NameField
+        label={`${label} name`}
+        value={String(c[subject] ?? "")}
+        list={subject === "trait" ? names.traits : undefined}
+        placeholder={subject === "property" ? "path (type it)" : subject === "trait" ? "plan" : "total"}
+        onChange={(v) => onChange({ ...c, [subject]: v })}
+      />
+      <select aria-label={`${label}: operator`} value={String(c.op ?? "eq")} onChange={(e) => onChange(withOp(c, e.target.value))}>
+        {OPERATORS.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      <RightSide c={c} onChange={onChange} what={label} />
+    </div>
+  );
+}
+
+const AGGREGATES = [
+  { value: "count", label: "Number of" },
+  { value: "exists", label: "Any" },
+  { value: "sum", label: "Sum of" },
+  { value: "last", label: "Last value of" },
+];
+
+function History({ c, onChange, depth }: { c: Obj; onChange: (c: Obj) => void; depth: number }) {
+  const { names } = useEditor();
+  const h = isObject(c.history) ? c.history : {};
+  const aggregate = typeof h.aggregate === "string" ? h.aggregate : "count";
+  const setH = (key: string, v: unknown) => {
+    const next: Obj = { ...h };
+    if (v === undefined) delete next[key];
+    else next[key] = v;
+    onChange({ ...c, history: next });
+  };
+  const setAggregate = (a: string) => {
+    const next: Obj = { ...h };
+    if (a === "count") delete next.aggregate;
+    else next.aggregate = a;
+    if (a === "sum" || a === "last") next.property = typeof h.property === "string" ? h.property : "";
+    else delete next.property;
+    const out: Obj = { ...c, history: next };
+    if (a === "exists") Object.assign(out, { op: "eq", value: true });
+    else if (a === "count" || a === "sum") Object.assign(out, { op: "gte", value: typeof c.value === "number" ? c.value : 1 });
+    onChange(out);
+  };
+  return (
+    <div className="cond-history">
+      <div className="cond-line">
+        <select aria-label="History: aggregate" value={aggregate} onChange={(e) => setAggregate(e.target.value)}>
+          {AGGREGATES.map((a) => (
+            <option key={a.value} value={a.value}>
+              {a.label}
+            </option>
+          ))}
+        </select>
+        {(aggregate === "sum" || aggregate === "last") && (
+          <NameField label="History: property" value={String(h.property ?? "")} placeholder="total" onChange={(v) => setH("property", v)} />
+        )}
+        <NameField label="History: event name" value={String(h.event ?? "")} list={names.events} placeholder="Page Viewed" onChange={(v) => setH("event", v)} />
+      </div>
+      <div className="cond-line">
+        <DurationInput label="In the last" value={typeof h.within === "string" ? h.within : undefined} sinceEntry onChange={(v) => setH("within", v ?? "")} />
+      </div>
+      <div className="cond-where">
+        {h.where === undefined ? (
+          <AddCondition label="+ Where…" title="Count only the events whose properties match" kinds={["property", "group"]} onAdd={(w) => setH("where", w)} />
+        ) : (
+          <>
+            <span className="cond-what">where</span>
+            <ConditionNode value={h.where} onChange={(w) => setH("where", w)} onRemove={() => setH("where", undefined)} depth={depth + 1} kinds={["property", "group"]} />
+          </>
+        )}
+      </div>
+      <div className="cond-line">
+        <span className="cond-what">is</span>
+        {aggregate === "exists" ? (
+          <select
+            aria-label="History: happened"
+            value={c.value === false ? (c.op === "ne" ? "true" : "false") : c.op === "ne" ? "false" : "true"}
+            onChange={(e) => onChange({ ...c, op: "eq", value: e.target.value === "true" })}
+          >
+            <option value="true">has happened</option>
+            <option value="false">has not happened</option>
+          </select>
+        ) : (
+          <>
+            <select aria-label="History: operator" value={String(c.op ?? "gte")} onChange={(e) => onChange(withOp(c, e.target.value))}>
+              {(aggregate === "last" ? OPERATORS : COUNT_OPERATORS).map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.label}
+                </option>
+              ))}
+            </select>
+            {aggregate === "last" ? (
+              <ValueInput label="History: value" value={c.value ?? ""} onChange={(v) => onChange({ ...c, value: v })} />
+            ) : (
+              <input
+                aria-label="History: count"
+                type="number"
+                className="ed-num"
+                value={typeof c.value === "number" ? c.value : ""}
+                onChange={(e) => onChange({ ...c, value: e.target.value === "" ? 0 : Number(e.target.value) })}
+              />
+            )}
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function Clock({ c, onChange }: { c: Obj; onChange: (c: Obj) => void }) {
+  if (c.clock === "day_of_week") {
+    const days = Array.isArray(c.value) ? (c.value as string[]) : typeof c.value === "string" ? [c.value] : [];
+    const toggle = (d: string) => {
+      const next = days.includes(d) ? days.filter((x) => x !== d) : DAYS.map(([k]) => k).filter((k) => k === d || days.includes(k));
+      onChange({ ...c, op: c.op === "in" || c.op === undefined ? "in" : c.op, value: next });
+    };
+    return (
+      <div className="cond-line" role="group" aria-label="Days of the week">
+        <span className="cond-what">Local day is</span>
+        {DAYS.map(([k, label]) => (
+          <label key={k} className="cond-day">
+            <input type="checkbox" checked={days.includes(k)} onChange={() => toggle(k)} />
+            {label}
+          </label>
+        ))}
+      </div>
+    );
+  }
+  return (
+    <div className="cond-line">
+      <span className="cond-what">Local time is</span>
+      <select aria-label="Local time: operator" value={String(c.op ?? "gte")} onChange={(e) => onChange({ ...c, op: e.target.value })}>
+        {TIME_OPERATORS.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      <input aria-label="Local time" type="time" value={typeof c.value === "string" ? c.value : ""} onChange={(e) => onChange({ ...c, value: e.target.value.slice(0, 5) })} />
+    </div>
+  );
+}
+
+/** "+ Add condition" and the kinds to choose from. */
+export function AddCondition({ label, title, kinds, onAdd }: { label: string; title?: string; kinds: readonly ConditionKind[]; onAdd: (c: Obj) => void }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div className="ed-menu">
+      <button type="button" className="button button-small" aria-haspopup="menu" aria-expanded={open} title={title} onClick={() => setOpen((o) => !o)}>
+        {label}
+      </button>
+      {open && (
+        <ul role="menu" className="ed-menu-list" onKeyDown={(e) => e.key === "Escape" && (e.stopPropagation(), setOpen(false))}>
+          {kinds.map((k, i) => (
+            <li key={k} role="none">
+              <button
+                type="button"
+                role="menuitem"
+                autoFocus={i === 0}
+                onClick={() => {
+                  setOpen(false);
+                  onAdd(newCondition(k));
+                }}
+              >
+                {KIND_LABELS[k]}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function Group({ c, onChange, depth, kinds }: { c: Obj; onChange: (c: Obj) => void; depth: number; kinds: readonly ConditionKind[] }) {
+  const join = "any" in c ? "any" : "all";
+  const items = Array.isArray(c[join]) ? (c[join] as unknown[]) : [];
+  const set = (list: unknown[]) => onChange(replaceKey(c, join, join, list));
+  return (
+    <div className={`cond-group cond-${join}`} role="group" aria-label={join === "all" ? "All of these" : "Any of these"}>
+      <div className="cond-line">
+        <select aria-label="Match" value={join} onChange={(e) => onChange(replaceKey(c, join, e.target.value, items))}>
+          <option value="all">All of these hold</option>
+          <option value="any">Any of these holds</option>
+        </select>
+      </div>
+      {items.length === 0 && <p className="ed-hint">No condition yet: always true.</p>}
+      <ol className="cond-items">
+        {items.map((item, i) => (
+          <li key={i}>
+            <ConditionNode
+              value={item}
+              depth={depth + 1}
+              kinds={kinds}
+              onChange={(v) => set(items.map((x, j) => (j === i ? v : x)))}
+              onRemove={() => set(items.filter((_, j) => j !== i))}
+            />
+          </li>
+        ))}
+      </ol>
+      <AddCondition label="+ Add condition" kinds={kinds} onAdd={(n) => set([...items, n])} />
+    </div>
+  );
+}
+
+/** `obj` with key `from` renamed `to` (and its value set), in the same place. */
+function replaceKey(obj: Obj, from: string, to: string, value: unknown): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === from) out[to] = value;
+    else out[k] = v;
+  }
+  if (!(from in obj)) out[to] = value;
+  return out;
+}
+
+/** One condition of any kind, with "not" and remove. */
+export function ConditionNode({
+  value,
+  onChange,
+  onRemove,
+  depth,
+  kinds = ALL_KINDS,
+}: {
+  value: unknown;
+  onChange: (c: Obj) => void;
+  onRemove?: () => void;
+  depth: number;
+  kinds?: readonly ConditionKind[];
+}) {
+  const c = isObject(value) ? value : {};
+  const kind = kindOf(c);
+  let body: ReactNode;
+  if (kind === "not") {
+    body = (
+      <div className="cond-not">
+        <span className="cond-what">Not:</span>
+        <ConditionNode value={c.not} onChange={(v) => onChange({ ...c, not: v })} depth={depth + 1} kinds={kinds} />
+      </div>
+    );
+  } else if (kind === "group") body = <Group c={c} onChange={onChange} depth={depth} kinds={kinds} />;
+  else if (kind === "history") body = <History c={c} onChange={onChange} depth={depth} />;
+  else if (kind === "time_of_day" || kind === "day_of_week") body = <Clock c={c} onChange={onChange} />;
+  else if (kind === "trait" || kind === "property" || kind === "run") body = <Comparison c={c} onChange={onChange} subject={kind} />;
+  else if (kind === "reachable") {
+    body = (
+      <div className="cond-line">
+        <span className="cond-what">Can be reached by email</span>
+      </div>
+    );
+  } else {
+    body = <pre className="ed-hint">{JSON.stringify(value)}</pre>;
+  }
+  return (
+    <div className="cond" data-kind={kind}>
+      <div className="cond-body">{body}</div>
+      <div className="cond-actions">
+        <button
+          type="button"
+          className="button button-small"
+          aria-pressed={kind === "not"}
+          title={kind === "not" ? "Remove the not" : "Negate: holds when this does not"}
+          onClick={() => onChange(kind === "not" && isObject(c.not) ? c.not : { not: c })}
+        >
+          Not
+        </button>
+        {onRemove && (
+          <button type="button" className="button button-small" aria-label="Remove this condition" title="Remove this condition" onClick={onRemove}>
+            ✕
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * A condition that may be absent (a filter): "Add a filter" first; a single comparison gets
+ * "and" / "or" to grow into a group.
+ */
+export function ConditionBuilder({
+  label,
+  value,
+  onChange,
+  optional,
+  kinds = ALL_KINDS,
+}: {
+  label: string;
+  value: unknown;
+  /** undefined removes the condition (an optional filter). */
+  onChange: (c: Obj | undefined) => void;
+  optional?: boolean;
+  kinds?: readonly ConditionKind[];
+}) {
+  const single = isObject(value) && !("all" in value) && !("any" in value);
+  return (
+    <section className="cond-builder" aria-label={label}>
+      <h4>{label}</h4>
+      {value === undefined ? (
+        <AddCondition label="+ Add a condition" kinds={kinds} onAdd={(c) => onChange(c)} />
+      ) : (
+        <>
+          <ConditionNode
+            value={value}
+            depth={0}
+            kinds={kinds}
+            onChange={onChange}
+            onRemove={optional ? () => onChange(undefined) : single ? () => onChange({ all: [] }) : undefined}
+          />
+          {single && (
+            <div className="ed-row">
+              <AddCondition label="+ And" kinds={kinds} onAdd={(c) => onChange({ all: [value, c] })} />
+              <AddCondition label="+ Or" kinds={kinds} onAdd={(c) => onChange({ any: [value, c] })} />
+            </div>
+          )}
+        </>
+      )}
+    </section>
+  );
+}

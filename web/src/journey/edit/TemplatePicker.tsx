@@ -1,0 +1,125 @@
+// Picks a send's template from GET /api/templates, with the message rendered by the server
+// (POST /api/template-preview) as a send would, optionally for one person.
+import { useEffect, useId, useState } from "react";
+import { apiGet, apiPost, type ApiError, type Schemas } from "../../api/client";
+import { useEditor } from "./context";
+
+type Preview = { state: "idle" } | { state: "loading" } | { state: "ready"; preview: Schemas["Preview"] } | { state: "failed"; error: ApiError };
+
+function Part({ name, part }: { name: string; part: Schemas["PreviewPart"] }) {
+  if (part.error) {
+    return (
+      <p className="ed-error">
+        {name} does not render: {part.error}
+      </p>
+    );
+  }
+  return null;
+}
+
+export function TemplatePicker({ value, onChange }: { value: string; onChange: (id: string) => void }) {
+  const { templates, reloadTemplates } = useEditor();
+  const id = useId();
+  const [person, setPerson] = useState("");
+  const [preview, setPreview] = useState<Preview>({ state: "idle" });
+  const chosen = templates?.find((t) => t.id === value);
+  // A person by profile id, or by the start of any identity (a user id, an anonymous id).
+  const [profileId, setProfileId] = useState<number | undefined>(undefined);
+  const [who, setWho] = useState<string>();
+  useEffect(() => {
+    const q = person.trim();
+    setWho(undefined);
+    if (q === "") return setProfileId(undefined);
+    if (/^\d+$/.test(q)) return setProfileId(Number(q));
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      apiGet("/api/profiles", { query: { q, limit: 1 }, signal: controller.signal }).then(
+        (page) => {
+          const found = page.profiles[0];
+          setProfileId(found?.id);
+          setWho(found ? `person ${found.id} (${found.identities.map((i) => i.value).join(", ")})` : `nobody has an identity starting with "${q}"`);
+        },
+        () => undefined,
+      );
+    }, 250);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [person]);
+
+  useEffect(() => {
+    if (!chosen) {
+      setPreview({ state: "idle" });
+      return;
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      setPreview({ state: "loading" });
+      const body: Schemas["PreviewRequest"] = { template: { subject: chosen.subject, html: chosen.html, text: chosen.text }, ...(profileId !== undefined ? { profile_id: profileId } : {}) };
+      apiPost("/api/template-preview", body, { signal: controller.signal }).then(
+        (p) => setPreview({ state: "ready", preview: p }),
+        (e: ApiError) => !controller.signal.aborted && setPreview({ state: "failed", error: e }),
+      );
+    }, 250);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [chosen, profileId]);
+
+  const known = templates?.some((t) => t.id === value) ?? true;
+  return (
+    <div className="ed-template">
+      <div className="ed-field">
+        <label htmlFor={id}>Template</label>
+        <div className="ed-row">
+          <select id={id} value={known ? value : `?${value}`} onChange={(e) => onChange(e.target.value)}>
+            <option value="">Choose a template…</option>
+            {!known && <option value={`?${value}`}>{value} (no such template)</option>}
+            {(templates ?? []).map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.id} — {t.subject}
+              </option>
+            ))}
+          </select>
+          <button type="button" className="button button-small" onClick={reloadTemplates} title="List the templates again">
+            Reload
+          </button>
+        </div>
+        {templates === undefined && <p className="ed-hint">Loading the templates…</p>}
+        {templates?.length === 0 && <p className="ed-hint">No template yet: create one under Content (or PUT /api/templates/&#123;id&#125;).</p>}
+      </div>
+      {chosen && (
+        <div className="ed-preview" aria-label="Preview" role="region">
+          <div className="ed-row">
+            <label htmlFor={`${id}-person`}>Preview for</label>
+            <input id={`${id}-person`} value={person} placeholder="a user id, or nobody" onChange={(e) => setPerson(e.target.value)} />
+          </div>
+          {who && <p className="ed-hint">{who}</p>}
+          {preview.state === "loading" && (
+            <p className="muted" role="status">
+              Rendering…
+            </p>
+          )}
+          {preview.state === "failed" && <p className="ed-error">The preview failed: {preview.error.message}</p>}
+          {preview.state === "ready" && (
+            <>
+              <p className="ed-subject">
+                <span className="muted">Subject:</span> {preview.preview.subject.rendered ?? "—"}
+              </p>
+              <Part name="The subject" part={preview.preview.subject} />
+              <Part name="The HTML" part={preview.preview.html} />
+              <Part name="The text" part={preview.preview.text} />
+              {preview.preview.html.rendered ? (
+                <iframe className="ed-preview-html" title={`Preview of ${chosen.id}`} sandbox="" srcDoc={preview.preview.html.rendered} />
+              ) : (
+                preview.preview.text.rendered && <pre className="ed-preview-text">{preview.preview.text.rendered}</pre>
+              )}
+            </>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

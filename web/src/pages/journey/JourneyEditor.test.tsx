@@ -1,0 +1,489 @@
+// @vitest-environment happy-dom
+// The editor against a fake server: saving an example unchanged gives the same document, a form
+// edit changes exactly its field, the condition builder writes the documentation's JSON, undo,
+// redo, copy and paste by keyboard, publish, stop, counts and backtests on the cards.
+import { act, cleanup, configure, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import type { Schemas } from "../../api/client";
+import { EXAMPLES } from "../../examples";
+import { diff, changeLines } from "../../journey/diff";
+import type { JourneyDocument } from "../../journey/doc";
+import { ENTRY_ID } from "../../journey/graph";
+import { JourneyEditor } from "./JourneyEditor";
+import { localInput } from "./panels";
+
+vi.setConfig({ testTimeout: 30000 });
+// The canvas takes a while to draw in happy-dom on a busy machine.
+configure({ asyncUtilTimeout: 5000 });
+
+const example = (file: string) => EXAMPLES.find((e) => e.file === file)?.doc as JourneyDocument;
+
+interface Call {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+/** A fake admin API: answers by method and path, records every call. */
+function fakeServer(doc: JourneyDocument, extra: Record<string, (body: unknown) => [number, unknown]> = {}) {
+  const calls: Call[] = [];
+  const view: Schemas["JourneyView"] = {
+    id: doc.id,
+    status: "published",
+    state: "active",
+    published_version: 1,
+    draft: doc as unknown as Schemas["JourneyDocument"],
+    published: { version: 1, document: doc as unknown as Schemas["JourneyDocument"], published_at: "2030-01-01T00:00:00Z" },
+    updated_at: "2030-01-01T00:00:00Z",
+  };
+  const routes: Record<string, (body: unknown) => [number, unknown]> = {
+    "POST /api/journeys/validate": () => [200, { valid: true, diagnostics: [] }],
+    [`GET /api/journeys/${doc.id}`]: () => [200, view],
+    [`PUT /api/journeys/${doc.id}`]: () => [200, { status: "draft", valid: true, diagnostics: [] }],
+    [`GET /api/journeys/${doc.id}/versions`]: () => [200, { versions: [view.published] }],
+    [`GET /api/journeys/${doc.id}/counts`]: () => [200, { journey: doc.id, from: "", to: "", nodes: {} }],
+    "GET /api/names": () => [200, { events: ["Page Viewed", "Sales Contacted", "Consultation Booked"], traits: ["plan", "email"], template_variables: [] }],
+    "GET /api/templates": () => [
+      200,
+      {
+        templates: [
+          { id: "consultation-invite", subject: "Talk to us", html: "<p>Hi</p>", text: "Hi", updated_at: "" },
+          { id: "consultation-reminder", subject: "Still there?", html: "<p>Hi</p>", text: "Hi", updated_at: "" },
+        ],
+      },
+    ],
+    "GET /api/clock": () => [200, { now: "2030-01-08T00:00:00Z", manual: true }],
+    "POST /api/template-preview": () => [200, { subject: { rendered: "Talk to us" }, html: { rendered: "<p>Hi</p>" }, text: { rendered: "Hi" }, context: {} }],
+    ...extra,
+  };
+  const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+    const method = init?.method ?? "GET";
+    const path = url.split("?")[0];
+    const body = typeof init?.body === "string" ? JSON.parse(init.body) : undefined;
+    calls.push({ method, path: url, body });
+    const route = routes[`${method} ${path}`];
+    if (!route) return new Response(JSON.stringify({ code: "not_found", message: `${method} ${path}` }), { status: 404 });
+    const [status, answer] = route(body);
+    return new Response(JSON.stringify(answer), { status });
+  });
+  vi.stubGlobal("fetch", fetch);
+  return { calls, view };
+}
+
+function renderEditor(doc: JourneyDocument, opts: { isNew?: boolean; extra?: Record<string, (body: unknown) => [number, unknown]> } = {}) {
+  const server = fakeServer(doc, opts.extra);
+  const utils = render(
+    <div style={{ width: 1280, height: 800 }}>
+      <JourneyEditor journey={opts.isNew ? undefined : server.view} initial={doc} />
+    </div>,
+  );
+  return { ...server, ...utils };
+}
+
+const card = (container: HTMLElement, id: string) => {
+  const node = container.querySelector(`.react-flow__node[data-id="${id}"]`);
+  if (!(node instanceof HTMLElement)) throw new Error(`no card ${id}`);
+  return node;
+};
+
+/** Clicks a card, as a person selects a node. */
+async function selectNode(container: HTMLElement, id: string) {
+  await waitFor(() => card(container, id));
+  fireEvent.click(card(container, id));
+}
+
+/** Saves the draft and answers the document the server received. */
+async function saved(calls: Call[], id: string): Promise<unknown> {
+  const before = calls.length;
+  fireEvent.click(screen.getByRole("button", { name: "Save draft" }));
+  await waitFor(() => expect(calls.slice(before).some((c) => c.method === "PUT")).toBe(true));
+  return calls.slice(before).find((c) => c.method === "PUT" && c.path === `/api/journeys/${id}`)?.body;
+}
+
+beforeEach(() => {
+  localStorage.setItem("wayfarer.token", "wf_test");
+});
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+  localStorage.clear();
+});
+
+describe("journeys as code and the canvas edit the same document", () => {
+  for (const { file, doc } of EXAMPLES) {
+    test(`${file}: opened, every form looked at, saved unchanged: the same document, key for key`, async () => {
+      const original = JSON.parse(JSON.stringify(doc)) as JourneyDocument;
+      const { container, calls } = renderEditor(structuredClone(doc));
+      await selectNode(container, ENTRY_ID);
+      for (const s of doc.steps) await selectNode(container, s.id);
+      fireEvent.keyDown(window, { key: "Escape" });
+      const body = await saved(calls, doc.id);
+      expect(body).toEqual(original);
+      expect(JSON.stringify(body)).toBe(JSON.stringify(original));
+    });
+  }
+});
+
+/** The changes from `before` to what was saved, as the CLI's diff prints them. */
+const changes = (before: unknown, after: unknown) => diff(before, after).flatMap(changeLines);
+
+describe("a form edit changes exactly its field", () => {
+  test("wait_for: the timeout", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    await selectNode(container, "booked");
+    const form = screen.getByRole("tabpanel");
+    fireEvent.change(within(form).getByLabelText("Timeout: number"), { target: { value: "5" } });
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step booked /timeout: "3d" -> "5d"']);
+  });
+
+  test("wait: the duration's unit", async () => {
+    const doc = example("abandoned-cart.json");
+    const { container, calls } = renderEditor(doc);
+    await selectNode(container, "a-day");
+    fireEvent.change(within(screen.getByRole("tabpanel")).getByLabelText("For: unit"), { target: { value: "d" } });
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step a-day /duration: "24h" -> "24d"']);
+  });
+
+  test("send: the template, picked from the server's list", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    await selectNode(container, "remind");
+    const select = await within(screen.getByRole("tabpanel")).findByLabelText("Template");
+    await waitFor(() => expect(within(select).getAllByRole("option").length).toBeGreaterThan(2));
+    fireEvent.change(select, { target: { value: "consultation-invite" } });
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step remind /template: "consultation-reminder" -> "consultation-invite"']);
+  });
+
+  test("send: the template's preview, rendered by the server for a person found by identity", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc, {
+      extra: {
+        "GET /api/profiles": () => [200, { profiles: [{ id: 7, identities: [{ kind: "user_id", value: "ada" }], traits: {} }] }],
+        "POST /api/template-preview": (body) => [
+          200,
+          { subject: { rendered: (body as { profile_id?: number }).profile_id === 7 ? "Hi Ada" : "Hi there" }, html: { rendered: "<p>Hi</p>" }, text: { rendered: "Hi" }, context: {} },
+        ],
+      },
+    });
+    await selectNode(container, "invite");
+    const preview = await within(screen.getByRole("tabpanel")).findByRole("region", { name: "Preview" });
+    await within(preview).findByText("Hi there");
+    fireEvent.change(within(preview).getByLabelText("Preview for"), { target: { value: "ada" } });
+    await within(preview).findByText("Hi Ada");
+    expect(within(preview).getByText("person 7 (ada)")).toBeTruthy();
+    expect(calls.some((c) => c.path === "/api/profiles?q=ada&limit=1")).toBe(true);
+    // Nothing in the document changed.
+    expect(changes(doc, await saved(calls, doc.id))).toEqual([]);
+  });
+
+  test("split: a weight", async () => {
+    const doc = example("win-back.json");
+    const { container, calls } = renderEditor(doc);
+    await selectNode(container, "subject");
+    const weights = within(screen.getByRole("tabpanel")).getAllByLabelText("Weight (%)");
+    fireEvent.change(weights[0], { target: { value: "70" } });
+    expect(screen.getByText("The weights add up to 120%: they must add up to 100.")).toBeTruthy();
+    fireEvent.change(weights[1], { target: { value: "30" } });
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(["~ step subject /paths/0/weight: 50 -> 70", "~ step subject /paths/1/weight: 50 -> 30"]);
+  });
+
+  test("branch: a case's comparison value", async () => {
+    const doc = example("trial-onboarding.json");
+    const { container, calls } = renderEditor(doc);
+    await selectNode(container, "pro-yet");
+    fireEvent.change(within(screen.getByRole("tabpanel")).getByLabelText("Trait: value"), { target: { value: "enterprise" } });
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step pro-yet /cases/0/when/value: "pro" -> "enterprise"']);
+  });
+
+  test("the entry: its event, with the names the data has as suggestions", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    await selectNode(container, ENTRY_ID);
+    const input = within(screen.getByRole("tabpanel")).getByLabelText("Event");
+    expect(input.getAttribute("list")).toBeTruthy();
+    fireEvent.change(input, { target: { value: "Screen Viewed" } });
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ /entry/event: "Page Viewed" -> "Screen Viewed"']);
+  });
+
+  test("the journey: its name, when nothing is selected", async () => {
+    const doc = example("consultation.json");
+    const { calls } = renderEditor(doc);
+    fireEvent.change(within(screen.getByRole("tabpanel")).getByLabelText("Name"), { target: { value: "Consultations" } });
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ /name: "Invite engaged visitors to a free consultation" -> "Consultations"']);
+  });
+
+  test("renaming a step renames every reference to it", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    await selectNode(container, "invite");
+    const input = within(screen.getByRole("tabpanel")).getByLabelText("Step id");
+    fireEvent.change(input, { target: { value: "offer" } });
+    fireEvent.keyDown(input, { key: "Enter" });
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect(body.goal?.from).toBe("offer");
+    expect(body.steps.map((s) => s.id)).toEqual(["offer", "booked", "remind"]);
+  });
+});
+
+/** Picks `item` from the menu `button` opens. */
+function pickFrom(scope: HTMLElement, button: string, item: string, index = -1) {
+  const buttons = within(scope).getAllByRole("button", { name: button });
+  fireEvent.click(buttons.at(index) as HTMLElement);
+  fireEvent.click(within(scope).getByRole("menuitem", { name: item }));
+}
+
+test("the condition builder writes the documentation's JSON: the consultation entry filter, built by clicking", async () => {
+  const target = example("consultation.json");
+  const doc = { ...target, entry: { event: "Page Viewed", reentry: { after: "30d" } } } as JourneyDocument;
+  const { container, calls } = renderEditor(doc);
+  await selectNode(container, ENTRY_ID);
+  const panel = screen.getByRole("tabpanel");
+  const filter = () => within(panel).getByRole("region", { name: "Only if (filter)" });
+
+  // path starts with /products/
+  pickFrom(filter(), "+ Add a condition", "Event property");
+  fireEvent.change(within(filter()).getByLabelText("Event property name"), { target: { value: "path" } });
+  fireEvent.change(within(filter()).getByLabelText("Event property: operator"), { target: { value: "starts_with" } });
+  fireEvent.change(within(filter()).getByLabelText("Event property: value"), { target: { value: "/products/" } });
+
+  // and at least 3 Page Viewed in 7 days where path starts with /products/
+  pickFrom(filter(), "+ And", "Event history (count…)");
+  let history = within(filter()).getAllByRole("group", { name: "All of these" })[0];
+  fireEvent.change(within(history).getAllByLabelText("History: event name")[0], { target: { value: "Page Viewed" } });
+  pickFrom(history, "+ Where…", "Event property");
+  fireEvent.change(within(history).getAllByLabelText("Event property name").at(-1) as HTMLElement, { target: { value: "path" } });
+  fireEvent.change(within(history).getAllByLabelText("Event property: operator").at(-1) as HTMLElement, { target: { value: "starts_with" } });
+  fireEvent.change(within(history).getAllByLabelText("Event property: value").at(-1) as HTMLElement, { target: { value: "/products/" } });
+  fireEvent.change(within(history).getByLabelText("History: count"), { target: { value: "3" } });
+
+  // and no Sales Contacted in 7 days
+  pickFrom(filter(), "+ Add condition", "Event history (count…)");
+  history = within(filter()).getAllByRole("group", { name: "All of these" })[0];
+  const events = within(history).getAllByLabelText("History: event name");
+  fireEvent.change(events.at(-1) as HTMLElement, { target: { value: "Sales Contacted" } });
+  fireEvent.change(within(history).getAllByLabelText("History: operator").at(-1) as HTMLElement, { target: { value: "eq" } });
+  fireEvent.change(within(history).getAllByLabelText("History: count").at(-1) as HTMLElement, { target: { value: "0" } });
+
+  // and reachable by email
+  pickFrom(filter(), "+ Add condition", "Reachable by email");
+
+  const body = (await saved(calls, doc.id)) as JourneyDocument;
+  const want = (target.entry as { filter: unknown }).filter;
+  expect((body.entry as { filter: unknown }).filter).toEqual(want);
+  expect(JSON.stringify((body.entry as { filter: unknown }).filter)).toBe(JSON.stringify(want));
+});
+
+describe("keyboard", () => {
+  test("Delete removes the selection; Ctrl+Z brings it back; Shift+Ctrl+Z removes it again", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    await selectNode(container, "booked");
+    fireEvent.keyDown(window, { key: "Delete" });
+    await waitFor(() => expect(container.querySelector('.react-flow__node[data-id="booked"]')).toBeNull());
+    fireEvent.keyDown(window, { key: "z", ctrlKey: true });
+    await waitFor(() => card(container, "booked"));
+    fireEvent.keyDown(window, { key: "z", ctrlKey: true, shiftKey: true });
+    await waitFor(() => expect(container.querySelector('.react-flow__node[data-id="booked"]')).toBeNull());
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    // invite went on to booked; booked had two ways on (the event ends, the timeout reminds): left for the validator.
+    expect(body.steps.map((s) => s.id)).toEqual(["invite", "remind"]);
+    expect(body.steps[0]).toMatchObject({ id: "invite", next: "booked" });
+  });
+
+  test("arrow keys move the selection between cards; Escape closes the form", async () => {
+    const doc = example("consultation.json");
+    const { container } = renderEditor(doc);
+    await selectNode(container, ENTRY_ID);
+    fireEvent.keyDown(window, { key: "ArrowDown" });
+    await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "invite" })).toBeTruthy());
+    fireEvent.keyDown(window, { key: "ArrowDown" });
+    await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "booked" })).toBeTruthy());
+    fireEvent.keyDown(window, { key: "ArrowUp" });
+    await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "invite" })).toBeTruthy());
+    fireEvent.keyDown(window, { key: "Escape" });
+    await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "Settings" })).toBeTruthy());
+  });
+
+  test("copy and paste steps through the clipboard, as JSON", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    await selectNode(container, "remind");
+    let copied = "";
+    const copy = new Event("copy", { bubbles: true }) as ClipboardEvent;
+    Object.defineProperty(copy, "clipboardData", { value: { setData: (_: string, v: string) => (copied = v), getData: () => "" } });
+    act(() => void document.body.dispatchEvent(copy));
+    expect(JSON.parse(copied)).toMatchObject({ kind: "wayfarer/steps", steps: [doc.steps[2]] });
+    const paste = new Event("paste", { bubbles: true }) as ClipboardEvent;
+    Object.defineProperty(paste, "clipboardData", { value: { getData: () => copied } });
+    act(() => void document.body.dispatchEvent(paste));
+    await waitFor(() => card(container, "remind-2"));
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect(body.steps.map((s) => s.id)).toEqual(["invite", "booked", "remind", "remind-2"]);
+    expect(body.steps[2]).toMatchObject({ id: "remind", next: "remind-2" });
+  });
+});
+
+describe("the palette and the canvas", () => {
+  test("every entry and step type is in the palette; a click adds after the selected step and opens its form", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    const palette = screen.getByRole("navigation", { name: "Palette" });
+    for (const label of ["Event", "Trait change", "API", "Schedule", "Date"]) expect(within(palette).getByRole("button", { name: label })).toBeTruthy();
+    for (const label of ["Wait", "Wait for", "Branch", "Split", "Send", "Update", "Webhook", "Exit"]) expect(within(palette).getByRole("button", { name: `Add ${label}` })).toBeTruthy();
+    await selectNode(container, "invite");
+    fireEvent.click(within(palette).getByRole("button", { name: "Add Wait" }));
+    await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "wait" })).toBeTruthy());
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect(body.steps.map((s) => s.id)).toEqual(["invite", "wait", "booked", "remind"]);
+  });
+
+  test("the + on an edge inserts a step there", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    await waitFor(() => expect(container.querySelector('.edge-plus[data-source="booked"][data-output="timeout"]')).toBeTruthy());
+    const plus = container.querySelector('.edge-plus[data-source="booked"][data-output="timeout"]') as HTMLElement;
+    fireEvent.click(within(plus).getByRole("button"));
+    fireEvent.click(within(plus).getByRole("menuitem", { name: /^Update/ }));
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect(body.steps.find((s) => s.id === "booked")).toMatchObject({ timeout_next: "update" });
+    expect(body.steps.find((s) => s.id === "update")).toMatchObject({ next: "remind" });
+  });
+
+  test("diagnostics are drawn on the nodes and listed; clicking one selects its node", async () => {
+    const doc = example("consultation.json");
+    const { container } = renderEditor(doc, {
+      extra: {
+        "POST /api/journeys/validate": () => [200, { valid: false, diagnostics: [{ node: "booked", path: "/steps/1/timeout", code: "invalid_field", severity: "error", message: "bad timeout" }] }],
+      },
+    });
+    await waitFor(() => expect(screen.getByRole("img", { name: "1 error: error: bad timeout" })).toBeTruthy());
+    fireEvent.click(screen.getByRole("tab", { name: "Problems (1)" }));
+    fireEvent.click(screen.getByRole("button", { name: /bad timeout/ }));
+    await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "booked" })).toBeTruthy());
+    expect(card(container, "booked").classList.contains("selected")).toBe(true);
+  });
+});
+
+describe("live state", () => {
+  test("counts are polled and drawn on the cards, the control group in the journey panel", async () => {
+    const doc = example("win-back.json");
+    let entered = 10;
+    const { container } = renderEditor(doc, {
+      extra: {
+        [`GET /api/journeys/${doc.id}/counts`]: () => [
+          200,
+          {
+            journey: doc.id,
+            from: "",
+            to: "",
+            nodes: {
+              $entry: { entered: entered++, passed: 10, exited: 0, converted: 0, waiting: 0 },
+              quiet: { entered: 10, passed: 2, exited: 0, converted: 1, waiting: 8 },
+              $control: { entered: 1, passed: 0, exited: 0, converted: 0, waiting: 1 },
+            },
+          },
+        ],
+      },
+    });
+    await waitFor(() => expect(within(card(container, "quiet")).getByLabelText("8 waiting now, 80% of the journey's entries")).toBeTruthy());
+    expect(screen.getByText(/1 entered, 0 converted, 0 exited, 1 waiting/)).toBeTruthy();
+    // Polled again within 2 s.
+    await waitFor(() => expect(within(card(container, ENTRY_ID)).getByLabelText("11 entered, 100% of the journey's entries")).toBeTruthy(), { timeout: 4000 });
+  });
+
+  test("stop asks once, naming how many people will leave", async () => {
+    const doc = example("consultation.json");
+    const { calls } = renderEditor(doc, {
+      extra: {
+        [`GET /api/journeys/${doc.id}/counts`]: () => [200, { journey: doc.id, from: "", to: "", nodes: { booked: { entered: 5, passed: 0, exited: 0, converted: 0, waiting: 4 } } }],
+        [`POST /api/journeys/${doc.id}/stop`]: () => [200, { state: "stopped", stopped_runs: 4 }],
+      },
+    });
+    await waitFor(() => expect(calls.some((c) => c.path.startsWith(`/api/journeys/${doc.id}/counts`))).toBe(true));
+    await new Promise((r) => setTimeout(r, 50));
+    fireEvent.click(screen.getByRole("button", { name: "Stop…" }));
+    expect(screen.getByText("4 people waiting in this journey will leave it.")).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Stop the journey" }));
+    await waitFor(() => expect(screen.getByText("Stopped: 4 waiting run(s) ended")).toBeTruthy());
+    expect(calls.find((c) => c.path === `/api/journeys/${doc.id}/stop`)?.method).toBe("POST");
+  });
+
+  test("publish: the in-flight choice is sent; a refusal shows the diagnostics", async () => {
+    const doc = example("consultation.json");
+    let refuse = true;
+    const { calls } = renderEditor(doc, {
+      extra: {
+        [`POST /api/journeys/${doc.id}/publish`]: () =>
+          refuse
+            ? [422, { code: "journey_invalid", message: "the journey has errors", details: { diagnostics: [{ node: "booked", path: "/steps/1", code: "step_missing_for_runs", severity: "error", message: "2 runs wait at booked" }] } }]
+            : [200, { status: "published", version: 2, moved_runs: 3, diagnostics: [] }],
+      },
+    });
+    fireEvent.click(screen.getByRole("button", { name: "Publish…" }));
+    fireEvent.click(screen.getByRole("radio", { name: /Move to the new version/ }));
+    fireEvent.click(screen.getByRole("button", { name: "Publish" }));
+    await waitFor(() => expect(screen.getByText(/2 runs wait at booked/)).toBeTruthy());
+    expect(calls.find((c) => c.path.endsWith("/publish"))?.body).toEqual({ in_flight: "move" });
+    refuse = false;
+    fireEvent.click(screen.getByRole("button", { name: "Publish" }));
+    await waitFor(() => expect(screen.getByText("Published version 2; 3 waiting run(s) moved to it")).toBeTruthy());
+  });
+
+  test("a backtest of the document being edited draws simulated counts, marked as such", async () => {
+    const doc = example("consultation.json");
+    const report: Schemas["BacktestResponse"] = {
+      from: "2030-01-01T00:00:00Z",
+      to: "2030-01-08T00:00:00Z",
+      events: 40,
+      warmup_events: 5,
+      runs: 6,
+      control_group: 0,
+      conversions: 2,
+      visits: { invite: 6, booked: 6, remind: 3 },
+      waiting: { booked: 1 },
+      sends: { "consultation-invite": 6, "consultation-reminder": 3 },
+      failed: {},
+      exits: { completed: 5 },
+      samples: [],
+      entries: { events: 30, entered: 6, filtered: 24, filter_reasons: [], waiting: 0, reentry: 0, limit: 0, unexplained: 0 },
+    };
+    const { container, calls } = renderEditor(doc, { extra: { "POST /api/journeys/backtest": () => [200, report] } });
+    fireEvent.click(screen.getByRole("tab", { name: "Backtest" }));
+    // The period is ready once the server's clock has answered: the last 7 days up to its now.
+    await waitFor(() => expect((screen.getByLabelText("To") as HTMLInputElement).value).toBe(localInput(new Date("2030-01-08T00:00:00Z"))));
+    fireEvent.click(screen.getByRole("button", { name: "Run the backtest" }));
+    await waitFor(() => expect(screen.getByText(/The counts on the cards are what this version would have done/)).toBeTruthy());
+    const body = calls.find((c) => c.path === "/api/journeys/backtest")?.body as { document: unknown; from: string; to: string };
+    expect(body.document).toEqual(doc);
+    expect(new Date(body.to).getTime() - new Date(body.from).getTime()).toBe(7 * 24 * 3600_000);
+    expect(within(card(container, "booked")).getByLabelText("Simulated counts (backtest)")).toBeTruthy();
+    expect(within(card(container, "booked")).getByLabelText("6 visits, 100% of the journey's entries (simulated)")).toBeTruthy();
+    expect(screen.getByText("6 consultation-invite, 3 consultation-reminder")).toBeTruthy();
+  });
+
+  test("versions: a diff of the draft against the live version, marked on the canvas", async () => {
+    const doc = example("consultation.json");
+    const { container } = renderEditor(doc);
+    await selectNode(container, "remind");
+    fireEvent.keyDown(window, { key: "Delete" });
+    fireEvent.click(screen.getByRole("tab", { name: "Versions" }));
+    await waitFor(() => screen.getByRole("button", { name: "Show the differences" }));
+    fireEvent.click(screen.getByRole("button", { name: "Show the differences" }));
+    await waitFor(() => expect(card(container, "remind").querySelector('.card[data-diff="removed"]')).toBeTruthy());
+    expect(card(container, "booked").querySelector('.card[data-diff="changed"]')).toBeTruthy();
+    expect(screen.getByText(/^- step remind: /)).toBeTruthy();
+    expect(screen.getByText('- step booked /timeout_next: "remind"')).toBeTruthy();
+  });
+});
+
+test("a new journey: created with POST /api/journeys", async () => {
+  const doc: JourneyDocument = { id: "new-journey", name: "New journey", entry: { event: "" }, steps: [] };
+  const { calls } = renderEditor(doc, { isNew: true, extra: { "POST /api/journeys": () => [201, { status: "draft", valid: false, diagnostics: [] }] } });
+  const panel = screen.getByRole("tabpanel");
+  fireEvent.change(within(panel).getByLabelText("Event"), { target: { value: "Signed Up" } });
+  fireEvent.click(screen.getByRole("button", { name: "Save draft" }));
+  await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.path === "/api/journeys")).toBe(true));
+  expect(calls.find((c) => c.method === "POST" && c.path === "/api/journeys")?.body).toEqual({ ...doc, entry: { event: "Signed Up" } });
+});
