@@ -146,7 +146,10 @@ test("People: search, the person's timeline and journeys, a run on its canvas wi
   const p = await page();
   await p.goto(`${base}/people`);
   await p.getByRole("heading", { name: "People", level: 1 }).waitFor();
+  // The search is debounced: wait for its answer, so that the list is not redrawn under the click.
+  const searched = p.waitForResponse((r) => r.url().includes("/api/profiles?") && r.url().includes(encodeURIComponent(user)));
   await p.getByRole("searchbox").fill(user);
+  await searched;
   // Earlier runs' people are listed until the search (debounced) answers.
   await p.waitForFunction((u) => {
     const rows = document.querySelectorAll("tbody tr");
