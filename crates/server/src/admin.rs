@@ -221,23 +221,38 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
         Ok(j) => j,
     };
     let mut out = Vec::new();
+    // What each template says, looked up and checked once however many steps send it (a large
+    // journey is validated on every edit in the editor).
+    let mut checked: std::collections::HashMap<TemplateId, Option<Option<String>>> = std::collections::HashMap::new();
     for (i, step) in j.steps.iter().enumerate() {
         match &step.kind {
-            domain::journey::StepKind::Send { template, .. } => match tx.template(template)? {
-                None => out.push(Diagnostic {
-                    node: Some(step.id.0.clone()),
-                    path: format!("/steps/{i}/template"),
-                    code: "unknown_template".into(),
-                    severity: Severity::Error,
-                    message: format!("template {:?} does not exist; create it with PUT /api/templates/{}", template.0, template.0),
-                }),
-                Some(t) => out.extend(unknown_variables(
-                    &step.id.0,
-                    format!("/steps/{i}/template"),
-                    &format!("template {:?}", template.0),
-                    &[&t.subject, &t.html, &t.text],
-                )),
-            },
+            domain::journey::StepKind::Send { template, .. } => {
+                let verdict = match checked.get(template) {
+                    Some(v) => v.clone(),
+                    None => {
+                        let v = tx.template(template)?.map(|t| unknown_variables_message(&[&t.subject, &t.html, &t.text]));
+                        checked.insert(template.clone(), v.clone());
+                        v
+                    }
+                };
+                match verdict {
+                    None => out.push(Diagnostic {
+                        node: Some(step.id.0.clone()),
+                        path: format!("/steps/{i}/template"),
+                        code: "unknown_template".into(),
+                        severity: Severity::Error,
+                        message: format!("template {:?} does not exist; create it with PUT /api/templates/{}", template.0, template.0),
+                    }),
+                    Some(None) => {}
+                    Some(Some(message)) => out.push(Diagnostic {
+                        node: Some(step.id.0.clone()),
+                        path: format!("/steps/{i}/template"),
+                        code: "unknown_template_variable".into(),
+                        severity: Severity::Error,
+                        message: format!("template {:?} {message}", template.0),
+                    }),
+                }
+            }
             domain::journey::StepKind::Webhook { body: Some(body), .. } => {
                 let mut strings = Vec::new();
                 collect_strings(body, &mut strings);
