@@ -1,7 +1,7 @@
 import { useId, useState, type FormEvent } from "react";
 import { setToken, type ApiError } from "../api/client";
 
-/** Until signing in exists: the admin token the server printed on its first start. */
+/** A bearer token (the admin token, or a personal API token) for engineers who use one instead of signing in. */
 function TokenForm({ onSaved }: { onSaved: () => void }) {
   const id = useId();
   const [value, setValue] = useState("");
