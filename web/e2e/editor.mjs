@@ -16,39 +16,27 @@
 //
 // Run from web/: node --test e2e/editor.mjs
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test as nodeTest } from "node:test";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { apiClient, checkAccessible, example, openBrowser, previewDist, screenshot, shots } from "./lib/browser.mjs";
 
 const api = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
 const token = process.env.WAYFARER_TOKEN ?? "";
-const shots = process.env.SCREENSHOTS ?? fileURLToPath(new URL("./screenshots/", import.meta.url));
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const client = apiClient(api, token);
 /** A fresh journey id each run, so the script can run again on the same data. */
 const journeyId = `consultation-${Date.now().toString(36)}`;
 const user = `visitor-${Date.now().toString(36)}`;
 
 let ui = (process.env.WAYFARER_UI ?? api).replace(/\/$/, "");
 let preview;
-let context;
-let profile;
+let browser;
 let page;
 let writeKey;
-const pageErrors = [];
-const outside = [];
 
-async function call(method, path, body, headers = { authorization: `Bearer ${token}` }) {
-  const res = await fetch(`${api}${path}`, { method, headers: { ...headers, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const call = (method, path, body) => client.ok(method, path, body);
 
-/** A Segment call, authenticated with the source's write key (HTTP Basic, empty password). */
-const segment = (kind, body) => call("POST", `/v1/${kind}`, body, { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}` });
+/** A Segment call with the test's source. */
+const segment = (kind, body) => client.segment(writeKey, kind, body);
 
 /** A test that leaves a screenshot of the page when it fails. */
 const test = (name, fn) =>
@@ -61,7 +49,7 @@ const test = (name, fn) =>
     }
   });
 
-const shot = (name) => page.screenshot({ path: join(shots, `editor-${name}.png`) });
+const shot = (name) => screenshot(page, `editor-${name}`);
 const panel = () => page.getByRole("tabpanel");
 const card = (id) => page.locator(`.react-flow__node[data-id="${id}"]`);
 
@@ -73,41 +61,21 @@ async function pick(scope, button, item) {
 
 before(async () => {
   if (process.env.WAYFARER_PREVIEW === "1") {
-    const vite = await import("vite");
-    preview = await vite.preview({ root: fileURLToPath(new URL("..", import.meta.url)), logLevel: "warn", preview: { host: "127.0.0.1", port: 4175 } });
-    ui = preview.resolvedUrls.local[0].replace(/\/$/, "");
+    ({ preview, base: ui } = await previewDist(api, 4175));
   }
-  mkdirSync(shots, { recursive: true });
   // The templates the sends use, and a source to send events with.
   await call("PUT", "/api/templates/consultation-invite", { subject: "A free consultation, {{ traits.name | default: 'there' }}?", html: "<p>Book a call with our experts.</p>", text: "Book a call." });
   await call("PUT", "/api/templates/consultation-reminder", { subject: "Still interested?", html: "<p>Your free consultation is waiting.</p>", text: "Still interested?" });
   const source = await call("POST", "/api/sources", { id: `web-e2e-${Date.now().toString(36)}` });
   writeKey = source.write_key;
-
-  profile = mkdtempSync(join(tmpdir(), "wayfarer-editor-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    viewport: { width: 1280, height: 800 },
-  });
-  await context.addInitScript((t) => {
-    // Not in sandboxed frames (the template preview), which have no storage.
-    if (window === window.top) localStorage.setItem("wayfarer.token", t);
-  }, token);
-  context.on("request", (r) => {
-    const url = new URL(r.url());
-    if (!["data:", "blob:", "about:"].includes(url.protocol) && url.origin !== new URL(ui).origin) outside.push(r.url());
-  });
-  context.on("weberror", (e) => pageErrors.push(String(e.error())));
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await openBrowser({ origin: ui, token });
+  page = await browser.page();
   page.setDefaultTimeout(15000);
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await preview?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 test("builds the consultation journey by clicking", async () => {
@@ -122,6 +90,7 @@ test("builds the consultation journey by clicking", async () => {
   await filter.getByLabel("Event property name", { exact: true }).fill("path");
   await filter.getByLabel("Event property: operator", { exact: true }).selectOption("starts_with");
   await filter.getByLabel("Event property: value", { exact: true }).fill("/products/");
+  await checkAccessible(page, "the editor with the entry's form");
   await shot("1-entry");
 
   // The journey's id and name: its settings, with nothing selected.
@@ -168,6 +137,7 @@ test("builds the consultation journey by clicking", async () => {
   await page.locator(".card-text", { hasText: "Email: consultation-reminder" }).waitFor();
   await page.locator(".card-text", { hasText: "Wait up to 3 days for Consultation Booked" }).waitFor();
   await page.getByRole("button", { name: /^Problems: (No problems found|\d+ warnings?)$/ }).waitFor();
+  await checkAccessible(page, "the editor with a journey built");
   await shot("3-built");
 
   // Publish: created, then published with runs in flight staying.
@@ -226,6 +196,7 @@ test("a backtest from the editor draws simulated counts", async () => {
   // The replay counts every stored event: this test's visitors, and any sent before.
   await card("send").getByLabel(/^[1-9]\d* visits/).waitFor();
   await page.getByRole("region", { name: "Backtest summary" }).waitFor();
+  await checkAccessible(page, "the editor with a backtest drawn");
   await shot("7-backtest");
   await page.getByRole("button", { name: "Show live counts" }).first().click();
   await card("send").getByRole("list", { name: "Counts" }).waitFor();
@@ -261,6 +232,7 @@ test("versions: the draft against the live version", async () => {
   await page.getByRole("button", { name: "Show the differences" }).click();
   await page.locator('.card[data-diff="changed"]').waitFor();
   await page.getByText('~ step send-2 /template: "consultation-reminder" -> "consultation-invite"').waitFor();
+  await checkAccessible(page, "two versions compared");
   await shot("9-diff");
   await page.getByRole("button", { name: "Back to editing" }).click();
   await page.keyboard.press("Control+z");
@@ -281,7 +253,7 @@ test("stop asks once, naming what happens", async () => {
 });
 
 test("journeys as code: a file applied as the CLI does opens on the canvas, and saved unchanged it is the file", async () => {
-  const file = JSON.parse(readFileSync(fileURLToPath(new URL("../../examples/consultation.json", import.meta.url)), "utf8"));
+  const file = example("consultation");
   const doc = { ...file, id: `${journeyId}-code` };
   const applied = await call("POST", `/api/journeys/${doc.id}/apply`, { document: doc });
   assert.equal(applied.status, "published");
@@ -295,7 +267,4 @@ test("journeys as code: a file applied as the CLI does opens on the canvas, and 
   assert.deepEqual(saved.draft, doc);
 });
 
-test("the page made no request elsewhere and threw no error", () => {
-  assert.deepEqual(outside, []);
-  assert.deepEqual(pageErrors, []);
-});
+test("the page made no request elsewhere and threw no error", () => browser.clean());

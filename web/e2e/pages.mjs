@@ -12,48 +12,18 @@
 //
 // Run from web/: npm run e2e:pages. The server's testing.manual_clock may be on or off.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { apiClient, checkAccessible, example, openBrowser, previewDist, screenshot } from "./lib/browser.mjs";
 
 const server = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
 /** Where the pages are opened: the server, or a preview in front of it. */
 let base = server;
 const token = process.env.WAYFARER_TOKEN ?? "";
-const shots = process.env.SCREENSHOTS ?? fileURLToPath(new URL("./screenshots/", import.meta.url));
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const { api, ok, segment } = apiClient(server, token);
 
 /** A person of this run only, so that reruns against the same server start afresh. */
 const user = `e2e-${Date.now().toString(36)}`;
 const sourceId = "pages-e2e";
-
-async function api(method, path, body) {
-  const response = await fetch(`${server}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
-}
-
-async function ok(method, path, body) {
-  const { status, json } = await api(method, path, body);
-  assert.ok(status >= 200 && status < 300, `${method} ${path}: ${status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function track(writeKey, kind, body) {
-  const response = await fetch(`${server}/v1/${kind}`, {
-    method: "POST",
-    headers: { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  assert.equal(response.status, 200, `/v1/${kind}: ${await response.text()}`);
-}
 
 let writeKey;
 let profileId;
@@ -72,11 +42,11 @@ async function seed() {
     text: "Hi {{ traits.firstName }}, book a free consultation.",
   });
   await ok("PUT", "/api/templates/consultation-reminder", { subject: "A reminder for {{ traits.firstName }}", text: "The offer stands." });
-  const doc = JSON.parse(readFileSync(fileURLToPath(new URL("../../examples/consultation.json", import.meta.url)), "utf8"));
+  const doc = example("consultation");
   await ok("POST", `/api/journeys/${doc.id}/apply`, { document: doc });
   // A person who looks at three products: the third view starts a run, which sends the invite.
-  await track(writeKey, "identify", { userId: user, traits: { firstName: "Ada", email: `${user}@example.com` } });
-  for (const p of ["a", "b", "c"]) await track(writeKey, "page", { userId: user, name: "Product", properties: { path: `/products/${p}` } });
+  await segment(writeKey, "identify", { userId: user, traits: { firstName: "Ada", email: `${user}@example.com` } });
+  for (const p of ["a", "b", "c"]) await segment(writeKey, "page", { userId: user, name: "Product", properties: { path: `/products/${p}` } });
   for (let i = 0; i < 100; i++) {
     const { status, json } = await api("GET", `/api/profiles/lookup?user_id=${user}`);
     const run = status === 200 ? json.journeys.find((r) => r.journey === "consultation") : undefined;
@@ -94,53 +64,27 @@ async function seed() {
 async function servePages() {
   const page = await fetch(`${server}/people`);
   if (page.ok && (page.headers.get("content-type") ?? "").startsWith("text/html")) return undefined;
-  const vite = await import("vite");
-  const preview = await vite.preview({
-    root: fileURLToPath(new URL("..", import.meta.url)),
-    logLevel: "warn",
-    preview: { host: "127.0.0.1", port: 4174, proxy: { "/api": server, "/v1": server } },
-  });
-  base = preview.resolvedUrls.local[0].replace(/\/$/, "");
-  return preview;
+  const preview = await previewDist(server, 4174);
+  base = preview.base;
+  return preview.preview;
 }
 
-let context;
-let profile;
+let browser;
 let preview;
-const outside = [];
-const pageErrors = [];
 
 before(async () => {
   assert.ok(token, "set WAYFARER_TOKEN to the server's admin token");
   await seed();
   preview = await servePages();
-  mkdirSync(shots, { recursive: true });
-  profile = mkdtempSync(join(tmpdir(), "wayfarer-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    viewport: { width: 1280, height: 800 },
-  });
-  // Every frame runs it, the preview's sandboxed frame too, which has no storage.
-  await context.addInitScript((t) => {
-    if (window === window.top) localStorage.setItem("wayfarer.token", t);
-  }, token);
-  context.on("request", (r) => {
-    const url = new URL(r.url());
-    if (!["data:", "blob:", "about:"].includes(url.protocol) && url.origin !== new URL(base).origin) outside.push(r.url());
-  });
-  context.on("weberror", (e) => pageErrors.push(String(e.error())));
-  if (process.env.E2E_DEBUG) context.on("response", (r) => console.log("#", r.status(), r.url()));
+  browser = await openBrowser({ origin: base, token });
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await preview?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-const page = async () => context.pages()[0] ?? (await context.newPage());
+const page = () => browser.page();
 
 test("People: search, the person's timeline and journeys, a run on its canvas with the trace", async () => {
   const p = await page();
@@ -156,7 +100,8 @@ test("People: search, the person's timeline and journeys, a run on its canvas wi
     return rows.length === 1 && rows[0].textContent.includes(u);
   }, user);
   const link = p.getByRole("link", { name: "Ada" });
-  await p.screenshot({ path: join(shots, "people.png") });
+  await checkAccessible(p, "People");
+  await screenshot(p, "people");
   await link.click();
   await p.waitForURL(`${base}/people/${profileId}`);
   await p.getByRole("heading", { name: "Ada", level: 1 }).waitFor();
@@ -165,7 +110,8 @@ test("People: search, the person's timeline and journeys, a run on its canvas wi
   assert.equal(await timeline.getByRole("button", { name: "Page Viewed", exact: true }).count(), 3);
   const journeys = p.getByRole("complementary", { name: "Journeys" });
   await journeys.getByText("In this journey now").waitFor();
-  await p.screenshot({ path: join(shots, "person.png") });
+  await checkAccessible(p, "a person's page");
+  await screenshot(p, "person");
   // An event opens to its JSON.
   await timeline.getByRole("button", { name: "Page Viewed", exact: true }).first().click();
   await timeline.getByText('"path": "/products/c"').waitFor();
@@ -179,7 +125,8 @@ test("People: search, the person's timeline and journeys, a run on its canvas wi
   const trace = p.getByRole("region", { name: "Trace" });
   await trace.locator(".trace-entry").first().waitFor();
   assert.match(await trace.innerText(), /Page Viewed/);
-  await p.screenshot({ path: join(shots, "run.png") });
+  await checkAccessible(p, "a run's page");
+  await screenshot(p, "run");
 });
 
 test("Content: edit a template and see the preview change for a picked person", async () => {
@@ -199,10 +146,11 @@ test("Content: edit a template and see the preview change for a picked person", 
   await p.waitForFunction(() => document.querySelector('[data-testid="preview-subject"]')?.textContent === "Hello Ada, from the e2e test");
   assert.equal(await rendered.innerText(), "Hello Ada, from the e2e test");
   await p.getByRole("status").filter({ hasText: "Changes not saved" }).waitFor();
-  await p.screenshot({ path: join(shots, "content.png") });
+  await checkAccessible(p, "a template's editor");
+  await screenshot(p, "content");
   await p.getByRole("button", { name: /Phone/ }).click();
   await p.getByTitle("The HTML part at phone width").waitFor();
-  await p.screenshot({ path: join(shots, "content-phone.png") });
+  await screenshot(p, "content-phone");
 });
 
 test("Settings: the source's write key and the snippet with it; users, tokens and the audit log", async () => {
@@ -215,10 +163,8 @@ test("Settings: the source's write key and the snippet with it; users, tokens an
   await p.getByRole("table", { name: "Users" }).waitFor();
   await p.getByRole("region", { name: "Your API tokens" }).getByText(/API tokens belong to users/).waitFor();
   await p.getByRole("region", { name: "Audit log" }).locator(".audit-list, p:has-text('Nothing changed yet.')").first().waitFor();
-  await p.screenshot({ path: join(shots, "settings.png"), fullPage: true });
+  await checkAccessible(p, "Settings");
+  await screenshot(p, "settings", { fullPage: true });
 });
 
-test("the pages made no request elsewhere and threw no error", () => {
-  assert.deepEqual(outside, []);
-  assert.deepEqual(pageErrors, []);
-});
+test("the pages made no request elsewhere and threw no error", () => browser.clean());

@@ -12,32 +12,18 @@
 //   WAYFARER_UI       where the UI is served (default WAYFARER_URL); with WAYFARER_PREVIEW=1, a
 //                     `vite preview` of web/dist this script starts, proxying the API to WAYFARER_URL
 //   PERF_NODES        the number of nodes (default 200)
-//   PERF_EDITS        how many edits to measure (default 5)
+//   PERF_EDITS        how many edits to measure (default 9)
 //   CHROMIUM          the browser (default /usr/bin/chromium)
 //
 // Run from web/: node e2e/perf.mjs
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { apiClient, openBrowser, previewDist, screenshot } from "./lib/browser.mjs";
 
 const api = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
 const token = process.env.WAYFARER_TOKEN ?? "";
 const nodes = Number(process.env.PERF_NODES ?? 200);
-const edits = Number(process.env.PERF_EDITS ?? 5);
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-
-async function call(method, path, body) {
-  const res = await fetch(`${api}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const edits = Number(process.env.PERF_EDITS ?? 9);
+const call = apiClient(api, token).ok;
 
 /**
  * A valid journey of exactly `n` nodes (the entry and n - 1 steps): a root branch whose arms are
@@ -82,11 +68,7 @@ export function generate(id, n) {
 async function main() {
   let preview;
   let ui = (process.env.WAYFARER_UI ?? api).replace(/\/$/, "");
-  if (process.env.WAYFARER_PREVIEW === "1") {
-    const vite = await import("vite");
-    preview = await vite.preview({ root: fileURLToPath(new URL("..", import.meta.url)), logLevel: "warn", preview: { host: "127.0.0.1", port: 4174 } });
-    ui = preview.resolvedUrls.local[0].replace(/\/$/, "");
-  }
+  if (process.env.WAYFARER_PREVIEW === "1") ({ preview, base: ui } = await previewDist(api, 4174));
   const id = `perf-${nodes}`;
   const doc = generate(id, nodes);
   await call("PUT", "/api/templates/perf-mail", { subject: "Hello", text: "Hello {{ traits.email | default: 'there' }}" });
@@ -94,19 +76,10 @@ async function main() {
   const errors = saved.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new Error(`the generated journey is not valid: ${JSON.stringify(errors.slice(0, 3))}`);
 
-  const profile = mkdtempSync(join(tmpdir(), "wayfarer-perf-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-    viewport: { width: 1280, height: 800 },
-  });
+  const browser = await openBrowser({ origin: ui, token });
   const result = { nodes: 1 + doc.steps.length, url: `${ui}/journeys/${id}` };
   try {
-    await context.addInitScript((t) => {
-      if (window === window.top) localStorage.setItem("wayfarer.token", t);
-    }, token);
-    const page = context.pages()[0] ?? (await context.newPage());
+    const page = await browser.page();
     const measures = (name) => page.evaluate((n) => performance.getEntriesByName(n, "measure").map((m) => Math.round(m.duration * 10) / 10), name);
     await page.goto(result.url);
     await page.waitForFunction(() => performance.getEntriesByName("wf:render", "measure").length > 0, null, { timeout: 60000 });
@@ -129,11 +102,10 @@ async function main() {
     result.edit_median_ms = median(result.edit_ms);
     result.edit_draw_median_ms = median(result.edit_draw_ms);
     result.cards_after = await page.locator(".react-flow__node").count();
-    if (process.env.SCREENSHOTS) await page.screenshot({ path: join(process.env.SCREENSHOTS, "perf-200.png") });
+    if (process.env.SCREENSHOTS) await screenshot(page, `perf-${nodes}`);
   } finally {
-    await context.close();
+    await browser.close();
     await preview?.close();
-    rmSync(profile, { recursive: true, force: true });
   }
   console.log(JSON.stringify(result, null, 2));
 }

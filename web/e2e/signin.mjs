@@ -9,35 +9,17 @@
 //
 // Run from web/: node --test e2e/signin.mjs
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { apiClient, checkAccessible, example, openBrowser, screenshot } from "./lib/browser.mjs";
 
 const base = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
 const token = process.env.WAYFARER_TOKEN ?? "";
-const shots = process.env.SCREENSHOTS ?? fileURLToPath(new URL("./screenshots/", import.meta.url));
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const { api } = apiClient(base, token);
 const stamp = Date.now().toString(36);
 const viewer = { email: `viewer-${stamp}@acme.test`, name: "Vic Viewer", role: "viewer", password: "a viewer's long password" };
 const editor = { email: `editor-${stamp}@acme.test`, name: "Eddie Editor", role: "editor", password: "an editor's long password" };
 
-async function api(method, path, body) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
-}
-
 let browser;
-let profile;
-const outside = [];
-const pageErrors = [];
 
 before(async () => {
   assert.ok(token, "WAYFARER_TOKEN is required");
@@ -50,27 +32,14 @@ before(async () => {
     for (const t of ["consultation-invite", "consultation-reminder"]) {
       assert.equal((await api("PUT", `/api/templates/${t}`, { subject: "Hi", text: "Book a consultation." })).status, 200);
     }
-    const doc = JSON.parse(readFileSync(fileURLToPath(new URL("../../examples/consultation.json", import.meta.url)), "utf8"));
-    assert.equal((await api("POST", "/api/journeys/consultation/apply", { document: doc })).status, 200);
+    assert.equal((await api("POST", "/api/journeys/consultation/apply", { document: example("consultation") })).status, 200);
   }
-  mkdirSync(shots, { recursive: true });
-  profile = mkdtempSync(join(tmpdir(), "wayfarer-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    viewport: { width: 1280, height: 800 },
-  });
-  browser.on("request", (r) => {
-    const url = new URL(r.url());
-    if (!["data:", "blob:"].includes(url.protocol) && url.origin !== new URL(base).origin) outside.push(r.url());
-  });
-  browser.on("weberror", (e) => pageErrors.push(String(e.error())));
+  // No token: people sign in with the form.
+  browser = await openBrowser({ origin: base });
 });
 
 after(async () => {
   await browser?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function signIn(page, who) {
@@ -89,24 +58,27 @@ async function signOut(page) {
 }
 
 test("a wrong password is refused with a message, in the page", async () => {
-  const page = browser.pages()[0] ?? (await browser.newPage());
+  const page = await browser.page();
   await page.goto(`${base}/`);
+  await page.getByRole("heading", { name: "Sign in to Wayfarer" }).waitFor();
+  await checkAccessible(page, "the sign-in page");
   await page.getByLabel("Email").fill(viewer.email);
   await page.getByLabel("Password").fill("not the password at all");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByText("That email and password do not match a user.").waitFor();
-  await page.screenshot({ path: join(shots, "signin-refused.png") });
+  await checkAccessible(page, "the sign-in page with its error");
+  await screenshot(page, "signin-refused");
 });
 
 test("a viewer signs in, sees the journey drawn with nothing to change it with, and the API refuses their changes", async () => {
-  const page = browser.pages()[0];
+  const page = await browser.page();
   await signIn(page, viewer);
   await page.goto(`${base}/journeys/consultation`);
   await page.getByText("Read only: viewers cannot change this").first().waitFor();
   await page.locator('.card[data-kind="entry"]').waitFor();
   assert.equal(await page.getByRole("button", { name: /Publish/ }).count(), 0, "no Publish for a viewer");
   assert.equal(await page.getByRole("button", { name: /Save draft/ }).count(), 0, "no Save for a viewer");
-  await page.screenshot({ path: join(shots, "viewer-journey.png") });
+  await screenshot(page, "viewer-journey");
   // The same session, through the API: the cookie (and its CSRF token) are the viewer's.
   const answer = await page.evaluate(async () => {
     const session = await (await fetch("/api/session")).json();
@@ -120,17 +92,14 @@ test("a viewer signs in, sees the journey drawn with nothing to change it with, 
 });
 
 test("an editor signs in and gets the editor; signing out ends the session", async () => {
-  const page = browser.pages()[0];
+  const page = await browser.page();
   await signIn(page, editor);
   await page.goto(`${base}/journeys/consultation`);
   await page.getByRole("button", { name: /Publish/ }).first().waitFor();
-  await page.screenshot({ path: join(shots, "editor-journey.png") });
+  await screenshot(page, "editor-journey");
   await signOut(page);
   const after = await page.evaluate(async () => (await fetch("/api/journeys")).status);
   assert.equal(after, 401, "signed out, the API answers 401");
 });
 
-test("the page made no request elsewhere and threw no error", () => {
-  assert.deepEqual(outside, []);
-  assert.deepEqual(pageErrors, []);
-});
+test("the page made no request elsewhere and threw no error", () => browser.clean());

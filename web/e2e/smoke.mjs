@@ -13,12 +13,11 @@
 //
 // Run from web/: npm run smoke (against a server), npm run smoke:mock (against web/dist, mocked API).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { apiClient, checkAccessible, example, openBrowser, screenshot } from "./lib/browser.mjs";
 
 const mock = process.env.WAYFARER_MOCK_API === "1";
 const servesItself = mock && !process.env.WAYFARER_URL;
@@ -26,8 +25,6 @@ let base = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, 
 const token = process.env.WAYFARER_TOKEN ?? (mock ? "wf_smoke" : "");
 const journeyId = process.env.WAYFARER_JOURNEY ?? "consultation";
 const expected = process.env.WAYFARER_EXPECT ?? (journeyId === "consultation" ? "Email: consultation-invite" : undefined);
-const shots = process.env.SCREENSHOTS ?? fileURLToPath(new URL("./screenshots/", import.meta.url));
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /** The example journeys, as the mocked API serves them. */
 function examples() {
@@ -47,6 +44,9 @@ async function mockApi(page, { journeys }) {
     const json = (status, body) => route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
     if (request.headers().authorization !== `Bearer ${token}`) {
       return json(401, { code: "invalid_admin_token", message: "the admin token is not valid" });
+    }
+    if (request.method() === "GET" && path === "/api/session") {
+      return json(200, { actor: "admin token", role: "admin" });
     }
     if (request.method() === "GET" && path === "/api/journeys") {
       return json(200, {
@@ -70,30 +70,19 @@ async function mockApi(page, { journeys }) {
   });
 }
 
-let context;
-let profile;
+let browser;
 let preview;
-const outside = [];
-const pageErrors = [];
 
 /** Against a real server with no journey yet: the consultation example and its templates, published. */
 async function seed() {
-  const api = (method, path, body) =>
-    fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  const listed = await (await api("GET", "/api/journeys")).json();
+  const { api, ok } = apiClient(base, token);
+  const listed = await ok("GET", "/api/journeys");
   if (listed.journeys.some((j) => j.id === journeyId) || journeyId !== "consultation") return;
   for (const t of ["consultation-invite", "consultation-reminder"]) {
-    const r = await api("PUT", `/api/templates/${t}`, { subject: "Hi {{ traits.firstName | default: \"there\" }}", text: "Book a free consultation." });
-    assert.equal(r.status, 200, `template ${t}: ${await r.text()}`);
+    await ok("PUT", `/api/templates/${t}`, { subject: "Hi {{ traits.firstName | default: \"there\" }}", text: "Book a free consultation." });
   }
-  const doc = examples().find((d) => d.id === "consultation");
-  assert.equal((await api("POST", "/api/journeys", doc)).status, 201);
-  const published = await api("POST", "/api/journeys/consultation/publish");
-  assert.equal(published.status, 200, await published.text());
+  assert.equal((await api("POST", "/api/journeys", example("consultation"))).status, 201);
+  await ok("POST", "/api/journeys/consultation/publish");
 }
 
 before(async () => {
@@ -103,32 +92,16 @@ before(async () => {
     preview = await vite.preview({ root: fileURLToPath(new URL("..", import.meta.url)), logLevel: "warn", preview: { host: "127.0.0.1", port: 4173 } });
     base = preview.resolvedUrls.local[0].replace(/\/$/, "");
   }
-  mkdirSync(shots, { recursive: true });
-  profile = mkdtempSync(join(tmpdir(), "wayfarer-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    viewport: { width: 1280, height: 800 },
-  });
-  await context.addInitScript((t) => {
-    if (t) localStorage.setItem("wayfarer.token", t);
-  }, token);
-  context.on("request", (r) => {
-    const url = new URL(r.url());
-    if (!["data:", "blob:"].includes(url.protocol) && url.origin !== new URL(base).origin) outside.push(r.url());
-  });
-  context.on("weberror", (e) => pageErrors.push(String(e.error())));
+  browser = await openBrowser({ origin: base, token });
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await preview?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function newPage(journeys) {
-  const page = context.pages()[0] ?? (await context.newPage());
+  const page = await browser.page();
   if (mock) {
     await page.unrouteAll();
     await mockApi(page, { journeys });
@@ -145,7 +118,8 @@ test("the journeys page lists the journeys", async () => {
   await page.locator("table.table, [data-testid=journeys-empty]").first().waitFor();
   if (!(await page.locator("table.table").count())) assert.fail("the journeys page shows no journeys: create one first (examples/)");
   await journeyRow(page).getByRole("link").waitFor();
-  await page.screenshot({ path: join(shots, "journeys.png") });
+  await checkAccessible(page, "the journeys page");
+  await screenshot(page, "journeys");
 });
 
 test("a journey page draws the canvas: the entry and a step's description", async () => {
@@ -163,7 +137,8 @@ test("a journey page draws the canvas: the entry and a step's description", asyn
   if (expected) await page.locator(".card-text", { hasText: expected }).first().waitFor();
   else assert.notEqual((await steps.first().innerText()).trim(), "");
   assert.ok((await page.locator(".react-flow__edge").count()) > 0, "the canvas draws edges");
-  await page.screenshot({ path: join(shots, "journey.png") });
+  await checkAccessible(page, "a journey's page");
+  await screenshot(page, "journey");
   // Opened directly (the server answers client-side routes with index.html).
   await page.goto(`${base}/journeys/${journeyId}`);
   await entry.waitFor();
@@ -176,10 +151,8 @@ test("the empty journeys page teaches", { skip: !mock && "needs WAYFARER_MOCK_AP
   await empty.waitFor();
   await empty.getByText("Invite engaged visitors to a free consultation").waitFor();
   await empty.getByText("@segment/analytics-node").first().waitFor();
-  await page.screenshot({ path: join(shots, "journeys-empty.png"), fullPage: true });
+  await checkAccessible(page, "the empty journeys page");
+  await screenshot(page, "journeys-empty", { fullPage: true });
 });
 
-test("the page made no request elsewhere and threw no error", () => {
-  assert.deepEqual(outside, []);
-  assert.deepEqual(pageErrors, []);
-});
+test("the page made no request elsewhere and threw no error", () => browser.clean());

@@ -227,8 +227,9 @@ fn chromium() -> Result {
 }
 
 /// The browser tests: each script of `web/e2e/` drives Chromium (playwright-core) against a
-/// fresh `wayfarer` (the binary serves the UI it embeds); screenshots go to
-/// `target/screenshots/SCRIPT/`.
+/// fresh `wayfarer` (the binary serves the UI it embeds), then the smoke test once more against
+/// `web/dist` with a stand-in API; screenshots go to `target/screenshots/SCRIPT/`. What they
+/// share is in `web/e2e/lib/`.
 fn web_e2e() -> Result {
     chromium()?;
     let mut scripts: Vec<PathBuf> =
@@ -248,7 +249,15 @@ fn web_e2e() -> Result {
             .env("WAYFARER_TOKEN", &server.token)
             .env("SCREENSHOTS", &shots))?;
     }
-    Ok(())
+    // The pages a server with no journey shows (the empty journeys page), against web/dist
+    // answered by the smoke test's stand-in for the API.
+    let shots = root().join("target/screenshots/smoke-mock");
+    std::fs::create_dir_all(&shots).map_err(|e| e.to_string())?;
+    run(Command::new("node")
+        .args(["--test", "e2e/smoke.mjs"])
+        .current_dir(root().join("web"))
+        .env("WAYFARER_MOCK_API", "1")
+        .env("SCREENSHOTS", &shots))
 }
 
 /// The cargo-fuzz `fuzz` installs when the machine has none.

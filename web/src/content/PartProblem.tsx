@@ -17,7 +17,7 @@ export function PartProblem({ id, label, message, soft, onGoTo }: { id?: string;
           </>
         )}
       </p>
-      <pre>{message.trimEnd()}</pre>
+      <pre tabIndex={0}>{message.trimEnd()}</pre>
     </div>
   );
 }

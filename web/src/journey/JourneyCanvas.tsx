@@ -19,13 +19,13 @@ import {
   type NodeHandle,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useEffect, useLayoutEffect, useMemo, useRef, type DragEvent } from "react";
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, type DragEvent } from "react";
 import "./canvas.css";
 import type { NodeCounts } from "./counts";
 import { describe } from "./describe";
 import { placeDiagnostics, type CanvasDiagnostic } from "./diagnostics";
 import type { JourneyDocument, StepType } from "./doc";
-import { ENTRY_ID, toGraph, type GraphNode, type JourneyGraph } from "./graph";
+import { ENTRY_ID, toGraph, type GraphEdge, type GraphNode, type JourneyGraph } from "./graph";
 import { JourneyEdge, type RouteEdge } from "./JourneyEdge";
 import { JourneyOverview } from "./JourneyOverview";
 import { layout, NODE_HEIGHT, NODE_WIDTH, type Layout, type NodeBox } from "./layout";
@@ -150,9 +150,20 @@ function shapeKey(graph: JourneyGraph): string {
   return JSON.stringify([graph.nodes.map((n) => n.id), graph.edges.map((e) => [e.id, e.target, e.label ?? ""])]);
 }
 
-function outputsOf(node: GraphNode, graph: JourneyGraph): CardOutput[] {
-  if (node.kind === "entry") return [{ name: "next", label: "first step", open: !graph.edges.some((e) => e.source === ENTRY_ID) }];
-  const labels = new Map(graph.edges.filter((e) => e.source === node.id).map((e) => [e.id.slice(node.id.length + 1), e.label]));
+/** Each node's outgoing edges. */
+function edgesFrom(graph: JourneyGraph): Map<string, GraphEdge[]> {
+  const from = new Map<string, GraphEdge[]>();
+  for (const e of graph.edges) {
+    const list = from.get(e.source);
+    if (list) list.push(e);
+    else from.set(e.source, [e]);
+  }
+  return from;
+}
+
+function outputsOf(node: GraphNode, out: GraphEdge[]): CardOutput[] {
+  if (node.kind === "entry") return [{ name: "next", label: "first step", open: out.length === 0 }];
+  const labels = new Map(out.map((e) => [e.id.slice(node.id.length + 1), e.label]));
   const step = node.step as unknown as Record<string, unknown>;
   return slots(step).map((s) => {
     const n = s.output.match(/^(case|event|path)-(\d+)$/);
@@ -168,7 +179,11 @@ function outputsOf(node: GraphNode, graph: JourneyGraph): CardOutput[] {
   });
 }
 
-export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, onSelect, editing, marks, focus, onDrawn }: JourneyCanvasProps) {
+/**
+ * The canvas, drawn again only when one of its props changes: the editor around it renders on
+ * every validator answer, status poll and keystroke in a form.
+ */
+export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, onSelect, editing, marks, focus, onDrawn }: JourneyCanvasProps) {
   const graph = useMemo(() => toGraph(doc), [doc]);
   const shape = useMemo(() => shapeKey(graph), [graph]);
   // Typing in a form changes the document, rarely its shape: keep the positions then.
@@ -177,6 +192,7 @@ export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, o
   const cache = useRef(new Map<string, { key: unknown[]; node: CardNode }>());
 
   const nodes = useMemo((): CardNode[] => {
+    const from = edgesFrom(graph);
     const next = new Map<string, { key: unknown[]; node: CardNode }>();
     const list = graph.nodes.map((node) => {
       const box = positions.nodes[node.id];
@@ -188,7 +204,8 @@ export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, o
       const source = node.kind === "entry" ? node.entry : node.step;
       // The same inputs give the same node object: React Flow then leaves its card alone.
       // The entry's outputs depend on whether there is a first step; a step's, on the step only.
-      const firstStep = node.kind === "entry" ? graph.edges.some((e) => e.source === ENTRY_ID) : null;
+      const out = from.get(node.id) ?? [];
+      const firstStep = node.kind === "entry" ? out.length > 0 : null;
       const key = [source, node.endings.join("\n"), box.x, box.y, isSelected, nodeCounts, entries, simulated, diags, mark, !!editing, firstStep];
       const old = cache.current.get(node.id);
       if (old && old.key.every((k, i) => k === key[i])) {
@@ -218,7 +235,7 @@ export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, o
           simulated,
           diagnostics: diags ?? [],
           mark,
-          outputs: editing ? outputsOf(node, graph) : undefined,
+          outputs: editing ? outputsOf(node, out) : undefined,
         },
       };
       next.set(node.id, { key, node: card });
@@ -334,4 +351,4 @@ export function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, o
       </CardActions.Provider>
     </div>
   );
-}
+});

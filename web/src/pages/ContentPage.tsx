@@ -123,7 +123,7 @@ export function ContentPage() {
         (templates.length === 0 ? (
           <div className="panel">
             <p>No templates yet. Make one with “New template”, or with the API:</p>
-            <pre>{`curl -X PUT ${window.location.origin}/api/templates/welcome -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+            <pre tabIndex={0}>{`curl -X PUT ${window.location.origin}/api/templates/welcome -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
   -d '{"subject": "Welcome, {{ traits.firstName | default: \\"there\\" }}", "text": "Glad you are here."}'`}</pre>
           </div>
         ) : (

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { useMay } from "../auth/context";
 import { ReadOnly } from "../ui/ReadOnly";
 import { apiGet, type Schemas } from "../api/client";
@@ -21,6 +21,9 @@ const loadEditor = () =>
     return m;
   }));
 
+/** Fetches the editor's module ahead of the first journey page (from the journeys list, say). */
+export const preloadEditor = () => void loadEditor();
+
 function useEditorModule(): EditorModule | undefined {
   const [loaded, setLoaded] = useState(editorModule);
   useEffect(() => {
@@ -37,13 +40,20 @@ export function newJourney(): JourneyDocument {
   return { id: "new-journey", name: "New journey", entry: { event: "" }, steps: [] };
 }
 
-/** The document arrived: the start of `wf:render` (measured once the canvas has drawn it). */
+/**
+ * The document and the editor's module are both there: the start of `wf:render` (measured once
+ * the canvas has drawn it). Loading the module is not drawing: the journeys list fetches it ahead
+ * (`preloadEditor`), and `render_since_navigation_ms` of e2e/perf.mjs counts everything.
+ */
 function useRenderStart(ready: boolean) {
-  useEffect(() => {
-    if (!ready) return;
+  // Marked while rendering, not in an effect: the canvas's effects, which end the measure, run
+  // before this page's.
+  const marked = useRef(false);
+  if (ready && !marked.current) {
+    marked.current = true;
     performance.clearMarks("wf:render-start");
     performance.mark("wf:render-start");
-  }, [ready]);
+  }
 }
 
 function Drawing() {
@@ -77,7 +87,7 @@ function JourneyPending({ id, journey, onRetry }: { id: string; journey: Exclude
 function NewJourneyPage({ editor }: { editor?: EditorModule }) {
   const [initial] = useState(newJourney);
   const mayEdit = useMay("editor");
-  useRenderStart(true);
+  useRenderStart(editor !== undefined);
   if (!mayEdit) {
     return (
       <p className="page">
@@ -115,7 +125,7 @@ function ViewerJourney({ journey }: { journey: Schemas["JourneyView"] }) {
 function ExistingJourneyPage({ id, editor }: { id: string; editor?: EditorModule }) {
   const [journey, reload] = useApi(`journey:${id}`, (signal) => apiGet("/api/journeys/{id}", { params: { id }, signal }));
   const mayEdit = useMay("editor");
-  useRenderStart(journey.state === "ready");
+  useRenderStart(journey.state === "ready" && editor !== undefined);
   if (journey.state !== "ready") return <JourneyPending id={id} journey={journey} onRetry={reload} />;
   if (!mayEdit) return <ViewerJourney journey={journey.data} />;
   return editor ? <editor.JourneyEditor journey={journey.data} initial={journey.data.draft as unknown as JourneyDocument} /> : <Drawing />;

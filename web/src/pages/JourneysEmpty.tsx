@@ -20,20 +20,20 @@ export function JourneysEmpty() {
             <span className="muted">
               {describe(toGraph(doc).nodes[0])}; {doc.steps.length} steps
             </span>
-            <pre>{`wayfarer journeys apply examples/${file}`}</pre>
+            <pre tabIndex={0}>{`wayfarer journeys apply examples/${file}`}</pre>
           </li>
         ))}
       </ul>
       <p>or with the API:</p>
-      <pre>{`curl -X POST ${origin}/api/journeys ${auth} -d @examples/consultation.json
+      <pre tabIndex={0}>{`curl -X POST ${origin}/api/journeys ${auth} -d @examples/consultation.json
 curl -X POST ${origin}/api/journeys/consultation/publish -H "Authorization: Bearer $TOKEN"`}</pre>
       <h2>Send a first event</h2>
       <p>
         Events come in through the Segment tracking API. Make a source for its write key, then point any Segment SDK at this server, e.g.{" "}
         <code>@segment/analytics-node</code>:
       </p>
-      <pre>{`curl -X POST ${origin}/api/sources ${auth} -d '{"id": "website"}'    # answers with its write_key`}</pre>
-      <pre>{`import { Analytics } from "@segment/analytics-node";
+      <pre tabIndex={0}>{`curl -X POST ${origin}/api/sources ${auth} -d '{"id": "website"}'    # answers with its write_key`}</pre>
+      <pre tabIndex={0}>{`import { Analytics } from "@segment/analytics-node";
 
 const analytics = new Analytics({ writeKey: "WRITE_KEY", host: "${origin}" });
 analytics.identify({ userId: "alice", traits: { email: "alice@example.com", firstName: "Alice" } });

@@ -1,3 +1,4 @@
+import { useEffect } from "react";
 import { apiGet, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
 import { Link } from "../router";
@@ -5,6 +6,7 @@ import { ErrorNotice } from "../ui/ErrorNotice";
 import { formatNumber } from "../ui/format";
 import { useTitle } from "../ui/useTitle";
 import { JourneysEmpty } from "./JourneysEmpty";
+import { preloadEditor } from "./JourneyPage";
 
 function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
   return (
@@ -62,6 +64,8 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
 export function JourneysPage() {
   useTitle("Journeys");
   const [list, reload] = useApi("journeys", (signal) => apiGet("/api/journeys", { signal }));
+  // The next page is most likely a journey: its editor loads while this list is read.
+  useEffect(preloadEditor, []);
   return (
     <div className="page">
       <div className="page-head">

@@ -175,12 +175,12 @@ function Sources() {
             <strong>Node.js</strong>
             <CopyButton text={segmentSnippet(source.write_key, origin)} label="Copy the Node.js snippet" />
           </div>
-          <pre data-testid="segment-snippet">{segmentSnippet(source.write_key, origin)}</pre>
+          <pre tabIndex={0} data-testid="segment-snippet">{segmentSnippet(source.write_key, origin)}</pre>
           <div className="inline">
             <strong>HTTP</strong>
             <CopyButton text={curlSnippet(source.write_key, origin)} label="Copy the curl command" />
           </div>
-          <pre>{curlSnippet(source.write_key, origin)}</pre>
+          <pre tabIndex={0}>{curlSnippet(source.write_key, origin)}</pre>
         </div>
       )}
     </section>

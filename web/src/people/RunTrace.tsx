@@ -90,7 +90,7 @@ function Transition({ entry }: { entry: Schemas["TraceEntry"] }) {
 /** The run's trace, oldest transition first, as it happened. */
 export function RunTrace({ run, path }: { run: Schemas["RunView"]; path?: string[] }) {
   return (
-    <section className="run-trace" aria-label="Trace">
+    <section className="run-trace" aria-label="Trace" tabIndex={0}>
       <h2>Trace</h2>
       {path && path.length > 0 && (
         <p className="trace-path">

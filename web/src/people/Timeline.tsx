@@ -29,7 +29,7 @@ function Expandable({ title, meta, json, children }: { title: string; meta?: Rea
       </div>
       {children}
       {open && (
-        <pre id={id} className="item-json">
+        <pre tabIndex={0} id={id} className="item-json">
           {JSON.stringify(json, null, 2)}
         </pre>
       )}

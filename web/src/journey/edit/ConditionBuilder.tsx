@@ -454,7 +454,7 @@ export function ConditionNode({
       </div>
     );
   } else {
-    body = <pre className="ed-hint">{JSON.stringify(value)}</pre>;
+    body = <pre tabIndex={0} className="ed-hint">{JSON.stringify(value)}</pre>;
   }
   return (
     <div className="cond" data-kind={kind}>

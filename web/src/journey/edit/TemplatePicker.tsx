@@ -114,7 +114,7 @@ export function TemplatePicker({ value, onChange }: { value: string; onChange: (
               {preview.preview.html.rendered ? (
                 <iframe className="ed-preview-html" title={`Preview of ${chosen.id}`} sandbox="" srcDoc={preview.preview.html.rendered} />
               ) : (
-                preview.preview.text.rendered && <pre className="ed-preview-text">{preview.preview.text.rendered}</pre>
+                preview.preview.text.rendered && <pre tabIndex={0} className="ed-preview-text">{preview.preview.text.rendered}</pre>
               )}
             </>
           )}

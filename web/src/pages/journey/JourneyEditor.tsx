@@ -40,6 +40,17 @@ import { useLiveCounts, useOnce, useServerClock, useValidation, type Period } fr
 import { BacktestPanel, localInput, ProblemsPanel, problemsSummary, VersionsPanel, type BacktestState, type Side } from "./panels";
 import "../../journey/edit/editor.css";
 
+/** Measures `name` from `start` once the next frame has been painted. */
+function afterFrame(name: string, start?: string) {
+  requestAnimationFrame(() => {
+    try {
+      performance.measure(name, start);
+    } catch {
+      // The start mark is gone (cleared by a test): nothing to measure.
+    }
+  });
+}
+
 type Tab = "details" | "problems" | "versions" | "backtest";
 type Diagnostic = Schemas["Diagnostic"];
 
@@ -146,7 +157,10 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   const primary = selection.size === 1 ? [...selection][0] : undefined;
 
   // ---- Performance marks: wf:render (first drawing), wf:edit (an edit to its redrawn, re-validated canvas). ----
+  // An edit is done when the canvas shows its document with the validator's diagnostics for it:
+  // either drawn with them, or the validator's answer found the ones already drawn unchanged.
   const perf = useRef({ rendered: false, editPending: false, drawPending: false });
+  const drawn = useRef<{ doc: JourneyDocument; diagnostics: Diagnostic[] | undefined }>(undefined);
   const checkedRef = useRef(checked);
   checkedRef.current = checked;
   const markEdit = () => {
@@ -154,30 +168,29 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
     perf.current.editPending = true;
     perf.current.drawPending = true;
   };
+  const settle = useCallback(() => {
+    const p = perf.current;
+    const c = checkedRef.current;
+    const d = drawn.current;
+    if (p.editPending && c && d && c.doc === d.doc && c.diagnostics === d.diagnostics) {
+      p.editPending = false;
+      afterFrame("wf:edit", "wf:edit-start");
+    }
+  }, []);
   const onDrawn = useCallback((drawnDoc: JourneyDocument, drawnDiagnostics: Diagnostic[] | undefined) => {
     const p = perf.current;
-    const after = (name: string, start?: string) =>
-      requestAnimationFrame(() => {
-        try {
-          performance.measure(name, start);
-        } catch {
-          // The start mark is gone (cleared by a test): nothing to measure.
-        }
-      });
+    drawn.current = { doc: drawnDoc, diagnostics: drawnDiagnostics };
     if (!p.rendered) {
       p.rendered = true;
-      after("wf:render", performance.getEntriesByName("wf:render-start").length > 0 ? "wf:render-start" : undefined);
+      afterFrame("wf:render", performance.getEntriesByName("wf:render-start").length > 0 ? "wf:render-start" : undefined);
     }
     if (p.drawPending) {
       p.drawPending = false;
-      after("wf:edit-draw", "wf:edit-start");
+      afterFrame("wf:edit-draw", "wf:edit-start");
     }
-    const c = checkedRef.current;
-    if (p.editPending && c && c.doc === drawnDoc && c.diagnostics === drawnDiagnostics) {
-      p.editPending = false;
-      after("wf:edit", "wf:edit-start");
-    }
+    settle();
   }, []);
+  useEffect(settle, [checked]);
 
   // ---- Editing ----
   // The history as of the last render, for edits computed from it (events come one at a time).
@@ -202,6 +215,10 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
       setTab("details");
       setFocus((f) => ({ id: node, seq: (f?.seq ?? 0) + 1 }));
     }
+  }, []);
+  const onCanvasSelect = useCallback((s: string[]) => {
+    setSelected(new Set(s));
+    if (s.length > 0) setTab("details");
   }, []);
   const addAt = useCallback(
     (at: At, type: StepType) => {
@@ -591,10 +608,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
                 simulated={!!simulated && !compare}
                 diagnostics={compare ? undefined : diagnostics}
                 selected={selection}
-                onSelect={(s) => {
-                  setSelected(new Set(s));
-                  if (s.length > 0) setTab("details");
-                }}
+                onSelect={onCanvasSelect}
                 editing={editing}
                 marks={comparison?.marks}
                 focus={focus}

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, apiGet, apiPost, type Schemas } from "../../api/client";
 import type { JourneyDocument } from "../../journey/doc";
+import { deepEqual } from "../../journey/json";
 
 const asApiError = (e: unknown) => (e instanceof ApiError ? e : new ApiError("internal", e instanceof Error ? e.message : String(e)));
 
@@ -33,7 +34,8 @@ export function useValidation(
     inflight.current = { doc: d, controller };
     apiPost("/api/journeys/validate", d as unknown as Schemas["JourneyDocument"], { signal: controller.signal }).then(
       (v) => {
-        setChecked({ doc: d, diagnostics: v.diagnostics, valid: v.valid });
+        // The same diagnostics as before stay the same array: the canvas then has nothing to redraw.
+        setChecked((old) => ({ doc: d, diagnostics: old && deepEqual(old.diagnostics, v.diagnostics) ? old.diagnostics : v.diagnostics, valid: v.valid }));
         setError(undefined);
       },
       (e: unknown) => {

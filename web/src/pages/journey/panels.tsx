@@ -285,7 +285,7 @@ export function BacktestPanel({
               {report.samples.map((s, i) => (
                 <div key={i} className="sample">
                   <strong>{s.person}</strong>
-                  <pre>{s.path.join("\n")}</pre>
+                  <pre tabIndex={0}>{s.path.join("\n")}</pre>
                 </div>
               ))}
             </details>

@@ -135,7 +135,7 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
         </td>
         <td>
           <span className="inline">
-            <button type="button" className="button button-small" aria-label={`Reset the password of ${user.email}`} onClick={() => setMode(mode === "password" ? "idle" : "password")}>
+            <button type="button" className="button button-small" aria-label={`Reset password of ${user.email}`} onClick={() => setMode(mode === "password" ? "idle" : "password")}>
               Reset password
             </button>
             <button type="button" className="button button-small" aria-label={`Delete ${user.email}`} onClick={() => setMode("delete")}>
