@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { cleanup, render, screen, within } from "@testing-library/react";
+import type { Schemas } from "../api/client";
 import { afterEach, expect, test, vi } from "vitest";
 import { ENTRY_ID } from "../journey/graph";
 import { mockApi } from "../test/api";
@@ -13,15 +14,15 @@ afterEach(() => {
 
 const versions = { versions: [{ version: 2, document: consultation, published_at: "2030-01-01T00:00:00Z" }, { version: 1, document: { ...consultation, steps: [] }, published_at: "2029-12-01T00:00:00Z" }] };
 
-/** The structured trace (TODO(schema) in people/trace.ts: not in the schema yet). */
-const steps = [
-  { kind: "entered", text: "entered on Page Viewed", checks: [{ subject: "property path", seen: "/products/c", op: "starts_with", expected: "/products/", result: true }] },
-  { node: "invite", kind: "send", text: "email consultation-invite" },
-  { node: "booked", kind: "wait_for", text: "waiting for Consultation Booked" },
+/** The structured trace. */
+const steps: Schemas["TraceStep"][] = [
+  { kind: "entered", text: "entered on Page Viewed", checks: [{ subject: "property path", seen: "/products/c", op: "starts_with", expected: "/products/", result: true, text: 'property path = "/products/c" starts_with "/products/" -> true' }] },
+  { node: "invite", kind: "send", text: "email consultation-invite", checks: [] },
+  { node: "booked", kind: "wait_for", text: "waiting for Consultation Booked", checks: [] },
 ];
 
 test("a run on its journey's canvas, the version it runs, the path highlighted, the trace beside it", async () => {
-  const withSteps = run({ trace: [{ seq: 5, at: "2030-01-01T00:03:00Z", lines: ["entered on Page Viewed"], steps } as never] });
+  const withSteps = run({ trace: [{ seq: 5, at: "2030-01-01T00:03:00Z", lines: ["entered on Page Viewed"], steps }] });
   const { calls } = mockApi({ "GET /api/profiles/4": profile({ journeys: [withSteps] }), "GET /api/journeys/consultation/versions": versions });
   const { container } = render(
     <div style={{ width: 1200, height: 800 }}>

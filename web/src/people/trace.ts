@@ -1,56 +1,18 @@
 // A run's trace, read for drawing: each transition's structured steps when the server sends
 // them, and the path the run took.
-//
-// TODO(schema): the structured decisions (`TraceEntry.steps`) are being added to the server;
-// once web/openapi.json has them, replace TraceStep/TraceCheck with
-// Schemas["TraceEntry"]["steps"] and its check type, and `stepsOf` with `entry.steps`.
 import type { Schemas } from "../api/client";
 import { ENTRY_ID } from "../journey/graph";
 
 /** One comparison a decision made, with the value it saw. */
-export interface TraceCheck {
-  /** What was read: `trait plan`, `property path`, `count("Page Viewed" in 7d)`, `reachable by email`. */
-  subject: string;
-  /** The value seen; absent when there was none (a JSON null is a value). */
-  seen?: unknown;
-  op: string;
-  /** What it was compared with: the document's value, or what `reference` read. */
-  expected?: unknown;
-  /** For comparisons with a reference (`event.cart_id`). */
-  reference?: string | null;
-  result: boolean;
-  /** Why, where the values do not say (`no email trait`). */
-  note?: string | null;
-}
+export type TraceCheck = Schemas["Check"];
 
 /** One thing a transition did, about one step (`node`) or the run as a whole. */
-export interface TraceStep {
-  node?: string | null;
-  /** `entered`, `case`, `else`, `wait`, `got`, `send`, `exit`, ... */
-  kind: string;
-  text: string;
-  checks?: TraceCheck[];
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const optional = (v: unknown, type: "string") => v === undefined || v === null || typeof v === type;
-
-function isCheck(v: unknown): v is TraceCheck {
-  return isObject(v) && typeof v.subject === "string" && typeof v.op === "string" && typeof v.result === "boolean" && optional(v.reference, "string") && optional(v.note, "string");
-}
-
-function isStep(v: unknown): v is TraceStep {
-  return (
-    isObject(v) && typeof v.kind === "string" && typeof v.text === "string" && optional(v.node, "string") && (v.checks === undefined || (Array.isArray(v.checks) && v.checks.every(isCheck)))
-  );
-}
+export type TraceStep = Schemas["TraceStep"];
 
 /** A transition's structured steps, if it has them: rows written before traces were
  * structured read as `text` steps alone, which say no more than the lines. */
 export function stepsOf(entry: Schemas["TraceEntry"]): TraceStep[] | undefined {
-  const steps: unknown = (entry as { steps?: unknown }).steps;
-  if (!Array.isArray(steps) || !steps.every(isStep)) return undefined;
-  return steps.some((s) => s.kind !== "text") ? steps : undefined;
+  return entry.steps.some((s) => s.kind !== "text") ? entry.steps : undefined;
 }
 
 export interface RunPath {
