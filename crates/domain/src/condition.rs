@@ -35,6 +35,12 @@ pub enum Op {
     NotExists,
 }
 
+/// The operators' names, as documents write them (`eq`, `starts_with`, ...): what the server's
+/// schema of the document must list.
+pub fn operators() -> impl Iterator<Item = &'static str> {
+    Op::ALL.iter().map(|(name, _)| *name)
+}
+
 impl Op {
     const ALL: [(&'static str, Op); 12] = [
         ("eq", Op::Eq),

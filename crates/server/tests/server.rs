@@ -815,6 +815,11 @@ mod http {
         }
         let steps = schemas["Step"]["oneOf"].as_array().map_or(0, Vec::len);
         assert_eq!(steps, 8, "each step type is one of `Step`");
+        // The comparison operators: the schema's enum is the parser's list.
+        let documented: std::collections::BTreeSet<&str> =
+            schemas["Operator"]["enum"].as_array().expect("Operator is an enum").iter().filter_map(Value::as_str).collect();
+        let parsed: std::collections::BTreeSet<&str> = domain::condition::operators().collect();
+        assert_eq!(documented, parsed, "the Operator component lists exactly the operators conditions take");
     }
 
     /// Each documented operation reaches its handler, every other method on a documented path
