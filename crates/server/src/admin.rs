@@ -283,18 +283,26 @@ fn collect_strings(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Words that name routes under `/api/journeys/`, so no journey can have them as its id (its
+/// page, `GET /api/journeys/validate`, would be the route's).
+pub const RESERVED_JOURNEY_IDS: [&str; 2] = ["validate", "backtest"];
+
 fn doc_id(doc: &Value) -> Result<String, ApiError> {
+    let refused = |code: &str, message: String| {
+        ApiError::new(Code::JourneyInvalid, message.clone()).with_details(diagnostics_details(vec![Diagnostic {
+            node: None,
+            path: "/id".into(),
+            code: code.into(),
+            severity: Severity::Error,
+            message,
+        }]))
+    };
     match doc.get("id").and_then(Value::as_str) {
+        Some(id) if RESERVED_JOURNEY_IDS.contains(&id) => {
+            Err(refused("reserved_id", format!("{id:?} names an API route, so it cannot be a journey's \"id\"; pick another")))
+        }
         Some(id) if is_slug(id) => Ok(id.to_owned()),
-        _ => Err(ApiError::new(Code::JourneyInvalid, "a journey document needs an \"id\" of a-z, 0-9, - and _").with_details(
-            diagnostics_details(vec![Diagnostic {
-                node: None,
-                path: "/id".into(),
-                code: "invalid_id".into(),
-                severity: Severity::Error,
-                message: "\"id\" must be 1-100 characters of a-z, 0-9, - and _".into(),
-            }]),
-        )),
+        _ => Err(refused("invalid_id", "a journey document needs an \"id\" of 1-100 characters of a-z, 0-9, - and _".into())),
     }
 }
 

@@ -552,6 +552,28 @@ mod http {
         );
     }
 
+    /// A journey cannot take the name of a route under /api/journeys/ (its page would be the
+    /// route's), whichever way it is made.
+    #[tokio::test]
+    async fn journey_ids_that_name_routes_are_refused() {
+        let api = Api::new().await;
+        for id in server::admin::RESERVED_JOURNEY_IDS {
+            let doc = json!({"id": id, "entry": {"event": "Signed Up"}, "steps": []});
+            for (method, path, body) in
+                [("POST", "/api/journeys".to_owned(), doc.clone()), ("POST", format!("/api/journeys/{id}/apply"), json!({"document": doc}))]
+            {
+                let (status, out) = api.admin(method, &path, body).await;
+                assert_eq!(
+                    (status, out["code"].as_str(), out["details"]["diagnostics"][0]["code"].as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some("journey_invalid"), Some("reserved_id")),
+                    "{method} {path}: {out}"
+                );
+            }
+        }
+        let (_, list) = api.admin("GET", "/api/journeys", Value::Null).await;
+        assert_eq!(list["journeys"], json!([]));
+    }
+
     /// Apply validates, saves the draft and publishes in one transaction: a document with an
     /// error, or one whose publish would strand waiting runs, leaves the draft as it was.
     #[tokio::test]
