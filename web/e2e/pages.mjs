@@ -151,11 +151,20 @@ test("Content: edit a template and see the preview change for a picked person", 
   await p.getByRole("button", { name: /Phone/ }).click();
   await p.getByTitle("The HTML part at phone width").waitFor();
   await screenshot(p, "content-phone");
+  // The changes are not saved: leaving through the navigation asks, and "no" stays.
+  const asked = browser.dialogs.length;
+  await p.getByRole("navigation").getByRole("link", { name: "Content" }).click();
+  assert.deepEqual(browser.dialogs.slice(asked), [{ type: "confirm", message: "This template has changes that are not saved. Leave without saving them?" }]);
+  assert.equal(new URL(p.url()).pathname, "/content/consultation-invite");
+  await subject.waitFor();
 });
 
 test("Settings: the source's write key and the snippet with it; users, tokens and the audit log", async () => {
   const p = await page();
+  const asked = browser.dialogs.length;
   await p.goto(`${base}/settings`);
+  // Leaving the template's unsaved changes (the test before) asked the browser's own question.
+  assert.deepEqual(browser.dialogs.slice(asked).map((d) => d.type), ["beforeunload"]);
   await p.getByRole("heading", { name: "Sources and write keys" }).waitFor();
   await p.getByRole("table", { name: "Sources" }).getByText(writeKey, { exact: true }).waitFor();
   await p.getByRole("button", { name: `Copy the write key of ${sourceId}` }).waitFor();

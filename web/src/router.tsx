@@ -1,7 +1,7 @@
 // A tiny client-side router: the path of the location, links that change it without a page
 // load, and patterns such as "/journeys/:id". The server answers every client-side route with
 // index.html.
-import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
+import { useEffect, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 const NAVIGATED = "wayfarer:navigate";
 
@@ -18,8 +18,32 @@ export function usePath(): string {
   return useSyncExternalStore(subscribe, () => window.location.pathname);
 }
 
-export function navigate(to: string): void {
+/** What to ask before leaving the page while something would be lost; see `useLeaveGuard`. */
+let guard: string | undefined;
+
+/**
+ * While `question` is set (changes not saved, say), leaving asks first: a link or `navigate`
+ * asks `question` and stays if the answer is no; closing or reloading the tab gets the
+ * browser's own "leave site?" question.
+ */
+export function useLeaveGuard(question: string | undefined): void {
+  useEffect(() => {
+    if (!question) return;
+    guard = question;
+    const onUnload = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener("beforeunload", onUnload);
+    return () => {
+      if (guard === question) guard = undefined;
+      window.removeEventListener("beforeunload", onUnload);
+    };
+  }, [question]);
+}
+
+/** Goes to `to`; asks first while a leave guard is set, unless `force` (the page itself moves on, its work saved). */
+export function navigate(to: string, { force = false }: { force?: boolean } = {}): void {
   if (to === window.location.pathname) return;
+  if (guard && !force && !window.confirm(guard)) return;
+  if (force) guard = undefined;
   window.history.pushState(null, "", to);
   window.dispatchEvent(new Event(NAVIGATED));
   window.scrollTo(0, 0);

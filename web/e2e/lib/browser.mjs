@@ -48,9 +48,22 @@ export async function openBrowser({ origin, token }) {
     if (!["data:", "blob:", "about:"].includes(url.protocol) && url.origin !== home) outside.push(r.url());
   });
   context.on("weberror", (e) => pageErrors.push(String(e.error())));
+  // Leaving a page with unsaved changes asks (beforeunload): the tests leave, and can check it asked.
+  const dialogs = [];
+  const answers = { confirm: false };
+  const onDialog = (d) => {
+    dialogs.push({ type: d.type(), message: d.message() });
+    if (d.type() === "beforeunload" || (d.type() === "confirm" && answers.confirm)) void d.accept();
+    else void d.dismiss();
+  };
+  context.on("page", (p) => p.on("dialog", onDialog));
+  context.pages().forEach((p) => p.on("dialog", onDialog));
   if (process.env.E2E_DEBUG) context.on("response", (r) => console.log("#", r.status(), r.url()));
   return {
     context,
+    /** The dialogs the pages opened, in order: `{type, message}`. Answered yes to beforeunload, and to confirm as `answers.confirm` says (no by default). */
+    dialogs,
+    answers,
     /** The page all the tests drive. */
     page: async () => context.pages()[0] ?? (await context.newPage()),
     clean() {

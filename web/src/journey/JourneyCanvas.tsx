@@ -132,16 +132,20 @@ function Focus({ focus, positions }: { focus?: { id: string; seq: number }; posi
 
 /**
  * Tells when React Flow has taken the current cards in: its store holds our nodes array, and
- * the cards it renders from it are committed with this component.
+ * the cards it renders from it are committed with this component. Also when only the
+ * diagnostics changed and no card shows it (`doc` and `diagnostics` are here for that).
  */
-function DrawnProbe({ latest }: { latest: { current: { nodes: CardNode[]; doc: JourneyDocument; diagnostics?: CanvasDiagnostic[]; onDrawn?: JourneyCanvasProps["onDrawn"] } } }) {
+function DrawnProbe({ latest, doc, diagnostics }: { latest: { current: { nodes: CardNode[]; onDrawn?: JourneyCanvasProps["onDrawn"] } }; doc: JourneyDocument; diagnostics?: CanvasDiagnostic[] }) {
   const stored = useStore((s) => s.nodes);
   useLayoutEffect(() => {
-    const { nodes, doc, diagnostics, onDrawn } = latest.current;
+    const { nodes, onDrawn } = latest.current;
     if (stored === nodes) onDrawn?.(doc, diagnostics);
-  }, [stored]);
+  }, [stored, doc, diagnostics]);
   return null;
 }
+
+/** What a card shows of its diagnostics (their severity and message, not where in the document they are). */
+const shownDiagnostics = (ds: CanvasDiagnostic[] | undefined) => (ds ? ds.map((d) => `${d.severity}: ${d.message}`).join("\n") : "");
 
 const title = (node: GraphNode) => (node.kind === "entry" ? "Entry" : node.id);
 
@@ -190,6 +194,7 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
   const positions = useMemo(() => layout(graph), [shape]);
   const placed = useMemo(() => placeDiagnostics(graph, diagnostics ?? []), [graph, diagnostics]);
   const cache = useRef(new Map<string, { key: unknown[]; node: CardNode }>());
+  const previousList = useRef<CardNode[]>(undefined);
 
   const nodes = useMemo((): CardNode[] => {
     const from = edgesFrom(graph);
@@ -206,7 +211,7 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
       // The entry's outputs depend on whether there is a first step; a step's, on the step only.
       const out = from.get(node.id) ?? [];
       const firstStep = node.kind === "entry" ? out.length > 0 : null;
-      const key = [source, node.endings.join("\n"), box.x, box.y, isSelected, nodeCounts, entries, simulated, diags, mark, !!editing, firstStep];
+      const key = [source, node.endings.join("\n"), box.x, box.y, isSelected, nodeCounts, entries, simulated, shownDiagnostics(diags), mark, !!editing, firstStep];
       const old = cache.current.get(node.id);
       if (old && old.key.every((k, i) => k === key[i])) {
         next.set(node.id, old);
@@ -241,8 +246,12 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
       next.set(node.id, { key, node: card });
       return card;
     });
+    // Nothing changed on any card (the diagnostics moved with the steps, say): the same array,
+    // so React Flow has nothing to take in either.
+    const previous = list.length === cache.current.size && [...cache.current.values()];
+    const same = previous && list.every((n, i) => previous[i].node === n);
     cache.current = next;
-    return list;
+    return same && previousList.current ? previousList.current : (previousList.current = list);
   }, [graph, positions, counts, placed, selected, simulated, marks, editing]);
 
   const edges = useMemo(
@@ -262,8 +271,8 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
   );
 
   // What the cards now being drawn show, for onDrawn.
-  const latest = useRef({ nodes, doc, diagnostics, onDrawn });
-  latest.current = { nodes, doc, diagnostics, onDrawn };
+  const latest = useRef({ nodes, onDrawn });
+  latest.current = { nodes, onDrawn };
 
   const onNodesChange = (changes: NodeChange<CardNode>[]) => {
     if (!onSelect) return;
@@ -328,7 +337,7 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
           maxZoom={1.5}
         >
           <InitialView bounds={positions.bounds} />
-          <DrawnProbe latest={latest} />
+          <DrawnProbe latest={latest} doc={doc} diagnostics={diagnostics} />
           <Focus focus={focus} positions={positions} />
           <Background gap={16} />
           <Controls showInteractive={false} showFitView={false}>

@@ -10,7 +10,7 @@ import { EmailPreview } from "../content/EmailPreview";
 import { PersonPicker } from "../content/PersonPicker";
 import { PartProblem } from "../content/PartProblem";
 import { draftOf, offsetOf, PART_LABEL, PARTS, problemsByPart, TEMPLATE_ID, type Draft, type Part } from "../content/template";
-import { Link } from "../router";
+import { Link, useLeaveGuard } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { ReadOnly } from "../ui/ReadOnly";
 import { Time } from "../ui/Time";
@@ -59,6 +59,8 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
   const [preview, retryPreview] = usePreview(draft, person?.id ?? null);
   const shown = preview.state === "ready" ? preview.data : preview.state === "idle" ? undefined : preview.last;
   const dirty = saved === null || PARTS.some((p) => draft[p] !== saved[p]);
+  // A new template asks once something is written in it.
+  useLeaveGuard((saved === null ? PARTS.some((p) => draft[p] !== "") : dirty) ? "This template has changes that are not saved. Leave without saving them?" : undefined);
 
   // After an insertion, the caret goes after what was inserted.
   useEffect(() => {

@@ -275,6 +275,26 @@ test("the condition builder writes the documentation's JSON: the consultation en
   expect(JSON.stringify((body.entry as { filter: unknown }).filter)).toBe(JSON.stringify(want));
 });
 
+describe("unsaved changes", () => {
+  test("leaving asks only once the document differs from what was saved", async () => {
+    const doc = example("consultation.json");
+    const confirm = vi.fn(() => false);
+    vi.stubGlobal("confirm", confirm);
+    window.history.replaceState(null, "", "/journeys/consultation");
+    const { container } = renderEditor(doc);
+    const journeys = () => screen.getAllByRole("link", { name: "Journeys" })[0];
+    fireEvent.click(journeys());
+    expect(confirm).not.toHaveBeenCalled();
+    window.history.replaceState(null, "", "/journeys/consultation");
+    await selectNode(container, "remind");
+    fireEvent.keyDown(window, { key: "Delete" });
+    await waitFor(() => expect(container.querySelector('.react-flow__node[data-id="remind"]')).toBeNull());
+    fireEvent.click(journeys());
+    expect(confirm).toHaveBeenCalledWith("This journey has changes that are not saved. Leave without saving them?");
+    expect(window.location.pathname).toBe("/journeys/consultation");
+  });
+});
+
 describe("keyboard", () => {
   test("Delete removes the selection; Ctrl+Z brings it back; Shift+Ctrl+Z removes it again", async () => {
     const doc = example("consultation.json");

@@ -33,7 +33,7 @@ import {
   type EntryKind,
 } from "../../journey/ops";
 import { readDocument } from "../../journey/read";
-import { Link, navigate } from "../../router";
+import { Link, navigate, useLeaveGuard } from "../../router";
 import { JsonText } from "../../journey/edit/fields";
 import { PublishDialog, StopDialog, type InFlight } from "./dialogs";
 import { useLiveCounts, useOnce, useServerClock, useValidation, type Period } from "./hooks";
@@ -128,6 +128,8 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   const [saved, setSaved] = useState<JourneyDocument | undefined>(isNew ? undefined : initial);
   const dirty = useMemo(() => saved === undefined || !deepEqual(doc, saved), [doc, saved]);
   const readable = useMemo(() => readDocument(doc), [doc]);
+  // A new journey asks once something was done to it; a saved one, once it differs from what was saved.
+  useLeaveGuard((isNew ? doc !== initial : dirty) ? "This journey has changes that are not saved. Leave without saving them?" : undefined);
   const [selected, setSelected] = useState<Set<string>>(() => new Set(isNew ? [ENTRY_ID] : []));
   const [tab, setTab] = useState<Tab>("details");
   const [focus, setFocus] = useState<{ id: string; seq: number }>();
@@ -362,7 +364,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
       if (isNew) {
         const r = (await apiPost("/api/journeys", doc as unknown as Schemas["JourneyDocument"], {})) as unknown as Schemas["DraftSaved"];
         setSaved(doc);
-        navigate(`/journeys/${encodeURIComponent(doc.id)}`);
+        navigate(`/journeys/${encodeURIComponent(doc.id)}`, { force: true });
         setNotice({ kind: "ok", text: r.valid ? "Journey created as a draft" : "Journey created as a draft, with problems to fix before publishing" });
       } else {
         const r = await apiPut("/api/journeys/{id}", doc as unknown as Schemas["JourneyDocument"], { params: { id } });
@@ -389,7 +391,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
       const r = await apiPost("/api/journeys/{id}/publish", { in_flight: inFlight } satisfies Schemas["PublishRequest"] as never, { params: { id: doc.id } });
       setDialog(undefined);
       setNotice({ kind: "ok", text: `Published version ${r.version}${r.moved_runs > 0 ? `; ${r.moved_runs} waiting run(s) moved to it` : ""}` });
-      if (isNew) navigate(`/journeys/${encodeURIComponent(doc.id)}`);
+      if (isNew) navigate(`/journeys/${encodeURIComponent(doc.id)}`, { force: true });
       else {
         void refresh();
         reloadVersions();
