@@ -2,7 +2,7 @@
 // of it), through the operations of journey/ops.ts, with undo and redo as a stack of documents.
 // Around it: the server's validator as you edit, draft → publish, versions and their diff,
 // pause / resume / stop, live counts, and a backtest drawn on the same cards.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, apiGet, apiPost, apiPut, type Schemas } from "../../api/client";
 import { liveCounts, simulatedCounts, waitingNow } from "../../journey/counts";
 import type { JourneyDocument, StepType } from "../../journey/doc";
@@ -50,6 +50,9 @@ function afterFrame(name: string, start?: string) {
     }
   });
 }
+
+/** A step's form, drawn again when the document or the step changes (it reads them from the context), not on every validator answer. */
+const StepForm = memo(NodeForm);
 
 type Tab = "details" | "problems" | "versions" | "backtest";
 type Diagnostic = Schemas["Diagnostic"];
@@ -222,6 +225,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
     setSelected(new Set(s));
     if (s.length > 0) setTab("details");
   }, []);
+  const closeForm = useCallback(() => select(null), [select]);
   const addAt = useCallback(
     (at: At, type: StepType) => {
       const r = addStep(history.current.present, type, at);
@@ -486,6 +490,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
     return () => clearTimeout(t);
   }, [notice]);
 
+  const unpublished = useMemo(() => !!view?.published && !deepEqual(doc, view.published.document), [doc, view]);
   const shownDoc = comparison?.doc ?? (readable.ok ? readable.doc : undefined);
 
   return (
@@ -500,7 +505,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
             {view && <span className={`status status-${view.status}`}>{view.status}</span>}
             {state && <span className={`status status-${state}`}>{state}</span>}
             {view?.published ? <span className="muted">live: version {view.published.version}</span> : <span className="muted">{isNew ? "new, not saved yet" : "draft, never published"}</span>}
-            {view?.published && !deepEqual(doc, view.published.document) && <span className="muted">· the draft has changes not published yet</span>}
+            {unpublished && <span className="muted">· the draft has changes not published yet</span>}
           </div>
         </header>
         <div className="je-toolbar" role="toolbar" aria-label="Journey">
@@ -645,7 +650,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
                 (!readable.ok ? (
                   <p className="muted">Fix the document's JSON first.</p>
                 ) : primary ? (
-                  <NodeForm key={primary} nodeId={primary} onClose={() => select(null)} />
+                  <StepForm key={primary} nodeId={primary} onClose={closeForm} />
                 ) : selection.size > 1 ? (
                   <div className="ed-panel-body">
                     <h2>{selection.size} selected</h2>
