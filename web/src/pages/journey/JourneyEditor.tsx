@@ -2,7 +2,7 @@
 // of it), through the operations of journey/ops.ts, with undo and redo as a stack of documents.
 // Around it: the server's validator as you edit, draft → publish, versions and their diff,
 // pause / resume / stop, live counts, and a backtest drawn on the same cards.
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { ApiError, apiGet, apiPost, apiPut, type Schemas } from "../../api/client";
 import { liveCounts, simulatedCounts, waitingNow } from "../../journey/counts";
 import type { JourneyDocument, StepType } from "../../journey/doc";
@@ -195,7 +195,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
     }
     settle();
   }, []);
-  useEffect(settle, [checked]);
+  useLayoutEffect(settle, [checked]);
 
   // ---- Editing ----
   // The history as of the last render, for edits computed from it (events come one at a time).

@@ -1,6 +1,7 @@
 // What the journey page keeps up to date: the validator's diagnostics for the document being
 // edited, live counts, the server's clock, the names the data has and the templates.
 import { useCallback, useEffect, useRef, useState } from "react";
+import { flushSync } from "react-dom";
 import { ApiError, apiGet, apiPost, type Schemas } from "../../api/client";
 import type { JourneyDocument } from "../../journey/doc";
 import { deepEqual } from "../../journey/json";
@@ -34,9 +35,12 @@ export function useValidation(
     inflight.current = { doc: d, controller };
     apiPost("/api/journeys/validate", d as unknown as Schemas["JourneyDocument"], { signal: controller.signal }).then(
       (v) => {
-        // The same diagnostics as before stay the same array: the canvas then has nothing to redraw.
-        setChecked((old) => ({ doc: d, diagnostics: old && deepEqual(old.diagnostics, v.diagnostics) ? old.diagnostics : v.diagnostics, valid: v.valid }));
-        setError(undefined);
+        // Drawn at once, not in a later task: the page is waiting for it. The same diagnostics
+        // as before stay the same array: the canvas then has nothing to redraw.
+        flushSync(() => {
+          setChecked((old) => ({ doc: d, diagnostics: old && deepEqual(old.diagnostics, v.diagnostics) ? old.diagnostics : v.diagnostics, valid: v.valid }));
+          setError(undefined);
+        });
       },
       (e: unknown) => {
         if (!controller.signal.aborted) setError(asApiError(e));
