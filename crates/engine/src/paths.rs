@@ -82,11 +82,8 @@ impl PropertyPaths {
                 more = key("name", None, 1, buf, &mut visit);
             }
             if let Some(Value::Object(page)) = event.context.get("page") {
-                for k in PAGE_CONTEXT_KEYS {
-                    if more
-                        && !props.contains_key(k)
-                        && let Some(v) = page.get(k)
-                    {
+                for (k, v) in page {
+                    if more && PAGE_CONTEXT_KEYS.contains(&k.as_str()) && !props.contains_key(k) {
                         more = key(k, Some(v), 1, buf, &mut visit);
                     }
                 }
