@@ -1,6 +1,7 @@
 // Browser test of the journey editor against a real server: Debian's Chromium driven by
 // playwright-core. It builds the consultation journey by clicking (an entry on Page Viewed
-// filtered on path, a branch on two history conditions, an invite, a wait for the booking with
+// filtered on path, its property fields suggesting the paths page views have shown, a branch on
+// two history conditions, an invite, a wait for the booking with
 // a 3-day timeout, a reminder), publishes it, sends events through the Segment API, moves the
 // server's manual clock, sees the counts on the cards change, pauses and resumes it, runs a
 // backtest from the editor and sees its simulated counts, and stops it. A screenshot of each
@@ -53,6 +54,22 @@ const shot = (name) => screenshot(page, `editor-${name}`);
 const panel = () => page.getByRole("tabpanel");
 const card = (id) => page.locator(`.react-flow__node[data-id="${id}"]`);
 
+/** What an input suggests: the options of the datalist the browser associates with it. */
+const suggestions = (input) => input.evaluate((el) => [...(el.list?.options ?? [])].map((o) => o.value));
+
+/** Waits (10 s at most) until `input` suggests `want` (the editor loads the names as it opens). */
+async function suggests(input, want, message) {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const got = await suggestions(input);
+    if (JSON.stringify(got) === JSON.stringify(want) || Date.now() > deadline) return assert.deepEqual(got, want, message);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** The property paths page views have shown (the seed's in `before`; this run's visitors' come later). */
+const PAGE_PATHS = ["campaign", "campaign.medium", "campaign.source", "path"];
+
 /** Picks `item` from the menu that the last button named `button` in `scope` opens. */
 async function pick(scope, button, item) {
   await scope.getByRole("button", { name: button, exact: true }).last().click();
@@ -68,6 +85,8 @@ before(async () => {
   await call("PUT", "/api/templates/consultation-reminder", { subject: "Still interested?", html: "<p>Your free consultation is waiting.</p>", text: "Still interested?" });
   const source = await call("POST", "/api/sources", { id: `web-e2e-${Date.now().toString(36)}` });
   writeKey = source.write_key;
+  // A page view with a nested property, before the editor opens: the paths property fields suggest.
+  await segment("page", { userId: `${user}-seed`, properties: { path: "/pricing", campaign: { source: "newsletter", medium: "email" } } });
   browser = await openBrowser({ origin: ui, token });
   page = await browser.page();
   page.setDefaultTimeout(15000);
@@ -87,6 +106,7 @@ test("builds the consultation journey by clicking", async () => {
   await panel().getByLabel("Event", { exact: true }).fill("Page Viewed");
   const filter = panel().getByRole("region", { name: "Only if (filter)" });
   await pick(filter, "+ Add a condition", "Event property");
+  await suggests(filter.getByLabel("Event property name", { exact: true }), PAGE_PATHS, "the entry event's paths");
   await filter.getByLabel("Event property name", { exact: true }).fill("path");
   await filter.getByLabel("Event property: operator", { exact: true }).selectOption("starts_with");
   await filter.getByLabel("Event property: value", { exact: true }).fill("/products/");
@@ -106,6 +126,7 @@ test("builds the consultation journey by clicking", async () => {
   await pick(when, "+ Add condition", "Event history (count…)");
   await when.getByLabel("History: event name", { exact: true }).fill("Page Viewed");
   await pick(when, "+ Where…", "Event property");
+  await suggests(when.getByLabel("Event property name", { exact: true }), PAGE_PATHS, "the history's event's paths");
   await when.getByLabel("Event property name", { exact: true }).fill("path");
   await when.getByLabel("Event property: operator", { exact: true }).selectOption("starts_with");
   await when.getByLabel("Event property: value", { exact: true }).fill("/products/");

@@ -73,6 +73,10 @@ pub struct Event {
     pub received_at: Timestamp,
 }
 
+/// The keys of a page or screen call's `context.page` that journeys see as properties when
+/// the properties lack them (`Event::match_properties`).
+pub const PAGE_CONTEXT_KEYS: [&str; 5] = ["path", "url", "title", "referrer", "search"];
+
 /// Request-level facts needed to normalise an event.
 #[derive(Clone, Copy, Debug)]
 pub struct Envelope<'a> {
@@ -240,7 +244,7 @@ impl Event {
     }
 
     /// Properties as journeys see them. Page calls also expose `name` and, when the
-    /// properties lack them, `path` and `url` from `context.page`.
+    /// properties lack them, the `PAGE_CONTEXT_KEYS` of `context.page` (`path`, `url`, ...).
     pub fn match_properties(&self) -> std::borrow::Cow<'_, Map> {
         if self.kind != Kind::Page && self.kind != Kind::Screen {
             return std::borrow::Cow::Borrowed(&self.properties);
@@ -250,7 +254,7 @@ impl Event {
             props.entry("name").or_insert_with(|| Value::String(name.clone()));
         }
         if let Some(Value::Object(page)) = self.context.get("page") {
-            for key in ["path", "url", "title", "referrer", "search"] {
+            for key in PAGE_CONTEXT_KEYS {
                 if let Some(v) = page.get(key) {
                     props.entry(key).or_insert_with(|| v.clone());
                 }

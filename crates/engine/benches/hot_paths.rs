@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the hot paths: `cargo bench -p engine`.
 //!
-//! Parsing a Segment batch, one `step`, one condition with history, one template render.
+//! Parsing a Segment batch, one `step`, one condition with history, one template render, and
+//! noting the property paths of events whose paths are known (what the core does per event).
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use deliver::{EmailTemplate, Renderer};
@@ -8,6 +9,7 @@ use domain::condition::Facts;
 use domain::event::{Envelope, Event, Kind};
 use domain::journey::{Context, EventMatch, Input, Journey, Trigger, step};
 use domain::time::Timestamp;
+use engine::paths::PropertyPaths;
 use serde_json::{Value, json};
 
 fn batch(n: usize) -> Vec<u8> {
@@ -30,6 +32,23 @@ fn parse_batch(c: &mut Criterion) {
             let events: Vec<Event> =
                 doc["batch"].as_array().into_iter().flatten().filter_map(|e| Event::parse(e.clone(), &env).ok()).collect();
             black_box(events.len())
+        })
+    });
+}
+
+/// The page views of `batch` (the ingest load of `wayfarer bench`), once their paths are
+/// known: what noting property paths costs each event from then on (compare with parsing).
+fn property_paths(c: &mut Criterion) {
+    let doc: Value = serde_json::from_slice(&batch(100)).unwrap_or_default();
+    let env = Envelope { kind: None, received_at: Timestamp(1_800_000_000_000), sent_at: None, fallback_message_id: "x" };
+    let events: Vec<Event> = doc["batch"].as_array().into_iter().flatten().filter_map(|e| Event::parse(e.clone(), &env).ok()).collect();
+    let mut paths = PropertyPaths::new();
+    events.iter().for_each(|e| paths.note(e));
+    paths.committed();
+    c.bench_function("note the property paths of 100 page views already seen", |b| {
+        b.iter(|| {
+            events.iter().for_each(|e| paths.note(black_box(e)));
+            black_box(paths.fresh().len())
         })
     });
 }
@@ -94,5 +113,5 @@ fn render(c: &mut Criterion) {
     c.bench_function("render an email template (subject, html, text)", |b| b.iter(|| black_box(r.email(&t, black_box(&ctx)))));
 }
 
-criterion_group!(benches, parse_batch, step_entry, condition, render);
+criterion_group!(benches, parse_batch, property_paths, step_entry, condition, render);
 criterion_main!(benches);

@@ -11,6 +11,7 @@ mod core;
 mod dispatch;
 pub mod explain;
 mod outcome;
+pub mod paths;
 mod recent;
 mod syncer;
 mod templates;

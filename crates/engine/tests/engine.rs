@@ -1863,3 +1863,58 @@ async fn the_counts_agree_with_the_runs_whatever_happens() {
     }
     assert!(merge_exits > 0, "some merges ended a run");
 }
+
+/// The property paths events show are kept per event name (as journeys see them: a page call's
+/// name and page context too), nested objects as dotted paths, within the bounds; what a
+/// restarted engine finds stored counts towards them.
+#[tokio::test]
+async fn property_paths_are_kept_per_event_name_within_bounds_across_restarts() {
+    use engine::paths::MAX_PATHS;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wayfarer.db");
+    let paths = |store: &dyn Store| -> Vec<String> {
+        let listed = store.read().expect("tx").property_paths().expect("paths");
+        listed.into_iter().map(|p| format!("{}: {}", p.event, p.path)).collect()
+    };
+    let many = |key: &str, n: usize| Value::Object((0..n).map(|i| (format!("{key}{i:03}"), json!(i))).collect());
+    {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("store"));
+        let mut h = Harness::on(store, tempfile::tempdir().expect("dir"), Options::default(), WebhookOptions::default());
+        let order = json!({"userId": "ida", "event": "Order Completed",
+            "properties": {"total": 30, "cart": {"id": "c1", "items": [{"sku": "A"}], "a": {"b": {"c": 1}}}}});
+        let (first, second) = (h.event(Kind::Track, order.clone()), h.event(Kind::Track, order));
+        h.engine.ingest(SourceId("web".into()), vec![first, second]).await.expect("ingest");
+        h.send(
+            Kind::Page,
+            json!({"userId": "ida", "name": "Pricing", "properties": {"path": "/pricing"}, "context": {"page": {"url": "u"}}}),
+        )
+        .await;
+        assert_eq!(
+            paths(&*h.store),
+            [
+                "Order Completed: cart",
+                "Order Completed: cart.a",
+                "Order Completed: cart.a.b",
+                "Order Completed: cart.id",
+                "Order Completed: cart.items",
+                "Order Completed: total",
+                "Page Viewed: name",
+                "Page Viewed: path",
+                "Page Viewed: url",
+            ],
+            "three keys deep, arrays not descended"
+        );
+        h.send(Kind::Track, json!({"userId": "ida", "event": "Wide", "properties": many("k", MAX_PATHS - 1)})).await;
+        h.engine.shutdown().await;
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).expect("reopen"));
+    let mut h = Harness::on(store, dir, Options::default(), WebhookOptions::default());
+    h.next_id = 100; // message ids of their own, not duplicates of the first engine's
+    h.send(Kind::Track, json!({"userId": "ida", "event": "Wide", "properties": many("n", 50)})).await;
+    h.send(Kind::Track, json!({"userId": "ida", "event": "Order Completed", "properties": {"coupon": "X"}})).await;
+    let kept = paths(&*h.store);
+    let wide: Vec<&String> = kept.iter().filter(|p| p.starts_with("Wide: ")).collect();
+    assert_eq!(wide.len(), MAX_PATHS, "the stored ones count: room for one more");
+    assert_eq!(wide.last().map(|p| p.as_str()), Some("Wide: n000"));
+    assert!(kept.contains(&"Order Completed: coupon".to_owned()), "{kept:?}");
+}

@@ -182,12 +182,18 @@ pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire
     }))
 }
 
-/// The event and trait names the data has had, for conditions, and the variables templates
-/// have.
+/// The event and trait names and the property paths of each event the data has had, for
+/// conditions, and the variables templates have.
 #[utoipa::path(get, path = "/names", tag = "journeys", responses((status = 200, body = wire::Names)))]
 pub async fn names(State(app): State<Arc<App>>) -> Answer<wire::Names> {
-    let (events, traits) = app.read(|tx| Ok((tx.seen_names(NameKind::Event)?, tx.seen_names(NameKind::Trait)?))).await?;
-    Ok(Json(wire::Names { events, traits, template_variables: deliver::VARIABLES.iter().map(|v| (*v).to_owned()).collect() }))
+    let (events, traits, paths) =
+        app.read(|tx| Ok((tx.seen_names(NameKind::Event)?, tx.seen_names(NameKind::Trait)?, tx.property_paths()?))).await?;
+    // Sorted by event then path: each event's list comes out sorted.
+    let mut properties: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for store::PropertyPath { event, path } in paths {
+        properties.entry(event).or_default().push(path);
+    }
+    Ok(Json(wire::Names { events, traits, properties, template_variables: deliver::VARIABLES.iter().map(|v| (*v).to_owned()).collect() }))
 }
 
 // ---- journeys ----

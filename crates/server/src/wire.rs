@@ -132,11 +132,20 @@ pub struct Preview {
     pub context: domain::Map,
 }
 
-/// The event and trait names the data has had (what conditions can usefully name).
+/// The event and trait names and the event property paths the data has had (what conditions
+/// can usefully name).
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 pub struct Names {
+    /// Event names as journeys match them (`Page Viewed` for page calls), sorted.
     pub events: Vec<String>,
+    /// Trait names, sorted.
     pub traits: Vec<String>,
+    /// The property paths each event name has shown, sorted, by event name: top-level keys
+    /// and nested object keys as dotted paths, as conditions read them
+    /// (`{"Order Completed": ["cart", "cart.total", "total"]}`). Arrays are not descended; at
+    /// most 3 keys deep and 200 paths per event name (the first ones seen). An event name whose
+    /// events never had a property is absent.
+    pub properties: BTreeMap<String, Vec<String>>,
     /// The variables templates have.
     pub template_variables: Vec<String>,
 }

@@ -936,8 +936,19 @@ mod http {
         assert_eq!(out["subject"]["rendered"], json!("B2"), "an event given; nobody's traits");
         let (status, _) = api.admin("POST", "/api/template-preview", json!({"template": {"subject": "x"}, "profile_id": 999})).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        let nested = json!({"userId": "ann", "event": "Order Completed", "properties": {"total": 5, "cart": {"id": "c1", "items": [{"sku": "A1"}]}}});
+        api.ingest("track", nested.to_string()).await;
         let (_, names) = api.admin("GET", "/api/names", Value::Null).await;
-        assert_eq!((&names["events"], &names["traits"]), (&json!(["Identify", "Product Viewed"]), &json!(["firstName"])), "{names}");
+        assert_eq!(
+            (&names["events"], &names["traits"]),
+            (&json!(["Identify", "Order Completed", "Product Viewed"]), &json!(["firstName"])),
+            "{names}"
+        );
+        assert_eq!(
+            names["properties"],
+            json!({"Order Completed": ["cart", "cart.id", "cart.items", "total"], "Product Viewed": ["sku"]}),
+            "sorted paths by event, nested objects dotted, arrays not descended; an event without properties is absent"
+        );
         assert!(names["template_variables"].as_array().is_some_and(|v| v.contains(&json!("traits"))));
     }
 

@@ -14,8 +14,8 @@ use serde_json::json;
 
 use crate::{
     ApiToken, ApiTokenId, Attempt, AuditId, DeadInput, ENTRY_NODE, Error, JourneyState, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts,
-    NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus, RefusedMerge, Role, Session, Source, Store, Template, TemplateContext,
-    TraceRecord, UserId,
+    NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus, PropertyPath, RefusedMerge, Role, Session, Source, Store, Template,
+    TemplateContext, TraceRecord, UserId,
 };
 
 #[macro_export]
@@ -36,6 +36,7 @@ macro_rules! conformance_suite {
             refused_merges_show_on_both_profiles_and_follow_merges,
             dead_letters_are_kept_until_replayed,
             seen_names_are_kept_once_each,
+            property_paths_are_kept_once_each_per_event_in_byte_order,
             node_counts_add_up_by_hour_with_a_waiting_gauge,
             users_are_unique_by_lowercased_email_and_deleting_one_deletes_their_credentials,
             sessions_expire_and_are_deleted,
@@ -456,6 +457,30 @@ pub fn seen_names_are_kept_once_each(store: &dyn Store) {
     assert_eq!(tx.seen_names(NameKind::Event).expect("list"), ["Order Completed", "Page Viewed"]);
     assert_eq!(tx.seen_names(NameKind::Trait).expect("list"), ["email"]);
     tx.commit().expect("commit");
+}
+
+pub fn property_paths_are_kept_once_each_per_event_in_byte_order(store: &dyn Store) {
+    let p = |event: &str, path: &str| PropertyPath { event: event.into(), path: path.into() };
+    let mut tx = store.write().expect("tx");
+    assert_eq!(tx.property_paths().expect("none yet"), []);
+    tx.note_property_paths(&[p("Order Completed", "total"), p("Order Completed", "cart.total"), p("Page Viewed", "path")]).expect("note");
+    // Known again, and the same path under another event (kept apart), and a database collation
+    // (PostgreSQL's may not be byte order) must not reorder them.
+    tx.note_property_paths(&[p("Order Completed", "total"), p("Order Completed", "cart_id"), p("Order Completed", "Cart")]).expect("again");
+    tx.note_property_paths(&[p("checkout", "total"), p("Page Viewed", "path")]).expect("other events");
+    tx.note_property_paths(&[]).expect("nothing");
+    tx.commit().expect("commit");
+    let expected = [
+        p("Order Completed", "Cart"),
+        p("Order Completed", "cart.total"),
+        p("Order Completed", "cart_id"),
+        p("Order Completed", "total"),
+        p("Page Viewed", "path"),
+        p("checkout", "total"),
+    ];
+    assert_eq!(store.read().expect("tx").property_paths().expect("list"), expected, "committed, once each, sorted by event then path");
+    // They are apart from the event names.
+    assert_eq!(store.read().expect("tx").seen_names(NameKind::Event).expect("names"), Vec::<String>::new());
 }
 
 fn tx_ids(entries: Vec<OutboxEntry>) -> Vec<OutboxId> {

@@ -545,6 +545,16 @@ impl NameKind {
     }
 }
 
+/// A property path an event name has shown (`Tx::note_property_paths`): a top-level key of
+/// its properties, or nested object keys joined with dots (`cart.total`), as conditions read
+/// them (`domain::condition::Subject::Property`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PropertyPath {
+    /// The event's name as journeys match it (`Event::match_name`: `Page Viewed` for pages).
+    pub event: String,
+    pub path: String,
+}
+
 /// One transaction. Dropping it without `commit` rolls back.
 pub trait Tx {
     /// Commits; on return the transaction is durable.
@@ -690,6 +700,10 @@ pub trait Tx {
     // Names the data has shown (for warnings about names it never has).
     fn note_names(&mut self, kind: NameKind, names: &[&str]) -> Result<()>;
     fn seen_names(&mut self, kind: NameKind) -> Result<Vec<String>>;
+    /// Keeps property paths (once each; noting a known one again does nothing).
+    fn note_property_paths(&mut self, paths: &[PropertyPath]) -> Result<()>;
+    /// Every property path kept, sorted by event then path (byte order, on every backend).
+    fn property_paths(&mut self) -> Result<Vec<PropertyPath>>;
 
     // Users, their sessions and personal API tokens.
     /// Creates a user (the e-mail is stored lowercased); `Error::Conflict` if the e-mail is taken.

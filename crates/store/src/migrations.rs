@@ -238,6 +238,19 @@ CREATE TABLE audit (
 );
 "#,
     ),
+    (
+        9,
+        // The property paths the data has shown, per event name (what condition builders
+        // offer): top-level keys and nested object keys as dotted paths (`cart.total`). The
+        // engine bounds what it notes (depth, paths per event name: `engine::paths`).
+        r#"
+CREATE TABLE property_paths (
+    event TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (event, path)
+);
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

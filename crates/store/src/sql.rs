@@ -15,8 +15,8 @@ use serde_json::Value;
 use crate::migrations::{MIGRATIONS, PLACEHOLDERS};
 use crate::{
     ApiToken, ApiTokenId, Attempt, AuditEntry, AuditId, DeadInput, DeadLetter, Error, JourneyRecord, JourneyState, JourneyStatus,
-    JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas, OutboxEntry, OutboxStatus, RefusedMerge, Result, Role,
-    RunRecord, Session, Source, StoredEvent, Template, TraceRecord, Tx, User, UserId,
+    JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas, OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge,
+    Result, Role, RunRecord, Session, Source, StoredEvent, Template, TraceRecord, Tx, User, UserId,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -862,6 +862,24 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn seen_names(&mut self, kind: NameKind) -> Result<Vec<String>> {
         let rows = self.conn.query("SELECT name FROM seen_names WHERE kind = ? ORDER BY name", params![kind.as_str()])?;
         all(rows, |r| Ok(r.text(0)?.to_owned()))
+    }
+
+    fn note_property_paths(&mut self, paths: &[PropertyPath]) -> Result<()> {
+        for p in paths {
+            self.conn.execute(
+                "INSERT INTO property_paths (event, path) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                params![p.event.as_str(), p.path.as_str()],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn property_paths(&mut self) -> Result<Vec<PropertyPath>> {
+        let rows = self.conn.query("SELECT event, path FROM property_paths", &[])?;
+        let mut out = all(rows, |r| Ok(PropertyPath { event: r.text(0)?.to_owned(), path: r.text(1)?.to_owned() }))?;
+        // Sorted here: a PostgreSQL database's collation may not be byte order (SQLite's is).
+        out.sort_unstable();
+        Ok(out)
     }
 
     fn create_user(&mut self, u: &NewUser) -> Result<UserId> {

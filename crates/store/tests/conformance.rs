@@ -54,10 +54,11 @@ fn old_trace_rows_read_beside_new_ones(store: &dyn Store) {
     assert_eq!(lines, [vec![TraceLine::text("entered on Go"), TraceLine::text("a: wait 1d")], new]);
 }
 
-/// What brings a database back to the schema before the per-node counts (and the teams'
-/// tables of migration 8, which came after).
+/// What brings a database back to the schema before the per-node counts (and the tables of
+/// the migrations after it: the teams' of 8, the property paths of 9).
 const BEFORE_NODE_COUNTS: &str = "DROP TABLE node_counts; DROP TABLE node_waiting; \
      DROP TABLE users; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE audit; \
+     DROP TABLE property_paths; \
      DELETE FROM schema_migrations WHERE version >= 7;";
 
 mod sqlite {

@@ -426,8 +426,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The event and trait names the data has had, for conditions, and the variables templates
-         *     have.
+         * The event and trait names and the property paths of each event the data has had, for
+         *     conditions, and the variables templates have.
          */
         get: operations["names"];
         put?: never;
@@ -1154,11 +1154,26 @@ export interface components {
              */
             to?: string | null;
         };
-        /** @description The event and trait names the data has had (what conditions can usefully name). */
+        /**
+         * @description The event and trait names and the event property paths the data has had (what conditions
+         *     can usefully name).
+         */
         Names: {
+            /** @description Event names as journeys match them (`Page Viewed` for page calls), sorted. */
             events: string[];
+            /**
+             * @description The property paths each event name has shown, sorted, by event name: top-level keys
+             *     and nested object keys as dotted paths, as conditions read them
+             *     (`{"Order Completed": ["cart", "cart.total", "total"]}`). Arrays are not descended; at
+             *     most 3 keys deep and 200 paths per event name (the first ones seen). An event name whose
+             *     events never had a property is absent.
+             */
+            properties: {
+                [key: string]: string[];
+            };
             /** @description The variables templates have. */
             template_variables: string[];
+            /** @description Trait names, sorted. */
             traits: string[];
         };
         NewSource: {

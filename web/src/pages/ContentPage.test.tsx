@@ -56,7 +56,7 @@ const slow = { timeout: 3000 };
 test("the editor: the preview for a picked person, again as the template changes; variables insert at the cursor", async () => {
   const { calls } = mockApi({
     "GET /api/templates/welcome": welcome,
-    "GET /api/names": { events: ["Page Viewed"], traits: ["firstName", "email"], template_variables: ["traits", "event", "event_name", "journey", "profile_id", "run"] },
+    "GET /api/names": { events: ["Page Viewed"], traits: ["firstName", "email"], properties: { "Page Viewed": ["path"] }, template_variables: ["traits", "event", "event_name", "journey", "profile_id", "run"] },
     "POST /api/template-preview": preview,
     "GET /api/profiles": { profiles: [summary(4, "alice", { firstName: "Alice" })], next_cursor: null },
   });
@@ -103,7 +103,7 @@ test("saving: a 422 template_invalid puts each problem next to its part; then a 
   let attempt = 0;
   const { calls } = mockApi({
     "GET /api/templates/welcome": welcome,
-    "GET /api/names": { events: [], traits: [], template_variables: ["traits"] },
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: ["traits"] },
     "POST /api/template-preview": preview,
     "PUT /api/templates/welcome": ({ body }: MockRequest) =>
       ++attempt === 1
@@ -136,7 +136,7 @@ test("a template that does not exist yet is a new one; other errors are said", a
   mockApi({
     "GET /api/templates/fresh": { __status: 404, body: { code: "not_found", message: "no template fresh" } },
     "GET /api/templates/broken": { __status: 503, body: { code: "unavailable", message: "the store is unavailable" } },
-    "GET /api/names": { events: [], traits: [], template_variables: [] },
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: [] },
     "POST /api/template-preview": preview,
   });
   render(<TemplatePage id="fresh" />);

@@ -22,6 +22,7 @@ use store::{DeadInput, DeadLetter, NameKind, NodeDeltas, OutboxEntry, Store, Sto
 use tokio::sync::oneshot;
 
 use crate::dispatch::Handoff;
+use crate::paths::PropertyPaths;
 use crate::recent::Recent;
 use crate::syncer::{Owed, Syncer};
 use crate::{Clock, Command, Error, IngestReport, Options, Origin, RunsAction};
@@ -76,6 +77,9 @@ pub(crate) struct Core {
     seen_traits: HashSet<String>,
     /// Names the transaction being built shows for the first time.
     new_names: Vec<(NameKind, String)>,
+    /// The property paths the data has shown per event name, within bounds (`crate::paths`),
+    /// and those the transaction being built shows for the first time.
+    paths: PropertyPaths,
 }
 
 /// What a commit does besides the queued events and due timers.
@@ -149,6 +153,7 @@ impl Core {
             seen_events: HashSet::new(),
             seen_traits: HashSet::new(),
             new_names: Vec::new(),
+            paths: PropertyPaths::new(),
             options,
         }
     }
@@ -230,8 +235,9 @@ impl Core {
         }
     }
 
-    /// Keeps the names an event shows that were not seen before.
+    /// Keeps the names (and property paths) an event shows that were not seen before.
     fn note_names(&mut self, event: &Event) {
+        self.paths.note(event);
         let name = event.match_name();
         if !self.seen_events.contains(name) {
             self.new_names.push((NameKind::Event, name.to_owned()));
@@ -249,6 +255,10 @@ impl Core {
             if !names.is_empty() {
                 tx.note_names(kind, &names)?;
             }
+        }
+        let paths = self.paths.fresh();
+        if !paths.is_empty() {
+            tx.note_property_paths(&paths)?;
         }
         Ok(())
     }
@@ -276,6 +286,7 @@ impl Core {
             let mut tx = self.store.read()?;
             self.seen_events.extend(tx.seen_names(NameKind::Event)?);
             self.seen_traits.extend(tx.seen_names(NameKind::Trait)?);
+            self.paths.extend(tx.property_paths()?);
         }
         // A version without a limit starts runs the counts would not see: count again.
         self.run_counts.clear();
@@ -524,6 +535,8 @@ impl Core {
         self.nodes.clear();
         self.swept.clear();
         self.new_names.clear();
+        // Paths noted by a transaction that failed are noted again by the events that show them.
+        self.paths.abandon();
         self.sweep(&mut *tx, now)?;
         // `next_wake` is exact (only the core writes runs): no timer is due before it.
         let due = if self.next_wake.is_some_and(|t| t <= now) { tx.due_runs(now, self.options.max_batch_timers)? } else { Vec::new() };
@@ -694,6 +707,7 @@ impl Core {
                 NameKind::Trait => self.seen_traits.insert(name),
             };
         }
+        self.paths.committed();
         self.sweeps.extend(self.swept.drain(..));
         self.run_counts.extend(counted);
         if self.options.hot_people > 0 {

@@ -1,11 +1,13 @@
 // The condition builder: all / any / not groups of comparisons on traits, event properties,
 // history aggregates, the person's local clock, run variables and reachability, writing the
-// condition JSON of docs/JOURNEYS.md ("Conditions") as it is, key for key.
-import { useId, useState, type ReactNode } from "react";
+// condition JSON of docs/JOURNEYS.md ("Conditions") as it is, key for key. Names autocomplete
+// from what the data has shown (GET /api/names): traits, event names, and the property paths of
+// the event a comparison reads (`PropertyEvent`).
+import { useContext, useId, useState, type ReactNode } from "react";
 import type { Json } from "../json";
 import { isObject } from "../json";
 import { DurationInput, ValueInput } from "./fields";
-import { useEditor } from "./context";
+import { entryEvent, PropertyEvent, propertyPaths, useEditor } from "./context";
 
 type Obj = Record<string, unknown>;
 
@@ -152,7 +154,7 @@ const REF_ROOTS = [
 
 /** The right side of a comparison: a literal `value`, or a `ref` to the run's event, variables or traits. */
 function RightSide({ c, onChange, what }: { c: Obj; onChange: (c: Obj) => void; what: string }) {
-  const { names } = useEditor();
+  const { names, doc } = useEditor();
   const op = c.op as string;
   if (op === "exists" || op === "not_exists") return null;
   const ref = typeof c.ref === "string" ? c.ref : undefined;
@@ -184,7 +186,7 @@ function RightSide({ c, onChange, what }: { c: Obj; onChange: (c: Obj) => void; 
         <NameField
           label={`${what}: reference name`}
           value={rest}
-          list={root === "traits" ? names.traits : undefined}
+          list={root === "traits" ? names.traits : root === "event" ? propertyPaths(names, entryEvent(doc)) : undefined}
           placeholder={root === "event" ? "cart_id" : "name"}
           onChange={(v) => onChange({ ...c, ref: `${root}.${v}` })}
         />
@@ -195,6 +197,7 @@ function RightSide({ c, onChange, what }: { c: Obj; onChange: (c: Obj) => void; 
 
 function Comparison({ c, onChange, subject }: { c: Obj; onChange: (c: Obj) => void; subject: "trait" | "property" | "run" }) {
   const { names } = useEditor();
+  const event = useContext(PropertyEvent);
   const label = { trait: "Trait", property: "Event property", run: "Run variable" }[subject];
   return (
     <div className="cond-line">
@@ -202,8 +205,8 @@ function Comparison({ c, onChange, subject }: { c: Obj; onChange: (c: Obj) => vo
       <NameField
         label={`${label} name`}
         value={String(c[subject] ?? "")}
-        list={subject === "trait" ? names.traits : undefined}
-        placeholder={subject === "property" ? "path (type it)" : subject === "trait" ? "plan" : "total"}
+        list={subject === "trait" ? names.traits : subject === "property" ? propertyPaths(names, event) : undefined}
+        placeholder={subject === "property" ? "path" : subject === "trait" ? "plan" : "total"}
         onChange={(v) => onChange({ ...c, [subject]: v })}
       />
       <select aria-label={`${label}: operator`} value={String(c.op ?? "eq")} onChange={(e) => onChange(withOp(c, e.target.value))}>
@@ -229,6 +232,8 @@ function History({ c, onChange, depth }: { c: Obj; onChange: (c: Obj) => void; d
   const { names } = useEditor();
   const h = isObject(c.history) ? c.history : {};
   const aggregate = typeof h.aggregate === "string" ? h.aggregate : "count";
+  // Its `property` and `where` read the properties of the history's events.
+  const event = typeof h.event === "string" && h.event !== "" ? h.event : undefined;
   const setH = (key: string, v: unknown) => {
     const next: Obj = { ...h };
     if (v === undefined) delete next[key];
@@ -257,7 +262,7 @@ function History({ c, onChange, depth }: { c: Obj; onChange: (c: Obj) => void; d
           ))}
         </select>
         {(aggregate === "sum" || aggregate === "last") && (
-          <NameField label="History: property" value={String(h.property ?? "")} placeholder="total" onChange={(v) => setH("property", v)} />
+          <NameField label="History: property" value={String(h.property ?? "")} list={propertyPaths(names, event)} placeholder="total" onChange={(v) => setH("property", v)} />
         )}
         <NameField label="History: event name" value={String(h.event ?? "")} list={names.events} placeholder="Page Viewed" onChange={(v) => setH("event", v)} />
       </div>
@@ -265,14 +270,16 @@ function History({ c, onChange, depth }: { c: Obj; onChange: (c: Obj) => void; d
         <DurationInput label="In the last" value={typeof h.within === "string" ? h.within : undefined} sinceEntry onChange={(v) => setH("within", v ?? "")} />
       </div>
       <div className="cond-where">
-        {h.where === undefined ? (
-          <AddCondition label="+ Where…" title="Count only the events whose properties match" kinds={["property", "group"]} onAdd={(w) => setH("where", w)} />
-        ) : (
-          <>
-            <span className="cond-what">where</span>
-            <ConditionNode value={h.where} onChange={(w) => setH("where", w)} onRemove={() => setH("where", undefined)} depth={depth + 1} kinds={["property", "group"]} />
-          </>
-        )}
+        <PropertyEvent.Provider value={event}>
+          {h.where === undefined ? (
+            <AddCondition label="+ Where…" title="Count only the events whose properties match" kinds={["property", "group"]} onAdd={(w) => setH("where", w)} />
+          ) : (
+            <>
+              <span className="cond-what">where</span>
+              <ConditionNode value={h.where} onChange={(w) => setH("where", w)} onRemove={() => setH("where", undefined)} depth={depth + 1} kinds={["property", "group"]} />
+            </>
+          )}
+        </PropertyEvent.Provider>
       </div>
       <div className="cond-line">
         <span className="cond-what">is</span>
@@ -489,6 +496,7 @@ export function ConditionBuilder({
   onChange,
   optional,
   kinds = ALL_KINDS,
+  event,
 }: {
   label: string;
   value: unknown;
@@ -496,30 +504,34 @@ export function ConditionBuilder({
   onChange: (c: Obj | undefined) => void;
   optional?: boolean;
   kinds?: readonly ConditionKind[];
+  /** The event whose properties `property` reads here (undefined: not known; every event's paths are suggested). */
+  event?: string;
 }) {
   const single = isObject(value) && !("all" in value) && !("any" in value);
   return (
-    <section className="cond-builder" aria-label={label}>
-      <h4>{label}</h4>
-      {value === undefined ? (
-        <AddCondition label="+ Add a condition" kinds={kinds} onAdd={(c) => onChange(c)} />
-      ) : (
-        <>
-          <ConditionNode
-            value={value}
-            depth={0}
-            kinds={kinds}
-            onChange={onChange}
-            onRemove={optional ? () => onChange(undefined) : single ? () => onChange({ all: [] }) : undefined}
-          />
-          {single && (
-            <div className="ed-row">
-              <AddCondition label="+ And" kinds={kinds} onAdd={(c) => onChange({ all: [value, c] })} />
-              <AddCondition label="+ Or" kinds={kinds} onAdd={(c) => onChange({ any: [value, c] })} />
-            </div>
-          )}
-        </>
-      )}
-    </section>
+    <PropertyEvent.Provider value={event === "" ? undefined : event}>
+      <section className="cond-builder" aria-label={label}>
+        <h4>{label}</h4>
+        {value === undefined ? (
+          <AddCondition label="+ Add a condition" kinds={kinds} onAdd={(c) => onChange(c)} />
+        ) : (
+          <>
+            <ConditionNode
+              value={value}
+              depth={0}
+              kinds={kinds}
+              onChange={onChange}
+              onRemove={optional ? () => onChange(undefined) : single ? () => onChange({ all: [] }) : undefined}
+            />
+            {single && (
+              <div className="ed-row">
+                <AddCondition label="+ And" kinds={kinds} onAdd={(c) => onChange({ all: [value, c] })} />
+                <AddCondition label="+ Or" kinds={kinds} onAdd={(c) => onChange({ any: [value, c] })} />
+              </div>
+            )}
+          </>
+        )}
+      </section>
+    </PropertyEvent.Provider>
   );
 }

@@ -34,4 +34,46 @@ export function useEditor(): EditorApi {
   return api;
 }
 
-export const NO_NAMES: Schemas["Names"] = { events: [], traits: [], template_variables: [] };
+export const NO_NAMES: Schemas["Names"] = { events: [], traits: [], properties: {}, template_variables: [] };
+
+type Names = Schemas["Names"];
+
+const unions = new WeakMap<Names, readonly string[]>();
+
+/** Every property path of every event the data has shown, sorted, once (computed once per answer). */
+function allPaths(names: Names): readonly string[] {
+  let all = unions.get(names);
+  if (!all) {
+    all = [...new Set(Object.values(names.properties).flat())].sort();
+    unions.set(names, all);
+  }
+  return all;
+}
+
+/**
+ * The property paths to suggest where a condition reads the properties of `event`: the paths the
+ * data has shown for that event (none for an event seen without properties); where the event is
+ * unknown (none named, or one the data has not shown), every event's paths.
+ */
+export function propertyPaths(names: Names, event: string | undefined): readonly string[] {
+  if (event !== undefined && event !== "") {
+    const paths = names.properties[event];
+    if (paths) return paths;
+    if (names.events.includes(event)) return [];
+  }
+  return allPaths(names);
+}
+
+/**
+ * The event whose properties a `property` condition reads here (an entry's or a wait_for path's
+ * event, a history's event for its `where`): undefined where it is not known.
+ */
+export const PropertyEvent = createContext<string | undefined>(undefined);
+
+/** The event that starts a run (what `event.` references and a branch's `property` read): the entry's, if it is an event. */
+export function entryEvent(doc: JourneyDocument): string | undefined {
+  const entry: unknown = doc.entry;
+  if (typeof entry !== "object" || entry === null) return undefined;
+  const event = (entry as Record<string, unknown>).event;
+  return typeof event === "string" && event !== "" ? event : undefined;
+}

@@ -8,7 +8,7 @@ import { getIn, isObject, pointer, type Json, type Path } from "../json";
 import { KINDS } from "../kinds";
 import { changeEntryKind, deleteSteps, ENTRY_KINDS, entryKind, nodePath, renameStep, replaceStep, stepIds, type At, type EntryKind } from "../ops";
 import { ConditionBuilder, type ConditionKind } from "./ConditionBuilder";
-import { useEditor } from "./context";
+import { entryEvent, propertyPaths, useEditor } from "./context";
 import { Checkbox, DurationInput, Field, JsonText, NumberInput, RawJson, Select, StepMenu, TextInput, TimeInput, ValueInput } from "./fields";
 import { TemplatePicker } from "./TemplatePicker";
 
@@ -231,7 +231,7 @@ export function EntryForm() {
       {kind === "event" && (
         <>
           <TextInput label="Event" value={str(get(["event"]))} list={names.events} placeholder="Page Viewed" onChange={(v) => type(["event"], v)} hint="Page calls are Page Viewed; screen calls Screen Viewed." />
-          <ConditionBuilder label="Only if (filter)" value={get(["filter"])} optional onChange={(c) => set(["filter"], c)} kinds={["property", "trait", "history", "time_of_day", "day_of_week", "reachable", "group"]} />
+          <ConditionBuilder label="Only if (filter)" value={get(["filter"])} optional onChange={(c) => set(["filter"], c)} kinds={["property", "trait", "history", "time_of_day", "day_of_week", "reachable", "group"]} event={str(get(["event"]))} />
         </>
       )}
       {kind === "trait_change" && (
@@ -260,6 +260,7 @@ export function EntryForm() {
           label="One run per (key, optional)"
           mono
           value={str(get(["key"]))}
+          list={kind === "event" ? propertyPaths(names, str(get(["event"]))) : undefined}
           placeholder="cart_id"
           onChange={(v) => type(["key"], v === "" ? undefined : v)}
           hint="A property of the entry event: runs are then per person and key."
@@ -409,7 +410,7 @@ function WaitForForm({ base }: { base: Path }) {
               </button>
             </div>
             <TextInput label="Event" value={str(e.event)} list={names.events} onChange={(v) => type(["events", i, "event"], v)} />
-            <ConditionBuilder label="Only if" value={e.filter} optional onChange={(c) => set(["events", i, "filter"], c)} />
+            <ConditionBuilder label="Only if" value={e.filter} optional onChange={(c) => set(["events", i, "filter"], c)} event={str(e.event)} />
             <details className="ed-more" open={e.run !== undefined}>
               <summary>Run variables when taken</summary>
               <RunUpdate base={[...base, "events", i, "run"]} />
@@ -441,6 +442,7 @@ function WaitForForm({ base }: { base: Path }) {
 }
 
 function BranchForm({ base }: { base: Path }) {
+  const { doc } = useEditor();
   const { get, set } = useAt(base);
   const step = get([]) as Obj;
   const cases = Array.isArray(step.cases) ? (step.cases as Obj[]) : [];
@@ -471,7 +473,7 @@ function BranchForm({ base }: { base: Path }) {
                 </button>
               </span>
             </div>
-            <ConditionBuilder label={`If (case ${i + 1})`} value={c.when} onChange={(w) => set(["cases", i, "when"], w ?? { all: [] })} />
+            <ConditionBuilder label={`If (case ${i + 1})`} value={c.when} onChange={(w) => set(["cases", i, "when"], w ?? { all: [] })} event={entryEvent(doc)} />
             <NextSelect label="Then" value={c.next} onChange={(v) => set(["cases", i, "next"], v)} at={{ source: id, output: `case-${i + 1}` }} />
           </li>
         ))}
@@ -734,6 +736,7 @@ function EventMatches({ label, value, onChange }: { label: string; value: unknow
             label="Only if"
             value={m.filter}
             optional
+            event={str(m.event)}
             onChange={(c) => set(list.map((x, j) => (j === i ? (c === undefined ? Object.fromEntries(Object.entries(x).filter(([k]) => k !== "filter")) : { ...x, filter: c }) : x)))}
           />
         </div>
@@ -778,7 +781,7 @@ export function JourneySettings({ isNew, control }: { isNew: boolean; control?: 
         ) : (
           <div className="ed-item">
             <TextInput label="Goal event" value={str(getIn(goal, ["event"]))} list={names.events} onChange={(v) => type(["goal", "event"], v)} />
-            <ConditionBuilder label="Only if" value={getIn(goal, ["filter"])} optional onChange={(c) => set(["goal", "filter"], c)} />
+            <ConditionBuilder label="Only if" value={getIn(goal, ["filter"])} optional onChange={(c) => set(["goal", "filter"], c)} event={str(getIn(goal, ["event"]))} />
             <DurationInput label="Within (optional)" value={str(getIn(goal, ["within"]))} onChange={(v) => type(["goal", "within"], v)} />
             <Select
               label="Counted from"

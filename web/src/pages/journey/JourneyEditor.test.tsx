@@ -18,6 +18,19 @@ configure({ asyncUtilTimeout: 5000 });
 
 const example = (file: string) => EXAMPLES.find((e) => e.file === file)?.doc as JourneyDocument;
 
+/** What the fake server says the data has shown: "Sales Contacted" never had a property. */
+const NAMES: Schemas["Names"] = {
+  events: ["Consultation Booked", "Order Completed", "Page Viewed", "Product Added", "Sales Contacted"],
+  traits: ["plan", "email"],
+  properties: {
+    "Consultation Booked": ["slot", "slot.day"],
+    "Order Completed": ["cart_id", "total"],
+    "Page Viewed": ["path", "referrer", "url"],
+    "Product Added": ["cart_id", "price", "sku"],
+  },
+  template_variables: [],
+};
+
 interface Call {
   method: string;
   path: string;
@@ -42,7 +55,7 @@ function fakeServer(doc: JourneyDocument, extra: Record<string, (body: unknown) 
     [`PUT /api/journeys/${doc.id}`]: () => [200, { status: "draft", valid: true, diagnostics: [] }],
     [`GET /api/journeys/${doc.id}/versions`]: () => [200, { versions: [view.published] }],
     [`GET /api/journeys/${doc.id}/counts`]: () => [200, { journey: doc.id, from: "", to: "", nodes: {} }],
-    "GET /api/names": () => [200, { events: ["Page Viewed", "Sales Contacted", "Consultation Booked"], traits: ["plan", "email"], template_variables: [] }],
+    "GET /api/names": () => [200, NAMES],
     "GET /api/templates": () => [
       200,
       {
@@ -292,6 +305,79 @@ describe("unsaved changes", () => {
     fireEvent.click(journeys());
     expect(confirm).toHaveBeenCalledWith("This journey has changes that are not saved. Leave without saving them?");
     expect(window.location.pathname).toBe("/journeys/consultation");
+  });
+});
+
+/** What an input suggests: the options of its datalist. */
+function suggestions(input: HTMLElement): string[] {
+  const id = input.getAttribute("list");
+  const list = id ? document.getElementById(id) : null;
+  return list ? [...list.querySelectorAll("option")].map((o) => o.value) : [];
+}
+
+describe("property fields suggest the property paths of the event they read", () => {
+  test("an entry filter: the entry event's; a history's where and property: the history event's; an unknown event: every event's", async () => {
+    const doc = example("consultation.json");
+    const { container } = renderEditor(doc);
+    await selectNode(container, ENTRY_ID);
+    const panel = screen.getByRole("tabpanel");
+    const filter = () => within(panel).getByRole("region", { name: "Only if (filter)" });
+    const properties = () => within(filter()).getAllByLabelText("Event property name");
+    // The entry's own `path`, then the Page Viewed history's `where` on `path`.
+    await waitFor(() => expect(suggestions(properties()[0])).toEqual(["path", "referrer", "url"]));
+    expect(suggestions(properties()[1])).toEqual(["path", "referrer", "url"]);
+
+    // A where on the Sales Contacted history: seen, never with a property.
+    const history = within(filter()).getAllByRole("group", { name: "All of these" })[0];
+    pickFrom(history, "+ Where…", "Event property");
+    expect(properties()).toHaveLength(3);
+    expect(properties()[2].getAttribute("list")).toBeNull();
+    expect(suggestions(properties()[2])).toEqual([]);
+
+    // The sum of a history's property: that history's event.
+    fireEvent.change(within(filter()).getAllByLabelText("History: event name")[1], { target: { value: "Order Completed" } });
+    fireEvent.change(within(filter()).getAllByLabelText("History: aggregate")[1], { target: { value: "sum" } });
+    expect(suggestions(within(filter()).getByLabelText("History: property"))).toEqual(["cart_id", "total"]);
+    expect(suggestions(properties()[2]), "its where too").toEqual(["cart_id", "total"]);
+
+    // An entry event the data has not shown: every event's paths, once each, sorted.
+    fireEvent.change(within(panel).getByLabelText("Event"), { target: { value: "Signed Up" } });
+    expect(suggestions(properties()[0])).toEqual(["cart_id", "path", "price", "referrer", "sku", "slot", "slot.day", "total", "url"]);
+    expect(suggestions(properties()[1]), "the history's event is still Page Viewed").toEqual(["path", "referrer", "url"]);
+  });
+
+  test("a wait_for path's filter, an exit's and the goal's read their event; references to the run's event and the entry key, the entry event's", async () => {
+    const doc = example("abandoned-cart.json");
+    const { container } = renderEditor(doc);
+    await selectNode(container, ENTRY_ID);
+    const key = within(screen.getByRole("tabpanel")).getByLabelText("One run per (key, optional)");
+    await waitFor(() => expect(suggestions(key)).toEqual(["cart_id", "price", "sku"]));
+
+    await selectNode(container, "idle");
+    let panel = screen.getByRole("tabpanel");
+    expect(suggestions(within(panel).getByLabelText("Event property name"))).toEqual(["cart_id", "price", "sku"]);
+    expect(suggestions(within(panel).getByLabelText("Event property: reference name"))).toEqual(["cart_id", "price", "sku"]);
+
+    fireEvent.keyDown(window, { key: "Escape" });
+    await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "Settings" })).toBeTruthy());
+    panel = screen.getByRole("tabpanel");
+    const [goal, exit] = within(panel).getAllByRole("region", { name: "Only if" });
+    expect(suggestions(within(goal).getByLabelText("Event property name"))).toEqual(["cart_id", "total"]);
+    expect(suggestions(within(exit).getByLabelText("Event property name"))).toEqual(["cart_id", "total"]);
+    expect(suggestions(within(exit).getByLabelText("Event property: reference name")), "event. is the entry event").toEqual(["cart_id", "price", "sku"]);
+  });
+
+  test("a branch reads the event that started the run", async () => {
+    const base = example("trial-onboarding.json");
+    const doc = {
+      ...base,
+      entry: { event: "Product Added" },
+      steps: base.steps.map((s) => (s.id === "pro-yet" ? { ...s, cases: [{ when: { property: "price", op: "gte", value: 10 }, next: "upgraded" }] } : s)),
+    } as JourneyDocument;
+    const { container } = renderEditor(doc);
+    await selectNode(container, "pro-yet");
+    const input = within(screen.getByRole("tabpanel")).getByLabelText("Event property name");
+    await waitFor(() => expect(suggestions(input)).toEqual(["cart_id", "price", "sku"]));
   });
 });
 
