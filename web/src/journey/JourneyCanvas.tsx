@@ -147,6 +147,14 @@ function DrawnProbe({ latest, doc, diagnostics }: { latest: { current: { nodes: 
 /** What a card shows of its diagnostics (their severity and message, not where in the document they are). */
 const shownDiagnostics = (ds: CanvasDiagnostic[] | undefined) => (ds ? ds.map((d) => `${d.severity}: ${d.message}`).join("\n") : "");
 
+/** A card's text depends on its step (or entry) alone: kept while that object is (a step moved, not changed). */
+const described = new WeakMap<object, { text: string; fullText: string }>();
+function texts(node: GraphNode, source: object): { text: string; fullText: string } {
+  let t = described.get(source);
+  if (!t) described.set(source, (t = { text: describe(node), fullText: describe(node, Infinity) }));
+  return t;
+}
+
 const title = (node: GraphNode) => (node.kind === "entry" ? "Entry" : node.id);
 
 /** The graph's shape (what the layout depends on): a layout is computed again only when it changes. */
@@ -217,8 +225,7 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
         next.set(node.id, old);
         return old.node;
       }
-      const text = describe(node);
-      const fullText = describe(node, Infinity);
+      const { text, fullText } = texts(node, source);
       const card: CardNode = {
         id: node.id,
         type: "card",
