@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, expect, test, vi } from "vitest";
-import { apiGet, apiPost, apiPut, ApiError, setToken } from "./client";
+import { apiGet, apiPost, apiPostOffThread, apiPut, ApiError, setToken } from "./client";
+import type { WorkerAnswer, WorkerRequest } from "./worker-protocol";
 
 function answer(status: number, body: unknown) {
   const fetch = vi.fn(async (..._: Parameters<typeof globalThis.fetch>) => new Response(typeof body === "string" ? body : JSON.stringify(body), { status }));
@@ -68,4 +69,48 @@ test("puts JSON, and keeps an error's details", async () => {
   await expect(failure).rejects.toMatchObject({ code: "template_invalid", details: { problems: [{ part: "html", message: "bad tag" }] } });
   const [url, init] = fetch.mock.calls[0];
   expect([url, init?.method, init?.body]).toEqual(["/api/templates/welcome", "PUT", '{"subject":"Hi"}']);
+});
+
+/** A stand-in for api/fetch.worker.ts: records what the page posts and answers as `reply` says. */
+class FakeWorker {
+  static last: FakeWorker | undefined;
+  static reply: (m: WorkerRequest) => WorkerAnswer | undefined = () => undefined;
+  posted: WorkerRequest[] = [];
+  onmessage: ((e: MessageEvent<WorkerAnswer>) => void) | null = null;
+  constructor() {
+    FakeWorker.last = this;
+  }
+  postMessage(m: WorkerRequest) {
+    this.posted.push(m);
+    const a = FakeWorker.reply(m);
+    if (a) queueMicrotask(() => this.onmessage?.({ data: a } as MessageEvent<WorkerAnswer>));
+  }
+}
+
+test("off the main thread: the worker is sent the request with its credentials, and its answer is read as fetch's would be", async () => {
+  vi.stubGlobal("Worker", FakeWorker);
+  setToken("wf_w");
+  FakeWorker.reply = (m) => (m.kind === "fetch" ? { kind: "answer", id: m.id, status: 200, statusText: "OK", text: JSON.stringify({ valid: true, diagnostics: [] }), took: 3 } : undefined);
+  const doc = { id: "j", entry: { event: "A" }, steps: [] };
+  const v = await apiPostOffThread("/api/journeys/validate", doc as never, {});
+  expect(v).toEqual({ valid: true, diagnostics: [] });
+  const sent = FakeWorker.last?.posted.at(-1);
+  expect(sent).toMatchObject({ kind: "fetch", method: "POST", path: "/api/journeys/validate", body: JSON.stringify(doc) });
+  expect(sent?.kind === "fetch" && sent.headers).toMatchObject({ authorization: "Bearer wf_w", "content-type": "application/json" });
+
+  FakeWorker.reply = (m) => (m.kind === "fetch" ? { kind: "answer", id: m.id, status: 401, statusText: "Unauthorized", text: JSON.stringify({ code: "not_signed_in", message: "sign in" }), took: 3 } : undefined);
+  await expect(apiPostOffThread("/api/journeys/validate", doc as never, {})).rejects.toMatchObject({ code: "not_signed_in", message: "sign in" });
+  FakeWorker.reply = (m) => (m.kind === "fetch" ? { kind: "failed", id: m.id, message: "Failed to fetch" } : undefined);
+  await expect(apiPostOffThread("/api/journeys/validate", doc as never, {})).rejects.toMatchObject({ code: "network" });
+});
+
+test("off the main thread: aborting tells the worker, and the call rejects", async () => {
+  vi.stubGlobal("Worker", FakeWorker);
+  FakeWorker.reply = () => undefined;
+  const controller = new AbortController();
+  const call = apiPostOffThread("/api/journeys/validate", { id: "j" } as never, { signal: controller.signal });
+  const sent = FakeWorker.last?.posted.at(-1);
+  controller.abort();
+  await expect(call).rejects.toMatchObject({ name: "AbortError" });
+  expect(FakeWorker.last?.posted.at(-1)).toEqual({ kind: "abort", id: sent?.id });
 });

@@ -3,6 +3,7 @@
 // as the server words its own.
 import { csrfToken } from "../auth/session";
 import type { components, paths } from "./schema";
+import type { WorkerAnswer, WorkerRequest } from "./worker-protocol";
 
 export type Schemas = components["schemas"];
 
@@ -54,7 +55,8 @@ function problem(value: unknown): { code: string; message: string } | undefined 
   return typeof code === "string" && typeof message === "string" ? { code, message } : undefined;
 }
 
-async function request(method: Method, path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+/** What every request carries: JSON, the token or the session's CSRF token. */
+function headersFor(method: Method, body: unknown): Record<string, string> {
   const headers: Record<string, string> = { accept: "application/json" };
   const token = getToken();
   if (token) headers.authorization = `Bearer ${token}`;
@@ -62,28 +64,80 @@ async function request(method: Method, path: string, body: unknown, signal?: Abo
   const csrf = csrfToken();
   if (csrf && method !== "get") headers["x-csrf-token"] = csrf;
   if (body !== undefined) headers["content-type"] = "application/json";
-  let response: Response;
-  try {
-    response = await fetch(path, { method: method.toUpperCase(), headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
-  } catch (e) {
-    if (signal?.aborted) throw e;
-    throw new ApiError("network", `the server could not be reached (${e instanceof Error ? e.message : String(e)})`);
-  }
-  const text = await response.text();
+  return headers;
+}
+
+const unreachable = (message: string) => new ApiError("network", `the server could not be reached (${message})`);
+
+/** The answer's JSON, or the ApiError it says. */
+function read(method: Method, path: string, status: number, statusText: string, text: string): unknown {
   let json: unknown;
   try {
     json = text === "" ? undefined : JSON.parse(text);
   } catch {
     json = undefined;
   }
-  if (!response.ok) {
+  if (status < 200 || status > 299) {
     const known = problem(json);
-    throw known ? new ApiError(known.code, known.message, (json as { details?: unknown }).details) : new ApiError(`http_${response.status}`, `the server answered ${response.status} ${response.statusText}`.trim());
+    throw known ? new ApiError(known.code, known.message, (json as { details?: unknown }).details) : new ApiError(`http_${status}`, `the server answered ${status} ${statusText}`.trim());
   }
   // A deletion answers 204 with no body.
-  if (json === undefined && method === "delete" && response.status === 204) return undefined;
+  if (json === undefined && method === "delete" && status === 204) return undefined;
   if (json === undefined) throw new ApiError("malformed_answer", `the server's answer to ${method.toUpperCase()} ${path} is not JSON`);
   return json;
+}
+
+async function request(method: Method, path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(path, { method: method.toUpperCase(), headers: headersFor(method, body), body: body === undefined ? undefined : JSON.stringify(body), signal });
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    throw unreachable(e instanceof Error ? e.message : String(e));
+  }
+  return read(method, path, response.status, response.statusText, await response.text());
+}
+
+let worker: Worker | undefined;
+let nextId = 0;
+const pending = new Map<number, (a: WorkerAnswer) => void>();
+
+/**
+ * `request`, with the fetch made by a worker (api/fetch.worker.ts): its answer is read there
+ * and reaches the page in one task, however busy the page was drawing meanwhile. Where there
+ * are no workers (the component tests), the page fetches itself.
+ */
+function requestOffThread(method: Method, path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+  if (typeof Worker === "undefined") return request(method, path, body, signal);
+  if (!worker) {
+    worker = new Worker(new URL("./fetch.worker.ts", import.meta.url), { type: "module" });
+    worker.onmessage = (e: MessageEvent<WorkerAnswer>) => {
+      pending.get(e.data.id)?.(e.data);
+      pending.delete(e.data.id);
+    };
+  }
+  const w = worker;
+  const id = ++nextId;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new DOMException("aborted", "AbortError"));
+    signal?.addEventListener("abort", () => {
+      pending.delete(id);
+      w.postMessage({ kind: "abort", id } satisfies WorkerRequest);
+      reject(new DOMException("aborted", "AbortError"));
+    });
+    const sent = performance.now();
+    pending.set(id, (a) => {
+      if (a.kind === "failed") return reject(unreachable(a.message));
+      // The request's own time, as the worker saw it (e2e/perf.mjs reports it beside the edit's).
+      performance.measure(`wf:fetch ${path}`, { start: sent, duration: a.took });
+      try {
+        resolve(read(method, path, a.status, a.statusText, a.text));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    w.postMessage({ kind: "fetch", id, method: method.toUpperCase(), path, headers: headersFor(method, body), body: body === undefined ? undefined : JSON.stringify(body) } satisfies WorkerRequest);
+  });
 }
 
 export function apiGet<P extends PathWith<"get">>(path: P, options: Options<Operation<P, "get">>): Promise<Answer<Operation<P, "get">>> {
@@ -96,6 +150,15 @@ export function apiPost<P extends PathWith<"post">>(
   options: Options<Operation<P, "post">>,
 ): Promise<Answer<Operation<P, "post">>> {
   return request("post", url(path, options.params), body, options.signal) as Promise<Answer<Operation<P, "post">>>;
+}
+
+/** `apiPost` made by a worker: for a request sent while the page is busy drawing, whose answer is wanted at once. */
+export function apiPostOffThread<P extends PathWith<"post">>(
+  path: P,
+  body: RequestBody<Operation<P, "post">>,
+  options: Options<Operation<P, "post">>,
+): Promise<Answer<Operation<P, "post">>> {
+  return requestOffThread("post", url(path, options.params), body, options.signal) as Promise<Answer<Operation<P, "post">>>;
 }
 
 export function apiPut<P extends PathWith<"put">>(

@@ -2,7 +2,7 @@
 // edited, live counts, the server's clock, the names the data has and the templates.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { flushSync } from "react-dom";
-import { ApiError, apiGet, apiPost, type Schemas } from "../../api/client";
+import { ApiError, apiGet, apiPostOffThread, type Schemas } from "../../api/client";
 import type { JourneyDocument } from "../../journey/doc";
 import { deepEqual } from "../../journey/json";
 
@@ -33,7 +33,7 @@ export function useValidation(
     inflight.current?.controller.abort();
     const controller = new AbortController();
     inflight.current = { doc: d, controller };
-    apiPost("/api/journeys/validate", d as unknown as Schemas["JourneyDocument"], { signal: controller.signal }).then(
+    apiPostOffThread("/api/journeys/validate", d as unknown as Schemas["JourneyDocument"], { signal: controller.signal }).then(
       (v) => {
         // Drawn at once, not in a later task: the page is waiting for it. The same diagnostics
         // as before stay the same array: the canvas then has nothing to redraw.
