@@ -146,7 +146,9 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   const clock = useServerClock();
 
   const id = view?.id ?? doc.id;
-  const validation = useValidation(readable.ok ? doc : undefined, h.merge !== undefined);
+  // The journey is drawn first, then checked: the first answer does not hold up the first frame.
+  const [drawnOnce, setDrawnOnce] = useState(false);
+  const validation = useValidation(readable.ok && drawnOnce ? doc : undefined, h.merge !== undefined);
   const checked = validation.checked;
   const diagnostics = checked?.diagnostics;
   const live = useLiveCounts(view?.published ? view.id : undefined, period);
@@ -188,6 +190,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
     if (!p.rendered) {
       p.rendered = true;
       afterFrame("wf:render", performance.getEntriesByName("wf:render-start").length > 0 ? "wf:render-start" : undefined);
+      requestAnimationFrame(() => setDrawnOnce(true));
     }
     if (p.drawPending) {
       p.drawPending = false;
