@@ -51,6 +51,7 @@ async function mockApi(page, { journeys }) {
     if (request.method() === "GET" && path === "/api/journeys") {
       return json(200, {
         journeys: journeys.map((d) => ({ id: d.id, name: d.name ?? d.id, status: "published", state: "active", published_version: 1, updated_at: at, waiting: 0, entered_7d: 0, converted_7d: 0 })),
+        next_cursor: null,
       });
     }
     if (request.method() === "POST" && path === "/api/journeys/validate") {

@@ -96,7 +96,7 @@ test("a journey's page: its draft in the editor, the live version, the validator
     "/api/journeys/consultation/versions": { versions: [view.published] },
     "/api/journeys/consultation/counts": { journey: "consultation", from: "", to: "", nodes: {} },
     "/api/names": { events: [], traits: [], properties: {}, template_variables: [] },
-    "/api/templates": { templates: [] },
+    "/api/templates": { templates: [], next_cursor: null },
     "/api/clock": { now: "2030-01-02T00:00:00Z", manual: true },
     "/api/session": { user: null, actor: "admin token", role: "admin", csrf_token: null },
   };

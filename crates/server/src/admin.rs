@@ -59,11 +59,14 @@ pub async fn create_source(
     Ok((StatusCode::CREATED, Json(source_view(&source))))
 }
 
-/// Every source, with its write key.
-#[utoipa::path(get, path = "/sources", tag = "sources", responses((status = 200, body = wire::SourceList)))]
-pub async fn list_sources(State(app): State<Arc<App>>) -> Answer<wire::SourceList> {
-    let sources = app.read(|tx| Ok(tx.sources()?)).await?;
-    Ok(Json(wire::SourceList { sources: sources.iter().map(source_view).collect() }))
+/// Sources, with their write keys, by id, a page at a time.
+#[utoipa::path(get, path = "/sources", tag = "sources", params(wire::SlugPageQuery), responses((status = 200, body = wire::SourceList)))]
+pub async fn list_sources(State(app): State<Arc<App>>, Query(q): Query<wire::SlugPageQuery>) -> Answer<wire::SourceList> {
+    let size = page_size(q.limit)?;
+    let after = slug_cursor(q.cursor.as_deref())?.map(SourceId);
+    let sources = app.read(move |tx| Ok(tx.sources_after(after.as_ref(), size)?)).await?;
+    let next_cursor = next_slug_cursor(sources.len(), size, sources.last().map(|s| s.id.as_str()));
+    Ok(Json(wire::SourceList { sources: sources.iter().map(source_view).collect(), next_cursor }))
 }
 
 // ---- templates ----
@@ -136,10 +139,14 @@ pub async fn get_template(State(app): State<Arc<App>>, Path(id): Path<String>) -
     Ok(Json(template_view(&t)))
 }
 
-#[utoipa::path(get, path = "/templates", tag = "templates", responses((status = 200, body = wire::TemplateList)))]
-pub async fn list_templates(State(app): State<Arc<App>>) -> Answer<wire::TemplateList> {
-    let all = app.read(|tx| Ok(tx.templates()?)).await?;
-    Ok(Json(wire::TemplateList { templates: all.iter().map(template_view).collect() }))
+/// Templates, by id, a page at a time.
+#[utoipa::path(get, path = "/templates", tag = "templates", params(wire::SlugPageQuery), responses((status = 200, body = wire::TemplateList)))]
+pub async fn list_templates(State(app): State<Arc<App>>, Query(q): Query<wire::SlugPageQuery>) -> Answer<wire::TemplateList> {
+    let size = page_size(q.limit)?;
+    let after = slug_cursor(q.cursor.as_deref())?.map(TemplateId);
+    let page = app.read(move |tx| Ok(tx.templates_after(after.as_ref(), size)?)).await?;
+    let next_cursor = next_slug_cursor(page.len(), size, page.last().map(|t| t.id.as_str()));
+    Ok(Json(wire::TemplateList { templates: page.iter().map(template_view).collect(), next_cursor }))
 }
 
 /// Renders a template for one person the way a send would (the HTML escaped as sent), each
@@ -430,15 +437,17 @@ pub async fn journey_versions(State(app): State<Arc<App>>, Path(id): Path<String
     Ok(Json(wire::VersionList { versions: versions.into_iter().map(version_view).collect() }))
 }
 
-/// Every journey, by id, with its runs waiting now and its entries and conversions in the
-/// last 7 days.
-#[utoipa::path(get, path = "/journeys", tag = "journeys", responses((status = 200, body = wire::JourneyList)))]
-pub async fn list_journeys(State(app): State<Arc<App>>) -> Answer<wire::JourneyList> {
+/// Journeys, by id, a page at a time, each with its runs waiting now and its entries and
+/// conversions in the last 7 days.
+#[utoipa::path(get, path = "/journeys", tag = "journeys", params(wire::SlugPageQuery), responses((status = 200, body = wire::JourneyList)))]
+pub async fn list_journeys(State(app): State<Arc<App>>, Query(q): Query<wire::SlugPageQuery>) -> Answer<wire::JourneyList> {
+    let size = page_size(q.limit)?;
+    let after = slug_cursor(q.cursor.as_deref())?.map(JourneyId);
     let (from, to) = last_week(app.engine.clock().now());
     let journeys = app
         .read(move |tx| {
             let mut out = Vec::new();
-            for j in tx.journeys()? {
+            for j in tx.journeys_after(after.as_ref(), size)? {
                 let counts = tx.node_counts(&j.id, from, to)?;
                 let entered = |node: &str| counts.get(node).map_or(0, |c| c.entered);
                 out.push(wire::JourneySummary {
@@ -456,7 +465,8 @@ pub async fn list_journeys(State(app): State<Arc<App>>) -> Answer<wire::JourneyL
             Ok(out)
         })
         .await?;
-    Ok(Json(wire::JourneyList { journeys }))
+    let next_cursor = next_slug_cursor(journeys.len(), size, journeys.last().map(|j| j.id.as_str()));
+    Ok(Json(wire::JourneyList { journeys, next_cursor }))
 }
 
 /// A journey's counts per node (entered, passed, exited, converted over the period; waiting
@@ -729,6 +739,22 @@ pub(crate) fn cursor(c: Option<&str>) -> Result<Option<i64>, ApiError> {
 /// The `next_cursor` of a page of `size` ending at `last`: none when the page is not full.
 pub(crate) fn next_cursor(len: usize, size: usize, last: Option<i64>) -> Option<String> {
     (len == size).then_some(last).flatten().map(|l| l.to_string())
+}
+
+/// The cursor of a list of things named by slugs: the last id of the page before (a slug);
+/// clients treat it as opaque.
+pub(crate) fn slug_cursor(c: Option<&str>) -> Result<Option<String>, ApiError> {
+    match c.filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) if is_slug(c) => Ok(Some(c.to_owned())),
+        Some(c) => Err(bad_request(format!("cursor {c:?} is not one this API gave"))),
+    }
+}
+
+/// The `next_cursor` of a page of `size` of things named by slugs, ending at `last`: none when
+/// the page is not full.
+pub(crate) fn next_slug_cursor(len: usize, size: usize, last: Option<&str>) -> Option<String> {
+    (len == size).then_some(last).flatten().map(str::to_owned)
 }
 
 /// A journey's runs (position, status, times), oldest first, a page at a time.

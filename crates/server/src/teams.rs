@@ -125,11 +125,14 @@ pub async fn sign_out(State(app): State<Arc<App>>, Extension(actor): Extension<A
 
 // ---- users ----
 
-/// Every user, by id.
-#[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, body = wire::UserList)))]
-pub async fn list_users(State(app): State<Arc<App>>) -> Result<Json<wire::UserList>, ApiError> {
-    let users = app.read(|tx| Ok(tx.users()?)).await?;
-    Ok(Json(wire::UserList { users: users.iter().map(user_view).collect() }))
+/// Users, by id, a page at a time.
+#[utoipa::path(get, path = "/users", tag = "users", params(wire::PageQuery), responses((status = 200, body = wire::UserList)))]
+pub async fn list_users(State(app): State<Arc<App>>, Query(q): Query<wire::PageQuery>) -> Result<Json<wire::UserList>, ApiError> {
+    let size = crate::admin::page_size(q.limit)?;
+    let after = crate::admin::cursor(q.cursor.as_deref())?.map(UserId);
+    let users = app.read(move |tx| Ok(tx.users_after(after, size)?)).await?;
+    let next_cursor = crate::admin::next_cursor(users.len(), size, users.last().map(|u| u.id.0));
+    Ok(Json(wire::UserList { users: users.iter().map(user_view).collect(), next_cursor }))
 }
 
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i64, Path)),

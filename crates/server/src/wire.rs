@@ -33,6 +33,19 @@ pub struct PageQuery {
     pub limit: Option<u32>,
 }
 
+/// A page of a list of things named by slugs (journeys, templates, sources), by id in byte
+/// order: pass `cursor` (the previous page's `next_cursor`) to get the next one.
+#[derive(Deserialize, IntoParams, Debug, Default)]
+#[into_params(parameter_in = Query)]
+pub struct SlugPageQuery {
+    /// From the previous page's `next_cursor` (opaque).
+    #[param(pattern = "^[a-z0-9_-]{0,100}$")]
+    pub cursor: Option<String>,
+    /// 1 to 1000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
 // ---- sources ----
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
@@ -53,7 +66,10 @@ pub struct SourceView {
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 pub struct SourceList {
+    /// By id (byte order).
     pub sources: Vec<SourceView>,
+    /// Absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 // ---- templates ----
@@ -93,7 +109,10 @@ pub struct TemplateProblem {
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 pub struct TemplateList {
+    /// By id (byte order).
     pub templates: Vec<TemplateView>,
+    /// Absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Renders a template (saved or not) the way a send would, for one person.
@@ -345,7 +364,10 @@ pub struct JourneyCounts {
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 pub struct JourneyList {
+    /// By id (byte order).
     pub journeys: Vec<JourneySummary>,
+    /// Absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// What happens to runs in flight when a new version is published.
@@ -1102,6 +1124,8 @@ pub struct UserView {
 pub struct UserList {
     /// By id.
     pub users: Vec<UserView>,
+    /// Absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]

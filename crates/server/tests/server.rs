@@ -96,6 +96,42 @@ mod http {
             out["token"].as_str().expect("token").to_owned()
         }
 
+        /// Walks a list from `path` (a route of the admin API) `limit` items a page, following
+        /// `next_cursor` to the end: each page's items by `field`. Checks every page but the last
+        /// is full and the last has none.
+        async fn walk(&self, path: &str, limit: usize, list: &str, field: &str) -> Vec<Vec<Value>> {
+            let mut pages = Vec::new();
+            let mut url = format!("{path}?limit={limit}");
+            for _ in 0..50 {
+                let (status, out) = self.admin("GET", &url, Value::Null).await;
+                assert_eq!(status, StatusCode::OK, "{url}: {out}");
+                let items: Vec<Value> = out[list].as_array().expect("items").iter().map(|i| i[field].clone()).collect();
+                assert!(items.len() <= limit, "{url}: {out}");
+                match out["next_cursor"].as_str() {
+                    Some(cursor) => {
+                        assert_eq!(items.len(), limit, "only a full page has a next one: {out}");
+                        url = format!("{path}?limit={limit}&cursor={cursor}");
+                    }
+                    None => {
+                        assert!(items.len() < limit, "a full page has a next one: {out}");
+                        assert_eq!(out["next_cursor"], Value::Null, "{out}");
+                        pages.push(items);
+                        return pages;
+                    }
+                }
+                pages.push(items);
+            }
+            panic!("{path}: no last page after 50");
+        }
+
+        /// A bad `limit` or `cursor` is a 400 `invalid_request`.
+        async fn refuses_bad_pages(&self, path: &str, bad_cursor: &str) {
+            for query in ["limit=0".to_owned(), "limit=1001".to_owned(), "limit=ten".to_owned(), format!("cursor={bad_cursor}")] {
+                let (status, out) = self.admin("GET", &format!("{path}?{query}"), Value::Null).await;
+                assert_eq!((status, out["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{path}?{query}: {out}");
+            }
+        }
+
         fn ingest_req(&self, call: &str, key: Option<&str>) -> axum::http::request::Builder {
             let mut req = Request::builder().method("POST").uri(format!("/v1/{call}")).header("content-type", "text/plain");
             if let Some(k) = key {
@@ -1043,6 +1079,99 @@ mod http {
         assert_eq!((status, out["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
         let (status, _) = api.admin("GET", "/api/journeys/nope/runs", Value::Null).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    /// Slugs whose byte order is not a natural-language collation's (which skips `-` and `_`).
+    const PAGED: [&str; 6] = ["b", "a-c", "ab", "a_b", "a0", "a"];
+    /// `PAGED` in byte order.
+    const PAGED_BYTES: [&str; 6] = ["a", "a-c", "a0", "a_b", "ab", "b"];
+
+    fn flat(pages: &[Vec<Value>]) -> Vec<&str> {
+        pages.iter().flatten().map(|v| v.as_str().expect("a string")).collect()
+    }
+
+    #[tokio::test]
+    async fn journeys_are_listed_a_page_at_a_time_by_id() {
+        let api = Api::new().await;
+        for id in PAGED {
+            let doc = json!({"id": id, "name": format!("Journey {id}"), "entry": {"api": true},
+                "steps": [{"id": "w", "type": "wait", "duration": "1d"}]});
+            assert_eq!(api.admin("POST", "/api/journeys", doc).await.0, StatusCode::CREATED, "{id}");
+        }
+        assert_eq!(api.admin("POST", "/api/journeys/ab/publish", Value::Null).await.0, StatusCode::OK);
+        assert_eq!(api.admin("POST", "/api/journeys/ab/enter", json!({"user_id": "ann"})).await.0, StatusCode::OK);
+        let pages = api.walk("/api/journeys", 4, "journeys", "id").await;
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [4, 2]);
+        assert_eq!(flat(&pages), PAGED_BYTES, "every journey once, by id in byte order");
+        let pages = api.walk("/api/journeys", 3, "journeys", "id").await;
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 0], "a full last page: one more, empty");
+        assert_eq!(flat(&pages), PAGED_BYTES);
+        let (_, page) = api.admin("GET", "/api/journeys?limit=2&cursor=a0", Value::Null).await;
+        assert_eq!((&page["journeys"][0]["id"], &page["journeys"][0]["name"]), (&json!("a_b"), &json!("Journey a_b")), "{page}");
+        assert_eq!(
+            (&page["journeys"][1]["id"], &page["journeys"][1]["waiting"]),
+            (&json!("ab"), &json!(1)),
+            "counts on a later page: {page}"
+        );
+        assert_eq!(page["next_cursor"], json!("ab"), "the cursor is the page's last id");
+        let (_, all) = api.admin("GET", "/api/journeys", Value::Null).await;
+        assert_eq!((all["journeys"].as_array().map(Vec::len), &all["next_cursor"]), (Some(6), &Value::Null), "100 by default: {all}");
+        api.refuses_bad_pages("/api/journeys", "Not%20A%20Slug").await;
+    }
+
+    #[tokio::test]
+    async fn templates_are_listed_a_page_at_a_time_by_id() {
+        let api = Api::new().await;
+        for id in PAGED {
+            let (status, out) =
+                api.admin("PUT", &format!("/api/templates/{id}"), json!({"subject": format!("Hi {id}"), "text": "x"})).await;
+            assert_eq!(status, StatusCode::OK, "{id}: {out}");
+        }
+        let pages = api.walk("/api/templates", 4, "templates", "id").await;
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [4, 2]);
+        assert_eq!(flat(&pages), PAGED_BYTES, "every template once, by id in byte order");
+        let subjects = api.walk("/api/templates", 1, "templates", "subject").await;
+        assert_eq!(subjects.len(), 7, "six pages of one and an empty one");
+        assert_eq!(flat(&subjects), PAGED_BYTES.map(|id| format!("Hi {id}")).iter().map(String::as_str).collect::<Vec<_>>());
+        api.refuses_bad_pages("/api/templates", "UPPER").await;
+    }
+
+    #[tokio::test]
+    async fn sources_are_listed_a_page_at_a_time_by_id() {
+        let api = Api::new().await;
+        for id in PAGED {
+            assert_eq!(api.admin("POST", "/api/sources", json!({"id": id})).await.0, StatusCode::CREATED, "{id}");
+        }
+        let pages = api.walk("/api/sources", 2, "sources", "id").await;
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 2, 1], "six and `web`");
+        let mut expected = PAGED_BYTES.to_vec();
+        expected.push("web");
+        assert_eq!(flat(&pages), expected, "every source once, by id in byte order");
+        let keys = api.walk("/api/sources", 5, "sources", "write_key").await;
+        assert!(keys.iter().flatten().all(|k| k.as_str().is_some_and(|k| k.starts_with("wk_"))), "{keys:?}");
+        assert_eq!(keys.iter().flatten().collect::<std::collections::HashSet<_>>().len(), 7, "seven keys, none twice: {keys:?}");
+        api.refuses_bad_pages("/api/sources", "a/b").await;
+    }
+
+    #[tokio::test]
+    async fn users_are_listed_a_page_at_a_time_by_id() {
+        let api = Api::new().await;
+        let mut ids = Vec::new();
+        for name in ["cy", "ann", "bo", "di"] {
+            let body = json!({"email": format!("{name}@acme.test"), "role": "viewer", "password": PASSWORD});
+            let (status, out) = api.admin("POST", "/api/users", body).await;
+            assert_eq!(status, StatusCode::CREATED, "{out}");
+            ids.push(out["id"].as_i64().expect("id"));
+        }
+        let pages = api.walk("/api/users", 2, "users", "email").await;
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1], "four and the first admin");
+        let emails: Vec<&str> = flat(&pages);
+        assert_eq!(emails, ["admin@localhost", "cy@acme.test", "ann@acme.test", "bo@acme.test", "di@acme.test"], "by id, not e-mail");
+        let pages = api.walk("/api/users", 1, "users", "id").await;
+        let walked: Vec<i64> = pages.iter().flatten().map(|v| v.as_i64().expect("id")).collect();
+        assert_eq!(walked.len(), 5);
+        assert_eq!(walked[1..], ids[..], "every user once, by id");
+        api.refuses_bad_pages("/api/users", "cy").await;
     }
 
     #[tokio::test]

@@ -42,6 +42,7 @@ macro_rules! conformance_suite {
             sessions_expire_and_are_deleted,
             api_tokens_belong_to_a_user_and_note_their_use_at_most_once_per_period,
             the_audit_log_pages_newest_first,
+            journeys_templates_sources_and_users_page_by_id_in_byte_order,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -687,4 +688,74 @@ pub fn the_audit_log_pages_newest_first(store: &dyn Store) {
     assert_eq!(next.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[2], ids[1]]);
     assert_eq!(tx.audit_page(Some(ids[1]), 2).expect("page").iter().map(|e| e.id).collect::<Vec<_>>(), [ids[0]]);
     assert_eq!(tx.audit_page(Some(AuditId(ids[0].0)), 2).expect("page"), []);
+}
+
+/// Walks a list a page of `size` at a time, each page read after the last key of the one
+/// before, until a page has fewer than `size`; checks every page but the last is full.
+fn walk<T, K: Clone>(size: usize, mut page: impl FnMut(Option<&K>, usize) -> Vec<T>, key: impl Fn(&T) -> K) -> Vec<K> {
+    let mut all = Vec::new();
+    let mut after: Option<K> = None;
+    for _ in 0..100 {
+        let got = page(after.as_ref(), size);
+        assert!(got.len() <= size, "a page of {} for a limit of {size}", got.len());
+        all.extend(got.iter().map(&key));
+        if got.len() < size {
+            return all;
+        }
+        after = got.last().map(&key);
+    }
+    panic!("no short page after 100 pages of {size}");
+}
+
+/// Ids that sort differently in byte order and in a natural-language collation (which
+/// skips `-` and `_` at first, or puts digits after letters).
+const PAGED_IDS: [&str; 8] = ["b", "a-c", "ab", "a_b", "a0", "a", "z9", "0x"];
+
+pub fn journeys_templates_sources_and_users_page_by_id_in_byte_order(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    for (i, id) in PAGED_IDS.iter().enumerate() {
+        let at = t(i as i64);
+        tx.save_draft(&JourneyId((*id).into()), &json!({"name": id}), at).expect("draft");
+        tx.put_template(&Template {
+            id: TemplateId((*id).into()),
+            subject: "s".into(),
+            html: String::new(),
+            text: "t".into(),
+            updated_at: at,
+        })
+        .expect("template");
+        tx.create_source(&Source { id: SourceId((*id).into()), write_key: format!("wk_{id}"), created_at: at }).expect("source");
+    }
+    let mut users = Vec::new();
+    for i in 0..7 {
+        users.push(tx.create_user(&new_user(&format!("u{i}@acme.test"), Role::Viewer)).expect("user"));
+    }
+    tx.commit().expect("commit");
+
+    let mut bytes: Vec<String> = PAGED_IDS.iter().map(|id| (*id).to_owned()).collect();
+    bytes.sort_unstable();
+    assert_eq!(bytes, ["0x", "a", "a-c", "a0", "a_b", "ab", "b", "z9"], "byte order");
+    let mut tx = store.read().expect("tx");
+    for size in 1..=PAGED_IDS.len() + 1 {
+        let journeys = walk(size, |after, n| tx.journeys_after(after, n).expect("journeys"), |j| j.id.clone());
+        assert_eq!(journeys.iter().map(|j| j.0.as_str()).collect::<Vec<_>>(), bytes, "journeys by {size}");
+        let templates = walk(size, |after, n| tx.templates_after(after, n).expect("templates"), |t| t.id.clone());
+        assert_eq!(templates.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), bytes, "templates by {size}");
+        let sources = walk(size, |after, n| tx.sources_after(after, n).expect("sources"), |s| s.id.clone());
+        assert_eq!(sources.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), bytes, "sources by {size}");
+        let paged_users = walk(size, |after, n| tx.users_after(after.copied(), n).expect("users"), |u| u.id);
+        assert_eq!(paged_users, users, "users by {size}");
+    }
+    // A page holds whole records, and starts after the key given even when no row has it.
+    let page = tx.journeys_after(Some(&JourneyId("a1".into())), 2).expect("journeys");
+    assert_eq!(
+        page.iter().map(|j| (j.id.0.as_str(), j.draft.clone())).collect::<Vec<_>>(),
+        [("a_b", json!({"name": "a_b"})), ("ab", json!({"name": "ab"}))]
+    );
+    let page = tx.templates_after(Some(&TemplateId("z".into())), 5).expect("templates");
+    assert_eq!(page.iter().map(|t| (t.id.0.as_str(), t.subject.as_str(), t.updated_at)).collect::<Vec<_>>(), [("z9", "s", t(6))]);
+    let page = tx.sources_after(Some(&SourceId("z9".into())), 5).expect("sources");
+    assert!(page.is_empty(), "{page:?}");
+    let page = tx.users_after(users.get(5).copied(), 5).expect("users");
+    assert_eq!(page.iter().map(|u| (u.id, u.email.as_str())).collect::<Vec<_>>(), [(users[6], "u6@acme.test")]);
 }

@@ -569,6 +569,9 @@ pub trait Tx {
     fn create_source(&mut self, source: &Source) -> Result<()>;
     fn source_by_key(&mut self, write_key: &str) -> Result<Option<SourceId>>;
     fn sources(&mut self) -> Result<Vec<Source>>;
+    /// A page of sources: ids above `after` (all when `None`), in byte order of the id, on
+    /// every backend.
+    fn sources_after(&mut self, after: Option<&SourceId>, limit: usize) -> Result<Vec<Source>>;
 
     // The event log.
     /// Appends an event about `profile` (when known); `None` when (source, messageId) was
@@ -626,6 +629,9 @@ pub trait Tx {
     fn save_draft(&mut self, id: &JourneyId, document: &Value, now: Timestamp) -> Result<()>;
     fn journey(&mut self, id: &JourneyId) -> Result<Option<JourneyRecord>>;
     fn journeys(&mut self) -> Result<Vec<JourneyRecord>>;
+    /// A page of journeys: ids above `after` (all when `None`), in byte order of the id, on
+    /// every backend.
+    fn journeys_after(&mut self, after: Option<&JourneyId>, limit: usize) -> Result<Vec<JourneyRecord>>;
     /// Makes the current draft an immutable version (and the journey active); returns its number.
     fn publish(&mut self, id: &JourneyId, now: Timestamp) -> Result<i64>;
     fn set_journey_state(&mut self, id: &JourneyId, state: JourneyState, now: Timestamp) -> Result<()>;
@@ -679,6 +685,9 @@ pub trait Tx {
     fn put_template(&mut self, template: &Template) -> Result<()>;
     fn template(&mut self, id: &TemplateId) -> Result<Option<Template>>;
     fn templates(&mut self) -> Result<Vec<Template>>;
+    /// A page of templates: ids above `after` (all when `None`), in byte order of the id, on
+    /// every backend.
+    fn templates_after(&mut self, after: Option<&TemplateId>, limit: usize) -> Result<Vec<Template>>;
 
     // Dead letters.
     fn add_dead_letter(&mut self, profile: ProfileId, inputs: &[DeadInput], error: &str, at: Timestamp) -> Result<DeadLetterId>;
@@ -710,6 +719,8 @@ pub trait Tx {
     fn create_user(&mut self, user: &NewUser) -> Result<UserId>;
     /// Every user, by id.
     fn users(&mut self) -> Result<Vec<User>>;
+    /// A page of users: ids above `after` (all when `None`), by id.
+    fn users_after(&mut self, after: Option<UserId>, limit: usize) -> Result<Vec<User>>;
     fn user(&mut self, id: UserId) -> Result<Option<User>>;
     /// The user with that e-mail, whatever its case.
     fn user_by_email(&mut self, email: &str) -> Result<Option<User>>;

@@ -221,6 +221,10 @@ fn outbox_row(r: &Row) -> Result<OutboxEntry> {
     })
 }
 
+fn source_row(r: &Row) -> Result<Source> {
+    Ok(Source { id: SourceId(r.text(0)?.to_owned()), write_key: r.text(1)?.to_owned(), created_at: Timestamp(r.int(2)?) })
+}
+
 fn journey_row(r: &Row) -> Result<JourneyRecord> {
     let published_version = r.opt_int(2)?;
     Ok(JourneyRecord {
@@ -304,6 +308,20 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+impl<C: Conn> SqlTx<C> {
+    /// `SELECT {cols} FROM {table} WHERE id > ? ORDER BY id LIMIT ?` for a table keyed by a
+    /// text id, compared byte by byte on every backend: SQLite's default collation is byte
+    /// order, a PostgreSQL database's need not be, so there the comparison and the order are
+    /// `COLLATE "C"` (the tables paged so are small: the sort costs little).
+    fn page_by_text_id(&mut self, cols: &str, table: &str, after: Option<&str>, n: usize) -> Result<Vec<Row>> {
+        let id = match self.conn.dialect() {
+            Dialect::Sqlite => "id",
+            Dialect::Postgres => "id COLLATE \"C\"",
+        };
+        self.conn.query(&format!("SELECT {cols} FROM {table} WHERE {id} > ? ORDER BY {id} LIMIT ?"), params![after.unwrap_or(""), limit(n)])
+    }
+}
+
 impl<C: Conn> Tx for SqlTx<C> {
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.open = false;
@@ -337,9 +355,12 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn sources(&mut self) -> Result<Vec<Source>> {
         let rows = self.conn.query("SELECT id, write_key, created_at FROM sources ORDER BY id", &[])?;
-        all(rows, |r| {
-            Ok(Source { id: SourceId(r.text(0)?.to_owned()), write_key: r.text(1)?.to_owned(), created_at: Timestamp(r.int(2)?) })
-        })
+        all(rows, source_row)
+    }
+
+    fn sources_after(&mut self, after: Option<&SourceId>, n: usize) -> Result<Vec<Source>> {
+        let rows = self.page_by_text_id("id, write_key, created_at", "sources", after.map(SourceId::as_str), n)?;
+        all(rows, source_row)
     }
 
     fn insert_event(&mut self, source: &SourceId, e: &Event, profile: Option<ProfileId>) -> Result<Option<EventSeq>> {
@@ -546,6 +567,11 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn journeys(&mut self) -> Result<Vec<JourneyRecord>> {
         let rows = self.conn.query("SELECT id, draft, published_version, updated_at, state FROM journeys ORDER BY id", &[])?;
+        all(rows, journey_row)
+    }
+
+    fn journeys_after(&mut self, after: Option<&JourneyId>, n: usize) -> Result<Vec<JourneyRecord>> {
+        let rows = self.page_by_text_id("id, draft, published_version, updated_at, state", "journeys", after.map(JourneyId::as_str), n)?;
         all(rows, journey_row)
     }
 
@@ -787,6 +813,11 @@ impl<C: Conn> Tx for SqlTx<C> {
         all(rows, template_row)
     }
 
+    fn templates_after(&mut self, after: Option<&TemplateId>, n: usize) -> Result<Vec<Template>> {
+        let rows = self.page_by_text_id("id, subject, html, body_text, updated_at", "templates", after.map(TemplateId::as_str), n)?;
+        all(rows, template_row)
+    }
+
     fn add_dead_letter(&mut self, profile: ProfileId, inputs: &[DeadInput], error: &str, at: Timestamp) -> Result<DeadLetterId> {
         let rows = self.conn.query(
             "INSERT INTO dead_letters (profile_id, input, error, at) VALUES (?, ?, ?, ?) RETURNING id",
@@ -894,6 +925,14 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn users(&mut self) -> Result<Vec<User>> {
         let rows = self.conn.query(&format!("SELECT {USER_COLS} FROM users ORDER BY id"), &[])?;
+        all(rows, user_row)
+    }
+
+    fn users_after(&mut self, after: Option<UserId>, n: usize) -> Result<Vec<User>> {
+        let rows = self.conn.query(
+            &format!("SELECT {USER_COLS} FROM users WHERE id > ? ORDER BY id LIMIT ?"),
+            params![after.map_or(i64::MIN, |u| u.0), limit(n)],
+        )?;
         all(rows, user_row)
     }
 

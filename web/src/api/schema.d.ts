@@ -87,8 +87,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every journey, by id, with its runs waiting now and its entries and conversions in the
-         *     last 7 days.
+         * Journeys, by id, a page at a time, each with its runs waiting now and its entries and
+         *     conversions in the last 7 days.
          */
         get: operations["list_journeys"];
         put?: never;
@@ -545,7 +545,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every source, with its write key. */
+        /** Sources, with their write keys, by id, a page at a time. */
         get: operations["list_sources"];
         put?: never;
         /** Creates a source: a write key for the Segment tracking API (`/v1/*`). */
@@ -583,6 +583,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Templates, by id, a page at a time. */
         get: operations["list_templates"];
         put?: never;
         post?: never;
@@ -620,7 +621,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every user, by id. */
+        /** Users, by id, a page at a time. */
         get: operations["list_users"];
         put?: never;
         /** Creates a user who signs in with the e-mail and password. */
@@ -1058,7 +1059,10 @@ export interface components {
             [key: string]: unknown;
         };
         JourneyList: {
+            /** @description By id (byte order). */
             journeys: components["schemas"]["JourneySummary"][];
+            /** @description Absent on the last page. */
+            next_cursor?: string | null;
         };
         JourneyRetried: {
             journey: string;
@@ -1523,6 +1527,9 @@ export interface components {
             password: string;
         };
         SourceList: {
+            /** @description Absent on the last page. */
+            next_cursor?: string | null;
+            /** @description By id (byte order). */
             sources: components["schemas"]["SourceView"][];
         };
         SourceView: {
@@ -1571,6 +1578,9 @@ export interface components {
             text?: string;
         };
         TemplateList: {
+            /** @description Absent on the last page. */
+            next_cursor?: string | null;
+            /** @description By id (byte order). */
             templates: components["schemas"]["TemplateView"][];
         };
         TemplateView: {
@@ -1697,6 +1707,8 @@ export interface components {
         /** @enum {string} */
         UpdateType: "update";
         UserList: {
+            /** @description Absent on the last page. */
+            next_cursor?: string | null;
             /** @description By id. */
             users: components["schemas"]["UserView"][];
         };
@@ -2157,7 +2169,12 @@ export interface operations {
     };
     list_journeys: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description From the previous page's `next_cursor` (opaque). */
+                cursor?: string;
+                /** @description 1 to 1000; 100 when absent. */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4393,7 +4410,12 @@ export interface operations {
     };
     list_sources: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description From the previous page's `next_cursor` (opaque). */
+                cursor?: string;
+                /** @description 1 to 1000; 100 when absent. */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4614,7 +4636,12 @@ export interface operations {
     };
     list_templates: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description From the previous page's `next_cursor` (opaque). */
+                cursor?: string;
+                /** @description 1 to 1000; 100 when absent. */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4836,7 +4863,12 @@ export interface operations {
     };
     list_users: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description From the previous page's `next_cursor`. */
+                cursor?: string;
+                /** @description 1 to 1000; 100 when absent. */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;

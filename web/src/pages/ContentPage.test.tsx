@@ -22,7 +22,7 @@ const welcome: Schemas["TemplateView"] = {
 };
 
 test("the templates, and a new one by its id", async () => {
-  mockApi({ "GET /api/templates": { templates: [welcome, { ...welcome, id: "reminder", html: "", text: "Still there?" }] } });
+  mockApi({ "GET /api/templates": { templates: [{ ...welcome, id: "reminder", html: "", text: "Still there?" }, welcome], next_cursor: null } });
   render(<ContentPage />);
   const table = await screen.findByRole("table");
   expect(within(table).getAllByRole("link").map((l) => l.textContent)).toEqual(["reminder", "welcome"]);
@@ -38,6 +38,26 @@ test("the templates, and a new one by its id", async () => {
   fireEvent.change(id, { target: { value: "winback" } });
   fireEvent.click(screen.getByRole("button", { name: "Create" }));
   expect(window.location.pathname).toBe("/content/winback");
+});
+
+test("templates a page at a time; a new id not among those shown is asked about", async () => {
+  const { calls } = mockApi({
+    "GET /api/templates": ({ query }: { query: URLSearchParams }) =>
+      query.get("cursor") === "reminder" ? { templates: [{ ...welcome, id: "zeta" }], next_cursor: null } : { templates: [{ ...welcome, id: "reminder" }], next_cursor: "reminder" },
+    "GET /api/templates/welcome": welcome,
+  });
+  render(<ContentPage />);
+  expect(await screen.findByRole("link", { name: "reminder" })).toBeTruthy();
+  expect(screen.getByRole("status").textContent).toBe("1 template shown");
+  fireEvent.click(screen.getByRole("button", { name: "New template" }));
+  fireEvent.change(screen.getByLabelText(/Id of the new template/), { target: { value: "welcome" } });
+  fireEvent.click(screen.getByRole("button", { name: "Create" }));
+  expect((await screen.findByRole("alert")).textContent).toBe("There is a template welcome already.");
+  expect(calls.some((c) => c.path === "/api/templates/welcome")).toBe(true);
+  fireEvent.click(screen.getByRole("button", { name: "Load more" }));
+  expect(await screen.findByRole("link", { name: "zeta" })).toBeTruthy();
+  expect(screen.getByRole("status").textContent).toBe("2 templates shown, that is all");
+  expect(calls.filter((c) => c.path === "/api/templates").map((c) => c.query.get("cursor"))).toEqual([null, "reminder"]);
 });
 
 /** Renders `{{ traits.firstName }}` as the server would, for person 4 (Alice) or nobody. */

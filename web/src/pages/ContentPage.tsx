@@ -1,25 +1,38 @@
 import { useId, useState, type FormEvent } from "react";
-import { apiGet, type Schemas } from "../api/client";
-import { useApi } from "../api/useApi";
+import { apiGet, ApiError, type Schemas } from "../api/client";
+import { usePaged } from "../api/usePaged";
 import { useMay } from "../auth/context";
 import "../content/content.css";
 import { TEMPLATE_ID } from "../content/template";
 import { Link, navigate } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
+import { ListFoot } from "../ui/ListFoot";
 import { ReadOnly } from "../ui/ReadOnly";
 import { Time } from "../ui/Time";
 import { useTitle } from "../ui/useTitle";
 
-function NewTemplate({ taken, onCancel }: { taken: Set<string>; onCancel: () => void }) {
+/** Templates a page. */
+export const TEMPLATES_PAGE = 100;
+
+/**
+ * A new template's id, then its editor. `taken` are the ids listed so far; when the list has more
+ * pages (`complete` false), an id not among them is asked about.
+ */
+function NewTemplate({ taken, complete, onCancel }: { taken: Set<string>; complete: boolean; onCancel: () => void }) {
   const inputId = useId();
   const [id, setId] = useState("");
   const [problem, setProblem] = useState<string>();
   const create = (e: FormEvent) => {
     e.preventDefault();
     const wanted = id.trim();
+    const exists = () => setProblem(`There is a template ${wanted} already.`);
     if (!TEMPLATE_ID.test(wanted)) return setProblem("An id is 1-100 characters of a-z, 0-9, - and _.");
-    if (taken.has(wanted)) return setProblem(`There is a template ${wanted} already.`);
-    navigate(`/content/${wanted}`);
+    if (taken.has(wanted)) return exists();
+    if (complete) return navigate(`/content/${wanted}`);
+    apiGet("/api/templates/{id}", { params: { id: wanted } }).then(exists, (err: unknown) => {
+      if (err instanceof ApiError && err.code === "not_found") navigate(`/content/${wanted}`);
+      else setProblem(`Whether there is a template ${wanted} already could not be checked: ${err instanceof Error ? err.message : String(err)}`);
+    });
   };
   return (
     <form className="panel new-template" onSubmit={create} aria-label="New template">
@@ -90,10 +103,14 @@ function TemplateTable({ templates }: { templates: Schemas["TemplateView"][] }) 
 
 export function ContentPage() {
   useTitle("Content");
-  const [list, reload] = useApi("templates", (signal) => apiGet("/api/templates", { signal }));
+  const list = usePaged("templates", async (cursor, signal) => {
+    const page = await apiGet("/api/templates", { query: { limit: TEMPLATES_PAGE, cursor }, signal });
+    return { items: page.templates, next: page.next_cursor ?? null };
+  });
   const [adding, setAdding] = useState(false);
   const editor = useMay("editor");
-  const templates = list.state === "ready" ? [...list.data.templates].sort((a, b) => a.id.localeCompare(b.id)) : [];
+  // In the server's order (by id), a page after another.
+  const templates = list.state === "ready" ? list.items : [];
   return (
     <div className="page">
       <div className="page-head">
@@ -112,13 +129,13 @@ export function ContentPage() {
         Email templates in Liquid: <code>traits</code> is the person, <code>event</code> the event that started the run. A journey's send step names one by
         its id.
       </p>
-      {adding && editor && <NewTemplate taken={new Set(templates.map((t) => t.id))} onCancel={() => setAdding(false)} />}
+      {adding && editor && <NewTemplate taken={new Set(templates.map((t) => t.id))} complete={list.state === "ready" && !list.more} onCancel={() => setAdding(false)} />}
       {list.state === "loading" && (
         <p className="muted" role="status">
           Loading the templates…
         </p>
       )}
-      {list.state === "failed" && <ErrorNotice what="The templates could not be listed" error={list.error} onRetry={reload} />}
+      {list.state === "failed" && list.error && <ErrorNotice what="The templates could not be listed" error={list.error} onRetry={list.reload} />}
       {list.state === "ready" &&
         (templates.length === 0 ? (
           <div className="panel">
@@ -127,7 +144,10 @@ export function ContentPage() {
   -d '{"subject": "Welcome, {{ traits.firstName | default: \\"there\\" }}", "text": "Glad you are here."}'`}</pre>
           </div>
         ) : (
-          <TemplateTable templates={templates} />
+          <>
+            <TemplateTable templates={templates} />
+            <ListFoot list={list} one="template" many="templates" />
+          </>
         ))}
     </div>
   );

@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, expect, test, vi } from "vitest";
 import type { Schemas } from "../api/client";
 import { mockApi } from "../test/api";
@@ -24,7 +24,7 @@ const journey = (over: Partial<Schemas["JourneySummary"]>): Schemas["JourneySumm
 });
 
 test("the list: status, state, version, waiting now, entered and converted in 7 days, numbers right-aligned", async () => {
-  mockApi({ "GET /api/journeys": { journeys: [journey({}), journey({ id: "cart", name: "Cart", status: "draft", published_version: null, waiting: 0, entered_7d: 0, converted_7d: 0 })] } });
+  mockApi({ "GET /api/journeys": { journeys: [journey({}), journey({ id: "cart", name: "Cart", status: "draft", published_version: null, waiting: 0, entered_7d: 0, converted_7d: 0 })], next_cursor: null } });
   render(<JourneysPage />);
   const table = await screen.findByRole("table");
   const headers = within(table)
@@ -45,4 +45,37 @@ test("an error says the server's message", async () => {
   mockApi({ "GET /api/journeys": { __status: 503, body: { code: "unavailable", message: "the store is unavailable" } } });
   render(<JourneysPage />);
   expect((await screen.findByRole("alert")).textContent).toContain("The journeys could not be listed: the store is unavailable");
+});
+
+test("a page of journeys at a time: Load more asks for the next with the cursor, until the last", async () => {
+  const { calls } = mockApi({
+    "GET /api/journeys": ({ query }: { query: URLSearchParams }) => {
+      if (query.get("cursor") === null) return { journeys: [journey({ id: "a", name: "First" }), journey({ id: "b", name: "Second" })], next_cursor: "b" };
+      if (query.get("cursor") === "b") return { journeys: [journey({ id: "c", name: "Third" })], next_cursor: null };
+      return { __status: 400, body: { code: "invalid_request", message: "not a cursor" } };
+    },
+  });
+  render(<JourneysPage />);
+  expect(await screen.findByRole("link", { name: "Second" })).toBeTruthy();
+  expect(screen.getByRole("status").textContent).toBe("2 journeys shown");
+  fireEvent.click(screen.getByRole("button", { name: "Load more" }));
+  expect(await screen.findByRole("link", { name: "Third" })).toBeTruthy();
+  expect(screen.queryByRole("button", { name: "Load more" })).toBeNull();
+  expect(screen.getByRole("status").textContent).toBe("3 journeys shown, that is all");
+  expect(within(screen.getByRole("table")).getAllByRole("link").map((l) => l.textContent)).toEqual(["First", "Second", "Third"]);
+  expect(calls.map((c) => [c.query.get("cursor"), c.query.get("limit")])).toEqual([
+    [null, "100"],
+    ["b", "100"],
+  ]);
+});
+
+test("a next page that fails says why beside the journeys already shown", async () => {
+  mockApi({
+    "GET /api/journeys": ({ query }: { query: URLSearchParams }) =>
+      query.get("cursor") ? { __status: 503, body: { code: "unavailable", message: "the store is unavailable" } } : { journeys: [journey({})], next_cursor: "consultation" },
+  });
+  render(<JourneysPage />);
+  fireEvent.click(await screen.findByRole("button", { name: "Load more" }));
+  expect((await screen.findByRole("alert")).textContent).toContain("The next journeys could not be loaded: the store is unavailable");
+  expect(screen.getByRole("link", { name: "Invite engaged visitors" })).toBeTruthy();
 });

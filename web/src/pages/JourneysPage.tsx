@@ -1,12 +1,16 @@
 import { useEffect } from "react";
 import { apiGet, type Schemas } from "../api/client";
-import { useApi } from "../api/useApi";
+import { usePaged } from "../api/usePaged";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
+import { ListFoot } from "../ui/ListFoot";
 import { formatNumber } from "../ui/format";
 import { useTitle } from "../ui/useTitle";
 import { JourneysEmpty } from "./JourneysEmpty";
 import { preloadEditor } from "./JourneyPage";
+
+/** Journeys a page. */
+export const JOURNEYS_PAGE = 100;
 
 function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
   return (
@@ -63,7 +67,10 @@ function JourneyTable({ journeys }: { journeys: Schemas["JourneySummary"][] }) {
 
 export function JourneysPage() {
   useTitle("Journeys");
-  const [list, reload] = useApi("journeys", (signal) => apiGet("/api/journeys", { signal }));
+  const list = usePaged("journeys", async (cursor, signal) => {
+    const page = await apiGet("/api/journeys", { query: { limit: JOURNEYS_PAGE, cursor }, signal });
+    return { items: page.journeys, next: page.next_cursor ?? null };
+  });
   // The next page is most likely a journey: its editor loads while this list is read.
   useEffect(preloadEditor, []);
   return (
@@ -79,8 +86,16 @@ export function JourneysPage() {
           Loading the journeys…
         </p>
       )}
-      {list.state === "failed" && <ErrorNotice what="The journeys could not be listed" error={list.error} onRetry={reload} />}
-      {list.state === "ready" && (list.data.journeys.length === 0 ? <JourneysEmpty /> : <JourneyTable journeys={list.data.journeys} />)}
+      {list.state === "failed" && list.error && <ErrorNotice what="The journeys could not be listed" error={list.error} onRetry={list.reload} />}
+      {list.state === "ready" &&
+        (list.items.length === 0 ? (
+          <JourneysEmpty />
+        ) : (
+          <>
+            <JourneyTable journeys={list.items} />
+            <ListFoot list={list} one="journey" many="journeys" />
+          </>
+        ))}
     </div>
   );
 }

@@ -43,7 +43,7 @@ function server(messages: Schemas["MessageView"][]) {
       refused_merges: [{ other_profile_id: 8, identity: { kind: "anonymous_id", value: "shared-browser" }, identity_now_with: 8, reason: "both have a user id", message_id: "m9", at: "2030-01-01T00:00:30Z" }],
     }),
     "GET /api/profiles/4/journeys": journeys,
-    "GET /api/journeys": { journeys: [{ id: "win-back", name: "Win back customers", status: "published", state: "active", updated_at: "2030-01-01T00:00:00Z", waiting: 0, entered_7d: 0, converted_7d: 0 }] },
+    "GET /api/journeys": { journeys: [{ id: "win-back", name: "Win back customers", status: "published", state: "active", updated_at: "2030-01-01T00:00:00Z", waiting: 0, entered_7d: 0, converted_7d: 0 }], next_cursor: null },
     "GET /api/messages": messages.length ? { messages, next_cursor: null } : { messages: [], next_cursor: null },
     "POST /api/messages/32/retry": { retried: 1 },
     "POST /api/messages/33/retry": { __status: 409, body: { code: "conflict", message: "message 33 is not failed" } },

@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
 import { apiGet, type Schemas } from "../api/client";
+import { apiGetAll } from "../api/getAll";
 import { useApi, type Loadable } from "../api/useApi";
 import { usePaged } from "../api/usePaged";
 import { JourneysPanel } from "../people/JourneysPanel";
@@ -22,8 +23,8 @@ export function useProfile(id: string): [Loadable<Schemas["ProfileView"]>, () =>
 
 /** Journey id → name, from the journeys list (ids when it cannot be had). */
 export function useJourneyNames(): Record<string, string> {
-  const [list] = useApi("journeys", (signal) => apiGet("/api/journeys", { signal }));
-  return list.state === "ready" ? Object.fromEntries(list.data.journeys.map((j) => [j.id, j.name])) : {};
+  const [list] = useApi("journeys", (signal) => apiGetAll("/api/journeys", { signal }));
+  return list.state === "ready" ? Object.fromEntries(list.data.map((j) => [j.id, j.name])) : {};
 }
 
 export function PersonHead({ id, profile, children }: { id: string; profile?: Schemas["ProfileView"]; children?: ReactNode }) {

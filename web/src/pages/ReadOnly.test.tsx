@@ -21,7 +21,7 @@ const welcome: Schemas["TemplateView"] = { id: "welcome", subject: "Hi", html: "
 const viewer = sessionAs("viewer");
 
 test("a viewer sees no New template and no Save", async () => {
-  mockApi({ "GET /api/templates": { templates: [welcome] }, "GET /api/templates/welcome": welcome, "GET /api/names": { events: [], traits: [], properties: {}, template_variables: [] } });
+  mockApi({ "GET /api/templates": { templates: [welcome], next_cursor: null }, "GET /api/templates/welcome": welcome, "GET /api/names": { events: [], traits: [], properties: {}, template_variables: [] } });
   render(withSession(viewer, <ContentPage />));
   expect(await screen.findByText("welcome")).toBeTruthy();
   expect(screen.queryByRole("button", { name: "New template" })).toBeNull();
@@ -33,7 +33,7 @@ test("a viewer sees no New template and no Save", async () => {
 });
 
 test("an editor sees New template and Save", async () => {
-  mockApi({ "GET /api/templates": { templates: [welcome] }, "GET /api/templates/welcome": welcome, "GET /api/names": { events: [], traits: [], properties: {}, template_variables: [] } });
+  mockApi({ "GET /api/templates": { templates: [welcome], next_cursor: null }, "GET /api/templates/welcome": welcome, "GET /api/names": { events: [], traits: [], properties: {}, template_variables: [] } });
   render(withSession(sessionAs("editor"), <ContentPage />));
   expect(await screen.findByRole("button", { name: "New template" })).toBeTruthy();
   cleanup();
@@ -46,7 +46,7 @@ test("a viewer sees a failed message with no Retry", async () => {
   mockApi({
     "GET /api/profiles/4": profile(),
     "GET /api/profiles/4/journeys": { profile_id: 4, journeys: [] },
-    "GET /api/journeys": { journeys: [] },
+    "GET /api/journeys": { journeys: [], next_cursor: null },
     "GET /api/messages": { messages: [failed], next_cursor: null },
   });
   render(withSession(viewer, <PersonPage id="4" />));

@@ -18,8 +18,8 @@ test("sources with their write keys, a copy button, the Segment snippet with the
   const writeText = vi.fn(async () => undefined);
   vi.stubGlobal("navigator", { ...navigator, clipboard: { writeText } });
   mockApi({
-    "GET /api/sources": () => ({ sources }),
-    "GET /api/users": { users: [] },
+    "GET /api/sources": () => ({ sources, next_cursor: null }),
+    "GET /api/users": { users: [], next_cursor: null },
     "GET /api/audit": { entries: [], next_cursor: null },
     "POST /api/sources": ({ body }: MockRequest) => {
       const { id } = body as Schemas["NewSource"];
@@ -58,7 +58,7 @@ test("sources with their write keys, a copy button, the Segment snippet with the
 
 test("an error listing the sources is said with the server's message", async () => {
   const invalid = { __status: 401, body: { code: "invalid_admin_token", message: "the admin token is not valid" } };
-  mockApi({ "GET /api/sources": invalid, "GET /api/users": { users: [] }, "GET /api/audit": { entries: [], next_cursor: null } });
+  mockApi({ "GET /api/sources": invalid, "GET /api/users": { users: [], next_cursor: null }, "GET /api/audit": { entries: [], next_cursor: null } });
   render(withSession(adminToken, <SettingsPage />));
   expect((await within(screen.getByRole("region", { name: "Sources and write keys" })).findByRole("alert")).textContent).toContain("The sources could not be listed: the admin token is not valid");
   expect(screen.getByLabelText("Admin token")).toBeTruthy();

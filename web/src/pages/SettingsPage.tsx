@@ -1,9 +1,10 @@
 import { useId, useState, type FormEvent } from "react";
 import { apiGet, apiPost, ApiError, type Schemas } from "../api/client";
-import { useApi } from "../api/useApi";
+import { usePaged } from "../api/usePaged";
 import { useMay, useSession, VIEWERS_CANNOT } from "../auth/context";
 import { CopyButton } from "../ui/CopyButton";
 import { ErrorNotice } from "../ui/ErrorNotice";
+import { ListFoot } from "../ui/ListFoot";
 import { Time } from "../ui/Time";
 import { useTitle } from "../ui/useTitle";
 import { Audit } from "./settings/Audit";
@@ -11,6 +12,9 @@ import { Tokens } from "./settings/Tokens";
 import { Users } from "./settings/Users";
 
 const SOURCE_ID = /^[a-z0-9_-]{1,100}$/;
+
+/** Sources a page. */
+export const SOURCES_PAGE = 100;
 
 /** How to send events with a source's write key: a Segment SDK pointed at this server, or plain HTTP. */
 export function segmentSnippet(writeKey: string, origin: string): string {
@@ -89,10 +93,13 @@ function NewSource({ onCreated }: { onCreated: (s: Schemas["SourceView"]) => voi
 }
 
 function Sources() {
-  const [list, reload] = useApi("sources", (signal) => apiGet("/api/sources", { signal }));
+  const list = usePaged("sources", async (cursor, signal) => {
+    const page = await apiGet("/api/sources", { query: { limit: SOURCES_PAGE, cursor }, signal });
+    return { items: page.sources, next: page.next_cursor ?? null };
+  });
   const [chosen, setChosen] = useState<string>();
   const selectId = useId();
-  const sources = list.state === "ready" ? list.data.sources : [];
+  const sources = list.state === "ready" ? list.items : [];
   const source = sources.find((s) => s.id === chosen) ?? sources[0];
   const origin = window.location.origin;
   const admin = useMay("admin");
@@ -108,44 +115,47 @@ function Sources() {
           Loading the sources…
         </p>
       )}
-      {list.state === "failed" && <ErrorNotice what="The sources could not be listed" error={list.error} onRetry={reload} />}
+      {list.state === "failed" && list.error && <ErrorNotice what="The sources could not be listed" error={list.error} onRetry={list.reload} />}
       {list.state === "ready" &&
         (sources.length === 0 ? (
           <p>No sources yet: create one to get a write key.</p>
         ) : (
-          <table className="table" aria-label="Sources">
-            <thead>
-              <tr>
-                <th scope="col">Source</th>
-                <th scope="col">Write key</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {sources.map((s) => (
-                <tr key={s.id}>
-                  <td>
-                    <code>{s.id}</code>
-                  </td>
-                  <td>
-                    <span className="inline">
-                      <code className="write-key">{s.write_key}</code>
-                      <CopyButton text={s.write_key} label={`Copy the write key of ${s.id}`} />
-                    </span>
-                  </td>
-                  <td>
-                    <Time at={s.created_at} />
-                  </td>
+          <>
+            <table className="table" aria-label="Sources">
+              <thead>
+                <tr>
+                  <th scope="col">Source</th>
+                  <th scope="col">Write key</th>
+                  <th scope="col">Created</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {sources.map((s) => (
+                  <tr key={s.id}>
+                    <td>
+                      <code>{s.id}</code>
+                    </td>
+                    <td>
+                      <span className="inline">
+                        <code className="write-key">{s.write_key}</code>
+                        <CopyButton text={s.write_key} label={`Copy the write key of ${s.id}`} />
+                      </span>
+                    </td>
+                    <td>
+                      <Time at={s.created_at} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <ListFoot list={list} one="source" many="sources" />
+          </>
         ))}
       {admin ? (
         <NewSource
           onCreated={(s) => {
             setChosen(s.id);
-            reload();
+            list.reload();
           }}
         />
       ) : (

@@ -63,6 +63,7 @@ function fakeServer(doc: JourneyDocument, extra: Record<string, (body: unknown) 
           { id: "consultation-invite", subject: "Talk to us", html: "<p>Hi</p>", text: "Hi", updated_at: "" },
           { id: "consultation-reminder", subject: "Still there?", html: "<p>Hi</p>", text: "Hi", updated_at: "" },
         ],
+        next_cursor: null,
       },
     ],
     "GET /api/clock": () => [200, { now: "2030-01-08T00:00:00Z", manual: true }],
@@ -167,6 +168,24 @@ describe("a form edit changes exactly its field", () => {
     await waitFor(() => expect(within(select).getAllByRole("option").length).toBeGreaterThan(2));
     fireEvent.change(select, { target: { value: "consultation-invite" } });
     expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step remind /template: "consultation-reminder" -> "consultation-invite"']);
+  });
+
+  test("send: the picker offers the templates of every page of the list", async () => {
+    const doc = example("consultation.json");
+    const page = (id: string, next: string | null) => [200, { templates: [{ id, subject: `Subject of ${id}`, html: "", text: "Hi", updated_at: "" }], next_cursor: next }] as [number, unknown];
+    let asked = 0;
+    const { container, calls } = renderEditor(doc, {
+      extra: { "GET /api/templates": () => [page("consultation-invite", "consultation-invite"), page("later-one", "later-one"), page("zz-last", null)][asked++] ?? [500, {}] },
+    });
+    await selectNode(container, "remind");
+    const select = await within(screen.getByRole("tabpanel")).findByLabelText("Template");
+    await waitFor(() => expect(within(select).getAllByRole("option").map((o) => o.textContent)).toContain("zz-last — Subject of zz-last"));
+    expect(within(select).getAllByRole("option").map((o) => o.getAttribute("value"))).toEqual(["", "?consultation-reminder", "consultation-invite", "later-one", "zz-last"]);
+    expect(calls.filter((c) => c.path.startsWith("/api/templates")).map((c) => c.path)).toEqual([
+      "/api/templates?limit=1000",
+      "/api/templates?limit=1000&cursor=consultation-invite",
+      "/api/templates?limit=1000&cursor=later-one",
+    ]);
   });
 
   test("send: the template's preview, rendered by the server for a person found by identity", async () => {

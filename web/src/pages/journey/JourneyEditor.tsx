@@ -4,6 +4,7 @@
 // pause / resume / stop, live counts, and a backtest drawn on the same cards.
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { ApiError, apiGet, apiPost, apiPut, type Schemas } from "../../api/client";
+import { apiGetAll } from "../../api/getAll";
 import { liveCounts, simulatedCounts, waitingNow } from "../../journey/counts";
 import type { JourneyDocument, StepType } from "../../journey/doc";
 import { diff, nodeMarks } from "../../journey/diff";
@@ -153,7 +154,8 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   const diagnostics = checked?.diagnostics;
   const live = useLiveCounts(view?.published ? view.id : undefined, period);
   const [namesAnswer] = useOnce((signal) => apiGet("/api/names", { signal }));
-  const [templatesAnswer, reloadTemplates] = useOnce((signal) => apiGet("/api/templates", { signal }));
+  // Every template (the picker offers them all), however many pages the list takes.
+  const [templatesAnswer, reloadTemplates] = useOnce((signal) => apiGetAll("/api/templates", { signal }).then((templates) => ({ templates })));
   const [versionsAnswer, reloadVersions, versionsError] = useOnce((signal) =>
     isNew ? Promise.resolve({ versions: [] as Schemas["PublishedVersion"][] }) : apiGet("/api/journeys/{id}/versions", { params: { id: journey.id }, signal }),
   );

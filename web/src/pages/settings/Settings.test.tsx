@@ -26,8 +26,8 @@ const entry = (id: number, action: string, diff: Schemas["AuditChange"][] = []):
 function server(extra: Record<string, unknown> = {}) {
   const users = [ann, bob];
   return mockApi({
-    "GET /api/sources": { sources: [] },
-    "GET /api/users": () => ({ users: [...users] }),
+    "GET /api/sources": { sources: [], next_cursor: null },
+    "GET /api/users": () => ({ users: [...users], next_cursor: null }),
     "POST /api/users": ({ body }: MockRequest) => {
       const u = body as Schemas["NewUser"];
       if (u.password.length < 12) return { __status: 422, body: { code: "weak_password", message: "a password needs at least 12 characters" } };

@@ -1,8 +1,9 @@
 import { useId, useState, type FormEvent } from "react";
 import { apiDelete, apiGet, apiPost, apiPut, ApiError, type Schemas } from "../../api/client";
-import { useApi } from "../../api/useApi";
+import { usePaged } from "../../api/usePaged";
 import type { Role } from "../../auth/session";
 import { ErrorNotice } from "../../ui/ErrorNotice";
+import { ListFoot } from "../../ui/ListFoot";
 import { Time } from "../../ui/Time";
 import { asApiError, ConfirmDelete, PasswordField } from "./parts";
 import { MIN_PASSWORD } from "./password";
@@ -184,9 +185,16 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
   );
 }
 
+/** Users a page. */
+export const USERS_PAGE = 100;
+
 /** Every user with their role, for admins: add one, change a role, reset a password, delete. */
 export function Users({ me }: { me: number | undefined }) {
-  const [list, reload] = useApi("users", (signal) => apiGet("/api/users", { signal }));
+  const list = usePaged("users", async (cursor, signal) => {
+    const page = await apiGet("/api/users", { query: { limit: USERS_PAGE, cursor }, signal });
+    return { items: page.users, next: page.next_cursor ?? null };
+  });
+  const reload = list.reload;
   const [adding, setAdding] = useState(false);
   const [added, setAdded] = useState<string>();
   return (
@@ -196,26 +204,29 @@ export function Users({ me }: { me: number | undefined }) {
           Loading the users…
         </p>
       )}
-      {list.state === "failed" && <ErrorNotice what="The users could not be listed" error={list.error} onRetry={reload} />}
+      {list.state === "failed" && list.error && <ErrorNotice what="The users could not be listed" error={list.error} onRetry={reload} />}
       {list.state === "ready" && (
-        <table className="table" aria-label="Users">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.users.map((u) => (
-              <UserRow key={u.id} user={u} self={u.id === me} onChanged={reload} />
-            ))}
-          </tbody>
-        </table>
+        <>
+          <table className="table" aria-label="Users">
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Name</th>
+                <th scope="col">Role</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.items.map((u) => (
+                <UserRow key={u.id} user={u} self={u.id === me} onChanged={reload} />
+              ))}
+            </tbody>
+          </table>
+          <ListFoot list={list} one="user" many="users" />
+        </>
       )}
       {added && (
         <p className="muted" role="status">
