@@ -17,7 +17,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { apiClient, checkAccessible, example, openBrowser, screenshot } from "./lib/browser.mjs";
+import { apiClient, checkAccessible, example, openBrowser, previewDist, screenshot } from "./lib/browser.mjs";
 
 const mock = process.env.WAYFARER_MOCK_API === "1";
 const servesItself = mock && !process.env.WAYFARER_URL;
@@ -89,9 +89,8 @@ async function seed() {
 before(async () => {
   if (!mock) await seed();
   if (servesItself) {
-    const vite = await import("vite");
-    preview = await vite.preview({ root: fileURLToPath(new URL("..", import.meta.url)), logLevel: "warn", preview: { host: "127.0.0.1", port: 4173 } });
-    base = preview.resolvedUrls.local[0].replace(/\/$/, "");
+    // The page's /api calls are answered by mockApi before they would reach the proxy.
+    ({ preview, base } = await previewDist(base, 4173));
   }
   browser = await openBrowser({ origin: base, token });
 });

@@ -77,6 +77,7 @@ class FakeWorker {
   static reply: (m: WorkerRequest) => WorkerAnswer | undefined = () => undefined;
   posted: WorkerRequest[] = [];
   onmessage: ((e: MessageEvent<WorkerAnswer>) => void) | null = null;
+  onerror: ((e: ErrorEvent) => void) | null = null;
   constructor() {
     FakeWorker.last = this;
   }
@@ -113,4 +114,15 @@ test("off the main thread: aborting tells the worker, and the call rejects", asy
   controller.abort();
   await expect(call).rejects.toMatchObject({ name: "AbortError" });
   expect(FakeWorker.last?.posted.at(-1)).toEqual({ kind: "abort", id: sent?.id });
+});
+
+test("off the main thread: a worker that fails fails what waits on it, and the page fetches from then on", async () => {
+  vi.stubGlobal("Worker", FakeWorker);
+  FakeWorker.reply = () => undefined;
+  const waiting = apiPostOffThread("/api/journeys/validate", { id: "j" } as never, {});
+  FakeWorker.last?.onerror?.({ message: "no script" } as ErrorEvent);
+  await expect(waiting).rejects.toMatchObject({ code: "network", message: "the server could not be reached (the request worker failed: no script)" });
+  const fetch = answer(200, { valid: true, diagnostics: [] });
+  expect(await apiPostOffThread("/api/journeys/validate", { id: "j" } as never, {})).toEqual({ valid: true, diagnostics: [] });
+  expect(fetch).toHaveBeenCalledTimes(1);
 });

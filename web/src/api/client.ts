@@ -99,6 +99,8 @@ async function request(method: Method, path: string, body: unknown, signal?: Abo
 }
 
 let worker: Worker | undefined;
+/** The worker could not run (its script did not load, say): requests are made by the page. */
+let noWorker = false;
 let nextId = 0;
 const pending = new Map<number, (a: WorkerAnswer) => void>();
 
@@ -108,12 +110,19 @@ const pending = new Map<number, (a: WorkerAnswer) => void>();
  * are no workers (the component tests), the page fetches itself.
  */
 function requestOffThread(method: Method, path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
-  if (typeof Worker === "undefined") return request(method, path, body, signal);
+  if (typeof Worker === "undefined" || noWorker) return request(method, path, body, signal);
   if (!worker) {
     worker = new Worker(new URL("./fetch.worker.ts", import.meta.url), { type: "module" });
     worker.onmessage = (e: MessageEvent<WorkerAnswer>) => {
       pending.get(e.data.id)?.(e.data);
       pending.delete(e.data.id);
+    };
+    // A worker that fails answers nothing: what waits on it fails, and the page fetches from now on.
+    worker.onerror = (e: ErrorEvent) => {
+      noWorker = true;
+      worker = undefined;
+      for (const [id, settle] of pending) settle({ kind: "failed", id, message: `the request worker failed: ${e.message || "it did not load"}` });
+      pending.clear();
     };
   }
   const w = worker;
