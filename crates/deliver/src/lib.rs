@@ -4,15 +4,28 @@
 //! `Message-ID`, a webhook's `webhook-id` header), and every error says whether a retry can
 //! help (`Error::Retryable`) or not (`Error::Permanent`). Nothing here touches the store.
 
+mod email;
 mod render;
-mod smtp;
 mod webhook;
 
 use serde_json::Value;
 
+pub use email::{Email, SmtpOptions, TlsMode};
 pub use render::{EmailTemplate, Rendered, Renderer, VARIABLES, variables};
-pub use smtp::{SmtpOptions, TlsMode};
-pub use webhook::{WebhookOptions, WebhookSecret, signature};
+pub use webhook::{Call, WebhookOptions, WebhookSecret, signature};
+
+/// A channel: one folder each (`config.rs`, what it is configured with; `client.rs`, how it
+/// talks to its provider; `tests.rs`), all alike to the dispatcher: a name in the outbox,
+/// limits for its dispatch queue, and a send of one rendered message.
+pub trait Channel: Send + Sync {
+    /// One message, rendered.
+    type Message;
+    /// The outbox's name for the channel.
+    const NAME: &'static str;
+    fn limits(&self) -> Limits;
+    /// Sends one message; the send carries `key`, the outbox entry's idempotency key.
+    fn send(&self, key: &str, message: &Self::Message) -> impl std::future::Future<Output = Result<Value, Error>> + Send;
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
@@ -27,6 +40,25 @@ impl Error {
         matches!(self, Error::Retryable(_))
     }
 }
+
+/// How fast a channel may send: its provider's limits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Messages sent at once.
+    pub concurrency: usize,
+    /// Most messages sent per second (a token bucket holding one second's worth); 0: no limit.
+    pub rate_per_sec: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { concurrency: 16, rate_per_sec: 0.0 }
+    }
+}
+
+/// The outbox's channel names, each sent through a dispatch queue of its own.
+pub const EMAIL: &str = "email";
+pub const WEBHOOK: &str = "webhook";
 
 /// What happened to a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +79,7 @@ pub struct Options {
 /// The channels, built once from `Options`.
 pub struct Deliverer {
     renderer: Renderer,
-    smtp: Option<smtp::Mailer>,
+    smtp: Option<email::Mailer>,
     /// The `From:` a captured email records.
     capture_from: Option<String>,
     webhook: webhook::Client,
@@ -59,7 +91,7 @@ impl Deliverer {
     pub fn new(options: &Options) -> Result<Deliverer, Error> {
         Ok(Deliverer {
             renderer: Renderer::default(),
-            smtp: options.smtp.as_ref().map(smtp::Mailer::new).transpose()?,
+            smtp: options.smtp.as_ref().map(email::Mailer::new).transpose()?,
             capture_from: None,
             webhook: webhook::Client::new(&options.webhook)?,
             simulate: false,
@@ -81,6 +113,13 @@ impl Deliverer {
         self
     }
 
+    /// Every channel with its limits: each gets a dispatch queue of its own, so a slow
+    /// provider never holds up another.
+    pub fn channels(&self) -> Vec<(&'static str, Limits)> {
+        // Captured email (no SMTP server) has the default limits.
+        vec![(EMAIL, self.smtp.as_ref().map(Channel::limits).unwrap_or_default()), (WEBHOOK, self.webhook.limits())]
+    }
+
     pub fn renderer(&self) -> &Renderer {
         &self.renderer
     }
@@ -90,7 +129,7 @@ impl Deliverer {
         let to = to.filter(|t| !t.trim().is_empty()).ok_or_else(|| Error::Permanent("the person has no \"email\" trait".into()))?;
         let rendered = self.renderer.email(template, ctx)?;
         match &self.smtp {
-            Some(mailer) => mailer.send(key, to, &rendered).await.map(Outcome::Sent),
+            Some(mailer) => Channel::send(mailer, key, &Email { to: to.to_owned(), rendered }).await.map(Outcome::Sent),
             None => Ok(Outcome::Captured(rendered.describe(to, self.capture_from.as_deref()))),
         }
     }
@@ -112,7 +151,8 @@ impl Deliverer {
         if self.simulate {
             return Ok(Outcome::Captured(serde_json::json!({"url": url, "method": method, "body": body, "simulated": true})));
         }
-        self.webhook.call(key, url, method, &body, now_secs).await.map(Outcome::Sent)
+        let call = Call { url: url.to_owned(), method: method.to_owned(), body, now_secs };
+        self.webhook.send(key, &call).await.map(Outcome::Sent)
     }
 }
 

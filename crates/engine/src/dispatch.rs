@@ -1,11 +1,18 @@
 //! The dispatcher: sends committed outbox entries, records each outcome, retries with
-//! exponential backoff, and records permanent failures instead of dropping them.
+//! exponential backoff and jitter, and records permanent failures instead of dropping them.
+//!
+//! Each channel has a queue of its own (a lane): its own concurrency and rate limit (a token
+//! bucket), so a slow provider never holds up another channel. A lane keeps up to its
+//! concurrency of sends in flight and records their outcomes in batches, one transaction
+//! each (group commit), while the next sends go on.
 //!
 //! A crash between a channel accepting a message and the outcome being recorded sends it
 //! again after restart, with the same idempotency key (the email's `Message-ID`, the
 //! webhook's `webhook-id`), so the receiver can recognise the repeat.
 
-use std::collections::HashSet;
+mod bucket;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
@@ -17,11 +24,16 @@ use domain::time::Duration;
 use serde_json::Value;
 use store::{Attempt, OutboxEntry, Store};
 use tokio::sync::{Mutex, Notify};
+use tokio::task::JoinSet;
+
+use self::bucket::Bucket;
 
 use crate::outcome::MessageOutcome;
 use crate::{Clock, Options};
 
-/// Delay before attempt `n + 1` is `base * 2^n`, capped; after `max_attempts` the entry fails.
+/// Delay before attempt `n + 1` is `base * 2^n`, capped, less a jitter of up to half of it
+/// (so messages that failed together are not all retried at once); after `max_attempts` the
+/// entry fails.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub base: Duration,
@@ -36,10 +48,20 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    pub fn delay(&self, attempts_so_far: i64) -> Duration {
+    /// The delay before the next attempt of the message with idempotency key `key`: between
+    /// half and all of the backoff, the same for the same key and attempt (the jitter derives
+    /// from them, so a retry's time is reproducible).
+    pub fn delay(&self, attempts_so_far: i64, key: &str) -> Duration {
         let factor = 1i64.checked_shl(attempts_so_far.clamp(0, 30) as u32).unwrap_or(i64::MAX);
-        Duration::millis(self.base.as_millis().saturating_mul(factor).min(self.cap.as_millis()))
+        let full = self.base.as_millis().saturating_mul(factor).min(self.cap.as_millis()).max(0);
+        let half = full / 2;
+        let spread = fnv1a(key.as_bytes().iter().chain(&attempts_so_far.to_le_bytes())) % (half as u64 + 1);
+        Duration::millis(full - half + spread as i64)
     }
+}
+
+fn fnv1a<'a>(bytes: impl Iterator<Item = &'a u8>) -> u64 {
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Outbox entries the core committed, handed to the dispatcher without a database read.
@@ -47,25 +69,31 @@ impl RetryPolicy {
 /// The core reserves an entry's id before its transaction commits, so the dispatcher's
 /// reading of the outbox (for retries and entries from before a restart) never takes an
 /// entry that is on its way here; it is released once its outcome is recorded.
-#[derive(Default)]
 pub(crate) struct Handoff {
     state: std::sync::Mutex<HandoffState>,
-    pub(crate) ready: Notify,
+    /// Per channel: entries were handed over (or something else became due).
+    ready: HashMap<&'static str, Notify>,
 }
 
 #[derive(Default)]
 struct HandoffState {
     reserved: HashSet<OutboxId>,
-    committed: Vec<OutboxEntry>,
+    committed: HashMap<String, VecDeque<OutboxEntry>>,
 }
 
 impl Handoff {
+    /// For these channels (entries of any other are left to the outbox, and logged).
+    pub(crate) fn new(channels: &[&'static str]) -> Handoff {
+        Handoff { state: std::sync::Mutex::default(), ready: channels.iter().map(|c| (*c, Notify::new())).collect() }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, HandoffState> {
         // The state stays consistent whatever panicked while holding it (plain inserts).
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Before the commit: these entries will be handed over.
+    /// Before the commit: these entries will be handed over. (Also entries read from the
+    /// outbox, while they are being sent.)
     pub(crate) fn reserve(&self, entries: &[OutboxEntry]) {
         self.state().reserved.extend(entries.iter().map(|e| e.id));
     }
@@ -88,17 +116,44 @@ impl Handoff {
 
     /// The commit succeeded: the entries may be sent.
     pub(crate) fn committed(&self, entries: Vec<OutboxEntry>) {
-        if entries.is_empty() {
-            return;
+        let mut woken = HashSet::new();
+        let mut state = self.state();
+        for e in entries {
+            match self.ready.get_key_value(e.channel.as_str()) {
+                Some((channel, _)) => {
+                    woken.insert(*channel);
+                    state.committed.entry(e.channel.clone()).or_default().push_back(e);
+                }
+                None => {
+                    tracing::error!(outbox_id = %e.id, channel = %e.channel, "no dispatch queue for this channel; the entry stays pending")
+                }
+            }
         }
-        self.state().committed.extend(entries);
-        self.ready.notify_one();
+        drop(state);
+        for channel in woken {
+            self.wake(channel);
+        }
     }
 
-    pub(crate) fn take(&self, n: usize) -> Vec<OutboxEntry> {
+    /// Wakes a channel's queue.
+    pub(crate) fn wake(&self, channel: &str) {
+        if let Some(ready) = self.ready.get(channel) {
+            ready.notify_one();
+        }
+    }
+
+    async fn ready(&self, channel: &str) {
+        if let Some(ready) = self.ready.get(channel) {
+            ready.notified().await;
+        }
+    }
+
+    /// Up to `n` of a channel's committed entries, in the order they were committed.
+    pub(crate) fn take(&self, channel: &str, n: usize) -> Vec<OutboxEntry> {
         let mut state = self.state();
-        let n = n.min(state.committed.len());
-        state.committed.drain(..n).collect()
+        let Some(queue) = state.committed.get_mut(channel) else { return Vec::new() };
+        let n = n.min(queue.len());
+        queue.drain(..n).collect()
     }
 
     pub(crate) fn is_reserved(&self, id: OutboxId) -> bool {
@@ -110,20 +165,51 @@ impl Handoff {
     }
 }
 
+/// A channel's dispatch queue.
+struct Lane {
+    channel: &'static str,
+    concurrency: usize,
+    bucket: Bucket,
+    /// One pass at a time, so an entry is never sent twice concurrently.
+    pass: Mutex<()>,
+}
+
+/// What a pass does with the outcomes it records.
+#[derive(Clone, Copy, PartialEq)]
+enum Reporting {
+    /// Hands each batch's outcomes to the core once it is recorded (the dispatcher's own
+    /// tasks, in real time).
+    AsRecorded,
+    /// Returns them, for `drain` to hand over in the order the messages were decided.
+    Collect,
+}
+
 pub(crate) struct Dispatcher {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     deliverer: Deliverer,
     options: Options,
     handoff: Arc<Handoff>,
-    /// One pass at a time, so an entry is never sent twice concurrently.
-    pass: Mutex<()>,
+    lanes: Vec<Lane>,
     stopping: AtomicBool,
     /// To hand webhook responses back to the core as events.
     commands: std::sync::mpsc::Sender<crate::Command>,
     /// Outcomes handed back to the core so far (see `Engine::wake`).
     reported: std::sync::atomic::AtomicU64,
+    /// Templates read lately (see `TEMPLATE_TTL`).
+    templates: std::sync::Mutex<HashMap<TemplateId, (store::Template, std::time::Instant)>>,
 }
+
+/// How long a template read for a send is used for the next sends without reading it again.
+/// An edit made through this process takes effect at once (`Engine::templates_changed`);
+/// one made by another node sharing the database, within this time.
+const TEMPLATE_TTL: StdDuration = StdDuration::from_secs(1);
+
+/// A pass's sends: the entry and what came of it.
+type Sends = JoinSet<(OutboxEntry, Attempt)>;
+
+/// A batch of outcomes being recorded, and how that went.
+type Recording = tokio::task::JoinHandle<(Vec<(OutboxEntry, Attempt)>, Result<(), store::Error>)>;
 
 impl Dispatcher {
     pub(crate) fn new(
@@ -134,36 +220,89 @@ impl Dispatcher {
         handoff: Arc<Handoff>,
         commands: std::sync::mpsc::Sender<crate::Command>,
     ) -> Dispatcher {
+        let lanes = deliverer
+            .channels()
+            .into_iter()
+            .map(|(channel, limits)| Lane {
+                channel,
+                concurrency: limits.concurrency.max(1),
+                bucket: Bucket::new(limits.rate_per_sec),
+                pass: Mutex::new(()),
+            })
+            .collect();
         Dispatcher {
             store,
             clock,
             deliverer,
             options,
             handoff,
-            pass: Mutex::new(()),
+            lanes,
             stopping: AtomicBool::new(false),
             commands,
             reported: std::sync::atomic::AtomicU64::new(0),
+            templates: std::sync::Mutex::default(),
         }
+    }
+
+    fn templates(&self) -> std::sync::MutexGuard<'_, HashMap<TemplateId, (store::Template, std::time::Instant)>> {
+        // Inserts and removals only: consistent whatever panicked while holding it.
+        self.templates.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Templates were edited: read them again for the next sends.
+    pub(crate) fn forget_templates(&self) {
+        self.templates().clear();
+    }
+
+    /// The template as stored, read at most `TEMPLATE_TTL` ago.
+    async fn template(&self, id: &TemplateId) -> Result<store::Template, deliver::Error> {
+        if let Some((t, _)) = self.templates().get(id).filter(|(_, at)| at.elapsed() < TEMPLATE_TTL) {
+            return Ok(t.clone());
+        }
+        let key = id.clone();
+        let stored = self
+            .blocking(move |s| s.read()?.template(&key))
+            .await
+            .map_err(|e| deliver::Error::Retryable(format!("loading template: {e}")))?
+            .ok_or_else(|| deliver::Error::Permanent(format!("template {:?} does not exist", id.0)))?;
+        self.templates().insert(id.clone(), (stored.clone(), std::time::Instant::now()));
+        Ok(stored)
+    }
+
+    /// The channels the dispatcher has queues for (what the handoff is made for).
+    pub(crate) fn channels(deliverer: &Deliverer) -> Vec<&'static str> {
+        deliverer.channels().into_iter().map(|(c, _)| c).collect()
     }
 
     /// Something became due (a message retried by hand): look at the outbox.
     pub(crate) fn notify(&self) {
-        self.handoff.ready.notify_one();
+        for lane in &self.lanes {
+            self.handoff.wake(lane.channel);
+        }
     }
 
     pub(crate) fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        self.handoff.ready.notify_one();
+        self.notify();
     }
 
+    /// Runs every channel's queue until stopped.
     pub(crate) async fn run(self: Arc<Self>) {
+        let mut lanes = JoinSet::new();
+        for i in 0..self.lanes.len() {
+            lanes.spawn(self.clone().run_lane(i));
+        }
+        while lanes.join_next().await.is_some() {}
+    }
+
+    async fn run_lane(self: Arc<Self>, i: usize) {
+        let channel = self.lanes[i].channel;
         while self.options.dispatch && !self.stopping.load(Ordering::SeqCst) {
-            self.drain().await;
-            let next = self.blocking(|s| s.read()?.next_outbox_due()).await.ok().flatten();
+            self.pass(i, Reporting::AsRecorded).await;
+            let next = self.blocking(move |s| s.read()?.next_outbox_due(channel)).await.ok().flatten();
             let wait = next.and_then(|t| self.clock.real_wait(t)).unwrap_or(StdDuration::from_secs(3600));
             if wait > StdDuration::ZERO {
-                let _ = tokio::time::timeout(wait, self.handoff.ready.notified()).await;
+                let _ = tokio::time::timeout(wait, self.handoff.ready(channel)).await;
             }
         }
     }
@@ -176,76 +315,181 @@ impl Dispatcher {
         tokio::task::spawn_blocking(move || f(&*store)).await.map_err(|e| store::Error::Corrupt(format!("store task: {e}")))?
     }
 
-    /// Sends every entry that is due now; returns how many were attempted.
-    pub(crate) async fn drain(&self) -> usize {
+    /// Sends every entry that is due now, on every channel, and hands the outcomes to the
+    /// core in the order the messages were decided (whichever send finished first, so runs'
+    /// traces are the same every time); returns how many were attempted.
+    pub(crate) async fn drain(self: &Arc<Self>) -> usize {
         if !self.options.dispatch {
             return 0;
         }
-        let _pass = self.pass.lock().await;
+        let passes = (0..self.lanes.len()).map(|i| self.pass(i, Reporting::Collect));
         let mut total = 0;
-        let mut rounds = 0u64;
-        loop {
-            if self.stopping.load(Ordering::SeqCst) {
-                return total;
+        let mut outcomes = Vec::new();
+        for (n, o) in futures_join(passes).await {
+            total += n;
+            outcomes.extend(o);
+        }
+        outcomes.sort_by_key(|(entry, _, _)| entry.id);
+        for (entry, outcome, now) in &outcomes {
+            self.report(entry, outcome, *now);
+        }
+        total
+    }
+
+    /// One pass of a channel's queue: sends what is due, up to the channel's concurrency at a
+    /// time and within its rate, until nothing is due; returns how many were attempted and
+    /// (`Reporting::Collect`) the outcomes to report.
+    async fn pass(
+        self: &Arc<Self>,
+        i: usize,
+        reporting: Reporting,
+    ) -> (usize, Vec<(OutboxEntry, MessageOutcome, domain::time::Timestamp)>) {
+        let lane = &self.lanes[i];
+        let _pass = lane.pass.lock().await;
+        let (channel, limit) = (lane.channel, lane.concurrency);
+        let page = limit * 4;
+        let mut queue: VecDeque<OutboxEntry> = VecDeque::new();
+        let mut sends: Sends = JoinSet::new();
+        let mut done: Vec<(OutboxEntry, Attempt)> = Vec::new();
+        let mut recording: Option<Recording> = None;
+        let mut recording_len = 0;
+        // Outcomes go to the core in the order the messages were decided (whichever send
+        // finished first, so runs' traces are the same every time): each waits for the
+        // entries before it in this pass to be recorded.
+        let mut outstanding: BTreeSet<OutboxId> = BTreeSet::new();
+        let mut waiting: BTreeMap<OutboxId, (OutboxEntry, MessageOutcome, domain::time::Timestamp)> = BTreeMap::new();
+        let mut collected = Vec::new();
+        let hand_over = |waiting: &mut BTreeMap<OutboxId, _>, before: Option<&OutboxId>, collected: &mut Vec<_>| {
+            while let Some(entry) = waiting.first_entry() {
+                if before.is_some_and(|b| entry.key() > b) {
+                    break;
+                }
+                let (entry, outcome, now) = entry.remove();
+                match reporting {
+                    Reporting::AsRecorded => self.report(&entry, &outcome, now),
+                    Reporting::Collect => collected.push((entry, outcome, now)),
+                }
             }
-            let now = self.clock.now();
-            let limit = self.options.dispatch_concurrency.max(1);
-            // Entries the core just committed go first; the outbox itself (retries, entries
-            // from before a restart) is read when none are waiting, and every few rounds.
-            let mut due = self.handoff.take(limit);
-            rounds += 1;
-            if due.is_empty() || rounds.is_multiple_of(8) {
-                match self.blocking(move |s| s.read()?.due_outbox(now, limit)).await {
-                    Ok(stored) => due.extend(stored.into_iter().filter(|e| !self.handoff.is_reserved(e.id))),
-                    Err(error) => {
-                        tracing::error!(%error, "reading the outbox failed");
-                        return total;
+        };
+        // Entries the core just committed go first; the outbox itself (retries, entries from
+        // before a restart) is read when none are waiting, and after every few pages of them.
+        let (mut store_more, mut since_read) = (true, 0usize);
+        let (mut total, mut failed) = (0, false);
+        loop {
+            let halted = failed || self.stopping.load(Ordering::SeqCst);
+            if !halted && queue.len() < limit {
+                let handed = self.handoff.take(channel, page - queue.len());
+                since_read += handed.len();
+                outstanding.extend(handed.iter().map(|e| e.id));
+                queue.extend(handed);
+                if (queue.is_empty() && store_more) || since_read >= page * 2 {
+                    since_read = 0;
+                    let now = self.clock.now();
+                    match self.blocking(move |s| s.read()?.due_outbox(channel, now, page)).await {
+                        Ok(stored) => {
+                            let full = stored.len() == page;
+                            let fresh: Vec<OutboxEntry> = stored.into_iter().filter(|e| !self.handoff.is_reserved(e.id)).collect();
+                            // A page of entries all on their way already (handed over, in flight):
+                            // read again after more of them are done.
+                            store_more = full && !fresh.is_empty();
+                            self.handoff.reserve(&fresh);
+                            outstanding.extend(fresh.iter().map(|e| e.id));
+                            queue.extend(fresh);
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, channel, "reading the outbox failed");
+                            failed = true;
+                        }
                     }
                 }
             }
-            if due.is_empty() {
-                return total;
+            let halted = failed || self.stopping.load(Ordering::SeqCst);
+            // At most twice the concurrency sent and not yet recorded (what a crash repeats).
+            let unrecorded = sends.len() + done.len() + recording_len;
+            let launch = !halted && sends.len() < limit && unrecorded < 2 * limit && !queue.is_empty();
+            if !launch && sends.is_empty() && recording.is_none() && done.is_empty() {
+                break;
             }
-            total += due.len();
-            // Each outcome is recorded as soon as it is known, so a crash repeats only the
-            // messages whose send had completed but whose record had not.
-            let recorded = futures_join(due.iter().map(|e| self.attempt_and_record(e))).await;
-            // Outcomes go back to the core in the order the messages were decided, whichever
-            // send finished first (so runs' traces are the same every time, and in a backtest).
-            for (entry, (_, outcome)) in due.iter().zip(&recorded) {
-                if let Some(outcome) = outcome {
-                    self.report(entry, outcome, now);
+            tokio::select! {
+                biased;
+                recorded = async { recording.as_mut().expect("guarded").await }, if recording.is_some() => {
+                    recording = None;
+                    recording_len = 0;
+                    let (batch, result) = match recorded {
+                        Ok(r) => r,
+                        Err(e) => (Vec::new(), Err(store::Error::Corrupt(format!("store task: {e}")))),
+                    };
+                    let now = self.clock.now();
+                    for (entry, _) in &batch {
+                        // Recorded, or still pending in the outbox (a later read retries it).
+                        self.handoff.release(entry.id);
+                        outstanding.remove(&entry.id);
+                    }
+                    match result {
+                        Err(error) => {
+                            tracing::error!(%error, channel, messages = batch.len(), "recording delivery outcomes failed");
+                            failed = true;
+                        }
+                        Ok(()) => {
+                            for (entry, attempt) in batch {
+                                if let Some(outcome) = self.outcome(&entry, &attempt) {
+                                    waiting.insert(entry.id, (entry, outcome, now));
+                                }
+                            }
+                            hand_over(&mut waiting, outstanding.first(), &mut collected);
+                        }
+                    }
+                }
+                joined = sends.join_next(), if !sends.is_empty() => {
+                    match joined {
+                        Some(Ok(sent)) => done.push(sent),
+                        // (Its entry stays outstanding: the outcomes after it wait for the pass's end.)
+                        Some(Err(error)) => tracing::error!(%error, channel, "a send task failed; its message is sent again after a restart"),
+                        None => {}
+                    }
+                }
+                () = lane.bucket.acquire(), if launch => {
+                    if let Some(entry) = queue.pop_front() {
+                        total += 1;
+                        let me = self.clone();
+                        sends.spawn(async move {
+                            let attempt = me.attempt(&entry).await;
+                            (entry, attempt)
+                        });
+                    }
                 }
             }
-            if recorded.iter().any(|(ok, _)| !ok) {
-                return total;
+            // Each batch of outcomes is recorded as soon as the last one is, so a crash
+            // repeats only the messages whose send had completed but whose record had not
+            // (at most twice the concurrency, see `unrecorded`).
+            if recording.is_none() && !done.is_empty() {
+                let batch = std::mem::take(&mut done);
+                recording_len = batch.len();
+                let (store, now) = (self.store.clone(), self.clock.now());
+                recording = Some(tokio::task::spawn_blocking(move || {
+                    let result = record(&*store, &batch, now);
+                    (batch, result)
+                }));
             }
         }
-    }
-
-    /// Whether the outcome was recorded, and the final outcome to report (after recording).
-    async fn attempt_and_record(&self, entry: &OutboxEntry) -> (bool, Option<MessageOutcome>) {
-        let attempt = self.attempt(entry).await;
-        let (id, now) = (entry.id, self.clock.now());
-        let outcome = self.outcome(entry, &attempt);
-        let recorded = self
-            .blocking(move |s| {
-                let mut tx = s.write()?;
-                tx.record_attempt(id, &attempt, now)?;
-                tx.commit()
-            })
-            .await;
-        // Recorded, or still pending in the outbox (a later read retries it).
-        self.handoff.release(id);
-        match &recorded {
-            Err(error) => {
-                tracing::error!(%error, outbox_id = %id, "recording a delivery outcome failed");
-                (false, None)
-            }
-            Ok(()) => (true, outcome),
+        for entry in queue {
+            self.handoff.release(entry.id);
         }
+        hand_over(&mut waiting, None, &mut collected);
+        (total, collected)
     }
+}
 
+/// Records a batch of attempts in one transaction.
+fn record(store: &dyn Store, batch: &[(OutboxEntry, Attempt)], now: domain::time::Timestamp) -> Result<(), store::Error> {
+    let mut tx = store.write()?;
+    for (entry, attempt) in batch {
+        tx.record_attempt(entry.id, attempt, now)?;
+    }
+    tx.commit()
+}
+
+impl Dispatcher {
     /// The final outcome of a journey's message (none while it is retried).
     fn outcome(&self, entry: &OutboxEntry, attempt: &Attempt) -> Option<MessageOutcome> {
         let status = match attempt {
@@ -297,7 +541,7 @@ impl Dispatcher {
                 Attempt::Captured { result }
             }
             Err(error) if error.is_retryable() && entry.attempts + 1 < self.options.retry.max_attempts => {
-                let at = now.plus(self.options.retry.delay(entry.attempts));
+                let at = now.plus(self.options.retry.delay(entry.attempts, &entry.key));
                 tracing::warn!(key = %entry.key, attempt = entry.attempts + 1, retry_at = %at, %error, "delivery failed; will retry");
                 Attempt::Retry { at, error: error.to_string() }
             }
@@ -318,12 +562,7 @@ impl Dispatcher {
             .map_err(|e| deliver::Error::Permanent(format!("outbox entry {}: {e}", entry.id)))?;
         match entry.payload.effect.clone() {
             Effect::Send { template, .. } => {
-                let id = template.clone();
-                let stored = self
-                    .blocking(move |s| s.read()?.template(&id))
-                    .await
-                    .map_err(|e| deliver::Error::Retryable(format!("loading template: {e}")))?
-                    .ok_or_else(|| deliver::Error::Permanent(format!("template {:?} does not exist", template.0)))?;
+                let stored = self.template(&template).await?;
                 let to = entry.payload.to.as_deref();
                 let t = email_template(&template, stored);
                 self.deliverer.email(&entry.key, to, &t, &ctx).await
@@ -416,26 +655,36 @@ pub(crate) mod tests {
 
     #[test]
     fn handed_over_entries_are_reserved_until_recorded_and_only_sent_once_committed() {
-        let h = Handoff::default();
+        let h = Handoff::new(&["webhook", "email"]);
         let (a, b) = (vec![entry(1), entry(2)], vec![entry(3)]);
         h.reserve(&a);
         h.reserve(&b);
-        assert!(h.take(10).is_empty(), "nothing is sent before its commit");
+        assert!(h.take("webhook", 10).is_empty(), "nothing is sent before its commit");
         assert!(h.is_reserved(OutboxId(1)) && h.is_reserved(OutboxId(3)), "a read of the outbox skips them");
         h.abandon(&b);
         assert!(!h.is_reserved(OutboxId(3)), "a failed commit's entries do not exist");
         h.committed(a);
-        assert_eq!(h.take(1).iter().map(|e| e.id.0).collect::<Vec<_>>(), [1]);
-        assert_eq!(h.take(10).iter().map(|e| e.id.0).collect::<Vec<_>>(), [2]);
+        assert!(h.take("email", 10).is_empty(), "each channel takes its own");
+        assert_eq!(h.take("webhook", 1).iter().map(|e| e.id.0).collect::<Vec<_>>(), [1]);
+        assert_eq!(h.take("webhook", 10).iter().map(|e| e.id.0).collect::<Vec<_>>(), [2]);
         assert!(h.is_reserved(OutboxId(2)), "still reserved while being sent");
         h.release(OutboxId(2));
         assert!(!h.is_reserved(OutboxId(2)) && h.is_reserved(OutboxId(1)));
     }
 
     #[test]
-    fn backoff_doubles_up_to_the_cap() {
+    fn backoff_doubles_up_to_the_cap_less_a_jitter_of_up_to_half() {
         let p = RetryPolicy { base: Duration::seconds(30), cap: Duration::minutes(5), max_attempts: 8 };
-        let delays: Vec<String> = (0..6).map(|n| p.delay(n).to_string()).collect();
-        assert_eq!(delays, ["30s", "1m", "2m", "4m", "5m", "5m"]);
+        let full = [30, 60, 120, 240, 300, 300];
+        for key in ["a", "b", "r1:2:0"] {
+            for (n, full) in full.iter().enumerate() {
+                let d = p.delay(n as i64, key).as_millis();
+                assert!((full * 500..=full * 1000).contains(&d), "attempt {n} of {key}: {d} ms, backoff {full} s");
+                assert_eq!(p.delay(n as i64, key), Duration::millis(d), "the same for the same key and attempt");
+            }
+        }
+        // Messages that failed together are retried spread over the window, not at once.
+        let delays: HashSet<i64> = (0..100).map(|k| p.delay(3, &format!("r{k}:1:0")).as_millis() / 10_000).collect();
+        assert!(delays.len() >= 10, "spread over the 2-4 min window in 10 s slots: {delays:?}");
     }
 }

@@ -52,8 +52,6 @@ pub struct Options {
     /// Most timers fired in one transaction.
     pub max_batch_timers: usize,
     pub retry: RetryPolicy,
-    /// Most outbox entries sent at once.
-    pub dispatch_concurrency: usize,
     /// Send outbox entries at all (off for backtests, which only record decisions).
     pub dispatch: bool,
     /// People whose state (profile, current runs, history counters) the core keeps in
@@ -77,7 +75,6 @@ impl Default for Options {
             max_batch_events: 5000,
             max_batch_timers: 1000,
             retry: RetryPolicy::default(),
-            dispatch_concurrency: 16,
             dispatch: true,
             hot_people: 100_000,
             faults: Faults::default(),
@@ -184,7 +181,7 @@ impl Engine {
     /// dispatcher (a task that sends committed outbox entries). Call inside a Tokio runtime.
     pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, deliverer: deliver::Deliverer, options: Options) -> Engine {
         let (tx, rx) = mpsc::channel();
-        let handoff = Arc::new(dispatch::Handoff::default());
+        let handoff = Arc::new(dispatch::Handoff::new(&dispatch::Dispatcher::channels(&deliverer)));
         let sync_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let core = core::Core::new(store.clone(), clock.clone(), options.clone(), handoff.clone(), sync_failed.clone());
         let handle = thread::Builder::new().name("wayfarer-core".into()).spawn(move || core.run(rx)).expect("spawning the core thread");
@@ -298,6 +295,11 @@ impl Engine {
             .await
             .map_err(|e| Error::Store(store::Error::Corrupt(format!("store task: {e}"))))?
             .map_err(Error::from)
+    }
+
+    /// Templates were edited (in this process's store): sends read them again at once.
+    pub fn templates_changed(&self) {
+        self.dispatcher.forget_templates();
     }
 
     /// Makes newly published journey versions take effect for the events that follow.

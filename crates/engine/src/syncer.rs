@@ -150,20 +150,20 @@ mod tests {
 
     #[test]
     fn nothing_a_commit_wrote_is_sent_when_its_sync_failed() {
-        let (disk, handoff, failed) = (Disk::default(), Handoff::default(), AtomicBool::new(false));
+        let (disk, handoff, failed) = (Disk::default(), Handoff::new(&["webhook"]), AtomicBool::new(false));
         let (durable, lost) = (vec![entry(1)], vec![entry(2)]);
         handoff.reserve(&durable);
         settle(&disk, &handoff, &failed, vec![Owed { answers: Vec::new(), outbox: durable }]);
         disk.failing.store(true, Ordering::SeqCst);
         handoff.reserve(&lost);
         settle(&disk, &handoff, &failed, vec![Owed { answers: Vec::new(), outbox: lost }]);
-        assert_eq!(handoff.take(10).iter().map(|e| e.id.0).collect::<Vec<_>>(), [1], "only the durable entry is handed over");
+        assert_eq!(handoff.take("webhook", 10).iter().map(|e| e.id.0).collect::<Vec<_>>(), [1], "only the durable entry is handed over");
         assert!(handoff.is_reserved(domain::ids::OutboxId(2)), "the outbox reader skips the other for good");
     }
 
     #[test]
     fn one_sync_answers_everything_queued_and_a_failed_sync_fails_everything_after_it() {
-        let (disk, handoff, failed) = (Disk::default(), Handoff::default(), AtomicBool::new(false));
+        let (disk, handoff, failed) = (Disk::default(), Handoff::new(&["webhook"]), AtomicBool::new(false));
         let answers = Arc::new(Mutex::new(Vec::new()));
         settle(&disk, &handoff, &failed, vec![owed(&answers), owed(&answers)]);
         assert_eq!(disk.syncs.load(Ordering::SeqCst), 1, "one sync for the batch");

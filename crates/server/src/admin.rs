@@ -128,6 +128,7 @@ pub async fn put_template(
         audit::record(tx, &actor, t.updated_at, "template.put", &format!("template:{}", t.id), before.as_ref(), Some(&shown(&t)))
     })
     .await?;
+    app.engine.templates_changed();
     Ok(Json(out))
 }
 

@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 
 use crate::{Config, Server, wire};
 
+mod email;
+
 #[derive(Debug, Clone)]
 pub struct Options {
     pub quick: bool,
@@ -29,6 +31,11 @@ pub struct Options {
     pub scale: Option<usize>,
     /// Simulated people the ingest load's events are about (default 10 000).
     pub people: u64,
+    /// People the email figure's send goes to (default 10 000; 300 quick).
+    pub emails: Option<usize>,
+    /// The Python with aiosmtpd for the email figure (default `.venv/bin/python`, then
+    /// `python3`); without one the email figure is left out.
+    pub python: Option<std::path::PathBuf>,
 }
 
 /// One figure: the median of the runs, with min and max.
@@ -58,6 +65,8 @@ pub struct Report {
     pub single_events_per_sec: Figure,
     pub baseline_db_events_per_sec: Figure,
     pub baseline_http_events_per_sec: Figure,
+    /// `None`: no Python with aiosmtpd was found.
+    pub email: Option<email::Email>,
     /// Event sent → webhook received, milliseconds, under background load.
     pub latency_ms: Latency,
     pub timers: Timers,
@@ -173,13 +182,14 @@ impl Drop for ScratchDatabase {
 type Booted = (String, Arc<dyn store::Store>, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>);
 
 /// `database_url`: empty for the embedded store in `dir`.
-async fn boot(dir: &std::path::Path, database_url: &str, token: &str) -> anyhow::Result<Booted> {
-    let vars: Vec<(&str, String)> = vec![
+async fn boot(dir: &std::path::Path, database_url: &str, token: &str, extra: &[(&str, String)]) -> anyhow::Result<Booted> {
+    let mut vars: Vec<(&str, String)> = vec![
         ("WAYFARER_DATA_DIR", dir.display().to_string()),
         ("WAYFARER_ADMIN_TOKEN", token.to_owned()),
         ("WAYFARER_WEBHOOK_ALLOW_PRIVATE", "true".into()),
         ("WAYFARER_DATABASE_URL", database_url.to_owned()),
     ];
+    vars.extend(extra.iter().cloned());
     let config = Config::load(None, &|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
     let server = Server::build(&config).await?;
     let store = server.app.store.clone();
@@ -204,7 +214,7 @@ async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
         None => None,
     };
     let url = database.as_ref().map_or(String::new(), |d| d.url.clone());
-    let (base, store, stop, task) = boot(&dir.0, &url, &token).await?;
+    let (base, store, stop, task) = boot(&dir.0, &url, &token, &[]).await?;
     let http = reqwest::Client::new();
     let admin = |method: reqwest::Method, path: &str, body: Value| {
         http.request(method, format!("{base}/api{path}"))
@@ -342,7 +352,7 @@ async fn scale(o: &Options, hook: &str, people: usize) -> anyhow::Result<Scale> 
     let data = if o.database_url.is_some() { 0.0 } else { dir_mib(&dir.0) };
     progress("scale: restarting on that data");
     let t0 = Instant::now();
-    let (base, _, stop, task) = boot(&dir.0, &database.as_ref().map_or(String::new(), |d| d.url.clone()), &token).await?;
+    let (base, _, stop, task) = boot(&dir.0, &database.as_ref().map_or(String::new(), |d| d.url.clone()), &token, &[]).await?;
     let ready = loop {
         match http.get(format!("{base}/readyz")).send().await {
             Ok(resp) if resp.status().is_success() => break t0.elapsed().as_secs_f64(),
@@ -663,6 +673,15 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
     let timers = timers(&r, timer_runs).await?;
     r.stop().await?;
     let scale = scale(o, &hook, o.scale.unwrap_or(if o.quick { 2_000 } else { 1_000_000 })).await?;
+    let email = match email::find_python(o.python.as_deref()) {
+        Some(python) => {
+            Some(email::measure(&python, o.runs, o.emails.unwrap_or(if o.quick { 300 } else { 10_000 }), o.database_url.as_deref()).await?)
+        }
+        None => {
+            tracing::warn!("no Python with aiosmtpd (pass --python): the email figure is left out");
+            None
+        }
+    };
     progress("");
     eprintln!();
     Ok(Report {
@@ -671,6 +690,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
         single_events_per_sec: Figure::of(single),
         baseline_db_events_per_sec: Figure::of(db),
         baseline_http_events_per_sec: Figure::of(bare),
+        email,
         latency_ms,
         timers,
         scale,
@@ -703,6 +723,19 @@ pub fn table(r: &Report) -> String {
         f(&r.baseline_http_events_per_sec),
         ratio(&r.batch_events_per_sec, &r.baseline_http_events_per_sec)
     ));
+    match &r.email {
+        Some(e) => {
+            out.push_str(&format!(
+                "{:<44} {:>30}  {}\n",
+                format!("email, a send to {} people (emails/s)", e.people),
+                f(&e.wayfarer_per_sec),
+                ratio(&e.wayfarer_per_sec, &e.ceiling_per_sec)
+            ));
+            out.push_str(&format!("{:<44} {:>30}\n", format!("ceiling: bare SMTP client, {} conns", e.connections), f(&e.ceiling_per_sec)));
+            out.push_str(&format!("{:<44} {:>30}\n", "email: the whole send (s)", format!("{:.1}", e.wayfarer_secs.median)));
+        }
+        None => out.push_str("email: left out (no Python with aiosmtpd; pass --python)\n"),
+    }
     let l = &r.latency_ms;
     out.push_str(&format!(
         "event -> webhook latency at {} events/s background ({} samples; percentiles: median of the runs): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",

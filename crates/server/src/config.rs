@@ -42,6 +42,8 @@ pub struct Smtp {
     pub password: String,
     pub from: String,
     pub timeout_secs: u64,
+    pub concurrency: usize,
+    pub rate_per_sec: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +52,8 @@ pub struct Webhook {
     pub secret: String,
     pub timeout_secs: u64,
     pub allow_private: bool,
+    pub concurrency: usize,
+    pub rate_per_sec: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -193,6 +197,7 @@ impl Config {
             password: Some(self.smtp.password.clone()).filter(|s| !s.is_empty()),
             from: self.smtp.from.clone(),
             timeout: std::time::Duration::from_secs(self.smtp.timeout_secs),
+            limits: deliver::Limits { concurrency: self.smtp.concurrency.max(1), rate_per_sec: f64::from(self.smtp.rate_per_sec) },
         });
         deliver::Options {
             smtp,
@@ -200,6 +205,10 @@ impl Config {
                 timeout: std::time::Duration::from_secs(self.webhook.timeout_secs),
                 secret: Some(self.webhook.secret.clone()).filter(|s| !s.is_empty()),
                 allow_private: self.webhook.allow_private,
+                limits: deliver::Limits {
+                    concurrency: self.webhook.concurrency.max(1),
+                    rate_per_sec: f64::from(self.webhook.rate_per_sec),
+                },
             },
         }
     }

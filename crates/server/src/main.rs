@@ -80,6 +80,13 @@ enum Command {
         /// Simulated people the ingest load's events are about.
         #[arg(long, default_value_t = 10_000)]
         people: u64,
+        /// People the email figure's send goes to (default 10 000; 300 with --quick).
+        #[arg(long)]
+        emails: Option<usize>,
+        /// The Python with aiosmtpd, for the email figure (default .venv/bin/python, then
+        /// python3; without one the email figure is left out).
+        #[arg(long)]
+        python: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -262,8 +269,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench { quick, runs, database_url, background_rate, scale, people, json } => {
-            let report = server::bench::run(&server::bench::Options { quick, runs, database_url, background_rate, scale, people }).await?;
+        Command::Bench { quick, runs, database_url, background_rate, scale, people, emails, python, json } => {
+            let options = server::bench::Options { quick, runs, database_url, background_rate, scale, people, emails, python };
+            let report = server::bench::run(&options).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -319,9 +319,11 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     let b = tx.enqueue(&entry("r1:1:1"), t(0)).expect("enqueue");
     let c = tx.enqueue(&entry("r1:1:2"), t(0)).expect("enqueue");
     assert!(matches!(tx.enqueue(&entry("r1:1:0"), t(0)), Err(Error::Conflict(_))), "idempotency keys are unique");
-    assert_eq!(tx.due_outbox(t(9), 10).expect("due").len(), 0);
-    assert_eq!(tx.next_outbox_due().expect("next"), Some(t(10)));
-    assert_eq!(tx.due_outbox(t(10), 10).expect("due").iter().map(|e| e.id).collect::<Vec<_>>(), [a, b, c]);
+    assert_eq!(tx.due_outbox("email", t(9), 10).expect("due").len(), 0);
+    assert_eq!(tx.outbox_pending().expect("pending"), [("email".to_owned(), 3)]);
+    assert_eq!((tx.due_outbox("sms", t(10), 10).expect("due").len(), tx.next_outbox_due("sms").expect("next")), (0, None), "per channel");
+    assert_eq!(tx.next_outbox_due("email").expect("next"), Some(t(10)));
+    assert_eq!(tx.due_outbox("email", t(10), 10).expect("due").iter().map(|e| e.id).collect::<Vec<_>>(), [a, b, c]);
     tx.record_attempt(a, &Attempt::Retry { at: t(50), error: "421 try later".into() }, t(11)).expect("retry");
     tx.record_attempt(b, &Attempt::Sent { result: json!({"smtp": "250"}) }, t(11)).expect("sent");
     tx.record_attempt(c, &Attempt::Failed { error: "550 no such user".into(), result: None }, t(11)).expect("failed");
@@ -334,7 +336,7 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     let ea = tx.outbox_entry(a).expect("get").expect("exists");
     assert_eq!((ea.status, ea.attempts, ea.result), (OutboxStatus::Captured, 2, Some(json!({"subject": "Hi"}))));
     assert_eq!(ea.payload, payload("r1:1:0"), "the payload reads back as written");
-    assert_eq!(tx.due_outbox(t(1000), 10).expect("due").len(), 0);
+    assert_eq!(tx.due_outbox("email", t(1000), 10).expect("due").len(), 0);
     assert_eq!(tx.messages(Some(OutboxStatus::Failed), None, None, 10).expect("failed")[0].last_error.as_deref(), Some("550 no such user"));
     assert_eq!(tx.messages(None, Some(p), None, 10).expect("all").iter().map(|e| e.id).collect::<Vec<_>>(), [c, b, a]);
     assert_eq!(tx.messages(None, Some(ProfileId(p.0 + 1000)), None, 10).expect("none").len(), 0);
@@ -342,10 +344,11 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     assert_eq!(tx_ids(tx.messages(None, Some(p), Some(b), 2).expect("page")), [a], "the next page starts below the last id seen");
     // A failed message retried by hand: due again, same key, attempts go on counting.
     assert!(!tx.retry_failed(a, t(60)).expect("retry"), "only a failed message is retried");
+    assert_eq!(tx.outbox_pending().expect("pending"), []);
     assert!(tx.retry_failed(c, t(60)).expect("retry"));
     let ec = tx.outbox_entry(c).expect("get").expect("exists");
     assert_eq!((ec.status, ec.attempts, ec.next_attempt_at, ec.key.as_str()), (OutboxStatus::Pending, 1, t(60), "r1:1:2"));
-    assert_eq!(tx.due_outbox(t(60), 10).expect("due").iter().map(|e| e.id).collect::<Vec<_>>(), [c]);
+    assert_eq!(tx.due_outbox("email", t(60), 10).expect("due").iter().map(|e| e.id).collect::<Vec<_>>(), [c]);
     assert!(!tx.retry_failed(c, t(61)).expect("retry"), "pending already");
     tx.commit().expect("commit");
 }

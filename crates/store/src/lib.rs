@@ -663,11 +663,14 @@ pub trait Tx {
 
     // The outbox.
     fn enqueue(&mut self, entry: &NewOutbox, now: Timestamp) -> Result<OutboxId>;
-    /// Pending entries due at `now`, oldest first.
-    fn due_outbox(&mut self, now: Timestamp, limit: usize) -> Result<Vec<OutboxEntry>>;
-    fn next_outbox_due(&mut self) -> Result<Option<Timestamp>>;
+    /// A channel's pending entries due at `now`, oldest first.
+    fn due_outbox(&mut self, channel: &str, now: Timestamp, limit: usize) -> Result<Vec<OutboxEntry>>;
+    /// When a channel's next pending entry is due.
+    fn next_outbox_due(&mut self, channel: &str) -> Result<Option<Timestamp>>;
     fn record_attempt(&mut self, id: OutboxId, attempt: &Attempt, now: Timestamp) -> Result<()>;
     fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>>;
+    /// How many entries each channel has waiting to be sent (pending), by channel name.
+    fn outbox_pending(&mut self) -> Result<Vec<(String, i64)>>;
     /// Makes a failed entry due again at `now` (its idempotency key unchanged); false if it
     /// was not failed. Its attempts go on counting.
     fn retry_failed(&mut self, id: OutboxId, now: Timestamp) -> Result<bool>;

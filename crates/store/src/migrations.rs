@@ -251,6 +251,14 @@ CREATE TABLE property_paths (
 );
 "#,
     ),
+    (
+        10,
+        // Each channel's dispatch queue reads its own due entries.
+        r#"
+DROP INDEX outbox_due;
+CREATE INDEX outbox_due ON outbox (channel, next_attempt_at) WHERE status = 'pending';
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

@@ -728,18 +728,19 @@ impl<C: Conn> Tx for SqlTx<C> {
         }
     }
 
-    fn due_outbox(&mut self, now: Timestamp, n: usize) -> Result<Vec<OutboxEntry>> {
+    fn due_outbox(&mut self, channel: &str, now: Timestamp, n: usize) -> Result<Vec<OutboxEntry>> {
         let rows = self.conn.query(
             &format!(
-                "SELECT {OUTBOX_COLS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+                "SELECT {OUTBOX_COLS} FROM outbox WHERE status = 'pending' AND channel = ? AND next_attempt_at <= ? \
+                 ORDER BY next_attempt_at, id LIMIT ?"
             ),
-            params![now.0, limit(n)],
+            params![channel, now.0, limit(n)],
         )?;
         all(rows, outbox_row)
     }
 
-    fn next_outbox_due(&mut self) -> Result<Option<Timestamp>> {
-        let rows = self.conn.query("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'", &[])?;
+    fn next_outbox_due(&mut self, channel: &str) -> Result<Option<Timestamp>> {
+        let rows = self.conn.query("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' AND channel = ?", params![channel])?;
         Ok(first(rows, |r| r.opt_int(0))?.flatten().map(Timestamp))
     }
 
@@ -773,6 +774,13 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>> {
         let rows = self.conn.query(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE id = ?"), params![id.0])?;
         first(rows, outbox_row)
+    }
+
+    fn outbox_pending(&mut self) -> Result<Vec<(String, i64)>> {
+        // The partial index of pending entries answers it (its rows only).
+        let rows =
+            self.conn.query("SELECT channel, COUNT(*) FROM outbox WHERE status = 'pending' GROUP BY channel ORDER BY channel", &[])?;
+        all(rows, |r| Ok((r.text(0)?.to_owned(), r.int(1)?)))
     }
 
     fn messages(

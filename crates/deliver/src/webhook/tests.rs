@@ -7,7 +7,14 @@ use reqwest::dns::Resolve;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::*;
+use super::Call;
+use super::client::*;
+use super::config::*;
+use crate::Error;
+use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 struct Received {
@@ -178,7 +185,7 @@ async fn ip_literals_are_refused_before_any_lookup() {
         ("http://[fd00::1]:8080/", "[fd00::1]"),
     ];
     for (url, host) in urls {
-        let err = c.call("k", url, "POST", &json!({}), 0).await.expect_err(url);
+        let err = c.call("k", &post(url, json!({}), 0)).await.expect_err(url);
         assert_eq!(
             err,
             Error::Permanent(format!("webhook to private address {host} refused (set webhook.allow_private to allow)")),
@@ -194,7 +201,7 @@ async fn a_name_resolving_to_a_private_address_is_refused_at_connect_time() {
     let (lookup, asked) = table(&[("internal.example", &["127.0.0.1"])]);
     let url = format!("http://internal.example:{port}/hook");
 
-    let err = client(false, lookup.clone()).call("k", &url, "POST", &json!({}), 0).await.expect_err("refused");
+    let err = client(false, lookup.clone()).call("k", &post(&url, json!({}), 0)).await.expect_err("refused");
     assert_eq!(
         err,
         Error::Permanent(
@@ -207,7 +214,7 @@ async fn a_name_resolving_to_a_private_address_is_refused_at_connect_time() {
     assert_eq!(asked.load(Ordering::SeqCst), 1);
 
     // The same name through the same resolver, with the guard off: the call arrives.
-    let out = client(true, lookup).call("k", &url, "POST", &json!({}), 0).await.expect("allowed");
+    let out = client(true, lookup).call("k", &post(&url, json!({}), 0)).await.expect("allowed");
     assert_eq!(out["json"], json!({"score": 7}));
     assert_eq!(seen.lock().expect("seen").len(), 1);
     assert_eq!(asked.load(Ordering::SeqCst), 2);
@@ -231,14 +238,14 @@ async fn the_guard_keeps_only_the_public_addresses_of_a_name_and_names_the_refus
         "webhook to private.example refused: it resolves to private address 10.0.0.1 (private), ::ffff:192.168.0.1 (private), \
          fe80::1 (link-local) (set webhook.allow_private to allow)"
     );
-    let err = client(false, lookup).call("k", "https://private.example/x", "POST", &json!({}), 0).await.expect_err("refused");
+    let err = client(false, lookup).call("k", &post("https://private.example/x", json!({}), 0)).await.expect_err("refused");
     assert!(!err.is_retryable() && err.to_string().contains("fe80::1 (link-local)"), "{err}");
 }
 
 #[tokio::test]
 async fn a_name_that_does_not_resolve_is_retryable() {
     let (lookup, _) = table(&[]);
-    let err = client(false, lookup).call("k", "https://nowhere.example/x", "POST", &json!({}), 0).await.expect_err("no such name");
+    let err = client(false, lookup).call("k", &post("https://nowhere.example/x", json!({}), 0)).await.expect_err("no such name");
     assert!(err.is_retryable() && err.to_string().contains("nowhere.example: no such name"), "{err}");
 }
 
@@ -247,7 +254,7 @@ async fn redirects_are_permanent_failures_not_followed() {
     let reply = "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:1/elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
     let (port, seen) = server(Reply::Fixed(reply.into())).await;
     let (lookup, _) = table(&[]);
-    let err = client(true, lookup).call("k", &format!("http://127.0.0.1:{port}/hook"), "POST", &json!({}), 0).await.expect_err("redirect");
+    let err = client(true, lookup).call("k", &post(&format!("http://127.0.0.1:{port}/hook"), json!({}), 0)).await.expect_err("redirect");
     assert_eq!(
         err,
         Error::Permanent(
@@ -262,7 +269,7 @@ async fn an_endless_response_body_is_read_only_up_to_the_cap() {
     let (tx, mut written) = tokio::sync::mpsc::unbounded_channel();
     let (port, _) = server(Reply::Endless(tx)).await;
     let (lookup, _) = table(&[]);
-    let out = client(true, lookup).call("k", &format!("http://127.0.0.1:{port}/hook"), "POST", &json!({}), 0).await.expect("answered");
+    let out = client(true, lookup).call("k", &post(&format!("http://127.0.0.1:{port}/hook"), json!({}), 0)).await.expect("answered");
     assert_eq!(out["status"], 200);
     assert_eq!(out["truncated"], true);
     assert_eq!(out["response"], "a".repeat(500));
@@ -279,7 +286,7 @@ async fn a_large_error_body_is_cut_too() {
     let reply = format!("HTTP/1.1 500 Oops\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
     let (port, _) = server(Reply::Fixed(reply)).await;
     let (lookup, _) = table(&[]);
-    let err = client(true, lookup).call("k", &format!("http://127.0.0.1:{port}/hook"), "POST", &json!({}), 0).await.expect_err("500");
+    let err = client(true, lookup).call("k", &post(&format!("http://127.0.0.1:{port}/hook"), json!({}), 0)).await.expect_err("500");
     assert_eq!(err, Error::Retryable(format!("webhook answered 500 Internal Server Error: {}", "x".repeat(500))));
 }
 
@@ -290,7 +297,7 @@ async fn calls_carry_the_standard_webhooks_headers_over_the_body_sent() {
     let (lookup, _) = table(&[]);
     let options = WebhookOptions { allow_private: true, secret: Some(secret.into()), ..Default::default() };
     let c = Client::with_lookup(&options, lookup).expect("client");
-    c.call("run-1-2-0", &format!("http://127.0.0.1:{port}/hook"), "POST", &json!({"user": "Kai"}), 1_700_000_000).await.expect("sent");
+    c.call("run-1-2-0", &post(&format!("http://127.0.0.1:{port}/hook"), json!({"user": "Kai"}), 1_700_000_000)).await.expect("sent");
     let received = seen.lock().expect("seen")[0].clone();
     let header = |name: &str| {
         received.head.lines().find_map(|l| l.split_once(": ").filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_owned()))
@@ -329,4 +336,9 @@ fn secrets_must_be_whsec_and_base64_of_at_least_24_bytes() {
     }
     let err = Client::new(&WebhookOptions { secret: Some("s3cret".into()), ..Default::default() }).err().expect("refused at configuration");
     assert!(err.to_string().starts_with("the webhook secret does not start with \"whsec_\""), "{err}");
+}
+
+/// A POST of `body` to `url` at `now_secs`.
+fn post(url: &str, body: serde_json::Value, now_secs: i64) -> Call {
+    Call { url: url.to_owned(), method: "POST".into(), body, now_secs }
 }

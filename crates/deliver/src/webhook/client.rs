@@ -1,5 +1,5 @@
-//! Outgoing webhooks: templated JSON, a timeout, a Standard Webhooks signature, and a guard
-//! against calling private addresses, safe to point at any URL a user types.
+//! The webhook client: a Standard Webhooks signature, a timeout, and a guard against calling
+//! private addresses, safe to point at any URL a user types.
 //!
 //! The guard (as svix's HTTP client does it) sits in the DNS resolver: a host name is resolved
 //! once, its private, loopback, link-local, reserved ... addresses (`forbidden`) are dropped, and
@@ -14,88 +14,14 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
+use super::config::{WebhookOptions, WebhookSecret};
 use crate::Error;
 
 /// The most of a response body that is read; the rest is never read.
 pub(crate) const MAX_RESPONSE_BYTES: usize = 64 * 1024;
-
-#[derive(Debug, Clone)]
-pub struct WebhookOptions {
-    pub timeout: Duration,
-    /// A Standard Webhooks signing secret, `whsec_<base64 key>` (see `WebhookSecret`); each call
-    /// then carries `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
-    /// `None`: calls are not signed.
-    pub secret: Option<String>,
-    /// Allow loopback, private, link-local and other non-public addresses (off by default: the
-    /// SSRF guard).
-    pub allow_private: bool,
-}
-
-impl Default for WebhookOptions {
-    fn default() -> Self {
-        WebhookOptions { timeout: Duration::from_secs(10), secret: None, allow_private: false }
-    }
-}
-
-/// A Standard Webhooks signing secret: `whsec_` followed by the key in base64 (padded or not),
-/// a key of at least 24 bytes, as the spec asks. Generate one with
-/// `echo "whsec_$(openssl rand -base64 32)"`.
-///
-/// A secret without the prefix is refused rather than guessed at: the official verifiers would
-/// base64-decode it (and Python's skips characters that are not base64), while whoever typed it
-/// may mean its bytes, and either guess would make signatures that some receivers reject.
-#[derive(Clone)]
-pub struct WebhookSecret {
-    mac: Hmac<Sha256>,
-}
-
-impl fmt::Debug for WebhookSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("WebhookSecret(..)")
-    }
-}
-
-impl WebhookSecret {
-    pub const PREFIX: &str = "whsec_";
-    pub const MIN_KEY_BYTES: usize = 24;
-
-    pub fn parse(secret: &str) -> Result<WebhookSecret, Error> {
-        let how = "a Standard Webhooks secret is \"whsec_\" and a base64 key of at least 24 bytes; \
-                   generate one with: echo \"whsec_$(openssl rand -base64 32)\"";
-        let Some(encoded) = secret.trim().strip_prefix(Self::PREFIX) else {
-            return Err(Error::Permanent(format!("the webhook secret does not start with \"whsec_\" ({how})")));
-        };
-        let key = STANDARD_NO_PAD
-            .decode(encoded.trim_end_matches('='))
-            .map_err(|e| Error::Permanent(format!("the webhook secret is not base64 after \"whsec_\": {e} ({how})")))?;
-        if key.len() < Self::MIN_KEY_BYTES {
-            return Err(Error::Permanent(format!("the webhook secret's key is {} bytes, too short ({how})", key.len())));
-        }
-        let mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| Error::Permanent(format!("the webhook secret: {e}")))?;
-        Ok(WebhookSecret { mac })
-    }
-
-    /// The `webhook-signature` header value: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
-    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let mut mac = self.mac.clone();
-        mac.update(format!("{id}.{timestamp}.").as_bytes());
-        mac.update(body);
-        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
-    }
-}
-
-/// The `webhook-signature` header value for a call (`WebhookSecret::parse`, then `sign`).
-pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<String, Error> {
-    Ok(WebhookSecret::parse(secret)?.sign(id, timestamp, body))
-}
 
 /// Why a webhook may not call `ip`, if it may not: every address that is not public unicast.
 /// IPv4 in IPv6 (mapped, compatible, NAT64, 6to4) is judged by the IPv4 address inside.
@@ -200,9 +126,9 @@ impl std::error::Error for Refused {}
 
 /// The resolver reqwest connects through: resolves, then keeps only the addresses a webhook may
 /// call (all of them with `allow_private`).
-struct Guard {
-    lookup: Lookup,
-    allow_private: bool,
+pub(super) struct Guard {
+    pub(super) lookup: Lookup,
+    pub(super) allow_private: bool,
 }
 
 impl reqwest::dns::Resolve for Guard {
@@ -268,6 +194,7 @@ pub(crate) struct Client {
     http: reqwest::Client,
     secret: Option<WebhookSecret>,
     allow_private: bool,
+    limits: crate::Limits,
 }
 
 impl Client {
@@ -288,10 +215,12 @@ impl Client {
             builder = builder.no_proxy();
         }
         let http = builder.build().map_err(|e| Error::Permanent(format!("webhook client: {e}")))?;
-        Ok(Client { http, secret, allow_private: o.allow_private })
+        Ok(Client { http, secret, allow_private: o.allow_private, limits: o.limits })
     }
 
-    pub(crate) async fn call(&self, key: &str, url: &str, method: &str, body: &Value, now_secs: i64) -> Result<Value, Error> {
+    pub(crate) async fn call(&self, key: &str, call: &super::Call) -> Result<Value, Error> {
+        let super::Call { url, method, body, now_secs } = call;
+        let (url, method, now_secs) = (url.as_str(), method.as_str(), *now_secs);
         let parsed = reqwest::Url::parse(url).map_err(|e| Error::Permanent(format!("webhook url {url:?}: {e}")))?;
         let host = parsed.host_str().ok_or_else(|| Error::Permanent(format!("webhook url {url:?} has no host")))?;
         // Host names are checked by the guard as they are resolved; IP literals (which the URL
@@ -344,5 +273,15 @@ impl Client {
     }
 }
 
-#[cfg(test)]
-mod tests;
+impl crate::Channel for Client {
+    type Message = super::Call;
+    const NAME: &'static str = crate::WEBHOOK;
+
+    fn limits(&self) -> crate::Limits {
+        self.limits
+    }
+
+    async fn send(&self, key: &str, call: &super::Call) -> Result<Value, Error> {
+        self.call(key, call).await
+    }
+}
