@@ -1,7 +1,8 @@
-// Browser test of People, Content and Settings against a running server: Debian's Chromium
-// driven by playwright-core. It seeds what it needs through the API first: a source, the
-// consultation journey (examples/consultation.json) and its two templates, and a person whose
-// events start a run of it.
+// Browser test of People, Content, Delivery and Settings against a running server: Debian's
+// Chromium driven by playwright-core. It seeds what it needs through the API first: a source,
+// the consultation journey (examples/consultation.json) and its two templates, a person whose
+// events start a run of it, and a journey whose webhook goes to a private address (refused by
+// the SSRF guard unless webhook.allow_private is on), for a failed message.
 //
 //   WAYFARER_URL    the server (default http://127.0.0.1:8420). A server that does not serve
 //                   the web interface itself (built before it embedded web/dist) gets a
@@ -44,9 +45,13 @@ async function seed() {
   await ok("PUT", "/api/templates/consultation-reminder", { subject: "A reminder for {{ traits.firstName }}", text: "The offer stands." });
   const doc = example("consultation");
   await ok("POST", `/api/journeys/${doc.id}/apply`, { document: doc });
+  // A webhook to a private address: refused for good (a failed message) by default.
+  const hook = { id: "delivery-e2e", entry: { event: "Delivery Checked" }, steps: [{ id: "notify", type: "webhook", url: "http://127.0.0.1:9/delivery-e2e" }] };
+  await ok("POST", `/api/journeys/${hook.id}/apply`, { document: hook });
   // A person who looks at three products: the third view starts a run, which sends the invite.
   await segment(writeKey, "identify", { userId: user, traits: { firstName: "Ada", email: `${user}@example.com` } });
   for (const p of ["a", "b", "c"]) await segment(writeKey, "page", { userId: user, name: "Product", properties: { path: `/products/${p}` } });
+  await segment(writeKey, "track", { userId: user, event: "Delivery Checked" });
   for (let i = 0; i < 100; i++) {
     const { status, json } = await api("GET", `/api/profiles/lookup?user_id=${user}`);
     const run = status === 200 ? json.journeys.find((r) => r.journey === "consultation") : undefined;
@@ -174,6 +179,37 @@ test("Settings: the source's write key and the snippet with it; users, tokens an
   await p.getByRole("region", { name: "Audit log" }).locator(".audit-list, p:has-text('Nothing changed yet.')").first().waitFor();
   await checkAccessible(p, "Settings");
   await screenshot(p, "settings", { fullPage: true });
+});
+
+test("Delivery: each channel's queue, and the webhook's message with its person, its error and Retry", async () => {
+  const p = await page();
+  await p.goto(`${base}/delivery`);
+  const channels = p.getByRole("table", { name: "Channels" });
+  for (const name of ["email", "webhook"]) await channels.getByRole("rowheader", { name }).waitFor();
+  await channels.getByRole("row", { name: /^webhook/ }).getByText("the URL each step names", { exact: false }).waitFor();
+  // Every message, this run's webhook among them (failed if the guard refused it, else waiting for a retry).
+  await p.getByLabel("Show").selectOption("all");
+  const mine = (list) => list.getByRole("listitem").filter({ hasText: "127.0.0.1:9/delivery-e2e" }).filter({ hasText: `person ${profileId}` });
+  const item = mine(p.getByRole("list", { name: "Messages" }));
+  await item.first().waitFor();
+  const status = (await item.first().locator(".status").textContent())?.trim();
+  assert.ok(["failed", "pending"].includes(status), `the webhook's message is failed or waiting, not ${status}`);
+  if (status === "failed") {
+    await item.first().getByText("refused", { exact: false }).waitFor();
+    await p.getByLabel("Show").selectOption("failed");
+    await mine(p.getByRole("list", { name: "Messages" })).first().getByRole("button", { name: "Retry" }).click();
+    // Sent once more and refused once more: failed again, with one more attempt.
+    for (let i = 0; ; i++) {
+      await p.reload();
+      await p.getByLabel("Show").selectOption("failed");
+      await p.getByRole("list", { name: "Messages" }).or(p.getByText("No failed message.")).first().waitFor();
+      if ((await mine(p.getByRole("list", { name: "Messages" })).filter({ hasText: "2 attempts" }).count()) > 0) break;
+      assert.ok(i < 50, "the retried message failed again with 2 attempts");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await checkAccessible(p, "Delivery");
+  await screenshot(p, "delivery", { fullPage: true });
 });
 
 test("the pages made no request elsewhere and threw no error", () => browser.clean());

@@ -15,6 +15,7 @@ const PersonPage = lazy(() => import("./pages/PersonPage").then((m) => ({ defaul
 const RunPage = lazy(() => import("./pages/RunPage").then((m) => ({ default: m.RunPage })));
 const ContentPage = lazy(() => import("./pages/ContentPage").then((m) => ({ default: m.ContentPage })));
 const TemplatePage = lazy(() => import("./pages/TemplatePage").then((m) => ({ default: m.TemplatePage })));
+const DeliveryPage = lazy(() => import("./pages/DeliveryPage").then((m) => ({ default: m.DeliveryPage })));
 const SettingsPage = lazy(() => import("./pages/SettingsPage").then((m) => ({ default: m.SettingsPage })));
 
 function Page({ path }: { path: string }) {
@@ -29,6 +30,7 @@ function Page({ path }: { path: string }) {
   if (path === "/content") return <ContentPage />;
   const template = match("/content/:id", path);
   if (template) return <TemplatePage key={template.id} id={template.id} />;
+  if (path === "/delivery") return <DeliveryPage />;
   if (path === "/settings") return <SettingsPage />;
   return <Placeholder title="Not found">{`Nothing lives at ${path}. The navigation on the left lists what there is.`}</Placeholder>;
 }

@@ -23,6 +23,8 @@ pub trait Channel: Send + Sync {
     /// The outbox's name for the channel.
     const NAME: &'static str;
     fn limits(&self) -> Limits;
+    /// Where it sends, for people: "smtp.example.com:587 (STARTTLS)".
+    fn describe(&self) -> String;
     /// Sends one message; the send carries `key`, the outbox entry's idempotency key.
     fn send(&self, key: &str, message: &Self::Message) -> impl std::future::Future<Output = Result<Value, Error>> + Send;
 }
@@ -54,6 +56,15 @@ impl Default for Limits {
     fn default() -> Self {
         Limits { concurrency: 16, rate_per_sec: 0.0 }
     }
+}
+
+/// A channel as the dispatcher and the admin API see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelInfo {
+    pub name: &'static str,
+    pub limits: Limits,
+    /// Where it sends, for people.
+    pub detail: String,
 }
 
 /// The outbox's channel names, each sent through a dispatch queue of its own.
@@ -115,9 +126,20 @@ impl Deliverer {
 
     /// Every channel with its limits: each gets a dispatch queue of its own, so a slow
     /// provider never holds up another.
-    pub fn channels(&self) -> Vec<(&'static str, Limits)> {
-        // Captured email (no SMTP server) has the default limits.
-        vec![(EMAIL, self.smtp.as_ref().map(Channel::limits).unwrap_or_default()), (WEBHOOK, self.webhook.limits())]
+    pub fn channels(&self) -> Vec<ChannelInfo> {
+        fn info<C: Channel>(c: &C) -> ChannelInfo {
+            ChannelInfo { name: C::NAME, limits: c.limits(), detail: c.describe() }
+        }
+        let email = self.smtp.as_ref().map(info).unwrap_or_else(|| ChannelInfo {
+            name: EMAIL,
+            limits: Limits::default(),
+            detail: "no SMTP server: emails are rendered and kept (captured), not sent".into(),
+        });
+        let mut webhook = info(&self.webhook);
+        if self.simulate {
+            webhook.detail = "simulated: rendered and kept, never called".into();
+        }
+        vec![email, webhook]
     }
 
     pub fn renderer(&self) -> &Renderer {

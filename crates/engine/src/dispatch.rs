@@ -167,6 +167,7 @@ impl Handoff {
 
 /// A channel's dispatch queue.
 struct Lane {
+    info: deliver::ChannelInfo,
     channel: &'static str,
     concurrency: usize,
     bucket: Bucket,
@@ -223,11 +224,12 @@ impl Dispatcher {
         let lanes = deliverer
             .channels()
             .into_iter()
-            .map(|(channel, limits)| Lane {
-                channel,
-                concurrency: limits.concurrency.max(1),
-                bucket: Bucket::new(limits.rate_per_sec),
+            .map(|info| Lane {
+                channel: info.name,
+                concurrency: info.limits.concurrency.max(1),
+                bucket: Bucket::new(info.limits.rate_per_sec),
                 pass: Mutex::new(()),
+                info,
             })
             .collect();
         Dispatcher {
@@ -271,7 +273,12 @@ impl Dispatcher {
 
     /// The channels the dispatcher has queues for (what the handoff is made for).
     pub(crate) fn channels(deliverer: &Deliverer) -> Vec<&'static str> {
-        deliverer.channels().into_iter().map(|(c, _)| c).collect()
+        deliverer.channels().into_iter().map(|c| c.name).collect()
+    }
+
+    /// Each queue's channel, its limits and where it sends.
+    pub(crate) fn lanes(&self) -> Vec<deliver::ChannelInfo> {
+        self.lanes.iter().map(|l| l.info.clone()).collect()
     }
 
     /// Something became due (a message retried by hand): look at the outbox.

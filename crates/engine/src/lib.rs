@@ -297,6 +297,11 @@ impl Engine {
             .map_err(Error::from)
     }
 
+    /// The channels, each with its dispatch queue's limits and where it sends.
+    pub fn channels(&self) -> Vec<deliver::ChannelInfo> {
+        self.dispatcher.lanes()
+    }
+
     /// Templates were edited (in this process's store): sends read them again at once.
     pub fn templates_changed(&self) {
         self.dispatcher.forget_templates();

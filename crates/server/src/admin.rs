@@ -1191,6 +1191,25 @@ pub async fn list_messages(State(app): State<Arc<App>>, Query(q): Query<wire::Me
     Ok(Json(wire::MessagesPage { messages: all.iter().map(message_view).collect(), next_cursor }))
 }
 
+/// The channels: where each sends, its dispatch queue's limits, and how many messages wait in it.
+#[utoipa::path(get, path = "/channels", tag = "messages", responses((status = 200, body = wire::ChannelList)))]
+pub async fn list_channels(State(app): State<Arc<App>>) -> Answer<wire::ChannelList> {
+    let pending = app.read(|tx| Ok(tx.outbox_pending()?)).await?;
+    let channels = app
+        .engine
+        .channels()
+        .into_iter()
+        .map(|c| wire::ChannelView {
+            name: c.name.to_owned(),
+            detail: c.detail,
+            concurrency: u32::try_from(c.limits.concurrency).unwrap_or(u32::MAX),
+            rate_per_sec: c.limits.rate_per_sec,
+            pending: pending.iter().find(|(name, _)| name == c.name).map_or(0, |(_, n)| *n),
+        })
+        .collect();
+    Ok(Json(wire::ChannelList { channels }))
+}
+
 /// Sends a failed message again (once, with the same idempotency key); 409 if it is not failed.
 #[utoipa::path(post, path = "/messages/{id}/retry", tag = "messages", params(("id" = i64, Path)),
     responses((status = 200, body = wire::Retried), (status = 404, body = ErrorBody),

@@ -42,6 +42,7 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin::profile_journeys))
         .routes(routes!(admin::list_messages))
         .routes(routes!(admin::retry_message))
+        .routes(routes!(admin::list_channels))
         .routes(routes!(admin::list_dead_letters))
         .routes(routes!(admin::replay_dead_letter))
         .routes(routes!(admin::get_clock, admin::move_clock))

@@ -992,6 +992,26 @@ pub struct MessagesQuery {
     pub limit: Option<u32>,
 }
 
+/// A channel and its dispatch queue.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ChannelView {
+    /// The outbox's name for it (`email`, `webhook`).
+    pub name: String,
+    /// Where it sends.
+    pub detail: String,
+    /// Messages sent at once (for SMTP, the connections kept open).
+    pub concurrency: u32,
+    /// Most messages sent per second; 0: no limit.
+    pub rate_per_sec: f64,
+    /// Messages waiting to be sent (a first attempt or a retry).
+    pub pending: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ChannelList {
+    pub channels: Vec<ChannelView>,
+}
+
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 pub struct MessagesPage {
     /// Newest first.

@@ -718,6 +718,17 @@ mod http {
         assert_eq!(person["journeys"][0]["trace"][0]["lines"], json!(["entered on Signed Up", "hi: send email welcome", "completed"]));
         assert_eq!(person["journeys"][0]["trace"][1]["lines"], json!(["hi: message delivered (captured)"]), "and its trace says so");
         assert_eq!(person["messages"][0]["status"], json!("captured"));
+        // The channels say where they send, their queues' limits, and that nothing waits.
+        let (status, out) = api.admin("GET", "/api/channels", Value::Null).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            out["channels"],
+            json!([
+                {"name": "email", "detail": "no SMTP server: emails are rendered and kept (captured), not sent", "concurrency": 16, "rate_per_sec": 0.0, "pending": 0},
+                {"name": "webhook", "detail": "the URL each step names; not signed (no webhook.secret); private addresses refused",
+                    "concurrency": 16, "rate_per_sec": 0.0, "pending": 0}
+            ])
+        );
     }
 
     /// The person page draws each run on its journey: its trace is data as well as text,
@@ -790,7 +801,7 @@ mod http {
 
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
-    const ROUTES: [&str; 45] = [
+    const ROUTES: [&str; 46] = [
         "GET /api/audit",
         "GET /api/me/tokens",
         "POST /api/me/tokens",
@@ -827,6 +838,7 @@ mod http {
         "POST /api/template-preview",
         "GET /api/messages",
         "POST /api/messages/{id}/retry",
+        "GET /api/channels",
         "GET /api/profiles",
         "GET /api/profiles/lookup",
         "GET /api/profiles/{id}",

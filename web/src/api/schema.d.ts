@@ -24,6 +24,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channels: where each sends, its dispatch queue's limits, and how many messages wait in it. */
+        get: operations["list_channels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/clock": {
         parameters: {
             query?: never;
@@ -804,6 +821,31 @@ export interface components {
         BranchType: "branch";
         /** @enum {string} */
         Channel: "email";
+        ChannelList: {
+            channels: components["schemas"]["ChannelView"][];
+        };
+        /** @description A channel and its dispatch queue. */
+        ChannelView: {
+            /**
+             * Format: int32
+             * @description Messages sent at once (for SMTP, the connections kept open).
+             */
+            concurrency: number;
+            /** @description Where it sends. */
+            detail: string;
+            /** @description The outbox's name for it (`email`, `webhook`). */
+            name: string;
+            /**
+             * Format: int64
+             * @description Messages waiting to be sent (a first attempt or a retry).
+             */
+            pending: number;
+            /**
+             * Format: double
+             * @description Most messages sent per second; 0: no limit.
+             */
+            rate_per_sec: number;
+        };
         /** @description One comparison a condition made, with the value it saw. */
         Check: {
             /**
@@ -1829,6 +1871,71 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelList"];
                 };
             };
             /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */

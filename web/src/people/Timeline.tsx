@@ -54,13 +54,14 @@ function EventItem({ event }: { event: Schemas["EventView"] }) {
   );
 }
 
-function messageTitle(m: Schemas["MessageView"]): string {
+export function messageTitle(m: Schemas["MessageView"]): string {
   if (m.channel === "email") return `Email: ${m.template ?? "(no template)"}`;
   if (m.channel === "webhook") return `Webhook: ${m.url ?? ""}`;
   return `${m.channel}: ${m.template ?? m.url ?? ""}`;
 }
 
-function MessageItem({ message, onRetried }: { message: Schemas["MessageView"]; onRetried: () => void }) {
+/** A message: where it went, from which step, its status and error, and Retry when it failed. `person` links to whom it went. */
+export function MessageItem({ message, onRetried, person }: { message: Schemas["MessageView"]; onRetried: () => void; person?: boolean }) {
   const [retrying, setRetrying] = useState(false);
   const editor = useMay("editor");
   const [error, setError] = useState<ApiError>();
@@ -90,6 +91,11 @@ function MessageItem({ message, onRetried }: { message: Schemas["MessageView"]; 
       }
     >
       <p className="item-text">
+        {person && (
+          <>
+            <Link to={`/people/${message.profile_id}`}>person {message.profile_id}</Link> ·{" "}
+          </>
+        )}
         {message.to && <>to {message.to} · </>}
         from <code>{message.node}</code>
         {message.attempts > 1 && <> · {message.attempts} attempts</>}

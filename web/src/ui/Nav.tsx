@@ -1,11 +1,12 @@
 import type { ComponentType, ReactNode } from "react";
 import { Link } from "../router";
-import { ContentIcon, JourneysIcon, PeopleIcon, SettingsIcon } from "./icons";
+import { ContentIcon, DeliveryIcon, JourneysIcon, PeopleIcon, SettingsIcon } from "./icons";
 
 const SECTIONS: { to: string; label: string; Icon: ComponentType }[] = [
   { to: "/journeys", label: "Journeys", Icon: JourneysIcon },
   { to: "/people", label: "People", Icon: PeopleIcon },
   { to: "/content", label: "Content", Icon: ContentIcon },
+  { to: "/delivery", label: "Delivery", Icon: DeliveryIcon },
   { to: "/settings", label: "Settings", Icon: SettingsIcon },
 ];
 

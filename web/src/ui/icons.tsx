@@ -92,6 +92,13 @@ export const ContentIcon = () => (
   </Svg>
 );
 
+export const DeliveryIcon = () => (
+  <Svg>
+    <path d="M3 11.5 21 4l-7.5 18-2.5-8z" />
+    <path d="m11 14 10-10" />
+  </Svg>
+);
+
 export const SettingsIcon = () => (
   <Svg>
     <path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0" />

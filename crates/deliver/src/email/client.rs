@@ -155,6 +155,16 @@ impl crate::Channel for Mailer {
         self.options.limits
     }
 
+    fn describe(&self) -> String {
+        let o = &self.options;
+        let tls = match o.tls {
+            TlsMode::None => "no TLS",
+            TlsMode::StartTls => "STARTTLS",
+            TlsMode::Tls => "TLS",
+        };
+        format!("{}:{} ({tls}), from {}", o.host, o.port, self.from)
+    }
+
     async fn send(&self, key: &str, email: &Email) -> Result<Value, Error> {
         Mailer::send(self, key, email).await
     }

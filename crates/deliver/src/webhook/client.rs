@@ -281,6 +281,12 @@ impl crate::Channel for Client {
         self.limits
     }
 
+    fn describe(&self) -> String {
+        let signed = if self.secret.is_some() { "signed (Standard Webhooks)" } else { "not signed (no webhook.secret)" };
+        let private = if self.allow_private { "private addresses allowed" } else { "private addresses refused" };
+        format!("the URL each step names; {signed}; {private}")
+    }
+
     async fn send(&self, key: &str, call: &super::Call) -> Result<Value, Error> {
         self.call(key, call).await
     }

@@ -1,0 +1,81 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { mockApi } from "../test/api";
+import { message } from "../test/fixtures";
+import { sessionAs, withSession } from "../test/session";
+import { DeliveryPage, rateText } from "./DeliveryPage";
+
+beforeEach(() => window.history.pushState(null, "", "/delivery"));
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+const channels = {
+  channels: [
+    { name: "email", detail: "smtp.acme.test:587 (STARTTLS), from Acme <hello@acme.test>", concurrency: 16, rate_per_sec: 10, pending: 3 },
+    { name: "webhook", detail: "the URL each step names; signed (Standard Webhooks); private addresses refused", concurrency: 8, rate_per_sec: 0, pending: 0 },
+  ],
+};
+
+test("each channel's queue: where it sends, its limits and what waits", async () => {
+  mockApi({ "GET /api/channels": channels, "GET /api/messages": { messages: [], next_cursor: null } });
+  render(withSession(sessionAs("viewer"), <DeliveryPage />));
+  const email = (await screen.findByRole("rowheader", { name: "email" })).closest("tr") as HTMLElement;
+  expect(within(email).getAllByRole("cell").map((c) => c.textContent)).toEqual([
+    "smtp.acme.test:587 (STARTTLS), from Acme <hello@acme.test>",
+    "16",
+    "at most 10 a second",
+    "3",
+  ]);
+  const webhook = screen.getByRole("rowheader", { name: "webhook" }).closest("tr") as HTMLElement;
+  expect(within(webhook).getAllByRole("cell")[2].textContent).toBe("no limit");
+  expect(await screen.findByText("No failed message.")).toBeTruthy();
+});
+
+test("failed messages first, with the person and the error; Retry sends one again and the list reloads", async () => {
+  let retried = false;
+  const failed = message({ id: 7, status: "failed", delivered: false, profile_id: 42, to: "ann@x.test", last_error: "smtp: 550 no such user", attempts: 1 });
+  const { calls } = mockApi({
+    "GET /api/channels": channels,
+    "GET /api/messages": ({ query }: { query: URLSearchParams }) => {
+      if (query.get("status") === "failed") return { messages: retried ? [] : [failed], next_cursor: null };
+      if (query.get("status") === "sent") return { messages: [message({ id: 8, status: "sent", delivered: true })], next_cursor: "8" };
+      return { messages: [], next_cursor: null };
+    },
+    "POST /api/messages/7/retry": () => {
+      retried = true;
+      return { retried: 1 };
+    },
+  });
+  render(withSession(sessionAs("editor"), <DeliveryPage />));
+  const list = await screen.findByRole("list", { name: "Messages" });
+  expect(within(list).getByText("smtp: 550 no such user")).toBeTruthy();
+  expect(within(list).getByRole("link", { name: "person 42" }).getAttribute("href")).toBe("/people/42");
+  fireEvent.click(within(list).getByRole("button", { name: "Retry" }));
+  expect(await screen.findByText("No failed message.")).toBeTruthy();
+  expect(calls.filter((c) => c.method === "POST").map((c) => c.path)).toEqual(["/api/messages/7/retry"]);
+  fireEvent.change(screen.getByLabelText("Show"), { target: { value: "sent" } });
+  expect(await screen.findByRole("button", { name: "Load more" })).toBeTruthy();
+  const asked = calls.filter((c) => c.path === "/api/messages").map((c) => [c.query.get("status"), c.query.get("limit")]);
+  expect(asked).toEqual([
+    ["failed", "50"],
+    ["failed", "50"],
+    ["sent", "50"],
+  ]);
+});
+
+test("a viewer sees failed messages but may not retry them", async () => {
+  mockApi({
+    "GET /api/channels": channels,
+    "GET /api/messages": { messages: [message({ id: 7, status: "failed", delivered: false })], next_cursor: null },
+  });
+  render(withSession(sessionAs("viewer"), <DeliveryPage />));
+  const list = await screen.findByRole("list", { name: "Messages" });
+  expect(within(list).queryByRole("button", { name: "Retry" })).toBeNull();
+});
+
+test("a rate reads as words", () => {
+  expect([rateText(0), rateText(2.5)]).toEqual(["no limit", "at most 2.5 a second"]);
+});
