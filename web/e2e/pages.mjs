@@ -212,4 +212,28 @@ test("Delivery: each channel's queue, and the webhook's message with its person,
   await screenshot(p, "delivery", { fullPage: true });
 });
 
+test("Unsubscribe: the link in an email asks first (link scanners only GET), then unsubscribes", async () => {
+  // The invite the person's run sent (captured: no SMTP server), with its one-click unsubscribe.
+  const { messages } = await ok("GET", `/api/messages?profile_id=${profileId}`);
+  const invite = messages.find((m) => m.template === "consultation-invite");
+  const link = invite?.message?.list_unsubscribe;
+  assert.ok(link, `the invite has no unsubscribe link: set tracking.base_url to the server's address (${JSON.stringify(invite)})`);
+  const p = await page();
+  await p.goto(link);
+  await p.getByRole("heading", { name: "Unsubscribe" }).waitFor();
+  await checkAccessible(p, "the unsubscribe page");
+  await screenshot(p, "unsubscribe");
+  const before = await ok("GET", `/api/profiles/${profileId}`);
+  assert.equal(before.traits.email_unsubscribed, undefined, "opening the link changed nothing");
+  await p.getByRole("button", { name: "Unsubscribe" }).click();
+  await p.getByRole("heading", { name: "Unsubscribed" }).waitFor();
+  await p.getByText("You are unsubscribed").waitFor();
+  for (let i = 0; ; i++) {
+    const after = await ok("GET", `/api/profiles/${profileId}`);
+    if (after.traits.email_unsubscribed === true) break;
+    assert.ok(i < 50, "the person is unsubscribed");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
 test("the pages made no request elsewhere and threw no error", () => browser.clean());

@@ -143,6 +143,8 @@ impl Wayfarer {
             .env("WAYFARER_DATA_DIR", dir.join("data"))
             .env("WAYFARER_ADMIN_TOKEN", &token)
             .env("WAYFARER_TESTING_MANUAL_CLOCK", "2030-01-01T00:00:00Z")
+            // Links in emails point back at this server (the unsubscribe page's browser test).
+            .env("WAYFARER_TRACKING_BASE_URL", format!("http://{addr}"))
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?)
             .spawn()

@@ -6,12 +6,14 @@
 
 mod email;
 mod render;
+mod tracking;
 mod webhook;
 
 use serde_json::Value;
 
 pub use email::{Email, SmtpOptions, TlsMode};
 pub use render::{EmailTemplate, Rendered, Renderer, VARIABLES, variables};
+pub use tracking::{Purpose, Tracking};
 pub use webhook::{Call, WebhookOptions, WebhookSecret, signature};
 
 /// A channel: one folder each (`config.rs`, what it is configured with; `client.rs`, how it
@@ -85,6 +87,8 @@ pub struct Options {
     /// `None`: emails are captured in the store instead of sent.
     pub smtp: Option<SmtpOptions>,
     pub webhook: WebhookOptions,
+    /// `None`: emails go out as rendered, with no tracking and no one-click unsubscribe.
+    pub tracking: Option<Tracking>,
 }
 
 /// The channels, built once from `Options`.
@@ -96,6 +100,7 @@ pub struct Deliverer {
     webhook: webhook::Client,
     /// Backtests: webhooks are rendered and captured, never called.
     simulate: bool,
+    tracking: Option<Tracking>,
 }
 
 impl Deliverer {
@@ -106,6 +111,7 @@ impl Deliverer {
             capture_from: None,
             webhook: webhook::Client::new(&options.webhook)?,
             simulate: false,
+            tracking: options.tracking.clone(),
         })
     }
 
@@ -146,13 +152,33 @@ impl Deliverer {
         &self.renderer
     }
 
-    /// Renders and sends (or captures) one email. `key` becomes its `Message-ID`.
-    pub async fn email(&self, key: &str, to: Option<&str>, template: &EmailTemplate, ctx: &Value) -> Result<Outcome, Error> {
+    /// Renders and sends (or captures) one email. `key` becomes its `Message-ID`. With
+    /// tracking configured and the outbox id of the message given, its links go through click
+    /// redirects, an open pixel is added, and it carries a one-click unsubscribe (RFC 8058).
+    pub async fn email(
+        &self,
+        key: &str,
+        to: Option<&str>,
+        template: &EmailTemplate,
+        ctx: &Value,
+        message: Option<i64>,
+    ) -> Result<Outcome, Error> {
         let to = to.filter(|t| !t.trim().is_empty()).ok_or_else(|| Error::Permanent("the person has no \"email\" trait".into()))?;
-        let rendered = self.renderer.email(template, ctx)?;
+        let mut rendered = self.renderer.email(template, ctx)?;
+        let mut unsubscribe = None;
+        if let (Some(tracking), Some(message)) = (&self.tracking, message) {
+            rendered.html = tracking.rewrite(&rendered.html, message);
+            unsubscribe = Some(tracking.unsubscribe_url(message));
+        }
         match &self.smtp {
-            Some(mailer) => Channel::send(mailer, key, &Email { to: to.to_owned(), rendered }).await.map(Outcome::Sent),
-            None => Ok(Outcome::Captured(rendered.describe(to, self.capture_from.as_deref()))),
+            Some(mailer) => Channel::send(mailer, key, &Email { to: to.to_owned(), rendered, unsubscribe }).await.map(Outcome::Sent),
+            None => {
+                let mut captured = rendered.describe(to, self.capture_from.as_deref());
+                if let Some(url) = unsubscribe {
+                    captured["list_unsubscribe"] = Value::String(url);
+                }
+                Ok(Outcome::Captured(captured))
+            }
         }
     }
 
@@ -189,10 +215,10 @@ mod tests {
         let t = EmailTemplate { id: "hi".into(), subject: "Hi {{ traits.firstName }}".into(), html: String::new(), text: "x".into() };
         let ctx = json!({"traits": {"firstName": "Ann"}});
         let deliverer = Deliverer::new(&Options::default()).expect("deliverer").with_capture_from(" Acme <hello@acme.test> ");
-        let Ok(Outcome::Captured(m)) = deliverer.email("k1", Some("ann@x.test"), &t, &ctx).await else { panic!("captured") };
+        let Ok(Outcome::Captured(m)) = deliverer.email("k1", Some("ann@x.test"), &t, &ctx, None).await else { panic!("captured") };
         assert_eq!((&m["from"], &m["to"], &m["subject"]), (&json!("Acme <hello@acme.test>"), &json!("ann@x.test"), &json!("Hi Ann")));
         let unset = Deliverer::new(&Options::default()).expect("deliverer").with_capture_from("");
-        let Ok(Outcome::Captured(m)) = unset.email("k2", Some("ann@x.test"), &t, &ctx).await else { panic!("captured") };
+        let Ok(Outcome::Captured(m)) = unset.email("k2", Some("ann@x.test"), &t, &ctx, None).await else { panic!("captured") };
         assert_eq!(m["from"], json!(null));
     }
 }

@@ -96,8 +96,11 @@ async fn receive_one() -> (String, oneshot::Receiver<(BTreeMap<String, String>, 
 async fn the_official_verifier_accepts_our_signature_and_rejects_a_tampered_body() {
     let Some(python) = python() else { return };
     let (url, received) = receive_one().await;
-    let options =
-        Options { smtp: None, webhook: WebhookOptions { allow_private: true, secret: Some(SECRET.into()), ..Default::default() } };
+    let options = Options {
+        smtp: None,
+        webhook: WebhookOptions { allow_private: true, secret: Some(SECRET.into()), ..Default::default() },
+        tracking: None,
+    };
     let deliverer = Deliverer::new(&options).expect("deliverer");
     // The verifier accepts timestamps within 5 minutes of its own clock.
     let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs() as i64;

@@ -271,6 +271,17 @@ impl Dispatcher {
         Ok(stored)
     }
 
+    /// Whether the person (as merged now) has unsubscribed from marketing email.
+    async fn unsubscribed(&self, profile: domain::ids::ProfileId) -> Result<bool, deliver::Error> {
+        self.blocking(move |s| {
+            let mut tx = s.read()?;
+            let id = tx.canonical(profile)?.unwrap_or(profile);
+            Ok(tx.profile(id)?.is_some_and(|p| p.traits.get(EMAIL_UNSUBSCRIBED) == Some(&Value::Bool(true))))
+        })
+        .await
+        .map_err(|e| deliver::Error::Retryable(format!("reading the person's consent: {e}")))
+    }
+
     /// The channels the dispatcher has queues for (what the handoff is made for).
     pub(crate) fn channels(deliverer: &Deliverer) -> Vec<&'static str> {
         deliverer.channels().into_iter().map(|c| c.name).collect()
@@ -487,6 +498,10 @@ impl Dispatcher {
     }
 }
 
+/// The trait that unsubscribes a person from marketing email when `true` (set by the one-click
+/// unsubscribe, or by an identify).
+pub const EMAIL_UNSUBSCRIBED: &str = "email_unsubscribed";
+
 /// Records a batch of attempts in one transaction.
 fn record(store: &dyn Store, batch: &[(OutboxEntry, Attempt)], now: domain::time::Timestamp) -> Result<(), store::Error> {
     let mut tx = store.write()?;
@@ -570,9 +585,15 @@ impl Dispatcher {
         match entry.payload.effect.clone() {
             Effect::Send { template, .. } => {
                 let stored = self.template(&template).await?;
+                // Consent, as it is now (an unsubscribe also stops what was already queued).
+                if stored.category == store::Category::Marketing && self.unsubscribed(entry.profile).await? {
+                    return Err(deliver::Error::Permanent(format!(
+                        "not sent: the person unsubscribed from marketing email (trait {EMAIL_UNSUBSCRIBED})"
+                    )));
+                }
                 let to = entry.payload.to.as_deref();
                 let t = email_template(&template, stored);
-                self.deliverer.email(&entry.key, to, &t, &ctx).await
+                self.deliverer.email(&entry.key, to, &t, &ctx, Some(entry.id.0)).await
             }
             Effect::Update { .. } => Err(deliver::Error::Permanent("trait updates are applied in the engine, never sent".into())),
             Effect::Webhook { url, method, body, save, .. } => {

@@ -26,7 +26,7 @@ use store::Store;
 use tokio::sync::oneshot;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use dispatch::RetryPolicy;
+pub use dispatch::{EMAIL_UNSUBSCRIBED, RetryPolicy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -80,6 +80,18 @@ impl Default for Options {
             faults: Faults::default(),
         }
     }
+}
+
+/// What a person did with a message, to record as an event on them (`Engine::feedback`).
+#[derive(Debug, Clone)]
+pub struct Feedback {
+    /// The event's messageId: the same again is a duplicate.
+    pub message_id: String,
+    /// `Email Opened`, `Email Clicked`, `Email Unsubscribed`.
+    pub name: String,
+    pub properties: domain::Map,
+    /// Traits set before the event (an unsubscribe's consent).
+    pub traits: domain::Map,
 }
 
 /// What to do with a journey's waiting runs.
@@ -300,6 +312,21 @@ impl Engine {
     /// The channels, each with its dispatch queue's limits and where it sends.
     pub fn channels(&self) -> Vec<deliver::ChannelInfo> {
         self.dispatcher.lanes()
+    }
+
+    /// Records what came back from a message (an open, a click, an unsubscribe) as events on
+    /// the person, processed in order with their other events: an identify setting
+    /// `feedback.traits` first when there are any, then the event. Resolves once committed.
+    pub async fn feedback(&self, profile: domain::ids::ProfileId, feedback: Feedback) -> Result<IngestReport, Error> {
+        let now = self.clock.now();
+        let mut events = Vec::new();
+        if !feedback.traits.is_empty() {
+            events.push(core::internal_identify(format!("{}-traits", feedback.message_id), feedback.traits, now));
+        }
+        events.push(core::internal_track(feedback.message_id, feedback.name, feedback.properties, now));
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(Command::Ingest { origin: Origin::Internal(profile), events, reply }).map_err(|_| Error::ShuttingDown)?;
+        rx.await.map_err(|_| Error::ShuttingDown)?
     }
 
     /// Templates were edited (in this process's store): sends read them again at once.

@@ -39,7 +39,7 @@ impl Harness {
 
     fn on(store: Arc<dyn Store>, dir: tempfile::TempDir, options: Options, webhook: WebhookOptions) -> Harness {
         let clock = Arc::new(ManualClock::new(Timestamp(START)));
-        let deliverer = Deliverer::new(&DeliverOptions { smtp: None, webhook }).expect("deliverer");
+        let deliverer = Deliverer::new(&DeliverOptions { smtp: None, webhook, tracking: None }).expect("deliverer");
         let engine = Engine::start(store.clone(), clock.clone(), deliverer, options);
         Harness { engine, clock, store, next_id: 0, _dir: dir }
     }
@@ -60,6 +60,7 @@ impl Harness {
             subject: subject.into(),
             html: "<p>{% if traits.firstName %}Hi {{ traits.firstName }}{% else %}Hello{% endif %}</p>".into(),
             text: "Hi".into(),
+            category: store::Category::Marketing,
             updated_at: self.clock_now(),
         })
         .expect("template");

@@ -77,6 +77,7 @@ fn template_view(t: &Template) -> wire::TemplateView {
         subject: t.subject.clone(),
         html: t.html.clone(),
         text: t.text.clone(),
+        category: t.category.into(),
         updated_at: ts(t.updated_at),
     }
 }
@@ -118,11 +119,12 @@ pub async fn put_template(
         subject: body.subject.clone(),
         html: body.html.clone(),
         text: body.text.clone(),
+        category: body.category.into(),
         updated_at: app.engine.clock().now(),
     };
     let out = template_view(&t);
     app.write(move |tx| {
-        let shown = |t: &Template| json!({"subject": t.subject, "html": t.html, "text": t.text});
+        let shown = |t: &Template| json!({"subject": t.subject, "html": t.html, "text": t.text, "category": t.category.as_str()});
         let before = tx.template(&t.id)?.map(|old| shown(&old));
         tx.put_template(&t)?;
         audit::record(tx, &actor, t.updated_at, "template.put", &format!("template:{}", t.id), before.as_ref(), Some(&shown(&t)))

@@ -32,6 +32,8 @@ pub struct App {
     /// a flood of sign-ins cannot exhaust the blocking threads or memory.
     password_work: tokio::sync::Semaphore,
     pub renderer: deliver::Renderer,
+    /// Signs and checks the links in emails (`tracking.base_url`); `None`: no tracking.
+    pub tracking: Option<deliver::Tracking>,
     /// Write keys seen so far (sources are never deleted, so a hit stays valid).
     write_keys: RwLock<HashMap<String, SourceId>>,
     /// For `messageId`s the server has to make up.
@@ -74,6 +76,7 @@ impl App {
             sign_in: crate::auth::SignInLimiter::default(),
             password_work: tokio::sync::Semaphore::new(2),
             renderer: deliver::Renderer::default(),
+            tracking: None,
             write_keys: RwLock::new(HashMap::new()),
             message_ids: AtomicU64::new(0),
             boot: hex_encode(&boot),
@@ -175,5 +178,9 @@ pub fn router(app: Arc<App>) -> Router {
         .nest("/api", api)
         .fallback(crate::ui::fallback)
         .layer(axum::middleware::map_response(crate::error::json_errors))
+        // Links in emails answer people (HTML, a GIF), outside the JSON errors.
+        .route("/t/o/{token}", get(crate::tracking::open))
+        .route("/t/c/{token}", get(crate::tracking::click))
+        .route("/u/{token}", get(crate::tracking::unsubscribe_page).post(crate::tracking::unsubscribe))
         .with_state(app)
 }

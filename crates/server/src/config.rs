@@ -20,6 +20,7 @@ pub struct Config {
     pub smtp: Smtp,
     pub webhook: Webhook,
     pub delivery: Delivery,
+    pub tracking: Tracking,
     pub engine: Engine,
     pub ui: Ui,
     pub testing: Testing,
@@ -54,6 +55,12 @@ pub struct Webhook {
     pub allow_private: bool,
     pub concurrency: usize,
     pub rate_per_sec: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tracking {
+    pub base_url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -184,7 +191,8 @@ impl Config {
         toml::to_string(&shown).unwrap_or_default()
     }
 
-    pub fn deliver_options(&self) -> deliver::Options {
+    /// `tracking` signs the links in emails (`None` when `tracking.base_url` is empty).
+    pub fn deliver_options(&self, tracking: Option<deliver::Tracking>) -> deliver::Options {
         let smtp = (!self.smtp.host.is_empty()).then(|| deliver::SmtpOptions {
             host: self.smtp.host.clone(),
             port: self.smtp.port,
@@ -201,6 +209,7 @@ impl Config {
         });
         deliver::Options {
             smtp,
+            tracking,
             webhook: deliver::WebhookOptions {
                 timeout: std::time::Duration::from_secs(self.webhook.timeout_secs),
                 secret: Some(self.webhook.secret.clone()).filter(|s| !s.is_empty()),

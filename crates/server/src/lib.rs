@@ -16,6 +16,7 @@ pub mod error;
 pub mod ingest;
 pub mod openapi;
 pub mod teams;
+pub mod tracking;
 pub mod ui;
 pub mod wire;
 
@@ -74,6 +75,36 @@ pub fn add_user(
     Ok(id)
 }
 
+/// The setting that holds the secret tracking links are signed with (made at first start).
+const TRACKING_SECRET_KEY: &str = "tracking_secret";
+
+/// Tracking for the links in emails when `tracking.base_url` is set, signed with the store's
+/// tracking secret (made once, so links in emails sent before a restart stay valid).
+async fn tracking(config: &Config, store: &Arc<dyn store::Store>) -> anyhow::Result<Option<deliver::Tracking>> {
+    if config.tracking.base_url.trim().is_empty() {
+        return Ok(None);
+    }
+    let s = store.clone();
+    let secret = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        if let Some(secret) = s.read()?.setting(TRACKING_SECRET_KEY)? {
+            return Ok(secret);
+        }
+        let mut tx = s.write()?;
+        // Another node may have made it first.
+        if let Some(secret) = tx.setting(TRACKING_SECRET_KEY)? {
+            return Ok(secret);
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
+        let secret = app::hex_encode(&bytes);
+        tx.set_setting(TRACKING_SECRET_KEY, &secret)?;
+        tx.commit()?;
+        Ok(secret)
+    })
+    .await??;
+    Ok(Some(deliver::Tracking::new(&config.tracking.base_url, secret.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?))
+}
+
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if !config.database_url.is_empty() {
         let url = config.database_url.clone();
@@ -122,7 +153,8 @@ impl Server {
             Some(m) => m.clone(),
             None => Arc::new(SystemClock),
         };
-        let deliverer = deliver::Deliverer::new(&config.deliver_options())
+        let tracking = tracking(config, &store).await?;
+        let deliverer = deliver::Deliverer::new(&config.deliver_options(tracking.clone()))
             .map_err(|e| anyhow::anyhow!("delivery configuration: {e}"))?
             .with_capture_from(&config.smtp.from);
         let engine = Arc::new(Engine::start(store.clone(), clock.clone(), deliverer, config.engine_options()));
@@ -139,7 +171,9 @@ impl Server {
         } else {
             None
         };
-        let app = Arc::new(App::new(engine, manual, token_hash, config.ingest.clone(), config.ui.secure_cookies));
+        let mut app = App::new(engine, manual, token_hash, config.ingest.clone(), config.ui.secure_cookies);
+        app.tracking = tracking;
+        let app = Arc::new(app);
         Ok(Server { router: app::router(app.clone()), app, new_admin_token, new_admin_user })
     }
 

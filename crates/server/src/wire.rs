@@ -83,6 +83,36 @@ pub struct TemplateBody {
     pub html: String,
     #[serde(default)]
     pub text: String,
+    /// Marketing (the default) is never sent to a person who unsubscribed; transactional is.
+    #[serde(default)]
+    pub category: Category,
+}
+
+/// What kind of message a template is, for consent.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    #[default]
+    Marketing,
+    Transactional,
+}
+
+impl From<store::Category> for Category {
+    fn from(c: store::Category) -> Category {
+        match c {
+            store::Category::Marketing => Category::Marketing,
+            store::Category::Transactional => Category::Transactional,
+        }
+    }
+}
+
+impl From<Category> for store::Category {
+    fn from(c: Category) -> store::Category {
+        match c {
+            Category::Marketing => store::Category::Marketing,
+            Category::Transactional => store::Category::Transactional,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
@@ -91,6 +121,7 @@ pub struct TemplateView {
     pub subject: String,
     pub html: String,
     pub text: String,
+    pub category: Category,
     pub updated_at: String,
 }
 

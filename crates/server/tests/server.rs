@@ -23,9 +23,14 @@ mod http {
 
     impl Api {
         async fn new() -> Api {
+            Api::with(&[]).await
+        }
+
+        /// With these configuration variables besides the tests' own.
+        async fn with(extra: &[(&str, &str)]) -> Api {
             let dir = tempfile::tempdir().expect("dir");
             let data = dir.path().display().to_string();
-            let vars = [
+            let mut vars = vec![
                 ("WAYFARER_DATA_DIR", data.as_str()),
                 ("WAYFARER_ADMIN_TOKEN", TOKEN),
                 ("WAYFARER_TESTING_MANUAL_CLOCK", "2030-01-01T00:00:00Z"),
@@ -33,6 +38,7 @@ mod http {
                 ("WAYFARER_INGEST_MAX_EVENT_BYTES", "2000"),
                 ("WAYFARER_SMTP_FROM", "Acme <hello@acme.test>"),
             ];
+            vars.extend(extra.iter().copied());
             let config = Config::load(None, &|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).expect("config");
             let server = Server::build(&config).await.expect("server");
             let mut api = Api { router: server.router, key: String::new(), _dir: dir };
@@ -686,6 +692,140 @@ mod http {
         assert_eq!(list["journeys"], json!([]));
         let (_, messages) = api.admin("GET", "/api/messages", Value::Null).await;
         assert_eq!(messages["messages"], json!([]));
+    }
+
+    /// A page of the links in emails: status, content type, location, body.
+    async fn link(api: &Api, method: &str, url: &str) -> (StatusCode, String, Option<String>, String) {
+        let path = url.strip_prefix("https://wf.acme.test").unwrap_or(url);
+        let mut req = Request::builder().method(method).uri(path);
+        if method == "POST" {
+            req = req.header("content-type", "application/x-www-form-urlencoded");
+        }
+        let body = if method == "POST" { Body::from("List-Unsubscribe=One-Click") } else { Body::empty() };
+        let resp = api.router.clone().oneshot(req.body(body).expect("request")).await.expect("response");
+        let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap_or("").to_owned());
+        let (status, kind, location) = (resp.status(), header("content-type").unwrap_or_default(), header("location"));
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+        (status, kind, location, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// What comes back from an email: the open pixel and a tracked click are events on the
+    /// person, and the click moves the run waiting for it on; a GET of the unsubscribe link
+    /// only asks, its POST (RFC 8058 one-click) unsubscribes at once: the next marketing email
+    /// is not sent (the trace says why), a transactional one still is; forged links do nothing.
+    #[tokio::test]
+    async fn tracked_clicks_move_runs_on_and_one_click_unsubscribe_stops_marketing_email() {
+        let api = Api::with(&[("WAYFARER_TRACKING_BASE_URL", "https://wf.acme.test/")]).await;
+        let html = r#"<p>Hi {{ traits.firstName }}, <a href="https://shop.test/offer?id=1&amp;x=2">see the offer</a>.</p>"#;
+        api.admin("PUT", "/api/templates/offer", json!({"subject": "An offer", "html": html, "text": "An offer"})).await;
+        let (status, receipt) = api
+            .admin("PUT", "/api/templates/receipt", json!({"subject": "Your receipt", "text": "Thanks", "category": "transactional"}))
+            .await;
+        assert_eq!((status, &receipt["category"]), (StatusCode::OK, &json!("transactional")));
+        let doc = json!({"id": "offer", "entry": {"event": "Signed Up"}, "steps": [
+            {"id": "first", "type": "send", "template": "offer", "next": "click"},
+            {"id": "click", "type": "wait_for", "events": [{"event": "Email Clicked", "next": "later"}], "timeout": "3d", "timeout_next": "gone"},
+            {"id": "later", "type": "wait", "duration": "1d", "next": "again"},
+            {"id": "again", "type": "send", "template": "offer", "next": "receipt"},
+            {"id": "receipt", "type": "send", "template": "receipt"},
+            {"id": "gone", "type": "exit"}]});
+        let (status, out) = api.admin("POST", "/api/journeys", doc).await;
+        assert_eq!(status, StatusCode::CREATED, "{out}");
+        assert_eq!(api.admin("POST", "/api/journeys/offer/publish", Value::Null).await.0, StatusCode::OK);
+        api.ingest("identify", json!({"userId": "ann", "traits": {"firstName": "Ann", "email": "ann@x.test"}}).to_string()).await;
+        api.ingest("track", json!({"userId": "ann", "event": "Signed Up"}).to_string()).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, out) = api.admin("GET", "/api/messages?status=captured", Value::Null).await;
+        let m = &out["messages"][0]["message"];
+        let sent = m["html"].as_str().expect("html");
+        let click = sent.split("href=\"").nth(1).and_then(|s| s.split('"').next()).expect("a link").replace("&amp;", "&");
+        assert!(click.starts_with("https://wf.acme.test/t/c/"), "links go through the redirect: {sent}");
+        let pixel = sent.split("<img src=\"").nth(1).and_then(|s| s.split('"').next()).expect("the pixel").replace("&amp;", "&");
+        let unsubscribe = m["list_unsubscribe"].as_str().expect("the one-click unsubscribe").to_owned();
+        assert!(unsubscribe.starts_with("https://wf.acme.test/u/"), "{m}");
+
+        let (status, kind, _, _) = link(&api, "GET", &pixel).await;
+        assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/gif"));
+        let (status, _, location, _) = link(&api, "GET", &click).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::FOUND, Some("https://shop.test/offer?id=1&x=2")),
+            "to the URL the email held"
+        );
+        let forged = click.replace("shop.test", "evil.test");
+        let (status, kind, location, body) = link(&api, "GET", &forged).await;
+        assert_eq!((status, location), (StatusCode::NOT_FOUND, None), "no open redirect");
+        assert!(kind.starts_with("text/html") && body.contains("This link is not valid"), "{kind} {body}");
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        let names: Vec<&str> = person["events"].as_array().into_iter().flatten().filter_map(|e| e["name"].as_str()).take(2).collect();
+        assert_eq!(names, ["Email Clicked", "Email Opened"], "newest first");
+        let clicked = &person["events"][0]["properties"];
+        assert_eq!(
+            (&clicked["url"], &clicked["journey"], &clicked["template"]),
+            (&json!("https://shop.test/offer?id=1&x=2"), &json!("offer"), &json!("offer"))
+        );
+        assert_eq!(person["journeys"][0]["node"], json!("later"), "the click moved the run on: {person}");
+
+        // The GET asks (link scanners follow links); nothing changes.
+        let (status, _, _, body) = link(&api, "GET", &unsubscribe).await;
+        assert!(status == StatusCode::OK && body.contains(r#"<form method="post">"#), "{body}");
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        assert_eq!(person["traits"]["email_unsubscribed"], Value::Null);
+        let (status, _, _, body) = link(&api, "POST", &unsubscribe).await;
+        assert!(status == StatusCode::OK && body.contains("You are unsubscribed"), "{body}");
+        assert_eq!(link(&api, "POST", &unsubscribe.replace("/u/", "/u/9")).await.0, StatusCode::NOT_FOUND, "another message's id");
+        api.admin("POST", "/api/clock", json!({"advance": "1d"})).await;
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        assert_eq!(person["traits"]["email_unsubscribed"], json!(true));
+        let (_, out) = api.admin("GET", "/api/messages", Value::Null).await;
+        let summary: Vec<String> = out["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                format!(
+                    "{} {} {}",
+                    m["node"].as_str().unwrap_or(""),
+                    m["status"].as_str().unwrap_or(""),
+                    m["last_error"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "receipt captured ",
+                "again failed not sent: the person unsubscribed from marketing email (trait email_unsubscribed)",
+                "first captured "
+            ],
+            "newest first"
+        );
+    }
+
+    /// Consent is checked when a message is sent, not only when it was decided: a marketing
+    /// email waiting for a retry when the person unsubscribes is not sent.
+    #[tokio::test]
+    async fn an_unsubscribe_stops_marketing_email_already_queued() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port().to_string();
+        let api =
+            Api::with(&[("WAYFARER_SMTP_HOST", "127.0.0.1"), ("WAYFARER_SMTP_PORT", closed.as_str()), ("WAYFARER_SMTP_TLS", "none")]).await;
+        api.admin("PUT", "/api/templates/offer", json!({"subject": "An offer", "text": "An offer"})).await;
+        let doc = json!({"id": "offer", "entry": {"event": "Signed Up"}, "steps": [{"id": "first", "type": "send", "template": "offer"}]});
+        api.admin("POST", "/api/journeys", doc).await;
+        api.admin("POST", "/api/journeys/offer/publish", Value::Null).await;
+        api.ingest("identify", json!({"userId": "ann", "traits": {"email": "ann@x.test"}}).to_string()).await;
+        api.ingest("track", json!({"userId": "ann", "event": "Signed Up"}).to_string()).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, out) = api.admin("GET", "/api/messages?status=pending", Value::Null).await;
+        assert!(out["messages"][0]["last_error"].as_str().is_some_and(|e| e.contains("smtp")), "queued for a retry: {out}");
+        // Unsubscribed by an identify this time (as a preference centre elsewhere would).
+        api.ingest("identify", json!({"userId": "ann", "traits": {"email_unsubscribed": true}}).to_string()).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1h"})).await;
+        let (_, out) = api.admin("GET", "/api/messages", Value::Null).await;
+        let m = &out["messages"][0];
+        assert_eq!((&m["status"], &m["attempts"]), (&json!("failed"), &json!(2)), "{out}");
+        assert!(m["last_error"].as_str().is_some_and(|e| e.contains("unsubscribed from marketing email")), "{out}");
     }
 
     #[tokio::test]
@@ -1703,7 +1843,7 @@ mod http {
         assert!(by("journey.publish").as_array().is_some_and(|d| d.contains(&json!({"path": "/version", "new": 1}))));
         assert_eq!(
             by("template.put"),
-            json!([{"path": "/html", "new": ""}, {"path": "/subject", "new": "Hi"}, {"path": "/text", "new": "x"}])
+            json!([{"path": "/category", "new": "marketing"}, {"path": "/html", "new": ""}, {"path": "/subject", "new": "Hi"}, {"path": "/text", "new": "x"}])
         );
     }
 

@@ -13,9 +13,9 @@ use domain::trace::{Check, TraceKind, TraceLine};
 use serde_json::json;
 
 use crate::{
-    ApiToken, ApiTokenId, Attempt, AuditId, DeadInput, ENTRY_NODE, Error, JourneyState, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts,
-    NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus, PropertyPath, RefusedMerge, Role, Session, Source, Store, Template,
-    TemplateContext, TraceRecord, UserId,
+    ApiToken, ApiTokenId, Attempt, AuditId, Category, DeadInput, ENTRY_NODE, Error, JourneyState, NameKind, NewAudit, NewOutbox, NewUser,
+    NodeCounts, NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus, PropertyPath, RefusedMerge, Role, Session, Source, Store,
+    Template, TemplateContext, TraceRecord, UserId,
 };
 
 #[macro_export]
@@ -360,11 +360,12 @@ pub fn templates_and_settings(store: &dyn Store) {
         subject: "Hi {{ traits.firstName }}".into(),
         html: "<p>Hi</p>".into(),
         text: "Hi".into(),
+        category: Category::Marketing,
         updated_at: t(1),
     };
     tx.put_template(&tpl).expect("put");
-    tx.put_template(&Template { subject: "Hello".into(), ..tpl.clone() }).expect("replace");
-    assert_eq!(tx.template(&tpl.id).expect("get").map(|t| t.subject), Some("Hello".into()));
+    tx.put_template(&Template { subject: "Hello".into(), category: Category::Transactional, ..tpl.clone() }).expect("replace");
+    assert_eq!(tx.template(&tpl.id).expect("get").map(|t| (t.subject, t.category)), Some(("Hello".into(), Category::Transactional)));
     assert_eq!(tx.templates().expect("list").len(), 1);
     assert_eq!(tx.setting("admin_token").expect("get"), None);
     tx.set_setting("admin_token", "x").expect("set");
@@ -724,6 +725,7 @@ pub fn journeys_templates_sources_and_users_page_by_id_in_byte_order(store: &dyn
             subject: "s".into(),
             html: String::new(),
             text: "t".into(),
+            category: Category::default(),
             updated_at: at,
         })
         .expect("template");

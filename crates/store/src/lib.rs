@@ -240,7 +240,35 @@ pub struct Template {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// Marketing is never sent to a person who unsubscribed; transactional (a receipt, a
+    /// password reset) is.
+    pub category: Category,
     pub updated_at: Timestamp,
+}
+
+/// What kind of message a template is, for consent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Category {
+    #[default]
+    Marketing,
+    Transactional,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Marketing => "marketing",
+            Category::Transactional => "transactional",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        match s {
+            "marketing" => Some(Category::Marketing),
+            "transactional" => Some(Category::Transactional),
+            _ => None,
+        }
+    }
 }
 
 /// A stored run with its keys.

@@ -259,6 +259,13 @@ DROP INDEX outbox_due;
 CREATE INDEX outbox_due ON outbox (channel, next_attempt_at) WHERE status = 'pending';
 "#,
     ),
+    (
+        11,
+        // Marketing (not sent to who unsubscribed) or transactional.
+        r#"
+ALTER TABLE templates ADD COLUMN category TEXT NOT NULL DEFAULT 'marketing';
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

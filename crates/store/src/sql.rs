@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::migrations::{MIGRATIONS, PLACEHOLDERS};
 use crate::{
-    ApiToken, ApiTokenId, Attempt, AuditEntry, AuditId, DeadInput, DeadLetter, Error, JourneyRecord, JourneyState, JourneyStatus,
+    ApiToken, ApiTokenId, Attempt, AuditEntry, AuditId, Category, DeadInput, DeadLetter, Error, JourneyRecord, JourneyState, JourneyStatus,
     JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas, OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge,
     Result, Role, RunRecord, Session, Source, StoredEvent, Template, TraceRecord, Tx, User, UserId,
 };
@@ -253,6 +253,7 @@ fn template_row(r: &Row) -> Result<Template> {
         html: r.text(2)?.to_owned(),
         text: r.text(3)?.to_owned(),
         updated_at: Timestamp(r.int(4)?),
+        category: Category::parse(r.text(5)?).ok_or_else(|| Error::Corrupt("template category".into()))?,
     })
 }
 
@@ -804,25 +805,29 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn put_template(&mut self, t: &Template) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO templates (id, subject, html, body_text, updated_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, html = excluded.html, body_text = excluded.body_text, updated_at = excluded.updated_at",
-            params![t.id.as_str(), t.subject.as_str(), t.html.as_str(), t.text.as_str(), t.updated_at.0],
+            "INSERT INTO templates (id, subject, html, body_text, updated_at, category) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, html = excluded.html, body_text = excluded.body_text, \
+             updated_at = excluded.updated_at, category = excluded.category",
+            params![t.id.as_str(), t.subject.as_str(), t.html.as_str(), t.text.as_str(), t.updated_at.0, t.category.as_str()],
         )?;
         Ok(())
     }
 
     fn template(&mut self, id: &TemplateId) -> Result<Option<Template>> {
-        let rows = self.conn.query("SELECT id, subject, html, body_text, updated_at FROM templates WHERE id = ?", params![id.as_str()])?;
+        let rows = self
+            .conn
+            .query("SELECT id, subject, html, body_text, updated_at, category FROM templates WHERE id = ?", params![id.as_str()])?;
         first(rows, template_row)
     }
 
     fn templates(&mut self) -> Result<Vec<Template>> {
-        let rows = self.conn.query("SELECT id, subject, html, body_text, updated_at FROM templates ORDER BY id", &[])?;
+        let rows = self.conn.query("SELECT id, subject, html, body_text, updated_at, category FROM templates ORDER BY id", &[])?;
         all(rows, template_row)
     }
 
     fn templates_after(&mut self, after: Option<&TemplateId>, n: usize) -> Result<Vec<Template>> {
-        let rows = self.page_by_text_id("id, subject, html, body_text, updated_at", "templates", after.map(TemplateId::as_str), n)?;
+        let rows =
+            self.page_by_text_id("id, subject, html, body_text, updated_at, category", "templates", after.map(TemplateId::as_str), n)?;
         all(rows, template_row)
     }
 

@@ -819,6 +819,11 @@ export interface components {
         };
         /** @enum {string} */
         BranchType: "branch";
+        /**
+         * @description What kind of message a template is, for consent.
+         * @enum {string}
+         */
+        Category: "marketing" | "transactional";
         /** @enum {string} */
         Channel: "email";
         ChannelList: {
@@ -1613,6 +1618,8 @@ export interface components {
             stopped_runs: number;
         };
         TemplateBody: {
+            /** @description Marketing (the default) is never sent to a person who unsubscribed; transactional is. */
+            category?: components["schemas"]["Category"];
             /** @description Liquid; `html`, `text` or both. */
             html?: string;
             /** @description Liquid. */
@@ -1626,6 +1633,7 @@ export interface components {
             templates: components["schemas"]["TemplateView"][];
         };
         TemplateView: {
+            category: components["schemas"]["Category"];
             html: string;
             id: string;
             subject: string;

@@ -18,6 +18,7 @@ const welcome: Schemas["TemplateView"] = {
   subject: "Hi {{ traits.firstName }}",
   html: "<p>Hello {{ traits.firstName }}</p>",
   text: "",
+  category: "marketing",
   updated_at: "2030-01-01T00:00:00Z",
 };
 
@@ -143,13 +144,19 @@ test("saving: a 422 template_invalid puts each problem next to its part; then a 
   fireEvent.click(screen.getByRole("button", { name: "Go to line 2, column 4" }));
   expect(html.selectionStart).toBe("<p>\n".length + 3);
   expect(screen.getByText("Not saved: HTML has problems")).toBeTruthy();
-  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "" });
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "", category: "marketing" });
   // Editing the part clears its problem; saving again works.
   fireEvent.change(html, { target: { value: "<p>fixed</p>" } });
   expect(screen.queryByText(/Unknown tag\./)).toBeNull();
   fireEvent.click(save);
   expect(await screen.findByText(/^Saved/)).toBeTruthy();
   expect(save.disabled).toBe(true);
+  // The kind of message is saved with it: transactional is sent even to people who unsubscribed.
+  fireEvent.change(screen.getByLabelText("Kind of message"), { target: { value: "transactional" } });
+  expect(save.disabled).toBe(false);
+  fireEvent.click(save);
+  expect(await screen.findByText(/^Saved/)).toBeTruthy();
+  expect(calls.filter((c) => c.method === "PUT").at(-1)?.body).toMatchObject({ html: "<p>fixed</p>", category: "transactional" });
 });
 
 test("a template that does not exist yet is a new one; other errors are said", async () => {

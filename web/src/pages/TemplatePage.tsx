@@ -48,6 +48,7 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
   useTitle(id);
   const [saved, setSaved] = useState(initial);
   const [draft, setDraft] = useState<Draft>(initial ? draftOf(initial) : { subject: "", html: "", text: "" });
+  const [category, setCategory] = useState<Schemas["Category"]>(initial?.category ?? "marketing");
   const [person, setPerson] = useState<Schemas["ProfileSummary"] | null>(null);
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<ApiError>();
@@ -58,7 +59,7 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
   const [names, reloadNames] = useApi("names", (signal) => apiGet("/api/names", { signal }));
   const [preview, retryPreview] = usePreview(draft, person?.id ?? null);
   const shown = preview.state === "ready" ? preview.data : preview.state === "idle" ? undefined : preview.last;
-  const dirty = saved === null || PARTS.some((p) => draft[p] !== saved[p]);
+  const dirty = saved === null || PARTS.some((p) => draft[p] !== saved[p]) || category !== saved.category;
   // A new template asks once something is written in it.
   useLeaveGuard((saved === null ? PARTS.some((p) => draft[p] !== "") : dirty) ? "This template has changes that are not saved. Leave without saving them?" : undefined);
 
@@ -98,7 +99,7 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
   const save = () => {
     setSaving(true);
     setSaveError(undefined);
-    apiPut("/api/templates/{id}", draft, { params: { id } }).then(
+    apiPut("/api/templates/{id}", { ...draft, category }, { params: { id } }).then(
       (view) => {
         setSaving(false);
         setSaved(view);
@@ -185,6 +186,13 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
               </div>
             );
           })}
+          <div className="field">
+            <label htmlFor="template-category">Kind of message</label>
+            <select id="template-category" value={category} onChange={(e) => setCategory(e.target.value as Schemas["Category"])}>
+              <option value="marketing">Marketing: not sent to people who unsubscribed</option>
+              <option value="transactional">Transactional (a receipt, a password reset): sent even to people who unsubscribed</option>
+            </select>
+          </div>
           <section className="variables" aria-label="Variables">
             <h2>Variables</h2>
             <p className="muted">Click to insert where the cursor was (now: {PART_LABEL[lastField]}).</p>

@@ -105,13 +105,17 @@ impl Mailer {
     }
 
     pub(crate) async fn send(&self, key: &str, email: &Email) -> Result<Value, Error> {
-        let Email { to, rendered: m } = email;
+        let Email { to, rendered: m, unsubscribe } = email;
         let to_box: Mailbox = to.parse().map_err(|e| Error::Permanent(format!("{to:?} is not an email address: {e}")))?;
         let message_id = format!("<{key}@wayfarer>");
-        let message = Message::builder()
-            .message_id(Some(message_id.clone()))
-            .from(self.from.clone())
-            .to(to_box.clone())
+        let mut builder = Message::builder().message_id(Some(message_id.clone())).from(self.from.clone()).to(to_box.clone());
+        if let Some(url) = unsubscribe {
+            use lettre::message::header::{HeaderName, HeaderValue};
+            builder = builder
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()));
+        }
+        let message = builder
             .subject(m.subject.clone())
             .multipart(MultiPart::alternative_plain_html(m.text.clone(), m.html.clone()))
             .map_err(|e| Error::Permanent(format!("building the message: {e}")))?;

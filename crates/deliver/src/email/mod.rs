@@ -15,4 +15,7 @@ use crate::render::Rendered;
 pub struct Email {
     pub to: String,
     pub rendered: Rendered,
+    /// The one-click unsubscribe URL (RFC 8058): sent as `List-Unsubscribe` with
+    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+    pub unsubscribe: Option<String>,
 }

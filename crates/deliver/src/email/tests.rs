@@ -91,7 +91,11 @@ async fn a_pooled_connection_the_server_closed_is_replaced_and_the_email_sent() 
         limits: Limits { concurrency: 1, rate_per_sec: 0.0 },
     };
     let mailer = Mailer::new(&options).expect("mailer");
-    let email = Email { to: "ann@x.test".into(), rendered: Rendered { subject: "Hi".into(), html: "<p>Hi</p>".into(), text: "Hi".into() } };
+    let email = Email {
+        to: "ann@x.test".into(),
+        rendered: Rendered { subject: "Hi".into(), html: "<p>Hi</p>".into(), text: "Hi".into() },
+        unsubscribe: None,
+    };
     for key in ["k1", "k2", "k3"] {
         let sent = Channel::send(&mailer, key, &email).await.expect("sent");
         assert_eq!(sent["message_id"], serde_json::json!(format!("<{key}@wayfarer>")));

@@ -124,6 +124,11 @@ pub(crate) const INTERNAL_SOURCE: &str = "wayfarer";
 
 /// A trait-setting event made by Wayfarer; which person it is about travels beside it
 /// (`Origin::Internal`), never inside it.
+/// A track event Wayfarer makes about a person (what came back from a message).
+pub(crate) fn internal_track(message_id: String, name: String, properties: domain::Map, now: Timestamp) -> Event {
+    Event { kind: Kind::Track, name: Some(name), properties, ..internal_identify(message_id, domain::Map::new(), now) }
+}
+
 pub(crate) fn internal_identify(message_id: String, traits: domain::Map, now: Timestamp) -> Event {
     Event {
         kind: Kind::Identify,

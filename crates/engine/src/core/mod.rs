@@ -33,7 +33,7 @@ mod sweep;
 mod tally;
 mod write;
 
-pub(crate) use identity::{INTERNAL_SOURCE, internal_identify};
+pub(crate) use identity::{INTERNAL_SOURCE, internal_identify, internal_track};
 use step::{Batch, Dead, MAX_CASCADE, Person, RunRef, Slot, Work, compute, compute_in_order, parallel_map};
 use write::write;
 
