@@ -80,6 +80,8 @@ pub enum Outcome {
     Sent(Value),
     /// No channel is configured: the rendered message is kept, not delivered.
     Captured(Value),
+    /// Not sent: a control said no (the reason), e.g. the person unsubscribed.
+    Suppressed(String),
 }
 
 #[derive(Debug, Clone, Default)]

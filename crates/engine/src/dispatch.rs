@@ -518,6 +518,7 @@ impl Dispatcher {
             Attempt::Sent { .. } => "sent",
             Attempt::Captured { .. } => "captured",
             Attempt::Failed { .. } => "failed",
+            Attempt::Suppressed { .. } => "suppressed",
             Attempt::Retry { .. } => return None,
         };
         Some(MessageOutcome {
@@ -527,7 +528,11 @@ impl Dispatcher {
             channel: entry.channel.clone(),
             outbox_id: entry.id,
             status: status.to_owned(),
-            error: if let Attempt::Failed { error, .. } = attempt { Some(error.clone()) } else { None },
+            error: match attempt {
+                Attempt::Failed { error, .. } => Some(error.clone()),
+                Attempt::Suppressed { reason } => Some(reason.clone()),
+                _ => None,
+            },
             depth: MessageOutcome::depth_after(&entry.payload.context.event_name, &entry.payload.context.event),
         })
     }
@@ -562,6 +567,10 @@ impl Dispatcher {
                 tracing::info!(key = %entry.key, channel = %entry.channel, "captured (no channel configured)");
                 Attempt::Captured { result }
             }
+            Ok(Outcome::Suppressed(reason)) => {
+                tracing::info!(key = %entry.key, channel = %entry.channel, %reason, "not sent");
+                Attempt::Suppressed { reason }
+            }
             Err(error) if error.is_retryable() && entry.attempts + 1 < self.options.retry.max_attempts => {
                 let at = now.plus(self.options.retry.delay(entry.attempts, &entry.key));
                 tracing::warn!(key = %entry.key, attempt = entry.attempts + 1, retry_at = %at, %error, "delivery failed; will retry");
@@ -587,9 +596,7 @@ impl Dispatcher {
                 let stored = self.template(&template).await?;
                 // Consent, as it is now (an unsubscribe also stops what was already queued).
                 if stored.category == store::Category::Marketing && self.unsubscribed(entry.profile).await? {
-                    return Err(deliver::Error::Permanent(format!(
-                        "not sent: the person unsubscribed from marketing email (trait {EMAIL_UNSUBSCRIBED})"
-                    )));
+                    return Ok(Outcome::Suppressed(format!("the person unsubscribed from marketing email (trait {EMAIL_UNSUBSCRIBED})")));
                 }
                 let to = entry.payload.to.as_deref();
                 let t = email_template(&template, stored);

@@ -17,7 +17,7 @@ pub(crate) struct MessageOutcome {
     pub(crate) node: NodeId,
     pub(crate) channel: String,
     pub(crate) outbox_id: OutboxId,
-    /// `sent`, `captured` or `failed`.
+    /// `sent`, `captured`, `failed` or `suppressed` (not sent: a control said no).
     pub(crate) status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
@@ -48,7 +48,7 @@ impl MessageOutcome {
     }
 
     pub(crate) fn delivered(&self) -> bool {
-        self.status != "failed"
+        matches!(self.status.as_str(), "sent" | "captured")
     }
 
     /// What the run's trace says about it.

@@ -923,6 +923,7 @@ pub fn message_view(m: &OutboxEntry) -> wire::MessageView {
     let note = match m.status {
         OutboxStatus::Captured => Some("captured: no channel is configured, so this message was rendered and kept, NOT delivered"),
         OutboxStatus::Pending if m.attempts > 0 => Some("waiting for a retry"),
+        OutboxStatus::Suppressed => Some("suppressed: not sent, because a control said no (the error says which)"),
         _ => None,
     };
     wire::MessageView {

@@ -866,6 +866,8 @@ pub enum MessageStatus {
     /// No channel is configured: rendered and kept, not delivered.
     Captured,
     Failed,
+    /// Not sent: a control said no (consent); `last_error` says why.
+    Suppressed,
 }
 
 impl From<store::OutboxStatus> for MessageStatus {
@@ -874,6 +876,7 @@ impl From<store::OutboxStatus> for MessageStatus {
             store::OutboxStatus::Pending => MessageStatus::Pending,
             store::OutboxStatus::Sent => MessageStatus::Sent,
             store::OutboxStatus::Captured => MessageStatus::Captured,
+            store::OutboxStatus::Suppressed => MessageStatus::Suppressed,
             store::OutboxStatus::Failed => MessageStatus::Failed,
         }
     }
@@ -885,6 +888,7 @@ impl From<MessageStatus> for store::OutboxStatus {
             MessageStatus::Pending => store::OutboxStatus::Pending,
             MessageStatus::Sent => store::OutboxStatus::Sent,
             MessageStatus::Captured => store::OutboxStatus::Captured,
+            MessageStatus::Suppressed => store::OutboxStatus::Suppressed,
             MessageStatus::Failed => store::OutboxStatus::Failed,
         }
     }

@@ -796,7 +796,7 @@ mod http {
             summary,
             [
                 "receipt captured ",
-                "again failed not sent: the person unsubscribed from marketing email (trait email_unsubscribed)",
+                "again suppressed the person unsubscribed from marketing email (trait email_unsubscribed)",
                 "first captured "
             ],
             "newest first"
@@ -824,7 +824,7 @@ mod http {
         api.admin("POST", "/api/clock", json!({"advance": "1h"})).await;
         let (_, out) = api.admin("GET", "/api/messages", Value::Null).await;
         let m = &out["messages"][0];
-        assert_eq!((&m["status"], &m["attempts"]), (&json!("failed"), &json!(2)), "{out}");
+        assert_eq!((&m["status"], &m["attempts"]), (&json!("suppressed"), &json!(2)), "{out}");
         assert!(m["last_error"].as_str().is_some_and(|e| e.contains("unsubscribed from marketing email")), "{out}");
     }
 

@@ -350,6 +350,11 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     assert_eq!((ec.status, ec.attempts, ec.next_attempt_at, ec.key.as_str()), (OutboxStatus::Pending, 1, t(60), "r1:1:2"));
     assert_eq!(tx.due_outbox("email", t(60), 10).expect("due").iter().map(|e| e.id).collect::<Vec<_>>(), [c]);
     assert!(!tx.retry_failed(c, t(61)).expect("retry"), "pending already");
+    let d = tx.enqueue(&entry("r1:1:3"), t(0)).expect("enqueue");
+    tx.record_attempt(d, &Attempt::Suppressed { reason: "unsubscribed".into() }, t(11)).expect("suppressed");
+    let ed = tx.outbox_entry(d).expect("get").expect("exists");
+    assert_eq!((ed.status, ed.attempts, ed.last_error.as_deref()), (OutboxStatus::Suppressed, 1, Some("unsubscribed")));
+    assert!(!tx.retry_failed(d, t(62)).expect("retry"), "only failed messages are retried");
     tx.commit().expect("commit");
 }
 

@@ -138,6 +138,8 @@ pub enum OutboxStatus {
     Captured,
     /// Gave up: permanent error or retries exhausted.
     Failed,
+    /// Not sent because a control said no (consent); `last_error` says which.
+    Suppressed,
 }
 
 impl OutboxStatus {
@@ -147,6 +149,7 @@ impl OutboxStatus {
             OutboxStatus::Sent => "sent",
             OutboxStatus::Captured => "captured",
             OutboxStatus::Failed => "failed",
+            OutboxStatus::Suppressed => "suppressed",
         }
     }
 
@@ -155,6 +158,7 @@ impl OutboxStatus {
             "pending" => OutboxStatus::Pending,
             "sent" => OutboxStatus::Sent,
             "captured" => OutboxStatus::Captured,
+            "suppressed" => OutboxStatus::Suppressed,
             "failed" => OutboxStatus::Failed,
             _ => return None,
         })
@@ -228,10 +232,24 @@ pub struct OutboxEntry {
 /// The outcome of one delivery attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Attempt {
-    Sent { result: Value },
-    Captured { result: Value },
-    Retry { at: Timestamp, error: String },
-    Failed { error: String, result: Option<Value> },
+    Sent {
+        result: Value,
+    },
+    Captured {
+        result: Value,
+    },
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
+    Failed {
+        error: String,
+        result: Option<Value>,
+    },
+    /// Not sent: a control said no (the reason).
+    Suppressed {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -749,6 +749,7 @@ impl<C: Conn> Tx for SqlTx<C> {
         let (status, next, error, result) = match a {
             Attempt::Sent { result } => (OutboxStatus::Sent, None, None, Some(result)),
             Attempt::Captured { result } => (OutboxStatus::Captured, None, None, Some(result)),
+            Attempt::Suppressed { reason } => (OutboxStatus::Suppressed, None, Some(reason.as_str()), None),
             Attempt::Retry { at, error } => (OutboxStatus::Pending, Some(at.0), Some(error.as_str()), None),
             Attempt::Failed { error, result } => (OutboxStatus::Failed, None, Some(error.as_str()), result.as_ref()),
         };

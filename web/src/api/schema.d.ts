@@ -1162,7 +1162,7 @@ export interface components {
             updated_at: string;
         };
         /** @enum {string} */
-        MessageStatus: "pending" | "sent" | "captured" | "failed";
+        MessageStatus: "pending" | "sent" | "captured" | "failed" | "suppressed";
         /** @description A message a journey decided to send (email or webhook), and what became of it. */
         MessageView: {
             /** Format: int64 */

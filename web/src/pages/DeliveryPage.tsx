@@ -19,6 +19,7 @@ const STATUSES: { value: Status; label: string }[] = [
   { value: "pending", label: "Waiting" },
   { value: "sent", label: "Sent" },
   { value: "captured", label: "Captured (not delivered)" },
+  { value: "suppressed", label: "Suppressed (consent)" },
   { value: "all", label: "All" },
 ];
 
