@@ -225,15 +225,25 @@ test("Unsubscribe: the link in an email asks first (link scanners only GET), the
   await screenshot(p, "unsubscribe");
   const before = await ok("GET", `/api/profiles/${profileId}`);
   assert.equal(before.traits.email_unsubscribed, undefined, "opening the link changed nothing");
+  const consent = async (want, what) => {
+    for (let i = 0; ; i++) {
+      const person = await ok("GET", `/api/profiles/${profileId}`);
+      if (person.traits.email_unsubscribed === want) return;
+      assert.ok(i < 50, what);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
   await p.getByRole("button", { name: "Unsubscribe" }).click();
   await p.getByRole("heading", { name: "Unsubscribed" }).waitFor();
   await p.getByText("You are unsubscribed").waitFor();
-  for (let i = 0; ; i++) {
-    const after = await ok("GET", `/api/profiles/${profileId}`);
-    if (after.traits.email_unsubscribed === true) break;
-    assert.ok(i < 50, "the person is unsubscribed");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await consent(true, "the person is unsubscribed");
+  // The page is their preferences from then on: they can subscribe again.
+  await p.goto(link);
+  await p.getByRole("heading", { name: "Email preferences" }).waitFor();
+  await checkAccessible(p, "the preference page");
+  await p.getByRole("button", { name: "Subscribe again" }).click();
+  await p.getByText("You are subscribed again").waitFor();
+  await consent(false, "the person is subscribed again");
 });
 
 test("the pages made no request elsewhere and threw no error", () => browser.clean());

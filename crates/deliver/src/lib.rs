@@ -12,7 +12,7 @@ mod webhook;
 use serde_json::Value;
 
 pub use email::{Email, SmtpOptions, TlsMode};
-pub use render::{EmailTemplate, Rendered, Renderer, VARIABLES, variables};
+pub use render::{EMAIL_VARIABLES, EmailTemplate, Rendered, Renderer, VARIABLES, variables};
 pub use tracking::{Purpose, Tracking};
 pub use webhook::{Call, WebhookOptions, WebhookSecret, signature};
 
@@ -166,11 +166,14 @@ impl Deliverer {
         message: Option<i64>,
     ) -> Result<Outcome, Error> {
         let to = to.filter(|t| !t.trim().is_empty()).ok_or_else(|| Error::Permanent("the person has no \"email\" trait".into()))?;
-        let mut rendered = self.renderer.email(template, ctx)?;
-        let mut unsubscribe = None;
+        let unsubscribe = self.tracking.as_ref().zip(message).map(|(t, m)| t.unsubscribe_url(m));
+        let mut ctx = ctx.clone();
+        if let Some(vars) = ctx.as_object_mut() {
+            vars.insert("unsubscribe_url".into(), Value::String(unsubscribe.clone().unwrap_or_default()));
+        }
+        let mut rendered = self.renderer.email(template, &ctx)?;
         if let (Some(tracking), Some(message)) = (&self.tracking, message) {
             rendered.html = tracking.rewrite(&rendered.html, message);
-            unsubscribe = Some(tracking.unsubscribe_url(message));
         }
         match &self.smtp {
             Some(mailer) => Channel::send(mailer, key, &Email { to: to.to_owned(), rendered, unsubscribe }).await.map(Outcome::Sent),

@@ -21,6 +21,10 @@ pub use lex::variables;
 /// started the run, its name, the journey, the person's id and the run's variables.
 pub const VARIABLES: [&str; 6] = ["traits", "event", "event_name", "journey", "profile_id", "run"];
 
+/// What an email template reads besides: `unsubscribe_url`, the person's one-click unsubscribe
+/// page for this message (empty when tracking is not configured).
+pub const EMAIL_VARIABLES: [&str; 7] = ["traits", "event", "event_name", "journey", "profile_id", "run", "unsubscribe_url"];
+
 /// An email's three parts, each a Liquid template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmailTemplate {

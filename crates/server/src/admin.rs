@@ -101,7 +101,7 @@ pub async fn put_template(
         .into_iter()
         .filter_map(|(part, src)| match app.renderer.check(src) {
             Err(e) => Some((part, format!("does not parse as Liquid: {}", e.trim_end()))),
-            Ok(()) => unknown_variables_message(&[src]).map(|m| (part, m)),
+            Ok(()) => unknown_variables_message(&[src], &deliver::EMAIL_VARIABLES).map(|m| (part, m)),
         })
         .collect();
     if !problems.is_empty() {
@@ -173,7 +173,12 @@ pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire
         (None, None) => (domain::Map::new(), event_name.unwrap_or_default()),
     };
     let context = store::TemplateContext { traits, event, event_name, journey: JourneyId("preview".into()), profile_id: profile, run };
-    let ctx = serde_json::to_value(&context).map_err(|e| ApiError::new(Code::Internal, format!("preview context: {e}")))?;
+    let mut ctx = serde_json::to_value(&context).map_err(|e| ApiError::new(Code::Internal, format!("preview context: {e}")))?;
+    // The shape of a real link (message 0, which no link names), or empty without tracking.
+    let unsubscribe = app.tracking.as_ref().map(|t| t.unsubscribe_url(0)).unwrap_or_default();
+    if let Some(vars) = ctx.as_object_mut() {
+        vars.insert("unsubscribe_url".into(), unsubscribe.into());
+    }
     let part = |src: &str, html: bool| {
         let out = if html { app.renderer.render_html(src, &ctx) } else { app.renderer.render(src, &ctx) };
         match out {
@@ -203,24 +208,24 @@ pub async fn names(State(app): State<Arc<App>>) -> Answer<wire::Names> {
     for store::PropertyPath { event, path } in paths {
         properties.entry(event).or_default().push(path);
     }
-    Ok(Json(wire::Names { events, traits, properties, template_variables: deliver::VARIABLES.iter().map(|v| (*v).to_owned()).collect() }))
+    let template_variables = deliver::EMAIL_VARIABLES.iter().map(|v| (*v).to_owned()).collect();
+    Ok(Json(wire::Names { events, traits, properties, template_variables }))
 }
 
 // ---- journeys ----
 
 /// "uses x, which templates do not have (they have traits, ...)" when `sources` read variables
 /// templates do not have.
-fn unknown_variables_message(sources: &[&str]) -> Option<String> {
-    let mut unknown: Vec<String> =
-        sources.iter().flat_map(|s| deliver::variables(s)).filter(|v| !deliver::VARIABLES.contains(&v.as_str())).collect();
+/// `known`: `deliver::VARIABLES`, or for an email template `deliver::EMAIL_VARIABLES`.
+fn unknown_variables_message(sources: &[&str], known: &[&str]) -> Option<String> {
+    let mut unknown: Vec<String> = sources.iter().flat_map(|s| deliver::variables(s)).filter(|v| !known.contains(&v.as_str())).collect();
     unknown.sort();
     unknown.dedup();
-    (!unknown.is_empty())
-        .then(|| format!("uses {}, which templates do not have (they have {})", unknown.join(", "), deliver::VARIABLES.join(", ")))
+    (!unknown.is_empty()).then(|| format!("uses {}, which templates do not have (they have {})", unknown.join(", "), known.join(", ")))
 }
 
 fn unknown_variables(node: &str, path: String, what: &str, sources: &[&str]) -> Option<Diagnostic> {
-    unknown_variables_message(sources).map(|message| Diagnostic {
+    unknown_variables_message(sources, &deliver::VARIABLES).map(|message| Diagnostic {
         node: Some(node.to_owned()),
         path,
         code: "unknown_template_variable".into(),
@@ -246,7 +251,9 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
                 let verdict = match checked.get(template) {
                     Some(v) => v.clone(),
                     None => {
-                        let v = tx.template(template)?.map(|t| unknown_variables_message(&[&t.subject, &t.html, &t.text]));
+                        let v = tx
+                            .template(template)?
+                            .map(|t| unknown_variables_message(&[&t.subject, &t.html, &t.text], &deliver::EMAIL_VARIABLES));
                         checked.insert(template.clone(), v.clone());
                         v
                     }

@@ -5,8 +5,10 @@
 //!
 //! These pages answer people, not programs: HTML (or a GIF), never the API's JSON errors. A
 //! link whose signature is wrong answers "not valid" and records nothing. A `GET` of the
-//! unsubscribe link only shows a confirmation with a button (link scanners follow links); the
-//! `POST` (the button, or a mail client's one-click `List-Unsubscribe=One-Click`) unsubscribes.
+//! unsubscribe link is the person's preference page: it says whether they get marketing email
+//! and offers to change it with a button, and changes nothing itself (link scanners follow
+//! links); the `POST` (the button, or a mail client's one-click `List-Unsubscribe=One-Click`)
+//! unsubscribes, or with `?action=resubscribe` subscribes again.
 
 use std::sync::Arc;
 
@@ -77,27 +79,73 @@ pub async fn click(State(app): State<Arc<App>>, Path(token): Path<String>, Query
     (StatusCode::FOUND, [(header::LOCATION, url.as_str()), (header::CACHE_CONTROL, "no-store")]).into_response()
 }
 
-/// `GET /u/{token}`: asks, and changes nothing.
+/// Whether the person a message went to (as merged now) is unsubscribed from marketing email.
+async fn unsubscribed(app: &Arc<App>, id: OutboxId) -> Result<bool, crate::error::ApiError> {
+    app.read(move |tx| {
+        let Some(entry) = tx.outbox_entry(id)? else { return Ok(false) };
+        let person = tx.canonical(entry.profile)?.unwrap_or(entry.profile);
+        Ok(tx.profile(person)?.is_some_and(|p| p.traits.get(engine::EMAIL_UNSUBSCRIBED) == Some(&true.into())))
+    })
+    .await
+}
+
+const UNSUBSCRIBE_FORM: &str = r#"<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>"#;
+const RESUBSCRIBE_FORM: &str = r#"<form method="post" action="?action=resubscribe"><button type="submit">Subscribe again</button></form>"#;
+
+/// `GET /u/{token}`: the person's preference page. Changes nothing.
 pub async fn unsubscribe_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
-    if message(&app, Purpose::Unsubscribe, &token, "").is_none() {
-        return invalid();
+    let Some(id) = message(&app, Purpose::Unsubscribe, &token, "") else { return invalid() };
+    match unsubscribed(&app, id).await {
+        Ok(true) => page(
+            StatusCode::OK,
+            "Email preferences",
+            &format!(
+                "<p>You are unsubscribed from our marketing email. Messages you asked for, such as receipts, still arrive.</p>{RESUBSCRIBE_FORM}"
+            ),
+        ),
+        Ok(false) => page(
+            StatusCode::OK,
+            "Unsubscribe",
+            &format!(
+                "<p>Stop receiving marketing email from us? Messages you asked for, such as receipts, still arrive.</p>{UNSUBSCRIBE_FORM}"
+            ),
+        ),
+        Err(_) => unavailable(),
     }
-    page(
-        StatusCode::OK,
-        "Unsubscribe",
-        r#"<p>Stop receiving marketing email from us? Messages you asked for, such as receipts, still arrive.</p>
-<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>"#,
-    )
+}
+
+#[derive(Deserialize)]
+pub struct ChangeQuery {
+    action: Option<String>,
 }
 
 /// `POST /u/{token}`: unsubscribes the person from marketing email, at once (what is queued for
-/// them too). The one-click POST of RFC 8058 and the page's button alike.
-pub async fn unsubscribe(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
+/// them too): the one-click POST of RFC 8058 and the page's button alike. With
+/// `?action=resubscribe`, subscribes them again.
+pub async fn unsubscribe(State(app): State<Arc<App>>, Path(token): Path<String>, Query(q): Query<ChangeQuery>) -> Response {
     let Some(id) = message(&app, Purpose::Unsubscribe, &token, "") else { return invalid() };
+    let resubscribe = q.action.as_deref() == Some("resubscribe");
     let mut traits = domain::Map::new();
-    traits.insert(engine::EMAIL_UNSUBSCRIBED.into(), true.into());
-    record(&app, id, "Email Unsubscribed", domain::Map::new(), traits, true).await;
-    page(StatusCode::OK, "Unsubscribed", "<p>You are unsubscribed: we will not send you marketing email any more.</p>")
+    traits.insert(engine::EMAIL_UNSUBSCRIBED.into(), (!resubscribe).into());
+    if resubscribe {
+        record(&app, id, "Email Resubscribed", domain::Map::new(), traits, false).await;
+        page(
+            StatusCode::OK,
+            "Subscribed",
+            &format!("<p>You are subscribed again: our marketing email will reach you.</p>{UNSUBSCRIBE_FORM}"),
+        )
+    } else {
+        record(&app, id, "Email Unsubscribed", domain::Map::new(), traits, false).await;
+        page(
+            StatusCode::OK,
+            "Unsubscribed",
+            &format!("<p>You are unsubscribed: we will not send you marketing email any more.</p>{RESUBSCRIBE_FORM}"),
+        )
+    }
+}
+
+fn unavailable() -> Response {
+    page(StatusCode::SERVICE_UNAVAILABLE, "Please try again", "<p>This page could not be shown just now. Please try again in a minute.</p>")
 }
 
 fn invalid() -> Response {

@@ -716,7 +716,8 @@ mod http {
     #[tokio::test]
     async fn tracked_clicks_move_runs_on_and_one_click_unsubscribe_stops_marketing_email() {
         let api = Api::with(&[("WAYFARER_TRACKING_BASE_URL", "https://wf.acme.test/")]).await;
-        let html = r#"<p>Hi {{ traits.firstName }}, <a href="https://shop.test/offer?id=1&amp;x=2">see the offer</a>.</p>"#;
+        let html = r#"<p>Hi {{ traits.firstName }}, <a href="https://shop.test/offer?id=1&amp;x=2">see the offer</a>.</p>
+            <p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>"#;
         api.admin("PUT", "/api/templates/offer", json!({"subject": "An offer", "html": html, "text": "An offer"})).await;
         let (status, receipt) = api
             .admin("PUT", "/api/templates/receipt", json!({"subject": "Your receipt", "text": "Thanks", "category": "transactional"}))
@@ -743,6 +744,7 @@ mod http {
         let pixel = sent.split("<img src=\"").nth(1).and_then(|s| s.split('"').next()).expect("the pixel").replace("&amp;", "&");
         let unsubscribe = m["list_unsubscribe"].as_str().expect("the one-click unsubscribe").to_owned();
         assert!(unsubscribe.starts_with("https://wf.acme.test/u/"), "{m}");
+        assert!(sent.contains(&format!(r#"<a href="{unsubscribe}">Unsubscribe</a>"#)), "the template's own link, not redirected: {sent}");
 
         let (status, kind, _, _) = link(&api, "GET", &pixel).await;
         assert_eq!((status, kind.as_str()), (StatusCode::OK, "image/gif"));
@@ -774,6 +776,18 @@ mod http {
         assert_eq!(person["traits"]["email_unsubscribed"], Value::Null);
         let (status, _, _, body) = link(&api, "POST", &unsubscribe).await;
         assert!(status == StatusCode::OK && body.contains("You are unsubscribed"), "{body}");
+        // The page is now the person's preferences: they can subscribe again, and unsubscribe again.
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, _, _, body) = link(&api, "GET", &unsubscribe).await;
+        assert!(body.contains("Email preferences") && body.contains(r#"action="?action=resubscribe""#), "{body}");
+        let (status, _, _, body) = link(&api, "POST", &format!("{unsubscribe}?action=resubscribe")).await;
+        assert!(status == StatusCode::OK && body.contains("You are subscribed again"), "{body}");
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        assert_eq!(person["traits"]["email_unsubscribed"], json!(false));
+        assert_eq!(person["events"][0]["name"], json!("Email Resubscribed"));
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        link(&api, "POST", &unsubscribe).await;
         assert_eq!(link(&api, "POST", &unsubscribe.replace("/u/", "/u/9")).await.0, StatusCode::NOT_FOUND, "another message's id");
         api.admin("POST", "/api/clock", json!({"advance": "1d"})).await;
         let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
