@@ -199,6 +199,9 @@ pub(crate) struct Dispatcher {
     reported: std::sync::atomic::AtomicU64,
     /// Templates read lately (see `TEMPLATE_TTL`).
     templates: std::sync::Mutex<HashMap<TemplateId, (store::Template, std::time::Instant)>>,
+    /// Marketing messages the controls let through and not yet recorded, and their person (a
+    /// few dozen at most: what is in flight).
+    sending: std::sync::Mutex<HashMap<OutboxId, domain::ids::ProfileId>>,
 }
 
 /// How long a template read for a send is used for the next sends without reading it again.
@@ -243,6 +246,7 @@ impl Dispatcher {
             commands,
             reported: std::sync::atomic::AtomicU64::new(0),
             templates: std::sync::Mutex::default(),
+            sending: std::sync::Mutex::default(),
         }
     }
 
@@ -271,15 +275,42 @@ impl Dispatcher {
         Ok(stored)
     }
 
-    /// Whether the person (as merged now) has unsubscribed from marketing email.
-    async fn unsubscribed(&self, profile: domain::ids::ProfileId) -> Result<bool, deliver::Error> {
-        self.blocking(move |s| {
-            let mut tx = s.read()?;
-            let id = tx.canonical(profile)?.unwrap_or(profile);
-            Ok(tx.profile(id)?.is_some_and(|p| p.traits.get(EMAIL_UNSUBSCRIBED) == Some(&Value::Bool(true))))
-        })
-        .await
-        .map_err(|e| deliver::Error::Retryable(format!("reading the person's consent: {e}")))
+    /// Why a marketing message may not go to its person now, if it may not: they unsubscribed
+    /// (as merged now), or a frequency cap of its channel is reached (what was sent in the
+    /// window, and what is being sent to them now). When it may go, it counts as being sent
+    /// until `sent` is called.
+    async fn controls(&self, entry: &OutboxEntry) -> Result<Option<String>, deliver::Error> {
+        let (profile, channel, now) = (entry.profile, entry.channel.clone(), self.clock.now());
+        let caps: Vec<(i64, Duration)> = self.options.caps.iter().filter(|c| c.channel == channel).map(|c| (c.max, c.within)).collect();
+        let (unsubscribed, counts) = self
+            .blocking(move |s| {
+                let mut tx = s.read()?;
+                let id = tx.canonical(profile)?.unwrap_or(profile);
+                let unsubscribed = tx.profile(id)?.is_some_and(|p| p.traits.get(EMAIL_UNSUBSCRIBED) == Some(&Value::Bool(true)));
+                let mut counts = Vec::new();
+                for (max, within) in caps {
+                    counts.push((max, within, tx.sends_since(profile, &channel, now.minus(within))?));
+                }
+                Ok((unsubscribed, counts))
+            })
+            .await
+            .map_err(|e| deliver::Error::Retryable(format!("reading the person's consent: {e}")))?;
+        if unsubscribed {
+            return Ok(Some(format!("the person unsubscribed from marketing email (trait {EMAIL_UNSUBSCRIBED})")));
+        }
+        let mut sending = self.sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now_sending = sending.iter().filter(|(id, p)| **p == profile && **id != entry.id).count() as i64;
+        if let Some((max, within, sent)) = counts.into_iter().find(|(max, _, sent)| sent + now_sending >= *max) {
+            return Ok(Some(format!("frequency cap: {} of at most {max} {} in {within} sent already", sent + now_sending, entry.channel)));
+        }
+        sending.insert(entry.id, profile);
+        Ok(None)
+    }
+
+    /// A message is recorded: if `controls` let it through, it no longer counts as being sent
+    /// (it is in the outbox's count now).
+    fn recorded(&self, id: OutboxId) {
+        self.sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
     }
 
     /// The channels the dispatcher has queues for (what the handoff is made for).
@@ -442,6 +473,7 @@ impl Dispatcher {
                         // Recorded, or still pending in the outbox (a later read retries it).
                         self.handoff.release(entry.id);
                         outstanding.remove(&entry.id);
+                        self.recorded(entry.id);
                     }
                     match result {
                         Err(error) => {
@@ -557,15 +589,17 @@ impl Dispatcher {
 
     async fn attempt(&self, entry: &OutboxEntry) -> Attempt {
         let result = self.send(entry).await;
+        // The controls let it through: a marketing message, which caps count.
+        let capped = self.sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&entry.id);
         let now = self.clock.now();
         match result {
             Ok(Outcome::Sent(result)) => {
                 tracing::info!(key = %entry.key, channel = %entry.channel, "sent");
-                Attempt::Sent { result }
+                Attempt::Sent { result, capped }
             }
             Ok(Outcome::Captured(result)) => {
                 tracing::info!(key = %entry.key, channel = %entry.channel, "captured (no channel configured)");
-                Attempt::Captured { result }
+                Attempt::Captured { result, capped }
             }
             Ok(Outcome::Suppressed(reason)) => {
                 tracing::info!(key = %entry.key, channel = %entry.channel, %reason, "not sent");
@@ -594,9 +628,11 @@ impl Dispatcher {
         match entry.payload.effect.clone() {
             Effect::Send { template, .. } => {
                 let stored = self.template(&template).await?;
-                // Consent, as it is now (an unsubscribe also stops what was already queued).
-                if stored.category == store::Category::Marketing && self.unsubscribed(entry.profile).await? {
-                    return Ok(Outcome::Suppressed(format!("the person unsubscribed from marketing email (trait {EMAIL_UNSUBSCRIBED})")));
+                // Consent and caps, as they are now (an unsubscribe also stops what was already queued).
+                if stored.category == store::Category::Marketing
+                    && let Some(reason) = self.controls(entry).await?
+                {
+                    return Ok(Outcome::Suppressed(reason));
                 }
                 let to = entry.payload.to.as_deref();
                 let t = email_template(&template, stored);

@@ -60,6 +60,18 @@ pub struct Options {
     pub hot_people: usize,
     /// Failures injected at named points, for tests of what the engine does about its own bugs.
     pub faults: Faults,
+    /// At most this many marketing messages of a channel to a person over a window.
+    pub caps: Vec<FrequencyCap>,
+}
+
+/// A frequency cap: at most `max` marketing messages of `channel` to a person within
+/// `within`, counted from what was sent (and what is being sent), so exact on one node.
+/// Transactional messages are neither stopped nor counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrequencyCap {
+    pub channel: String,
+    pub max: i64,
+    pub within: domain::time::Duration,
 }
 
 /// Failures to inject (all off by default).
@@ -78,6 +90,7 @@ impl Default for Options {
             dispatch: true,
             hot_people: 100_000,
             faults: Faults::default(),
+            caps: Vec::new(),
         }
     }
 }
@@ -178,6 +191,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// A sync of the store failed: nothing is acknowledged or sent any more; restart.
     sync_failed: Arc<std::sync::atomic::AtomicBool>,
+    caps: Vec<FrequencyCap>,
 }
 
 impl Drop for Engine {
@@ -196,6 +210,7 @@ impl Engine {
         let handoff = Arc::new(dispatch::Handoff::new(&dispatch::Dispatcher::channels(&deliverer)));
         let sync_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let core = core::Core::new(store.clone(), clock.clone(), options.clone(), handoff.clone(), sync_failed.clone());
+        let caps = options.caps.clone();
         let handle = thread::Builder::new().name("wayfarer-core".into()).spawn(move || core.run(rx)).expect("spawning the core thread");
         let dispatcher = Arc::new(dispatch::Dispatcher::new(store.clone(), clock.clone(), deliverer, options, handoff, tx.clone()));
         let task = tokio::spawn(dispatcher.clone().run());
@@ -207,6 +222,7 @@ impl Engine {
             store,
             clock,
             sync_failed,
+            caps,
         }
     }
 
@@ -312,6 +328,11 @@ impl Engine {
     /// The channels, each with its dispatch queue's limits and where it sends.
     pub fn channels(&self) -> Vec<deliver::ChannelInfo> {
         self.dispatcher.lanes()
+    }
+
+    /// The frequency caps in force.
+    pub fn caps(&self) -> &[FrequencyCap] {
+        &self.caps
     }
 
     /// Records what came back from a message (an open, a click, an unsubscribe) as events on

@@ -68,6 +68,22 @@ impl Harness {
         self.engine.templates_changed();
     }
 
+    /// A transactional template (sent even to people who unsubscribed; never stopped by caps).
+    fn transactional(&self, id: &str, subject: &str) {
+        let mut tx = self.store.write().expect("tx");
+        let t = Template {
+            id: TemplateId(id.into()),
+            subject: subject.into(),
+            html: String::new(),
+            text: "Hi".into(),
+            category: store::Category::Transactional,
+            updated_at: self.clock_now(),
+        };
+        tx.put_template(&t).expect("template");
+        tx.commit().expect("commit");
+        self.engine.templates_changed();
+    }
+
     fn clock_now(&self) -> Timestamp {
         use engine::Clock;
         self.clock.now()
@@ -329,6 +345,50 @@ async fn webhook_receiver(statuses: Vec<u16>) -> (String, Arc<std::sync::Mutex<V
         }
     });
     (url, seen)
+}
+
+/// Frequency caps: at most 2 marketing emails to a person a day, counted from what was sent
+/// (captured here); the third is not sent and says why; a transactional email is never stopped
+/// by a cap; a day later they go again.
+#[tokio::test]
+async fn a_frequency_cap_stops_marketing_email_beyond_it_and_says_why() {
+    let caps = vec![engine::FrequencyCap { channel: "email".into(), max: 2, within: Duration::days(1) }];
+    let mut h = Harness::with_options(Options { caps, ..Options::default() }, WebhookOptions::default());
+    h.template("news", "News");
+    h.transactional("receipt", "Receipt");
+    h.publish(json!({"id": "news", "entry": {"event": "Tick"},
+        "steps": [{"id": "n", "type": "send", "template": "news", "next": "r"}, {"id": "r", "type": "send", "template": "receipt"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"email": "ann@x.test"}})).await;
+    h.send(Kind::Identify, json!({"userId": "bo", "traits": {"email": "bo@x.test"}})).await;
+    for _ in 0..3 {
+        h.send(Kind::Track, json!({"userId": "ann", "event": "Tick"})).await;
+        h.advance("1h").await;
+    }
+    h.send(Kind::Track, json!({"userId": "bo", "event": "Tick"})).await;
+    h.advance("1d").await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Tick"})).await;
+    h.check_messages(expect![[r#"
+        t=+0s email ann@x.test: captured "News"
+        t=+0s email ann@x.test: captured "Receipt"
+        t=+1h email ann@x.test: captured "News"
+        t=+1h email ann@x.test: captured "Receipt"
+        t=+2h email ann@x.test: suppressed frequency cap: 2 of at most 2 email in 1d sent already
+        t=+2h email ann@x.test: captured "Receipt"
+        t=+3h email bo@x.test: captured "News"
+        t=+3h email bo@x.test: captured "Receipt"
+        t=+1d3h email ann@x.test: captured "News"
+        t=+1d3h email ann@x.test: captured "Receipt"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let ann = tx.profile_by_identity(&Identity::UserId("ann".into())).expect("lookup").expect("known");
+    let third = tx.runs_of(ann).expect("runs").into_iter().nth(2).expect("a third run");
+    let lines: Vec<String> = tx.traces(third.id).expect("traces").iter().map(|t| text(&t.lines)).collect();
+    expect![[r#"
+        entered on Tick / n: send email news / r: send email receipt / completed
+        n: message failed (suppressed: frequency cap: 2 of at most 2 email in 1d sent already)
+        r: message delivered (captured)"#]]
+    .assert_eq(&lines.join("\n"));
 }
 
 /// Each channel has a queue of its own: webhooks to a receiver that never answers do not

@@ -1215,6 +1215,12 @@ pub async fn list_channels(State(app): State<Arc<App>>) -> Answer<wire::ChannelL
             concurrency: u32::try_from(c.limits.concurrency).unwrap_or(u32::MAX),
             rate_per_sec: c.limits.rate_per_sec,
             pending: pending.iter().find(|(name, _)| name == c.name).map_or(0, |(_, n)| *n),
+            frequency_cap: app
+                .engine
+                .caps()
+                .iter()
+                .find(|cap| cap.channel == c.name)
+                .map(|cap| format!("at most {} marketing messages to a person in {}", cap.max, cap.within)),
         })
         .collect();
     Ok(Json(wire::ChannelList { channels }))

@@ -69,6 +69,8 @@ pub struct Delivery {
     pub retry_base_secs: i64,
     pub retry_cap_secs: i64,
     pub max_attempts: i64,
+    pub email_cap: i64,
+    pub email_cap_within: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,6 +165,9 @@ impl Config {
         if !["pretty", "json"].contains(&self.log_format.as_str()) {
             return bad("log_format", format!("{:?}: use pretty or json", self.log_format));
         }
+        if self.delivery.email_cap_within.parse::<domain::time::Duration>().map_or(true, |d| d.as_millis() <= 0) {
+            return bad("delivery.email_cap_within", format!("{:?} is not a duration such as 7d or 12h", self.delivery.email_cap_within));
+        }
         if !self.testing.manual_clock.is_empty() && domain::time::Timestamp::parse(&self.testing.manual_clock).is_none() {
             return bad("testing.manual_clock", format!("{:?} is not an RFC 3339 instant", self.testing.manual_clock));
         }
@@ -231,6 +236,12 @@ impl Config {
                 max_attempts: self.delivery.max_attempts.max(1),
             },
             hot_people: self.engine.hot_people,
+            caps: match self.delivery.email_cap_within.parse::<Duration>() {
+                Ok(within) if self.delivery.email_cap > 0 => {
+                    vec![engine::FrequencyCap { channel: deliver::EMAIL.into(), max: self.delivery.email_cap, within }]
+                }
+                _ => Vec::new(),
+            },
             ..engine::Options::default()
         }
     }
@@ -265,6 +276,14 @@ mod tests {
         assert_eq!((c.smtp.host.as_str(), c.ingest.max_event_bytes, c.webhook.allow_private), ("mail.test", 1000, true));
         assert_eq!(c.engine_options().hot_people, 5);
         assert_eq!(Config::load(None, &env(&[])).expect("defaults").engine_options().hot_people, engine::Options::default().hot_people);
+        // A frequency cap for email: none by default.
+        assert_eq!(Config::load(None, &env(&[])).expect("defaults").engine_options().caps, []);
+        let capped =
+            Config::load(None, &env(&[("WAYFARER_DELIVERY_EMAIL_CAP", "3"), ("WAYFARER_DELIVERY_EMAIL_CAP_WITHIN", "2d")])).expect("cap");
+        let want = engine::FrequencyCap { channel: "email".into(), max: 3, within: domain::time::Duration::days(2) };
+        assert_eq!(capped.engine_options().caps, [want]);
+        let err = Config::load(None, &env(&[("WAYFARER_DELIVERY_EMAIL_CAP_WITHIN", "weekly")])).expect_err("bad window");
+        assert!(err.to_string().contains("delivery.email_cap_within"), "{err}");
     }
 
     #[test]

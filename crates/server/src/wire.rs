@@ -1040,6 +1040,9 @@ pub struct ChannelView {
     pub rate_per_sec: f64,
     /// Messages waiting to be sent (a first attempt or a retry).
     pub pending: i64,
+    /// "at most 3 marketing messages to a person in 7d"; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_cap: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]

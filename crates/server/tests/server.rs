@@ -822,8 +822,15 @@ mod http {
     #[tokio::test]
     async fn an_unsubscribe_stops_marketing_email_already_queued() {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port().to_string();
-        let api =
-            Api::with(&[("WAYFARER_SMTP_HOST", "127.0.0.1"), ("WAYFARER_SMTP_PORT", closed.as_str()), ("WAYFARER_SMTP_TLS", "none")]).await;
+        let api = Api::with(&[
+            ("WAYFARER_SMTP_HOST", "127.0.0.1"),
+            ("WAYFARER_SMTP_PORT", closed.as_str()),
+            ("WAYFARER_SMTP_TLS", "none"),
+            ("WAYFARER_DELIVERY_EMAIL_CAP", "5"),
+        ])
+        .await;
+        let (_, channels) = api.admin("GET", "/api/channels", Value::Null).await;
+        assert_eq!(channels["channels"][0]["frequency_cap"], json!("at most 5 marketing messages to a person in 7d"), "{channels}");
         api.admin("PUT", "/api/templates/offer", json!({"subject": "An offer", "text": "An offer"})).await;
         let doc = json!({"id": "offer", "entry": {"event": "Signed Up"}, "steps": [{"id": "first", "type": "send", "template": "offer"}]});
         api.admin("POST", "/api/journeys", doc).await;

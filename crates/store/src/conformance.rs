@@ -325,14 +325,14 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     assert_eq!(tx.next_outbox_due("email").expect("next"), Some(t(10)));
     assert_eq!(tx.due_outbox("email", t(10), 10).expect("due").iter().map(|e| e.id).collect::<Vec<_>>(), [a, b, c]);
     tx.record_attempt(a, &Attempt::Retry { at: t(50), error: "421 try later".into() }, t(11)).expect("retry");
-    tx.record_attempt(b, &Attempt::Sent { result: json!({"smtp": "250"}) }, t(11)).expect("sent");
+    tx.record_attempt(b, &Attempt::Sent { result: json!({"smtp": "250"}), capped: true }, t(11)).expect("sent");
     tx.record_attempt(c, &Attempt::Failed { error: "550 no such user".into(), result: None }, t(11)).expect("failed");
     let ea = tx.outbox_entry(a).expect("get").expect("exists");
     assert_eq!(
         (ea.status, ea.attempts, ea.next_attempt_at, ea.last_error.as_deref()),
         (OutboxStatus::Pending, 1, t(50), Some("421 try later"))
     );
-    tx.record_attempt(a, &Attempt::Captured { result: json!({"subject": "Hi"}) }, t(51)).expect("captured");
+    tx.record_attempt(a, &Attempt::Captured { result: json!({"subject": "Hi"}), capped: true }, t(51)).expect("captured");
     let ea = tx.outbox_entry(a).expect("get").expect("exists");
     assert_eq!((ea.status, ea.attempts, ea.result), (OutboxStatus::Captured, 2, Some(json!({"subject": "Hi"}))));
     assert_eq!(ea.payload, payload("r1:1:0"), "the payload reads back as written");
@@ -345,6 +345,11 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     // A failed message retried by hand: due again, same key, attempts go on counting.
     assert!(!tx.retry_failed(a, t(60)).expect("retry"), "only a failed message is retried");
     assert_eq!(tx.outbox_pending().expect("pending"), []);
+    // b was sent and a captured at t(11) and t(51); c failed.
+    assert_eq!(tx.sends_since(p, "email", t(11)).expect("count"), 2);
+    assert_eq!(tx.sends_since(p, "email", t(12)).expect("count"), 1, "only what was sent since");
+    assert_eq!(tx.sends_since(p, "sms", t(0)).expect("count"), 0, "per channel");
+    assert_eq!(tx.sends_since(ProfileId(p.0 + 1000), "email", t(0)).expect("count"), 0, "per person");
     assert!(tx.retry_failed(c, t(60)).expect("retry"));
     let ec = tx.outbox_entry(c).expect("get").expect("exists");
     assert_eq!((ec.status, ec.attempts, ec.next_attempt_at, ec.key.as_str()), (OutboxStatus::Pending, 1, t(60), "r1:1:2"));

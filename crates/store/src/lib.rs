@@ -232,11 +232,14 @@ pub struct OutboxEntry {
 /// The outcome of one delivery attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Attempt {
+    /// `capped`: a marketing message, which frequency caps count.
     Sent {
         result: Value,
+        capped: bool,
     },
     Captured {
         result: Value,
+        capped: bool,
     },
     Retry {
         at: Timestamp,
@@ -715,6 +718,9 @@ pub trait Tx {
     fn next_outbox_due(&mut self, channel: &str) -> Result<Option<Timestamp>>;
     fn record_attempt(&mut self, id: OutboxId, attempt: &Attempt, now: Timestamp) -> Result<()>;
     fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>>;
+    /// How many capped (marketing) messages of a channel went to a person (sent or captured)
+    /// since `since`: what frequency caps count.
+    fn sends_since(&mut self, profile: ProfileId, channel: &str, since: Timestamp) -> Result<i64>;
     /// How many entries each channel has waiting to be sent (pending), by channel name.
     fn outbox_pending(&mut self) -> Result<Vec<(String, i64)>>;
     /// Makes a failed entry due again at `now` (its idempotency key unchanged); false if it

@@ -266,6 +266,13 @@ CREATE INDEX outbox_due ON outbox (channel, next_attempt_at) WHERE status = 'pen
 ALTER TABLE templates ADD COLUMN category TEXT NOT NULL DEFAULT 'marketing';
 "#,
     ),
+    (
+        12,
+        // Marketing messages sent, which frequency caps count (1), and the rest (0).
+        r#"
+ALTER TABLE outbox ADD COLUMN capped INTEGER NOT NULL DEFAULT 0;
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

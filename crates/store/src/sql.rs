@@ -746,9 +746,10 @@ impl<C: Conn> Tx for SqlTx<C> {
     }
 
     fn record_attempt(&mut self, id: OutboxId, a: &Attempt, now: Timestamp) -> Result<()> {
+        let capped = matches!(a, Attempt::Sent { capped: true, .. } | Attempt::Captured { capped: true, .. });
         let (status, next, error, result) = match a {
-            Attempt::Sent { result } => (OutboxStatus::Sent, None, None, Some(result)),
-            Attempt::Captured { result } => (OutboxStatus::Captured, None, None, Some(result)),
+            Attempt::Sent { result, .. } => (OutboxStatus::Sent, None, None, Some(result)),
+            Attempt::Captured { result, .. } => (OutboxStatus::Captured, None, None, Some(result)),
             Attempt::Suppressed { reason } => (OutboxStatus::Suppressed, None, Some(reason.as_str()), None),
             Attempt::Retry { at, error } => (OutboxStatus::Pending, Some(at.0), Some(error.as_str()), None),
             Attempt::Failed { error, result } => (OutboxStatus::Failed, None, Some(error.as_str()), result.as_ref()),
@@ -756,8 +757,8 @@ impl<C: Conn> Tx for SqlTx<C> {
         let result = result.map(to_json).transpose()?;
         let n = self.conn.execute(
             "UPDATE outbox SET status = ?, attempts = attempts + 1, next_attempt_at = COALESCE(?, next_attempt_at), \
-             last_error = COALESCE(?, last_error), result = COALESCE(?, result), updated_at = ? WHERE id = ?",
-            params![status.as_str(), next, error, result, now.0, id.0],
+             last_error = COALESCE(?, last_error), result = COALESCE(?, result), capped = ?, updated_at = ? WHERE id = ?",
+            params![status.as_str(), next, error, result, i64::from(capped), now.0, id.0],
         )?;
         if n == 0 {
             return Err(Error::NotFound(format!("outbox entry {id}")));
@@ -776,6 +777,14 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>> {
         let rows = self.conn.query(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE id = ?"), params![id.0])?;
         first(rows, outbox_row)
+    }
+
+    fn sends_since(&mut self, profile: ProfileId, channel: &str, since: Timestamp) -> Result<i64> {
+        let rows = self.conn.query(
+            "SELECT COUNT(*) FROM outbox WHERE profile_id = ? AND channel = ? AND capped = 1 AND status IN ('sent', 'captured') AND updated_at >= ?",
+            params![profile.0, channel, since.0],
+        )?;
+        Ok(first(rows, |r| r.int(0))?.unwrap_or(0))
     }
 
     fn outbox_pending(&mut self) -> Result<Vec<(String, i64)>> {

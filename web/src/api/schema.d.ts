@@ -838,6 +838,8 @@ export interface components {
             concurrency: number;
             /** @description Where it sends. */
             detail: string;
+            /** @description "at most 3 marketing messages to a person in 7d"; none when absent. */
+            frequency_cap?: string | null;
             /** @description The outbox's name for it (`email`, `webhook`). */
             name: string;
             /**

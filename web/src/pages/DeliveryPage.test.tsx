@@ -14,7 +14,14 @@ afterEach(() => {
 
 const channels = {
   channels: [
-    { name: "email", detail: "smtp.acme.test:587 (STARTTLS), from Acme <hello@acme.test>", concurrency: 16, rate_per_sec: 10, pending: 3 },
+    {
+      name: "email",
+      detail: "smtp.acme.test:587 (STARTTLS), from Acme <hello@acme.test>",
+      concurrency: 16,
+      rate_per_sec: 10,
+      pending: 3,
+      frequency_cap: "at most 3 marketing messages to a person in 7d",
+    },
     { name: "webhook", detail: "the URL each step names; signed (Standard Webhooks); private addresses refused", concurrency: 8, rate_per_sec: 0, pending: 0 },
   ],
 };
@@ -28,9 +35,11 @@ test("each channel's queue: where it sends, its limits and what waits", async ()
     "16",
     "at most 10 a second",
     "3",
+    "at most 3 marketing messages to a person in 7d",
   ]);
   const webhook = screen.getByRole("rowheader", { name: "webhook" }).closest("tr") as HTMLElement;
   expect(within(webhook).getAllByRole("cell")[2].textContent).toBe("no limit");
+  expect(within(webhook).getAllByRole("cell")[4].textContent).toBe("none");
   expect(await screen.findByText("No failed message.")).toBeTruthy();
 });
 

@@ -40,7 +40,8 @@ function Channels() {
       </div>
       <p className="muted">
         Each channel sends from a queue of its own, so a slow provider never holds up another. Limits are set in the configuration (
-        <code>[smtp]</code>, <code>[webhook]</code>: <code>concurrency</code>, <code>rate_per_sec</code>).
+        <code>[smtp]</code>, <code>[webhook]</code>: <code>concurrency</code>, <code>rate_per_sec</code>; <code>[delivery]</code>:{" "}
+        <code>email_cap</code>, <code>email_cap_within</code>).
       </p>
       {channels.state === "loading" && (
         <p className="muted" role="status">
@@ -57,6 +58,7 @@ function Channels() {
               <th scope="col">At once</th>
               <th scope="col">Rate</th>
               <th scope="col">Waiting</th>
+              <th scope="col">Frequency cap</th>
             </tr>
           </thead>
           <tbody>
@@ -67,6 +69,7 @@ function Channels() {
                 <td>{c.concurrency}</td>
                 <td>{rateText(c.rate_per_sec)}</td>
                 <td>{c.pending}</td>
+                <td>{c.frequency_cap ?? "none"}</td>
               </tr>
             ))}
           </tbody>
