@@ -270,7 +270,7 @@ ALTER TABLE templates ADD COLUMN category TEXT NOT NULL DEFAULT 'marketing';
         12,
         // Marketing messages sent, which frequency caps count (1), and the rest (0).
         r#"
-ALTER TABLE outbox ADD COLUMN capped INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN capped BIGINT NOT NULL DEFAULT 0;
 "#,
     ),
 ];
