@@ -2136,8 +2136,74 @@ mod e2e {
         eprintln!("sent before the crash: {before}; repeated after restart (same Message-ID): {repeats}");
         // In flight, and sent but not yet recorded: at most twice the concurrency (16).
         assert!(repeats <= 32, "at most the messages sent and not yet recorded at the crash repeat ({repeats})");
-        let (_, pending) = w.admin("GET", "/messages?status=pending", None).await;
-        assert_eq!(pending["messages"].as_array().map(Vec::len), Some(0), "nothing stuck");
+        nothing_pending(&w).await;
+    }
+
+    /// Each outcome is recorded once its send is answered: soon after the last message
+    /// arrived, nothing is left pending (polling the server, a process of its own).
+    async fn nothing_pending(w: &Wayfarer) {
+        let started = std::time::Instant::now();
+        loop {
+            let (_, pending) = w.admin("GET", "/messages?status=pending", None).await;
+            if pending["messages"].as_array().is_some_and(Vec::is_empty) {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "stuck: {pending}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Crash (c): the server is killed while webhooks are in flight (the receiver holds the
+    /// first calls unanswered). After restart every webhook arrives; the calls that were in
+    /// flight come again with the same `webhook-id`, and no call has an id of its own.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn kill_9_while_calling_webhooks() {
+        use std::sync::{Arc, Mutex};
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (open_tx, open_rx) = tokio::sync::watch::channel(false);
+        let log = seen.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let (log, mut open) = (log.clone(), open_rx.clone());
+                async move {
+                    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                    log.lock().expect("log").push(id);
+                    // Held until the test opens the gate: the calls are in flight when it kills.
+                    let _ = open.wait_for(|open| *open).await;
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut w = Wayfarer::start(None);
+        let doc = json!({"id": "crm", "entry": {"event": "Signed Up"}, "steps": [{"id": "hook", "type": "webhook", "url": url}]});
+        w.ok("POST", "/journeys", doc).await;
+        w.ok("POST", "/journeys/crm/publish", json!({})).await;
+        let key = w.write_key("web").await;
+        let n = 100;
+        let batch: Vec<serde_json::Value> =
+            (0..n).map(|i| json!({"type": "track", "userId": format!("h{i}"), "event": "Signed Up"})).collect();
+        assert_eq!(w.send(&key, "batch", &json!({"batch": batch})).await.0, 200);
+        wait_for("calls in flight", Duration::from_secs(30), || Some(seen.lock().expect("log").len()).filter(|n| *n >= 16));
+        w.kill9();
+        let before = seen.lock().expect("log").len();
+        assert!(before < n, "the crash interrupted the calls ({before} of {n} made)");
+        open_tx.send(true).expect("open the gate");
+        w.restart();
+        let calls = wait_for("every webhook", Duration::from_secs(60), || {
+            let calls = seen.lock().expect("log").clone();
+            (calls.iter().collect::<BTreeSet<_>>().len() >= n).then_some(calls)
+        });
+        let distinct: BTreeSet<_> = calls.iter().collect();
+        assert_eq!(distinct.len(), n, "every webhook delivered, each with one webhook-id");
+        assert!(calls.iter().all(|id| id.starts_with("run-")), "{calls:?}");
+        let repeats = calls.len() - n;
+        eprintln!("calls before the crash: {before}; repeated after restart (same webhook-id): {repeats}");
+        assert!((1..=32).contains(&repeats), "the calls in flight at the crash, and only those, come again ({repeats})");
+        nothing_pending(&w).await;
     }
 
     /// The same product on PostgreSQL: the binary with `database_url`, a real SDK, real SMTP.
