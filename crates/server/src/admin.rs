@@ -942,7 +942,8 @@ pub fn message_view(m: &OutboxEntry) -> wire::MessageView {
         status: m.status.into(),
         delivered: m.status == OutboxStatus::Sent,
         note: note.map(str::to_owned),
-        to: m.payload.to.clone(),
+        // The address an email went to (a webhook's payload keeps the person's email too).
+        to: m.payload.to.clone().filter(|_| m.channel == deliver::EMAIL),
         template: template.map(str::to_owned),
         url: url.map(str::to_owned),
         node: m.payload.effect.node().0.clone(),

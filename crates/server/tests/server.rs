@@ -2204,6 +2204,13 @@ mod e2e {
         eprintln!("calls before the crash: {before}; repeated after restart (same webhook-id): {repeats}");
         assert!((1..=32).contains(&repeats), "the calls in flight at the crash, and only those, come again ({repeats})");
         nothing_pending(&w).await;
+        let (_, out) = w.admin("GET", "/messages?limit=1", None).await;
+        let m = &out["messages"][0];
+        assert_eq!(
+            (&m["channel"], &m["status"], &m["to"]),
+            (&json!("webhook"), &json!("sent"), &serde_json::Value::Null),
+            "a webhook has no address: {m}"
+        );
     }
 
     /// The same product on PostgreSQL: the binary with `database_url`, a real SDK, real SMTP.
