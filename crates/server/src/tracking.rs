@@ -33,8 +33,9 @@ fn message(app: &App, purpose: Purpose, token: &str, url: &str) -> Option<Outbox
 }
 
 /// Records what a person did with a message: `name` with the message's journey, step and
-/// template, and `traits` set first (an unsubscribe). `once`: a repeat is a duplicate.
-async fn record(app: &Arc<App>, id: OutboxId, name: &str, extra: domain::Map, traits: domain::Map, once: bool) {
+/// template, and `traits` set first (an unsubscribe). Each is an event of its own (its
+/// messageId has the time), so an unsubscribe after a resubscribe counts again.
+async fn record(app: &Arc<App>, id: OutboxId, name: &str, extra: domain::Map, traits: domain::Map) {
     let entry = match app.read(move |tx| Ok(tx.outbox_entry(id)?)).await {
         Ok(Some(entry)) => entry,
         Ok(None) => return tracing::warn!(message = id.0, "a tracking link names a message that is not in the outbox"),
@@ -49,7 +50,7 @@ async fn record(app: &Arc<App>, id: OutboxId, name: &str, extra: domain::Map, tr
         properties.insert("template".into(), template.0.clone().into());
     }
     let now = app.engine.clock().now();
-    let key = if once { format!("{name}-{}", id.0) } else { format!("{name}-{}-{}", id.0, now.0) };
+    let key = format!("{name}-{}-{}", id.0, now.0);
     let feedback = engine::Feedback { message_id: key, name: name.to_owned(), properties, traits };
     if let Err(error) = app.engine.feedback(entry.profile, feedback).await {
         tracing::error!(%error, message = id.0, event = name, "recording what came back from a message failed");
@@ -59,7 +60,7 @@ async fn record(app: &Arc<App>, id: OutboxId, name: &str, extra: domain::Map, tr
 /// `GET /t/o/{token}`: the open pixel. Always the GIF; an open is recorded when the link is valid.
 pub async fn open(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
     if let Some(id) = message(&app, Purpose::Open, &token, "") {
-        record(&app, id, "Email Opened", domain::Map::new(), domain::Map::new(), false).await;
+        record(&app, id, "Email Opened", domain::Map::new(), domain::Map::new()).await;
     }
     ([(header::CONTENT_TYPE, "image/gif"), (header::CACHE_CONTROL, "no-store")], PIXEL).into_response()
 }
@@ -75,7 +76,7 @@ pub async fn click(State(app): State<Arc<App>>, Path(token): Path<String>, Query
     let Some(id) = message(&app, Purpose::Click, &token, &url) else { return invalid() };
     let mut props = domain::Map::new();
     props.insert("url".into(), url.clone().into());
-    record(&app, id, "Email Clicked", props, domain::Map::new(), false).await;
+    record(&app, id, "Email Clicked", props, domain::Map::new()).await;
     (StatusCode::FOUND, [(header::LOCATION, url.as_str()), (header::CACHE_CONTROL, "no-store")]).into_response()
 }
 
@@ -128,14 +129,14 @@ pub async fn unsubscribe(State(app): State<Arc<App>>, Path(token): Path<String>,
     let mut traits = domain::Map::new();
     traits.insert(engine::EMAIL_UNSUBSCRIBED.into(), (!resubscribe).into());
     if resubscribe {
-        record(&app, id, "Email Resubscribed", domain::Map::new(), traits, false).await;
+        record(&app, id, "Email Resubscribed", domain::Map::new(), traits).await;
         page(
             StatusCode::OK,
             "Subscribed",
             &format!("<p>You are subscribed again: our marketing email will reach you.</p>{UNSUBSCRIBE_FORM}"),
         )
     } else {
-        record(&app, id, "Email Unsubscribed", domain::Map::new(), traits, false).await;
+        record(&app, id, "Email Unsubscribed", domain::Map::new(), traits).await;
         page(
             StatusCode::OK,
             "Unsubscribed",
