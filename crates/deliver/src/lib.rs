@@ -6,6 +6,9 @@
 
 mod email;
 mod render;
+mod sms;
+#[cfg(test)]
+mod testing;
 mod tracking;
 mod webhook;
 
@@ -13,6 +16,7 @@ use serde_json::Value;
 
 pub use email::{Email, SmtpOptions, TlsMode};
 pub use render::{EMAIL_VARIABLES, EmailTemplate, Rendered, Renderer, VARIABLES, variables};
+pub use sms::{OPTED_OUT, Sms, SmsOptions, segments, twilio_signature, verify_twilio_signature};
 pub use tracking::{Purpose, Tracking};
 pub use webhook::{Call, WebhookOptions, WebhookSecret, signature};
 
@@ -37,6 +41,10 @@ pub enum Error {
     Retryable(String),
     #[error("{0}")]
     Permanent(String),
+    /// Permanent: the recipient opted out with the provider (replied STOP to an SMS); they
+    /// are unsubscribed from the channel.
+    #[error("{0}")]
+    OptedOut(String),
 }
 
 impl Error {
@@ -72,6 +80,7 @@ pub struct ChannelInfo {
 /// The outbox's channel names, each sent through a dispatch queue of its own.
 pub const EMAIL: &str = "email";
 pub const WEBHOOK: &str = "webhook";
+pub const SMS: &str = "sms";
 
 /// What happened to a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,7 +98,10 @@ pub struct Options {
     /// `None`: emails are captured in the store instead of sent.
     pub smtp: Option<SmtpOptions>,
     pub webhook: WebhookOptions,
-    /// `None`: emails go out as rendered, with no tracking and no one-click unsubscribe.
+    /// `None`: SMS are rendered and kept (captured), not sent.
+    pub sms: Option<SmsOptions>,
+    /// `None`: emails go out as rendered, with no tracking and no one-click unsubscribe, and
+    /// SMS without a status callback.
     pub tracking: Option<Tracking>,
 }
 
@@ -100,6 +112,7 @@ pub struct Deliverer {
     /// The `From:` a captured email records.
     capture_from: Option<String>,
     webhook: webhook::Client,
+    sms: Option<sms::Client>,
     /// Backtests: webhooks are rendered and captured, never called.
     simulate: bool,
     tracking: Option<Tracking>,
@@ -112,6 +125,7 @@ impl Deliverer {
             smtp: options.smtp.as_ref().map(email::Mailer::new).transpose()?,
             capture_from: None,
             webhook: webhook::Client::new(&options.webhook)?,
+            sms: options.sms.as_ref().map(sms::Client::new).transpose()?,
             simulate: false,
             tracking: options.tracking.clone(),
         })
@@ -147,7 +161,12 @@ impl Deliverer {
         if self.simulate {
             webhook.detail = "simulated: rendered and kept, never called".into();
         }
-        vec![email, webhook]
+        let sms = self.sms.as_ref().map(info).unwrap_or_else(|| ChannelInfo {
+            name: SMS,
+            limits: Limits::default(),
+            detail: "no SMS provider: text messages are rendered and kept (captured), not sent".into(),
+        });
+        vec![email, webhook, sms]
     }
 
     pub fn renderer(&self) -> &Renderer {
@@ -184,6 +203,35 @@ impl Deliverer {
                 }
                 Ok(Outcome::Captured(captured))
             }
+        }
+    }
+
+    /// Renders and sends (or captures) one SMS: `source` is the template's SMS text. `key` goes
+    /// along as the idempotency key; with tracking configured and the outbox id given, the
+    /// provider reports what became of it to the status callback URL.
+    pub async fn sms(
+        &self,
+        key: &str,
+        to: Option<&str>,
+        template: &str,
+        source: &str,
+        ctx: &Value,
+        message: Option<i64>,
+    ) -> Result<Outcome, Error> {
+        let to = to.ok_or_else(|| Error::Permanent("the person has no \"phone\" trait in international form".into()))?;
+        if source.trim().is_empty() {
+            return Err(Error::Permanent(format!("template {template:?} has no SMS text")));
+        }
+        let body = self.renderer.render(source, ctx).map_err(|e| Error::Permanent(format!("template {template:?}, sms: {e}")))?;
+        let body = body.trim().to_owned();
+        if body.is_empty() {
+            return Err(Error::Permanent(format!("template {template:?}: the SMS text renders empty")));
+        }
+        let status_callback = self.tracking.as_ref().zip(message).map(|(t, m)| t.sms_status_url(m));
+        let sms = Sms { to: to.to_owned(), body, status_callback };
+        match &self.sms {
+            Some(client) if !self.simulate => Channel::send(client, key, &sms).await.map(Outcome::Sent),
+            _ => Ok(Outcome::Captured(serde_json::json!({"to": sms.to, "body": sms.body, "segments": segments(&sms.body)}))),
         }
     }
 

@@ -5,7 +5,7 @@
 //!
 //! A link names the message (its outbox id) and carries `HMAC-SHA256(secret, purpose, id,
 //! url)`, cut to 16 bytes, in base64url: `/t/o/{id}.{sig}` (open), `/t/c/{id}.{sig}?u={url}`
-//! (click), `/u/{id}.{sig}` (unsubscribe).
+//! (click), `/u/{id}.{sig}` (unsubscribe), `/t/s/{id}.{sig}` (an SMS's status callback).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,6 +20,8 @@ pub enum Purpose {
     Open,
     Click,
     Unsubscribe,
+    /// An SMS provider's status callback.
+    SmsStatus,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
             Purpose::Open => "open",
             Purpose::Click => "click",
             Purpose::Unsubscribe => "unsubscribe",
+            Purpose::SmsStatus => "sms-status",
         }
     }
 }
@@ -96,6 +99,16 @@ impl Tracking {
 
     pub fn unsubscribe_url(&self, message: i64) -> String {
         format!("{}/u/{}", self.base, self.token(Purpose::Unsubscribe, message, ""))
+    }
+
+    /// Where the SMS provider reports what became of the message: `/t/s/{id}.{sig}`.
+    pub fn sms_status_url(&self, message: i64) -> String {
+        format!("{}/t/s/{}", self.base, self.token(Purpose::SmsStatus, message, ""))
+    }
+
+    /// Wayfarer's public address (no trailing slash).
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// The HTML of an email with every `http(s)` link going through a click redirect and the

@@ -98,6 +98,7 @@ async fn the_official_verifier_accepts_our_signature_and_rejects_a_tampered_body
     let (url, received) = receive_one().await;
     let options = Options {
         smtp: None,
+        sms: None,
         webhook: WebhookOptions { allow_private: true, secret: Some(SECRET.into()), ..Default::default() },
         tracking: None,
     };

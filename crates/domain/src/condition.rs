@@ -671,10 +671,10 @@ impl Condition {
             }
             "reachable" => {
                 let [channel] = diags.fields(obj, &REACHABLE, "a reachable condition", path, &KINDS);
-                match channel.and_then(Value::as_str) {
-                    Some("email") => Some(Condition::Reachable(crate::journey::Channel::Email)),
-                    _ => {
-                        diags.error(&format!("{path}/reachable"), "unknown_channel", "\"reachable\" names a channel: email");
+                match channel.and_then(Value::as_str).and_then(crate::journey::Channel::parse) {
+                    Some(c) => Some(Condition::Reachable(c)),
+                    None => {
+                        diags.error(&format!("{path}/reachable"), "unknown_channel", "\"reachable\" names a channel: email or sms");
                         None
                     }
                 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use domain::Map;
 use domain::aggregate::in_window;
 use domain::event::{Envelope, Event, Kind};
-use domain::journey::{Channel, Context, Effect, Input, Journey, Run, RunStatus, step};
+use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, step};
 use domain::time::{Duration, Timestamp};
 use domain::trace::{TraceKind, TraceLine, bracket};
 use expect_test::{Expect, expect};
@@ -356,7 +356,7 @@ impl Driver {
 /// An effect as the outbox would carry it.
 fn shown(effect: &Effect) -> String {
     match effect {
-        Effect::Send { node, channel: Channel::Email, template } => format!("{node}: send email {template}"),
+        Effect::Send { node, channel, template } => format!("{node}: send {} {template}", channel.as_str()),
         Effect::Webhook { node, url, method, body, save } => {
             format!("{node}: {method} {url} body {} save {save:?}", body.as_ref().map_or("none".to_owned(), Value::to_string))
         }
@@ -490,6 +490,37 @@ fn wait_then_send_and_webhook() {
             outbox:
               t=+2h erin hello: send email welcome
               t=+2h erin crm: POST https://crm.example/hooks body {"user":"{{ traits.email }}"} save {}
+        "#]],
+    );
+}
+
+#[test]
+fn an_sms_goes_to_people_with_a_phone_number_and_the_others_take_the_unreachable_path() {
+    let doc = json!({
+        "id": "reminder", "entry": {"event": "Appointment Booked"},
+        "steps": [
+            {"id": "check", "type": "branch", "cases": [{"when": {"reachable": "sms"}, "next": "text"}], "else": "mail"},
+            {"id": "text", "type": "send", "channel": "sms", "template": "reminder", "on_unreachable": "mail"},
+            {"id": "mail", "type": "send", "template": "reminder"}
+        ]
+    });
+    check(
+        doc,
+        r#"
+        +0s ann identify {"phone": "+1 (415) 555-0100"}
+        +0s ann track Appointment Booked
+        +0s bob identify {"phone": "555-0100"}
+        +0s bob track Appointment Booked
+        +0s cyd track Appointment Booked
+        "#,
+        expect![[r#"
+            t=+0s ann: entered on Appointment Booked / check: case 0 true [reachable by sms -> true] / text: send sms reminder / completed => #1 exited: completed
+            t=+0s bob: entered on Appointment Booked / check: case 0 false [reachable by sms -> false (phone trait "555-0100" is not a number in international form (+ and country code))] / check: else -> mail / mail: send email reminder / completed => #1 exited: completed
+            t=+0s cyd: entered on Appointment Booked / check: case 0 false [reachable by sms -> false (no phone trait)] / check: else -> mail / mail: send email reminder / completed => #1 exited: completed
+            outbox:
+              t=+0s ann text: send sms reminder
+              t=+0s bob mail: send email reminder
+              t=+0s cyd mail: send email reminder
         "#]],
     );
 }
@@ -1666,7 +1697,7 @@ fn every_invalid_value_is_reported_where_it_is() {
         set /steps/5/paths [{"name": "a", "weight": 0, "next": "hello"}, {"name": "", "weight": 100, "next": "count"}]
         set /steps/5/paths [{"name": "a", "weight": 1, "next": "hello"}, {"name": "b", "weight": 99, "next": "count"}]
         set /steps/5/paths [{"name": "a", "weight": 101, "next": "hello"}, "b"]
-        set /steps/6/channel "sms"
+        set /steps/6/channel "fax"
         set /steps/6/channel 1
         set /steps/6/template ""
         set /steps/7/set []
@@ -1897,10 +1928,10 @@ fn every_invalid_value_is_reported_where_it_is() {
             set /steps/5/paths [{"name": "a", "weight": 101, "next": "hello"}, "b"]
               [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
               [ab] /steps/5/paths/1 invalid_field: a split path must be an object
-            set /steps/6/channel "sms"
-              [hello] /steps/6/channel unknown_channel: unknown channel "sms"; available: email
+            set /steps/6/channel "fax"
+              [hello] /steps/6/channel unknown_channel: unknown channel "fax"; available: email, sms
             set /steps/6/channel 1
-              [hello] /steps/6/channel unknown_channel: unknown channel 1; available: email
+              [hello] /steps/6/channel unknown_channel: unknown channel 1; available: email, sms
             set /steps/6/template ""
               [hello] /steps/6/template missing_field: this step needs "template"
             set /steps/7/set []

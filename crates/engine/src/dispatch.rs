@@ -19,7 +19,7 @@ use std::time::Duration as StdDuration;
 
 use deliver::{Deliverer, EmailTemplate, Outcome};
 use domain::ids::{OutboxId, TemplateId};
-use domain::journey::Effect;
+use domain::journey::{Channel, Effect};
 use domain::time::Duration;
 use serde_json::Value;
 use store::{Attempt, OutboxEntry, Store};
@@ -279,24 +279,49 @@ impl Dispatcher {
     /// (as merged now), or a frequency cap of its channel is reached (what was sent in the
     /// window, and what is being sent to them now). When it may go, it counts as being sent
     /// until `sent` is called.
-    async fn controls(&self, entry: &OutboxEntry) -> Result<Option<String>, deliver::Error> {
-        let (profile, channel, now) = (entry.profile, entry.channel.clone(), self.clock.now());
-        let caps: Vec<(i64, Duration)> = self.options.caps.iter().filter(|c| c.channel == channel).map(|c| (c.max, c.within)).collect();
+    async fn controls(&self, entry: &OutboxEntry, channel: Channel, category: store::Category) -> Result<Option<String>, deliver::Error> {
+        let marketing = category == store::Category::Marketing;
+        // An SMS opt-out (STOP) stops every SMS, as providers and carriers refuse them anyway;
+        // an email unsubscribe stops marketing email.
+        let consent = match channel {
+            Channel::Email if marketing => Some(EMAIL_UNSUBSCRIBED),
+            Channel::Email => None,
+            Channel::Sms => Some(SMS_UNSUBSCRIBED),
+        };
+        let (profile, now) = (entry.profile, self.clock.now());
+        let caps: Vec<(i64, Duration)> = match marketing {
+            true => self.options.caps.iter().filter(|c| c.channel == entry.channel).map(|c| (c.max, c.within)).collect(),
+            false => Vec::new(),
+        };
+        if consent.is_none() && caps.is_empty() && !marketing {
+            return Ok(None);
+        }
+        let name = entry.channel.clone();
         let (unsubscribed, counts) = self
             .blocking(move |s| {
                 let mut tx = s.read()?;
                 let id = tx.canonical(profile)?.unwrap_or(profile);
-                let unsubscribed = tx.profile(id)?.is_some_and(|p| p.traits.get(EMAIL_UNSUBSCRIBED) == Some(&Value::Bool(true)));
+                let unsubscribed = match consent {
+                    Some(t) => tx.profile(id)?.is_some_and(|p| p.traits.get(t) == Some(&Value::Bool(true))),
+                    None => false,
+                };
                 let mut counts = Vec::new();
                 for (max, within) in caps {
-                    counts.push((max, within, tx.sends_since(profile, &channel, now.minus(within))?));
+                    counts.push((max, within, tx.sends_since(profile, &name, now.minus(within))?));
                 }
                 Ok((unsubscribed, counts))
             })
             .await
             .map_err(|e| deliver::Error::Retryable(format!("reading the person's consent: {e}")))?;
-        if unsubscribed {
-            return Ok(Some(format!("the person unsubscribed from marketing email (trait {EMAIL_UNSUBSCRIBED})")));
+        match (unsubscribed, channel) {
+            (false, _) => {}
+            (true, Channel::Email) => {
+                return Ok(Some(format!("the person unsubscribed from marketing email (trait {EMAIL_UNSUBSCRIBED})")));
+            }
+            (true, Channel::Sms) => return Ok(Some(format!("the person opted out of SMS (trait {SMS_UNSUBSCRIBED})"))),
+        }
+        if !marketing {
+            return Ok(None);
         }
         let mut sending = self.sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let now_sending = sending.iter().filter(|(id, p)| **p == profile && **id != entry.id).count() as i64;
@@ -534,6 +559,13 @@ impl Dispatcher {
 /// unsubscribe, or by an identify).
 pub const EMAIL_UNSUBSCRIBED: &str = "email_unsubscribed";
 
+/// The trait that stops every SMS to a person when `true` (set when they reply STOP, when the
+/// provider refuses a message because they did, or by an identify).
+pub const SMS_UNSUBSCRIBED: &str = "sms_unsubscribed";
+
+/// The event of an SMS opt-out.
+pub const SMS_UNSUBSCRIBED_EVENT: &str = "SMS Unsubscribed";
+
 /// Records a batch of attempts in one transaction.
 fn record(store: &dyn Store, batch: &[(OutboxEntry, Attempt)], now: domain::time::Timestamp) -> Result<(), store::Error> {
     let mut tx = store.write()?;
@@ -610,6 +642,11 @@ impl Dispatcher {
                 tracing::warn!(key = %entry.key, attempt = entry.attempts + 1, retry_at = %at, %error, "delivery failed; will retry");
                 Attempt::Retry { at, error: error.to_string() }
             }
+            Err(deliver::Error::OptedOut(error)) => {
+                tracing::warn!(key = %entry.key, %error, "the recipient opted out; unsubscribing them from the channel");
+                self.opted_out(entry, &error);
+                Attempt::Failed { error, result: None }
+            }
             Err(error) => {
                 let error = if error.is_retryable() {
                     format!("gave up after {} attempts: {error}", entry.attempts + 1)
@@ -626,17 +663,20 @@ impl Dispatcher {
         let ctx = serde_json::to_value(&entry.payload.context)
             .map_err(|e| deliver::Error::Permanent(format!("outbox entry {}: {e}", entry.id)))?;
         match entry.payload.effect.clone() {
-            Effect::Send { template, .. } => {
+            Effect::Send { template, channel, .. } => {
                 let stored = self.template(&template).await?;
                 // Consent and caps, as they are now (an unsubscribe also stops what was already queued).
-                if stored.category == store::Category::Marketing
-                    && let Some(reason) = self.controls(entry).await?
-                {
+                if let Some(reason) = self.controls(entry, channel, stored.category).await? {
                     return Ok(Outcome::Suppressed(reason));
                 }
                 let to = entry.payload.to.as_deref();
-                let t = email_template(&template, stored);
-                self.deliverer.email(&entry.key, to, &t, &ctx, Some(entry.id.0)).await
+                match channel {
+                    Channel::Email => {
+                        let t = email_template(&template, stored);
+                        self.deliverer.email(&entry.key, to, &t, &ctx, Some(entry.id.0)).await
+                    }
+                    Channel::Sms => self.deliverer.sms(&entry.key, to, &template.0, &stored.sms, &ctx, Some(entry.id.0)).await,
+                }
             }
             Effect::Update { .. } => Err(deliver::Error::Permanent("trait updates are applied in the engine, never sent".into())),
             Effect::Webhook { url, method, body, save, .. } => {
@@ -652,6 +692,30 @@ impl Dispatcher {
 }
 
 impl Dispatcher {
+    /// The provider refused a message because its recipient opted out (replied STOP): they are
+    /// unsubscribed from the channel (`SMS Unsubscribed`), so no more are tried.
+    fn opted_out(&self, entry: &OutboxEntry, error: &str) {
+        let now = self.clock.now();
+        let traits: domain::Map = [(SMS_UNSUBSCRIBED.to_owned(), Value::Bool(true))].into_iter().collect();
+        let properties: domain::Map = [
+            ("phone".to_owned(), entry.payload.to.clone().map_or(Value::Null, Value::String)),
+            ("source".to_owned(), Value::String("provider".into())),
+            ("reason".to_owned(), Value::String(error.to_owned())),
+            ("message_id".to_owned(), Value::from(entry.id.0)),
+        ]
+        .into_iter()
+        .collect();
+        let events = vec![
+            crate::core::internal_identify(format!("{}-opted-out-traits", entry.key), traits, now),
+            crate::core::internal_track(format!("{}-opted-out", entry.key), SMS_UNSUBSCRIBED_EVENT.to_owned(), properties, now),
+        ];
+        let (reply, _ignored) = tokio::sync::oneshot::channel();
+        let command = crate::Command::Ingest { origin: crate::Origin::Internal(entry.profile), events, reply };
+        if self.commands.send(command).is_err() {
+            tracing::warn!(key = %entry.key, "engine stopped before an SMS opt-out was recorded");
+        }
+    }
+
     /// Saves fields of a webhook's JSON response to the person's traits, as an identify-like
     /// event processed in order with the person's other events (idempotent: its messageId
     /// derives from the outbox key).

@@ -39,7 +39,7 @@ impl Harness {
 
     fn on(store: Arc<dyn Store>, dir: tempfile::TempDir, options: Options, webhook: WebhookOptions) -> Harness {
         let clock = Arc::new(ManualClock::new(Timestamp(START)));
-        let deliverer = Deliverer::new(&DeliverOptions { smtp: None, webhook, tracking: None }).expect("deliverer");
+        let deliverer = Deliverer::new(&DeliverOptions { smtp: None, webhook, sms: None, tracking: None }).expect("deliverer");
         let engine = Engine::start(store.clone(), clock.clone(), deliverer, options);
         Harness { engine, clock, store, next_id: 0, _dir: dir }
     }
@@ -61,9 +61,27 @@ impl Harness {
             html: "<p>{% if traits.firstName %}Hi {{ traits.firstName }}{% else %}Hello{% endif %}</p>".into(),
             text: "Hi".into(),
             category: store::Category::Marketing,
+            sms: String::new(),
             updated_at: self.clock_now(),
         })
         .expect("template");
+        tx.commit().expect("commit");
+        self.engine.templates_changed();
+    }
+
+    /// A template with SMS text only.
+    fn sms_template(&self, id: &str, sms: &str, category: store::Category) {
+        let mut tx = self.store.write().expect("tx");
+        let t = Template {
+            id: TemplateId(id.into()),
+            subject: String::new(),
+            html: String::new(),
+            text: String::new(),
+            category,
+            sms: sms.into(),
+            updated_at: self.clock_now(),
+        };
+        tx.put_template(&t).expect("template");
         tx.commit().expect("commit");
         self.engine.templates_changed();
     }
@@ -77,6 +95,7 @@ impl Harness {
             html: String::new(),
             text: "Hi".into(),
             category: store::Category::Transactional,
+            sms: String::new(),
             updated_at: self.clock_now(),
         };
         tx.put_template(&t).expect("template");
@@ -122,7 +141,7 @@ impl Harness {
             .map(|m| {
                 let at = Duration::millis(m.created_at.0 - START);
                 let what = match (&m.result, m.status) {
-                    (Some(r), OutboxStatus::Captured) => format!("{:?}", r["subject"].as_str().unwrap_or("")),
+                    (Some(r), OutboxStatus::Captured) => format!("{:?}", r["subject"].as_str().or(r["body"].as_str()).unwrap_or("")),
                     _ => m.last_error.clone().unwrap_or_default(),
                 };
                 format!("t=+{at} {} {}: {} {what}", m.channel, m.payload.to.as_deref().unwrap_or("-"), m.status.as_str())
@@ -389,6 +408,47 @@ async fn a_frequency_cap_stops_marketing_email_beyond_it_and_says_why() {
         n: message failed (suppressed: frequency cap: 2 of at most 2 email in 1d sent already)
         r: message delivered (captured)"#]]
     .assert_eq(&lines.join("\n"));
+}
+
+/// An SMS goes to the phone trait in international form, its text rendered from the
+/// template's SMS part; a person who opted out (replied STOP) gets none, transactional or not,
+/// and the run's trace says why.
+#[tokio::test]
+async fn an_sms_goes_to_the_phone_in_international_form_and_an_opt_out_stops_every_one() {
+    let mut h = Harness::new();
+    h.sms_template("reminder", "Hi {{ traits.firstName }}, see you at 9. Reply STOP to stop.", store::Category::Transactional);
+    h.template("hello", "Hello");
+    h.publish(json!({"id": "remind", "entry": {"event": "Booked"},
+        "steps": [{"id": "text", "type": "send", "channel": "sms", "template": "reminder", "next": "promo"},
+                  {"id": "promo", "type": "send", "channel": "sms", "template": "hello"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"firstName": "Ann", "phone": "+1 (415) 555-0100"}})).await;
+    h.send(Kind::Identify, json!({"userId": "bo", "traits": {"phone": "+44 20 7946 0958", "sms_unsubscribed": true}})).await;
+    h.send(Kind::Identify, json!({"userId": "cy", "traits": {"phone": "020 7946 0958", "email": "cy@x.test"}})).await;
+    for who in ["ann", "bo", "cy"] {
+        h.send(Kind::Track, json!({"userId": who, "event": "Booked"})).await;
+    }
+    h.check_messages(expect![[r#"
+        t=+0s sms +14155550100: captured "Hi Ann, see you at 9. Reply STOP to stop."
+        t=+0s sms +14155550100: failed template "hello" has no SMS text
+        t=+0s sms +442079460958: suppressed the person opted out of SMS (trait sms_unsubscribed)
+        t=+0s sms +442079460958: suppressed the person opted out of SMS (trait sms_unsubscribed)
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let traces = |who: &str, tx: &mut Box<dyn store::Tx + '_>| -> String {
+        let id = tx.profile_by_identity(&Identity::UserId(who.into())).expect("lookup").expect("known");
+        let run = tx.runs_of(id).expect("runs").into_iter().next().expect("a run");
+        tx.traces(run.id).expect("traces").iter().map(|t| text(&t.lines)).collect::<Vec<_>>().join("\n")
+    };
+    expect![[r#"
+        entered on Booked / text: send sms reminder / promo: send sms hello / completed
+        text: message delivered (captured)
+        promo: message failed (failed: template "hello" has no SMS text)
+        entered on Booked / text: send sms reminder / promo: send sms hello / completed
+        text: message failed (suppressed: the person opted out of SMS (trait sms_unsubscribed))
+        promo: message failed (suppressed: the person opted out of SMS (trait sms_unsubscribed))
+        entered on Booked / text: not sending sms reminder: unreachable (phone trait "020 7946 0958" is not a number in international form (+ and country code)) -> promo / promo: not sending sms hello: unreachable (phone trait "020 7946 0958" is not a number in international form (+ and country code)) -> (end) / completed"#]]
+    .assert_eq(&["ann", "bo", "cy"].map(|w| traces(w, &mut tx)).join("\n"));
 }
 
 /// Each channel has a queue of its own: webhooks to a receiver that never answers do not
@@ -840,7 +900,7 @@ async fn webhook_response_fields_are_saved_to_traits_and_drive_the_journey() {
     h.advance("1h").await;
     assert_eq!(seen.lock().expect("seen").len(), 1);
     h.check_messages(expect![[r#"
-        t=+0s webhook val@x.test: sent 
+        t=+0s webhook -: sent 
         t=+1h email val@x.test: captured "A hot lead: gold"
     "#]]);
     let mut tx = h.store.read().expect("tx");

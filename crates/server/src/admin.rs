@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use domain::ids::{DeadLetterId, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
-use domain::journey::{Diagnostic, Journey, Severity, is_slug};
+use domain::journey::{Channel, Diagnostic, Journey, Severity, is_slug};
 use domain::time::{Duration, Timestamp};
 use serde_json::{Value, json};
 use store::{JourneyState, NameKind, OutboxEntry, OutboxStatus, Source, StoredEvent, Template, Tx};
@@ -78,6 +78,7 @@ fn template_view(t: &Template) -> wire::TemplateView {
         html: t.html.clone(),
         text: t.text.clone(),
         category: t.category.into(),
+        sms: t.sms.clone(),
         updated_at: ts(t.updated_at),
     }
 }
@@ -97,11 +98,17 @@ pub async fn put_template(
     if !is_slug(&id) {
         return Err(bad_request("a template id is 1-100 characters of a-z, 0-9, - and _"));
     }
-    let problems: Vec<(&str, String)> = [("subject", &body.subject), ("html", &body.html), ("text", &body.text)]
+    let parts = [
+        ("subject", &body.subject, &deliver::EMAIL_VARIABLES[..]),
+        ("html", &body.html, &deliver::EMAIL_VARIABLES[..]),
+        ("text", &body.text, &deliver::EMAIL_VARIABLES[..]),
+        ("sms", &body.sms, &deliver::VARIABLES[..]),
+    ];
+    let problems: Vec<(&str, String)> = parts
         .into_iter()
-        .filter_map(|(part, src)| match app.renderer.check(src) {
+        .filter_map(|(part, src, known)| match app.renderer.check(src) {
             Err(e) => Some((part, format!("does not parse as Liquid: {}", e.trim_end()))),
-            Ok(()) => unknown_variables_message(&[src], &deliver::EMAIL_VARIABLES).map(|m| (part, m)),
+            Ok(()) => unknown_variables_message(&[src], known).map(|m| (part, m)),
         })
         .collect();
     if !problems.is_empty() {
@@ -111,8 +118,11 @@ pub async fn put_template(
         return Err(ApiError::new(Code::TemplateInvalid, format!("the template is not valid: {}", said.join("; ")))
             .with_details(serde_json::to_value(details).unwrap_or_default()));
     }
-    if body.html.is_empty() && body.text.is_empty() {
-        return Err(ApiError::new(Code::TemplateInvalid, "a template needs \"html\", \"text\" or both"));
+    if body.html.trim().is_empty() && body.text.trim().is_empty() && body.sms.trim().is_empty() {
+        return Err(ApiError::new(
+            Code::TemplateInvalid,
+            "a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), or both",
+        ));
     }
     let t = Template {
         id: TemplateId(id),
@@ -120,11 +130,13 @@ pub async fn put_template(
         html: body.html.clone(),
         text: body.text.clone(),
         category: body.category.into(),
+        sms: body.sms.clone(),
         updated_at: app.engine.clock().now(),
     };
     let out = template_view(&t);
     app.write(move |tx| {
-        let shown = |t: &Template| json!({"subject": t.subject, "html": t.html, "text": t.text, "category": t.category.as_str()});
+        let shown =
+            |t: &Template| json!({"subject": t.subject, "html": t.html, "text": t.text, "category": t.category.as_str(), "sms": t.sms});
         let before = tx.template(&t.id)?.map(|old| shown(&old));
         tx.put_template(&t)?;
         audit::record(tx, &actor, t.updated_at, "template.put", &format!("template:{}", t.id), before.as_ref(), Some(&shown(&t)))
@@ -186,10 +198,14 @@ pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire
             Err(e) => wire::PreviewPart { rendered: None, error: Some(e.to_string()) },
         }
     };
+    let sms = part(&template.sms, false);
+    let sms_segments = sms.rendered.as_deref().map_or(0, |s| deliver::segments(s.trim()));
     Ok(Json(wire::Preview {
         subject: part(&template.subject, false),
         html: part(&template.html, true),
         text: part(&template.text, false),
+        sms,
+        sms_segments,
         context: match ctx {
             Value::Object(m) => m,
             _ => domain::Map::new(),
@@ -242,38 +258,31 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
         Ok(j) => j,
     };
     let mut out = Vec::new();
-    // What each template says, looked up and checked once however many steps send it (a large
-    // journey is validated on every edit in the editor).
-    let mut checked: std::collections::HashMap<TemplateId, Option<Option<String>>> = std::collections::HashMap::new();
+    // What each template says for a channel, looked up and checked once however many steps
+    // send it (a large journey is validated on every edit in the editor): nothing wrong, or a
+    // problem's code and message.
+    type Verdict = Option<(&'static str, String)>;
+    let mut checked: std::collections::HashMap<(TemplateId, Channel), Verdict> = std::collections::HashMap::new();
     for (i, step) in j.steps.iter().enumerate() {
         match &step.kind {
-            domain::journey::StepKind::Send { template, .. } => {
-                let verdict = match checked.get(template) {
+            domain::journey::StepKind::Send { template, channel, .. } => {
+                let key = (template.clone(), *channel);
+                let verdict = match checked.get(&key) {
                     Some(v) => v.clone(),
                     None => {
-                        let v = tx
-                            .template(template)?
-                            .map(|t| unknown_variables_message(&[&t.subject, &t.html, &t.text], &deliver::EMAIL_VARIABLES));
-                        checked.insert(template.clone(), v.clone());
+                        let v = template_verdict(&template.0, *channel, tx.template(template)?.as_ref());
+                        checked.insert(key, v.clone());
                         v
                     }
                 };
-                match verdict {
-                    None => out.push(Diagnostic {
+                if let Some((code, message)) = verdict {
+                    out.push(Diagnostic {
                         node: Some(step.id.0.clone()),
                         path: format!("/steps/{i}/template"),
-                        code: "unknown_template".into(),
+                        code: code.into(),
                         severity: Severity::Error,
-                        message: format!("template {:?} does not exist; create it with PUT /api/templates/{}", template.0, template.0),
-                    }),
-                    Some(None) => {}
-                    Some(Some(message)) => out.push(Diagnostic {
-                        node: Some(step.id.0.clone()),
-                        path: format!("/steps/{i}/template"),
-                        code: "unknown_template_variable".into(),
-                        severity: Severity::Error,
-                        message: format!("template {:?} {message}", template.0),
-                    }),
+                        message,
+                    });
                 }
             }
             domain::journey::StepKind::Webhook { body: Some(body), .. } => {
@@ -290,6 +299,29 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
     let traits = tx.seen_names(NameKind::Trait)?.into_iter().collect();
     out.extend(j.unseen(&events, &traits));
     Ok(out)
+}
+
+/// What is wrong with sending `template` (as stored, if it exists) on `channel`, if anything.
+fn template_verdict(id: &str, channel: Channel, stored: Option<&Template>) -> Option<(&'static str, String)> {
+    let Some(t) = stored else {
+        return Some(("unknown_template", format!("template {id:?} does not exist; create it with PUT /api/templates/{id}")));
+    };
+    let (has, sources, known, what) = match channel {
+        Channel::Email => (
+            !t.html.trim().is_empty() || !t.text.trim().is_empty(),
+            vec![&*t.subject, &*t.html, &*t.text],
+            &deliver::EMAIL_VARIABLES[..],
+            "email content (HTML or text)",
+        ),
+        Channel::Sms => (!t.sms.trim().is_empty(), vec![&*t.sms], &deliver::VARIABLES[..], "SMS text"),
+    };
+    if !has {
+        return Some((
+            "template_missing_channel",
+            format!("template {id:?} has no {what}, which this {} step sends; add it to the template", channel.as_str()),
+        ));
+    }
+    unknown_variables_message(&sources, known).map(|m| ("unknown_template_variable", format!("template {id:?} {m}")))
 }
 
 /// Whether diagnostics allow publishing: warnings do.
@@ -943,7 +975,7 @@ pub fn message_view(m: &OutboxEntry) -> wire::MessageView {
         delivered: m.status == OutboxStatus::Sent,
         note: note.map(str::to_owned),
         // The address an email went to (a webhook's payload keeps the person's email too).
-        to: m.payload.to.clone().filter(|_| m.channel == deliver::EMAIL),
+        to: m.payload.to.clone().filter(|_| m.channel != deliver::WEBHOOK),
         template: template.map(str::to_owned),
         url: url.map(str::to_owned),
         node: m.payload.effect.node().0.clone(),

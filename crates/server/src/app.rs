@@ -34,6 +34,9 @@ pub struct App {
     pub renderer: deliver::Renderer,
     /// Signs and checks the links in emails (`tracking.base_url`); `None`: no tracking.
     pub tracking: Option<deliver::Tracking>,
+    /// The SMS provider's auth token, which signs its callbacks (`sms.auth_token`); `None`: no
+    /// SMS provider, callbacks are refused.
+    pub sms_auth_token: Option<String>,
     /// Write keys seen so far (sources are never deleted, so a hit stays valid).
     write_keys: RwLock<HashMap<String, SourceId>>,
     /// For `messageId`s the server has to make up.
@@ -77,6 +80,7 @@ impl App {
             password_work: tokio::sync::Semaphore::new(2),
             renderer: deliver::Renderer::default(),
             tracking: None,
+            sms_auth_token: None,
             write_keys: RwLock::new(HashMap::new()),
             message_ids: AtomicU64::new(0),
             boot: hex_encode(&boot),
@@ -182,5 +186,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/t/o/{token}", get(crate::tracking::open))
         .route("/t/c/{token}", get(crate::tracking::click))
         .route("/u/{token}", get(crate::tracking::unsubscribe_page).post(crate::tracking::unsubscribe))
+        // The SMS provider's callbacks (form posts it signs).
+        .route("/t/s/{token}", post(crate::sms::status))
+        .route("/t/sms/inbound", post(crate::sms::inbound))
         .with_state(app)
 }

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::{Config, Server, wire};
 
 mod email;
+pub mod twilio;
 
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -19,6 +19,7 @@ pub struct Config {
     pub ingest: Ingest,
     pub smtp: Smtp,
     pub webhook: Webhook,
+    pub sms: Sms,
     pub delivery: Delivery,
     pub tracking: Tracking,
     pub engine: Engine,
@@ -53,6 +54,18 @@ pub struct Webhook {
     pub secret: String,
     pub timeout_secs: u64,
     pub allow_private: bool,
+    pub concurrency: usize,
+    pub rate_per_sec: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sms {
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    pub from: String,
+    pub timeout_secs: u64,
     pub concurrency: usize,
     pub rate_per_sec: u32,
 }
@@ -179,13 +192,18 @@ impl Config {
         {
             return bad("webhook.secret", e.to_string());
         }
+        if let Some(sms) = self.sms_options()
+            && let Err(e) = deliver::Deliverer::new(&deliver::Options { sms: Some(sms), ..Default::default() })
+        {
+            return bad("sms", e.to_string());
+        }
         Ok(())
     }
 
     /// The effective configuration as TOML, secrets masked.
     pub fn show(&self) -> String {
         let mut shown = self.clone();
-        for secret in [&mut shown.admin_token, &mut shown.smtp.password, &mut shown.webhook.secret] {
+        for secret in [&mut shown.admin_token, &mut shown.smtp.password, &mut shown.webhook.secret, &mut shown.sms.auth_token] {
             if !secret.is_empty() {
                 *secret = "(set)".into();
             }
@@ -214,6 +232,7 @@ impl Config {
         });
         deliver::Options {
             smtp,
+            sms: self.sms_options(),
             tracking,
             webhook: deliver::WebhookOptions {
                 timeout: std::time::Duration::from_secs(self.webhook.timeout_secs),
@@ -225,6 +244,18 @@ impl Config {
                 },
             },
         }
+    }
+
+    /// The SMS channel, when an account is set.
+    pub fn sms_options(&self) -> Option<deliver::SmsOptions> {
+        (!self.sms.account_sid.trim().is_empty()).then(|| deliver::SmsOptions {
+            base_url: self.sms.base_url.clone(),
+            account_sid: self.sms.account_sid.clone(),
+            auth_token: self.sms.auth_token.clone(),
+            from: self.sms.from.clone(),
+            timeout: std::time::Duration::from_secs(self.sms.timeout_secs),
+            limits: deliver::Limits { concurrency: self.sms.concurrency.max(1), rate_per_sec: f64::from(self.sms.rate_per_sec) },
+        })
     }
 
     pub fn engine_options(&self) -> engine::Options {
@@ -284,6 +315,19 @@ mod tests {
         assert_eq!(capped.engine_options().caps, [want]);
         let err = Config::load(None, &env(&[("WAYFARER_DELIVERY_EMAIL_CAP_WITHIN", "weekly")])).expect_err("bad window");
         assert!(err.to_string().contains("delivery.email_cap_within"), "{err}");
+        // SMS: off by default; an account without its token or sender is refused at start.
+        assert!(Config::load(None, &env(&[])).expect("defaults").sms_options().is_none());
+        let err =
+            Config::load(None, &env(&[("WAYFARER_SMS_ACCOUNT_SID", "AC1"), ("WAYFARER_SMS_FROM", "+15005550006")])).expect_err("no token");
+        assert_eq!(err.to_string(), "sms: sms.auth_token is not set (the SMS channel needs the account SID, its auth token and a sender)");
+        let sms = Config::load(
+            None,
+            &env(&[("WAYFARER_SMS_ACCOUNT_SID", "AC1"), ("WAYFARER_SMS_AUTH_TOKEN", "t0ken"), ("WAYFARER_SMS_FROM", "MG9")]),
+        )
+        .expect("sms");
+        let o = sms.sms_options().expect("on");
+        assert_eq!((o.base_url.as_str(), o.from.as_str(), o.limits.concurrency), ("https://api.twilio.com", "MG9", 8));
+        assert!(!sms.show().contains("t0ken"), "the token is masked");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod document;
 pub mod error;
 pub mod ingest;
 pub mod openapi;
+pub mod sms;
 pub mod teams;
 pub mod tracking;
 pub mod ui;
@@ -173,6 +174,7 @@ impl Server {
         };
         let mut app = App::new(engine, manual, token_hash, config.ingest.clone(), config.ui.secure_cookies);
         app.tracking = tracking;
+        app.sms_auth_token = config.sms_options().map(|o| o.auth_token);
         let app = Arc::new(app);
         Ok(Server { router: app::router(app.clone()), app, new_admin_token, new_admin_user })
     }

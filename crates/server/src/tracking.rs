@@ -28,7 +28,7 @@ const PIXEL: &[u8] = &[
 ];
 
 /// The message a link names, if the link is valid.
-fn message(app: &App, purpose: Purpose, token: &str, url: &str) -> Option<OutboxId> {
+pub(crate) fn message(app: &App, purpose: Purpose, token: &str, url: &str) -> Option<OutboxId> {
     app.tracking.as_ref()?.verify(purpose, token, url).map(OutboxId)
 }
 
@@ -36,6 +36,12 @@ fn message(app: &App, purpose: Purpose, token: &str, url: &str) -> Option<Outbox
 /// template, and `traits` set first (an unsubscribe). Each is an event of its own (its
 /// messageId has the time), so an unsubscribe after a resubscribe counts again.
 async fn record(app: &Arc<App>, id: OutboxId, name: &str, extra: domain::Map, traits: domain::Map) {
+    let key = format!("{name}-{}-{}", id.0, app.engine.clock().now().0);
+    record_once(app, id, name, extra, traits, key).await;
+}
+
+/// `record`, as the event with messageId `key` (the same key again is a duplicate).
+pub(crate) async fn record_once(app: &Arc<App>, id: OutboxId, name: &str, extra: domain::Map, traits: domain::Map, key: String) {
     let entry = match app.read(move |tx| Ok(tx.outbox_entry(id)?)).await {
         Ok(Some(entry)) => entry,
         Ok(None) => return tracing::warn!(message = id.0, "a tracking link names a message that is not in the outbox"),
@@ -49,8 +55,6 @@ async fn record(app: &Arc<App>, id: OutboxId, name: &str, extra: domain::Map, tr
     if let domain::journey::Effect::Send { template, .. } = &entry.payload.effect {
         properties.insert("template".into(), template.0.clone().into());
     }
-    let now = app.engine.clock().now();
-    let key = format!("{name}-{}-{}", id.0, now.0);
     let feedback = engine::Feedback { message_id: key, name: name.to_owned(), properties, traits };
     if let Err(error) = app.engine.feedback(entry.profile, feedback).await {
         tracing::error!(%error, message = id.0, event = name, "recording what came back from a message failed");

@@ -76,9 +76,10 @@ pub struct SourceList {
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 pub struct TemplateBody {
-    /// Liquid.
+    /// Liquid: an email's subject.
+    #[serde(default)]
     pub subject: String,
-    /// Liquid; `html`, `text` or both.
+    /// Liquid; `html`, `text` or both, for email.
     #[serde(default)]
     pub html: String,
     #[serde(default)]
@@ -86,6 +87,10 @@ pub struct TemplateBody {
     /// Marketing (the default) is never sent to a person who unsubscribed; transactional is.
     #[serde(default)]
     pub category: Category,
+    /// Liquid: the text of an SMS, for send steps with `"channel": "sms"`. A template has
+    /// email content (`html` or `text`), SMS text, or both.
+    #[serde(default)]
+    pub sms: String,
 }
 
 /// What kind of message a template is, for consent.
@@ -122,6 +127,7 @@ pub struct TemplateView {
     pub html: String,
     pub text: String,
     pub category: Category,
+    pub sms: String,
     pub updated_at: String,
 }
 
@@ -177,6 +183,10 @@ pub struct Preview {
     /// HTML-escaped as sent (outputs ending in `| raw` excepted).
     pub html: PreviewPart,
     pub text: PreviewPart,
+    pub sms: PreviewPart,
+    /// How many parts the rendered SMS is sent (and billed) as: 160 characters in one part
+    /// and 153 per part beyond, or 70 and 67 when it has a character outside the GSM set.
+    pub sms_segments: usize,
     /// What the template saw: `traits`, `event`, `event_name`, `journey`, `profile_id`, `run`.
     #[schema(value_type = BTreeMap<String, Value>)]
     pub context: domain::Map,

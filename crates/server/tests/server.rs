@@ -500,6 +500,7 @@ mod http {
             (json!({"subject": "Hi", "html": "<p>{{ traits.a }}{{ customer | default: 'x' }}</p>"}), "html", "uses customer,"),
             (json!({"subject": "Hi", "text": "{% if %}"}), "text", "does not parse as Liquid"),
             (json!({"subject": "Hi", "text": "{{ traits.a | nofilter }}"}), "text", "Unknown filter"),
+            (json!({"sms": "Stop: {{ unsubscribe_url }}"}), "sms", "uses unsubscribe_url,"),
         ];
         for (body, part, problem) in refused {
             let (status, out) = api.admin("PUT", "/api/templates/t", body.clone()).await;
@@ -517,6 +518,45 @@ mod http {
         });
         let (status, out) = api.admin("PUT", "/api/templates/t", fine).await;
         assert_eq!(status, StatusCode::OK, "{out}");
+        // Email content, SMS text or both; not neither.
+        let (status, out) = api.admin("PUT", "/api/templates/e", json!({"subject": "Only a subject"})).await;
+        assert_eq!(
+            (status, out["message"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), or both")
+            )
+        );
+        let (status, out) = api.admin("PUT", "/api/templates/s", json!({"sms": "Hi {{ traits.firstName }}"})).await;
+        assert_eq!((status, &out["sms"], &out["subject"]), (StatusCode::OK, &json!("Hi {{ traits.firstName }}"), &json!("")));
+        // A send step needs its channel's content in the template.
+        let doc = json!({"id": "both", "entry": {"event": "Go"}, "steps": [
+            {"id": "mail", "type": "send", "template": "s", "next": "text"},
+            {"id": "text", "type": "send", "channel": "sms", "template": "t", "next": "ok"},
+            {"id": "ok", "type": "send", "channel": "sms", "template": "s"}]});
+        let (_, out) = api.admin("POST", "/api/journeys/validate", doc).await;
+        let said: Vec<String> = out["diagnostics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                format!(
+                    "{} {}: {}",
+                    d["node"].as_str().unwrap_or(""),
+                    d["code"].as_str().unwrap_or(""),
+                    d["message"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "mail template_missing_channel: template \"s\" has no email content (HTML or text), which this email step sends; add it to the template",
+                "text template_missing_channel: template \"t\" has no SMS text, which this sms step sends; add it to the template",
+                " unseen_event: no event named \"Go\" has been seen yet",
+            ],
+            "{out}"
+        );
     }
 
     /// `default` on a missing trait and `assign` with a filter: the journey publishes and the
@@ -887,6 +927,8 @@ mod http {
             json!([
                 {"name": "email", "detail": "no SMTP server: emails are rendered and kept (captured), not sent", "concurrency": 16, "rate_per_sec": 0.0, "pending": 0},
                 {"name": "webhook", "detail": "the URL each step names; not signed (no webhook.secret); private addresses refused",
+                    "concurrency": 16, "rate_per_sec": 0.0, "pending": 0},
+                {"name": "sms", "detail": "no SMS provider: text messages are rendered and kept (captured), not sent",
                     "concurrency": 16, "rate_per_sec": 0.0, "pending": 0}
             ])
         );
@@ -1140,6 +1182,17 @@ mod http {
         assert_eq!(out["html"]["rendered"], json!("<p>Ann &lt;3 saw A1</p>"), "escaped as sent; the latest track event by default");
         assert!(out["text"]["error"].as_str().is_some_and(|e| e.contains("lastName")), "{out}");
         assert_eq!(out["context"]["event_name"], json!("Product Viewed"));
+        assert_eq!((&out["sms"], &out["sms_segments"]), (&json!({"rendered": "", "error": null}), &json!(0)), "no SMS text");
+        let sms = json!({"sms": "{{ traits.firstName }}: {{ event.sku }} is back in stock. Reply STOP to stop."});
+        let (_, out) = api.admin("POST", "/api/template-preview", json!({"template": sms, "profile_id": person["id"]})).await;
+        assert_eq!(
+            (&out["sms"]["rendered"], &out["sms_segments"]),
+            (&json!("Ann <3: A1 is back in stock. Reply STOP to stop."), &json!(1)),
+            "not escaped"
+        );
+        let long = json!({"sms": "{{ traits.firstName }} ł".repeat(20)});
+        let (_, out) = api.admin("POST", "/api/template-preview", json!({"template": long, "profile_id": person["id"]})).await;
+        assert_eq!(out["sms_segments"], json!(3), "180 characters outside the GSM set: 67 per part");
         let (_, out) =
             api.admin("POST", "/api/template-preview", json!({"template": {"subject": "{{ event.sku }}"}, "event": {"sku": "B2"}})).await;
         assert_eq!(out["subject"]["rendered"], json!("B2"), "an event given; nobody's traits");
@@ -1864,7 +1917,8 @@ mod http {
         assert!(by("journey.publish").as_array().is_some_and(|d| d.contains(&json!({"path": "/version", "new": 1}))));
         assert_eq!(
             by("template.put"),
-            json!([{"path": "/category", "new": "marketing"}, {"path": "/html", "new": ""}, {"path": "/subject", "new": "Hi"}, {"path": "/text", "new": "x"}])
+            json!([{"path": "/category", "new": "marketing"}, {"path": "/html", "new": ""}, {"path": "/sms", "new": ""},
+                   {"path": "/subject", "new": "Hi"}, {"path": "/text", "new": "x"}])
         );
     }
 
@@ -2211,6 +2265,178 @@ mod e2e {
             (&json!("webhook"), &json!("sent"), &serde_json::Value::Null),
             "a webhook has no address: {m}"
         );
+    }
+
+    const SMS_ACCOUNT: &str = "AC5e1f0000000000000000000000000001";
+    const SMS_TOKEN: &str = "stand-in-auth-token";
+
+    /// A Wayfarer texting through `twilio`, with its own address as `tracking.base_url`.
+    fn texting(twilio: &server::bench::twilio::Twilio) -> Wayfarer {
+        Wayfarer::start_tracked(&[
+            ("WAYFARER_SMS_BASE_URL", twilio.base_url.as_str()),
+            ("WAYFARER_SMS_ACCOUNT_SID", SMS_ACCOUNT),
+            ("WAYFARER_SMS_AUTH_TOKEN", SMS_TOKEN),
+            ("WAYFARER_SMS_FROM", "+15005550006"),
+        ])
+    }
+
+    /// The messages of a status, once there is one.
+    async fn messages_with(w: &Wayfarer, status: &str) -> Vec<serde_json::Value> {
+        let started = std::time::Instant::now();
+        loop {
+            let (_, out) = w.admin("GET", &format!("/messages?status={status}"), None).await;
+            if let Some(m) = out["messages"].as_array().filter(|m| !m.is_empty()) {
+                return m.clone();
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "no {status} message");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The names of a person's latest events, newest first, and their traits.
+    async fn person(w: &Wayfarer, user: &str) -> (Vec<String>, serde_json::Value, serde_json::Value) {
+        let (_, p) = w.admin("GET", &format!("/profiles/lookup?user_id={user}"), None).await;
+        let names = p["events"].as_array().into_iter().flatten().filter_map(|e| e["name"].as_str().map(str::to_owned)).collect();
+        (names, p["traits"].clone(), p["events"].clone())
+    }
+
+    /// SMS end to end through the Twilio stand-in: the form post, the status callback moving a
+    /// waiting run on (once, however often it comes; never unsigned), error 21610 and a reply
+    /// STOP unsubscribing people from SMS, START subscribing them again, any other reply an event.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sms_through_twilio_with_status_callbacks_and_stop_replies() {
+        let twilio = server::bench::twilio::Twilio::start(SMS_ACCOUNT, SMS_TOKEN).await.expect("stand-in");
+        twilio.opt_out("+14155550199");
+        let w = texting(&twilio);
+        w.ok(
+            "PUT",
+            "/templates/table",
+            json!({"sms": "Hi {{ traits.firstName }}, your table for {{ event.guests }} is booked.", "category": "transactional"}),
+        )
+        .await;
+        w.ok("PUT", "/templates/dessert", json!({"sms": "Fancy a dessert, {{ traits.firstName }}? Reply STOP to stop."})).await;
+        let doc = json!({"id": "booking", "entry": {"event": "Table Booked"}, "steps": [
+            {"id": "confirm", "type": "send", "channel": "sms", "template": "table", "next": "arrived"},
+            {"id": "arrived", "type": "wait_for", "events": [{"event": "SMS Delivered", "next": "dessert"}], "timeout": "1d"},
+            {"id": "dessert", "type": "send", "channel": "sms", "template": "dessert"}]});
+        w.ok("POST", "/journeys", doc).await;
+        w.ok("POST", "/journeys/booking/publish", json!({})).await;
+        let key = w.write_key("web").await;
+        for (user, phone) in [("ann", "+1 (415) 555-0100"), ("bo", "+1 415 555 0199")] {
+            let traits = json!({"firstName": user, "phone": phone});
+            assert_eq!(w.send(&key, "identify", &json!({"userId": user, "traits": traits})).await.0, 200);
+            assert_eq!(w.send(&key, "track", &json!({"userId": user, "event": "Table Booked", "properties": {"guests": 2}})).await.0, 200);
+        }
+        let texted = wait_for("ann's confirmation", Duration::from_secs(30), || Some(twilio.texted()).filter(|t| !t.is_empty()));
+        let first = &texted[0];
+        assert_eq!(
+            (first.to.as_str(), first.from.as_str(), first.body.as_str()),
+            ("+14155550100", "+15005550006", "Hi ann, your table for 2 is booked.")
+        );
+        let callback = first.status_callback.clone().expect("a status callback");
+        assert!(callback.starts_with(&format!("{}/t/s/", w.base())), "{callback}");
+        assert!(first.idempotency_key.as_deref().is_some_and(|k| k.starts_with("run-")), "{first:?}");
+
+        // bo replied STOP to the number before: the provider refuses (21610) and he is unsubscribed.
+        let refused = messages_with(&w, "failed").await;
+        assert_eq!(refused[0]["to"], json!("+14155550199"));
+        assert!(refused[0]["last_error"].as_str().is_some_and(|e| e.contains("error 21610")), "{}", refused[0]);
+        let started = std::time::Instant::now();
+        while person(&w, "bo").await.1["sms_unsubscribed"] != json!(true) {
+            assert!(started.elapsed() < Duration::from_secs(30), "bo was not unsubscribed: {:?}", person(&w, "bo").await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (names, _, _) = person(&w, "bo").await;
+        assert!(names.contains(&"SMS Unsubscribed".to_owned()), "{names:?}");
+
+        // Delivered: the run waiting for it goes on to the next SMS; a repeat records nothing more.
+        assert_eq!(twilio.report(&first.sid, "sent", None).await.expect("callback"), 204);
+        assert_eq!(twilio.report(&first.sid, "delivered", None).await.expect("callback"), 204);
+        assert_eq!(twilio.report(&first.sid, "delivered", None).await.expect("callback"), 204);
+        let texted = wait_for("the dessert offer", Duration::from_secs(30), || Some(twilio.texted()).filter(|t| t.len() >= 2));
+        assert_eq!(texted[1].body, "Fancy a dessert, ann? Reply STOP to stop.");
+        let (names, _, events) = person(&w, "ann").await;
+        assert_eq!(names.iter().filter(|n| *n == "SMS Delivered").count(), 1, "{names:?}");
+        let delivered = events.as_array().into_iter().flatten().find(|e| e["name"] == "SMS Delivered").expect("delivered");
+        assert_eq!(
+            (&delivered["properties"]["journey"], &delivered["properties"]["template"], &delivered["properties"]["provider_id"]),
+            (&json!("booking"), &json!("table"), &json!(first.sid))
+        );
+        // Not from the provider: refused, nothing recorded.
+        let forged =
+            w.http.post(&callback).form(&[("MessageSid", first.sid.as_str()), ("MessageStatus", "failed")]).send().await.expect("post");
+        assert_eq!(forged.status().as_u16(), 403);
+        let (names, _, _) = person(&w, "ann").await;
+        assert!(!names.contains(&"SMS Failed".to_owned()), "{names:?}");
+        assert_eq!(twilio.report(&texted[1].sid, "undelivered", Some("30003")).await.expect("callback"), 204);
+        let (_, _, events) = person(&w, "ann").await;
+        let failed = events.as_array().into_iter().flatten().find(|e| e["name"] == "SMS Failed").expect("failed");
+        assert_eq!((&failed["properties"]["error_code"], &failed["properties"]["template"]), (&json!("30003"), &json!("dessert")));
+
+        // A reply STOP: no more SMS, even transactional, and even what is already queued.
+        let inbound = format!("{}/t/sms/inbound", w.base());
+        let (status, twiml) = twilio.inbound(&inbound, "+14155550100", "+15005550006", " Stop ").await.expect("inbound");
+        assert_eq!((status, twiml.as_str()), (200, r#"<?xml version="1.0" encoding="UTF-8"?><Response></Response>"#));
+        let (names, traits, _) = person(&w, "ann").await;
+        assert_eq!((traits["sms_unsubscribed"].clone(), names[0].as_str()), (json!(true), "SMS Unsubscribed"));
+        assert_eq!(w.send(&key, "track", &json!({"userId": "ann", "event": "Table Booked", "properties": {"guests": 4}})).await.0, 200);
+        let suppressed = messages_with(&w, "suppressed").await;
+        assert_eq!(suppressed[0]["last_error"], json!("the person opted out of SMS (trait sms_unsubscribed)"));
+        assert_eq!(twilio.count(), 2, "nothing more was texted");
+        // START subscribes again; any other text is an event on the person texted there last.
+        twilio.inbound(&inbound, "+14155550100", "+15005550006", "start").await.expect("inbound");
+        twilio.inbound(&inbound, "+14155550100", "+15005550006", "Can I bring a dog?").await.expect("inbound");
+        let (names, traits, events) = person(&w, "ann").await;
+        assert_eq!(traits["sms_unsubscribed"], json!(false));
+        assert_eq!(names[..2], ["SMS Received".to_owned(), "SMS Resubscribed".to_owned()]);
+        assert_eq!(events[0]["properties"]["body"], json!("Can I bring a dog?"));
+        let unsigned =
+            w.http.post(&inbound).form(&[("From", "+14155550100"), ("Body", "STOP"), ("MessageSid", "SMx")]).send().await.expect("post");
+        assert_eq!(unsigned.status().as_u16(), 403, "an inbound message not from the provider is refused");
+    }
+
+    /// Crash (d): the server is killed while SMS are in flight (the stand-in holds them). After
+    /// restart every SMS arrives; those in flight come again with the same idempotency key, and
+    /// no message has a key of its own.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn kill_9_while_texting() {
+        let twilio = server::bench::twilio::Twilio::start(SMS_ACCOUNT, SMS_TOKEN).await.expect("stand-in");
+        twilio.hold();
+        let mut w = texting(&twilio);
+        w.ok("PUT", "/templates/hello", json!({"sms": "Hello {{ traits.name }}"})).await;
+        let doc = json!({"id": "hello", "entry": {"event": "Signed Up"}, "steps": [{"id": "text", "type": "send", "channel": "sms", "template": "hello"}]});
+        w.ok("POST", "/journeys", doc).await;
+        w.ok("POST", "/journeys/hello/publish", json!({})).await;
+        let key = w.write_key("web").await;
+        let n = 100;
+        let batch: Vec<serde_json::Value> = (0..n)
+            .flat_map(|i| {
+                let user = format!("s{i}");
+                [
+                    json!({"type": "identify", "userId": user, "traits": {"name": user, "phone": format!("+1415555{i:04}")}}),
+                    json!({"type": "track", "userId": user, "event": "Signed Up"}),
+                ]
+            })
+            .collect();
+        assert_eq!(w.send(&key, "batch", &json!({"batch": batch})).await.0, 200);
+        wait_for("texts in flight", Duration::from_secs(30), || Some(twilio.count()).filter(|n| *n >= 8));
+        w.kill9();
+        let before = twilio.count();
+        assert!(before < n, "the crash interrupted the texts ({before} of {n} taken)");
+        twilio.release();
+        w.restart();
+        let texted = wait_for("every SMS", Duration::from_secs(60), || {
+            let t = twilio.texted();
+            (t.iter().map(|m| &m.to).collect::<BTreeSet<_>>().len() >= n).then_some(t)
+        });
+        let keys: BTreeSet<_> = texted.iter().map(|m| m.idempotency_key.clone().unwrap_or_default()).collect();
+        assert_eq!(keys.len(), n, "every number texted, each message with one key");
+        let pairs: BTreeSet<_> = texted.iter().map(|m| (m.to.clone(), m.idempotency_key.clone())).collect();
+        assert_eq!(pairs.len(), n, "a number's messages all carry its one key");
+        let repeats = texted.len() - n;
+        eprintln!("texts before the crash: {before}; repeated after restart (same key): {repeats}");
+        assert!((1..=16).contains(&repeats), "the texts in flight at the crash, and only those, come again ({repeats})");
+        nothing_pending(&w).await;
     }
 
     /// The same product on PostgreSQL: the binary with `database_url`, a real SDK, real SMTP.

@@ -360,6 +360,25 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     let ed = tx.outbox_entry(d).expect("get").expect("exists");
     assert_eq!((ed.status, ed.attempts, ed.last_error.as_deref()), (OutboxStatus::Suppressed, 1, Some("unsubscribed")));
     assert!(!tx.retry_failed(d, t(62)).expect("retry"), "only failed messages are retried");
+    // Who was messaged at an address: each person once, the one messaged last first.
+    let q = tx.create_profile(t(0)).expect("q");
+    let text = |key: &str, who: ProfileId, to: &str| NewOutbox {
+        key: key.into(),
+        profile: who,
+        run: None,
+        channel: "sms".into(),
+        payload: OutboxPayload { to: Some(to.into()), ..payload(key) },
+        due: t(10),
+    };
+    tx.enqueue(&text("s1", p, "+14155550100"), t(0)).expect("enqueue");
+    tx.enqueue(&text("s2", q, "+14155550100"), t(0)).expect("enqueue");
+    tx.enqueue(&text("s3", p, "+14155550100"), t(0)).expect("enqueue");
+    tx.enqueue(&text("s4", q, "+14155550199"), t(0)).expect("enqueue");
+    assert_eq!(tx.messaged_at("sms", "+14155550100", 10).expect("at"), [p, q]);
+    assert_eq!(tx.messaged_at("sms", "+14155550100", 1).expect("at"), [p], "at most the limit");
+    assert_eq!(tx.messaged_at("sms", "+14155550199", 10).expect("at"), [q]);
+    assert_eq!(tx.messaged_at("email", "+14155550100", 10).expect("at"), [], "per channel");
+    assert_eq!(tx.messaged_at("email", "a@x.test", 10).expect("at"), [p]);
     tx.commit().expect("commit");
 }
 
@@ -371,11 +390,15 @@ pub fn templates_and_settings(store: &dyn Store) {
         html: "<p>Hi</p>".into(),
         text: "Hi".into(),
         category: Category::Marketing,
+        sms: "Hi {{ traits.firstName }}, see you at 9".into(),
         updated_at: t(1),
     };
     tx.put_template(&tpl).expect("put");
     tx.put_template(&Template { subject: "Hello".into(), category: Category::Transactional, ..tpl.clone() }).expect("replace");
-    assert_eq!(tx.template(&tpl.id).expect("get").map(|t| (t.subject, t.category)), Some(("Hello".into(), Category::Transactional)));
+    assert_eq!(
+        tx.template(&tpl.id).expect("get").map(|t| (t.subject, t.category, t.sms)),
+        Some(("Hello".into(), Category::Transactional, tpl.sms.clone()))
+    );
     assert_eq!(tx.templates().expect("list").len(), 1);
     assert_eq!(tx.setting("admin_token").expect("get"), None);
     tx.set_setting("admin_token", "x").expect("set");
@@ -736,6 +759,7 @@ pub fn journeys_templates_sources_and_users_page_by_id_in_byte_order(store: &dyn
             html: String::new(),
             text: "t".into(),
             category: Category::default(),
+            sms: String::new(),
             updated_at: at,
         })
         .expect("template");

@@ -264,6 +264,8 @@ pub struct Template {
     /// Marketing is never sent to a person who unsubscribed; transactional (a receipt, a
     /// password reset) is.
     pub category: Category,
+    /// The text of an SMS (Liquid); empty: the template has none.
+    pub sms: String,
     pub updated_at: Timestamp,
 }
 
@@ -721,6 +723,9 @@ pub trait Tx {
     /// How many capped (marketing) messages of a channel went to a person (sent or captured)
     /// since `since`: what frequency caps count.
     fn sends_since(&mut self, profile: ProfileId, channel: &str, since: Timestamp) -> Result<i64>;
+    /// The people messages of a channel went to at `address` (a phone number), the one messaged
+    /// last first: whom an inbound message from that address is about.
+    fn messaged_at(&mut self, channel: &str, address: &str, limit: usize) -> Result<Vec<ProfileId>>;
     /// How many entries each channel has waiting to be sent (pending), by channel name.
     fn outbox_pending(&mut self) -> Result<Vec<(String, i64)>>;
     /// Makes a failed entry due again at `now` (its idempotency key unchanged); false if it

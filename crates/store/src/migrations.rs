@@ -273,6 +273,16 @@ ALTER TABLE templates ADD COLUMN category TEXT NOT NULL DEFAULT 'marketing';
 ALTER TABLE outbox ADD COLUMN capped BIGINT NOT NULL DEFAULT 0;
 "#,
     ),
+    (
+        13,
+        // A template's SMS text; the address each message went to (its `to`), by which an
+        // inbound SMS (STOP) finds the people who were texted at its number.
+        r#"
+ALTER TABLE templates ADD COLUMN sms TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN address TEXT;
+CREATE INDEX outbox_address ON outbox (channel, address) WHERE address IS NOT NULL;
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

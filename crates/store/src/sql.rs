@@ -254,6 +254,7 @@ fn template_row(r: &Row) -> Result<Template> {
         text: r.text(3)?.to_owned(),
         updated_at: Timestamp(r.int(4)?),
         category: Category::parse(r.text(5)?).ok_or_else(|| Error::Corrupt("template category".into()))?,
+        sms: r.text(6)?.to_owned(),
     })
 }
 
@@ -719,9 +720,19 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn enqueue(&mut self, e: &NewOutbox, now: Timestamp) -> Result<OutboxId> {
         let rows = self.conn.query(
-            "INSERT INTO outbox (idempotency_key, profile_id, run_id, channel, payload, status, attempts, next_attempt_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-            params![e.key.as_str(), e.profile.0, e.run.map(|r| r.0), e.channel.as_str(), to_json(&e.payload)?, e.due.0, now.0, now.0],
+            "INSERT INTO outbox (idempotency_key, profile_id, run_id, channel, payload, status, attempts, next_attempt_at, created_at, updated_at, address) \
+             VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            params![
+                e.key.as_str(),
+                e.profile.0,
+                e.run.map(|r| r.0),
+                e.channel.as_str(),
+                to_json(&e.payload)?,
+                e.due.0,
+                now.0,
+                now.0,
+                e.payload.to.as_deref()
+            ],
         )?;
         match first(rows, |r| Ok(OutboxId(r.int(0)?)))? {
             Some(id) => Ok(id),
@@ -787,6 +798,14 @@ impl<C: Conn> Tx for SqlTx<C> {
         Ok(first(rows, |r| r.int(0))?.unwrap_or(0))
     }
 
+    fn messaged_at(&mut self, channel: &str, address: &str, n: usize) -> Result<Vec<ProfileId>> {
+        let rows = self.conn.query(
+            "SELECT profile_id FROM outbox WHERE channel = ? AND address = ? GROUP BY profile_id ORDER BY MAX(id) DESC LIMIT ?",
+            params![channel, address, limit(n)],
+        )?;
+        all(rows, |r| Ok(ProfileId(r.int(0)?)))
+    }
+
     fn outbox_pending(&mut self) -> Result<Vec<(String, i64)>> {
         // The partial index of pending entries answers it (its rows only).
         let rows =
@@ -815,10 +834,18 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn put_template(&mut self, t: &Template) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO templates (id, subject, html, body_text, updated_at, category) VALUES (?, ?, ?, ?, ?, ?) \
+            "INSERT INTO templates (id, subject, html, body_text, updated_at, category, sms) VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, html = excluded.html, body_text = excluded.body_text, \
-             updated_at = excluded.updated_at, category = excluded.category",
-            params![t.id.as_str(), t.subject.as_str(), t.html.as_str(), t.text.as_str(), t.updated_at.0, t.category.as_str()],
+             updated_at = excluded.updated_at, category = excluded.category, sms = excluded.sms",
+            params![
+                t.id.as_str(),
+                t.subject.as_str(),
+                t.html.as_str(),
+                t.text.as_str(),
+                t.updated_at.0,
+                t.category.as_str(),
+                t.sms.as_str()
+            ],
         )?;
         Ok(())
     }
@@ -826,18 +853,18 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn template(&mut self, id: &TemplateId) -> Result<Option<Template>> {
         let rows = self
             .conn
-            .query("SELECT id, subject, html, body_text, updated_at, category FROM templates WHERE id = ?", params![id.as_str()])?;
+            .query("SELECT id, subject, html, body_text, updated_at, category, sms FROM templates WHERE id = ?", params![id.as_str()])?;
         first(rows, template_row)
     }
 
     fn templates(&mut self) -> Result<Vec<Template>> {
-        let rows = self.conn.query("SELECT id, subject, html, body_text, updated_at, category FROM templates ORDER BY id", &[])?;
+        let rows = self.conn.query("SELECT id, subject, html, body_text, updated_at, category, sms FROM templates ORDER BY id", &[])?;
         all(rows, template_row)
     }
 
     fn templates_after(&mut self, after: Option<&TemplateId>, n: usize) -> Result<Vec<Template>> {
         let rows =
-            self.page_by_text_id("id, subject, html, body_text, updated_at, category", "templates", after.map(TemplateId::as_str), n)?;
+            self.page_by_text_id("id, subject, html, body_text, updated_at, category, sms", "templates", after.map(TemplateId::as_str), n)?;
         all(rows, template_row)
     }
 

@@ -1286,6 +1286,12 @@ export interface components {
             };
             /** @description HTML-escaped as sent (outputs ending in `| raw` excepted). */
             html: components["schemas"]["PreviewPart"];
+            sms: components["schemas"]["PreviewPart"];
+            /**
+             * @description How many parts the rendered SMS is sent (and billed) as: 160 characters in one part
+             *     and 153 per part beyond, or 70 and 67 when it has a character outside the GSM set.
+             */
+            sms_segments: number;
             subject: components["schemas"]["PreviewPart"];
             text: components["schemas"]["PreviewPart"];
         };
@@ -1622,10 +1628,15 @@ export interface components {
         TemplateBody: {
             /** @description Marketing (the default) is never sent to a person who unsubscribed; transactional is. */
             category?: components["schemas"]["Category"];
-            /** @description Liquid; `html`, `text` or both. */
+            /** @description Liquid; `html`, `text` or both, for email. */
             html?: string;
-            /** @description Liquid. */
-            subject: string;
+            /**
+             * @description Liquid: the text of an SMS, for send steps with `"channel": "sms"`. A template has
+             *     email content (`html` or `text`), SMS text, or both.
+             */
+            sms?: string;
+            /** @description Liquid: an email's subject. */
+            subject?: string;
             text?: string;
         };
         TemplateList: {
@@ -1638,6 +1649,7 @@ export interface components {
             category: components["schemas"]["Category"];
             html: string;
             id: string;
+            sms: string;
             subject: string;
             text: string;
             updated_at: string;

@@ -19,6 +19,7 @@ const welcome: Schemas["TemplateView"] = {
   html: "<p>Hello {{ traits.firstName }}</p>",
   text: "",
   category: "marketing",
+  sms: "",
   updated_at: "2030-01-01T00:00:00Z",
 };
 

@@ -170,10 +170,11 @@ pub struct Goal {
     pub from: Option<NodeId>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Email,
+    Sms,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -597,29 +598,71 @@ pub enum Input<'a> {
 pub const OUTCOME_WAIT: Duration = Duration(86_400_000);
 
 impl Channel {
+    /// Every channel a send step can name.
+    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
+            Channel::Sms => "sms",
         }
+    }
+
+    /// The channel a send step or a `reachable` condition names.
+    pub fn parse(name: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
     /// The trait that holds a person's address on the channel.
     pub fn address_trait(self) -> &'static str {
         match self {
             Channel::Email => "email",
+            Channel::Sms => "phone",
         }
     }
 
-    /// Whether a person with these traits can be reached on the channel; if not, why.
+    /// Whether a person with these traits can be reached on the channel; if not, why. A phone
+    /// number is reachable in E.164 form: `+`, then 8 to 15 digits (spaces, dashes, dots and
+    /// brackets between them are allowed, and left out when it is sent).
     pub fn reach(self, traits: &Map) -> Result<(), String> {
-        match self {
-            Channel::Email => match traits.get(self.address_trait()) {
-                Some(Value::String(e)) if e.contains('@') => Ok(()),
-                Some(Value::String(e)) if !e.trim().is_empty() => Err(format!("email trait {e:?} is not an address")),
-                _ => Err("no email trait".to_owned()),
-            },
+        let address = traits.get(self.address_trait());
+        match (self, address) {
+            (Channel::Email, Some(Value::String(e))) if e.contains('@') => Ok(()),
+            (Channel::Email, Some(Value::String(e))) if !e.trim().is_empty() => Err(format!("email trait {e:?} is not an address")),
+            (Channel::Sms, Some(Value::String(p))) if phone_number(p).is_some() => Ok(()),
+            (Channel::Sms, Some(Value::String(p))) if !p.trim().is_empty() => {
+                Err(format!("phone trait {p:?} is not a number in international form (+ and country code)"))
+            }
+            _ => Err(format!("no {} trait", self.address_trait())),
         }
     }
+
+    /// The address a message on this channel goes to: the trait as it is for email, the
+    /// number in E.164 form for SMS.
+    pub fn address(self, traits: &Map) -> Option<String> {
+        let value = traits.get(self.address_trait())?.as_str()?;
+        match self {
+            Channel::Email => Some(value.to_owned()),
+            Channel::Sms => phone_number(value),
+        }
+    }
+}
+
+/// A phone number in E.164 form (`+14155550100`), from one written with spaces, dashes, dots
+/// or brackets between its digits; `None` if it has no `+` and country code or a length no
+/// number has (8 to 15 digits).
+pub fn phone_number(written: &str) -> Option<String> {
+    let rest = written.trim().strip_prefix('+')?;
+    let mut digits = String::from("+");
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return None,
+        }
+    }
+    let n = digits.len() - 1;
+    ((8..=15).contains(&n) && !digits.starts_with("+0")).then_some(digits)
 }
 
 /// Something the transition decided to do outside the run; the engine applies updates in
@@ -1375,5 +1418,40 @@ pub fn step(
             Some(s.finish(run, false))
         }
         (Some(_), Input::TraitChange { .. } | Input::Api { .. } | Input::Scheduled) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_taken_in_international_form_only() {
+        assert_eq!(phone_number(" +1 (415) 555-0100 ").as_deref(), Some("+14155550100"));
+        assert_eq!(phone_number("+44.20.7946.0958").as_deref(), Some("+442079460958"));
+        assert_eq!(phone_number("+1234567").as_deref(), None, "7 digits: too short");
+        assert_eq!(phone_number("+12345678").as_deref(), Some("+12345678"), "8 digits: the shortest");
+        assert_eq!(phone_number("+123456789012345").as_deref(), Some("+123456789012345"), "15: the longest");
+        assert_eq!(phone_number("+1234567890123456"), None, "16 digits");
+        for bad in ["4155550100", "+0 415 555 0100", "+1 415 555 0100 ext 2", "+", "", "++14155550100"] {
+            assert_eq!(phone_number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn each_channel_reaches_people_at_its_own_trait() {
+        let traits = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let both = traits(serde_json::json!({"email": "a@x.test", "phone": "+1 415 555 0100"}));
+        assert_eq!(Channel::Email.reach(&both), Ok(()));
+        assert_eq!(Channel::Sms.reach(&both), Ok(()));
+        assert_eq!(Channel::Sms.address(&both).as_deref(), Some("+14155550100"));
+        assert_eq!(Channel::Email.address(&both).as_deref(), Some("a@x.test"));
+        let neither = traits(serde_json::json!({"email": "nobody", "phone": " "}));
+        assert_eq!(Channel::Email.reach(&neither), Err("email trait \"nobody\" is not an address".into()));
+        assert_eq!(Channel::Sms.reach(&neither), Err("no phone trait".into()));
+        assert_eq!(Channel::Sms.address(&neither), None);
+        assert_eq!(Channel::Sms.reach(&traits(serde_json::json!({"phone": 14155550100_i64}))), Err("no phone trait".into()));
+        assert_eq!(Channel::ALL.map(|c| Channel::parse(c.as_str())), Channel::ALL.map(Some));
+        assert_eq!(Channel::parse("fax"), None);
     }
 }

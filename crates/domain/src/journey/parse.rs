@@ -603,11 +603,13 @@ impl Parser {
         let [_, _, channel, template, next, on_unreachable, on_failure] = self.diags.fields(obj, &SEND_STEP, "a send step", path, &STEPS);
         let on_unreachable = on_unreachable.map(|v| self.next(Some(v), "on_unreachable", path));
         let on_failure = on_failure.map(|v| self.next(Some(v), "on_failure", path));
-        let channel = match channel.map_or(Some("email"), Value::as_str) {
-            Some("email") => Some(Channel::Email),
-            other => {
-                let shown = other.map_or_else(|| channel.map(Value::to_string).unwrap_or_default(), |c| format!("{c:?}"));
-                self.diags.error(&format!("{path}/channel"), "unknown_channel", &format!("unknown channel {shown}; available: email"));
+        let channel = match channel.map_or(Some("email"), Value::as_str).and_then(Channel::parse) {
+            Some(c) => Some(c),
+            None => {
+                let shown = channel.map(|c| c.as_str().map_or_else(|| c.to_string(), |c| format!("{c:?}"))).unwrap_or_default();
+                let available: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+                let message = format!("unknown channel {shown}; available: {}", available.join(", "));
+                self.diags.error(&format!("{path}/channel"), "unknown_channel", &message);
                 None
             }
         };

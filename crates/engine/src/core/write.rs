@@ -75,15 +75,15 @@ pub(super) fn write(
             tx.insert_event(&SourceId(INTERNAL_SOURCE.into()), &event, Some(profile_id))?;
         }
         for (i, effect) in t.effects.iter().enumerate() {
-            let channel = match effect {
-                Effect::Send { .. } => "email",
-                Effect::Webhook { .. } => "webhook",
+            let (channel, to) = match effect {
+                Effect::Send { channel, .. } => (channel.as_str(), channel.address(&traits)),
+                Effect::Webhook { .. } => (deliver::WEBHOOK, None),
                 Effect::Update { .. } => continue,
             };
             let payload = OutboxPayload {
                 v: 1,
                 effect: effect.clone(),
-                to: traits.get("email").and_then(|e| e.as_str()).map(str::to_owned),
+                to,
                 context: TemplateContext {
                     traits: traits.clone(),
                     event: t.run.trigger.clone(),

@@ -125,6 +125,20 @@ impl Wayfarer {
     }
 
     pub fn start_with(smtp_port: Option<u16>, extra: &[(&str, &str)]) -> Wayfarer {
+        Wayfarer::start_on(free_port(), smtp_port, extra)
+    }
+
+    /// With `tracking.base_url` set to its own address (links, callbacks and their signatures
+    /// as a deployment has them), and these variables.
+    pub fn start_tracked(extra: &[(&str, &str)]) -> Wayfarer {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut extra = extra.to_vec();
+        extra.push(("WAYFARER_TRACKING_BASE_URL", &base));
+        Wayfarer::start_on(port, None, &extra)
+    }
+
+    fn start_on(port: u16, smtp_port: Option<u16>, extra: &[(&str, &str)]) -> Wayfarer {
         let mut env = vec![
             ("WAYFARER_ADMIN_TOKEN".to_owned(), TOKEN.to_owned()),
             ("WAYFARER_TESTING_MANUAL_CLOCK".to_owned(), START.to_owned()),
@@ -140,13 +154,7 @@ impl Wayfarer {
             ]);
         }
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let mut w = Wayfarer {
-            child: None,
-            port: free_port(),
-            data_dir: tempfile::tempdir().expect("data dir"),
-            env,
-            http: reqwest::Client::new(),
-        };
+        let mut w = Wayfarer { child: None, port, data_dir: tempfile::tempdir().expect("data dir"), env, http: reqwest::Client::new() };
         w.spawn();
         w
     }
