@@ -1,8 +1,9 @@
 // Browser test of People, Content, Delivery and Settings against a running server: Debian's
 // Chromium driven by playwright-core. It seeds what it needs through the API first: a source,
-// the consultation journey (examples/consultation.json) and its two templates, a person whose
-// events start a run of it, and a journey whose webhook goes to a private address (refused by
-// the SSRF guard unless webhook.allow_private is on), for a failed message.
+// the consultation journey (examples/consultation.json) and its two templates, a person (with a
+// phone number) whose events start a run of it, and a journey whose webhook goes to a private
+// address (refused by the SSRF guard unless webhook.allow_private is on), for a failed message.
+// A template with SMS text only is made in the editor.
 //
 //   WAYFARER_URL    the server (default http://127.0.0.1:8420). A server that does not serve
 //                   the web interface itself (built before it embedded web/dist) gets a
@@ -49,7 +50,7 @@ async function seed() {
   const hook = { id: "delivery-e2e", entry: { event: "Delivery Checked" }, steps: [{ id: "notify", type: "webhook", url: "http://127.0.0.1:9/delivery-e2e" }] };
   await ok("POST", `/api/journeys/${hook.id}/apply`, { document: hook });
   // A person who looks at three products: the third view starts a run, which sends the invite.
-  await segment(writeKey, "identify", { userId: user, traits: { firstName: "Ada", email: `${user}@example.com` } });
+  await segment(writeKey, "identify", { userId: user, traits: { firstName: "Ada", email: `${user}@example.com`, phone: "+14155550100" } });
   for (const p of ["a", "b", "c"]) await segment(writeKey, "page", { userId: user, name: "Product", properties: { path: `/products/${p}` } });
   await segment(writeKey, "track", { userId: user, event: "Delivery Checked" });
   for (let i = 0; i < 100; i++) {
@@ -181,12 +182,53 @@ test("Settings: the source's write key and the snippet with it; users, tokens an
   await screenshot(p, "settings", { fullPage: true });
 });
 
+test("Content: a template with SMS text only, made in the editor, previewed as a text with its parts for a person with a phone", async () => {
+  const id = `${user}-code`;
+  const p = await page();
+  await p.goto(`${base}/content`);
+  await p.getByRole("button", { name: "New template" }).click();
+  await p.getByLabel("Id of the new template").fill(id);
+  await p.getByRole("button", { name: "Create" }).click();
+  await p.waitForURL(`${base}/content/${id}`);
+  await p.getByText("New template, not saved yet").waitFor();
+  await p.getByRole("button", { name: "Pick a person" }).click();
+  await p.getByRole("searchbox").fill(user);
+  await p.getByRole("list", { name: "People found" }).getByRole("listitem").filter({ hasText: user }).getByRole("button", { name: "Ada" }).click();
+  const sms = p.getByRole("region", { name: "SMS" }).getByLabel("SMS text");
+  await sms.fill("Hi {{ traits.firstName }}, your code is ready. Texted to {{ traits.phone }}.");
+  const text = "Hi Ada, your code is ready. Texted to +14155550100.";
+  await p.waitForFunction((t) => document.querySelector('[data-testid="preview-sms"]')?.textContent === t, text);
+  const count = p.getByTestId("preview-sms-count");
+  assert.equal(await count.innerText(), `${text.length} characters · 1 part`);
+  const preview = p.getByRole("region", { name: "Preview" });
+  await preview.getByText("No email: this template has no subject, HTML or text", { exact: false }).waitFor();
+  // Past 160 characters, a text goes as parts of 153 (the server counts them).
+  await sms.fill(`Hi {{ traits.firstName }}, ${"a long message ".repeat(12)}`);
+  await p.waitForFunction(() => / · 2 parts$/.test(document.querySelector('[data-testid="preview-sms-count"]')?.textContent ?? ""));
+  await checkAccessible(p, "a template's editor with SMS text");
+  await p.getByTestId("preview-sms").scrollIntoViewIfNeeded();
+  await screenshot(p, "content-sms");
+  await p.getByRole("button", { name: "Save" }).click();
+  await p.getByRole("status").filter({ hasText: /^Saved/ }).waitFor();
+  const saved = await ok("GET", `/api/templates/${id}`);
+  assert.deepEqual([saved.html, saved.text, saved.sms], ["", "", `Hi {{ traits.firstName }}, ${"a long message ".repeat(12)}`]);
+  // The list says which channels each template has.
+  await p.getByRole("navigation").getByRole("link", { name: "Content" }).click();
+  const row = p.getByRole("row").filter({ has: p.getByRole("link", { name: id, exact: true }) });
+  assert.equal((await row.locator("td").nth(2).innerText()).trim(), "SMS");
+  const invite = p.getByRole("row").filter({ has: p.getByRole("link", { name: "consultation-invite", exact: true }) });
+  assert.equal((await invite.locator("td").nth(2).innerText()).trim(), "Email (HTML, text)");
+  await checkAccessible(p, "Content");
+});
+
 test("Delivery: each channel's queue, and the webhook's message with its person, its error and Retry", async () => {
   const p = await page();
   await p.goto(`${base}/delivery`);
   const channels = p.getByRole("table", { name: "Channels" });
-  for (const name of ["email", "webhook"]) await channels.getByRole("rowheader", { name }).waitFor();
+  for (const name of ["email", "sms", "webhook"]) await channels.getByRole("rowheader", { name }).waitFor();
   await channels.getByRole("row", { name: /^webhook/ }).getByText("the URL each step names", { exact: false }).waitFor();
+  // Captured without a provider, else Twilio's.
+  await channels.getByRole("row", { name: /^sms/ }).getByText(/text messages are rendered and kept|Twilio Messages API/).waitFor();
   // Every message, this run's webhook among them (failed if the guard refused it, else waiting for a retry).
   await p.getByLabel("Show").selectOption("all");
   const mine = (list) => list.getByRole("listitem").filter({ hasText: "127.0.0.1:9/delivery-e2e" }).filter({ hasText: `person ${profileId}` });

@@ -5,6 +5,7 @@
 //! help (`Error::Retryable`) or not (`Error::Permanent`). Nothing here touches the store.
 
 mod email;
+mod push;
 mod render;
 mod sms;
 #[cfg(test)]
@@ -15,6 +16,7 @@ mod webhook;
 use serde_json::Value;
 
 pub use email::{Email, SmtpOptions, TlsMode};
+pub use push::{Push, PushOptions, Report as PushReport, ServiceAccount};
 pub use render::{EMAIL_VARIABLES, EmailTemplate, Rendered, Renderer, VARIABLES, variables};
 pub use sms::{OPTED_OUT, Sms, SmsOptions, segments, twilio_signature, verify_twilio_signature};
 pub use tracking::{Purpose, Tracking};
@@ -81,6 +83,17 @@ pub struct ChannelInfo {
 pub const EMAIL: &str = "email";
 pub const WEBHOOK: &str = "webhook";
 pub const SMS: &str = "sms";
+pub const PUSH: &str = "push";
+
+/// A template's push notification parts (Liquid), for `Deliverer::push`.
+#[derive(Debug, Clone, Default)]
+pub struct PushTemplate {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub link: String,
+    pub image: String,
+}
 
 /// What happened to a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +113,8 @@ pub struct Options {
     pub webhook: WebhookOptions,
     /// `None`: SMS are rendered and kept (captured), not sent.
     pub sms: Option<SmsOptions>,
+    /// `None`: push notifications are rendered and kept (captured), not sent.
+    pub push: Option<PushOptions>,
     /// `None`: emails go out as rendered, with no tracking and no one-click unsubscribe, and
     /// SMS without a status callback.
     pub tracking: Option<Tracking>,
@@ -113,6 +128,7 @@ pub struct Deliverer {
     capture_from: Option<String>,
     webhook: webhook::Client,
     sms: Option<sms::Client>,
+    push: Option<push::Client>,
     /// Backtests: webhooks are rendered and captured, never called.
     simulate: bool,
     tracking: Option<Tracking>,
@@ -126,6 +142,7 @@ impl Deliverer {
             capture_from: None,
             webhook: webhook::Client::new(&options.webhook)?,
             sms: options.sms.as_ref().map(sms::Client::new).transpose()?,
+            push: options.push.as_ref().map(push::Client::new).transpose()?,
             simulate: false,
             tracking: options.tracking.clone(),
         })
@@ -166,7 +183,12 @@ impl Deliverer {
             limits: Limits::default(),
             detail: "no SMS provider: text messages are rendered and kept (captured), not sent".into(),
         });
-        vec![email, webhook, sms]
+        let push = self.push.as_ref().map(info).unwrap_or_else(|| ChannelInfo {
+            name: PUSH,
+            limits: Limits::default(),
+            detail: "no push provider: notifications are rendered and kept (captured), not sent".into(),
+        });
+        vec![email, webhook, sms, push]
     }
 
     pub fn renderer(&self) -> &Renderer {
@@ -232,6 +254,55 @@ impl Deliverer {
         match &self.sms {
             Some(client) if !self.simulate => Channel::send(client, key, &sms).await.map(Outcome::Sent),
             _ => Ok(Outcome::Captured(serde_json::json!({"to": sms.to, "body": sms.body, "segments": segments(&sms.body)}))),
+        }
+    }
+
+    /// Renders and sends (or captures) one push notification to a person's devices (`tokens`,
+    /// as they are now). `key` goes along in its data (`wayfarer_key`). Also answers the devices
+    /// the provider says are gone (to forget), whatever the outcome.
+    pub async fn push(
+        &self,
+        key: &str,
+        tokens: Vec<String>,
+        template: &PushTemplate,
+        ctx: &Value,
+    ) -> (Result<Outcome, Error>, Vec<String>) {
+        if tokens.is_empty() {
+            return (Err(Error::Permanent("the person has no push device (no token in push_tokens)".into())), Vec::new());
+        }
+        let part = |name: &str, src: &str| {
+            self.renderer
+                .render(src, ctx)
+                .map(|s| s.trim().to_owned())
+                .map_err(|e| Error::Permanent(format!("template {:?}, push {name}: {e}", template.id)))
+        };
+        let rendered = (|| -> Result<Push, Error> {
+            let optional = |s: String| Some(s).filter(|s| !s.is_empty());
+            let push = Push {
+                tokens,
+                title: part("title", &template.title)?,
+                body: part("body", &template.body)?,
+                link: optional(part("link", &template.link)?),
+                image: optional(part("image", &template.image)?),
+            };
+            if push.title.is_empty() && push.body.is_empty() {
+                return Err(Error::Permanent(format!("template {:?} has no push title or body", template.id)));
+            }
+            Ok(push)
+        })();
+        let push = match rendered {
+            Ok(p) => p,
+            Err(e) => return (Err(e), Vec::new()),
+        };
+        match &self.push {
+            Some(client) if !self.simulate => {
+                let report = client.send_all(key, &push).await;
+                (report.outcome().map(Outcome::Sent), report.gone)
+            }
+            _ => {
+                let captured = serde_json::json!({"devices": push.tokens.len(), "title": push.title, "body": push.body, "link": push.link, "image": push.image});
+                (Ok(Outcome::Captured(captured)), Vec::new())
+            }
         }
     }
 

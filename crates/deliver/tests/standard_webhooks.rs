@@ -99,6 +99,7 @@ async fn the_official_verifier_accepts_our_signature_and_rejects_a_tampered_body
     let options = Options {
         smtp: None,
         sms: None,
+        push: None,
         webhook: WebhookOptions { allow_private: true, secret: Some(SECRET.into()), ..Default::default() },
         tracking: None,
     };

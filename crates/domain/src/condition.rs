@@ -674,7 +674,7 @@ impl Condition {
                 match channel.and_then(Value::as_str).and_then(crate::journey::Channel::parse) {
                     Some(c) => Some(Condition::Reachable(c)),
                     None => {
-                        diags.error(&format!("{path}/reachable"), "unknown_channel", "\"reachable\" names a channel: email or sms");
+                        diags.error(&format!("{path}/reachable"), "unknown_channel", "\"reachable\" names a channel: email, sms or push");
                         None
                     }
                 }

@@ -4,9 +4,23 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use serde_json::Value;
+
 use crate::Map;
+use crate::event::Event;
 use crate::ids::ProfileId;
 use crate::time::Timestamp;
+
+/// The trait holding a person's push device tokens (a list, the newest last), kept from the
+/// `context.device.token` of their events (`Profile::note_device`).
+pub const PUSH_TOKENS: &str = "push_tokens";
+
+/// An event whose `token` property is a device token to forget (the push provider says the app
+/// was uninstalled, or the app signs the person out on that device).
+pub const PUSH_TOKEN_UNREGISTERED: &str = "Push Token Unregistered";
+
+/// Devices kept per person; a new one beyond them drops the one seen longest ago.
+pub const MAX_DEVICES: usize = 5;
 
 /// One person. Each trait remembers when it was last written, so that merges and
 /// out-of-order events resolve by "latest write wins" per trait.
@@ -40,9 +54,53 @@ impl Profile {
         changed
     }
 
+    /// Keeps the person's push device tokens (`PUSH_TOKENS`) from an event: the Segment spec's
+    /// `context.device.token`, on any call, is added (or moved to the end, the newest; at most
+    /// `MAX_DEVICES`, the oldest dropped); a `Push Token Unregistered` event's `token` property
+    /// is removed. Returns whether they changed.
+    pub fn note_device(&mut self, event: &Event) -> bool {
+        let added = event.context.get("device").and_then(|d| d.get("token")).and_then(Value::as_str).map(str::trim);
+        let removed = (event.name.as_deref() == Some(PUSH_TOKEN_UNREGISTERED))
+            .then(|| event.properties.get("token").and_then(Value::as_str))
+            .flatten();
+        let before = self.push_tokens();
+        let mut tokens = before.clone();
+        if let Some(gone) = removed {
+            tokens.retain(|t| t != gone);
+        }
+        if let Some(token) = added.filter(|t| !t.is_empty()) {
+            tokens.retain(|t| t != token);
+            tokens.push(token.to_owned());
+        }
+        if tokens.len() > MAX_DEVICES {
+            tokens.drain(..tokens.len() - MAX_DEVICES);
+        }
+        if tokens == before {
+            return false;
+        }
+        self.traits.insert(PUSH_TOKENS.into(), Value::from(tokens));
+        let at = self.trait_times.get(PUSH_TOKENS).map_or(event.timestamp, |t| (*t).max(event.timestamp));
+        self.trait_times.insert(PUSH_TOKENS.into(), at);
+        true
+    }
+
+    /// The person's push device tokens, the newest last.
+    pub fn push_tokens(&self) -> Vec<String> {
+        push_tokens(&self.traits)
+    }
+
     /// Folds `other` (the profile being merged away) into `self`: per trait, the latest
-    /// write wins; on a tie, `self` keeps its value.
+    /// write wins; on a tie, `self` keeps its value. Push device tokens are the devices of
+    /// both (at most `MAX_DEVICES`, the latest-written side's last).
     pub fn absorb(&mut self, other: &Profile) {
+        let theirs_later = other.trait_times.get(PUSH_TOKENS) > self.trait_times.get(PUSH_TOKENS);
+        let (first, last) =
+            if theirs_later { (self.push_tokens(), other.push_tokens()) } else { (other.push_tokens(), self.push_tokens()) };
+        let mut devices: Vec<String> = first.into_iter().filter(|t| !last.contains(t)).collect();
+        devices.extend(last);
+        if devices.len() > MAX_DEVICES {
+            devices.drain(..devices.len() - MAX_DEVICES);
+        }
         for (key, value) in &other.traits {
             let theirs = other.trait_times.get(key).copied().unwrap_or(Timestamp(i64::MIN));
             let ours = self.trait_times.get(key).copied();
@@ -51,6 +109,17 @@ impl Profile {
                 self.trait_times.insert(key.clone(), theirs);
             }
         }
+        if !devices.is_empty() {
+            self.traits.insert(PUSH_TOKENS.into(), Value::from(devices));
+        }
+    }
+}
+
+/// The push device tokens in `traits` (the `push_tokens` list's strings).
+pub fn push_tokens(traits: &Map) -> Vec<String> {
+    match traits.get(PUSH_TOKENS) {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -101,5 +170,75 @@ mod tests {
         known.absorb(&tied);
         known.absorb(&untimed);
         assert_eq!((known.traits["plan"].clone(), known.traits["city"].clone()), (json!("pro"), json!("Oslo")));
+    }
+
+    fn event(name: Option<&str>, properties: serde_json::Value, context: serde_json::Value, at: i64) -> Event {
+        Event {
+            kind: if name.is_some() { crate::event::Kind::Track } else { crate::event::Kind::Identify },
+            message_id: crate::ids::MessageId(format!("m{at}")),
+            user_id: Some("ann".into()),
+            anonymous_id: None,
+            previous_id: None,
+            group_id: None,
+            name: name.map(str::to_owned),
+            properties: map(properties),
+            traits: Map::new(),
+            context: map(context),
+            timestamp: Timestamp(at),
+            received_at: Timestamp(at),
+        }
+    }
+
+    fn device(token: &str, at: i64) -> Event {
+        event(Some("App Opened"), json!({}), json!({"device": {"token": token, "type": "android"}}), at)
+    }
+
+    #[test]
+    fn devices_come_from_events_newest_last_and_go_when_unregistered() {
+        let mut p = Profile::new(ProfileId(1));
+        assert!(!p.note_device(&event(Some("App Opened"), json!({}), json!({"device": {"type": "ios"}}), 1)), "no token");
+        assert!(!p.note_device(&device(" ", 1)), "an empty token");
+        assert!(p.note_device(&device("a", 10)));
+        assert!(p.note_device(&device("b", 20)));
+        assert!(!p.note_device(&device("b", 30)), "the newest already");
+        assert!(p.note_device(&device("a", 40)), "seen again: the newest now");
+        assert_eq!((p.push_tokens(), p.trait_times[PUSH_TOKENS]), (vec!["b".to_owned(), "a".to_owned()], Timestamp(40)));
+        assert!(p.note_device(&device("c", 35)), "a late event still adds its device");
+        assert_eq!(p.trait_times[PUSH_TOKENS], Timestamp(40), "the time never goes back");
+        for (i, t) in ["d", "e", "f"].iter().enumerate() {
+            p.note_device(&device(t, 50 + i as i64));
+        }
+        assert_eq!(p.push_tokens(), ["a", "c", "d", "e", "f"], "at most {MAX_DEVICES}: the one seen longest ago goes");
+        let gone = |token: &str| event(Some(PUSH_TOKEN_UNREGISTERED), json!({"token": token}), json!({}), 60);
+        assert!(p.note_device(&gone("d")));
+        assert!(!p.note_device(&gone("zz")), "not a device of theirs");
+        assert!(!p.note_device(&event(Some("Other"), json!({"token": "a"}), json!({}), 61)), "only that event removes");
+        assert_eq!(p.push_tokens(), ["a", "c", "e", "f"]);
+        p.traits.insert(PUSH_TOKENS.into(), json!(["x", 3, "", "y"]));
+        assert_eq!(p.push_tokens(), ["x", "y"], "only the list's non-empty strings");
+    }
+
+    #[test]
+    fn a_merge_keeps_the_devices_of_both() {
+        let mut known = Profile::new(ProfileId(1));
+        known.note_device(&device("phone", 10));
+        let mut anon = Profile::new(ProfileId(2));
+        anon.note_device(&device("tablet", 20));
+        anon.note_device(&device("phone", 21));
+        known.absorb(&anon);
+        assert_eq!(known.push_tokens(), ["tablet", "phone"], "theirs were written later: theirs last");
+        let mut older = Profile::new(ProfileId(3));
+        older.note_device(&device("laptop", 5));
+        known.absorb(&older);
+        assert_eq!(known.push_tokens(), ["laptop", "tablet", "phone"], "ours were written later: ours last");
+        let mut many = Profile::new(ProfileId(4));
+        for (i, t) in ["m1", "m2", "m3", "m4"].iter().enumerate() {
+            many.note_device(&device(t, 100 + i as i64));
+        }
+        known.absorb(&many);
+        assert_eq!(known.push_tokens(), ["phone", "m1", "m2", "m3", "m4"], "at most {MAX_DEVICES}");
+        let mut none = Profile::new(ProfileId(5));
+        none.absorb(&Profile::new(ProfileId(6)));
+        assert!(!none.traits.contains_key(PUSH_TOKENS), "no devices: no trait");
     }
 }

@@ -285,7 +285,8 @@ impl Dispatcher {
         // an email unsubscribe stops marketing email.
         let consent = match channel {
             Channel::Email if marketing => Some(EMAIL_UNSUBSCRIBED),
-            Channel::Email => None,
+            Channel::Push if marketing => Some(PUSH_UNSUBSCRIBED),
+            Channel::Email | Channel::Push => None,
             Channel::Sms => Some(SMS_UNSUBSCRIBED),
         };
         let (profile, now) = (entry.profile, self.clock.now());
@@ -319,6 +320,9 @@ impl Dispatcher {
                 return Ok(Some(format!("the person unsubscribed from marketing email (trait {EMAIL_UNSUBSCRIBED})")));
             }
             (true, Channel::Sms) => return Ok(Some(format!("the person opted out of SMS (trait {SMS_UNSUBSCRIBED})"))),
+            (true, Channel::Push) => {
+                return Ok(Some(format!("the person unsubscribed from marketing push notifications (trait {PUSH_UNSUBSCRIBED})")));
+            }
         }
         if !marketing {
             return Ok(None);
@@ -563,6 +567,10 @@ pub const EMAIL_UNSUBSCRIBED: &str = "email_unsubscribed";
 /// provider refuses a message because they did, or by an identify).
 pub const SMS_UNSUBSCRIBED: &str = "sms_unsubscribed";
 
+/// The trait that stops marketing push notifications to a person when `true` (an app sets it
+/// with an identify, from its own notification settings).
+pub const PUSH_UNSUBSCRIBED: &str = "push_unsubscribed";
+
 /// The event of an SMS opt-out.
 pub const SMS_UNSUBSCRIBED_EVENT: &str = "SMS Unsubscribed";
 
@@ -676,6 +684,23 @@ impl Dispatcher {
                         self.deliverer.email(&entry.key, to, &t, &ctx, Some(entry.id.0)).await
                     }
                     Channel::Sms => self.deliverer.sms(&entry.key, to, &template.0, &stored.sms, &ctx, Some(entry.id.0)).await,
+                    Channel::Push => {
+                        let profile = entry.profile;
+                        let devices = self
+                            .blocking(move |s| {
+                                let mut tx = s.read()?;
+                                let id = tx.canonical(profile)?.unwrap_or(profile);
+                                Ok(tx.profile(id)?.map(|p| p.push_tokens()).unwrap_or_default())
+                            })
+                            .await
+                            .map_err(|e| deliver::Error::Retryable(format!("reading the person's devices: {e}")))?;
+                        let p = stored.push;
+                        let t =
+                            deliver::PushTemplate { id: template.0.clone(), title: p.title, body: p.body, link: p.link, image: p.image };
+                        let (outcome, gone) = self.deliverer.push(&entry.key, devices, &t, &ctx).await;
+                        self.forget_devices(entry, &gone);
+                        outcome
+                    }
                 }
             }
             Effect::Update { .. } => Err(deliver::Error::Permanent("trait updates are applied in the engine, never sent".into())),
@@ -713,6 +738,36 @@ impl Dispatcher {
         let command = crate::Command::Ingest { origin: crate::Origin::Internal(entry.profile), events, reply };
         if self.commands.send(command).is_err() {
             tracing::warn!(key = %entry.key, "engine stopped before an SMS opt-out was recorded");
+        }
+    }
+
+    /// The push provider says these devices are gone (the app was uninstalled): each is a
+    /// `Push Token Unregistered` event on the person, which takes it out of their `push_tokens`.
+    fn forget_devices(&self, entry: &OutboxEntry, gone: &[String]) {
+        if gone.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let events = gone
+            .iter()
+            .enumerate()
+            .map(|(i, token)| {
+                let properties: domain::Map = [
+                    ("token".to_owned(), Value::String(token.clone())),
+                    ("message_id".to_owned(), Value::from(entry.id.0)),
+                    ("channel".to_owned(), Value::String(deliver::PUSH.into())),
+                ]
+                .into_iter()
+                .collect();
+                let name = domain::profile::PUSH_TOKEN_UNREGISTERED.to_owned();
+                crate::core::internal_track(format!("{}-gone-{}-{i}", entry.key, entry.attempts), name, properties, now)
+            })
+            .collect();
+        tracing::info!(key = %entry.key, devices = gone.len(), "push devices unregistered; forgetting them");
+        let (reply, _ignored) = tokio::sync::oneshot::channel();
+        let command = crate::Command::Ingest { origin: crate::Origin::Internal(entry.profile), events, reply };
+        if self.commands.send(command).is_err() {
+            tracing::warn!(key = %entry.key, "engine stopped before unregistered push devices were forgotten");
         }
     }
 

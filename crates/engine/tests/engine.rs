@@ -39,7 +39,7 @@ impl Harness {
 
     fn on(store: Arc<dyn Store>, dir: tempfile::TempDir, options: Options, webhook: WebhookOptions) -> Harness {
         let clock = Arc::new(ManualClock::new(Timestamp(START)));
-        let deliverer = Deliverer::new(&DeliverOptions { smtp: None, webhook, sms: None, tracking: None }).expect("deliverer");
+        let deliverer = Deliverer::new(&DeliverOptions { smtp: None, webhook, sms: None, push: None, tracking: None }).expect("deliverer");
         let engine = Engine::start(store.clone(), clock.clone(), deliverer, options);
         Harness { engine, clock, store, next_id: 0, _dir: dir }
     }
@@ -62,6 +62,7 @@ impl Harness {
             text: "Hi".into(),
             category: store::Category::Marketing,
             sms: String::new(),
+            push: store::PushContent::default(),
             updated_at: self.clock_now(),
         })
         .expect("template");
@@ -79,6 +80,25 @@ impl Harness {
             text: String::new(),
             category,
             sms: sms.into(),
+            push: store::PushContent::default(),
+            updated_at: self.clock_now(),
+        };
+        tx.put_template(&t).expect("template");
+        tx.commit().expect("commit");
+        self.engine.templates_changed();
+    }
+
+    /// A template with a push notification only.
+    fn push_template(&self, id: &str, push: store::PushContent) {
+        let mut tx = self.store.write().expect("tx");
+        let t = Template {
+            id: TemplateId(id.into()),
+            subject: String::new(),
+            html: String::new(),
+            text: String::new(),
+            category: store::Category::Marketing,
+            sms: String::new(),
+            push,
             updated_at: self.clock_now(),
         };
         tx.put_template(&t).expect("template");
@@ -96,6 +116,7 @@ impl Harness {
             text: "Hi".into(),
             category: store::Category::Transactional,
             sms: String::new(),
+            push: store::PushContent::default(),
             updated_at: self.clock_now(),
         };
         tx.put_template(&t).expect("template");
@@ -141,7 +162,10 @@ impl Harness {
             .map(|m| {
                 let at = Duration::millis(m.created_at.0 - START);
                 let what = match (&m.result, m.status) {
-                    (Some(r), OutboxStatus::Captured) => format!("{:?}", r["subject"].as_str().or(r["body"].as_str()).unwrap_or("")),
+                    (Some(r), OutboxStatus::Captured) => match r.get("devices") {
+                        Some(n) => format!("{:?} to {n} devices", r["title"].as_str().unwrap_or("")),
+                        None => format!("{:?}", r["subject"].as_str().or(r["body"].as_str()).unwrap_or("")),
+                    },
                     _ => m.last_error.clone().unwrap_or_default(),
                 };
                 format!("t=+{at} {} {}: {} {what}", m.channel, m.payload.to.as_deref().unwrap_or("-"), m.status.as_str())
@@ -449,6 +473,50 @@ async fn an_sms_goes_to_the_phone_in_international_form_and_an_opt_out_stops_eve
         promo: message failed (suppressed: the person opted out of SMS (trait sms_unsubscribed))
         entered on Booked / text: not sending sms reminder: unreachable (phone trait "020 7946 0958" is not a number in international form (+ and country code)) -> promo / promo: not sending sms hello: unreachable (phone trait "020 7946 0958" is not a number in international form (+ and country code)) -> (end) / completed"#]]
     .assert_eq(&["ann", "bo", "cy"].map(|w| traces(w, &mut tx)).join("\n"));
+}
+
+/// Push notifications go to the devices people's events bring (`context.device.token`, as the
+/// Segment spec has it, on any call), as they are when it is sent; a device the provider says
+/// is gone (`Push Token Unregistered`) is forgotten; a person without devices is skipped; one
+/// who turned marketing push off (`push_unsubscribed`) gets none.
+#[tokio::test]
+async fn push_goes_to_the_devices_events_bring_and_a_gone_one_is_forgotten() {
+    let mut h = Harness::new();
+    let content =
+        store::PushContent { title: "Come back, {{ traits.name }}".into(), body: "Your cart misses you".into(), ..Default::default() };
+    h.push_template("back", content);
+    h.publish(json!({"id": "cart", "entry": {"event": "Cart Abandoned"},
+        "steps": [{"id": "nudge", "type": "send", "channel": "push", "template": "back"}]}))
+        .await;
+    h.send(
+        Kind::Identify,
+        json!({"userId": "ann", "traits": {"name": "Ann"}, "context": {"device": {"token": "tok-phone", "type": "ios"}}}),
+    )
+    .await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "App Opened", "context": {"device": {"token": "tok-tablet"}}})).await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Cart Abandoned"})).await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Push Token Unregistered", "properties": {"token": "tok-phone"}})).await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Cart Abandoned"})).await;
+    h.send(Kind::Track, json!({"userId": "bo", "event": "Cart Abandoned"})).await;
+    h.send(
+        Kind::Identify,
+        json!({"userId": "cy", "traits": {"name": "Cy", "push_unsubscribed": true}, "context": {"device": {"token": "tok-cy"}}}),
+    )
+    .await;
+    h.send(Kind::Track, json!({"userId": "cy", "event": "Cart Abandoned"})).await;
+    h.check_messages(expect![[r#"
+        t=+0s push -: captured "Come back, Ann" to 2 devices
+        t=+0s push -: captured "Come back, Ann" to 1 devices
+        t=+0s push -: suppressed the person unsubscribed from marketing push notifications (trait push_unsubscribed)
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let ann = tx.profile_by_identity(&Identity::UserId("ann".into())).expect("lookup").expect("known");
+    assert_eq!(tx.profile(ann).expect("profile").expect("ann").traits["push_tokens"], json!(["tok-tablet"]));
+    let bo = tx.profile_by_identity(&Identity::UserId("bo".into())).expect("lookup").expect("known");
+    let run = tx.runs_of(bo).expect("runs").into_iter().next().expect("a run");
+    let lines: Vec<String> = tx.traces(run.id).expect("traces").iter().map(|t| text(&t.lines)).collect();
+    expect!["entered on Cart Abandoned / nudge: not sending push back: unreachable (no push device (no device token in push_tokens)) -> (end) / completed"]
+    .assert_eq(&lines.join("\n"));
 }
 
 /// Each channel has a queue of its own: webhooks to a receiver that never answers do not

@@ -79,6 +79,7 @@ fn template_view(t: &Template) -> wire::TemplateView {
         text: t.text.clone(),
         category: t.category.into(),
         sms: t.sms.clone(),
+        push: t.push.clone().into(),
         updated_at: ts(t.updated_at),
     }
 }
@@ -103,6 +104,10 @@ pub async fn put_template(
         ("html", &body.html, &deliver::EMAIL_VARIABLES[..]),
         ("text", &body.text, &deliver::EMAIL_VARIABLES[..]),
         ("sms", &body.sms, &deliver::VARIABLES[..]),
+        ("push.title", &body.push.title, &deliver::VARIABLES[..]),
+        ("push.body", &body.push.body, &deliver::VARIABLES[..]),
+        ("push.link", &body.push.link, &deliver::VARIABLES[..]),
+        ("push.image", &body.push.image, &deliver::VARIABLES[..]),
     ];
     let problems: Vec<(&str, String)> = parts
         .into_iter()
@@ -118,10 +123,11 @@ pub async fn put_template(
         return Err(ApiError::new(Code::TemplateInvalid, format!("the template is not valid: {}", said.join("; ")))
             .with_details(serde_json::to_value(details).unwrap_or_default()));
     }
-    if body.html.trim().is_empty() && body.text.trim().is_empty() && body.sms.trim().is_empty() {
+    let push: store::PushContent = body.push.clone().into();
+    if body.html.trim().is_empty() && body.text.trim().is_empty() && body.sms.trim().is_empty() && !push.is_set() {
         return Err(ApiError::new(
             Code::TemplateInvalid,
-            "a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), or both",
+            "a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), a push notification (\"push\" with a \"title\" or \"body\"), or several",
         ));
     }
     let t = Template {
@@ -131,12 +137,13 @@ pub async fn put_template(
         text: body.text.clone(),
         category: body.category.into(),
         sms: body.sms.clone(),
+        push,
         updated_at: app.engine.clock().now(),
     };
     let out = template_view(&t);
     app.write(move |tx| {
         let shown =
-            |t: &Template| json!({"subject": t.subject, "html": t.html, "text": t.text, "category": t.category.as_str(), "sms": t.sms});
+            |t: &Template| json!({"subject": t.subject, "html": t.html, "text": t.text, "category": t.category.as_str(), "sms": t.sms, "push": t.push});
         let before = tx.template(&t.id)?.map(|old| shown(&old));
         tx.put_template(&t)?;
         audit::record(tx, &actor, t.updated_at, "template.put", &format!("template:{}", t.id), before.as_ref(), Some(&shown(&t)))
@@ -199,6 +206,12 @@ pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire
         }
     };
     let sms = part(&template.sms, false);
+    let push = wire::PushPreview {
+        title: part(&template.push.title, false),
+        body: part(&template.push.body, false),
+        link: part(&template.push.link, false),
+        image: part(&template.push.image, false),
+    };
     let sms_segments = sms.rendered.as_deref().map_or(0, |s| deliver::segments(s.trim()));
     Ok(Json(wire::Preview {
         subject: part(&template.subject, false),
@@ -206,6 +219,7 @@ pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire
         text: part(&template.text, false),
         sms,
         sms_segments,
+        push,
         context: match ctx {
             Value::Object(m) => m,
             _ => domain::Map::new(),
@@ -314,6 +328,12 @@ fn template_verdict(id: &str, channel: Channel, stored: Option<&Template>) -> Op
             "email content (HTML or text)",
         ),
         Channel::Sms => (!t.sms.trim().is_empty(), vec![&*t.sms], &deliver::VARIABLES[..], "SMS text"),
+        Channel::Push => (
+            t.push.is_set(),
+            vec![&*t.push.title, &*t.push.body, &*t.push.link, &*t.push.image],
+            &deliver::VARIABLES[..],
+            "push notification (title or body)",
+        ),
     };
     if !has {
         return Some((

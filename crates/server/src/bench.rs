@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 use crate::{Config, Server, wire};
 
 mod email;
+pub mod fcm;
+mod sms;
 pub mod twilio;
 
 #[derive(Debug, Clone)]
@@ -68,6 +70,8 @@ pub struct Report {
     pub baseline_http_events_per_sec: Figure,
     /// `None`: no Python with aiosmtpd was found.
     pub email: Option<email::Email>,
+    /// Into the Twilio stand-in.
+    pub sms: sms::Sms,
     /// Event sent → webhook received, milliseconds, under background load.
     pub latency_ms: Latency,
     pub timers: Timers,
@@ -201,6 +205,99 @@ async fn boot(dir: &std::path::Path, database_url: &str, token: &str, extra: &[(
         let _ = stopped.await;
     }));
     Ok((base, store, stop, task))
+}
+
+/// A send to many people through a fresh Wayfarer: one journey sending one message on a channel
+/// to everyone who abandons a cart.
+struct Send<'a> {
+    /// "email", "SMS": for progress lines and errors.
+    what: &'a str,
+    /// Configuration of the channel.
+    env: &'a [(&'a str, String)],
+    /// The template (`PUT /api/templates/cart`).
+    template: Value,
+    /// The send step's channel.
+    channel: &'a str,
+    people: usize,
+    database_url: Option<&'a str>,
+}
+
+impl Send<'_> {
+    /// The seconds from the first event posted until every message is recorded as sent; each
+    /// person `p` has the traits `{"name": "p{p}", <address(p)>}`.
+    async fn time(&self, address: impl Fn(usize) -> String) -> anyhow::Result<f64> {
+        let (what, people) = (self.what, self.people);
+        let dir = TempDir::new(what)?;
+        let token = crate::app::new_token();
+        // A database of its own on PostgreSQL, dropped after.
+        let database = match self.database_url {
+            Some(url) => {
+                let (url, name) = (url.to_owned(), scratch_name(&token));
+                Some(tokio::task::spawn_blocking(move || ScratchDatabase::create(&url, &name)).await??)
+            }
+            None => None,
+        };
+        let (base, store, stop, task) = boot(&dir.0, database.as_ref().map_or("", |d| d.url.as_str()), &token, self.env).await?;
+        let http = reqwest::Client::new();
+        let admin = |method: reqwest::Method, path: &str, body: Value| {
+            http.request(method, format!("{base}/api{path}")).bearer_auth(&token).json(&body).send()
+        };
+        let out: Value = admin(reqwest::Method::POST, "/sources", json!({"id": "bench"})).await?.error_for_status()?.json().await?;
+        let key = out["write_key"].as_str().context("write key")?.to_owned();
+        admin(reqwest::Method::PUT, "/templates/cart", self.template.clone()).await?.error_for_status()?;
+        let step = json!({"id": "remind", "type": "send", "channel": self.channel, "template": "cart"});
+        let journey = json!({"id": "cart", "entry": {"event": "Cart Abandoned"}, "steps": [step]});
+        admin(reqwest::Method::POST, "/journeys", journey).await?.error_for_status()?;
+        admin(reqwest::Method::POST, "/journeys/cart/publish", json!({})).await?.error_for_status()?;
+
+        let started = Instant::now();
+        for from in (0..people).step_by(250) {
+            let events: Vec<String> = (from..(from + 250).min(people))
+                .flat_map(|p| {
+                    [
+                        format!(r#"{{"type":"identify","messageId":"ei{p}","userId":"p{p}","traits":{{"name":"p{p}",{}}}}}"#, address(p)),
+                        format!(r#"{{"type":"track","messageId":"et{p}","userId":"p{p}","event":"Cart Abandoned"}}"#),
+                    ]
+                })
+                .collect();
+            http.post(format!("{base}/v1/batch"))
+                .basic_auth(&key, Some(""))
+                .body(format!(r#"{{"batch":[{}]}}"#, events.join(",")))
+                .send()
+                .await?
+                .error_for_status()?;
+        }
+        // Every event is acknowledged, so every message is in the outbox: wait until none is pending.
+        let secs = loop {
+            let s = store.clone();
+            let pending: i64 = tokio::task::spawn_blocking(move || s.read()?.outbox_pending()).await??.iter().map(|(_, n)| n).sum();
+            progress(&format!("{what}: {} of {people} sent", people as i64 - pending));
+            if pending == 0 {
+                break started.elapsed().as_secs_f64();
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(600),
+                "{pending} of {people} {what} messages were still waiting after 10 minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let s = store.clone();
+        let (failed, sent) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let mut tx = s.read()?;
+            Ok((
+                tx.messages(Some(store::OutboxStatus::Failed), None, None, 1)?,
+                tx.messages(Some(store::OutboxStatus::Sent), None, None, people)?.len(),
+            ))
+        })
+        .await??;
+        if let Some(f) = failed.first() {
+            anyhow::bail!("{what} messages failed, e.g. {}: {}", f.key, f.last_error.as_deref().unwrap_or("?"));
+        }
+        anyhow::ensure!(sent == people, "{sent} of {people} {what} messages were sent");
+        let _ = stop.send(());
+        task.await??;
+        Ok(secs)
+    }
 }
 
 async fn start(o: &Options, hook: &str) -> anyhow::Result<Running> {
@@ -683,6 +780,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
             None
         }
     };
+    let sms = sms::measure(o.runs, o.emails.unwrap_or(if o.quick { 300 } else { 10_000 }), o.database_url.as_deref()).await?;
     progress("");
     eprintln!();
     Ok(Report {
@@ -692,6 +790,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
         baseline_db_events_per_sec: Figure::of(db),
         baseline_http_events_per_sec: Figure::of(bare),
         email,
+        sms,
         latency_ms,
         timers,
         scale,
@@ -737,6 +836,19 @@ pub fn table(r: &Report) -> String {
         }
         None => out.push_str("email: left out (no Python with aiosmtpd; pass --python)\n"),
     }
+    let s = &r.sms;
+    out.push_str(&format!(
+        "{:<44} {:>30}  {}\n",
+        format!("SMS, a send to {} people (messages/s)", s.people),
+        f(&s.wayfarer_per_sec),
+        ratio(&s.wayfarer_per_sec, &s.ceiling_per_sec)
+    ));
+    out.push_str(&format!(
+        "{:<44} {:>30}\n",
+        format!("ceiling: bare client into the stand-in, {} at once", s.concurrency),
+        f(&s.ceiling_per_sec)
+    ));
+    out.push_str(&format!("{:<44} {:>30}\n", "SMS: the whole send (s)", format!("{:.1}", s.wayfarer_secs.median)));
     let l = &r.latency_ms;
     out.push_str(&format!(
         "event -> webhook latency at {} events/s background ({} samples; percentiles: median of the runs): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",

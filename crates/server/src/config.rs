@@ -20,6 +20,7 @@ pub struct Config {
     pub smtp: Smtp,
     pub webhook: Webhook,
     pub sms: Sms,
+    pub push: Push,
     pub delivery: Delivery,
     pub tracking: Tracking,
     pub engine: Engine,
@@ -65,6 +66,16 @@ pub struct Sms {
     pub account_sid: String,
     pub auth_token: String,
     pub from: String,
+    pub timeout_secs: u64,
+    pub concurrency: usize,
+    pub rate_per_sec: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Push {
+    pub service_account_file: String,
+    pub base_url: String,
     pub timeout_secs: u64,
     pub concurrency: usize,
     pub rate_per_sec: u32,
@@ -197,6 +208,9 @@ impl Config {
         {
             return bad("sms", e.to_string());
         }
+        if let Err(message) = self.push_options() {
+            return bad("push.service_account_file", message);
+        }
         Ok(())
     }
 
@@ -233,6 +247,8 @@ impl Config {
         deliver::Options {
             smtp,
             sms: self.sms_options(),
+            // Checked when the configuration was loaded (`check`).
+            push: self.push_options().ok().flatten(),
             tracking,
             webhook: deliver::WebhookOptions {
                 timeout: std::time::Duration::from_secs(self.webhook.timeout_secs),
@@ -256,6 +272,23 @@ impl Config {
             timeout: std::time::Duration::from_secs(self.sms.timeout_secs),
             limits: deliver::Limits { concurrency: self.sms.concurrency.max(1), rate_per_sec: f64::from(self.sms.rate_per_sec) },
         })
+    }
+
+    /// The push channel, when a service account key file is named; why not, when it cannot be
+    /// read or is not a key.
+    pub fn push_options(&self) -> Result<Option<deliver::PushOptions>, String> {
+        let path = self.push.service_account_file.trim();
+        if path.is_empty() {
+            return Ok(None);
+        }
+        let json = std::fs::read_to_string(path).map_err(|e| format!("reading {path:?}: {e}"))?;
+        let service_account = deliver::ServiceAccount::parse(&json).map_err(|e| format!("{path:?}: {e}"))?;
+        Ok(Some(deliver::PushOptions {
+            base_url: self.push.base_url.clone(),
+            service_account,
+            timeout: std::time::Duration::from_secs(self.push.timeout_secs),
+            limits: deliver::Limits { concurrency: self.push.concurrency.max(1), rate_per_sec: f64::from(self.push.rate_per_sec) },
+        }))
     }
 
     pub fn engine_options(&self) -> engine::Options {
@@ -328,6 +361,10 @@ mod tests {
         let o = sms.sms_options().expect("on");
         assert_eq!((o.base_url.as_str(), o.from.as_str(), o.limits.concurrency), ("https://api.twilio.com", "MG9", 8));
         assert!(!sms.show().contains("t0ken"), "the token is masked");
+        // Push: off by default; a key file that cannot be read or is no key is refused at start.
+        assert!(matches!(Config::load(None, &env(&[])).expect("defaults").push_options(), Ok(None)));
+        let err = Config::load(None, &env(&[("WAYFARER_PUSH_SERVICE_ACCOUNT_FILE", "/nonexistent/key.json")])).expect_err("no file");
+        assert!(err.to_string().starts_with("push.service_account_file: reading \"/nonexistent/key.json\""), "{err}");
     }
 
     #[test]

@@ -337,10 +337,14 @@ pub struct SplitPath {
     pub next: Option<String>,
 }
 
+/// Email goes to the `email` trait; SMS to the `phone` trait (international form); push to the
+/// devices in `push_tokens` (kept from events' `context.device.token`).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
+    Sms,
+    Push,
 }
 
 /// Sends a message from a template.

@@ -88,9 +88,41 @@ pub struct TemplateBody {
     #[serde(default)]
     pub category: Category,
     /// Liquid: the text of an SMS, for send steps with `"channel": "sms"`. A template has
-    /// email content (`html` or `text`), SMS text, or both.
+    /// email content (`html` or `text`), SMS text, a push notification, or several.
     #[serde(default)]
     pub sms: String,
+    /// A push notification, for send steps with `"channel": "push"`.
+    #[serde(default)]
+    pub push: PushContent,
+}
+
+/// A push notification's parts, each Liquid (plain text, never escaped); a notification has a
+/// title, a body or both.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PushContent {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    /// Opened when the notification is tapped (an https URL or an app's deep link).
+    #[serde(default)]
+    pub link: String,
+    /// An image shown in the notification (https).
+    #[serde(default)]
+    pub image: String,
+}
+
+impl From<store::PushContent> for PushContent {
+    fn from(p: store::PushContent) -> Self {
+        PushContent { title: p.title, body: p.body, link: p.link, image: p.image }
+    }
+}
+
+impl From<PushContent> for store::PushContent {
+    fn from(p: PushContent) -> Self {
+        store::PushContent { title: p.title, body: p.body, link: p.link, image: p.image }
+    }
 }
 
 /// What kind of message a template is, for consent.
@@ -128,6 +160,7 @@ pub struct TemplateView {
     pub text: String,
     pub category: Category,
     pub sms: String,
+    pub push: PushContent,
     pub updated_at: String,
 }
 
@@ -170,6 +203,14 @@ pub struct PreviewRequest {
     pub run: domain::Map,
 }
 
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct PushPreview {
+    pub title: PreviewPart,
+    pub body: PreviewPart,
+    pub link: PreviewPart,
+    pub image: PreviewPart,
+}
+
 /// One part of a rendered template: its text, or why it does not render.
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
 pub struct PreviewPart {
@@ -187,6 +228,8 @@ pub struct Preview {
     /// How many parts the rendered SMS is sent (and billed) as: 160 characters in one part
     /// and 153 per part beyond, or 70 and 67 when it has a character outside the GSM set.
     pub sms_segments: usize,
+    /// The push notification's parts, each rendered.
+    pub push: PushPreview,
     /// What the template saw: `traits`, `event`, `event_name`, `journey`, `profile_id`, `run`.
     #[schema(value_type = BTreeMap<String, Value>)]
     pub context: domain::Map,

@@ -501,6 +501,7 @@ mod http {
             (json!({"subject": "Hi", "text": "{% if %}"}), "text", "does not parse as Liquid"),
             (json!({"subject": "Hi", "text": "{{ traits.a | nofilter }}"}), "text", "Unknown filter"),
             (json!({"sms": "Stop: {{ unsubscribe_url }}"}), "sms", "uses unsubscribe_url,"),
+            (json!({"push": {"title": "Hi {{ trait.name }}"}}), "push.title", "uses trait,"),
         ];
         for (body, part, problem) in refused {
             let (status, out) = api.admin("PUT", "/api/templates/t", body.clone()).await;
@@ -524,16 +525,28 @@ mod http {
             (status, out["message"].as_str()),
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some("a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), or both")
+                Some(
+                    "a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), a push notification (\"push\" with a \"title\" or \"body\"), or several"
+                )
             )
         );
         let (status, out) = api.admin("PUT", "/api/templates/s", json!({"sms": "Hi {{ traits.firstName }}"})).await;
         assert_eq!((status, &out["sms"], &out["subject"]), (StatusCode::OK, &json!("Hi {{ traits.firstName }}"), &json!("")));
+        let (status, out) =
+            api.admin("PUT", "/api/templates/p", json!({"push": {"body": "Back in stock", "link": "https://x.test"}})).await;
+        assert_eq!(
+            (status, &out["push"]),
+            (StatusCode::OK, &json!({"title": "", "body": "Back in stock", "link": "https://x.test", "image": ""}))
+        );
+        let (status, _) = api.admin("PUT", "/api/templates/q", json!({"push": {"link": "https://x.test"}})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a link alone is no notification");
         // A send step needs its channel's content in the template.
         let doc = json!({"id": "both", "entry": {"event": "Go"}, "steps": [
             {"id": "mail", "type": "send", "template": "s", "next": "text"},
             {"id": "text", "type": "send", "channel": "sms", "template": "t", "next": "ok"},
-            {"id": "ok", "type": "send", "channel": "sms", "template": "s"}]});
+            {"id": "ok", "type": "send", "channel": "sms", "template": "s", "next": "nudge"},
+            {"id": "nudge", "type": "send", "channel": "push", "template": "s", "next": "fine"},
+            {"id": "fine", "type": "send", "channel": "push", "template": "p"}]});
         let (_, out) = api.admin("POST", "/api/journeys/validate", doc).await;
         let said: Vec<String> = out["diagnostics"]
             .as_array()
@@ -553,6 +566,7 @@ mod http {
             [
                 "mail template_missing_channel: template \"s\" has no email content (HTML or text), which this email step sends; add it to the template",
                 "text template_missing_channel: template \"t\" has no SMS text, which this sms step sends; add it to the template",
+                "nudge template_missing_channel: template \"s\" has no push notification (title or body), which this push step sends; add it to the template",
                 " unseen_event: no event named \"Go\" has been seen yet",
             ],
             "{out}"
@@ -929,6 +943,8 @@ mod http {
                 {"name": "webhook", "detail": "the URL each step names; not signed (no webhook.secret); private addresses refused",
                     "concurrency": 16, "rate_per_sec": 0.0, "pending": 0},
                 {"name": "sms", "detail": "no SMS provider: text messages are rendered and kept (captured), not sent",
+                    "concurrency": 16, "rate_per_sec": 0.0, "pending": 0},
+                {"name": "push", "detail": "no push provider: notifications are rendered and kept (captured), not sent",
                     "concurrency": 16, "rate_per_sec": 0.0, "pending": 0}
             ])
         );
@@ -1193,6 +1209,13 @@ mod http {
         let long = json!({"sms": "{{ traits.firstName }} ł".repeat(20)});
         let (_, out) = api.admin("POST", "/api/template-preview", json!({"template": long, "profile_id": person["id"]})).await;
         assert_eq!(out["sms_segments"], json!(3), "180 characters outside the GSM set: 67 per part");
+        let push = json!({"push": {"title": "{{ traits.firstName }}", "body": "{{ event.sku }} is back", "link": "https://s.test/{{ event.sku }}", "image": "{{ nope }}"}});
+        let (_, out) = api.admin("POST", "/api/template-preview", json!({"template": push, "profile_id": person["id"]})).await;
+        assert_eq!(
+            (&out["push"]["title"]["rendered"], &out["push"]["body"]["rendered"], &out["push"]["link"]["rendered"]),
+            (&json!("Ann <3"), &json!("A1 is back"), &json!("https://s.test/A1"))
+        );
+        assert!(out["push"]["image"]["error"].as_str().is_some_and(|e| e.contains("nope")), "{out}");
         let (_, out) =
             api.admin("POST", "/api/template-preview", json!({"template": {"subject": "{{ event.sku }}"}, "event": {"sku": "B2"}})).await;
         assert_eq!(out["subject"]["rendered"], json!("B2"), "an event given; nobody's traits");
@@ -1917,7 +1940,7 @@ mod http {
         assert!(by("journey.publish").as_array().is_some_and(|d| d.contains(&json!({"path": "/version", "new": 1}))));
         assert_eq!(
             by("template.put"),
-            json!([{"path": "/category", "new": "marketing"}, {"path": "/html", "new": ""}, {"path": "/sms", "new": ""},
+            json!([{"path": "/category", "new": "marketing"}, {"path": "/html", "new": ""}, {"path": "/push", "new": {}}, {"path": "/sms", "new": ""},
                    {"path": "/subject", "new": "Hi"}, {"path": "/text", "new": "x"}])
         );
     }
@@ -2439,6 +2462,104 @@ mod e2e {
         nothing_pending(&w).await;
     }
 
+    /// A Wayfarer pushing through `fcm` (its service account key written to `dir`).
+    fn pushing(fcm: &server::bench::fcm::Fcm, dir: &std::path::Path) -> Wayfarer {
+        let key = dir.join("service-account.json");
+        std::fs::write(&key, fcm.service_account_json()).expect("key file");
+        let key = key.display().to_string();
+        Wayfarer::start_with(
+            None,
+            &[("WAYFARER_PUSH_SERVICE_ACCOUNT_FILE", key.as_str()), ("WAYFARER_PUSH_BASE_URL", fcm.base_url.as_str())],
+        )
+    }
+
+    /// Push end to end through the FCM stand-in: the devices a person's events bring (the
+    /// Segment spec's `context.device.token`), an access token minted from the service account's
+    /// key once, a device FCM says is gone forgotten, and the next notification to the rest.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn push_through_fcm_to_the_devices_events_bring() {
+        let fcm = server::bench::fcm::Fcm::start("acme-app").await.expect("stand-in");
+        fcm.unregister("tok-old-phone");
+        let dir = tempfile::tempdir().expect("dir");
+        let w = pushing(&fcm, dir.path());
+        let push =
+            json!({"title": "{{ traits.name }}, your cart", "body": "It misses you", "link": "https://shop.test/cart/{{ event.cart_id }}"});
+        let (status, out) = w.admin("PUT", "/templates/cart", Some(json!({"push": push}))).await;
+        assert_eq!(status, 200, "{out}");
+        let doc = json!({"id": "cart", "entry": {"event": "Cart Abandoned"}, "steps": [{"id": "nudge", "type": "send", "channel": "push", "template": "cart"}]});
+        w.ok("POST", "/journeys", doc).await;
+        w.ok("POST", "/journeys/cart/publish", json!({})).await;
+        let key = w.write_key("app").await;
+        let device = |token: &str| json!({"device": {"token": token, "type": "android"}, "app": {"name": "Acme"}});
+        w.send(&key, "identify", &json!({"userId": "ann", "traits": {"name": "Ann"}, "context": device("tok-old-phone")})).await;
+        w.send(&key, "track", &json!({"userId": "ann", "event": "Application Opened", "context": device("tok-new-phone")})).await;
+        w.send(&key, "track", &json!({"userId": "ann", "event": "Cart Abandoned", "properties": {"cart_id": "c1"}})).await;
+        let notified = wait_for("the notification", Duration::from_secs(30), || Some(fcm.notified()).filter(|n| !n.is_empty()));
+        assert_eq!(notified.len(), 1, "the gone device got nothing: {notified:?}");
+        let n = &notified[0];
+        assert_eq!(
+            (n.token.as_str(), n.title.as_str(), n.body.as_str(), n.link.as_deref()),
+            ("tok-new-phone", "Ann, your cart", "It misses you", Some("https://shop.test/cart/c1"))
+        );
+        assert!(n.key.as_deref().is_some_and(|k| k.starts_with("run-")), "{n:?}");
+        let sent = messages_with(&w, "sent").await;
+        assert_eq!(
+            (&sent[0]["channel"], &sent[0]["message"]["unregistered"], &sent[0]["to"]),
+            (&json!("push"), &json!(1), &serde_json::Value::Null)
+        );
+        // The gone device is forgotten.
+        let started = std::time::Instant::now();
+        while person(&w, "ann").await.1["push_tokens"] != json!(["tok-new-phone"]) {
+            assert!(started.elapsed() < Duration::from_secs(30), "the gone device stayed: {:?}", person(&w, "ann").await.1);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (names, _, _) = person(&w, "ann").await;
+        assert!(names.contains(&"Push Token Unregistered".to_owned()), "{names:?}");
+        w.send(&key, "track", &json!({"userId": "ann", "event": "Cart Abandoned", "properties": {"cart_id": "c2"}})).await;
+        wait_for("the second notification", Duration::from_secs(30), || Some(fcm.count()).filter(|n| *n >= 2));
+        assert_eq!(fcm.notified()[1].link.as_deref(), Some("https://shop.test/cart/c2"));
+        assert_eq!(fcm.minted(), 1, "one access token for both");
+    }
+
+    /// Crash (e): the server is killed while push notifications are in flight. After restart
+    /// every one arrives; those in flight come again with the same key in their data.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn kill_9_while_pushing() {
+        let fcm = server::bench::fcm::Fcm::start("acme-app").await.expect("stand-in");
+        fcm.hold();
+        let dir = tempfile::tempdir().expect("dir");
+        let mut w = pushing(&fcm, dir.path());
+        w.ok("PUT", "/templates/hello", json!({"push": {"title": "Hello", "body": "Welcome to {{ event.plan }}"}})).await;
+        let doc = json!({"id": "hello", "entry": {"event": "Signed Up"}, "steps": [{"id": "nudge", "type": "send", "channel": "push", "template": "hello"}]});
+        w.ok("POST", "/journeys", doc).await;
+        w.ok("POST", "/journeys/hello/publish", json!({})).await;
+        let key = w.write_key("app").await;
+        let n = 100;
+        let batch: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                let context = json!({"device": {"token": format!("tok-{i}")}});
+                json!({"type": "track", "userId": format!("d{i}"), "event": "Signed Up", "properties": {"plan": "pro"}, "context": context})
+            })
+            .collect();
+        assert_eq!(w.send(&key, "batch", &json!({"batch": batch})).await.0, 200);
+        wait_for("notifications in flight", Duration::from_secs(30), || Some(fcm.count()).filter(|n| *n >= 8));
+        w.kill9();
+        let before = fcm.count();
+        assert!(before < n, "the crash interrupted the notifications ({before} of {n} taken)");
+        fcm.release();
+        w.restart();
+        let notified = wait_for("every notification", Duration::from_secs(60), || {
+            let all = fcm.notified();
+            (all.iter().map(|m| &m.token).collect::<BTreeSet<_>>().len() >= n).then_some(all)
+        });
+        let pairs: BTreeSet<_> = notified.iter().map(|m| (m.token.clone(), m.key.clone())).collect();
+        assert_eq!(pairs.len(), n, "every device notified, each notification with one key");
+        let repeats = notified.len() - n;
+        eprintln!("notifications before the crash: {before}; repeated after restart (same key): {repeats}");
+        assert!((1..=16).contains(&repeats), "the notifications in flight at the crash, and only those, come again ({repeats})");
+        nothing_pending(&w).await;
+    }
+
     /// The same product on PostgreSQL: the binary with `database_url`, a real SDK, real SMTP.
     #[tokio::test(flavor = "multi_thread")]
     async fn runs_on_postgresql() {
@@ -2652,6 +2773,12 @@ mod e2e {
             for key in ["wayfarer_per_sec", "ceiling_per_sec", "wayfarer_secs"] {
                 assert!(e[key]["median"].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
             }
+        }
+        // SMS into the Twilio stand-in, beside a bare client into it.
+        let s = &r["sms"];
+        assert_eq!((&s["people"], &s["concurrency"]), (&json!(300), &json!(8)), "{r}");
+        for key in ["wayfarer_per_sec", "ceiling_per_sec", "wayfarer_secs"] {
+            assert!(s[key]["median"].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
         }
     }
 }

@@ -14,8 +14,8 @@ use serde_json::json;
 
 use crate::{
     ApiToken, ApiTokenId, Attempt, AuditId, Category, DeadInput, ENTRY_NODE, Error, JourneyState, NameKind, NewAudit, NewOutbox, NewUser,
-    NodeCounts, NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus, PropertyPath, RefusedMerge, Role, Session, Source, Store,
-    Template, TemplateContext, TraceRecord, UserId,
+    NodeCounts, NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus, PropertyPath, PushContent, RefusedMerge, Role, Session,
+    Source, Store, Template, TemplateContext, TraceRecord, UserId,
 };
 
 #[macro_export]
@@ -391,13 +391,14 @@ pub fn templates_and_settings(store: &dyn Store) {
         text: "Hi".into(),
         category: Category::Marketing,
         sms: "Hi {{ traits.firstName }}, see you at 9".into(),
+        push: PushContent { title: "Hi".into(), link: "https://x.test/{{ event.id }}".into(), ..PushContent::default() },
         updated_at: t(1),
     };
     tx.put_template(&tpl).expect("put");
     tx.put_template(&Template { subject: "Hello".into(), category: Category::Transactional, ..tpl.clone() }).expect("replace");
     assert_eq!(
-        tx.template(&tpl.id).expect("get").map(|t| (t.subject, t.category, t.sms)),
-        Some(("Hello".into(), Category::Transactional, tpl.sms.clone()))
+        tx.template(&tpl.id).expect("get").map(|t| (t.subject, t.category, t.sms, t.push)),
+        Some(("Hello".into(), Category::Transactional, tpl.sms.clone(), tpl.push.clone()))
     );
     assert_eq!(tx.templates().expect("list").len(), 1);
     assert_eq!(tx.setting("admin_token").expect("get"), None);
@@ -760,6 +761,7 @@ pub fn journeys_templates_sources_and_users_page_by_id_in_byte_order(store: &dyn
             text: "t".into(),
             category: Category::default(),
             sms: String::new(),
+            push: PushContent::default(),
             updated_at: at,
         })
         .expect("template");

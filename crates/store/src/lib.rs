@@ -266,7 +266,30 @@ pub struct Template {
     pub category: Category,
     /// The text of an SMS (Liquid); empty: the template has none.
     pub sms: String,
+    /// A push notification (Liquid parts); all empty: the template has none.
+    pub push: PushContent,
     pub updated_at: Timestamp,
+}
+
+/// A template's push notification, each part Liquid.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PushContent {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub body: String,
+    /// Opened when the notification is tapped.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub link: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub image: String,
+}
+
+impl PushContent {
+    /// Whether there is a notification: a title or a body.
+    pub fn is_set(&self) -> bool {
+        !self.title.trim().is_empty() || !self.body.trim().is_empty()
+    }
 }
 
 /// What kind of message a template is, for consent.

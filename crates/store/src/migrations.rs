@@ -283,6 +283,13 @@ ALTER TABLE outbox ADD COLUMN address TEXT;
 CREATE INDEX outbox_address ON outbox (channel, address) WHERE address IS NOT NULL;
 "#,
     ),
+    (
+        14,
+        // A template's push notification: title, body, link and image (JSON).
+        r#"
+ALTER TABLE templates ADD COLUMN push TEXT NOT NULL DEFAULT '{}';
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

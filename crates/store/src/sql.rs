@@ -255,6 +255,7 @@ fn template_row(r: &Row) -> Result<Template> {
         updated_at: Timestamp(r.int(4)?),
         category: Category::parse(r.text(5)?).ok_or_else(|| Error::Corrupt("template category".into()))?,
         sms: r.text(6)?.to_owned(),
+        push: serde_json::from_str(r.text(7)?).map_err(|e| Error::Corrupt(format!("template push: {e}")))?,
     })
 }
 
@@ -834,9 +835,9 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn put_template(&mut self, t: &Template) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO templates (id, subject, html, body_text, updated_at, category, sms) VALUES (?, ?, ?, ?, ?, ?, ?) \
+            "INSERT INTO templates (id, subject, html, body_text, updated_at, category, sms, push) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, html = excluded.html, body_text = excluded.body_text, \
-             updated_at = excluded.updated_at, category = excluded.category, sms = excluded.sms",
+             updated_at = excluded.updated_at, category = excluded.category, sms = excluded.sms, push = excluded.push",
             params![
                 t.id.as_str(),
                 t.subject.as_str(),
@@ -844,27 +845,34 @@ impl<C: Conn> Tx for SqlTx<C> {
                 t.text.as_str(),
                 t.updated_at.0,
                 t.category.as_str(),
-                t.sms.as_str()
+                t.sms.as_str(),
+                to_json(&t.push)?
             ],
         )?;
         Ok(())
     }
 
     fn template(&mut self, id: &TemplateId) -> Result<Option<Template>> {
-        let rows = self
-            .conn
-            .query("SELECT id, subject, html, body_text, updated_at, category, sms FROM templates WHERE id = ?", params![id.as_str()])?;
+        let rows = self.conn.query(
+            "SELECT id, subject, html, body_text, updated_at, category, sms, push FROM templates WHERE id = ?",
+            params![id.as_str()],
+        )?;
         first(rows, template_row)
     }
 
     fn templates(&mut self) -> Result<Vec<Template>> {
-        let rows = self.conn.query("SELECT id, subject, html, body_text, updated_at, category, sms FROM templates ORDER BY id", &[])?;
+        let rows =
+            self.conn.query("SELECT id, subject, html, body_text, updated_at, category, sms, push FROM templates ORDER BY id", &[])?;
         all(rows, template_row)
     }
 
     fn templates_after(&mut self, after: Option<&TemplateId>, n: usize) -> Result<Vec<Template>> {
-        let rows =
-            self.page_by_text_id("id, subject, html, body_text, updated_at, category, sms", "templates", after.map(TemplateId::as_str), n)?;
+        let rows = self.page_by_text_id(
+            "id, subject, html, body_text, updated_at, category, sms, push",
+            "templates",
+            after.map(TemplateId::as_str),
+            n,
+        )?;
         all(rows, template_row)
     }
 

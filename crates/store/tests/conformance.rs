@@ -59,7 +59,7 @@ fn old_trace_rows_read_beside_new_ones(store: &dyn Store) {
 const BEFORE_NODE_COUNTS: &str = "DROP TABLE node_counts; DROP TABLE node_waiting; \
      DROP TABLE users; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE audit; \
      DROP TABLE property_paths; ALTER TABLE templates DROP COLUMN category; ALTER TABLE outbox DROP COLUMN capped; \
-     DROP INDEX outbox_address; ALTER TABLE outbox DROP COLUMN address; ALTER TABLE templates DROP COLUMN sms; \
+     DROP INDEX outbox_address; ALTER TABLE outbox DROP COLUMN address; ALTER TABLE templates DROP COLUMN sms; ALTER TABLE templates DROP COLUMN push; \
      DELETE FROM schema_migrations WHERE version >= 7;";
 
 mod sqlite {

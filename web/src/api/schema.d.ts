@@ -824,8 +824,12 @@ export interface components {
          * @enum {string}
          */
         Category: "marketing" | "transactional";
-        /** @enum {string} */
-        Channel: "email";
+        /**
+         * @description Email goes to the `email` trait; SMS to the `phone` trait (international form); push to the
+         *     devices in `push_tokens` (kept from events' `context.device.token`).
+         * @enum {string}
+         */
+        Channel: "email" | "sms" | "push";
         ChannelList: {
             channels: components["schemas"]["ChannelView"][];
         };
@@ -1286,6 +1290,8 @@ export interface components {
             };
             /** @description HTML-escaped as sent (outputs ending in `| raw` excepted). */
             html: components["schemas"]["PreviewPart"];
+            /** @description The push notification's parts, each rendered. */
+            push: components["schemas"]["PushPreview"];
             sms: components["schemas"]["PreviewPart"];
             /**
              * @description How many parts the rendered SMS is sent (and billed) as: 160 characters in one part
@@ -1399,6 +1405,24 @@ export interface components {
             published_at: string;
             /** Format: int64 */
             version: number;
+        };
+        /**
+         * @description A push notification's parts, each Liquid (plain text, never escaped); a notification has a
+         *     title, a body or both.
+         */
+        PushContent: {
+            body?: string;
+            /** @description An image shown in the notification (https). */
+            image?: string;
+            /** @description Opened when the notification is tapped (an https URL or an app's deep link). */
+            link?: string;
+            title?: string;
+        };
+        PushPreview: {
+            body: components["schemas"]["PreviewPart"];
+            image: components["schemas"]["PreviewPart"];
+            link: components["schemas"]["PreviewPart"];
+            title: components["schemas"]["PreviewPart"];
         };
         /** @description The person can be reached on a channel (e.g. has a valid email). */
         ReachableCondition: {
@@ -1630,9 +1654,11 @@ export interface components {
             category?: components["schemas"]["Category"];
             /** @description Liquid; `html`, `text` or both, for email. */
             html?: string;
+            /** @description A push notification, for send steps with `"channel": "push"`. */
+            push?: components["schemas"]["PushContent"];
             /**
              * @description Liquid: the text of an SMS, for send steps with `"channel": "sms"`. A template has
-             *     email content (`html` or `text`), SMS text, or both.
+             *     email content (`html` or `text`), SMS text, a push notification, or several.
              */
             sms?: string;
             /** @description Liquid: an email's subject. */
@@ -1649,6 +1675,7 @@ export interface components {
             category: components["schemas"]["Category"];
             html: string;
             id: string;
+            push: components["schemas"]["PushContent"];
             sms: string;
             subject: string;
             text: string;

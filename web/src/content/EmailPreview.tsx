@@ -1,19 +1,11 @@
-// The rendered message: the subject, the HTML in a frame at desktop or phone width, the text.
+// The rendered email: the subject, the HTML in a frame at desktop or phone width, the text.
 import { useState } from "react";
 import type { Schemas } from "../api/client";
-import { PartProblem } from "./PartProblem";
+import { PartError } from "./PartProblem";
 import { previewDocument } from "./template";
 
 type Width = "desktop" | "phone";
 const WIDTH: Record<Width, number> = { desktop: 600, phone: 375 };
-
-function PartError({ part, error }: { part: string; error: string }) {
-  return (
-    <div role="alert">
-      <PartProblem label={`${part} does not render`} message={error} />
-    </div>
-  );
-}
 
 export function EmailPreview({ preview, stale }: { preview: Schemas["Preview"]; stale: boolean }) {
   const [width, setWidth] = useState<Width>("desktop");

@@ -21,3 +21,12 @@ export function PartProblem({ id, label, message, soft, onGoTo }: { id?: string;
     </div>
   );
 }
+
+/** A part that does not render in a preview, said at once (role alert). */
+export function PartError({ part, error }: { part: string; error: string }) {
+  return (
+    <div role="alert">
+      <PartProblem label={`${part} does not render`} message={error} />
+    </div>
+  );
+}

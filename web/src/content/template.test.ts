@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { ApiError } from "../api/client";
-import { errorPosition, liquidOutput, offsetOf, previewDocument, problemsByPart } from "./template";
+import { channelsOf, errorPosition, liquidOutput, offsetOf, previewDocument, problemsByPart } from "./template";
 
 test("the Liquid that outputs a path of the context", () => {
   expect(liquidOutput(["traits", "firstName"])).toBe("{{ traits.firstName }}");
@@ -13,6 +13,18 @@ test("a 422 template_invalid's problems by part; anything else is not one", () =
   expect(problemsByPart(new ApiError("template_invalid", "x", details))).toEqual({ html: ["a", "b"], subject: ["c"] });
   expect(problemsByPart(new ApiError("template_invalid", "x"))).toBeUndefined();
   expect(problemsByPart(new ApiError("conflict", "x", details))).toBeUndefined();
+});
+
+test("an SMS text's problems are the sms part's", () => {
+  const details = { problems: [{ part: "sms", message: "uses unsubscribe_url, which SMS text does not have" }] };
+  expect(problemsByPart(new ApiError("template_invalid", "x", details))).toEqual({ sms: ["uses unsubscribe_url, which SMS text does not have"] });
+});
+
+test("the channels a template can be sent on: email with HTML or text, SMS with SMS text", () => {
+  expect(channelsOf({ html: "<p>Hi</p>", text: "", sms: "" })).toEqual(["email"]);
+  expect(channelsOf({ html: "", text: "Hi", sms: "Hi" })).toEqual(["email", "sms"]);
+  expect(channelsOf({ html: " ", text: "\n", sms: "Hi" })).toEqual(["sms"]);
+  expect(channelsOf({ html: "", text: "", sms: "" })).toEqual([]);
 });
 
 test("where a Liquid error points, and the offset of a line and column", () => {

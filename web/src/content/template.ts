@@ -1,15 +1,26 @@
 // A template's parts, and what the server says is wrong with them.
 import type { ApiError, Schemas } from "../api/client";
 
-export const PARTS = ["subject", "html", "text"] as const;
+export const PARTS = ["subject", "html", "text", "sms"] as const;
 export type Part = (typeof PARTS)[number];
 export type Draft = Record<Part, string>;
 
-export const PART_LABEL: Record<Part, string> = { subject: "Subject", html: "HTML", text: "Text" };
+/** The parts an email is made of; `sms` is the other channel's, texted on its own. */
+export const EMAIL_PARTS = ["subject", "html", "text"] as const satisfies readonly Part[];
+
+export const PART_LABEL: Record<Part, string> = { subject: "Subject", html: "HTML", text: "Text", sms: "SMS text" };
+
+/** Variables only emails have: an SMS cannot carry the unsubscribe link (people text STOP instead). */
+export const EMAIL_ONLY_VARIABLES: readonly string[] = ["unsubscribe_url"];
 
 export const TEMPLATE_ID = /^[a-z0-9_-]{1,100}$/;
 
-export const draftOf = (t: Pick<Schemas["TemplateView"], Part>): Draft => ({ subject: t.subject, html: t.html, text: t.text });
+export const draftOf = (t: Pick<Schemas["TemplateView"], Part>): Draft => ({ subject: t.subject, html: t.html, text: t.text, sms: t.sms });
+
+/** The channels a template can be sent on: email with an HTML or text part, SMS with SMS text. */
+export function channelsOf(t: Pick<Schemas["TemplateView"], "html" | "text" | "sms">): ("email" | "sms")[] {
+  return [...(t.html.trim() || t.text.trim() ? (["email"] as const) : []), ...(t.sms.trim() ? (["sms"] as const) : [])];
+}
 
 /**
  * Each part's problems from a 422 `template_invalid` (`details.problems: [{part, message}]`).

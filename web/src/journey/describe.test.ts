@@ -117,6 +117,16 @@ group("describe", () => {
   });
 });
 
+group("channels", () => {
+  // The generated schema's Channel lists email alone (the server's OpenAPI document has not caught up), hence the casts.
+  test("a send names its channel, SMS in capitals; so does reachable", () => {
+    expect(stepLine({ id: "invite", type: "send", template: "invite" })).toBe("Email: invite");
+    expect(stepLine({ id: "code", type: "send", channel: "sms", template: "login-code" } as unknown as Step)).toBe("SMS: login-code");
+    expect(conditionText({ reachable: "sms" } as unknown as Condition)).toBe("reachable by SMS");
+    expect(conditionText({ not: { reachable: "email" } })).toBe("not (reachable by email)");
+  });
+});
+
 group("conditionText", () => {
   test("comparisons, references, clocks, groups", () => {
     expect(conditionText({ property: "cart_id", op: "eq", ref: "event.cart_id" })).toBe("cart_id is the entry event's cart_id");

@@ -1,10 +1,21 @@
-// What a node does, in words: "Wait 3 days", "Email: consultation-invite",
+// What a node does, in words: "Wait 3 days", "Email: consultation-invite", "SMS: reminder",
 // "If ≥ 3 Product Viewed in 7 days and …".
 import type { Condition, Entry, HistoryCondition, Operator, RunUpdate, Step, WaitStep } from "./doc";
 import type { GraphNode } from "./graph";
 
 /** How long a card's line may be before the remaining clauses become "…". */
 export const LINE_LENGTH = 64;
+
+/** The channels a send step sends on (and `reachable` names), as forms offer them. */
+export const CHANNELS: readonly { value: string; label: string }[] = [
+  { value: "email", label: "Email" },
+  { value: "sms", label: "SMS" },
+];
+
+/** A channel in a sentence: "email", but "SMS" (an initialism keeps its capitals). */
+export function channelText(channel: string): string {
+  return channel === "sms" ? "SMS" : channel;
+}
 
 const UNITS: Record<string, string> = { s: "second", m: "minute", h: "hour", d: "day", w: "week" };
 
@@ -117,7 +128,7 @@ export function conditionText(c: Condition, max = Infinity): string {
   }
   if ("not" in c) return `not (${conditionText(c.not)})`;
   if ("history" in c) return historyText(c);
-  if ("reachable" in c) return `reachable by ${c.reachable}`;
+  if ("reachable" in c) return `reachable by ${channelText(c.reachable)}`;
   if ("clock" in c) return comparisonText(c.clock === "time_of_day" ? "local time" : "day", c.op, c.value);
   if ("trait" in c) return comparisonText(c.trait, c.op, c.value, c.ref);
   if ("property" in c) return comparisonText(c.property, c.op, c.value, c.ref);
@@ -195,7 +206,7 @@ function stepText(step: Step, max: number): string {
     case "split":
       return `Split: ${step.paths.map((p) => `${p.name} ${p.weight}%`).join(", ")}`;
     case "send":
-      return `${capitalized(step.channel ?? "email")}: ${step.template}`;
+      return `${capitalized(channelText(step.channel ?? "email"))}: ${step.template}`;
     case "update": {
       const parts = [
         ...(step.set ? [`set ${Object.keys(step.set).join(", ")}`] : []),

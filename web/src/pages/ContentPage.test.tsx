@@ -20,15 +20,26 @@ const welcome: Schemas["TemplateView"] = {
   text: "",
   category: "marketing",
   sms: "",
+  push: {},
   updated_at: "2030-01-01T00:00:00Z",
 };
 
-test("the templates, and a new one by its id", async () => {
-  mockApi({ "GET /api/templates": { templates: [{ ...welcome, id: "reminder", html: "", text: "Still there?" }, welcome], next_cursor: null } });
+test("the templates with the channels each has, and a new one by its id", async () => {
+  const templates = [{ ...welcome, id: "reminder", html: "", text: "Still there?", sms: "Still there?" }, { ...welcome, id: "text-only", subject: "", html: "", sms: "Hi {{ traits.firstName }}" }, welcome];
+  mockApi({ "GET /api/templates": { templates, next_cursor: null } });
   render(<ContentPage />);
   const table = await screen.findByRole("table");
-  expect(within(table).getAllByRole("link").map((l) => l.textContent)).toEqual(["reminder", "welcome"]);
-  expect(within(table).getByText("text")).toBeTruthy();
+  expect(within(table).getAllByRole("link").map((l) => l.textContent)).toEqual(["reminder", "text-only", "welcome"]);
+  const column = within(table)
+    .getAllByRole("columnheader")
+    .findIndex((h) => h.textContent === "Channels");
+  const cells = within(table)
+    .getAllByRole("row")
+    .slice(1)
+    .map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent));
+  expect(cells.map((r) => r[column])).toEqual(["Email (text) · SMS", "SMS", "Email (HTML)"]);
+  // An SMS has no subject.
+  expect(cells[1][1]).toBe("none");
   fireEvent.click(screen.getByRole("button", { name: "New template" }));
   const id = screen.getByLabelText(/Id of the new template/);
   fireEvent.change(id, { target: { value: "Welcome!" } });
@@ -70,7 +81,18 @@ function preview({ body }: MockRequest) {
     src.includes("traits.firstName") && profile_id !== 4
       ? { rendered: null, error: "liquid: Unknown variable traits.firstName (line 1)" }
       : { rendered: src.replaceAll("{{ traits.firstName }}", "Alice"), error: null };
-  return { subject: part(template.subject), html: part(template.html), text: part(template.text), context: { traits, event: { path: "/products/a" }, event_name: "Page Viewed", profile_id: profile_id ?? 0 } };
+  const sms = part(template.sms);
+  // The server's count for GSM text: 160 characters in one part, 153 a part beyond.
+  const length = (sms.rendered ?? "").trim().length;
+  const sms_segments = length === 0 ? 0 : length <= 160 ? 1 : Math.ceil(length / 153);
+  return {
+    subject: part(template.subject),
+    html: part(template.html),
+    text: part(template.text),
+    sms,
+    sms_segments,
+    context: { traits, event: { path: "/products/a" }, event_name: "Page Viewed", profile_id: profile_id ?? 0 },
+  };
 }
 
 const slow = { timeout: 3000 };
@@ -106,7 +128,7 @@ test("the editor: the preview for a picked person, again as the template changes
   fireEvent.change(subject, { target: { value: "Welcome, {{ traits.firstName }}!" } });
   await vi.waitFor(() => expect(screen.getByTestId("preview-subject").textContent).toBe("Welcome, Alice!"), slow);
   const asked = calls.filter((c) => c.path === "/api/template-preview").map((c) => c.body as Schemas["PreviewRequest"]);
-  expect(asked.at(-1)).toEqual({ template: { subject: "Welcome, {{ traits.firstName }}!", html: welcome.html, text: "" }, profile_id: 4 });
+  expect(asked.at(-1)).toEqual({ template: { subject: "Welcome, {{ traits.firstName }}!", html: welcome.html, text: "", sms: "" }, profile_id: 4 });
   expect(screen.getByRole("status").textContent).toBe("Changes not saved");
 
   // The person's context as a tree; a click inserts its Liquid where the cursor was.
@@ -145,7 +167,7 @@ test("saving: a 422 template_invalid puts each problem next to its part; then a 
   fireEvent.click(screen.getByRole("button", { name: "Go to line 2, column 4" }));
   expect(html.selectionStart).toBe("<p>\n".length + 3);
   expect(screen.getByText("Not saved: HTML has problems")).toBeTruthy();
-  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "", category: "marketing" });
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "", sms: "", category: "marketing" });
   // Editing the part clears its problem; saving again works.
   fireEvent.change(html, { target: { value: "<p>fixed</p>" } });
   expect(screen.queryByText(/Unknown tag\./)).toBeNull();
@@ -173,4 +195,93 @@ test("a template that does not exist yet is a new one; other errors are said", a
   cleanup();
   render(<TemplatePage id="broken" />);
   expect((await screen.findByRole("alert")).textContent).toContain("Template broken could not be loaded: the store is unavailable");
+});
+
+test("the SMS part: a section of its own, previewed as a message with its characters and parts; its variables leave out unsubscribe_url", async () => {
+  mockApi({
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: [], traits: ["firstName"], properties: {}, template_variables: ["traits", "event_name", "unsubscribe_url"] },
+    "POST /api/template-preview": preview,
+  });
+  render(<TemplatePage id="welcome" />);
+  await screen.findByLabelText("Subject");
+  const email = screen.getByRole("region", { name: "Email" });
+  expect(within(email).getByLabelText("Subject")).toBeTruthy();
+  expect(within(email).getByLabelText("HTML")).toBeTruthy();
+  expect(within(email).getByLabelText("Text")).toBeTruthy();
+  const sms = within(screen.getByRole("region", { name: "SMS" })).getByLabelText("SMS text") as HTMLTextAreaElement;
+  const shownPreview = screen.getByRole("region", { name: "Preview" });
+  expect(await within(shownPreview).findByText("No SMS: this template has no SMS text, so SMS send steps cannot use it.", {}, slow)).toBeTruthy();
+
+  // The unsubscribe link is for emails: not offered while the SMS text is where the cursor was.
+  const chips = () =>
+    within(screen.getByRole("region", { name: "Variables" }))
+      .getAllByRole("button")
+      .map((b) => b.textContent);
+  await vi.waitFor(() => expect(chips()).toContain("unsubscribe_url"));
+  fireEvent.focus(sms);
+  expect(chips()).not.toContain("unsubscribe_url");
+  expect(screen.getByText(/now: SMS text/)).toBeTruthy();
+  fireEvent.click(screen.getByRole("button", { name: "event_name" }));
+  expect(sms.value).toBe("{{ event_name }}");
+  expect(screen.getByRole("status").textContent).toBe("Changes not saved");
+
+  // Sent trimmed, as the server counts it.
+  fireEvent.change(sms, { target: { value: "  Your order has shipped.\n" } });
+  expect((await screen.findByTestId("preview-sms", {}, slow)).textContent).toBe("Your order has shipped.");
+  expect(screen.getByTestId("preview-sms-count").textContent).toBe("23 characters · 1 part");
+  fireEvent.change(sms, { target: { value: "x".repeat(200) } });
+  await vi.waitFor(() => expect(screen.getByTestId("preview-sms-count").textContent).toBe("200 characters · 2 parts"), slow);
+
+  // For nobody, a trait does not render: said under the part and in the preview.
+  fireEvent.change(sms, { target: { value: "Hi {{ traits.firstName }}" } });
+  expect(await screen.findByText(/Unknown variable traits.firstName/, { selector: "#template-sms-render pre" }, slow)).toBeTruthy();
+  expect(sms.getAttribute("aria-describedby")).toBe("template-sms-render");
+  expect(within(shownPreview).getAllByRole("alert").map((a) => a.querySelector("strong")?.textContent)).toContain("The SMS text does not render");
+
+  // Back as it was saved: nothing to save.
+  fireEvent.change(sms, { target: { value: "" } });
+  expect(screen.getByRole("status").textContent).toMatch(/^Saved/);
+});
+
+test("a new template with SMS text only: no email in the preview, asks before leaving, a problem in the SMS text shown next to it", async () => {
+  let attempt = 0;
+  const { calls } = mockApi({
+    "GET /api/templates/code": { __status: 404, body: { code: "not_found", message: "no template code" } },
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: ["traits"] },
+    "POST /api/template-preview": preview,
+    "PUT /api/templates/code": ({ body }: MockRequest) =>
+      ++attempt === 1
+        ? { __status: 422, body: { code: "template_invalid", message: "sms uses unsubscribe_url", details: { problems: [{ part: "sms", message: "uses unsubscribe_url, which SMS text does not have" }] } } }
+        : { ...welcome, id: "code", subject: "", html: "", ...(body as object), updated_at: "2030-01-02T00:00:00Z" },
+  });
+  const confirm = vi.fn(() => false);
+  vi.stubGlobal("confirm", confirm);
+  window.history.pushState(null, "", "/content/code");
+  render(<TemplatePage id="code" />);
+  const sms = (await screen.findByLabelText("SMS text")) as HTMLTextAreaElement;
+  fireEvent.click(screen.getByRole("link", { name: "Content" }));
+  expect(confirm).not.toHaveBeenCalled();
+  window.history.pushState(null, "", "/content/code");
+
+  fireEvent.change(sms, { target: { value: "Your code: {{ unsubscribe_url }}" } });
+  fireEvent.click(screen.getByRole("link", { name: "Content" }));
+  expect(confirm).toHaveBeenCalledWith("This template has changes that are not saved. Leave without saving them?");
+  expect(window.location.pathname).toBe("/content/code");
+  expect(await screen.findByText("No email: this template has no subject, HTML or text, so email send steps cannot use it.", {}, slow)).toBeTruthy();
+
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  const problem = await screen.findByText("uses unsubscribe_url, which SMS text does not have");
+  expect(problem.closest(".field")?.querySelector("label")?.textContent).toBe("SMS text");
+  expect(sms.getAttribute("aria-invalid")).toBe("true");
+  expect(screen.getByText("Not saved: SMS text has problems")).toBeTruthy();
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: "", html: "", text: "", sms: "Your code: {{ unsubscribe_url }}", category: "marketing" });
+
+  fireEvent.change(sms, { target: { value: "Your code is ready." } });
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  expect(await screen.findByText(/^Saved/)).toBeTruthy();
+  expect(calls.filter((c) => c.method === "PUT").at(-1)?.body).toMatchObject({ sms: "Your code is ready." });
+  fireEvent.click(screen.getByRole("link", { name: "Content" }));
+  expect(confirm).toHaveBeenCalledTimes(1);
+  expect(window.location.pathname).toBe("/content");
 });

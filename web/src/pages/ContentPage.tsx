@@ -3,7 +3,7 @@ import { apiGet, ApiError, type Schemas } from "../api/client";
 import { usePaged } from "../api/usePaged";
 import { useMay } from "../auth/context";
 import "../content/content.css";
-import { TEMPLATE_ID } from "../content/template";
+import { channelsOf, TEMPLATE_ID } from "../content/template";
 import { Link, navigate } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { ListFoot } from "../ui/ListFoot";
@@ -70,6 +70,14 @@ function NewTemplate({ taken, complete, onCancel }: { taken: Set<string>; comple
   );
 }
 
+/** What a template can be sent as: "Email (HTML, text) · SMS". */
+function channelsText(t: Schemas["TemplateView"]): string {
+  const email = [t.html.trim() && "HTML", t.text.trim() && "text"].filter(Boolean).join(", ");
+  return channelsOf(t)
+    .map((c) => (c === "email" ? `Email (${email})` : "SMS"))
+    .join(" · ");
+}
+
 function TemplateTable({ templates }: { templates: Schemas["TemplateView"][] }) {
   return (
     <table className="table">
@@ -77,7 +85,7 @@ function TemplateTable({ templates }: { templates: Schemas["TemplateView"][] }) 
         <tr>
           <th scope="col">Id</th>
           <th scope="col">Subject</th>
-          <th scope="col">Parts</th>
+          <th scope="col">Channels</th>
           <th scope="col">Updated</th>
         </tr>
       </thead>
@@ -87,10 +95,8 @@ function TemplateTable({ templates }: { templates: Schemas["TemplateView"][] }) 
             <td>
               <Link to={`/content/${encodeURIComponent(t.id)}`}>{t.id}</Link>
             </td>
-            <td>
-              <code>{t.subject}</code>
-            </td>
-            <td>{[t.html && "HTML", t.text && "text"].filter(Boolean).join(", ") || <span className="muted">subject only</span>}</td>
+            <td>{t.subject ? <code>{t.subject}</code> : <span className="muted">none</span>}</td>
+            <td>{channelsText(t) || <span className="muted">subject only</span>}</td>
             <td>
               <Time at={t.updated_at} />
             </td>
@@ -126,8 +132,8 @@ export function ContentPage() {
         )}
       </div>
       <p className="muted">
-        Email templates in Liquid: <code>traits</code> is the person, <code>event</code> the event that started the run. A journey's send step names one by
-        its id.
+        Templates in Liquid, with an email, an SMS text or both: <code>traits</code> is the person, <code>event</code> the event that started the run. A
+        journey's send step names one by its id, and sends it by email or SMS.
       </p>
       {adding && editor && <NewTemplate taken={new Set(templates.map((t) => t.id))} complete={list.state === "ready" && !list.more} onCancel={() => setAdding(false)} />}
       {list.state === "loading" && (

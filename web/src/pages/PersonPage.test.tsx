@@ -82,6 +82,25 @@ test("traits, identities, warnings and refused merges on the left; the timeline 
   expect(within(timeline).getAllByRole("listitem")).toHaveLength(1);
 });
 
+test("an SMS in the timeline: named for its channel, with the text as it was sent", async () => {
+  const text = message({
+    id: 34,
+    channel: "sms",
+    template: "login-code",
+    to: "+14155550100",
+    status: "sent",
+    note: null,
+    message: { sid: "SM1", status: "queued", to: "+14155550100", body: "Alice, your code is 1234.\nIt expires in 10 minutes.", segments: 1 },
+  });
+  server([text]);
+  render(<PersonPage id="4" />);
+  const timeline = await screen.findByRole("region", { name: "Timeline" });
+  const title = await within(timeline).findByRole("button", { name: /SMS: login-code/ });
+  const item = title.closest(".timeline-body") as HTMLElement;
+  expect(within(item).getByText(/to \+14155550100/)).toBeTruthy();
+  expect(item.querySelector(".item-sms")?.textContent).toBe("Alice, your code is 1234.\nIt expires in 10 minutes.");
+});
+
 test("the journeys panel: in it with its runs, or not, and in one click why not", async () => {
   server([]);
   render(<PersonPage id="4" />);

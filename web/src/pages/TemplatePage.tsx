@@ -1,5 +1,6 @@
 // A template's editor: the Liquid on the left with the variables it can use, the message
-// rendered for a person on the right, as the template is typed.
+// rendered for a person on the right, as the template is typed. A template holds an email
+// (subject, HTML, text) and an SMS text, each sent by the send steps of its channel.
 import { useEffect, useRef, useState, type ChangeEvent } from "react";
 import { apiGet, apiPost, apiPut, ApiError, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
@@ -9,7 +10,8 @@ import "../content/content.css";
 import { EmailPreview } from "../content/EmailPreview";
 import { PersonPicker } from "../content/PersonPicker";
 import { PartProblem } from "../content/PartProblem";
-import { draftOf, offsetOf, PART_LABEL, PARTS, problemsByPart, TEMPLATE_ID, type Draft, type Part } from "../content/template";
+import { SmsPreview } from "../content/SmsPreview";
+import { draftOf, EMAIL_ONLY_VARIABLES, EMAIL_PARTS, offsetOf, PART_LABEL, PARTS, problemsByPart, TEMPLATE_ID, type Draft, type Part } from "../content/template";
 import { Link, useLeaveGuard } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { ReadOnly } from "../ui/ReadOnly";
@@ -47,7 +49,7 @@ type Field = HTMLInputElement | HTMLTextAreaElement;
 function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] | null }) {
   useTitle(id);
   const [saved, setSaved] = useState(initial);
-  const [draft, setDraft] = useState<Draft>(initial ? draftOf(initial) : { subject: "", html: "", text: "" });
+  const [draft, setDraft] = useState<Draft>(initial ? draftOf(initial) : { subject: "", html: "", text: "", sms: "" });
   const [category, setCategory] = useState<Schemas["Category"]>(initial?.category ?? "marketing");
   const [person, setPerson] = useState<Schemas["ProfileSummary"] | null>(null);
   const [saving, setSaving] = useState(false);
@@ -115,10 +117,55 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
     );
   };
 
-  const variables = names.state === "ready" ? names.data.template_variables : [];
+  // The unsubscribe link is not offered where it cannot be used.
+  const variables = names.state === "ready" ? names.data.template_variables.filter((v) => lastField !== "sms" || !EMAIL_ONLY_VARIABLES.includes(v)) : [];
   const traits = names.state === "ready" ? names.data.traits : [];
   const editor = useMay("editor");
   const saveProblems = PARTS.filter((p) => problems[p]?.length);
+  const hasEmail = EMAIL_PARTS.some((p) => draft[p].trim() !== "");
+  const who = person ? (person.identities[0]?.value ?? `person ${person.id}`) : undefined;
+
+  const field = (part: Part) => {
+    const fieldId = `template-${part}`;
+    const renderError = shown?.[part].error;
+    const saveErrors = problems[part] ?? [];
+    const describedBy = [renderError ? `${fieldId}-render` : "", saveErrors.length ? `${fieldId}-save` : ""].filter(Boolean).join(" ") || undefined;
+    const common = {
+      id: fieldId,
+      value: draft[part],
+      spellCheck: false,
+      "aria-invalid": saveErrors.length > 0 || renderError ? true : undefined,
+      "aria-describedby": describedBy,
+      onFocus: () => setLastField(part),
+      onChange: (e: ChangeEvent<Field>) => edit(part, e.target.value),
+    };
+    return (
+      <div className="field" key={part}>
+        <label htmlFor={fieldId}>{PART_LABEL[part]}</label>
+        {part === "subject" ? (
+          <input {...common} ref={(el) => void (fields.current[part] = el)} type="text" autoComplete="off" />
+        ) : (
+          <textarea {...common} ref={(el) => void (fields.current[part] = el)} rows={part === "html" ? 14 : part === "sms" ? 4 : 6} />
+        )}
+        {saveErrors.length > 0 && (
+          <div id={`${fieldId}-save`}>
+            {saveErrors.map((m) => (
+              <PartProblem key={m} label={`Not saved: ${PART_LABEL[part]}`} message={m} onGoTo={(line, column) => goTo(part, line, column)} />
+            ))}
+          </div>
+        )}
+        {renderError && (
+          <PartProblem
+            id={`${fieldId}-render`}
+            soft
+            label={`Does not render for ${who ?? "nobody"}`}
+            message={renderError}
+            onGoTo={(line, column) => goTo(part, line, column)}
+          />
+        )}
+      </div>
+    );
+  };
 
   return (
     <div className="page page-wide">
@@ -145,47 +192,21 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
       {saveError && <ErrorNotice what="The template could not be saved" error={saveError} onRetry={save} />}
       <div className="template-editor">
         <form className="template-source" onSubmit={(e) => e.preventDefault()} aria-label="Template">
-          {PARTS.map((part) => {
-            const fieldId = `template-${part}`;
-            const renderError = shown?.[part].error;
-            const saveErrors = problems[part] ?? [];
-            const describedBy = [renderError ? `${fieldId}-render` : "", saveErrors.length ? `${fieldId}-save` : ""].filter(Boolean).join(" ") || undefined;
-            const common = {
-              id: fieldId,
-              value: draft[part],
-              spellCheck: false,
-              "aria-invalid": saveErrors.length > 0 || renderError ? true : undefined,
-              "aria-describedby": describedBy,
-              onFocus: () => setLastField(part),
-              onChange: (e: ChangeEvent<Field>) => edit(part, e.target.value),
-            };
-            return (
-              <div className="field" key={part}>
-                <label htmlFor={fieldId}>{PART_LABEL[part]}</label>
-                {part === "subject" ? (
-                  <input {...common} ref={(el) => void (fields.current[part] = el)} type="text" autoComplete="off" />
-                ) : (
-                  <textarea {...common} ref={(el) => void (fields.current[part] = el)} rows={part === "html" ? 14 : 6} />
-                )}
-                {saveErrors.length > 0 && (
-                  <div id={`${fieldId}-save`}>
-                    {saveErrors.map((m) => (
-                      <PartProblem key={m} label={`Not saved: ${PART_LABEL[part]}`} message={m} onGoTo={(line, column) => goTo(part, line, column)} />
-                    ))}
-                  </div>
-                )}
-                {renderError && (
-                  <PartProblem
-                    id={`${fieldId}-render`}
-                    soft
-                    label={`Does not render for ${person ? (person.identities[0]?.value ?? `person ${person.id}`) : "nobody"}`}
-                    message={renderError}
-                    onGoTo={(line, column) => goTo(part, line, column)}
-                  />
-                )}
-              </div>
-            );
-          })}
+          <section className="template-channel" aria-label="Email">
+            <h2>Email</h2>
+            <p className="muted">
+              Sent by email send steps to the person's <code>email</code> trait: HTML, text or both.
+            </p>
+            {EMAIL_PARTS.map(field)}
+          </section>
+          <section className="template-channel" aria-label="SMS">
+            <h2>SMS</h2>
+            <p className="muted">
+              Texted by SMS send steps to the person's <code>phone</code> trait (with + and the country code). Plain text: nothing is HTML-escaped, and there
+              is no <code>unsubscribe_url</code> (people text STOP).
+            </p>
+            {field("sms")}
+          </section>
           <div className="field">
             <label htmlFor="template-category">Kind of message</label>
             <select id="template-category" value={category} onChange={(e) => setCategory(e.target.value as Schemas["Category"])}>
@@ -215,7 +236,7 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
             </ul>
             {shown && (
               <>
-                <h3>What the template sees{person ? ` for ${person.identities[0]?.value ?? `person ${person.id}`}` : ""}</h3>
+                <h3>What the template sees{who ? ` for ${who}` : ""}</h3>
                 <ContextTree context={shown.context} onInsert={insert} />
               </>
             )}
@@ -225,7 +246,16 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
           <PersonPicker picked={person} onPick={setPerson} />
           {preview.state === "failed" && <ErrorNotice what="The preview could not be made" error={preview.error} onRetry={retryPreview} />}
           {shown ? (
-            <EmailPreview preview={shown} stale={preview.state === "loading"} />
+            <>
+              <h2>Email</h2>
+              {hasEmail ? (
+                <EmailPreview preview={shown} stale={preview.state === "loading"} />
+              ) : (
+                <p className="muted">No email: this template has no subject, HTML or text, so email send steps cannot use it.</p>
+              )}
+              <h2>SMS</h2>
+              <SmsPreview preview={shown} source={draft.sms} stale={preview.state === "loading"} />
+            </>
           ) : (
             preview.state !== "failed" && (
               <p className="muted" role="status">

@@ -56,8 +56,16 @@ function EventItem({ event }: { event: Schemas["EventView"] }) {
 
 export function messageTitle(m: Schemas["MessageView"]): string {
   if (m.channel === "email") return `Email: ${m.template ?? "(no template)"}`;
+  if (m.channel === "sms") return `SMS: ${m.template ?? "(no template)"}`;
   if (m.channel === "webhook") return `Webhook: ${m.url ?? ""}`;
   return `${m.channel}: ${m.template ?? m.url ?? ""}`;
+}
+
+/** An SMS's text as it was sent (`message.body`), once rendered. */
+function smsBody(m: Schemas["MessageView"]): string | undefined {
+  if (m.channel !== "sms" || typeof m.message !== "object" || m.message === null) return undefined;
+  const body = (m.message as { body?: unknown }).body;
+  return typeof body === "string" && body !== "" ? body : undefined;
 }
 
 /** A message: where it went, from which step, its status and error, and Retry when it failed. `person` links to whom it went. */
@@ -80,6 +88,7 @@ export function MessageItem({ message, onRetried, person }: { message: Schemas["
       },
     );
   };
+  const sms = smsBody(message);
   return (
     <Expandable
       title={messageTitle(message)}
@@ -106,6 +115,7 @@ export function MessageItem({ message, onRetried, person }: { message: Schemas["
           </>
         )}
       </p>
+      {sms && <p className="item-sms">{sms}</p>}
       {message.note && <p className="item-text">{message.note}</p>}
       {message.last_error && <p className="item-text item-error">{message.last_error}</p>}
       {message.status === "failed" && (

@@ -175,6 +175,7 @@ pub struct Goal {
 pub enum Channel {
     Email,
     Sms,
+    Push,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -599,12 +600,13 @@ pub const OUTCOME_WAIT: Duration = Duration(86_400_000);
 
 impl Channel {
     /// Every channel a send step can name.
-    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Sms, Channel::Push];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
+            Channel::Push => "push",
         }
     }
 
@@ -618,6 +620,7 @@ impl Channel {
         match self {
             Channel::Email => "email",
             Channel::Sms => "phone",
+            Channel::Push => crate::profile::PUSH_TOKENS,
         }
     }
 
@@ -633,17 +636,21 @@ impl Channel {
             (Channel::Sms, Some(Value::String(p))) if !p.trim().is_empty() => {
                 Err(format!("phone trait {p:?} is not a number in international form (+ and country code)"))
             }
+            (Channel::Push, _) if !crate::profile::push_tokens(traits).is_empty() => Ok(()),
+            (Channel::Push, _) => Err("no push device (no device token in push_tokens)".to_owned()),
             _ => Err(format!("no {} trait", self.address_trait())),
         }
     }
 
     /// The address a message on this channel goes to: the trait as it is for email, the
-    /// number in E.164 form for SMS.
+    /// number in E.164 form for SMS; none for push (the person's devices as they are when it
+    /// is sent).
     pub fn address(self, traits: &Map) -> Option<String> {
-        let value = traits.get(self.address_trait())?.as_str()?;
+        let value = traits.get(self.address_trait())?;
         match self {
-            Channel::Email => Some(value.to_owned()),
-            Channel::Sms => phone_number(value),
+            Channel::Email => value.as_str().map(str::to_owned),
+            Channel::Sms => value.as_str().and_then(phone_number),
+            Channel::Push => None,
         }
     }
 }

@@ -237,9 +237,13 @@ impl Stepping<'_, '_> {
             }
         }
         let mut changes = Vec::new();
-        if event.kind == Kind::Identify {
+        // An identify's traits, and any call's push device token (`context.device.token`).
+        let identify = event.kind == Kind::Identify;
+        let device = event.context.contains_key("device") || event.name.as_deref() == Some(domain::profile::PUSH_TOKEN_UNREGISTERED);
+        if identify || device {
             let before = self.p.profile.traits.clone();
-            if self.p.profile.apply_traits(&event.traits, event.timestamp) {
+            let traits = identify && self.p.profile.apply_traits(&event.traits, event.timestamp);
+            if (device && self.p.profile.note_device(event)) || traits {
                 self.changed = true;
                 for (k, v) in &self.p.profile.traits {
                     if before.get(k) != Some(v) {

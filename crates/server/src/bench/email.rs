@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::{Figure, TempDir, boot, progress};
+use super::{Figure, progress};
 
 /// What the email figure measured.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -142,83 +142,16 @@ const HTML: &str = "<p>Hello there,</p><p>Your cart is waiting for you. <a href=
 /// A send to `people` people through a fresh Wayfarer with `connections` SMTP connections to
 /// the sink: the seconds from the first event posted until every email is recorded as sent.
 pub(super) async fn wayfarer(sink: &Sink, connections: usize, people: usize, database_url: Option<&str>) -> anyhow::Result<f64> {
-    let dir = TempDir::new("email")?;
-    let token = crate::app::new_token();
-    // A database of its own on PostgreSQL, dropped after.
-    let database = match database_url {
-        Some(url) => {
-            let (url, name) = (url.to_owned(), super::scratch_name(&token));
-            Some(tokio::task::spawn_blocking(move || super::ScratchDatabase::create(&url, &name)).await??)
-        }
-        None => None,
-    };
     let smtp = [
         ("WAYFARER_SMTP_HOST", "127.0.0.1".to_owned()),
         ("WAYFARER_SMTP_PORT", sink.port.to_string()),
         ("WAYFARER_SMTP_TLS", "none".to_owned()),
         ("WAYFARER_SMTP_FROM", "Acme <hello@acme.test>".to_owned()),
-        ("WAYFARER_SMTP_CONNECTIONS", connections.to_string()),
+        ("WAYFARER_SMTP_CONCURRENCY", connections.to_string()),
     ];
-    let (base, store, stop, task) = boot(&dir.0, database.as_ref().map_or("", |d| d.url.as_str()), &token, &smtp).await?;
-    let http = reqwest::Client::new();
-    let admin = |method: reqwest::Method, path: &str, body: serde_json::Value| {
-        http.request(method, format!("{base}/api{path}")).bearer_auth(&token).json(&body).send()
-    };
-    let out: serde_json::Value = admin(reqwest::Method::POST, "/sources", json!({"id": "bench"})).await?.error_for_status()?.json().await?;
-    let key = out["write_key"].as_str().context("write key")?.to_owned();
     let template = json!({"subject": "Hello {{ traits.name }}", "text": TEXT.replace("there", "{{ traits.name }}"), "html": HTML.replace("there", "{{ traits.name }}")});
-    admin(reqwest::Method::PUT, "/templates/cart", template).await?.error_for_status()?;
-    let journey =
-        json!({"id": "cart", "entry": {"event": "Cart Abandoned"}, "steps": [{"id": "remind", "type": "send", "template": "cart"}]});
-    admin(reqwest::Method::POST, "/journeys", journey).await?.error_for_status()?;
-    admin(reqwest::Method::POST, "/journeys/cart/publish", json!({})).await?.error_for_status()?;
-
-    let started = Instant::now();
-    for from in (0..people).step_by(250) {
-        let events: Vec<String> = (from..(from + 250).min(people))
-            .flat_map(|p| {
-                [
-                    format!(
-                        r#"{{"type":"identify","messageId":"ei{p}","userId":"p{p}","traits":{{"email":"p{p}@bench.test","name":"p{p}"}}}}"#
-                    ),
-                    format!(r#"{{"type":"track","messageId":"et{p}","userId":"p{p}","event":"Cart Abandoned"}}"#),
-                ]
-            })
-            .collect();
-        http.post(format!("{base}/v1/batch"))
-            .basic_auth(&key, Some(""))
-            .body(format!(r#"{{"batch":[{}]}}"#, events.join(",")))
-            .send()
-            .await?
-            .error_for_status()?;
-    }
-    // Every event is acknowledged, so every email is in the outbox: wait until none is pending.
-    let secs = loop {
-        let s = store.clone();
-        let pending: i64 = tokio::task::spawn_blocking(move || s.read()?.outbox_pending()).await??.iter().map(|(_, n)| n).sum();
-        progress(&format!("email: {} of {people} sent", people as i64 - pending));
-        if pending == 0 {
-            break started.elapsed().as_secs_f64();
-        }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "{pending} of {people} emails were still waiting after 10 minutes");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let s = store.clone();
-    let (failed, sent) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let mut tx = s.read()?;
-        Ok((
-            tx.messages(Some(store::OutboxStatus::Failed), None, None, 1)?,
-            tx.messages(Some(store::OutboxStatus::Sent), None, None, people)?.len(),
-        ))
-    })
-    .await??;
-    if let Some(f) = failed.first() {
-        anyhow::bail!("emails failed, e.g. {}: {}", f.key, f.last_error.as_deref().unwrap_or("?"));
-    }
-    anyhow::ensure!(sent == people, "{sent} of {people} emails were sent");
-    let _ = stop.send(());
-    task.await??;
-    Ok(secs)
+    let send = super::Send { what: "email", env: &smtp, template, channel: "email", people, database_url };
+    send.time(|p| format!(r#""email":"p{p}@bench.test""#)).await
 }
 
 /// The figure over `runs` runs, the ceiling measured in each run.

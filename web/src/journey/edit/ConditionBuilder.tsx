@@ -4,6 +4,7 @@
 // from what the data has shown (GET /api/names): traits, event names, and the property paths of
 // the event a comparison reads (`PropertyEvent`).
 import { useContext, useId, useState, type ReactNode } from "react";
+import { CHANNELS, channelText } from "../describe";
 import type { Json } from "../json";
 import { isObject } from "../json";
 import { DurationInput, ValueInput } from "./fields";
@@ -23,7 +24,7 @@ const KIND_LABELS: Record<ConditionKind, string> = {
   time_of_day: "Local time of day",
   day_of_week: "Day of the week",
   run: "Run variable",
-  reachable: "Reachable by email",
+  reachable: "Reachable (email or SMS)",
   group: "Group (all / any)",
 };
 
@@ -457,7 +458,14 @@ export function ConditionNode({
   else if (kind === "reachable") {
     body = (
       <div className="cond-line">
-        <span className="cond-what">Can be reached by email</span>
+        <span className="cond-what">Can be reached by</span>
+        <select aria-label="Reachable by: channel" value={String(c.reachable ?? "email")} onChange={(e) => onChange({ ...c, reachable: e.target.value })}>
+          {CHANNELS.map((o) => (
+            <option key={o.value} value={o.value}>
+              {channelText(o.value)}
+            </option>
+          ))}
+        </select>
       </div>
     );
   } else {

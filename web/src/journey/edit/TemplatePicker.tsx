@@ -1,7 +1,9 @@
 // Picks a send's template from GET /api/templates, with the message rendered by the server
-// (POST /api/template-preview) as a send would, optionally for one person.
+// (POST /api/template-preview) as a send would, optionally for one person: the email, or the
+// SMS text for a send on that channel.
 import { useEffect, useId, useState } from "react";
 import { apiGet, apiPost, type ApiError, type Schemas } from "../../api/client";
+import { channelsOf } from "../../content/template";
 import { useEditor } from "./context";
 
 type Preview = { state: "idle" } | { state: "loading" } | { state: "ready"; preview: Schemas["Preview"] } | { state: "failed"; error: ApiError };
@@ -17,7 +19,14 @@ function Part({ name, part }: { name: string; part: Schemas["PreviewPart"] }) {
   return null;
 }
 
-export function TemplatePicker({ value, onChange }: { value: string; onChange: (id: string) => void }) {
+/** A template as the list offers it for a channel: what it says first, or that it has nothing to send on it. */
+function optionText(t: Schemas["TemplateView"], channel: string): string {
+  if (!channelsOf(t).includes(channel === "sms" ? "sms" : "email")) return `${t.id} (no ${channel === "sms" ? "SMS text" : "email"})`;
+  const first = channel === "sms" ? t.sms.trim() : t.subject;
+  return first ? `${t.id} — ${first.length > 60 ? `${first.slice(0, 60)}…` : first}` : t.id;
+}
+
+export function TemplatePicker({ value, channel, onChange }: { value: string; channel: string; onChange: (id: string) => void }) {
   const { templates, reloadTemplates } = useEditor();
   const id = useId();
   const [person, setPerson] = useState("");
@@ -56,7 +65,8 @@ export function TemplatePicker({ value, onChange }: { value: string; onChange: (
     const controller = new AbortController();
     const timer = setTimeout(() => {
       setPreview({ state: "loading" });
-      const body: Schemas["PreviewRequest"] = { template: { subject: chosen.subject, html: chosen.html, text: chosen.text }, ...(profileId !== undefined ? { profile_id: profileId } : {}) };
+      const { subject, html, text, sms } = chosen;
+      const body: Schemas["PreviewRequest"] = { template: { subject, html, text, sms }, ...(profileId !== undefined ? { profile_id: profileId } : {}) };
       apiPost("/api/template-preview", body, { signal: controller.signal }).then(
         (p) => setPreview({ state: "ready", preview: p }),
         (e: ApiError) => !controller.signal.aborted && setPreview({ state: "failed", error: e }),
@@ -79,7 +89,7 @@ export function TemplatePicker({ value, onChange }: { value: string; onChange: (
             {!known && <option value={`?${value}`}>{value} (no such template)</option>}
             {(templates ?? []).map((t) => (
               <option key={t.id} value={t.id}>
-                {t.id} — {t.subject}
+                {optionText(t, channel)}
               </option>
             ))}
           </select>
@@ -103,7 +113,24 @@ export function TemplatePicker({ value, onChange }: { value: string; onChange: (
             </p>
           )}
           {preview.state === "failed" && <p className="ed-error">The preview failed: {preview.error.message}</p>}
-          {preview.state === "ready" && (
+          {preview.state === "ready" && channel === "sms" && (
+            <>
+              <Part name="The SMS text" part={preview.preview.sms} />
+              {preview.preview.sms.rendered?.trim() ? (
+                <>
+                  <pre tabIndex={0} className="ed-preview-text">
+                    {preview.preview.sms.rendered.trim()}
+                  </pre>
+                  <p className="muted">
+                    {preview.preview.sms_segments} {preview.preview.sms_segments === 1 ? "part" : "parts"}
+                  </p>
+                </>
+              ) : (
+                !preview.preview.sms.error && <p className="ed-hint">{chosen.sms.trim() ? "No SMS: its SMS text renders as nothing here." : "No SMS: the template has no SMS text to send."}</p>
+              )}
+            </>
+          )}
+          {preview.state === "ready" && channel !== "sms" && (
             <>
               <p className="ed-subject">
                 <span className="muted">Subject:</span> {preview.preview.subject.rendered ?? "—"}

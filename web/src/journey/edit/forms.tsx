@@ -2,6 +2,7 @@
 // when nothing is selected. Every control reads one value of the document and writes it back
 // by its path: nothing else in the document changes.
 import { useEffect, useId, useState, type ReactNode } from "react";
+import { CHANNELS } from "../describe";
 import type { JourneyDocument } from "../doc";
 import { ENTRY_ID } from "../graph";
 import { getIn, isObject, pointer, type Json, type Path } from "../json";
@@ -537,13 +538,20 @@ function SendForm({ base }: { base: Path }) {
   const { get, set, type } = useAt(base);
   const step = get([]) as Obj;
   const id = String(step.id);
+  const channel = str(step.channel) ?? "email";
   return (
     <>
-      <Select label="Channel" value={str(step.channel) ?? "email"} options={[{ value: "email", label: "Email" }]} onChange={(v) => set(["channel"], v)} />
-      <TemplatePicker value={str(step.template) ?? ""} onChange={(v) => type(["template"], v)} />
+      <Select
+        label="Channel"
+        value={channel}
+        options={CHANNELS}
+        onChange={(v) => set(["channel"], v)}
+        hint={channel === "sms" ? "Texts the template's SMS text to the person's phone trait (with + and the country code)." : undefined}
+      />
+      <TemplatePicker value={str(step.template) ?? ""} channel={channel} onChange={(v) => type(["template"], v)} />
       <NextSelect label="Then" value={step.next} onChange={(v) => set(["next"], v)} at={{ source: id, output: "next" }} />
       <NextSelect
-        label="If they cannot be reached (no email)"
+        label={channel === "sms" ? "If they cannot be reached (no phone number)" : "If they cannot be reached (no email)"}
         explicitNull
         value={step.on_unreachable}
         onChange={(v) => set(["on_unreachable"], v)}

@@ -60,8 +60,8 @@ function fakeServer(doc: JourneyDocument, extra: Record<string, (body: unknown) 
       200,
       {
         templates: [
-          { id: "consultation-invite", subject: "Talk to us", html: "<p>Hi</p>", text: "Hi", updated_at: "" },
-          { id: "consultation-reminder", subject: "Still there?", html: "<p>Hi</p>", text: "Hi", updated_at: "" },
+          { id: "consultation-invite", subject: "Talk to us", html: "<p>Hi</p>", text: "Hi", sms: "", category: "marketing", updated_at: "" },
+          { id: "consultation-reminder", subject: "Still there?", html: "<p>Hi</p>", text: "Hi", sms: "Still there, {{ traits.firstName }}?", category: "marketing", updated_at: "" },
         ],
         next_cursor: null,
       },
@@ -172,7 +172,7 @@ describe("a form edit changes exactly its field", () => {
 
   test("send: the picker offers the templates of every page of the list", async () => {
     const doc = example("consultation.json");
-    const page = (id: string, next: string | null) => [200, { templates: [{ id, subject: `Subject of ${id}`, html: "", text: "Hi", updated_at: "" }], next_cursor: next }] as [number, unknown];
+    const page = (id: string, next: string | null) => [200, { templates: [{ id, subject: `Subject of ${id}`, html: "", text: "Hi", sms: "", category: "marketing", updated_at: "" }], next_cursor: next }] as [number, unknown];
     let asked = 0;
     const { container, calls } = renderEditor(doc, {
       extra: { "GET /api/templates": () => [page("consultation-invite", "consultation-invite"), page("later-one", "later-one"), page("zz-last", null)][asked++] ?? [500, {}] },
@@ -208,6 +208,33 @@ describe("a form edit changes exactly its field", () => {
     expect(calls.some((c) => c.path === "/api/profiles?q=ada&limit=1")).toBe(true);
     // Nothing in the document changed.
     expect(changes(doc, await saved(calls, doc.id))).toEqual([]);
+  });
+
+  test("send: the channel SMS, with the template's SMS text previewed; templates without any are said so", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc, {
+      extra: {
+        "POST /api/template-preview": (body) => {
+          const { template } = body as Schemas["PreviewRequest"];
+          return [200, { subject: { rendered: template.subject }, html: { rendered: "" }, text: { rendered: "" }, sms: { rendered: `${template.sms?.replace("{{ traits.firstName }}", "Ada")}\n` }, sms_segments: 1, context: {} }];
+        },
+      },
+    });
+    await selectNode(container, "remind");
+    const form = screen.getByRole("tabpanel");
+    const channel = within(form).getByLabelText("Channel") as HTMLSelectElement;
+    expect([...channel.options].map((o) => o.textContent)).toEqual(["Email", "SMS"]);
+    fireEvent.change(channel, { target: { value: "sms" } });
+    expect(within(form).getByText(/to the person's phone trait/)).toBeTruthy();
+    expect(within(form).getByText("If they cannot be reached (no phone number)")).toBeTruthy();
+    // The list says which templates have SMS text; the preview is the SMS, trimmed as it is sent.
+    const select = within(form).getByLabelText("Template");
+    await waitFor(() => expect(within(select).getAllByRole("option").map((o) => o.textContent)).toEqual(["Choose a template…", "consultation-invite (no SMS text)", "consultation-reminder — Still there, {{ traits.firstName }}?"]));
+    const preview = within(form).getByRole("region", { name: "Preview" });
+    expect((await within(preview).findByText("Still there, Ada?")).tagName).toBe("PRE");
+    expect(within(preview).getByText("1 part")).toBeTruthy();
+    expect(calls.find((c) => c.path === "/api/template-preview")?.body).toMatchObject({ template: { sms: "Still there, {{ traits.firstName }}?" } });
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step remind /channel: "email" -> "sms"']);
   });
 
   test("split: a weight", async () => {
@@ -299,12 +326,26 @@ test("the condition builder writes the documentation's JSON: the consultation en
   fireEvent.change(within(history).getAllByLabelText("History: count").at(-1) as HTMLElement, { target: { value: "0" } });
 
   // and reachable by email
-  pickFrom(filter(), "+ Add condition", "Reachable by email");
+  pickFrom(filter(), "+ Add condition", "Reachable (email or SMS)");
+  const reachable = within(filter()).getByLabelText("Reachable by: channel") as HTMLSelectElement;
+  expect([...reachable.options].map((o) => o.textContent)).toEqual(["email", "SMS"]);
+  expect(reachable.value).toBe("email");
 
   const body = (await saved(calls, doc.id)) as JourneyDocument;
   const want = (target.entry as { filter: unknown }).filter;
   expect((body.entry as { filter: unknown }).filter).toEqual(want);
   expect(JSON.stringify((body.entry as { filter: unknown }).filter)).toBe(JSON.stringify(want));
+});
+
+test("a reachable condition names its channel: email or SMS", async () => {
+  const doc = { ...example("consultation.json"), entry: { event: "Page Viewed", reentry: { after: "30d" } } } as JourneyDocument;
+  const { container, calls } = renderEditor(doc);
+  await selectNode(container, ENTRY_ID);
+  const filter = () => within(screen.getByRole("tabpanel")).getByRole("region", { name: "Only if (filter)" });
+  pickFrom(filter(), "+ Add a condition", "Reachable (email or SMS)");
+  fireEvent.change(within(filter()).getByLabelText("Reachable by: channel"), { target: { value: "sms" } });
+  const body = (await saved(calls, doc.id)) as JourneyDocument;
+  expect((body.entry as { filter: unknown }).filter).toEqual({ reachable: "sms" });
 });
 
 describe("unsaved changes", () => {
