@@ -1929,9 +1929,9 @@ fn every_invalid_value_is_reported_where_it_is() {
               [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
               [ab] /steps/5/paths/1 invalid_field: a split path must be an object
             set /steps/6/channel "fax"
-              [hello] /steps/6/channel unknown_channel: unknown channel "fax"; available: email, sms
+              [hello] /steps/6/channel unknown_channel: unknown channel "fax"; available: email, sms, push
             set /steps/6/channel 1
-              [hello] /steps/6/channel unknown_channel: unknown channel 1; available: email, sms
+              [hello] /steps/6/channel unknown_channel: unknown channel 1; available: email, sms, push
             set /steps/6/template ""
               [hello] /steps/6/template missing_field: this step needs "template"
             set /steps/7/set []
