@@ -16,7 +16,7 @@ mod webhook;
 use serde_json::Value;
 
 pub use email::{Email, SmtpOptions, TlsMode};
-pub use push::{Push, PushOptions, Report as PushReport, ServiceAccount};
+pub use push::{Push, PushOptions, Report as PushReport, ServiceAccount, assertion as push_assertion};
 pub use render::{EMAIL_VARIABLES, EmailTemplate, Rendered, Renderer, VARIABLES, variables};
 pub use sms::{OPTED_OUT, Sms, SmsOptions, segments, twilio_signature, verify_twilio_signature};
 pub use tracking::{Purpose, Tracking};

@@ -19,6 +19,7 @@ use crate::{Config, Server, wire};
 
 mod email;
 pub mod fcm;
+mod push;
 mod sms;
 pub mod twilio;
 
@@ -71,7 +72,9 @@ pub struct Report {
     /// `None`: no Python with aiosmtpd was found.
     pub email: Option<email::Email>,
     /// Into the Twilio stand-in.
-    pub sms: sms::Sms,
+    pub sms: sms::Throughput,
+    /// Into the FCM stand-in (one device each).
+    pub push: sms::Throughput,
     /// Event sent → webhook received, milliseconds, under background load.
     pub latency_ms: Latency,
     pub timers: Timers,
@@ -780,7 +783,9 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
             None
         }
     };
-    let sms = sms::measure(o.runs, o.emails.unwrap_or(if o.quick { 300 } else { 10_000 }), o.database_url.as_deref()).await?;
+    let sends = o.emails.unwrap_or(if o.quick { 300 } else { 10_000 });
+    let sms = sms::measure(o.runs, sends, o.database_url.as_deref()).await?;
+    let push = push::measure(o.runs, sends, o.database_url.as_deref()).await?;
     progress("");
     eprintln!();
     Ok(Report {
@@ -791,6 +796,7 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
         baseline_http_events_per_sec: Figure::of(bare),
         email,
         sms,
+        push,
         latency_ms,
         timers,
         scale,
@@ -836,19 +842,17 @@ pub fn table(r: &Report) -> String {
         }
         None => out.push_str("email: left out (no Python with aiosmtpd; pass --python)\n"),
     }
-    let s = &r.sms;
-    out.push_str(&format!(
-        "{:<44} {:>30}  {}\n",
-        format!("SMS, a send to {} people (messages/s)", s.people),
-        f(&s.wayfarer_per_sec),
-        ratio(&s.wayfarer_per_sec, &s.ceiling_per_sec)
-    ));
-    out.push_str(&format!(
-        "{:<44} {:>30}\n",
-        format!("ceiling: bare client into the stand-in, {} at once", s.concurrency),
-        f(&s.ceiling_per_sec)
-    ));
-    out.push_str(&format!("{:<44} {:>30}\n", "SMS: the whole send (s)", format!("{:.1}", s.wayfarer_secs.median)));
+    for (what, s) in [("SMS", &r.sms), ("push", &r.push)] {
+        out.push_str(&format!(
+            "{:<44} {:>30}  {}\n",
+            format!("{what}, a send to {} people (messages/s)", s.people),
+            f(&s.wayfarer_per_sec),
+            ratio(&s.wayfarer_per_sec, &s.ceiling_per_sec)
+        ));
+        let ceiling = format!("ceiling: bare client into the {what} stand-in, {} at once", s.concurrency);
+        out.push_str(&format!("{:<44} {:>30}\n", ceiling, f(&s.ceiling_per_sec)));
+        out.push_str(&format!("{:<44} {:>30}\n", format!("{what}: the whole send (s)"), format!("{:.1}", s.wayfarer_secs.median)));
+    }
     let l = &r.latency_ms;
     out.push_str(&format!(
         "event -> webhook latency at {} events/s background ({} samples; percentiles: median of the runs): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",

@@ -2774,11 +2774,13 @@ mod e2e {
                 assert!(e[key]["median"].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
             }
         }
-        // SMS into the Twilio stand-in, beside a bare client into it.
-        let s = &r["sms"];
-        assert_eq!((&s["people"], &s["concurrency"]), (&json!(300), &json!(8)), "{r}");
-        for key in ["wayfarer_per_sec", "ceiling_per_sec", "wayfarer_secs"] {
-            assert!(s[key]["median"].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
+        // SMS and push into their stand-ins, each beside a bare client into it.
+        for channel in ["sms", "push"] {
+            let s = &r[channel];
+            assert_eq!((&s["people"], &s["concurrency"]), (&json!(300), &json!(8)), "{channel}: {r}");
+            for key in ["wayfarer_per_sec", "ceiling_per_sec", "wayfarer_secs"] {
+                assert!(s[key]["median"].as_f64().is_some_and(|v| v > 0.0), "{channel} {key}: {r}");
+            }
         }
     }
 }

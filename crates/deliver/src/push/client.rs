@@ -110,17 +110,8 @@ impl Client {
         Ok(Client { http, account: o.service_account.clone(), key, url, token: tokio::sync::Mutex::default(), limits: o.limits })
     }
 
-    /// The signed JWT asking for an access token (RS256).
     fn assertion(&self) -> Result<String, Error> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
-        let claims = json!({"iss": self.account.client_email, "scope": SCOPE, "aud": self.account.token_uri, "iat": now, "exp": now + ASSERTION_SECS});
-        let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let mut signature = vec![0; self.key.public().modulus_len()];
-        self.key
-            .sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), signed.as_bytes(), &mut signature)
-            .map_err(|e| Error::Permanent(format!("signing the push service account's assertion: {e}")))?;
-        Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        assertion(&self.account, &self.key)
     }
 
     /// An access token: the one held, or a new one from `token_uri`.
@@ -223,6 +214,18 @@ impl Client {
         }
         Err(Some(if status.is_server_error() || status.as_u16() == 429 { Error::Retryable(message) } else { Error::Permanent(message) }))
     }
+}
+
+/// The signed JWT asking `account.token_uri` for an access token to FCM (RS256, valid an hour).
+pub(crate) fn assertion(account: &ServiceAccount, key: &ring::signature::RsaKeyPair) -> Result<String, Error> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let claims = json!({"iss": account.client_email, "scope": SCOPE, "aud": account.token_uri, "iat": now, "exp": now + ASSERTION_SECS});
+    let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), signed.as_bytes(), &mut signature)
+        .map_err(|e| Error::Permanent(format!("signing the push service account's assertion: {e}")))?;
+    Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 impl crate::Channel for Client {

@@ -9,6 +9,12 @@ mod tests;
 
 pub(crate) use client::Client;
 pub use client::Report;
+
+/// The signed assertion a service account exchanges for an FCM access token (what Wayfarer
+/// sends to its `token_uri`).
+pub fn assertion(account: &ServiceAccount) -> Result<String, crate::Error> {
+    client::assertion(account, &account.key_pair()?)
+}
 pub use config::{PushOptions, ServiceAccount};
 
 /// A notification to a person's devices, rendered.

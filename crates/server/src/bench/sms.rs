@@ -16,9 +16,9 @@ const TOKEN: &str = "bench-auth-token";
 const FROM: &str = "+15005550006";
 const TEXT: &str = "Hi there, your cart is waiting for you. Reply STOP to stop.";
 
-/// What the SMS figure measured.
+/// What the SMS (or push) figure measured.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Sms {
+pub struct Throughput {
     pub people: usize,
     /// Requests at once: Wayfarer's SMS concurrency and the bare client's alike.
     pub concurrency: usize,
@@ -70,7 +70,7 @@ async fn bare_client(twilio: &Twilio, concurrency: usize, n: usize) -> anyhow::R
 }
 
 /// The figure over `runs` runs, the ceiling measured in each run.
-pub(super) async fn measure(runs: usize, people: usize, database_url: Option<&str>) -> anyhow::Result<Sms> {
+pub(super) async fn measure(runs: usize, people: usize, database_url: Option<&str>) -> anyhow::Result<Throughput> {
     const CONCURRENCY: usize = 8;
     let (mut ours, mut secs, mut ceiling) = (Vec::new(), Vec::new(), Vec::new());
     for run in 1..=runs.max(1) {
@@ -93,7 +93,7 @@ pub(super) async fn measure(runs: usize, people: usize, database_url: Option<&st
         secs.push(s);
         ours.push(people as f64 / s);
     }
-    Ok(Sms {
+    Ok(Throughput {
         people,
         concurrency: CONCURRENCY,
         wayfarer_per_sec: Figure::of(ours),
