@@ -525,6 +525,68 @@ fn an_sms_goes_to_people_with_a_phone_number_and_the_others_take_the_unreachable
     );
 }
 
+/// Quiet hours on each person's wall clock: a send in them waits until they end (`hold`) or is
+/// not made (`skip`); the trace says which, in which zone, until when. At 20:30 UTC it is
+/// 21:30 in Oslo (quiet), 15:30 in New York (not), 05:30 in Tokyo (quiet, the hours span
+/// midnight); a daylight-saving change inside the hold moves the instant they end.
+#[test]
+fn quiet_hours_hold_or_skip_sends_on_each_persons_wall_clock() {
+    let steps = json!([{"id": "hello", "type": "send", "template": "hello", "next": "later"},
+                       {"id": "later", "type": "wait", "duration": "2h", "next": "again"},
+                       {"id": "again", "type": "send", "template": "again"}]);
+    let hold = json!({"id": "hold", "entry": {"event": "Signed Up"}, "timezone": "UTC",
+        "quiet_hours": {"from": "21:00", "to": "08:00"}, "steps": steps});
+    let script = r#"
+        +0s oslo identify {"timezone": "Europe/Oslo"}
+        +0s nyc identify {"timezone": "America/New_York"}
+        +0s tokyo identify {"timezone": "Asia/Tokyo"}
+        +0s oslo track Signed Up
+        +0s nyc track Signed Up
+        +0s tokyo track Signed Up
+        +1d
+    "#;
+    check_at(
+        hold,
+        "2026-03-28T20:30:00Z",
+        script,
+        expect![[r#"
+            t=+0s oslo: entered on Signed Up / hello: quiet hours (21:00-08:00 Europe/Oslo, from trait timezone): holding email hello until 2026-03-29T06:00:00.000Z => #1 waiting at hello until +9h30m
+            t=+0s nyc: entered on Signed Up / hello: send email hello / later: wait 2h => #1 waiting at later until +2h
+            t=+0s tokyo: entered on Signed Up / hello: quiet hours (21:00-08:00 Asia/Tokyo, from trait timezone): holding email hello until 2026-03-28T23:00:00.000Z => #1 waiting at hello until +2h30m
+            t=+2h nyc: later: wait over -> again / again: send email again / completed => #2 exited: completed
+            t=+2h30m tokyo: hello: quiet hours over / hello: send email hello / later: wait 2h => #2 waiting at later until +4h30m
+            t=+4h30m tokyo: later: wait over -> again / again: send email again / completed => #3 exited: completed
+            t=+9h30m oslo: hello: quiet hours over / hello: send email hello / later: wait 2h => #2 waiting at later until +11h30m
+            t=+11h30m oslo: later: wait over -> again / again: send email again / completed => #3 exited: completed
+            outbox:
+              t=+0s nyc hello: send email hello
+              t=+2h nyc again: send email again
+              t=+2h30m tokyo hello: send email hello
+              t=+4h30m tokyo again: send email again
+              t=+9h30m oslo hello: send email hello
+              t=+11h30m oslo again: send email again
+        "#]],
+    );
+    let skip = json!({"id": "skip", "entry": {"event": "Signed Up"}, "timezone": "UTC",
+        "quiet_hours": {"from": "21:00", "to": "08:00", "then": "skip"}, "steps": steps});
+    check_at(
+        skip,
+        "2026-03-28T20:30:00Z",
+        script,
+        expect![[r#"
+            t=+0s oslo: entered on Signed Up / hello: not sending email hello: quiet hours (21:00-08:00 Europe/Oslo, from trait timezone) -> later / later: wait 2h => #1 waiting at later until +2h
+            t=+0s nyc: entered on Signed Up / hello: send email hello / later: wait 2h => #1 waiting at later until +2h
+            t=+0s tokyo: entered on Signed Up / hello: not sending email hello: quiet hours (21:00-08:00 Asia/Tokyo, from trait timezone) -> later / later: wait 2h => #1 waiting at later until +2h
+            t=+2h nyc: later: wait over -> again / again: send email again / completed => #2 exited: completed
+            t=+2h oslo: later: wait over -> again / again: not sending email again: quiet hours (21:00-08:00 Europe/Oslo, from trait timezone) -> (end) / completed => #2 exited: completed
+            t=+2h tokyo: later: wait over -> again / again: not sending email again: quiet hours (21:00-08:00 Asia/Tokyo, from trait timezone) -> (end) / completed => #2 exited: completed
+            outbox:
+              t=+0s nyc hello: send email hello
+              t=+2h nyc again: send email again
+        "#]],
+    );
+}
+
 #[test]
 fn branch_on_traits_and_wait_for_filter() {
     let doc = json!({
@@ -1421,6 +1483,7 @@ fn check_entries(script: &str, expect: Expect) {
                         trigger: Map::new(),
                         trigger_event: String::new(),
                         control: false,
+                        held: false,
                         converted_at: None,
                         key: None,
                         vars: Map::new(),

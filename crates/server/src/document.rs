@@ -25,6 +25,9 @@ pub struct Journey {
     /// `timezone` trait; UTC by default.
     #[schema(nullable = false)]
     pub timezone: Option<String>,
+    /// Hours of each person's wall clock when the journey's sends wait or are skipped.
+    #[schema(nullable = false)]
+    pub quiet_hours: Option<QuietHours>,
     pub entry: Entry,
     /// Events that end a run wherever it is.
     #[schema(nullable = false)]
@@ -32,6 +35,25 @@ pub struct Journey {
     #[schema(nullable = false)]
     pub goal: Option<Goal>,
     pub steps: Vec<Step>,
+}
+
+/// From `from` up to `to` ("HH:MM", over midnight when `to` is earlier) on each person's wall
+/// clock (their `timezone` trait, else the journey's zone).
+#[derive(Serialize, ToSchema)]
+pub struct QuietHours {
+    pub from: String,
+    pub to: String,
+    /// `hold` (the default): the run waits at the send until they end, then sends; `skip`: not
+    /// sent, the run goes on.
+    #[schema(nullable = false)]
+    pub then: Option<QuietThen>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuietThen {
+    Hold,
+    Skip,
 }
 
 /// How people enter: one of five triggers, with the rules common to all.
@@ -552,8 +574,9 @@ pub struct ReachableCondition {
 }
 
 /// The component names of the document's kinds, as `domain::journey::schema()` names them.
-pub const KINDS: [(&str, &str); 35] = [
+pub const KINDS: [(&str, &str); 36] = [
     ("journey", "Journey"),
+    ("quiet_hours", "QuietHours"),
     ("event entry", "EventEntry"),
     ("trait_change entry", "TraitChangeEntry"),
     ("api entry", "ApiEntry"),

@@ -80,6 +80,7 @@ fn run(journey: &str, wake: Option<i64>) -> Run {
         trigger: Default::default(),
         trigger_event: "X".into(),
         control: false,
+        held: false,
         converted_at: None,
         assignments: Default::default(),
         key: None,

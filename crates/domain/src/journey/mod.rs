@@ -215,6 +215,40 @@ pub trait Render: Sync + std::fmt::Debug {
     fn value(&self, source: &str, scope: &Value) -> Result<Value, String>;
 }
 
+/// Hours of the person's wall clock (their `timezone` trait, else the journey's zone) when a
+/// journey sends nothing: from `from` up to `to`, over midnight when `to` is earlier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuietHours {
+    pub from: (i8, i8),
+    pub to: (i8, i8),
+    pub then: Quiet,
+}
+
+/// What a send in quiet hours does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quiet {
+    /// The run waits at the send until quiet hours end, then sends.
+    Hold,
+    /// The message is not sent; the run goes on to `next`.
+    Skip,
+}
+
+impl QuietHours {
+    /// Whether the wall clock shows a time within them (`time_of_day` is `HH:MM`).
+    pub fn covers(&self, time_of_day: &str) -> bool {
+        let [from, to] = [self.from, self.to].map(|(h, m)| format!("{h:02}:{m:02}"));
+        let t = time_of_day;
+        if from <= to { from.as_str() <= t && t < to.as_str() } else { from.as_str() <= t || t < to.as_str() }
+    }
+}
+
+impl fmt::Display for QuietHours {
+    /// `21:00-08:00`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}-{:02}:{:02}", self.from.0, self.from.1, self.to.0, self.to.1)
+    }
+}
+
 /// How long a `wait` step waits.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WaitUntil {
@@ -370,6 +404,8 @@ pub struct Journey {
     pub goal: Option<Goal>,
     /// The zone for people without a valid `timezone` trait.
     pub timezone: String,
+    /// Hours of the person's wall clock when the journey's sends wait or are skipped.
+    pub quiet_hours: Option<QuietHours>,
     pub steps: Vec<Step>,
     /// Every event-history aggregate the journey's conditions use; callers compute them
     /// (in this order) into `Context::history` before calling `step`.
@@ -552,6 +588,9 @@ pub struct Run {
     /// The run's key, for journeys keyed by an entry property (`entry.key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Waiting at a send for the journey's quiet hours to end (it sends then).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
     /// Run variables (`update` steps' `run`, `wait_for` paths' `run`); templates see `run`.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub vars: Map,
@@ -1006,6 +1045,19 @@ impl<'a> Stepper<'a> {
         }
     }
 
+    /// The journey's quiet hours if the person's wall clock is in them now, with when they
+    /// end and the zone they were read in.
+    fn quiet_now(&mut self, id: &NodeId) -> Option<(QuietHours, Timestamp, zone::Chosen)> {
+        let quiet = self.j.quiet_hours?;
+        let z = zone::Chosen::pick(None, &self.traits, &self.j.timezone);
+        if !quiet.covers(&zone::local_clock(self.now, &z.name).time_of_day) {
+            return None;
+        }
+        let z = self.zone(id, None);
+        let until = zone::next_time_of_day(self.now, quiet.to.0, quiet.to.1, &z.name)?;
+        Some((quiet, until, z))
+    }
+
     /// The zone a step uses (see `zone::Chosen`); traces the journey's zone standing in for
     /// an invalid `timezone` trait.
     fn zone(&mut self, id: &NodeId, step: Option<&str>) -> zone::Chosen {
@@ -1116,6 +1168,22 @@ impl<'a> Stepper<'a> {
                         self.line(Some(&id), TraceKind::Skipped, text);
                         node = to.clone();
                         continue;
+                    } else if let Some((quiet, until, zone)) = self.quiet_now(&id) {
+                        let what = format!("{} {template}", channel.as_str());
+                        match quiet.then {
+                            Quiet::Hold => {
+                                run.status = RunStatus::Waiting;
+                                run.held = true;
+                                run.wake_at = Some(until);
+                                let text = format!("{id}: quiet hours ({quiet} {zone}): holding {what} until {until}");
+                                self.line(Some(&id), TraceKind::Wait, text);
+                                return;
+                            }
+                            Quiet::Skip => {
+                                let text = format!("{id}: not sending {what}: quiet hours ({quiet} {zone}) -> {}", node_label(next));
+                                self.line(Some(&id), TraceKind::Skipped, text);
+                            }
+                        }
                     } else {
                         self.effects.push(Effect::Send { node: id.clone(), channel: *channel, template: template.clone() });
                         if on_failure.is_some() {
@@ -1271,7 +1339,7 @@ pub fn step(
         (Some(r), Input::Outcome { node, delivered, detail }) => {
             let mut run = r.clone();
             s.bind(&run);
-            let awaited = r.status == RunStatus::Waiting && r.node.as_ref() == Some(node);
+            let awaited = r.status == RunStatus::Waiting && r.node.as_ref() == Some(node) && !r.held;
             let route = match j.get(node).map(|st| &st.kind) {
                 Some(StepKind::Send { next, on_failure: Some(failed), .. }) if awaited => Some(if delivered { next } else { failed }),
                 _ => None,
@@ -1311,6 +1379,7 @@ pub fn step(
                 goal_from: None,
                 counts: BTreeMap::new(),
                 reached: BTreeMap::new(),
+                held: false,
             };
             s.bind(&run);
             if pick(seed, "holdout", 100) < u64::from(j.entry.holdout) {
@@ -1404,6 +1473,11 @@ pub fn step(
             s.bind(&run);
             let node = run.node.clone()?;
             let next = match &j.get(&node)?.kind {
+                StepKind::Send { .. } if run.held => {
+                    run.held = false;
+                    s.line(Some(&node), TraceKind::WaitOver, format!("{node}: quiet hours over"));
+                    Some(node.clone())
+                }
                 StepKind::Wait { next, .. } => {
                     s.line(Some(&node), TraceKind::WaitOver, format!("{node}: wait over -> {}", node_label(next)));
                     next.clone()

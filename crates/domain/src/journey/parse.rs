@@ -17,7 +17,8 @@ pub fn is_slug(s: &str) -> bool {
 }
 
 /// The keys of a journey document.
-const DOCUMENT: [&str; 7] = ["id", "name", "timezone", "entry", "exit", "goal", "steps"];
+const DOCUMENT: [&str; 8] = ["id", "name", "timezone", "quiet_hours", "entry", "exit", "goal", "steps"];
+const QUIET_HOURS: [&str; 3] = ["from", "to", "then"];
 
 /// The keys of each kind of entry; the last four are common to all.
 const EVENT_ENTRY: [&str; 7] = ["event", "filter", "key", "reentry", "limit", "holdout", "concurrent"];
@@ -58,6 +59,7 @@ const STEPS: [&[&str]; 8] = [&WAIT_STEP, &WAIT_FOR_STEP, &BRANCH_STEP, &SPLIT_ST
 pub fn schema() -> Vec<(&'static str, &'static [&'static str])> {
     let mut out: Vec<(&'static str, &'static [&'static str])> = vec![
         ("journey", &DOCUMENT),
+        ("quiet_hours", &QUIET_HOURS),
         ("event entry", &EVENT_ENTRY),
         ("trait_change entry", &TRAIT_CHANGE_ENTRY),
         ("api entry", &API_ENTRY),
@@ -386,6 +388,43 @@ impl Parser {
         Some(StepKind::Wait { until: until?, next })
     }
 
+    /// `{"from": "21:00", "to": "08:00", "then": "hold" | "skip"}` (`then` defaults to hold).
+    fn quiet_hours(&mut self, v: &Value) -> Option<QuietHours> {
+        let obj = self.object(v, "/quiet_hours", "\"quiet_hours\"")?;
+        let [from, to, then] = self.diags.fields(obj, &QUIET_HOURS, "\"quiet_hours\"", "/quiet_hours", &[]);
+        let mut time = |v: Option<&Value>, key: &str| {
+            let text = v.and_then(Value::as_str).unwrap_or("");
+            let parsed = text.split_once(':').and_then(|(h, m)| Some((h.parse::<i8>().ok()?, m.parse::<i8>().ok()?)));
+            match parsed {
+                Some((h, m)) if (0..24).contains(&h) && (0..60).contains(&m) && text.len() == 5 => Some((h, m)),
+                _ => {
+                    let message = format!("\"{key}\" is a 24-hour \"HH:MM\" such as \"21:00\"");
+                    self.diags.error(&format!("/quiet_hours/{key}"), "invalid_field", &message);
+                    None
+                }
+            }
+        };
+        let (from, to) = (time(from, "from"), time(to, "to"));
+        let then = match then.map(|t| t.as_str()) {
+            None | Some(Some("hold")) => Some(Quiet::Hold),
+            Some(Some("skip")) => Some(Quiet::Skip),
+            _ => {
+                self.diags.error(
+                    "/quiet_hours/then",
+                    "invalid_field",
+                    "\"then\" is \"hold\" (wait until they end, the default) or \"skip\" (do not send)",
+                );
+                None
+            }
+        };
+        let (from, to) = (from?, to?);
+        if from == to {
+            self.diags.error("/quiet_hours/to", "invalid_field", "quiet hours end when they start: \"to\" must differ from \"from\"");
+            return None;
+        }
+        Some(QuietHours { from, to, then: then? })
+    }
+
     /// `until.days` and `until.after`: a calendar day counted from the entry or a step (that
     /// the step exists is checked once every step is known).
     fn calendar_day(&mut self, days: Option<&Value>, after: Option<&Value>, upath: &str) -> Option<Option<CalendarDay>> {
@@ -701,7 +740,7 @@ impl Journey {
             p.diags.error("", "invalid_document", "a journey document must be a JSON object");
             return Err(p.diags.0);
         };
-        let [id, name, timezone, entry, exit, goal, raw_steps] = p.diags.fields(obj, &DOCUMENT, "a journey", "", &[]);
+        let [id, name, timezone, quiet_hours, entry, exit, goal, raw_steps] = p.diags.fields(obj, &DOCUMENT, "a journey", "", &[]);
         let id = id.and_then(Value::as_str).unwrap_or("");
         if !is_slug(id) {
             p.diags.error("/id", "invalid_id", "\"id\" must be 1-100 characters of a-z, 0-9, - and _");
@@ -730,6 +769,10 @@ impl Journey {
             Some(g) => p.goal(g),
         };
         let timezone = p.zone(timezone, "/timezone").flatten().unwrap_or_else(|| "UTC".to_owned());
+        let quiet_hours = match quiet_hours {
+            None | Some(Value::Null) => None,
+            Some(q) => p.quiet_hours(q),
+        };
         let mut exits = Vec::new();
         match exit {
             None | Some(Value::Null) => {}
@@ -816,6 +859,7 @@ impl Journey {
                     exits,
                     goal,
                     timezone,
+                    quiet_hours,
                     steps,
                     history: p.history,
                     reads_clock: false,
