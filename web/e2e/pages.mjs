@@ -1,9 +1,10 @@
 // Browser test of People, Content, Delivery and Settings against a running server: Debian's
 // Chromium driven by playwright-core. It seeds what it needs through the API first: a source,
 // the consultation journey (examples/consultation.json) and its two templates, a person (with a
-// phone number) whose events start a run of it, and a journey whose webhook goes to a private
-// address (refused by the SSRF guard unless webhook.allow_private is on), for a failed message.
-// A template with SMS text only is made in the editor.
+// phone number, and a device from an event's context.device.token) whose events start a run of
+// it, and a journey whose webhook goes to a private address (refused by the SSRF guard unless
+// webhook.allow_private is on), for a failed message. A template with SMS text only and one with
+// a push notification only are made in the editor.
 //
 //   WAYFARER_URL    the server (default http://127.0.0.1:8420). A server that does not serve
 //                   the web interface itself (built before it embedded web/dist) gets a
@@ -52,7 +53,8 @@ async function seed() {
   // A person who looks at three products: the third view starts a run, which sends the invite.
   await segment(writeKey, "identify", { userId: user, traits: { firstName: "Ada", email: `${user}@example.com`, phone: "+14155550100" } });
   for (const p of ["a", "b", "c"]) await segment(writeKey, "page", { userId: user, name: "Product", properties: { path: `/products/${p}` } });
-  await segment(writeKey, "track", { userId: user, event: "Delivery Checked" });
+  // From the person's phone: its push token is kept in push_tokens.
+  await segment(writeKey, "track", { userId: user, event: "Delivery Checked", context: { device: { token: `${user}-device` } } });
   for (let i = 0; i < 100; i++) {
     const { status, json } = await api("GET", `/api/profiles/lookup?user_id=${user}`);
     const run = status === 200 ? json.journeys.find((r) => r.journey === "consultation") : undefined;
@@ -221,14 +223,65 @@ test("Content: a template with SMS text only, made in the editor, previewed as a
   await checkAccessible(p, "Content");
 });
 
+test("Content: a template with a push notification only, made in the editor, previewed as a notification for a person with a device", async () => {
+  const id = `${user}-restock`;
+  const p = await page();
+  await p.goto(`${base}/content`);
+  await p.getByRole("button", { name: "New template" }).click();
+  await p.getByLabel("Id of the new template").fill(id);
+  await p.getByRole("button", { name: "Create" }).click();
+  await p.waitForURL(`${base}/content/${id}`);
+  await p.getByText("New template, not saved yet").waitFor();
+  await p.getByRole("button", { name: "Pick a person" }).click();
+  await p.getByRole("searchbox").fill(user);
+  await p.getByRole("list", { name: "People found" }).getByRole("listitem").filter({ hasText: user }).getByRole("button", { name: "Ada" }).click();
+  const push = p.getByRole("region", { name: "Push notification" });
+  await push.getByLabel("Push title").fill("{{ traits.firstName }}, it is back");
+  await push.getByLabel("Push body").fill("The product you looked at is in stock again.");
+  await push.getByLabel("Push link").fill("https://shop.example.com/products/c");
+  await push.getByLabel("Push image").fill("https://cdn.example.com/products/c.png");
+  await p.waitForFunction(() => document.querySelector('[data-testid="preview-push-title"]')?.textContent === "Ada, it is back");
+  const card = p.getByTestId("preview-push");
+  assert.equal(await p.getByTestId("preview-push-body").innerText(), "The product you looked at is in stock again.");
+  assert.equal(await p.getByTestId("preview-push-link").innerText(), "Opens: https://shop.example.com/products/c");
+  // The image is named, never fetched.
+  await card.getByText("https://cdn.example.com/products/c.png").waitFor();
+  assert.equal(await p.getByRole("region", { name: "Preview" }).locator("img").count(), 0);
+  // The device of the seeded event's context.device.token.
+  await p.getByText(/^Goes to .+'s device \(push_tokens\)\.$/).waitFor();
+  const preview = p.getByRole("region", { name: "Preview" });
+  await preview.getByText("No email: this template has no subject, HTML or text", { exact: false }).waitFor();
+  await preview.getByText("No SMS: this template has no SMS text", { exact: false }).waitFor();
+  await checkAccessible(p, "a template's editor with a push notification");
+  await card.scrollIntoViewIfNeeded();
+  await screenshot(p, "content-push");
+  await p.getByRole("button", { name: "Save" }).click();
+  await p.getByRole("status").filter({ hasText: /^Saved/ }).waitFor();
+  const saved = await ok("GET", `/api/templates/${id}`);
+  assert.deepEqual([saved.html, saved.text, saved.sms], ["", "", ""]);
+  assert.deepEqual(saved.push, {
+    title: "{{ traits.firstName }}, it is back",
+    body: "The product you looked at is in stock again.",
+    link: "https://shop.example.com/products/c",
+    image: "https://cdn.example.com/products/c.png",
+  });
+  // Listed as a push notification.
+  await p.getByRole("navigation").getByRole("link", { name: "Content" }).click();
+  const row = p.getByRole("row").filter({ has: p.getByRole("link", { name: id, exact: true }) });
+  assert.equal((await row.locator("td").nth(2).innerText()).trim(), "Push");
+  await checkAccessible(p, "Content");
+});
+
 test("Delivery: each channel's queue, and the webhook's message with its person, its error and Retry", async () => {
   const p = await page();
   await p.goto(`${base}/delivery`);
   const channels = p.getByRole("table", { name: "Channels" });
-  for (const name of ["email", "sms", "webhook"]) await channels.getByRole("rowheader", { name }).waitFor();
+  for (const name of ["email", "sms", "push", "webhook"]) await channels.getByRole("rowheader", { name }).waitFor();
   await channels.getByRole("row", { name: /^webhook/ }).getByText("the URL each step names", { exact: false }).waitFor();
   // Captured without a provider, else Twilio's.
   await channels.getByRole("row", { name: /^sms/ }).getByText(/text messages are rendered and kept|Twilio Messages API/).waitFor();
+  // Captured without a provider, else Firebase Cloud Messaging.
+  await channels.getByRole("row", { name: /^push/ }).getByText(/notifications are rendered and kept|Firebase Cloud Messaging/).waitFor();
   // Every message, this run's webhook among them (failed if the guard refused it, else waiting for a retry).
   await p.getByLabel("Show").selectOption("all");
   const mine = (list) => list.getByRole("listitem").filter({ hasText: "127.0.0.1:9/delivery-e2e" }).filter({ hasText: `person ${profileId}` });

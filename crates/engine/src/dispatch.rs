@@ -29,7 +29,7 @@ use tokio::task::JoinSet;
 use self::bucket::Bucket;
 
 use crate::outcome::MessageOutcome;
-use crate::{Clock, Options};
+use crate::{Clock, FrequencyCap, Options};
 
 /// Delay before attempt `n + 1` is `base * 2^n`, capped, less a jitter of up to half of it
 /// (so messages that failed together are not all retried at once); after `max_attempts` the
@@ -201,7 +201,7 @@ pub(crate) struct Dispatcher {
     templates: std::sync::Mutex<HashMap<TemplateId, (store::Template, std::time::Instant)>>,
     /// Marketing messages the controls let through and not yet recorded, and their person (a
     /// few dozen at most: what is in flight).
-    sending: std::sync::Mutex<HashMap<OutboxId, domain::ids::ProfileId>>,
+    sending: std::sync::Mutex<HashMap<OutboxId, (domain::ids::ProfileId, String)>>,
 }
 
 /// How long a template read for a send is used for the next sends without reading it again.
@@ -290,14 +290,13 @@ impl Dispatcher {
             Channel::Sms => Some(SMS_UNSUBSCRIBED),
         };
         let (profile, now) = (entry.profile, self.clock.now());
-        let caps: Vec<(i64, Duration)> = match marketing {
-            true => self.options.caps.iter().filter(|c| c.channel == entry.channel).map(|c| (c.max, c.within)).collect(),
+        let caps: Vec<FrequencyCap> = match marketing {
+            true => self.options.caps.iter().filter(|c| c.channel.as_ref().is_none_or(|ch| *ch == entry.channel)).cloned().collect(),
             false => Vec::new(),
         };
         if consent.is_none() && caps.is_empty() && !marketing {
             return Ok(None);
         }
-        let name = entry.channel.clone();
         let (unsubscribed, counts) = self
             .blocking(move |s| {
                 let mut tx = s.read()?;
@@ -307,8 +306,9 @@ impl Dispatcher {
                     None => false,
                 };
                 let mut counts = Vec::new();
-                for (max, within) in caps {
-                    counts.push((max, within, tx.sends_since(profile, &name, now.minus(within))?));
+                for cap in caps {
+                    let sent = tx.sends_since(profile, cap.channel.as_deref(), now.minus(cap.within))?;
+                    counts.push((cap, sent));
                 }
                 Ok((unsubscribed, counts))
             })
@@ -328,11 +328,23 @@ impl Dispatcher {
             return Ok(None);
         }
         let mut sending = self.sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now_sending = sending.iter().filter(|(id, p)| **p == profile && **id != entry.id).count() as i64;
-        if let Some((max, within, sent)) = counts.into_iter().find(|(max, _, sent)| sent + now_sending >= *max) {
-            return Ok(Some(format!("frequency cap: {} of at most {max} {} in {within} sent already", sent + now_sending, entry.channel)));
+        for (cap, sent) in counts {
+            // What is being sent to them now, on the cap's channel (or any).
+            let now_sending = sending
+                .iter()
+                .filter(|(id, (p, ch))| *p == profile && **id != entry.id && cap.channel.as_ref().is_none_or(|c| c == ch))
+                .count() as i64;
+            if sent + now_sending >= cap.max {
+                let what = cap.channel.as_deref().map_or("messages on every channel".to_owned(), str::to_owned);
+                return Ok(Some(format!(
+                    "frequency cap: {} of at most {} {what} in {} sent already",
+                    sent + now_sending,
+                    cap.max,
+                    cap.within
+                )));
+            }
         }
-        sending.insert(entry.id, profile);
+        sending.insert(entry.id, (profile, entry.channel.clone()));
         Ok(None)
     }
 

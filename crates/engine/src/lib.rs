@@ -60,16 +60,16 @@ pub struct Options {
     pub hot_people: usize,
     /// Failures injected at named points, for tests of what the engine does about its own bugs.
     pub faults: Faults,
-    /// At most this many marketing messages of a channel to a person over a window.
+    /// At most this many marketing messages (of a channel, or of all) to a person over a window.
     pub caps: Vec<FrequencyCap>,
 }
 
-/// A frequency cap: at most `max` marketing messages of `channel` to a person within
-/// `within`, counted from what was sent (and what is being sent), so exact on one node.
-/// Transactional messages are neither stopped nor counted.
+/// A frequency cap: at most `max` marketing messages of `channel` (every channel when `None`)
+/// to a person within `within`, counted from what was sent (and what is being sent), so exact
+/// on one node. Transactional messages are neither stopped nor counted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrequencyCap {
-    pub channel: String,
+    pub channel: Option<String>,
     pub max: i64,
     pub within: domain::time::Duration,
 }

@@ -395,7 +395,7 @@ async fn webhook_receiver(statuses: Vec<u16>) -> (String, Arc<std::sync::Mutex<V
 /// by a cap; a day later they go again.
 #[tokio::test]
 async fn a_frequency_cap_stops_marketing_email_beyond_it_and_says_why() {
-    let caps = vec![engine::FrequencyCap { channel: "email".into(), max: 2, within: Duration::days(1) }];
+    let caps = vec![engine::FrequencyCap { channel: Some("email".into()), max: 2, within: Duration::days(1) }];
     let mut h = Harness::with_options(Options { caps, ..Options::default() }, WebhookOptions::default());
     h.template("news", "News");
     h.transactional("receipt", "Receipt");
@@ -432,6 +432,38 @@ async fn a_frequency_cap_stops_marketing_email_beyond_it_and_says_why() {
         n: message failed (suppressed: frequency cap: 2 of at most 2 email in 1d sent already)
         r: message delivered (captured)"#]]
     .assert_eq(&lines.join("\n"));
+}
+
+/// A cap across every channel counts marketing email and SMS together; a channel's own cap
+/// still applies to it alone; transactional messages are neither stopped nor counted.
+#[tokio::test]
+async fn a_cap_across_channels_counts_email_and_sms_together() {
+    let caps = vec![
+        engine::FrequencyCap { channel: None, max: 2, within: Duration::days(1) },
+        engine::FrequencyCap { channel: Some("sms".into()), max: 1, within: Duration::days(1) },
+    ];
+    let mut h = Harness::with_options(Options { caps, ..Options::default() }, WebhookOptions::default());
+    h.template("news", "News");
+    h.sms_template("promo", "A promo", store::Category::Marketing);
+    h.sms_template("code", "Your code is 1234", store::Category::Transactional);
+    h.publish(json!({"id": "mail", "entry": {"event": "Mail Tick"}, "steps": [{"id": "n", "type": "send", "template": "news"}]})).await;
+    h.publish(json!({"id": "text", "entry": {"event": "Text Tick"}, "steps": [{"id": "p", "type": "send", "channel": "sms", "template": "promo"}]})).await;
+    h.publish(json!({"id": "code", "entry": {"event": "Code Asked"}, "steps": [{"id": "c", "type": "send", "channel": "sms", "template": "code"}]})).await;
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"email": "ann@x.test", "phone": "+14155550100"}})).await;
+    for event in ["Text Tick", "Text Tick", "Mail Tick", "Code Asked", "Mail Tick"] {
+        h.send(Kind::Track, json!({"userId": "ann", "event": event})).await;
+        h.advance("1h").await;
+    }
+    h.advance("1d").await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Mail Tick"})).await;
+    h.check_messages(expect![[r#"
+        t=+0s sms +14155550100: captured "A promo"
+        t=+1h sms +14155550100: suppressed frequency cap: 1 of at most 1 sms in 1d sent already
+        t=+2h email ann@x.test: captured "News"
+        t=+3h sms +14155550100: captured "Your code is 1234"
+        t=+4h email ann@x.test: suppressed frequency cap: 2 of at most 2 messages on every channel in 1d sent already
+        t=+1d5h email ann@x.test: captured "News"
+    "#]]);
 }
 
 /// An SMS goes to the phone trait in international form, its text rendered from the

@@ -1268,12 +1268,19 @@ pub async fn list_channels(State(app): State<Arc<App>>) -> Answer<wire::ChannelL
             concurrency: u32::try_from(c.limits.concurrency).unwrap_or(u32::MAX),
             rate_per_sec: c.limits.rate_per_sec,
             pending: pending.iter().find(|(name, _)| name == c.name).map_or(0, |(_, n)| *n),
-            frequency_cap: app
-                .engine
-                .caps()
-                .iter()
-                .find(|cap| cap.channel == c.name)
-                .map(|cap| format!("at most {} marketing messages to a person in {}", cap.max, cap.within)),
+            frequency_cap: {
+                let caps: Vec<String> = app
+                    .engine
+                    .caps()
+                    .iter()
+                    .filter(|cap| cap.channel.as_deref().is_none_or(|ch| ch == c.name))
+                    .map(|cap| match cap.channel {
+                        Some(_) => format!("at most {} marketing messages to a person in {}", cap.max, cap.within),
+                        None => format!("at most {} marketing messages on every channel to a person in {}", cap.max, cap.within),
+                    })
+                    .collect();
+                (!caps.is_empty()).then(|| caps.join("; "))
+            },
         })
         .collect();
     Ok(Json(wire::ChannelList { channels }))

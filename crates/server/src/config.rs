@@ -95,6 +95,8 @@ pub struct Delivery {
     pub max_attempts: i64,
     pub email_cap: i64,
     pub email_cap_within: String,
+    pub cap: i64,
+    pub cap_within: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -189,8 +191,12 @@ impl Config {
         if !["pretty", "json"].contains(&self.log_format.as_str()) {
             return bad("log_format", format!("{:?}: use pretty or json", self.log_format));
         }
-        if self.delivery.email_cap_within.parse::<domain::time::Duration>().map_or(true, |d| d.as_millis() <= 0) {
-            return bad("delivery.email_cap_within", format!("{:?} is not a duration such as 7d or 12h", self.delivery.email_cap_within));
+        for (key, window) in
+            [("delivery.email_cap_within", &self.delivery.email_cap_within), ("delivery.cap_within", &self.delivery.cap_within)]
+        {
+            if window.parse::<domain::time::Duration>().map_or(true, |d| d.as_millis() <= 0) {
+                return bad(key, format!("{window:?} is not a duration such as 7d or 12h"));
+            }
         }
         if !self.testing.manual_clock.is_empty() && domain::time::Timestamp::parse(&self.testing.manual_clock).is_none() {
             return bad("testing.manual_clock", format!("{:?} is not an RFC 3339 instant", self.testing.manual_clock));
@@ -300,12 +306,17 @@ impl Config {
                 max_attempts: self.delivery.max_attempts.max(1),
             },
             hot_people: self.engine.hot_people,
-            caps: match self.delivery.email_cap_within.parse::<Duration>() {
-                Ok(within) if self.delivery.email_cap > 0 => {
-                    vec![engine::FrequencyCap { channel: deliver::EMAIL.into(), max: self.delivery.email_cap, within }]
-                }
-                _ => Vec::new(),
-            },
+            caps: [
+                (Some(deliver::EMAIL), self.delivery.email_cap, &self.delivery.email_cap_within),
+                (None, self.delivery.cap, &self.delivery.cap_within),
+            ]
+            .into_iter()
+            .filter(|(_, max, _)| *max > 0)
+            .filter_map(|(channel, max, within)| {
+                let within = within.parse::<Duration>().ok()?;
+                Some(engine::FrequencyCap { channel: channel.map(str::to_owned), max, within })
+            })
+            .collect(),
             ..engine::Options::default()
         }
     }
@@ -344,8 +355,11 @@ mod tests {
         assert_eq!(Config::load(None, &env(&[])).expect("defaults").engine_options().caps, []);
         let capped =
             Config::load(None, &env(&[("WAYFARER_DELIVERY_EMAIL_CAP", "3"), ("WAYFARER_DELIVERY_EMAIL_CAP_WITHIN", "2d")])).expect("cap");
-        let want = engine::FrequencyCap { channel: "email".into(), max: 3, within: domain::time::Duration::days(2) };
+        let want = engine::FrequencyCap { channel: Some("email".into()), max: 3, within: domain::time::Duration::days(2) };
         assert_eq!(capped.engine_options().caps, [want]);
+        let global = Config::load(None, &env(&[("WAYFARER_DELIVERY_CAP", "2")])).expect("cap");
+        let want = engine::FrequencyCap { channel: None, max: 2, within: domain::time::Duration::days(1) };
+        assert_eq!(global.engine_options().caps, [want], "across every channel, in a day by default");
         let err = Config::load(None, &env(&[("WAYFARER_DELIVERY_EMAIL_CAP_WITHIN", "weekly")])).expect_err("bad window");
         assert!(err.to_string().contains("delivery.email_cap_within"), "{err}");
         // SMS: off by default; an account without its token or sender is refused at start.

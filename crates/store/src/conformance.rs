@@ -347,10 +347,11 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     assert!(!tx.retry_failed(a, t(60)).expect("retry"), "only a failed message is retried");
     assert_eq!(tx.outbox_pending().expect("pending"), []);
     // b was sent and a captured at t(11) and t(51); c failed.
-    assert_eq!(tx.sends_since(p, "email", t(11)).expect("count"), 2);
-    assert_eq!(tx.sends_since(p, "email", t(12)).expect("count"), 1, "only what was sent since");
-    assert_eq!(tx.sends_since(p, "sms", t(0)).expect("count"), 0, "per channel");
-    assert_eq!(tx.sends_since(ProfileId(p.0 + 1000), "email", t(0)).expect("count"), 0, "per person");
+    assert_eq!(tx.sends_since(p, Some("email"), t(11)).expect("count"), 2);
+    assert_eq!(tx.sends_since(p, Some("email"), t(12)).expect("count"), 1, "only what was sent since");
+    assert_eq!(tx.sends_since(p, Some("sms"), t(0)).expect("count"), 0, "per channel");
+    assert_eq!(tx.sends_since(p, None, t(11)).expect("count"), 2, "on every channel");
+    assert_eq!(tx.sends_since(ProfileId(p.0 + 1000), None, t(0)).expect("count"), 0, "per person");
     assert!(tx.retry_failed(c, t(60)).expect("retry"));
     let ec = tx.outbox_entry(c).expect("get").expect("exists");
     assert_eq!((ec.status, ec.attempts, ec.next_attempt_at, ec.key.as_str()), (OutboxStatus::Pending, 1, t(60), "r1:1:2"));

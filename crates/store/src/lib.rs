@@ -745,7 +745,8 @@ pub trait Tx {
     fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>>;
     /// How many capped (marketing) messages of a channel went to a person (sent or captured)
     /// since `since`: what frequency caps count.
-    fn sends_since(&mut self, profile: ProfileId, channel: &str, since: Timestamp) -> Result<i64>;
+    /// `channel` `None`: on every channel.
+    fn sends_since(&mut self, profile: ProfileId, channel: Option<&str>, since: Timestamp) -> Result<i64>;
     /// The people messages of a channel went to at `address` (a phone number), the one messaged
     /// last first: whom an inbound message from that address is about.
     fn messaged_at(&mut self, channel: &str, address: &str, limit: usize) -> Result<Vec<ProfileId>>;

@@ -791,11 +791,13 @@ impl<C: Conn> Tx for SqlTx<C> {
         first(rows, outbox_row)
     }
 
-    fn sends_since(&mut self, profile: ProfileId, channel: &str, since: Timestamp) -> Result<i64> {
-        let rows = self.conn.query(
-            "SELECT COUNT(*) FROM outbox WHERE profile_id = ? AND channel = ? AND capped = 1 AND status IN ('sent', 'captured') AND updated_at >= ?",
-            params![profile.0, channel, since.0],
-        )?;
+    fn sends_since(&mut self, profile: ProfileId, channel: Option<&str>, since: Timestamp) -> Result<i64> {
+        const COUNTED: &str =
+            "SELECT COUNT(*) FROM outbox WHERE profile_id = ? AND capped = 1 AND status IN ('sent', 'captured') AND updated_at >= ?";
+        let rows = match channel {
+            Some(channel) => self.conn.query(&format!("{COUNTED} AND channel = ?"), params![profile.0, since.0, channel])?,
+            None => self.conn.query(COUNTED, params![profile.0, since.0])?,
+        };
         Ok(first(rows, |r| r.int(0))?.unwrap_or(0))
     }
 

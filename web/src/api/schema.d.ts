@@ -1083,6 +1083,8 @@ export interface components {
             /** @description 1-100 characters of a-z, 0-9, - and _. */
             id: string;
             name?: string;
+            /** @description Hours of each person's wall clock when the journey's sends wait or are skipped. */
+            quiet_hours?: components["schemas"]["QuietHours"];
             steps: components["schemas"]["Step"][];
             /**
              * @description The IANA zone of calendar waits and local-time conditions when the person has no
@@ -1424,6 +1426,21 @@ export interface components {
             link: components["schemas"]["PreviewPart"];
             title: components["schemas"]["PreviewPart"];
         };
+        /**
+         * @description From `from` up to `to` ("HH:MM", over midnight when `to` is earlier) on each person's wall
+         *     clock (their `timezone` trait, else the journey's zone).
+         */
+        QuietHours: {
+            from: string;
+            /**
+             * @description `hold` (the default): the run waits at the send until they end, then sends; `skip`: not
+             *     sent, the run goes on.
+             */
+            then?: components["schemas"]["QuietThen"];
+            to: string;
+        };
+        /** @enum {string} */
+        QuietThen: "hold" | "skip";
         /** @description The person can be reached on a channel (e.g. has a valid email). */
         ReachableCondition: {
             reachable: components["schemas"]["Channel"];

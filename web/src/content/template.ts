@@ -1,25 +1,63 @@
 // A template's parts, and what the server says is wrong with them.
 import type { ApiError, Schemas } from "../api/client";
 
-export const PARTS = ["subject", "html", "text", "sms"] as const;
+export const PARTS = ["subject", "html", "text", "sms", "push.title", "push.body", "push.link", "push.image"] as const;
 export type Part = (typeof PARTS)[number];
 export type Draft = Record<Part, string>;
 
-/** The parts an email is made of; `sms` is the other channel's, texted on its own. */
+/** The parts an email is made of; `sms` and the push parts are the other channels', each sent on its own. */
 export const EMAIL_PARTS = ["subject", "html", "text"] as const satisfies readonly Part[];
 
-export const PART_LABEL: Record<Part, string> = { subject: "Subject", html: "HTML", text: "Text", sms: "SMS text" };
+/** A push notification's parts, named as the server's problems name them ("push.title"). */
+export const PUSH_PARTS = ["push.title", "push.body", "push.link", "push.image"] as const satisfies readonly Part[];
+type PushPart = (typeof PUSH_PARTS)[number];
 
-/** Variables only emails have: an SMS cannot carry the unsubscribe link (people text STOP instead). */
+export const PART_LABEL: Record<Part, string> = {
+  subject: "Subject",
+  html: "HTML",
+  text: "Text",
+  sms: "SMS text",
+  "push.title": "Push title",
+  "push.body": "Push body",
+  "push.link": "Push link",
+  "push.image": "Push image",
+};
+
+/** Variables only emails have: an SMS or a push notification cannot carry the unsubscribe link. */
 export const EMAIL_ONLY_VARIABLES: readonly string[] = ["unsubscribe_url"];
 
 export const TEMPLATE_ID = /^[a-z0-9_-]{1,100}$/;
 
-export const draftOf = (t: Pick<Schemas["TemplateView"], Part>): Draft => ({ subject: t.subject, html: t.html, text: t.text, sms: t.sms });
+const pushKey = (part: PushPart) => part.slice("push.".length) as keyof Schemas["PushContent"];
+const isPush = (part: Part): part is PushPart => (PUSH_PARTS as readonly Part[]).includes(part);
 
-/** The channels a template can be sent on: email with an HTML or text part, SMS with SMS text. */
-export function channelsOf(t: Pick<Schemas["TemplateView"], "html" | "text" | "sms">): ("email" | "sms")[] {
-  return [...(t.html.trim() || t.text.trim() ? (["email"] as const) : []), ...(t.sms.trim() ? (["sms"] as const) : [])];
+/** A template's parts as the editor holds them, the push notification's flattened ("push.title"). */
+export function draftOf(t: Pick<Schemas["TemplateView"], "subject" | "html" | "text" | "sms" | "push">): Draft {
+  const push = Object.fromEntries(PUSH_PARTS.map((p) => [p, t.push[pushKey(p)] ?? ""])) as Record<PushPart, string>;
+  return { subject: t.subject, html: t.html, text: t.text, sms: t.sms, ...push };
+}
+
+export const EMPTY_DRAFT: Draft = draftOf({ subject: "", html: "", text: "", sms: "", push: {} });
+
+/** A draft as the API takes it (PUT /api/templates/{id}, POST /api/template-preview): the push notification's parts in `push`. */
+export function bodyOf(d: Draft): Required<Omit<Schemas["TemplateBody"], "category">> {
+  const push = Object.fromEntries(PUSH_PARTS.map((p) => [pushKey(p), d[p]]));
+  return { subject: d.subject, html: d.html, text: d.text, sms: d.sms, push };
+}
+
+/** A part of a preview, the push notification's from `push`. */
+export function previewPart(preview: Schemas["Preview"], part: Part): Schemas["PreviewPart"] {
+  return isPush(part) ? preview.push[pushKey(part)] : preview[part];
+}
+
+/** The channels a template can be sent on: email with an HTML or text part, SMS with SMS text, push with a title or body. */
+export function channelsOf(t: Pick<Schemas["TemplateView"], "html" | "text" | "sms" | "push">): Schemas["Channel"][] {
+  const has: Record<Schemas["Channel"], boolean> = {
+    email: t.html.trim() !== "" || t.text.trim() !== "",
+    sms: t.sms.trim() !== "",
+    push: (t.push.title ?? "").trim() !== "" || (t.push.body ?? "").trim() !== "",
+  };
+  return (["email", "sms", "push"] as const).filter((c) => has[c]);
 }
 
 /**

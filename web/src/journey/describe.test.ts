@@ -118,11 +118,12 @@ group("describe", () => {
 });
 
 group("channels", () => {
-  // The generated schema's Channel lists email alone (the server's OpenAPI document has not caught up), hence the casts.
   test("a send names its channel, SMS in capitals; so does reachable", () => {
     expect(stepLine({ id: "invite", type: "send", template: "invite" })).toBe("Email: invite");
-    expect(stepLine({ id: "code", type: "send", channel: "sms", template: "login-code" } as unknown as Step)).toBe("SMS: login-code");
-    expect(conditionText({ reachable: "sms" } as unknown as Condition)).toBe("reachable by SMS");
+    expect(stepLine({ id: "code", type: "send", channel: "sms", template: "login-code" })).toBe("SMS: login-code");
+    expect(stepLine({ id: "back", type: "send", channel: "push", template: "back-in-stock" })).toBe("Push: back-in-stock");
+    expect(conditionText({ reachable: "sms" })).toBe("reachable by SMS");
+    expect(conditionText({ reachable: "push" })).toBe("reachable by push");
     expect(conditionText({ not: { reachable: "email" } })).toBe("not (reachable by email)");
   });
 });

@@ -1,15 +1,16 @@
 // What a node does, in words: "Wait 3 days", "Email: consultation-invite", "SMS: reminder",
-// "If ≥ 3 Product Viewed in 7 days and …".
-import type { Condition, Entry, HistoryCondition, Operator, RunUpdate, Step, WaitStep } from "./doc";
+// "Push: back-in-stock", "If ≥ 3 Product Viewed in 7 days and …".
+import type { Channel, Condition, Entry, HistoryCondition, Operator, RunUpdate, Step, WaitStep } from "./doc";
 import type { GraphNode } from "./graph";
 
 /** How long a card's line may be before the remaining clauses become "…". */
 export const LINE_LENGTH = 64;
 
 /** The channels a send step sends on (and `reachable` names), as forms offer them. */
-export const CHANNELS: readonly { value: string; label: string }[] = [
+export const CHANNELS: readonly { value: Channel; label: string }[] = [
   { value: "email", label: "Email" },
   { value: "sms", label: "SMS" },
+  { value: "push", label: "Push" },
 ];
 
 /** A channel in a sentence: "email", but "SMS" (an initialism keeps its capitals). */

@@ -45,6 +45,7 @@ export type BranchCase = Schemas["BranchCase"];
 export type SplitStep = Schemas["SplitStep"];
 export type SplitPath = Schemas["SplitPath"];
 export type SendStep = Schemas["SendStep"];
+export type Channel = Schemas["Channel"];
 export type UpdateStep = Schemas["UpdateStep"];
 export type WebhookStep = Schemas["WebhookStep"];
 export type ExitStep = Schemas["ExitStep"];

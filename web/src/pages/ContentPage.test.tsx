@@ -25,11 +25,16 @@ const welcome: Schemas["TemplateView"] = {
 };
 
 test("the templates with the channels each has, and a new one by its id", async () => {
-  const templates = [{ ...welcome, id: "reminder", html: "", text: "Still there?", sms: "Still there?" }, { ...welcome, id: "text-only", subject: "", html: "", sms: "Hi {{ traits.firstName }}" }, welcome];
+  const templates = [
+    { ...welcome, id: "back-in-stock", subject: "", html: "", push: { title: "Back in stock", link: "myapp://cart" } },
+    { ...welcome, id: "reminder", html: "", text: "Still there?", sms: "Still there?", push: { body: "Still there?" } },
+    { ...welcome, id: "text-only", subject: "", html: "", sms: "Hi {{ traits.firstName }}" },
+    welcome,
+  ];
   mockApi({ "GET /api/templates": { templates, next_cursor: null } });
   render(<ContentPage />);
   const table = await screen.findByRole("table");
-  expect(within(table).getAllByRole("link").map((l) => l.textContent)).toEqual(["reminder", "text-only", "welcome"]);
+  expect(within(table).getAllByRole("link").map((l) => l.textContent)).toEqual(["back-in-stock", "reminder", "text-only", "welcome"]);
   const column = within(table)
     .getAllByRole("columnheader")
     .findIndex((h) => h.textContent === "Channels");
@@ -37,9 +42,10 @@ test("the templates with the channels each has, and a new one by its id", async 
     .getAllByRole("row")
     .slice(1)
     .map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent));
-  expect(cells.map((r) => r[column])).toEqual(["Email (text) · SMS", "SMS", "Email (HTML)"]);
-  // An SMS has no subject.
-  expect(cells[1][1]).toBe("none");
+  expect(cells.map((r) => r[column])).toEqual(["Push", "Email (text) · SMS · Push", "SMS", "Email (HTML)"]);
+  // An SMS or a push notification has no subject.
+  expect(cells[0][1]).toBe("none");
+  expect(cells[2][1]).toBe("none");
   fireEvent.click(screen.getByRole("button", { name: "New template" }));
   const id = screen.getByLabelText(/Id of the new template/);
   fireEvent.change(id, { target: { value: "Welcome!" } });
@@ -73,10 +79,10 @@ test("templates a page at a time; a new id not among those shown is asked about"
   expect(calls.filter((c) => c.path === "/api/templates").map((c) => c.query.get("cursor"))).toEqual([null, "reminder"]);
 });
 
-/** Renders `{{ traits.firstName }}` as the server would, for person 4 (Alice) or nobody. */
+/** Renders `{{ traits.firstName }}` as the server would, for person 4 (Alice, with two devices) or nobody. */
 function preview({ body }: MockRequest) {
   const { template, profile_id } = body as Schemas["PreviewRequest"];
-  const traits = profile_id === 4 ? { firstName: "Alice", email: "alice@example.com" } : {};
+  const traits = profile_id === 4 ? { firstName: "Alice", email: "alice@example.com", push_tokens: ["phone-token", "tablet-token"] } : {};
   const part = (src = "") =>
     src.includes("traits.firstName") && profile_id !== 4
       ? { rendered: null, error: "liquid: Unknown variable traits.firstName (line 1)" }
@@ -85,17 +91,22 @@ function preview({ body }: MockRequest) {
   // The server's count for GSM text: 160 characters in one part, 153 a part beyond.
   const length = (sms.rendered ?? "").trim().length;
   const sms_segments = length === 0 ? 0 : length <= 160 ? 1 : Math.ceil(length / 153);
+  const push = template.push ?? {};
   return {
     subject: part(template.subject),
     html: part(template.html),
     text: part(template.text),
     sms,
     sms_segments,
+    push: { title: part(push.title), body: part(push.body), link: part(push.link), image: part(push.image) },
     context: { traits, event: { path: "/products/a" }, event_name: "Page Viewed", profile_id: profile_id ?? 0 },
   };
 }
 
 const slow = { timeout: 3000 };
+
+/** A template without a push notification, as the editor sends it. */
+const NO_PUSH = { title: "", body: "", link: "", image: "" };
 
 test("the editor: the preview for a picked person, again as the template changes; variables insert at the cursor", async () => {
   const { calls } = mockApi({
@@ -128,7 +139,7 @@ test("the editor: the preview for a picked person, again as the template changes
   fireEvent.change(subject, { target: { value: "Welcome, {{ traits.firstName }}!" } });
   await vi.waitFor(() => expect(screen.getByTestId("preview-subject").textContent).toBe("Welcome, Alice!"), slow);
   const asked = calls.filter((c) => c.path === "/api/template-preview").map((c) => c.body as Schemas["PreviewRequest"]);
-  expect(asked.at(-1)).toEqual({ template: { subject: "Welcome, {{ traits.firstName }}!", html: welcome.html, text: "", sms: "" }, profile_id: 4 });
+  expect(asked.at(-1)).toEqual({ template: { subject: "Welcome, {{ traits.firstName }}!", html: welcome.html, text: "", sms: "", push: NO_PUSH }, profile_id: 4 });
   expect(screen.getByRole("status").textContent).toBe("Changes not saved");
 
   // The person's context as a tree; a click inserts its Liquid where the cursor was.
@@ -167,7 +178,7 @@ test("saving: a 422 template_invalid puts each problem next to its part; then a 
   fireEvent.click(screen.getByRole("button", { name: "Go to line 2, column 4" }));
   expect(html.selectionStart).toBe("<p>\n".length + 3);
   expect(screen.getByText("Not saved: HTML has problems")).toBeTruthy();
-  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "", sms: "", category: "marketing" });
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "", sms: "", push: NO_PUSH, category: "marketing" });
   // Editing the part clears its problem; saving again works.
   fireEvent.change(html, { target: { value: "<p>fixed</p>" } });
   expect(screen.queryByText(/Unknown tag\./)).toBeNull();
@@ -275,12 +286,128 @@ test("a new template with SMS text only: no email in the preview, asks before le
   expect(problem.closest(".field")?.querySelector("label")?.textContent).toBe("SMS text");
   expect(sms.getAttribute("aria-invalid")).toBe("true");
   expect(screen.getByText("Not saved: SMS text has problems")).toBeTruthy();
-  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: "", html: "", text: "", sms: "Your code: {{ unsubscribe_url }}", category: "marketing" });
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: "", html: "", text: "", sms: "Your code: {{ unsubscribe_url }}", push: NO_PUSH, category: "marketing" });
 
   fireEvent.change(sms, { target: { value: "Your code is ready." } });
   fireEvent.click(screen.getByRole("button", { name: "Save" }));
   expect(await screen.findByText(/^Saved/)).toBeTruthy();
   expect(calls.filter((c) => c.method === "PUT").at(-1)?.body).toMatchObject({ sms: "Your code is ready." });
+  fireEvent.click(screen.getByRole("link", { name: "Content" }));
+  expect(confirm).toHaveBeenCalledTimes(1);
+  expect(window.location.pathname).toBe("/content");
+});
+
+test("the push part: a section of its own (title, body, link, image), previewed as a notification whose image is not loaded; its variables leave out unsubscribe_url", async () => {
+  mockApi({
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: [], traits: ["firstName"], properties: {}, template_variables: ["traits", "event_name", "unsubscribe_url"] },
+    "POST /api/template-preview": preview,
+    "GET /api/profiles": { profiles: [summary(4, "alice", { firstName: "Alice" })], next_cursor: null },
+  });
+  render(<TemplatePage id="welcome" />);
+  await screen.findByLabelText("Subject");
+  const region = screen.getByRole("region", { name: "Push notification" });
+  const [title, body, link, image] = ["Push title", "Push body", "Push link", "Push image"].map((l) => within(region).getByLabelText(l) as HTMLInputElement | HTMLTextAreaElement);
+  expect([title, body, link, image].map((f) => f.tagName)).toEqual(["INPUT", "TEXTAREA", "INPUT", "INPUT"]);
+  const shownPreview = screen.getByRole("region", { name: "Preview" });
+  expect(await within(shownPreview).findByText("No push notification: this template has no push title or body, so push send steps cannot use it.", {}, slow)).toBeTruthy();
+
+  // The unsubscribe link is for emails: not offered while a push part is where the cursor was.
+  const chips = () =>
+    within(screen.getByRole("region", { name: "Variables" }))
+      .getAllByRole("button")
+      .map((b) => b.textContent);
+  await vi.waitFor(() => expect(chips()).toContain("unsubscribe_url"));
+  fireEvent.focus(title);
+  expect(chips()).not.toContain("unsubscribe_url");
+  expect(screen.getByText(/now: Push title/)).toBeTruthy();
+  fireEvent.click(screen.getByRole("button", { name: "traits.firstName" }));
+  expect(title.value).toBe("{{ traits.firstName }}");
+  expect(screen.getByRole("status").textContent).toBe("Changes not saved");
+
+  // For nobody, a trait does not render: said under the part and in the preview.
+  expect(await screen.findByText(/Unknown variable traits.firstName/, { selector: "#template-push-title-render pre" }, slow)).toBeTruthy();
+  expect(title.getAttribute("aria-describedby")).toBe("template-push-title-render");
+  expect(within(shownPreview).getAllByRole("alert").map((a) => a.querySelector("strong")?.textContent)).toContain("The push title does not render");
+
+  // For Alice: the card, trimmed as it is sent, where a tap leads, and the image's address only.
+  fireEvent.click(screen.getByRole("button", { name: "Pick a person" }));
+  fireEvent.change(screen.getByRole("searchbox"), { target: { value: "al" } });
+  fireEvent.click(await screen.findByRole("button", { name: "Alice" }, slow));
+  fireEvent.change(title, { target: { value: "Hi {{ traits.firstName }}" } });
+  fireEvent.change(body, { target: { value: "  Your size is back in stock.\n" } });
+  fireEvent.change(link, { target: { value: "myapp://cart" } });
+  fireEvent.change(image, { target: { value: "https://cdn.acme.test/shoe.png" } });
+  await vi.waitFor(() => expect(screen.getByTestId("preview-push-title").textContent).toBe("Hi Alice"), slow);
+  await vi.waitFor(() => expect(screen.getByTestId("preview-push").textContent).toContain("https://cdn.acme.test/shoe.png"), slow);
+  expect(screen.getByTestId("preview-push-body").textContent).toBe("Your size is back in stock.");
+  expect(screen.getByTestId("preview-push-link").textContent).toBe("Opens: myapp://cart");
+  expect(screen.getByTestId("preview-push").textContent).toContain("Image, not loaded in the preview");
+  expect(shownPreview.querySelector("img")).toBeNull();
+  expect(within(shownPreview).getByText("Goes to alice's 2 devices (push_tokens).")).toBeTruthy();
+  // An image that is not https is said so, and not drawn in the card.
+  fireEvent.change(image, { target: { value: "http://cdn.acme.test/shoe.png" } });
+  expect(await within(shownPreview).findByText(/The image is not an https URL, so devices may not show it/, {}, slow)).toBeTruthy();
+  expect(screen.getByTestId("preview-push").textContent).not.toContain("shoe.png");
+
+  // Back as it was saved: nothing to save.
+  for (const f of [title, body, link, image]) fireEvent.change(f, { target: { value: "" } });
+  expect(screen.getByRole("status").textContent).toMatch(/^Saved/);
+});
+
+test("a new template with a push notification only: no email or SMS in the preview, asks before leaving, a problem in its link shown next to it", async () => {
+  let attempt = 0;
+  const { calls } = mockApi({
+    "GET /api/templates/restock": { __status: 404, body: { code: "not_found", message: "no template restock" } },
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: ["traits"] },
+    "POST /api/template-preview": preview,
+    "PUT /api/templates/restock": ({ body }: MockRequest) =>
+      ++attempt === 1
+        ? {
+            __status: 422,
+            body: {
+              code: "template_invalid",
+              message: "push.link uses unsubscribe_url",
+              details: { problems: [{ part: "push.link", message: "uses unsubscribe_url, which push notifications do not have" }] },
+            },
+          }
+        : { ...welcome, id: "restock", subject: "", html: "", ...(body as object), updated_at: "2030-01-02T00:00:00Z" },
+  });
+  const confirm = vi.fn(() => false);
+  vi.stubGlobal("confirm", confirm);
+  window.history.pushState(null, "", "/content/restock");
+  render(<TemplatePage id="restock" />);
+  const title = (await screen.findByLabelText("Push title")) as HTMLInputElement;
+  const link = screen.getByLabelText("Push link") as HTMLInputElement;
+  fireEvent.change(title, { target: { value: "Back in stock" } });
+  fireEvent.change(link, { target: { value: "{{ unsubscribe_url }}" } });
+  fireEvent.click(screen.getByRole("link", { name: "Content" }));
+  expect(confirm).toHaveBeenCalledWith("This template has changes that are not saved. Leave without saving them?");
+  expect(window.location.pathname).toBe("/content/restock");
+  expect(await screen.findByText("No email: this template has no subject, HTML or text, so email send steps cannot use it.", {}, slow)).toBeTruthy();
+  expect(screen.getByText("No SMS: this template has no SMS text, so SMS send steps cannot use it.")).toBeTruthy();
+
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  const problem = await screen.findByText("uses unsubscribe_url, which push notifications do not have");
+  expect(problem.closest(".field")?.querySelector("label")?.textContent).toBe("Push link");
+  expect(link.getAttribute("aria-invalid")).toBe("true");
+  expect(link.getAttribute("aria-describedby")).toContain("template-push-link-save");
+  expect(screen.getByText("Not saved: Push link has problems")).toBeTruthy();
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({
+    subject: "",
+    html: "",
+    text: "",
+    sms: "",
+    push: { title: "Back in stock", body: "", link: "{{ unsubscribe_url }}", image: "" },
+    category: "marketing",
+  });
+
+  fireEvent.change(link, { target: { value: "myapp://restock" } });
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  expect(await screen.findByText(/^Saved/)).toBeTruthy();
+  expect(calls.filter((c) => c.method === "PUT").at(-1)?.body).toMatchObject({ push: { title: "Back in stock", link: "myapp://restock" } });
+  // What the server answered is what the editor holds: nothing left to save.
+  expect((screen.getByRole("button", { name: "Save" }) as HTMLButtonElement).disabled).toBe(true);
   fireEvent.click(screen.getByRole("link", { name: "Content" }));
   expect(confirm).toHaveBeenCalledTimes(1);
   expect(window.location.pathname).toBe("/content");

@@ -70,12 +70,11 @@ function NewTemplate({ taken, complete, onCancel }: { taken: Set<string>; comple
   );
 }
 
-/** What a template can be sent as: "Email (HTML, text) · SMS". */
+/** What a template can be sent as: "Email (HTML, text) · SMS · Push". */
 function channelsText(t: Schemas["TemplateView"]): string {
   const email = [t.html.trim() && "HTML", t.text.trim() && "text"].filter(Boolean).join(", ");
-  return channelsOf(t)
-    .map((c) => (c === "email" ? `Email (${email})` : "SMS"))
-    .join(" · ");
+  const name: Record<Schemas["Channel"], string> = { email: `Email (${email})`, sms: "SMS", push: "Push" };
+  return channelsOf(t).map((c) => name[c]).join(" · ");
 }
 
 function TemplateTable({ templates }: { templates: Schemas["TemplateView"][] }) {
@@ -132,8 +131,8 @@ export function ContentPage() {
         )}
       </div>
       <p className="muted">
-        Templates in Liquid, with an email, an SMS text or both: <code>traits</code> is the person, <code>event</code> the event that started the run. A
-        journey's send step names one by its id, and sends it by email or SMS.
+        Templates in Liquid, with an email, an SMS text, a push notification or several: <code>traits</code> is the person, <code>event</code> the event
+        that started the run. A journey's send step names one by its id, and sends it by email, SMS or push.
       </p>
       {adding && editor && <NewTemplate taken={new Set(templates.map((t) => t.id))} complete={list.state === "ready" && !list.more} onCancel={() => setAdding(false)} />}
       {list.state === "loading" && (

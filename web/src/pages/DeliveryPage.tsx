@@ -40,7 +40,7 @@ function Channels() {
       </div>
       <p className="muted">
         Each channel sends from a queue of its own, so a slow provider never holds up another. Limits are set in the configuration (
-        <code>[smtp]</code>, <code>[sms]</code>, <code>[webhook]</code>: <code>concurrency</code>, <code>rate_per_sec</code>; <code>[delivery]</code>:{" "}
+        <code>[smtp]</code>, <code>[sms]</code>, <code>[push]</code>, <code>[webhook]</code>: <code>concurrency</code>, <code>rate_per_sec</code>; <code>[delivery]</code>:{" "}
         <code>email_cap</code>, <code>email_cap_within</code>).
       </p>
       {channels.state === "loading" && (

@@ -101,6 +101,42 @@ test("an SMS in the timeline: named for its channel, with the text as it was sen
   expect(item.querySelector(".item-sms")?.textContent).toBe("Alice, your code is 1234.\nIt expires in 10 minutes.");
 });
 
+test("a push notification in the timeline: named for its channel, with its devices, and its title and body when it was captured", async () => {
+  const captured = message({
+    id: 35,
+    channel: "push",
+    template: "back-in-stock",
+    to: null,
+    status: "captured",
+    note: null,
+    message: { devices: 2, title: "Alice, it is back", body: "Your size is in stock again.", link: "myapp://cart", image: null },
+  });
+  const sent = message({
+    id: 36,
+    channel: "push",
+    template: "price-drop",
+    to: null,
+    status: "sent",
+    note: null,
+    created_at: "2030-01-01T00:01:00Z",
+    message: { devices: 1, sent: ["projects/acme/messages/1"], unregistered: 0, errors: [] },
+  });
+  server([captured, sent]);
+  render(<PersonPage id="4" />);
+  const timeline = await screen.findByRole("region", { name: "Timeline" });
+  const item = (await within(timeline).findByRole("button", { name: /Push: back-in-stock/ })).closest(".timeline-body") as HTMLElement;
+  expect(within(item).getByText(/to 2 devices/)).toBeTruthy();
+  const text = item.querySelector(".item-push") as HTMLElement;
+  expect([...text.children].map((c) => [c.tagName, c.textContent])).toEqual([
+    ["STRONG", "Alice, it is back"],
+    ["SPAN", "Your size is in stock again."],
+  ]);
+  // Sent, the provider's answer does not repeat the text: only the devices are said.
+  const other = within(timeline).getByRole("button", { name: /Push: price-drop/ }).closest(".timeline-body") as HTMLElement;
+  expect(within(other).getByText(/to 1 device ·/)).toBeTruthy();
+  expect(other.querySelector(".item-push")).toBeNull();
+});
+
 test("the journeys panel: in it with its runs, or not, and in one click why not", async () => {
   server([]);
   render(<PersonPage id="4" />);

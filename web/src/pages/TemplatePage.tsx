@@ -1,6 +1,7 @@
 // A template's editor: the Liquid on the left with the variables it can use, the message
 // rendered for a person on the right, as the template is typed. A template holds an email
-// (subject, HTML, text) and an SMS text, each sent by the send steps of its channel.
+// (subject, HTML, text), an SMS text and a push notification (title, body, link, image), each
+// sent by the send steps of its channel.
 import { useEffect, useRef, useState, type ChangeEvent } from "react";
 import { apiGet, apiPost, apiPut, ApiError, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
@@ -10,8 +11,24 @@ import "../content/content.css";
 import { EmailPreview } from "../content/EmailPreview";
 import { PersonPicker } from "../content/PersonPicker";
 import { PartProblem } from "../content/PartProblem";
+import { PushPreview } from "../content/PushPreview";
 import { SmsPreview } from "../content/SmsPreview";
-import { draftOf, EMAIL_ONLY_VARIABLES, EMAIL_PARTS, offsetOf, PART_LABEL, PARTS, problemsByPart, TEMPLATE_ID, type Draft, type Part } from "../content/template";
+import {
+  bodyOf,
+  draftOf,
+  EMAIL_ONLY_VARIABLES,
+  EMAIL_PARTS,
+  EMPTY_DRAFT,
+  offsetOf,
+  PART_LABEL,
+  PARTS,
+  previewPart,
+  problemsByPart,
+  PUSH_PARTS,
+  TEMPLATE_ID,
+  type Draft,
+  type Part,
+} from "../content/template";
 import { Link, useLeaveGuard } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { ReadOnly } from "../ui/ReadOnly";
@@ -32,7 +49,7 @@ function usePreview(draft: Draft, profile: number | null): [Preview, () => void]
     const [template, profile_id] = JSON.parse(settled) as [Draft, number | null];
     const controller = new AbortController();
     setPreview((p) => ({ state: "loading", last: p.state === "ready" ? p.data : p.state !== "idle" ? p.last : undefined }));
-    apiPost("/api/template-preview", { template, profile_id }, { signal: controller.signal }).then(
+    apiPost("/api/template-preview", { template: bodyOf(template), profile_id }, { signal: controller.signal }).then(
       (data) => setPreview({ state: "ready", data }),
       (e: unknown) => {
         if (controller.signal.aborted) return;
@@ -46,10 +63,15 @@ function usePreview(draft: Draft, profile: number | null): [Preview, () => void]
 
 type Field = HTMLInputElement | HTMLTextAreaElement;
 
+/** Parts written on one line; the others get a text area of `ROWS` lines (else 6). */
+const LINE_PARTS: readonly Part[] = ["subject", "push.title", "push.link", "push.image"];
+const ROWS: Partial<Record<Part, number>> = { html: 14, sms: 4, "push.body": 3 };
+const PLACEHOLDER: Partial<Record<Part, string>> = { "push.link": "https://… or an app link (myapp://…)", "push.image": "https://…" };
+
 function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] | null }) {
   useTitle(id);
   const [saved, setSaved] = useState(initial);
-  const [draft, setDraft] = useState<Draft>(initial ? draftOf(initial) : { subject: "", html: "", text: "", sms: "" });
+  const [draft, setDraft] = useState<Draft>(initial ? draftOf(initial) : EMPTY_DRAFT);
   const [category, setCategory] = useState<Schemas["Category"]>(initial?.category ?? "marketing");
   const [person, setPerson] = useState<Schemas["ProfileSummary"] | null>(null);
   const [saving, setSaving] = useState(false);
@@ -61,7 +83,9 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
   const [names, reloadNames] = useApi("names", (signal) => apiGet("/api/names", { signal }));
   const [preview, retryPreview] = usePreview(draft, person?.id ?? null);
   const shown = preview.state === "ready" ? preview.data : preview.state === "idle" ? undefined : preview.last;
-  const dirty = saved === null || PARTS.some((p) => draft[p] !== saved[p]) || category !== saved.category;
+  // What was saved, in the editor's shape, to tell what changed.
+  const before = saved === null ? EMPTY_DRAFT : draftOf(saved);
+  const dirty = saved === null || PARTS.some((p) => draft[p] !== before[p]) || category !== saved.category;
   // A new template asks once something is written in it.
   useLeaveGuard((saved === null ? PARTS.some((p) => draft[p] !== "") : dirty) ? "This template has changes that are not saved. Leave without saving them?" : undefined);
 
@@ -101,7 +125,7 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
   const save = () => {
     setSaving(true);
     setSaveError(undefined);
-    apiPut("/api/templates/{id}", { ...draft, category }, { params: { id } }).then(
+    apiPut("/api/templates/{id}", { ...bodyOf(draft), category }, { params: { id } }).then(
       (view) => {
         setSaving(false);
         setSaved(view);
@@ -118,7 +142,8 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
   };
 
   // The unsubscribe link is not offered where it cannot be used.
-  const variables = names.state === "ready" ? names.data.template_variables.filter((v) => lastField !== "sms" || !EMAIL_ONLY_VARIABLES.includes(v)) : [];
+  const emailField = (EMAIL_PARTS as readonly Part[]).includes(lastField);
+  const variables = names.state === "ready" ? names.data.template_variables.filter((v) => emailField || !EMAIL_ONLY_VARIABLES.includes(v)) : [];
   const traits = names.state === "ready" ? names.data.traits : [];
   const editor = useMay("editor");
   const saveProblems = PARTS.filter((p) => problems[p]?.length);
@@ -126,8 +151,8 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
   const who = person ? (person.identities[0]?.value ?? `person ${person.id}`) : undefined;
 
   const field = (part: Part) => {
-    const fieldId = `template-${part}`;
-    const renderError = shown?.[part].error;
+    const fieldId = `template-${part.replace(".", "-")}`;
+    const renderError = shown && previewPart(shown, part).error;
     const saveErrors = problems[part] ?? [];
     const describedBy = [renderError ? `${fieldId}-render` : "", saveErrors.length ? `${fieldId}-save` : ""].filter(Boolean).join(" ") || undefined;
     const common = {
@@ -142,10 +167,10 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
     return (
       <div className="field" key={part}>
         <label htmlFor={fieldId}>{PART_LABEL[part]}</label>
-        {part === "subject" ? (
-          <input {...common} ref={(el) => void (fields.current[part] = el)} type="text" autoComplete="off" />
+        {LINE_PARTS.includes(part) ? (
+          <input {...common} ref={(el) => void (fields.current[part] = el)} type="text" autoComplete="off" placeholder={PLACEHOLDER[part]} />
         ) : (
-          <textarea {...common} ref={(el) => void (fields.current[part] = el)} rows={part === "html" ? 14 : part === "sms" ? 4 : 6} />
+          <textarea {...common} ref={(el) => void (fields.current[part] = el)} rows={ROWS[part] ?? 6} />
         )}
         {saveErrors.length > 0 && (
           <div id={`${fieldId}-save`}>
@@ -207,6 +232,15 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
             </p>
             {field("sms")}
           </section>
+          <section className="template-channel" aria-label="Push notification">
+            <h2>Push notification</h2>
+            <p className="muted">
+              Sent by push send steps to the person's devices: the <code>push_tokens</code> trait, kept from their events' <code>context.device.token</code>. A
+              title, a body or both; the link (https, or an app's deep link) opens on a tap, and the image (https) is shown with it. Plain text, and no{" "}
+              <code>unsubscribe_url</code>.
+            </p>
+            {PUSH_PARTS.map(field)}
+          </section>
           <div className="field">
             <label htmlFor="template-category">Kind of message</label>
             <select id="template-category" value={category} onChange={(e) => setCategory(e.target.value as Schemas["Category"])}>
@@ -255,6 +289,8 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
               )}
               <h2>SMS</h2>
               <SmsPreview preview={shown} source={draft.sms} stale={preview.state === "loading"} />
+              <h2>Push notification</h2>
+              <PushPreview preview={shown} source={{ title: draft["push.title"], body: draft["push.body"] }} who={who} stale={preview.state === "loading"} />
             </>
           ) : (
             preview.state !== "failed" && (

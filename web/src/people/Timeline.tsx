@@ -57,6 +57,7 @@ function EventItem({ event }: { event: Schemas["EventView"] }) {
 export function messageTitle(m: Schemas["MessageView"]): string {
   if (m.channel === "email") return `Email: ${m.template ?? "(no template)"}`;
   if (m.channel === "sms") return `SMS: ${m.template ?? "(no template)"}`;
+  if (m.channel === "push") return `Push: ${m.template ?? "(no template)"}`;
   if (m.channel === "webhook") return `Webhook: ${m.url ?? ""}`;
   return `${m.channel}: ${m.template ?? m.url ?? ""}`;
 }
@@ -66,6 +67,18 @@ function smsBody(m: Schemas["MessageView"]): string | undefined {
   if (m.channel !== "sms" || typeof m.message !== "object" || m.message === null) return undefined;
   const body = (m.message as { body?: unknown }).body;
   return typeof body === "string" && body !== "" ? body : undefined;
+}
+
+/**
+ * What a push notification carried and to how many devices, once known: `message` is
+ * `{devices, title, body, link, image}` when it was captured, `{devices, sent, …}` when it was
+ * sent (without its text).
+ */
+function pushShown(m: Schemas["MessageView"]): { devices?: number; title?: string; body?: string } | undefined {
+  if (m.channel !== "push" || typeof m.message !== "object" || m.message === null) return undefined;
+  const { devices, title, body } = m.message as { devices?: unknown; title?: unknown; body?: unknown };
+  const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  return { devices: typeof devices === "number" ? devices : undefined, title: text(title), body: text(body) };
 }
 
 /** A message: where it went, from which step, its status and error, and Retry when it failed. `person` links to whom it went. */
@@ -89,6 +102,7 @@ export function MessageItem({ message, onRetried, person }: { message: Schemas["
     );
   };
   const sms = smsBody(message);
+  const push = pushShown(message);
   return (
     <Expandable
       title={messageTitle(message)}
@@ -106,6 +120,7 @@ export function MessageItem({ message, onRetried, person }: { message: Schemas["
           </>
         )}
         {message.to && <>to {message.to} · </>}
+        {push?.devices !== undefined && <>to {push.devices === 1 ? "1 device" : `${push.devices} devices`} · </>}
         from <code>{message.node}</code>
         {message.attempts > 1 && <> · {message.attempts} attempts</>}
         {message.next_attempt_at && (
@@ -116,6 +131,12 @@ export function MessageItem({ message, onRetried, person }: { message: Schemas["
         )}
       </p>
       {sms && <p className="item-sms">{sms}</p>}
+      {(push?.title || push?.body) && (
+        <p className="item-sms item-push">
+          {push.title && <strong>{push.title}</strong>}
+          {push.body && <span>{push.body}</span>}
+        </p>
+      )}
       {message.note && <p className="item-text">{message.note}</p>}
       {message.last_error && <p className="item-text item-error">{message.last_error}</p>}
       {message.status === "failed" && (

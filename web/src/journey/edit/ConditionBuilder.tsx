@@ -24,7 +24,7 @@ const KIND_LABELS: Record<ConditionKind, string> = {
   time_of_day: "Local time of day",
   day_of_week: "Day of the week",
   run: "Run variable",
-  reachable: "Reachable (email or SMS)",
+  reachable: "Reachable (email, SMS or push)",
   group: "Group (all / any)",
 };
 

@@ -1,6 +1,6 @@
 // Picks a send's template from GET /api/templates, with the message rendered by the server
 // (POST /api/template-preview) as a send would, optionally for one person: the email, or the
-// SMS text for a send on that channel.
+// SMS text or push notification for a send on that channel.
 import { useEffect, useId, useState } from "react";
 import { apiGet, apiPost, type ApiError, type Schemas } from "../../api/client";
 import { channelsOf } from "../../content/template";
@@ -19,15 +19,48 @@ function Part({ name, part }: { name: string; part: Schemas["PreviewPart"] }) {
   return null;
 }
 
+/** A push notification as it is sent (each part trimmed), or why there is none. */
+function PushNotification({ preview, source }: { preview: Schemas["PushPreview"]; source: Schemas["PushContent"] }) {
+  const [title, body, link] = [preview.title, preview.body, preview.link].map((p) => (p.rendered ?? "").trim());
+  const failed = [preview.title, preview.body, preview.link, preview.image].some((p) => p.error);
+  return (
+    <>
+      <Part name="The push title" part={preview.title} />
+      <Part name="The push body" part={preview.body} />
+      <Part name="The push link" part={preview.link} />
+      <Part name="The push image" part={preview.image} />
+      {!failed &&
+        (title || body ? (
+          <div className="ed-preview-push">
+            {title && <strong>{title}</strong>}
+            {body && <p>{body}</p>}
+            {link && <p className="muted">Opens: {link}</p>}
+          </div>
+        ) : (
+          <p className="ed-hint">
+            {(source.title ?? "").trim() || (source.body ?? "").trim() ? "No push notification: its title and body render as nothing here." : "No push notification: the template has no push title or body."}
+          </p>
+        ))}
+    </>
+  );
+}
+
+/** What a template lacks when it has nothing to send on a channel. */
+const NO_CONTENT: Record<Schemas["Channel"], string> = { email: "no email", sms: "no SMS text", push: "no push notification" };
+
+/** A send's channel as the template picker knows it: an unknown one reads as email, the default. */
+const asChannel = (channel: string): Schemas["Channel"] => (channel === "sms" || channel === "push" ? channel : "email");
+
 /** A template as the list offers it for a channel: what it says first, or that it has nothing to send on it. */
-function optionText(t: Schemas["TemplateView"], channel: string): string {
-  if (!channelsOf(t).includes(channel === "sms" ? "sms" : "email")) return `${t.id} (no ${channel === "sms" ? "SMS text" : "email"})`;
-  const first = channel === "sms" ? t.sms.trim() : t.subject;
+function optionText(t: Schemas["TemplateView"], channel: Schemas["Channel"]): string {
+  if (!channelsOf(t).includes(channel)) return `${t.id} (${NO_CONTENT[channel]})`;
+  const first = { email: t.subject, sms: t.sms.trim(), push: (t.push.title ?? "").trim() || (t.push.body ?? "").trim() }[channel];
   return first ? `${t.id} — ${first.length > 60 ? `${first.slice(0, 60)}…` : first}` : t.id;
 }
 
-export function TemplatePicker({ value, channel, onChange }: { value: string; channel: string; onChange: (id: string) => void }) {
+export function TemplatePicker({ value, channel: named, onChange }: { value: string; channel: string; onChange: (id: string) => void }) {
   const { templates, reloadTemplates } = useEditor();
+  const channel = asChannel(named);
   const id = useId();
   const [person, setPerson] = useState("");
   const [preview, setPreview] = useState<Preview>({ state: "idle" });
@@ -65,8 +98,8 @@ export function TemplatePicker({ value, channel, onChange }: { value: string; ch
     const controller = new AbortController();
     const timer = setTimeout(() => {
       setPreview({ state: "loading" });
-      const { subject, html, text, sms } = chosen;
-      const body: Schemas["PreviewRequest"] = { template: { subject, html, text, sms }, ...(profileId !== undefined ? { profile_id: profileId } : {}) };
+      const { subject, html, text, sms, push } = chosen;
+      const body: Schemas["PreviewRequest"] = { template: { subject, html, text, sms, push }, ...(profileId !== undefined ? { profile_id: profileId } : {}) };
       apiPost("/api/template-preview", body, { signal: controller.signal }).then(
         (p) => setPreview({ state: "ready", preview: p }),
         (e: ApiError) => !controller.signal.aborted && setPreview({ state: "failed", error: e }),
@@ -130,7 +163,8 @@ export function TemplatePicker({ value, channel, onChange }: { value: string; ch
               )}
             </>
           )}
-          {preview.state === "ready" && channel !== "sms" && (
+          {preview.state === "ready" && channel === "push" && <PushNotification preview={preview.preview.push} source={chosen.push} />}
+          {preview.state === "ready" && channel === "email" && (
             <>
               <p className="ed-subject">
                 <span className="muted">Subject:</span> {preview.preview.subject.rendered ?? "—"}

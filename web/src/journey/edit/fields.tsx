@@ -393,7 +393,7 @@ export const STEP_CHOICES: { type: StepType; label: string; hint: string }[] = S
     wait_for: "an event, or a timeout",
     branch: "if / else on conditions",
     split: "random paths by weight (A/B)",
-    send: "an email or SMS from a template",
+    send: "an email, SMS or push notification from a template",
     update: "set traits or run variables",
     webhook: "call a URL",
     exit: "end the run",

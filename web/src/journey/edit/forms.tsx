@@ -534,6 +534,13 @@ function SplitForm({ base }: { base: Path }) {
   );
 }
 
+/** What a send on each channel goes to, and who it cannot reach. */
+const CHANNEL_HINT: Record<string, string> = {
+  sms: "Texts the template's SMS text to the person's phone trait (with + and the country code).",
+  push: "Sends the template's push notification to the person's devices: the push_tokens trait, kept from their events' context.device.token.",
+};
+const UNREACHABLE: Record<string, string> = { email: "no email", sms: "no phone number", push: "no push device" };
+
 function SendForm({ base }: { base: Path }) {
   const { get, set, type } = useAt(base);
   const step = get([]) as Obj;
@@ -546,12 +553,12 @@ function SendForm({ base }: { base: Path }) {
         value={channel}
         options={CHANNELS}
         onChange={(v) => set(["channel"], v)}
-        hint={channel === "sms" ? "Texts the template's SMS text to the person's phone trait (with + and the country code)." : undefined}
+        hint={CHANNEL_HINT[channel]}
       />
       <TemplatePicker value={str(step.template) ?? ""} channel={channel} onChange={(v) => type(["template"], v)} />
       <NextSelect label="Then" value={step.next} onChange={(v) => set(["next"], v)} at={{ source: id, output: "next" }} />
       <NextSelect
-        label={channel === "sms" ? "If they cannot be reached (no phone number)" : "If they cannot be reached (no email)"}
+        label={`If they cannot be reached (${UNREACHABLE[channel] ?? UNREACHABLE.email})`}
         explicitNull
         value={step.on_unreachable}
         onChange={(v) => set(["on_unreachable"], v)}

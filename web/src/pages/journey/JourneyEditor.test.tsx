@@ -60,8 +60,17 @@ function fakeServer(doc: JourneyDocument, extra: Record<string, (body: unknown) 
       200,
       {
         templates: [
-          { id: "consultation-invite", subject: "Talk to us", html: "<p>Hi</p>", text: "Hi", sms: "", category: "marketing", updated_at: "" },
-          { id: "consultation-reminder", subject: "Still there?", html: "<p>Hi</p>", text: "Hi", sms: "Still there, {{ traits.firstName }}?", category: "marketing", updated_at: "" },
+          { id: "consultation-invite", subject: "Talk to us", html: "<p>Hi</p>", text: "Hi", sms: "", push: {}, category: "marketing", updated_at: "" },
+          {
+            id: "consultation-reminder",
+            subject: "Still there?",
+            html: "<p>Hi</p>",
+            text: "Hi",
+            sms: "Still there, {{ traits.firstName }}?",
+            push: { title: "Still there?", body: "{{ traits.firstName }}, the offer stands.", link: "myapp://offer" },
+            category: "marketing",
+            updated_at: "",
+          },
         ],
         next_cursor: null,
       },
@@ -172,7 +181,7 @@ describe("a form edit changes exactly its field", () => {
 
   test("send: the picker offers the templates of every page of the list", async () => {
     const doc = example("consultation.json");
-    const page = (id: string, next: string | null) => [200, { templates: [{ id, subject: `Subject of ${id}`, html: "", text: "Hi", sms: "", category: "marketing", updated_at: "" }], next_cursor: next }] as [number, unknown];
+    const page = (id: string, next: string | null) => [200, { templates: [{ id, subject: `Subject of ${id}`, html: "", text: "Hi", sms: "", push: {}, category: "marketing", updated_at: "" }], next_cursor: next }] as [number, unknown];
     let asked = 0;
     const { container, calls } = renderEditor(doc, {
       extra: { "GET /api/templates": () => [page("consultation-invite", "consultation-invite"), page("later-one", "later-one"), page("zz-last", null)][asked++] ?? [500, {}] },
@@ -223,7 +232,7 @@ describe("a form edit changes exactly its field", () => {
     await selectNode(container, "remind");
     const form = screen.getByRole("tabpanel");
     const channel = within(form).getByLabelText("Channel") as HTMLSelectElement;
-    expect([...channel.options].map((o) => o.textContent)).toEqual(["Email", "SMS"]);
+    expect([...channel.options].map((o) => o.textContent)).toEqual(["Email", "SMS", "Push"]);
     fireEvent.change(channel, { target: { value: "sms" } });
     expect(within(form).getByText(/to the person's phone trait/)).toBeTruthy();
     expect(within(form).getByText("If they cannot be reached (no phone number)")).toBeTruthy();
@@ -235,6 +244,37 @@ describe("a form edit changes exactly its field", () => {
     expect(within(preview).getByText("1 part")).toBeTruthy();
     expect(calls.find((c) => c.path === "/api/template-preview")?.body).toMatchObject({ template: { sms: "Still there, {{ traits.firstName }}?" } });
     expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step remind /channel: "email" -> "sms"']);
+  });
+
+  test("send: the channel push, with the template's notification previewed; templates without one are said so", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc, {
+      extra: {
+        "POST /api/template-preview": (body) => {
+          const { template } = body as Schemas["PreviewRequest"];
+          const part = (src = "") => ({ rendered: `${src.replace("{{ traits.firstName }}", "Ada")}\n` });
+          const push = { title: part(template.push?.title), body: part(template.push?.body), link: part(template.push?.link), image: part(template.push?.image) };
+          return [200, { subject: part(template.subject), html: part(""), text: part(""), sms: part(""), sms_segments: 0, push, context: {} }];
+        },
+      },
+    });
+    await selectNode(container, "remind");
+    const form = screen.getByRole("tabpanel");
+    fireEvent.change(within(form).getByLabelText("Channel"), { target: { value: "push" } });
+    expect(within(form).getByText(/to the person's devices: the push_tokens trait, kept from their events' context\.device\.token/)).toBeTruthy();
+    expect(within(form).getByText("If they cannot be reached (no push device)")).toBeTruthy();
+    // The list says which templates have a push notification, by its title; the preview is the notification, trimmed as it is sent.
+    const select = within(form).getByLabelText("Template");
+    await waitFor(() => expect(within(select).getAllByRole("option").map((o) => o.textContent)).toEqual(["Choose a template…", "consultation-invite (no push notification)", "consultation-reminder — Still there?"]));
+    const preview = within(form).getByRole("region", { name: "Preview" });
+    expect((await within(preview).findByText("Still there?")).tagName).toBe("STRONG");
+    expect(within(preview).getByText("Ada, the offer stands.")).toBeTruthy();
+    expect(within(preview).getByText("Opens: myapp://offer")).toBeTruthy();
+    expect(calls.find((c) => c.path === "/api/template-preview")?.body).toMatchObject({ template: { push: { title: "Still there?", link: "myapp://offer" } } });
+    // A template without one says so in the preview too.
+    fireEvent.change(select, { target: { value: "consultation-invite" } });
+    expect(await within(preview).findByText("No push notification: the template has no push title or body.")).toBeTruthy();
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step remind /channel: "email" -> "push"', '~ step remind /template: "consultation-reminder" -> "consultation-invite"']);
   });
 
   test("split: a weight", async () => {
@@ -326,9 +366,9 @@ test("the condition builder writes the documentation's JSON: the consultation en
   fireEvent.change(within(history).getAllByLabelText("History: count").at(-1) as HTMLElement, { target: { value: "0" } });
 
   // and reachable by email
-  pickFrom(filter(), "+ Add condition", "Reachable (email or SMS)");
+  pickFrom(filter(), "+ Add condition", "Reachable (email, SMS or push)");
   const reachable = within(filter()).getByLabelText("Reachable by: channel") as HTMLSelectElement;
-  expect([...reachable.options].map((o) => o.textContent)).toEqual(["email", "SMS"]);
+  expect([...reachable.options].map((o) => o.textContent)).toEqual(["email", "SMS", "push"]);
   expect(reachable.value).toBe("email");
 
   const body = (await saved(calls, doc.id)) as JourneyDocument;
@@ -337,15 +377,18 @@ test("the condition builder writes the documentation's JSON: the consultation en
   expect(JSON.stringify((body.entry as { filter: unknown }).filter)).toBe(JSON.stringify(want));
 });
 
-test("a reachable condition names its channel: email or SMS", async () => {
+test("a reachable condition names its channel: email, SMS or push", async () => {
   const doc = { ...example("consultation.json"), entry: { event: "Page Viewed", reentry: { after: "30d" } } } as JourneyDocument;
   const { container, calls } = renderEditor(doc);
   await selectNode(container, ENTRY_ID);
   const filter = () => within(screen.getByRole("tabpanel")).getByRole("region", { name: "Only if (filter)" });
-  pickFrom(filter(), "+ Add a condition", "Reachable (email or SMS)");
+  pickFrom(filter(), "+ Add a condition", "Reachable (email, SMS or push)");
   fireEvent.change(within(filter()).getByLabelText("Reachable by: channel"), { target: { value: "sms" } });
-  const body = (await saved(calls, doc.id)) as JourneyDocument;
+  let body = (await saved(calls, doc.id)) as JourneyDocument;
   expect((body.entry as { filter: unknown }).filter).toEqual({ reachable: "sms" });
+  fireEvent.change(within(filter()).getByLabelText("Reachable by: channel"), { target: { value: "push" } });
+  body = (await saved(calls, doc.id)) as JourneyDocument;
+  expect((body.entry as { filter: unknown }).filter).toEqual({ reachable: "push" });
 });
 
 describe("unsaved changes", () => {
