@@ -4,8 +4,9 @@
 // two history conditions, an invite, a wait for the booking with
 // a 3-day timeout, a reminder), publishes it, sends events through the Segment API, moves the
 // server's manual clock, sees the counts on the cards change, pauses and resumes it, runs a
-// backtest from the editor and sees its simulated counts, and stops it. A screenshot of each
-// state goes to $SCREENSHOTS.
+// backtest from the editor and sees its simulated counts, and stops it. On a journey applied as
+// code, it turns quiet hours on (the validator's problem shown at its field) and saves them in
+// the draft. A screenshot of each state goes to $SCREENSHOTS.
 //
 //   WAYFARER_URL      the server (default http://127.0.0.1:8420), started with
 //                     WAYFARER_TESTING_MANUAL_CLOCK (the script moves the clock)
@@ -286,6 +287,41 @@ test("journeys as code: a file applied as the CLI does opens on the canvas, and 
   const saved = await call("GET", `/api/journeys/${doc.id}`);
   // The same document (the server keeps its keys in its own order; the UI sends back what it got).
   assert.deepEqual(saved.draft, doc);
+});
+
+test("quiet hours: turned on in the journey's settings, a problem shown at its field, saved in the draft, said on the canvas", async () => {
+  const id = `${journeyId}-code`;
+  await page.goto(`${ui}/journeys/${id}`);
+  await page.locator(".card-text", { hasText: "Email: consultation-invite" }).waitFor();
+  // Nothing selected: the journey's settings, quiet hours off.
+  const quiet = panel().getByLabel("Quiet hours", { exact: true });
+  assert.equal(await quiet.isChecked(), false);
+  await quiet.check();
+  assert.equal(await panel().getByLabel("From", { exact: true }).inputValue(), "21:00");
+  assert.equal(await panel().getByLabel("To", { exact: true }).inputValue(), "08:00");
+  // Ending when they start: the server's validator says so at the field.
+  const to = panel().getByLabel("To", { exact: true });
+  await panel().getByLabel("From", { exact: true }).fill("22:00");
+  await to.fill("22:00");
+  await panel().locator(".ed-field", { has: page.getByLabel("To", { exact: true }) }).getByText('quiet hours end when they start: "to" must differ from "from"').waitFor();
+  assert.equal(await to.getAttribute("aria-invalid"), "true");
+  await to.fill("07:30");
+  await panel().getByLabel("A send in quiet hours", { exact: true }).selectOption("skip");
+  await page.getByRole("button", { name: /^Problems: (No problems found|\d+ warnings?)$/ }).waitFor();
+  assert.equal(await to.getAttribute("aria-invalid"), null);
+  // The canvas: in the journey-wide settings (folded in a corner while editing), and on each send.
+  await page.locator(".overview-fold > summary").click();
+  await page.getByRole("region", { name: "Journey-wide settings" }).getByText("22:00–07:30, skipped").waitFor();
+  await card("invite").getByTitle("Quiet hours 22:00–07:30, skipped: set for the whole journey").waitFor();
+  await card("remind").getByTitle("Quiet hours 22:00–07:30, skipped: set for the whole journey").waitFor();
+  await checkAccessible(page, "the journey's settings with quiet hours");
+  await shot("11-quiet-hours");
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await page.getByText("Draft saved").waitFor();
+  const saved = await call("GET", `/api/journeys/${id}`);
+  assert.deepEqual(saved.draft.quiet_hours, { from: "22:00", to: "07:30", then: "skip" });
+  // Only the draft has them: the live version is still the file.
+  assert.equal(saved.published.document.quiet_hours, undefined);
 });
 
 test("the page made no request elsewhere and threw no error", () => browser.clean());

@@ -294,26 +294,32 @@ impl Dispatcher {
             true => self.options.caps.iter().filter(|c| c.channel.as_ref().is_none_or(|ch| *ch == entry.channel)).cloned().collect(),
             false => Vec::new(),
         };
-        if consent.is_none() && caps.is_empty() && !marketing {
+        // An email goes nowhere when its address bounced for good (whatever the category).
+        let email_to = (channel == Channel::Email).then(|| entry.payload.to.clone()).flatten();
+        if consent.is_none() && caps.is_empty() && !marketing && email_to.is_none() {
             return Ok(None);
         }
-        let (unsubscribed, counts) = self
+        let (unsubscribed, bounced, counts) = self
             .blocking(move |s| {
                 let mut tx = s.read()?;
                 let id = tx.canonical(profile)?.unwrap_or(profile);
-                let unsubscribed = match consent {
-                    Some(t) => tx.profile(id)?.is_some_and(|p| p.traits.get(t) == Some(&Value::Bool(true))),
-                    None => false,
-                };
+                let traits = tx.profile(id)?.map(|p| p.traits).unwrap_or_default();
+                let unsubscribed = consent.is_some_and(|t| traits.get(t) == Some(&Value::Bool(true)));
+                let bounced = email_to.filter(|to| {
+                    traits.get(EMAIL_BOUNCED).and_then(Value::as_str).is_some_and(|b| b.trim().eq_ignore_ascii_case(to.trim()))
+                });
                 let mut counts = Vec::new();
                 for cap in caps {
                     let sent = tx.sends_since(profile, cap.channel.as_deref(), now.minus(cap.within))?;
                     counts.push((cap, sent));
                 }
-                Ok((unsubscribed, counts))
+                Ok((unsubscribed, bounced, counts))
             })
             .await
             .map_err(|e| deliver::Error::Retryable(format!("reading the person's consent: {e}")))?;
+        if let Some(address) = bounced {
+            return Ok(Some(format!("the address {address} bounced for good (trait {EMAIL_BOUNCED})")));
+        }
         match (unsubscribed, channel) {
             (false, _) => {}
             (true, Channel::Email) => {
@@ -574,6 +580,10 @@ impl Dispatcher {
 /// The trait that unsubscribes a person from marketing email when `true` (set by the one-click
 /// unsubscribe, or by an identify).
 pub const EMAIL_UNSUBSCRIBED: &str = "email_unsubscribed";
+
+/// The trait holding an email address that bounced for good (a hard bounce): no email goes
+/// to the person while their `email` is still that address.
+pub const EMAIL_BOUNCED: &str = "email_bounced";
 
 /// The trait that stops every SMS to a person when `true` (set when they reply STOP, when the
 /// provider refuses a message because they did, or by an identify).

@@ -26,7 +26,7 @@ use store::Store;
 use tokio::sync::oneshot;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use dispatch::{EMAIL_UNSUBSCRIBED, PUSH_UNSUBSCRIBED, RetryPolicy, SMS_UNSUBSCRIBED, SMS_UNSUBSCRIBED_EVENT};
+pub use dispatch::{EMAIL_BOUNCED, EMAIL_UNSUBSCRIBED, PUSH_UNSUBSCRIBED, RetryPolicy, SMS_UNSUBSCRIBED, SMS_UNSUBSCRIBED_EVENT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

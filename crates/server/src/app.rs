@@ -177,6 +177,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/{call}", post(ingest::ingest))
+        .route("/v1/feedback/email", post(crate::feedback::email))
         // The API's description is public: it holds no data.
         .route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .nest("/api", api)

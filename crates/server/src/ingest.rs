@@ -34,7 +34,7 @@ fn call_kind(call: &str) -> Option<Option<Kind>> {
     })
 }
 
-fn basic_user(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn basic_user(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
@@ -42,7 +42,7 @@ fn basic_user(headers: &HeaderMap) -> Option<String> {
     Some(text.split_once(':').map_or(text.as_str(), |(user, _)| user).to_owned())
 }
 
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::new(Code::PayloadTooLarge, format!("the request body is larger than {limit} bytes"));
     let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
     let encoding = headers.get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity").trim().to_ascii_lowercase();

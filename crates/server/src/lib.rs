@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod feedback;
 pub mod ingest;
 pub mod openapi;
 pub mod sms;

@@ -337,6 +337,8 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     let ea = tx.outbox_entry(a).expect("get").expect("exists");
     assert_eq!((ea.status, ea.attempts, ea.result), (OutboxStatus::Captured, 2, Some(json!({"subject": "Hi"}))));
     assert_eq!(ea.payload, payload("r1:1:0"), "the payload reads back as written");
+    assert_eq!(tx.outbox_by_key("r1:1:0").expect("by key").map(|e| e.id), Some(a));
+    assert_eq!(tx.outbox_by_key("r9:9:9").expect("by key"), None);
     assert_eq!(tx.due_outbox("email", t(1000), 10).expect("due").len(), 0);
     assert_eq!(tx.messages(Some(OutboxStatus::Failed), None, None, 10).expect("failed")[0].last_error.as_deref(), Some("550 no such user"));
     assert_eq!(tx.messages(None, Some(p), None, 10).expect("all").iter().map(|e| e.id).collect::<Vec<_>>(), [c, b, a]);
@@ -381,6 +383,7 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     assert_eq!(tx.messaged_at("sms", "+14155550199", 10).expect("at"), [q]);
     assert_eq!(tx.messaged_at("email", "+14155550100", 10).expect("at"), [], "per channel");
     assert_eq!(tx.messaged_at("email", "a@x.test", 10).expect("at"), [p]);
+    assert_eq!(tx.messaged_at("email", "A@X.test", 10).expect("at"), [p], "email addresses in any case");
     tx.commit().expect("commit");
 }
 

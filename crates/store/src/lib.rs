@@ -743,12 +743,15 @@ pub trait Tx {
     fn next_outbox_due(&mut self, channel: &str) -> Result<Option<Timestamp>>;
     fn record_attempt(&mut self, id: OutboxId, attempt: &Attempt, now: Timestamp) -> Result<()>;
     fn outbox_entry(&mut self, id: OutboxId) -> Result<Option<OutboxEntry>>;
+    /// The entry with this idempotency key (an email's `Message-ID` names it).
+    fn outbox_by_key(&mut self, key: &str) -> Result<Option<OutboxEntry>>;
     /// How many capped (marketing) messages of a channel went to a person (sent or captured)
     /// since `since`: what frequency caps count.
     /// `channel` `None`: on every channel.
     fn sends_since(&mut self, profile: ProfileId, channel: Option<&str>, since: Timestamp) -> Result<i64>;
-    /// The people messages of a channel went to at `address` (a phone number), the one messaged
-    /// last first: whom an inbound message from that address is about.
+    /// The people messages of a channel went to at `address` (a phone number; an email address
+    /// in any case), the one messaged last first: whom an inbound message or a bounce from that
+    /// address is about.
     fn messaged_at(&mut self, channel: &str, address: &str, limit: usize) -> Result<Vec<ProfileId>>;
     /// How many entries each channel has waiting to be sent (pending), by channel name.
     fn outbox_pending(&mut self) -> Result<Vec<(String, i64)>>;

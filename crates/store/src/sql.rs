@@ -246,6 +246,15 @@ fn version_row(r: &Row) -> Result<JourneyVersion> {
     })
 }
 
+/// How an address is kept for `messaged_at`: an email address in lower case (mail systems
+/// treat them alike), any other as it is.
+fn address_key(channel: &str, address: &str) -> String {
+    match channel {
+        "email" => address.trim().to_lowercase(),
+        _ => address.to_owned(),
+    }
+}
+
 fn template_row(r: &Row) -> Result<Template> {
     Ok(Template {
         id: TemplateId(r.text(0)?.to_owned()),
@@ -732,7 +741,7 @@ impl<C: Conn> Tx for SqlTx<C> {
                 e.due.0,
                 now.0,
                 now.0,
-                e.payload.to.as_deref()
+                e.payload.to.as_deref().map(|to| address_key(&e.channel, to))
             ],
         )?;
         match first(rows, |r| Ok(OutboxId(r.int(0)?)))? {
@@ -791,6 +800,11 @@ impl<C: Conn> Tx for SqlTx<C> {
         first(rows, outbox_row)
     }
 
+    fn outbox_by_key(&mut self, key: &str) -> Result<Option<OutboxEntry>> {
+        let rows = self.conn.query(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE idempotency_key = ?"), params![key])?;
+        first(rows, outbox_row)
+    }
+
     fn sends_since(&mut self, profile: ProfileId, channel: Option<&str>, since: Timestamp) -> Result<i64> {
         const COUNTED: &str =
             "SELECT COUNT(*) FROM outbox WHERE profile_id = ? AND capped = 1 AND status IN ('sent', 'captured') AND updated_at >= ?";
@@ -804,7 +818,7 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn messaged_at(&mut self, channel: &str, address: &str, n: usize) -> Result<Vec<ProfileId>> {
         let rows = self.conn.query(
             "SELECT profile_id FROM outbox WHERE channel = ? AND address = ? GROUP BY profile_id ORDER BY MAX(id) DESC LIMIT ?",
-            params![channel, address, limit(n)],
+            params![channel, address_key(channel, address), limit(n)],
         )?;
         all(rows, |r| Ok(ProfileId(r.int(0)?)))
     }

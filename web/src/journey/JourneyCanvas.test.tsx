@@ -62,6 +62,19 @@ test("goal, exits and re-entry are journey-wide, beside the graph", () => {
   expect(overview.getByText("Sales Contacted")).toBeTruthy();
 });
 
+test("quiet hours: beside the graph, and said on every send's card", () => {
+  const { container } = renderCanvas({ doc: { ...consultation, quiet_hours: { from: "21:00", to: "08:00", then: "hold" } } });
+  const overview = within(screen.getByRole("region", { name: "Journey-wide settings" }));
+  expect(overview.getByText("Quiet hours")).toBeTruthy();
+  expect(overview.getByText("21:00–08:00, held")).toBeTruthy();
+  for (const id of ["invite", "remind"]) {
+    expect(card(container, id).getByTitle("Quiet hours 21:00–08:00, held: set for the whole journey").textContent).toBe("quiet hours");
+    expect(container.querySelector(`.react-flow__node[data-id="${id}"]`)?.getAttribute("aria-label")).toMatch(/\(quiet hours 21:00–08:00, held\)$/);
+  }
+  // Not on the other steps: a wait for an event sends nothing.
+  expect(container.querySelectorAll(".card-quiet")).toHaveLength(2);
+});
+
 test("counts on the cards, with shares of the entries", () => {
   const { container } = renderCanvas({ counts: { [ENTRY_ID]: { entered: 310 }, booked: { entered: 62, waiting: 41, passed: 21 } } });
   const booked = card(container, "booked");

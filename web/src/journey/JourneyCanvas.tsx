@@ -25,6 +25,7 @@ import type { NodeCounts } from "./counts";
 import { describe } from "./describe";
 import { placeDiagnostics, type CanvasDiagnostic } from "./diagnostics";
 import type { JourneyDocument, StepType } from "./doc";
+import { quietHoursText } from "./facts";
 import { ENTRY_ID, toGraph, type GraphEdge, type GraphNode, type JourneyGraph } from "./graph";
 import { JourneyEdge, type RouteEdge } from "./JourneyEdge";
 import { JourneyOverview } from "./JourneyOverview";
@@ -201,6 +202,8 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
   // Typing in a form changes the document, rarely its shape: keep the positions then.
   const positions = useMemo(() => layout(graph), [shape]);
   const placed = useMemo(() => placeDiagnostics(graph, diagnostics ?? []), [graph, diagnostics]);
+  // Quiet hours apply to every send: its card says so.
+  const quiet = doc.quiet_hours ? quietHoursText(doc.quiet_hours) : undefined;
   const cache = useRef(new Map<string, { key: unknown[]; node: CardNode }>());
   const previousList = useRef<CardNode[]>(undefined);
 
@@ -219,7 +222,8 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
       // The entry's outputs depend on whether there is a first step; a step's, on the step only.
       const out = from.get(node.id) ?? [];
       const firstStep = node.kind === "entry" ? out.length > 0 : null;
-      const key = [source, node.endings.join("\n"), box.x, box.y, isSelected, nodeCounts, entries, simulated, shownDiagnostics(diags), mark, !!editing, firstStep];
+      const quietHere = node.kind === "send" ? quiet : undefined;
+      const key = [source, node.endings.join("\n"), box.x, box.y, isSelected, nodeCounts, entries, simulated, shownDiagnostics(diags), mark, !!editing, firstStep, quietHere];
       const old = cache.current.get(node.id);
       if (old && old.key.every((k, i) => k === key[i])) {
         next.set(node.id, old);
@@ -236,7 +240,7 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
         draggable: false,
         connectable: !!editing,
         selected: isSelected,
-        ariaLabel: `${title(node)}: ${fullText}`,
+        ariaLabel: `${title(node)}: ${fullText}${quietHere ? ` (quiet hours ${quietHere})` : ""}`,
         data: {
           node,
           title: title(node),
@@ -247,6 +251,7 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
           simulated,
           diagnostics: diags ?? [],
           mark,
+          quiet: quietHere,
           outputs: editing ? outputsOf(node, out) : undefined,
         },
       };
@@ -259,7 +264,7 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
     const same = previous && list.every((n, i) => previous[i].node === n);
     cache.current = next;
     return same && previousList.current ? previousList.current : (previousList.current = list);
-  }, [graph, positions, counts, placed, selected, simulated, marks, editing]);
+  }, [graph, positions, counts, placed, selected, simulated, marks, editing, quiet]);
 
   const edges = useMemo(
     (): RouteEdge[] =>

@@ -32,6 +32,8 @@ export type CardData = {
   simulated?: boolean;
   diagnostics: CanvasDiagnostic[];
   mark?: DiffMark;
+  /** A send under the journey's quiet hours: them in words ("21:00–08:00, held"). */
+  quiet?: string;
   /** Editing: the outputs, shown under the card when it is selected. */
   outputs?: CardOutput[];
 };
@@ -114,7 +116,7 @@ function Outputs({ id, outputs }: { id: string; outputs: CardOutput[] }) {
 
 /** A node's card: icon and colour of its kind, title, what it does, counts and problems. */
 export function NodeCard({ id, data, selected }: NodeProps<CardNode>) {
-  const { node, title, text, fullText, counts, entries, diagnostics, simulated, mark, outputs } = data;
+  const { node, title, text, fullText, counts, entries, diagnostics, simulated, mark, quiet, outputs } = data;
   const { label, Icon } = KINDS[node.kind];
   const editable = outputs !== undefined;
   // The outputs' handles come and go with the selection: React Flow measures handles again only when told.
@@ -132,6 +134,11 @@ export function NodeCard({ id, data, selected }: NodeProps<CardNode>) {
         </span>
         <span className="card-kind">{label}</span>
         {mark && <span className={`diff-mark diff-${mark}`}>{mark}</span>}
+        {quiet && (
+          <span className="card-quiet" title={`Quiet hours ${quiet}: set for the whole journey`}>
+            quiet hours
+          </span>
+        )}
         <Endings labels={node.endings} />
         <DiagnosticBadge items={diagnostics} />
       </div>

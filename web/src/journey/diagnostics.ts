@@ -1,5 +1,5 @@
 // Where each validator diagnostic shows on the canvas: on its step, on the entry, or on the
-// journey as a whole (goal, exits, id, name...).
+// journey as a whole (goal, exits, id, name...); and in a form, at the field it is about.
 import { ENTRY_ID, type JourneyGraph } from "./graph";
 
 /** A diagnostic as POST /api/journeys/validate reports it. */
@@ -26,4 +26,9 @@ export function placeDiagnostics(graph: JourneyGraph, diagnostics: CanvasDiagnos
     else (placed.byNode[node] ??= []).push(d);
   }
   return placed;
+}
+
+/** The diagnostics about the value at `path` (a JSON pointer) or inside it: what its field shows. */
+export function diagnosticsAt(diagnostics: readonly CanvasDiagnostic[] | undefined, path: string): CanvasDiagnostic[] {
+  return (diagnostics ?? []).filter((d) => d.path === path || d.path.startsWith(`${path}/`));
 }

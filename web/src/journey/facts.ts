@@ -1,6 +1,6 @@
-// What holds for the whole journey, in words: its goal, its exits, the entry's rules. These are
-// not nodes: they apply wherever a run is.
-import type { EventMatch, JourneyDocument } from "./doc";
+// What holds for the whole journey, in words: its goal, its exits, the entry's rules, its quiet
+// hours. These are not nodes: they apply wherever a run is.
+import type { EventMatch, JourneyDocument, QuietHours } from "./doc";
 import { conditionText, durationText } from "./describe";
 
 export interface Fact {
@@ -10,6 +10,12 @@ export interface Fact {
 
 function matchText(m: EventMatch): string {
   return m.filter ? `${m.event} where ${conditionText(m.filter)}` : m.event;
+}
+
+/** "21:00–08:00, held": sends in them wait until they end; "…, skipped": they are not sent. */
+export function quietHoursText(q: QuietHours): string {
+  // A document being edited may have a time missing: "?" holds its place.
+  return `${q.from || "?"}–${q.to || "?"}, ${q.then === "skip" ? "skipped" : "held"}`;
 }
 
 export function journeyFacts(doc: JourneyDocument): Fact[] {
@@ -28,5 +34,6 @@ export function journeyFacts(doc: JourneyDocument): Fact[] {
   if (entry.limit !== undefined) facts.push({ label: "Limit", text: `${entry.limit.toLocaleString("en")} runs in all` });
   if (entry.holdout !== undefined) facts.push({ label: "Holdout", text: `${entry.holdout}% in a control group` });
   if (doc.timezone) facts.push({ label: "Time zone", text: doc.timezone });
+  if (doc.quiet_hours) facts.push({ label: "Quiet hours", text: quietHoursText(doc.quiet_hours) });
   return facts;
 }

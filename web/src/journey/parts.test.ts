@@ -3,7 +3,7 @@
 import { describe as group, expect, test } from "vitest";
 import { EXAMPLES } from "../examples";
 import { countBadges } from "./counts";
-import { placeDiagnostics, type CanvasDiagnostic } from "./diagnostics";
+import { diagnosticsAt, placeDiagnostics, type CanvasDiagnostic } from "./diagnostics";
 import type { JourneyDocument } from "./doc";
 import { journeyFacts } from "./facts";
 import { ENTRY_ID, toGraph } from "./graph";
@@ -20,6 +20,13 @@ group("placeDiagnostics", () => {
     const placed = placeDiagnostics(graph, [d("booked", "/steps/1/events/0/event"), d(undefined, "/entry/filter"), d(undefined, "/goal/event"), d("gone", "/steps/9")]);
     expect(Object.keys(placed.byNode)).toEqual(["booked", ENTRY_ID]);
     expect(placed.journey.map((x) => x.path)).toEqual(["/goal/event", "/steps/9"]);
+  });
+
+  test("a field's: at its path or inside it, not at a longer key beside it", () => {
+    const all = [d(undefined, "/quiet_hours/to"), d(undefined, "/quiet_hours"), d(undefined, "/quiet_hours_x"), d(undefined, "/timezone")];
+    expect(diagnosticsAt(all, "/quiet_hours").map((x) => x.path)).toEqual(["/quiet_hours/to", "/quiet_hours"]);
+    expect(diagnosticsAt(all, "/quiet_hours/to").map((x) => x.path)).toEqual(["/quiet_hours/to"]);
+    expect(diagnosticsAt(undefined, "/quiet_hours")).toEqual([]);
   });
 });
 
@@ -60,6 +67,17 @@ group("journeyFacts", () => {
       "Exits on": "Unsubscribed",
       Holdout: "10% in a control group",
     });
+  });
+
+  test("quiet hours: their times, and whether sends in them are held or skipped", () => {
+    const doc: JourneyDocument = { id: "x", timezone: "Europe/Oslo", quiet_hours: { from: "21:00", to: "08:00" }, entry: { api: true }, steps: [] };
+    expect(journeyFacts(doc)).toEqual([
+      { label: "Time zone", text: "Europe/Oslo" },
+      { label: "Quiet hours", text: "21:00–08:00, held" },
+    ]);
+    expect(journeyFacts({ ...doc, quiet_hours: { from: "22:30", to: "07:00", then: "skip" } })[1].text).toBe("22:30–07:00, skipped");
+    // A time being typed (or cleared) is a "?", not "undefined".
+    expect(journeyFacts({ ...doc, quiet_hours: { from: "", to: "07:00", then: "hold" } })[1].text).toBe("?–07:00, held");
   });
 
   test("limits and concurrency", () => {

@@ -113,6 +113,7 @@ export function Select<T extends string>({
   onChange,
   hint,
   hideLabel,
+  invalid,
 }: {
   label: string;
   value: T;
@@ -120,10 +121,12 @@ export function Select<T extends string>({
   onChange: (v: T) => void;
   hint?: ReactNode;
   hideLabel?: boolean;
+  /** The validator has a problem with it (shown in the hint). */
+  invalid?: boolean;
 }) {
   const id = useId();
   const select = (
-    <select id={id} value={value} onChange={(e) => onChange(e.target.value as T)} aria-label={hideLabel ? label : undefined}>
+    <select id={id} value={value} onChange={(e) => onChange(e.target.value as T)} aria-label={hideLabel ? label : undefined} aria-invalid={invalid || undefined}>
       {options.map((o) => (
         <option key={o.value} value={o.value}>
           {o.label}
@@ -239,12 +242,12 @@ export function DurationInput({
   );
 }
 
-/** A local time of day ("09:00"). */
-export function TimeInput({ label, value, onChange, hint, quarter }: { label: string; value: string | undefined; onChange: (v: string) => void; hint?: ReactNode; quarter?: boolean }) {
+/** A local time of day ("09:00"). `invalid`: the validator has a problem with it (shown in the hint). */
+export function TimeInput({ label, value, onChange, hint, quarter, invalid }: { label: string; value: string | undefined; onChange: (v: string) => void; hint?: ReactNode; quarter?: boolean; invalid?: boolean }) {
   const id = useId();
   return (
     <Field label={label} hint={hint} id={id}>
-      <input id={id} type="time" step={quarter ? 900 : 60} value={value ?? ""} onChange={(e) => onChange(e.target.value.slice(0, 5))} />
+      <input id={id} type="time" step={quarter ? 900 : 60} value={value ?? ""} aria-invalid={invalid || undefined} onChange={(e) => onChange(e.target.value.slice(0, 5))} />
     </Field>
   );
 }

@@ -3,7 +3,8 @@
 // by its path: nothing else in the document changes.
 import { useEffect, useId, useState, type ReactNode } from "react";
 import { CHANNELS } from "../describe";
-import type { JourneyDocument } from "../doc";
+import { diagnosticsAt, type CanvasDiagnostic } from "../diagnostics";
+import type { JourneyDocument, QuietThen } from "../doc";
 import { ENTRY_ID } from "../graph";
 import { getIn, isObject, pointer, type Json, type Path } from "../json";
 import { KINDS } from "../kinds";
@@ -763,7 +764,59 @@ function EventMatches({ label, value, onChange }: { label: string; value: unknow
   );
 }
 
-export function JourneySettings({ isNew, control }: { isNew: boolean; control?: ReactNode }) {
+/** The validator's messages about a field, in place of its hint (as the step id's problems show). */
+function problemHint(problems: CanvasDiagnostic[], hint?: ReactNode): ReactNode {
+  if (problems.length === 0) return hint;
+  return <span className={problems.some((d) => d.severity === "error") ? "ed-error" : undefined}>{problems.map((d) => d.message).join("; ")}</span>;
+}
+
+const QUIET_THEN: { value: QuietThen; label: string }[] = [
+  { value: "hold", label: "Hold sends until they end" },
+  { value: "skip", label: "Skip sends" },
+];
+
+/**
+ * Quiet hours: no message goes out in them, on each person's wall clock; a send then waits
+ * until they end, or is skipped. Off, the document has no `quiet_hours` at all.
+ */
+function QuietHoursSetting({ diagnostics }: { diagnostics?: CanvasDiagnostic[] }) {
+  const { get, set, type } = useAt(["quiet_hours"]);
+  const quiet = get([]);
+  const [from, to, then] = ["from", "to", "then"].map((k) => diagnosticsAt(diagnostics, `/quiet_hours/${k}`));
+  // Anything else about it (not an object, a key it does not have) shows under the whole.
+  const rest = diagnosticsAt(diagnostics, "/quiet_hours").filter((d) => ![...from, ...to, ...then].includes(d));
+  const thenValue = (str(get(["then"])) ?? "hold") as QuietThen;
+  return (
+    <>
+      <Checkbox
+        label="Quiet hours"
+        checked={quiet !== undefined}
+        onChange={(v) => set([], v ? { from: "21:00", to: "08:00", then: "hold" } : undefined)}
+        hint="On each person's wall clock (their timezone trait, else the journey's); applies to every send step."
+      />
+      {quiet !== undefined && (
+        <div className="ed-item">
+          <div className="ed-pair">
+            <TimeInput label="From" value={str(get(["from"]))} invalid={from.length > 0} hint={problemHint(from)} onChange={(v) => type(["from"], v)} />
+            <TimeInput label="To" value={str(get(["to"]))} invalid={to.length > 0} hint={problemHint(to, "Earlier than From: over midnight.")} onChange={(v) => type(["to"], v)} />
+          </div>
+          <Select
+            label="A send in quiet hours"
+            value={thenValue}
+            options={QUIET_THEN}
+            invalid={then.length > 0}
+            hint={problemHint(then, thenValue === "skip" ? "The run goes on to the send's next step." : "The run waits at the send; exits and the goal still apply.")}
+            onChange={(v) => set(["then"], v)}
+          />
+          {rest.length > 0 && <p className="ed-error">{rest.map((d) => d.message).join("; ")}</p>}
+        </div>
+      )}
+    </>
+  );
+}
+
+/** The journey's own settings, shown when nothing is selected; `diagnostics` are the validator's, shown at their fields. */
+export function JourneySettings({ isNew, control, diagnostics }: { isNew: boolean; control?: ReactNode; diagnostics?: CanvasDiagnostic[] }) {
   const { doc, edit, names } = useEditor();
   const { get, set, type } = useAt([]);
   const goal = get(["goal"]);
@@ -787,6 +840,7 @@ export function JourneySettings({ isNew, control }: { isNew: boolean; control?: 
         )}
         <TextInput label="Name" value={str(get(["name"]))} onChange={(v) => type(["name"], v === "" ? undefined : v)} />
         <TimezoneInput label="Time zone" value={str(get(["timezone"]))} onChange={(v) => type(["timezone"], v === "" ? undefined : v)} hint="For people without a valid timezone trait; default UTC." />
+        <QuietHoursSetting diagnostics={diagnostics} />
         {control}
         <h3 className="ed-section">Goal</h3>
         {goal === undefined ? (

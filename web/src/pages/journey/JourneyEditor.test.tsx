@@ -313,6 +313,57 @@ describe("a form edit changes exactly its field", () => {
     expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ /name: "Invite engaged visitors to a free consultation" -> "Consultations"']);
   });
 
+  test("the journey: quiet hours, off by default; on, their times and what a send in them does; off, gone", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    const form = screen.getByRole("tabpanel");
+    const quiet = within(form).getByLabelText("Quiet hours") as HTMLInputElement;
+    expect(quiet.checked).toBe(false);
+    expect(within(form).queryByLabelText("From")).toBeNull();
+    expect(within(form).getByText(/On each person's wall clock .*; applies to every send step\./)).toBeTruthy();
+    fireEvent.click(quiet);
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['+ /quiet_hours: {"from":"21:00","then":"hold","to":"08:00"}']);
+    expect((within(form).getByLabelText("A send in quiet hours") as HTMLSelectElement).selectedOptions[0].textContent).toBe("Hold sends until they end");
+    fireEvent.change(within(form).getByLabelText("From"), { target: { value: "22:30" } });
+    fireEvent.change(within(form).getByLabelText("To"), { target: { value: "07:00" } });
+    fireEvent.change(within(form).getByLabelText("A send in quiet hours"), { target: { value: "skip" } });
+    expect(((await saved(calls, doc.id)) as JourneyDocument).quiet_hours).toEqual({ from: "22:30", to: "07:00", then: "skip" });
+    // The canvas says so beside the graph, and on the sends' cards.
+    expect(within(screen.getByRole("region", { name: "Journey-wide settings" })).getByText("22:30–07:00, skipped")).toBeTruthy();
+    await waitFor(() => expect(container.querySelectorAll(".card-quiet")).toHaveLength(2));
+    fireEvent.click(quiet);
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect("quiet_hours" in body).toBe(false);
+    expect(changes(doc, body)).toEqual([]);
+    expect(within(form).queryByLabelText("From")).toBeNull();
+    expect(container.querySelectorAll(".card-quiet")).toHaveLength(0);
+  });
+
+  test("the journey: the validator's diagnostic about quiet hours shows at its field, and goes when fixed", async () => {
+    const doc: JourneyDocument = { ...example("consultation.json"), quiet_hours: { from: "21:00", to: "21:00" } };
+    const message = 'quiet hours end when they start: "to" must differ from "from"';
+    renderEditor(doc, {
+      extra: {
+        "POST /api/journeys/validate": (body) => {
+          const q = (body as JourneyDocument).quiet_hours;
+          const diagnostics = q && q.from === q.to ? [{ path: "/quiet_hours/to", code: "invalid_field", severity: "error", message }] : [];
+          return [200, { valid: diagnostics.length === 0, diagnostics }];
+        },
+      },
+    });
+    const form = screen.getByRole("tabpanel");
+    const to = within(form).getByLabelText("To");
+    const field = to.closest(".ed-field") as HTMLElement;
+    await waitFor(() => expect(within(field).getByText(message).className).toBe("ed-error"));
+    expect(to.getAttribute("aria-invalid")).toBe("true");
+    expect(within(form).getByLabelText("From").getAttribute("aria-invalid")).toBeNull();
+    expect(within(form).getAllByText(message)).toHaveLength(1);
+    fireEvent.change(to, { target: { value: "08:00" } });
+    await waitFor(() => expect(within(field).queryByText(message)).toBeNull());
+    expect(to.getAttribute("aria-invalid")).toBeNull();
+    expect(within(field).getByText("Earlier than From: over midnight.")).toBeTruthy();
+  });
+
   test("renaming a step renames every reference to it", async () => {
     const doc = example("consultation.json");
     const { container, calls } = renderEditor(doc);

@@ -667,6 +667,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
                 ) : (
                   <JourneySettings
                     isNew={isNew}
+                    diagnostics={diagnostics}
                     control={
                       view?.published && (
                         <section className="control" aria-label="Control group">
