@@ -5,8 +5,8 @@
 // a 3-day timeout, a reminder), publishes it, sends events through the Segment API, moves the
 // server's manual clock, sees the counts on the cards change, pauses and resumes it, runs a
 // backtest from the editor and sees its simulated counts, and stops it. On a journey applied as
-// code, it turns quiet hours on (the validator's problem shown at its field) and saves them in
-// the draft. A screenshot of each state goes to $SCREENSHOTS.
+// code, it turns quiet hours and a frequency cap on (the validator's problems shown at their
+// fields) and saves them in the draft. A screenshot of each state goes to $SCREENSHOTS.
 //
 //   WAYFARER_URL      the server (default http://127.0.0.1:8420), started with
 //                     WAYFARER_TESTING_MANUAL_CLOCK (the script moves the clock)
@@ -322,6 +322,38 @@ test("quiet hours: turned on in the journey's settings, a problem shown at its f
   assert.deepEqual(saved.draft.quiet_hours, { from: "22:00", to: "07:30", then: "skip" });
   // Only the draft has them: the live version is still the file.
   assert.equal(saved.published.document.quiet_hours, undefined);
+});
+
+test("frequency cap: turned on in the journey's settings, a problem shown at its field, saved in the draft beside the quiet hours", async () => {
+  const id = `${journeyId}-code`;
+  await page.goto(`${ui}/journeys/${id}`);
+  await page.locator(".card-text", { hasText: "Email: consultation-invite" }).waitFor();
+  const cap = panel().getByLabel("Frequency cap", { exact: true });
+  assert.equal(await cap.isChecked(), false);
+  await cap.check();
+  const max = panel().getByLabel("At most", { exact: true });
+  assert.equal(await max.inputValue(), "3");
+  assert.equal(await panel().getByLabel("Within: number", { exact: true }).inputValue(), "7");
+  assert.equal(await panel().getByLabel("Within: unit", { exact: true }).inputValue(), "d");
+  // No messages at all is not a cap: the server's validator says so at the field.
+  await max.fill("0");
+  await panel().locator(".ed-field", { has: page.getByLabel("At most", { exact: true }) }).getByText('"max" is how many messages at most: a whole number from 1').waitFor();
+  assert.equal(await max.getAttribute("aria-invalid"), "true");
+  await max.fill("2");
+  await panel().getByLabel("Within: unit", { exact: true }).selectOption("w");
+  await page.getByRole("button", { name: /^Problems: (No problems found|\d+ warnings?)$/ }).waitFor();
+  assert.equal(await max.getAttribute("aria-invalid"), null);
+  await page.locator(".overview-fold > summary").click();
+  await page.getByRole("region", { name: "Journey-wide settings" }).getByText("at most 2 messages in 7w").waitFor();
+  await checkAccessible(page, "the journey's settings with a frequency cap");
+  await shot("12-cap");
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await page.getByText("Draft saved").waitFor();
+  const saved = await call("GET", `/api/journeys/${id}`);
+  assert.deepEqual(saved.draft.cap, { max: 2, within: "7w" });
+  // The quiet hours saved before are still there; the live version is still the file.
+  assert.deepEqual(saved.draft.quiet_hours, { from: "22:00", to: "07:30", then: "skip" });
+  assert.equal(saved.published.document.cap, undefined);
 });
 
 test("the page made no request elsewhere and threw no error", () => browser.clean());

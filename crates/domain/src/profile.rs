@@ -72,9 +72,7 @@ impl Profile {
             tokens.retain(|t| t != token);
             tokens.push(token.to_owned());
         }
-        if tokens.len() > MAX_DEVICES {
-            tokens.drain(..tokens.len() - MAX_DEVICES);
-        }
+        keep_newest(&mut tokens);
         if tokens == before {
             return false;
         }
@@ -98,9 +96,7 @@ impl Profile {
             if theirs_later { (self.push_tokens(), other.push_tokens()) } else { (other.push_tokens(), self.push_tokens()) };
         let mut devices: Vec<String> = first.into_iter().filter(|t| !last.contains(t)).collect();
         devices.extend(last);
-        if devices.len() > MAX_DEVICES {
-            devices.drain(..devices.len() - MAX_DEVICES);
-        }
+        keep_newest(&mut devices);
         for (key, value) in &other.traits {
             let theirs = other.trait_times.get(key).copied().unwrap_or(Timestamp(i64::MIN));
             let ours = self.trait_times.get(key).copied();
@@ -113,6 +109,11 @@ impl Profile {
             self.traits.insert(PUSH_TOKENS.into(), Value::from(devices));
         }
     }
+}
+
+/// Drops the devices seen longest ago (the list's start) beyond `MAX_DEVICES`.
+fn keep_newest(devices: &mut Vec<String>) {
+    devices.drain(..devices.len().saturating_sub(MAX_DEVICES));
 }
 
 /// The push device tokens in `traits` (the `push_tokens` list's strings).
@@ -237,6 +238,12 @@ mod tests {
         }
         known.absorb(&many);
         assert_eq!(known.push_tokens(), ["phone", "m1", "m2", "m3", "m4"], "at most {MAX_DEVICES}");
+        // Written at the same time: ours last, as a tie keeps ours for every trait.
+        let (mut ours, mut theirs) = (Profile::new(ProfileId(7)), Profile::new(ProfileId(8)));
+        ours.note_device(&device("mine", 50));
+        theirs.note_device(&device("yours", 50));
+        ours.absorb(&theirs);
+        assert_eq!(ours.push_tokens(), ["yours", "mine"]);
         let mut none = Profile::new(ProfileId(5));
         none.absorb(&Profile::new(ProfileId(6)));
         assert!(!none.traits.contains_key(PUSH_TOKENS), "no devices: no trait");

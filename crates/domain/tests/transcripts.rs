@@ -356,7 +356,7 @@ impl Driver {
 /// An effect as the outbox would carry it.
 fn shown(effect: &Effect) -> String {
     match effect {
-        Effect::Send { node, channel, template } => format!("{node}: send {} {template}", channel.as_str()),
+        Effect::Send { node, channel, template, .. } => format!("{node}: send {} {template}", channel.as_str()),
         Effect::Webhook { node, url, method, body, save } => {
             format!("{node}: {method} {url} body {} save {save:?}", body.as_ref().map_or("none".to_owned(), Value::to_string))
         }

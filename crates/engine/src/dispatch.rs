@@ -201,7 +201,15 @@ pub(crate) struct Dispatcher {
     templates: std::sync::Mutex<HashMap<TemplateId, (store::Template, std::time::Instant)>>,
     /// Marketing messages the controls let through and not yet recorded, and their person (a
     /// few dozen at most: what is in flight).
-    sending: std::sync::Mutex<HashMap<OutboxId, (domain::ids::ProfileId, String)>>,
+    sending: std::sync::Mutex<HashMap<OutboxId, Sending>>,
+}
+
+/// A marketing message the controls let through, being sent: whom, on which channel, from
+/// which journey (what caps count besides the outbox).
+struct Sending {
+    profile: domain::ids::ProfileId,
+    channel: String,
+    journey: domain::ids::JourneyId,
 }
 
 /// How long a template read for a send is used for the next sends without reading it again.
@@ -294,12 +302,19 @@ impl Dispatcher {
             true => self.options.caps.iter().filter(|c| c.channel.as_ref().is_none_or(|ch| *ch == entry.channel)).cloned().collect(),
             false => Vec::new(),
         };
+        // The journey's own cap, as the step decided it.
+        let journey_cap = match &entry.payload.effect {
+            Effect::Send { cap: Some(cap), .. } if marketing => Some(*cap),
+            _ => None,
+        };
+        let journey = entry.payload.context.journey.clone();
         // An email goes nowhere when its address bounced for good (whatever the category).
         let email_to = (channel == Channel::Email).then(|| entry.payload.to.clone()).flatten();
         if consent.is_none() && caps.is_empty() && !marketing && email_to.is_none() {
             return Ok(None);
         }
-        let (unsubscribed, bounced, counts) = self
+        let counted_journey = journey.clone();
+        let (unsubscribed, bounced, counts, journey_sent) = self
             .blocking(move |s| {
                 let mut tx = s.read()?;
                 let id = tx.canonical(profile)?.unwrap_or(profile);
@@ -313,7 +328,11 @@ impl Dispatcher {
                     let sent = tx.sends_since(profile, cap.channel.as_deref(), now.minus(cap.within))?;
                     counts.push((cap, sent));
                 }
-                Ok((unsubscribed, bounced, counts))
+                let journey_sent = match journey_cap {
+                    Some(cap) => Some((cap, tx.journey_sends_since(profile, &counted_journey, now.minus(cap.within))?)),
+                    None => None,
+                };
+                Ok((unsubscribed, bounced, counts, journey_sent))
             })
             .await
             .map_err(|e| deliver::Error::Retryable(format!("reading the person's consent: {e}")))?;
@@ -338,7 +357,7 @@ impl Dispatcher {
             // What is being sent to them now, on the cap's channel (or any).
             let now_sending = sending
                 .iter()
-                .filter(|(id, (p, ch))| *p == profile && **id != entry.id && cap.channel.as_ref().is_none_or(|c| c == ch))
+                .filter(|(id, s)| s.profile == profile && **id != entry.id && cap.channel.as_ref().is_none_or(|c| *c == s.channel))
                 .count() as i64;
             if sent + now_sending >= cap.max {
                 let what = cap.channel.as_deref().map_or("messages on every channel".to_owned(), str::to_owned);
@@ -350,7 +369,19 @@ impl Dispatcher {
                 )));
             }
         }
-        sending.insert(entry.id, (profile, entry.channel.clone()));
+        if let Some((cap, sent)) = journey_sent {
+            let now_sending =
+                sending.iter().filter(|(id, s)| s.profile == profile && **id != entry.id && s.journey == journey).count() as i64;
+            if sent + now_sending >= cap.max {
+                return Ok(Some(format!(
+                    "journey {journey} cap: {} of at most {} messages in {} sent already",
+                    sent + now_sending,
+                    cap.max,
+                    cap.within
+                )));
+            }
+        }
+        sending.insert(entry.id, Sending { profile, channel: entry.channel.clone(), journey });
         Ok(None)
     }
 

@@ -466,6 +466,53 @@ async fn a_cap_across_channels_counts_email_and_sms_together() {
     "#]]);
 }
 
+/// A journey's own cap counts only its messages: a third from it in a day is not sent, while
+/// another journey's still are.
+#[tokio::test]
+async fn a_journeys_cap_counts_its_own_messages_only() {
+    let mut h = Harness::new();
+    h.template("news", "News");
+    h.transactional("receipt", "Receipt");
+    h.publish(json!({"id": "news", "cap": {"max": 2, "within": "1d"}, "entry": {"event": "Tick"},
+        "steps": [{"id": "n", "type": "send", "template": "news", "next": "r"}, {"id": "r", "type": "send", "template": "receipt"}]}))
+        .await;
+    h.publish(json!({"id": "other", "entry": {"event": "Tick"}, "steps": [{"id": "o", "type": "send", "template": "news"}]})).await;
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"email": "ann@x.test"}})).await;
+    for _ in 0..3 {
+        h.send(Kind::Track, json!({"userId": "ann", "event": "Tick"})).await;
+        h.advance("1h").await;
+    }
+    let mut tx = h.store.read().expect("tx");
+    let ann = tx.profile_by_identity(&Identity::UserId("ann".into())).expect("lookup").expect("known");
+    let lines: Vec<String> = tx
+        .messages(None, Some(ann), None, 100)
+        .expect("messages")
+        .iter()
+        .rev()
+        .map(|m| {
+            let line = format!(
+                "{} {}: {} {}",
+                m.payload.context.journey,
+                m.payload.effect.node(),
+                m.status.as_str(),
+                m.last_error.as_deref().unwrap_or("")
+            );
+            line.trim_end().to_owned()
+        })
+        .collect();
+    expect![[r#"
+        news n: captured
+        news r: captured
+        other o: captured
+        news n: captured
+        news r: captured
+        other o: captured
+        news n: suppressed journey news cap: 2 of at most 2 messages in 1d sent already
+        news r: captured
+        other o: captured"#]]
+    .assert_eq(&lines.join("\n"));
+}
+
 /// An SMS goes to the phone trait in international form, its text rendered from the
 /// template's SMS part; a person who opted out (replied STOP) gets none, transactional or not,
 /// and the run's trace says why.

@@ -28,6 +28,9 @@ pub struct Journey {
     /// Hours of each person's wall clock when the journey's sends wait or are skipped.
     #[schema(nullable = false)]
     pub quiet_hours: Option<QuietHours>,
+    /// At most `max` marketing messages from the journey to a person within `within`.
+    #[schema(nullable = false)]
+    pub cap: Option<JourneyCap>,
     pub entry: Entry,
     /// Events that end a run wherever it is.
     #[schema(nullable = false)]
@@ -35,6 +38,14 @@ pub struct Journey {
     #[schema(nullable = false)]
     pub goal: Option<Goal>,
     pub steps: Vec<Step>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JourneyCap {
+    /// 1 or more.
+    pub max: i64,
+    /// A duration such as "7d".
+    pub within: String,
 }
 
 /// From `from` up to `to` ("HH:MM", over midnight when `to` is earlier) on each person's wall
@@ -574,9 +585,10 @@ pub struct ReachableCondition {
 }
 
 /// The component names of the document's kinds, as `domain::journey::schema()` names them.
-pub const KINDS: [(&str, &str); 36] = [
+pub const KINDS: [(&str, &str); 37] = [
     ("journey", "Journey"),
     ("quiet_hours", "QuietHours"),
+    ("cap", "JourneyCap"),
     ("event entry", "EventEntry"),
     ("trait_change entry", "TraitChangeEntry"),
     ("api entry", "ApiEntry"),

@@ -310,6 +310,7 @@ pub fn outbox_lifecycle(store: &dyn Store) {
             node: domain::ids::NodeId(key.into()),
             channel: domain::journey::Channel::Email,
             template: TemplateId("hello".into()),
+            cap: None,
         },
         to: Some("a@x.test".into()),
         context: TemplateContext::default(),
@@ -364,6 +365,18 @@ pub fn outbox_lifecycle(store: &dyn Store) {
     let ed = tx.outbox_entry(d).expect("get").expect("exists");
     assert_eq!((ed.status, ed.attempts, ed.last_error.as_deref()), (OutboxStatus::Suppressed, 1, Some("unsubscribed")));
     assert!(!tx.retry_failed(d, t(62)).expect("retry"), "only failed messages are retried");
+    // A journey's cap counts the marketing messages its runs sent the person.
+    let news = tx.insert_run(p, &run("news", None)).expect("run");
+    let other = tx.insert_run(p, &run("other", None)).expect("run");
+    for (key, r, capped) in [("j1", news, true), ("j2", news, false), ("j3", other, true)] {
+        let id = tx.enqueue(&NewOutbox { run: Some(r), ..entry(key) }, t(0)).expect("enqueue");
+        tx.record_attempt(id, &Attempt::Sent { result: json!({}), capped }, t(70)).expect("sent");
+    }
+    let journey = |j: &str| JourneyId(j.into());
+    assert_eq!(tx.journey_sends_since(p, &journey("news"), t(70)).expect("count"), 1, "marketing ones only");
+    assert_eq!(tx.journey_sends_since(p, &journey("news"), t(71)).expect("count"), 0, "since");
+    assert_eq!(tx.journey_sends_since(p, &journey("other"), t(0)).expect("count"), 1, "per journey");
+    assert_eq!(tx.journey_sends_since(ProfileId(p.0 + 1000), &journey("news"), t(0)).expect("count"), 0, "per person");
     // Who was messaged at an address: each person once, the one messaged last first.
     let q = tx.create_profile(t(0)).expect("q");
     let text = |key: &str, who: ProfileId, to: &str| NewOutbox {

@@ -145,7 +145,7 @@ fn payload_v1_reads_and_writes_as_stored() {
     };
     let send = OutboxPayload {
         v: 1,
-        effect: Effect::Send { node: NodeId("hello".into()), channel: Channel::Email, template: TemplateId("invite".into()) },
+        effect: Effect::Send { node: NodeId("hello".into()), channel: Channel::Email, template: TemplateId("invite".into()), cap: None },
         to: Some("a@x.test".into()),
         context: context.clone(),
     };

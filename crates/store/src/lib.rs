@@ -747,6 +747,9 @@ pub trait Tx {
     fn outbox_by_key(&mut self, key: &str) -> Result<Option<OutboxEntry>>;
     /// How many capped (marketing) messages of a channel went to a person (sent or captured)
     /// since `since`: what frequency caps count.
+    /// How many capped (marketing) messages runs of `journey` sent a person since `since`:
+    /// what a journey's own cap counts.
+    fn journey_sends_since(&mut self, profile: ProfileId, journey: &JourneyId, since: Timestamp) -> Result<i64>;
     /// `channel` `None`: on every channel.
     fn sends_since(&mut self, profile: ProfileId, channel: Option<&str>, since: Timestamp) -> Result<i64>;
     /// The people messages of a channel went to at `address` (a phone number; an email address

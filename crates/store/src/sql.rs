@@ -800,6 +800,15 @@ impl<C: Conn> Tx for SqlTx<C> {
         first(rows, outbox_row)
     }
 
+    fn journey_sends_since(&mut self, profile: ProfileId, journey: &JourneyId, since: Timestamp) -> Result<i64> {
+        let rows = self.conn.query(
+            "SELECT COUNT(*) FROM outbox o JOIN runs r ON r.id = o.run_id WHERE o.profile_id = ? AND r.journey_id = ? AND o.capped = 1 \
+             AND o.status IN ('sent', 'captured') AND o.updated_at >= ?",
+            params![profile.0, journey.0.as_str(), since.0],
+        )?;
+        Ok(first(rows, |r| r.int(0))?.unwrap_or(0))
+    }
+
     fn outbox_by_key(&mut self, key: &str) -> Result<Option<OutboxEntry>> {
         let rows = self.conn.query(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE idempotency_key = ?"), params![key])?;
         first(rows, outbox_row)

@@ -1076,6 +1076,8 @@ export interface components {
         InFlight: "stay" | "move";
         /** @description A journey document (docs/JOURNEYS.md). */
         Journey: {
+            /** @description At most `max` marketing messages from the journey to a person within `within`. */
+            cap?: components["schemas"]["JourneyCap"];
             entry: components["schemas"]["Entry"];
             /** @description Events that end a run wherever it is. */
             exit?: components["schemas"]["EventMatch"][];
@@ -1091,6 +1093,15 @@ export interface components {
              *     `timezone` trait; UTC by default.
              */
             timezone?: string;
+        };
+        JourneyCap: {
+            /**
+             * Format: int64
+             * @description 1 or more.
+             */
+            max: number;
+            /** @description A duration such as "7d". */
+            within: string;
         };
         /**
          * @description A journey's counts per node over a period: `$entry` is the entry (entered: runs started;

@@ -75,6 +75,15 @@ test("quiet hours: beside the graph, and said on every send's card", () => {
   expect(container.querySelectorAll(".card-quiet")).toHaveLength(2);
 });
 
+test("the frequency cap: beside the graph, not on the cards", () => {
+  const { container } = renderCanvas({ doc: { ...consultation, cap: { max: 3, within: "7d" } } });
+  const overview = within(screen.getByRole("region", { name: "Journey-wide settings" }));
+  expect(overview.getByText("Frequency cap")).toBeTruthy();
+  expect(overview.getByText("at most 3 messages in 7d")).toBeTruthy();
+  // A send says nothing of it: the cap is counted across the journey, not at one step.
+  expect(card(container, "invite").queryByText(/cap/)).toBeNull();
+});
+
 test("counts on the cards, with shares of the entries", () => {
   const { container } = renderCanvas({ counts: { [ENTRY_ID]: { entered: 310 }, booked: { entered: 62, waiting: 41, passed: 21 } } });
   const booked = card(container, "booked");

@@ -24,6 +24,7 @@ export type EventMatch = Schemas["EventMatch"];
 export type Goal = Schemas["Goal"];
 export type QuietHours = Schemas["QuietHours"];
 export type QuietThen = Schemas["QuietThen"];
+export type JourneyCap = Schemas["JourneyCap"];
 export type RunUpdate = Schemas["RunUpdate"];
 export type Condition = Schemas["Condition"];
 export type AllCondition = Schemas["AllCondition"];

@@ -1,6 +1,6 @@
 // What holds for the whole journey, in words: its goal, its exits, the entry's rules, its quiet
-// hours. These are not nodes: they apply wherever a run is.
-import type { EventMatch, JourneyDocument, QuietHours } from "./doc";
+// hours, its frequency cap. These are not nodes: they apply wherever a run is.
+import type { EventMatch, JourneyCap, JourneyDocument, QuietHours } from "./doc";
 import { conditionText, durationText } from "./describe";
 
 export interface Fact {
@@ -16,6 +16,13 @@ function matchText(m: EventMatch): string {
 export function quietHoursText(q: QuietHours): string {
   // A document being edited may have a time missing: "?" holds its place.
   return `${q.from || "?"}–${q.to || "?"}, ${q.then === "skip" ? "skipped" : "held"}`;
+}
+
+/** "at most 3 messages in 7d", as the server's reason for a message over it says the cap. */
+export function capText(c: JourneyCap): string {
+  // A document being edited may have a field missing: "?" holds its place.
+  const max = typeof c.max === "number" ? c.max : "?";
+  return `at most ${max} message${max === 1 ? "" : "s"} in ${c.within || "?"}`;
 }
 
 export function journeyFacts(doc: JourneyDocument): Fact[] {
@@ -35,5 +42,6 @@ export function journeyFacts(doc: JourneyDocument): Fact[] {
   if (entry.holdout !== undefined) facts.push({ label: "Holdout", text: `${entry.holdout}% in a control group` });
   if (doc.timezone) facts.push({ label: "Time zone", text: doc.timezone });
   if (doc.quiet_hours) facts.push({ label: "Quiet hours", text: quietHoursText(doc.quiet_hours) });
+  if (doc.cap) facts.push({ label: "Frequency cap", text: capText(doc.cap) });
   return facts;
 }

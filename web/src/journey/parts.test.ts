@@ -80,6 +80,17 @@ group("journeyFacts", () => {
     expect(journeyFacts({ ...doc, quiet_hours: { from: "", to: "07:00", then: "hold" } })[1].text).toBe("?–07:00, held");
   });
 
+  test("the frequency cap: how many messages at most, in how long", () => {
+    const doc: JourneyDocument = { id: "x", quiet_hours: { from: "21:00", to: "08:00" }, cap: { max: 3, within: "7d" }, entry: { api: true }, steps: [] };
+    expect(journeyFacts(doc)).toEqual([
+      { label: "Quiet hours", text: "21:00–08:00, held" },
+      { label: "Frequency cap", text: "at most 3 messages in 7d" },
+    ]);
+    expect(journeyFacts({ ...doc, cap: { max: 1, within: "12h" } })[1].text).toBe("at most 1 message in 12h");
+    // A field being typed (or cleared) is a "?", not "undefined".
+    expect(journeyFacts({ ...doc, cap: { within: "" } as unknown as JourneyDocument["cap"] })[1].text).toBe("at most ? messages in ?");
+  });
+
   test("limits and concurrency", () => {
     const doc: JourneyDocument = { id: "x", entry: { api: true, concurrent: true, limit: 10000 }, steps: [] };
     expect(journeyFacts(doc)).toEqual([

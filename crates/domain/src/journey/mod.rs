@@ -224,6 +224,14 @@ pub struct QuietHours {
     pub then: Quiet,
 }
 
+/// A journey's frequency cap: at most `max` marketing messages from it to a person within
+/// `within` (checked when each is sent, counted from what was sent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JourneyCap {
+    pub max: i64,
+    pub within: Duration,
+}
+
 /// What a send in quiet hours does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quiet {
@@ -406,6 +414,8 @@ pub struct Journey {
     pub timezone: String,
     /// Hours of the person's wall clock when the journey's sends wait or are skipped.
     pub quiet_hours: Option<QuietHours>,
+    /// At most this many marketing messages from the journey to a person over a window.
+    pub cap: Option<JourneyCap>,
     pub steps: Vec<Step>,
     /// Every event-history aggregate the journey's conditions use; callers compute them
     /// (in this order) into `Context::history` before calling `step`.
@@ -720,6 +730,9 @@ pub enum Effect {
         node: NodeId,
         channel: Channel,
         template: TemplateId,
+        /// The journey's cap, for the dispatcher to check when the message is sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cap: Option<JourneyCap>,
     },
     Webhook {
         node: NodeId,
@@ -1185,7 +1198,8 @@ impl<'a> Stepper<'a> {
                             }
                         }
                     } else {
-                        self.effects.push(Effect::Send { node: id.clone(), channel: *channel, template: template.clone() });
+                        let send = Effect::Send { node: id.clone(), channel: *channel, template: template.clone(), cap: self.j.cap };
+                        self.effects.push(send);
                         if on_failure.is_some() {
                             run.status = RunStatus::Waiting;
                             run.wake_at = Some(self.now.plus(OUTCOME_WAIT));

@@ -17,7 +17,8 @@ pub fn is_slug(s: &str) -> bool {
 }
 
 /// The keys of a journey document.
-const DOCUMENT: [&str; 8] = ["id", "name", "timezone", "quiet_hours", "entry", "exit", "goal", "steps"];
+const DOCUMENT: [&str; 9] = ["id", "name", "timezone", "quiet_hours", "cap", "entry", "exit", "goal", "steps"];
+const CAP: [&str; 2] = ["max", "within"];
 const QUIET_HOURS: [&str; 3] = ["from", "to", "then"];
 
 /// The keys of each kind of entry; the last four are common to all.
@@ -60,6 +61,7 @@ pub fn schema() -> Vec<(&'static str, &'static [&'static str])> {
     let mut out: Vec<(&'static str, &'static [&'static str])> = vec![
         ("journey", &DOCUMENT),
         ("quiet_hours", &QUIET_HOURS),
+        ("cap", &CAP),
         ("event entry", &EVENT_ENTRY),
         ("trait_change entry", &TRAIT_CHANGE_ENTRY),
         ("api entry", &API_ENTRY),
@@ -386,6 +388,21 @@ impl Parser {
             Some(WaitUntil::Trait { name: name?.to_owned(), offset: offset? })
         };
         Some(StepKind::Wait { until: until?, next })
+    }
+
+    /// `{"max": 3, "within": "7d"}`.
+    fn cap(&mut self, v: &Value) -> Option<JourneyCap> {
+        let obj = self.object(v, "/cap", "\"cap\"")?;
+        let [max, within] = self.diags.fields(obj, &CAP, "\"cap\"", "/cap", &[]);
+        let max = match max.and_then(Value::as_i64) {
+            Some(n) if n >= 1 => Some(n),
+            _ => {
+                self.diags.error("/cap/max", "invalid_field", "\"max\" is how many messages at most: a whole number from 1");
+                None
+            }
+        };
+        let within = self.duration(within, "within", "/cap");
+        Some(JourneyCap { max: max?, within: within? })
     }
 
     /// `{"from": "21:00", "to": "08:00", "then": "hold" | "skip"}` (`then` defaults to hold).
@@ -740,7 +757,7 @@ impl Journey {
             p.diags.error("", "invalid_document", "a journey document must be a JSON object");
             return Err(p.diags.0);
         };
-        let [id, name, timezone, quiet_hours, entry, exit, goal, raw_steps] = p.diags.fields(obj, &DOCUMENT, "a journey", "", &[]);
+        let [id, name, timezone, quiet_hours, cap, entry, exit, goal, raw_steps] = p.diags.fields(obj, &DOCUMENT, "a journey", "", &[]);
         let id = id.and_then(Value::as_str).unwrap_or("");
         if !is_slug(id) {
             p.diags.error("/id", "invalid_id", "\"id\" must be 1-100 characters of a-z, 0-9, - and _");
@@ -772,6 +789,10 @@ impl Journey {
         let quiet_hours = match quiet_hours {
             None | Some(Value::Null) => None,
             Some(q) => p.quiet_hours(q),
+        };
+        let cap = match cap {
+            None | Some(Value::Null) => None,
+            Some(c) => p.cap(c),
         };
         let mut exits = Vec::new();
         match exit {
@@ -860,6 +881,7 @@ impl Journey {
                     goal,
                     timezone,
                     quiet_hours,
+                    cap,
                     steps,
                     history: p.history,
                     reads_clock: false,

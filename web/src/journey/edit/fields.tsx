@@ -69,6 +69,7 @@ export function NumberInput({
   min,
   max,
   placeholder,
+  invalid,
 }: {
   label: string;
   value: number | undefined;
@@ -77,6 +78,8 @@ export function NumberInput({
   min?: number;
   max?: number;
   placeholder?: string;
+  /** The validator has a problem with it (shown in the hint). */
+  invalid?: boolean;
 }) {
   const id = useId();
   return (
@@ -89,6 +92,7 @@ export function NumberInput({
         max={max}
         placeholder={placeholder}
         value={value ?? ""}
+        aria-invalid={invalid || undefined}
         onChange={(e) => onChange(e.target.value === "" ? undefined : Number(e.target.value))}
       />
     </Field>
@@ -166,6 +170,7 @@ export function DurationInput({
   hint,
   sinceEntry,
   signed,
+  invalid,
 }: {
   label: string;
   value: string | undefined;
@@ -174,6 +179,8 @@ export function DurationInput({
   sinceEntry?: boolean;
   /** An offset: before (-) or after. */
   signed?: boolean;
+  /** The validator has a problem with it (shown in the hint): marked on the text or the number. */
+  invalid?: boolean;
 }) {
   const id = useId();
   const sign = signed && value?.startsWith("-") ? "-" : "";
@@ -191,7 +198,7 @@ export function DurationInput({
     <Field label={label} hint={hint} id={id}>
       {asText ? (
         <div className="ed-row">
-          <input id={id} className="mono" value={value ?? ""} onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)} placeholder="1d12h" />
+          <input id={id} className="mono" value={value ?? ""} aria-invalid={invalid || undefined} onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)} placeholder="1d12h" />
           <button type="button" className="button button-small" onClick={() => setAsText(false)} disabled={text}>
             Simple
           </button>
@@ -207,6 +214,7 @@ export function DurationInput({
               className="ed-num"
               value={parsed?.n ?? ""}
               aria-label={`${label}: number`}
+              aria-invalid={invalid || undefined}
               onChange={(e) => emit(e.target.value, unit)}
             />
           )}

@@ -815,6 +815,37 @@ function QuietHoursSetting({ diagnostics }: { diagnostics?: CanvasDiagnostic[] }
   );
 }
 
+/**
+ * The journey's frequency cap: at most `max` marketing messages from it to one person within
+ * `within`, on any channel, checked as each is sent. Off, the document has no `cap` at all.
+ */
+function CapSetting({ diagnostics }: { diagnostics?: CanvasDiagnostic[] }) {
+  const { get, set, type } = useAt(["cap"]);
+  const cap = get([]);
+  const [max, within] = ["max", "within"].map((k) => diagnosticsAt(diagnostics, `/cap/${k}`));
+  // Anything else about it (not an object, a key it does not have) shows under the whole.
+  const rest = diagnosticsAt(diagnostics, "/cap").filter((d) => ![...max, ...within].includes(d));
+  return (
+    <>
+      <Checkbox
+        label="Frequency cap"
+        checked={cap !== undefined}
+        onChange={(v) => set([], v ? { max: 3, within: "7d" } : undefined)}
+        hint="Marketing messages from this journey to one person, on any channel; transactional ones are never stopped."
+      />
+      {cap !== undefined && (
+        <div className="ed-item">
+          <div className="ed-pair ed-pair-narrow">
+            <NumberInput label="At most" min={1} value={num(get(["max"]))} invalid={max.length > 0} hint={problemHint(max, "messages")} onChange={(v) => type(["max"], v)} />
+            <DurationInput label="Within" value={str(get(["within"]))} invalid={within.length > 0} hint={problemHint(within)} onChange={(v) => type(["within"], v ?? "")} />
+          </div>
+          {rest.length > 0 && <p className="ed-error">{rest.map((d) => d.message).join("; ")}</p>}
+        </div>
+      )}
+    </>
+  );
+}
+
 /** The journey's own settings, shown when nothing is selected; `diagnostics` are the validator's, shown at their fields. */
 export function JourneySettings({ isNew, control, diagnostics }: { isNew: boolean; control?: ReactNode; diagnostics?: CanvasDiagnostic[] }) {
   const { doc, edit, names } = useEditor();
@@ -841,6 +872,7 @@ export function JourneySettings({ isNew, control, diagnostics }: { isNew: boolea
         <TextInput label="Name" value={str(get(["name"]))} onChange={(v) => type(["name"], v === "" ? undefined : v)} />
         <TimezoneInput label="Time zone" value={str(get(["timezone"]))} onChange={(v) => type(["timezone"], v === "" ? undefined : v)} hint="For people without a valid timezone trait; default UTC." />
         <QuietHoursSetting diagnostics={diagnostics} />
+        <CapSetting diagnostics={diagnostics} />
         {control}
         <h3 className="ed-section">Goal</h3>
         {goal === undefined ? (

@@ -364,6 +364,72 @@ describe("a form edit changes exactly its field", () => {
     expect(within(field).getByText("Earlier than From: over midnight.")).toBeTruthy();
   });
 
+  test("the journey: a frequency cap, off by default; on, how many messages in how long; off, gone", async () => {
+    const doc = example("consultation.json");
+    const { calls } = renderEditor(doc);
+    const form = screen.getByRole("tabpanel");
+    const cap = within(form).getByLabelText("Frequency cap") as HTMLInputElement;
+    expect(cap.checked).toBe(false);
+    expect(within(form).queryByLabelText("At most")).toBeNull();
+    expect(within(form).getByText("Marketing messages from this journey to one person, on any channel; transactional ones are never stopped.")).toBeTruthy();
+    fireEvent.click(cap);
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['+ /cap: {"max":3,"within":"7d"}']);
+    expect((within(form).getByLabelText("At most") as HTMLInputElement).value).toBe("3");
+    expect((within(form).getByLabelText("Within: number") as HTMLInputElement).value).toBe("7");
+    expect((within(form).getByLabelText("Within: unit") as HTMLSelectElement).value).toBe("d");
+    fireEvent.change(within(form).getByLabelText("At most"), { target: { value: "2" } });
+    fireEvent.change(within(form).getByLabelText("Within: number"), { target: { value: "12" } });
+    fireEvent.change(within(form).getByLabelText("Within: unit"), { target: { value: "h" } });
+    expect(((await saved(calls, doc.id)) as JourneyDocument).cap).toEqual({ max: 2, within: "12h" });
+    // The canvas says so beside the graph.
+    expect(within(screen.getByRole("region", { name: "Journey-wide settings" })).getByText("at most 2 messages in 12h")).toBeTruthy();
+    fireEvent.click(cap);
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect("cap" in body).toBe(false);
+    expect(changes(doc, body)).toEqual([]);
+    expect(within(form).queryByLabelText("At most")).toBeNull();
+    expect(within(screen.getByRole("region", { name: "Journey-wide settings" })).queryByText("Frequency cap")).toBeNull();
+  });
+
+  test("the journey: the validator's diagnostics about the frequency cap show at their fields, and go when fixed", async () => {
+    const doc: JourneyDocument = { ...example("consultation.json"), cap: { max: 0, within: "7d" } };
+    const maxMessage = '"max" is how many messages at most: a whole number from 1';
+    const withinMessage = '"within" must be a positive duration such as "3d"';
+    renderEditor(doc, {
+      extra: {
+        // As the server's parser: max a whole number from 1, within a positive duration.
+        "POST /api/journeys/validate": (body) => {
+          const c = (body as JourneyDocument).cap;
+          const diagnostics = [];
+          if (c && !(Number.isInteger(c.max) && c.max >= 1)) diagnostics.push({ path: "/cap/max", code: "invalid_field", severity: "error", message: maxMessage });
+          if (c && !/^[1-9]\d*[smhdw]$/.test(c.within)) diagnostics.push({ path: "/cap/within", code: "invalid_duration", severity: "error", message: withinMessage });
+          return [200, { valid: diagnostics.length === 0, diagnostics }];
+        },
+      },
+    });
+    const form = screen.getByRole("tabpanel");
+    const max = within(form).getByLabelText("At most");
+    const maxField = max.closest(".ed-field") as HTMLElement;
+    await waitFor(() => expect(within(maxField).getByText(maxMessage).className).toBe("ed-error"));
+    expect(max.getAttribute("aria-invalid")).toBe("true");
+    expect(within(form).getByLabelText("Within: number").getAttribute("aria-invalid")).toBeNull();
+    expect(within(form).getAllByText(maxMessage)).toHaveLength(1);
+    fireEvent.change(max, { target: { value: "4" } });
+    await waitFor(() => expect(within(maxField).queryByText(maxMessage)).toBeNull());
+    expect(max.getAttribute("aria-invalid")).toBeNull();
+    expect(within(maxField).getByText("messages")).toBeTruthy();
+    // An empty duration: the server's problem shows at the duration, not at the count.
+    const number = within(form).getByLabelText("Within: number");
+    fireEvent.change(number, { target: { value: "" } });
+    const withinField = number.closest(".ed-field") as HTMLElement;
+    await waitFor(() => expect(within(withinField).getByText(withinMessage).className).toBe("ed-error"));
+    expect(number.getAttribute("aria-invalid")).toBe("true");
+    expect(max.getAttribute("aria-invalid")).toBeNull();
+    fireEvent.change(number, { target: { value: "3" } });
+    await waitFor(() => expect(within(withinField).queryByText(withinMessage)).toBeNull());
+    expect(number.getAttribute("aria-invalid")).toBeNull();
+  });
+
   test("renaming a step renames every reference to it", async () => {
     const doc = example("consultation.json");
     const { container, calls } = renderEditor(doc);
