@@ -1521,6 +1521,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn quiet_hours_cover_from_up_to_to_over_midnight_or_not() {
+        let night = QuietHours { from: (21, 0), to: (8, 0), then: Quiet::Hold };
+        let lunch = QuietHours { from: (12, 0), to: (13, 30), then: Quiet::Skip };
+        for (t, at_night, at_lunch) in [
+            ("20:59", false, false),
+            ("21:00", true, false),
+            ("23:59", true, false),
+            ("00:00", true, false),
+            ("07:59", true, false),
+            ("08:00", false, false),
+            ("11:59", false, false),
+            ("12:00", false, true),
+            ("13:29", false, true),
+            ("13:30", false, false),
+        ] {
+            assert_eq!((night.covers(t), lunch.covers(t)), (at_night, at_lunch), "{t}");
+        }
+        assert_eq!((night.to_string(), lunch.to_string()), ("21:00-08:00".to_owned(), "12:00-13:30".to_owned()));
+    }
+
+    #[test]
+    fn quiet_hours_and_a_cap_are_read_and_checked() {
+        let doc = |extra: serde_json::Value| {
+            let mut d = serde_json::json!({"id": "j", "entry": {"event": "E"}, "steps": [{"id": "s", "type": "send", "template": "t"}]});
+            if let (Some(d), Some(extra)) = (d.as_object_mut(), extra.as_object()) {
+                d.extend(extra.clone());
+            }
+            d
+        };
+        let j = Journey::parse(&doc(serde_json::json!({"quiet_hours": {"from": "22:30", "to": "07:05", "then": "skip"},
+            "cap": {"max": 2, "within": "7d"}})))
+        .expect("valid");
+        assert_eq!(j.quiet_hours, Some(QuietHours { from: (22, 30), to: (7, 5), then: Quiet::Skip }));
+        assert_eq!(j.cap, Some(JourneyCap { max: 2, within: Duration::days(7) }));
+        let held = Journey::parse(&doc(serde_json::json!({"quiet_hours": {"from": "22:00", "to": "07:00"}}))).expect("valid");
+        assert_eq!(held.quiet_hours.map(|q| q.then), Some(Quiet::Hold), "hold by default");
+        let problems = |extra: serde_json::Value| -> Vec<String> {
+            Journey::parse(&doc(extra)).err().unwrap_or_default().iter().map(|d| format!("{} {}", d.path, d.code)).collect()
+        };
+        for bad in ["24:00", "12:60", "7:00", "07:00:00", "-1:00", ""] {
+            assert_eq!(
+                problems(serde_json::json!({"quiet_hours": {"from": bad, "to": "08:00"}})),
+                ["/quiet_hours/from invalid_field"],
+                "{bad:?}"
+            );
+        }
+        assert_eq!(problems(serde_json::json!({"quiet_hours": {"from": "08:00", "to": "08:00"}})), ["/quiet_hours/to invalid_field"]);
+        assert_eq!(
+            problems(serde_json::json!({"quiet_hours": {"from": "21:00", "to": "08:00", "then": "later"}})),
+            ["/quiet_hours/then invalid_field"]
+        );
+        for bad in [serde_json::json!(0), serde_json::json!(-1), serde_json::json!("3"), serde_json::json!(1.5)] {
+            assert_eq!(problems(serde_json::json!({"cap": {"max": bad, "within": "1d"}})), ["/cap/max invalid_field"], "{bad}");
+        }
+        assert_eq!(problems(serde_json::json!({"cap": {"max": 1, "within": "soon"}})), ["/cap/within invalid_duration"]);
+        assert_eq!(Journey::parse(&doc(serde_json::json!({"cap": {"max": 1, "within": "1h"}}))).map(|j| j.cap.map(|c| c.max)), Ok(Some(1)));
+    }
+
+    #[test]
     fn phone_numbers_are_taken_in_international_form_only() {
         assert_eq!(phone_number(" +1 (415) 555-0100 ").as_deref(), Some("+14155550100"));
         assert_eq!(phone_number("+44.20.7946.0958").as_deref(), Some("+442079460958"));
@@ -1546,6 +1605,12 @@ mod tests {
         assert_eq!(Channel::Sms.reach(&neither), Err("no phone trait".into()));
         assert_eq!(Channel::Sms.address(&neither), None);
         assert_eq!(Channel::Sms.reach(&traits(serde_json::json!({"phone": 14155550100_i64}))), Err("no phone trait".into()));
+        let devices = traits(serde_json::json!({"push_tokens": ["tok-a"]}));
+        assert_eq!(Channel::Push.reach(&devices), Ok(()));
+        assert_eq!(Channel::Push.address(&devices), None, "push goes to the devices as they are when sent");
+        let none = Err("no push device (no device token in push_tokens)".to_owned());
+        assert_eq!(Channel::Push.reach(&traits(serde_json::json!({"push_tokens": []}))), none);
+        assert_eq!(Channel::Push.reach(&both), none);
         assert_eq!(Channel::ALL.map(|c| Channel::parse(c.as_str())), Channel::ALL.map(Some));
         assert_eq!(Channel::parse("fax"), None);
     }
