@@ -53,75 +53,48 @@ impl Harness {
         self.engine.reload_journeys().await.expect("reload");
     }
 
-    fn template(&self, id: &str, subject: &str) {
+    /// Stores `t` (its id and time filled in) and tells the engine.
+    fn put(&self, id: &str, t: Template) {
         let mut tx = self.store.write().expect("tx");
-        tx.put_template(&Template {
-            id: TemplateId(id.into()),
-            subject: subject.into(),
-            html: "<p>{% if traits.firstName %}Hi {{ traits.firstName }}{% else %}Hello{% endif %}</p>".into(),
-            text: "Hi".into(),
-            category: store::Category::Marketing,
-            sms: String::new(),
-            push: store::PushContent::default(),
-            updated_at: self.clock_now(),
-        })
-        .expect("template");
+        tx.put_template(&Template { id: TemplateId(id.into()), updated_at: self.clock_now(), ..t }).expect("template");
         tx.commit().expect("commit");
         self.engine.templates_changed();
     }
 
-    /// A template with SMS text only.
-    fn sms_template(&self, id: &str, sms: &str, category: store::Category) {
-        let mut tx = self.store.write().expect("tx");
-        let t = Template {
-            id: TemplateId(id.into()),
+    /// A template with nothing in it, of `category`.
+    fn blank(category: store::Category) -> Template {
+        Template {
+            id: TemplateId(String::new()),
             subject: String::new(),
             html: String::new(),
             text: String::new(),
             category,
-            sms: sms.into(),
+            sms: String::new(),
             push: store::PushContent::default(),
-            updated_at: self.clock_now(),
-        };
-        tx.put_template(&t).expect("template");
-        tx.commit().expect("commit");
-        self.engine.templates_changed();
+            updated_at: Timestamp(0),
+        }
+    }
+
+    /// A marketing email.
+    fn template(&self, id: &str, subject: &str) {
+        let html = "<p>{% if traits.firstName %}Hi {{ traits.firstName }}{% else %}Hello{% endif %}</p>";
+        let t = Template { subject: subject.into(), html: html.into(), text: "Hi".into(), ..Self::blank(store::Category::Marketing) };
+        self.put(id, t);
+    }
+
+    /// A template with SMS text only.
+    fn sms_template(&self, id: &str, sms: &str, category: store::Category) {
+        self.put(id, Template { sms: sms.into(), ..Self::blank(category) });
     }
 
     /// A template with a push notification only.
     fn push_template(&self, id: &str, push: store::PushContent) {
-        let mut tx = self.store.write().expect("tx");
-        let t = Template {
-            id: TemplateId(id.into()),
-            subject: String::new(),
-            html: String::new(),
-            text: String::new(),
-            category: store::Category::Marketing,
-            sms: String::new(),
-            push,
-            updated_at: self.clock_now(),
-        };
-        tx.put_template(&t).expect("template");
-        tx.commit().expect("commit");
-        self.engine.templates_changed();
+        self.put(id, Template { push, ..Self::blank(store::Category::Marketing) });
     }
 
     /// A transactional template (sent even to people who unsubscribed; never stopped by caps).
     fn transactional(&self, id: &str, subject: &str) {
-        let mut tx = self.store.write().expect("tx");
-        let t = Template {
-            id: TemplateId(id.into()),
-            subject: subject.into(),
-            html: String::new(),
-            text: "Hi".into(),
-            category: store::Category::Transactional,
-            sms: String::new(),
-            push: store::PushContent::default(),
-            updated_at: self.clock_now(),
-        };
-        tx.put_template(&t).expect("template");
-        tx.commit().expect("commit");
-        self.engine.templates_changed();
+        self.put(id, Template { subject: subject.into(), text: "Hi".into(), ..Self::blank(store::Category::Transactional) });
     }
 
     fn clock_now(&self) -> Timestamp {

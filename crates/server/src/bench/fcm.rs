@@ -68,17 +68,11 @@ impl Fcm {
     pub async fn start(project_id: &str) -> anyhow::Result<Fcm> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
-        let account = deliver::ServiceAccount {
-            project_id: project_id.to_owned(),
-            client_email: format!("wayfarer@{project_id}.iam.gserviceaccount.test"),
-            private_key: TEST_KEY.to_owned(),
-            token_uri: format!("{base_url}/token"),
-        };
         let key = public_key()?;
         let project = Arc::new(Project {
-            id: account.project_id,
-            token_uri: account.token_uri,
-            client_email: account.client_email,
+            id: project_id.to_owned(),
+            token_uri: format!("{base_url}/token"),
+            client_email: format!("wayfarer@{project_id}.iam.gserviceaccount.test"),
             public_key: key,
             minted: Mutex::default(),
             notified: Mutex::default(),
