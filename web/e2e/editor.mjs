@@ -6,7 +6,9 @@
 // server's manual clock, sees the counts on the cards change, pauses and resumes it, runs a
 // backtest from the editor and sees its simulated counts, and stops it. On a journey applied as
 // code, it turns quiet hours and a frequency cap on (the validator's problems shown at their
-// fields) and saves them in the draft. A screenshot of each state goes to $SCREENSHOTS.
+// fields) and saves them in the draft. On another, it adds a task step (with a wait for its
+// outcome) and turns a send into an A/B test of two templates, and saves them in the draft. A
+// screenshot of each state goes to $SCREENSHOTS.
 //
 //   WAYFARER_URL      the server (default http://127.0.0.1:8420), started with
 //                     WAYFARER_TESTING_MANUAL_CLOCK (the script moves the clock)
@@ -354,6 +356,79 @@ test("frequency cap: turned on in the journey's settings, a problem shown at its
   // The quiet hours saved before are still there; the live version is still the file.
   assert.deepEqual(saved.draft.quiet_hours, { from: "22:00", to: "07:30", then: "skip" });
   assert.equal(saved.published.document.cap, undefined);
+});
+
+test("a task step and a send with A/B variants, added by clicking, saved in the draft as the journey language has them", async () => {
+  const file = example("consultation");
+  const id = `${journeyId}-ab`;
+  await call("POST", `/api/journeys/${id}/apply`, { document: { ...file, id } });
+  await page.goto(`${ui}/journeys/${id}`);
+  await page.locator(".card-text", { hasText: "Email: consultation-invite" }).waitFor();
+
+  // A task after the invite, for the sales team, due in a day.
+  await card("invite").click();
+  await page.getByRole("navigation", { name: "Palette" }).getByRole("button", { name: "Add Task" }).click();
+  await panel().getByRole("heading", { name: "task" }).waitFor();
+  const title = panel().getByLabel("Title", { exact: true });
+  // Empty, its title is what the validator asks for, at the field.
+  await panel().locator(".ed-field", { has: page.getByLabel("Title", { exact: true }) }).getByText('this step needs "title"').waitFor();
+  assert.equal(await title.getAttribute("aria-invalid"), "true");
+  await title.fill("Call ");
+  await panel().getByRole("list", { name: "Variables" }).getByRole("button", { name: "traits.name" }).click();
+  assert.equal(await title.inputValue(), "Call {{ traits.name }}");
+  await panel().getByLabel("Body (optional)", { exact: true }).fill("They asked about a consultation.");
+  await panel().getByLabel("Team (optional)", { exact: true }).fill("sales");
+  await panel().getByLabel("Due after (optional): number", { exact: true }).fill("1");
+  await page.locator(".card-text", { hasText: "Task: Call {{ traits.name }} — for team sales, due in 1 day" }).waitFor();
+  // Then a wait for what becomes of it.
+  await panel().getByRole("button", { name: "+ Wait for its outcome" }).click();
+  await panel().getByRole("heading", { name: "task-done" }).waitFor();
+  await page.locator(".card-text", { hasText: "Wait up to 1 day for Task Completed or Task Declined" }).waitFor();
+  await card("task").click();
+  await panel().getByRole("heading", { name: "task" }).waitFor();
+  await checkAccessible(page, "the editor with a task step's form");
+  await shot("13-task");
+
+  // The reminder, an A/B test: the reminder itself against the invite, half and half.
+  await card("remind").click();
+  await panel().getByLabel("Content", { exact: true }).selectOption("variants");
+  const variants = panel().getByRole("list", { name: "Variants" }).getByRole("listitem");
+  assert.equal(await variants.count(), 2);
+  assert.equal(await variants.nth(0).getByLabel("Template", { exact: true }).inputValue(), "consultation-reminder");
+  await variants.nth(0).getByLabel("Name", { exact: true }).fill("reminder");
+  await variants.nth(1).getByLabel("Name", { exact: true }).fill("invite");
+  await variants.nth(1).getByLabel("Template", { exact: true }).selectOption("consultation-invite");
+  await variants.nth(0).getByLabel("Weight (%)", { exact: true }).fill("60");
+  await panel().getByText("The weights add up to 110%: they must add up to 100.").waitFor();
+  await variants.nth(1).getByLabel("Weight (%)", { exact: true }).fill("40");
+  await panel().getByText("The weights add up to 100%.").waitFor();
+  await page.getByRole("button", { name: /^Problems: (No problems found|\d+ warnings?)$/ }).waitFor();
+  await page.locator(".card-text", { hasText: "Email: A/B reminder 60% · invite 40%" }).waitFor();
+  await checkAccessible(page, "the editor with a send's A/B variants");
+  await shot("14-variants");
+
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await page.getByText("Draft saved").waitFor();
+  const saved = await call("GET", `/api/journeys/${id}`);
+  const on = (event) => ({ event, filter: { property: "node", op: "eq", value: "task" } });
+  assert.deepEqual(saved.draft.steps, [
+    { ...file.steps[0], next: "task" },
+    { id: "task", type: "task", title: "Call {{ traits.name }}", next: "task-done", body: "They asked about a consultation.", team: "sales", due: "1d" },
+    { id: "task-done", type: "wait_for", events: [on("Task Completed"), on("Task Declined")], timeout: "1d", timeout_next: "booked" },
+    file.steps[1],
+    {
+      id: "remind",
+      type: "send",
+      channel: "email",
+      variants: [
+        { name: "reminder", weight: 60, template: "consultation-reminder" },
+        { name: "invite", weight: 40, template: "consultation-invite" },
+      ],
+    },
+  ]);
+  // Valid as it is: it publishes.
+  const published = await call("POST", `/api/journeys/${id}/publish`, { in_flight: "stay" });
+  assert.equal(published.version, 2);
 });
 
 test("the page made no request elsewhere and threw no error", () => browser.clean());

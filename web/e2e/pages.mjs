@@ -3,8 +3,10 @@
 // the consultation journey (examples/consultation.json) and its two templates, a person (with a
 // phone number, and a device from an event's context.device.token) whose events start a run of
 // it, and a journey whose webhook goes to a private address (refused by the SSRF guard unless
-// webhook.allow_private is on), for a failed message. A template with SMS text only and one with
-// a push notification only are made in the editor.
+// webhook.allow_private is on), for a failed message. A template with SMS text only, one with a
+// push notification only and one with an in-app message only are made in the editor, and a French
+// translation of another. A journey with a task step puts a task in the inbox for a lead of this
+// run, which the Tasks page completes.
 //
 //   WAYFARER_URL    the server (default http://127.0.0.1:8420). A server that does not serve
 //                   the web interface itself (built before it embedded web/dist) gets a
@@ -272,16 +274,81 @@ test("Content: a template with a push notification only, made in the editor, pre
   await checkAccessible(p, "Content");
 });
 
+test("Content: a template with an in-app message only, made in the editor, previewed as a banner in its place, then as a modal", async () => {
+  const id = `${user}-offer`;
+  const p = await page();
+  await p.goto(`${base}/content`);
+  await p.getByRole("button", { name: "New template" }).click();
+  await p.getByLabel("Id of the new template").fill(id);
+  await p.getByRole("button", { name: "Create" }).click();
+  await p.waitForURL(`${base}/content/${id}`);
+  await p.getByText("New template, not saved yet").waitFor();
+  await p.getByRole("button", { name: "Pick a person" }).click();
+  await p.getByRole("searchbox").fill(user);
+  await p.getByRole("list", { name: "People found" }).getByRole("listitem").filter({ hasText: user }).getByRole("button", { name: "Ada" }).click();
+  const inApp = p.getByRole("region", { name: "In-app message" });
+  await inApp.getByLabel("In-app placement").fill("home");
+  await inApp.getByLabel("In-app title").fill("{{ traits.firstName }}, your cart is waiting");
+  await inApp.getByLabel("In-app body").fill("Free shipping until Sunday.");
+  await inApp.getByLabel("In-app button label").fill("Back to my cart");
+  await inApp.getByLabel("In-app link").fill("https://shop.example.com/cart");
+  await inApp.getByLabel("In-app image").fill("https://cdn.example.com/cart.png");
+  await p.waitForFunction(() => document.querySelector('[data-testid="preview-in-app-title"]')?.textContent === "Ada, your cart is waiting");
+  const message = p.getByTestId("preview-in-app");
+  await p.waitForFunction(() => document.querySelector('[data-testid="preview-in-app-link"]')?.textContent === "Back to my cart opens: https://shop.example.com/cart");
+  assert.equal(await message.getAttribute("data-layout"), "banner");
+  assert.equal(await p.getByTestId("preview-in-app-body").innerText(), "Free shipping until Sunday.");
+  assert.equal(await p.getByTestId("preview-in-app-button").innerText(), "Back to my cart");
+  const preview = p.getByRole("region", { name: "Preview" });
+  await preview.getByText("A banner in the page's place “home”").waitFor();
+  // The image is named, never fetched.
+  await message.getByText("https://cdn.example.com/cart.png").waitFor();
+  assert.equal(await preview.locator("img").count(), 0);
+  await preview.getByText("No email: this template has no subject, HTML or text", { exact: false }).waitFor();
+  await preview.getByText("No SMS: this template has no SMS text", { exact: false }).waitFor();
+  await preview.getByText("No push notification: this template has no push title or body", { exact: false }).waitFor();
+  await checkAccessible(p, "a template's editor with an in-app banner");
+  await message.scrollIntoViewIfNeeded();
+  await screenshot(p, "content-in-app");
+  // As a modal over the page.
+  await inApp.getByLabel("In-app layout").selectOption("modal");
+  await p.waitForFunction(() => document.querySelector('[data-testid="preview-in-app"]')?.getAttribute("data-layout") === "modal");
+  await preview.getByText("A modal over the page").waitFor();
+  await checkAccessible(p, "a template's editor with an in-app modal");
+  await message.scrollIntoViewIfNeeded();
+  await screenshot(p, "content-in-app-modal");
+  await p.getByRole("button", { name: "Save" }).click();
+  await p.getByRole("status").filter({ hasText: /^Saved/ }).waitFor();
+  const saved = await ok("GET", `/api/templates/${id}`);
+  assert.deepEqual([saved.html, saved.text, saved.sms, saved.push.title, saved.push.body], ["", "", "", "", ""]);
+  assert.deepEqual(saved.in_app, {
+    placement: "home",
+    layout: "modal",
+    title: "{{ traits.firstName }}, your cart is waiting",
+    body: "Free shipping until Sunday.",
+    button: "Back to my cart",
+    link: "https://shop.example.com/cart",
+    image: "https://cdn.example.com/cart.png",
+  });
+  // Listed as an in-app message.
+  await p.getByRole("navigation").getByRole("link", { name: "Content" }).click();
+  const row = p.getByRole("row").filter({ has: p.getByRole("link", { name: id, exact: true }) });
+  assert.equal((await row.locator("td").nth(2).innerText()).trim(), "In-app");
+  await checkAccessible(p, "Content");
+});
+
 test("Delivery: each channel's queue, and the webhook's message with its person, its error and Retry", async () => {
   const p = await page();
   await p.goto(`${base}/delivery`);
   const channels = p.getByRole("table", { name: "Channels" });
-  for (const name of ["email", "sms", "push", "webhook"]) await channels.getByRole("rowheader", { name }).waitFor();
+  for (const name of ["email", "sms", "push", "in_app", "webhook"]) await channels.getByRole("rowheader", { name }).waitFor();
   await channels.getByRole("row", { name: /^webhook/ }).getByText("the URL each step names", { exact: false }).waitFor();
   // Captured without a provider, else Twilio's.
   await channels.getByRole("row", { name: /^sms/ }).getByText(/text messages are rendered and kept|Twilio Messages API/).waitFor();
   // Captured without a provider, else Firebase Cloud Messaging.
   await channels.getByRole("row", { name: /^push/ }).getByText(/notifications are rendered and kept|Firebase Cloud Messaging/).waitFor();
+  // Kept for each person's next visit: no provider, no address.
+  await channels.getByRole("row", { name: /^in_app/ }).getByText("kept for each person's next visit to the website or app", { exact: false }).waitFor();
   // Every message, this run's webhook among them (failed if the guard refused it, else waiting for a retry).
   await p.getByLabel("Show").selectOption("all");
   const mine = (list) => list.getByRole("listitem").filter({ hasText: "127.0.0.1:9/delivery-e2e" }).filter({ hasText: `person ${profileId}` });
@@ -339,6 +406,137 @@ test("Unsubscribe: the link in an email asks first (link scanners only GET), the
   await p.getByRole("button", { name: "Subscribe again" }).click();
   await p.getByText("You are subscribed again").waitFor();
   await consent(false, "the person is subscribed again");
+});
+
+test("Content: a French translation added in the template editor, previewed in French for the person, its empty parts the template's own", async () => {
+  const id = `${user}-welcome`;
+  await ok("PUT", `/api/templates/${id}`, { subject: "Welcome, {{ traits.firstName }}", text: "Hello {{ traits.firstName }}, glad you are here." });
+  const p = await page();
+  await p.goto(`${base}/content/${id}`);
+  await p.getByLabel("Subject").waitFor();
+  await p.getByRole("button", { name: "Pick a person" }).click();
+  await p.getByRole("searchbox").fill(user);
+  await p.getByRole("list", { name: "People found" }).getByRole("listitem").filter({ hasText: user }).getByRole("button", { name: "Ada" }).click();
+  await p.waitForFunction(() => document.querySelector('[data-testid="preview-subject"]')?.textContent === "Welcome, Ada");
+  // A locale the server would refuse is refused at once.
+  await p.getByRole("button", { name: "+ Add a translation" }).click();
+  const code = p.getByLabel("Locale of the translation");
+  await code.fill("french!");
+  await p.getByRole("button", { name: "Add", exact: true }).click();
+  await p.locator(".locale-add").getByRole("alert").getByText("is not a locale", { exact: false }).waitFor();
+  await code.fill("FR");
+  await p.getByRole("button", { name: "Add", exact: true }).click();
+  const tab = p.getByRole("tab", { name: "French (fr)" });
+  assert.equal(await tab.getAttribute("aria-selected"), "true");
+  const panel = p.getByRole("tabpanel", { name: "French (fr)" });
+  // Its empty parts show the template's own: they fall back to it.
+  assert.equal(await panel.getByLabel("Text", { exact: true }).getAttribute("placeholder"), "Hello {{ traits.firstName }}, glad you are here.");
+  await panel.getByLabel("Subject").fill("Bienvenue, {{ traits.firstName }}");
+  await p.waitForFunction(() => document.querySelector('[data-testid="preview-subject"]')?.textContent === "Bienvenue, Ada");
+  assert.equal(await p.getByTestId("preview-text").innerText(), "Hello Ada, glad you are here.");
+  assert.equal(await p.getByTestId("preview-locale").innerText(), "The French (fr) translation, as people whose locale is fr get it; its empty parts are the default's.");
+  await checkAccessible(p, "a template's editor with a translation");
+  await screenshot(p, "content-translation");
+  await p.getByRole("button", { name: "Save" }).click();
+  await p.getByRole("status").filter({ hasText: /^Saved/ }).waitFor();
+  const saved = await ok("GET", `/api/templates/${id}`);
+  assert.equal(saved.subject, "Welcome, {{ traits.firstName }}");
+  assert.deepEqual(Object.keys(saved.locales), ["fr"]);
+  assert.deepEqual([saved.locales.fr.subject, saved.locales.fr.text, saved.locales.fr.html], ["Bienvenue, {{ traits.firstName }}", "", ""]);
+  // Back on the template's own parts, the preview is in them again.
+  await p.getByRole("tab", { name: "Default" }).click();
+  await p.waitForFunction(() => document.querySelector('[data-testid="preview-subject"]')?.textContent === "Welcome, Ada");
+  // The list says which translations each template has.
+  await p.getByRole("navigation").getByRole("link", { name: "Content" }).click();
+  const row = p.getByRole("row").filter({ has: p.getByRole("link", { name: id, exact: true }) });
+  assert.equal((await row.locator("td").nth(3).innerText()).trim(), "fr");
+  // Saving another part in the editor gives the translation back as it was.
+  await row.getByRole("link", { name: id, exact: true }).click();
+  await p.getByLabel("Subject").fill("Welcome aboard, {{ traits.firstName }}");
+  await p.getByRole("button", { name: "Save" }).click();
+  await p.getByRole("status").filter({ hasText: /^Saved/ }).waitFor();
+  const again = await ok("GET", `/api/templates/${id}`);
+  assert.equal(again.subject, "Welcome aboard, {{ traits.firstName }}");
+  assert.deepEqual(again.locales, saved.locales);
+});
+
+test("Tasks: a journey's task step puts a task in the inbox; completed there with a note, it is Task Completed on the person", async () => {
+  // A journey of this run: a task for a team of this run (so the inbox shows this run's alone), then a wait for it.
+  const team = `sales-${user}`;
+  const journey = `tasks-${user}`;
+  await ok("POST", `/api/journeys/${journey}/apply`, {
+    document: {
+      id: journey,
+      entry: { event: "Demo Requested" },
+      steps: [
+        { id: "call", type: "task", title: "Call {{ traits.firstName }}", body: "About the {{ event.plan }} plan.", team, due: "1d", next: "called" },
+        { id: "called", type: "wait_for", events: [{ event: "Task Completed", filter: { property: "node", op: "eq", value: "call" } }], timeout: "3d" },
+      ],
+    },
+  });
+  const lead = `${user}-lead`;
+  await segment(writeKey, "identify", { userId: lead, traits: { firstName: "Grace", email: `${lead}@example.com` } });
+  await segment(writeKey, "track", { userId: lead, event: "Demo Requested", properties: { plan: "pro" } });
+  // The dispatcher puts the task in the inbox when it is due: a manual clock moves a second at a time.
+  let task;
+  for (let i = 0; !task; i++) {
+    const { tasks } = await ok("GET", `/api/tasks?team=${encodeURIComponent(team)}`);
+    task = tasks[0];
+    if (task) break;
+    assert.ok(i < 100, "no task in the inbox after 10 s");
+    await api("POST", "/api/clock", { advance: "1s" });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const p = await page();
+  await p.goto(`${base}/tasks`);
+  await p.getByRole("heading", { name: "Tasks", level: 1 }).waitFor();
+  await p.getByLabel("Team").fill(team);
+  // The filter is kept in the address once typing pauses, and the list is the team's.
+  await p.waitForURL((u) => u.search === `?team=${encodeURIComponent(team)}`);
+  const item = p.getByRole("list", { name: "Tasks" }).getByRole("listitem").filter({ has: p.getByRole("heading", { name: "Call Grace" }) });
+  await item.waitFor();
+  await p.getByRole("status").filter({ hasText: "1 task shown, that is all" }).waitFor();
+  await item.getByText("About the pro plan.").waitFor();
+  assert.equal(await item.getByRole("link", { name: `person ${task.profile_id}` }).getAttribute("href"), `/people/${task.profile_id}`);
+  assert.equal(await item.getByRole("link", { name: journey }).getAttribute("href"), `/journeys/${journey}`);
+  await item.getByText(`team ${team}`).waitFor();
+  await checkAccessible(p, "Tasks");
+  await screenshot(p, "tasks");
+  await item.getByLabel("Note (optional)").fill("Booked a demo for Friday");
+  await item.getByRole("button", { name: "Complete" }).click();
+  await item.getByText("completed", { exact: true }).waitFor();
+  await item.getByText("Booked a demo for Friday").waitFor();
+  await p.getByRole("status").filter({ hasText: "Completed: Call Grace" }).waitFor();
+  assert.equal(await item.getByRole("button", { name: "Complete" }).count(), 0);
+  await checkAccessible(p, "Tasks, one completed");
+  // On the person's profile: Task Completed, with the note; the run that waited for it went on.
+  let completed;
+  for (let i = 0; !completed; i++) {
+    const person = await ok("GET", `/api/profiles/lookup?user_id=${lead}`);
+    completed = person.events.find((e) => e.name === "Task Completed");
+    if (completed) {
+      assert.equal(person.id, task.profile_id);
+      break;
+    }
+    assert.ok(i < 50, "no Task Completed on the person");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(
+    { ...completed.properties, by: undefined },
+    { task_id: task.id, journey, node: "call", title: "Call Grace", by: undefined, note: "Booked a demo for Friday" },
+  );
+  assert.equal(completed.properties.by, "admin token");
+  // Loaded again, the open tasks of the team are none; the empty state says where tasks come from.
+  await p.reload();
+  await p.getByText(`No open task of team ${team}.`).waitFor();
+  await p.getByText("Tasks come from journeys", { exact: false }).waitFor();
+  // The person's page lists it.
+  await p.goto(`${base}/people/${task.profile_id}`);
+  const mine = p.getByRole("region", { name: "Tasks" });
+  await mine.getByRole("heading", { name: "Call Grace" }).waitFor();
+  await mine.getByText("0 open of 1", { exact: false }).waitFor();
+  await p.getByRole("region", { name: "Timeline" }).getByRole("button", { name: "Task Completed", exact: true }).waitFor();
+  await checkAccessible(p, "a person's page with a task");
 });
 
 test("the pages made no request elsewhere and threw no error", () => browser.clean());

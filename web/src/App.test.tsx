@@ -84,6 +84,13 @@ test("the navigation moves between sections without a page load, and marks where
   expect(await screen.findByRole("heading", { name: "People", level: 1 })).toBeTruthy();
   expect(screen.getByRole("link", { name: "People" }).getAttribute("aria-current")).toBe("page");
   expect(screen.getByRole("link", { name: "Journeys" }).getAttribute("aria-current")).toBeNull();
+  // The tasks inbox is a section of its own.
+  const nav = screen.getByRole("navigation", { name: "Main" });
+  expect([...nav.querySelectorAll("a")].map((a) => a.textContent)).toEqual(["Journeys", "People", "Tasks", "Content", "Delivery", "Settings"]);
+  fireEvent.click(screen.getByRole("link", { name: "Tasks" }));
+  expect(window.location.pathname).toBe("/tasks");
+  expect(await screen.findByRole("heading", { name: "Tasks", level: 1 })).toBeTruthy();
+  expect(screen.getByRole("link", { name: "Tasks" }).getAttribute("aria-current")).toBe("page");
 });
 
 test("a journey's page: its draft in the editor, the live version, the validator's findings on the canvas", { timeout: 20000 }, async () => {

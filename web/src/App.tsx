@@ -15,6 +15,7 @@ const PersonPage = lazy(() => import("./pages/PersonPage").then((m) => ({ defaul
 const RunPage = lazy(() => import("./pages/RunPage").then((m) => ({ default: m.RunPage })));
 const ContentPage = lazy(() => import("./pages/ContentPage").then((m) => ({ default: m.ContentPage })));
 const TemplatePage = lazy(() => import("./pages/TemplatePage").then((m) => ({ default: m.TemplatePage })));
+const TasksPage = lazy(() => import("./pages/TasksPage").then((m) => ({ default: m.TasksPage })));
 const DeliveryPage = lazy(() => import("./pages/DeliveryPage").then((m) => ({ default: m.DeliveryPage })));
 const SettingsPage = lazy(() => import("./pages/SettingsPage").then((m) => ({ default: m.SettingsPage })));
 
@@ -27,6 +28,7 @@ function Page({ path }: { path: string }) {
   if (person) return <PersonPage key={person.id} id={person.id} />;
   const run = match("/people/:id/runs/:run", path);
   if (run) return <RunPage key={`${run.id}/${run.run}`} id={run.id} runId={run.run} />;
+  if (path === "/tasks") return <TasksPage />;
   if (path === "/content") return <ContentPage />;
   const template = match("/content/:id", path);
   if (template) return <TemplatePage key={template.id} id={template.id} />;

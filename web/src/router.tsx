@@ -1,7 +1,7 @@
 // A tiny client-side router: the path of the location, links that change it without a page
 // load, and patterns such as "/journeys/:id". The server answers every client-side route with
 // index.html.
-import { useEffect, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
+import { useLayoutEffect, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 const NAVIGATED = "wayfarer:navigate";
 
@@ -27,7 +27,9 @@ let guard: string | undefined;
  * browser's own "leave site?" question.
  */
 export function useLeaveGuard(question: string | undefined): void {
-  useEffect(() => {
+  // A layout effect: the guard changes with the render that shows the change (a click right
+  // after "Saved" appears must not be asked about).
+  useLayoutEffect(() => {
     if (!question) return;
     guard = question;
     const onUnload = (e: BeforeUnloadEvent) => e.preventDefault();

@@ -84,6 +84,10 @@ pub const EMAIL: &str = "email";
 pub const WEBHOOK: &str = "webhook";
 pub const SMS: &str = "sms";
 pub const PUSH: &str = "push";
+/// In-app messages: kept for the person's next visit (`/v1/decide`, the live stream).
+pub const IN_APP: &str = "in_app";
+/// Tasks for people (a journey's `task` step): put in the inbox (`/api/tasks`).
+pub const TASK: &str = "task";
 
 /// A template's push notification parts (Liquid), for `Deliverer::push`.
 #[derive(Debug, Clone, Default)]
@@ -188,7 +192,17 @@ impl Deliverer {
             limits: Limits::default(),
             detail: "no push provider: notifications are rendered and kept (captured), not sent".into(),
         });
-        vec![email, webhook, sms, push]
+        let in_app = ChannelInfo {
+            name: IN_APP,
+            limits: Limits::default(),
+            detail: "kept for each person's next visit to the website or app (/v1/decide, /v1/in-app/stream)".into(),
+        };
+        let task = ChannelInfo {
+            name: TASK,
+            limits: Limits::default(),
+            detail: "tasks for people, in the inbox of their assignee or team (/api/tasks)".into(),
+        };
+        vec![email, webhook, sms, push, in_app, task]
     }
 
     pub fn renderer(&self) -> &Renderer {

@@ -459,7 +459,7 @@ impl Condition {
                 if let Some(checks) = checks {
                     checks.push(Check {
                         subject: format!("reachable by {}", channel.as_str()),
-                        seen: facts.traits.get(channel.address_trait()).cloned(),
+                        seen: channel.address_trait().and_then(|t| facts.traits.get(t)).cloned(),
                         op: "reachable".to_owned(),
                         expected: None,
                         reference: None,
@@ -674,7 +674,11 @@ impl Condition {
                 match channel.and_then(Value::as_str).and_then(crate::journey::Channel::parse) {
                     Some(c) => Some(Condition::Reachable(c)),
                     None => {
-                        diags.error(&format!("{path}/reachable"), "unknown_channel", "\"reachable\" names a channel: email, sms or push");
+                        diags.error(
+                            &format!("{path}/reachable"),
+                            "unknown_channel",
+                            "\"reachable\" names a channel: email, sms, push or in_app",
+                        );
                         None
                     }
                 }

@@ -361,6 +361,13 @@ fn shown(effect: &Effect) -> String {
             format!("{node}: {method} {url} body {} save {save:?}", body.as_ref().map_or("none".to_owned(), Value::to_string))
         }
         Effect::Update { node, update } => format!("{node}: update {}", serde_json::to_value(update).unwrap_or_default()),
+        Effect::Task { node, task, due_at } => {
+            format!(
+                "{node}: task {} due {}",
+                serde_json::to_value(task).unwrap_or_default(),
+                due_at.map_or("never".to_owned(), |d| d.to_string())
+            )
+        }
     }
 }
 
@@ -525,6 +532,86 @@ fn an_sms_goes_to_people_with_a_phone_number_and_the_others_take_the_unreachable
     );
 }
 
+/// A send with variants (A/B): each person gets one by weight, the same whenever they come
+/// back, recorded in the run's assignments as a split's; the control group gets none.
+#[test]
+fn a_send_with_variants_gives_each_person_one_and_records_it() {
+    let doc = json!({
+        "id": "welcome", "entry": {"event": "Signed Up", "reentry": {"after": "1d"}},
+        "steps": [{"id": "greet", "type": "send", "variants": [
+            {"name": "short", "weight": 50, "template": "welcome-short"},
+            {"name": "long", "weight": 50, "template": "welcome-long"}]}]
+    });
+    check(
+        doc,
+        "
+        +0s ann track Signed Up
+        +0s bob track Signed Up
+        +0s cat track Signed Up
+        +0s dan track Signed Up
+        +0s eve track Signed Up
+        +0s fay track Signed Up
+        +2d ann track Signed Up
+        +0s bob track Signed Up
+        ",
+        expect![[r#"
+            t=+0s ann: entered on Signed Up / greet: variant long (50/100) / greet: send email welcome-long / completed => #1 exited: completed, greet=long
+            t=+0s bob: entered on Signed Up / greet: variant long (50/100) / greet: send email welcome-long / completed => #1 exited: completed, greet=long
+            t=+0s cat: entered on Signed Up / greet: variant long (50/100) / greet: send email welcome-long / completed => #1 exited: completed, greet=long
+            t=+0s dan: entered on Signed Up / greet: variant short (50/100) / greet: send email welcome-short / completed => #1 exited: completed, greet=short
+            t=+0s eve: entered on Signed Up / greet: variant short (50/100) / greet: send email welcome-short / completed => #1 exited: completed, greet=short
+            t=+0s fay: entered on Signed Up / greet: variant short (50/100) / greet: send email welcome-short / completed => #1 exited: completed, greet=short
+            t=+2d ann: entered on Signed Up / greet: variant long (50/100) / greet: send email welcome-long / completed => #1 exited: completed, greet=long
+            outbox:
+              t=+0s ann greet: send email welcome-long
+              t=+0s bob greet: send email welcome-long
+              t=+0s cat greet: send email welcome-long
+              t=+0s dan greet: send email welcome-short
+              t=+0s eve greet: send email welcome-short
+              t=+0s fay greet: send email welcome-short
+              t=+2d ann greet: send email welcome-long
+        "#]],
+    );
+}
+
+/// A task asks a person (sales) to act; completing it is an event the run waits for; a task
+/// not done in time takes the timeout path.
+#[test]
+fn a_task_asks_sales_to_call_and_its_completion_moves_the_run_on() {
+    let doc = json!({
+        "id": "demo", "entry": {"event": "Demo Requested"},
+        "steps": [
+            {"id": "call", "type": "task", "title": "Call {{ traits.name }}", "body": "They asked for a demo of {{ event.product }}",
+             "team": "sales", "due": "1d", "next": "done"},
+            {"id": "done", "type": "wait_for", "timeout": "3d", "timeout_next": "chase",
+             "events": [{"event": "Task Completed", "filter": {"property": "node", "op": "eq", "value": "call"}, "next": "thanks"}]},
+            {"id": "thanks", "type": "send", "template": "thanks-for-talking"},
+            {"id": "chase", "type": "task", "title": "Nobody called {{ traits.name }} yet", "assignee": "lead@acme.test"}
+        ]
+    });
+    check(
+        doc,
+        r#"
+        +0s ann identify {"name": "Ann"}
+        +0s ann track Demo Requested {"product": "Atlas"}
+        +0s bob track Demo Requested {"product": "Atlas"}
+        +2h ann track Task Completed {"node": "call", "note": "booked"}
+        +4d
+        "#,
+        expect![[r#"
+            t=+0s ann: entered on Demo Requested / call: task for team sales, due in 1d / done: wait_for Task Completed (timeout 3d) => #1 waiting at done until +3d
+            t=+0s bob: entered on Demo Requested / call: task for team sales, due in 1d / done: wait_for Task Completed (timeout 3d) => #1 waiting at done until +3d
+            t=+2h ann: done: got Task Completed -> thanks / thanks: send email thanks-for-talking / completed => #2 exited: completed
+            t=+3d bob: done: wait_for Task Completed timed out -> chase / chase: task for lead@acme.test / completed => #2 exited: completed
+            outbox:
+              t=+0s ann call: task {"body":"They asked for a demo of {{ event.product }}","due":"1d","team":"sales","title":"Call {{ traits.name }}"} due 2027-01-16T08:00:00.000Z
+              t=+0s bob call: task {"body":"They asked for a demo of {{ event.product }}","due":"1d","team":"sales","title":"Call {{ traits.name }}"} due 2027-01-16T08:00:00.000Z
+              t=+2h ann thanks: send email thanks-for-talking
+              t=+3d bob chase: task {"assignee":"lead@acme.test","title":"Nobody called {{ traits.name }} yet"} due never
+        "#]],
+    );
+}
+
 /// Quiet hours on each person's wall clock: a send in them waits until they end (`hold`) or is
 /// not made (`skip`); the trace says which, in which zone, until when. At 20:30 UTC it is
 /// 21:30 in Oslo (quiet), 15:30 in New York (not), 05:30 in Tokyo (quiet, the hours span
@@ -643,7 +730,7 @@ fn validation_reports_every_problem_with_its_node() {
         b /steps/1/template missing_field: this step needs "template"
         b /steps/2/id duplicate_id: step id "b" is used twice
         b /steps/2/duration invalid_duration: invalid duration "soon": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
-        c /steps/3/type unknown_step_type: unknown step type "teleport"; available: wait, wait_for, branch, split, send, update, webhook, exit
+        c /steps/3/type unknown_step_type: unknown step type "teleport"; available: wait, wait_for, branch, split, send, update, webhook, task, exit
         a /steps/0/else dangling_next: else points to "ghost", which is not a step
     "#]]
     .assert_eq(&(text.join("\n") + "\n"));
@@ -1110,8 +1197,10 @@ fn every_kind_of_object() -> Value {
             {"id": "count", "type": "update", "set": {"customer": true}, "increment": {"orders": 1}, "unset": ["prospect"],
              "run": {"set": {"counted": true}, "append": {"demos": "none"}}, "next": "crm"},
             {"id": "crm", "type": "webhook", "url": "https://crm.example/hook", "method": "POST", "body": {"x": 1},
-             "save": {"score": "/score"}, "next": "done"},
-            {"id": "done", "type": "exit"}
+             "save": {"score": "/score"}, "next": "call"},
+            {"id": "done", "type": "exit"},
+            {"id": "call", "type": "task", "title": "Call {{ traits.name }}", "body": "About {{ event.plan }}", "assignee": "sam@acme.test",
+             "team": "sales", "due": "2d", "next": "done"}
         ]
     })
 }
@@ -1155,7 +1244,7 @@ fn check_edits(doc: Value, script: &str, expect: Expect) {
 #[test]
 fn every_object_with_every_key_is_valid() {
     let j = Journey::parse(&every_kind_of_object()).expect("valid");
-    assert_eq!((j.steps.len(), j.history.len(), j.reads_clock), (10, 1, true));
+    assert_eq!((j.steps.len(), j.history.len(), j.reads_clock), (11, 1, true));
 }
 
 #[test]
@@ -1267,7 +1356,7 @@ fn a_misspelt_key_anywhere_is_an_error_with_a_suggestion() {
               [ab] /steps/5/paths/0/wieght unknown_field: "wieght" is not a field of a split path; did you mean "weight"?
               [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
             set /steps/6/subject "Hello"
-              [hello] /steps/6/subject unknown_field: "subject" is not a field of a send step; its fields are id, type, channel, template, next, on_unreachable, on_failure
+              [hello] /steps/6/subject unknown_field: "subject" is not a field of a send step; its fields are id, type, channel, template, variants, next, on_unreachable, on_failure
             rename /steps/7/increment incremnt
               [count] /steps/7/incremnt unknown_field: "incremnt" is not a field of an update step; did you mean "increment"?
             set /steps/8/headers {"x-api-key": "k"}
@@ -1276,7 +1365,7 @@ fn a_misspelt_key_anywhere_is_an_error_with_a_suggestion() {
               [done] /steps/9/next unknown_field: "next" is not a field of an exit step; its fields are id, type
             rename /steps/9/type typ
               [done] /steps/9/typ unknown_field: "typ" is not a field of a step; did you mean "type"?
-              [done] /steps/9/type unknown_step_type: unknown step type ""; available: wait, wait_for, branch, split, send, update, webhook, exit
+              [done] /steps/9/type unknown_step_type: unknown step type ""; available: wait, wait_for, branch, split, send, update, webhook, task, exit
         "#]],
     );
 }
@@ -1905,6 +1994,7 @@ fn every_invalid_value_is_reported_where_it_is() {
               [count] /steps/7 unreachable_step: step "count" cannot be reached from the first step
               [crm] /steps/8 unreachable_step: step "crm" cannot be reached from the first step
               [done] /steps/9 unreachable_step: step "done" cannot be reached from the first step
+              [call] /steps/10 unreachable_step: step "call" cannot be reached from the first step
             set /steps/0/duration "-1d"
               [pause] /steps/0/duration invalid_duration: invalid duration "-1d": use a number and a unit, e.g. 30s, 15m, 2h, 3d, 1w
             set /steps/0/until {"time": "09:00"}
@@ -1992,9 +2082,9 @@ fn every_invalid_value_is_reported_where_it_is() {
               [ab] /steps/5/paths/0/weight invalid_weight: a split weight is a whole percent from 1 to 100
               [ab] /steps/5/paths/1 invalid_field: a split path must be an object
             set /steps/6/channel "fax"
-              [hello] /steps/6/channel unknown_channel: unknown channel "fax"; available: email, sms, push
+              [hello] /steps/6/channel unknown_channel: unknown channel "fax"; available: email, sms, push, in_app
             set /steps/6/channel 1
-              [hello] /steps/6/channel unknown_channel: unknown channel 1; available: email, sms, push
+              [hello] /steps/6/channel unknown_channel: unknown channel 1; available: email, sms, push, in_app
             set /steps/6/template ""
               [hello] /steps/6/template missing_field: this step needs "template"
             set /steps/7/set []
@@ -2034,9 +2124,9 @@ fn every_invalid_value_is_reported_where_it_is() {
             set /steps/8/save null
               valid
             set /steps/9/type "teleport"
-              [done] /steps/9/type unknown_step_type: unknown step type "teleport"; available: wait, wait_for, branch, split, send, update, webhook, exit
+              [done] /steps/9/type unknown_step_type: unknown step type "teleport"; available: wait, wait_for, branch, split, send, update, webhook, task, exit
             set /steps/9/type 3
-              [done] /steps/9/type unknown_step_type: unknown step type 3; available: wait, wait_for, branch, split, send, update, webhook, exit
+              [done] /steps/9/type unknown_step_type: unknown step type 3; available: wait, wait_for, branch, split, send, update, webhook, task, exit
         "#]],
     );
 }

@@ -171,6 +171,7 @@ pub fn report(store: &dyn Store, id: &JourneyId, from: Timestamp, to: Timestamp)
         let what = match &m.payload.effect {
             Effect::Send { template, .. } => template.0.clone(),
             Effect::Webhook { url, .. } => url.clone(),
+            Effect::Task { task, .. } => format!("task: {}", task.title),
             Effect::Update { .. } => continue,
         };
         *r.sends.entry(what).or_default() += 1;

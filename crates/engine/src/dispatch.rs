@@ -202,6 +202,8 @@ pub(crate) struct Dispatcher {
     /// Marketing messages the controls let through and not yet recorded, and their person (a
     /// few dozen at most: what is in flight).
     sending: std::sync::Mutex<HashMap<OutboxId, Sending>>,
+    /// In-app messages as they are kept, for the people's open pages.
+    in_app: tokio::sync::broadcast::Sender<store::InAppMessage>,
 }
 
 /// A marketing message the controls let through, being sent: whom, on which channel, from
@@ -216,6 +218,10 @@ struct Sending {
 /// An edit made through this process takes effect at once (`Engine::templates_changed`);
 /// one made by another node sharing the database, within this time.
 const TEMPLATE_TTL: StdDuration = StdDuration::from_secs(1);
+
+/// In-app messages kept but not yet taken by every open page listening (a page that falls
+/// further behind reads `/v1/decide` again).
+const IN_APP_BACKLOG: usize = 1024;
 
 /// A pass's sends: the entry and what came of it.
 type Sends = JoinSet<(OutboxEntry, Attempt)>;
@@ -255,6 +261,7 @@ impl Dispatcher {
             reported: std::sync::atomic::AtomicU64::new(0),
             templates: std::sync::Mutex::default(),
             sending: std::sync::Mutex::default(),
+            in_app: tokio::sync::broadcast::channel(IN_APP_BACKLOG).0,
         }
     }
 
@@ -288,13 +295,18 @@ impl Dispatcher {
     /// window, and what is being sent to them now). When it may go, it counts as being sent
     /// until `sent` is called.
     async fn controls(&self, entry: &OutboxEntry, channel: Channel, category: store::Category) -> Result<Option<String>, deliver::Error> {
+        // An in-app message interrupts nobody: it waits for the person's visit, where they
+        // see it or not; no consent or cap applies (as at Braze).
+        if channel == Channel::InApp {
+            return Ok(None);
+        }
         let marketing = category == store::Category::Marketing;
         // An SMS opt-out (STOP) stops every SMS, as providers and carriers refuse them anyway;
         // an email unsubscribe stops marketing email.
         let consent = match channel {
             Channel::Email if marketing => Some(EMAIL_UNSUBSCRIBED),
             Channel::Push if marketing => Some(PUSH_UNSUBSCRIBED),
-            Channel::Email | Channel::Push => None,
+            Channel::Email | Channel::Push | Channel::InApp => None,
             Channel::Sms => Some(SMS_UNSUBSCRIBED),
         };
         let (profile, now) = (entry.profile, self.clock.now());
@@ -348,6 +360,7 @@ impl Dispatcher {
             (true, Channel::Push) => {
                 return Ok(Some(format!("the person unsubscribed from marketing push notifications (trait {PUSH_UNSUBSCRIBED})")));
             }
+            (true, Channel::InApp) => {}
         }
         if !marketing {
             return Ok(None);
@@ -389,6 +402,11 @@ impl Dispatcher {
     /// (it is in the outbox's count now).
     fn recorded(&self, id: OutboxId) {
         self.sending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+    }
+
+    /// In-app messages from now on, as they are kept.
+    pub(crate) fn in_app(&self) -> tokio::sync::broadcast::Receiver<store::InAppMessage> {
+        self.in_app.subscribe()
     }
 
     /// The channels the dispatcher has queues for (what the handoff is made for).
@@ -612,6 +630,9 @@ impl Dispatcher {
 /// unsubscribe, or by an identify).
 pub const EMAIL_UNSUBSCRIBED: &str = "email_unsubscribed";
 
+/// The trait that says which of a template's translations a person gets (`fr`, `pt-BR`).
+pub const LOCALE: &str = "locale";
+
 /// The trait holding an email address that bounced for good (a hard bounce): no email goes
 /// to the person while their `email` is still that address.
 pub const EMAIL_BOUNCED: &str = "email_bounced";
@@ -725,7 +746,12 @@ impl Dispatcher {
             .map_err(|e| deliver::Error::Permanent(format!("outbox entry {}: {e}", entry.id)))?;
         match entry.payload.effect.clone() {
             Effect::Send { template, channel, .. } => {
-                let stored = self.template(&template).await?;
+                // In the person's language (their `locale` trait as the message was decided).
+                let locale = entry.payload.context.traits.get(LOCALE).and_then(Value::as_str);
+                let (stored, _) = self.template(&template).await?.localized(locale);
+                if let (Effect::Send { outranked: Some(why), .. }, store::Category::Marketing) = (&entry.payload.effect, stored.category) {
+                    return Ok(Outcome::Suppressed(why.clone()));
+                }
                 // Consent and caps, as they are now (an unsubscribe also stops what was already queued).
                 if let Some(reason) = self.controls(entry, channel, stored.category).await? {
                     return Ok(Outcome::Suppressed(reason));
@@ -754,9 +780,11 @@ impl Dispatcher {
                         self.forget_devices(entry, &gone);
                         outcome
                     }
+                    Channel::InApp => self.keep_in_app(entry, &template, &stored.in_app, &ctx).await,
                 }
             }
             Effect::Update { .. } => Err(deliver::Error::Permanent("trait updates are applied in the engine, never sent".into())),
+            Effect::Task { task, due_at, node } => self.keep_task(entry, &node, &task, due_at, &ctx).await,
             Effect::Webhook { url, method, body, save, .. } => {
                 let now_secs = self.clock.now().0 / 1000;
                 let outcome = self.deliverer.webhook(&entry.key, &url, &method, body.as_ref(), &ctx, now_secs).await?;
@@ -770,6 +798,98 @@ impl Dispatcher {
 }
 
 impl Dispatcher {
+    /// An in-app message: rendered for the person and kept for them (under the outbox entry's
+    /// id, so a repeat after a crash keeps the first), then announced to their open pages.
+    async fn keep_in_app(
+        &self,
+        entry: &OutboxEntry,
+        template: &TemplateId,
+        source: &store::InAppContent,
+        ctx: &Value,
+    ) -> Result<Outcome, deliver::Error> {
+        let content = render_in_app(self.deliverer.renderer(), template, source, ctx)?;
+        let described = serde_json::to_value(&content).unwrap_or(Value::Null);
+        let now = self.clock.now();
+        let message = store::InAppMessage {
+            id: entry.id,
+            profile: entry.profile,
+            journey: entry.payload.context.journey.clone(),
+            template: template.clone(),
+            content,
+            created_at: now,
+            expires_at: now.plus(self.options.in_app_ttl),
+            viewed_at: None,
+            clicked_at: None,
+            dismissed_at: None,
+        };
+        let kept = self
+            .blocking(move |s| {
+                let mut tx = s.write()?;
+                let mut message = message;
+                message.profile = tx.canonical(message.profile)?.unwrap_or(message.profile);
+                let new = tx.put_in_app(&message)?;
+                tx.commit()?;
+                Ok(new.then_some(message))
+            })
+            .await
+            .map_err(|e| deliver::Error::Retryable(format!("keeping the in-app message: {e}")))?;
+        if let Some(message) = kept {
+            // Nobody listening is fine: the message waits for the next `/v1/decide`.
+            let _ = self.in_app.send(message);
+        }
+        Ok(Outcome::Sent(described))
+    }
+
+    /// A task: rendered for the person and put in the inbox (under the outbox entry's id, so a
+    /// repeat after a crash keeps the first).
+    async fn keep_task(
+        &self,
+        entry: &OutboxEntry,
+        node: &domain::ids::NodeId,
+        spec: &domain::journey::TaskSpec,
+        due_at: Option<domain::time::Timestamp>,
+        ctx: &Value,
+    ) -> Result<Outcome, deliver::Error> {
+        let renderer = self.deliverer.renderer();
+        let part = |name: &str, src: &str| {
+            renderer.render(src, ctx).map(|s| s.trim().to_owned()).map_err(|e| deliver::Error::Permanent(format!("task {name}: {e}")))
+        };
+        let title = part("title", &spec.title)?;
+        if title.is_empty() {
+            return Err(deliver::Error::Permanent("the task's title renders empty".into()));
+        }
+        let task = store::Task {
+            id: entry.id,
+            profile: entry.profile,
+            journey: entry.payload.context.journey.clone(),
+            node: node.clone(),
+            title,
+            body: part("body", &spec.body)?,
+            assignee: spec.assignee.as_ref().map(|a| a.to_lowercase()),
+            team: spec.team.clone(),
+            due_at,
+            created_at: self.clock.now(),
+            status: store::TaskStatus::Open,
+            closed_at: None,
+            closed_by: None,
+            note: None,
+        };
+        let described = serde_json::json!({
+            "title": task.title, "body": task.body, "assignee": task.assignee, "team": task.team,
+            "due_at": task.due_at.map(|d| d.to_string()),
+        });
+        self.blocking(move |s| {
+            let mut tx = s.write()?;
+            let mut task = task;
+            task.profile = tx.canonical(task.profile)?.unwrap_or(task.profile);
+            tx.put_task(&task)?;
+            tx.commit()
+        })
+        .await
+        .map_err(|e| deliver::Error::Retryable(format!("putting the task in the inbox: {e}")))?;
+        Ok(Outcome::Sent(described))
+    }
+
     /// The provider refused a message because its recipient opted out (replied STOP): they are
     /// unsubscribed from the channel (`SMS Unsubscribed`), so no more are tried.
     fn opted_out(&self, entry: &OutboxEntry, error: &str) {
@@ -842,6 +962,34 @@ impl Dispatcher {
             tracing::warn!(key = %entry.key, "engine stopped before the webhook response was saved");
         }
     }
+}
+
+/// A template's in-app message rendered for a person: each text part, trimmed.
+fn render_in_app(
+    renderer: &deliver::Renderer,
+    template: &TemplateId,
+    source: &store::InAppContent,
+    ctx: &Value,
+) -> Result<store::InAppContent, deliver::Error> {
+    let part = |name: &str, src: &str| {
+        renderer
+            .render(src, ctx)
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| deliver::Error::Permanent(format!("template {:?}, in-app {name}: {e}", template.0)))
+    };
+    let rendered = store::InAppContent {
+        placement: source.placement.trim().to_owned(),
+        layout: source.layout,
+        title: part("title", &source.title)?,
+        body: part("body", &source.body)?,
+        button: part("button", &source.button)?,
+        link: part("link", &source.link)?,
+        image: part("image", &source.image)?,
+    };
+    if !rendered.is_set() {
+        return Err(deliver::Error::Permanent(format!("template {:?} has no in-app title or body", template.0)));
+    }
+    Ok(rendered)
 }
 
 fn email_template(id: &TemplateId, t: store::Template) -> EmailTemplate {

@@ -26,7 +26,7 @@ use store::Store;
 use tokio::sync::oneshot;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use dispatch::{EMAIL_BOUNCED, EMAIL_UNSUBSCRIBED, PUSH_UNSUBSCRIBED, RetryPolicy, SMS_UNSUBSCRIBED, SMS_UNSUBSCRIBED_EVENT};
+pub use dispatch::{EMAIL_BOUNCED, EMAIL_UNSUBSCRIBED, LOCALE, PUSH_UNSUBSCRIBED, RetryPolicy, SMS_UNSUBSCRIBED, SMS_UNSUBSCRIBED_EVENT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -62,6 +62,8 @@ pub struct Options {
     pub faults: Faults,
     /// At most this many marketing messages (of a channel, or of all) to a person over a window.
     pub caps: Vec<FrequencyCap>,
+    /// How long an in-app message waits for its person to come and see it.
+    pub in_app_ttl: domain::time::Duration,
 }
 
 /// A frequency cap: at most `max` marketing messages of `channel` (every channel when `None`)
@@ -91,6 +93,7 @@ impl Default for Options {
             hot_people: 100_000,
             faults: Faults::default(),
             caps: Vec::new(),
+            in_app_ttl: domain::time::Duration::days(30),
         }
     }
 }
@@ -348,6 +351,12 @@ impl Engine {
         let (reply, rx) = oneshot::channel();
         self.commands.send(Command::Ingest { origin: Origin::Internal(profile), events, reply }).map_err(|_| Error::ShuttingDown)?;
         rx.await.map_err(|_| Error::ShuttingDown)?
+    }
+
+    /// In-app messages from now on, as they are kept for their people (to push to their
+    /// open pages). A receiver that falls more than a thousand behind loses the oldest.
+    pub fn in_app_messages(&self) -> tokio::sync::broadcast::Receiver<store::InAppMessage> {
+        self.dispatcher.in_app()
     }
 
     /// Templates were edited (in this process's store): sends read them again at once.

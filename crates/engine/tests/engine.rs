@@ -71,6 +71,8 @@ impl Harness {
             category,
             sms: String::new(),
             push: store::PushContent::default(),
+            in_app: store::InAppContent::default(),
+            locales: Default::default(),
             updated_at: Timestamp(0),
         }
     }
@@ -135,6 +137,7 @@ impl Harness {
             .map(|m| {
                 let at = Duration::millis(m.created_at.0 - START);
                 let what = match (&m.result, m.status) {
+                    (Some(r), OutboxStatus::Sent) if m.channel == "in_app" => format!("{:?}", r["title"].as_str().unwrap_or("")),
                     (Some(r), OutboxStatus::Captured) => match r.get("devices") {
                         Some(n) => format!("{:?} to {n} devices", r["title"].as_str().unwrap_or("")),
                         None => format!("{:?}", r["subject"].as_str().or(r["body"].as_str()).unwrap_or("")),
@@ -569,6 +572,120 @@ async fn push_goes_to_the_devices_events_bring_and_a_gone_one_is_forgotten() {
     let lines: Vec<String> = tx.traces(run.id).expect("traces").iter().map(|t| text(&t.lines)).collect();
     expect!["entered on Cart Abandoned / nudge: not sending push back: unreachable (no push device (no device token in push_tokens)) -> (end) / completed"]
     .assert_eq(&lines.join("\n"));
+}
+
+/// Journeys messaging one person on one channel at once: only the marketing messages of the
+/// highest priority go; a transactional one and another channel's are not held back; alone,
+/// a low-priority journey's message goes.
+#[tokio::test]
+async fn of_journeys_messaging_a_person_at_once_the_highest_priority_goes() {
+    let mut h = Harness::new();
+    h.template("promo", "Spring sale");
+    h.template("news", "Our news");
+    h.transactional("receipt", "Your account");
+    h.sms_template("text", "Welcome!", store::Category::Marketing);
+    let journey = |id: &str, priority: i64, channel: &str, template: &str| {
+        json!({"id": id, "priority": priority, "entry": {"event": "Signed Up"},
+            "steps": [{"id": "s", "type": "send", "channel": channel, "template": template}]})
+    };
+    h.publish(journey("promo", 10, "email", "promo")).await;
+    h.publish(journey("news", 0, "email", "news")).await;
+    h.publish(journey("receipt", -5, "email", "receipt")).await;
+    h.publish(journey("text", 0, "sms", "text")).await;
+    h.publish(json!({"id": "digest", "entry": {"event": "Week Ended"}, "steps": [{"id": "s", "type": "send", "template": "news"}]})).await;
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"email": "ann@x.test", "phone": "+14155550100"}})).await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Signed Up"})).await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Week Ended"})).await;
+    h.check_messages(expect![[r#"
+        t=+0s email ann@x.test: suppressed journey promo (priority 10) messages them on email at once
+        t=+0s email ann@x.test: captured "Spring sale"
+        t=+0s email ann@x.test: captured "Your account"
+        t=+0s sms +14155550100: captured "Welcome!"
+        t=+0s email ann@x.test: captured "Our news"
+    "#]]);
+}
+
+/// A template's translation goes to people whose `locale` trait names it (or its language);
+/// the others get the template as it is.
+#[tokio::test]
+async fn each_person_gets_the_template_in_their_locale() {
+    let mut h = Harness::new();
+    let fr = store::Translation { subject: "Bienvenue {{ traits.name }}".into(), ..Default::default() };
+    let t = Template {
+        subject: "Welcome {{ traits.name }}".into(),
+        text: "Hi".into(),
+        locales: [("fr".to_owned(), fr)].into_iter().collect(),
+        ..Harness::blank(store::Category::Marketing)
+    };
+    h.put("welcome", t);
+    h.publish(json!({"id": "w", "entry": {"event": "Signed Up"}, "steps": [{"id": "hi", "type": "send", "template": "welcome"}]})).await;
+    for (who, locale) in [("ann", Some("fr-CA")), ("bob", Some("de")), ("cyd", None)] {
+        let mut traits = json!({"name": who, "email": format!("{who}@x.test")});
+        if let Some(l) = locale {
+            traits["locale"] = json!(l);
+        }
+        h.send(Kind::Identify, json!({"userId": who, "traits": traits})).await;
+        h.send(Kind::Track, json!({"userId": who, "event": "Signed Up"})).await;
+    }
+    h.check_messages(expect![[r#"
+        t=+0s email ann@x.test: captured "Bienvenue ann"
+        t=+0s email bob@x.test: captured "Welcome bob"
+        t=+0s email cyd@x.test: captured "Welcome cyd"
+    "#]]);
+}
+
+/// An in-app message is kept for its person (as merged now) and announced to the pages
+/// listening; no consent or cap stops it (it interrupts nobody); one that does not render fails.
+#[tokio::test]
+async fn in_app_messages_are_kept_for_the_person_and_announced() {
+    let caps = vec![engine::FrequencyCap { channel: None, max: 1, within: Duration::days(1) }];
+    let mut h = Harness::with_options(Options { caps, ..Options::default() }, WebhookOptions::default());
+    let content = store::InAppContent {
+        placement: "home".into(),
+        title: "{{ traits.name }}, 20% off".into(),
+        link: "https://shop.test/c/{{ event.cart }}".into(),
+        ..Default::default()
+    };
+    h.put("offer", Template { in_app: content, ..Harness::blank(store::Category::Marketing) });
+    h.put(
+        "broken",
+        Template {
+            in_app: store::InAppContent { body: "{{ event.nope }}".into(), ..Default::default() },
+            ..Harness::blank(store::Category::Marketing)
+        },
+    );
+    h.publish(json!({"id": "cart", "entry": {"event": "Cart Abandoned"},
+        "steps": [{"id": "show", "type": "send", "channel": "in_app", "template": "offer"}]}))
+        .await;
+    h.publish(json!({"id": "oops", "entry": {"event": "Oops"}, "steps": [{"id": "show", "type": "send", "channel": "in_app", "template": "broken"}]}))
+        .await;
+    let mut news = h.engine.in_app_messages();
+    h.send(Kind::Identify, json!({"anonymousId": "a-1", "traits": {"name": "Ann", "email_unsubscribed": true}})).await;
+    h.send(Kind::Track, json!({"anonymousId": "a-1", "event": "Cart Abandoned", "properties": {"cart": "c1"}})).await;
+    h.send(Kind::Track, json!({"anonymousId": "a-1", "event": "Cart Abandoned", "properties": {"cart": "c2"}})).await;
+    // She signs in: her earlier visit (another profile) is merged into her account.
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"name": "Ann"}})).await;
+    h.send(Kind::Identify, json!({"userId": "ann", "anonymousId": "a-1"})).await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Oops"})).await;
+    h.check_messages(expect![[r#"
+        t=+0s in_app -: sent "Ann, 20% off"
+        t=+0s in_app -: sent "Ann, 20% off"
+        t=+0s in_app -: failed template "broken", in-app body: template does not render: liquid: Unknown index
+          with:
+            variable=event
+            requested index=nope
+            available indexes=
+
+    "#]]);
+    let heard: Vec<String> = std::iter::from_fn(|| news.try_recv().ok()).map(|m| m.content.link).collect();
+    assert_eq!(heard, ["https://shop.test/c/c1", "https://shop.test/c/c2"], "pages hear of each as it is kept");
+    let mut tx = h.store.read().expect("tx");
+    let ann = tx.profile_by_identity(&Identity::UserId("ann".into())).expect("lookup").expect("known");
+    let ann = tx.canonical(ann).expect("canonical").unwrap_or(ann);
+    let kept = tx.in_app_messages(ann, "home", h.clock_now(), 10).expect("kept");
+    let links: Vec<&str> = kept.iter().map(|m| m.content.link.as_str()).collect();
+    assert_eq!(links, ["https://shop.test/c/c2", "https://shop.test/c/c1"], "hers after the merge, newest first");
+    assert_eq!(kept[0].expires_at, h.clock_now().plus(Duration::days(30)), "kept for 30 days by default");
 }
 
 /// Each channel has a queue of its own: webhooks to a receiver that never answers do not

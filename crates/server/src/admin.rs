@@ -80,8 +80,47 @@ fn template_view(t: &Template) -> wire::TemplateView {
         category: t.category.into(),
         sms: t.sms.clone(),
         push: t.push.clone().into(),
+        in_app: t.in_app.clone().into(),
+        locales: t.locales.iter().map(|(l, tr)| (l.clone(), tr.clone().into())).collect(),
         updated_at: ts(t.updated_at),
     }
+}
+
+/// A template's parts (the body's or a translation's) with the variables each may read.
+fn parts_of<'a>(
+    subject: &'a String,
+    html: &'a String,
+    text: &'a String,
+    sms: &'a String,
+    push: &'a wire::PushContent,
+    in_app: &'a wire::InAppContent,
+) -> [(&'static str, &'a String, &'static [&'static str]); 13] {
+    let (email, any) = (&deliver::EMAIL_VARIABLES[..], &deliver::VARIABLES[..]);
+    [
+        ("subject", subject, email),
+        ("html", html, email),
+        ("text", text, email),
+        ("sms", sms, any),
+        ("push.title", &push.title, any),
+        ("push.body", &push.body, any),
+        ("push.link", &push.link, any),
+        ("push.image", &push.image, any),
+        ("in_app.title", &in_app.title, any),
+        ("in_app.body", &in_app.body, any),
+        ("in_app.button", &in_app.button, any),
+        ("in_app.link", &in_app.link, any),
+        ("in_app.image", &in_app.image, any),
+    ]
+}
+
+/// A locale as templates keep it: a language of 2-3 letters, then subtags of 2-8 letters or
+/// digits (`fr`, `pt-br`, `zh-hant-tw`), in lower case.
+fn is_locale(l: &str) -> bool {
+    let mut tags = l.split('-');
+    let language = tags.next().unwrap_or_default();
+    (2..=3).contains(&language.len())
+        && language.bytes().all(|b| b.is_ascii_lowercase())
+        && tags.all(|t| (2..=8).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 /// Creates or replaces a template. Checks each part before it is stored: it parses as
@@ -99,18 +138,28 @@ pub async fn put_template(
     if !is_slug(&id) {
         return Err(bad_request("a template id is 1-100 characters of a-z, 0-9, - and _"));
     }
-    let parts = [
-        ("subject", &body.subject, &deliver::EMAIL_VARIABLES[..]),
-        ("html", &body.html, &deliver::EMAIL_VARIABLES[..]),
-        ("text", &body.text, &deliver::EMAIL_VARIABLES[..]),
-        ("sms", &body.sms, &deliver::VARIABLES[..]),
-        ("push.title", &body.push.title, &deliver::VARIABLES[..]),
-        ("push.body", &body.push.body, &deliver::VARIABLES[..]),
-        ("push.link", &body.push.link, &deliver::VARIABLES[..]),
-        ("push.image", &body.push.image, &deliver::VARIABLES[..]),
-    ];
-    let problems: Vec<(&str, String)> = parts
-        .into_iter()
+    let mut locales = std::collections::BTreeMap::new();
+    for (locale, translation) in &body.locales {
+        let key = store::normalize_locale(locale);
+        if !is_locale(&key) {
+            let message = format!("{locale:?} is not a locale: a language (\"fr\") and maybe a region or script (\"pt-BR\", \"zh-Hant\")");
+            let problem = wire::TemplateProblem { part: format!("locales.{locale}"), message: message.clone() };
+            let details = wire::TemplateProblems { problems: vec![problem] };
+            return Err(ApiError::new(Code::TemplateInvalid, message).with_details(serde_json::to_value(details).unwrap_or_default()));
+        }
+        if locales.insert(key, store::Translation::from(translation.clone())).is_some() {
+            return Err(ApiError::new(Code::TemplateInvalid, format!("the locale {locale:?} is given twice")));
+        }
+    }
+    // Each part of the template and of each translation, as the problems name them
+    // (`push.title`, `locales.fr.subject`).
+    let own = parts_of(&body.subject, &body.html, &body.text, &body.sms, &body.push, &body.in_app);
+    let translations = body.locales.iter().map(|(l, t)| {
+        (format!("locales.{}.", store::normalize_locale(l)), parts_of(&t.subject, &t.html, &t.text, &t.sms, &t.push, &t.in_app))
+    });
+    let parts = std::iter::once((String::new(), own)).chain(translations);
+    let problems: Vec<(String, String)> = parts
+        .flat_map(|(prefix, parts)| parts.into_iter().map(move |(part, src, known)| (format!("{prefix}{part}"), src, known)))
         .filter_map(|(part, src, known)| match app.renderer.check(src) {
             Err(e) => Some((part, format!("does not parse as Liquid: {}", e.trim_end()))),
             Ok(()) => unknown_variables_message(&[src], known).map(|m| (part, m)),
@@ -118,16 +167,17 @@ pub async fn put_template(
         .collect();
     if !problems.is_empty() {
         let said: Vec<String> = problems.iter().map(|(part, message)| format!("{part} {message}")).collect();
-        let problems = problems.iter().map(|(part, message)| wire::TemplateProblem { part: (*part).to_owned(), message: message.clone() });
+        let problems = problems.iter().map(|(part, message)| wire::TemplateProblem { part: part.clone(), message: message.clone() });
         let details = wire::TemplateProblems { problems: problems.collect() };
         return Err(ApiError::new(Code::TemplateInvalid, format!("the template is not valid: {}", said.join("; ")))
             .with_details(serde_json::to_value(details).unwrap_or_default()));
     }
     let push: store::PushContent = body.push.clone().into();
-    if body.html.trim().is_empty() && body.text.trim().is_empty() && body.sms.trim().is_empty() && !push.is_set() {
+    let in_app: store::InAppContent = body.in_app.clone().into();
+    if body.html.trim().is_empty() && body.text.trim().is_empty() && body.sms.trim().is_empty() && !push.is_set() && !in_app.is_set() {
         return Err(ApiError::new(
             Code::TemplateInvalid,
-            "a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), a push notification (\"push\" with a \"title\" or \"body\"), or several",
+            "a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), a push notification (\"push\" with a \"title\" or \"body\"), an in-app message (\"in_app\" with a \"title\" or \"body\"), or several",
         ));
     }
     let t = Template {
@@ -138,12 +188,14 @@ pub async fn put_template(
         category: body.category.into(),
         sms: body.sms.clone(),
         push,
+        in_app,
+        locales,
         updated_at: app.engine.clock().now(),
     };
     let out = template_view(&t);
     app.write(move |tx| {
         let shown =
-            |t: &Template| json!({"subject": t.subject, "html": t.html, "text": t.text, "category": t.category.as_str(), "sms": t.sms, "push": t.push});
+            |t: &Template| json!({"subject": t.subject, "html": t.html, "text": t.text, "category": t.category.as_str(), "sms": t.sms, "push": t.push, "in_app": t.in_app, "locales": t.locales});
         let before = tx.template(&t.id)?.map(|old| shown(&old));
         tx.put_template(&t)?;
         audit::record(tx, &actor, t.updated_at, "template.put", &format!("template:{}", t.id), before.as_ref(), Some(&shown(&t)))
@@ -176,7 +228,7 @@ pub async fn list_templates(State(app): State<Arc<App>>, Query(q): Query<wire::S
 #[utoipa::path(post, path = "/template-preview", tag = "templates", request_body = wire::PreviewRequest,
     responses((status = 200, body = wire::Preview), (status = 404, body = ErrorBody, description = "no such person")))]
 pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire::PreviewRequest>) -> Answer<wire::Preview> {
-    let wire::PreviewRequest { template, profile_id, event, event_name, run } = body;
+    let wire::PreviewRequest { template, profile_id, event, event_name, run, locale } = body;
     let (profile, traits, latest) = app
         .read(move |tx| {
             let Some(id) = profile_id else { return Ok((ProfileId(0), domain::Map::new(), None)) };
@@ -191,6 +243,21 @@ pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire
         (None, Some(e)) => (e.event.properties.clone(), event_name.unwrap_or_else(|| e.event.match_name().to_owned())),
         (None, None) => (domain::Map::new(), event_name.unwrap_or_default()),
     };
+    // The translation a send would use: the one asked for, else the person's.
+    let locale = locale.or_else(|| traits.get(engine::LOCALE).and_then(Value::as_str).map(str::to_owned));
+    let whole = Template {
+        id: TemplateId("preview".into()),
+        subject: template.subject,
+        html: template.html,
+        text: template.text,
+        category: template.category.into(),
+        sms: template.sms,
+        push: template.push.into(),
+        in_app: template.in_app.into(),
+        locales: template.locales.into_iter().map(|(l, t)| (store::normalize_locale(&l), t.into())).collect(),
+        updated_at: Timestamp(0),
+    };
+    let (template, locale) = whole.localized(locale.as_deref());
     let context = store::TemplateContext { traits, event, event_name, journey: JourneyId("preview".into()), profile_id: profile, run };
     let mut ctx = serde_json::to_value(&context).map_err(|e| ApiError::new(Code::Internal, format!("preview context: {e}")))?;
     // The shape of a real link (message 0, which no link names), or empty without tracking.
@@ -212,6 +279,13 @@ pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire
         link: part(&template.push.link, false),
         image: part(&template.push.image, false),
     };
+    let in_app = wire::InAppPreview {
+        title: part(&template.in_app.title, false),
+        body: part(&template.in_app.body, false),
+        button: part(&template.in_app.button, false),
+        link: part(&template.in_app.link, false),
+        image: part(&template.in_app.image, false),
+    };
     let sms_segments = sms.rendered.as_deref().map_or(0, |s| deliver::segments(s.trim()));
     Ok(Json(wire::Preview {
         subject: part(&template.subject, false),
@@ -220,6 +294,8 @@ pub async fn preview_template(State(app): State<Arc<App>>, Json(body): Json<wire
         sms,
         sms_segments,
         push,
+        in_app,
+        locale,
         context: match ctx {
             Value::Object(m) => m,
             _ => domain::Map::new(),
@@ -264,6 +340,30 @@ fn unknown_variables(node: &str, path: String, what: &str, sources: &[&str]) -> 
     })
 }
 
+/// The events Wayfarer records on people itself: messages' outcomes and what comes back from
+/// them, and tasks done.
+const BUILT_IN_EVENTS: [&str; 19] = [
+    "Message Sent",
+    "Message Failed",
+    "Email Opened",
+    "Email Clicked",
+    "Email Unsubscribed",
+    "Email Resubscribed",
+    "Email Bounced",
+    "Email Marked as Spam",
+    "SMS Delivered",
+    "SMS Failed",
+    "SMS Received",
+    "SMS Unsubscribed",
+    "Push Token Unregistered",
+    "In-App Message Viewed",
+    "In-App Message Clicked",
+    "In-App Message Dismissed",
+    "Task Completed",
+    "Task Declined",
+    "Traits Updated",
+];
+
 /// Every diagnostic of a document: its own, plus templates that do not exist and template
 /// variables that templates do not have.
 fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
@@ -279,25 +379,31 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
     let mut checked: std::collections::HashMap<(TemplateId, Channel), Verdict> = std::collections::HashMap::new();
     for (i, step) in j.steps.iter().enumerate() {
         match &step.kind {
-            domain::journey::StepKind::Send { template, channel, .. } => {
-                let key = (template.clone(), *channel);
-                let verdict = match checked.get(&key) {
-                    Some(v) => v.clone(),
-                    None => {
-                        let v = template_verdict(&template.0, *channel, tx.template(template)?.as_ref());
-                        checked.insert(key, v.clone());
-                        v
+            domain::journey::StepKind::Send { content, channel, .. } => {
+                let places: Vec<(String, &TemplateId)> = match content {
+                    domain::journey::SendContent::Template(t) => vec![(format!("/steps/{i}/template"), t)],
+                    domain::journey::SendContent::Variants(vs) => {
+                        vs.iter().enumerate().map(|(v, variant)| (format!("/steps/{i}/variants/{v}/template"), &variant.template)).collect()
                     }
                 };
-                if let Some((code, message)) = verdict {
-                    out.push(Diagnostic {
-                        node: Some(step.id.0.clone()),
-                        path: format!("/steps/{i}/template"),
-                        code: code.into(),
-                        severity: Severity::Error,
-                        message,
-                    });
+                for (path, template) in places {
+                    let key = (template.clone(), *channel);
+                    let verdict = match checked.get(&key) {
+                        Some(v) => v.clone(),
+                        None => {
+                            let v = template_verdict(&template.0, *channel, tx.template(template)?.as_ref());
+                            checked.insert(key, v.clone());
+                            v
+                        }
+                    };
+                    if let Some((code, message)) = verdict {
+                        out.push(Diagnostic { node: Some(step.id.0.clone()), path, code: code.into(), severity: Severity::Error, message });
+                    }
                 }
+            }
+            domain::journey::StepKind::Task { task, .. } => {
+                out.extend(unknown_variables(&step.id.0, format!("/steps/{i}/title"), "the task title", &[&task.title]));
+                out.extend(unknown_variables(&step.id.0, format!("/steps/{i}/body"), "the task body", &[&task.body]));
             }
             domain::journey::StepKind::Webhook { body: Some(body), .. } => {
                 let mut strings = Vec::new();
@@ -309,7 +415,9 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
         }
     }
     // Names no data has had yet are most likely typos: warnings, not errors.
-    let events = tx.seen_names(NameKind::Event)?.into_iter().collect();
+    let mut events: std::collections::BTreeSet<String> = tx.seen_names(NameKind::Event)?.into_iter().collect();
+    // What Wayfarer itself records on people is known before it first happens.
+    events.extend(BUILT_IN_EVENTS.iter().map(|e| (*e).to_owned()));
     let traits = tx.seen_names(NameKind::Trait)?.into_iter().collect();
     out.extend(j.unseen(&events, &traits));
     Ok(out)
@@ -333,6 +441,12 @@ fn template_verdict(id: &str, channel: Channel, stored: Option<&Template>) -> Op
             vec![&*t.push.title, &*t.push.body, &*t.push.link, &*t.push.image],
             &deliver::VARIABLES[..],
             "push notification (title or body)",
+        ),
+        Channel::InApp => (
+            t.in_app.is_set(),
+            vec![&*t.in_app.title, &*t.in_app.body, &*t.in_app.button, &*t.in_app.link, &*t.in_app.image],
+            &deliver::VARIABLES[..],
+            "in-app message (title or body)",
         ),
     };
     if !has {
@@ -977,7 +1091,7 @@ pub fn message_view(m: &OutboxEntry) -> wire::MessageView {
     let (template, url) = match &m.payload.effect {
         domain::journey::Effect::Send { template, .. } => (Some(template.as_str()), None),
         domain::journey::Effect::Webhook { url, .. } => (None, Some(url.as_str())),
-        domain::journey::Effect::Update { .. } => (None, None),
+        domain::journey::Effect::Update { .. } | domain::journey::Effect::Task { .. } => (None, None),
     };
     let note = match m.status {
         OutboxStatus::Captured => Some("captured: no channel is configured, so this message was rendered and kept, NOT delivered"),

@@ -37,6 +37,10 @@ pub struct App {
     /// The SMS provider's auth token, which signs its callbacks (`sms.auth_token`); `None`: no
     /// SMS provider, callbacks are refused.
     pub sms_auth_token: Option<String>,
+    /// `in_app.identity_secret`: when set, user ids asking for in-app messages need their hash.
+    pub in_app_secret: Option<String>,
+    /// `tracking.base_url`: where people reach this server (asset addresses are made absolute with it).
+    pub public_base: Option<String>,
     /// Write keys seen so far (sources are never deleted, so a hit stays valid).
     write_keys: RwLock<HashMap<String, SourceId>>,
     /// For `messageId`s the server has to make up.
@@ -81,6 +85,8 @@ impl App {
             renderer: deliver::Renderer::default(),
             tracking: None,
             sms_auth_token: None,
+            in_app_secret: None,
+            public_base: None,
             write_keys: RwLock::new(HashMap::new()),
             message_ids: AtomicU64::new(0),
             boot: hex_encode(&boot),
@@ -173,11 +179,21 @@ pub fn router(app: Arc<App>) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), crate::auth::authorize))
         .fallback(|| async { ApiError::new(Code::NotFound, "no such admin endpoint") });
     let doc = Arc::new(doc);
+    // What websites, apps and providers call with a source's write key; any origin may.
+    let public = Router::new()
+        .route("/v1/{call}", post(ingest::ingest))
+        .route("/v1/feedback/email", post(crate::feedback::email))
+        .route("/v1/decide", get(crate::in_app::decide))
+        .route("/v1/in-app/stream", get(crate::in_app::stream))
+        .route("/v1/in-app/{id}/{action}", post(crate::in_app::act))
+        .layer(axum::middleware::from_fn(crate::in_app::cors));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/v1/{call}", post(ingest::ingest))
-        .route("/v1/feedback/email", post(crate::feedback::email))
+        .merge(public)
+        .route("/in-app.js", get(crate::in_app::script))
+        // Uploaded images, public (emails show them).
+        .route("/a/{file}", get(crate::assets::serve))
         // The API's description is public: it holds no data.
         .route("/api/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .nest("/api", api)

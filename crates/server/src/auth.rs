@@ -59,6 +59,8 @@ pub fn required(method: &Method, route: &str) -> Access {
         ("POST", "/api/session") => Access::Public,
         // Who am I, signing out, one's own tokens: anyone signed in.
         (_, "/api/session" | "/api/me/tokens" | "/api/me/tokens/{id}") => viewer,
+        // Doing what a journey asked of people (a salesperson may be a viewer).
+        ("POST", "/api/tasks/{id}/complete" | "/api/tasks/{id}/decline") => viewer,
         // Sources hand out write keys (who may send events); users and the audit log.
         ("POST", "/api/sources") => admin,
         (_, "/api/users" | "/api/users/{id}" | "/api/audit") => admin,

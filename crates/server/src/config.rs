@@ -21,6 +21,7 @@ pub struct Config {
     pub webhook: Webhook,
     pub sms: Sms,
     pub push: Push,
+    pub in_app: InApp,
     pub delivery: Delivery,
     pub tracking: Tracking,
     pub engine: Engine,
@@ -83,6 +84,14 @@ pub struct Push {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct InApp {
+    /// When set, a website or app asking for a `userId`'s in-app messages must send `userHash`,
+    /// the hex HMAC-SHA256 of the user id with this secret (made by its own backend).
+    pub identity_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tracking {
     pub base_url: String,
 }
@@ -97,6 +106,8 @@ pub struct Delivery {
     pub email_cap_within: String,
     pub cap: i64,
     pub cap_within: String,
+    /// How long an in-app message waits for its person's visit.
+    pub in_app_ttl: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,9 +202,11 @@ impl Config {
         if !["pretty", "json"].contains(&self.log_format.as_str()) {
             return bad("log_format", format!("{:?}: use pretty or json", self.log_format));
         }
-        for (key, window) in
-            [("delivery.email_cap_within", &self.delivery.email_cap_within), ("delivery.cap_within", &self.delivery.cap_within)]
-        {
+        for (key, window) in [
+            ("delivery.email_cap_within", &self.delivery.email_cap_within),
+            ("delivery.cap_within", &self.delivery.cap_within),
+            ("delivery.in_app_ttl", &self.delivery.in_app_ttl),
+        ] {
             if window.parse::<domain::time::Duration>().map_or(true, |d| d.as_millis() <= 0) {
                 return bad(key, format!("{window:?} is not a duration such as 7d or 12h"));
             }
@@ -223,7 +236,13 @@ impl Config {
     /// The effective configuration as TOML, secrets masked.
     pub fn show(&self) -> String {
         let mut shown = self.clone();
-        for secret in [&mut shown.admin_token, &mut shown.smtp.password, &mut shown.webhook.secret, &mut shown.sms.auth_token] {
+        for secret in [
+            &mut shown.admin_token,
+            &mut shown.smtp.password,
+            &mut shown.webhook.secret,
+            &mut shown.sms.auth_token,
+            &mut shown.in_app.identity_secret,
+        ] {
             if !secret.is_empty() {
                 *secret = "(set)".into();
             }
@@ -317,6 +336,7 @@ impl Config {
                 Some(engine::FrequencyCap { channel: channel.map(str::to_owned), max, within })
             })
             .collect(),
+            in_app_ttl: self.delivery.in_app_ttl.parse::<Duration>().unwrap_or(Duration::days(30)),
             ..engine::Options::default()
         }
     }

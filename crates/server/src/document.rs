@@ -31,6 +31,10 @@ pub struct Journey {
     /// At most `max` marketing messages from the journey to a person within `within`.
     #[schema(nullable = false)]
     pub cap: Option<JourneyCap>,
+    /// When journeys message a person on one channel at once, only the marketing messages of
+    /// the highest priority go (-1000 to 1000; default 0).
+    #[schema(nullable = false, minimum = -1000, maximum = 1000)]
+    pub priority: Option<i32>,
     pub entry: Entry,
     /// Events that end a run wherever it is.
     #[schema(nullable = false)]
@@ -255,6 +259,7 @@ pub enum Step {
     Send(SendStep),
     Update(UpdateStep),
     Webhook(WebhookStep),
+    Task(TaskStep),
     Exit(ExitStep),
 }
 
@@ -275,6 +280,7 @@ step_type!(SplitType, split);
 step_type!(SendType, send);
 step_type!(UpdateType, update);
 step_type!(WebhookType, webhook);
+step_type!(TaskType, task);
 step_type!(ExitType, exit);
 
 /// Waits a duration, until a local time (some days on), or until a date trait.
@@ -371,13 +377,15 @@ pub struct SplitPath {
 }
 
 /// Email goes to the `email` trait; SMS to the `phone` trait (international form); push to the
-/// devices in `push_tokens` (kept from events' `context.device.token`).
+/// devices in `push_tokens` (kept from events' `context.device.token`); in-app messages wait
+/// for the person's next visit to the website or app.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
     Sms,
     Push,
+    InApp,
 }
 
 /// Sends a message from a template.
@@ -388,7 +396,13 @@ pub struct SendStep {
     pub kind: SendType,
     #[schema(nullable = false)]
     pub channel: Option<Channel>,
-    pub template: String,
+    /// The template; or `variants` instead.
+    #[schema(nullable = false)]
+    pub template: Option<String>,
+    /// A/B: two or more variants, each person getting one by weight (recorded in the run's
+    /// assignments, as a split's).
+    #[schema(nullable = false)]
+    pub variants: Option<Vec<SendVariant>>,
     /// A step id; absent or null, the run ends there.
     pub next: Option<String>,
     /// Where a person with no address goes (else `next`).
@@ -415,6 +429,17 @@ pub struct UpdateStep {
     pub next: Option<String>,
 }
 
+/// One variant of a send.
+#[derive(Serialize, ToSchema)]
+pub struct SendVariant {
+    /// The variant recorded.
+    pub name: String,
+    /// A whole percent; the variants' add up to 100.
+    #[schema(minimum = 1, maximum = 100)]
+    pub weight: u32,
+    pub template: String,
+}
+
 /// Calls a URL (signed per Standard Webhooks).
 #[derive(Serialize, ToSchema)]
 pub struct WebhookStep {
@@ -429,6 +454,31 @@ pub struct WebhookStep {
     /// Trait name → JSON pointer into the response.
     #[schema(nullable = false)]
     pub save: Option<BTreeMap<String, String>>,
+    /// A step id; absent or null, the run ends there.
+    pub next: Option<String>,
+}
+
+/// Asks a person (sales, support) to act: a task in the inbox (`/api/tasks`); completing or
+/// declining it is a `Task Completed` / `Task Declined` event on the person.
+#[derive(Serialize, ToSchema)]
+pub struct TaskStep {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: TaskType,
+    /// Liquid, as templates (`{{ traits.name }}`).
+    pub title: String,
+    /// Liquid.
+    #[schema(nullable = false)]
+    pub body: Option<String>,
+    /// Whose it is: a user's email.
+    #[schema(nullable = false)]
+    pub assignee: Option<String>,
+    /// Or a team's.
+    #[schema(nullable = false)]
+    pub team: Option<String>,
+    /// Due this long after it is made ("2d").
+    #[schema(nullable = false)]
+    pub due: Option<String>,
     /// A step id; absent or null, the run ends there.
     pub next: Option<String>,
 }
@@ -585,7 +635,7 @@ pub struct ReachableCondition {
 }
 
 /// The component names of the document's kinds, as `domain::journey::schema()` names them.
-pub const KINDS: [(&str, &str); 37] = [
+pub const KINDS: [(&str, &str); 39] = [
     ("journey", "Journey"),
     ("quiet_hours", "QuietHours"),
     ("cap", "JourneyCap"),
@@ -610,8 +660,10 @@ pub const KINDS: [(&str, &str); 37] = [
     ("split step", "SplitStep"),
     ("split path", "SplitPath"),
     ("send step", "SendStep"),
+    ("send variant", "SendVariant"),
     ("update step", "UpdateStep"),
     ("webhook step", "WebhookStep"),
+    ("task step", "TaskStep"),
     ("exit step", "ExitStep"),
     ("all condition", "AllCondition"),
     ("any condition", "AnyCondition"),

@@ -8,6 +8,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     InvalidWriteKey,
+    InvalidUserHash,
     InvalidAdminToken,
     NotSignedIn,
     InvalidCredentials,
@@ -36,6 +37,7 @@ pub enum Code {
 /// The table: code, HTTP status, name.
 const TABLE: &[(Code, StatusCode, &str)] = &[
     (Code::InvalidWriteKey, StatusCode::UNAUTHORIZED, "invalid_write_key"),
+    (Code::InvalidUserHash, StatusCode::UNAUTHORIZED, "invalid_user_hash"),
     (Code::InvalidAdminToken, StatusCode::UNAUTHORIZED, "invalid_admin_token"),
     (Code::NotSignedIn, StatusCode::UNAUTHORIZED, "not_signed_in"),
     (Code::InvalidCredentials, StatusCode::UNAUTHORIZED, "invalid_credentials"),

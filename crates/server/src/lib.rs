@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod bench;
@@ -14,9 +15,11 @@ pub mod config;
 pub mod document;
 pub mod error;
 pub mod feedback;
+pub mod in_app;
 pub mod ingest;
 pub mod openapi;
 pub mod sms;
+pub mod tasks;
 pub mod teams;
 pub mod tracking;
 pub mod ui;
@@ -176,6 +179,8 @@ impl Server {
         let mut app = App::new(engine, manual, token_hash, config.ingest.clone(), config.ui.secure_cookies);
         app.tracking = tracking;
         app.sms_auth_token = config.sms_options().map(|o| o.auth_token);
+        app.public_base = Some(config.tracking.base_url.trim().trim_end_matches('/').to_owned()).filter(|b| !b.is_empty());
+        app.in_app_secret = Some(config.in_app.identity_secret.trim().to_owned()).filter(|s| !s.is_empty());
         let app = Arc::new(app);
         Ok(Server { router: app::router(app.clone()), app, new_admin_token, new_admin_user })
     }

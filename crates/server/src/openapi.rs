@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::App;
-use crate::{admin, teams};
+use crate::{admin, assets, tasks, teams};
 
 /// Every admin route, relative to `/api`.
 pub fn routes() -> OpenApiRouter<Arc<App>> {
@@ -52,6 +52,11 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(teams::list_my_tokens, teams::create_my_token))
         .routes(routes!(teams::delete_my_token))
         .routes(routes!(teams::list_audit))
+        .routes(routes!(assets::list, assets::upload))
+        .routes(routes!(tasks::list_tasks))
+        .routes(routes!(tasks::get_task))
+        .routes(routes!(tasks::complete_task))
+        .routes(routes!(tasks::decline_task))
 }
 
 /// Answers any admin route can give besides its own, from the error table.

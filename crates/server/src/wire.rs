@@ -94,6 +94,101 @@ pub struct TemplateBody {
     /// A push notification, for send steps with `"channel": "push"`.
     #[serde(default)]
     pub push: PushContent,
+    /// An in-app message, for send steps with `"channel": "in_app"`.
+    #[serde(default)]
+    pub in_app: InAppContent,
+    /// Translations by locale (`fr`, `pt-BR`; kept in lower case): a person whose `locale`
+    /// trait is that locale, or a locale of that language, gets them; an empty part is the
+    /// template's own.
+    #[serde(default)]
+    pub locales: BTreeMap<String, Translation>,
+}
+
+/// A template's parts in one locale (each Liquid); an empty one is the template's own. An
+/// in-app message's `placement` and `layout` are always the template's.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub html: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub sms: String,
+    #[serde(default)]
+    pub push: PushContent,
+    #[serde(default)]
+    pub in_app: InAppContent,
+}
+
+impl From<store::Translation> for Translation {
+    fn from(t: store::Translation) -> Self {
+        Translation { subject: t.subject, html: t.html, text: t.text, sms: t.sms, push: t.push.into(), in_app: t.in_app.into() }
+    }
+}
+
+impl From<Translation> for store::Translation {
+    fn from(t: Translation) -> Self {
+        store::Translation { subject: t.subject, html: t.html, text: t.text, sms: t.sms, push: t.push.into(), in_app: t.in_app.into() }
+    }
+}
+
+/// An in-app message: a banner or a modal shown on the website or in the app the next time the
+/// person is there (`/v1/decide`, the live stream, the served script `/in-app.js`). Text parts
+/// are Liquid (plain text, never HTML); a message has a title, a body or both.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct InAppContent {
+    /// The place in the website or app it is for (`/v1/decide?placement=home`); empty: any.
+    #[serde(default)]
+    pub placement: String,
+    #[serde(default)]
+    pub layout: InAppLayout,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    /// The button's label ("Open" when empty and there is a link).
+    #[serde(default)]
+    pub button: String,
+    /// Where the button leads (an https URL or an app's deep link).
+    #[serde(default)]
+    pub link: String,
+    /// An image shown in the message (https).
+    #[serde(default)]
+    pub image: String,
+}
+
+/// `banner`: a strip across the top of the page (or inside the placement's element);
+/// `modal`: a dialog over the page.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum InAppLayout {
+    #[default]
+    Banner,
+    Modal,
+}
+
+impl From<store::InAppContent> for InAppContent {
+    fn from(c: store::InAppContent) -> Self {
+        let layout = match c.layout {
+            store::InAppLayout::Banner => InAppLayout::Banner,
+            store::InAppLayout::Modal => InAppLayout::Modal,
+        };
+        InAppContent { placement: c.placement, layout, title: c.title, body: c.body, button: c.button, link: c.link, image: c.image }
+    }
+}
+
+impl From<InAppContent> for store::InAppContent {
+    fn from(c: InAppContent) -> Self {
+        let layout = match c.layout {
+            InAppLayout::Banner => store::InAppLayout::Banner,
+            InAppLayout::Modal => store::InAppLayout::Modal,
+        };
+        store::InAppContent { placement: c.placement, layout, title: c.title, body: c.body, button: c.button, link: c.link, image: c.image }
+    }
 }
 
 /// A push notification's parts, each Liquid (plain text, never escaped); a notification has a
@@ -161,6 +256,8 @@ pub struct TemplateView {
     pub category: Category,
     pub sms: String,
     pub push: PushContent,
+    pub in_app: InAppContent,
+    pub locales: BTreeMap<String, Translation>,
     pub updated_at: String,
 }
 
@@ -201,12 +298,23 @@ pub struct PreviewRequest {
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, Value>)]
     pub run: domain::Map,
+    /// Renders the translation this locale gets; by default the person's `locale` trait's.
+    pub locale: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
 pub struct PushPreview {
     pub title: PreviewPart,
     pub body: PreviewPart,
+    pub link: PreviewPart,
+    pub image: PreviewPart,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct InAppPreview {
+    pub title: PreviewPart,
+    pub body: PreviewPart,
+    pub button: PreviewPart,
     pub link: PreviewPart,
     pub image: PreviewPart,
 }
@@ -230,6 +338,10 @@ pub struct Preview {
     pub sms_segments: usize,
     /// The push notification's parts, each rendered.
     pub push: PushPreview,
+    /// The in-app message's text parts, each rendered.
+    pub in_app: InAppPreview,
+    /// The translation rendered (a key of the template's `locales`); absent: the template's own.
+    pub locale: Option<String>,
     /// What the template saw: `traits`, `event`, `event_name`, `journey`, `profile_id`, `run`.
     #[schema(value_type = BTreeMap<String, Value>)]
     pub context: domain::Map,

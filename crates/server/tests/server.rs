@@ -240,6 +240,251 @@ mod http {
         assert_eq!((status, out["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{out}");
     }
 
+    /// A task step puts a task about the person in the inbox; a salesperson (a viewer) completes
+    /// it, which is `Task Completed` on the person and moves the waiting run on; a task is closed
+    /// once; the audit log says who.
+    #[tokio::test]
+    async fn a_task_is_done_by_a_person_and_its_completion_moves_the_run_on() {
+        let api = Api::new().await;
+        let doc = json!({"id": "demo", "entry": {"event": "Demo Requested"}, "steps": [
+            {"id": "call", "type": "task", "title": "Call {{ traits.name }}", "body": "A demo of {{ event.product }}",
+             "assignee": "Sam@Acme.test", "team": "sales", "due": "1d", "next": "wait"},
+            {"id": "wait", "type": "wait_for", "events": [{"event": "Task Completed", "next": "thanks"}], "timeout": "3d"},
+            {"id": "thanks", "type": "update", "set": {"demo_done": "{{ event.product }}"}}]});
+        assert_eq!(api.admin("POST", "/api/journeys", doc).await.0, StatusCode::CREATED);
+        let (status, out) = api.admin("POST", "/api/journeys/demo/publish", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        api.ingest("identify", json!({"userId": "ann", "traits": {"name": "Ann"}}).to_string()).await;
+        api.ingest("track", json!({"userId": "ann", "event": "Demo Requested", "properties": {"product": "Atlas"}}).to_string()).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, inbox) = api.admin("GET", "/api/tasks?status=open&team=sales", Value::Null).await;
+        let task = &inbox["tasks"][0];
+        assert_eq!(
+            (&task["title"], &task["body"], &task["assignee"], &task["due_at"], &task["journey"], &task["node"]),
+            (
+                &json!("Call Ann"),
+                &json!("A demo of Atlas"),
+                &json!("sam@acme.test"),
+                &json!("2030-01-02T00:00:00.000Z"),
+                &json!("demo"),
+                &json!("call")
+            )
+        );
+        let (_, mine) = api.admin("GET", "/api/tasks?assignee=SAM@acme.test", Value::Null).await;
+        assert_eq!(mine["tasks"].as_array().map(Vec::len), Some(1), "found by its assignee in any case");
+        let (_, nobody) = api.admin("GET", "/api/tasks?team=support", Value::Null).await;
+        assert_eq!(nobody, json!({"tasks": [], "next_cursor": null}));
+        let id = task["id"].as_i64().expect("id");
+        let sam = api.user_with_token("sam@acme.test", "viewer").await;
+        let (status, done) =
+            api.with_token(&sam, "POST", &format!("/api/tasks/{id}/complete"), json!({"note": "booked for Tuesday"})).await;
+        assert_eq!(status, StatusCode::OK, "a viewer may do what a journey asks: {done}");
+        assert_eq!(
+            (&done["status"], &done["closed_by"], &done["note"]),
+            (&json!("completed"), &json!("token:ci (sam@acme.test)"), &json!("booked for Tuesday"))
+        );
+        let (status, out) = api.with_token(&sam, "POST", &format!("/api/tasks/{id}/decline"), Value::Null).await;
+        assert_eq!((status, &out["code"]), (StatusCode::CONFLICT, &json!("conflict")), "closed once: {out}");
+        let (status, out) = api.admin("POST", "/api/tasks/999/complete", Value::Null).await;
+        assert_eq!((status, &out["code"]), (StatusCode::NOT_FOUND, &json!("not_found")), "{out}");
+        // The completion is an event on Ann, which moved her run on.
+        let (_, ann) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        let completed = ann["events"].as_array().into_iter().flatten().find(|e| e["name"] == "Task Completed").expect("the event");
+        assert_eq!(
+            (&completed["properties"]["task_id"], &completed["properties"]["note"], &completed["properties"]["title"]),
+            (&json!(id), &json!("booked for Tuesday"), &json!("Call Ann"))
+        );
+        assert_eq!(ann["traits"]["demo_done"], json!("Atlas"), "the run went on: {ann}");
+        let (_, audit) = api.admin("GET", "/api/audit", Value::Null).await;
+        assert_eq!(
+            (&audit["entries"][0]["action"], &audit["entries"][0]["target"]),
+            (&json!("task.completed"), &json!(format!("task:{id}")))
+        );
+        let (_, open) = api.admin("GET", "/api/tasks?status=open", Value::Null).await;
+        assert_eq!(open["tasks"], json!([]));
+    }
+
+    /// Images are uploaded as they are, kept once by the SHA-256 of their bytes, and served
+    /// publicly under it, cached for good; anything but PNG, JPEG, GIF or WebP is refused.
+    #[tokio::test]
+    async fn images_are_kept_by_their_hash_and_served_for_good() {
+        let api = Api::with(&[("WAYFARER_TRACKING_BASE_URL", "https://wf.acme.test/")]).await;
+        let upload = |content_type: &str, bytes: Vec<u8>| {
+            Request::post("/api/assets?name=logo.png")
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("content-type", content_type)
+                .body(Body::from(bytes))
+                .expect("req")
+        };
+        let png: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain((0u8..=255).cycle().take(3000)).collect();
+        let (status, a) = api.call(upload("image/png", png.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+        let hash = a["hash"].as_str().expect("hash").to_owned();
+        assert_eq!(hash.len(), 64);
+        assert_eq!((&a["name"], &a["size"], &a["content_type"]), (&json!("logo.png"), &json!(3008), &json!("image/png")));
+        assert_eq!(a["url"], json!(format!("https://wf.acme.test/a/{hash}.png")), "absolute, as emails need");
+        let (status, again) = api.call(upload("image/png", png.clone())).await;
+        assert_eq!((status, &again["hash"]), (StatusCode::CREATED, &a["hash"]), "the same bytes are the same asset");
+        let resp =
+            api.router.clone().oneshot(Request::get(format!("/a/{hash}.png")).body(Body::empty()).expect("req")).await.expect("resp");
+        assert_eq!(resp.status(), StatusCode::OK, "public");
+        let h = resp.headers().clone();
+        assert_eq!(
+            (&h["content-type"], &h["x-content-type-options"]),
+            (&"image/png".parse::<axum::http::HeaderValue>().expect("v"), &"nosniff".parse::<axum::http::HeaderValue>().expect("v"))
+        );
+        assert!(h["cache-control"].to_str().is_ok_and(|c| c.contains("immutable")));
+        assert_eq!(axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body").to_vec(), png, "every byte");
+        let missing = format!("/a/{}.png", "0".repeat(64));
+        let resp = api.router.clone().oneshot(Request::get(missing).body(Body::empty()).expect("req")).await.expect("resp");
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        let (status, out) = api.call(upload("text/html", b"<script>alert(1)</script>".to_vec())).await;
+        assert_eq!((status, &out["code"]), (StatusCode::UNSUPPORTED_MEDIA_TYPE, &json!("unsupported_media_type")), "{out}");
+        let (status, out) = api.call(upload("image/png", b"<svg onload=alert(1)>".to_vec())).await;
+        assert_eq!((status, &out["code"]), (StatusCode::BAD_REQUEST, &json!("invalid_request")), "not what it says: {out}");
+        let big: Vec<u8> = b"GIF89a".iter().copied().chain(std::iter::repeat_n(0u8, server::assets::MAX_BYTES)).collect();
+        let (status, out) = api.call(upload("image/gif", big)).await;
+        assert_eq!((status, &out["code"]), (StatusCode::PAYLOAD_TOO_LARGE, &json!("payload_too_large")), "{out}");
+        let (_, list) = api.admin("GET", "/api/assets", Value::Null).await;
+        assert_eq!(list["assets"].as_array().map(Vec::len), Some(1), "{list}");
+        assert_eq!(list["assets"][0]["hash"], json!(hash));
+    }
+
+    /// Translations are kept by locale (in lower case), each part checked as the template's own;
+    /// the preview renders the one a person gets (their `locale` trait, or the one asked for).
+    #[tokio::test]
+    async fn templates_have_translations_checked_kept_and_previewed_by_locale() {
+        let api = Api::new().await;
+        let body = json!({"subject": "Hello {{ traits.name }}", "text": "Hi",
+            "locales": {"fr": {"subject": "Bonjour {{ traits.name }}"}, "pt_BR": {"sms": "Olá", "push": {"title": "Olá"}}}});
+        let (status, out) = api.admin("PUT", "/api/templates/hello", body).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        assert_eq!(out["locales"]["pt-br"]["push"]["title"], json!("Olá"), "kept as pt-br: {out}");
+        assert_eq!(out["locales"]["fr"]["subject"], json!("Bonjour {{ traits.name }}"));
+        let (_, stored) = api.admin("GET", "/api/templates/hello", Value::Null).await;
+        assert_eq!(stored["locales"], out["locales"]);
+        let bad = json!({"text": "Hi", "locales": {"fr": {"subject": "{{ traits.name", "in_app": {"title": "{{ nope }}"}}}});
+        let (status, out) = api.admin("PUT", "/api/templates/bad", bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let parts: Vec<&str> = out["details"]["problems"].as_array().into_iter().flatten().filter_map(|p| p["part"].as_str()).collect();
+        assert_eq!(parts, ["locales.fr.subject", "locales.fr.in_app.title"], "{out}");
+        for locale in ["french", "f", "fr-", "fr_CA!"] {
+            let (status, out) = api.admin("PUT", "/api/templates/bad", json!({"text": "Hi", "locales": {locale: {"text": "x"}}})).await;
+            assert_eq!((status, &out["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("template_invalid")), "{locale}: {out}");
+        }
+        let twice = json!({"text": "Hi", "locales": {"fr-CA": {"text": "a"}, "fr_ca": {"text": "b"}}});
+        assert_eq!(api.admin("PUT", "/api/templates/bad", twice).await.0, StatusCode::UNPROCESSABLE_ENTITY, "the same locale twice");
+        // The preview: the person's locale, its language, or the one asked for.
+        api.ingest("identify", json!({"userId": "amelie", "traits": {"name": "Amélie", "locale": "fr-CA"}}).to_string()).await;
+        let (_, p) = api.admin("GET", "/api/profiles/lookup?user_id=amelie", Value::Null).await;
+        let template =
+            json!({"subject": "Hello {{ traits.name }}", "text": "Hi", "locales": {"fr": {"subject": "Bonjour {{ traits.name }}"}}});
+        let (_, preview) = api.admin("POST", "/api/template-preview", json!({"template": template, "profile_id": p["id"]})).await;
+        assert_eq!(
+            (&preview["subject"]["rendered"], &preview["text"]["rendered"], &preview["locale"]),
+            (&json!("Bonjour Amélie"), &json!("Hi"), &json!("fr"))
+        );
+        let (_, preview) =
+            api.admin("POST", "/api/template-preview", json!({"template": template, "profile_id": p["id"], "locale": "en"})).await;
+        assert_eq!((&preview["subject"]["rendered"], &preview["locale"]), (&json!("Hello Amélie"), &Value::Null));
+    }
+
+    /// A send's variants are checked at publish as single templates are, each where it is.
+    #[tokio::test]
+    async fn a_sends_variants_are_each_checked_at_publish() {
+        let api = Api::new().await;
+        api.admin("PUT", "/api/templates/short", json!({"subject": "Hi", "text": "Hi"})).await;
+        api.admin("PUT", "/api/templates/sms-only", json!({"sms": "Hi"})).await;
+        let doc = json!({"id": "ab", "entry": {"event": "Signed Up"}, "steps": [{"id": "hello", "type": "send", "variants": [
+            {"name": "a", "weight": 50, "template": "short"}, {"name": "b", "weight": 30, "template": "sms-only"},
+            {"name": "c", "weight": 20, "template": "missing"}]}]});
+        let (_, out) = api.admin("POST", "/api/journeys/validate", doc).await;
+        let found: Vec<(String, String)> = out["diagnostics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["severity"] == "error")
+            .map(|d| (d["path"].as_str().unwrap_or("").to_owned(), d["code"].as_str().unwrap_or("").to_owned()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("/steps/0/variants/1/template".to_owned(), "template_missing_channel".to_owned()),
+                ("/steps/0/variants/2/template".to_owned(), "unknown_template".to_owned())
+            ],
+            "{out}"
+        );
+    }
+
+    /// The in-app endpoints refuse what they cannot answer, with the API's codes, and answer
+    /// pages of any origin (a preflight too).
+    #[tokio::test]
+    async fn in_app_endpoints_say_what_is_wrong_and_allow_any_origin() {
+        let api = Api::new().await;
+        let get = |uri: String| Request::get(uri).body(Body::empty()).expect("req");
+        let key = api.key.clone();
+        let (status, out) = api.call(get("/v1/decide?userId=ann".into())).await;
+        assert_eq!((status, &out["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_write_key")), "{out}");
+        let (status, out) = api.call(get("/v1/decide?userId=ann&writeKey=nope".into())).await;
+        assert_eq!((status, &out["code"]), (StatusCode::UNAUTHORIZED, &json!("invalid_write_key")), "{out}");
+        let (status, out) = api.call(get(format!("/v1/decide?placement=home&writeKey={key}"))).await;
+        assert_eq!((status, &out["code"]), (StatusCode::BAD_REQUEST, &json!("invalid_request")), "whom? {out}");
+        let (status, out) = api.call(get(format!("/v1/decide?placement=home&userId=ann&writeKey={key}"))).await;
+        assert_eq!((status, out), (StatusCode::OK, json!({"messages": []})), "nobody known: nothing to show");
+        let post = |uri: String| Request::post(uri).body(Body::empty()).expect("req");
+        let (status, out) = api.call(post(format!("/v1/in-app/7/viewed?writeKey={key}&userId=ann"))).await;
+        assert_eq!((status, &out["code"]), (StatusCode::NOT_FOUND, &json!("not_found")), "{out}");
+        let (status, out) = api.call(post(format!("/v1/in-app/7/viewed?writeKey={key}"))).await;
+        assert_eq!((status, &out["code"]), (StatusCode::BAD_REQUEST, &json!("invalid_request")), "whose? {out}");
+        let (status, out) = api.call(post(format!("/v1/in-app/7/liked?writeKey={key}&userId=ann"))).await;
+        assert_eq!((status, &out["code"]), (StatusCode::NOT_FOUND, &json!("not_found")), "{out}");
+        // A preflight (a page sending the write key in an Authorization header).
+        let preflight = Request::builder()
+            .method("OPTIONS")
+            .uri("/v1/decide")
+            .header("origin", "https://shop.test")
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .body(Body::empty())
+            .expect("req");
+        let resp = api.router.clone().oneshot(preflight).await.expect("response");
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+        assert!(resp.headers()["access-control-allow-headers"].to_str().is_ok_and(|h| h.contains("authorization")));
+        let resp = api.router.clone().oneshot(get(format!("/v1/decide?userId=ann&writeKey={key}"))).await.expect("response");
+        assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+        // The script pages include.
+        let resp = api.router.clone().oneshot(get("/in-app.js".into())).await.expect("response");
+        assert_eq!(resp.headers()["content-type"], "text/javascript; charset=utf-8");
+        let script = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+        assert!(String::from_utf8_lossy(&script).contains("/v1/in-app/stream?"));
+    }
+
+    /// With `in_app.identity_secret` set, a user id needs its hash (made by the site's backend);
+    /// anonymous ids need none.
+    #[tokio::test]
+    async fn with_an_identity_secret_a_user_id_needs_its_hash() {
+        let api = Api::with(&[("WAYFARER_IN_APP_IDENTITY_SECRET", "s3cret")]).await;
+        let get = |uri: String| Request::get(uri).body(Body::empty()).expect("req");
+        let key = api.key.clone();
+        let hash = server::in_app::user_hash("s3cret", "ann");
+        assert_eq!(hash.len(), 64);
+        for (query, status) in [
+            ("userId=ann".to_owned(), StatusCode::UNAUTHORIZED),
+            ("userId=ann&userHash=00".to_owned(), StatusCode::UNAUTHORIZED),
+            (format!("userId=bob&userHash={hash}"), StatusCode::UNAUTHORIZED),
+            (format!("userId=ann&userHash={hash}"), StatusCode::OK),
+            (format!("userId=ann&userHash={}", hash.to_uppercase()), StatusCode::OK),
+            ("anonymousId=a-1".to_owned(), StatusCode::OK),
+        ] {
+            let (got, out) = api.call(get(format!("/v1/decide?writeKey={key}&{query}"))).await;
+            assert_eq!(got, status, "{query}: {out}");
+            if got == StatusCode::UNAUTHORIZED {
+                assert_eq!(out["code"], json!("invalid_user_hash"), "{query}");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn reserved_source_ids_cannot_be_created() {
         let api = Api::new().await;
@@ -526,7 +771,7 @@ mod http {
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(
-                    "a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), a push notification (\"push\" with a \"title\" or \"body\"), or several"
+                    "a template needs email content (\"html\", \"text\" or both), SMS text (\"sms\"), a push notification (\"push\" with a \"title\" or \"body\"), an in-app message (\"in_app\" with a \"title\" or \"body\"), or several"
                 )
             )
         );
@@ -1017,6 +1262,10 @@ mod http {
                 {"name": "sms", "detail": "no SMS provider: text messages are rendered and kept (captured), not sent",
                     "concurrency": 16, "rate_per_sec": 0.0, "pending": 0},
                 {"name": "push", "detail": "no push provider: notifications are rendered and kept (captured), not sent",
+                    "concurrency": 16, "rate_per_sec": 0.0, "pending": 0},
+                {"name": "in_app", "detail": "kept for each person's next visit to the website or app (/v1/decide, /v1/in-app/stream)",
+                    "concurrency": 16, "rate_per_sec": 0.0, "pending": 0},
+                {"name": "task", "detail": "tasks for people, in the inbox of their assignee or team (/api/tasks)",
                     "concurrency": 16, "rate_per_sec": 0.0, "pending": 0}
             ])
         );
@@ -1092,7 +1341,7 @@ mod http {
 
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
-    const ROUTES: [&str; 46] = [
+    const ROUTES: [&str; 52] = [
         "GET /api/audit",
         "GET /api/me/tokens",
         "POST /api/me/tokens",
@@ -1138,6 +1387,12 @@ mod http {
         "POST /api/sources",
         "GET /api/templates",
         "GET /api/templates/{id}",
+        "GET /api/assets",
+        "POST /api/assets",
+        "GET /api/tasks",
+        "GET /api/tasks/{id}",
+        "POST /api/tasks/{id}/complete",
+        "POST /api/tasks/{id}/decline",
         "PUT /api/templates/{id}",
     ];
 
@@ -1175,7 +1430,7 @@ mod http {
             assert_eq!(props, expected, "{kind} ({name})");
         }
         let steps = schemas["Step"]["oneOf"].as_array().map_or(0, Vec::len);
-        assert_eq!(steps, 8, "each step type is one of `Step`");
+        assert_eq!(steps, 9, "each step type is one of `Step`");
         // The comparison operators: the schema's enum is the parser's list.
         let documented: std::collections::BTreeSet<&str> =
             schemas["Operator"]["enum"].as_array().expect("Operator is an enum").iter().filter_map(Value::as_str).collect();
@@ -1717,12 +1972,14 @@ mod http {
     }
 
     /// The role each route needs, as the product describes it: reads need a viewer, changes an
-    /// editor; creating sources, users and the audit log need an admin; signing in nothing.
+    /// editor; creating sources, users and the audit log need an admin; signing in nothing;
+    /// doing a task a journey asked for, a viewer (a salesperson).
     fn role_needed(route: &str) -> Option<&'static str> {
         let (method, path) = route.split_once(' ').expect("METHOD /path");
         match (method, path) {
             ("POST", "/api/session") => None,
             (_, "/api/session" | "/api/me/tokens" | "/api/me/tokens/{id}") => Some("viewer"),
+            ("POST", "/api/tasks/{id}/complete" | "/api/tasks/{id}/decline") => Some("viewer"),
             ("POST", "/api/sources") => Some("admin"),
             (_, p) if p.starts_with("/api/users") || p == "/api/audit" => Some("admin"),
             ("GET", _) => Some("viewer"),
@@ -2012,7 +2269,7 @@ mod http {
         assert!(by("journey.publish").as_array().is_some_and(|d| d.contains(&json!({"path": "/version", "new": 1}))));
         assert_eq!(
             by("template.put"),
-            json!([{"path": "/category", "new": "marketing"}, {"path": "/html", "new": ""}, {"path": "/push", "new": {}}, {"path": "/sms", "new": ""},
+            json!([{"path": "/category", "new": "marketing"}, {"path": "/html", "new": ""}, {"path": "/in_app", "new": {}}, {"path": "/locales", "new": {}}, {"path": "/push", "new": {}}, {"path": "/sms", "new": ""},
                    {"path": "/subject", "new": "Hi"}, {"path": "/text", "new": "x"}])
         );
     }
@@ -2595,6 +2852,137 @@ mod e2e {
         wait_for("the second notification", Duration::from_secs(30), || Some(fcm.count()).filter(|n| *n >= 2));
         assert_eq!(fcm.notified()[1].link.as_deref(), Some("https://shop.test/cart/c2"));
         assert_eq!(fcm.minted(), 1, "one access token for both");
+    }
+
+    /// Reads a live stream (Server-Sent Events) until a `message` event comes; its data.
+    async fn next_message(stream: &mut reqwest::Response, buffer: &mut String) -> serde_json::Value {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                if frame.lines().any(|l| l == "event: message") {
+                    let data: String = frame.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+                    return serde_json::from_str(&data).expect("the data is JSON");
+                }
+                continue;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "no message on the stream: {buffer:?}");
+            let chunk = tokio::time::timeout(Duration::from_secs(30), stream.chunk()).await.expect("in time").expect("read");
+            buffer.push_str(&String::from_utf8_lossy(&chunk.expect("the stream goes on")));
+        }
+    }
+
+    /// In-app messages end to end: a page listening for a visitor not known yet gets the
+    /// message a journey decides for them the moment it is kept; `/v1/decide` answers it for
+    /// its place only; a view and a click come back once each as events, the click moves the
+    /// waiting run on, and a clicked message is not shown again.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn in_app_messages_reach_the_open_page_and_what_people_do_comes_back() {
+        let w = Wayfarer::start(None);
+        let in_app = json!({"placement": "home", "layout": "modal", "title": "{{ traits.name }}, 20% off", "body": "Today only",
+            "button": "Shop", "link": "https://shop.test/sale?c={{ event.cart_id }}"});
+        w.ok("PUT", "/templates/offer", json!({"in_app": in_app})).await;
+        let doc = json!({"id": "offer", "entry": {"event": "Cart Abandoned"}, "steps": [
+            {"id": "show", "type": "send", "channel": "in_app", "template": "offer", "next": "click"},
+            {"id": "click", "type": "wait_for", "events": [{"event": "In-App Message Clicked", "next": "thanks"}], "timeout": "3d"},
+            {"id": "thanks", "type": "update", "set": {"took_offer": true}}]});
+        w.ok("POST", "/journeys", doc).await;
+        w.ok("POST", "/journeys/offer/publish", json!({})).await;
+        let key = w.write_key("web").await;
+        // The page opens before the visitor's first event.
+        let ask = |path: &str, query: &str| format!("{}/v1/{path}?writeKey={key}&{query}", w.base());
+        let mut stream = w.http.get(ask("in-app/stream", "placement=home&anonymousId=anon-1")).send().await.expect("stream");
+        assert_eq!(stream.status(), 200);
+        assert_eq!(stream.headers()["content-type"], "text/event-stream");
+        assert_eq!(stream.headers()["access-control-allow-origin"], "*", "pages of any origin may listen");
+        w.send(&key, "identify", &json!({"anonymousId": "anon-1", "userId": "ann", "traits": {"name": "Ann"}})).await;
+        w.send(&key, "track", &json!({"userId": "ann", "event": "Cart Abandoned", "properties": {"cart_id": "c9"}})).await;
+        let mut buffer = String::new();
+        let live = next_message(&mut stream, &mut buffer).await;
+        assert_eq!(
+            (&live["layout"], &live["title"], &live["body"], &live["button"], &live["link"], &live["placement"]),
+            (
+                &json!("modal"),
+                &json!("Ann, 20% off"),
+                &json!("Today only"),
+                &json!("Shop"),
+                &json!("https://shop.test/sale?c=c9"),
+                &json!("home")
+            )
+        );
+        // Asked for by either id, at its place; not elsewhere.
+        let decide = |query: &str| {
+            let url = format!("{}/v1/decide?{query}", w.base());
+            let req = w.http.get(url).basic_auth(&key, Some(""));
+            async move { req.send().await.expect("decide").json::<serde_json::Value>().await.expect("JSON") }
+        };
+        assert_eq!(decide("placement=home&userId=ann").await["messages"], json!([live.clone()]));
+        assert_eq!(decide("placement=home&anonymousId=anon-1").await["messages"][0]["id"], live["id"]);
+        assert_eq!(decide("placement=checkout&userId=ann").await["messages"], json!([]));
+        assert_eq!(decide("placement=home&userId=nobody-yet").await["messages"], json!([]), "an unknown person has nothing");
+        let act = |action: &str| {
+            let url = ask(&format!("in-app/{}/{action}", live["id"]), "userId=ann");
+            let req = w.http.post(url);
+            async move { req.send().await.expect("act").json::<serde_json::Value>().await.expect("JSON") }
+        };
+        let theirs = w.http.post(ask(&format!("in-app/{}/clicked", live["id"]), "userId=nobody-yet")).send().await.expect("act");
+        assert_eq!(theirs.status(), 404, "only the person it is for may act on a message");
+        assert_eq!(act("viewed").await, json!({"recorded": true}));
+        assert_eq!(act("viewed").await, json!({"recorded": false}), "a page shown again is not a second view");
+        assert_eq!(act("clicked").await, json!({"recorded": true}));
+        assert_eq!(decide("placement=home&userId=ann").await["messages"], json!([]), "a clicked message is done");
+        let started = std::time::Instant::now();
+        while person(&w, "ann").await.1["took_offer"] != json!(true) {
+            assert!(started.elapsed() < Duration::from_secs(30), "the click did not move the run on: {:?}", person(&w, "ann").await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (names, _, events) = person(&w, "ann").await;
+        for name in ["In-App Message Viewed", "In-App Message Clicked"] {
+            assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name} once: {names:?}");
+        }
+        let clicked = events.as_array().into_iter().flatten().find(|e| e["name"] == "In-App Message Clicked").expect("clicked");
+        assert_eq!(
+            (&clicked["properties"]["journey"], &clicked["properties"]["template"], &clicked["properties"]["link"]),
+            (&json!("offer"), &json!("offer"), &json!("https://shop.test/sale?c=c9"))
+        );
+        // A second message comes live on the same stream.
+        w.send(&key, "track", &json!({"userId": "ann", "event": "Cart Abandoned", "properties": {"cart_id": "c10"}})).await;
+        let second = next_message(&mut stream, &mut buffer).await;
+        assert_eq!(second["link"], json!("https://shop.test/sale?c=c10"));
+        assert_ne!(second["id"], live["id"]);
+    }
+
+    /// Crash (f): the server is killed as it keeps in-app messages and puts tasks in the inbox.
+    /// After restart every person has exactly one of each.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn kill_9_while_keeping_in_app_messages_and_tasks() {
+        let mut w = Wayfarer::start(None);
+        w.ok("PUT", "/templates/hello", json!({"in_app": {"title": "Welcome to {{ event.plan }}"}})).await;
+        let doc = json!({"id": "hello", "entry": {"event": "Signed Up"}, "steps": [
+            {"id": "hi", "type": "send", "channel": "in_app", "template": "hello", "next": "call"},
+            {"id": "call", "type": "task", "title": "Welcome call ({{ event.plan }})", "team": "success"}]});
+        w.ok("POST", "/journeys", doc).await;
+        w.ok("POST", "/journeys/hello/publish", json!({})).await;
+        let key = w.write_key("app").await;
+        let n = 300;
+        let batch: Vec<serde_json::Value> = (0..n)
+            .map(|i| json!({"type": "track", "userId": format!("p{i}"), "event": "Signed Up", "properties": {"plan": "pro"}}))
+            .collect();
+        assert_eq!(w.send(&key, "batch", &json!({"batch": batch})).await.0, 200);
+        // Killed as soon as the events are committed: the messages are being kept.
+        w.kill9();
+        w.restart();
+        nothing_pending(&w).await;
+        for i in 0..n {
+            let url = format!("{}/v1/decide?userId=p{i}", w.base());
+            let out: serde_json::Value =
+                w.http.get(url).basic_auth(&key, Some("")).send().await.expect("decide").json().await.expect("JSON");
+            assert_eq!(out["messages"].as_array().map(Vec::len), Some(1), "p{i}: {out}");
+            assert_eq!(out["messages"][0]["title"], json!("Welcome to pro"));
+        }
+        let (_, tasks) = w.admin("GET", "/tasks?team=success&limit=1000", None).await;
+        let people: BTreeSet<i64> = tasks["tasks"].as_array().into_iter().flatten().filter_map(|t| t["profile_id"].as_i64()).collect();
+        assert_eq!((tasks["tasks"].as_array().map(Vec::len), people.len()), (Some(n), n), "one task each");
     }
 
     /// Crash (e): the server is killed while push notifications are in flight. After restart

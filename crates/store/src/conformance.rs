@@ -13,9 +13,10 @@ use domain::trace::{Check, TraceKind, TraceLine};
 use serde_json::json;
 
 use crate::{
-    ApiToken, ApiTokenId, Attempt, AuditId, Category, DeadInput, ENTRY_NODE, Error, JourneyState, NameKind, NewAudit, NewOutbox, NewUser,
-    NodeCounts, NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus, PropertyPath, PushContent, RefusedMerge, Role, Session,
-    Source, Store, Template, TemplateContext, TraceRecord, UserId,
+    ApiToken, ApiTokenId, Attempt, AuditId, Category, DeadInput, ENTRY_NODE, Error, InAppAction, InAppContent, InAppLayout, InAppMessage,
+    JourneyState, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus,
+    PropertyPath, PushContent, RefusedMerge, Role, Session, Source, Store, Task, TaskFilter, TaskStatus, Template, TemplateContext,
+    TraceRecord, UserId,
 };
 
 #[macro_export]
@@ -31,6 +32,9 @@ macro_rules! conformance_suite {
             runs_timers_and_traces,
             outbox_lifecycle,
             templates_and_settings,
+            in_app_messages_wait_for_their_person_until_clicked_dismissed_or_expired,
+            tasks_stay_open_until_completed_or_declined_once,
+            assets_are_kept_once_by_their_hash_with_their_bytes,
             dropped_transaction_rolls_back,
             unsynced_commits_are_visible_at_once_and_synced_on_request,
             refused_merges_show_on_both_profiles_and_follow_merges,
@@ -311,6 +315,7 @@ pub fn outbox_lifecycle(store: &dyn Store) {
             channel: domain::journey::Channel::Email,
             template: TemplateId("hello".into()),
             cap: None,
+            outranked: None,
         },
         to: Some("a@x.test".into()),
         context: TemplateContext::default(),
@@ -410,13 +415,15 @@ pub fn templates_and_settings(store: &dyn Store) {
         category: Category::Marketing,
         sms: "Hi {{ traits.firstName }}, see you at 9".into(),
         push: PushContent { title: "Hi".into(), link: "https://x.test/{{ event.id }}".into(), ..PushContent::default() },
+        in_app: InAppContent { placement: "home".into(), layout: InAppLayout::Modal, body: "Hi".into(), ..InAppContent::default() },
+        locales: [("fr".to_owned(), crate::Translation { subject: "Salut".into(), ..Default::default() })].into_iter().collect(),
         updated_at: t(1),
     };
     tx.put_template(&tpl).expect("put");
     tx.put_template(&Template { subject: "Hello".into(), category: Category::Transactional, ..tpl.clone() }).expect("replace");
     assert_eq!(
-        tx.template(&tpl.id).expect("get").map(|t| (t.subject, t.category, t.sms, t.push)),
-        Some(("Hello".into(), Category::Transactional, tpl.sms.clone(), tpl.push.clone()))
+        tx.template(&tpl.id).expect("get").map(|t| (t.subject, t.category, t.sms, t.push, t.in_app, t.locales)),
+        Some(("Hello".into(), Category::Transactional, tpl.sms.clone(), tpl.push.clone(), tpl.in_app.clone(), tpl.locales.clone()))
     );
     assert_eq!(tx.templates().expect("list").len(), 1);
     assert_eq!(tx.setting("admin_token").expect("get"), None);
@@ -431,6 +438,117 @@ pub fn templates_and_settings(store: &dyn Store) {
     assert_eq!(tx.counter(p, "q1").expect("counter"), Some("[2]".into()));
     tx.delete_counters(p).expect("delete");
     assert_eq!(tx.counter(p, "q2").expect("counter"), None);
+    tx.commit().expect("commit");
+}
+
+pub fn in_app_messages_wait_for_their_person_until_clicked_dismissed_or_expired(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let (ann, bob) = (tx.create_profile(t(0)).expect("profile"), tx.create_profile(t(0)).expect("profile"));
+    let message = |id: i64, profile: ProfileId, placement: &str, expires: i64| InAppMessage {
+        id: OutboxId(id),
+        profile,
+        journey: JourneyId("welcome".into()),
+        template: TemplateId("hello".into()),
+        content: InAppContent { placement: placement.into(), title: format!("m{id}"), ..InAppContent::default() },
+        created_at: t(1),
+        expires_at: t(expires),
+        viewed_at: None,
+        clicked_at: None,
+        dismissed_at: None,
+    };
+    assert!(tx.put_in_app(&message(1, ann, "home", 100)).expect("put"));
+    assert!(tx.put_in_app(&message(2, ann, "", 100)).expect("put"));
+    assert!(tx.put_in_app(&message(3, ann, "cart", 100)).expect("put"));
+    assert!(tx.put_in_app(&message(4, ann, "home", 6)).expect("put"));
+    assert!(tx.put_in_app(&message(5, bob, "home", 100)).expect("put"));
+    let repeat =
+        InAppMessage { content: InAppContent { title: "again".into(), ..InAppContent::default() }, ..message(1, ann, "home", 100) };
+    assert!(!tx.put_in_app(&repeat).expect("put"), "a repeat is recognised");
+    let ids = |m: Vec<InAppMessage>| m.into_iter().map(|m| m.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(tx.in_app_messages(ann, "home", t(5), 10).expect("read")), [4, 2, 1], "the place's and any place's, newest first");
+    assert_eq!(ids(tx.in_app_messages(ann, "home", t(6), 10).expect("read")), [2, 1], "an expired one is gone");
+    assert_eq!(ids(tx.in_app_messages(ann, "cart", t(5), 1).expect("read")), [3], "at most the limit");
+    assert_eq!(tx.in_app_message(OutboxId(1)).expect("get").map(|m| m.content.title), Some("m1".into()), "the first is kept");
+    assert!(tx.mark_in_app(OutboxId(1), InAppAction::Viewed, t(6)).expect("mark"));
+    assert!(!tx.mark_in_app(OutboxId(1), InAppAction::Viewed, t(7)).expect("mark"), "the first view counts");
+    assert_eq!(ids(tx.in_app_messages(ann, "home", t(8), 10).expect("read")), [2, 1], "a viewed one still shows");
+    assert!(tx.mark_in_app(OutboxId(1), InAppAction::Clicked, t(8)).expect("mark"));
+    assert!(tx.mark_in_app(OutboxId(2), InAppAction::Dismissed, t(8)).expect("mark"));
+    assert_eq!(ids(tx.in_app_messages(ann, "home", t(8), 10).expect("read")), Vec::<i64>::new(), "clicked and dismissed ones are done");
+    let one = tx.in_app_message(OutboxId(1)).expect("get").expect("kept");
+    assert_eq!((one.viewed_at, one.clicked_at, one.dismissed_at), (Some(t(6)), Some(t(8)), None));
+    assert!(!tx.mark_in_app(OutboxId(99), InAppAction::Clicked, t(8)).expect("mark"), "no such message");
+    // A merge brings the loser's messages to the winner.
+    tx.merge_profiles(ann, bob, t(9)).expect("merge");
+    assert_eq!(ids(tx.in_app_messages(ann, "home", t(9), 10).expect("read")), [5]);
+    tx.commit().expect("commit");
+}
+
+pub fn tasks_stay_open_until_completed_or_declined_once(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let (ann, bob) = (tx.create_profile(t(0)).expect("profile"), tx.create_profile(t(0)).expect("profile"));
+    let task = |id: i64, profile: ProfileId, assignee: Option<&str>, team: Option<&str>| Task {
+        id: OutboxId(id),
+        profile,
+        journey: JourneyId("leads".into()),
+        node: domain::ids::NodeId("call".into()),
+        title: format!("Call {id}"),
+        body: String::new(),
+        assignee: assignee.map(str::to_owned),
+        team: team.map(str::to_owned),
+        due_at: Some(t(100)),
+        created_at: t(1),
+        status: TaskStatus::Open,
+        closed_at: None,
+        closed_by: None,
+        note: None,
+    };
+    assert!(tx.put_task(&task(1, ann, Some("sam@acme.test"), Some("sales"))).expect("put"));
+    assert!(tx.put_task(&task(2, ann, None, Some("sales"))).expect("put"));
+    assert!(tx.put_task(&task(3, bob, None, None)).expect("put"));
+    assert!(!tx.put_task(&Task { title: "again".into(), ..task(1, ann, None, None) }).expect("put"), "a repeat is recognised");
+    let ids = |v: Vec<Task>| v.into_iter().map(|t| t.id.0).collect::<Vec<_>>();
+    let all = TaskFilter::default();
+    assert_eq!(ids(tx.tasks(&all, None, 10).expect("list")), [1, 2, 3], "oldest first");
+    assert_eq!(ids(tx.tasks(&all, Some(OutboxId(1)), 1).expect("list")), [2], "a page after the cursor");
+    let sales = TaskFilter { team: Some("sales".into()), ..TaskFilter::default() };
+    assert_eq!(ids(tx.tasks(&sales, None, 10).expect("list")), [1, 2]);
+    let sam = TaskFilter { assignee: Some("sam@acme.test".into()), ..TaskFilter::default() };
+    assert_eq!(ids(tx.tasks(&sam, None, 10).expect("list")), [1]);
+    assert_eq!(tx.task(OutboxId(1)).expect("get").map(|t| (t.title, t.due_at)), Some(("Call 1".into(), Some(t(100)))));
+    assert!(tx.close_task(OutboxId(1), TaskStatus::Completed, "user:sam@acme.test", Some("booked a demo"), t(5)).expect("close"));
+    assert!(!tx.close_task(OutboxId(1), TaskStatus::Declined, "user:kim@acme.test", None, t(6)).expect("close"), "closed once");
+    assert!(tx.close_task(OutboxId(2), TaskStatus::Declined, "user:kim@acme.test", None, t(6)).expect("close"));
+    let done = tx.task(OutboxId(1)).expect("get").expect("kept");
+    assert_eq!(
+        (done.status, done.closed_at, done.closed_by.as_deref(), done.note.as_deref()),
+        (TaskStatus::Completed, Some(t(5)), Some("user:sam@acme.test"), Some("booked a demo"))
+    );
+    let open = TaskFilter { status: Some(TaskStatus::Open), ..TaskFilter::default() };
+    assert_eq!(ids(tx.tasks(&open, None, 10).expect("list")), [3]);
+    // A merge brings the loser's tasks to the winner.
+    tx.merge_profiles(ann, bob, t(9)).expect("merge");
+    let anns = TaskFilter { profile: Some(ann), ..TaskFilter::default() };
+    assert_eq!(ids(tx.tasks(&anns, None, 10).expect("list")), [1, 2, 3]);
+    tx.commit().expect("commit");
+}
+
+pub fn assets_are_kept_once_by_their_hash_with_their_bytes(store: &dyn Store) {
+    let mut tx = store.write().expect("tx");
+    let png: Vec<u8> = (0u8..=255).chain([0, 0, 0, 1]).collect();
+    let a = tx.put_asset("aa11", "image/png", "logo.png", &png, t(1)).expect("put");
+    assert_eq!(
+        (a.hash.as_str(), a.content_type.as_str(), a.name.as_str(), a.size, a.created_at),
+        ("aa11", "image/png", "logo.png", 260, t(1))
+    );
+    let again = tx.put_asset("aa11", "image/png", "logo-copy.png", &png, t(2)).expect("put");
+    assert_eq!(again, a, "the same bytes are kept once, as first uploaded");
+    let b = tx.put_asset("bb22", "image/gif", "dot.gif", b"GIF89a", t(3)).expect("put");
+    let (kept, bytes) = tx.asset("aa11").expect("get").expect("kept");
+    assert_eq!((kept, bytes), (a.clone(), png), "every byte back, zeros included");
+    assert_eq!(tx.asset("cc33").expect("get"), None);
+    assert_eq!(tx.assets(None, 10).expect("list"), [b.clone(), a.clone()], "newest first");
+    assert_eq!(tx.assets(Some(b.id), 10).expect("list"), [a], "before the cursor");
     tx.commit().expect("commit");
 }
 
@@ -780,6 +898,8 @@ pub fn journeys_templates_sources_and_users_page_by_id_in_byte_order(store: &dyn
             category: Category::default(),
             sms: String::new(),
             push: PushContent::default(),
+            in_app: InAppContent::default(),
+            locales: Default::default(),
             updated_at: at,
         })
         .expect("template");

@@ -145,7 +145,13 @@ fn payload_v1_reads_and_writes_as_stored() {
     };
     let send = OutboxPayload {
         v: 1,
-        effect: Effect::Send { node: NodeId("hello".into()), channel: Channel::Email, template: TemplateId("invite".into()), cap: None },
+        effect: Effect::Send {
+            node: NodeId("hello".into()),
+            channel: Channel::Email,
+            template: TemplateId("invite".into()),
+            cap: None,
+            outranked: None,
+        },
         to: Some("a@x.test".into()),
         context: context.clone(),
     };

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use domain::Map;
 use domain::event::Event;
-use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
+use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, NodeId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
 use domain::journey::Run;
 use domain::profile::Profile;
 use domain::time::Timestamp;
@@ -268,7 +268,73 @@ pub struct Template {
     pub sms: String,
     /// A push notification (Liquid parts); all empty: the template has none.
     pub push: PushContent,
+    /// An in-app message (Liquid parts); no title and no body: the template has none.
+    pub in_app: InAppContent,
+    /// Translations by locale (`fr`, `pt-br`: lower case), each part falling back to the
+    /// template's own when empty; chosen by the person's `locale` trait (`Template::localized`).
+    pub locales: BTreeMap<String, Translation>,
     pub updated_at: Timestamp,
+}
+
+/// A template's parts in one locale; an empty part is the template's own.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Translation {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub html: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sms: String,
+    #[serde(default)]
+    pub push: PushContent,
+    #[serde(default)]
+    pub in_app: InAppContent,
+}
+
+/// `fr_CA`, `FR-ca` → `fr-ca`: how locales are kept and compared.
+pub fn normalize_locale(locale: &str) -> String {
+    locale.trim().replace('_', "-").to_ascii_lowercase()
+}
+
+impl Template {
+    /// The template in the locale that best fits `locale` (a person's `locale` trait): the
+    /// translation of that exact locale, else of its language (`fr` for `fr-ca`), else the
+    /// template as it is; each empty part of a translation is the template's own. Also which
+    /// translation it used.
+    pub fn localized(&self, locale: Option<&str>) -> (Template, Option<String>) {
+        let Some(wanted) = locale.map(normalize_locale).filter(|l| !l.is_empty()) else { return (self.clone(), None) };
+        let language = wanted.split('-').next().unwrap_or_default().to_owned();
+        let Some((name, t)) = [wanted, language].into_iter().find_map(|l| self.locales.get_key_value(&l)) else {
+            return (self.clone(), None);
+        };
+        let pick = |own: &String, theirs: &String| if theirs.trim().is_empty() { own.clone() } else { theirs.clone() };
+        let push = PushContent {
+            title: pick(&self.push.title, &t.push.title),
+            body: pick(&self.push.body, &t.push.body),
+            link: pick(&self.push.link, &t.push.link),
+            image: pick(&self.push.image, &t.push.image),
+        };
+        let in_app = InAppContent {
+            title: pick(&self.in_app.title, &t.in_app.title),
+            body: pick(&self.in_app.body, &t.in_app.body),
+            button: pick(&self.in_app.button, &t.in_app.button),
+            link: pick(&self.in_app.link, &t.in_app.link),
+            image: pick(&self.in_app.image, &t.in_app.image),
+            ..self.in_app.clone()
+        };
+        let localized = Template {
+            subject: pick(&self.subject, &t.subject),
+            html: pick(&self.html, &t.html),
+            text: pick(&self.text, &t.text),
+            sms: pick(&self.sms, &t.sms),
+            push,
+            in_app,
+            ..self.clone()
+        };
+        (localized, Some(name.clone()))
+    }
 }
 
 /// A template's push notification, each part Liquid.
@@ -290,6 +356,170 @@ impl PushContent {
     pub fn is_set(&self) -> bool {
         !self.title.trim().is_empty() || !self.body.trim().is_empty()
     }
+}
+
+/// A template's in-app message (each text part Liquid), or one rendered for a person.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InAppContent {
+    /// The place in the website or app it is for (what `/v1/decide?placement=` asks);
+    /// empty: any place.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub placement: String,
+    #[serde(default, skip_serializing_if = "InAppLayout::is_banner")]
+    pub layout: InAppLayout,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub body: String,
+    /// The button's label (empty: "Open" where there is a link).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub button: String,
+    /// Where the button (or the whole banner) leads.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub link: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub image: String,
+}
+
+impl InAppContent {
+    /// Whether there is a message: a title or a body.
+    pub fn is_set(&self) -> bool {
+        !self.title.trim().is_empty() || !self.body.trim().is_empty()
+    }
+}
+
+/// How an in-app message shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InAppLayout {
+    /// A strip across the top of the page (or inside the placement's element).
+    #[default]
+    Banner,
+    /// A dialog over the page.
+    Modal,
+}
+
+impl InAppLayout {
+    fn is_banner(&self) -> bool {
+        *self == InAppLayout::Banner
+    }
+}
+
+/// An in-app message kept for a person until they click or dismiss it, or it expires.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InAppMessage {
+    /// The outbox entry that decided it.
+    pub id: OutboxId,
+    pub profile: ProfileId,
+    pub journey: JourneyId,
+    pub template: TemplateId,
+    /// Rendered for the person.
+    pub content: InAppContent,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub viewed_at: Option<Timestamp>,
+    pub clicked_at: Option<Timestamp>,
+    pub dismissed_at: Option<Timestamp>,
+}
+
+/// What a person did with an in-app message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InAppAction {
+    /// It was shown to them (an impression).
+    Viewed,
+    /// They clicked its button or link: it is not shown again.
+    Clicked,
+    /// They closed it: it is not shown again.
+    Dismissed,
+}
+
+impl InAppAction {
+    pub const ALL: [InAppAction; 3] = [InAppAction::Viewed, InAppAction::Clicked, InAppAction::Dismissed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InAppAction::Viewed => "viewed",
+            InAppAction::Clicked => "clicked",
+            InAppAction::Dismissed => "dismissed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InAppAction> {
+        InAppAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// An image templates show, kept and served under the SHA-256 of its bytes (so its address
+/// never changes what it shows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Asset {
+    pub id: i64,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub hash: String,
+    pub content_type: String,
+    /// The file's name when it was uploaded (for people).
+    pub name: String,
+    pub size: i64,
+    pub created_at: Timestamp,
+}
+
+/// A task for a person to do (a journey's `task` step), in the inbox until completed or
+/// declined.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    /// The outbox entry that decided it.
+    pub id: OutboxId,
+    /// Whom it is about.
+    pub profile: ProfileId,
+    pub journey: JourneyId,
+    pub node: NodeId,
+    /// Rendered for the person.
+    pub title: String,
+    pub body: String,
+    /// Whose it is (a user's email), or a team's; neither: anyone's.
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+    pub due_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub status: TaskStatus,
+    pub closed_at: Option<Timestamp>,
+    /// Who completed or declined it (as the audit log names them).
+    pub closed_by: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    Open,
+    Completed,
+    Declined,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 3] = [TaskStatus::Open, TaskStatus::Completed, TaskStatus::Declined];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Open => "open",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Declined => "declined",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TaskStatus> {
+        TaskStatus::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// Which tasks to list: each given field must match.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskFilter {
+    pub status: Option<TaskStatus>,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+    pub profile: Option<ProfileId>,
 }
 
 /// What kind of message a template is, for consent.
@@ -773,6 +1003,33 @@ pub trait Tx {
 
     // Templates.
     fn put_template(&mut self, template: &Template) -> Result<()>;
+
+    /// Keeps an in-app message for its person; `false` if one with its id is kept already (a
+    /// repeat after a crash), which is left as it is.
+    fn put_in_app(&mut self, message: &InAppMessage) -> Result<bool>;
+    /// The person's in-app messages to show at `placement` (and those for any place) at
+    /// `now`: not clicked, not dismissed, not expired; newest first.
+    fn in_app_messages(&mut self, profile: ProfileId, placement: &str, now: Timestamp, limit: usize) -> Result<Vec<InAppMessage>>;
+    fn in_app_message(&mut self, id: OutboxId) -> Result<Option<InAppMessage>>;
+    /// Records what the person did with the message; `false` if it was recorded before (the
+    /// first time counts).
+    fn mark_in_app(&mut self, id: OutboxId, action: InAppAction, at: Timestamp) -> Result<bool>;
+
+    /// Keeps an asset; the one already kept when its bytes were (the same hash).
+    fn put_asset(&mut self, hash: &str, content_type: &str, name: &str, bytes: &[u8], at: Timestamp) -> Result<Asset>;
+    /// An asset and its bytes.
+    fn asset(&mut self, hash: &str) -> Result<Option<(Asset, Vec<u8>)>>;
+    /// Assets, newest first, before the cursor `before` (an id).
+    fn assets(&mut self, before: Option<i64>, limit: usize) -> Result<Vec<Asset>>;
+
+    /// Puts a task in the inbox; `false` if one with its id is there already (a repeat after a
+    /// crash), which is left as it is.
+    fn put_task(&mut self, task: &Task) -> Result<bool>;
+    fn task(&mut self, id: OutboxId) -> Result<Option<Task>>;
+    /// Tasks that match `filter`, oldest first, after the cursor `after`.
+    fn tasks(&mut self, filter: &TaskFilter, after: Option<OutboxId>, limit: usize) -> Result<Vec<Task>>;
+    /// Completes or declines an open task; `false` if it was not open.
+    fn close_task(&mut self, id: OutboxId, status: TaskStatus, by: &str, note: Option<&str>, at: Timestamp) -> Result<bool>;
     fn template(&mut self, id: &TemplateId) -> Result<Option<Template>>;
     fn templates(&mut self) -> Result<Vec<Template>>;
     /// A page of templates: ids above `after` (all when `None`), in byte order of the id, on
@@ -846,4 +1103,51 @@ pub trait Tx {
     // Settings (small key/value pairs, e.g. the hashed admin token, the processing cursor).
     fn setting(&mut self, key: &str) -> Result<Option<String>>;
     fn set_setting(&mut self, key: &str, value: &str) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_is_localized_by_the_exact_locale_else_its_language_else_as_it_is() {
+        let fr = Translation { subject: "Bonjour".into(), sms: "Salut".into(), ..Translation::default() };
+        let fr_ca = Translation {
+            subject: "Allô".into(),
+            push: PushContent { title: "Allô".into(), ..PushContent::default() },
+            ..Translation::default()
+        };
+        let t = Template {
+            id: TemplateId("hi".into()),
+            subject: "Hello".into(),
+            html: "<p>Hi</p>".into(),
+            text: String::new(),
+            category: Category::Marketing,
+            sms: "Hi".into(),
+            push: PushContent { title: "Hi".into(), body: "Come back".into(), ..PushContent::default() },
+            in_app: InAppContent { title: "Hi".into(), layout: InAppLayout::Modal, ..InAppContent::default() },
+            locales: [("fr".to_owned(), fr), ("fr-ca".to_owned(), fr_ca)].into_iter().collect(),
+            updated_at: Timestamp(0),
+        };
+        let shown = |locale: Option<&str>| {
+            let (l, chosen) = t.localized(locale);
+            (l.subject, l.sms, l.push.title, l.push.body, l.html, chosen)
+        };
+        let s = |v: &str| v.to_owned();
+        assert_eq!(
+            shown(Some("fr")),
+            (s("Bonjour"), s("Salut"), s("Hi"), s("Come back"), s("<p>Hi</p>"), Some(s("fr"))),
+            "empty parts are the template's"
+        );
+        assert_eq!(
+            shown(Some("fr_CA")),
+            (s("Allô"), s("Hi"), s("Allô"), s("Come back"), s("<p>Hi</p>"), Some(s("fr-ca"))),
+            "the exact locale, in any case"
+        );
+        assert_eq!(shown(Some("fr-BE")).5, Some(s("fr")), "else its language");
+        assert_eq!(shown(Some("de")), (s("Hello"), s("Hi"), s("Hi"), s("Come back"), s("<p>Hi</p>"), None), "else as it is");
+        assert_eq!(shown(None).5, None);
+        assert_eq!(shown(Some(" ")).5, None);
+        assert_eq!(t.localized(Some("fr")).0.in_app.layout, InAppLayout::Modal, "the layout is the template's");
+    }
 }

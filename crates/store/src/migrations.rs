@@ -290,11 +290,64 @@ CREATE INDEX outbox_address ON outbox (channel, address) WHERE address IS NOT NU
 ALTER TABLE templates ADD COLUMN push TEXT NOT NULL DEFAULT '{}';
 "#,
     ),
+    (
+        15,
+        // A template's in-app message and translations (JSON), and the in-app messages kept for people until
+        // they click or dismiss them or they expire (their id is the outbox entry's); the
+        // tasks journeys ask people (sales, support) to do (the same); images templates show,
+        // served by their content's SHA-256.
+        r#"
+ALTER TABLE templates ADD COLUMN in_app TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE templates ADD COLUMN locales TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE in_app_messages (
+    id BIGINT PRIMARY KEY,
+    profile_id BIGINT NOT NULL,
+    journey TEXT NOT NULL,
+    template TEXT NOT NULL,
+    placement TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    viewed_at BIGINT,
+    clicked_at BIGINT,
+    dismissed_at BIGINT
+);
+CREATE INDEX in_app_messages_profile ON in_app_messages (profile_id, id);
+CREATE TABLE tasks (
+    id BIGINT PRIMARY KEY,
+    profile_id BIGINT NOT NULL,
+    journey TEXT NOT NULL,
+    node TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    assignee TEXT,
+    team TEXT,
+    due_at BIGINT,
+    created_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    closed_at BIGINT,
+    closed_by TEXT,
+    note TEXT
+);
+CREATE INDEX tasks_status ON tasks (status, id);
+CREATE INDEX tasks_profile ON tasks (profile_id, id);
+CREATE TABLE assets (
+    id {id},
+    hash TEXT NOT NULL UNIQUE,
+    content_type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    bytes {bytes} NOT NULL,
+    created_at BIGINT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).
 pub(crate) const PLACEHOLDERS: &[(&str, &str, &str)] = &[
     ("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY"),
+    ("{bytes}", "BLOB", "BYTEA"),
     ("{run_node}", "json_extract(state, '$.node')", "(state::jsonb ->> 'node')"),
     ("{run_control}", "COALESCE(json_extract(state, '$.control'), 0) = 1", "COALESCE((state::jsonb ->> 'control')::boolean, false)"),
 ];

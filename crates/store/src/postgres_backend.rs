@@ -127,6 +127,7 @@ fn boxed(params: &[Val]) -> Vec<Box<dyn ToSql + Sync>> {
                 Val::Null => Box::new(Null),
                 Val::Int(i) => Box::new(*i),
                 Val::Text(s) => Box::new(s.clone()),
+                Val::Bytes(b) => Box::new(b.clone()),
             }
         })
         .collect()
@@ -167,6 +168,8 @@ impl<C: std::ops::DerefMut<Target = PgConn>> Conn for PgGuard<C> {
                     row.try_get::<_, Option<i32>>(i)?.map_or(Val::Null, |v| Val::Int(v.into()))
                 } else if *t == Type::TEXT || *t == Type::VARCHAR {
                     row.try_get::<_, Option<String>>(i)?.map_or(Val::Null, Val::Text)
+                } else if *t == Type::BYTEA {
+                    row.try_get::<_, Option<Vec<u8>>>(i)?.map_or(Val::Null, Val::Bytes)
                 } else {
                     return Err(Error::Corrupt(format!("unsupported column type {t}")));
                 };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use domain::Map;
 use domain::event::Event;
-use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
+use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, NodeId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
 use domain::journey::{Run, RunStatus};
 use domain::profile::Profile;
 use domain::time::Timestamp;
@@ -14,9 +14,10 @@ use serde_json::Value;
 
 use crate::migrations::{MIGRATIONS, PLACEHOLDERS};
 use crate::{
-    ApiToken, ApiTokenId, Attempt, AuditEntry, AuditId, Category, DeadInput, DeadLetter, Error, JourneyRecord, JourneyState, JourneyStatus,
-    JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas, OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge,
-    Result, Role, RunRecord, Session, Source, StoredEvent, Template, TraceRecord, Tx, User, UserId,
+    ApiToken, ApiTokenId, Asset, Attempt, AuditEntry, AuditId, Category, DeadInput, DeadLetter, Error, InAppAction, InAppMessage,
+    JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas,
+    OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge, Result, Role, RunRecord, Session, Source, StoredEvent, Task, TaskFilter,
+    TaskStatus, Template, TraceRecord, Tx, User, UserId,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -35,6 +36,7 @@ pub(crate) enum Val {
     Null,
     Int(i64),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 impl From<i64> for Val {
@@ -55,6 +57,11 @@ impl From<String> for Val {
 impl From<&String> for Val {
     fn from(v: &String) -> Val {
         Val::Text(v.clone())
+    }
+}
+impl From<&[u8]> for Val {
+    fn from(v: &[u8]) -> Val {
+        Val::Bytes(v.to_vec())
     }
 }
 impl<T: Into<Val>> From<Option<T>> for Val {
@@ -92,6 +99,12 @@ impl Row {
         match self.0.get(i) {
             Some(Val::Null) => Ok(None),
             _ => self.text(i).map(Some),
+        }
+    }
+    fn bytes(&self, i: usize) -> Result<&[u8]> {
+        match self.0.get(i) {
+            Some(Val::Bytes(v)) => Ok(v),
+            other => Err(Error::Corrupt(format!("column {i}: expected bytes, found {other:?}"))),
         }
     }
     fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T> {
@@ -265,6 +278,62 @@ fn template_row(r: &Row) -> Result<Template> {
         category: Category::parse(r.text(5)?).ok_or_else(|| Error::Corrupt("template category".into()))?,
         sms: r.text(6)?.to_owned(),
         push: serde_json::from_str(r.text(7)?).map_err(|e| Error::Corrupt(format!("template push: {e}")))?,
+        in_app: serde_json::from_str(r.text(8)?).map_err(|e| Error::Corrupt(format!("template in_app: {e}")))?,
+        locales: serde_json::from_str(r.text(9)?).map_err(|e| Error::Corrupt(format!("template locales: {e}")))?,
+    })
+}
+
+const TEMPLATE_COLS: &str = "id, subject, html, body_text, updated_at, category, sms, push, in_app, locales";
+
+const IN_APP_COLS: &str = "id, profile_id, journey, template, content, created_at, expires_at, viewed_at, clicked_at, dismissed_at";
+
+const ASSET_COLS: &str = "id, hash, content_type, name, size, created_at";
+
+fn asset_row(r: &Row) -> Result<Asset> {
+    Ok(Asset {
+        id: r.int(0)?,
+        hash: r.text(1)?.to_owned(),
+        content_type: r.text(2)?.to_owned(),
+        name: r.text(3)?.to_owned(),
+        size: r.int(4)?,
+        created_at: Timestamp(r.int(5)?),
+    })
+}
+
+const TASK_COLS: &str =
+    "id, profile_id, journey, node, title, body, assignee, team, due_at, created_at, status, closed_at, closed_by, note";
+
+fn task_row(r: &Row) -> Result<Task> {
+    Ok(Task {
+        id: OutboxId(r.int(0)?),
+        profile: ProfileId(r.int(1)?),
+        journey: JourneyId(r.text(2)?.to_owned()),
+        node: NodeId(r.text(3)?.to_owned()),
+        title: r.text(4)?.to_owned(),
+        body: r.text(5)?.to_owned(),
+        assignee: r.opt_text(6)?.map(str::to_owned),
+        team: r.opt_text(7)?.map(str::to_owned),
+        due_at: r.opt_int(8)?.map(Timestamp),
+        created_at: Timestamp(r.int(9)?),
+        status: TaskStatus::parse(r.text(10)?).ok_or_else(|| Error::Corrupt("task status".into()))?,
+        closed_at: r.opt_int(11)?.map(Timestamp),
+        closed_by: r.opt_text(12)?.map(str::to_owned),
+        note: r.opt_text(13)?.map(str::to_owned),
+    })
+}
+
+fn in_app_row(r: &Row) -> Result<InAppMessage> {
+    Ok(InAppMessage {
+        id: OutboxId(r.int(0)?),
+        profile: ProfileId(r.int(1)?),
+        journey: JourneyId(r.text(2)?.to_owned()),
+        template: TemplateId(r.text(3)?.to_owned()),
+        content: serde_json::from_str(r.text(4)?).map_err(|e| Error::Corrupt(format!("in-app message: {e}")))?,
+        created_at: Timestamp(r.int(5)?),
+        expires_at: Timestamp(r.int(6)?),
+        viewed_at: r.opt_int(7)?.map(Timestamp),
+        clicked_at: r.opt_int(8)?.map(Timestamp),
+        dismissed_at: r.opt_int(9)?.map(Timestamp),
     })
 }
 
@@ -554,7 +623,7 @@ impl<C: Conn> Tx for SqlTx<C> {
     }
 
     fn merge_profiles(&mut self, winner: ProfileId, loser: ProfileId, now: Timestamp) -> Result<()> {
-        for table in ["identities", "events", "runs", "outbox", "dead_letters", "refused_merges"] {
+        for table in ["identities", "events", "runs", "outbox", "dead_letters", "refused_merges", "in_app_messages", "tasks"] {
             self.conn.execute(&format!("UPDATE {table} SET profile_id = ? WHERE profile_id = ?"), params![winner.0, loser.0])?;
         }
         self.conn.execute("UPDATE refused_merges SET other_id = ? WHERE other_id = ?", params![winner.0, loser.0])?;
@@ -860,9 +929,12 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn put_template(&mut self, t: &Template) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO templates (id, subject, html, body_text, updated_at, category, sms, push) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, html = excluded.html, body_text = excluded.body_text, \
-             updated_at = excluded.updated_at, category = excluded.category, sms = excluded.sms, push = excluded.push",
+            &format!(
+                "INSERT INTO templates ({TEMPLATE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET subject = excluded.subject, html = excluded.html, body_text = excluded.body_text, \
+                 updated_at = excluded.updated_at, category = excluded.category, sms = excluded.sms, push = excluded.push, \
+                 in_app = excluded.in_app, locales = excluded.locales"
+            ),
             params![
                 t.id.as_str(),
                 t.subject.as_str(),
@@ -871,33 +943,160 @@ impl<C: Conn> Tx for SqlTx<C> {
                 t.updated_at.0,
                 t.category.as_str(),
                 t.sms.as_str(),
-                to_json(&t.push)?
+                to_json(&t.push)?,
+                to_json(&t.in_app)?,
+                to_json(&t.locales)?
             ],
         )?;
         Ok(())
     }
 
-    fn template(&mut self, id: &TemplateId) -> Result<Option<Template>> {
-        let rows = self.conn.query(
-            "SELECT id, subject, html, body_text, updated_at, category, sms, push FROM templates WHERE id = ?",
-            params![id.as_str()],
+    fn put_in_app(&mut self, m: &InAppMessage) -> Result<bool> {
+        let n = self.conn.execute(
+            &format!(
+                "INSERT INTO in_app_messages ({IN_APP_COLS}, placement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+            ),
+            params![
+                m.id.0,
+                m.profile.0,
+                m.journey.as_str(),
+                m.template.as_str(),
+                to_json(&m.content)?,
+                m.created_at.0,
+                m.expires_at.0,
+                m.viewed_at.map(|t| t.0),
+                m.clicked_at.map(|t| t.0),
+                m.dismissed_at.map(|t| t.0),
+                m.content.placement.as_str()
+            ],
         )?;
+        Ok(n > 0)
+    }
+
+    fn in_app_messages(&mut self, profile: ProfileId, placement: &str, now: Timestamp, n: usize) -> Result<Vec<InAppMessage>> {
+        let rows = self.conn.query(
+            &format!(
+                "SELECT {IN_APP_COLS} FROM in_app_messages WHERE profile_id = ? AND clicked_at IS NULL AND dismissed_at IS NULL \
+                 AND expires_at > ? AND (placement = ? OR placement = '') ORDER BY id DESC LIMIT ?"
+            ),
+            params![profile.0, now.0, placement, limit(n)],
+        )?;
+        all(rows, in_app_row)
+    }
+
+    fn in_app_message(&mut self, id: OutboxId) -> Result<Option<InAppMessage>> {
+        let rows = self.conn.query(&format!("SELECT {IN_APP_COLS} FROM in_app_messages WHERE id = ?"), params![id.0])?;
+        first(rows, in_app_row)
+    }
+
+    fn put_asset(&mut self, hash: &str, content_type: &str, name: &str, bytes: &[u8], at: Timestamp) -> Result<Asset> {
+        self.conn.execute(
+            "INSERT INTO assets (hash, content_type, name, size, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (hash) DO NOTHING",
+            params![hash, content_type, name, bytes.len() as i64, bytes, at.0],
+        )?;
+        let rows = self.conn.query(&format!("SELECT {ASSET_COLS} FROM assets WHERE hash = ?"), params![hash])?;
+        first(rows, asset_row)?.ok_or_else(|| Error::Corrupt(format!("asset {hash} was not kept")))
+    }
+
+    fn asset(&mut self, hash: &str) -> Result<Option<(Asset, Vec<u8>)>> {
+        let rows = self.conn.query(&format!("SELECT {ASSET_COLS}, bytes FROM assets WHERE hash = ?"), params![hash])?;
+        first(rows, |r| Ok((asset_row(r)?, r.bytes(6)?.to_vec())))
+    }
+
+    fn assets(&mut self, before: Option<i64>, n: usize) -> Result<Vec<Asset>> {
+        let rows = self.conn.query(
+            &format!("SELECT {ASSET_COLS} FROM assets WHERE id < ? ORDER BY id DESC LIMIT ?"),
+            params![before.unwrap_or(i64::MAX), limit(n)],
+        )?;
+        all(rows, asset_row)
+    }
+
+    fn put_task(&mut self, t: &Task) -> Result<bool> {
+        let n = self.conn.execute(
+            &format!("INSERT INTO tasks ({TASK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
+            params![
+                t.id.0,
+                t.profile.0,
+                t.journey.as_str(),
+                t.node.0.as_str(),
+                t.title.as_str(),
+                t.body.as_str(),
+                t.assignee.as_deref(),
+                t.team.as_deref(),
+                t.due_at.map(|d| d.0),
+                t.created_at.0,
+                t.status.as_str(),
+                t.closed_at.map(|d| d.0),
+                t.closed_by.as_deref(),
+                t.note.as_deref()
+            ],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn task(&mut self, id: OutboxId) -> Result<Option<Task>> {
+        let rows = self.conn.query(&format!("SELECT {TASK_COLS} FROM tasks WHERE id = ?"), params![id.0])?;
+        first(rows, task_row)
+    }
+
+    fn tasks(&mut self, f: &TaskFilter, after: Option<OutboxId>, n: usize) -> Result<Vec<Task>> {
+        let mut sql = format!("SELECT {TASK_COLS} FROM tasks WHERE id > ?");
+        let mut values: Vec<Val> = vec![after.map_or(0, |a| a.0).into()];
+        if let Some(status) = f.status {
+            sql.push_str(" AND status = ?");
+            values.push(status.as_str().into());
+        }
+        if let Some(assignee) = &f.assignee {
+            sql.push_str(" AND assignee = ?");
+            values.push(assignee.as_str().into());
+        }
+        if let Some(team) = &f.team {
+            sql.push_str(" AND team = ?");
+            values.push(team.as_str().into());
+        }
+        if let Some(profile) = f.profile {
+            sql.push_str(" AND profile_id = ?");
+            values.push(profile.0.into());
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        values.push(limit(n).into());
+        let rows = self.conn.query(&sql, &values)?;
+        all(rows, task_row)
+    }
+
+    fn close_task(&mut self, id: OutboxId, status: TaskStatus, by: &str, note: Option<&str>, at: Timestamp) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE tasks SET status = ?, closed_at = ?, closed_by = ?, note = ? WHERE id = ? AND status = 'open'",
+            params![status.as_str(), at.0, by, note, id.0],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn mark_in_app(&mut self, id: OutboxId, action: InAppAction, at: Timestamp) -> Result<bool> {
+        let column = match action {
+            InAppAction::Viewed => "viewed_at",
+            InAppAction::Clicked => "clicked_at",
+            InAppAction::Dismissed => "dismissed_at",
+        };
+        let n = self
+            .conn
+            .execute(&format!("UPDATE in_app_messages SET {column} = ? WHERE id = ? AND {column} IS NULL"), params![at.0, id.0])?;
+        Ok(n > 0)
+    }
+
+    fn template(&mut self, id: &TemplateId) -> Result<Option<Template>> {
+        let rows = self.conn.query(&format!("SELECT {TEMPLATE_COLS} FROM templates WHERE id = ?"), params![id.as_str()])?;
         first(rows, template_row)
     }
 
     fn templates(&mut self) -> Result<Vec<Template>> {
-        let rows =
-            self.conn.query("SELECT id, subject, html, body_text, updated_at, category, sms, push FROM templates ORDER BY id", &[])?;
+        let rows = self.conn.query(&format!("SELECT {TEMPLATE_COLS} FROM templates ORDER BY id"), &[])?;
         all(rows, template_row)
     }
 
     fn templates_after(&mut self, after: Option<&TemplateId>, n: usize) -> Result<Vec<Template>> {
-        let rows = self.page_by_text_id(
-            "id, subject, html, body_text, updated_at, category, sms, push",
-            "templates",
-            after.map(TemplateId::as_str),
-            n,
-        )?;
+        let rows = self.page_by_text_id(TEMPLATE_COLS, "templates", after.map(TemplateId::as_str), n)?;
         all(rows, template_row)
     }
 

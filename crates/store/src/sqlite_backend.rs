@@ -83,6 +83,7 @@ impl ToSql for Val {
             Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
             Val::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
             Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Val::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         })
     }
 }
@@ -105,7 +106,8 @@ impl<C: std::ops::DerefMut<Target = Connection>> Conn for SqliteConn<C> {
                     ValueRef::Null => Val::Null,
                     ValueRef::Integer(v) => Val::Int(v),
                     ValueRef::Real(v) => Val::Int(v as i64),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Val::Bytes(b.to_vec()),
                 });
             }
             out.push(Row(vals));

@@ -21,11 +21,12 @@ export const screenshot = (page, name, options = {}) => page.screenshot({ path: 
 export const example = (id) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../examples/${id}.json`, import.meta.url)), "utf8"));
 
 /**
- * Chromium at 1280×800 on a fresh profile. `origin` is where the pages come from: a request
- * anywhere else is recorded, as is every error thrown in a page; `clean()` asserts there was none.
- * With `token`, the page finds it where the UI keeps it (no sign-in needed).
+ * Chromium at 1280×800 on a fresh profile. `origin` is where the pages come from (and `also`,
+ * other origins they may ask): a request anywhere else is recorded, as is every error thrown in
+ * a page; `clean()` asserts there was none. With `token`, the page finds it where the UI keeps it
+ * (no sign-in needed).
  */
-export async function openBrowser({ origin, token }) {
+export async function openBrowser({ origin, token, also = [] }) {
   mkdirSync(shots, { recursive: true });
   const profile = mkdtempSync(join(tmpdir(), "wayfarer-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -42,10 +43,10 @@ export async function openBrowser({ origin, token }) {
   }
   const outside = [];
   const pageErrors = [];
-  const home = new URL(origin).origin;
+  const home = new Set([origin, ...also].map((o) => new URL(o).origin));
   context.on("request", (r) => {
     const url = new URL(r.url());
-    if (!["data:", "blob:", "about:"].includes(url.protocol) && url.origin !== home) outside.push(r.url());
+    if (!["data:", "blob:", "about:"].includes(url.protocol) && !home.has(url.origin)) outside.push(r.url());
   });
   context.on("weberror", (e) => pageErrors.push(String(e.error())));
   // Leaving a page with unsaved changes asks (beforeunload): the tests leave, and can check it asked.

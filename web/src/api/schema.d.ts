@@ -4,6 +4,27 @@
  */
 
 export interface paths {
+    "/api/assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Uploaded images, newest first, a page at a time. */
+        get: operations["list"];
+        put?: never;
+        /**
+         * Uploads an image (PNG, JPEG, GIF or WebP, at most 5 MiB) as the request body, with its
+         *     content type; answers where it is served. The same bytes again are the same asset.
+         */
+        post: operations["upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -573,6 +594,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tasks, oldest first, a page at a time; of one status, assignee, team or person. */
+        get: operations["list_tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_task"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Completes a task: `Task Completed` on the person it is about (with the note). */
+        post: operations["complete_task"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Declines a task (it will not be done): `Task Declined` on the person (with the note). */
+        post: operations["decline_task"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/template-preview": {
         parameters: {
             query?: never;
@@ -709,6 +797,28 @@ export interface components {
         };
         /** @enum {string} */
         ApplyStatus: "published" | "unchanged";
+        AssetList: {
+            /** @description Newest first. */
+            assets: components["schemas"]["AssetView"][];
+            /** @description Absent on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description An uploaded image. */
+        AssetView: {
+            content_type: string;
+            created_at: string;
+            /** @description The SHA-256 of its bytes (lower-case hex). */
+            hash: string;
+            /** @description The file's name when it was first uploaded. */
+            name: string;
+            /** Format: int64 */
+            size: number;
+            /**
+             * @description Where it is served: absolute when `tracking.base_url` is set (as emails need), else a
+             *     path on this server.
+             */
+            url: string;
+        };
         /**
          * @description One leaf that changed: where (a JSON pointer into the thing changed), what it was and
          *     what it is. `old` is absent for a leaf that appeared, `new` for one that went.
@@ -826,10 +936,11 @@ export interface components {
         Category: "marketing" | "transactional";
         /**
          * @description Email goes to the `email` trait; SMS to the `phone` trait (international form); push to the
-         *     devices in `push_tokens` (kept from events' `context.device.token`).
+         *     devices in `push_tokens` (kept from events' `context.device.token`); in-app messages wait
+         *     for the person's next visit to the website or app.
          * @enum {string}
          */
-        Channel: "email" | "sms" | "push";
+        Channel: "email" | "sms" | "push" | "in_app";
         ChannelList: {
             channels: components["schemas"]["ChannelView"][];
         };
@@ -899,6 +1010,10 @@ export interface components {
             /** @description Started with `testing.manual_clock`: time moves only through `POST /api/clock`. */
             manual: boolean;
             now: string;
+        };
+        /** @description What was done, in a word or two (a call's outcome). */
+        CloseTask: {
+            note?: string | null;
         };
         /** @description A condition: a group (`all`, `any`, `not`) or one comparison. */
         Condition: components["schemas"]["AllCondition"] | components["schemas"]["AnyCondition"] | components["schemas"]["NotCondition"] | components["schemas"]["TraitCondition"] | components["schemas"]["PropertyCondition"] | components["schemas"]["RunCondition"] | components["schemas"]["HistoryCondition"] | components["schemas"]["ClockCondition"] | components["schemas"]["ReachableCondition"];
@@ -1070,6 +1185,37 @@ export interface components {
             value: string;
         };
         /**
+         * @description An in-app message: a banner or a modal shown on the website or in the app the next time the
+         *     person is there (`/v1/decide`, the live stream, the served script `/in-app.js`). Text parts
+         *     are Liquid (plain text, never HTML); a message has a title, a body or both.
+         */
+        InAppContent: {
+            body?: string;
+            /** @description The button's label ("Open" when empty and there is a link). */
+            button?: string;
+            /** @description An image shown in the message (https). */
+            image?: string;
+            layout?: components["schemas"]["InAppLayout"];
+            /** @description Where the button leads (an https URL or an app's deep link). */
+            link?: string;
+            /** @description The place in the website or app it is for (`/v1/decide?placement=home`); empty: any. */
+            placement?: string;
+            title?: string;
+        };
+        /**
+         * @description `banner`: a strip across the top of the page (or inside the placement's element);
+         *     `modal`: a dialog over the page.
+         * @enum {string}
+         */
+        InAppLayout: "banner" | "modal";
+        InAppPreview: {
+            body: components["schemas"]["PreviewPart"];
+            button: components["schemas"]["PreviewPart"];
+            image: components["schemas"]["PreviewPart"];
+            link: components["schemas"]["PreviewPart"];
+            title: components["schemas"]["PreviewPart"];
+        };
+        /**
          * @description What happens to runs in flight when a new version is published.
          * @enum {string}
          */
@@ -1085,6 +1231,12 @@ export interface components {
             /** @description 1-100 characters of a-z, 0-9, - and _. */
             id: string;
             name?: string;
+            /**
+             * Format: int32
+             * @description When journeys message a person on one channel at once, only the marketing messages of
+             *     the highest priority go (-1000 to 1000; default 0).
+             */
+            priority?: number;
             /** @description Hours of each person's wall clock when the journey's sends wait or are skipped. */
             quiet_hours?: components["schemas"]["QuietHours"];
             steps: components["schemas"]["Step"][];
@@ -1303,6 +1455,10 @@ export interface components {
             };
             /** @description HTML-escaped as sent (outputs ending in `| raw` excepted). */
             html: components["schemas"]["PreviewPart"];
+            /** @description The in-app message's text parts, each rendered. */
+            in_app: components["schemas"]["InAppPreview"];
+            /** @description The translation rendered (a key of the template's `locales`); absent: the template's own. */
+            locale?: string | null;
             /** @description The push notification's parts, each rendered. */
             push: components["schemas"]["PushPreview"];
             sms: components["schemas"]["PreviewPart"];
@@ -1329,6 +1485,8 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             event_name?: string | null;
+            /** @description Renders the translation this locale gets; by default the person's `locale` trait's. */
+            locale?: string | null;
             /**
              * Format: int64
              * @description Whose traits the template sees; nobody's (no traits) when absent.
@@ -1608,11 +1766,28 @@ export interface components {
             on_failure?: string | null;
             /** @description Where a person with no address goes (else `next`). */
             on_unreachable?: string | null;
-            template: string;
+            /** @description The template; or `variants` instead. */
+            template?: string;
             type: components["schemas"]["SendType"];
+            /**
+             * @description A/B: two or more variants, each person getting one by weight (recorded in the run's
+             *     assignments, as a split's).
+             */
+            variants?: components["schemas"]["SendVariant"][];
         };
         /** @enum {string} */
         SendType: "send";
+        /** @description One variant of a send. */
+        SendVariant: {
+            /** @description The variant recorded. */
+            name: string;
+            template: string;
+            /**
+             * Format: int32
+             * @description A whole percent; the variants' add up to 100.
+             */
+            weight: number;
+        };
         /**
          * @description Who a request is from. After signing in (and for `GET /api/session` with the session
          *     cookie) `user` and `csrf_token` are set: send `X-CSRF-Token: <csrf_token>` with every
@@ -1666,8 +1841,13 @@ export interface components {
         StateChanged: {
             state: components["schemas"]["JourneyState"];
         };
+        /**
+         * @description Whether a task waits for someone, or was done or declined.
+         * @enum {string}
+         */
+        Status: "open" | "completed" | "declined";
         /** @description A step: `type` says which. */
-        Step: components["schemas"]["WaitStep"] | components["schemas"]["WaitForStep"] | components["schemas"]["BranchStep"] | components["schemas"]["SplitStep"] | components["schemas"]["SendStep"] | components["schemas"]["UpdateStep"] | components["schemas"]["WebhookStep"] | components["schemas"]["ExitStep"];
+        Step: components["schemas"]["WaitStep"] | components["schemas"]["WaitForStep"] | components["schemas"]["BranchStep"] | components["schemas"]["SplitStep"] | components["schemas"]["SendStep"] | components["schemas"]["UpdateStep"] | components["schemas"]["WebhookStep"] | components["schemas"]["TaskStep"] | components["schemas"]["ExitStep"];
         StopRequest: {
             /** @description Recorded in each stopped run's exit reason. */
             reason?: string | null;
@@ -1677,11 +1857,74 @@ export interface components {
             /** @description Waiting runs that exited. */
             stopped_runs: number;
         };
+        TaskList: {
+            /** @description Absent on the last page. */
+            next_cursor?: string | null;
+            /** @description Oldest first. */
+            tasks: components["schemas"]["TaskView"][];
+        };
+        /**
+         * @description Asks a person (sales, support) to act: a task in the inbox (`/api/tasks`); completing or
+         *     declining it is a `Task Completed` / `Task Declined` event on the person.
+         */
+        TaskStep: {
+            /** @description Whose it is: a user's email. */
+            assignee?: string;
+            /** @description Liquid. */
+            body?: string;
+            /** @description Due this long after it is made ("2d"). */
+            due?: string;
+            id: string;
+            /** @description A step id; absent or null, the run ends there. */
+            next?: string | null;
+            /** @description Or a team's. */
+            team?: string;
+            /** @description Liquid, as templates (`{{ traits.name }}`). */
+            title: string;
+            type: components["schemas"]["TaskType"];
+        };
+        /** @enum {string} */
+        TaskType: "task";
+        /** @description A task for a person to do, about one person. */
+        TaskView: {
+            /** @description Whose it is (a user's email); a team's; or neither, anyone's. */
+            assignee?: string | null;
+            body: string;
+            closed_at?: string | null;
+            /** @description Who completed or declined it. */
+            closed_by?: string | null;
+            created_at: string;
+            due_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** @description The journey and step that asked for it. */
+            journey: string;
+            node: string;
+            note?: string | null;
+            /**
+             * Format: int64
+             * @description Whom it is about (their profile).
+             */
+            profile_id: number;
+            status: components["schemas"]["Status"];
+            team?: string | null;
+            title: string;
+        };
         TemplateBody: {
             /** @description Marketing (the default) is never sent to a person who unsubscribed; transactional is. */
             category?: components["schemas"]["Category"];
             /** @description Liquid; `html`, `text` or both, for email. */
             html?: string;
+            /** @description An in-app message, for send steps with `"channel": "in_app"`. */
+            in_app?: components["schemas"]["InAppContent"];
+            /**
+             * @description Translations by locale (`fr`, `pt-BR`; kept in lower case): a person whose `locale`
+             *     trait is that locale, or a locale of that language, gets them; an empty part is the
+             *     template's own.
+             */
+            locales?: {
+                [key: string]: components["schemas"]["Translation"];
+            };
             /** @description A push notification, for send steps with `"channel": "push"`. */
             push?: components["schemas"]["PushContent"];
             /**
@@ -1703,6 +1946,10 @@ export interface components {
             category: components["schemas"]["Category"];
             html: string;
             id: string;
+            in_app: components["schemas"]["InAppContent"];
+            locales: {
+                [key: string]: components["schemas"]["Translation"];
+            };
             push: components["schemas"]["PushContent"];
             sms: string;
             subject: string;
@@ -1807,6 +2054,18 @@ export interface components {
             ref?: string;
             trait: string;
             value?: unknown;
+        };
+        /**
+         * @description A template's parts in one locale (each Liquid); an empty one is the template's own. An
+         *     in-app message's `placement` and `layout` are always the template's.
+         */
+        Translation: {
+            html?: string;
+            in_app?: components["schemas"]["InAppContent"];
+            push?: components["schemas"]["PushContent"];
+            sms?: string;
+            subject?: string;
+            text?: string;
         };
         /** @description Changes traits and run variables; strings are Liquid. */
         UpdateStep: {
@@ -1927,6 +2186,156 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetList"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload: {
+        parameters: {
+            query?: {
+                /** @description The file's name, for people ("logo.png"). */
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The image's bytes, with its Content-Type: image/png, image/jpeg, image/gif or image/webp */
+        requestBody: {
+            content: {
+                "image/png": string;
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: more than 5 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_audit: {
         parameters: {
             query?: {
@@ -4712,6 +5121,335 @@ export interface operations {
                 };
             };
             /** @description the id is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_tasks: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["Status"];
+                /** @description Tasks of this user (their email). */
+                assignee?: string;
+                /** @description Tasks of this team. */
+                team?: string;
+                /** @description Tasks about this person. */
+                profile_id?: number;
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    complete_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseTask"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the task is not open */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    decline_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseTask"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the task is not open */
             409: {
                 headers: {
                     [name: string]: unknown;

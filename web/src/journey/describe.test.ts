@@ -1,6 +1,6 @@
 import { describe as group, expect, test } from "vitest";
 import { EXAMPLES } from "../examples";
-import { conditionText, describe, durationText, LINE_LENGTH } from "./describe";
+import { channelText, conditionText, describe, durationText, LINE_LENGTH } from "./describe";
 import type { Condition, Entry, JourneyDocument, Step } from "./doc";
 import { toGraph } from "./graph";
 
@@ -118,13 +118,62 @@ group("describe", () => {
 });
 
 group("channels", () => {
-  test("a send names its channel, SMS in capitals; so does reachable", () => {
+  test("a send names its channel, SMS in capitals, in-app as a word; so does reachable", () => {
     expect(stepLine({ id: "invite", type: "send", template: "invite" })).toBe("Email: invite");
     expect(stepLine({ id: "code", type: "send", channel: "sms", template: "login-code" })).toBe("SMS: login-code");
     expect(stepLine({ id: "back", type: "send", channel: "push", template: "back-in-stock" })).toBe("Push: back-in-stock");
+    expect(stepLine({ id: "offer", type: "send", channel: "in_app", template: "spring-offer" })).toBe("In-app: spring-offer");
     expect(conditionText({ reachable: "sms" })).toBe("reachable by SMS");
     expect(conditionText({ reachable: "push" })).toBe("reachable by push");
+    expect(conditionText({ reachable: "in_app" })).toBe("reachable in the app");
+    expect(channelText("in_app")).toBe("in-app");
     expect(conditionText({ not: { reachable: "email" } })).toBe("not (reachable by email)");
+  });
+});
+
+group("tasks and A/B sends", () => {
+  test("a task: its title as written, whose it is, when it is due", () => {
+    expect(stepLine({ id: "call", type: "task", title: "Call {{ traits.name }}", team: "sales", due: "1d", next: "wait" })).toBe(
+      "Task: Call {{ traits.name }} — for team sales, due in 1 day",
+    );
+    expect(stepLine({ id: "t", type: "task", title: "Check the account", assignee: "sam@acme.test" })).toBe("Task: Check the account — for sam@acme.test");
+    expect(stepLine({ id: "t", type: "task", title: "Check", assignee: "sam@acme.test", team: "support", due: "2d" })).toBe(
+      "Task: Check — for sam@acme.test (team support), due in 2 days",
+    );
+    // A new one, its title not written yet: anyone's.
+    expect(stepLine({ id: "t", type: "task", title: "" })).toBe("Task: (no title) — for anyone");
+  });
+
+  test("a send with variants: each with its weight; the full text names their templates", () => {
+    const step: Step = {
+      id: "greet",
+      type: "send",
+      variants: [
+        { name: "short", weight: 50, template: "welcome-short" },
+        { name: "long", weight: 50, template: "welcome-long" },
+      ],
+    };
+    expect(stepLine(step)).toBe("Email: A/B short 50% · long 50%");
+    expect(stepLine(step, Infinity)).toBe("Email: A/B short 50% (welcome-short) · long 50% (welcome-long)");
+    expect(stepLine({ ...step, channel: "sms" } as Step)).toBe("SMS: A/B short 50% · long 50%");
+  });
+
+  test("a task step and a send with variants are one way on, like a send", () => {
+    const doc: JourneyDocument = {
+      id: "t",
+      entry: { event: "Signed Up" },
+      steps: [
+        { id: "call", type: "task", title: "Call", next: "greet" },
+        { id: "greet", type: "send", variants: [{ name: "a", weight: 50, template: "x" }, { name: "b", weight: 50, template: "y" }] },
+      ],
+    };
+    const graph = toGraph(doc);
+    expect(graph.edges.map((e) => e.id)).toEqual(["(entry)/next", "call/next"]);
+    expect(graph.nodes.map((n) => [n.id, n.kind, n.endings])).toEqual([
+      ["(entry)", "entry", []],
+      ["call", "task", []],
+      ["greet", "send", [""]],
+    ]);
   });
 });
 

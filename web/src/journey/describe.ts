@@ -1,6 +1,7 @@
 // What a node does, in words: "Wait 3 days", "Email: consultation-invite", "SMS: reminder",
-// "Push: back-in-stock", "If ≥ 3 Product Viewed in 7 days and …".
-import type { Channel, Condition, Entry, HistoryCondition, Operator, RunUpdate, Step, WaitStep } from "./doc";
+// "Push: back-in-stock", "In-app: spring-offer", "Email: A/B short 50% · long 50%",
+// "If ≥ 3 Product Viewed in 7 days and …", "Task: Call {{ traits.name }} — for team sales, due in 1 day".
+import type { Channel, Condition, Entry, HistoryCondition, Operator, RunUpdate, SendStep, Step, TaskStep, WaitStep } from "./doc";
 import type { GraphNode } from "./graph";
 
 /** How long a card's line may be before the remaining clauses become "…". */
@@ -11,11 +12,12 @@ export const CHANNELS: readonly { value: Channel; label: string }[] = [
   { value: "email", label: "Email" },
   { value: "sms", label: "SMS" },
   { value: "push", label: "Push" },
+  { value: "in_app", label: "In-app" },
 ];
 
-/** A channel in a sentence: "email", but "SMS" (an initialism keeps its capitals). */
+/** A channel in a sentence: "email", but "SMS" (an initialism keeps its capitals) and "in-app". */
 export function channelText(channel: string): string {
-  return channel === "sms" ? "SMS" : channel;
+  return channel === "sms" ? "SMS" : channel === "in_app" ? "in-app" : channel;
 }
 
 const UNITS: Record<string, string> = { s: "second", m: "minute", h: "hour", d: "day", w: "week" };
@@ -129,7 +131,8 @@ export function conditionText(c: Condition, max = Infinity): string {
   }
   if ("not" in c) return `not (${conditionText(c.not)})`;
   if ("history" in c) return historyText(c);
-  if ("reachable" in c) return `reachable by ${channelText(c.reachable)}`;
+  // Always true in the app: the message waits for the person's visit.
+  if ("reachable" in c) return c.reachable === "in_app" ? "reachable in the app" : `reachable by ${channelText(c.reachable)}`;
   if ("clock" in c) return comparisonText(c.clock === "time_of_day" ? "local time" : "day", c.op, c.value);
   if ("trait" in c) return comparisonText(c.trait, c.op, c.value, c.ref);
   if ("property" in c) return comparisonText(c.property, c.op, c.value, c.ref);
@@ -185,6 +188,32 @@ function runUpdateParts(run: RunUpdate | undefined): string[] {
   return parts;
 }
 
+/**
+ * What a send sends: its template, or its variants with their weights ("A/B short 50% · long
+ * 50%"); with `max` Infinity (the full text) each variant's template too.
+ */
+function sendText(step: SendStep, max: number): string {
+  const channel = capitalized(channelText(step.channel ?? "email"));
+  if (!Array.isArray(step.variants)) return `${channel}: ${step.template ?? ""}`;
+  const variants = step.variants.map((v) => `${v.name} ${v.weight}%${max === Infinity ? ` (${v.template})` : ""}`);
+  return `${channel}: A/B ${variants.join(" · ")}`;
+}
+
+/** Whose a task is: a user's, a team's, both, or anyone's. */
+export function taskWhose(task: Pick<TaskStep, "assignee" | "team">): string {
+  const assignee = task.assignee?.trim();
+  const team = task.team?.trim();
+  if (assignee && team) return `${assignee} (team ${team})`;
+  if (assignee) return assignee;
+  if (team) return `team ${team}`;
+  return "anyone";
+}
+
+function taskText(step: TaskStep): string {
+  const due = step.due ? `, due in ${durationText(step.due)}` : "";
+  return `Task: ${step.title || "(no title)"} — for ${taskWhose(step)}${due}`;
+}
+
 function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -207,7 +236,7 @@ function stepText(step: Step, max: number): string {
     case "split":
       return `Split: ${step.paths.map((p) => `${p.name} ${p.weight}%`).join(", ")}`;
     case "send":
-      return `${capitalized(channelText(step.channel ?? "email"))}: ${step.template}`;
+      return sendText(step, max);
     case "update": {
       const parts = [
         ...(step.set ? [`set ${Object.keys(step.set).join(", ")}`] : []),
@@ -221,6 +250,8 @@ function stepText(step: Step, max: number): string {
       const save = step.save ? `; save ${Object.keys(step.save).join(", ")}` : "";
       return `Webhook: ${step.method ?? "POST"} ${step.url}${save}`;
     }
+    case "task":
+      return taskText(step);
     case "exit":
       return "End the run";
   }

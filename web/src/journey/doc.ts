@@ -48,9 +48,11 @@ export type BranchCase = Schemas["BranchCase"];
 export type SplitStep = Schemas["SplitStep"];
 export type SplitPath = Schemas["SplitPath"];
 export type SendStep = Schemas["SendStep"];
+export type SendVariant = Schemas["SendVariant"];
 export type Channel = Schemas["Channel"];
 export type UpdateStep = Schemas["UpdateStep"];
 export type WebhookStep = Schemas["WebhookStep"];
+export type TaskStep = Schemas["TaskStep"];
 export type ExitStep = Schemas["ExitStep"];
 
 /** A step id; absent or null, the run ends there. */
@@ -58,4 +60,4 @@ export type Next = string | null;
 
 export type StepType = Step["type"];
 
-export const STEP_TYPES: readonly StepType[] = ["wait", "wait_for", "branch", "split", "send", "update", "webhook", "exit"];
+export const STEP_TYPES: readonly StepType[] = ["wait", "wait_for", "branch", "split", "send", "update", "webhook", "task", "exit"];

@@ -59,6 +59,7 @@ function outputs(step: Step): Output[] {
     case "wait":
     case "update":
     case "webhook":
+    case "task":
       return [{ name: "next", kind: "next", next: step.next }];
     case "send": {
       const routed = step.on_failure !== undefined;

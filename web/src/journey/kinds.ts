@@ -1,6 +1,6 @@
 // What each kind of node is called and drawn with; its colour is the CSS variable --kind-<kind>.
 import type { ComponentType } from "react";
-import { BranchIcon, EntryIcon, ExitIcon, SendIcon, SplitIcon, UpdateIcon, WaitForIcon, WaitIcon, WebhookIcon } from "../ui/icons";
+import { BranchIcon, EntryIcon, ExitIcon, SendIcon, SplitIcon, TaskIcon, UpdateIcon, WaitForIcon, WaitIcon, WebhookIcon } from "../ui/icons";
 import type { NodeKind } from "./graph";
 
 export const KINDS: Record<NodeKind, { label: string; Icon: ComponentType }> = {
@@ -12,5 +12,6 @@ export const KINDS: Record<NodeKind, { label: string; Icon: ComponentType }> = {
   send: { label: "Send", Icon: SendIcon },
   update: { label: "Update", Icon: UpdateIcon },
   webhook: { label: "Webhook", Icon: WebhookIcon },
+  task: { label: "Task", Icon: TaskIcon },
   exit: { label: "Exit", Icon: ExitIcon },
 };

@@ -136,6 +136,17 @@ describe("adding steps", () => {
     expect(step(exit, "invite").next).toBe("exit");
   });
 
+  test("a task step: inserted on an edge it goes on by next; deleted, what led to it goes on", () => {
+    const doc = frozen(consultation());
+    const { doc: out, id } = addStep(doc, "task", { source: "invite", output: "next" });
+    expect(id).toBe("task");
+    expect(step(out, "task")).toEqual({ id: "task", type: "task", title: "", next: "booked" });
+    expect(slots(step(out, "task")).map((s) => [s.output, s.target])).toEqual([["next", "booked"]]);
+    expect(deleteSteps(out, ["task"])).toEqual(doc);
+    // Renamed, every reference follows.
+    expect(step(renameStep(out, "task", "call"), "invite").next).toBe("call");
+  });
+
   test("on a branch's case and a wait_for's timeout", () => {
     const doc = frozen(trial());
     const out = addStep(doc, "wait", { source: "pro-yet", output: "case-1" }).doc;

@@ -61,6 +61,7 @@ export function slots(step: unknown): Slot[] {
     case "wait":
     case "update":
     case "webhook":
+    case "task":
       return [slot("next")];
     case "send":
       return [slot("next"), ...("on_unreachable" in step ? [slot("unreachable")] : []), ...("on_failure" in step ? [slot("failed")] : [])];
@@ -111,6 +112,7 @@ const BASE_IDS: Record<StepType, string> = {
   send: "send",
   update: "update",
   webhook: "webhook",
+  task: "task",
   exit: "exit",
 };
 
@@ -138,6 +140,8 @@ export function newStep(type: StepType, id: string): Step {
       return { id, type, set: {} };
     case "webhook":
       return { id, type, url: "", method: "POST" };
+    case "task":
+      return { id, type, title: "" };
     case "exit":
       return { id, type };
   }
@@ -150,6 +154,7 @@ function continuation(step: Obj): Path | undefined {
     case "update":
     case "webhook":
     case "send":
+    case "task":
       return ["next"];
     case "branch":
       return ["else"];

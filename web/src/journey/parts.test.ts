@@ -128,7 +128,7 @@ group("readDocument", () => {
     [{ steps: [] }, 'the document has no "entry" (one of event, trait_change, schedule, date, api)'],
     [{ entry: { event: "A" } }, 'the document has no "steps" list'],
     [{ entry: { event: "A" }, steps: [{ type: "wait" }] }, 'step 1 has no "id"'],
-    [{ entry: { event: "A" }, steps: [{ id: "a", type: "sleep" }] }, 'step "a" has no known "type" (wait, wait_for, branch, split, send, update, webhook, exit)'],
+    [{ entry: { event: "A" }, steps: [{ id: "a", type: "sleep" }] }, 'step "a" has no known "type" (wait, wait_for, branch, split, send, update, webhook, task, exit)'],
     [{ entry: { event: "A" }, steps: [{ id: "a", type: "branch", cases: {} }] }, 'step "a" needs "cases", a list of objects'],
   ])("refuses %j", (value, problem) => {
     expect(readDocument(value)).toEqual({ ok: false, problem });

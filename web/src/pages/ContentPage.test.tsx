@@ -21,6 +21,8 @@ const welcome: Schemas["TemplateView"] = {
   category: "marketing",
   sms: "",
   push: {},
+  in_app: {},
+  locales: {},
   updated_at: "2030-01-01T00:00:00Z",
 };
 
@@ -28,13 +30,14 @@ test("the templates with the channels each has, and a new one by its id", async 
   const templates = [
     { ...welcome, id: "back-in-stock", subject: "", html: "", push: { title: "Back in stock", link: "myapp://cart" } },
     { ...welcome, id: "reminder", html: "", text: "Still there?", sms: "Still there?", push: { body: "Still there?" } },
+    { ...welcome, id: "spring-sale", subject: "", html: "", in_app: { placement: "home", layout: "banner", title: "Spring sale", button: "Shop", link: "https://shop.test" }, locales: { de: { in_app: { title: "Frühlingsangebot" } }, fr: { in_app: { title: "Soldes" } } } },
     { ...welcome, id: "text-only", subject: "", html: "", sms: "Hi {{ traits.firstName }}" },
     welcome,
   ];
   mockApi({ "GET /api/templates": { templates, next_cursor: null } });
   render(<ContentPage />);
   const table = await screen.findByRole("table");
-  expect(within(table).getAllByRole("link").map((l) => l.textContent)).toEqual(["back-in-stock", "reminder", "text-only", "welcome"]);
+  expect(within(table).getAllByRole("link").map((l) => l.textContent)).toEqual(["back-in-stock", "reminder", "spring-sale", "text-only", "welcome"]);
   const column = within(table)
     .getAllByRole("columnheader")
     .findIndex((h) => h.textContent === "Channels");
@@ -42,10 +45,14 @@ test("the templates with the channels each has, and a new one by its id", async 
     .getAllByRole("row")
     .slice(1)
     .map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent));
-  expect(cells.map((r) => r[column])).toEqual(["Push", "Email (text) · SMS · Push", "SMS", "Email (HTML)"]);
-  // An SMS or a push notification has no subject.
+  expect(cells.map((r) => r[column])).toEqual(["Push", "Email (text) · SMS · Push", "In-app", "SMS", "Email (HTML)"]);
+  // And its translations' locales.
+  expect(cells.map((r) => r[column + 1])).toEqual(["none", "none", "de, fr", "none", "none"]);
+  expect(within(table).getByText("de, fr").getAttribute("title")).toBe("German (de), French (fr)");
+  // An SMS, a push notification or an in-app message has no subject.
   expect(cells[0][1]).toBe("none");
   expect(cells[2][1]).toBe("none");
+  expect(cells[3][1]).toBe("none");
   fireEvent.click(screen.getByRole("button", { name: "New template" }));
   const id = screen.getByLabelText(/Id of the new template/);
   fireEvent.change(id, { target: { value: "Welcome!" } });
@@ -81,8 +88,16 @@ test("templates a page at a time; a new id not among those shown is asked about"
 
 /** Renders `{{ traits.firstName }}` as the server would, for person 4 (Alice, with two devices) or nobody. */
 function preview({ body }: MockRequest) {
-  const { template, profile_id } = body as Schemas["PreviewRequest"];
-  const traits = profile_id === 4 ? { firstName: "Alice", email: "alice@example.com", push_tokens: ["phone-token", "tablet-token"] } : {};
+  const { template: own, profile_id, locale } = body as Schemas["PreviewRequest"];
+  // Asked for a translation the template has: its parts, each empty one the template's own.
+  const tr = locale ? own.locales?.[locale] : undefined;
+  const pick = (mine = "", theirs = "") => (theirs.trim() ? theirs : mine);
+  const pickAll = <T extends Record<string, string | undefined>>(mine: T = {} as T, theirs: Partial<T> = {}) =>
+    Object.fromEntries([...new Set([...Object.keys(mine), ...Object.keys(theirs)])].map((k) => [k, pick(mine[k], theirs[k])])) as T;
+  const template = tr
+    ? { ...own, subject: pick(own.subject, tr.subject), html: pick(own.html, tr.html), text: pick(own.text, tr.text), sms: pick(own.sms, tr.sms), push: pickAll(own.push, tr.push), in_app: pickAll(own.in_app, tr.in_app) }
+    : own;
+  const traits = profile_id === 4 ? { firstName: "Alice", email: "alice@example.com", locale: "fr-CA", push_tokens: ["phone-token", "tablet-token"] } : {};
   const part = (src = "") =>
     src.includes("traits.firstName") && profile_id !== 4
       ? { rendered: null, error: "liquid: Unknown variable traits.firstName (line 1)" }
@@ -92,6 +107,7 @@ function preview({ body }: MockRequest) {
   const length = (sms.rendered ?? "").trim().length;
   const sms_segments = length === 0 ? 0 : length <= 160 ? 1 : Math.ceil(length / 153);
   const push = template.push ?? {};
+  const in_app = template.in_app ?? {};
   return {
     subject: part(template.subject),
     html: part(template.html),
@@ -99,6 +115,8 @@ function preview({ body }: MockRequest) {
     sms,
     sms_segments,
     push: { title: part(push.title), body: part(push.body), link: part(push.link), image: part(push.image) },
+    in_app: { title: part(in_app.title), body: part(in_app.body), button: part(in_app.button), link: part(in_app.link), image: part(in_app.image) },
+    ...(tr ? { locale } : {}),
     context: { traits, event: { path: "/products/a" }, event_name: "Page Viewed", profile_id: profile_id ?? 0 },
   };
 }
@@ -107,6 +125,8 @@ const slow = { timeout: 3000 };
 
 /** A template without a push notification, as the editor sends it. */
 const NO_PUSH = { title: "", body: "", link: "", image: "" };
+/** A template without an in-app message, as the editor sends it: a banner for any place, nothing in it. */
+const NO_IN_APP = { placement: "", layout: "banner", title: "", body: "", button: "", link: "", image: "" };
 
 test("the editor: the preview for a picked person, again as the template changes; variables insert at the cursor", async () => {
   const { calls } = mockApi({
@@ -139,7 +159,7 @@ test("the editor: the preview for a picked person, again as the template changes
   fireEvent.change(subject, { target: { value: "Welcome, {{ traits.firstName }}!" } });
   await vi.waitFor(() => expect(screen.getByTestId("preview-subject").textContent).toBe("Welcome, Alice!"), slow);
   const asked = calls.filter((c) => c.path === "/api/template-preview").map((c) => c.body as Schemas["PreviewRequest"]);
-  expect(asked.at(-1)).toEqual({ template: { subject: "Welcome, {{ traits.firstName }}!", html: welcome.html, text: "", sms: "", push: NO_PUSH }, profile_id: 4 });
+  expect(asked.at(-1)).toEqual({ template: { subject: "Welcome, {{ traits.firstName }}!", html: welcome.html, text: "", sms: "", push: NO_PUSH, in_app: NO_IN_APP }, profile_id: 4 });
   expect(screen.getByRole("status").textContent).toBe("Changes not saved");
 
   // The person's context as a tree; a click inserts its Liquid where the cursor was.
@@ -178,7 +198,7 @@ test("saving: a 422 template_invalid puts each problem next to its part; then a 
   fireEvent.click(screen.getByRole("button", { name: "Go to line 2, column 4" }));
   expect(html.selectionStart).toBe("<p>\n".length + 3);
   expect(screen.getByText("Not saved: HTML has problems")).toBeTruthy();
-  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "", sms: "", push: NO_PUSH, category: "marketing" });
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: welcome.subject, html: "<p>\n{% iff x %}</p>", text: "", sms: "", push: NO_PUSH, in_app: NO_IN_APP, locales: {}, category: "marketing" });
   // Editing the part clears its problem; saving again works.
   fireEvent.change(html, { target: { value: "<p>fixed</p>" } });
   expect(screen.queryByText(/Unknown tag\./)).toBeNull();
@@ -286,7 +306,7 @@ test("a new template with SMS text only: no email in the preview, asks before le
   expect(problem.closest(".field")?.querySelector("label")?.textContent).toBe("SMS text");
   expect(sms.getAttribute("aria-invalid")).toBe("true");
   expect(screen.getByText("Not saved: SMS text has problems")).toBeTruthy();
-  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: "", html: "", text: "", sms: "Your code: {{ unsubscribe_url }}", push: NO_PUSH, category: "marketing" });
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({ subject: "", html: "", text: "", sms: "Your code: {{ unsubscribe_url }}", push: NO_PUSH, in_app: NO_IN_APP, locales: {}, category: "marketing" });
 
   fireEvent.change(sms, { target: { value: "Your code is ready." } });
   fireEvent.click(screen.getByRole("button", { name: "Save" }));
@@ -399,6 +419,8 @@ test("a new template with a push notification only: no email or SMS in the previ
     text: "",
     sms: "",
     push: { title: "Back in stock", body: "", link: "{{ unsubscribe_url }}", image: "" },
+    in_app: NO_IN_APP,
+    locales: {},
     category: "marketing",
   });
 
@@ -411,4 +433,348 @@ test("a new template with a push notification only: no email or SMS in the previ
   fireEvent.click(screen.getByRole("link", { name: "Content" }));
   expect(confirm).toHaveBeenCalledTimes(1);
   expect(window.location.pathname).toBe("/content");
+});
+
+test("the in-app part: a section of its own (place, layout, title, body, button, link, image), previewed as a banner or a modal in plain text, its image not loaded", async () => {
+  const { calls } = mockApi({
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: [], traits: ["firstName"], properties: {}, template_variables: ["traits", "event_name", "unsubscribe_url"] },
+    "POST /api/template-preview": preview,
+    "GET /api/profiles": { profiles: [summary(4, "alice", { firstName: "Alice" })], next_cursor: null },
+  });
+  render(<TemplatePage id="welcome" />);
+  await screen.findByLabelText("Subject");
+  const region = screen.getByRole("region", { name: "In-app message" });
+  const labels = ["In-app placement", "In-app layout", "In-app title", "In-app body", "In-app button label", "In-app link", "In-app image"];
+  const [placement, layout, title, body, button, link, image] = labels.map((l) => within(region).getByLabelText(l) as HTMLInputElement);
+  expect([placement, layout, title, body, button, link, image].map((f) => f.tagName)).toEqual(["INPUT", "SELECT", "INPUT", "TEXTAREA", "INPUT", "INPUT", "INPUT"]);
+  // The place is plain words, empty for any place; the layout a banner unless the template says a modal.
+  expect(placement.getAttribute("aria-describedby")).toBe("template-in_app-placement-hint");
+  expect(document.getElementById("template-in_app-placement-hint")?.textContent).toMatch(/^Empty: any place\. /);
+  expect([...(layout as unknown as HTMLSelectElement).options].map((o) => [o.value, o.textContent])).toEqual([
+    ["banner", "Banner"],
+    ["modal", "Modal"],
+  ]);
+  expect(layout.getAttribute("aria-describedby")).toBe("template-in_app-layout-hint");
+  expect(layout.value).toBe("banner");
+  const shownPreview = screen.getByRole("region", { name: "Preview" });
+  expect(await within(shownPreview).findByText("No in-app message: this template has no in-app title or body, so in-app send steps cannot use it.", {}, slow)).toBeTruthy();
+
+  // Variables go into the Liquid parts, without the unsubscribe link; not into the place.
+  const chips = () =>
+    within(screen.getByRole("region", { name: "Variables" }))
+      .getAllByRole("button")
+      .map((b) => b.textContent);
+  await vi.waitFor(() => expect(chips()).toContain("unsubscribe_url"));
+  fireEvent.focus(placement);
+  expect(screen.getByText(/now: HTML/)).toBeTruthy();
+  fireEvent.focus(title);
+  expect(chips()).not.toContain("unsubscribe_url");
+  expect(screen.getByText(/now: In-app title/)).toBeTruthy();
+  fireEvent.click(screen.getByRole("button", { name: "traits.firstName" }));
+  expect(title.value).toBe("{{ traits.firstName }}");
+  expect(screen.getByRole("status").textContent).toBe("Changes not saved");
+
+  // For nobody, a trait does not render: said under the part and in the preview.
+  expect(await screen.findByText(/Unknown variable traits.firstName/, { selector: "#template-in_app-title-render pre" }, slow)).toBeTruthy();
+  expect(title.getAttribute("aria-describedby")).toBe("template-in_app-title-render");
+  expect(within(shownPreview).getAllByRole("alert").map((a) => a.querySelector("strong")?.textContent)).toContain("The in-app title does not render");
+
+  // For Alice: a banner in its place, trimmed as it is kept, the button "Open" without a label, the image's address only.
+  fireEvent.click(screen.getByRole("button", { name: "Pick a person" }));
+  fireEvent.change(screen.getByRole("searchbox"), { target: { value: "al" } });
+  fireEvent.click(await screen.findByRole("button", { name: "Alice" }, slow));
+  fireEvent.change(placement, { target: { value: "home" } });
+  fireEvent.change(title, { target: { value: "Hi {{ traits.firstName }}" } });
+  fireEvent.change(body, { target: { value: "  20% off everything this week.\n" } });
+  fireEvent.change(link, { target: { value: "https://shop.acme.test/sale" } });
+  fireEvent.change(image, { target: { value: "https://cdn.acme.test/sale.png" } });
+  await vi.waitFor(() => expect(screen.getByTestId("preview-in-app-title").textContent).toBe("Hi Alice"), slow);
+  await vi.waitFor(() => expect(screen.getByTestId("preview-in-app-image").textContent).toBe("Image, not loaded in the preview: https://cdn.acme.test/sale.png"), slow);
+  const message = screen.getByTestId("preview-in-app");
+  expect(message.getAttribute("data-layout")).toBe("banner");
+  expect(screen.getByTestId("preview-in-app-body").textContent).toBe("20% off everything this week.");
+  expect(screen.getByTestId("preview-in-app-button").textContent).toBe("Open");
+  expect(screen.getByTestId("preview-in-app-link").textContent).toBe("Open opens: https://shop.acme.test/sale");
+  expect(within(shownPreview).getByText("A banner in the page's place “home”")).toBeTruthy();
+  expect(screen.getByTestId("preview-in-app-where").textContent).toBe(
+    'Shown where the page or app asks for the place home (data-placement="home"). Kept for alice\'s next visit, until they click or dismiss it or it expires.',
+  );
+  expect(shownPreview.querySelector("img")).toBeNull();
+  // Nothing in it is a control: the preview is a picture of the page.
+  expect(within(message).queryAllByRole("button")).toEqual([]);
+
+  // A modal, with a button label; the parts are text, never HTML.
+  fireEvent.change(layout, { target: { value: "modal" } });
+  fireEvent.change(button, { target: { value: "Shop the sale" } });
+  fireEvent.change(title, { target: { value: "<b>{{ traits.firstName }}</b>, it is on" } });
+  await vi.waitFor(() => expect(screen.getByTestId("preview-in-app-title").textContent).toBe("<b>Alice</b>, it is on"), slow);
+  expect(screen.getByTestId("preview-in-app").getAttribute("data-layout")).toBe("modal");
+  expect(shownPreview.querySelector("b")).toBeNull();
+  expect(within(shownPreview).getByText("A modal over the page")).toBeTruthy();
+  expect(screen.getByTestId("preview-in-app-button").textContent).toBe("Shop the sale");
+  const asked = calls.filter((c) => c.path === "/api/template-preview").map((c) => c.body as Schemas["PreviewRequest"]);
+  expect(asked.at(-1)?.template.in_app).toEqual({
+    placement: "home",
+    layout: "modal",
+    title: "<b>{{ traits.firstName }}</b>, it is on",
+    body: "  20% off everything this week.\n",
+    button: "Shop the sale",
+    link: "https://shop.acme.test/sale",
+    image: "https://cdn.acme.test/sale.png",
+  });
+  // An app's link: web pages show no button for it; an image that is not https is said so.
+  fireEvent.change(link, { target: { value: "myapp://sale" } });
+  fireEvent.change(image, { target: { value: "http://cdn.acme.test/sale.png" } });
+  expect(await within(shownPreview).findByText(/Web pages show no button for this link, as they open http\(s\) links only/, {}, slow)).toBeTruthy();
+  expect(within(shownPreview).getByText(/The image is not an https URL/)).toBeTruthy();
+
+  // Back as it was saved: nothing to save.
+  for (const f of [placement, title, body, button, link, image]) fireEvent.change(f, { target: { value: "" } });
+  fireEvent.change(layout, { target: { value: "banner" } });
+  expect(screen.getByRole("status").textContent).toMatch(/^Saved/);
+});
+
+test("a new template with an in-app message only: no other channel in the preview, asks before leaving once changed, a problem in its button shown next to it", async () => {
+  let attempt = 0;
+  const { calls } = mockApi({
+    "GET /api/templates/spring": { __status: 404, body: { code: "not_found", message: "no template spring" } },
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: ["traits"] },
+    "POST /api/template-preview": preview,
+    "PUT /api/templates/spring": ({ body }: MockRequest) =>
+      ++attempt === 1
+        ? {
+            __status: 422,
+            body: {
+              code: "template_invalid",
+              message: "in_app.button uses unsubscribe_url",
+              details: { problems: [{ part: "in_app.button", message: "uses unsubscribe_url, which in-app messages do not have" }] },
+            },
+          }
+        : { ...welcome, id: "spring", subject: "", html: "", ...(body as object), updated_at: "2030-01-02T00:00:00Z" },
+  });
+  const confirm = vi.fn(() => false);
+  vi.stubGlobal("confirm", confirm);
+  window.history.pushState(null, "", "/content/spring");
+  render(<TemplatePage id="spring" />);
+  const title = (await screen.findByLabelText("In-app title")) as HTMLInputElement;
+  // A banner is what a new template holds already: nothing to lose yet.
+  fireEvent.click(screen.getByRole("link", { name: "Content" }));
+  expect(confirm).not.toHaveBeenCalled();
+  window.history.pushState(null, "", "/content/spring");
+  // A modal is a change.
+  fireEvent.change(screen.getByLabelText("In-app layout"), { target: { value: "modal" } });
+  fireEvent.click(screen.getByRole("link", { name: "Content" }));
+  expect(confirm).toHaveBeenCalledWith("This template has changes that are not saved. Leave without saving them?");
+  expect(window.location.pathname).toBe("/content/spring");
+
+  const button = screen.getByLabelText("In-app button label") as HTMLInputElement;
+  fireEvent.change(title, { target: { value: "Spring sale" } });
+  fireEvent.change(button, { target: { value: "{{ unsubscribe_url }}" } });
+  expect(await screen.findByText("No email: this template has no subject, HTML or text, so email send steps cannot use it.", {}, slow)).toBeTruthy();
+  expect(screen.getByText("No SMS: this template has no SMS text, so SMS send steps cannot use it.")).toBeTruthy();
+  expect(screen.getByText("No push notification: this template has no push title or body, so push send steps cannot use it.")).toBeTruthy();
+  await vi.waitFor(() => expect(screen.getByTestId("preview-in-app-title").textContent).toBe("Spring sale"), slow);
+  // No link, no button: the message closes, that is all.
+  expect(screen.queryByTestId("preview-in-app-button")).toBeNull();
+  expect(screen.getByTestId("preview-in-app-link").textContent).toBe("No button (no link): the message has its close button only.");
+
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  const problem = await screen.findByText("uses unsubscribe_url, which in-app messages do not have");
+  expect(problem.closest(".field")?.querySelector("label")?.textContent).toBe("In-app button label");
+  expect(button.getAttribute("aria-invalid")).toBe("true");
+  expect(button.getAttribute("aria-describedby")).toContain("template-in_app-button-save");
+  expect(screen.getByText("Not saved: In-app button label has problems")).toBeTruthy();
+  expect(calls.find((c) => c.method === "PUT")?.body).toEqual({
+    subject: "",
+    html: "",
+    text: "",
+    sms: "",
+    push: NO_PUSH,
+    in_app: { placement: "", layout: "modal", title: "Spring sale", body: "", button: "{{ unsubscribe_url }}", link: "", image: "" },
+    locales: {},
+    category: "marketing",
+  });
+
+  fireEvent.change(button, { target: { value: "Shop now" } });
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  expect(await screen.findByText(/^Saved/)).toBeTruthy();
+  expect(calls.filter((c) => c.method === "PUT").at(-1)?.body).toMatchObject({ in_app: { layout: "modal", title: "Spring sale", button: "Shop now" } });
+  // What the server answered is what the editor holds: nothing left to save.
+  expect((screen.getByRole("button", { name: "Save" }) as HTMLButtonElement).disabled).toBe(true);
+});
+
+test("saving another part keeps the template's in-app message as it was", async () => {
+  const in_app = { placement: "checkout", layout: "modal", title: "Free shipping, {{ traits.firstName }}", body: "Today only.", button: "", link: "", image: "" } as const;
+  const { calls } = mockApi({
+    "GET /api/templates/welcome": { ...welcome, in_app },
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: ["traits"] },
+    "POST /api/template-preview": preview,
+    "PUT /api/templates/welcome": ({ body }: MockRequest) => ({ ...welcome, ...(body as object), updated_at: "2030-01-02T00:00:00Z" }),
+  });
+  render(<TemplatePage id="welcome" />);
+  expect(((await screen.findByLabelText("In-app layout")) as HTMLSelectElement).value).toBe("modal");
+  expect((screen.getByLabelText("In-app placement") as HTMLInputElement).value).toBe("checkout");
+  fireEvent.change(screen.getByLabelText("Subject"), { target: { value: "Hello" } });
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  expect(await screen.findByText(/^Saved/)).toBeTruthy();
+  expect(calls.find((c) => c.method === "PUT")?.body).toMatchObject({ subject: "Hello", in_app });
+});
+
+/** Translations as GET /api/templates/{id} answers them: every part, the empty ones too. */
+const translation = (over: Partial<Schemas["Translation"]> = {}): Schemas["Translation"] => ({
+  subject: "",
+  html: "",
+  text: "",
+  sms: "",
+  push: NO_PUSH,
+  in_app: NO_IN_APP as Schemas["InAppContent"],
+  ...over,
+});
+
+test("translations: a tab per locale, its empty parts showing the default's; the preview renders the locale shown; saving gives every translation back as it came", async () => {
+  const locales = {
+    fr: translation({ subject: "Bonjour {{ traits.firstName }}", push: { title: "Salut", body: "", link: "", image: "" } }),
+    // The in-app placement and layout a translation was given through the API are kept, though the template's are used.
+    "pt-br": translation({ sms: "Olá {{ traits.firstName }}", in_app: { placement: "x", layout: "modal", title: "", body: "Promoção", button: "", link: "", image: "" } }),
+  };
+  const template = { ...welcome, text: "Hello", sms: "Hi {{ traits.firstName }}", push: { title: "Hey", body: "Back in stock" }, in_app: { placement: "home", layout: "banner", title: "Sale", body: "20% off" }, locales } as Schemas["TemplateView"];
+  const { calls } = mockApi({
+    "GET /api/templates/welcome": template,
+    "GET /api/names": { events: [], traits: ["firstName"], properties: {}, template_variables: ["traits"] },
+    "POST /api/template-preview": preview,
+    "GET /api/profiles": { profiles: [summary(4, "alice", { firstName: "Alice", locale: "fr-CA" })], next_cursor: null },
+    "PUT /api/templates/welcome": ({ body }: MockRequest) => ({ ...template, ...(body as object), updated_at: "2030-01-02T00:00:00Z" }),
+  });
+  render(<TemplatePage id="welcome" />);
+  await screen.findByLabelText("Subject");
+  const tabs = () => within(screen.getByRole("tablist", { name: "Locales" })).getAllByRole("tab");
+  expect(tabs().map((t) => [t.textContent, t.getAttribute("aria-selected")])).toEqual([
+    ["Default", "true"],
+    ["French (fr)", "false"],
+    ["Brazilian Portuguese (pt-br)", "false"],
+  ]);
+  fireEvent.click(screen.getByRole("button", { name: "Pick a person" }));
+  fireEvent.change(screen.getByRole("searchbox"), { target: { value: "al" } });
+  fireEvent.click(await screen.findByRole("button", { name: "Alice" }, slow));
+  expect((await screen.findByTestId("preview-subject", {}, slow)).textContent).toBe("Hi Alice");
+  // On the default parts, Alice (fr-CA) is said to get the French translation.
+  await vi.waitFor(() => expect(screen.getByTestId("preview-locale").textContent).toBe("The default parts. alice's locale is fr-CA: sends to them use the French (fr) translation (its tab previews it)."), slow);
+
+  fireEvent.click(screen.getByRole("tab", { name: "French (fr)" }));
+  const panel = screen.getByRole("tabpanel", { name: "French (fr)" });
+  const subject = within(panel).getByLabelText("Subject") as HTMLInputElement;
+  expect(subject.value).toBe("Bonjour {{ traits.firstName }}");
+  // An empty part shows the default's, greyed: it falls back to it.
+  const text = within(panel).getByLabelText("Text") as HTMLTextAreaElement;
+  expect(text.value).toBe("");
+  expect(text.placeholder).toBe("Hello");
+  expect((within(panel).getByLabelText("HTML") as HTMLTextAreaElement).placeholder).toBe(welcome.html);
+  expect((within(panel).getByLabelText("Push title") as HTMLInputElement).value).toBe("Salut");
+  expect((within(panel).getByLabelText("Push body") as HTMLTextAreaElement).placeholder).toBe("Back in stock");
+  // Where and how an in-app message shows are the template's: not a translation's to change.
+  expect(within(panel).queryByLabelText("In-app placement")).toBeNull();
+  expect(within(panel).queryByLabelText("In-app layout")).toBeNull();
+  expect(within(panel).getByTestId("translation-in-app-where").textContent).toBe("Where and how it shows are the default's: the place home, as a banner.");
+  // The preview is the French one: asked for with the translations and the locale.
+  await vi.waitFor(() => expect(screen.getByTestId("preview-subject").textContent).toBe("Bonjour Alice"), slow);
+  expect(screen.getByTestId("preview-text").textContent).toBe("Hello");
+  expect(screen.getByTestId("preview-locale").textContent).toBe("The French (fr) translation, as people whose locale is fr get it; its empty parts are the default's.");
+  const asked = calls.filter((c) => c.path === "/api/template-preview").map((c) => c.body as Schemas["PreviewRequest"]);
+  expect(asked.at(-1)?.locale).toBe("fr");
+  expect(asked.at(-1)?.template.locales).toEqual(locales);
+  expect(asked.at(-1)?.template.subject).toBe(welcome.subject);
+  await vi.waitFor(() => expect(screen.getByTestId("preview-push-title").textContent).toBe("Salut"), slow);
+  expect(screen.getByTestId("preview-push-body").textContent).toBe("Back in stock");
+
+  // Typed in the French text: previewed, then saved, the other translation as it came.
+  fireEvent.change(text, { target: { value: "Bonjour !" } });
+  await vi.waitFor(() => expect(screen.getByTestId("preview-text").textContent).toBe("Bonjour !"), slow);
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  expect(await screen.findByText(/^Saved/)).toBeTruthy();
+  const put = calls.filter((c) => c.method === "PUT").at(-1)?.body as Schemas["TemplateBody"];
+  expect(put.locales).toEqual({ ...locales, fr: { ...locales.fr, text: "Bonjour !" } });
+
+  // Saving a default part gives every translation back as it came.
+  fireEvent.click(screen.getByRole("tab", { name: "Default" }));
+  fireEvent.change(screen.getByLabelText("Subject"), { target: { value: "Hello {{ traits.firstName }}" } });
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  await vi.waitFor(() => expect(calls.filter((c) => c.method === "PUT")).toHaveLength(2));
+  const again = calls.filter((c) => c.method === "PUT").at(-1)?.body as Schemas["TemplateBody"];
+  expect(again.subject).toBe("Hello {{ traits.firstName }}");
+  expect(again.locales).toEqual({ ...locales, fr: { ...locales.fr, text: "Bonjour !" } });
+});
+
+test("a new translation: its locale checked as the server checks it; problems shown in its tab at their field; removing one that says something asks first", async () => {
+  let attempt = 0;
+  const { calls } = mockApi({
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: ["traits", "unsubscribe_url"] },
+    "POST /api/template-preview": preview,
+    "PUT /api/templates/welcome": ({ body }: MockRequest) =>
+      ++attempt === 1
+        ? {
+            __status: 422,
+            body: {
+              code: "template_invalid",
+              message: "the template is not valid: locales.pt-br.sms uses unsubscribe_url",
+              details: { problems: [{ part: "locales.pt-br.sms", message: "uses unsubscribe_url, which templates do not have (they have traits)" }] },
+            },
+          }
+        : { ...welcome, ...(body as object), updated_at: "2030-01-02T00:00:00Z" },
+  });
+  const confirm = vi.fn(() => false);
+  vi.stubGlobal("confirm", confirm);
+  render(<TemplatePage id="welcome" />);
+  await screen.findByLabelText("Subject");
+  fireEvent.click(screen.getByRole("button", { name: "+ Add a translation" }));
+  const code = screen.getByLabelText("Locale of the translation");
+  fireEvent.change(code, { target: { value: "xx_y!" } });
+  const adding = code.closest(".locale-add") as HTMLElement;
+  fireEvent.click(within(adding).getByRole("button", { name: "Add" }));
+  expect(within(adding).getByRole("alert").textContent).toBe("“xx_y!” is not a locale: a language (fr) and maybe a region or a script (pt-BR, zh-Hant).");
+  expect(code.getAttribute("aria-invalid")).toBe("true");
+  // Kept as the server keeps it: lower case, "-".
+  fireEvent.change(code, { target: { value: "pt_BR" } });
+  fireEvent.keyDown(code, { key: "Enter" });
+  const tab = screen.getByRole("tab", { name: "Brazilian Portuguese (pt-br)" });
+  expect(tab.getAttribute("aria-selected")).toBe("true");
+  expect(screen.getByRole("status").textContent).toBe("Changes not saved");
+  fireEvent.click(screen.getByRole("button", { name: "+ Add a translation" }));
+  const again = screen.getByLabelText("Locale of the translation");
+  fireEvent.change(again, { target: { value: "PT-br" } });
+  fireEvent.click(screen.getByRole("button", { name: "Add" }));
+  expect(within(again.closest(".locale-add") as HTMLElement).getByRole("alert").textContent).toBe("There is a Brazilian Portuguese (pt-br) translation already.");
+  fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+
+  const sms = within(screen.getByRole("tabpanel", { name: "Brazilian Portuguese (pt-br)" })).getByLabelText("SMS text") as HTMLTextAreaElement;
+  expect(sms.placeholder).toBe("(empty in the default too)");
+  fireEvent.change(sms, { target: { value: "Olá {{ unsubscribe_url }}" } });
+  fireEvent.click(screen.getByRole("tab", { name: "Default" }));
+  fireEvent.click(screen.getByRole("button", { name: "Save" }));
+  // The problem is the translation's: its tab is shown, the problem at its field.
+  const problem = await screen.findByText("uses unsubscribe_url, which templates do not have (they have traits)");
+  expect(problem.closest(".field")?.querySelector("label")?.textContent).toBe("SMS text");
+  expect(screen.getByRole("tab", { name: "Brazilian Portuguese (pt-br) (has problems)" }).getAttribute("aria-selected")).toBe("true");
+  expect(screen.getByText("Not saved: SMS text (Brazilian Portuguese (pt-br)) has problems")).toBeTruthy();
+  expect((screen.getByLabelText("SMS text") as HTMLTextAreaElement).getAttribute("aria-invalid")).toBe("true");
+  expect(calls.find((c) => c.method === "PUT")?.body).toMatchObject({
+    subject: welcome.subject,
+    locales: { "pt-br": { subject: "", html: "", text: "", sms: "Olá {{ unsubscribe_url }}", push: NO_PUSH, in_app: NO_IN_APP } },
+  });
+  // The default's problems are none: its fields are not marked.
+  fireEvent.click(screen.getByRole("tab", { name: /^Default/ }));
+  expect(screen.getByLabelText("SMS text").getAttribute("aria-invalid")).toBeNull();
+
+  // Removing a translation that says something asks first; no keeps it.
+  fireEvent.click(screen.getByRole("tab", { name: /^Brazilian Portuguese/ }));
+  fireEvent.click(screen.getByRole("button", { name: "Remove this translation" }));
+  expect(confirm).toHaveBeenCalledWith("Remove the Brazilian Portuguese (pt-br) translation? What it says is lost once the template is saved.");
+  expect(screen.getByRole("tab", { name: /^Brazilian Portuguese/ })).toBeTruthy();
+  confirm.mockReturnValue(true);
+  fireEvent.click(screen.getByRole("button", { name: "Remove this translation" }));
+  expect(screen.queryByRole("tab", { name: /^Brazilian Portuguese/ })).toBeNull();
+  expect(screen.getByRole("tab", { name: "Default" }).getAttribute("aria-selected")).toBe("true");
+  // As it was saved: nothing to save.
+  expect(screen.getByRole("status").textContent).toMatch(/^Saved/);
 });

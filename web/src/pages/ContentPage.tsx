@@ -3,7 +3,7 @@ import { apiGet, ApiError, type Schemas } from "../api/client";
 import { usePaged } from "../api/usePaged";
 import { useMay } from "../auth/context";
 import "../content/content.css";
-import { channelsOf, TEMPLATE_ID } from "../content/template";
+import { channelsOf, localeLabel, TEMPLATE_ID } from "../content/template";
 import { Link, navigate } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { ListFoot } from "../ui/ListFoot";
@@ -70,10 +70,10 @@ function NewTemplate({ taken, complete, onCancel }: { taken: Set<string>; comple
   );
 }
 
-/** What a template can be sent as: "Email (HTML, text) · SMS · Push". */
+/** What a template can be sent as: "Email (HTML, text) · SMS · Push · In-app". */
 function channelsText(t: Schemas["TemplateView"]): string {
   const email = [t.html.trim() && "HTML", t.text.trim() && "text"].filter(Boolean).join(", ");
-  const name: Record<Schemas["Channel"], string> = { email: `Email (${email})`, sms: "SMS", push: "Push" };
+  const name: Record<Schemas["Channel"], string> = { email: `Email (${email})`, sms: "SMS", push: "Push", in_app: "In-app" };
   return channelsOf(t).map((c) => name[c]).join(" · ");
 }
 
@@ -85,6 +85,7 @@ function TemplateTable({ templates }: { templates: Schemas["TemplateView"][] }) 
           <th scope="col">Id</th>
           <th scope="col">Subject</th>
           <th scope="col">Channels</th>
+          <th scope="col">Translations</th>
           <th scope="col">Updated</th>
         </tr>
       </thead>
@@ -96,6 +97,15 @@ function TemplateTable({ templates }: { templates: Schemas["TemplateView"][] }) 
             </td>
             <td>{t.subject ? <code>{t.subject}</code> : <span className="muted">none</span>}</td>
             <td>{channelsText(t) || <span className="muted">subject only</span>}</td>
+            <td>
+              {Object.keys(t.locales ?? {}).length > 0 ? (
+                <span className="template-locales" title={Object.keys(t.locales).map(localeLabel).join(", ")}>
+                  {Object.keys(t.locales).join(", ")}
+                </span>
+              ) : (
+                <span className="muted">none</span>
+              )}
+            </td>
             <td>
               <Time at={t.updated_at} />
             </td>
@@ -131,8 +141,9 @@ export function ContentPage() {
         )}
       </div>
       <p className="muted">
-        Templates in Liquid, with an email, an SMS text, a push notification or several: <code>traits</code> is the person, <code>event</code> the event
-        that started the run. A journey's send step names one by its id, and sends it by email, SMS or push.
+        Templates in Liquid, with an email, an SMS text, a push notification, an in-app message or several: <code>traits</code> is the person,{" "}
+        <code>event</code> the event that started the run. A journey's send step names one by its id, and sends it by email, SMS or push, or keeps it for the
+        person's next visit to the website or app (in-app). A template's translations go to people whose <code>locale</code> trait is theirs.
       </p>
       {adding && editor && <NewTemplate taken={new Set(templates.map((t) => t.id))} complete={list.state === "ready" && !list.more} onCancel={() => setAdding(false)} />}
       {list.state === "loading" && (

@@ -25,6 +25,7 @@ const channels = {
     { name: "webhook", detail: "the URL each step names; signed (Standard Webhooks); private addresses refused", concurrency: 8, rate_per_sec: 0, pending: 0 },
     { name: "sms", detail: "no SMS provider: text messages are rendered and kept (captured), not sent", concurrency: 8, rate_per_sec: 0, pending: 0 },
     { name: "push", detail: "no push provider: notifications are rendered and kept (captured), not sent", concurrency: 8, rate_per_sec: 0, pending: 1 },
+    { name: "in_app", detail: "kept for each person's next visit to the website or app (/v1/decide, /v1/in-app/stream)", concurrency: 16, rate_per_sec: 0, pending: 0 },
   ],
 };
 
@@ -42,10 +43,18 @@ test("each channel's queue: where it sends, its limits and what waits", async ()
   const webhook = screen.getByRole("rowheader", { name: "webhook" }).closest("tr") as HTMLElement;
   expect(within(webhook).getAllByRole("cell")[2].textContent).toBe("no limit");
   expect(within(webhook).getAllByRole("cell")[4].textContent).toBe("none");
-  // Every channel the server lists, push among them, in its order.
-  expect(screen.getAllByRole("rowheader").map((h) => h.textContent)).toEqual(["email", "webhook", "sms", "push"]);
+  // Every channel the server lists, push and in-app among them, in its order: five lanes.
+  expect(screen.getAllByRole("rowheader").map((h) => h.textContent)).toEqual(["email", "webhook", "sms", "push", "in_app"]);
   const push = screen.getByRole("rowheader", { name: "push" }).closest("tr") as HTMLElement;
   expect(within(push).getAllByRole("cell").map((c) => c.textContent)).toEqual(["no push provider: notifications are rendered and kept (captured), not sent", "8", "no limit", "1", "none"]);
+  const inApp = screen.getByRole("rowheader", { name: "in_app" }).closest("tr") as HTMLElement;
+  expect(within(inApp).getAllByRole("cell").map((c) => c.textContent)).toEqual([
+    "kept for each person's next visit to the website or app (/v1/decide, /v1/in-app/stream)",
+    "16",
+    "no limit",
+    "0",
+    "none",
+  ]);
   expect(await screen.findByText("No failed message.")).toBeTruthy();
 });
 

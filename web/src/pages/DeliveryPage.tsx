@@ -41,7 +41,8 @@ function Channels() {
       <p className="muted">
         Each channel sends from a queue of its own, so a slow provider never holds up another. Limits are set in the configuration (
         <code>[smtp]</code>, <code>[sms]</code>, <code>[push]</code>, <code>[webhook]</code>: <code>concurrency</code>, <code>rate_per_sec</code>; <code>[delivery]</code>:{" "}
-        <code>email_cap</code>, <code>email_cap_within</code>).
+        <code>email_cap</code>, <code>email_cap_within</code>, <code>cap</code>, <code>cap_within</code>, and <code>in_app_ttl</code>, how long an in-app message
+        waits for its person's next visit).
       </p>
       {channels.state === "loading" && (
         <p className="muted" role="status">

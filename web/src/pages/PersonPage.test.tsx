@@ -36,8 +36,9 @@ const journeys: Schemas["ProfileJourneys"] = {
   ],
 };
 
-function server(messages: Schemas["MessageView"][]) {
+function server(messages: Schemas["MessageView"][], tasks: Schemas["TaskView"][] = [], extra: Record<string, object> = {}) {
   return mockApi({
+    ...extra,
     "GET /api/profiles/4": profile({
       warnings: ['the timezone trait "Mars/Base" is not a time zone'],
       refused_merges: [{ other_profile_id: 8, identity: { kind: "anonymous_id", value: "shared-browser" }, identity_now_with: 8, reason: "both have a user id", message_id: "m9", at: "2030-01-01T00:00:30Z" }],
@@ -45,6 +46,8 @@ function server(messages: Schemas["MessageView"][]) {
     "GET /api/profiles/4/journeys": journeys,
     "GET /api/journeys": { journeys: [{ id: "win-back", name: "Win back customers", status: "published", state: "active", updated_at: "2030-01-01T00:00:00Z", waiting: 0, entered_7d: 0, converted_7d: 0 }], next_cursor: null },
     "GET /api/messages": messages.length ? { messages, next_cursor: null } : { messages: [], next_cursor: null },
+    "GET /api/tasks": { tasks, next_cursor: null },
+    "GET /api/clock": { now: "2030-01-01T00:10:00Z", manual: true },
     "POST /api/messages/32/retry": { retried: 1 },
     "POST /api/messages/33/retry": { __status: 409, body: { code: "conflict", message: "message 33 is not failed" } },
   });
@@ -135,6 +138,95 @@ test("a push notification in the timeline: named for its channel, with its devic
   const other = within(timeline).getByRole("button", { name: /Push: price-drop/ }).closest(".timeline-body") as HTMLElement;
   expect(within(other).getByText(/to 1 device ·/)).toBeTruthy();
   expect(other.querySelector(".item-push")).toBeNull();
+});
+
+test("an in-app message in the timeline: named for its channel, a banner or a modal and its place, with its title and body as kept", async () => {
+  const banner = message({
+    id: 37,
+    channel: "in_app",
+    template: "spring-offer",
+    to: null,
+    status: "sent",
+    delivered: true,
+    note: null,
+    message: { placement: "home", title: "Alice, 20% off this week", body: "On everything in the shop.", button: "Shop", link: "https://shop.acme.test/sale" },
+  });
+  const modal = message({
+    id: 38,
+    channel: "in_app",
+    template: "survey",
+    to: null,
+    status: "sent",
+    delivered: true,
+    note: null,
+    created_at: "2030-01-01T00:01:00Z",
+    message: { layout: "modal", title: "Two questions?" },
+  });
+  server([banner, modal]);
+  render(<PersonPage id="4" />);
+  const timeline = await screen.findByRole("region", { name: "Timeline" });
+  const item = (await within(timeline).findByRole("button", { name: /In-app: spring-offer/ })).closest(".timeline-body") as HTMLElement;
+  expect(within(item).getByText("home").tagName).toBe("CODE");
+  expect(item.querySelector(".item-text")?.textContent).toMatch(/^a banner in the place home · from invite/);
+  const text = item.querySelector(".item-push") as HTMLElement;
+  expect([...text.children].map((c) => [c.tagName, c.textContent])).toEqual([
+    ["STRONG", "Alice, 20% off this week"],
+    ["SPAN", "On everything in the shop."],
+  ]);
+  // A modal for any place, with a title alone.
+  const other = within(timeline).getByRole("button", { name: /In-app: survey/ }).closest(".timeline-body") as HTMLElement;
+  expect(other.querySelector(".item-text")?.textContent).toMatch(/^a modal · from invite/);
+  expect([...(other.querySelector(".item-push") as HTMLElement).children].map((c) => c.textContent)).toEqual(["Two questions?"]);
+});
+
+test("the person's tasks above the timeline, open ones with Complete and Decline; a task step's message is named by its task", async () => {
+  const open: Schemas["TaskView"] = {
+    id: 7,
+    profile_id: 4,
+    journey: "consultation",
+    node: "call",
+    title: "Call Alice",
+    body: "About the pro plan.",
+    assignee: null,
+    team: "sales",
+    due_at: "2030-01-02T00:00:00Z",
+    created_at: "2030-01-01T00:03:00Z",
+    status: "open",
+    closed_at: null,
+    closed_by: null,
+    note: null,
+  };
+  const done = { ...open, id: 6, title: "Check Alice's account", status: "completed" as const, closed_at: "2030-01-01T00:05:00Z", closed_by: "user:sam@acme.test", note: "All good" };
+  const made = message({ id: 39, channel: "task", template: null, to: null, status: "sent", note: null, node: "call", message: { title: "Call Alice", body: "About the pro plan.", team: "sales" } });
+  const { calls } = server([made], [done, open], {
+    "POST /api/tasks/7/complete": { ...open, status: "completed", closed_at: "2030-01-01T00:10:00Z", closed_by: "admin token", note: "Booked" },
+  });
+  render(<PersonPage id="4" />);
+  const tasks = await screen.findByRole("region", { name: "Tasks" });
+  expect(calls.find((c) => c.path === "/api/tasks")?.query.get("profile_id")).toBe("4");
+  expect(within(tasks).getByText(/1 open of 2/)).toBeTruthy();
+  expect(within(tasks).getAllByRole("heading", { level: 3 }).map((h) => h.textContent)).toEqual(["Check Alice's account", "Call Alice"]);
+  // On the person's own page, no link to them.
+  expect(within(tasks).queryByRole("link", { name: "person 4" })).toBeNull();
+  expect(within(tasks).getByText("All good")).toBeTruthy();
+  expect(within(tasks).getAllByRole("button", { name: "Complete" })).toHaveLength(1);
+  fireEvent.change(within(tasks).getByLabelText("Note (optional)"), { target: { value: "Booked" } });
+  fireEvent.click(within(tasks).getByRole("button", { name: "Complete" }));
+  expect(await within(tasks).findByText(/0 open of 2/)).toBeTruthy();
+  expect(within(tasks).queryByRole("button", { name: "Complete" })).toBeNull();
+  expect(calls.find((c) => c.path === "/api/tasks/7/complete")?.body).toEqual({ note: "Booked" });
+  // The step's message: the task as it was put in the inbox.
+  const timeline = screen.getByRole("region", { name: "Timeline" });
+  expect(await within(timeline).findByRole("button", { name: /Task: Call Alice/ })).toBeTruthy();
+});
+
+test("a person with no task: no tasks panel", async () => {
+  const { calls } = server([]);
+  render(<PersonPage id="4" />);
+  await screen.findByRole("region", { name: "Timeline" });
+  await vi.waitFor(() => expect(calls.some((c) => c.path === "/api/tasks")).toBe(true));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(screen.queryByRole("region", { name: "Tasks" })).toBeNull();
 });
 
 test("the journeys panel: in it with its runs, or not, and in one click why not", async () => {

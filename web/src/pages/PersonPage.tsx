@@ -8,6 +8,7 @@ import "../people/people.css";
 import { personName } from "../people/person";
 import { PersonFacts } from "../people/PersonFacts";
 import { Timeline } from "../people/Timeline";
+import { PersonTasks } from "../tasks/PersonTasks";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { useTitle } from "../ui/useTitle";
@@ -85,7 +86,10 @@ function Person({ id, profile }: { id: string; profile: Schemas["ProfileView"] }
       </p>
       <div className="person">
         <PersonFacts profile={profile} />
-        <Timeline profile={profile} messages={messages} onRetried={retried} />
+        <div className="person-middle">
+          <PersonTasks profileId={profile.id} />
+          <Timeline profile={profile} messages={messages} onRetried={retried} />
+        </div>
         <JourneysPanel profileId={profile.id} journeys={journeys} names={names} onRetry={reloadJourneys} />
       </div>
     </div>

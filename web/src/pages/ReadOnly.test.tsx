@@ -17,7 +17,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-const welcome: Schemas["TemplateView"] = { id: "welcome", subject: "Hi", html: "<p>Hello</p>", text: "", category: "marketing", sms: "", push: {}, updated_at: "2030-01-01T00:00:00Z" };
+const welcome: Schemas["TemplateView"] = { id: "welcome", subject: "Hi", html: "<p>Hello</p>", text: "", category: "marketing", sms: "", push: {}, in_app: {}, locales: {}, updated_at: "2030-01-01T00:00:00Z" };
 const viewer = sessionAs("viewer");
 
 test("a viewer sees no New template and no Save", async () => {

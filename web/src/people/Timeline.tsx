@@ -58,7 +58,13 @@ export function messageTitle(m: Schemas["MessageView"]): string {
   if (m.channel === "email") return `Email: ${m.template ?? "(no template)"}`;
   if (m.channel === "sms") return `SMS: ${m.template ?? "(no template)"}`;
   if (m.channel === "push") return `Push: ${m.template ?? "(no template)"}`;
+  if (m.channel === "in_app") return `In-app: ${m.template ?? "(no template)"}`;
   if (m.channel === "webhook") return `Webhook: ${m.url ?? ""}`;
+  // A task step's: the task as it was put in the inbox (`message.title`, rendered).
+  if (m.channel === "task") {
+    const title = typeof m.message === "object" && m.message !== null ? (m.message as { title?: unknown }).title : undefined;
+    return `Task: ${typeof title === "string" && title !== "" ? title : "(no title)"}`;
+  }
   return `${m.channel}: ${m.template ?? m.url ?? ""}`;
 }
 
@@ -79,6 +85,17 @@ function pushShown(m: Schemas["MessageView"]): { devices?: number; title?: strin
   const { devices, title, body } = m.message as { devices?: unknown; title?: unknown; body?: unknown };
   const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
   return { devices: typeof devices === "number" ? devices : undefined, title: text(title), body: text(body) };
+}
+
+/**
+ * What an in-app message showed, once kept: `message` is the rendered message `{placement?,
+ * layout? ("modal"; a banner says none), title, body, button, link, image}`, empty parts left out.
+ */
+function inAppShown(m: Schemas["MessageView"]): { placement?: string; modal: boolean; title?: string; body?: string } | undefined {
+  if (m.channel !== "in_app" || typeof m.message !== "object" || m.message === null) return undefined;
+  const { placement, layout, title, body } = m.message as { placement?: unknown; layout?: unknown; title?: unknown; body?: unknown };
+  const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  return { placement: text(placement), modal: layout === "modal", title: text(title), body: text(body) };
 }
 
 /** A message: where it went, from which step, its status and error, and Retry when it failed. `person` links to whom it went. */
@@ -103,6 +120,7 @@ export function MessageItem({ message, onRetried, person }: { message: Schemas["
   };
   const sms = smsBody(message);
   const push = pushShown(message);
+  const inApp = inAppShown(message);
   return (
     <Expandable
       title={messageTitle(message)}
@@ -121,6 +139,18 @@ export function MessageItem({ message, onRetried, person }: { message: Schemas["
         )}
         {message.to && <>to {message.to} · </>}
         {push?.devices !== undefined && <>to {push.devices === 1 ? "1 device" : `${push.devices} devices`} · </>}
+        {inApp && (
+          <>
+            {inApp.modal ? "a modal" : "a banner"}
+            {inApp.placement ? (
+              <>
+                {" "}
+                in the place <code>{inApp.placement}</code>
+              </>
+            ) : null}{" "}
+            ·{" "}
+          </>
+        )}
         from <code>{message.node}</code>
         {message.attempts > 1 && <> · {message.attempts} attempts</>}
         {message.next_attempt_at && (
@@ -135,6 +165,12 @@ export function MessageItem({ message, onRetried, person }: { message: Schemas["
         <p className="item-sms item-push">
           {push.title && <strong>{push.title}</strong>}
           {push.body && <span>{push.body}</span>}
+        </p>
+      )}
+      {(inApp?.title || inApp?.body) && (
+        <p className="item-sms item-push">
+          {inApp.title && <strong>{inApp.title}</strong>}
+          {inApp.body && <span>{inApp.body}</span>}
         </p>
       )}
       {message.note && <p className="item-text">{message.note}</p>}

@@ -63,6 +63,24 @@ export const WebhookIcon = () => (
   </Svg>
 );
 
+/** A task for a person: a checked box on a clipboard. */
+export const TaskIcon = () => (
+  <Svg>
+    <path d="M9 4H6.5A1.5 1.5 0 0 0 5 5.5v14A1.5 1.5 0 0 0 6.5 21h11a1.5 1.5 0 0 0 1.5-1.5v-14A1.5 1.5 0 0 0 17.5 4H15" />
+    <rect x="9" y="2.5" width="6" height="3" rx="1" />
+    <path d="m8.5 13 2.5 2.5 4.5-5" />
+  </Svg>
+);
+
+/** The tasks inbox: a tray with a check. */
+export const TasksIcon = () => (
+  <Svg>
+    <path d="M3 13.5 5.5 5h13l2.5 8.5V19a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1z" />
+    <path d="M3 13.5h5l1.5 2.5h5l1.5-2.5h5" />
+    <path d="m9.5 9.5 2 2 3.5-3.5" />
+  </Svg>
+);
+
 export const ExitIcon = () => (
   <Svg>
     <rect x="5" y="5" width="14" height="14" rx="2" />

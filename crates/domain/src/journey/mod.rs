@@ -176,6 +176,10 @@ pub enum Channel {
     Email,
     Sms,
     Push,
+    /// A message shown inside the website or app (a banner, a modal) the next time the person
+    /// is there: kept for them until it is clicked, dismissed or expires.
+    #[serde(rename = "in_app")]
+    InApp,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -311,6 +315,34 @@ pub struct SplitPath {
     pub next: Option<NodeId>,
 }
 
+/// What a send step sends: one template, or variants of it (A/B).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SendContent {
+    Template(TemplateId),
+    /// Each person gets one, by weight, the same every time (as a split chooses), recorded in
+    /// the run's `assignments` under the step's id when it is sent.
+    Variants(Vec<SendVariant>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SendVariant {
+    pub name: String,
+    /// A whole percent; the variants' add up to 100.
+    pub weight: u32,
+    pub template: TemplateId,
+}
+
+impl SendContent {
+    /// Every template it can send.
+    pub fn templates(&self) -> impl Iterator<Item = &TemplateId> {
+        let (one, variants) = match self {
+            SendContent::Template(t) => (Some(t), &[][..]),
+            SendContent::Variants(v) => (None, &v[..]),
+        };
+        one.into_iter().chain(variants.iter().map(|v| &v.template))
+    }
+}
+
 /// Trait changes an `update` step makes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TraitUpdate {
@@ -371,7 +403,7 @@ pub enum StepKind {
     },
     Send {
         channel: Channel,
-        template: TemplateId,
+        content: SendContent,
         next: Option<NodeId>,
         /// Where to go when the person has no address on the channel (absent: `next`; the
         /// inner `None`: the run ends).
@@ -393,7 +425,31 @@ pub enum StepKind {
         save: BTreeMap<String, String>,
         next: Option<NodeId>,
     },
+    /// Asks a person (a salesperson, support) to act: a task in the inbox; its completion or
+    /// decline comes back as an event (`Task Completed`, `Task Declined`) a `wait_for` can take.
+    Task {
+        task: TaskSpec,
+        next: Option<NodeId>,
+    },
     Exit,
+}
+
+/// A task for a person to do, as a `task` step describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    /// Liquid, rendered for the person when the task is made.
+    pub title: String,
+    /// Liquid; may be empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub body: String,
+    /// Whose it is (a user's email), or a team's, or neither (everyone's inbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Due this long after it is made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Duration>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -416,6 +472,9 @@ pub struct Journey {
     pub quiet_hours: Option<QuietHours>,
     /// At most this many marketing messages from the journey to a person over a window.
     pub cap: Option<JourneyCap>,
+    /// When journeys message one person on one channel at once, the marketing messages of those
+    /// with a lower priority are not sent (`Effect::Send::outranked`). Default 0.
+    pub priority: i32,
     pub steps: Vec<Step>,
     /// Every event-history aggregate the journey's conditions use; callers compute them
     /// (in this order) into `Context::history` before calling `step`.
@@ -434,7 +493,7 @@ impl StepKind {
     /// Every (edge label, target) leaving this step.
     pub fn edges(&self) -> Vec<(&'static str, Option<&NodeId>)> {
         match self {
-            StepKind::Wait { next, .. } | StepKind::Webhook { next, .. } | StepKind::Update { next, .. } => {
+            StepKind::Wait { next, .. } | StepKind::Webhook { next, .. } | StepKind::Update { next, .. } | StepKind::Task { next, .. } => {
                 vec![("next", next.as_ref())]
             }
             StepKind::Send { next, on_unreachable, on_failure, .. } => {
@@ -540,11 +599,14 @@ impl Journey {
         }
     }
 
-    /// Templates the journey sends.
+    /// Templates the journey sends (each variant's).
     pub fn templates(&self) -> impl Iterator<Item = (&NodeId, &TemplateId)> {
-        self.steps.iter().filter_map(|s| match &s.kind {
-            StepKind::Send { template, .. } => Some((&s.id, template)),
-            _ => None,
+        self.steps.iter().flat_map(|s| {
+            let content = match &s.kind {
+                StepKind::Send { content, .. } => Some(content),
+                _ => None,
+            };
+            content.into_iter().flat_map(SendContent::templates).map(move |t| (&s.id, t))
         })
     }
 }
@@ -649,13 +711,14 @@ pub const OUTCOME_WAIT: Duration = Duration(86_400_000);
 
 impl Channel {
     /// Every channel a send step can name.
-    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Sms, Channel::Push];
+    pub const ALL: [Channel; 4] = [Channel::Email, Channel::Sms, Channel::Push, Channel::InApp];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
             Channel::Push => "push",
+            Channel::InApp => "in_app",
         }
     }
 
@@ -664,20 +727,24 @@ impl Channel {
         Channel::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
-    /// The trait that holds a person's address on the channel.
-    pub fn address_trait(self) -> &'static str {
+    /// The trait that holds a person's address on the channel (none for in-app messages,
+    /// which wait for the person to come).
+    pub fn address_trait(self) -> Option<&'static str> {
         match self {
-            Channel::Email => "email",
-            Channel::Sms => "phone",
-            Channel::Push => crate::profile::PUSH_TOKENS,
+            Channel::Email => Some("email"),
+            Channel::Sms => Some("phone"),
+            Channel::Push => Some(crate::profile::PUSH_TOKENS),
+            Channel::InApp => None,
         }
     }
 
     /// Whether a person with these traits can be reached on the channel; if not, why. A phone
     /// number is reachable in E.164 form: `+`, then 8 to 15 digits (spaces, dashes, dots and
-    /// brackets between them are allowed, and left out when it is sent).
+    /// brackets between them are allowed, and left out when it is sent). Everyone can be
+    /// reached in the app: the message waits for their next visit.
     pub fn reach(self, traits: &Map) -> Result<(), String> {
-        let address = traits.get(self.address_trait());
+        let Some(address_trait) = self.address_trait() else { return Ok(()) };
+        let address = traits.get(address_trait);
         match (self, address) {
             (Channel::Email, Some(Value::String(e))) if e.contains('@') => Ok(()),
             (Channel::Email, Some(Value::String(e))) if !e.trim().is_empty() => Err(format!("email trait {e:?} is not an address")),
@@ -687,19 +754,19 @@ impl Channel {
             }
             (Channel::Push, _) if !crate::profile::push_tokens(traits).is_empty() => Ok(()),
             (Channel::Push, _) => Err("no push device (no device token in push_tokens)".to_owned()),
-            _ => Err(format!("no {} trait", self.address_trait())),
+            _ => Err(format!("no {address_trait} trait")),
         }
     }
 
     /// The address a message on this channel goes to: the trait as it is for email, the
     /// number in E.164 form for SMS; none for push (the person's devices as they are when it
-    /// is sent).
+    /// is sent) or in-app messages.
     pub fn address(self, traits: &Map) -> Option<String> {
-        let value = traits.get(self.address_trait())?;
+        let value = traits.get(self.address_trait()?)?;
         match self {
             Channel::Email => value.as_str().map(str::to_owned),
             Channel::Sms => value.as_str().and_then(phone_number),
-            Channel::Push => None,
+            Channel::Push | Channel::InApp => None,
         }
     }
 }
@@ -733,6 +800,10 @@ pub enum Effect {
         /// The journey's cap, for the dispatcher to check when the message is sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cap: Option<JourneyCap>,
+        /// Set by the engine when a journey of higher priority messages the person on the same
+        /// channel at once: why a marketing message is not sent (a transactional one still is).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outranked: Option<String>,
     },
     Webhook {
         node: NodeId,
@@ -746,12 +817,19 @@ pub enum Effect {
         node: NodeId,
         update: TraitUpdate,
     },
+    /// A task for a person (`StepKind::Task`), due at `due_at` when it has a due time.
+    Task {
+        node: NodeId,
+        task: TaskSpec,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_at: Option<Timestamp>,
+    },
 }
 
 impl Effect {
     pub fn node(&self) -> &NodeId {
         match self {
-            Effect::Send { node, .. } | Effect::Webhook { node, .. } | Effect::Update { node, .. } => node,
+            Effect::Send { node, .. } | Effect::Webhook { node, .. } | Effect::Update { node, .. } | Effect::Task { node, .. } => node,
         }
     }
 }
@@ -828,6 +906,23 @@ fn node_label(node: &Option<NodeId>) -> &str {
 }
 
 /// A stable number in 0..n from the seed and a label (a split's node id).
+/// The item a person gets among weighted ones (a split's paths, a send's variants): the same
+/// every time for the same seed and step. `None` only when there are none.
+fn choose<'t, T>(seed: u64, node: &NodeId, items: &'t [T], weight: impl Fn(&T) -> u32) -> Option<(&'t T, u64)> {
+    let total: u64 = items.iter().map(|i| u64::from(weight(i))).sum();
+    let mut ticket = pick(seed, node.as_str(), total);
+    let chosen = items
+        .iter()
+        .find(|i| {
+            let w = u64::from(weight(i));
+            let hit = ticket < w;
+            ticket = ticket.saturating_sub(w);
+            hit
+        })
+        .or(items.last())?;
+    Some((chosen, total))
+}
+
 fn pick(seed: u64, label: &str, n: u64) -> u64 {
     let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
     for b in label.as_bytes() {
@@ -1152,17 +1247,7 @@ impl<'a> Stepper<'a> {
                     };
                 }
                 StepKind::Split { paths } => {
-                    let total: u64 = paths.iter().map(|p| u64::from(p.weight)).sum();
-                    let mut ticket = pick(self.seed, id.as_str(), total);
-                    let chosen = paths
-                        .iter()
-                        .find(|p| {
-                            let hit = ticket < u64::from(p.weight);
-                            ticket = ticket.saturating_sub(u64::from(p.weight));
-                            hit
-                        })
-                        .or(paths.last());
-                    let Some(chosen) = chosen else {
+                    let Some((chosen, total)) = choose(self.seed, &id, paths, |p| p.weight) else {
                         node = None;
                         continue;
                     };
@@ -1172,7 +1257,17 @@ impl<'a> Stepper<'a> {
                     self.line(Some(&id), TraceKind::Split, text);
                     node = chosen.next.clone();
                 }
-                StepKind::Send { channel, template, next, on_unreachable, on_failure } => {
+                StepKind::Send { channel, content, next, on_unreachable, on_failure } => {
+                    let (template, variant) = match content {
+                        SendContent::Template(t) => (t, None),
+                        SendContent::Variants(vs) => match choose(self.seed, &id, vs, |v| v.weight) {
+                            Some((v, total)) => (&v.template, Some((v, total))),
+                            None => {
+                                node = next.clone();
+                                continue;
+                            }
+                        },
+                    };
                     if run.control {
                         self.line(Some(&id), TraceKind::Skipped, format!("{id}: control group, not sending {template}"));
                     } else if let Err(why) = channel.reach(&self.traits) {
@@ -1198,7 +1293,17 @@ impl<'a> Stepper<'a> {
                             }
                         }
                     } else {
-                        let send = Effect::Send { node: id.clone(), channel: *channel, template: template.clone(), cap: self.j.cap };
+                        if let Some((v, total)) = variant {
+                            run.assignments.insert(id.0.clone(), v.name.clone());
+                            self.line(Some(&id), TraceKind::Split, format!("{id}: variant {} ({}/{total})", v.name, v.weight));
+                        }
+                        let send = Effect::Send {
+                            node: id.clone(),
+                            channel: *channel,
+                            template: template.clone(),
+                            cap: self.j.cap,
+                            outranked: None,
+                        };
                         self.effects.push(send);
                         if on_failure.is_some() {
                             run.status = RunStatus::Waiting;
@@ -1236,6 +1341,22 @@ impl<'a> Stepper<'a> {
                             body: body.clone(),
                             save: save.clone(),
                         });
+                    }
+                    node = next.clone();
+                }
+                StepKind::Task { task, next } => {
+                    let whose = match (&task.assignee, &task.team) {
+                        (Some(a), _) => format!(" for {a}"),
+                        (None, Some(t)) => format!(" for team {t}"),
+                        (None, None) => String::new(),
+                    };
+                    if run.control {
+                        self.line(Some(&id), TraceKind::Skipped, format!("{id}: control group, no task{whose}"));
+                    } else {
+                        let due = task.due.map(|d| format!(", due in {d}")).unwrap_or_default();
+                        self.line(Some(&id), TraceKind::Send, format!("{id}: task{whose}{due}"));
+                        let due_at = task.due.map(|d| self.now.plus(d));
+                        self.effects.push(Effect::Task { node: id.clone(), task: task.clone(), due_at });
                     }
                     node = next.clone();
                 }
@@ -1611,6 +1732,8 @@ mod tests {
         let none = Err("no push device (no device token in push_tokens)".to_owned());
         assert_eq!(Channel::Push.reach(&traits(serde_json::json!({"push_tokens": []}))), none);
         assert_eq!(Channel::Push.reach(&both), none);
+        assert_eq!(Channel::InApp.reach(&neither), Ok(()), "an in-app message waits for the person's next visit");
+        assert_eq!(Channel::InApp.address(&both), None);
         assert_eq!(Channel::ALL.map(|c| Channel::parse(c.as_str())), Channel::ALL.map(Some));
         assert_eq!(Channel::parse("fax"), None);
     }

@@ -17,7 +17,7 @@ pub fn is_slug(s: &str) -> bool {
 }
 
 /// The keys of a journey document.
-const DOCUMENT: [&str; 9] = ["id", "name", "timezone", "quiet_hours", "cap", "entry", "exit", "goal", "steps"];
+const DOCUMENT: [&str; 10] = ["id", "name", "timezone", "quiet_hours", "cap", "priority", "entry", "exit", "goal", "steps"];
 const CAP: [&str; 2] = ["max", "within"];
 const QUIET_HOURS: [&str; 3] = ["from", "to", "then"];
 
@@ -48,11 +48,14 @@ const BRANCH_STEP: [&str; 4] = ["id", "type", "cases", "else"];
 const CASE: [&str; 2] = ["when", "next"];
 const SPLIT_STEP: [&str; 3] = ["id", "type", "paths"];
 const SPLIT_PATH: [&str; 3] = ["name", "weight", "next"];
-const SEND_STEP: [&str; 7] = ["id", "type", "channel", "template", "next", "on_unreachable", "on_failure"];
+const SEND_STEP: [&str; 8] = ["id", "type", "channel", "template", "variants", "next", "on_unreachable", "on_failure"];
+const SEND_VARIANT: [&str; 3] = ["name", "weight", "template"];
 const UPDATE_STEP: [&str; 7] = ["id", "type", "set", "increment", "unset", "run", "next"];
 const WEBHOOK_STEP: [&str; 7] = ["id", "type", "url", "method", "body", "save", "next"];
+const TASK_STEP: [&str; 8] = ["id", "type", "title", "body", "assignee", "team", "due", "next"];
 const EXIT_STEP: [&str; 2] = ["id", "type"];
-const STEPS: [&[&str]; 8] = [&WAIT_STEP, &WAIT_FOR_STEP, &BRANCH_STEP, &SPLIT_STEP, &SEND_STEP, &UPDATE_STEP, &WEBHOOK_STEP, &EXIT_STEP];
+const STEPS: [&[&str]; 9] =
+    [&WAIT_STEP, &WAIT_FOR_STEP, &BRANCH_STEP, &SPLIT_STEP, &SEND_STEP, &UPDATE_STEP, &WEBHOOK_STEP, &TASK_STEP, &EXIT_STEP];
 
 /// Every kind of object a journey document has, with its keys, as the parser reads them
 /// (conditions' kinds included): the document's schema, in one place. An editor (the web
@@ -83,8 +86,10 @@ pub fn schema() -> Vec<(&'static str, &'static [&'static str])> {
         ("split step", &SPLIT_STEP),
         ("split path", &SPLIT_PATH),
         ("send step", &SEND_STEP),
+        ("send variant", &SEND_VARIANT),
         ("update step", &UPDATE_STEP),
         ("webhook step", &WEBHOOK_STEP),
+        ("task step", &TASK_STEP),
         ("exit step", &EXIT_STEP),
     ];
     out.extend(crate::condition::schema());
@@ -656,7 +661,8 @@ impl Parser {
     }
 
     fn send(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
-        let [_, _, channel, template, next, on_unreachable, on_failure] = self.diags.fields(obj, &SEND_STEP, "a send step", path, &STEPS);
+        let [_, _, channel, template, variants, next, on_unreachable, on_failure] =
+            self.diags.fields(obj, &SEND_STEP, "a send step", path, &STEPS);
         let on_unreachable = on_unreachable.map(|v| self.next(Some(v), "on_unreachable", path));
         let on_failure = on_failure.map(|v| self.next(Some(v), "on_failure", path));
         let channel = match channel.map_or(Some("email"), Value::as_str).and_then(Channel::parse) {
@@ -669,9 +675,55 @@ impl Parser {
                 None
             }
         };
-        let template = self.string(template, "template", path);
+        let content = match (template, variants.filter(|v| !v.is_null())) {
+            (Some(_), Some(_)) => {
+                self.diags.error(&format!("{path}/variants"), "invalid_field", "a send step has \"template\" or \"variants\", not both");
+                None
+            }
+            (_, Some(list)) => self.variants(list, path).map(SendContent::Variants),
+            (template, None) => self.string(template, "template", path).map(|t| SendContent::Template(TemplateId(t))),
+        };
         let next = self.next(next, "next", path);
-        Some(StepKind::Send { channel: channel?, template: TemplateId(template?), next, on_unreachable, on_failure })
+        Some(StepKind::Send { channel: channel?, content: content?, next, on_unreachable, on_failure })
+    }
+
+    /// A send's variants: two or more `{name, weight, template}`, weights adding up to 100.
+    fn variants(&mut self, list: &Value, path: &str) -> Option<Vec<SendVariant>> {
+        let Some(list) = list.as_array().filter(|l| l.len() >= 2) else {
+            let message = "\"variants\" is two or more {\"name\", \"weight\", \"template\"}";
+            self.diags.error(&format!("{path}/variants"), "invalid_field", message);
+            return None;
+        };
+        let mut out: Vec<SendVariant> = Vec::new();
+        for (i, v) in list.iter().enumerate() {
+            let vpath = format!("{path}/variants/{i}");
+            let Some(v) = self.object(v, &vpath, "a send variant") else { continue };
+            let [name, weight, template] = self.diags.fields(v, &SEND_VARIANT, "a send variant", &vpath, &[]);
+            let name = name.and_then(Value::as_str).filter(|n| !n.is_empty());
+            let weight = weight.and_then(Value::as_u64).filter(|w| (1..=100).contains(w));
+            if name.is_none() {
+                self.diags.error(&format!("{vpath}/name"), "missing_field", "each variant needs a \"name\" (the variant recorded)");
+            }
+            if weight.is_none() {
+                self.diags.error(&format!("{vpath}/weight"), "invalid_weight", "a variant's weight is a whole percent from 1 to 100");
+            }
+            let template = self.string(template, "template", &vpath);
+            if let (Some(name), Some(weight), Some(template)) = (name, weight, template) {
+                if out.iter().any(|v| v.name == name) {
+                    self.diags.error(&format!("{vpath}/name"), "duplicate_id", &format!("variant {name:?} is named twice"));
+                }
+                out.push(SendVariant { name: name.to_owned(), weight: weight as u32, template: TemplateId(template) });
+            }
+        }
+        let total: u32 = out.iter().map(|v| v.weight).sum();
+        if out.len() != list.len() {
+            return None;
+        }
+        if total != 100 {
+            self.diags.error(&format!("{path}/variants"), "split_weights", &format!("variant weights add up to {total}, not 100"));
+            return None;
+        }
+        Some(out)
     }
 
     fn webhook(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
@@ -711,6 +763,30 @@ impl Parser {
         Some(StepKind::Webhook { url: url?, method, body: body.cloned(), save: parsed, next: self.next(next, "next", path) })
     }
 
+    fn task(&mut self, obj: &Map, path: &str) -> Option<StepKind> {
+        let [_, _, title, body, assignee, team, due, next] = self.diags.fields(obj, &TASK_STEP, "a task step", path, &STEPS);
+        let title = self.string(title, "title", path);
+        let mut text = |v: Option<&Value>, key: &str| match v {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Some(_) => {
+                self.diags.error(&format!("{path}/{key}"), "invalid_field", &format!("\"{key}\" is a non-empty string when given"));
+                None
+            }
+        };
+        let body = text(body, "body").unwrap_or_default();
+        let assignee = text(assignee, "assignee");
+        let team = text(team, "team");
+        let due = match due.filter(|d| !d.is_null()) {
+            None => Ok(None),
+            // Reported when it does not parse; the step is not made.
+            Some(d) => self.duration(Some(d), "due", path).map(Some).ok_or(()),
+        };
+        let next = self.next(next, "next", path);
+        let task = TaskSpec { title: title?, body, assignee, team, due: due.ok()? };
+        Some(StepKind::Task { task, next })
+    }
+
     fn step(&mut self, v: &Value, path: &str) -> Option<StepKind> {
         let Some(obj) = v.as_object() else {
             self.diags.error(path, "invalid_step", "a step must be an object");
@@ -724,6 +800,7 @@ impl Parser {
             "branch" => Some(self.branch(obj, path)),
             "send" => self.send(obj, path),
             "webhook" => self.webhook(obj, path),
+            "task" => self.task(obj, path),
             "exit" => {
                 let [_, _] = self.diags.fields(obj, &EXIT_STEP, "an exit step", path, &STEPS);
                 Some(StepKind::Exit)
@@ -735,7 +812,7 @@ impl Parser {
                 self.diags.error(
                     &format!("{path}/type"),
                     "unknown_step_type",
-                    &format!("unknown step type {shown}; available: wait, wait_for, branch, split, send, update, webhook, exit"),
+                    &format!("unknown step type {shown}; available: wait, wait_for, branch, split, send, update, webhook, task, exit"),
                 );
                 None
             }
@@ -757,7 +834,8 @@ impl Journey {
             p.diags.error("", "invalid_document", "a journey document must be a JSON object");
             return Err(p.diags.0);
         };
-        let [id, name, timezone, quiet_hours, cap, entry, exit, goal, raw_steps] = p.diags.fields(obj, &DOCUMENT, "a journey", "", &[]);
+        let [id, name, timezone, quiet_hours, cap, priority, entry, exit, goal, raw_steps] =
+            p.diags.fields(obj, &DOCUMENT, "a journey", "", &[]);
         let id = id.and_then(Value::as_str).unwrap_or("");
         if !is_slug(id) {
             p.diags.error("/id", "invalid_id", "\"id\" must be 1-100 characters of a-z, 0-9, - and _");
@@ -793,6 +871,20 @@ impl Journey {
         let cap = match cap {
             None | Some(Value::Null) => None,
             Some(c) => p.cap(c),
+        };
+        let priority = match priority {
+            None | Some(Value::Null) => 0,
+            Some(v) => match v.as_i64().filter(|n| (-1000..=1000).contains(n)) {
+                Some(n) => n as i32,
+                None => {
+                    p.diags.error(
+                        "/priority",
+                        "invalid_field",
+                        "\"priority\" is a whole number from -1000 to 1000 (higher wins; default 0)",
+                    );
+                    0
+                }
+            },
         };
         let mut exits = Vec::new();
         match exit {
@@ -882,6 +974,7 @@ impl Journey {
                     timezone,
                     quiet_hours,
                     cap,
+                    priority,
                     steps,
                     history: p.history,
                     reads_clock: false,

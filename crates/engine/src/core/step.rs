@@ -307,16 +307,48 @@ impl<'p, 'e> Stepping<'p, 'e> {
 
     /// Steps one input; a panic is caught and returned as the error it carried.
     fn input(&mut self, item: &Work<'_>) -> Result<(), String> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match item {
-            Work::Timer(id) => self.timer(*id),
-            Work::Event { seq, event, replay } => self.event(*seq, event, *replay),
-            Work::Api { journey, payload } => self.api(journey, payload),
-            Work::Outcome(o) => self.outcome(o),
+        let from = self.moves.len();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            match item {
+                Work::Timer(id) => self.timer(*id),
+                Work::Event { seq, event, replay } => self.event(*seq, event, *replay),
+                Work::Api { journey, payload } => self.api(journey, payload),
+                Work::Outcome(o) => self.outcome(o),
+            }
+            self.outrank(from);
         }))
         .map_err(|panic| {
             let text = panic.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| panic.downcast_ref::<String>().cloned());
             format!("panicked while stepping: {}", text.unwrap_or_else(|| "(no message)".into()))
         })
+    }
+
+    /// Journeys messaging the person on one channel at once (in answer to one input): the
+    /// messages of those below the highest priority among them are marked outranked (the
+    /// dispatcher does not send them if they are marketing). Equal priorities all go.
+    fn outrank(&mut self, from: usize) {
+        let mut sends = Vec::new();
+        for (i, m) in self.moves.iter().enumerate().skip(from) {
+            let Some(j) = self.b.versions.get(&(m.transition.run.journey.clone(), m.transition.run.version)) else { continue };
+            for (e, effect) in m.transition.effects.iter().enumerate() {
+                if let Effect::Send { channel, .. } = effect {
+                    sends.push((i, e, *channel, &j.id, j.priority));
+                }
+            }
+        }
+        let mut outranked = Vec::new();
+        for &(i, e, channel, journey, priority) in &sends {
+            let top = sends.iter().filter(|s| s.2 == channel && s.3 != journey).max_by_key(|s| s.4);
+            if let Some(&(_, _, _, winner, top)) = top.filter(|s| s.4 > priority) {
+                let why = format!("journey {winner} (priority {top}) messages them on {} at once", channel.as_str());
+                outranked.push((i, e, why));
+            }
+        }
+        for (i, e, why) in outranked {
+            if let Some(Effect::Send { outranked, .. }) = self.moves.get_mut(i).and_then(|m| m.transition.effects.get_mut(e)) {
+                *outranked = Some(why);
+            }
+        }
     }
 
     fn finish(mut self) -> Outcome {

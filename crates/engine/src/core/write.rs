@@ -78,6 +78,7 @@ pub(super) fn write(
             let (channel, to) = match effect {
                 Effect::Send { channel, .. } => (channel.as_str(), channel.address(&traits)),
                 Effect::Webhook { .. } => (deliver::WEBHOOK, None),
+                Effect::Task { .. } => (deliver::TASK, None),
                 Effect::Update { .. } => continue,
             };
             let payload = OutboxPayload {

@@ -24,7 +24,7 @@ const KIND_LABELS: Record<ConditionKind, string> = {
   time_of_day: "Local time of day",
   day_of_week: "Day of the week",
   run: "Run variable",
-  reachable: "Reachable (email, SMS or push)",
+  reachable: "Reachable (email, SMS, push or in-app)",
   group: "Group (all / any)",
 };
 
@@ -466,6 +466,7 @@ export function ConditionNode({
             </option>
           ))}
         </select>
+        {c.reachable === "in_app" && <span className="ed-hint">always true: an in-app message waits for the person's next visit, no address needed</span>}
       </div>
     );
   } else {

@@ -1,9 +1,9 @@
 // Picks a send's template from GET /api/templates, with the message rendered by the server
 // (POST /api/template-preview) as a send would, optionally for one person: the email, or the
-// SMS text or push notification for a send on that channel.
-import { useEffect, useId, useState } from "react";
+// SMS text, push notification or in-app message for a send on that channel.
+import { useEffect, useId, useState, type ReactNode } from "react";
 import { apiGet, apiPost, type ApiError, type Schemas } from "../../api/client";
-import { channelsOf } from "../../content/template";
+import { buttonLabel, channelsOf } from "../../content/template";
 import { useEditor } from "./context";
 
 type Preview = { state: "idle" } | { state: "loading" } | { state: "ready"; preview: Schemas["Preview"] } | { state: "failed"; error: ApiError };
@@ -45,20 +45,65 @@ function PushNotification({ preview, source }: { preview: Schemas["PushPreview"]
   );
 }
 
+/** An in-app message as it is kept (each part trimmed): a banner or a modal, where it shows, or why there is none. */
+function InAppMessage({ preview, source }: { preview: Schemas["InAppPreview"]; source: Schemas["InAppContent"] }) {
+  const [title, body, button, link] = [preview.title, preview.body, preview.button, preview.link].map((p) => (p.rendered ?? "").trim());
+  const failed = [preview.title, preview.body, preview.button, preview.link, preview.image].some((p) => p.error);
+  const label = buttonLabel(button, link);
+  const placement = (source.placement ?? "").trim();
+  return (
+    <>
+      <Part name="The in-app title" part={preview.title} />
+      <Part name="The in-app body" part={preview.body} />
+      <Part name="The in-app button label" part={preview.button} />
+      <Part name="The in-app link" part={preview.link} />
+      <Part name="The in-app image" part={preview.image} />
+      {!failed &&
+        (title || body ? (
+          <div className="ed-preview-push ed-preview-in-app">
+            <span className="muted">
+              {source.layout === "modal" ? "Modal" : "Banner"}, {placement ? `in the place “${placement}”` : "in any place"}
+            </span>
+            {title && <strong>{title}</strong>}
+            {body && <p>{body}</p>}
+            {label && (
+              <p className="muted">
+                {label} opens: {link}
+              </p>
+            )}
+          </div>
+        ) : (
+          <p className="ed-hint">
+            {(source.title ?? "").trim() || (source.body ?? "").trim() ? "No in-app message: its title and body render as nothing here." : "No in-app message: the template has no in-app title or body."}
+          </p>
+        ))}
+    </>
+  );
+}
+
 /** What a template lacks when it has nothing to send on a channel. */
-const NO_CONTENT: Record<Schemas["Channel"], string> = { email: "no email", sms: "no SMS text", push: "no push notification" };
+const NO_CONTENT: Record<Schemas["Channel"], string> = { email: "no email", sms: "no SMS text", push: "no push notification", in_app: "no in-app message" };
 
 /** A send's channel as the template picker knows it: an unknown one reads as email, the default. */
-const asChannel = (channel: string): Schemas["Channel"] => (channel === "sms" || channel === "push" ? channel : "email");
+const asChannel = (channel: string): Schemas["Channel"] => (channel === "sms" || channel === "push" || channel === "in_app" ? channel : "email");
 
 /** A template as the list offers it for a channel: what it says first, or that it has nothing to send on it. */
 function optionText(t: Schemas["TemplateView"], channel: Schemas["Channel"]): string {
   if (!channelsOf(t).includes(channel)) return `${t.id} (${NO_CONTENT[channel]})`;
-  const first = { email: t.subject, sms: t.sms.trim(), push: (t.push.title ?? "").trim() || (t.push.body ?? "").trim() }[channel];
+  const first = {
+    email: t.subject,
+    sms: t.sms.trim(),
+    push: (t.push.title ?? "").trim() || (t.push.body ?? "").trim(),
+    in_app: (t.in_app.title ?? "").trim() || (t.in_app.body ?? "").trim(),
+  }[channel];
   return first ? `${t.id} — ${first.length > 60 ? `${first.slice(0, 60)}…` : first}` : t.id;
 }
 
-export function TemplatePicker({ value, channel: named, onChange }: { value: string; channel: string; onChange: (id: string) => void }) {
+/**
+ * `problems`: the validator's about the template named here (it does not exist, it has nothing
+ * for the channel), shown under the list, which is then marked invalid.
+ */
+export function TemplatePicker({ value, channel: named, onChange, problems }: { value: string; channel: string; onChange: (id: string) => void; problems?: ReactNode }) {
   const { templates, reloadTemplates } = useEditor();
   const channel = asChannel(named);
   const id = useId();
@@ -98,8 +143,9 @@ export function TemplatePicker({ value, channel: named, onChange }: { value: str
     const controller = new AbortController();
     const timer = setTimeout(() => {
       setPreview({ state: "loading" });
-      const { subject, html, text, sms, push } = chosen;
-      const body: Schemas["PreviewRequest"] = { template: { subject, html, text, sms, push }, ...(profileId !== undefined ? { profile_id: profileId } : {}) };
+      // With its translations: the person gets the one of their locale trait, as a send would.
+      const { subject, html, text, sms, push, in_app, locales } = chosen;
+      const body: Schemas["PreviewRequest"] = { template: { subject, html, text, sms, push, in_app, locales }, ...(profileId !== undefined ? { profile_id: profileId } : {}) };
       apiPost("/api/template-preview", body, { signal: controller.signal }).then(
         (p) => setPreview({ state: "ready", preview: p }),
         (e: ApiError) => !controller.signal.aborted && setPreview({ state: "failed", error: e }),
@@ -111,13 +157,14 @@ export function TemplatePicker({ value, channel: named, onChange }: { value: str
     };
   }, [chosen, profileId]);
 
-  const known = templates?.some((t) => t.id === value) ?? true;
+  // None chosen yet is "Choose a template…", not a template that does not exist.
+  const known = value === "" || (templates?.some((t) => t.id === value) ?? true);
   return (
     <div className="ed-template">
       <div className="ed-field">
         <label htmlFor={id}>Template</label>
         <div className="ed-row">
-          <select id={id} value={known ? value : `?${value}`} onChange={(e) => onChange(e.target.value)}>
+          <select id={id} value={known ? value : `?${value}`} onChange={(e) => onChange(e.target.value)} aria-invalid={problems ? true : undefined}>
             <option value="">Choose a template…</option>
             {!known && <option value={`?${value}`}>{value} (no such template)</option>}
             {(templates ?? []).map((t) => (
@@ -130,6 +177,7 @@ export function TemplatePicker({ value, channel: named, onChange }: { value: str
             Reload
           </button>
         </div>
+        {problems && <p className="ed-hint">{problems}</p>}
         {templates === undefined && <p className="ed-hint">Loading the templates…</p>}
         {templates?.length === 0 && <p className="ed-hint">No template yet: create one under Content (or PUT /api/templates/&#123;id&#125;).</p>}
       </div>
@@ -146,6 +194,9 @@ export function TemplatePicker({ value, channel: named, onChange }: { value: str
             </p>
           )}
           {preview.state === "failed" && <p className="ed-error">The preview failed: {preview.error.message}</p>}
+          {preview.state === "ready" && preview.preview.locale && (
+            <p className="ed-hint">In the {preview.preview.locale} translation (the person's locale trait).</p>
+          )}
           {preview.state === "ready" && channel === "sms" && (
             <>
               <Part name="The SMS text" part={preview.preview.sms} />
@@ -164,6 +215,7 @@ export function TemplatePicker({ value, channel: named, onChange }: { value: str
             </>
           )}
           {preview.state === "ready" && channel === "push" && <PushNotification preview={preview.preview.push} source={chosen.push} />}
+          {preview.state === "ready" && channel === "in_app" && <InAppMessage preview={preview.preview.in_app} source={chosen.in_app} />}
           {preview.state === "ready" && channel === "email" && (
             <>
               <p className="ed-subject">

@@ -25,6 +25,7 @@ export function TextInput({
   list,
   mono,
   onCommit,
+  invalid,
 }: {
   label: string;
   value: string | undefined;
@@ -35,6 +36,8 @@ export function TextInput({
   list?: readonly string[];
   mono?: boolean;
   onCommit?: () => void;
+  /** The validator has a problem with it (shown in the hint). */
+  invalid?: boolean;
 }) {
   const id = useId();
   return (
@@ -47,6 +50,7 @@ export function TextInput({
         list={list && list.length > 0 ? `${id}-list` : undefined}
         autoComplete="off"
         spellCheck={false}
+        aria-invalid={invalid || undefined}
         onChange={(e) => onChange(e.target.value)}
         onBlur={onCommit}
       />
@@ -404,9 +408,10 @@ export const STEP_CHOICES: { type: StepType; label: string; hint: string }[] = S
     wait_for: "an event, or a timeout",
     branch: "if / else on conditions",
     split: "random paths by weight (A/B)",
-    send: "an email, SMS or push notification from a template",
+    send: "an email, SMS, push or in-app message from a template",
     update: "set traits or run variables",
     webhook: "call a URL",
+    task: "ask a teammate to act (call, check)",
     exit: "end the run",
   }[type],
 }));

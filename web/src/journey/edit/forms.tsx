@@ -1,14 +1,15 @@
 // A form per node, in the side panel: the entry, each step type, and the journey's own settings
 // when nothing is selected. Every control reads one value of the document and writes it back
 // by its path: nothing else in the document changes.
-import { useEffect, useId, useState, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { useSession } from "../../auth/context";
 import { CHANNELS } from "../describe";
 import { diagnosticsAt, type CanvasDiagnostic } from "../diagnostics";
-import type { JourneyDocument, QuietThen } from "../doc";
+import type { JourneyDocument, QuietThen, Step } from "../doc";
 import { ENTRY_ID } from "../graph";
 import { getIn, isObject, pointer, type Json, type Path } from "../json";
 import { KINDS } from "../kinds";
-import { changeEntryKind, deleteSteps, ENTRY_KINDS, entryKind, nodePath, renameStep, replaceStep, stepIds, type At, type EntryKind } from "../ops";
+import { changeEntryKind, deleteSteps, ENTRY_KINDS, entryKind, insertSteps, nodePath, renameStep, replaceStep, stepIds, uniqueId, type At, type EntryKind } from "../ops";
 import { ConditionBuilder, type ConditionKind } from "./ConditionBuilder";
 import { entryEvent, propertyPaths, useEditor } from "./context";
 import { Checkbox, DurationInput, Field, JsonText, NumberInput, RawJson, Select, StepMenu, TextInput, TimeInput, ValueInput } from "./fields";
@@ -539,14 +540,128 @@ function SplitForm({ base }: { base: Path }) {
 const CHANNEL_HINT: Record<string, string> = {
   sms: "Texts the template's SMS text to the person's phone trait (with + and the country code).",
   push: "Sends the template's push notification to the person's devices: the push_tokens trait, kept from their events' context.device.token.",
+  in_app:
+    "Keeps the template's in-app message (a banner or a modal) for the person's next visit to the website or app, until they click or dismiss it: no address needed, so everyone can be reached.",
 };
-const UNREACHABLE: Record<string, string> = { email: "no email", sms: "no phone number", push: "no push device" };
+const UNREACHABLE: Record<string, string> = { email: "no email", sms: "no phone number", push: "no push device", in_app: "never for in-app messages" };
 
-function SendForm({ base }: { base: Path }) {
+/** A step's form: where the step is in the document, and the validator's diagnostics (shown at their fields). */
+interface FormProps {
+  base: Path;
+  diagnostics?: CanvasDiagnostic[];
+}
+
+/**
+ * `obj` with key `from` replaced by `to` (set to `value`) in its place; the other keys keep
+ * their order. Without `from`, `to` goes before the step's outputs.
+ */
+function replaceKey(obj: Obj, from: string, to: string, value: unknown): Obj {
+  const keys = Object.keys(obj).filter((k) => k !== to);
+  let at = keys.indexOf(from);
+  if (at < 0) at = keys.findIndex((k) => ["next", "on_unreachable", "on_failure"].includes(k));
+  if (at < 0) at = keys.length;
+  const out: Obj = {};
+  keys.forEach((k, i) => {
+    if (i === at) out[to] = value;
+    if (k !== from) out[k] = obj[k];
+  });
+  if (at === keys.length) out[to] = value;
+  return out;
+}
+
+/** A send's content: one template, or variants (A/B) each person gets one of. */
+type SendContent = "template" | "variants";
+const SEND_CONTENT: { value: SendContent; label: string }[] = [
+  { value: "template", label: "One template" },
+  { value: "variants", label: "A/B variants: each person gets one" },
+];
+
+/** A/B variants: a name, a weight and a template each; the weights add up to 100. */
+function SendVariants({ base, channel, variants, diagnostics }: { base: Path; channel: string; variants: Obj[]; diagnostics?: CanvasDiagnostic[] }) {
+  const { set, type } = useAt(base);
+  const at = pointer(base);
+  const total = variants.reduce((n, v) => n + (typeof v.weight === "number" ? v.weight : 0), 0);
+  // The list as a whole (fewer than two, "template" beside it); weights that do not add up to 100 are said above.
+  const others = (diagnostics ?? []).filter((d) => d.path === `${at}/variants` && d.code !== "split_weights");
+  const taken = new Set(variants.map((v) => v.name));
+  const even = () => {
+    const n = variants.length;
+    const share = Math.floor(100 / n);
+    set(
+      ["variants"],
+      variants.map((v, i) => ({ ...v, weight: share + (i < 100 - share * n ? 1 : 0) })),
+    );
+  };
+  const another = () => {
+    let name = "";
+    for (let n = variants.length; name === "" || taken.has(name); n++) name = n < 26 ? String.fromCharCode(97 + n) : `v${n + 1}`;
+    set(["variants"], [...variants, { name, weight: 0, template: "" }]);
+  };
+  return (
+    <>
+      <p className="ed-hint">Each person gets one variant at random, by weight, always the same one; the run's assignments record which.</p>
+      <ol className="ed-list" aria-label="Variants">
+        {variants.map((v, i) => {
+          const [name, weight, template] = ["name", "weight", "template"].map((k) => diagnosticsAt(diagnostics, `${at}/variants/${i}/${k}`));
+          return (
+            <li key={i} className="ed-item">
+              <div className="ed-item-head">
+                <strong>Variant {i + 1}</strong>
+                <button
+                  type="button"
+                  className="button button-small"
+                  aria-label={`Remove variant ${i + 1}`}
+                  title={variants.length <= 2 ? "An A/B send has two variants at least: choose One template instead" : undefined}
+                  disabled={variants.length <= 2}
+                  onClick={() => set(["variants"], variants.filter((_, j) => j !== i))}
+                >
+                  ✕
+                </button>
+              </div>
+              <div className="ed-pair">
+                <TextInput label="Name" mono value={str(v.name)} invalid={name.length > 0} hint={problemHint(name)} onChange={(nv) => type(["variants", i, "name"], nv)} />
+                <NumberInput label="Weight (%)" min={0} max={100} value={num(v.weight)} invalid={weight.length > 0} hint={problemHint(weight)} onChange={(nv) => type(["variants", i, "weight"], nv ?? 0)} />
+              </div>
+              <TemplatePicker value={str(v.template) ?? ""} channel={channel} problems={problemHint(template)} onChange={(t) => type(["variants", i, "template"], t)} />
+            </li>
+          );
+        })}
+      </ol>
+      <p className={total === 100 ? "ed-hint" : "ed-error"} role="status">
+        The weights add up to {total}%{total === 100 ? "." : ": they must add up to 100."}
+      </p>
+      {others.length > 0 && <p className="ed-error">{others.map((d) => d.message).join("; ")}</p>}
+      <div className="ed-row">
+        <button type="button" className="button button-small" onClick={another}>
+          + Another variant
+        </button>
+        <button type="button" className="button button-small" onClick={even} disabled={variants.length === 0}>
+          Even out
+        </button>
+      </div>
+    </>
+  );
+}
+
+function SendForm({ base, diagnostics }: FormProps) {
+  const { edit } = useEditor();
   const { get, set, type } = useAt(base);
   const step = get([]) as Obj;
   const id = String(step.id);
   const channel = str(step.channel) ?? "email";
+  const variants = Array.isArray(step.variants) ? (step.variants as Obj[]) : undefined;
+  const content: SendContent = variants ? "variants" : "template";
+  const setContent = (c: SendContent) => {
+    if (c === content) return;
+    if (c === "variants") {
+      // The template chosen so far is the first variant's.
+      const first = str(step.template) ?? "";
+      edit(base, replaceKey(step, "template", "variants", [{ name: "a", weight: 50, template: first }, { name: "b", weight: 50, template: "" }]));
+    } else {
+      edit(base, replaceKey(step, "variants", "template", str(variants?.[0]?.template) ?? ""));
+    }
+  };
+  const template = diagnosticsAt(diagnostics, `${pointer(base)}/template`);
   return (
     <>
       <Select
@@ -556,7 +671,12 @@ function SendForm({ base }: { base: Path }) {
         onChange={(v) => set(["channel"], v)}
         hint={CHANNEL_HINT[channel]}
       />
-      <TemplatePicker value={str(step.template) ?? ""} channel={channel} onChange={(v) => type(["template"], v)} />
+      <Select label="Content" value={content} options={SEND_CONTENT} onChange={setContent} />
+      {variants ? (
+        <SendVariants base={base} channel={channel} variants={variants} diagnostics={diagnostics} />
+      ) : (
+        <TemplatePicker value={str(step.template) ?? ""} channel={channel} problems={problemHint(template)} onChange={(v) => type(["template"], v)} />
+      )}
       <NextSelect label="Then" value={step.next} onChange={(v) => set(["next"], v)} at={{ source: id, output: "next" }} />
       <NextSelect
         label={`If they cannot be reached (${UNREACHABLE[channel] ?? UNREACHABLE.email})`}
@@ -573,6 +693,189 @@ function SendForm({ base }: { base: Path }) {
         at={"on_failure" in step ? { source: id, output: "failed" } : undefined}
         hint="Routed: the run waits at the send for the message's outcome."
       />
+    </>
+  );
+}
+
+/** Variables a task's title and body can insert: what templates see (objects aside), traits, the entry event's properties. */
+const OBJECT_VARIABLES = ["traits", "event", "run", "unsubscribe_url"];
+
+/**
+ * A Liquid text (a task's title, its body): an input or a text area; `onFocus` tells the form
+ * where variables go. Its problems show in place of its hint.
+ */
+function LiquidField({
+  label,
+  value,
+  onChange,
+  onFocus,
+  inputRef,
+  multiline,
+  placeholder,
+  hint,
+  problems,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  onFocus: () => void;
+  inputRef: (el: HTMLInputElement | HTMLTextAreaElement | null) => void;
+  multiline?: boolean;
+  placeholder?: string;
+  hint?: ReactNode;
+  problems: CanvasDiagnostic[];
+}) {
+  const id = useId();
+  const common = {
+    id,
+    value,
+    placeholder,
+    spellCheck: false,
+    "aria-invalid": problems.length > 0 || undefined,
+    onFocus,
+  };
+  return (
+    <Field label={label} hint={problemHint(problems, hint)} id={id}>
+      {multiline ? (
+        <textarea {...common} ref={inputRef} rows={3} onChange={(e) => onChange(e.target.value)} />
+      ) : (
+        <input {...common} ref={inputRef} autoComplete="off" onChange={(e) => onChange(e.target.value)} />
+      )}
+    </Field>
+  );
+}
+
+/** A wait_for step for what became of task step `task`: its Task Completed or Task Declined (told apart from other tasks' by `node`), up to `timeout`. */
+export function taskOutcomeStep(task: string, id: string, timeout = "3d"): Step {
+  const on = (event: string) => ({ event, filter: { property: "node", op: "eq" as const, value: task } });
+  return { id, type: "wait_for", events: [on("Task Completed"), on("Task Declined")], timeout };
+}
+
+type TaskText = "title" | "body";
+
+function TaskForm({ base, diagnostics }: FormProps) {
+  const { doc, names, apply, select } = useEditor();
+  const session = useSession();
+  const { get, set, type } = useAt(base);
+  const step = get([]) as Obj;
+  const id = String(step.id);
+  const at = pointer(base);
+  const problems = (key: string) => diagnosticsAt(diagnostics, `${at}/${key}`);
+  const fields = useRef<Partial<Record<TaskText, HTMLInputElement | HTMLTextAreaElement | null>>>({});
+  const [last, setLast] = useState<TaskText>("title");
+  const caret = useRef<{ field: TaskText; at: number } | null>(null);
+  const title = str(step.title) ?? "";
+  const body = str(step.body) ?? "";
+  // After an insertion, the caret goes after what was inserted.
+  useEffect(() => {
+    const c = caret.current;
+    if (!c) return;
+    caret.current = null;
+    const el = fields.current[c.field];
+    el?.focus();
+    el?.setSelectionRange(c.at, c.at);
+  }, [title, body]);
+  /** An optional text: empty, it is left out (the server refuses an empty one). */
+  const optional = (key: string) => (v: string) => type([key], v === "" ? undefined : v);
+  const write = (field: TaskText, v: string) => (field === "title" ? type(["title"], v) : optional("body")(v));
+  const field = (f: TaskText) => (f === "title" ? title : body);
+  const insert = (liquid: string) => {
+    const value = field(last);
+    const el = fields.current[last];
+    const start = el?.selectionStart ?? value.length;
+    const end = el?.selectionEnd ?? value.length;
+    caret.current = { field: last, at: start + liquid.length };
+    write(last, value.slice(0, start) + liquid + value.slice(end));
+  };
+  const variables = [
+    ...names.template_variables.filter((v) => !OBJECT_VARIABLES.includes(v)),
+    ...names.traits.map((t) => `traits.${t}`),
+    ...propertyPaths(names, entryEvent(doc)).map((p) => `event.${p}`),
+  ];
+  const me = session?.user?.email;
+  const due = str(step.due);
+  const waitFor = () => {
+    const wait = uniqueId(`${id}-done`, stepIds(doc));
+    apply(insertSteps(doc, [taskOutcomeStep(id, wait, due)], { source: id, output: "next" }));
+    select(wait);
+  };
+  return (
+    <>
+      <p className="ed-hint">
+        Puts a task about the person in the Tasks inbox, for a teammate to act on (call them, check their account); the run goes on at once.
+      </p>
+      <LiquidField
+        label="Title"
+        value={title}
+        placeholder="Call {{ traits.name }}"
+        inputRef={(el) => void (fields.current.title = el)}
+        onFocus={() => setLast("title")}
+        onChange={(v) => write("title", v)}
+        problems={problems("title")}
+        hint="Liquid, as templates: {{ traits.name }}, {{ event.plan }}. Required."
+      />
+      <LiquidField
+        label="Body (optional)"
+        multiline
+        value={body}
+        placeholder="What to do, and what to say"
+        inputRef={(el) => void (fields.current.body = el)}
+        onFocus={() => setLast("body")}
+        onChange={(v) => write("body", v)}
+        problems={problems("body")}
+        hint="Liquid, as the title."
+      />
+      {variables.length > 0 && (
+        <div className="ed-field">
+          <span className="ed-label">Insert a variable (into the {last})</span>
+          <ul className="ed-chips" aria-label="Variables">
+            {variables.map((v) => (
+              <li key={v}>
+                <button type="button" className="chip" onClick={() => insert(`{{ ${v} }}`)}>
+                  {v}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <TextInput
+        label="Assignee (optional)"
+        value={str(step.assignee)}
+        placeholder={me ?? "sam@acme.test"}
+        list={me ? [me] : undefined}
+        invalid={problems("assignee").length > 0}
+        hint={problemHint(problems("assignee"), "A user's email: the task is theirs (“Mine” on the Tasks page).")}
+        onChange={optional("assignee")}
+      />
+      <TextInput
+        label="Team (optional)"
+        value={str(step.team)}
+        placeholder="sales"
+        invalid={problems("team").length > 0}
+        hint={problemHint(problems("team"), "The Tasks page lists a team's tasks. With neither an assignee nor a team, the task is anyone's.")}
+        onChange={optional("team")}
+      />
+      <DurationInput
+        label="Due after (optional)"
+        value={due}
+        invalid={problems("due").length > 0}
+        hint={problemHint(problems("due"), "How long after the task is made it is due (overdue tasks are marked in the inbox); empty: no due date.")}
+        onChange={(v) => type(["due"], v)}
+      />
+      <NextSelect label="Then" value={step.next} onChange={(v) => set(["next"], v)} at={{ source: id, output: "next" }} />
+      <div className="ed-field">
+        <span className="ed-label">When it is done</span>
+        <p className="ed-hint">
+          Completing or declining the task is a Task Completed or Task Declined event on the person (with its note), which a Wait for step takes: filter on
+          the property node = {id} to tell this task from others.
+        </p>
+        <div>
+          <button type="button" className="button button-small" onClick={waitFor}>
+            + Wait for its outcome
+          </button>
+        </div>
+      </div>
     </>
   );
 }
@@ -668,7 +971,7 @@ function WebhookForm({ base }: { base: Path }) {
 }
 
 /** The form of the selected node: its kind, id, fields, delete, and its JSON. */
-export function NodeForm({ nodeId, onClose }: { nodeId: string; onClose: () => void }) {
+export function NodeForm({ nodeId, onClose, diagnostics }: { nodeId: string; onClose: () => void; diagnostics?: CanvasDiagnostic[] }) {
   const { doc, apply, select } = useEditor();
   const path = nodePath(doc, nodeId);
   if (!path) return <p className="muted">This step is gone.</p>;
@@ -682,7 +985,18 @@ export function NodeForm({ nodeId, onClose }: { nodeId: string; onClose: () => v
   }
   const step = getIn(doc, path) as Obj;
   const kind = (typeof step.type === "string" && step.type in KINDS ? step.type : "wait") as keyof typeof KINDS;
-  const Body = { wait: WaitForm, wait_for: WaitForForm, branch: BranchForm, split: SplitForm, send: SendForm, update: UpdateForm, webhook: WebhookForm, exit: ExitForm, entry: ExitForm }[kind];
+  const Body: (props: FormProps) => ReactNode = {
+    wait: WaitForm,
+    wait_for: WaitForForm,
+    branch: BranchForm,
+    split: SplitForm,
+    send: SendForm,
+    update: UpdateForm,
+    webhook: WebhookForm,
+    task: TaskForm,
+    exit: ExitForm,
+    entry: ExitForm,
+  }[kind];
   return (
     <div className="ed-panel-body">
       <FormHead
@@ -696,7 +1010,7 @@ export function NodeForm({ nodeId, onClose }: { nodeId: string; onClose: () => v
       />
       <div className="ed-form" key={nodeId}>
         <StepIdField id={String(step.id)} />
-        <Body base={path} />
+        <Body base={path} diagnostics={diagnostics} />
         <RawJson what={`step ${step.id}`} value={step} onChange={(v) => apply(replaceStep(doc, nodeId, v))} />
       </div>
     </div>

@@ -60,7 +60,7 @@ function fakeServer(doc: JourneyDocument, extra: Record<string, (body: unknown) 
       200,
       {
         templates: [
-          { id: "consultation-invite", subject: "Talk to us", html: "<p>Hi</p>", text: "Hi", sms: "", push: {}, category: "marketing", updated_at: "" },
+          { id: "consultation-invite", subject: "Talk to us", html: "<p>Hi</p>", text: "Hi", sms: "", push: {}, in_app: {}, category: "marketing", updated_at: "" },
           {
             id: "consultation-reminder",
             subject: "Still there?",
@@ -68,6 +68,7 @@ function fakeServer(doc: JourneyDocument, extra: Record<string, (body: unknown) 
             text: "Hi",
             sms: "Still there, {{ traits.firstName }}?",
             push: { title: "Still there?", body: "{{ traits.firstName }}, the offer stands.", link: "myapp://offer" },
+            in_app: { placement: "home", layout: "modal", title: "Your consultation is waiting", body: "{{ traits.firstName }}, book a free call.", button: "Book", link: "https://acme.test/book" },
             category: "marketing",
             updated_at: "",
           },
@@ -181,7 +182,7 @@ describe("a form edit changes exactly its field", () => {
 
   test("send: the picker offers the templates of every page of the list", async () => {
     const doc = example("consultation.json");
-    const page = (id: string, next: string | null) => [200, { templates: [{ id, subject: `Subject of ${id}`, html: "", text: "Hi", sms: "", push: {}, category: "marketing", updated_at: "" }], next_cursor: next }] as [number, unknown];
+    const page = (id: string, next: string | null) => [200, { templates: [{ id, subject: `Subject of ${id}`, html: "", text: "Hi", sms: "", push: {}, in_app: {}, category: "marketing", updated_at: "" }], next_cursor: next }] as [number, unknown];
     let asked = 0;
     const { container, calls } = renderEditor(doc, {
       extra: { "GET /api/templates": () => [page("consultation-invite", "consultation-invite"), page("later-one", "later-one"), page("zz-last", null)][asked++] ?? [500, {}] },
@@ -232,7 +233,7 @@ describe("a form edit changes exactly its field", () => {
     await selectNode(container, "remind");
     const form = screen.getByRole("tabpanel");
     const channel = within(form).getByLabelText("Channel") as HTMLSelectElement;
-    expect([...channel.options].map((o) => o.textContent)).toEqual(["Email", "SMS", "Push"]);
+    expect([...channel.options].map((o) => o.textContent)).toEqual(["Email", "SMS", "Push", "In-app"]);
     fireEvent.change(channel, { target: { value: "sms" } });
     expect(within(form).getByText(/to the person's phone trait/)).toBeTruthy();
     expect(within(form).getByText("If they cannot be reached (no phone number)")).toBeTruthy();
@@ -275,6 +276,104 @@ describe("a form edit changes exactly its field", () => {
     fireEvent.change(select, { target: { value: "consultation-invite" } });
     expect(await within(preview).findByText("No push notification: the template has no push title or body.")).toBeTruthy();
     expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step remind /channel: "email" -> "push"', '~ step remind /template: "consultation-reminder" -> "consultation-invite"']);
+  });
+
+  test("send: the channel in-app, which needs no address, with the template's message previewed; templates without one are said so", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc, {
+      extra: {
+        "POST /api/template-preview": (body) => {
+          const { template } = body as Schemas["PreviewRequest"];
+          const part = (src = "") => ({ rendered: `${src.replace("{{ traits.firstName }}", "Ada")}\n` });
+          const push = { title: part(), body: part(), link: part(), image: part() };
+          const a = template.in_app ?? {};
+          const in_app = { title: part(a.title), body: part(a.body), button: part(a.button), link: part(a.link), image: part(a.image) };
+          return [200, { subject: part(template.subject), html: part(""), text: part(""), sms: part(""), sms_segments: 0, push, in_app, context: {} }];
+        },
+      },
+    });
+    await selectNode(container, "remind");
+    const form = screen.getByRole("tabpanel");
+    fireEvent.change(within(form).getByLabelText("Channel"), { target: { value: "in_app" } });
+    expect(within(form).getByText(/for the person's next visit to the website or app, until they click or dismiss it: no address needed/)).toBeTruthy();
+    expect(within(form).getByText("If they cannot be reached (never for in-app messages)")).toBeTruthy();
+    // The list says which templates have an in-app message, by its title; the preview is the message, trimmed as it is kept.
+    const select = within(form).getByLabelText("Template");
+    await waitFor(() =>
+      expect(within(select).getAllByRole("option").map((o) => o.textContent)).toEqual(["Choose a template…", "consultation-invite (no in-app message)", "consultation-reminder — Your consultation is waiting"]),
+    );
+    const preview = within(form).getByRole("region", { name: "Preview" });
+    expect((await within(preview).findByText("Your consultation is waiting")).tagName).toBe("STRONG");
+    expect(within(preview).getByText("Modal, in the place “home”")).toBeTruthy();
+    expect(within(preview).getByText("Ada, book a free call.")).toBeTruthy();
+    expect(within(preview).getByText("Book opens: https://acme.test/book")).toBeTruthy();
+    expect(calls.find((c) => c.path === "/api/template-preview")?.body).toMatchObject({ template: { in_app: { title: "Your consultation is waiting", layout: "modal" } } });
+    // A template without one says so in the preview too.
+    fireEvent.change(select, { target: { value: "consultation-invite" } });
+    expect(await within(preview).findByText("No in-app message: the template has no in-app title or body.")).toBeTruthy();
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(['~ step remind /channel: "email" -> "in_app"', '~ step remind /template: "consultation-reminder" -> "consultation-invite"']);
+  });
+
+  test("send: A/B variants, each with its name, weight and template; the weights must add up to 100; the validator's problems at their variant; back to one template", async () => {
+    const doc = example("consultation.json");
+    const message = 'template "consultation-invite" has no SMS text';
+    const { container, calls } = renderEditor(doc, {
+      extra: {
+        "POST /api/journeys/validate": (body) => {
+          const remind = (body as JourneyDocument).steps[2] as { variants?: { template: string }[] };
+          const i = remind.variants?.findIndex((v) => v.template === "consultation-invite") ?? -1;
+          const diagnostics = i >= 0 ? [{ node: "remind", path: `/steps/2/variants/${i}/template`, code: "template_missing_channel", severity: "error", message }] : [];
+          return [200, { valid: diagnostics.length === 0, diagnostics }];
+        },
+      },
+    });
+    await selectNode(container, "remind");
+    const form = screen.getByRole("tabpanel");
+    const content = within(form).getByLabelText("Content") as HTMLSelectElement;
+    expect([...content.options].map((o) => o.textContent)).toEqual(["One template", "A/B variants: each person gets one"]);
+    fireEvent.change(content, { target: { value: "variants" } });
+    // The template chosen so far is the first variant's.
+    const variants = () => within(within(form).getByRole("list", { name: "Variants" })).getAllByRole("listitem");
+    expect(variants()).toHaveLength(2);
+    const [a, b] = variants();
+    await waitFor(() => expect((within(a).getByLabelText("Template") as HTMLSelectElement).value).toBe("consultation-reminder"));
+    expect((within(b).getByLabelText("Template") as HTMLSelectElement).value).toBe("");
+    expect(within(b).getByRole("button", { name: "Remove variant 2" }).hasAttribute("disabled")).toBe(true);
+    fireEvent.change(within(a).getByLabelText("Name"), { target: { value: "short" } });
+    fireEvent.change(within(b).getByLabelText("Name"), { target: { value: "long" } });
+    fireEvent.change(within(b).getByLabelText("Template"), { target: { value: "consultation-invite" } });
+    fireEvent.change(within(a).getByLabelText("Weight (%)"), { target: { value: "70" } });
+    expect(within(form).getByText("The weights add up to 120%: they must add up to 100.").className).toBe("ed-error");
+    fireEvent.change(within(b).getByLabelText("Weight (%)"), { target: { value: "30" } });
+    expect(within(form).getByText("The weights add up to 100%.").className).toBe("ed-hint");
+    // The validator's problem with a variant's template shows under its picker.
+    const picker = within(b).getByLabelText("Template");
+    await waitFor(() => expect(within(b).getByText(message)).toBeTruthy());
+    expect(picker.getAttribute("aria-invalid")).toBe("true");
+    expect(within(a).queryByText(message)).toBeNull();
+    // A third variant, then gone again.
+    fireEvent.click(within(form).getByRole("button", { name: "+ Another variant" }));
+    expect(variants()).toHaveLength(3);
+    expect((within(variants()[2]).getByLabelText("Name") as HTMLInputElement).value).toBe("c");
+    fireEvent.click(within(variants()[2]).getByRole("button", { name: "Remove variant 3" }));
+    await waitFor(() => expect(card(container, "remind").querySelector(".card-text")?.textContent).toBe("Email: A/B short 70% · long 30%"));
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    const remind = body.steps[2];
+    expect(remind).toEqual({
+      id: "remind",
+      type: "send",
+      channel: "email",
+      variants: [
+        { name: "short", weight: 70, template: "consultation-reminder" },
+        { name: "long", weight: 30, template: "consultation-invite" },
+      ],
+    });
+    // In the template's place.
+    expect(Object.keys(remind)).toEqual(["id", "type", "channel", "variants"]);
+    // Back to one template: the first variant's, and the document is the file again.
+    fireEvent.change(content, { target: { value: "template" } });
+    expect(within(form).queryByRole("list", { name: "Variants" })).toBeNull();
+    expect(changes(doc, await saved(calls, doc.id))).toEqual([]);
   });
 
   test("split: a weight", async () => {
@@ -483,9 +582,9 @@ test("the condition builder writes the documentation's JSON: the consultation en
   fireEvent.change(within(history).getAllByLabelText("History: count").at(-1) as HTMLElement, { target: { value: "0" } });
 
   // and reachable by email
-  pickFrom(filter(), "+ Add condition", "Reachable (email, SMS or push)");
+  pickFrom(filter(), "+ Add condition", "Reachable (email, SMS, push or in-app)");
   const reachable = within(filter()).getByLabelText("Reachable by: channel") as HTMLSelectElement;
-  expect([...reachable.options].map((o) => o.textContent)).toEqual(["email", "SMS", "push"]);
+  expect([...reachable.options].map((o) => o.textContent)).toEqual(["email", "SMS", "push", "in-app"]);
   expect(reachable.value).toBe("email");
 
   const body = (await saved(calls, doc.id)) as JourneyDocument;
@@ -494,18 +593,23 @@ test("the condition builder writes the documentation's JSON: the consultation en
   expect(JSON.stringify((body.entry as { filter: unknown }).filter)).toBe(JSON.stringify(want));
 });
 
-test("a reachable condition names its channel: email, SMS or push", async () => {
+test("a reachable condition names its channel: email, SMS, push or in-app (always true)", async () => {
   const doc = { ...example("consultation.json"), entry: { event: "Page Viewed", reentry: { after: "30d" } } } as JourneyDocument;
   const { container, calls } = renderEditor(doc);
   await selectNode(container, ENTRY_ID);
   const filter = () => within(screen.getByRole("tabpanel")).getByRole("region", { name: "Only if (filter)" });
-  pickFrom(filter(), "+ Add a condition", "Reachable (email, SMS or push)");
+  pickFrom(filter(), "+ Add a condition", "Reachable (email, SMS, push or in-app)");
   fireEvent.change(within(filter()).getByLabelText("Reachable by: channel"), { target: { value: "sms" } });
   let body = (await saved(calls, doc.id)) as JourneyDocument;
   expect((body.entry as { filter: unknown }).filter).toEqual({ reachable: "sms" });
   fireEvent.change(within(filter()).getByLabelText("Reachable by: channel"), { target: { value: "push" } });
   body = (await saved(calls, doc.id)) as JourneyDocument;
   expect((body.entry as { filter: unknown }).filter).toEqual({ reachable: "push" });
+  expect(within(filter()).queryByText(/always true/)).toBeNull();
+  fireEvent.change(within(filter()).getByLabelText("Reachable by: channel"), { target: { value: "in_app" } });
+  expect(within(filter()).getByText("always true: an in-app message waits for the person's next visit, no address needed")).toBeTruthy();
+  body = (await saved(calls, doc.id)) as JourneyDocument;
+  expect((body.entry as { filter: unknown }).filter).toEqual({ reachable: "in_app" });
 });
 
 describe("unsaved changes", () => {
@@ -651,13 +755,103 @@ describe("keyboard", () => {
   });
 });
 
+describe("task steps", () => {
+  test("added from the palette: its form writes the title (variables inserted at the cursor), body, assignee, team and due; its card says what and for whom", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc);
+    const palette = screen.getByRole("navigation", { name: "Palette" });
+    await selectNode(container, "invite");
+    fireEvent.click(within(palette).getByRole("button", { name: "Add Task" }));
+    await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "task" })).toBeTruthy());
+    const form = screen.getByRole("tabpanel");
+    const title = within(form).getByLabelText("Title") as HTMLInputElement;
+    fireEvent.change(title, { target: { value: "Call  today" } });
+    title.setSelectionRange(5, 5);
+    fireEvent.focus(title);
+    // The traits the data has, and the entry event's properties.
+    const chips = within(within(form).getByRole("list", { name: "Variables" }))
+      .getAllByRole("button")
+      .map((b) => b.textContent);
+    expect(chips).toEqual(["traits.plan", "traits.email", "event.path", "event.referrer", "event.url"]);
+    fireEvent.click(within(form).getByRole("button", { name: "traits.email" }));
+    expect(title.value).toBe("Call {{ traits.email }} today");
+    const body = within(form).getByLabelText("Body (optional)") as HTMLTextAreaElement;
+    fireEvent.change(body, { target: { value: "They looked at " } });
+    fireEvent.focus(body);
+    expect(within(form).getByText("Insert a variable (into the body)")).toBeTruthy();
+    fireEvent.click(within(form).getByRole("button", { name: "event.path" }));
+    expect(body.value).toBe("They looked at {{ event.path }}");
+    fireEvent.change(within(form).getByLabelText("Assignee (optional)"), { target: { value: "sam@acme.test" } });
+    fireEvent.change(within(form).getByLabelText("Team (optional)"), { target: { value: "sales" } });
+    fireEvent.change(within(form).getByLabelText("Due after (optional): number"), { target: { value: "1" } });
+    await waitFor(() =>
+      expect(card(container, "task").querySelector(".card-text")?.textContent).toBe("Task: Call {{ traits.email }} today — for sam@acme.test (team sales), due in 1 day"),
+    );
+    let saved_ = (await saved(calls, doc.id)) as JourneyDocument;
+    expect(saved_.steps.map((s) => s.id)).toEqual(["invite", "task", "booked", "remind"]);
+    expect(saved_.steps[1]).toEqual({
+      id: "task",
+      type: "task",
+      title: "Call {{ traits.email }} today",
+      next: "booked",
+      body: "They looked at {{ event.path }}",
+      assignee: "sam@acme.test",
+      team: "sales",
+      due: "1d",
+    });
+    // An optional text emptied is left out (the server refuses an empty one).
+    fireEvent.change(within(form).getByLabelText("Team (optional)"), { target: { value: "" } });
+    fireEvent.change(body, { target: { value: "" } });
+    saved_ = (await saved(calls, doc.id)) as JourneyDocument;
+    expect(saved_.steps[1]).toEqual({ id: "task", type: "task", title: "Call {{ traits.email }} today", next: "booked", assignee: "sam@acme.test", due: "1d" });
+  });
+
+  test("the validator's problems show at their fields; + Wait for its outcome adds a wait for its Task Completed or Task Declined", async () => {
+    const task = { id: "call", type: "task", title: "Call {{ trait.name }}", team: "sales", due: "2d", next: "booked" } as const;
+    const base = example("consultation.json");
+    const doc = { ...base, steps: [{ ...base.steps[0], next: "call" }, task, ...base.steps.slice(1)] } as JourneyDocument;
+    const message = "the task title uses trait, which templates do not have (they have traits, event, event_name, journey, profile_id, run)";
+    const { container, calls } = renderEditor(doc, {
+      extra: {
+        "POST /api/journeys/validate": (body) => {
+          const steps = (body as JourneyDocument).steps;
+          const i = steps.findIndex((s) => s.id === "call");
+          const bad = i >= 0 && (steps[i] as { title: string }).title.includes("trait.");
+          const diagnostics = bad ? [{ node: "call", path: `/steps/${i}/title`, code: "unknown_template_variable", severity: "error", message }] : [];
+          return [200, { valid: !bad, diagnostics }];
+        },
+      },
+    });
+    await selectNode(container, "call");
+    const form = screen.getByRole("tabpanel");
+    const title = within(form).getByLabelText("Title");
+    const field = title.closest(".ed-field") as HTMLElement;
+    await waitFor(() => expect(within(field).getByText(message).className).toBe("ed-error"));
+    expect(title.getAttribute("aria-invalid")).toBe("true");
+    expect(within(form).getByLabelText("Team (optional)").getAttribute("aria-invalid")).toBeNull();
+    fireEvent.change(title, { target: { value: "Call {{ traits.name }}" } });
+    await waitFor(() => expect(within(field).queryByText(message)).toBeNull());
+    expect(title.getAttribute("aria-invalid")).toBeNull();
+
+    fireEvent.click(within(form).getByRole("button", { name: "+ Wait for its outcome" }));
+    await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "call-done" })).toBeTruthy());
+    await waitFor(() => expect(card(container, "call-done").querySelector(".card-text")?.textContent).toBe("Wait up to 2 days for Task Completed or Task Declined"));
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect(body.steps.map((s) => s.id)).toEqual(["invite", "call", "call-done", "booked", "remind"]);
+    expect(body.steps[1]).toMatchObject({ next: "call-done" });
+    const on = (event: string) => ({ event, filter: { property: "node", op: "eq", value: "call" } });
+    // Up to the task's due; then on where the task went.
+    expect(body.steps[2]).toEqual({ id: "call-done", type: "wait_for", events: [on("Task Completed"), on("Task Declined")], timeout: "2d", timeout_next: "booked" });
+  });
+});
+
 describe("the palette and the canvas", () => {
   test("every entry and step type is in the palette; a click adds after the selected step and opens its form", async () => {
     const doc = example("consultation.json");
     const { container, calls } = renderEditor(doc);
     const palette = screen.getByRole("navigation", { name: "Palette" });
     for (const label of ["Event", "Trait change", "API", "Schedule", "Date"]) expect(within(palette).getByRole("button", { name: label })).toBeTruthy();
-    for (const label of ["Wait", "Wait for", "Branch", "Split", "Send", "Update", "Webhook", "Exit"]) expect(within(palette).getByRole("button", { name: `Add ${label}` })).toBeTruthy();
+    for (const label of ["Wait", "Wait for", "Branch", "Split", "Send", "Update", "Webhook", "Task", "Exit"]) expect(within(palette).getByRole("button", { name: `Add ${label}` })).toBeTruthy();
     await selectNode(container, "invite");
     fireEvent.click(within(palette).getByRole("button", { name: "Add Wait" }));
     await waitFor(() => expect(within(screen.getByRole("tabpanel")).getByRole("heading", { name: "wait" })).toBeTruthy());

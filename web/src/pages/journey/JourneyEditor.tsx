@@ -655,7 +655,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
                 (!readable.ok ? (
                   <p className="muted">Fix the document's JSON first.</p>
                 ) : primary ? (
-                  <StepForm key={primary} nodeId={primary} onClose={closeForm} />
+                  <StepForm key={primary} nodeId={primary} onClose={closeForm} diagnostics={diagnostics} />
                 ) : selection.size > 1 ? (
                   <div className="ed-panel-body">
                     <h2>{selection.size} selected</h2>
