@@ -1,6 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-/** `npx vite` answers /api and /v1 from a running server: WAYFARER_URL, by default the server's own default address. */
+/**
+ * `npx vite` answers /api, /v1 and uploaded images (/a/) from a running server: WAYFARER_URL, by
+ * default the server's own default address.
+ */
 const server = process.env.WAYFARER_URL ?? "http://127.0.0.1:8420";
 
 export default defineConfig({
@@ -19,7 +22,7 @@ export default defineConfig({
     },
   },
   // The example journeys (../examples) are part of the page's empty state.
-  server: { fs: { allow: [".."] }, proxy: { "/api": server, "/v1": server } },
+  server: { fs: { allow: [".."] }, proxy: { "/api": server, "/v1": server, "/a/": server } },
   test: {
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test-setup.ts"],

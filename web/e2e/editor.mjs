@@ -5,8 +5,8 @@
 // a 3-day timeout, a reminder), publishes it, sends events through the Segment API, moves the
 // server's manual clock, sees the counts on the cards change, pauses and resumes it, runs a
 // backtest from the editor and sees its simulated counts, and stops it. On a journey applied as
-// code, it turns quiet hours and a frequency cap on (the validator's problems shown at their
-// fields) and saves them in the draft. On another, it adds a task step (with a wait for its
+// code, it turns quiet hours and a frequency cap on and sets a priority (the validator's problems
+// shown at their fields) and saves them in the draft. On another, it adds a task step (with a wait for its
 // outcome) and turns a send into an A/B test of two templates, and saves them in the draft. A
 // screenshot of each state goes to $SCREENSHOTS.
 //
@@ -356,6 +356,47 @@ test("frequency cap: turned on in the journey's settings, a problem shown at its
   // The quiet hours saved before are still there; the live version is still the file.
   assert.deepEqual(saved.draft.quiet_hours, { from: "22:00", to: "07:30", then: "skip" });
   assert.equal(saved.published.document.cap, undefined);
+});
+
+test("priority: set in the journey's settings, a problem shown at its field, saved in the draft beside the cap; 0 leaves it out", async () => {
+  const id = `${journeyId}-code`;
+  await page.goto(`${ui}/journeys/${id}`);
+  await page.locator(".card-text", { hasText: "Email: consultation-invite" }).waitFor();
+  const priority = panel().getByLabel("Priority", { exact: true });
+  const field = panel().locator(".ed-field", { has: page.getByLabel("Priority", { exact: true }) });
+  assert.equal(await priority.inputValue(), "");
+  await field.getByText("only the marketing messages of the highest priority go", { exact: false }).waitFor();
+  // Beyond the range: the server's validator says so at the field.
+  await priority.fill("5000");
+  await field.getByText('"priority" is a whole number from -1000 to 1000 (higher wins; default 0)').waitFor();
+  assert.equal(await priority.getAttribute("aria-invalid"), "true");
+  await priority.fill("10");
+  await page.getByRole("button", { name: /^Problems: (No problems found|\d+ warnings?)$/ }).waitFor();
+  assert.equal(await priority.getAttribute("aria-invalid"), null);
+  await field.getByText("only the marketing messages of the highest priority go", { exact: false }).waitFor();
+  // Said beside the graph.
+  await page.locator(".overview-fold > summary").click();
+  const overview = page.getByRole("region", { name: "Journey-wide settings" });
+  await overview.getByText("10, above the default 0").waitFor();
+  await checkAccessible(page, "the journey's settings with a priority");
+  await shot("15-priority");
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await page.getByText("Draft saved").waitFor();
+  let saved = await call("GET", `/api/journeys/${id}`);
+  assert.equal(saved.draft.priority, 10);
+  // The cap and quiet hours saved before are still there; the live version is still the file.
+  assert.deepEqual(saved.draft.cap, { max: 2, within: "7w" });
+  assert.deepEqual(saved.draft.quiet_hours, { from: "22:00", to: "07:30", then: "skip" });
+  assert.equal(saved.published.document.priority, undefined);
+  // 0 is the default: the draft has no priority then.
+  await priority.fill("0");
+  await overview.getByText("10, above the default 0").waitFor({ state: "detached" });
+  const put = page.waitForResponse((r) => r.request().method() === "PUT" && new URL(r.url()).pathname === `/api/journeys/${id}`);
+  await page.getByRole("button", { name: "Save draft" }).click();
+  assert.equal((await put).status(), 200);
+  saved = await call("GET", `/api/journeys/${id}`);
+  assert.equal("priority" in saved.draft, false);
+  assert.deepEqual(saved.draft.cap, { max: 2, within: "7w" });
 });
 
 test("a task step and a send with A/B variants, added by clicking, saved in the draft as the journey language has them", async () => {

@@ -196,6 +196,14 @@ test("a modal is a dialog over the page, its button focused; Escape closes it an
   assert.equal(await p.locator("[data-wayfarer-message]").count(), 1);
   await checkAccessible(p, "a page with an in-app modal");
   await screenshot(p, "in-app-modal");
+  // The focus stays in the dialog: Tab and Shift+Tab go round its buttons, never to the page.
+  const focused = () => p.evaluate(() => document.querySelector("[data-wayfarer-message]")?.shadowRoot?.activeElement?.textContent ?? null);
+  await p.keyboard.press("Tab");
+  assert.equal(await focused(), "\u00d7", "Tab goes to Close");
+  await p.keyboard.press("Tab");
+  assert.equal(await focused(), "Take the survey", "and round again, not to the page behind");
+  await p.keyboard.press("Shift+Tab");
+  assert.equal(await focused(), "\u00d7");
 
   await p.keyboard.press("Escape");
   await dialog.waitFor({ state: "detached" });

@@ -6,18 +6,22 @@
 // webhook.allow_private is on), for a failed message. A template with SMS text only, one with a
 // push notification only and one with an in-app message only are made in the editor, and a French
 // translation of another. A journey with a task step puts a task in the inbox for a lead of this
-// run, which the Tasks page completes.
+// run, which the Tasks page completes. An image (a PNG made here, unique to the run) is uploaded on
+// the Content page, its picture loaded from the server, and its address put into a template; a
+// text file is refused with the server's words.
 //
 //   WAYFARER_URL    the server (default http://127.0.0.1:8420). A server that does not serve
 //                   the web interface itself (built before it embedded web/dist) gets a
-//                   `vite preview` of web/dist in front of it, proxying /api and /v1 to it.
+//                   `vite preview` of web/dist in front of it, proxying /api, /v1 and /a/ to it.
 //   WAYFARER_TOKEN  its admin token (required)
 //   SCREENSHOTS     where the screenshots go (default web/e2e/screenshots)
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 //
 // Run from web/: npm run e2e:pages. The server's testing.manual_clock may be on or off.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
+import { crc32, deflateSync } from "node:zlib";
 import { apiClient, checkAccessible, example, openBrowser, previewDist, screenshot } from "./lib/browser.mjs";
 
 const server = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
@@ -497,7 +501,9 @@ test("Tasks: a journey's task step puts a task in the inbox; completed there wit
   await item.waitFor();
   await p.getByRole("status").filter({ hasText: "1 task shown, that is all" }).waitFor();
   await item.getByText("About the pro plan.").waitFor();
-  assert.equal(await item.getByRole("link", { name: `person ${task.profile_id}` }).getAttribute("href"), `/people/${task.profile_id}`);
+  // About whom, by name (first name here: no name or last name trait).
+  assert.equal(task.person.traits.firstName, "Grace");
+  assert.equal(await item.getByRole("link", { name: "Grace", exact: true }).getAttribute("href"), `/people/${task.profile_id}`);
   assert.equal(await item.getByRole("link", { name: journey }).getAttribute("href"), `/journeys/${journey}`);
   await item.getByText(`team ${team}`).waitFor();
   await checkAccessible(p, "Tasks");
@@ -537,6 +543,122 @@ test("Tasks: a journey's task step puts a task in the inbox; completed there wit
   await mine.getByText("0 open of 1", { exact: false }).waitFor();
   await p.getByRole("region", { name: "Timeline" }).getByRole("button", { name: "Task Completed", exact: true }).waitFor();
   await checkAccessible(p, "a person's page with a task");
+});
+
+/**
+ * A PNG of `width`×`height` pixels of one colour, with `note` in a text chunk (so that each run's
+ * bytes, and so its image, are its own: the same bytes are the same image).
+ */
+function png(width, height, [r, g, b], note) {
+  const chunk = (type, data) => {
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(data.length);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])));
+    return Buffer.concat([head, Buffer.from(type), data, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits a sample, RGB, no interlace
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => [r, g, b]).flat())]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("tEXt", Buffer.from(`Comment\0${note}`, "latin1")),
+    chunk("IDAT", pixels),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+test("Content: an image uploaded, listed with its picture loaded from the server, its address copied and put into a template; a text file refused", async () => {
+  const name = `${user}-logo.png`;
+  const bytes = png(6, 4, [52, 84, 209], user);
+  const hash = createHash("sha256").update(bytes).digest("hex");
+  const p = await page();
+  await p.goto(`${base}/content`);
+  const images = p.getByRole("region", { name: "Images" });
+  const input = images.getByLabel("Upload an image");
+  await input.setInputFiles({ name, mimeType: "image/png", buffer: bytes });
+  await images.getByRole("status").filter({ hasText: `Uploaded ${name}: it is the one at the top.` }).waitFor();
+  // At the top of the list: its name, size, type, and its picture, loaded from the server.
+  const row = images.getByRole("table", { name: "Images" }).getByRole("row").nth(1);
+  await row.getByText(name, { exact: true }).waitFor();
+  assert.equal((await row.locator("td").nth(2).innerText()).trim(), `${bytes.length} bytes`);
+  assert.equal((await row.locator("td").nth(3).innerText()).trim(), "PNG");
+  const picture = row.locator("img");
+  assert.equal(await picture.getAttribute("src"), `/a/${hash}.png`);
+  await p.waitForFunction((el) => el.complete && el.naturalWidth > 0, await picture.elementHandle());
+  assert.deepEqual(await picture.evaluate((el) => [el.naturalWidth, el.naturalHeight]), [6, 4]);
+  // The API has it, with the address templates use.
+  const { assets } = await ok("GET", "/api/assets");
+  const mine = assets.find((a) => a.hash === hash);
+  assert.deepEqual({ ...mine, url: undefined, created_at: undefined }, { hash, content_type: "image/png", name, size: bytes.length, url: undefined, created_at: undefined });
+  assert.match(mine.url, new RegExp(`/a/${hash}\\.png$`));
+  await row.getByText(mine.url, { exact: true }).waitFor();
+  // Its address, copied.
+  await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  const copy = row.getByRole("button", { name: `Copy address of ${name}` });
+  await copy.click();
+  await row.getByRole("button", { name: `Copy address of ${name}` }).filter({ hasText: "Copied" }).waitFor();
+  assert.equal(await p.evaluate(() => navigator.clipboard.readText()), mine.url);
+  await checkAccessible(p, "Content with an image uploaded");
+  await images.scrollIntoViewIfNeeded();
+  await screenshot(p, "content-images");
+
+  // A text file: refused, in the server's words; nothing added.
+  await input.setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a picture") });
+  const refused = images.getByRole("alert");
+  await refused.getByText('"text/plain" is not an image kind taken: send image/png, image/jpeg, image/gif or image/webp', { exact: false }).waitFor();
+  assert.match(await refused.innerText(), /^notes\.txt could not be uploaded: /);
+  await refused.getByText("unsupported_media_type").waitFor();
+  // The same file would be refused again: nothing to try again.
+  assert.equal(await images.getByRole("button", { name: "Try again" }).count(), 0);
+  // Text that says it is a PNG: refused too.
+  await input.setInputFiles({ name: "fake.png", mimeType: "image/png", buffer: Buffer.from("not a picture") });
+  await refused.getByText("fake.png could not be uploaded", { exact: false }).waitFor();
+  await refused.getByText("invalid_request").waitFor();
+  assert.equal((await images.getByRole("table", { name: "Images" }).getByRole("row").nth(1).locator("td").nth(1).innerText()).trim(), name);
+  await checkAccessible(p, "Content with an upload refused");
+  await screenshot(p, "content-images-refused");
+  // The same bytes again are the same image: said so, and listed once.
+  await input.setInputFiles({ name: "again.png", mimeType: "image/png", buffer: bytes });
+  await images.getByRole("status").filter({ hasText: `This image was uploaded before, as ${name}` }).waitFor();
+  assert.equal(await images.getByRole("row").filter({ hasText: name }).count(), 1);
+
+  // In the template editor: its address inserted where the cursor was, in the HTML and as a push notification's image.
+  const id = `${user}-sale`;
+  await ok("PUT", `/api/templates/${id}`, { subject: "Our sale", html: '<p><img src="" alt="The sale"></p>' });
+  await p.goto(`${base}/content/${id}`);
+  const html = p.getByLabel("HTML", { exact: true });
+  await html.waitFor();
+  await html.evaluate((el) => (el.focus(), el.setSelectionRange(13, 13)));
+  const picker = p.getByRole("region", { name: "Images" });
+  await picker.getByRole("button", { name: "Insert an image…" }).click();
+  const pick = picker.getByRole("list", { name: "Uploaded images" }).getByRole("button", { name, exact: true });
+  await pick.click();
+  assert.equal(await html.inputValue(), `<p><img src="${mine.url}" alt="The sale"></p>`);
+  await p.waitForFunction((el) => el.complete && el.naturalWidth > 0, await pick.locator("img").elementHandle());
+  const image = p.getByRole("region", { name: "Push notification" }).getByLabel("Push image");
+  await image.focus();
+  await pick.click();
+  assert.equal(await image.inputValue(), mine.url);
+  await p.getByRole("region", { name: "Push notification" }).getByLabel("Push title").fill("The sale is on");
+  await checkAccessible(p, "a template's editor with the images to insert");
+  await picker.scrollIntoViewIfNeeded();
+  await screenshot(p, "content-insert-image");
+  await p.getByRole("button", { name: "Save" }).click();
+  await p.getByRole("status").filter({ hasText: /^Saved/ }).waitFor();
+  const saved = await ok("GET", `/api/templates/${id}`);
+  assert.equal(saved.html, `<p><img src="${mine.url}" alt="The sale"></p>`);
+  assert.equal(saved.push.image, mine.url);
+  // Served as it was uploaded, for good.
+  const served = await fetch(mine.url);
+  assert.equal(served.status, 200);
+  assert.equal(served.headers.get("content-type"), "image/png");
+  assert.match(served.headers.get("cache-control") ?? "", /immutable/);
+  assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
 });
 
 test("the pages made no request elsewhere and threw no error", () => browser.clean());

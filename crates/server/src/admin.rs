@@ -330,14 +330,16 @@ fn unknown_variables_message(sources: &[&str], known: &[&str]) -> Option<String>
     (!unknown.is_empty()).then(|| format!("uses {}, which templates do not have (they have {})", unknown.join(", "), known.join(", ")))
 }
 
+/// What is wrong with Liquid in a journey (a webhook body's strings, a task's title): one
+/// that does not parse (`invalid_template`), else variables templates do not have.
 fn unknown_variables(node: &str, path: String, what: &str, sources: &[&str]) -> Option<Diagnostic> {
-    unknown_variables_message(sources, &deliver::VARIABLES).map(|message| Diagnostic {
-        node: Some(node.to_owned()),
-        path,
-        code: "unknown_template_variable".into(),
-        severity: Severity::Error,
-        message: format!("{what} {message}"),
-    })
+    static LIQUID: std::sync::OnceLock<deliver::Renderer> = std::sync::OnceLock::new();
+    let liquid = LIQUID.get_or_init(deliver::Renderer::default);
+    let (code, message) = match sources.iter().find_map(|s| liquid.check(s).err()) {
+        Some(e) => ("invalid_template", format!("{what} does not parse as Liquid: {}", e.trim_end())),
+        None => ("unknown_template_variable", format!("{what} {}", unknown_variables_message(sources, &deliver::VARIABLES)?)),
+    };
+    Some(Diagnostic { node: Some(node.to_owned()), path, code: code.into(), severity: Severity::Error, message })
 }
 
 /// The events Wayfarer records on people itself: messages' outcomes and what comes back from

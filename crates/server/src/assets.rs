@@ -113,7 +113,7 @@ pub async fn upload(
         .await
         .map_err(|_| ApiError::new(Code::PayloadTooLarge, format!("an image is at most {MAX_BYTES} bytes")))?;
     if !looks_like(&bytes) {
-        return Err(ApiError::new(Code::InvalidRequest, format!("the body is not a {content_type} image")));
+        return Err(ApiError::new(Code::InvalidRequest, format!("the body is not an image of type {content_type}")));
     }
     let hash: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     let name = q.name.map(|n| n.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());

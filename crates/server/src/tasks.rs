@@ -55,6 +55,8 @@ pub struct TaskView {
     pub id: i64,
     /// Whom it is about (their profile).
     pub profile_id: i64,
+    /// Who that is: their identities and traits now.
+    pub person: crate::wire::ProfileSummary,
     /// The journey and step that asked for it.
     pub journey: String,
     pub node: String,
@@ -72,10 +74,16 @@ pub struct TaskView {
     pub note: Option<String>,
 }
 
-fn view(t: &Task) -> TaskView {
-    TaskView {
+/// A task as people read it, with who it is about as they are now.
+fn view(tx: &mut dyn store::Tx, t: &Task) -> Result<TaskView, ApiError> {
+    let profile = tx.canonical(t.profile)?.unwrap_or(t.profile);
+    let identities = tx.identities(profile)?.iter().map(crate::wire::IdentityView::from).collect();
+    let traits = tx.profile(profile)?.map(|p| p.traits).unwrap_or_default();
+    let person = crate::wire::ProfileSummary { id: profile.0, identities, traits };
+    Ok(TaskView {
         id: t.id.0,
-        profile_id: t.profile.0,
+        profile_id: profile.0,
+        person,
         journey: t.journey.0.clone(),
         node: t.node.0.clone(),
         title: t.title.clone(),
@@ -88,7 +96,7 @@ fn view(t: &Task) -> TaskView {
         closed_at: t.closed_at.map(|d| d.to_string()),
         closed_by: t.closed_by.clone(),
         note: t.note.clone(),
-    }
+    })
 }
 
 #[derive(Deserialize, IntoParams, Debug)]
@@ -142,18 +150,25 @@ pub async fn list_tasks(State(app): State<Arc<App>>, Query(q): Query<TasksQuery>
                 Some(p) => TaskFilter { profile: Some(tx.canonical(p)?.unwrap_or(p)), ..filter },
                 None => filter,
             };
-            Ok(tx.tasks(&filter, after, size)?)
+            let page = tx.tasks(&filter, after, size)?;
+            let next_cursor = next_cursor(page.len(), size, page.last().map(|t| t.id.0));
+            let tasks = page.iter().map(|t| view(tx, t)).collect::<Result<_, _>>()?;
+            Ok(TaskList { tasks, next_cursor })
         })
         .await?;
-    let next_cursor = next_cursor(page.len(), size, page.last().map(|t| t.id.0));
-    Ok(Json(TaskList { tasks: page.iter().map(view).collect(), next_cursor }))
+    Ok(Json(page))
 }
 
 #[utoipa::path(get, path = "/tasks/{id}", tag = "tasks", params(("id" = i64, Path)),
     responses((status = 200, body = TaskView), (status = 404, body = ErrorBody)))]
 pub async fn get_task(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Answer<TaskView> {
-    let t = app.read(move |tx| tx.task(OutboxId(id))?.ok_or_else(|| ApiError::not_found(format!("task {id}")))).await?;
-    Ok(Json(view(&t)))
+    let t = app
+        .read(move |tx| {
+            let t = tx.task(OutboxId(id))?.ok_or_else(|| ApiError::not_found(format!("task {id}")))?;
+            view(tx, &t)
+        })
+        .await?;
+    Ok(Json(t))
 }
 
 /// Completes a task: `Task Completed` on the person it is about (with the note).
@@ -203,9 +218,12 @@ async fn close(app: Arc<App>, actor: Actor, id: i64, status: TaskStatus, body: C
                 Some(&before),
                 Some(&after),
             )?;
-            Ok(tx.task(task.id)?.unwrap_or(task))
+            let task = tx.task(task.id)?.unwrap_or(task);
+            let shown = view(tx, &task)?;
+            Ok((task, shown))
         })
         .await?;
+    let (task, shown) = task;
     let name = match status {
         TaskStatus::Completed => "Task Completed",
         _ => "Task Declined",
@@ -226,5 +244,5 @@ async fn close(app: Arc<App>, actor: Actor, id: i64, status: TaskStatus, body: C
         traits: domain::Map::new(),
     };
     app.engine.feedback(task.profile, feedback).await?;
-    Ok(Json(view(&task)))
+    Ok(Json(shown))
 }

@@ -270,6 +270,11 @@ mod http {
                 &json!("call")
             )
         );
+        assert_eq!(
+            (&task["person"]["traits"]["name"], &task["person"]["identities"][0]["value"]),
+            (&json!("Ann"), &json!("ann")),
+            "who it is about"
+        );
         let (_, mine) = api.admin("GET", "/api/tasks?assignee=SAM@acme.test", Value::Null).await;
         assert_eq!(mine["tasks"].as_array().map(Vec::len), Some(1), "found by its assignee in any case");
         let (_, nobody) = api.admin("GET", "/api/tasks?team=support", Value::Null).await;
@@ -414,6 +419,26 @@ mod http {
             ],
             "{out}"
         );
+    }
+
+    /// A task's Liquid is checked at publish: broken Liquid, then unknown variables; the
+    /// events the server itself records are known before they first happen.
+    #[tokio::test]
+    async fn a_tasks_liquid_is_checked_and_built_in_events_are_known() {
+        let api = Api::new().await;
+        let doc = json!({"id": "t", "entry": {"event": "Demo Requested"}, "steps": [
+            {"id": "call", "type": "task", "title": "Call {{ traits.name", "body": "{{ unsubscribe_url }}", "next": "wait"},
+            {"id": "wait", "type": "wait_for", "events": [{"event": "Task Completed"}, {"event": "In-App Message Clicked"}], "timeout": "1d"}]});
+        let (_, out) = api.admin("POST", "/api/journeys/validate", doc).await;
+        let found: Vec<(String, String)> = out["diagnostics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| (d["path"].as_str().unwrap_or("").to_owned(), d["code"].as_str().unwrap_or("").to_owned()))
+            .collect();
+        let expected =
+            [("/steps/0/title", "invalid_template"), ("/steps/0/body", "unknown_template_variable"), ("/entry/event", "unseen_event")];
+        assert_eq!(found, expected.map(|(p, c)| (p.to_owned(), c.to_owned())), "{out}");
     }
 
     /// The in-app endpoints refuse what they cannot answer, with the API's codes, and answer

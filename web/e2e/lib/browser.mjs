@@ -115,13 +115,13 @@ export function apiClient(server, token) {
   return { api, ok, segment };
 }
 
-/** A `vite preview` of web/dist on `port`, proxying /api and /v1 to `server`; answers it and its address. */
+/** A `vite preview` of web/dist on `port`, proxying /api, /v1 and uploaded images (/a/) to `server`; answers it and its address. */
 export async function previewDist(server, port) {
   const vite = await import("vite");
   const preview = await vite.preview({
     root: fileURLToPath(new URL("../..", import.meta.url)),
     logLevel: "warn",
-    preview: { host: "127.0.0.1", port, proxy: { "/api": server, "/v1": server } },
+    preview: { host: "127.0.0.1", port, proxy: { "/api": server, "/v1": server, "/a/": server } },
   });
   return { preview, base: preview.resolvedUrls.local[0].replace(/\/$/, "") };
 }

@@ -1,6 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, expect, test, vi } from "vitest";
-import { apiGet, apiPost, apiPostOffThread, apiPut, ApiError, setToken } from "./client";
+import { remember } from "../auth/session";
+import { sessionAs } from "../test/session";
+import { apiGet, apiPost, apiPostOffThread, apiPut, apiUpload, ApiError, setToken } from "./client";
 import type { WorkerAnswer, WorkerRequest } from "./worker-protocol";
 
 function answer(status: number, body: unknown) {
@@ -69,6 +71,48 @@ test("puts JSON, and keeps an error's details", async () => {
   await expect(failure).rejects.toMatchObject({ code: "template_invalid", details: { problems: [{ part: "html", message: "bad tag" }] } });
   const [url, init] = fetch.mock.calls[0];
   expect([url, init?.method, init?.body]).toEqual(["/api/templates/welcome", "PUT", '{"subject":"Hi"}']);
+});
+
+test("uploads a file as the body itself, with its own type and the name in the query; answers what was created", async () => {
+  setToken("wf_abc");
+  const created = { hash: "ab", content_type: "image/png", name: "logo.png", size: 8, url: "/a/ab.png", created_at: "2030-01-01T00:00:00Z" };
+  const fetch = answer(201, created);
+  const file = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], "logo.png", { type: "image/png" });
+  expect(await apiUpload("/api/assets", file, { query: { name: "my logo.png" } })).toEqual(created);
+  const [url, init] = fetch.mock.calls[0];
+  expect([url, init?.method, init?.body]).toEqual(["/api/assets?name=my+logo.png", "POST", file]);
+  const headers = new Headers(init?.headers);
+  expect(headers.get("content-type")).toBe("image/png");
+  expect(headers.get("authorization")).toBe("Bearer wf_abc");
+  expect(headers.get("accept")).toBe("application/json");
+  // A file the browser could not type: the server says what it takes.
+  await apiUpload("/api/assets", new File(["x"], "notes"), {});
+  expect(new Headers(fetch.mock.calls[1][1]?.headers).get("content-type")).toBe("application/octet-stream");
+});
+
+test("an upload signed in with the session cookie carries the session's CSRF token, as every change does", async () => {
+  remember({ ...sessionAs("editor"), csrf_token: "csrf-123" });
+  try {
+    const fetch = answer(415, { code: "unsupported_media_type", message: '"text/plain" is not an image kind taken' });
+    const failure = apiUpload("/api/assets", new File(["hi"], "notes.txt", { type: "text/plain" }), { query: { name: "notes.txt" } });
+    await expect(failure).rejects.toEqual(new ApiError("unsupported_media_type", '"text/plain" is not an image kind taken'));
+    const headers = new Headers(fetch.mock.calls[0][1]?.headers);
+    expect(headers.get("x-csrf-token")).toBe("csrf-123");
+    expect(headers.has("authorization")).toBe(false);
+    expect(headers.get("content-type")).toBe("text/plain");
+  } finally {
+    remember(null);
+  }
+});
+
+test("an upload to an unreachable server is a network error", async () => {
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async () => {
+      throw new TypeError("Failed to fetch");
+    }),
+  );
+  await expect(apiUpload("/api/assets", new File(["x"], "a.png", { type: "image/png" }), {})).rejects.toMatchObject({ code: "network" });
 });
 
 /** A stand-in for api/fetch.worker.ts: records what the page posts and answers as `reply` says. */

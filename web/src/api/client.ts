@@ -35,6 +35,8 @@ type Method = "get" | "post" | "put" | "delete";
 type PathWith<M extends Method> = { [P in keyof paths]: paths[P][M] extends { responses: object } ? P : never }[keyof paths];
 type Operation<P extends keyof paths, M extends Method> = paths[P][M];
 type Answer<Op> = Op extends { responses: { 200: { content: { "application/json": infer T } } } } ? T : never;
+/** What a route answers with 201 Created (an upload). */
+type Created<Op> = Op extends { responses: { 201: { content: { "application/json": infer T } } } } ? T : never;
 type RequestBody<Op> = Op extends { requestBody: { content: { "application/json": infer T } } } ? T : never;
 /** A call's options: the path parameters when the path has some ("/api/journeys/{id}" → params: {id}). */
 type Options<Op> = { signal?: AbortSignal } & (Op extends { parameters: { path: infer T } } ? { params: T } : { params?: never }) &
@@ -55,15 +57,15 @@ function problem(value: unknown): { code: string; message: string } | undefined 
   return typeof code === "string" && typeof message === "string" ? { code, message } : undefined;
 }
 
-/** What every request carries: JSON, the token or the session's CSRF token. */
-function headersFor(method: Method, body: unknown): Record<string, string> {
+/** What every request carries: the token or the session's CSRF token, and the body's type (JSON unless said). */
+function headersFor(method: Method, body: unknown, contentType = "application/json"): Record<string, string> {
   const headers: Record<string, string> = { accept: "application/json" };
   const token = getToken();
   if (token) headers.authorization = `Bearer ${token}`;
   // Signed in with the session cookie: what changes something carries the session's CSRF token.
   const csrf = csrfToken();
   if (csrf && method !== "get") headers["x-csrf-token"] = csrf;
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (body !== undefined) headers["content-type"] = contentType;
   return headers;
 }
 
@@ -181,4 +183,22 @@ export function apiPut<P extends PathWith<"put">>(
 /** Deletes what `path` names; the server answers 204 with no body. */
 export function apiDelete<P extends PathWith<"delete">>(path: P, options: Options<Operation<P, "delete">>): Promise<void> {
   return request("delete", url(path, options.params), undefined, options.signal).then(() => undefined);
+}
+
+/**
+ * Posts `file` itself as the body, with its own content type (an image to `/api/assets`, whose
+ * body is the image's bytes, not JSON), and the token or the session's CSRF token as every
+ * request carries them; answers what the server created (201), or the ApiError it says. A file
+ * the browser could not type goes as `application/octet-stream`, for the server to refuse.
+ */
+export async function apiUpload<P extends PathWith<"post">>(path: P, file: Blob, options: Options<Operation<P, "post">>): Promise<Created<Operation<P, "post">>> {
+  const at = url(path, options.params, options.query);
+  let response: Response;
+  try {
+    response = await fetch(at, { method: "POST", headers: headersFor("post", file, file.type || "application/octet-stream"), body: file, signal: options.signal });
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    throw unreachable(e instanceof Error ? e.message : String(e));
+  }
+  return read("post", at, response.status, response.statusText, await response.text()) as Created<Operation<P, "post">>;
 }

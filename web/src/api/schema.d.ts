@@ -1901,6 +1901,8 @@ export interface components {
             journey: string;
             node: string;
             note?: string | null;
+            /** @description Who that is: their identities and traits now. */
+            person: components["schemas"]["ProfileSummary"];
             /**
              * Format: int64
              * @description Whom it is about (their profile).

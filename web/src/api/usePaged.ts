@@ -20,6 +20,8 @@ export interface Paged<T> {
   loadingMore: boolean;
   loadMore: () => void;
   reload: () => void;
+  /** Puts `item` first (one just made: an upload), dropping the one loaded already that is `same` as it. */
+  prepend: (item: T, same: (a: T, b: T) => boolean) => void;
 }
 
 const asApiError = (e: unknown) => (e instanceof ApiError ? e : new ApiError("internal", e instanceof Error ? e.message : String(e)));
@@ -83,5 +85,7 @@ export function usePaged<T>(key: string | null, load: (cursor: string | undefine
     );
   };
 
-  return { state, items, error, more: next !== null, loadingMore, loadMore, reload: () => setAttempt((n) => n + 1) };
+  const prepend = (item: T, same: (a: T, b: T) => boolean) => setItems((before) => [item, ...before.filter((b) => !same(b, item))]);
+
+  return { state, items, error, more: next !== null, loadingMore, loadMore, reload: () => setAttempt((n) => n + 1), prepend };
 }

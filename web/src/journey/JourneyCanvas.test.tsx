@@ -84,6 +84,14 @@ test("the frequency cap: beside the graph, not on the cards", () => {
   expect(card(container, "invite").queryByText(/cap/)).toBeNull();
 });
 
+test("the priority: beside the graph, not on the cards", () => {
+  const { container } = renderCanvas({ doc: { ...consultation, priority: 10 } });
+  const overview = within(screen.getByRole("region", { name: "Journey-wide settings" }));
+  expect(overview.getByText("Priority")).toBeTruthy();
+  expect(overview.getByText("10, above the default 0")).toBeTruthy();
+  expect(card(container, "invite").queryByText(/priority/i)).toBeNull();
+});
+
 test("counts on the cards, with shares of the entries", () => {
   const { container } = renderCanvas({ counts: { [ENTRY_ID]: { entered: 310 }, booked: { entered: 62, waiting: 41, passed: 21 } } });
   const booked = card(container, "booked");

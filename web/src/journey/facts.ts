@@ -1,5 +1,5 @@
 // What holds for the whole journey, in words: its goal, its exits, the entry's rules, its quiet
-// hours, its frequency cap. These are not nodes: they apply wherever a run is.
+// hours, its frequency cap, its priority. These are not nodes: they apply wherever a run is.
 import type { EventMatch, JourneyCap, JourneyDocument, QuietHours } from "./doc";
 import { conditionText, durationText } from "./describe";
 
@@ -25,6 +25,16 @@ export function capText(c: JourneyCap): string {
   return `at most ${max} message${max === 1 ? "" : "s"} in ${c.within || "?"}`;
 }
 
+/**
+ * "10, above the default 0": when journeys message a person on one channel at once, the marketing
+ * messages of the highest priority go.
+ */
+export function priorityText(p: unknown): string {
+  // A document being edited may have something else there: "?" holds its place.
+  if (typeof p !== "number") return "?";
+  return `${p}, ${p > 0 ? "above" : p < 0 ? "below" : "as"} the default 0`;
+}
+
 export function journeyFacts(doc: JourneyDocument): Fact[] {
   const facts: Fact[] = [];
   const { goal, entry } = doc;
@@ -43,5 +53,8 @@ export function journeyFacts(doc: JourneyDocument): Fact[] {
   if (doc.timezone) facts.push({ label: "Time zone", text: doc.timezone });
   if (doc.quiet_hours) facts.push({ label: "Quiet hours", text: quietHoursText(doc.quiet_hours) });
   if (doc.cap) facts.push({ label: "Frequency cap", text: capText(doc.cap) });
+  // 0 is the default: said only when it is something else.
+  const priority: unknown = doc.priority;
+  if (priority !== undefined && priority !== null && priority !== 0) facts.push({ label: "Priority", text: priorityText(priority) });
   return facts;
 }

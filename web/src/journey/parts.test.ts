@@ -91,6 +91,21 @@ group("journeyFacts", () => {
     expect(journeyFacts({ ...doc, cap: { within: "" } as unknown as JourneyDocument["cap"] })[1].text).toBe("at most ? messages in ?");
   });
 
+  test("the priority: said when it is not the default 0, above or below it", () => {
+    const doc: JourneyDocument = { id: "x", cap: { max: 3, within: "7d" }, priority: 10, entry: { api: true }, steps: [] };
+    expect(journeyFacts(doc)).toEqual([
+      { label: "Frequency cap", text: "at most 3 messages in 7d" },
+      { label: "Priority", text: "10, above the default 0" },
+    ]);
+    expect(journeyFacts({ ...doc, priority: -1000 })[1]).toEqual({ label: "Priority", text: "-1000, below the default 0" });
+    // 0 (written or not) and null (the server's 0) say nothing.
+    expect(journeyFacts({ ...doc, priority: 0 })).toHaveLength(1);
+    expect(journeyFacts({ ...doc, priority: undefined })).toHaveLength(1);
+    expect(journeyFacts({ ...doc, priority: null as unknown as number })).toHaveLength(1);
+    // Something else there (raw JSON being edited) is a "?", for the validator to explain.
+    expect(journeyFacts({ ...doc, priority: "high" as unknown as number })[1].text).toBe("?");
+  });
+
   test("limits and concurrency", () => {
     const doc: JourneyDocument = { id: "x", entry: { api: true, concurrent: true, limit: 10000 }, steps: [] };
     expect(journeyFacts(doc)).toEqual([

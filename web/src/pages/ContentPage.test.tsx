@@ -11,6 +11,7 @@ beforeEach(() => window.history.pushState(null, "", "/content"));
 afterEach(() => {
   cleanup();
   vi.unstubAllGlobals();
+  localStorage.clear();
 });
 
 const welcome: Schemas["TemplateView"] = {
@@ -26,6 +27,9 @@ const welcome: Schemas["TemplateView"] = {
   updated_at: "2030-01-01T00:00:00Z",
 };
 
+/** No image uploaded yet. */
+const NO_ASSETS: Schemas["AssetList"] = { assets: [], next_cursor: null };
+
 test("the templates with the channels each has, and a new one by its id", async () => {
   const templates = [
     { ...welcome, id: "back-in-stock", subject: "", html: "", push: { title: "Back in stock", link: "myapp://cart" } },
@@ -34,9 +38,9 @@ test("the templates with the channels each has, and a new one by its id", async 
     { ...welcome, id: "text-only", subject: "", html: "", sms: "Hi {{ traits.firstName }}" },
     welcome,
   ];
-  mockApi({ "GET /api/templates": { templates, next_cursor: null } });
+  mockApi({ "GET /api/templates": { templates, next_cursor: null }, "GET /api/assets": NO_ASSETS });
   render(<ContentPage />);
-  const table = await screen.findByRole("table");
+  const table = await within(screen.getByRole("region", { name: "Templates" })).findByRole("table");
   expect(within(table).getAllByRole("link").map((l) => l.textContent)).toEqual(["back-in-stock", "reminder", "spring-sale", "text-only", "welcome"]);
   const column = within(table)
     .getAllByRole("columnheader")
@@ -71,10 +75,12 @@ test("templates a page at a time; a new id not among those shown is asked about"
     "GET /api/templates": ({ query }: { query: URLSearchParams }) =>
       query.get("cursor") === "reminder" ? { templates: [{ ...welcome, id: "zeta" }], next_cursor: null } : { templates: [{ ...welcome, id: "reminder" }], next_cursor: "reminder" },
     "GET /api/templates/welcome": welcome,
+    "GET /api/assets": NO_ASSETS,
   });
   render(<ContentPage />);
+  const list = screen.getByRole("region", { name: "Templates" });
   expect(await screen.findByRole("link", { name: "reminder" })).toBeTruthy();
-  expect(screen.getByRole("status").textContent).toBe("1 template shown");
+  expect(within(list).getByRole("status").textContent).toBe("1 template shown");
   fireEvent.click(screen.getByRole("button", { name: "New template" }));
   fireEvent.change(screen.getByLabelText(/Id of the new template/), { target: { value: "welcome" } });
   fireEvent.click(screen.getByRole("button", { name: "Create" }));
@@ -82,7 +88,7 @@ test("templates a page at a time; a new id not among those shown is asked about"
   expect(calls.some((c) => c.path === "/api/templates/welcome")).toBe(true);
   fireEvent.click(screen.getByRole("button", { name: "Load more" }));
   expect(await screen.findByRole("link", { name: "zeta" })).toBeTruthy();
-  expect(screen.getByRole("status").textContent).toBe("2 templates shown, that is all");
+  expect(within(list).getByRole("status").textContent).toBe("2 templates shown, that is all");
   expect(calls.filter((c) => c.path === "/api/templates").map((c) => c.query.get("cursor"))).toEqual([null, "reminder"]);
 });
 
@@ -777,4 +783,206 @@ test("a new translation: its locale checked as the server checks it; problems sh
   expect(screen.getByRole("tab", { name: "Default" }).getAttribute("aria-selected")).toBe("true");
   // As it was saved: nothing to save.
   expect(screen.getByRole("status").textContent).toMatch(/^Saved/);
+});
+
+// ---- Images ----
+
+/** An uploaded image, served (as the server with tracking.base_url answers) from another origin than the page's. */
+const asset = (n: number, name: string, content_type: string, size: number): Schemas["AssetView"] => {
+  const hash = n.toString(16).padStart(64, "0");
+  const ext = { "image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp" }[content_type];
+  return { hash, name, content_type, size, url: `https://mail.acme.test/a/${hash}.${ext}`, created_at: "2030-01-02T10:00:00Z" };
+};
+const logo = asset(3, "logo.png", "image/png", 12_800);
+const banner = asset(2, "banner.jpg", "image/jpeg", 2_621_440);
+const dot = asset(1, "dot.gif", "image/gif", 43);
+
+/** The first bytes of a PNG. */
+const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+const imageRows = (images: HTMLElement) =>
+  within(within(images).getByRole("table", { name: "Images" }))
+    .getAllByRole("row")
+    .slice(1);
+
+test("images: newest first, each with its picture from this server, name, size, type, when and its address to copy; a page at a time", async () => {
+  const writeText = vi.fn(async () => undefined);
+  vi.stubGlobal("navigator", { ...navigator, clipboard: { writeText } });
+  const { calls } = mockApi({
+    "GET /api/templates": { templates: [welcome], next_cursor: null },
+    "GET /api/assets": ({ query }: MockRequest) => (query.get("cursor") === "7" ? { assets: [dot], next_cursor: null } : { assets: [logo, banner], next_cursor: "7" }),
+  });
+  render(<ContentPage />);
+  const images = screen.getByRole("region", { name: "Images" });
+  await within(images).findByRole("table", { name: "Images" });
+  const cells = () => imageRows(images).map((r) => [...r.querySelectorAll("td")].slice(1, 4).map((c) => c.textContent));
+  expect(cells()).toEqual([
+    ["logo.png", "12.5 KB", "PNG"],
+    ["banner.jpg", "2.5 MB", "JPEG"],
+  ]);
+  // The picture is loaded from this server (its path), whatever origin the address names.
+  const [first] = imageRows(images);
+  expect(first.querySelector("img")?.getAttribute("src")).toBe(`/a/${logo.hash}.png`);
+  expect(first.querySelector("img")?.getAttribute("alt")).toBe("");
+  expect(within(first).getByText(logo.url).tagName).toBe("CODE");
+  expect(within(first).getByRole("time").getAttribute("datetime")).toBe("2030-01-02T10:00:00Z");
+  // Its address, copied as emails use it.
+  const copy = within(first).getByRole("button", { name: "Copy address of logo.png" });
+  expect(copy.textContent).toBe("Copy address");
+  fireEvent.click(copy);
+  await vi.waitFor(() => expect(copy.textContent).toBe("Copied"));
+  expect(writeText).toHaveBeenCalledWith(logo.url);
+  // Its name holds what it says for now.
+  expect(copy.getAttribute("aria-label")).toBe("Copy address of logo.png: copied");
+  // A page at a time.
+  expect(within(images).getByText("2 images shown")).toBeTruthy();
+  fireEvent.click(within(images).getByRole("button", { name: "Load more" }));
+  await within(images).findByText("dot.gif");
+  expect(within(images).getByText("3 images shown, that is all")).toBeTruthy();
+  expect(cells()[2]).toEqual(["dot.gif", "43 bytes", "GIF"]);
+  const asked = calls.filter((c) => c.path === "/api/assets");
+  expect(asked.map((c) => [c.query.get("cursor"), c.query.get("limit")])).toEqual([
+    [null, "50"],
+    ["7", "50"],
+  ]);
+});
+
+test("images: none yet, the empty state says how to upload one", async () => {
+  mockApi({ "GET /api/templates": { templates: [welcome], next_cursor: null }, "GET /api/assets": NO_ASSETS });
+  render(<ContentPage />);
+  const images = screen.getByRole("region", { name: "Images" });
+  expect(await within(images).findByText("No images yet. Upload one above, or with the API:")).toBeTruthy();
+  expect(within(images).getByText(/curl -X POST ".*\/api\/assets\?name=logo\.png"/).textContent).toContain("--data-binary @logo.png");
+});
+
+test("images: an upload sends the file as it is, with its type, says so while it goes, and puts the new image at the top; the same image again is said to be there", async () => {
+  localStorage.setItem("wayfarer.token", "wf_test");
+  let answer: (a: unknown) => void = () => undefined;
+  const { calls } = mockApi({
+    "GET /api/templates": { templates: [welcome], next_cursor: null },
+    "GET /api/assets": { assets: [banner], next_cursor: null },
+    "POST /api/assets": () => new Promise((resolve) => (answer = resolve)),
+  });
+  render(<ContentPage />);
+  const images = screen.getByRole("region", { name: "Images" });
+  await within(images).findByText("banner.jpg");
+  const input = within(images).getByLabelText("Upload an image") as HTMLInputElement;
+  expect(input.type).toBe("file");
+  expect(input.accept).toBe("image/png,image/jpeg,image/gif,image/webp");
+  const file = new File([PNG], "logo.png", { type: "image/png" });
+  fireEvent.change(input, { target: { files: [file] } });
+  const status = () => within(images).getAllByRole("status")[0].textContent?.trim();
+  expect(status()).toBe("Uploading logo.png (8 bytes)…");
+  expect(input.disabled).toBe(true);
+  const upload = calls.find((c) => c.method === "POST");
+  expect(upload?.path).toBe("/api/assets");
+  expect(upload?.query.get("name")).toBe("logo.png");
+  expect(upload?.raw).toBe(file);
+  expect(upload?.headers.get("content-type")).toBe("image/png");
+  expect(upload?.headers.get("authorization")).toBe("Bearer wf_test");
+  answer({ __status: 201, body: logo });
+  await vi.waitFor(() => expect(status()).toBe("Uploaded logo.png: it is the one at the top."));
+  expect(input.disabled).toBe(false);
+  expect(imageRows(images).map((r) => r.querySelectorAll("td")[1].textContent)).toEqual(["logo.png", "banner.jpg"]);
+  expect(within(images).getByText("2 images shown, that is all")).toBeTruthy();
+
+  // The banner's bytes under another name: the server answers the banner, which moves to the top, once.
+  fireEvent.change(input, { target: { files: [new File([PNG], "copy.jpg", { type: "image/jpeg" })] } });
+  answer({ __status: 201, body: banner });
+  await vi.waitFor(() => expect(status()).toBe("This image was uploaded before, as banner.jpg: it is the one at the top."));
+  expect(imageRows(images).map((r) => r.querySelectorAll("td")[1].textContent)).toEqual(["banner.jpg", "logo.png"]);
+});
+
+test("images: what the server refuses is said with its words (a kind it does not take, too large); a file of no known type goes as application/octet-stream; a server unavailable, tried again", async () => {
+  let unavailable = true;
+  const { calls } = mockApi({
+    "GET /api/templates": { templates: [welcome], next_cursor: null },
+    "GET /api/assets": { assets: [logo], next_cursor: null },
+    "POST /api/assets": ({ headers, query }: MockRequest) =>
+      query.get("name") === "later.png"
+        ? (unavailable = !unavailable)
+          ? { __status: 201, body: banner }
+          : { __status: 503, body: { code: "unavailable", message: "the store is unavailable" } }
+        : headers.get("content-type") === "image/png"
+          ? { __status: 413, body: { code: "payload_too_large", message: "an image is at most 5242880 bytes" } }
+          : { __status: 415, body: { code: "unsupported_media_type", message: `"${headers.get("content-type")}" is not an image kind taken: send image/png, image/jpeg, image/gif or image/webp` } },
+  });
+  render(<ContentPage />);
+  const images = screen.getByRole("region", { name: "Images" });
+  await within(images).findByText("logo.png");
+  const input = within(images).getByLabelText("Upload an image");
+  fireEvent.change(input, { target: { files: [new File(["hello"], "notes.txt", { type: "text/plain" })] } });
+  const alert = await within(images).findByRole("alert");
+  expect(alert.textContent).toContain('notes.txt could not be uploaded: "text/plain" is not an image kind taken: send image/png, image/jpeg, image/gif or image/webp unsupported_media_type');
+  // Nothing was added.
+  expect(imageRows(images)).toHaveLength(1);
+  fireEvent.change(input, { target: { files: [new File(["?"], "README")] } });
+  await vi.waitFor(() => expect(within(images).getByRole("alert").textContent).toContain('README could not be uploaded: "application/octet-stream" is not an image kind taken'));
+  fireEvent.change(input, { target: { files: [new File([PNG], "huge.png", { type: "image/png" })] } });
+  await vi.waitFor(() => expect(within(images).getByRole("alert").textContent).toContain("huge.png could not be uploaded: an image is at most 5242880 bytes payload_too_large"));
+  // Sent again, it would be refused again: no Try again.
+  expect(within(images).queryByRole("button", { name: "Try again" })).toBeNull();
+  // The server unavailable for a moment: Try again sends the same file again.
+  fireEvent.change(input, { target: { files: [new File([PNG], "later.png", { type: "image/png" })] } });
+  await vi.waitFor(() => expect(within(images).getByRole("alert").textContent).toContain("later.png could not be uploaded: the store is unavailable"));
+  fireEvent.click(within(images).getByRole("button", { name: "Try again" }));
+  await within(images).findByText("banner.jpg");
+  expect(within(images).queryByRole("alert")).toBeNull();
+  expect(calls.filter((c) => c.method === "POST").map((c) => c.query.get("name"))).toEqual(["notes.txt", "README", "huge.png", "later.png", "later.png"]);
+});
+
+test("images in the template editor: listed once asked for, a click inserts the address where the cursor was", async () => {
+  const { calls } = mockApi({
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: ["traits"] },
+    "POST /api/template-preview": preview,
+    "GET /api/assets": { assets: [logo, banner], next_cursor: null },
+  });
+  render(<TemplatePage id="welcome" />);
+  const html = (await screen.findByLabelText("HTML")) as HTMLTextAreaElement;
+  const images = screen.getByRole("region", { name: "Images" });
+  // Not asked for until wanted.
+  expect(calls.some((c) => c.path === "/api/assets")).toBe(false);
+  const open = within(images).getByRole("button", { name: "Insert an image…" });
+  expect(open.getAttribute("aria-expanded")).toBe("false");
+  fireEvent.click(open);
+  expect(open.getAttribute("aria-expanded")).toBe("true");
+  const list = await within(images).findByRole("list", { name: "Uploaded images" });
+  expect(within(list).getAllByRole("button").map((b) => b.textContent)).toEqual(["logo.png", "banner.jpg"]);
+  expect(within(list).getByRole("button", { name: "logo.png" }).querySelector("img")?.getAttribute("src")).toBe(`/a/${logo.hash}.png`);
+
+  // Into the HTML, at the cursor.
+  fireEvent.change(html, { target: { value: '<p><img src="" alt="Acme"></p>' } });
+  html.setSelectionRange(13, 13);
+  fireEvent.focus(html);
+  fireEvent.click(within(list).getByRole("button", { name: "logo.png" }));
+  expect(html.value).toBe(`<p><img src="${logo.url}" alt="Acme"></p>`);
+  // Into a push notification's image.
+  const image = within(screen.getByRole("region", { name: "Push notification" })).getByLabelText("Push image") as HTMLInputElement;
+  fireEvent.focus(image);
+  fireEvent.click(within(list).getByRole("button", { name: "banner.jpg" }));
+  expect(image.value).toBe(banner.url);
+  expect(screen.getByText("Changes not saved")).toBeTruthy();
+  // Closed and opened again: the same list, not asked for again.
+  fireEvent.click(within(images).getByRole("button", { name: "Hide the images" }));
+  fireEvent.click(within(images).getByRole("button", { name: "Insert an image…" }));
+  expect(calls.filter((c) => c.path === "/api/assets")).toHaveLength(1);
+});
+
+test("images in the template editor: where to upload them; a failed list says why, and tries again; none uploaded yet", async () => {
+  let attempt = 0;
+  mockApi({
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: ["traits"] },
+    "POST /api/template-preview": preview,
+    "GET /api/assets": () => (++attempt === 1 ? { __status: 503, body: { code: "unavailable", message: "the store is unavailable" } } : NO_ASSETS),
+  });
+  render(<TemplatePage id="welcome" />);
+  await screen.findByLabelText("HTML");
+  const images = screen.getByRole("region", { name: "Images" });
+  fireEvent.click(within(images).getByRole("button", { name: "Insert an image…" }));
+  expect((await within(images).findByRole("alert")).textContent).toContain("The images could not be listed: the store is unavailable");
+  fireEvent.click(within(images).getByRole("button", { name: "Try again" }));
+  expect(await within(images).findByText("No images uploaded yet.")).toBeTruthy();
+  expect(within(images).getByRole("link", { name: "the Content page" }).getAttribute("href")).toBe("/content");
 });

@@ -3,6 +3,7 @@ import { apiGet, ApiError, type Schemas } from "../api/client";
 import { usePaged } from "../api/usePaged";
 import { useMay } from "../auth/context";
 import "../content/content.css";
+import { ImagesSection } from "../content/Images";
 import { channelsOf, localeLabel, TEMPLATE_ID } from "../content/template";
 import { Link, navigate } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
@@ -146,25 +147,28 @@ export function ContentPage() {
         person's next visit to the website or app (in-app). A template's translations go to people whose <code>locale</code> trait is theirs.
       </p>
       {adding && editor && <NewTemplate taken={new Set(templates.map((t) => t.id))} complete={list.state === "ready" && !list.more} onCancel={() => setAdding(false)} />}
-      {list.state === "loading" && (
-        <p className="muted" role="status">
-          Loading the templates…
-        </p>
-      )}
-      {list.state === "failed" && list.error && <ErrorNotice what="The templates could not be listed" error={list.error} onRetry={list.reload} />}
-      {list.state === "ready" &&
-        (templates.length === 0 ? (
-          <div className="panel">
-            <p>No templates yet. Make one with “New template”, or with the API:</p>
-            <pre tabIndex={0}>{`curl -X PUT ${window.location.origin}/api/templates/welcome -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+      <section className="template-list" aria-label="Templates">
+        {list.state === "loading" && (
+          <p className="muted" role="status">
+            Loading the templates…
+          </p>
+        )}
+        {list.state === "failed" && list.error && <ErrorNotice what="The templates could not be listed" error={list.error} onRetry={list.reload} />}
+        {list.state === "ready" &&
+          (templates.length === 0 ? (
+            <div className="panel">
+              <p>No templates yet. Make one with “New template”, or with the API:</p>
+              <pre tabIndex={0}>{`curl -X PUT ${window.location.origin}/api/templates/welcome -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
   -d '{"subject": "Welcome, {{ traits.firstName | default: \\"there\\" }}", "text": "Glad you are here."}'`}</pre>
-          </div>
-        ) : (
-          <>
-            <TemplateTable templates={templates} />
-            <ListFoot list={list} one="template" many="templates" />
-          </>
-        ))}
+            </div>
+          ) : (
+            <>
+              <TemplateTable templates={templates} />
+              <ListFoot list={list} one="template" many="templates" />
+            </>
+          ))}
+      </section>
+      <ImagesSection />
     </div>
   );
 }

@@ -183,6 +183,7 @@ test("the person's tasks above the timeline, open ones with Complete and Decline
   const open: Schemas["TaskView"] = {
     id: 7,
     profile_id: 4,
+    person: { id: 4, identities: [{ kind: "user_id", value: "alice" }], traits: { name: "Alice" } },
     journey: "consultation",
     node: "call",
     title: "Call Alice",

@@ -20,22 +20,39 @@ afterEach(() => {
 const welcome: Schemas["TemplateView"] = { id: "welcome", subject: "Hi", html: "<p>Hello</p>", text: "", category: "marketing", sms: "", push: {}, in_app: {}, locales: {}, updated_at: "2030-01-01T00:00:00Z" };
 const viewer = sessionAs("viewer");
 
-test("a viewer sees no New template and no Save", async () => {
-  mockApi({ "GET /api/templates": { templates: [welcome], next_cursor: null }, "GET /api/templates/welcome": welcome, "GET /api/names": { events: [], traits: [], properties: {}, template_variables: [] } });
+const NO_ASSETS = { assets: [], next_cursor: null };
+
+test("a viewer sees no New template, no image upload and no Save", async () => {
+  mockApi({
+    "GET /api/templates": { templates: [welcome], next_cursor: null },
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: [] },
+    "GET /api/assets": NO_ASSETS,
+  });
   render(withSession(viewer, <ContentPage />));
   expect(await screen.findByText("welcome")).toBeTruthy();
   expect(screen.queryByRole("button", { name: "New template" })).toBeNull();
-  expect(screen.getByTitle("viewers cannot change this")).toBeTruthy();
+  // The templates' and the images': a note where each control would be.
+  expect(screen.getAllByTitle("viewers cannot change this")).toHaveLength(2);
+  expect(screen.queryByLabelText("Upload an image")).toBeNull();
+  expect(await screen.findByText("No images yet. An editor uploads them here, or with the API:")).toBeTruthy();
   cleanup();
   render(withSession(viewer, <TemplatePage id="welcome" />));
   expect(await screen.findByTitle("viewers cannot change this")).toBeTruthy();
   expect(screen.queryByRole("button", { name: "Save" })).toBeNull();
 });
 
-test("an editor sees New template and Save", async () => {
-  mockApi({ "GET /api/templates": { templates: [welcome], next_cursor: null }, "GET /api/templates/welcome": welcome, "GET /api/names": { events: [], traits: [], properties: {}, template_variables: [] } });
+test("an editor sees New template, the image upload and Save", async () => {
+  mockApi({
+    "GET /api/templates": { templates: [welcome], next_cursor: null },
+    "GET /api/templates/welcome": welcome,
+    "GET /api/names": { events: [], traits: [], properties: {}, template_variables: [] },
+    "GET /api/assets": NO_ASSETS,
+  });
   render(withSession(sessionAs("editor"), <ContentPage />));
   expect(await screen.findByRole("button", { name: "New template" })).toBeTruthy();
+  expect(screen.getByLabelText("Upload an image")).toBeTruthy();
+  expect(screen.queryByTitle("viewers cannot change this")).toBeNull();
   cleanup();
   render(withSession(sessionAs("editor"), <TemplatePage id="welcome" />));
   expect(await screen.findByRole("button", { name: "Save" })).toBeTruthy();

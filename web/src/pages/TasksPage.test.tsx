@@ -15,6 +15,7 @@ afterEach(() => {
 const task = (id: number, over: Partial<Schemas["TaskView"]> = {}): Schemas["TaskView"] => ({
   id,
   profile_id: 4,
+  person: { id: 4, identities: [{ kind: "user_id", value: "alice" }], traits: { name: "Alice Martin", email: "alice@x.test" } },
   journey: "trial-onboarding",
   node: "call",
   title: `Call Alice (${id})`,
@@ -48,7 +49,7 @@ test("open tasks, oldest first: what, about whom, from which journey's step, who
   expect(calls.find((c) => c.path === "/api/tasks")?.query.toString()).toBe("limit=50&status=open");
   const [first, second] = items();
   expect(within(first).getByText("She looked at pricing 3 times this week.")).toBeTruthy();
-  expect(within(first).getByRole("link", { name: "person 4" }).getAttribute("href")).toBe("/people/4");
+  expect(within(first).getByRole("link", { name: "Alice Martin" }).getAttribute("href")).toBe("/people/4");
   expect(within(first).getByRole("link", { name: "trial-onboarding" }).getAttribute("href")).toBe("/journeys/trial-onboarding");
   expect(within(first).getByText("call").tagName).toBe("CODE");
   expect(within(first).getByText("team sales")).toBeTruthy();

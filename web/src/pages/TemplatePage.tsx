@@ -3,7 +3,7 @@
 // (subject, HTML, text), an SMS text, a push notification (title, body, link, image) and an
 // in-app message (where and how it shows; title, body, button, link, image), each sent by the
 // send steps of its channel; and translations of those parts by locale, each empty one falling
-// back to the template's own.
+// back to the template's own. Variables and uploaded images' addresses insert at the cursor.
 import { useEffect, useId, useRef, useState, type ChangeEvent, type KeyboardEvent } from "react";
 import { apiGet, apiPost, apiPut, ApiError, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
@@ -11,6 +11,7 @@ import { useMay } from "../auth/context";
 import { ContextTree } from "../content/ContextTree";
 import "../content/content.css";
 import { EmailPreview } from "../content/EmailPreview";
+import { ImagePicker } from "../content/Images";
 import { InAppPreview } from "../content/InAppPreview";
 import { PersonPicker } from "../content/PersonPicker";
 import { PartProblem } from "../content/PartProblem";
@@ -524,6 +525,7 @@ function Editor({ id, initial }: { id: string; initial: Schemas["TemplateView"] 
               </>
             )}
           </section>
+          <ImagePicker onInsert={insert} />
         </form>
         <section className="template-preview" aria-label="Preview">
           <PersonPicker picked={person} onPick={setPerson} />

@@ -6,6 +6,7 @@ import { apiPost, ApiError, type Schemas } from "../api/client";
 import { Link } from "../router";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { Time } from "../ui/Time";
+import { personName } from "../people/person";
 import "./tasks.css";
 
 export type Task = Schemas["TaskView"];
@@ -91,7 +92,7 @@ export function TaskItem({
           <div>
             <dt>About</dt>
             <dd>
-              <Link to={`/people/${task.profile_id}`}>person {task.profile_id}</Link>
+              <Link to={`/people/${task.profile_id}`}>{personName(task.person)}</Link>
             </dd>
           </div>
         )}

@@ -6,7 +6,11 @@ export interface MockRequest {
   method: string;
   path: string;
   query: URLSearchParams;
+  /** The JSON body, parsed. */
   body: unknown;
+  /** The body as sent, when it is not JSON (an uploaded file). */
+  raw?: BodyInit | null;
+  headers: Headers;
 }
 
 /** What a route answers: a body (status 200), or [status, body]. */
@@ -21,7 +25,8 @@ export function mockApi(routes: Record<string, Route | object>) {
     const url = new URL(input, "http://wayfarer.test");
     const method = (init?.method ?? "GET").toUpperCase();
     const body = typeof init?.body === "string" ? JSON.parse(init.body) : undefined;
-    const request = { method, path: url.pathname, query: url.searchParams, body };
+    const raw = typeof init?.body === "string" ? undefined : init?.body;
+    const request = { method, path: url.pathname, query: url.searchParams, body, raw, headers: new Headers(init?.headers) };
     calls.push(request);
     const route = routes[`${method} ${url.pathname}`];
     if (route === undefined) {

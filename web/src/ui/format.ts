@@ -25,6 +25,13 @@ export function formatNumber(n: number): string {
   return numbers.format(n);
 }
 
+/** A file's size: "812 bytes", "12.4 KB", "1.5 MB" (of 1,024 bytes, as the server's "5 MiB" limit counts). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${numbers.format(n)} byte${n === 1 ? "" : "s"}`;
+  const [value, unit] = n < 1024 * 1024 ? [n / 1024, "KB"] : [n / (1024 * 1024), "MB"];
+  return `${value.toLocaleString("en", { maximumFractionDigits: value < 100 ? 1 : 0 })} ${unit}`;
+}
+
 /** A JSON value as one short line: strings quoted, absent as "(absent)". */
 export function formatValue(value: unknown): string {
   if (value === undefined) return "(absent)";

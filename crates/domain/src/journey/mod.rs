@@ -1663,6 +1663,45 @@ mod tests {
     }
 
     #[test]
+    fn a_task_step_and_a_priority_are_read_and_checked() {
+        let doc = |task: serde_json::Value, priority: serde_json::Value| {
+            let mut step = serde_json::json!({"id": "call", "type": "task", "title": "Call {{ traits.name }}"});
+            if let (Some(s), Some(extra)) = (step.as_object_mut(), task.as_object()) {
+                s.extend(extra.clone());
+            }
+            serde_json::json!({"id": "j", "entry": {"event": "E"}, "priority": priority, "steps": [step]})
+        };
+        let problems = |task: serde_json::Value, priority: serde_json::Value| -> Vec<String> {
+            Journey::parse(&doc(task, priority)).err().unwrap_or_default().iter().map(|d| format!("{} {}", d.path, d.code)).collect()
+        };
+        let j =
+            Journey::parse(&doc(serde_json::json!({"body": " Hi ", "team": "sales", "due": "2d"}), serde_json::json!(7))).expect("valid");
+        let spec = TaskSpec {
+            title: "Call {{ traits.name }}".into(),
+            body: "Hi".into(),
+            assignee: None,
+            team: Some("sales".into()),
+            due: Some(Duration::days(2)),
+        };
+        assert_eq!((j.steps[0].kind.clone(), j.priority), (StepKind::Task { task: spec, next: None }, 7));
+        let plain = Journey::parse(&doc(serde_json::json!({}), serde_json::Value::Null)).expect("valid");
+        assert_eq!(plain.priority, 0, "0 by default");
+        for bad in [serde_json::json!(""), serde_json::json!("  "), serde_json::json!(3)] {
+            assert_eq!(
+                problems(serde_json::json!({"assignee": bad}), serde_json::Value::Null),
+                ["/steps/0/assignee invalid_field"],
+                "{bad}"
+            );
+        }
+        assert_eq!(problems(serde_json::json!({"due": "soon"}), serde_json::Value::Null), ["/steps/0/due invalid_duration"]);
+        assert_eq!(problems(serde_json::json!({"title": ""}), serde_json::Value::Null), ["/steps/0/title missing_field"]);
+        for bad in [serde_json::json!(1001), serde_json::json!(-1001), serde_json::json!("high"), serde_json::json!(1.5)] {
+            assert_eq!(problems(serde_json::json!({}), bad.clone()), ["/priority invalid_field"], "{bad}");
+        }
+        assert_eq!(Journey::parse(&doc(serde_json::json!({}), serde_json::json!(-1000))).map(|j| j.priority), Ok(-1000));
+    }
+
+    #[test]
     fn quiet_hours_and_a_cap_are_read_and_checked() {
         let doc = |extra: serde_json::Value| {
             let mut d = serde_json::json!({"id": "j", "entry": {"event": "E"}, "steps": [{"id": "s", "type": "send", "template": "t"}]});

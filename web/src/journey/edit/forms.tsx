@@ -1160,6 +1160,57 @@ function CapSetting({ diagnostics }: { diagnostics?: CanvasDiagnostic[] }) {
   );
 }
 
+/** The lowest and highest priority (the server's). */
+const PRIORITY_RANGE = [-1000, 1000] as const;
+
+/** What a priority typed says in the document: none for empty or 0 (the default), else the number. */
+const priorityOf = (typed: string): number | undefined => {
+  const n = typed.trim() === "" ? 0 : Number(typed);
+  return n === 0 ? undefined : n;
+};
+
+/**
+ * The journey's priority: when journeys message a person on one channel at once, only the
+ * marketing messages of the highest priority go. 0 (the default) or empty, the document has no
+ * `priority` at all.
+ */
+function PrioritySetting({ diagnostics }: { diagnostics?: CanvasDiagnostic[] }) {
+  const id = useId();
+  const { get, type } = useAt(["priority"]);
+  const value = get([]);
+  const problems = diagnosticsAt(diagnostics, "/priority");
+  // What is typed, shown while it says what the document has ("0" and "" are no priority, "-" on
+  // the way to "-5" too); the document's own value once it says something else (undo, the raw JSON).
+  const [typed, setTyped] = useState<string>();
+  const shown = typed !== undefined && priorityOf(typed) === value ? typed : typeof value === "number" ? String(value) : "";
+  const hint = (
+    <>
+      When journeys message a person on one channel at once (answering the same event), only the marketing messages of the highest priority go; the others
+      are suppressed, saying which journey won. From {PRIORITY_RANGE[0]} to {PRIORITY_RANGE[1]}; empty is 0. Transactional messages are never held back.
+    </>
+  );
+  return (
+    <Field label="Priority" hint={problemHint(problems, hint)} id={id}>
+      <input
+        id={id}
+        className="ed-num"
+        type="number"
+        inputMode="numeric"
+        step={1}
+        min={PRIORITY_RANGE[0]}
+        max={PRIORITY_RANGE[1]}
+        placeholder="0"
+        value={shown}
+        aria-invalid={problems.length > 0 || undefined}
+        onChange={(e) => {
+          setTyped(e.target.value);
+          type([], priorityOf(e.target.value));
+        }}
+      />
+    </Field>
+  );
+}
+
 /** The journey's own settings, shown when nothing is selected; `diagnostics` are the validator's, shown at their fields. */
 export function JourneySettings({ isNew, control, diagnostics }: { isNew: boolean; control?: ReactNode; diagnostics?: CanvasDiagnostic[] }) {
   const { doc, edit, names } = useEditor();
@@ -1187,6 +1238,7 @@ export function JourneySettings({ isNew, control, diagnostics }: { isNew: boolea
         <TimezoneInput label="Time zone" value={str(get(["timezone"]))} onChange={(v) => type(["timezone"], v === "" ? undefined : v)} hint="For people without a valid timezone trait; default UTC." />
         <QuietHoursSetting diagnostics={diagnostics} />
         <CapSetting diagnostics={diagnostics} />
+        <PrioritySetting diagnostics={diagnostics} />
         {control}
         <h3 className="ed-section">Goal</h3>
         {goal === undefined ? (

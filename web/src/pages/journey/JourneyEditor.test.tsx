@@ -529,6 +529,80 @@ describe("a form edit changes exactly its field", () => {
     expect(number.getAttribute("aria-invalid")).toBeNull();
   });
 
+  test("the journey: a priority, 0 by default; a number typed is in the document, 0 or empty leaves it out; said on the canvas", async () => {
+    const doc = example("consultation.json");
+    const { calls } = renderEditor(doc);
+    const form = screen.getByRole("tabpanel");
+    const priority = within(form).getByLabelText("Priority") as HTMLInputElement;
+    expect(priority.value).toBe("");
+    expect(priority.placeholder).toBe("0");
+    expect([priority.type, priority.min, priority.max, priority.step]).toEqual(["number", "-1000", "1000", "1"]);
+    const field = priority.closest(".ed-field") as HTMLElement;
+    expect(within(field).getByText(/^When journeys message a person on one channel at once \(answering the same event\), only the marketing messages of the highest priority go/)).toBeTruthy();
+    fireEvent.change(priority, { target: { value: "10" } });
+    expect(changes(doc, await saved(calls, doc.id))).toEqual(["+ /priority: 10"]);
+    expect(within(screen.getByRole("region", { name: "Journey-wide settings" })).getByText("10, above the default 0")).toBeTruthy();
+    fireEvent.change(priority, { target: { value: "-5" } });
+    expect(((await saved(calls, doc.id)) as JourneyDocument).priority).toBe(-5);
+    expect(within(screen.getByRole("region", { name: "Journey-wide settings" })).getByText("-5, below the default 0")).toBeTruthy();
+    // 0 is the default: no key, and what was typed stays in the field.
+    fireEvent.change(priority, { target: { value: "0" } });
+    expect(priority.value).toBe("0");
+    let body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect("priority" in body).toBe(false);
+    expect(changes(doc, body)).toEqual([]);
+    expect(screen.queryByRole("region", { name: "Journey-wide settings" })?.textContent ?? "").not.toContain("Priority");
+    fireEvent.change(priority, { target: { value: "7" } });
+    expect(((await saved(calls, doc.id)) as JourneyDocument).priority).toBe(7);
+    fireEvent.change(priority, { target: { value: "" } });
+    body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect("priority" in body).toBe(false);
+    expect(priority.value).toBe("");
+  });
+
+  test("the journey: a priority written in the document is shown, kept as it is when saved unchanged, and follows undo", async () => {
+    const doc: JourneyDocument = { ...example("consultation.json"), priority: 0 };
+    const { calls } = renderEditor(doc);
+    const priority = within(screen.getByRole("tabpanel")).getByLabelText("Priority") as HTMLInputElement;
+    // A 0 written in a file: shown, and saved as it came.
+    expect(priority.value).toBe("0");
+    expect(((await saved(calls, doc.id)) as JourneyDocument).priority).toBe(0);
+    fireEvent.change(priority, { target: { value: "3" } });
+    expect(((await saved(calls, doc.id)) as JourneyDocument).priority).toBe(3);
+    // Undone (outside the field): the document's value again, in the field too.
+    fireEvent.keyDown(window, { key: "z", ctrlKey: true });
+    await waitFor(() => expect(priority.value).toBe("0"));
+    expect(((await saved(calls, doc.id)) as JourneyDocument).priority).toBe(0);
+  });
+
+  test("the journey: the validator's diagnostic about the priority shows at its field, and goes when fixed", async () => {
+    const doc: JourneyDocument = { ...example("consultation.json"), priority: 5000 };
+    const message = '"priority" is a whole number from -1000 to 1000 (higher wins; default 0)';
+    renderEditor(doc, {
+      extra: {
+        // As the server's parser: a whole number from -1000 to 1000.
+        "POST /api/journeys/validate": (body) => {
+          const p = (body as JourneyDocument).priority;
+          const diagnostics = p !== undefined && !(Number.isInteger(p) && p >= -1000 && p <= 1000) ? [{ path: "/priority", code: "invalid_field", severity: "error", message }] : [];
+          return [200, { valid: diagnostics.length === 0, diagnostics }];
+        },
+      },
+    });
+    const form = screen.getByRole("tabpanel");
+    const priority = within(form).getByLabelText("Priority") as HTMLInputElement;
+    expect(priority.value).toBe("5000");
+    const field = priority.closest(".ed-field") as HTMLElement;
+    await waitFor(() => expect(within(field).getByText(message).className).toBe("ed-error"));
+    expect(priority.getAttribute("aria-invalid")).toBe("true");
+    expect(within(form).getAllByText(message)).toHaveLength(1);
+    fireEvent.change(priority, { target: { value: "2.5" } });
+    await waitFor(() => expect(priority.getAttribute("aria-invalid")).toBe("true"));
+    fireEvent.change(priority, { target: { value: "1000" } });
+    await waitFor(() => expect(within(field).queryByText(message)).toBeNull());
+    expect(priority.getAttribute("aria-invalid")).toBeNull();
+    expect(within(field).getByText(/only the marketing messages of the highest priority go/)).toBeTruthy();
+  });
+
   test("renaming a step renames every reference to it", async () => {
     const doc = example("consultation.json");
     const { container, calls } = renderEditor(doc);
