@@ -851,9 +851,7 @@ impl Dispatcher {
         ctx: &Value,
     ) -> Result<Outcome, deliver::Error> {
         let renderer = self.deliverer.renderer();
-        let part = |name: &str, src: &str| {
-            renderer.render(src, ctx).map(|s| s.trim().to_owned()).map_err(|e| deliver::Error::Permanent(format!("task {name}: {e}")))
-        };
+        let part = |name: &str, src: &str| render_part(renderer, &format!("task {name}"), src, ctx);
         let title = part("title", &spec.title)?;
         if title.is_empty() {
             return Err(deliver::Error::Permanent("the task's title renders empty".into()));
@@ -964,6 +962,11 @@ impl Dispatcher {
     }
 }
 
+/// One Liquid part rendered for a person, trimmed; a failure is permanent, named by `what`.
+fn render_part(renderer: &deliver::Renderer, what: &str, src: &str, ctx: &Value) -> Result<String, deliver::Error> {
+    renderer.render(src, ctx).map(|s| s.trim().to_owned()).map_err(|e| deliver::Error::Permanent(format!("{what}: {e}")))
+}
+
 /// A template's in-app message rendered for a person: each text part, trimmed.
 fn render_in_app(
     renderer: &deliver::Renderer,
@@ -971,12 +974,7 @@ fn render_in_app(
     source: &store::InAppContent,
     ctx: &Value,
 ) -> Result<store::InAppContent, deliver::Error> {
-    let part = |name: &str, src: &str| {
-        renderer
-            .render(src, ctx)
-            .map(|s| s.trim().to_owned())
-            .map_err(|e| deliver::Error::Permanent(format!("template {:?}, in-app {name}: {e}", template.0)))
-    };
+    let part = |name: &str, src: &str| render_part(renderer, &format!("template {:?}, in-app {name}", template.0), src, ctx);
     let rendered = store::InAppContent {
         placement: source.placement.trim().to_owned(),
         layout: source.layout,
