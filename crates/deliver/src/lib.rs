@@ -15,7 +15,7 @@ mod webhook;
 
 use serde_json::Value;
 
-pub use email::{Email, SmtpOptions, TlsMode};
+pub use email::{Email, SmtpOptions, TlsMode, wire_message};
 pub use push::{Push, PushOptions, Report as PushReport, ServiceAccount, assertion as push_assertion};
 pub use render::{EMAIL_VARIABLES, EmailTemplate, Rendered, Renderer, VARIABLES, variables};
 pub use sms::{OPTED_OUT, Sms, SmsOptions, segments, twilio_signature, verify_twilio_signature};
@@ -58,7 +58,8 @@ impl Error {
 /// How fast a channel may send: its provider's limits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
-    /// Messages sent at once.
+    /// Messages sent at once: connections or requests open to the provider (more may be
+    /// rendered meanwhile, waiting for one of them).
     pub concurrency: usize,
     /// Most messages sent per second (a token bucket holding one second's worth); 0: no limit.
     pub rate_per_sec: f64,
@@ -136,19 +137,55 @@ pub struct Deliverer {
     /// Backtests: webhooks are rendered and captured, never called.
     simulate: bool,
     tracking: Option<Tracking>,
+    /// Per channel, a permit for each message that may be with its provider at once
+    /// (`Limits::concurrency`): a message is rendered first, then waits for one.
+    gates: Gates,
+}
+
+/// The permits of each channel that talks to a provider.
+struct Gates {
+    email: tokio::sync::Semaphore,
+    webhook: tokio::sync::Semaphore,
+    sms: tokio::sync::Semaphore,
+    push: tokio::sync::Semaphore,
+}
+
+impl Gates {
+    fn new(email: Limits, webhook: Limits, sms: Limits, push: Limits) -> Gates {
+        let gate = |l: Limits| tokio::sync::Semaphore::new(l.concurrency.max(1));
+        Gates { email: gate(email), webhook: gate(webhook), sms: gate(sms), push: gate(push) }
+    }
+}
+
+/// Runs `send` holding one of `gate`'s permits (the semaphore is never closed).
+async fn gated<T>(gate: &tokio::sync::Semaphore, send: impl std::future::Future<Output = T>) -> T {
+    let _permit = gate.acquire().await;
+    send.await
 }
 
 impl Deliverer {
     pub fn new(options: &Options) -> Result<Deliverer, Error> {
+        let smtp = options.smtp.as_ref().map(email::Mailer::new).transpose()?;
+        let webhook = webhook::Client::new(&options.webhook)?;
+        let sms = options.sms.as_ref().map(sms::Client::new).transpose()?;
+        let push = options.push.as_ref().map(push::Client::new).transpose()?;
+        let limits = |l: Option<Limits>| l.unwrap_or_default();
+        let gates = Gates::new(
+            limits(smtp.as_ref().map(Channel::limits)),
+            webhook.limits(),
+            limits(sms.as_ref().map(Channel::limits)),
+            limits(push.as_ref().map(Channel::limits)),
+        );
         Ok(Deliverer {
             renderer: Renderer::default(),
-            smtp: options.smtp.as_ref().map(email::Mailer::new).transpose()?,
+            smtp,
             capture_from: None,
-            webhook: webhook::Client::new(&options.webhook)?,
-            sms: options.sms.as_ref().map(sms::Client::new).transpose()?,
-            push: options.push.as_ref().map(push::Client::new).transpose()?,
+            webhook,
+            sms,
+            push,
             simulate: false,
             tracking: options.tracking.clone(),
+            gates,
         })
     }
 
@@ -231,7 +268,10 @@ impl Deliverer {
             rendered.html = tracking.rewrite(&rendered.html, message);
         }
         match &self.smtp {
-            Some(mailer) => Channel::send(mailer, key, &Email { to: to.to_owned(), rendered, unsubscribe }).await.map(Outcome::Sent),
+            Some(mailer) => {
+                let email = Email { to: to.to_owned(), rendered, unsubscribe };
+                gated(&self.gates.email, Channel::send(mailer, key, &email)).await.map(Outcome::Sent)
+            }
             None => {
                 let mut captured = rendered.describe(to, self.capture_from.as_deref());
                 if let Some(url) = unsubscribe {
@@ -266,7 +306,7 @@ impl Deliverer {
         let status_callback = self.tracking.as_ref().zip(message).map(|(t, m)| t.sms_status_url(m));
         let sms = Sms { to: to.to_owned(), body, status_callback };
         match &self.sms {
-            Some(client) if !self.simulate => Channel::send(client, key, &sms).await.map(Outcome::Sent),
+            Some(client) if !self.simulate => gated(&self.gates.sms, Channel::send(client, key, &sms)).await.map(Outcome::Sent),
             _ => Ok(Outcome::Captured(serde_json::json!({"to": sms.to, "body": sms.body, "segments": segments(&sms.body)}))),
         }
     }
@@ -310,7 +350,7 @@ impl Deliverer {
         };
         match &self.push {
             Some(client) if !self.simulate => {
-                let report = client.send_all(key, &push).await;
+                let report = gated(&self.gates.push, client.send_all(key, &push)).await;
                 (report.outcome().map(Outcome::Sent), report.gone)
             }
             _ => {
@@ -338,7 +378,7 @@ impl Deliverer {
             return Ok(Outcome::Captured(serde_json::json!({"url": url, "method": method, "body": body, "simulated": true})));
         }
         let call = Call { url: url.to_owned(), method: method.to_owned(), body, now_secs };
-        self.webhook.send(key, &call).await.map(Outcome::Sent)
+        gated(&self.gates.webhook, self.webhook.send(key, &call)).await.map(Outcome::Sent)
     }
 }
 

@@ -223,11 +223,15 @@ const TEMPLATE_TTL: StdDuration = StdDuration::from_secs(1);
 /// further behind reads `/v1/decide` again).
 const IN_APP_BACKLOG: usize = 1024;
 
-/// A pass's sends: the entry and what came of it.
-type Sends = JoinSet<(OutboxEntry, Attempt)>;
+/// A pass's sends: the entry, what came of it, and when.
+type Sends = JoinSet<(OutboxEntry, Attempt, domain::time::Timestamp)>;
 
-/// A batch of outcomes being recorded, and how that went.
-type Recording = tokio::task::JoinHandle<(Vec<(OutboxEntry, Attempt)>, Result<(), store::Error>)>;
+/// A batch of attempts being recorded by the core (with outcome events), the entries', and
+/// how that went.
+type Recording = std::pin::Pin<Box<dyn std::future::Future<Output = (Vec<OutboxId>, Result<(), crate::Error>)> + Send>>;
+
+/// A message's final outcome, waiting to go to the core as an event, and when it came.
+type Reported = (OutboxEntry, MessageOutcome, domain::time::Timestamp);
 
 impl Dispatcher {
     pub(crate) fn new(
@@ -475,8 +479,9 @@ impl Dispatcher {
             outcomes.extend(o);
         }
         outcomes.sort_by_key(|(entry, _, _)| entry.id);
-        for (entry, outcome, now) in &outcomes {
-            self.report(entry, outcome, *now);
+        if !outcomes.is_empty() {
+            // (The core takes them in order with whatever follows: no need to wait here.)
+            drop(self.record(Vec::new(), outcomes));
         }
         total
     }
@@ -484,11 +489,7 @@ impl Dispatcher {
     /// One pass of a channel's queue: sends what is due, up to the channel's concurrency at a
     /// time and within its rate, until nothing is due; returns how many were attempted and
     /// (`Reporting::Collect`) the outcomes to report.
-    async fn pass(
-        self: &Arc<Self>,
-        i: usize,
-        reporting: Reporting,
-    ) -> (usize, Vec<(OutboxEntry, MessageOutcome, domain::time::Timestamp)>) {
+    async fn pass(self: &Arc<Self>, i: usize, reporting: Reporting) -> (usize, Vec<Reported>) {
         let lane = &self.lanes[i];
         let _pass = lane.pass.lock().await;
         let (channel, limit) = (lane.channel, lane.concurrency);
@@ -500,25 +501,25 @@ impl Dispatcher {
         let mut recording_len = 0;
         // Outcomes go to the core in the order the messages were decided (whichever send
         // finished first, so runs' traces are the same every time): each waits for the
-        // entries before it in this pass to be recorded.
+        // entries before it in this pass to be sent, and goes with their attempts or after.
         let mut outstanding: BTreeSet<OutboxId> = BTreeSet::new();
-        let mut waiting: BTreeMap<OutboxId, (OutboxEntry, MessageOutcome, domain::time::Timestamp)> = BTreeMap::new();
-        let mut collected = Vec::new();
-        let hand_over = |waiting: &mut BTreeMap<OutboxId, _>, before: Option<&OutboxId>, collected: &mut Vec<_>| {
+        let mut waiting: BTreeMap<OutboxId, Reported> = BTreeMap::new();
+        let hand_over = |waiting: &mut BTreeMap<OutboxId, Reported>, before: Option<&OutboxId>| {
+            let mut out = Vec::new();
             while let Some(entry) = waiting.first_entry() {
                 if before.is_some_and(|b| entry.key() > b) {
                     break;
                 }
-                let (entry, outcome, now) = entry.remove();
-                match reporting {
-                    Reporting::AsRecorded => self.report(&entry, &outcome, now),
-                    Reporting::Collect => collected.push((entry, outcome, now)),
-                }
+                out.push(entry.remove());
             }
+            out
         };
         // Entries the core just committed go first; the outbox itself (retries, entries from
         // before a restart) is read when none are waiting, and after every few pages of them.
         let (mut store_more, mut since_read) = (true, 0usize);
+        // The last read found a full page of entries all on their way already (handed over, in
+        // flight): read again once some of them are recorded.
+        let mut read_after_record = false;
         let (mut total, mut failed) = (0, false);
         loop {
             let halted = failed || self.stopping.load(Ordering::SeqCst);
@@ -534,9 +535,8 @@ impl Dispatcher {
                         Ok(stored) => {
                             let full = stored.len() == page;
                             let fresh: Vec<OutboxEntry> = stored.into_iter().filter(|e| !self.handoff.is_reserved(e.id)).collect();
-                            // A page of entries all on their way already (handed over, in flight):
-                            // read again after more of them are done.
                             store_more = full && !fresh.is_empty();
+                            read_after_record = full && fresh.is_empty();
                             self.handoff.reserve(&fresh);
                             outstanding.extend(fresh.iter().map(|e| e.id));
                             queue.extend(fresh);
@@ -549,9 +549,12 @@ impl Dispatcher {
                 }
             }
             let halted = failed || self.stopping.load(Ordering::SeqCst);
-            // At most twice the concurrency sent and not yet recorded (what a crash repeats).
+            // Twice the concurrency under way: as many again as the provider takes at once are
+            // checked and rendered meanwhile, each ready to go the moment a connection is free
+            // (the channel holds them to its concurrency, `deliver::Limits`). At most four times
+            // the concurrency sent or being sent and not yet recorded (what a crash repeats).
             let unrecorded = sends.len() + done.len() + recording_len;
-            let launch = !halted && sends.len() < limit && unrecorded < 2 * limit && !queue.is_empty();
+            let launch = !halted && sends.len() < 2 * limit && unrecorded < 4 * limit && !queue.is_empty();
             if !launch && sends.is_empty() && recording.is_none() && done.is_empty() {
                 break;
             }
@@ -560,35 +563,29 @@ impl Dispatcher {
                 recorded = async { recording.as_mut().expect("guarded").await }, if recording.is_some() => {
                     recording = None;
                     recording_len = 0;
-                    let (batch, result) = match recorded {
-                        Ok(r) => r,
-                        Err(e) => (Vec::new(), Err(store::Error::Corrupt(format!("store task: {e}")))),
-                    };
-                    let now = self.clock.now();
-                    for (entry, _) in &batch {
+                    let (ids, result) = recorded;
+                    for id in &ids {
                         // Recorded, or still pending in the outbox (a later read retries it).
-                        self.handoff.release(entry.id);
-                        outstanding.remove(&entry.id);
-                        self.recorded(entry.id);
+                        self.handoff.release(*id);
+                        self.recorded(*id);
                     }
-                    match result {
-                        Err(error) => {
-                            tracing::error!(%error, channel, messages = batch.len(), "recording delivery outcomes failed");
-                            failed = true;
-                        }
-                        Ok(()) => {
-                            for (entry, attempt) in batch {
-                                if let Some(outcome) = self.outcome(&entry, &attempt) {
-                                    waiting.insert(entry.id, (entry, outcome, now));
-                                }
-                            }
-                            hand_over(&mut waiting, outstanding.first(), &mut collected);
-                        }
+                    if let Err(error) = result {
+                        tracing::error!(%error, channel, messages = ids.len(), "recording delivery outcomes failed");
+                        failed = true;
+                    }
+                    if read_after_record && !ids.is_empty() {
+                        (store_more, read_after_record) = (true, false);
                     }
                 }
                 joined = sends.join_next(), if !sends.is_empty() => {
                     match joined {
-                        Some(Ok(sent)) => done.push(sent),
+                        Some(Ok((entry, attempt, at))) => {
+                            outstanding.remove(&entry.id);
+                            if let Some(outcome) = self.outcome(&entry, &attempt) {
+                                waiting.insert(entry.id, (entry.clone(), outcome, at));
+                            }
+                            done.push((entry, attempt));
+                        }
                         // (Its entry stays outstanding: the outcomes after it wait for the pass's end.)
                         Some(Err(error)) => tracing::error!(%error, channel, "a send task failed; its message is sent again after a restart"),
                         None => {}
@@ -600,29 +597,43 @@ impl Dispatcher {
                         let me = self.clone();
                         sends.spawn(async move {
                             let attempt = me.attempt(&entry).await;
-                            (entry, attempt)
+                            let at = me.clock.now();
+                            (entry, attempt, at)
                         });
                     }
                 }
             }
-            // Each batch of outcomes is recorded as soon as the last one is, so a crash
-            // repeats only the messages whose send had completed but whose record had not
-            // (at most twice the concurrency, see `unrecorded`).
-            if recording.is_none() && !done.is_empty() {
+            // Outcomes are recorded a batch at a time, one batch at a time: once the last is
+            // recorded, when half the concurrency's worth are done or fewer than that are still
+            // being sent (each batch is a commit: fewer, larger ones cost less). A crash repeats
+            // only the messages whose send had completed but whose record had not (at most three
+            // times the concurrency, see `unrecorded`).
+            let enough = (limit / 2).max(1);
+            if recording.is_none() && !done.is_empty() && (done.len() >= enough || sends.len() < enough) {
                 let batch = std::mem::take(&mut done);
                 recording_len = batch.len();
-                let (store, now) = (self.store.clone(), self.clock.now());
-                recording = Some(tokio::task::spawn_blocking(move || {
-                    let result = record(&*store, &batch, now);
-                    (batch, result)
-                }));
+                let outcomes = match reporting {
+                    Reporting::AsRecorded => hand_over(&mut waiting, outstanding.first()),
+                    Reporting::Collect => Vec::new(),
+                };
+                recording = Some(self.record(batch, outcomes));
             }
         }
         for entry in queue {
             self.handoff.release(entry.id);
         }
-        hand_over(&mut waiting, None, &mut collected);
-        (total, collected)
+        let rest = hand_over(&mut waiting, None);
+        match reporting {
+            Reporting::AsRecorded if !rest.is_empty() => {
+                let (_, result) = self.record(Vec::new(), rest).await;
+                if let Err(error) = result {
+                    tracing::warn!(%error, channel, "handing message outcomes to the core failed");
+                }
+                (total, Vec::new())
+            }
+            Reporting::AsRecorded => (total, Vec::new()),
+            Reporting::Collect => (total, rest),
+        }
     }
 }
 
@@ -647,15 +658,6 @@ pub const PUSH_UNSUBSCRIBED: &str = "push_unsubscribed";
 
 /// The event of an SMS opt-out.
 pub const SMS_UNSUBSCRIBED_EVENT: &str = "SMS Unsubscribed";
-
-/// Records a batch of attempts in one transaction.
-fn record(store: &dyn Store, batch: &[(OutboxEntry, Attempt)], now: domain::time::Timestamp) -> Result<(), store::Error> {
-    let mut tx = store.write()?;
-    for (entry, attempt) in batch {
-        tx.record_attempt(entry.id, attempt, now)?;
-    }
-    tx.commit()
-}
 
 impl Dispatcher {
     /// The final outcome of a journey's message (none while it is retried).
@@ -683,17 +685,29 @@ impl Dispatcher {
         })
     }
 
-    /// Hands a message's outcome to the core: an event on the person's timeline, which the
-    /// run that decided the message is told of. (Lost if the process stops first: the outbox
-    /// keeps the outcome, and a run waiting for it goes on after `OUTCOME_WAIT`.)
-    fn report(&self, entry: &OutboxEntry, outcome: &MessageOutcome, now: domain::time::Timestamp) {
-        let event = outcome.event(entry.attempts + 1, now);
-        let (reply, _ignored) = tokio::sync::oneshot::channel();
-        let command = crate::Command::Ingest { origin: crate::Origin::Internal(entry.profile), events: vec![event], reply };
-        if self.commands.send(command).is_err() {
-            tracing::warn!(key = %entry.key, "engine stopped before a message's outcome was reported");
-        }
-        self.reported.fetch_add(1, Ordering::SeqCst);
+    /// Hands attempts and message outcomes to the core, which records the attempts in the
+    /// outbox and ingests each outcome as an event on its person's timeline (which the run
+    /// that decided the message is told of), in one transaction (the core's group commit);
+    /// resolves once that is durable. An outcome goes with its message's attempt or after it.
+    /// (Outcomes are lost if the process stops before: the outbox keeps the attempt, and a run
+    /// waiting for it goes on after `OUTCOME_WAIT`.)
+    fn record(&self, batch: Vec<(OutboxEntry, Attempt)>, outcomes: Vec<Reported>) -> Recording {
+        let events: Vec<(crate::Origin, domain::event::Event)> = outcomes
+            .iter()
+            .map(|(entry, outcome, at)| (crate::Origin::Internal(entry.profile), outcome.event(entry.attempts + 1, *at)))
+            .collect();
+        self.reported.fetch_add(events.len() as u64, Ordering::SeqCst);
+        let (ids, attempts): (Vec<OutboxId>, Vec<(OutboxId, Attempt)>) =
+            batch.into_iter().map(|(entry, attempt)| (entry.id, (entry.id, attempt))).unzip();
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let sent = self.commands.send(crate::Command::Record { attempts, events, reply }).is_ok();
+        Box::pin(async move {
+            let result = match sent {
+                true => rx.await.unwrap_or(Err(crate::Error::ShuttingDown)),
+                false => Err(crate::Error::ShuttingDown),
+            };
+            (ids, result)
+        })
     }
 
     /// How many outcomes were handed back to the core so far.

@@ -151,6 +151,14 @@ pub(crate) enum Command {
         events: Vec<Event>,
         reply: oneshot::Sender<Result<IngestReport, Error>>,
     },
+    /// The dispatcher's delivery attempts, recorded in the outbox, and the outcome events of
+    /// messages (each about its person), ingested: in one transaction (with whatever else is
+    /// queued). Replies once durable.
+    Record {
+        attempts: Vec<(domain::ids::OutboxId, store::Attempt)>,
+        events: Vec<(Origin, Event)>,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
     /// The admin API enters a person into a journey; replies whether a run started.
     Enter {
         journey: JourneyId,
@@ -408,18 +416,19 @@ impl Engine {
         self.wake().await
     }
 
-    /// Stops taking work, finishes what was queued (every queued commit completes), and
-    /// waits for the dispatcher's current sends to be recorded.
+    /// Stops sending (the dispatcher's current sends finish and are recorded, through the
+    /// core), then stops taking work and finishes what was queued (every queued commit
+    /// completes; outbox entries it makes wait for the next start).
     pub async fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown);
-        let core = self.core.lock().ok().and_then(|mut c| c.take());
-        if let Some(core) = core {
-            let _ = tokio::task::spawn_blocking(move || core.join()).await;
-        }
         self.dispatcher.stop();
         let task = self.dispatch_task.lock().ok().and_then(|mut t| t.take());
         if let Some(task) = task {
             let _ = task.await;
+        }
+        let _ = self.commands.send(Command::Shutdown);
+        let core = self.core.lock().ok().and_then(|mut c| c.take());
+        if let Some(core) = core {
+            let _ = tokio::task::spawn_blocking(move || core.join()).await;
         }
     }
 }

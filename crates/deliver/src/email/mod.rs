@@ -6,6 +6,7 @@ mod config;
 mod tests;
 
 pub(crate) use client::Mailer;
+pub use client::wire_message;
 pub use config::{SmtpOptions, TlsMode};
 
 use crate::render::Rendered;

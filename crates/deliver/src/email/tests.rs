@@ -104,3 +104,16 @@ async fn a_pooled_connection_the_server_closed_is_replaced_and_the_email_sent() 
     assert_eq!(connections.load(Ordering::SeqCst), 3, "each on a new connection, the closed one dropped from the pool");
     assert_eq!(Channel::limits(&mailer), Limits { concurrency: 1, rate_per_sec: 0.0 });
 }
+
+#[test]
+fn the_wire_message_is_dot_stuffed_and_ends_with_the_line_of_one_dot() {
+    let rendered = crate::Rendered { subject: "Hi".into(), text: "one\r\n.two\r\nthree".into(), html: "<p>x</p>".into() };
+    let email = Email { to: "ann@example.test".into(), rendered, unsubscribe: None };
+    let bytes = wire_message("Acme <hello@acme.test>", "run-1-1-0", &email).expect("built");
+    let text = String::from_utf8(bytes).expect("utf-8");
+    assert!(text.contains("Message-ID: <run-1-1-0@wayfarer>\r\n"), "{text}");
+    assert!(text.contains("\r\n..two\r\n"), "a line starting with a dot gets another: {text}");
+    assert!(!text.contains("\r\n.two"), "{text}");
+    assert!(text.ends_with("\r\n.\r\n") && text.matches("\r\n.\r\n").count() == 1, "one final dot line: {text}");
+    assert!(wire_message("Acme <hello@acme.test>", "k", &Email { to: "not an address".into(), ..email }).is_err());
+}

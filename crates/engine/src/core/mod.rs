@@ -13,12 +13,12 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use domain::aggregate::Counter;
 use domain::condition::HistoryQuery;
 use domain::event::Event;
-use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, ProfileId, RunId, SourceId};
+use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId};
 use domain::journey::{Journey, Run, RunStatus};
 use domain::profile::Profile;
 use domain::time::Timestamp;
 use domain::trace::{TraceKind, TraceLine};
-use store::{DeadInput, DeadLetter, NameKind, NodeDeltas, OutboxEntry, Store, StoredEvent, TraceRecord, Tx};
+use store::{Attempt, DeadInput, DeadLetter, NameKind, NodeDeltas, OutboxEntry, Store, StoredEvent, TraceRecord, Tx};
 use tokio::sync::oneshot;
 
 use crate::dispatch::Handoff;
@@ -89,6 +89,8 @@ enum Extra<'a> {
     Enter(&'a Enter),
     /// A dead letter, with its events as logged.
     Replay(&'a DeadLetter, &'a [StoredEvent]),
+    /// The dispatcher's delivery attempts, recorded in the outbox.
+    Attempts(&'a [&'a (OutboxId, Attempt)]),
 }
 
 /// Most identities remembered (about 100 bytes each).
@@ -107,6 +109,22 @@ struct Ingest {
     origin: Origin,
     events: Vec<Event>,
     reply: Reply,
+}
+
+/// The dispatcher's attempts and outcome events (`Command::Record`).
+struct Record {
+    attempts: Vec<(OutboxId, Attempt)>,
+    events: Vec<(Origin, Event)>,
+    reply: oneshot::Sender<Result<(), Error>>,
+}
+
+/// The commands waiting for the next commit.
+#[derive(Default)]
+struct Queued {
+    ingests: Vec<Ingest>,
+    records: Vec<Record>,
+    enters: Vec<Enter>,
+    wakes: Vec<oneshot::Sender<Result<(), Error>>>,
 }
 
 struct Enter {
@@ -176,28 +194,30 @@ impl Core {
                     Err(_) => return,
                 },
             };
-            let mut ingests = Vec::new();
-            let mut enters = Vec::new();
-            let mut wakes = Vec::new();
+            let mut queued = Queued::default();
             let mut events = 0;
             let mut next = Some(first);
             while let Some(command) = next.take() {
                 match command {
                     Command::Ingest { origin, events: e, reply } => {
                         events += e.len();
-                        ingests.push(Ingest { origin, events: e, reply });
+                        queued.ingests.push(Ingest { origin, events: e, reply });
                     }
-                    Command::Wake { reply } => wakes.extend(reply),
+                    Command::Record { attempts, events: e, reply } => {
+                        events += e.len() + attempts.len();
+                        queued.records.push(Record { attempts, events: e, reply });
+                    }
+                    Command::Wake { reply } => queued.wakes.extend(reply),
                     Command::NextWake { reply } => {
                         let _ = reply.send(self.next_wake);
                     }
-                    Command::Enter { journey, identity, payload, reply } => enters.push(Enter { journey, identity, payload, reply }),
+                    Command::Enter { journey, identity, payload, reply } => queued.enters.push(Enter { journey, identity, payload, reply }),
                     Command::Runs { journey, action, reply } => {
-                        self.guarded_flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
+                        self.guarded_flush(std::mem::take(&mut queued));
                         let _ = reply.send(self.commit_runs(&journey, &action));
                     }
                     Command::Replay { id, reply } => {
-                        self.guarded_flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
+                        self.guarded_flush(std::mem::take(&mut queued));
                         let result = self.commit_replay(id);
                         let owed = std::mem::take(&mut self.owed);
                         match result {
@@ -215,14 +235,14 @@ impl Core {
                         }
                     }
                     Command::Reload { reply } => {
-                        self.guarded_flush(std::mem::take(&mut ingests), std::mem::take(&mut enters), std::mem::take(&mut wakes));
+                        self.guarded_flush(std::mem::take(&mut queued));
                         if let Err(error) = self.reload() {
                             tracing::error!(%error, "reloading journeys failed");
                         }
                         let _ = reply.send(());
                     }
                     Command::Shutdown => {
-                        self.guarded_flush(ingests, enters, wakes);
+                        self.guarded_flush(queued);
                         tracing::info!("core stopped");
                         return;
                     }
@@ -231,7 +251,7 @@ impl Core {
                     next = rx.try_recv().ok();
                 }
             }
-            self.guarded_flush(ingests, enters, wakes);
+            self.guarded_flush(queued);
         }
     }
 
@@ -326,8 +346,8 @@ impl Core {
     /// the transaction in progress rolls back, its requests are answered with an error (their
     /// reply is dropped), what earlier commits owe is still settled, and the caches are
     /// cleared, since they may hold what the failed transaction learned.
-    fn guarded_flush(&mut self, ingests: Vec<Ingest>, enters: Vec<Enter>, wakes: Vec<oneshot::Sender<Result<(), Error>>>) {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.flush(ingests, enters, wakes)));
+    fn guarded_flush(&mut self, queued: Queued) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.flush(queued)));
         if result.is_err() {
             tracing::error!("the core failed while committing a batch (a bug); its requests get an error, the core goes on");
             self.identities.clear();
@@ -344,8 +364,14 @@ impl Core {
     /// Commits what is queued: API entries (each on its own), then due timers and the queued
     /// events in one transaction, then the rest of the due timers; the answers and new outbox
     /// entries go to the sync thread, settled once the commits are on disk.
-    fn flush(&mut self, ingests: Vec<Ingest>, enters: Vec<Enter>, wakes: Vec<oneshot::Sender<Result<(), Error>>>) {
-        if ingests.is_empty() && enters.is_empty() && wakes.is_empty() && self.next_wake.is_none_or(|t| t > self.clock.now()) {
+    fn flush(&mut self, queued: Queued) {
+        let Queued { ingests, records, enters, wakes } = queued;
+        if ingests.is_empty()
+            && records.is_empty()
+            && enters.is_empty()
+            && wakes.is_empty()
+            && self.next_wake.is_none_or(|t| t > self.clock.now())
+        {
             return;
         }
         let now = self.clock.now();
@@ -363,18 +389,41 @@ impl Core {
                 }
             }
         }
-        let batch: Vec<(&Origin, &[Event])> = ingests.iter().map(|i| (&i.origin, i.events.as_slice())).collect();
-        let result = self.commit(now, &batch).map(|(reports, _)| reports);
-        let reports = match result {
-            Ok(reports) => reports.into_iter().map(Ok).collect(),
-            Err(error) if ingests.len() > 1 => {
-                // One request's events must not sink the others: retry each on its own.
-                tracing::warn!(%error, requests = ingests.len(), "batch failed; committing requests one by one");
-                batch.iter().map(|one| self.commit(now, std::slice::from_ref(one)).map(|(mut r, _)| r.remove(0))).collect::<Vec<_>>()
+        // Each request's events, then each record's outcome events (one part per event: each
+        // is about its own person), and every record's attempts: one transaction.
+        let mut batch: Vec<(&Origin, &[Event])> = ingests.iter().map(|i| (&i.origin, i.events.as_slice())).collect();
+        for record in &records {
+            batch.extend(record.events.iter().map(|(origin, event)| (origin, std::slice::from_ref(event))));
+        }
+        let attempts: Vec<&(OutboxId, Attempt)> = records.iter().flat_map(|r| &r.attempts).collect();
+        let parts = ingests.len() + records.len();
+        let (ingested, recorded) = match self.commit_with(now, &batch, Extra::Attempts(&attempts)) {
+            Ok((mut reports, _)) => {
+                reports.truncate(ingests.len());
+                (reports.into_iter().map(Ok).collect(), records.iter().map(|_| Ok(())).collect())
             }
-            Err(error) => vec![Err(error)],
+            Err(error) if parts > 1 => {
+                // One request's events must not sink the others: retry each on its own.
+                tracing::warn!(%error, requests = parts, "batch failed; committing requests one by one");
+                let ingested: Vec<_> = batch[..ingests.len()]
+                    .iter()
+                    .map(|one| self.commit(now, std::slice::from_ref(one)).map(|(mut r, _)| r.remove(0)))
+                    .collect();
+                let recorded: Vec<_> = records
+                    .iter()
+                    .map(|r| {
+                        let events: Vec<(&Origin, &[Event])> =
+                            r.events.iter().map(|(origin, event)| (origin, std::slice::from_ref(event))).collect();
+                        let attempts: Vec<&(OutboxId, Attempt)> = r.attempts.iter().collect();
+                        self.commit_with(now, &events, Extra::Attempts(&attempts)).map(|_| ())
+                    })
+                    .collect();
+                (ingested, recorded)
+            }
+            Err(error) if ingests.is_empty() => (Vec::new(), vec![Err(error)]),
+            Err(error) => (vec![Err(error)], Vec::new()),
         };
-        for (ingest, report) in ingests.into_iter().zip(reports) {
+        for (ingest, report) in ingests.into_iter().zip(ingested) {
             match report {
                 Ok(report) => {
                     let reply = ingest.reply;
@@ -389,6 +438,18 @@ impl Core {
                     };
                     tracing::error!(%error, source, "ingest failed");
                     let _ = ingest.reply.send(Err(error));
+                }
+            }
+        }
+        for (record, result) in records.into_iter().zip(recorded) {
+            let reply = record.reply;
+            match result {
+                Ok(()) => self.owed.answers.push(Box::new(move |synced| {
+                    let _ = reply.send(synced.map_err(Error::Sync));
+                })),
+                Err(error) => {
+                    tracing::error!(%error, attempts = record.attempts.len(), "recording delivery outcomes failed");
+                    let _ = reply.send(Err(error));
                 }
             }
         }
@@ -693,6 +754,11 @@ impl Core {
         // The per-node counts of every transition above (and of merges and sweeps): one write
         // per journey, node and hour touched, in the same transaction.
         tx.add_node_counts(&self.nodes)?;
+        if let Extra::Attempts(attempts) = extra {
+            for (id, attempt) in attempts.iter().copied() {
+                tx.record_attempt(*id, attempt, now)?;
+            }
+        }
         let next = tx.next_wake()?;
         let fresh = if self.options.dispatch { std::mem::take(&mut self.fresh) } else { Vec::new() };
         self.handoff.reserve(&fresh);

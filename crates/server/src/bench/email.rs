@@ -87,15 +87,18 @@ async fn reply(r: &mut BufReader<TcpStream>, expect: u8) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The ceiling: `n` messages about the size of Wayfarer's (a multipart text and HTML body)
-/// sent over `connections` persistent connections by a bare client, one exchange at a time
-/// like Wayfarer's; messages per second.
+/// The ceiling: `n` messages — byte for byte the shape of Wayfarer's for the bench's template
+/// (built by the same code, `deliver::wire_message`, before the clock starts) — sent over
+/// `connections` persistent connections by a bare client, one exchange at a time like
+/// Wayfarer's; messages per second.
 pub(super) async fn bare_client(port: u16, connections: usize, n: usize) -> anyhow::Result<f64> {
+    let messages: Vec<Vec<u8>> = (0..n).map(message).collect::<anyhow::Result<_>>()?;
+    let messages = std::sync::Arc::new(messages);
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let next = next.clone();
+        let (next, messages) = (next.clone(), messages.clone());
         tasks.push(tokio::spawn(async move {
             let mut r = BufReader::new(TcpStream::connect(("127.0.0.1", port)).await?);
             reply(&mut r, b'2').await?;
@@ -103,18 +106,17 @@ pub(super) async fn bare_client(port: u16, connections: usize, n: usize) -> anyh
             reply(&mut r, b'2').await?;
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
+                let Some(message) = messages.get(i) else { break };
                 for (line, expect) in [
-                    ("MAIL FROM:<hello@acme.test>\r\n".to_owned(), b'2'),
-                    (format!("RCPT TO:<p{i}@bench.test>\r\n"), b'2'),
-                    ("DATA\r\n".to_owned(), b'3'),
-                    (message(i), b'2'),
+                    (b"MAIL FROM:<hello@acme.test>\r\n".to_vec(), b'2'),
+                    (format!("RCPT TO:<p{i}@bench.test>\r\n").into_bytes(), b'2'),
+                    (b"DATA\r\n".to_vec(), b'3'),
                 ] {
-                    r.get_mut().write_all(line.as_bytes()).await?;
+                    r.get_mut().write_all(&line).await?;
                     reply(&mut r, expect).await?;
                 }
+                r.get_mut().write_all(message).await?;
+                reply(&mut r, b'2').await?;
             }
             r.get_mut().write_all(b"QUIT\r\n").await?;
             anyhow::Ok(())
@@ -126,14 +128,13 @@ pub(super) async fn bare_client(port: u16, connections: usize, n: usize) -> anyh
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
-/// A message like the one Wayfarer sends for the bench's template, ended by `.`.
-fn message(i: usize) -> String {
-    format!(
-        "From: Acme <hello@acme.test>\r\nTo: p{i}@bench.test\r\nSubject: Hello p{i}\r\nMessage-ID: <bench-{i}@wayfarer>\r\n\
-         MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
-         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{TEXT}\r\n\
-         --b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{HTML}\r\n--b--\r\n.\r\n"
-    )
+/// The message Wayfarer sends person `i` for the bench's template, as it goes after `DATA`.
+fn message(i: usize) -> anyhow::Result<Vec<u8>> {
+    let name = format!("p{i}");
+    let rendered =
+        deliver::Rendered { subject: format!("Hello {name}"), text: TEXT.replace("there", &name), html: HTML.replace("there", &name) };
+    let email = deliver::Email { to: format!("{name}@bench.test"), rendered, unsubscribe: None };
+    Ok(deliver::wire_message("Acme <hello@acme.test>", &format!("bench-{i}"), &email)?)
 }
 
 const TEXT: &str = "Hello there,\r\nYour cart is waiting for you. Come back and finish your order.\r\nThe Acme team";
