@@ -254,12 +254,11 @@ impl Deliverer {
         key: &str,
         to: Option<&str>,
         template: &EmailTemplate,
-        ctx: &Value,
+        mut ctx: Value,
         message: Option<i64>,
     ) -> Result<Outcome, Error> {
         let to = to.filter(|t| !t.trim().is_empty()).ok_or_else(|| Error::Permanent("the person has no \"email\" trait".into()))?;
         let unsubscribe = self.tracking.as_ref().zip(message).map(|(t, m)| t.unsubscribe_url(m));
-        let mut ctx = ctx.clone();
         if let Some(vars) = ctx.as_object_mut() {
             vars.insert("unsubscribe_url".into(), Value::String(unsubscribe.clone().unwrap_or_default()));
         }
@@ -393,10 +392,10 @@ mod tests {
         let t = EmailTemplate { id: "hi".into(), subject: "Hi {{ traits.firstName }}".into(), html: String::new(), text: "x".into() };
         let ctx = json!({"traits": {"firstName": "Ann"}});
         let deliverer = Deliverer::new(&Options::default()).expect("deliverer").with_capture_from(" Acme <hello@acme.test> ");
-        let Ok(Outcome::Captured(m)) = deliverer.email("k1", Some("ann@x.test"), &t, &ctx, None).await else { panic!("captured") };
+        let Ok(Outcome::Captured(m)) = deliverer.email("k1", Some("ann@x.test"), &t, ctx.clone(), None).await else { panic!("captured") };
         assert_eq!((&m["from"], &m["to"], &m["subject"]), (&json!("Acme <hello@acme.test>"), &json!("ann@x.test"), &json!("Hi Ann")));
         let unset = Deliverer::new(&Options::default()).expect("deliverer").with_capture_from("");
-        let Ok(Outcome::Captured(m)) = unset.email("k2", Some("ann@x.test"), &t, &ctx, None).await else { panic!("captured") };
+        let Ok(Outcome::Captured(m)) = unset.email("k2", Some("ann@x.test"), &t, ctx, None).await else { panic!("captured") };
         assert_eq!(m["from"], json!(null));
     }
 }

@@ -2,9 +2,11 @@
 //! exponential backoff and jitter, and records permanent failures instead of dropping them.
 //!
 //! Each channel has a queue of its own (a lane): its own concurrency and rate limit (a token
-//! bucket), so a slow provider never holds up another channel. A lane keeps up to its
-//! concurrency of sends in flight and records their outcomes in batches, one transaction
-//! each (group commit), while the next sends go on.
+//! bucket), so a slow provider never holds up another channel. A lane keeps twice its
+//! concurrency of sends under way (the deliverer lets the concurrency's worth talk to the
+//! provider at once; the others are checked and rendered meanwhile) and hands their attempts
+//! to the core in batches, which records them with their outcome events in its group commit,
+//! while the next sends go on.
 //!
 //! A crash between a channel accepting a message and the outcome being recorded sends it
 //! again after restart, with the same idempotency key (the email's `Message-ID`, the
@@ -774,7 +776,7 @@ impl Dispatcher {
                 match channel {
                     Channel::Email => {
                         let t = email_template(&template, stored);
-                        self.deliverer.email(&entry.key, to, &t, &ctx, Some(entry.id.0)).await
+                        self.deliverer.email(&entry.key, to, &t, ctx, Some(entry.id.0)).await
                     }
                     Channel::Sms => self.deliverer.sms(&entry.key, to, &template.0, &stored.sms, &ctx, Some(entry.id.0)).await,
                     Channel::Push => {

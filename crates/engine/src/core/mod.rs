@@ -615,6 +615,8 @@ impl Core {
                 // Identity first, so the event is logged with its person in one write. A
                 // duplicate resolves nothing (`None`).
                 let (source, profile) = match origin {
+                    // A remembered person is canonical (merges forget both sides).
+                    Origin::Internal(p) if self.hot.contains(p) => (&internal, Some(*p)),
                     Origin::Internal(p) => (&internal, Some(tx.canonical(*p)?.unwrap_or(*p))),
                     Origin::Source(source) => (source, self.resolve(&mut *tx, source, event, now)?),
                 };
