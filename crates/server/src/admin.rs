@@ -64,8 +64,8 @@ pub async fn create_source(
 pub async fn list_sources(State(app): State<Arc<App>>, Query(q): Query<wire::SlugPageQuery>) -> Answer<wire::SourceList> {
     let size = page_size(q.limit)?;
     let after = slug_cursor(q.cursor.as_deref())?.map(SourceId);
-    let sources = app.read(move |tx| Ok(tx.sources_after(after.as_ref(), size)?)).await?;
-    let next_cursor = next_slug_cursor(sources.len(), size, sources.last().map(|s| s.id.as_str()));
+    let sources = app.read(move |tx| Ok(tx.sources_after(after.as_ref(), size + 1)?)).await?;
+    let (sources, next_cursor) = paged(sources, size, |s| s.id.0.clone());
     Ok(Json(wire::SourceList { sources: sources.iter().map(source_view).collect(), next_cursor }))
 }
 
@@ -218,8 +218,8 @@ pub async fn get_template(State(app): State<Arc<App>>, Path(id): Path<String>) -
 pub async fn list_templates(State(app): State<Arc<App>>, Query(q): Query<wire::SlugPageQuery>) -> Answer<wire::TemplateList> {
     let size = page_size(q.limit)?;
     let after = slug_cursor(q.cursor.as_deref())?.map(TemplateId);
-    let page = app.read(move |tx| Ok(tx.templates_after(after.as_ref(), size)?)).await?;
-    let next_cursor = next_slug_cursor(page.len(), size, page.last().map(|t| t.id.as_str()));
+    let page = app.read(move |tx| Ok(tx.templates_after(after.as_ref(), size + 1)?)).await?;
+    let (page, next_cursor) = paged(page, size, |t| t.id.0.clone());
     Ok(Json(wire::TemplateList { templates: page.iter().map(template_view).collect(), next_cursor }))
 }
 
@@ -622,10 +622,11 @@ pub async fn list_journeys(State(app): State<Arc<App>>, Query(q): Query<wire::Sl
     let size = page_size(q.limit)?;
     let after = slug_cursor(q.cursor.as_deref())?.map(JourneyId);
     let (from, to) = last_week(app.engine.clock().now());
-    let journeys = app
+    let (journeys, next_cursor) = app
         .read(move |tx| {
             let mut out = Vec::new();
-            for j in tx.journeys_after(after.as_ref(), size)? {
+            let (page, next_cursor) = paged(tx.journeys_after(after.as_ref(), size + 1)?, size, |j| j.id.0.clone());
+            for j in page {
                 let counts = tx.node_counts(&j.id, from, to)?;
                 let entered = |node: &str| counts.get(node).map_or(0, |c| c.entered);
                 out.push(wire::JourneySummary {
@@ -640,10 +641,9 @@ pub async fn list_journeys(State(app): State<Arc<App>>, Query(q): Query<wire::Sl
                     id: j.id.0,
                 });
             }
-            Ok(out)
+            Ok((out, next_cursor))
         })
         .await?;
-    let next_cursor = next_slug_cursor(journeys.len(), size, journeys.last().map(|j| j.id.as_str()));
     Ok(Json(wire::JourneyList { journeys, next_cursor }))
 }
 
@@ -914,9 +914,14 @@ pub(crate) fn cursor(c: Option<&str>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-/// The `next_cursor` of a page of `size` ending at `last`: none when the page is not full.
-pub(crate) fn next_cursor(len: usize, size: usize, last: Option<i64>) -> Option<String> {
-    (len == size).then_some(last).flatten().map(|l| l.to_string())
+/// A page read with one row more than `size` (the store asked for `size + 1`): its first
+/// `size` rows, and its `next_cursor` — the key of its last row — only when there was more,
+/// so the last page, full or not, has none.
+pub(crate) fn paged<T, K: ToString>(mut rows: Vec<T>, size: usize, key: impl Fn(&T) -> K) -> (Vec<T>, Option<String>) {
+    let more = rows.len() > size;
+    rows.truncate(size);
+    let next = rows.last().filter(|_| more).map(|r| key(r).to_string());
+    (rows, next)
 }
 
 /// The cursor of a list of things named by slugs: the last id of the page before (a slug);
@@ -929,12 +934,6 @@ pub(crate) fn slug_cursor(c: Option<&str>) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// The `next_cursor` of a page of `size` of things named by slugs, ending at `last`: none when
-/// the page is not full.
-pub(crate) fn next_slug_cursor(len: usize, size: usize, last: Option<&str>) -> Option<String> {
-    (len == size).then_some(last).flatten().map(str::to_owned)
-}
-
 /// A journey's runs (position, status, times), oldest first, a page at a time.
 #[utoipa::path(get, path = "/journeys/{id}/runs", tag = "journeys", params(("id" = String, Path), wire::PageQuery),
     responses((status = 200, body = wire::RunsPage), (status = 404, body = ErrorBody)))]
@@ -945,10 +944,10 @@ pub async fn journey_runs(State(app): State<Arc<App>>, Path(id): Path<String>, Q
         .read(move |tx| {
             let jid = JourneyId(id);
             tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {:?}", jid.0)))?;
-            Ok(tx.journey_runs_page(&jid, after, size)?)
+            Ok(tx.journey_runs_page(&jid, after, size + 1)?)
         })
         .await?;
-    let next_cursor = next_cursor(runs.len(), size, runs.last().map(|r| r.id.0));
+    let (runs, next_cursor) = paged(runs, size, |r| r.id.0);
     let runs = runs
         .iter()
         .map(|r| wire::RunSummary {
@@ -1298,16 +1297,16 @@ pub async fn list_profiles(State(app): State<Arc<App>>, Query(q): Query<wire::Pr
         .read(move |tx| {
             let people: Vec<(ProfileId, domain::Map)> = match &search {
                 Some(prefix) => {
-                    let ids = tx.find_profiles(prefix, after, size)?;
+                    let ids = tx.find_profiles(prefix, after, size + 1)?;
                     let mut out = Vec::with_capacity(ids.len());
                     for id in ids {
                         out.push((id, tx.profile(id)?.map(|p| p.traits).unwrap_or_default()));
                     }
                     out
                 }
-                None => tx.profiles_after(after, size)?.into_iter().map(|p| (p.id, p.traits)).collect(),
+                None => tx.profiles_after(after, size + 1)?.into_iter().map(|p| (p.id, p.traits)).collect(),
             };
-            let next_cursor = next_cursor(people.len(), size, people.last().map(|(id, _)| id.0));
+            let (people, next_cursor) = paged(people, size, |(id, _)| id.0);
             let mut profiles = Vec::with_capacity(people.len());
             for (id, traits) in people {
                 let identities = tx.identities(id)?.iter().map(wire::IdentityView::from).collect();
@@ -1327,8 +1326,8 @@ pub async fn list_profiles(State(app): State<Arc<App>>, Query(q): Query<wire::Pr
 pub async fn list_dead_letters(State(app): State<Arc<App>>, Query(q): Query<wire::PageQuery>) -> Answer<wire::DeadLettersPage> {
     let size = page_size(q.limit)?;
     let before = cursor(q.cursor.as_deref())?.map(DeadLetterId);
-    let letters = app.read(move |tx| Ok(tx.dead_letters(before, size)?)).await?;
-    let next_cursor = next_cursor(letters.len(), size, letters.last().map(|d| d.id.0));
+    let letters = app.read(move |tx| Ok(tx.dead_letters(before, size + 1)?)).await?;
+    let (letters, next_cursor) = paged(letters, size, |d| d.id.0);
     let dead_letters = letters
         .iter()
         .map(|d| wire::DeadLetterView {
@@ -1365,8 +1364,8 @@ pub async fn list_messages(State(app): State<Arc<App>>, Query(q): Query<wire::Me
     let size = page_size(q.limit)?;
     let before = cursor(q.cursor.as_deref())?.map(OutboxId);
     let status = q.status.map(OutboxStatus::from);
-    let all = app.read(move |tx| Ok(tx.messages(status, q.profile_id.map(ProfileId), before, size)?)).await?;
-    let next_cursor = next_cursor(all.len(), size, all.last().map(|m| m.id.0));
+    let all = app.read(move |tx| Ok(tx.messages(status, q.profile_id.map(ProfileId), before, size + 1)?)).await?;
+    let (all, next_cursor) = paged(all, size, |m| m.id.0);
     Ok(Json(wire::MessagesPage { messages: all.iter().map(message_view).collect(), next_cursor }))
 }
 

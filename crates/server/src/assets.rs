@@ -14,7 +14,7 @@ use sha2::Digest as _;
 use store::Asset;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::admin::{cursor, next_cursor, page_size};
+use crate::admin::{cursor, page_size, paged};
 use crate::app::App;
 use crate::auth::Actor;
 use crate::error::{ApiError, Code};
@@ -135,8 +135,8 @@ pub async fn upload(
 pub async fn list(State(app): State<Arc<App>>, Query(q): Query<AssetsQuery>) -> Result<Json<AssetList>, ApiError> {
     let size = page_size(q.limit)?;
     let before = cursor(q.cursor.as_deref())?;
-    let page = app.read(move |tx| Ok(tx.assets(before, size)?)).await?;
-    let next_cursor = next_cursor(page.len(), size, page.last().map(|a| a.id));
+    let page = app.read(move |tx| Ok(tx.assets(before, size + 1)?)).await?;
+    let (page, next_cursor) = paged(page, size, |a| a.id);
     Ok(Json(AssetList { assets: page.iter().map(|a| view(&app, a)).collect(), next_cursor }))
 }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use store::{Task, TaskFilter, TaskStatus};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::admin::{cursor, next_cursor, page_size};
+use crate::admin::{cursor, page_size, paged};
 use crate::app::App;
 use crate::auth::Actor;
 use crate::error::{ApiError, Code};
@@ -150,8 +150,7 @@ pub async fn list_tasks(State(app): State<Arc<App>>, Query(q): Query<TasksQuery>
                 Some(p) => TaskFilter { profile: Some(tx.canonical(p)?.unwrap_or(p)), ..filter },
                 None => filter,
             };
-            let page = tx.tasks(&filter, after, size)?;
-            let next_cursor = next_cursor(page.len(), size, page.last().map(|t| t.id.0));
+            let (page, next_cursor) = paged(tx.tasks(&filter, after, size + 1)?, size, |t| t.id.0);
             let tasks = page.iter().map(|t| view(tx, t)).collect::<Result<_, _>>()?;
             Ok(TaskList { tasks, next_cursor })
         })

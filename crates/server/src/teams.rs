@@ -130,8 +130,8 @@ pub async fn sign_out(State(app): State<Arc<App>>, Extension(actor): Extension<A
 pub async fn list_users(State(app): State<Arc<App>>, Query(q): Query<wire::PageQuery>) -> Result<Json<wire::UserList>, ApiError> {
     let size = crate::admin::page_size(q.limit)?;
     let after = crate::admin::cursor(q.cursor.as_deref())?.map(UserId);
-    let users = app.read(move |tx| Ok(tx.users_after(after, size)?)).await?;
-    let next_cursor = crate::admin::next_cursor(users.len(), size, users.last().map(|u| u.id.0));
+    let users = app.read(move |tx| Ok(tx.users_after(after, size + 1)?)).await?;
+    let (users, next_cursor) = crate::admin::paged(users, size, |u| u.id.0);
     Ok(Json(wire::UserList { users: users.iter().map(user_view).collect(), next_cursor }))
 }
 
@@ -346,8 +346,8 @@ pub async fn delete_my_token(
 pub async fn list_audit(State(app): State<Arc<App>>, Query(q): Query<wire::PageQuery>) -> Result<Json<wire::AuditPage>, ApiError> {
     let size = crate::admin::page_size(q.limit)?;
     let before = crate::admin::cursor(q.cursor.as_deref())?.map(AuditId);
-    let entries = app.read(move |tx| Ok(tx.audit_page(before, size)?)).await?;
-    let next_cursor = crate::admin::next_cursor(entries.len(), size, entries.last().map(|e| e.id.0));
+    let entries = app.read(move |tx| Ok(tx.audit_page(before, size + 1)?)).await?;
+    let (entries, next_cursor) = crate::admin::paged(entries, size, |e| e.id.0);
     let entries = entries
         .into_iter()
         .map(|e| wire::AuditEntryView {
