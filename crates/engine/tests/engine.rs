@@ -2312,3 +2312,27 @@ async fn property_paths_are_kept_per_event_name_within_bounds_across_restarts() 
     assert_eq!(wide.last().map(|p| p.as_str()), Some("Wide: n000"));
     assert!(kept.contains(&"Order Completed: coupon".to_owned()), "{kept:?}");
 }
+
+/// A message's outcome is recorded with its outcome event in one commit: a bug while stepping
+/// the outcome (a panic) keeps the person's inputs as a dead letter, and the message recorded,
+/// so it is not sent again.
+#[tokio::test]
+async fn a_panic_while_stepping_an_outcome_keeps_the_message_recorded_and_sent_once() {
+    let options = Options { faults: engine::Faults { panic_on_event: Some("Message Sent".into()) }, ..Options::default() };
+    let mut h = Harness::with_options(options, WebhookOptions::default());
+    h.template("hello", "Hello {{ traits.firstName }}");
+    h.publish(json!({"id": "greet", "entry": {"event": "Signed Up"}, "steps": [{"id": "hello", "type": "send", "template": "hello"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "bo", "traits": {"firstName": "Bo", "email": "bo@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "bo", "event": "Signed Up"})).await;
+    h.engine.wake().await.expect("the core is alive");
+    h.advance("1h").await;
+    h.check_messages(expect![[r#"
+        t=+0s email bo@x.test: captured "Hello Bo"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    assert!(tx.outbox_pending().expect("pending").iter().all(|(_, n)| *n == 0), "nothing left to send");
+    let letters = tx.dead_letters(None, 10).expect("list");
+    assert_eq!(letters.len(), 1, "the outcome, kept: {letters:?}");
+    assert!(letters[0].error.contains("injected failure"), "{}", letters[0].error);
+}
