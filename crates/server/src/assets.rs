@@ -90,10 +90,15 @@ fn view(app: &App, a: &Asset) -> AssetView {
 }
 
 /// Uploads an image (PNG, JPEG, GIF or WebP, at most 5 MiB) as the request body, with its
-/// content type; answers where it is served. The same bytes again are the same asset.
+/// content type; answers where it is served: 201 for a new image, 200 for bytes uploaded before
+/// (the same asset, with the name it was first uploaded with).
 #[utoipa::path(post, path = "/assets", tag = "templates", params(UploadQuery),
     request_body(content = String, content_type = "image/png", description = "The image's bytes, with its Content-Type: image/png, image/jpeg, image/gif or image/webp"),
-    responses((status = 201, body = AssetView), (status = 413, body = ErrorBody, description = "`payload_too_large`: more than 5 MiB")))]
+    responses((status = 201, body = AssetView, description = "A new image"),
+        (status = 200, body = AssetView, description = "These bytes were uploaded before: the same asset"),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: the bytes are not an image of the type sent"),
+        (status = 413, body = ErrorBody, description = "`payload_too_large`: more than 5 MiB"),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`: not image/png, image/jpeg, image/gif or image/webp")))]
 pub async fn upload(
     State(app): State<Arc<App>>,
     Extension(actor): Extension<Actor>,
@@ -119,15 +124,21 @@ pub async fn upload(
     let name = q.name.map(|n| n.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());
     let name = name.unwrap_or_else(|| format!("{}.{}", &hash[..12], extension(content_type)));
     let now = app.engine.clock().now();
-    let asset = app
+    let (asset, new) = app
         .write(move |tx| {
+            let new = tx.asset(&hash)?.is_none();
             let asset = tx.put_asset(&hash, content_type, &name, &bytes, now)?;
-            let after = serde_json::json!({"hash": asset.hash, "name": asset.name, "content_type": asset.content_type, "size": asset.size});
-            crate::audit::record(tx, &actor, now, "asset.put", &format!("asset:{}", asset.hash), None, Some(&after))?;
-            Ok(asset)
+            // (Bytes uploaded before change nothing, so the audit log has nothing to say.)
+            if new {
+                let after =
+                    serde_json::json!({"hash": asset.hash, "name": asset.name, "content_type": asset.content_type, "size": asset.size});
+                crate::audit::record(tx, &actor, now, "asset.put", &format!("asset:{}", asset.hash), None, Some(&after))?;
+            }
+            Ok((asset, new))
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(view(&app, &asset))))
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(view(&app, &asset))))
 }
 
 /// Uploaded images, newest first, a page at a time.

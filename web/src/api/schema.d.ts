@@ -16,7 +16,8 @@ export interface paths {
         put?: never;
         /**
          * Uploads an image (PNG, JPEG, GIF or WebP, at most 5 MiB) as the request body, with its
-         *     content type; answers where it is served. The same bytes again are the same asset.
+         *     content type; answers where it is served: 201 for a new image, 200 for bytes uploaded before
+         *     (the same asset, with the name it was first uploaded with).
          */
         post: operations["upload"];
         delete?: never;
@@ -2273,7 +2274,16 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Success */
+            /** @description These bytes were uploaded before: the same asset */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetView"];
+                };
+            };
+            /** @description A new image */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2282,7 +2292,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssetView"];
                 };
             };
-            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            /** @description `invalid_request`: the bytes are not an image of the type sent */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2318,7 +2328,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `unsupported_media_type`: send bodies as JSON */
+            /** @description `unsupported_media_type`: not image/png, image/jpeg, image/gif or image/webp */
             415: {
                 headers: {
                     [name: string]: unknown;
