@@ -232,8 +232,9 @@ type Sends = JoinSet<(OutboxEntry, Attempt, domain::time::Timestamp)>;
 /// how that went.
 type Recording = std::pin::Pin<Box<dyn std::future::Future<Output = (Vec<OutboxId>, Result<(), crate::Error>)> + Send>>;
 
-/// A message's final outcome, waiting to go to the core as an event, and when it came.
-type Reported = (OutboxEntry, MessageOutcome, domain::time::Timestamp);
+/// A message's final outcome, waiting to go to the core: the message, its person, and the
+/// outcome event.
+type Reported = (OutboxId, domain::ids::ProfileId, domain::event::Event);
 
 impl Dispatcher {
     pub(crate) fn new(
@@ -480,7 +481,7 @@ impl Dispatcher {
             total += n;
             outcomes.extend(o);
         }
-        outcomes.sort_by_key(|(entry, _, _)| entry.id);
+        outcomes.sort_by_key(|(id, _, _)| *id);
         if !outcomes.is_empty() {
             // (The core takes them in order with whatever follows: no need to wait here.)
             drop(self.record(Vec::new(), outcomes));
@@ -488,8 +489,8 @@ impl Dispatcher {
         total
     }
 
-    /// One pass of a channel's queue: sends what is due, up to the channel's concurrency at a
-    /// time and within its rate, until nothing is due; returns how many were attempted and
+    /// One pass of a channel's queue: sends what is due, twice the channel's concurrency under
+    /// way at a time and within its rate, until nothing is due; returns how many were attempted and
     /// (`Reporting::Collect`) the outcomes to report.
     async fn pass(self: &Arc<Self>, i: usize, reporting: Reporting) -> (usize, Vec<Reported>) {
         let lane = &self.lanes[i];
@@ -584,7 +585,7 @@ impl Dispatcher {
                         Some(Ok((entry, attempt, at))) => {
                             outstanding.remove(&entry.id);
                             if let Some(outcome) = self.outcome(&entry, &attempt) {
-                                waiting.insert(entry.id, (entry.clone(), outcome, at));
+                                waiting.insert(entry.id, (entry.id, entry.profile, outcome.event(entry.attempts + 1, at)));
                             }
                             done.push((entry, attempt));
                         }
@@ -608,7 +609,7 @@ impl Dispatcher {
             // Outcomes are recorded a batch at a time, one batch at a time: once the last is
             // recorded, when half the concurrency's worth are done or fewer than that are still
             // being sent (each batch is a commit: fewer, larger ones cost less). A crash repeats
-            // only the messages whose send had completed but whose record had not (at most three
+            // only the messages whose send had completed but whose record had not (at most four
             // times the concurrency, see `unrecorded`).
             let enough = (limit / 2).max(1);
             if recording.is_none() && !done.is_empty() && (done.len() >= enough || sends.len() < enough) {
@@ -694,10 +695,8 @@ impl Dispatcher {
     /// (Outcomes are lost if the process stops before: the outbox keeps the attempt, and a run
     /// waiting for it goes on after `OUTCOME_WAIT`.)
     fn record(&self, batch: Vec<(OutboxEntry, Attempt)>, outcomes: Vec<Reported>) -> Recording {
-        let events: Vec<(crate::Origin, domain::event::Event)> = outcomes
-            .iter()
-            .map(|(entry, outcome, at)| (crate::Origin::Internal(entry.profile), outcome.event(entry.attempts + 1, *at)))
-            .collect();
+        let events: Vec<(crate::Origin, domain::event::Event)> =
+            outcomes.into_iter().map(|(_, profile, event)| (crate::Origin::Internal(profile), event)).collect();
         self.reported.fetch_add(events.len() as u64, Ordering::SeqCst);
         let (ids, attempts): (Vec<OutboxId>, Vec<(OutboxId, Attempt)>) =
             batch.into_iter().map(|(entry, attempt)| (entry.id, (entry.id, attempt))).unzip();
