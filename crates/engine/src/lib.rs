@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{EMAIL_BOUNCED, EMAIL_UNSUBSCRIBED, LOCALE, PUSH_UNSUBSCRIBED, RetryPolicy, SMS_UNSUBSCRIBED, SMS_UNSUBSCRIBED_EVENT};
+pub use outcome::OUTCOME_EVENTS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

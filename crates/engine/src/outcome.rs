@@ -1,13 +1,30 @@
 //! What became of a message goes back to the person's timeline and to the run that decided
-//! it: an internal `Message Sent` or `Message Failed` event, made only by the dispatcher.
+//! it: an internal event named for its channel (`Email Sent`, `SMS Failed` ...), made only by
+//! the dispatcher.
 
 use domain::event::{Event, Kind};
 use domain::ids::{JourneyId, NodeId, OutboxId, RunId};
 use domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub(crate) const SENT: &str = "Message Sent";
-pub(crate) const FAILED: &str = "Message Failed";
+/// The names of a message's outcome events on each channel: delivered (sent or captured),
+/// and not (failed or suppressed). A channel's provider may report more of the same message
+/// later under these names too (an `SMS Failed` status callback): those are ordinary events.
+pub const OUTCOME_EVENTS: [(&str, &str, &str); 6] = [
+    (deliver::EMAIL, "Email Sent", "Email Failed"),
+    (deliver::SMS, "SMS Sent", "SMS Failed"),
+    (deliver::PUSH, "Push Sent", "Push Failed"),
+    (deliver::IN_APP, "In-App Message Sent", "In-App Message Failed"),
+    (deliver::WEBHOOK, "Webhook Sent", "Webhook Failed"),
+    (deliver::TASK, "Task Created", "Task Failed"),
+];
+
+/// The outcome names of a channel none of the above (there is none today).
+const OTHER: (&str, &str) = ("Message Sent", "Message Failed");
+
+fn is_outcome_name(name: &str) -> bool {
+    name == OTHER.0 || name == OTHER.1 || OUTCOME_EVENTS.iter().any(|(_, sent, failed)| name == *sent || name == *failed)
+}
 
 /// The properties of an outcome event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,10 +53,7 @@ impl MessageOutcome {
     /// The depth of an outcome of a message decided by a run started by `event_name` with
     /// these properties.
     pub(crate) fn depth_after(event_name: &str, event: &domain::Map) -> u32 {
-        match event_name {
-            SENT | FAILED => event.get("depth").and_then(serde_json::Value::as_u64).map_or(0, |d| d as u32).saturating_add(1),
-            _ => 0,
-        }
+        MessageOutcome::parse(event_name, event).map_or(0, |o| o.depth.saturating_add(1))
     }
 
     /// Whether this outcome may start runs (see `depth`).
@@ -78,7 +92,7 @@ impl MessageOutcome {
             anonymous_id: None,
             previous_id: None,
             group_id: None,
-            name: Some(if self.delivered() { SENT } else { FAILED }.to_owned()),
+            name: Some(self.name().to_owned()),
             properties,
             traits: domain::Map::new(),
             context: domain::Map::new(),
@@ -87,11 +101,77 @@ impl MessageOutcome {
         }
     }
 
+    /// The event's name: its channel's, delivered or not.
+    pub(crate) fn name(&self) -> &'static str {
+        let (sent, failed) =
+            OUTCOME_EVENTS.iter().find(|(channel, _, _)| *channel == self.channel).map_or(OTHER, |(_, sent, failed)| (*sent, *failed));
+        if self.delivered() { sent } else { failed }
+    }
+
     /// The outcome an internal event carries, if it is one.
     pub(crate) fn of(event: &Event) -> Option<MessageOutcome> {
-        if !matches!(event.name.as_deref(), Some(SENT | FAILED)) {
+        MessageOutcome::parse(event.name.as_deref()?, &event.properties)
+    }
+
+    /// The outcome an event of this name and properties carries: one with an outcome's name
+    /// and properties (a provider's `SMS Failed` callback has neither a run nor an outbox id).
+    fn parse(name: &str, properties: &domain::Map) -> Option<MessageOutcome> {
+        if !is_outcome_name(name) {
             return None;
         }
-        serde_json::from_value(serde_json::Value::Object(event.properties.clone())).ok()
+        serde_json::from_value(serde_json::Value::Object(properties.clone())).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(channel: &str, status: &str) -> MessageOutcome {
+        MessageOutcome {
+            journey: JourneyId("welcome".into()),
+            run_id: RunId(7),
+            node: NodeId("invite".into()),
+            channel: channel.into(),
+            outbox_id: OutboxId(3),
+            status: status.into(),
+            error: None,
+            depth: 0,
+        }
+    }
+
+    #[test]
+    fn an_outcome_is_named_for_its_channel_and_reads_back() {
+        let names: Vec<String> = [deliver::EMAIL, deliver::SMS, deliver::PUSH, deliver::IN_APP, deliver::WEBHOOK, deliver::TASK]
+            .iter()
+            .flat_map(|c| [outcome(c, "sent").name(), outcome(c, "failed").name()])
+            .map(str::to_owned)
+            .collect();
+        expect_test::expect![[r#"Email Sent, Email Failed, SMS Sent, SMS Failed, Push Sent, Push Failed, In-App Message Sent, In-App Message Failed, Webhook Sent, Webhook Failed, Task Created, Task Failed"#]]
+            .assert_eq(&names.join(", "));
+        assert_eq!(outcome(deliver::EMAIL, "captured").name(), "Email Sent", "captured is delivered");
+        assert_eq!(outcome(deliver::EMAIL, "suppressed").name(), "Email Failed");
+        let o = outcome(deliver::SMS, "failed");
+        assert_eq!(MessageOutcome::of(&o.event(1, Timestamp(0))), Some(o));
+    }
+
+    #[test]
+    fn a_providers_report_under_an_outcomes_name_is_no_outcome() {
+        // An `SMS Failed` status callback: the message and its journey, but no run or outbox id.
+        let callback: domain::Map = serde_json::from_value(serde_json::json!(
+            {"message_id": 3, "channel": "sms", "journey": "welcome", "node": "invite", "error_code": "30006"}
+        ))
+        .expect("map");
+        assert_eq!(MessageOutcome::parse("SMS Failed", &callback), None);
+        assert_eq!(MessageOutcome::depth_after("SMS Failed", &callback), 0, "a journey entered on it sends outcomes that may start runs");
+        let mut of_an_outcome = match serde_json::to_value(outcome(deliver::SMS, "failed")) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => unreachable!(),
+        };
+        assert_eq!(MessageOutcome::depth_after("SMS Failed", &of_an_outcome), 1);
+        of_an_outcome.insert("depth".into(), 1.into());
+        assert_eq!(MessageOutcome::depth_after("SMS Failed", &of_an_outcome), 2);
+        assert_eq!(MessageOutcome::depth_after("Signed Up", &of_an_outcome), 0, "only outcomes count");
+        assert_eq!(MessageOutcome::parse("Order Completed", &of_an_outcome), None);
     }
 }

@@ -211,7 +211,7 @@ async fn anonymous_history_joins_the_profile_on_identify() {
     assert_eq!(tx.profile_by_identity(&Identity::UserId("dana".into())).expect("lookup"), Some(p));
     let timeline = tx.timeline(p, 10).expect("timeline");
     let names: Vec<&str> = timeline.iter().map(|e| e.event.match_name()).collect();
-    assert_eq!(names, ["Message Sent", "Page Viewed", "Identify", "Page Viewed", "Page Viewed"], "newest first, the invite's outcome last");
+    assert_eq!(names, ["Email Sent", "Page Viewed", "Identify", "Page Viewed", "Page Viewed"], "newest first, the invite's outcome last");
 }
 
 #[tokio::test]
@@ -1627,7 +1627,7 @@ async fn failed_messages_route_their_runs_and_can_be_retried() {
         tip: message delivered (captured)"#]]
     .assert_eq(&trace.join("\n"));
     let names: Vec<String> = tx.timeline(p, 10).expect("timeline").iter().map(|e| e.event.match_name().to_owned()).collect();
-    expect!["Message Sent, Message Sent, Message Failed, Signed Up, Identify"].assert_eq(&names.join(", "));
+    expect!["Email Sent, Email Sent, Email Failed, Signed Up, Identify"].assert_eq(&names.join(", "));
 }
 
 /// examples/win-back.json end to end: the coupon goes after 30 quiet days (an order in
@@ -1892,7 +1892,7 @@ async fn trial_onboarding_tips_at_nine_on_day_seven_of_each_persons_calendar() {
 }
 
 /// Journeys entered on message outcomes cannot feed each other without end: an alert journey
-/// entered on `Message Failed` whose own message fails too sends once, not again and again.
+/// entered on `Email Failed` whose own message fails too sends once, not again and again.
 #[tokio::test]
 async fn a_journey_entered_on_failed_messages_does_not_loop_on_its_own_failures() {
     let mut h = Harness::new();
@@ -1900,7 +1900,7 @@ async fn a_journey_entered_on_failed_messages_does_not_loop_on_its_own_failures(
     h.template("alert", "Alert for {{ traits.company }}");
     h.publish(json!({"id": "welcome", "entry": {"event": "Signed Up"}, "steps": [{"id": "hi", "type": "send", "template": "welcome"}]}))
         .await;
-    h.publish(json!({"id": "alert", "entry": {"event": "Message Failed"}, "steps": [{"id": "tell", "type": "send", "template": "alert"}]}))
+    h.publish(json!({"id": "alert", "entry": {"event": "Email Failed"}, "steps": [{"id": "tell", "type": "send", "template": "alert"}]}))
         .await;
     h.send(Kind::Identify, json!({"userId": "zed", "traits": {"email": "zed@x.test"}})).await;
     h.send(Kind::Track, json!({"userId": "zed", "event": "Signed Up"})).await;
@@ -1922,7 +1922,7 @@ async fn a_journey_entered_on_failed_messages_does_not_loop_on_its_own_failures(
     let mut tx = h.store.read().expect("tx");
     let p = tx.profile_by_identity(&Identity::UserId("zed".into())).expect("lookup").expect("known");
     let names: Vec<String> = tx.timeline(p, 10).expect("timeline").iter().map(|e| e.event.match_name().to_owned()).collect();
-    expect!["Message Failed, Message Failed, Signed Up, Identify"].assert_eq(&names.join(", "));
+    expect!["Email Failed, Email Failed, Signed Up, Identify"].assert_eq(&names.join(", "));
 }
 
 /// A journey's per-node counts as the canvas would show them, one row per node.
@@ -2318,7 +2318,7 @@ async fn property_paths_are_kept_per_event_name_within_bounds_across_restarts() 
 /// so it is not sent again.
 #[tokio::test]
 async fn a_panic_while_stepping_an_outcome_keeps_the_message_recorded_and_sent_once() {
-    let options = Options { faults: engine::Faults { panic_on_event: Some("Message Sent".into()) }, ..Options::default() };
+    let options = Options { faults: engine::Faults { panic_on_event: Some("Email Sent".into()) }, ..Options::default() };
     let mut h = Harness::with_options(options, WebhookOptions::default());
     h.template("hello", "Hello {{ traits.firstName }}");
     h.publish(json!({"id": "greet", "entry": {"event": "Signed Up"}, "steps": [{"id": "hello", "type": "send", "template": "hello"}]}))

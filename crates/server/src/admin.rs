@@ -342,11 +342,10 @@ fn unknown_variables(node: &str, path: String, what: &str, sources: &[&str]) -> 
     Some(Diagnostic { node: Some(node.to_owned()), path, code: code.into(), severity: Severity::Error, message })
 }
 
-/// The events Wayfarer records on people itself: messages' outcomes and what comes back from
-/// them, and tasks done.
-const BUILT_IN_EVENTS: [&str; 19] = [
-    "Message Sent",
-    "Message Failed",
+/// The events Wayfarer records on people itself besides messages' outcomes
+/// (`engine::OUTCOME_EVENTS`): what comes back from messages, and tasks done.
+const BUILT_IN_EVENTS: [&str; 18] = [
+    "Email Delivered",
     "Email Opened",
     "Email Clicked",
     "Email Unsubscribed",
@@ -354,9 +353,9 @@ const BUILT_IN_EVENTS: [&str; 19] = [
     "Email Bounced",
     "Email Marked as Spam",
     "SMS Delivered",
-    "SMS Failed",
     "SMS Received",
     "SMS Unsubscribed",
+    "SMS Resubscribed",
     "Push Token Unregistered",
     "In-App Message Viewed",
     "In-App Message Clicked",
@@ -420,6 +419,7 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
     let mut events: std::collections::BTreeSet<String> = tx.seen_names(NameKind::Event)?.into_iter().collect();
     // What Wayfarer itself records on people is known before it first happens.
     events.extend(BUILT_IN_EVENTS.iter().map(|e| (*e).to_owned()));
+    events.extend(engine::OUTCOME_EVENTS.iter().flat_map(|(_, sent, failed)| [(*sent).to_owned(), (*failed).to_owned()]));
     let traits = tx.seen_names(NameKind::Trait)?.into_iter().collect();
     out.extend(j.unseen(&events, &traits));
     Ok(out)

@@ -1,17 +1,19 @@
-//! Bounces and complaints from an email provider: `POST /v1/feedback/email`, authenticated with
+//! Deliveries, bounces and complaints from an email provider: `POST /v1/feedback/email`, authenticated with
 //! a source's write key (HTTP Basic, as the Segment endpoints), a JSON body per notification:
 //!
 //! ```json
 //! {"type": "bounce", "email": "ann@example.com", "bounce": "hard", "reason": "550 5.1.1 no such user",
 //!  "message_id": "<run-1-2-0@wayfarer>"}
 //! {"type": "complaint", "email": "ann@example.com", "message_id": "<run-1-2-0@wayfarer>"}
+//! {"type": "delivery", "email": "ann@example.com", "message_id": "<run-1-2-0@wayfarer>"}
 //! ```
 //!
 //! The person is the one the message (`message_id`: the email's `Message-ID`) went to, else
 //! everyone emailed at that address. A hard bounce sets `email_bounced` to the address (no
 //! email goes to it again while it is their `email`) and is an `Email Bounced` event; a soft
 //! one is only the event. A complaint (the person marked it as spam) unsubscribes them from
-//! marketing email and is an `Email Marked as Spam` event. A repeat of the same notification
+//! marketing email and is an `Email Marked as Spam` event. A delivery (the recipient's server
+//! took the message from the provider) is an `Email Delivered` event. A repeat of the same notification
 //! for the same message records nothing more.
 
 use std::sync::Arc;
@@ -47,6 +49,7 @@ pub struct EmailFeedback {
 enum Kind {
     Bounce,
     Complaint,
+    Delivery,
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
@@ -59,7 +62,7 @@ enum Bounce {
 /// What was recorded.
 #[derive(Serialize, Debug)]
 pub struct Recorded {
-    /// The event recorded on each person (`Email Bounced`, `Email Marked as Spam`).
+    /// The event recorded on each person (`Email Delivered`, `Email Bounced`, `Email Marked as Spam`).
     pub event: &'static str,
     /// How many people it was recorded on (0: nobody was emailed at the address).
     pub people: usize,
@@ -74,7 +77,7 @@ pub async fn email(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) 
     let f: EmailFeedback = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
             Code::InvalidRequest,
-            format!("not an email feedback notification ({e}); send {{\"type\": \"bounce\" or \"complaint\", \"email\": ..., \"bounce\": \"hard\" or \"soft\", \"reason\": ..., \"message_id\": ...}}"),
+            format!("not an email feedback notification ({e}); send {{\"type\": \"delivery\", \"bounce\" or \"complaint\", \"email\": ..., \"bounce\": \"hard\" or \"soft\", \"reason\": ..., \"message_id\": ...}}"),
         )
     })?;
     let email = f.email.trim().to_owned();
@@ -86,6 +89,7 @@ pub async fn email(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) 
         Kind::Bounce if hard => ("Email Bounced", [(engine::EMAIL_BOUNCED.to_owned(), email.clone().into())].into_iter().collect()),
         Kind::Bounce => ("Email Bounced", domain::Map::new()),
         Kind::Complaint => ("Email Marked as Spam", [(engine::EMAIL_UNSUBSCRIBED.to_owned(), true.into())].into_iter().collect()),
+        Kind::Delivery => ("Email Delivered", domain::Map::new()),
     };
     let mut properties = domain::Map::new();
     properties.insert("email".into(), email.clone().into());

@@ -1141,7 +1141,7 @@ mod http {
         );
     }
 
-    /// Bounces and complaints from the email provider: a hard bounce stops every email to that
+    /// Deliveries, bounces and complaints from the email provider: a hard bounce stops every email to that
     /// address (until the person has another), a complaint unsubscribes from marketing email;
     /// each is an event on the person the message went to (or everyone emailed there).
     #[tokio::test]
@@ -1168,6 +1168,15 @@ mod http {
         let (_, out) = api.admin("GET", "/api/messages?limit=2", Value::Null).await;
         let key = out["messages"][1]["idempotency_key"].as_str().expect("key").to_owned();
         assert_eq!(out["messages"][1]["template"], json!("news"));
+
+        // The provider handed the receipt over: a delivery notification names its message.
+        let receipt = out["messages"][0]["idempotency_key"].as_str().expect("key").to_owned();
+        let delivery = json!({"type": "delivery", "email": "ann@x.test", "message_id": format!("<{receipt}@wayfarer>")});
+        let (status, out) = api.ingest("feedback/email", delivery.to_string()).await;
+        assert_eq!((status, out), (StatusCode::OK, json!({"event": "Email Delivered", "people": 1})));
+        let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        let delivered = person["events"].as_array().into_iter().flatten().find(|e| e["name"] == "Email Delivered").expect("delivered");
+        assert_eq!((&delivered["properties"]["template"], &delivered["properties"]["channel"]), (&json!("receipt"), &json!("email")));
 
         let bounce = json!({"type": "bounce", "email": "ann@x.test", "bounce": "hard", "reason": "550 5.1.1 no such user", "message_id": format!("<{key}@wayfarer>")});
         let (status, out) = api.ingest("feedback/email", bounce.to_string()).await;
@@ -1271,7 +1280,7 @@ mod http {
         assert!(m["note"].as_str().unwrap_or("").contains("NOT delivered"));
         let (_, person) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
         let names: Vec<&str> = person["events"].as_array().into_iter().flatten().filter_map(|e| e["name"].as_str()).collect();
-        assert_eq!(names, ["Message Sent", "Signed Up", "Identify"], "newest first: the capture comes back as an event");
+        assert_eq!(names, ["Email Sent", "Signed Up", "Identify"], "newest first: the capture comes back as an event");
         assert_eq!(person["journeys"][0]["trace"][0]["lines"], json!(["entered on Signed Up", "hi: send email welcome", "completed"]));
         assert_eq!(person["journeys"][0]["trace"][1]["lines"], json!(["hi: message delivered (captured)"]), "and its trace says so");
         assert_eq!(person["messages"][0]["status"], json!("captured"));
@@ -2479,7 +2488,7 @@ mod e2e {
         let mails = wait_for("the invite", Duration::from_secs(30), || Some(smtp.mails()).filter(|m| !m.is_empty()));
         assert_eq!(mails[0].subject, "Dora, would a free consultation help?");
         let (_, p) = w.admin("GET", "/profiles/lookup?anonymous_id=a-77", None).await;
-        let from_the_sdk = p["events"].as_array().map(|e| e.iter().filter(|e| e["name"] != "Message Sent").count());
+        let from_the_sdk = p["events"].as_array().map(|e| e.iter().filter(|e| e["name"] != "Email Sent").count());
         assert_eq!(from_the_sdk, Some(8));
         let cart = p["events"].as_array().and_then(|e| e.iter().find(|e| e["name"] == "Cart Viewed")).expect("track");
         assert_eq!(cart["properties"], json!({"items": [1, 2]}));
@@ -2516,8 +2525,8 @@ mod e2e {
         assert_eq!((mails.len(), distinct.len()), (n, n), "each email exactly once");
         for i in [0, n / 2, n - 1] {
             let (_, p) = w.admin("GET", &format!("/profiles/lookup?user_id=p{i}"), None).await;
-            // (Besides them, the email's outcome comes back as a `Message Sent` event.)
-            let acknowledged = p["events"].as_array().map(|e| e.iter().filter(|e| e["name"] != "Message Sent").count());
+            // (Besides them, the email's outcome comes back as a `Email Sent` event.)
+            let acknowledged = p["events"].as_array().map(|e| e.iter().filter(|e| e["name"] != "Email Sent").count());
             assert_eq!(acknowledged, Some(2), "acknowledged events survive the crash");
             assert_eq!(p["journeys"][0]["exit_reason"], json!("completed"), "no run is stuck");
         }
@@ -2746,8 +2755,10 @@ mod e2e {
         let (names, _, _) = person(&w, "ann").await;
         assert!(!names.contains(&"SMS Failed".to_owned()), "{names:?}");
         assert_eq!(twilio.report(&texted[1].sid, "undelivered", Some("30003")).await.expect("callback"), 204);
-        let (_, _, events) = person(&w, "ann").await;
+        let (names, _, events) = person(&w, "ann").await;
         let failed = events.as_array().into_iter().flatten().find(|e| e["name"] == "SMS Failed").expect("failed");
+        // (Its callback found the message, recorded with its outcome: each send is an event.)
+        assert_eq!(names.iter().filter(|n| *n == "SMS Sent").count(), 2, "{names:?}");
         assert_eq!((&failed["properties"]["error_code"], &failed["properties"]["template"]), (&json!("30003"), &json!("dessert")));
 
         // A reply STOP: no more SMS, even transactional, and even what is already queued.
@@ -2873,6 +2884,7 @@ mod e2e {
         }
         let (names, _, _) = person(&w, "ann").await;
         assert!(names.contains(&"Push Token Unregistered".to_owned()), "{names:?}");
+        assert!(names.contains(&"Push Sent".to_owned()), "the send is an event named for its channel: {names:?}");
         w.send(&key, "track", &json!({"userId": "ann", "event": "Cart Abandoned", "properties": {"cart_id": "c2"}})).await;
         wait_for("the second notification", Duration::from_secs(30), || Some(fcm.count()).filter(|n| *n >= 2));
         assert_eq!(fcm.notified()[1].link.as_deref(), Some("https://shop.test/cart/c2"));
