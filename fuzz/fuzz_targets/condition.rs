@@ -108,7 +108,7 @@ fuzz_target!(|data: &[u8]| {
         let c = j.history.last().and_then(|q| q.filter.as_ref()).expect("the query with the condition is the last one");
         let mut history = given.clone();
         history.resize(j.history.len(), Value::Null);
-        let facts = Facts { traits: &traits, properties: Some(&properties), history: &history, clock: clock.as_ref(), run: None };
+        let facts = Facts { traits: &traits, properties: Some(&properties), history: &history, clock: clock.as_ref(), run: None, segments: &domain::condition::NO_SEGMENTS };
         let mut trace = Vec::new();
         let holds = c.eval(&facts, &mut trace);
         assert_eq!(holds, c.holds(&facts), "eval and holds agree");
@@ -125,7 +125,7 @@ fuzz_target!(|data: &[u8]| {
                     let (Subject::Trait(p) | Subject::Property(p) | Subject::Run(p)) = s;
                     set_path(&mut m, p, v.clone());
                 }
-                let facts = Facts { traits: &m, properties: Some(&m), history: &history, clock: clock.as_ref(), run: None };
+                let facts = Facts { traits: &m, properties: Some(&m), history: &history, clock: clock.as_ref(), run: None, segments: &domain::condition::NO_SEGMENTS };
                 let mut trace = Vec::new();
                 assert!(!c.eval(&facts, &mut trace), "a condition called impossible ({why}) holds: {trace:?}");
             }

@@ -10,11 +10,13 @@
 //! ]}
 //! ```
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde_json::Value;
 
 use crate::Map;
+use crate::ids::SegmentId;
 use crate::journey::Diagnostics;
 use crate::time::Duration;
 use crate::trace::Check;
@@ -230,9 +232,10 @@ impl HistoryQuery {
     pub fn matches(&self, props: &Map) -> bool {
         match &self.filter {
             None => true,
-            Some(f) => {
-                f.eval(&Facts { traits: &Map::new(), properties: Some(props), history: &[], clock: None, run: None }, &mut Vec::new())
-            }
+            Some(f) => f.eval(
+                &Facts { traits: &Map::new(), properties: Some(props), history: &[], clock: None, run: None, segments: &NO_SEGMENTS },
+                &mut Vec::new(),
+            ),
         }
     }
 
@@ -315,6 +318,8 @@ pub enum Condition {
     },
     /// Whether the person has an address on the channel (an `email` trait for email).
     Reachable(crate::journey::Channel),
+    /// Whether the person is a member of a segment.
+    Segment(SegmentId),
 }
 
 /// What a condition can see. History aggregates are computed by the caller beforehand, one
@@ -328,7 +333,12 @@ pub struct Facts<'a> {
     pub clock: Option<&'a LocalClock>,
     /// The run being stepped, for references and run variables (none before a run starts).
     pub run: Option<RunFacts<'a>>,
+    /// The segments the person is a member of.
+    pub segments: &'a BTreeSet<SegmentId>,
 }
+
+/// No segments, for facts that have none.
+pub static NO_SEGMENTS: BTreeSet<SegmentId> = BTreeSet::new();
 
 /// What a run holds that conditions can read.
 #[derive(Clone, Copy, Debug)]
@@ -469,6 +479,39 @@ impl Condition {
                 }
                 reach.is_ok()
             }
+            Condition::Segment(id) => {
+                let member = facts.segments.contains(id);
+                if let Some(checks) = checks {
+                    checks.push(Check {
+                        subject: format!("segment {id}"),
+                        seen: Some(Value::Bool(member)),
+                        op: "member".to_owned(),
+                        expected: None,
+                        reference: None,
+                        result: member,
+                        note: None,
+                    });
+                }
+                member
+            }
+        }
+    }
+
+    /// The segments this condition tests membership of.
+    pub fn segments(&self) -> BTreeSet<SegmentId> {
+        let mut out = BTreeSet::new();
+        self.collect_segments(&mut out);
+        out
+    }
+
+    fn collect_segments(&self, out: &mut BTreeSet<SegmentId>) {
+        match self {
+            Condition::All(items) | Condition::Any(items) => items.iter().for_each(|c| c.collect_segments(out)),
+            Condition::Not(c) => c.collect_segments(out),
+            Condition::Segment(id) => {
+                out.insert(id.clone());
+            }
+            Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } | Condition::Reachable(_) => {}
         }
     }
 
@@ -531,7 +574,7 @@ impl Condition {
             Condition::All(items) | Condition::Any(items) => items.iter().any(Condition::reads_clock),
             Condition::Not(c) => c.reads_clock(),
             Condition::Clock { .. } => true,
-            Condition::Compare { .. } | Condition::History { .. } | Condition::Reachable(_) => false,
+            Condition::Compare { .. } | Condition::History { .. } | Condition::Reachable(_) | Condition::Segment(_) => false,
         }
     }
 
@@ -554,7 +597,7 @@ impl Condition {
         let Some(kind) = KINDS.iter().map(|keys| keys[0]).find(|k| obj.contains_key(*k)) else {
             let every: Vec<&str> = KINDS.iter().flat_map(|keys| keys.iter().copied()).collect();
             diags.unknown_keys(obj, &every, &[], "a condition", path);
-            diags.error(path, "condition_invalid", "a condition is one of {\"all\": [...]}, {\"any\": [...]}, {\"not\": ...}, a comparison on one of \"trait\", \"property\", \"run\", \"history\" or \"clock\", or {\"reachable\": \"email\"}");
+            diags.error(path, "condition_invalid", "a condition is one of {\"all\": [...]}, {\"any\": [...]}, {\"not\": ...}, a comparison on one of \"trait\", \"property\", \"run\", \"history\" or \"clock\", {\"reachable\": \"email\"} or {\"segment\": \"id\"}");
             return None;
         };
         match kind {
@@ -683,6 +726,20 @@ impl Condition {
                     }
                 }
             }
+            "segment" => {
+                let [id] = diags.fields(obj, &SEGMENT, "a segment condition", path, &KINDS);
+                match id.and_then(Value::as_str).filter(|id| crate::segment::valid_id(id)) {
+                    Some(id) => Some(Condition::Segment(SegmentId(id.to_owned()))),
+                    None => {
+                        diags.error(
+                            &format!("{path}/segment"),
+                            "condition_invalid",
+                            "\"segment\" names a segment by its id, such as \"lapsed-buyers\"",
+                        );
+                        None
+                    }
+                }
+            }
             "clock" => {
                 let [field, op, value] = diags.fields(obj, &CLOCK, "a clock condition", path, &KINDS);
                 let (op, value) = comparison(op, value, path, diags);
@@ -792,7 +849,7 @@ impl Condition {
                 }
             }
             Condition::History { query, .. } => out.push((format!("{path}/history/within"), RunRead::History(*query))),
-            Condition::Clock { .. } | Condition::Reachable(_) => {}
+            Condition::Clock { .. } | Condition::Reachable(_) | Condition::Segment(_) => {}
         }
     }
 }
@@ -822,7 +879,8 @@ const TRAIT: [&str; 4] = ["trait", "op", "value", "ref"];
 const PROPERTY: [&str; 4] = ["property", "op", "value", "ref"];
 const RUN: [&str; 4] = ["run", "op", "value", "ref"];
 const REACHABLE: [&str; 1] = ["reachable"];
-const KINDS: [&[&str]; 9] = [&ALL, &ANY, &NOT, &HISTORY, &CLOCK, &TRAIT, &PROPERTY, &RUN, &REACHABLE];
+const SEGMENT: [&str; 1] = ["segment"];
+const KINDS: [&[&str]; 10] = [&ALL, &ANY, &NOT, &HISTORY, &CLOCK, &TRAIT, &PROPERTY, &RUN, &REACHABLE, &SEGMENT];
 const QUERY: [&str; 5] = ["event", "within", "where", "aggregate", "property"];
 
 /// Each kind of condition with its keys (the first names the kind), and a history query's.
@@ -838,6 +896,7 @@ pub(crate) fn schema() -> Vec<(&'static str, &'static [&'static str])> {
         ("property condition", &PROPERTY),
         ("run condition", &RUN),
         ("reachable condition", &REACHABLE),
+        ("segment condition", &SEGMENT),
     ]
 }
 
@@ -889,7 +948,7 @@ mod tests {
         let c = Condition::parse(&cond, "", &mut diags, &mut queries).expect("valid condition");
         let (t, p) = (traits.as_object().cloned().unwrap_or_default(), props.as_object().cloned().unwrap_or_default());
         let mut trace = Vec::new();
-        let facts = Facts { traits: &t, properties: Some(&p), history, clock: None, run: None };
+        let facts = Facts { traits: &t, properties: Some(&p), history, clock: None, run: None, segments: &NO_SEGMENTS };
         let r = c.eval(&facts, &mut trace);
         assert_eq!(c.holds(&facts), r, "the same answer without a trace");
         (r, trace.iter().map(ToString::to_string).collect())
@@ -914,7 +973,7 @@ mod tests {
             let mut diags = Diagnostics::default();
             let c = Condition::parse(&v, "", &mut diags, &mut Vec::new()).expect("a condition");
             assert!(diags.0.is_empty(), "{line}: {:?}", diags.0);
-            let facts = Facts { traits: &traits, properties: Some(&props), history: &history, clock, run: None };
+            let facts = Facts { traits: &traits, properties: Some(&props), history: &history, clock, run: None, segments: &NO_SEGMENTS };
             let mut trace = Vec::new();
             let result = c.eval(&facts, &mut trace);
             assert_eq!(c.holds(&facts), result, "{line}: the same answer without a trace");
@@ -1525,7 +1584,10 @@ mod tests {
             let mut diags = Diagnostics::default();
             let c = Condition::parse(&cond, "", &mut diags, &mut Vec::new()).expect("valid");
             let mut trace = Vec::new();
-            let r = c.eval(&Facts { traits: &Map::new(), properties: None, history: &[], clock: Some(&clock), run: None }, &mut trace);
+            let r = c.eval(
+                &Facts { traits: &Map::new(), properties: None, history: &[], clock: Some(&clock), run: None, segments: &NO_SEGMENTS },
+                &mut trace,
+            );
             (r, crate::trace::join(&trace))
         };
         assert_eq!(

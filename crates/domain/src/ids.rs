@@ -46,6 +46,10 @@ macro_rules! str_id {
     };
 }
 
+str_id!(
+    /// A segment (a named condition on people), chosen by its author: `lapsed-buyers`.
+    SegmentId
+);
 int_id!(
     /// The canonical id of a person's profile.
     ProfileId

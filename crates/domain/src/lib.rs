@@ -12,6 +12,7 @@ pub mod identity;
 pub mod ids;
 pub mod journey;
 pub mod profile;
+pub mod segment;
 pub mod time;
 pub mod trace;
 pub mod zone;

@@ -182,7 +182,14 @@ impl Driver {
         let history = self.history_counts(who, now);
         let person = &self.people[who];
         let (current, previous) = if at.is_some() { (run, run) } else { (None, run) };
-        let ctx = Context { traits: &person.traits, history: &history, previous, entries: self.entries, render: &Paths };
+        let ctx = Context {
+            traits: &person.traits,
+            history: &history,
+            previous,
+            entries: self.entries,
+            render: &Paths,
+            segments: &domain::condition::NO_SEGMENTS,
+        };
         // A seed per person, as the engine derives one per person and journey.
         let seed = who.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
         if let Some(t) = step(&self.journey, 1, current, input, &ctx, now, seed) {
@@ -1345,10 +1352,10 @@ fn a_misspelt_key_anywhere_is_an_error_with_a_suggestion() {
               [vip] /steps/4/cases/0/when/all/1/history/filter unknown_field: "filter" is not a field of a history query; its fields are event, within, where, aggregate, property
             rename /steps/4/cases/0/when/all/1/history/where/property properties
               [vip] /steps/4/cases/0/when/all/1/history/where/properties unknown_field: "properties" is not a field of a condition; did you mean "property"?
-              [vip] /steps/4/cases/0/when/all/1/history/where condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, a comparison on one of "trait", "property", "run", "history" or "clock", or {"reachable": "email"}
+              [vip] /steps/4/cases/0/when/all/1/history/where condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, a comparison on one of "trait", "property", "run", "history" or "clock", {"reachable": "email"} or {"segment": "id"}
             rename /steps/4/cases/0/when/all/2/clock clok
               [vip] /steps/4/cases/0/when/all/2/clok unknown_field: "clok" is not a field of a condition; did you mean "clock"?
-              [vip] /steps/4/cases/0/when/all/2 condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, a comparison on one of "trait", "property", "run", "history" or "clock", or {"reachable": "email"}
+              [vip] /steps/4/cases/0/when/all/2 condition_invalid: a condition is one of {"all": [...]}, {"any": [...]}, {"not": ...}, a comparison on one of "trait", "property", "run", "history" or "clock", {"reachable": "email"} or {"segment": "id"}
             rename /steps/5/paths path
               [ab] /steps/5/path unknown_field: "path" is not a field of a split step; did you mean "paths"?
               [ab] /steps/5/paths missing_field: split needs "paths": two or more {"name", "weight", "next"}
@@ -1610,7 +1617,14 @@ fn check_entries(script: &str, expect: Expect) {
             "timer" => Input::Timer,
             other => panic!("unknown input {other}"),
         };
-        let ctx = Context { traits: &traits, history: &[], previous: previous.as_ref(), entries, render: &Paths };
+        let ctx = Context {
+            traits: &traits,
+            history: &[],
+            previous: previous.as_ref(),
+            entries,
+            render: &Paths,
+            segments: &domain::condition::NO_SEGMENTS,
+        };
         let shown = match step(&journey, 1, None, input, &ctx, now, 7) {
             Some(t) => format!("{} {}", t.trace.first().map_or("", TraceLine::as_str), Value::Object(t.run.trigger)),
             None => "-".to_owned(),
@@ -2295,7 +2309,8 @@ fn an_ended_run_takes_no_more_input() {
     let j = Journey::parse(&json!({"id": "j", "entry": {"event": "A"}, "steps": [{"id": "w", "type": "wait_for", "timeout": "1d", "events": [{"event": "B"}]}]}))
         .expect("valid");
     let traits = Map::new();
-    let ctx = Context { traits: &traits, history: &[], previous: None, entries: 0, render: &Paths };
+    let ctx =
+        Context { traits: &traits, history: &[], previous: None, entries: 0, render: &Paths, segments: &domain::condition::NO_SEGMENTS };
     let now = Timestamp::parse("2027-01-15T08:00:00Z").expect("now");
     let raw = json!({"type": "track", "userId": "ann", "event": "B"});
     let b = Event::parse(raw, &Envelope { kind: None, received_at: now, sent_at: None, fallback_message_id: "1" }).expect("event");
@@ -3177,7 +3192,8 @@ fn a_transition_lists_the_steps_it_reached() {
     }))
     .expect("valid journey");
     let (free, pro) = (Map::new(), json!({"plan": "pro"}).as_object().cloned().unwrap_or_default());
-    let ctx = |traits| Context { traits, history: &[], previous: None, entries: 0, render: &Paths };
+    let ctx =
+        |traits| Context { traits, history: &[], previous: None, entries: 0, render: &Paths, segments: &domain::condition::NO_SEGMENTS };
     let at = Timestamp::parse("2027-01-15T08:00:00Z").expect("time");
     let env = Envelope { kind: Some(Kind::Track), received_at: at, sent_at: None, fallback_message_id: "m" };
     let event = |name: &str| Event::parse(json!({"userId": "v", "event": name}), &env).expect("event");
@@ -3216,7 +3232,14 @@ fn trace_lines_carry_their_step_kind_and_checks() {
     }))
     .expect("valid journey");
     let traits = json!({"plan": "free", "email": "v@x.test"}).as_object().cloned().unwrap_or_default();
-    let ctx = Context { traits: &traits, history: &[json!(2)], previous: None, entries: 0, render: &Paths };
+    let ctx = Context {
+        traits: &traits,
+        history: &[json!(2)],
+        previous: None,
+        entries: 0,
+        render: &Paths,
+        segments: &domain::condition::NO_SEGMENTS,
+    };
     let at = Timestamp::parse("2027-01-15T08:00:00Z").expect("time");
     let env = Envelope { kind: Some(Kind::Track), received_at: at, sent_at: None, fallback_message_id: "m" };
     let e = Event::parse(json!({"userId": "v", "event": "Signed Up", "properties": {"source": "ad"}}), &env).expect("event");

@@ -76,7 +76,14 @@ fn step_entry(c: &mut Criterion) {
     let history = [json!(3), json!(0)];
     c.bench_function("step: enter on a filter of two history counts, send, wait_for", |b| {
         b.iter(|| {
-            let ctx = Context { traits: &traits, history: &history, previous: None, entries: 0, render: &NoTemplates };
+            let ctx = Context {
+                traits: &traits,
+                history: &history,
+                previous: None,
+                entries: 0,
+                render: &NoTemplates,
+                segments: &domain::condition::NO_SEGMENTS,
+            };
             black_box(step(&j, 1, None, Input::Event(black_box(&event)), &ctx, Timestamp(1_800_000_000_000), 7))
         })
     });
@@ -93,9 +100,17 @@ fn condition(c: &mut Criterion) {
     c.bench_function("condition: the entry filter (a property, two history counts, reachable), with trace", |b| {
         b.iter(|| {
             let mut trace = Vec::new();
-            black_box(
-                when.eval(&Facts { traits: &traits, properties: Some(&props), history: &history, clock: None, run: None }, &mut trace),
-            )
+            black_box(when.eval(
+                &Facts {
+                    traits: &traits,
+                    properties: Some(&props),
+                    history: &history,
+                    clock: None,
+                    run: None,
+                    segments: &domain::condition::NO_SEGMENTS,
+                },
+                &mut trace,
+            ))
         })
     });
 }

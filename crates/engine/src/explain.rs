@@ -38,13 +38,30 @@ pub fn why_not_entered(
     if let Some(why) = blocked(j, previous.as_ref(), entries, now) {
         return Ok(why.to_string());
     }
-    let ctx = Context { traits: &traits, history: &history, previous: previous.as_ref(), entries, render: crate::templates::templates() };
+    let ctx = Context {
+        traits: &traits,
+        history: &history,
+        previous: previous.as_ref(),
+        entries,
+        render: crate::templates::templates(),
+        segments: &domain::condition::NO_SEGMENTS,
+    };
     Ok(match &j.entry.trigger {
         Trigger::Api => "the journey is entered by API call only, and none was made for this person".to_owned(),
         Trigger::Schedule { cron, timezone, audience } => {
             let mut seen = Vec::new();
             let matches = audience.as_ref().is_none_or(|a| {
-                a.eval(&domain::condition::Facts { traits: &traits, properties: None, history: &[], clock: None, run: None }, &mut seen)
+                a.eval(
+                    &domain::condition::Facts {
+                        traits: &traits,
+                        properties: None,
+                        history: &[],
+                        clock: None,
+                        run: None,
+                        segments: &domain::condition::NO_SEGMENTS,
+                    },
+                    &mut seen,
+                )
             });
             let next = cron.next_after(now, timezone).map_or("never".to_owned(), |t| t.to_string());
             if matches {
@@ -167,7 +184,14 @@ fn filter_comparisons(j: &Journey, m: &EventMatch, event: &Event, traits: &Map, 
     let props = event.match_properties();
     let clock = j.reads_clock.then(|| domain::zone::local_clock(now, &domain::zone::person_zone(traits, &j.timezone)));
     let mut seen = Vec::new();
-    let facts = domain::condition::Facts { traits, properties: Some(&props), history, clock: clock.as_ref(), run: None };
+    let facts = domain::condition::Facts {
+        traits,
+        properties: Some(&props),
+        history,
+        clock: clock.as_ref(),
+        run: None,
+        segments: &domain::condition::NO_SEGMENTS,
+    };
     (!f.eval(&facts, &mut seen)).then(|| seen.iter().map(ToString::to_string).collect())
 }
 
@@ -205,6 +229,7 @@ pub fn entry_verdict(
         previous: p.previous.as_ref(),
         entries: p.entries,
         render: crate::templates::templates(),
+        segments: &domain::condition::NO_SEGMENTS,
     };
     if step(j, version, None, Input::Event(event), &ctx, now, 0).is_some() {
         return Ok(Verdict::Enters);

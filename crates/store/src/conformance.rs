@@ -5,7 +5,7 @@
 //! PostgreSQL is configured locally).
 
 use domain::event::{Envelope, Event, Kind};
-use domain::ids::{Identity, JourneyId, MessageId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
+use domain::ids::{Identity, JourneyId, MessageId, OutboxId, ProfileId, RunId, SegmentId, SourceId, TemplateId};
 use domain::journey::{Run, RunStatus};
 use domain::profile::Profile;
 use domain::time::Timestamp;
@@ -35,6 +35,7 @@ macro_rules! conformance_suite {
             in_app_messages_wait_for_their_person_until_clicked_dismissed_or_expired,
             tasks_stay_open_until_completed_or_declined_once,
             assets_are_kept_once_by_their_hash_with_their_bytes,
+            segments_keep_their_members_hourly_counts_and_checks,
             dropped_transaction_rolls_back,
             unsynced_commits_are_visible_at_once_and_synced_on_request,
             refused_merges_show_on_both_profiles_and_follow_merges,
@@ -937,4 +938,66 @@ pub fn journeys_templates_sources_and_users_page_by_id_in_byte_order(store: &dyn
     assert!(page.is_empty(), "{page:?}");
     let page = tx.users_after(users.get(5).copied(), 5).expect("users");
     assert_eq!(page.iter().map(|u| (u.id, u.email.as_str())).collect::<Vec<_>>(), [(users[6], "u6@acme.test")]);
+}
+
+pub fn segments_keep_their_members_hourly_counts_and_checks(store: &dyn Store) {
+    let hour = 3_600_000;
+    let seg = |id: &str, name: &str, at: i64| crate::StoredSegment {
+        id: SegmentId(id.into()),
+        name: name.into(),
+        document: json!({"id": id, "condition": {"trait": "plan", "op": "exists"}}),
+        created_at: t(at),
+        updated_at: t(at),
+    };
+    let change = |s: &str, p: ProfileId, entered: bool, at: i64| crate::SegmentChange {
+        segment: SegmentId(s.into()),
+        profile: p,
+        entered,
+        at: t(at),
+    };
+    let mut tx = store.write().expect("tx");
+    assert!(tx.put_segment(&seg("pro", "Pro", 10)).expect("put"), "new");
+    assert!(tx.put_segment(&seg("lapsed", "Lapsed", 10)).expect("put"));
+    assert!(!tx.put_segment(&seg("pro", "Pro users", 20)).expect("put"), "replaced");
+    let (a, b) = (tx.create_profile(t(0)).expect("profile"), tx.create_profile(t(0)).expect("profile"));
+    tx.change_memberships(&[change("pro", a, true, 100), change("pro", b, true, 200), change("lapsed", a, true, 300)]).expect("enter");
+    // A repeat changes nothing and counts nothing; leaving counts in its own hour.
+    tx.change_memberships(&[change("pro", a, true, 400), change("pro", b, false, hour + 5)]).expect("again");
+    tx.set_segment_check(a, Some(t(5_000))).expect("check");
+    tx.set_segment_check(b, Some(t(1_000))).expect("check");
+    tx.commit().expect("commit");
+
+    let mut tx = store.read().expect("tx");
+    let stored = tx.segment(&SegmentId("pro".into())).expect("get").expect("kept");
+    assert_eq!((stored.name.as_str(), stored.created_at, stored.updated_at), ("Pro users", t(10), t(20)));
+    let ids: Vec<String> = tx.segments().expect("list").into_iter().map(|s| s.id.0).collect();
+    assert_eq!(ids, ["lapsed", "pro"]);
+    assert_eq!(tx.memberships(a).expect("of a"), [SegmentId("lapsed".into()), SegmentId("pro".into())]);
+    assert!(tx.memberships(b).expect("of b").is_empty(), "b left");
+    assert_eq!(tx.segment_members(&SegmentId("pro".into()), ProfileId(0), 10).expect("members"), [(a, t(100))], "since the first entry");
+    assert_eq!(tx.segment_size(&SegmentId("pro".into())).expect("size"), 1);
+    let hours = tx.segment_hours(&SegmentId("pro".into()), t(0), t(2 * hour)).expect("hours");
+    assert_eq!(
+        hours,
+        [crate::SegmentHour { hour: t(0), entered: 2, exited: 0 }, crate::SegmentHour { hour: t(hour), entered: 0, exited: 1 }]
+    );
+    assert_eq!(tx.segment_hours(&SegmentId("pro".into()), t(hour + 10), t(2 * hour)).expect("hours").len(), 1, "from its hour");
+    assert_eq!(tx.segment_check(a).expect("check"), Some(t(5_000)));
+    assert_eq!(tx.due_segment_checks(t(4_999), 10).expect("due"), [b]);
+    assert_eq!(tx.due_segment_checks(t(5_000), 10).expect("due"), [b, a], "earliest first");
+    assert_eq!(tx.due_segment_checks(t(5_000), 1).expect("due"), [b], "at most the limit");
+    assert_eq!(tx.next_wake().expect("next"), Some(t(1_000)), "a check is a timer");
+    drop(tx);
+
+    let mut tx = store.write().expect("tx");
+    tx.set_segment_check(b, None).expect("clear");
+    // A merge takes the absorbed profile out of its segments (the engine evaluates the joined one).
+    tx.merge_profiles(b, a, t(6_000)).expect("merge");
+    assert!(tx.memberships(a).expect("of a").is_empty());
+    assert_eq!(tx.segment_check(a).expect("check"), None);
+    assert!(tx.delete_segment(&SegmentId("pro".into())).expect("delete"));
+    assert!(!tx.delete_segment(&SegmentId("pro".into())).expect("again"));
+    assert!(tx.segment_hours(&SegmentId("pro".into()), t(0), t(2 * hour)).expect("hours").is_empty(), "its counts went with it");
+    assert_eq!(tx.next_wake().expect("next"), None);
+    tx.commit().expect("commit");
 }

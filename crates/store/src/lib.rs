@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 
 use domain::Map;
 use domain::event::Event;
-use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, NodeId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
+use domain::ids::{
+    DeadLetterId, EventSeq, Identity, JourneyId, MessageId, NodeId, OutboxId, ProfileId, RunId, SegmentId, SourceId, TemplateId,
+};
 use domain::journey::Run;
 use domain::profile::Profile;
 use domain::time::Timestamp;
@@ -462,6 +464,33 @@ pub struct Asset {
     pub name: String,
     pub size: i64,
     pub created_at: Timestamp,
+}
+
+/// A segment as stored: its document (what the API was given, the source of truth).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredSegment {
+    pub id: SegmentId,
+    pub name: String,
+    pub document: Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A person entering (or leaving) a segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentChange {
+    pub segment: SegmentId,
+    pub profile: ProfileId,
+    pub entered: bool,
+    pub at: Timestamp,
+}
+
+/// How many people entered and left a segment in an hour (its first millisecond, UTC).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentHour {
+    pub hour: Timestamp,
+    pub entered: i64,
+    pub exited: i64,
 }
 
 /// A task for a person to do (a journey's `task` step), in the inbox until completed or
@@ -960,7 +989,7 @@ pub trait Tx {
     fn run(&mut self, id: RunId) -> Result<Option<RunRecord>>;
     /// Runs whose timer is due at `now` (run, person), earliest first.
     fn due_runs(&mut self, now: Timestamp, limit: usize) -> Result<Vec<(RunId, ProfileId)>>;
-    /// The earliest pending timer, if any.
+    /// The earliest pending timer (a run's, or a segment check), if any.
     fn next_wake(&mut self) -> Result<Option<Timestamp>>;
     fn add_trace(&mut self, trace: &TraceRecord) -> Result<()>;
     fn traces(&mut self, run: RunId) -> Result<Vec<TraceRecord>>;
@@ -1017,6 +1046,28 @@ pub trait Tx {
 
     /// Keeps an asset; the one already kept when its bytes were (the same hash).
     fn put_asset(&mut self, hash: &str, content_type: &str, name: &str, bytes: &[u8], at: Timestamp) -> Result<Asset>;
+
+    /// Creates or replaces a segment's definition; true when it is new.
+    fn put_segment(&mut self, s: &StoredSegment) -> Result<bool>;
+    fn segment(&mut self, id: &SegmentId) -> Result<Option<StoredSegment>>;
+    /// Every segment, by id.
+    fn segments(&mut self) -> Result<Vec<StoredSegment>>;
+    /// Deletes a segment with its members and counts; false when there was none.
+    fn delete_segment(&mut self, id: &SegmentId) -> Result<bool>;
+    /// The segments a person is a member of, by id.
+    fn memberships(&mut self, profile: ProfileId) -> Result<Vec<SegmentId>>;
+    /// Records people entering and leaving segments (members, and the hourly counts).
+    fn change_memberships(&mut self, changes: &[SegmentChange]) -> Result<()>;
+    /// A segment's members after `after`, by profile id, with when each entered.
+    fn segment_members(&mut self, id: &SegmentId, after: ProfileId, limit: usize) -> Result<Vec<(ProfileId, Timestamp)>>;
+    fn segment_size(&mut self, id: &SegmentId) -> Result<i64>;
+    /// The hours from `from` (inclusive) to `to` in which people entered or left the segment.
+    fn segment_hours(&mut self, id: &SegmentId, from: Timestamp, to: Timestamp) -> Result<Vec<SegmentHour>>;
+    /// When the person's segments are to be evaluated again (a time edge), if ever.
+    fn segment_check(&mut self, profile: ProfileId) -> Result<Option<Timestamp>>;
+    fn set_segment_check(&mut self, profile: ProfileId, at: Option<Timestamp>) -> Result<()>;
+    /// People whose segment check is due at `now`, earliest first.
+    fn due_segment_checks(&mut self, now: Timestamp, limit: usize) -> Result<Vec<ProfileId>>;
     /// An asset and its bytes.
     fn asset(&mut self, hash: &str) -> Result<Option<(Asset, Vec<u8>)>>;
     /// Assets, newest first, before the cursor `before` (an id).

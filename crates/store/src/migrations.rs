@@ -342,6 +342,37 @@ CREATE TABLE assets (
 );
 "#,
     ),
+    (
+        16,
+        r#"
+CREATE TABLE segments (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE segment_members (
+    segment_id TEXT NOT NULL,
+    profile_id BIGINT NOT NULL,
+    since BIGINT NOT NULL,
+    PRIMARY KEY (segment_id, profile_id)
+);
+CREATE INDEX segment_members_profile ON segment_members (profile_id);
+CREATE TABLE segment_checks (
+    profile_id BIGINT PRIMARY KEY,
+    at BIGINT NOT NULL
+);
+CREATE INDEX segment_checks_at ON segment_checks (at);
+CREATE TABLE segment_counts (
+    segment_id TEXT NOT NULL,
+    hour BIGINT NOT NULL,
+    entered BIGINT NOT NULL,
+    exited BIGINT NOT NULL,
+    PRIMARY KEY (segment_id, hour)
+);
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

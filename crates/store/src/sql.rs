@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use domain::Map;
 use domain::event::Event;
-use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, MessageId, NodeId, OutboxId, ProfileId, RunId, SourceId, TemplateId};
+use domain::ids::{
+    DeadLetterId, EventSeq, Identity, JourneyId, MessageId, NodeId, OutboxId, ProfileId, RunId, SegmentId, SourceId, TemplateId,
+};
 use domain::journey::{Run, RunStatus};
 use domain::profile::Profile;
 use domain::time::Timestamp;
@@ -16,8 +18,8 @@ use crate::migrations::{MIGRATIONS, PLACEHOLDERS};
 use crate::{
     ApiToken, ApiTokenId, Asset, Attempt, AuditEntry, AuditId, Category, DeadInput, DeadLetter, Error, InAppAction, InAppMessage,
     JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas,
-    OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge, Result, Role, RunRecord, Session, Source, StoredEvent, Task, TaskFilter,
-    TaskStatus, Template, TraceRecord, Tx, User, UserId,
+    OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge, Result, Role, RunRecord, SegmentChange, SegmentHour, Session, Source,
+    StoredEvent, StoredSegment, Task, TaskFilter, TaskStatus, Template, TraceRecord, Tx, User, UserId,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -377,6 +379,18 @@ fn token_row(r: &Row) -> Result<ApiToken> {
     })
 }
 
+const SEGMENT_COLS: &str = "id, name, document, created_at, updated_at";
+
+fn segment_row(r: &Row) -> Result<StoredSegment> {
+    Ok(StoredSegment {
+        id: SegmentId(r.text(0)?.to_owned()),
+        name: r.text(1)?.to_owned(),
+        document: r.json(2)?,
+        created_at: Timestamp(r.int(3)?),
+        updated_at: Timestamp(r.int(4)?),
+    })
+}
+
 fn first<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Option<T>> {
     rows.first().map(f).transpose()
 }
@@ -627,6 +641,10 @@ impl<C: Conn> Tx for SqlTx<C> {
             self.conn.execute(&format!("UPDATE {table} SET profile_id = ? WHERE profile_id = ?"), params![winner.0, loser.0])?;
         }
         self.conn.execute("UPDATE refused_merges SET other_id = ? WHERE other_id = ?", params![winner.0, loser.0])?;
+        // The joined person's segments are evaluated again (the engine does, in the batch of
+        // the merge); the absorbed profile is in none.
+        self.conn.execute("DELETE FROM segment_members WHERE profile_id = ?", params![loser.0])?;
+        self.conn.execute("DELETE FROM segment_checks WHERE profile_id = ?", params![loser.0])?;
         self.conn.execute("UPDATE profiles SET merged_into = ?, updated_at = ? WHERE id = ?", params![winner.0, now.0, loser.0])?;
         Ok(())
     }
@@ -781,7 +799,10 @@ impl<C: Conn> Tx for SqlTx<C> {
 
     fn next_wake(&mut self) -> Result<Option<Timestamp>> {
         let rows = self.conn.query("SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL", &[])?;
-        Ok(first(rows, |r| r.opt_int(0))?.flatten().map(Timestamp))
+        let run = first(rows, |r| r.opt_int(0))?.flatten();
+        let rows = self.conn.query("SELECT MIN(at) FROM segment_checks", &[])?;
+        let check = first(rows, |r| r.opt_int(0))?.flatten();
+        Ok([run, check].into_iter().flatten().min().map(Timestamp))
     }
 
     fn add_trace(&mut self, t: &TraceRecord) -> Result<()> {
@@ -1010,6 +1031,113 @@ impl<C: Conn> Tx for SqlTx<C> {
             params![before.unwrap_or(i64::MAX), limit(n)],
         )?;
         all(rows, asset_row)
+    }
+
+    fn put_segment(&mut self, s: &StoredSegment) -> Result<bool> {
+        let rows = self.conn.query(
+            "INSERT INTO segments (id, name, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, document = excluded.document, updated_at = excluded.updated_at \
+             RETURNING created_at",
+            params![s.id.as_str(), s.name.as_str(), to_json(&s.document)?, s.created_at.0, s.updated_at.0],
+        )?;
+        Ok(first(rows, |r| r.int(0))? == Some(s.created_at.0))
+    }
+
+    fn segment(&mut self, id: &SegmentId) -> Result<Option<StoredSegment>> {
+        let rows = self.conn.query(&format!("SELECT {SEGMENT_COLS} FROM segments WHERE id = ?"), params![id.as_str()])?;
+        first(rows, segment_row)
+    }
+
+    fn segments(&mut self) -> Result<Vec<StoredSegment>> {
+        let rows = self.page_by_text_id(SEGMENT_COLS, "segments", None, usize::MAX)?;
+        all(rows, segment_row)
+    }
+
+    fn delete_segment(&mut self, id: &SegmentId) -> Result<bool> {
+        self.conn.execute("DELETE FROM segment_members WHERE segment_id = ?", params![id.as_str()])?;
+        self.conn.execute("DELETE FROM segment_counts WHERE segment_id = ?", params![id.as_str()])?;
+        Ok(self.conn.execute("DELETE FROM segments WHERE id = ?", params![id.as_str()])? > 0)
+    }
+
+    fn memberships(&mut self, profile: ProfileId) -> Result<Vec<SegmentId>> {
+        let rows =
+            self.conn.query("SELECT segment_id FROM segment_members WHERE profile_id = ? ORDER BY segment_id", params![profile.0])?;
+        all(rows, |r| Ok(SegmentId(r.text(0)?.to_owned())))
+    }
+
+    fn change_memberships(&mut self, changes: &[SegmentChange]) -> Result<()> {
+        let mut hours: BTreeMap<(&str, i64), (i64, i64)> = BTreeMap::new();
+        for c in changes {
+            let n = if c.entered {
+                self.conn.execute(
+                    "INSERT INTO segment_members (segment_id, profile_id, since) VALUES (?, ?, ?) ON CONFLICT (segment_id, profile_id) DO NOTHING",
+                    params![c.segment.as_str(), c.profile.0, c.at.0],
+                )?
+            } else {
+                self.conn.execute(
+                    "DELETE FROM segment_members WHERE segment_id = ? AND profile_id = ?",
+                    params![c.segment.as_str(), c.profile.0],
+                )?
+            };
+            // Only what changed counts (a repeat is not a second entry).
+            if n > 0 {
+                let slot = hours.entry((c.segment.as_str(), NodeDeltas::hour(c.at).0)).or_default();
+                if c.entered { slot.0 += 1 } else { slot.1 += 1 }
+            }
+        }
+        for ((segment, hour), (entered, exited)) in hours {
+            self.conn.execute(
+                "INSERT INTO segment_counts (segment_id, hour, entered, exited) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (segment_id, hour) DO UPDATE SET entered = segment_counts.entered + excluded.entered, \
+                 exited = segment_counts.exited + excluded.exited",
+                params![segment, hour, entered, exited],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn segment_members(&mut self, id: &SegmentId, after: ProfileId, n: usize) -> Result<Vec<(ProfileId, Timestamp)>> {
+        let rows = self.conn.query(
+            "SELECT profile_id, since FROM segment_members WHERE segment_id = ? AND profile_id > ? ORDER BY profile_id LIMIT ?",
+            params![id.as_str(), after.0, limit(n)],
+        )?;
+        all(rows, |r| Ok((ProfileId(r.int(0)?), Timestamp(r.int(1)?))))
+    }
+
+    fn segment_size(&mut self, id: &SegmentId) -> Result<i64> {
+        let rows = self.conn.query("SELECT COUNT(*) FROM segment_members WHERE segment_id = ?", params![id.as_str()])?;
+        Ok(first(rows, |r| r.int(0))?.unwrap_or(0))
+    }
+
+    fn segment_hours(&mut self, id: &SegmentId, from: Timestamp, to: Timestamp) -> Result<Vec<SegmentHour>> {
+        let rows = self.conn.query(
+            "SELECT hour, entered, exited FROM segment_counts WHERE segment_id = ? AND hour >= ? AND hour < ? ORDER BY hour",
+            params![id.as_str(), NodeDeltas::hour(from).0, to.0],
+        )?;
+        all(rows, |r| Ok(SegmentHour { hour: Timestamp(r.int(0)?), entered: r.int(1)?, exited: r.int(2)? }))
+    }
+
+    fn segment_check(&mut self, profile: ProfileId) -> Result<Option<Timestamp>> {
+        let rows = self.conn.query("SELECT at FROM segment_checks WHERE profile_id = ?", params![profile.0])?;
+        Ok(first(rows, |r| r.int(0))?.map(Timestamp))
+    }
+
+    fn set_segment_check(&mut self, profile: ProfileId, at: Option<Timestamp>) -> Result<()> {
+        match at {
+            Some(at) => self.conn.execute(
+                "INSERT INTO segment_checks (profile_id, at) VALUES (?, ?) ON CONFLICT (profile_id) DO UPDATE SET at = excluded.at",
+                params![profile.0, at.0],
+            )?,
+            None => self.conn.execute("DELETE FROM segment_checks WHERE profile_id = ?", params![profile.0])?,
+        };
+        Ok(())
+    }
+
+    fn due_segment_checks(&mut self, now: Timestamp, n: usize) -> Result<Vec<ProfileId>> {
+        let rows = self
+            .conn
+            .query("SELECT profile_id FROM segment_checks WHERE at <= ? ORDER BY at, profile_id LIMIT ?", params![now.0, limit(n)])?;
+        all(rows, |r| Ok(ProfileId(r.int(0)?)))
     }
 
     fn put_task(&mut self, t: &Task) -> Result<bool> {

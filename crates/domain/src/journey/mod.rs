@@ -862,6 +862,8 @@ pub struct Context<'a> {
     pub entries: i64,
     /// Renders `update` values.
     pub render: &'a dyn Render,
+    /// The segments the person is a member of.
+    pub segments: &'a std::collections::BTreeSet<crate::ids::SegmentId>,
 }
 
 fn matches(m: &EventMatch, event: &Event, facts: &Facts<'_>, trace: &mut Vec<Check>) -> bool {
@@ -985,7 +987,7 @@ impl<'a> Stepper<'a> {
 
     fn facts<'f>(&'f self, properties: Option<&'f Map>, run: Option<&'f Run>) -> Facts<'f> {
         let run = run.map(|r| RunFacts { trigger: &r.trigger, vars: &r.vars });
-        Facts { traits: &self.traits, properties, history: &self.history, clock: self.clock.as_ref(), run }
+        Facts { traits: &self.traits, properties, history: &self.history, clock: self.clock.as_ref(), run, segments: self.ctx.segments }
     }
 
     /// History conditions measured since entry read the run's own counters.

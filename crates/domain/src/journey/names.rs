@@ -141,7 +141,8 @@ impl Journey {
             }
             Condition::Compare { subject: Subject::Property(_) | Subject::Run(_), .. }
             | Condition::Clock { .. }
-            | Condition::Reachable(_) => {}
+            | Condition::Reachable(_)
+            | Condition::Segment(_) => {}
         }
     }
 

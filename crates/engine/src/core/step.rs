@@ -118,7 +118,14 @@ impl Stepping<'_, '_> {
         let key = j.input_key(input);
         let previous = self.p.runs.iter().rev().find(|(_, r)| r.journey == j.id && r.key == key).map(|(_, r)| r);
         let entries = self.b.entries.get(&j.id).map_or(0, |n| n.load(Ordering::SeqCst));
-        let ctx = Context { traits: &self.p.profile.traits, history: &history, previous, entries, render: crate::templates::templates() };
+        let ctx = Context {
+            traits: &self.p.profile.traits,
+            history: &history,
+            previous,
+            entries,
+            render: crate::templates::templates(),
+            segments: &domain::condition::NO_SEGMENTS,
+        };
         step(j, version, run, input, &ctx, self.b.now, seed(self.p.profile.id, &j.id))
     }
 

@@ -77,8 +77,14 @@ impl Core {
                             Ok(q.evaluate(tx.event_properties(profile.id, &q.event, lo, hi)?.iter().map(|(_, _, p)| p)))
                         })
                         .collect::<Result<_, Error>>()?;
-                    let ctx =
-                        Context { traits: &profile.traits, history: &history, previous, entries, render: crate::templates::templates() };
+                    let ctx = Context {
+                        traits: &profile.traits,
+                        history: &history,
+                        previous,
+                        entries,
+                        render: crate::templates::templates(),
+                        segments: &domain::condition::NO_SEGMENTS,
+                    };
                     let Some(t) = step(&j, version, None, Input::Scheduled, &ctx, now, seed(profile.id, &j.id)) else { continue };
                     entries += 1;
                     entered += 1;
