@@ -3269,3 +3269,34 @@ fn trace_lines_carry_their_step_kind_and_checks() {
     let path: Vec<&str> = t.trace.iter().filter_map(|l| l.node.as_ref()).map(|n| n.as_str()).collect();
     assert_eq!(path, ["pro-yet", "pro-yet", "pro-yet", "nudge"]);
 }
+
+/// `{"segment": id, "on": "enter" | "leave"}` enters on the person's entering (leaving) that
+/// segment, and `{"segment": id}` as a condition tests membership.
+#[test]
+fn a_segment_entry_and_a_membership_branch() {
+    let j = Journey::parse(&json!({"id": "j", "entry": {"segment": "lapsed", "on": "leave"}, "steps": [
+        {"id": "b", "type": "branch", "cases": [{"when": {"segment": "vip"}, "next": "vip"}], "else": "end"},
+        {"id": "vip", "type": "exit"}, {"id": "end", "type": "exit"}]}))
+    .expect("valid");
+    let segs: Vec<String> = j.segments().into_iter().map(|(id, path, _)| format!("{id} at {path}")).collect();
+    assert_eq!(segs, ["lapsed at /entry/segment", "vip at /steps/0/cases/0/when"]);
+    let traits = Map::new();
+    let vip: std::collections::BTreeSet<domain::ids::SegmentId> = [domain::ids::SegmentId::from("vip")].into();
+    let now = Timestamp::parse("2027-01-15T08:00:00Z").expect("now");
+    let event = |name: &str, segment: &str| {
+        let raw = json!({"type": "track", "userId": "ann", "event": name, "properties": {"segment": segment}});
+        Event::parse(raw, &Envelope { kind: None, received_at: now, sent_at: None, fallback_message_id: "1" }).expect("event")
+    };
+    let path = |members: &std::collections::BTreeSet<domain::ids::SegmentId>, e: &Event| {
+        let ctx = Context { traits: &traits, history: &[], previous: None, entries: 0, render: &Paths, segments: members };
+        step(&j, 1, None, Input::Event(e), &ctx, now, 1).map(|t| t.run.node.map(|n| n.0).unwrap_or_default())
+    };
+    let none = std::collections::BTreeSet::new();
+    assert_eq!(path(&vip, &event("Segment Exited", "lapsed")), Some("vip".into()));
+    assert_eq!(path(&none, &event("Segment Exited", "lapsed")), Some("end".into()));
+    assert_eq!(path(&none, &event("Segment Entered", "lapsed")), None, "entering is not leaving");
+    assert_eq!(path(&none, &event("Segment Exited", "vip")), None, "another segment");
+    let bad = Journey::parse(&json!({"id": "j", "entry": {"segment": "Lapsed!", "on": "join"}, "steps": [{"id": "e", "type": "exit"}]}));
+    let codes: Vec<String> = bad.err().unwrap_or_default().into_iter().map(|d| format!("{} {}", d.path, d.code)).collect();
+    assert_eq!(codes, ["/entry/segment invalid_field", "/entry/on invalid_field"]);
+}

@@ -53,6 +53,32 @@ impl Harness {
         self.engine.reload_journeys().await.expect("reload");
     }
 
+    /// Stores a segment and tells the engine (which fills it at the next wake).
+    async fn segment(&self, doc: Value) {
+        let id = domain::ids::SegmentId(doc["id"].as_str().expect("id").into());
+        let mut tx = self.store.write().expect("tx");
+        let at = self.clock_now();
+        let name = doc["name"].as_str().unwrap_or(id.as_str()).to_owned();
+        tx.put_segment(&store::StoredSegment { id, name, document: doc, created_at: at, updated_at: at }).expect("segment");
+        tx.commit().expect("commit");
+        self.engine.reload_journeys().await.expect("reload");
+    }
+
+    /// Each member of a segment, by user id.
+    fn members(&self, segment: &str) -> Vec<String> {
+        let mut tx = self.store.read().expect("tx");
+        let members = tx.segment_members(&domain::ids::SegmentId(segment.into()), domain::ids::ProfileId(0), 1000).expect("members");
+        let mut out: Vec<String> = members
+            .into_iter()
+            .map(|(p, _)| {
+                let ids = tx.identities(p).expect("identities");
+                ids.iter().find_map(|i| if let Identity::UserId(u) = i { Some(u.clone()) } else { None }).unwrap_or_else(|| p.to_string())
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Stores `t` (its id and time filled in) and tells the engine.
     fn put(&self, id: &str, t: Template) {
         let mut tx = self.store.write().expect("tx");
@@ -1215,6 +1241,12 @@ async fn mixed_days(options: Options) -> String {
     h.publish(json!({"id": "vip-welcome", "entry": {"trait_change": {"trait": "tier", "to": "vip"}},
         "steps": [{"id": "hello", "type": "send", "template": "vip"}]}))
         .await;
+    // Segments with time edges, merges (the laptop's visitor is cy) and one testing another.
+    h.segment(json!({"id": "browsing", "condition": {"history": {"event": "Page Viewed", "within": "2d"}, "op": "gte", "value": 1}})).await;
+    h.segment(
+        json!({"id": "vip-browsing", "condition": {"all": [{"trait": "tier", "op": "eq", "value": "vip"}, {"segment": "browsing"}]}}),
+    )
+    .await;
     let people = ["ann", "ben", "cy", "dee"];
     for who in people {
         h.send(Kind::Identify, json!({"userId": who, "traits": {"firstName": who.to_uppercase(), "email": format!("{who}@x.test")}})).await;
@@ -1252,6 +1284,13 @@ async fn mixed_days(options: Options) -> String {
             out += &format!("{j} profile {}: {} at {node} ({})\n", r.profile, run.status.as_str(), run.exit_reason.unwrap_or_default());
         }
     }
+    for s in ["browsing", "vip-browsing"] {
+        let id = domain::ids::SegmentId(s.into());
+        let hours = tx.segment_hours(&id, Timestamp(START), h.clock_now().plus(Duration::hours(1))).expect("hours");
+        let moves: Vec<String> =
+            hours.iter().map(|x| format!("+{} in {} out {}", Duration::millis(x.hour.0 - START), x.entered, x.exited)).collect();
+        out += &format!("segment {s}: members {:?}; {}\n", h.members(s), moves.join(", "));
+    }
     drop(tx);
     for j in ["consultation", "trial", "count-orders", "vip-welcome"] {
         h.check_counts_match_runs(j).await;
@@ -1278,6 +1317,8 @@ async fn remembering_people_between_batches_changes_nothing_but_speed() {
         count-orders profile 4: exited at promote (completed)
         count-orders profile 4: exited at vip (completed)
         vip-welcome profile 4: exited at hello (completed)
+        segment browsing: members []; +0s in 3 out 0, +1d in 2 out 1, +4d in 0 out 2, +5d in 0 out 2
+        segment vip-browsing: members []; +2d in 1 out 0, +5d in 0 out 1
         consultation:
         node         entered passed exited converted waiting
         $entry             1      1      0         0       0
@@ -2335,4 +2376,78 @@ async fn a_panic_while_stepping_an_outcome_keeps_the_message_recorded_and_sent_o
     let letters = tx.dead_letters(None, 10).expect("list");
     assert_eq!(letters.len(), 1, "the outcome, kept: {letters:?}");
     assert!(letters[0].error.contains("injected failure"), "{}", letters[0].error);
+}
+
+/// "No order in 30 days": people who never ordered are members at once, a buyer becomes one
+/// exactly when their last order is 30 days old (a time edge, within the minute after it),
+/// and an order takes them out. Entering is an event a journey starts on.
+#[tokio::test]
+async fn a_segment_with_a_time_edge_starts_a_win_back_journey_on_entry() {
+    let mut h = Harness::new();
+    h.template("winback", "We miss you");
+    h.segment(json!({"id": "lapsed", "name": "No order in 30 days", "condition": {"all": [
+        {"trait": "email", "op": "exists"},
+        {"history": {"event": "Order Completed", "within": "30d"}, "op": "eq", "value": 0}]}}))
+        .await;
+    h.publish(
+        json!({"id": "winback", "entry": {"event": "Segment Entered", "filter": {"property": "segment", "op": "eq", "value": "lapsed"}},
+        "steps": [{"id": "miss", "type": "send", "template": "winback"}]}),
+    )
+    .await;
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"email": "ann@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Order Completed"})).await;
+    h.send(Kind::Identify, json!({"userId": "bob", "traits": {"email": "bob@x.test"}})).await;
+    h.send(Kind::Identify, json!({"userId": "cy"})).await;
+    // ann entered with her email, before her order took her out; bob never ordered.
+    assert_eq!(h.members("lapsed"), ["bob"]);
+    h.advance("29d").await;
+    h.send(Kind::Track, json!({"userId": "bob", "event": "Order Completed"})).await;
+    assert!(h.members("lapsed").is_empty());
+    h.advance("2d").await;
+    assert_eq!(h.members("lapsed"), ["ann"], "30 days after her order");
+    h.check_messages(expect![[r#"
+        t=+0s email ann@x.test: captured "We miss you"
+        t=+0s email bob@x.test: captured "We miss you"
+        t=+30d1m48s889ms email ann@x.test: captured "We miss you"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let ann = tx.profile_by_identity(&Identity::UserId("ann".into())).expect("lookup").expect("known");
+    let names: Vec<String> = tx.timeline(ann, 10).expect("timeline").iter().map(|e| e.event.match_name().to_owned()).collect();
+    expect!["Email Sent, Segment Entered, Segment Exited, Order Completed, Email Sent, Segment Entered, Identify"]
+        .assert_eq(&names.join(", "));
+    let hours = tx
+        .segment_hours(&domain::ids::SegmentId("lapsed".into()), Timestamp(START), Timestamp(START).plus(Duration::days(40)))
+        .expect("hours");
+    let (entered, exited) = hours.iter().fold((0, 0), |(e, x), h| (e + h.entered, x + h.exited));
+    assert_eq!((entered, exited), (3, 2), "ann in, out, in; bob in, out");
+}
+
+/// A segment made after people exist is filled from what they did: a pass over everyone,
+/// a chunk per transaction, through the same evaluation; segments can test each other.
+#[tokio::test]
+async fn a_new_segment_is_filled_from_history_and_segments_test_each_other() {
+    let mut h = Harness::new();
+    for i in 0..450 {
+        let plan = if i % 3 == 0 { "pro" } else { "free" };
+        h.send(Kind::Identify, json!({"userId": format!("u{i:03}"), "traits": {"plan": plan}})).await;
+    }
+    for i in 0..6 {
+        h.send(Kind::Track, json!({"userId": format!("u{i:03}"), "event": "Order Completed", "properties": {"total": 50 * i}})).await;
+    }
+    h.segment(json!({"id": "big-spenders", "condition":
+        {"history": {"event": "Order Completed", "within": "90d", "aggregate": "sum", "property": "total"}, "op": "gte", "value": 100}}))
+        .await;
+    h.segment(json!({"id": "pro-big", "condition": {"all": [{"trait": "plan", "op": "eq", "value": "pro"}, {"segment": "big-spenders"}]}}))
+        .await;
+    h.engine.wake().await.expect("wake");
+    assert_eq!(h.members("big-spenders"), ["u002", "u003", "u004", "u005"]);
+    assert_eq!(h.members("pro-big"), ["u003"]);
+    let pros = {
+        let mut tx = h.store.read().expect("tx");
+        tx.segment_size(&domain::ids::SegmentId("pro-big".into())).expect("size")
+    };
+    assert_eq!(pros, 1);
+    // A change of plan moves them at once, through both.
+    h.send(Kind::Identify, json!({"userId": "u004", "traits": {"plan": "pro"}})).await;
+    assert_eq!(h.members("pro-big"), ["u003", "u004"]);
 }

@@ -422,6 +422,11 @@ fn diagnose(tx: &mut dyn Tx, doc: &Value) -> Result<Vec<Diagnostic>, ApiError> {
     events.extend(engine::OUTCOME_EVENTS.iter().flat_map(|(_, sent, failed)| [(*sent).to_owned(), (*failed).to_owned()]));
     let traits = tx.seen_names(NameKind::Trait)?.into_iter().collect();
     out.extend(j.unseen(&events, &traits));
+    let segments: std::collections::BTreeSet<domain::ids::SegmentId> = tx.segments()?.into_iter().map(|s| s.id).collect();
+    for (id, path, node) in j.segments().into_iter().filter(|(id, _, _)| !segments.contains(id)) {
+        let message = format!("segment {:?} does not exist; create it with PUT /api/segments/{}", id.0, id.0);
+        out.push(Diagnostic { node, path, code: "unknown_segment".into(), severity: Severity::Error, message });
+    }
     Ok(out)
 }
 

@@ -71,7 +71,7 @@ pub enum QuietThen {
     Skip,
 }
 
-/// How people enter: one of five triggers, with the rules common to all.
+/// How people enter: one of six triggers, with the rules common to all.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Entry {
@@ -80,6 +80,7 @@ pub enum Entry {
     Api(ApiEntry),
     Schedule(ScheduleEntry),
     Date(DateEntry),
+    Segment(SegmentEntry),
 }
 
 /// `always` (the default), `never`, or not before some time since the last run entered.
@@ -201,6 +202,31 @@ pub struct DateEntry {
     pub holdout: Option<f64>,
     #[schema(nullable = false)]
     pub concurrent: Option<bool>,
+}
+
+/// On entering (or leaving) a segment: its `Segment Entered` (`Segment Exited`) event.
+#[derive(Serialize, ToSchema)]
+pub struct SegmentEntry {
+    /// The segment's id.
+    pub segment: String,
+    #[schema(nullable = false)]
+    pub on: Option<SegmentOn>,
+    #[schema(nullable = false)]
+    pub reentry: Option<Reentry>,
+    #[schema(nullable = false)]
+    pub limit: Option<i64>,
+    #[schema(nullable = false)]
+    pub holdout: Option<f64>,
+    #[schema(nullable = false)]
+    pub concurrent: Option<bool>,
+}
+
+/// `enter` (the default) or `leave`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentOn {
+    Enter,
+    Leave,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -503,6 +529,7 @@ pub enum Condition {
     History(HistoryCondition),
     Clock(ClockCondition),
     Reachable(ReachableCondition),
+    Segment(SegmentCondition),
 }
 
 #[derive(Serialize, ToSchema)]
@@ -634,8 +661,14 @@ pub struct ReachableCondition {
     pub reachable: Channel,
 }
 
+/// The person is a member of a segment (by its id).
+#[derive(Serialize, ToSchema)]
+pub struct SegmentCondition {
+    pub segment: String,
+}
+
 /// The component names of the document's kinds, as `domain::journey::schema()` names them.
-pub const KINDS: [(&str, &str); 39] = [
+pub const KINDS: [(&str, &str); 41] = [
     ("journey", "Journey"),
     ("quiet_hours", "QuietHours"),
     ("cap", "JourneyCap"),
@@ -644,6 +677,7 @@ pub const KINDS: [(&str, &str); 39] = [
     ("api entry", "ApiEntry"),
     ("schedule entry", "ScheduleEntry"),
     ("date entry", "DateEntry"),
+    ("segment entry", "SegmentEntry"),
     ("trait_change", "TraitChange"),
     ("schedule", "Schedule"),
     ("date", "DateTrigger"),
@@ -675,4 +709,5 @@ pub const KINDS: [(&str, &str); 39] = [
     ("property condition", "PropertyCondition"),
     ("run condition", "RunCondition"),
     ("reachable condition", "ReachableCondition"),
+    ("segment condition", "SegmentCondition"),
 ];

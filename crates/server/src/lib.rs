@@ -18,6 +18,7 @@ pub mod feedback;
 pub mod in_app;
 pub mod ingest;
 pub mod openapi;
+pub mod segments;
 pub mod sms;
 pub mod tasks;
 pub mod teams;

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::App;
-use crate::{admin, assets, tasks, teams};
+use crate::{admin, assets, segments, tasks, teams};
 
 /// Every admin route, relative to `/api`.
 pub fn routes() -> OpenApiRouter<Arc<App>> {
@@ -57,6 +57,11 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(tasks::get_task))
         .routes(routes!(tasks::complete_task))
         .routes(routes!(tasks::decline_task))
+        .routes(routes!(segments::list_segments))
+        .routes(routes!(segments::get_segment, segments::put_segment, segments::delete_segment))
+        .routes(routes!(segments::segment_members))
+        .routes(routes!(segments::export_members))
+        .routes(routes!(segments::segment_sizes))
 }
 
 /// Answers any admin route can give besides its own, from the error table.

@@ -976,6 +976,7 @@ pub fn segments_keep_their_members_hourly_counts_and_checks(store: &dyn Store) {
     assert!(tx.memberships(b).expect("of b").is_empty(), "b left");
     assert_eq!(tx.segment_members(&SegmentId("pro".into()), ProfileId(0), 10).expect("members"), [(a, t(100))], "since the first entry");
     assert_eq!(tx.segment_size(&SegmentId("pro".into())).expect("size"), 1);
+    assert_eq!(tx.last_profile_id().expect("last"), Some(b));
     let hours = tx.segment_hours(&SegmentId("pro".into()), t(0), t(2 * hour)).expect("hours");
     assert_eq!(
         hours,
@@ -995,6 +996,8 @@ pub fn segments_keep_their_members_hourly_counts_and_checks(store: &dyn Store) {
     tx.merge_profiles(b, a, t(6_000)).expect("merge");
     assert!(tx.memberships(a).expect("of a").is_empty());
     assert_eq!(tx.segment_check(a).expect("check"), None);
+    let lapsed = tx.segment_hours(&SegmentId("lapsed".into()), t(0), t(2 * hour)).expect("hours");
+    assert_eq!(lapsed, [crate::SegmentHour { hour: t(0), entered: 1, exited: 1 }], "leaving by a merge counts");
     assert!(tx.delete_segment(&SegmentId("pro".into())).expect("delete"));
     assert!(!tx.delete_segment(&SegmentId("pro".into())).expect("again"));
     assert!(tx.segment_hours(&SegmentId("pro".into()), t(0), t(2 * hour)).expect("hours").is_empty(), "its counts went with it");

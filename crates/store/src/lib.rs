@@ -1061,6 +1061,8 @@ pub trait Tx {
     /// A segment's members after `after`, by profile id, with when each entered.
     fn segment_members(&mut self, id: &SegmentId, after: ProfileId, limit: usize) -> Result<Vec<(ProfileId, Timestamp)>>;
     fn segment_size(&mut self, id: &SegmentId) -> Result<i64>;
+    /// The highest profile id (how far a pass over everyone has to go).
+    fn last_profile_id(&mut self) -> Result<Option<ProfileId>>;
     /// The hours from `from` (inclusive) to `to` in which people entered or left the segment.
     fn segment_hours(&mut self, id: &SegmentId, from: Timestamp, to: Timestamp) -> Result<Vec<SegmentHour>>;
     /// When the person's segments are to be evaluated again (a time edge), if ever.

@@ -642,8 +642,13 @@ impl<C: Conn> Tx for SqlTx<C> {
         }
         self.conn.execute("UPDATE refused_merges SET other_id = ? WHERE other_id = ?", params![winner.0, loser.0])?;
         // The joined person's segments are evaluated again (the engine does, in the batch of
-        // the merge); the absorbed profile is in none.
-        self.conn.execute("DELETE FROM segment_members WHERE profile_id = ?", params![loser.0])?;
+        // the merge); the absorbed profile leaves its own (counted, so sizes over time add up).
+        let left: Vec<SegmentChange> = self
+            .memberships(loser)?
+            .into_iter()
+            .map(|segment| SegmentChange { segment, profile: loser, entered: false, at: now })
+            .collect();
+        self.change_memberships(&left)?;
         self.conn.execute("DELETE FROM segment_checks WHERE profile_id = ?", params![loser.0])?;
         self.conn.execute("UPDATE profiles SET merged_into = ?, updated_at = ? WHERE id = ?", params![winner.0, now.0, loser.0])?;
         Ok(())
@@ -1107,6 +1112,11 @@ impl<C: Conn> Tx for SqlTx<C> {
     fn segment_size(&mut self, id: &SegmentId) -> Result<i64> {
         let rows = self.conn.query("SELECT COUNT(*) FROM segment_members WHERE segment_id = ?", params![id.as_str()])?;
         Ok(first(rows, |r| r.int(0))?.unwrap_or(0))
+    }
+
+    fn last_profile_id(&mut self) -> Result<Option<ProfileId>> {
+        let rows = self.conn.query("SELECT MAX(id) FROM profiles", &[])?;
+        Ok(first(rows, |r| r.opt_int(0))?.flatten().map(ProfileId))
     }
 
     fn segment_hours(&mut self, id: &SegmentId, from: Timestamp, to: Timestamp) -> Result<Vec<SegmentHour>> {

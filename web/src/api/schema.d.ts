@@ -549,6 +549,99 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/segments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every segment, by id, with its size now. */
+        get: operations["list_segments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/segments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_segment"];
+        /**
+         * Creates or replaces a segment. Its condition is checked (what a segment may read, the
+         *     segments it tests exist and do not test it back); then everyone is evaluated again, a
+         *     chunk at a time (`fill` shows how far), entering and leaving as events.
+         */
+        put: operations["put_segment"];
+        post?: never;
+        /**
+         * Deletes a segment and its members (no exit events). Refused while another segment or a
+         *     published journey tests it.
+         */
+        delete: operations["delete_segment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/segments/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A segment's members, by profile id, a page at a time. */
+        get: operations["segment_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/segments/{id}/members.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every member as CSV (`profile_id,user_id,email,since`), read a page at a time. */
+        get: operations["export_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/segments/{id}/sizes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The size at the end of each UTC day, over the last `days` days. */
+        get: operations["segment_sizes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/session": {
         parameters: {
             query?: never;
@@ -1017,7 +1110,7 @@ export interface components {
             note?: string | null;
         };
         /** @description A condition: a group (`all`, `any`, `not`) or one comparison. */
-        Condition: components["schemas"]["AllCondition"] | components["schemas"]["AnyCondition"] | components["schemas"]["NotCondition"] | components["schemas"]["TraitCondition"] | components["schemas"]["PropertyCondition"] | components["schemas"]["RunCondition"] | components["schemas"]["HistoryCondition"] | components["schemas"]["ClockCondition"] | components["schemas"]["ReachableCondition"];
+        Condition: components["schemas"]["AllCondition"] | components["schemas"]["AnyCondition"] | components["schemas"]["NotCondition"] | components["schemas"]["TraitCondition"] | components["schemas"]["PropertyCondition"] | components["schemas"]["RunCondition"] | components["schemas"]["HistoryCondition"] | components["schemas"]["ClockCondition"] | components["schemas"]["ReachableCondition"] | components["schemas"]["SegmentCondition"];
         /** @description On the date a trait holds (an anniversary, a renewal), offset and at a local time. */
         DateEntry: {
             concurrent?: boolean;
@@ -1034,6 +1127,17 @@ export interface components {
             /** @description A signed duration, e.g. `-3d`. */
             offset?: string;
             trait: string;
+        };
+        /** @description The size at the end of one UTC day, and who entered and left that day. */
+        DaySize: {
+            /** @description `YYYY-MM-DD`. */
+            day: string;
+            /** Format: int64 */
+            entered: number;
+            /** Format: int64 */
+            exited: number;
+            /** Format: int64 */
+            size: number;
         };
         /** @description Inputs the engine failed to step (a bug), with the error. */
         DeadLetterView: {
@@ -1081,8 +1185,8 @@ export interface components {
             /** @description Why not, when not. */
             note?: string | null;
         };
-        /** @description How people enter: one of five triggers, with the rules common to all. */
-        Entry: components["schemas"]["EventEntry"] | components["schemas"]["TraitChangeEntry"] | components["schemas"]["ApiEntry"] | components["schemas"]["ScheduleEntry"] | components["schemas"]["DateEntry"];
+        /** @description How people enter: one of six triggers, with the rules common to all. */
+        Entry: components["schemas"]["EventEntry"] | components["schemas"]["TraitChangeEntry"] | components["schemas"]["ApiEntry"] | components["schemas"]["ScheduleEntry"] | components["schemas"]["DateEntry"] | components["schemas"]["SegmentEntry"];
         /**
          * @description What an entry event did.
          * @enum {string}
@@ -1149,6 +1253,16 @@ export interface components {
         };
         /** @enum {string} */
         ExitType: "exit";
+        /** @description How far the pass over everyone is. */
+        Fill: {
+            /**
+             * Format: int64
+             * @description People evaluated so far (by profile id), of `of`.
+             */
+            done: number;
+            /** Format: int64 */
+            of: number;
+        };
         FilterReason: {
             comparison: string;
             count: number;
@@ -1332,6 +1446,17 @@ export interface components {
             state: components["schemas"]["JourneyState"];
             status: components["schemas"]["JourneyStatus"];
             updated_at: string;
+        };
+        /** @description A member: who, and since when. */
+        Member: {
+            person: components["schemas"]["ProfileSummary"];
+            since: string;
+        };
+        MemberList: {
+            /** @description By profile id. */
+            members: components["schemas"]["Member"][];
+            /** @description Absent on the last page. */
+            next_cursor?: string | null;
         };
         /** @enum {string} */
         MessageStatus: "pending" | "sent" | "captured" | "failed" | "suppressed";
@@ -1757,6 +1882,54 @@ export interface components {
             reentry?: components["schemas"]["Reentry"];
             schedule: components["schemas"]["Schedule"];
         };
+        /** @description A segment's definition as written: the person is a member while `condition` holds. */
+        SegmentBody: {
+            /**
+             * @description A condition of the journey language about the person: traits, `history`, `reachable`
+             *     and `{"segment": id}` (docs/JOURNEYS.md, "Segments").
+             */
+            condition: Record<string, never>;
+            /** @description What people call it (the id when absent). */
+            name?: string | null;
+        };
+        /** @description The person is a member of a segment (by its id). */
+        SegmentCondition: {
+            segment: string;
+        };
+        /** @description On entering (or leaving) a segment: its `Segment Entered` (`Segment Exited`) event. */
+        SegmentEntry: {
+            concurrent?: boolean;
+            /** Format: double */
+            holdout?: number;
+            /** Format: int64 */
+            limit?: number;
+            on?: components["schemas"]["SegmentOn"];
+            reentry?: components["schemas"]["Reentry"];
+            /** @description The segment's id. */
+            segment: string;
+        };
+        SegmentList: {
+            /** @description By id. */
+            segments: components["schemas"]["SegmentView"][];
+        };
+        /**
+         * @description `enter` (the default) or `leave`.
+         * @enum {string}
+         */
+        SegmentOn: "enter" | "leave";
+        SegmentView: {
+            condition: Record<string, never>;
+            created_at: string;
+            fill?: components["schemas"]["Fill"] | null;
+            id: string;
+            name: string;
+            /**
+             * Format: int64
+             * @description How many people are members now.
+             */
+            size: number;
+            updated_at: string;
+        };
         /** @description Sends a message from a template. */
         SendStep: {
             channel?: components["schemas"]["Channel"];
@@ -1808,6 +1981,10 @@ export interface components {
             /** @description Any case. */
             email: string;
             password: string;
+        };
+        SizeSeries: {
+            /** @description Oldest first; the last day is today (its size is the size now). */
+            days: components["schemas"]["DaySize"][];
         };
         SourceList: {
             /** @description Absent on the last page. */
@@ -4752,6 +4929,553 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProfileJourneys"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_segments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentList"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_segment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_segment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SegmentBody"];
+            };
+        };
+        responses: {
+            /** @description replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentView"];
+                };
+            };
+            /** @description created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `segment_invalid`, with each problem (`details.diagnostics`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_segment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: a segment or a published journey uses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    segment_members: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberList"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    segment_sizes: {
+        parameters: {
+            query?: {
+                /** @description How many days back, up to today (default 30, at most 366). */
+                days?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SizeSeries"];
                 };
             };
             /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */

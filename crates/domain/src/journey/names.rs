@@ -26,6 +26,26 @@ pub struct NameRef {
 }
 
 impl Journey {
+    /// The segments the journey relies on, each with where (a JSON pointer) and its step: the
+    /// segment entry's, and every membership condition's (at the condition that holds it).
+    pub fn segments(&self) -> Vec<(crate::ids::SegmentId, String, Option<String>)> {
+        let mut out = Vec::new();
+        if let Trigger::Event(EventMatch { event, filter: Some(Condition::Compare { subject: Subject::Property(p), value, .. }) }) =
+            &self.entry.trigger
+            && (event == crate::segment::ENTERED || event == crate::segment::EXITED)
+            && p == "segment"
+            && let crate::condition::Operand::Value(Value::String(id)) = value
+        {
+            out.push((crate::ids::SegmentId(id.clone()), "/entry/segment".to_owned(), None));
+        }
+        for (c, path, node) in self.conditions() {
+            for id in c.segments() {
+                out.push((id, path.clone(), node.map(|n| n.0.clone())));
+            }
+        }
+        out
+    }
+
     /// Every condition of the journey where it is written (history queries' `where` are
     /// inside them): the entry filter or audience, exits, the goal, `wait_for` events and
     /// branch cases.

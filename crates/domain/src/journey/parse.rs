@@ -27,7 +27,8 @@ const TRAIT_CHANGE_ENTRY: [&str; 5] = ["trait_change", "reentry", "limit", "hold
 const API_ENTRY: [&str; 6] = ["api", "key", "reentry", "limit", "holdout", "concurrent"];
 const SCHEDULE_ENTRY: [&str; 6] = ["schedule", "audience", "reentry", "limit", "holdout", "concurrent"];
 const DATE_ENTRY: [&str; 5] = ["date", "reentry", "limit", "holdout", "concurrent"];
-const ENTRIES: [&[&str]; 5] = [&EVENT_ENTRY, &TRAIT_CHANGE_ENTRY, &API_ENTRY, &SCHEDULE_ENTRY, &DATE_ENTRY];
+const SEGMENT_ENTRY: [&str; 6] = ["segment", "on", "reentry", "limit", "holdout", "concurrent"];
+const ENTRIES: [&[&str]; 6] = [&EVENT_ENTRY, &TRAIT_CHANGE_ENTRY, &API_ENTRY, &SCHEDULE_ENTRY, &DATE_ENTRY, &SEGMENT_ENTRY];
 const TRAIT_CHANGE: [&str; 3] = ["trait", "from", "to"];
 const SCHEDULE: [&str; 2] = ["cron", "timezone"];
 const DATE: [&str; 3] = ["trait", "offset", "at"];
@@ -70,6 +71,7 @@ pub fn schema() -> Vec<(&'static str, &'static [&'static str])> {
         ("api entry", &API_ENTRY),
         ("schedule entry", &SCHEDULE_ENTRY),
         ("date entry", &DATE_ENTRY),
+        ("segment entry", &SEGMENT_ENTRY),
         ("trait_change", &TRAIT_CHANGE),
         ("schedule", &SCHEDULE),
         ("date", &DATE),
@@ -144,6 +146,9 @@ impl Parser {
         } else if obj.contains_key("schedule") {
             let [schedule, audience, common @ ..] = self.diags.fields(obj, &SCHEDULE_ENTRY, "a schedule entry", "/entry", &ENTRIES);
             (self.schedule(schedule, audience), None, common)
+        } else if obj.contains_key("segment") {
+            let [segment, on, common @ ..] = self.diags.fields(obj, &SEGMENT_ENTRY, "a segment entry", "/entry", &ENTRIES);
+            (self.segment_entry(segment, on), None, common)
         } else if obj.contains_key("date") {
             let [date, common @ ..] = self.diags.fields(obj, &DATE_ENTRY, "a date entry", "/entry", &ENTRIES);
             (self.date(date), None, common)
@@ -205,6 +210,29 @@ impl Parser {
             }
         };
         Some(Entry { trigger: trigger?, reentry: reentry?, limit: limit?, holdout: holdout?, concurrent: concurrent?, key: key? })
+    }
+
+    /// `{"segment": "lapsed", "on": "enter"}`: the person's entering (or leaving) the segment,
+    /// which is an event (`Segment Entered` / `Segment Exited` with the segment's id).
+    fn segment_entry(&mut self, segment: Option<&Value>, on: Option<&Value>) -> Option<Trigger> {
+        let id = segment.and_then(Value::as_str).filter(|id| crate::segment::valid_id(id));
+        if id.is_none() {
+            self.diags.error("/entry/segment", "invalid_field", "\"segment\" names a segment by its id, such as \"lapsed-buyers\"");
+        }
+        let event = match on.and_then(Value::as_str) {
+            None | Some("enter") => Some(crate::segment::ENTERED),
+            Some("leave") => Some(crate::segment::EXITED),
+            Some(_) => {
+                self.diags.error("/entry/on", "invalid_field", "\"on\" is \"enter\" (the default) or \"leave\"");
+                None
+            }
+        };
+        let filter = Condition::Compare {
+            subject: crate::condition::Subject::Property("segment".into()),
+            op: crate::condition::Op::Eq,
+            value: crate::condition::Operand::Value(Value::String(id?.to_owned())),
+        };
+        Some(Trigger::Event(EventMatch { event: event?.to_owned(), filter: Some(filter) }))
     }
 
     fn trait_change(&mut self, t: Option<&Value>) -> Option<Trigger> {

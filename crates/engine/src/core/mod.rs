@@ -16,6 +16,7 @@ use domain::event::Event;
 use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId};
 use domain::journey::{Journey, Run, RunStatus};
 use domain::profile::Profile;
+use domain::segment::Segment;
 use domain::time::Timestamp;
 use domain::trace::{TraceKind, TraceLine};
 use store::{Attempt, DeadInput, DeadLetter, NameKind, NodeDeltas, OutboxEntry, Store, StoredEvent, TraceRecord, Tx};
@@ -34,7 +35,7 @@ mod tally;
 mod write;
 
 pub(crate) use identity::{INTERNAL_SOURCE, internal_identify, internal_track};
-use step::{Batch, Dead, MAX_CASCADE, Person, RunRef, Slot, Work, compute, compute_in_order, parallel_map};
+use step::{Batch, Dead, MAX_CASCADE, Membership, Person, RunRef, Slot, Work, compute, compute_in_order, parallel_map};
 use write::write;
 
 type Reply = oneshot::Sender<Result<IngestReport, Error>>;
@@ -60,6 +61,12 @@ pub(crate) struct Core {
     live: Vec<(Arc<Journey>, i64)>,
     /// Every version runs are on, parsed once.
     versions: HashMap<(JourneyId, i64), Arc<Journey>>,
+    /// Every segment, each after those it tests (`domain::segment::order`).
+    segments: Vec<Arc<Segment>>,
+    /// Filling segments after a change: everyone after this profile is still to be evaluated
+    /// (a chunk per transaction; persisted, so a restart goes on where it was).
+    backfill: Option<ProfileId>,
+    segments_loaded: bool,
     next_wake: Option<Timestamp>,
     /// When each schedule or date-entry journey was last swept.
     sweeps: HashMap<JourneyId, Timestamp>,
@@ -93,6 +100,13 @@ enum Extra<'a> {
     Attempts(&'a [&'a (OutboxId, Attempt)]),
 }
 
+/// The setting that keeps a segment fill's progress: the last profile evaluated (empty: none
+/// under way).
+pub const BACKFILL: &str = "segments:backfill";
+
+/// People evaluated per transaction while filling segments.
+const BACKFILL_CHUNK: usize = 200;
+
 /// Most identities remembered (about 100 bytes each).
 const IDENTITY_CACHE: usize = 1_000_000;
 
@@ -103,6 +117,7 @@ struct Hot {
     runs: Vec<(RunId, Run)>,
     /// History counters used so far, by query key.
     counters: HashMap<String, Slot>,
+    segments: Membership,
 }
 
 struct Ingest {
@@ -163,6 +178,9 @@ impl Core {
             owed: Owed::default(),
             live: Vec::new(),
             versions: HashMap::new(),
+            segments: Vec::new(),
+            backfill: None,
+            segments_loaded: false,
             next_wake: None,
             sweeps: HashMap::new(),
             swept: Vec::new(),
@@ -324,6 +342,18 @@ impl Core {
         for (j, v) in &self.live {
             self.versions.insert((j.id.clone(), *v), j.clone());
         }
+        let segments = self.load_segments()?;
+        if !self.segments_loaded {
+            // A fill in progress when the server stopped goes on.
+            let cursor = self.store.read()?.setting(BACKFILL)?;
+            self.backfill = cursor.and_then(|c| c.parse().ok()).map(ProfileId);
+            self.segments_loaded = true;
+        } else if segments != self.segments && !segments.is_empty() {
+            // A new or edited segment: everyone is evaluated again, a chunk at a time.
+            self.backfill = Some(ProfileId(0));
+            tracing::info!(segments = segments.len(), "segments changed; evaluating everyone again");
+        }
+        self.segments = segments;
         // Schedules and date entries start from when they were last swept (or from now).
         let now = self.clock.now();
         let mut tx = self.store.read()?;
@@ -338,8 +368,39 @@ impl Core {
         drop(tx);
         self.sweeps = sweeps;
         self.next_wake = [self.next_wake, self.next_sweep()].into_iter().flatten().min();
-        tracing::info!(journeys = self.live.len(), "journeys loaded");
+        if self.backfill.is_some() {
+            self.next_wake = Some(now);
+        }
+        tracing::info!(journeys = self.live.len(), segments = self.segments.len(), "journeys and segments loaded");
         Ok(())
+    }
+
+    /// Every stored segment that parses, each after those it tests. One that does not parse
+    /// (or whose references do not resolve) is left out, with an error in the log.
+    fn load_segments(&self) -> Result<Vec<Arc<Segment>>, Error> {
+        let mut segments: Vec<Segment> = Vec::new();
+        for stored in self.store.read()?.segments()? {
+            match Segment::parse(&stored.document) {
+                Ok(s) => segments.push(s),
+                Err(diags) => tracing::error!(segment = %stored.id, problems = diags.len(), "stored segment does not parse; skipped"),
+            }
+        }
+        loop {
+            match domain::segment::order(&segments) {
+                Ok(order) => {
+                    let mut slots: Vec<Option<Segment>> = segments.into_iter().map(Some).collect();
+                    return Ok(order.into_iter().filter_map(|i| slots[i].take()).map(Arc::new).collect());
+                }
+                Err(error) => {
+                    tracing::error!(%error, "segments left out");
+                    let bad: Vec<domain::ids::SegmentId> = match error {
+                        domain::segment::OrderError::Cycle(ids) => ids,
+                        domain::segment::OrderError::Unknown(pairs) => pairs.into_iter().map(|(s, _)| s).collect(),
+                    };
+                    segments.retain(|s| !bad.contains(&s.id));
+                }
+            }
+        }
     }
 
     /// `flush`, surviving a bug outside the per-person step (which keeps its own dead letters):
@@ -464,6 +525,12 @@ impl Core {
                 tracing::error!(%error, "firing timers failed");
                 self.next_wake = Some(now.plus(domain::time::Duration::seconds(1)));
                 wake_result = Err(error);
+                break;
+            }
+            // A segment fill goes a chunk at a time between the queued requests (a clock
+            // that moves on its own wakes the core again at once); a manual clock's wake
+            // waits for the whole of it.
+            if self.backfill.is_some() && self.clock.real_wait(now).is_some() {
                 break;
             }
         }
@@ -601,11 +668,30 @@ impl Core {
         self.sweep(&mut *tx, now)?;
         // `next_wake` is exact (only the core writes runs): no timer is due before it.
         let due = if self.next_wake.is_some_and(|t| t <= now) { tx.due_runs(now, self.options.max_batch_timers)? } else { Vec::new() };
-        let timers_full = due.len() >= self.options.max_batch_timers;
+        let checks =
+            if self.next_wake.is_some_and(|t| t <= now) { tx.due_segment_checks(now, self.options.max_batch_timers)? } else { Vec::new() };
+        let timers_full = due.len() >= self.options.max_batch_timers || checks.len() >= self.options.max_batch_timers;
         let mut work: Vec<(ProfileId, Work<'_>)> = Vec::new();
         for (run, profile) in due {
             work.push((profile, Work::Timer(run)));
         }
+        for profile in checks {
+            work.push((profile, Work::SegmentCheck));
+        }
+        // A chunk of a segment fill: these people are evaluated as if a check were due.
+        let filled = match self.backfill {
+            Some(after) => {
+                let page = tx.profiles_after(after, BACKFILL_CHUNK)?;
+                let next = page.last().map(|p| p.id).filter(|_| page.len() == BACKFILL_CHUNK);
+                work.extend(page.into_iter().map(|p| (p.id, Work::SegmentCheck)));
+                tx.set_setting(BACKFILL, &next.map_or(String::new(), |p| p.0.to_string()))?;
+                if next.is_none() {
+                    tracing::info!("segments filled");
+                }
+                Some(next)
+            }
+            None => None,
+        };
         let mut reports = Vec::with_capacity(batch.len());
         let mut first_new: Option<EventSeq> = None;
         let internal = SourceId(INTERNAL_SOURCE.into());
@@ -715,7 +801,14 @@ impl Core {
         });
         let entries: HashMap<JourneyId, AtomicI64> = counted.iter().map(|(j, n)| (j.clone(), AtomicI64::new(*n))).collect();
         let results = {
-            let batch = Batch { live: &self.live, versions: &self.versions, entries: &entries, now, faults: &self.options.faults };
+            let batch = Batch {
+                live: &self.live,
+                versions: &self.versions,
+                entries: &entries,
+                now,
+                faults: &self.options.faults,
+                segments: &self.segments,
+            };
             if in_order { compute_in_order(people, &order, &batch) } else { parallel_map(people, |p| compute(p, &batch)) }
         };
         let mut outcomes = Vec::with_capacity(results.len());
@@ -783,7 +876,11 @@ impl Core {
                 self.hot.insert(person.profile.id, person);
             }
         }
-        self.next_wake = if timers_full { Some(now) } else { [next, self.next_sweep()].into_iter().flatten().min() };
+        if let Some(next) = filled {
+            self.backfill = next;
+        }
+        self.next_wake =
+            if timers_full || self.backfill.is_some() { Some(now) } else { [next, self.next_sweep()].into_iter().flatten().min() };
         Ok((reports, entered))
     }
 
@@ -811,14 +908,24 @@ impl Core {
                 None => {
                     let hot = match self.hot.take(&id) {
                         Some(hot) => hot,
-                        None => Hot {
-                            profile: tx.profile(id)?.unwrap_or_else(|| Profile::new(id)),
-                            runs: tx.current_runs(id)?.into_iter().map(|r| (r.id, r.run)).collect(),
-                            counters: HashMap::new(),
-                        },
+                        None => {
+                            // With no segments, no membership or check is read, but for a
+                            // check that is due (a segment deleted since): it is cleared.
+                            let segments = if self.segments.is_empty() && !matches!(item, Work::SegmentCheck) {
+                                Membership::default()
+                            } else {
+                                Membership { members: tx.memberships(id)?.into_iter().collect(), check_at: tx.segment_check(id)? }
+                            };
+                            Hot {
+                                profile: tx.profile(id)?.unwrap_or_else(|| Profile::new(id)),
+                                runs: tx.current_runs(id)?.into_iter().map(|r| (r.id, r.run)).collect(),
+                                counters: HashMap::new(),
+                                segments,
+                            }
+                        }
                     };
                     let runs = hot.runs.into_iter().map(|(id, run)| (RunRef::Stored(id), run)).collect();
-                    people.push(Person { profile: hot.profile, runs, work: Vec::new(), counters: hot.counters });
+                    people.push(Person { profile: hot.profile, runs, work: Vec::new(), counters: hot.counters, segments: hot.segments });
                     index.insert(id, people.len() - 1);
                     people.len() - 1
                 }
@@ -865,6 +972,10 @@ impl Core {
             }
             for j in self.versions.values() {
                 j.history.iter().filter(|q| !q.since_entry && names.contains(&q.event.as_str())).for_each(|q| want(q, &mut queries));
+            }
+            // Every segment is evaluated after each input: all their counters.
+            for s in &self.segments {
+                s.history.iter().for_each(|q| want(q, &mut queries));
             }
             for q in queries {
                 // The person may be remembered without this counter (a new journey): the

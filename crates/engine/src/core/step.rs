@@ -1,15 +1,16 @@
 //! Phase 3: each person's inputs stepped in order through `domain::journey::step`, people in parallel.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use domain::aggregate::Counter;
 use domain::condition::HistoryQuery;
 use domain::event::{Event, Kind};
-use domain::ids::{EventSeq, JourneyId, ProfileId, RunId};
+use domain::ids::{EventSeq, JourneyId, ProfileId, RunId, SegmentId};
 use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, Transition, step};
 use domain::profile::Profile;
+use domain::segment::{self, Segment};
 use domain::time::Timestamp;
 use domain::trace::{TraceKind, TraceLine};
 
@@ -33,7 +34,25 @@ pub(super) enum Work<'e> {
     },
     /// What became of a message a run decided (the run may have ended).
     Outcome(crate::outcome::MessageOutcome),
+    /// A time edge of the person's segments is due (or a segment is being filled).
+    SegmentCheck,
 }
+
+/// A person's segments: those they are a member of, and when to evaluate them again.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Membership {
+    pub(super) members: BTreeSet<SegmentId>,
+    /// The next time edge (spread within its minute), if any.
+    pub(super) check_at: Option<Timestamp>,
+}
+
+/// The log position a segment event is counted at in the batch (it is logged after the
+/// batch's events, so after every one of them).
+const UNLOGGED: EventSeq = EventSeq(i64::MAX);
+
+/// At most this many rounds of segment changes follow one input (entering a segment can start
+/// a journey whose update changes a trait another segment reads ...).
+const MAX_SEGMENT_ROUNDS: usize = 10;
 
 /// A run as the batch knows it: stored already, or started in this batch.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -51,6 +70,7 @@ pub(super) struct Person<'e> {
     pub(super) work: Vec<Work<'e>>,
     /// The person's history counters this batch reads or keeps, by query key.
     pub(super) counters: HashMap<String, Slot>,
+    pub(super) segments: Membership,
 }
 
 /// A history counter being kept.
@@ -79,6 +99,12 @@ pub(super) struct Outcome {
     pub(super) counters: HashMap<String, Slot>,
     pub(super) runs: Vec<(RunRef, Run)>,
     pub(super) moves: Vec<Moved>,
+    pub(super) segments: Membership,
+    /// Segments entered and left, in order, and their events (logged after the batch's).
+    pub(super) segment_changes: Vec<store::SegmentChange>,
+    pub(super) segment_events: Vec<Event>,
+    /// Whether `segments.check_at` is not what was loaded.
+    pub(super) check_changed: bool,
 }
 
 pub(super) fn history_values(person: &Person<'_>, j: &Journey, now: Timestamp) -> Vec<serde_json::Value> {
@@ -98,6 +124,8 @@ pub(super) struct Batch<'a> {
     pub(super) entries: &'a HashMap<JourneyId, AtomicI64>,
     pub(super) now: Timestamp,
     pub(super) faults: &'a crate::Faults,
+    /// Every segment, each after those it tests.
+    pub(super) segments: &'a [Arc<Segment>],
 }
 
 /// One person's batch being stepped.
@@ -107,6 +135,12 @@ pub(super) struct Stepping<'p, 'e> {
     pub(super) moves: Vec<Moved>,
     pub(super) changed: bool,
     pub(super) started: usize,
+    pub(super) segment_changes: Vec<store::SegmentChange>,
+    pub(super) segment_events: Vec<Event>,
+    /// The person's check time as loaded.
+    loaded_check: Option<Timestamp>,
+    /// A check was due: its time is written again whatever it is (even none).
+    checked: bool,
 }
 
 /// At most this many trait-change entries follow one input (updates can chain).
@@ -124,7 +158,7 @@ impl Stepping<'_, '_> {
             previous,
             entries,
             render: crate::templates::templates(),
-            segments: &domain::condition::NO_SEGMENTS,
+            segments: &self.p.segments.members,
         };
         step(j, version, run, input, &ctx, self.b.now, seed(self.p.profile.id, &j.id))
     }
@@ -289,6 +323,56 @@ impl Stepping<'_, '_> {
         self.cascade(changes);
     }
 
+    /// Evaluates every segment for the person as they are now; each change is recorded and is
+    /// an event (`Segment Entered` / `Segment Exited`) that journeys see like any other, which
+    /// may change traits and so segments again (a few rounds at most).
+    fn segments(&mut self) {
+        if self.b.segments.is_empty() && self.p.segments.members.is_empty() {
+            return;
+        }
+        // Segments deleted since are left without an event (their members went with them).
+        self.p.segments.members.retain(|id| self.b.segments.iter().any(|s| s.id == *id));
+        for _ in 0..MAX_SEGMENT_ROUNDS {
+            let mut changed = Vec::new();
+            for s in self.b.segments {
+                let history: Vec<serde_json::Value> = s
+                    .history
+                    .iter()
+                    .map(|q| {
+                        self.p
+                            .counters
+                            .get(&q.key)
+                            .map_or_else(|| Counter::default().evaluate(q, self.b.now), |slot| slot.counter.evaluate(q, self.b.now))
+                    })
+                    .collect();
+                let holds = s.holds(&self.p.profile.traits, &history, &self.p.segments.members);
+                if holds != self.p.segments.members.contains(&s.id) {
+                    if holds {
+                        self.p.segments.members.insert(s.id.clone());
+                    } else {
+                        self.p.segments.members.remove(&s.id);
+                    }
+                    changed.push((s.clone(), holds));
+                }
+            }
+            if changed.is_empty() {
+                return;
+            }
+            for (s, entered) in changed {
+                let profile = self.p.profile.id;
+                self.segment_changes.push(store::SegmentChange { segment: s.id.clone(), profile, entered, at: self.b.now });
+                let (name, what) = if entered { (segment::ENTERED, "entered") } else { (segment::EXITED, "exited") };
+                let message_id = format!("segment-{}-{}-{what}-{}-{}", s.id, profile, self.b.now.0, self.segment_events.len());
+                let properties: domain::Map =
+                    [("segment".to_owned(), s.id.0.clone().into()), ("name".to_owned(), s.name.clone().into())].into_iter().collect();
+                let event = super::internal_track(message_id, name.to_owned(), properties, self.b.now);
+                self.event(UNLOGGED, &event, false);
+                self.segment_events.push(event);
+            }
+        }
+        tracing::warn!(profile = %self.p.profile.id, "segment changes cut short: more than {MAX_SEGMENT_ROUNDS} rounds after one input");
+    }
+
     fn api(&mut self, journey: &JourneyId, payload: &domain::Map) {
         let Some((j, version)) = self.b.live.iter().find(|(j, _)| j.id == *journey) else { return };
         if self.waiting_in(j, j.input_key(Input::Api { payload }).as_deref()) {
@@ -309,7 +393,21 @@ pub(super) struct Dead {
 impl<'p, 'e> Stepping<'p, 'e> {
     fn new(mut p: Person<'e>, b: &'p Batch<'p>) -> (Stepping<'p, 'e>, Vec<Work<'e>>) {
         let work = std::mem::take(&mut p.work);
-        (Stepping { p, b, moves: Vec::new(), changed: false, started: 0 }, work)
+        let loaded_check = p.segments.check_at;
+        (
+            Stepping {
+                p,
+                b,
+                moves: Vec::new(),
+                changed: false,
+                started: 0,
+                segment_changes: Vec::new(),
+                segment_events: Vec::new(),
+                loaded_check,
+                checked: false,
+            },
+            work,
+        )
     }
 
     /// Steps one input; a panic is caught and returned as the error it carried.
@@ -321,7 +419,9 @@ impl<'p, 'e> Stepping<'p, 'e> {
                 Work::Event { seq, event, replay } => self.event(*seq, event, *replay),
                 Work::Api { journey, payload } => self.api(journey, payload),
                 Work::Outcome(o) => self.outcome(o),
+                Work::SegmentCheck => self.checked = true,
             }
+            self.segments();
             self.outrank(from);
         }))
         .map_err(|panic| {
@@ -363,7 +463,29 @@ impl<'p, 'e> Stepping<'p, 'e> {
         for slot in self.p.counters.values_mut().filter(|slot| slot.dirty) {
             slot.counter.prune(slot.query.within, now);
         }
-        Outcome { profile: self.p.profile, profile_changed: self.changed, counters: self.p.counters, runs: self.p.runs, moves: self.moves }
+        // The next time edge of any segment (what a new event would change is seen then).
+        let counters = &self.p.counters;
+        self.p.segments.check_at = self
+            .b
+            .segments
+            .iter()
+            .filter_map(|s| {
+                let cs: Vec<Option<&Counter>> = s.history.iter().map(|q| counters.get(&q.key).map(|slot| &slot.counter)).collect();
+                s.next_change(&cs, now)
+            })
+            .min()
+            .map(|t| segment::check_at(t, self.p.profile.id));
+        Outcome {
+            profile: self.p.profile,
+            profile_changed: self.changed,
+            counters: self.p.counters,
+            runs: self.p.runs,
+            moves: self.moves,
+            check_changed: self.checked || self.p.segments.check_at != self.loaded_check,
+            segments: self.p.segments,
+            segment_changes: self.segment_changes,
+            segment_events: self.segment_events,
+        }
     }
 }
 
@@ -377,6 +499,8 @@ fn dead(profile: ProfileId, work: &[Work<'_>], error: String) -> Dead {
             Work::Api { journey, payload } => Some(DeadInput::Api { journey: journey.clone(), payload: (*payload).clone() }),
             // Its event is kept (above): a replay of that event brings the outcome back.
             Work::Outcome(_) => None,
+            // Checked again at the next input (the check time stays).
+            Work::SegmentCheck => None,
         })
         .collect();
     tracing::error!(profile = %profile, %error, "stepping a person failed; their inputs are kept as a dead letter");

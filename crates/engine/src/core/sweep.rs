@@ -77,13 +77,15 @@ impl Core {
                             Ok(q.evaluate(tx.event_properties(profile.id, &q.event, lo, hi)?.iter().map(|(_, _, p)| p)))
                         })
                         .collect::<Result<_, Error>>()?;
+                    let members: std::collections::BTreeSet<_> =
+                        if self.segments.is_empty() { Default::default() } else { tx.memberships(profile.id)?.into_iter().collect() };
                     let ctx = Context {
                         traits: &profile.traits,
                         history: &history,
                         previous,
                         entries,
                         render: crate::templates::templates(),
-                        segments: &domain::condition::NO_SEGMENTS,
+                        segments: &members,
                     };
                     let Some(t) = step(&j, version, None, Input::Scheduled, &ctx, now, seed(profile.id, &j.id)) else { continue };
                     entries += 1;
@@ -103,8 +105,17 @@ impl Core {
                     let moved = Moved { run: RunRef::New(0), before: None, transition: t, traits: p.traits.clone(), updates };
                     // What the core remembered of this person is out of date now.
                     self.hot.take(&p.id);
-                    let outcome =
-                        Outcome { profile: p, profile_changed: changed, counters: HashMap::new(), runs: Vec::new(), moves: vec![moved] };
+                    let outcome = Outcome {
+                        profile: p,
+                        profile_changed: changed,
+                        counters: HashMap::new(),
+                        runs: Vec::new(),
+                        moves: vec![moved],
+                        segments: super::step::Membership::default(),
+                        segment_changes: Vec::new(),
+                        segment_events: Vec::new(),
+                        check_changed: false,
+                    };
                     write(tx, outcome, now, &mut self.fresh, &mut self.nodes)?;
                 }
             }

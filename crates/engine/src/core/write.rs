@@ -25,10 +25,21 @@ pub(super) fn write(
     outbox: &mut Vec<OutboxEntry>,
     nodes: &mut NodeDeltas,
 ) -> Result<Hot, Error> {
-    let Outcome { profile, profile_changed, mut counters, runs, moves } = outcome;
+    let Outcome { profile, profile_changed, mut counters, runs, moves, segments, segment_changes, segment_events, check_changed } = outcome;
     let profile_id = profile.id;
     if profile_changed {
         tx.save_profile(&profile, now)?;
+    }
+    // Segments entered and left: members, hourly counts, and their events on the timeline
+    // (after the batch's own events).
+    if !segment_changes.is_empty() {
+        tx.change_memberships(&segment_changes)?;
+    }
+    for event in &segment_events {
+        tx.insert_event(&SourceId(INTERNAL_SOURCE.into()), event, Some(profile_id))?;
+    }
+    if check_changed {
+        tx.set_segment_check(profile_id, segments.check_at)?;
     }
     for (key, slot) in counters.iter_mut().filter(|(_, slot)| slot.dirty) {
         let state = serde_json::to_string(&slot.counter).map_err(|e| store::Error::Corrupt(e.to_string()))?;
@@ -126,5 +137,5 @@ pub(super) fn write(
     let latest: std::collections::HashSet<RunId> =
         runs.iter().map(|(id, run)| ((&run.journey, run.key.as_deref()), *id)).collect::<HashMap<_, _>>().into_values().collect();
     runs.retain(|(id, run)| run.status == RunStatus::Waiting || latest.contains(id));
-    Ok(Hot { profile, runs, counters })
+    Ok(Hot { profile, runs, counters, segments })
 }
