@@ -1253,6 +1253,11 @@ fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<wire::ProfileView, Api
         .collect();
     // Traits Wayfarer reads but cannot use; the traces say where each mattered.
     let warnings = domain::zone::trait_zone_problem(&profile.traits).into_iter().collect();
+    let mut segments = Vec::new();
+    for id in tx.memberships(canonical)? {
+        let name = tx.segment(&id)?.map_or_else(|| id.0.clone(), |s| s.name);
+        segments.push(wire::SegmentRef { id: id.0, name });
+    }
     Ok(wire::ProfileView {
         id: canonical.0,
         merged_from: (canonical != id).then_some(id.0),
@@ -1263,6 +1268,7 @@ fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<wire::ProfileView, Api
         journeys,
         messages,
         warnings,
+        segments,
     })
 }
 

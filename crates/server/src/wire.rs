@@ -1113,6 +1113,15 @@ pub struct ProfileView {
     pub messages: Vec<MessageView>,
     /// Traits Wayfarer reads but cannot use (e.g. an unknown `timezone`).
     pub warnings: Vec<String>,
+    /// The segments the person is a member of, by id.
+    pub segments: Vec<SegmentRef>,
+}
+
+/// A segment, named.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct SegmentRef {
+    pub id: String,
+    pub name: String,
 }
 
 /// One of a person's recent entry events, and what it did at entry (judged as of when it

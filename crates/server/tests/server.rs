@@ -1264,6 +1264,8 @@ mod http {
         assert_eq!((&out["size"], &out["fill"]), (&json!(1), &Value::Null), "{out}");
         let (_, out) = api.admin("GET", "/api/segments/lapsed/members", Value::Null).await;
         assert_eq!(out["members"][0]["person"]["identities"][0]["value"], json!("bob"), "{out}");
+        let (_, bob) = api.admin("GET", "/api/profiles/lookup?user_id=bob", Value::Null).await;
+        assert_eq!(bob["segments"], json!([{"id": "lapsed", "name": "No order in 30 days"}]), "the profile shows them");
         // A time edge: 30 days after her order, ann is in, and the journey emails her.
         api.admin("POST", "/api/clock", json!({"advance": "30d"})).await;
         api.admin("POST", "/api/clock", json!({"advance": "2m"})).await;

@@ -1668,6 +1668,8 @@ export interface components {
             /** @description The latest 200, newest first. */
             messages: components["schemas"]["MessageView"][];
             refused_merges: components["schemas"]["RefusedMergeView"][];
+            /** @description The segments the person is a member of, by id. */
+            segments: components["schemas"]["SegmentRef"][];
             traits: {
                 [key: string]: unknown;
             };
@@ -1917,6 +1919,11 @@ export interface components {
          * @enum {string}
          */
         SegmentOn: "enter" | "leave";
+        /** @description A segment, named. */
+        SegmentRef: {
+            id: string;
+            name: string;
+        };
         SegmentView: {
             condition: Record<string, never>;
             created_at: string;

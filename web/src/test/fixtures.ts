@@ -70,5 +70,6 @@ export const profile = (over: Partial<Schemas["ProfileView"]> = {}): Schemas["Pr
   journeys: [run()],
   messages: [],
   warnings: [],
+  segments: [],
   ...over,
 });
