@@ -45,6 +45,19 @@ pub struct Bucket {
     pub last_seq: i64,
     #[serde(default)]
     pub last: Value,
+    /// The earliest (by log position) value of the `first` property in this minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub first: Value,
+    /// The least and greatest value of the `min` / `max` property in this minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// The different values of the `distinct` property in this minute (`distinct_key`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub distinct: std::collections::BTreeSet<String>,
 }
 
 /// One person's counter for one query.
@@ -79,6 +92,25 @@ impl Counter {
                     b.last = v.clone();
                 }
             }
+            Aggregate::First(path) => {
+                if let Some(v) = crate::condition::lookup(props, path)
+                    && b.first_seq.is_none_or(|s| seq.0 < s)
+                {
+                    b.first_seq = Some(seq.0);
+                    b.first = v.clone();
+                }
+            }
+            Aggregate::Min(path) | Aggregate::Max(path) => {
+                if let Some(x) = crate::condition::lookup(props, path).and_then(Value::as_f64) {
+                    b.min = Some(b.min.map_or(x, |m| m.min(x)));
+                    b.max = Some(b.max.map_or(x, |m| m.max(x)));
+                }
+            }
+            Aggregate::Distinct(path) => {
+                if let Some(v) = crate::condition::lookup(props, path) {
+                    b.distinct.insert(crate::condition::distinct_key(v));
+                }
+            }
             Aggregate::Count | Aggregate::Exists => {}
         }
     }
@@ -101,6 +133,18 @@ impl Counter {
             Aggregate::Exists => Value::Bool(inside.next().is_some()),
             Aggregate::Sum(_) => number(inside.map(|b| b.sum).sum()),
             Aggregate::Last(_) => inside.filter(|b| !b.last.is_null()).max_by_key(|b| b.last_seq).map_or(Value::Null, |b| b.last.clone()),
+            Aggregate::First(_) => {
+                inside.filter(|b| b.first_seq.is_some()).min_by_key(|b| b.first_seq).map_or(Value::Null, |b| b.first.clone())
+            }
+            Aggregate::Min(_) => inside.filter_map(|b| b.min).reduce(f64::min).map_or(Value::Null, number),
+            Aggregate::Max(_) => inside.filter_map(|b| b.max).reduce(f64::max).map_or(Value::Null, number),
+            Aggregate::Distinct(_) => {
+                let mut all = std::collections::BTreeSet::new();
+                for b in inside {
+                    all.extend(b.distinct.iter());
+                }
+                Value::from(all.len() as i64)
+            }
         }
     }
 
@@ -109,6 +153,16 @@ impl Counter {
         let lo = minute(now.minus(within));
         self.buckets.retain(|b| b.minute >= lo);
     }
+}
+
+/// The earliest time after `now` at which the query's value may change without a new event:
+/// the oldest counted minute leaving the window, or a minute dated ahead of `now` coming into
+/// it (buckets are in minute order, so the first of each is the one).
+pub fn next_change(q: &HistoryQuery, c: &Counter, now: Timestamp) -> Option<Timestamp> {
+    let (lo, hi) = (minute(now.minus(q.within)), minute(now));
+    let leaves = c.buckets.iter().find(|b| b.minute >= lo && b.minute <= hi).map(|b| (b.minute + 1) * BUCKET_MS + q.within.0);
+    let comes = c.buckets.iter().find(|b| b.minute > hi).map(|b| b.minute * BUCKET_MS);
+    [leaves, comes].into_iter().flatten().min().map(Timestamp)
 }
 
 #[cfg(test)]
@@ -140,6 +194,10 @@ mod tests {
             json!({"event": "A", "within": "1h", "aggregate": "exists"}),
             json!({"event": "A", "within": "2d", "aggregate": "sum", "property": "n", "where": {"property": "k", "op": "eq", "value": "x"}}),
             json!({"event": "A", "within": "3d", "aggregate": "last", "property": "k"}),
+            json!({"event": "A", "within": "3d", "aggregate": "first", "property": "k"}),
+            json!({"event": "A", "within": "2d", "aggregate": "min", "property": "n"}),
+            json!({"event": "A", "within": "2d", "aggregate": "max", "property": "n", "where": {"property": "k", "op": "eq", "value": "y"}}),
+            json!({"event": "A", "within": "1d", "aggregate": "distinct", "property": "n"}),
         ];
         docs.iter()
             .map(|d| {

@@ -209,6 +209,33 @@ pub enum Aggregate {
     Sum(String),
     /// A property of the latest one (any value; null when none).
     Last(String),
+    /// A property of the earliest one (any value; null when none).
+    First(String),
+    /// The least and the greatest of a numeric property (null when none).
+    Min(String),
+    Max(String),
+    /// How many different values a property has (a number).
+    Distinct(String),
+}
+
+impl Aggregate {
+    /// The property it reads, if any.
+    pub fn property(&self) -> Option<&str> {
+        match self {
+            Aggregate::Count | Aggregate::Exists => None,
+            Aggregate::Sum(p)
+            | Aggregate::Last(p)
+            | Aggregate::First(p)
+            | Aggregate::Min(p)
+            | Aggregate::Max(p)
+            | Aggregate::Distinct(p) => Some(p),
+        }
+    }
+}
+
+/// A value as a distinct count tells values apart: its JSON text, keys sorted.
+pub fn distinct_key(v: &Value) -> String {
+    canonical(v)
 }
 
 /// An aggregate of a person's events named `event`, matching `filter`, in the last `within`:
@@ -247,6 +274,16 @@ impl HistoryQuery {
             Aggregate::Exists => Value::Bool(matching.next().is_some()),
             Aggregate::Sum(path) => number(matching.filter_map(|m| lookup(m, path).and_then(Value::as_f64)).sum()),
             Aggregate::Last(path) => matching.filter_map(|m| lookup(m, path)).last().cloned().unwrap_or(Value::Null),
+            Aggregate::First(path) => matching.find_map(|m| lookup(m, path)).cloned().unwrap_or(Value::Null),
+            Aggregate::Min(path) => {
+                matching.filter_map(|m| lookup(m, path).and_then(Value::as_f64)).reduce(f64::min).map_or(Value::Null, number)
+            }
+            Aggregate::Max(path) => {
+                matching.filter_map(|m| lookup(m, path).and_then(Value::as_f64)).reduce(f64::max).map_or(Value::Null, number)
+            }
+            Aggregate::Distinct(path) => {
+                Value::from(matching.filter_map(|m| lookup(m, path)).map(distinct_key).collect::<BTreeSet<String>>().len() as i64)
+            }
         }
     }
 }
@@ -267,6 +304,10 @@ impl fmt::Display for HistoryQuery {
             Aggregate::Exists => write!(f, "exists({:?}", self.event)?,
             Aggregate::Sum(p) => write!(f, "sum({p} of {:?}", self.event)?,
             Aggregate::Last(p) => write!(f, "last({p} of {:?}", self.event)?,
+            Aggregate::First(p) => write!(f, "first({p} of {:?}", self.event)?,
+            Aggregate::Min(p) => write!(f, "min({p} of {:?}", self.event)?,
+            Aggregate::Max(p) => write!(f, "max({p} of {:?}", self.event)?,
+            Aggregate::Distinct(p) => write!(f, "distinct({p} of {:?}", self.event)?,
         }
         if self.filter.is_some() {
             f.write_str(" where …")?;
@@ -658,11 +699,15 @@ impl Condition {
                     (Some("exists"), _) => Some(Aggregate::Exists),
                     (Some("sum"), Some(p)) => Some(Aggregate::Sum(p)),
                     (Some("last"), Some(p)) => Some(Aggregate::Last(p)),
-                    (Some("sum" | "last"), None) => {
+                    (Some("first"), Some(p)) => Some(Aggregate::First(p)),
+                    (Some("min"), Some(p)) => Some(Aggregate::Min(p)),
+                    (Some("max"), Some(p)) => Some(Aggregate::Max(p)),
+                    (Some("distinct"), Some(p)) => Some(Aggregate::Distinct(p)),
+                    (Some(a @ ("sum" | "last" | "first" | "min" | "max" | "distinct")), None) => {
                         diags.error(
                             &format!("{qpath}/property"),
                             "condition_invalid",
-                            "aggregates \"sum\" and \"last\" need the \"property\" they read",
+                            &format!("aggregate {a:?} needs the \"property\" it reads"),
                         );
                         None
                     }
@@ -671,7 +716,7 @@ impl Condition {
                         diags.error(
                             &format!("{qpath}/aggregate"),
                             "condition_invalid",
-                            &format!("unknown aggregate {shown}; use count, exists, sum or last"),
+                            &format!("unknown aggregate {shown}; use count, exists, sum, min, max, first, last or distinct"),
                         );
                         None
                     }
@@ -692,7 +737,9 @@ impl Condition {
                     );
                 }
                 let wants = match &aggregate {
-                    Some(Aggregate::Count | Aggregate::Sum(_)) if !(value.is_number() || value.is_null()) => Some("a number"),
+                    Some(Aggregate::Count | Aggregate::Sum(_) | Aggregate::Distinct(_)) if !(value.is_number() || value.is_null()) => {
+                        Some("a number")
+                    }
                     Some(Aggregate::Exists) if !(value.is_boolean() || value.is_null()) => Some("true or false"),
                     _ => None,
                 };
@@ -1456,13 +1503,13 @@ mod tests {
                 {"history": {"event": "A", "within": 7}, "op": "gte", "value": 1}
                   /c/history/within invalid_duration: a history query needs a positive "within" duration, e.g. "7d", or "entry" (since the run entered)
                 {"history": {"event": "A", "within": "7d", "aggregate": "max"}, "op": "gte", "value": 1}
-                  /c/history/aggregate condition_invalid: unknown aggregate "max"; use count, exists, sum or last
+                  /c/history/property condition_invalid: aggregate "max" needs the "property" it reads
                 {"history": {"event": "A", "within": "7d", "aggregate": 1}, "op": "gte", "value": 1}
-                  /c/history/aggregate condition_invalid: unknown aggregate 1; use count, exists, sum or last
+                  /c/history/aggregate condition_invalid: unknown aggregate 1; use count, exists, sum, min, max, first, last or distinct
                 {"history": {"event": "A", "within": "7d", "aggregate": "sum"}, "op": "gte", "value": 1}
-                  /c/history/property condition_invalid: aggregates "sum" and "last" need the "property" they read
+                  /c/history/property condition_invalid: aggregate "sum" needs the "property" it reads
                 {"history": {"event": "A", "within": "7d", "aggregate": "last", "property": ""}, "op": "eq", "value": 1}
-                  /c/history/property condition_invalid: aggregates "sum" and "last" need the "property" they read
+                  /c/history/property condition_invalid: aggregate "last" needs the "property" it reads
                 {"history": {"event": "A", "within": "7d", "aggregate": "last", "property": "plan"}, "op": "eq", "value": "pro"}
                   valid
                 {"history": {"event": "A", "within": "7d", "aggregate": "sum", "property": "total"}, "op": "gte", "value": "100"}

@@ -5,6 +5,7 @@
 //! journey a user can write.
 
 pub mod aggregate;
+pub mod computed;
 pub mod condition;
 pub mod cron;
 pub mod event;

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::Map;
-use crate::aggregate::{BUCKET_MS, Counter};
+use crate::aggregate::Counter;
 use crate::condition::{Condition, Facts, HistoryQuery};
 use crate::ids::{ProfileId, SegmentId};
 use crate::journey::{Diagnostic, Diagnostics};
@@ -114,21 +114,7 @@ impl Segment {
     /// new event: the oldest counted minute leaving its window, or a minute dated ahead of
     /// `now` coming into it. `counters[i]` is the person's counter of `history[i]`.
     pub fn next_change(&self, counters: &[Option<&Counter>], now: Timestamp) -> Option<Timestamp> {
-        self.history
-            .iter()
-            .zip(counters)
-            .filter_map(|(q, c)| {
-                let c = (*c)?;
-                let lo = now.minus(q.within).0.div_euclid(BUCKET_MS);
-                let hi = now.0.div_euclid(BUCKET_MS);
-                // Buckets are in minute order: the first in the window leaves it first; the
-                // first after it comes in first.
-                let leaves = c.buckets.iter().find(|b| b.minute >= lo && b.minute <= hi).map(|b| (b.minute + 1) * BUCKET_MS + q.within.0);
-                let comes = c.buckets.iter().find(|b| b.minute > hi).map(|b| b.minute * BUCKET_MS);
-                [leaves, comes].into_iter().flatten().min()
-            })
-            .min()
-            .map(Timestamp)
+        self.history.iter().zip(counters).filter_map(|(q, c)| crate::aggregate::next_change(q, (*c)?, now)).min()
     }
 }
 

@@ -64,6 +64,17 @@ impl Harness {
         self.engine.reload_journeys().await.expect("reload");
     }
 
+    /// Stores a computed trait and tells the engine.
+    async fn computed(&self, doc: Value) {
+        let id = doc["trait"].as_str().expect("trait").to_owned();
+        let mut tx = self.store.write().expect("tx");
+        let at = self.clock_now();
+        tx.put_computed_trait(&store::StoredComputedTrait { id: id.clone(), name: id, document: doc, created_at: at, updated_at: at })
+            .expect("put");
+        tx.commit().expect("commit");
+        self.engine.reload_journeys().await.expect("reload");
+    }
+
     /// Each member of a segment, by user id.
     fn members(&self, segment: &str) -> Vec<String> {
         let mut tx = self.store.read().expect("tx");
@@ -1247,7 +1258,13 @@ async fn mixed_days(options: Options) -> String {
         json!({"id": "vip-browsing", "condition": {"all": [{"trait": "tier", "op": "eq", "value": "vip"}, {"segment": "browsing"}]}}),
     )
     .await;
+    h.computed(json!({"trait": "views_2d", "history": {"event": "Page Viewed", "within": "2d"}})).await;
+    h.computed(
+        json!({"trait": "paths_2d", "history": {"event": "Page Viewed", "within": "2d", "aggregate": "distinct", "property": "path"}}),
+    )
+    .await;
     let people = ["ann", "ben", "cy", "dee"];
+    let mut computed = String::new();
     for who in people {
         h.send(Kind::Identify, json!({"userId": who, "traits": {"firstName": who.to_uppercase(), "email": format!("{who}@x.test")}})).await;
     }
@@ -1273,6 +1290,13 @@ async fn mixed_days(options: Options) -> String {
             h.send(Kind::Track, json!({"userId": "ann", "event": "Unsubscribed"})).await;
         }
         h.advance("1d").await;
+        // Computed traits as the days go (a time edge lowers them when nothing happens).
+        let mut tx = h.store.read().expect("tx");
+        for who in people {
+            let p = tx.profile_by_identity(&Identity::UserId(who.into())).expect("lookup").expect("known");
+            let t = tx.profile(p).expect("profile").expect("kept").traits;
+            computed += &format!("day {day} {who}: views_2d {} paths_2d {}\n", t["views_2d"], t["paths_2d"]);
+        }
     }
     h.advance("5d").await;
     let mut out = h.messages();
@@ -1284,6 +1308,7 @@ async fn mixed_days(options: Options) -> String {
             out += &format!("{j} profile {}: {} at {node} ({})\n", r.profile, run.status.as_str(), run.exit_reason.unwrap_or_default());
         }
     }
+    out += &computed;
     for s in ["browsing", "vip-browsing"] {
         let id = domain::ids::SegmentId(s.into());
         let hours = tx.segment_hours(&id, Timestamp(START), h.clock_now().plus(Duration::hours(1))).expect("hours");
@@ -1317,6 +1342,22 @@ async fn remembering_people_between_batches_changes_nothing_but_speed() {
         count-orders profile 4: exited at promote (completed)
         count-orders profile 4: exited at vip (completed)
         vip-welcome profile 4: exited at hello (completed)
+        day 0 ann: views_2d 1 paths_2d 1
+        day 0 ben: views_2d 0 paths_2d 0
+        day 0 cy: views_2d 1 paths_2d 1
+        day 0 dee: views_2d 0 paths_2d 0
+        day 1 ann: views_2d 1 paths_2d 1
+        day 1 ben: views_2d 1 paths_2d 1
+        day 1 cy: views_2d 2 paths_2d 2
+        day 1 dee: views_2d 1 paths_2d 1
+        day 2 ann: views_2d 1 paths_2d 1
+        day 2 ben: views_2d 1 paths_2d 1
+        day 2 cy: views_2d 1 paths_2d 1
+        day 2 dee: views_2d 1 paths_2d 1
+        day 3 ann: views_2d 1 paths_2d 1
+        day 3 ben: views_2d 1 paths_2d 1
+        day 3 cy: views_2d 1 paths_2d 1
+        day 3 dee: views_2d 1 paths_2d 1
         segment browsing: members []; +0s in 3 out 0, +1d in 2 out 1, +4d in 0 out 2, +5d in 0 out 2
         segment vip-browsing: members []; +2d in 1 out 0, +5d in 0 out 1
         consultation:
@@ -2450,4 +2491,63 @@ async fn a_new_segment_is_filled_from_history_and_segments_test_each_other() {
     // A change of plan moves them at once, through both.
     h.send(Kind::Identify, json!({"userId": "u004", "traits": {"plan": "pro"}})).await;
     assert_eq!(h.members("pro-big"), ["u003", "u004"]);
+}
+
+/// A computed trait is written on the profile from the history counters: templates and
+/// conditions read it as any trait, its change is a trait change journeys start on, and it
+/// goes down by itself when an order leaves its window (a time edge).
+#[tokio::test]
+async fn computed_traits_are_traits_kept_from_history() {
+    let mut h = Harness::new();
+    {
+        let mut tx = h.store.write().expect("tx");
+        let at = h.clock_now();
+        let doc = json!({"trait": "orders_30d", "history": {"event": "Order Completed", "within": "30d"}});
+        tx.put_computed_trait(&store::StoredComputedTrait {
+            id: "orders_30d".into(),
+            name: "Orders".into(),
+            document: doc,
+            created_at: at,
+            updated_at: at,
+        })
+        .expect("put");
+        let doc = json!({"trait": "biggest_order", "history": {"event": "Order Completed", "within": "30d", "aggregate": "max", "property": "total"}});
+        tx.put_computed_trait(&store::StoredComputedTrait {
+            id: "biggest_order".into(),
+            name: "Biggest".into(),
+            document: doc,
+            created_at: at,
+            updated_at: at,
+        })
+        .expect("put");
+        tx.commit().expect("commit");
+    }
+    h.engine.reload_journeys().await.expect("reload");
+    h.template("thanks", "Order {{ traits.orders_30d }} this month, the biggest {{ traits.biggest_order }}");
+    h.template("regular", "You are a regular");
+    h.publish(json!({"id": "thanks", "entry": {"event": "Order Completed"}, "steps": [{"id": "t", "type": "send", "template": "thanks"}]}))
+        .await;
+    h.publish(json!({"id": "regular", "entry": {"trait_change": {"trait": "orders_30d", "to": 2}},
+        "steps": [{"id": "r", "type": "send", "template": "regular"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"email": "ann@x.test"}})).await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Order Completed", "properties": {"total": 40}})).await;
+    h.advance("10d").await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Order Completed", "properties": {"total": 25}})).await;
+    let traits = |h: &Harness| {
+        let mut tx = h.store.read().expect("tx");
+        let p = tx.profile_by_identity(&Identity::UserId("ann".into())).expect("lookup").expect("known");
+        let t = tx.profile(p).expect("profile").expect("kept").traits;
+        (t.get("orders_30d").cloned(), t.get("biggest_order").cloned())
+    };
+    assert_eq!(traits(&h), (Some(json!(2)), Some(json!(40))));
+    h.advance("21d").await;
+    assert_eq!(traits(&h), (Some(json!(1)), Some(json!(25))), "the first order left the window");
+    h.advance("10d").await;
+    assert_eq!(traits(&h), (Some(json!(0)), None), "no order in 30 days: a count of 0, no biggest");
+    h.check_messages(expect![[r#"
+        t=+0s email ann@x.test: captured "Order 1 this month, the biggest 40"
+        t=+10d email ann@x.test: captured "Order 2 this month, the biggest 40"
+        t=+10d email ann@x.test: captured "You are a regular"
+    "#]]);
 }

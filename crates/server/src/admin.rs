@@ -1269,6 +1269,7 @@ fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<wire::ProfileView, Api
         messages,
         warnings,
         segments,
+        computed_traits: tx.computed_traits()?.into_iter().map(|c| c.id).collect(),
     })
 }
 

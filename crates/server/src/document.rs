@@ -620,7 +620,11 @@ pub enum Aggregate {
     Count,
     Exists,
     Sum,
+    Min,
+    Max,
+    First,
     Last,
+    Distinct,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -634,7 +638,7 @@ pub struct HistoryQuery {
     /// `count` by default.
     #[schema(nullable = false)]
     pub aggregate: Option<Aggregate>,
-    /// The property `sum` and `last` read.
+    /// The property `sum`, `min`, `max`, `first`, `last` and `distinct` read.
     #[schema(nullable = false)]
     pub property: Option<String>,
 }

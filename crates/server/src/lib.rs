@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod computed;
 pub mod config;
 pub mod document;
 pub mod error;

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::App;
-use crate::{admin, assets, segments, tasks, teams};
+use crate::{admin, assets, computed, segments, tasks, teams};
 
 /// Every admin route, relative to `/api`.
 pub fn routes() -> OpenApiRouter<Arc<App>> {
@@ -62,6 +62,8 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(segments::segment_members))
         .routes(routes!(segments::export_members))
         .routes(routes!(segments::segment_sizes))
+        .routes(routes!(computed::list_computed_traits))
+        .routes(routes!(computed::put_computed_trait, computed::delete_computed_trait))
 }
 
 /// Answers any admin route can give besides its own, from the error table.

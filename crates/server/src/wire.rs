@@ -1115,6 +1115,8 @@ pub struct ProfileView {
     pub warnings: Vec<String>,
     /// The segments the person is a member of, by id.
     pub segments: Vec<SegmentRef>,
+    /// Which of the traits Wayfarer computes from the person's history.
+    pub computed_traits: Vec<String>,
 }
 
 /// A segment, named.

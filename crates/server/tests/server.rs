@@ -1306,6 +1306,38 @@ mod http {
         assert_eq!(api.admin("GET", "/api/segments/lapsed", Value::Null).await.0, StatusCode::NOT_FOUND);
     }
 
+    /// Computed traits through the API: checked, filled from history, shown on the profile
+    /// (and marked as computed), usable in a segment, deleted.
+    #[tokio::test]
+    async fn computed_traits_are_defined_filled_and_read_as_traits() {
+        let api = Api::new().await;
+        api.ingest("identify", json!({"userId": "ann", "traits": {"email": "ann@x.test"}}).to_string()).await;
+        for total in [30, 45] {
+            api.ingest("track", json!({"userId": "ann", "event": "Order Completed", "properties": {"total": total}}).to_string()).await;
+        }
+        let (status, out) =
+            api.admin("PUT", "/api/computed-traits/spent", json!({"history": {"event": "Order Completed", "within": "entry"}})).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("computed_trait_invalid")), "{out}");
+        assert_eq!(out["details"]["diagnostics"][0]["path"], json!("/history/within"));
+        let body = json!({"name": "Spent in 90 days", "history": {"event": "Order Completed", "within": "90d", "aggregate": "sum", "property": "total"}});
+        let (status, out) = api.admin("PUT", "/api/computed-traits/spent_90d", body).await;
+        assert_eq!((status, &out["trait"], &out["label"]), (StatusCode::CREATED, &json!("spent_90d"), &json!("Spent in 90 days")), "{out}");
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, ann) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        assert_eq!((&ann["traits"]["spent_90d"], &ann["computed_traits"]), (&json!(75), &json!(["spent_90d"])), "filled from history");
+        // As a trait in a segment; a new order counts at once.
+        let big = json!({"condition": {"trait": "spent_90d", "op": "gte", "value": 100}});
+        assert_eq!(api.admin("PUT", "/api/segments/big", big).await.0, StatusCode::CREATED);
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        api.ingest("track", json!({"userId": "ann", "event": "Order Completed", "properties": {"total": 25}}).to_string()).await;
+        let (_, out) = api.admin("GET", "/api/segments/big", Value::Null).await;
+        assert_eq!(out["size"], json!(1), "{out}");
+        let (_, list) = api.admin("GET", "/api/computed-traits", Value::Null).await;
+        assert_eq!(list["computed_traits"][0]["history"]["aggregate"], json!("sum"));
+        assert_eq!(api.admin("DELETE", "/api/computed-traits/spent_90d", Value::Null).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(api.admin("DELETE", "/api/computed-traits/spent_90d", Value::Null).await.0, StatusCode::NOT_FOUND);
+    }
+
     /// Consent is checked when a message is sent, not only when it was decided: a marketing
     /// email waiting for a retry when the person unsubscribes is not sent.
     #[tokio::test]
@@ -1459,7 +1491,7 @@ mod http {
 
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
-    const ROUTES: [&str; 59] = [
+    const ROUTES: [&str; 62] = [
         "GET /api/audit",
         "GET /api/me/tokens",
         "POST /api/me/tokens",
@@ -1519,6 +1551,9 @@ mod http {
         "GET /api/segments/{id}/members",
         "GET /api/segments/{id}/members.csv",
         "GET /api/segments/{id}/sizes",
+        "GET /api/computed-traits",
+        "PUT /api/computed-traits/{trait}",
+        "DELETE /api/computed-traits/{trait}",
     ];
 
     /// The document is served without a token (it holds no data), is OpenAPI 3.1, and equals

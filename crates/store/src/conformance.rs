@@ -998,6 +998,18 @@ pub fn segments_keep_their_members_hourly_counts_and_checks(store: &dyn Store) {
     assert_eq!(tx.segment_check(a).expect("check"), None);
     let lapsed = tx.segment_hours(&SegmentId("lapsed".into()), t(0), t(2 * hour)).expect("hours");
     assert_eq!(lapsed, [crate::SegmentHour { hour: t(0), entered: 1, exited: 1 }], "leaving by a merge counts");
+    let computed = |id: &str, at: i64| crate::StoredComputedTrait {
+        id: id.into(),
+        name: "Orders".into(),
+        document: json!({"trait": id, "history": {"event": "Order Completed", "within": "90d"}}),
+        created_at: t(at),
+        updated_at: t(at),
+    };
+    assert!(tx.put_computed_trait(&computed("orders_90d", 1)).expect("put"));
+    assert!(!tx.put_computed_trait(&computed("orders_90d", 2)).expect("again"), "replaced");
+    assert_eq!(tx.computed_traits().expect("list").iter().map(|c| (c.created_at, c.updated_at)).collect::<Vec<_>>(), [(t(1), t(2))]);
+    assert!(tx.delete_computed_trait("orders_90d").expect("delete"));
+    assert!(tx.computed_traits().expect("list").is_empty());
     assert!(tx.delete_segment(&SegmentId("pro".into())).expect("delete"));
     assert!(!tx.delete_segment(&SegmentId("pro".into())).expect("again"));
     assert!(tx.segment_hours(&SegmentId("pro".into()), t(0), t(2 * hour)).expect("hours").is_empty(), "its counts went with it");

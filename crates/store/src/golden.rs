@@ -88,6 +88,7 @@ fn run_state_with_a_key_and_variables_reads_and_writes_as_stored() {
                     sum: 12.5,
                     last_seq: 0,
                     last: serde_json::Value::Null,
+                    ..Default::default()
                 }],
             },
         )]),

@@ -476,6 +476,16 @@ pub struct StoredSegment {
     pub updated_at: Timestamp,
 }
 
+/// A computed trait as stored: its document (`domain::computed`), under the trait it writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredComputedTrait {
+    pub id: String,
+    pub name: String,
+    pub document: Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 /// A person entering (or leaving) a segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentChange {
@@ -1046,6 +1056,12 @@ pub trait Tx {
 
     /// Keeps an asset; the one already kept when its bytes were (the same hash).
     fn put_asset(&mut self, hash: &str, content_type: &str, name: &str, bytes: &[u8], at: Timestamp) -> Result<Asset>;
+
+    /// Creates or replaces a computed trait; true when it is new.
+    fn put_computed_trait(&mut self, c: &StoredComputedTrait) -> Result<bool>;
+    /// Every computed trait, by the trait it writes.
+    fn computed_traits(&mut self) -> Result<Vec<StoredComputedTrait>>;
+    fn delete_computed_trait(&mut self, id: &str) -> Result<bool>;
 
     /// Creates or replaces a segment's definition; true when it is new.
     fn put_segment(&mut self, s: &StoredSegment) -> Result<bool>;

@@ -373,6 +373,18 @@ CREATE TABLE segment_counts (
 );
 "#,
     ),
+    (
+        17,
+        r#"
+CREATE TABLE computed_traits (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

@@ -19,7 +19,7 @@ use crate::{
     ApiToken, ApiTokenId, Asset, Attempt, AuditEntry, AuditId, Category, DeadInput, DeadLetter, Error, InAppAction, InAppMessage,
     JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas,
     OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge, Result, Role, RunRecord, SegmentChange, SegmentHour, Session, Source,
-    StoredEvent, StoredSegment, Task, TaskFilter, TaskStatus, Template, TraceRecord, Tx, User, UserId,
+    StoredComputedTrait, StoredEvent, StoredSegment, Task, TaskFilter, TaskStatus, Template, TraceRecord, Tx, User, UserId,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -379,6 +379,7 @@ fn token_row(r: &Row) -> Result<ApiToken> {
     })
 }
 
+/// The columns of `segments` and `computed_traits`.
 const SEGMENT_COLS: &str = "id, name, document, created_at, updated_at";
 
 fn segment_row(r: &Row) -> Result<StoredSegment> {
@@ -1036,6 +1037,33 @@ impl<C: Conn> Tx for SqlTx<C> {
             params![before.unwrap_or(i64::MAX), limit(n)],
         )?;
         all(rows, asset_row)
+    }
+
+    fn put_computed_trait(&mut self, c: &StoredComputedTrait) -> Result<bool> {
+        let rows = self.conn.query(
+            "INSERT INTO computed_traits (id, name, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, document = excluded.document, updated_at = excluded.updated_at \
+             RETURNING created_at",
+            params![c.id.as_str(), c.name.as_str(), to_json(&c.document)?, c.created_at.0, c.updated_at.0],
+        )?;
+        Ok(first(rows, |r| r.int(0))? == Some(c.created_at.0))
+    }
+
+    fn computed_traits(&mut self) -> Result<Vec<StoredComputedTrait>> {
+        let rows = self.page_by_text_id(SEGMENT_COLS, "computed_traits", None, usize::MAX)?;
+        all(rows, |r| {
+            Ok(StoredComputedTrait {
+                id: r.text(0)?.to_owned(),
+                name: r.text(1)?.to_owned(),
+                document: r.json(2)?,
+                created_at: Timestamp(r.int(3)?),
+                updated_at: Timestamp(r.int(4)?),
+            })
+        })
+    }
+
+    fn delete_computed_trait(&mut self, id: &str) -> Result<bool> {
+        Ok(self.conn.execute("DELETE FROM computed_traits WHERE id = ?", params![id])? > 0)
     }
 
     fn put_segment(&mut self, s: &StoredSegment) -> Result<bool> {

@@ -11,6 +11,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 
 use domain::aggregate::Counter;
+use domain::computed::ComputedTrait;
 use domain::condition::HistoryQuery;
 use domain::event::Event;
 use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId};
@@ -63,6 +64,8 @@ pub(crate) struct Core {
     versions: HashMap<(JourneyId, i64), Arc<Journey>>,
     /// Every segment, each after those it tests (`domain::segment::order`).
     segments: Vec<Arc<Segment>>,
+    /// Every computed trait.
+    computed: Vec<Arc<ComputedTrait>>,
     /// Filling segments after a change: everyone after this profile is still to be evaluated
     /// (a chunk per transaction; persisted, so a restart goes on where it was).
     backfill: Option<ProfileId>,
@@ -179,6 +182,7 @@ impl Core {
             live: Vec::new(),
             versions: HashMap::new(),
             segments: Vec::new(),
+            computed: Vec::new(),
             backfill: None,
             segments_loaded: false,
             next_wake: None,
@@ -343,17 +347,23 @@ impl Core {
             self.versions.insert((j.id.clone(), *v), j.clone());
         }
         let segments = self.load_segments()?;
+        let computed = self.load_computed()?;
         if !self.segments_loaded {
             // A fill in progress when the server stopped goes on.
             let cursor = self.store.read()?.setting(BACKFILL)?;
             self.backfill = cursor.and_then(|c| c.parse().ok()).map(ProfileId);
             self.segments_loaded = true;
-        } else if segments != self.segments && !segments.is_empty() {
-            // A new or edited segment: everyone is evaluated again, a chunk at a time.
+        } else if (segments != self.segments && !segments.is_empty()) || (computed != self.computed && !computed.is_empty()) {
+            // A new or edited segment or computed trait: everyone is evaluated again, a chunk at a time.
             self.backfill = Some(ProfileId(0));
-            tracing::info!(segments = segments.len(), "segments changed; evaluating everyone again");
+            tracing::info!(
+                segments = segments.len(),
+                computed = computed.len(),
+                "segments or computed traits changed; evaluating everyone again"
+            );
         }
         self.segments = segments;
+        self.computed = computed;
         // Schedules and date entries start from when they were last swept (or from now).
         let now = self.clock.now();
         let mut tx = self.store.read()?;
@@ -373,6 +383,21 @@ impl Core {
         }
         tracing::info!(journeys = self.live.len(), segments = self.segments.len(), "journeys and segments loaded");
         Ok(())
+    }
+
+    /// Every stored computed trait that parses (one that does not is left out, with an error
+    /// in the log).
+    fn load_computed(&self) -> Result<Vec<Arc<ComputedTrait>>, Error> {
+        let mut out = Vec::new();
+        for stored in self.store.read()?.computed_traits()? {
+            match ComputedTrait::parse(&stored.document) {
+                Ok(c) => out.push(Arc::new(c)),
+                Err(diags) => {
+                    tracing::error!(computed_trait = %stored.id, problems = diags.len(), "stored computed trait does not parse; skipped")
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every stored segment that parses, each after those it tests. One that does not parse
@@ -808,6 +833,7 @@ impl Core {
                 now,
                 faults: &self.options.faults,
                 segments: &self.segments,
+                computed: &self.computed,
             };
             if in_order { compute_in_order(people, &order, &batch) } else { parallel_map(people, |p| compute(p, &batch)) }
         };
@@ -911,7 +937,7 @@ impl Core {
                         None => {
                             // With no segments, no membership or check is read, but for a
                             // check that is due (a segment deleted since): it is cleared.
-                            let segments = if self.segments.is_empty() && !matches!(item, Work::SegmentCheck) {
+                            let segments = if self.segments.is_empty() && self.computed.is_empty() && !matches!(item, Work::SegmentCheck) {
                                 Membership::default()
                             } else {
                                 Membership { members: tx.memberships(id)?.into_iter().collect(), check_at: tx.segment_check(id)? }
@@ -976,6 +1002,9 @@ impl Core {
             // Every segment is evaluated after each input: all their counters.
             for s in &self.segments {
                 s.history.iter().for_each(|q| want(q, &mut queries));
+            }
+            for c in &self.computed {
+                want(&c.query, &mut queries);
             }
             for q in queries {
                 // The person may be remembered without this counter (a new journey): the

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use domain::aggregate::Counter;
+use domain::computed::ComputedTrait;
 use domain::condition::HistoryQuery;
 use domain::event::{Event, Kind};
 use domain::ids::{EventSeq, JourneyId, ProfileId, RunId, SegmentId};
@@ -126,6 +127,7 @@ pub(super) struct Batch<'a> {
     pub(super) faults: &'a crate::Faults,
     /// Every segment, each after those it tests.
     pub(super) segments: &'a [Arc<Segment>],
+    pub(super) computed: &'a [Arc<ComputedTrait>],
 }
 
 /// One person's batch being stepped.
@@ -277,7 +279,8 @@ impl Stepping<'_, '_> {
                 slot.dirty = true;
             }
         }
-        let mut changes = Vec::new();
+        // Computed traits count it too, before any journey sees it.
+        let mut changes = self.computed();
         // An identify's traits, and any call's push device token (`context.device.token`).
         let identify = event.kind == Kind::Identify;
         let device = event.context.contains_key("device") || event.name.as_deref() == Some(domain::profile::PUSH_TOKEN_UNREGISTERED);
@@ -323,6 +326,28 @@ impl Stepping<'_, '_> {
         self.cascade(changes);
     }
 
+    /// Writes each computed trait whose value is not what the profile holds (null: removed);
+    /// returns the changes, which are trait changes like any other.
+    fn computed(&mut self) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
+        let mut changes = Vec::new();
+        for c in self.b.computed {
+            let value = c.value(self.p.counters.get(&c.query.key).map(|slot| &slot.counter), self.b.now);
+            let now = (!value.is_null()).then_some(value);
+            let before = self.p.profile.traits.get(&c.name).cloned();
+            if before == now {
+                continue;
+            }
+            match &now {
+                Some(v) => self.p.profile.traits.insert(c.name.clone(), v.clone()),
+                None => self.p.profile.traits.remove(&c.name),
+            };
+            self.p.profile.trait_times.insert(c.name.clone(), self.b.now);
+            self.changed = true;
+            changes.push((c.name.clone(), before, now));
+        }
+        changes
+    }
+
     /// Evaluates every segment for the person as they are now; each change is recorded and is
     /// an event (`Segment Entered` / `Segment Exited`) that journeys see like any other, which
     /// may change traits and so segments again (a few rounds at most).
@@ -330,6 +355,7 @@ impl Stepping<'_, '_> {
         if self.b.segments.is_empty() && self.p.segments.members.is_empty() {
             return;
         }
+        // (Computed traits are current: `input` wrote them before.)
         // Segments deleted since are left without an event (their members went with them).
         self.p.segments.members.retain(|id| self.b.segments.iter().any(|s| s.id == *id));
         for _ in 0..MAX_SEGMENT_ROUNDS {
@@ -421,6 +447,9 @@ impl<'p, 'e> Stepping<'p, 'e> {
                 Work::Outcome(o) => self.outcome(o),
                 Work::SegmentCheck => self.checked = true,
             }
+            // A time edge may change computed traits too (an event has written them already).
+            let changes = self.computed();
+            self.cascade(changes);
             self.segments();
             self.outrank(from);
         }))
@@ -465,16 +494,12 @@ impl<'p, 'e> Stepping<'p, 'e> {
         }
         // The next time edge of any segment (what a new event would change is seen then).
         let counters = &self.p.counters;
-        self.p.segments.check_at = self
-            .b
-            .segments
-            .iter()
-            .filter_map(|s| {
-                let cs: Vec<Option<&Counter>> = s.history.iter().map(|q| counters.get(&q.key).map(|slot| &slot.counter)).collect();
-                s.next_change(&cs, now)
-            })
-            .min()
-            .map(|t| segment::check_at(t, self.p.profile.id));
+        let segments = self.b.segments.iter().filter_map(|s| {
+            let cs: Vec<Option<&Counter>> = s.history.iter().map(|q| counters.get(&q.key).map(|slot| &slot.counter)).collect();
+            s.next_change(&cs, now)
+        });
+        let computed = self.b.computed.iter().filter_map(|c| c.next_change(counters.get(&c.query.key).map(|slot| &slot.counter), now));
+        self.p.segments.check_at = segments.chain(computed).min().map(|t| segment::check_at(t, self.p.profile.id));
         Outcome {
             profile: self.p.profile,
             profile_changed: self.changed,

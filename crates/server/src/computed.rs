@@ -1,0 +1,137 @@
+//! Computed traits: traits Wayfarer keeps from each person's history (`domain::computed`),
+//! defined and deleted here; the engine writes them on the profiles.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use domain::computed::ComputedTrait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use store::StoredComputedTrait;
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::auth::Actor;
+use crate::error::{ApiError, Code};
+use crate::wire::ErrorBody;
+
+/// A computed trait as written: the history query whose value the trait holds.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ComputedTraitBody {
+    /// What people call it (the trait's name when absent).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A history query of the journey language (`event`, `within`, `where`, `aggregate`:
+    /// count, exists, sum, min, max, first, last or distinct, `property`).
+    #[schema(value_type = Object)]
+    pub history: Value,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ComputedTraitView {
+    /// The trait it writes on every profile.
+    #[serde(rename = "trait")]
+    pub name: String,
+    pub label: String,
+    #[schema(value_type = Object)]
+    pub history: Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct ComputedTraitList {
+    /// By trait.
+    pub computed_traits: Vec<ComputedTraitView>,
+}
+
+fn view(c: &StoredComputedTrait) -> ComputedTraitView {
+    ComputedTraitView {
+        name: c.id.clone(),
+        label: c.name.clone(),
+        history: c.document.get("history").cloned().unwrap_or(Value::Null),
+        created_at: c.created_at.to_string(),
+        updated_at: c.updated_at.to_string(),
+    }
+}
+
+/// Every computed trait, by the trait it writes.
+#[utoipa::path(get, path = "/computed-traits", tag = "segments", responses((status = 200, body = ComputedTraitList)))]
+pub async fn list_computed_traits(State(app): State<Arc<App>>) -> Result<Json<ComputedTraitList>, ApiError> {
+    let all = app.read(|tx| Ok(tx.computed_traits()?)).await?;
+    Ok(Json(ComputedTraitList { computed_traits: all.iter().map(view).collect() }))
+}
+
+/// Creates or replaces a computed trait; everyone's value is then computed again from their
+/// history, a chunk of people at a time (as a segment's fill).
+#[utoipa::path(put, path = "/computed-traits/{trait}", tag = "segments", params(("trait" = String, Path)), request_body = ComputedTraitBody,
+    responses((status = 200, body = ComputedTraitView, description = "replaced"), (status = 201, body = ComputedTraitView, description = "created"),
+        (status = 422, body = ErrorBody, description = "`computed_trait_invalid`, with each problem (`details.diagnostics`)")))]
+pub async fn put_computed_trait(
+    State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+    Json(body): Json<ComputedTraitBody>,
+) -> Result<(StatusCode, Json<ComputedTraitView>), ApiError> {
+    let label = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&name).to_owned();
+    let document = serde_json::json!({"trait": name, "name": label, "history": body.history});
+    let parsed = ComputedTrait::parse(&document).map_err(|diags| {
+        let said: Vec<String> = diags.iter().map(|d| format!("{} {}", d.path, d.message)).collect();
+        let details = crate::segments::SegmentProblems { diagnostics: crate::wire::diagnostics(diags) };
+        ApiError::new(Code::ComputedTraitInvalid, format!("the computed trait is not valid: {}", said.join("; ")))
+            .with_details(serde_json::to_value(details).unwrap_or_default())
+    })?;
+    let now = app.engine.clock().now();
+    let (created, stored) = app
+        .write(move |tx| {
+            let before = tx.computed_traits()?.into_iter().find(|c| c.id == parsed.name);
+            let stored = StoredComputedTrait {
+                id: parsed.name.clone(),
+                name: parsed.label.clone(),
+                document: document.clone(),
+                created_at: before.as_ref().map_or(now, |b| b.created_at),
+                updated_at: now,
+            };
+            let created = tx.put_computed_trait(&stored)? && before.is_none();
+            let shown = |d: &Value| serde_json::json!({"name": d["name"], "history": d["history"]});
+            crate::audit::record(
+                tx,
+                &actor,
+                now,
+                "computed_trait.put",
+                &format!("computed_trait:{}", parsed.name),
+                before.as_ref().map(|b| shown(&b.document)).as_ref(),
+                Some(&shown(&document)),
+            )?;
+            Ok((created, stored))
+        })
+        .await?;
+    app.engine.reload_journeys().await.map_err(|e| ApiError::new(Code::Unavailable, e.to_string()))?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view(&stored))))
+}
+
+/// Deletes a computed trait: Wayfarer stops keeping it (the values written stay on the
+/// profiles as ordinary traits).
+#[utoipa::path(delete, path = "/computed-traits/{trait}", tag = "segments", params(("trait" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_computed_trait(
+    State(app): State<Arc<App>>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let now = app.engine.clock().now();
+    app.write(move |tx| {
+        let Some(before) = tx.computed_traits()?.into_iter().find(|c| c.id == name) else {
+            return Err(ApiError::not_found(format!("computed trait {name:?}")));
+        };
+        tx.delete_computed_trait(&name)?;
+        let shown = serde_json::json!({"name": before.name, "history": before.document["history"]});
+        crate::audit::record(tx, &actor, now, "computed_trait.delete", &format!("computed_trait:{name}"), Some(&shown), None)
+    })
+    .await?;
+    app.engine.reload_journeys().await.map_err(|e| ApiError::new(Code::Unavailable, e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
