@@ -86,7 +86,7 @@ test("the navigation moves between sections without a page load, and marks where
   expect(screen.getByRole("link", { name: "Journeys" }).getAttribute("aria-current")).toBeNull();
   // The tasks inbox is a section of its own.
   const nav = screen.getByRole("navigation", { name: "Main" });
-  expect([...nav.querySelectorAll("a")].map((a) => a.textContent)).toEqual(["Journeys", "People", "Tasks", "Content", "Delivery", "Settings"]);
+  expect([...nav.querySelectorAll("a")].map((a) => a.textContent)).toEqual(["Journeys", "People", "Segments", "Tasks", "Content", "Delivery", "Settings"]);
   fireEvent.click(screen.getByRole("link", { name: "Tasks" }));
   expect(window.location.pathname).toBe("/tasks");
   expect(await screen.findByRole("heading", { name: "Tasks", level: 1 })).toBeTruthy();

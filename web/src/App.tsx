@@ -15,6 +15,8 @@ const PersonPage = lazy(() => import("./pages/PersonPage").then((m) => ({ defaul
 const RunPage = lazy(() => import("./pages/RunPage").then((m) => ({ default: m.RunPage })));
 const ContentPage = lazy(() => import("./pages/ContentPage").then((m) => ({ default: m.ContentPage })));
 const TemplatePage = lazy(() => import("./pages/TemplatePage").then((m) => ({ default: m.TemplatePage })));
+const SegmentsPage = lazy(() => import("./pages/SegmentsPage").then((m) => ({ default: m.SegmentsPage })));
+const SegmentPage = lazy(() => import("./pages/SegmentPage").then((m) => ({ default: m.SegmentPage })));
 const TasksPage = lazy(() => import("./pages/TasksPage").then((m) => ({ default: m.TasksPage })));
 const DeliveryPage = lazy(() => import("./pages/DeliveryPage").then((m) => ({ default: m.DeliveryPage })));
 const SettingsPage = lazy(() => import("./pages/SettingsPage").then((m) => ({ default: m.SettingsPage })));
@@ -28,6 +30,9 @@ function Page({ path }: { path: string }) {
   if (person) return <PersonPage key={person.id} id={person.id} />;
   const run = match("/people/:id/runs/:run", path);
   if (run) return <RunPage key={`${run.id}/${run.run}`} id={run.id} runId={run.run} />;
+  if (path === "/segments") return <SegmentsPage />;
+  const segment = match("/segments/:id", path);
+  if (segment) return <SegmentPage key={segment.id} id={segment.id} />;
   if (path === "/tasks") return <TasksPage />;
   if (path === "/content") return <ContentPage />;
   const template = match("/content/:id", path);

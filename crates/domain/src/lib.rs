@@ -12,6 +12,7 @@ pub mod event;
 pub mod identity;
 pub mod ids;
 pub mod journey;
+pub mod lifecycle;
 pub mod profile;
 pub mod segment;
 pub mod time;

@@ -55,6 +55,12 @@ pub fn valid_id(id: &str) -> bool {
 impl Segment {
     /// Parses a segment document, reporting every problem at once.
     pub fn parse(doc: &Value) -> Result<Segment, Vec<Diagnostic>> {
+        Segment::parse_as(doc, true)
+    }
+
+    /// `own`: the condition may not test the segment itself (false for a lifecycle stage,
+    /// whose id is no segment's).
+    pub(crate) fn parse_as(doc: &Value, own: bool) -> Result<Segment, Vec<Diagnostic>> {
         let mut diags = Diagnostics::default();
         let Some(obj) = doc.as_object() else {
             diags.error("", "invalid_segment", "a segment is an object with \"id\", \"name\" and \"condition\"");
@@ -83,7 +89,7 @@ impl Segment {
             for (path, why) in out {
                 diags.error(&path, "not_in_segment", &why);
             }
-            if let Some(id) = &id
+            if let Some(id) = id.as_ref().filter(|_| own)
                 && c.segments().contains(id)
             {
                 diags.error("/condition", "segment_cycle", &format!("segment {:?} cannot test its own membership", id.0));

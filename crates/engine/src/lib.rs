@@ -25,7 +25,7 @@ use domain::ids::{Identity, JourneyId, SourceId};
 use store::Store;
 use tokio::sync::oneshot;
 
-pub use crate::core::BACKFILL as SEGMENT_FILL;
+pub use crate::core::{BACKFILL as SEGMENT_FILL, LIFECYCLE};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{EMAIL_BOUNCED, EMAIL_UNSUBSCRIBED, LOCALE, PUSH_UNSUBSCRIBED, RetryPolicy, SMS_UNSUBSCRIBED, SMS_UNSUBSCRIBED_EVENT};
 pub use outcome::OUTCOME_EVENTS;

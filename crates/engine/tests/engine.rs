@@ -2551,3 +2551,53 @@ async fn computed_traits_are_traits_kept_from_history() {
         t=+10d email ann@x.test: captured "You are a regular"
     "#]]);
 }
+
+/// Lifecycle stages: each person is at the last stage whose condition holds; a move is the
+/// `lifecycle_stage` trait, a `Stage Changed` event journeys start on, and a recorded move
+/// (flows over a period); a time edge moves them back when an order leaves the window.
+#[tokio::test]
+async fn lifecycle_stages_move_people_on_events_and_time_edges() {
+    let mut h = Harness::new();
+    {
+        let mut tx = h.store.write().expect("tx");
+        let doc = json!({"stages": [
+            {"id": "lead", "name": "Lead", "condition": {"trait": "email", "op": "exists"}},
+            {"id": "customer", "name": "Customer", "condition": {"history": {"event": "Order Completed", "within": "30d"}, "op": "gte", "value": 1}}]});
+        tx.set_setting(engine::LIFECYCLE, &doc.to_string()).expect("set");
+        tx.commit().expect("commit");
+    }
+    h.engine.reload_journeys().await.expect("reload");
+    h.template("welcome", "Welcome, customer");
+    h.publish(json!({"id": "welcome", "entry": {"event": "Stage Changed", "filter": {"property": "to", "op": "eq", "value": "customer"}},
+        "steps": [{"id": "w", "type": "send", "template": "welcome"}]}))
+        .await;
+    h.send(Kind::Identify, json!({"userId": "ann", "traits": {"email": "ann@x.test"}})).await;
+    h.send(Kind::Identify, json!({"userId": "bob"})).await;
+    h.send(Kind::Track, json!({"userId": "ann", "event": "Order Completed"})).await;
+    h.send(Kind::Track, json!({"userId": "bob", "event": "Order Completed"})).await;
+    let stage = |h: &Harness, who: &str| {
+        let mut tx = h.store.read().expect("tx");
+        let p = tx.profile_by_identity(&Identity::UserId(who.into())).expect("lookup").expect("known");
+        tx.profile(p).expect("profile").expect("kept").traits.get("lifecycle_stage").cloned()
+    };
+    assert_eq!(
+        (stage(&h, "ann"), stage(&h, "bob")),
+        (Some(json!("customer")), Some(json!("customer"))),
+        "a later stage without the earlier"
+    );
+    h.advance("31d").await;
+    assert_eq!((stage(&h, "ann"), stage(&h, "bob")), (Some(json!("lead")), None), "the order left the window");
+    h.check_messages(expect![[r#"
+        t=+0s email ann@x.test: captured "Welcome, customer"
+    "#]]);
+    let mut tx = h.store.read().expect("tx");
+    let flows: Vec<String> = tx
+        .stage_flows(Timestamp(START), Timestamp(START).plus(Duration::days(40)), None)
+        .expect("flows")
+        .into_iter()
+        .map(|f| format!("{} -> {}: {}", f.from.unwrap_or_else(|| "none".into()), f.to.unwrap_or_else(|| "none".into()), f.people))
+        .collect();
+    expect!["none -> customer: 1, none -> lead: 1, customer -> none: 1, customer -> lead: 1, lead -> customer: 1"]
+        .assert_eq(&flows.join(", "));
+    assert!(tx.stage_sizes().expect("sizes").contains(&("lead".to_owned(), 1)));
+}

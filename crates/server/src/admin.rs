@@ -344,7 +344,10 @@ fn unknown_variables(node: &str, path: String, what: &str, sources: &[&str]) -> 
 
 /// The events Wayfarer records on people itself besides messages' outcomes
 /// (`engine::OUTCOME_EVENTS`): what comes back from messages, and tasks done.
-const BUILT_IN_EVENTS: [&str; 18] = [
+const BUILT_IN_EVENTS: [&str; 21] = [
+    domain::segment::ENTERED,
+    domain::segment::EXITED,
+    domain::lifecycle::STAGE_CHANGED,
     "Email Delivered",
     "Email Opened",
     "Email Clicked",
@@ -1270,6 +1273,11 @@ fn profile_view(tx: &mut dyn Tx, id: ProfileId) -> Result<wire::ProfileView, Api
         warnings,
         segments,
         computed_traits: tx.computed_traits()?.into_iter().map(|c| c.id).collect(),
+        stage_history: tx
+            .stage_history(canonical)?
+            .into_iter()
+            .map(|m| wire::StageMoveView { at: ts(m.at), from: m.from, to: m.to })
+            .collect(),
     })
 }
 

@@ -20,6 +20,7 @@ use crate::{Config, Server, wire};
 mod email;
 pub mod fcm;
 mod push;
+mod segments;
 mod sms;
 pub mod twilio;
 
@@ -79,6 +80,9 @@ pub struct Report {
     pub latency_ms: Latency,
     pub timers: Timers,
     pub scale: Scale,
+    /// Segment entry under load beside its ceiling, and time edges.
+    pub segment_entry: segments::Entry,
+    pub segment_edges: segments::Edges,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -387,6 +391,8 @@ pub struct Scale {
     pub data_mib: f64,
     /// From start to serving (`/readyz` answers) on that data, seconds.
     pub restart_secs: f64,
+    /// A new segment over all of them, filled while ingest goes on.
+    pub fill: segments::Fill,
 }
 
 fn rss_mib() -> f64 {
@@ -442,6 +448,8 @@ async fn scale(o: &Options, hook: &str, people: usize) -> anyhow::Result<Scale> 
     }
     let ingest_secs = started.elapsed().as_secs_f64();
     let rss = rss_mib();
+    progress("scale: filling a new segment over everyone");
+    let fill = segments::fill(&r, people).await?;
     // What was loaded, as the store has it: a run per person, each waiting on its timer.
     let store = r.store.clone();
     let runs = tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
@@ -462,7 +470,7 @@ async fn scale(o: &Options, hook: &str, people: usize) -> anyhow::Result<Scale> 
     };
     let _ = stop.send(());
     task.await??;
-    Ok(Scale { people, runs, ingest_secs, rss_mib: rss, data_mib: data, restart_secs: ready })
+    Ok(Scale { people, runs, ingest_secs, rss_mib: rss, data_mib: data, restart_secs: ready, fill })
 }
 
 static IDS: AtomicU64 = AtomicU64::new(0);
@@ -772,6 +780,18 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
     }
     let latency_ms = Latency::of(latencies);
     let timers = timers(&r, timer_runs).await?;
+    let rate = if o.quick { 1000 } else { o.background_rate };
+    let mut entries = Vec::new();
+    for run in 1..=o.runs.max(1) {
+        progress(&format!("run {run}/{}: segment entry latency under background load", o.runs));
+        entries.push(segments::entry(&r, rate, for_ * 2, run).await?);
+    }
+    let segment_entry = segments::Entry {
+        with_segments: Latency::of(entries.iter().map(|e| e.with_segments.clone()).collect()),
+        ceiling: Latency::of(entries.iter().map(|e| e.ceiling.clone()).collect()),
+        segments: entries.first().map_or(0, |e| e.segments),
+    };
+    let segment_edges = segments::edges(&r, if o.quick { 200 } else { 2000 }).await?;
     r.stop().await?;
     let scale = scale(o, &hook, o.scale.unwrap_or(if o.quick { 2_000 } else { 1_000_000 })).await?;
     let email = match email::find_python(o.python.as_deref()) {
@@ -800,6 +820,8 @@ pub async fn run(o: &Options) -> anyhow::Result<Report> {
         latency_ms,
         timers,
         scale,
+        segment_entry,
+        segment_edges,
     })
 }
 
@@ -863,6 +885,21 @@ pub fn table(r: &Report) -> String {
     out.push_str(&format!(
         "scale: {} people and {} runs waiting 30 days (a pending timer each), loaded in {:.1} s: RSS {:.0} MiB, data {:.0} MiB; restart to serving {:.2} s\n",
         sc.people, sc.runs, sc.ingest_secs, sc.rss_mib, sc.data_mib, sc.restart_secs
+    ));
+    let (e, c) = (&r.segment_entry.with_segments, &r.segment_entry.ceiling);
+    out.push_str(&format!(
+        "segment entry: qualifying event -> acknowledged, in the segment, at {} events/s background, {} segments: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; ceiling (the same event, no segment): p50 {:.1} ms, p99 {:.1} ms\n",
+        e.background_rate, r.segment_entry.segments, e.p50, e.p99, e.max, c.p50, c.p99
+    ));
+    let ed = &r.segment_edges;
+    out.push_str(&format!(
+        "segment time edges: {} people leaving a 1-minute window: taken up after their exact time by p50 {:.1} s, p99 {:.1} s, max {:.1} s ({} missed)\n",
+        ed.people, ed.late_p50_s, ed.late_p99_s, ed.late_max_s, ed.missed
+    ));
+    let fl = &sc.fill;
+    out.push_str(&format!(
+        "segment fill: a new segment over {} people ({} members) in {:.1} s; single-event ingest p99 {:.1} ms during it, {:.1} ms before (p50 {:.1} / {:.1} ms)\n",
+        fl.people, fl.members, fl.secs, fl.ingest_during.p99, fl.ingest_before.p99, fl.ingest_during.p50, fl.ingest_before.p50
     ));
     out.push_str(&format!(
         "timers: {} due at once: all fired and visible {:.0} ms after the due time ({:.0} firings/s); taken up late by p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms\n",

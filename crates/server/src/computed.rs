@@ -26,7 +26,7 @@ pub struct ComputedTraitBody {
     pub name: Option<String>,
     /// A history query of the journey language (`event`, `within`, `where`, `aggregate`:
     /// count, exists, sum, min, max, first, last or distinct, `property`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub history: Value,
 }
 
@@ -36,7 +36,7 @@ pub struct ComputedTraitView {
     #[serde(rename = "trait")]
     pub name: String,
     pub label: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub history: Value,
     pub created_at: String,
     pub updated_at: String,

@@ -18,6 +18,7 @@ pub mod error;
 pub mod feedback;
 pub mod in_app;
 pub mod ingest;
+pub mod lifecycle;
 pub mod openapi;
 pub mod segments;
 pub mod sms;

@@ -33,7 +33,7 @@ pub struct SegmentBody {
     pub name: Option<String>,
     /// A condition of the journey language about the person: traits, `history`, `reachable`
     /// and `{"segment": id}` (docs/JOURNEYS.md, "Segments").
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub condition: Value,
 }
 
@@ -41,7 +41,7 @@ pub struct SegmentBody {
 pub struct SegmentView {
     pub id: String,
     pub name: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub condition: Value,
     /// How many people are members now.
     pub size: i64,

@@ -1117,6 +1117,16 @@ pub struct ProfileView {
     pub segments: Vec<SegmentRef>,
     /// Which of the traits Wayfarer computes from the person's history.
     pub computed_traits: Vec<String>,
+    /// The person's moves between lifecycle stages, oldest first.
+    pub stage_history: Vec<StageMoveView>,
+}
+
+/// A move between lifecycle stages (`null`: no stage).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct StageMoveView {
+    pub at: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 /// A segment, named.

@@ -1338,6 +1338,73 @@ mod http {
         assert_eq!(api.admin("DELETE", "/api/computed-traits/spent_90d", Value::Null).await.0, StatusCode::NOT_FOUND);
     }
 
+    /// Lifecycle stages through the API: checked (conditions as a segment's, segments that
+    /// exist), filled, counted per stage, the moves between stages (for everyone or a segment's
+    /// members), and each person's history of moves on their profile.
+    #[tokio::test]
+    async fn lifecycle_stages_are_defined_counted_and_mapped() {
+        let api = Api::new().await;
+        api.ingest("identify", json!({"userId": "ann", "traits": {"email": "ann@x.test"}}).to_string()).await;
+        api.ingest("identify", json!({"userId": "bob", "traits": {"email": "bob@x.test"}}).to_string()).await;
+        let lead = json!({"id": "lead", "name": "Lead", "condition": {"trait": "email", "op": "exists"}});
+        let customer = json!({"id": "customer", "name": "Customer", "condition": {"history": {"event": "Order Completed", "within": "30d"}, "op": "gte", "value": 1}});
+        let (status, out) =
+            api.admin("PUT", "/api/lifecycle", json!({"stages": [lead, {"id": "x", "condition": {"segment": "ghost"}}]})).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("lifecycle_invalid")), "{out}");
+        assert_eq!(out["details"]["diagnostics"][0]["code"], json!("unknown_segment"));
+        let (status, out) = api
+            .admin(
+                "PUT",
+                "/api/lifecycle",
+                json!({"stages": [lead, {"id": "x", "condition": {"clock": "time_of_day", "op": "gte", "value": "09:00"}}]}),
+            )
+            .await;
+        assert_eq!(
+            (status, &out["details"]["diagnostics"][0]["path"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!("/stages/1/condition/clock"))
+        );
+        let (status, _) = api.admin("PUT", "/api/lifecycle", json!({"stages": [lead, customer]})).await;
+        assert_eq!(status, StatusCode::OK);
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        api.ingest("track", json!({"userId": "ann", "event": "Order Completed"}).to_string()).await;
+        let (_, out) = api.admin("GET", "/api/lifecycle", Value::Null).await;
+        let people: Vec<(String, i64)> = out["stages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| (s["name"].as_str().unwrap_or("").to_owned(), s["people"].as_i64().unwrap_or(-1)))
+            .collect();
+        assert_eq!(people, [("Lead".to_owned(), 1), ("Customer".to_owned(), 1)]);
+        let (_, out) = api.admin("GET", "/api/lifecycle/flows", Value::Null).await;
+        assert_eq!(
+            out["flows"],
+            json!([{"from": null, "to": "lead", "people": 2}, {"from": "lead", "to": "customer", "people": 1}]),
+            "{out}"
+        );
+        api.admin(
+            "PUT",
+            "/api/segments/buyers",
+            json!({"condition": {"history": {"event": "Order Completed", "within": "90d"}, "op": "gte", "value": 1}}),
+        )
+        .await;
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, out) = api.admin("GET", "/api/lifecycle/flows?segment=buyers", Value::Null).await;
+        assert_eq!(
+            out["flows"],
+            json!([{"from": null, "to": "lead", "people": 1}, {"from": "lead", "to": "customer", "people": 1}]),
+            "ann's only"
+        );
+        let (status, _) = api.admin("GET", "/api/lifecycle/flows?from=yesterday", Value::Null).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (_, ann) = api.admin("GET", "/api/profiles/lookup?user_id=ann", Value::Null).await;
+        let moves: Vec<String> =
+            ann["stage_history"].as_array().into_iter().flatten().map(|m| format!("{} -> {}", m["from"], m["to"])).collect();
+        assert_eq!(
+            (moves, &ann["traits"]["lifecycle_stage"]),
+            (vec!["null -> \"lead\"".to_owned(), "\"lead\" -> \"customer\"".to_owned()], &json!("customer"))
+        );
+    }
+
     /// Consent is checked when a message is sent, not only when it was decided: a marketing
     /// email waiting for a retry when the person unsubscribes is not sent.
     #[tokio::test]
@@ -1491,7 +1558,7 @@ mod http {
 
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
-    const ROUTES: [&str; 62] = [
+    const ROUTES: [&str; 65] = [
         "GET /api/audit",
         "GET /api/me/tokens",
         "POST /api/me/tokens",
@@ -1554,6 +1621,9 @@ mod http {
         "GET /api/computed-traits",
         "PUT /api/computed-traits/{trait}",
         "DELETE /api/computed-traits/{trait}",
+        "GET /api/lifecycle",
+        "PUT /api/lifecycle",
+        "GET /api/lifecycle/flows",
     ];
 
     /// The document is served without a token (it holds no data), is OpenAPI 3.1, and equals

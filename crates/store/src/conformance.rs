@@ -1010,6 +1010,33 @@ pub fn segments_keep_their_members_hourly_counts_and_checks(store: &dyn Store) {
     assert_eq!(tx.computed_traits().expect("list").iter().map(|c| (c.created_at, c.updated_at)).collect::<Vec<_>>(), [(t(1), t(2))]);
     assert!(tx.delete_computed_trait("orders_90d").expect("delete"));
     assert!(tx.computed_traits().expect("list").is_empty());
+    // Lifecycle stages: moves, flows over a period (of a segment's members), sizes now.
+    let mv = |p: ProfileId, at: i64, from: Option<&str>, to: Option<&str>| crate::StageMove {
+        profile: p,
+        at: t(at),
+        from: from.map(str::to_owned),
+        to: to.map(str::to_owned),
+    };
+    let c = tx.create_profile(t(0)).expect("profile");
+    tx.record_stage_moves(&[mv(b, 100, None, Some("lead")), mv(b, 200, Some("lead"), Some("customer")), mv(c, 150, None, Some("lead"))])
+        .expect("moves");
+    tx.change_memberships(&[change("pro", c, true, 160)]).expect("c in pro");
+    let flows = |tx: &mut Box<dyn crate::Tx>, from: i64, to: i64, s: Option<&str>| -> Vec<String> {
+        let seg = s.map(|s| SegmentId(s.into()));
+        tx.stage_flows(t(from), t(to), seg.as_ref())
+            .expect("flows")
+            .into_iter()
+            .map(|f| format!("{}->{} {}", f.from.unwrap_or_default(), f.to.unwrap_or_default(), f.people))
+            .collect()
+    };
+    assert_eq!(flows(&mut tx, 0, 1000, None), ["->lead 2", "lead->customer 1"]);
+    assert_eq!(flows(&mut tx, 150, 200, None), ["->lead 1"], "the period's only");
+    assert_eq!(flows(&mut tx, 0, 1000, Some("pro")), ["->lead 1"], "a segment's members only");
+    assert_eq!(tx.stage_sizes().expect("sizes"), [("customer".to_owned(), 1), ("lead".to_owned(), 1)]);
+    assert_eq!(tx.stage_history(b).expect("history").len(), 2);
+    // A merge takes the absorbed person out of their stage.
+    tx.merge_profiles(b, c, t(7_000)).expect("merge");
+    assert_eq!(tx.stage_sizes().expect("sizes"), [("customer".to_owned(), 1)]);
     assert!(tx.delete_segment(&SegmentId("pro".into())).expect("delete"));
     assert!(!tx.delete_segment(&SegmentId("pro".into())).expect("again"));
     assert!(tx.segment_hours(&SegmentId("pro".into()), t(0), t(2 * hour)).expect("hours").is_empty(), "its counts went with it");

@@ -486,6 +486,23 @@ pub struct StoredComputedTrait {
     pub updated_at: Timestamp,
 }
 
+/// A person moving between lifecycle stages (`None`: no stage).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageMove {
+    pub profile: ProfileId,
+    pub at: Timestamp,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// How many people moved from one stage to another in a period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageFlow {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub people: i64,
+}
+
 /// A person entering (or leaving) a segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SegmentChange {
@@ -1056,6 +1073,16 @@ pub trait Tx {
 
     /// Keeps an asset; the one already kept when its bytes were (the same hash).
     fn put_asset(&mut self, hash: &str, content_type: &str, name: &str, bytes: &[u8], at: Timestamp) -> Result<Asset>;
+
+    /// Records people's moves between lifecycle stages.
+    fn record_stage_moves(&mut self, moves: &[StageMove]) -> Result<()>;
+    /// The moves from `from` (inclusive) to `to`, counted by (from, to) stage; of the members
+    /// of `segment` only, when given.
+    fn stage_flows(&mut self, from: Timestamp, to: Timestamp, segment: Option<&SegmentId>) -> Result<Vec<StageFlow>>;
+    /// How many people are at each stage now (stages with nobody left out).
+    fn stage_sizes(&mut self) -> Result<Vec<(String, i64)>>;
+    /// A person's moves, oldest first.
+    fn stage_history(&mut self, profile: ProfileId) -> Result<Vec<StageMove>>;
 
     /// Creates or replaces a computed trait; true when it is new.
     fn put_computed_trait(&mut self, c: &StoredComputedTrait) -> Result<bool>;

@@ -383,6 +383,15 @@ CREATE TABLE computed_traits (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
+CREATE TABLE stage_moves (
+    id {id},
+    profile_id BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    from_stage TEXT,
+    to_stage TEXT
+);
+CREATE INDEX stage_moves_at ON stage_moves (at);
+CREATE INDEX stage_moves_profile ON stage_moves (profile_id, id);
 "#,
     ),
 ];

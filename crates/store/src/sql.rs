@@ -18,8 +18,8 @@ use crate::migrations::{MIGRATIONS, PLACEHOLDERS};
 use crate::{
     ApiToken, ApiTokenId, Asset, Attempt, AuditEntry, AuditId, Category, DeadInput, DeadLetter, Error, InAppAction, InAppMessage,
     JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas,
-    OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge, Result, Role, RunRecord, SegmentChange, SegmentHour, Session, Source,
-    StoredComputedTrait, StoredEvent, StoredSegment, Task, TaskFilter, TaskStatus, Template, TraceRecord, Tx, User, UserId,
+    OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge, Result, Role, RunRecord, SegmentChange, SegmentHour, Session, Source, StageFlow,
+    StageMove, StoredComputedTrait, StoredEvent, StoredSegment, Task, TaskFilter, TaskStatus, Template, TraceRecord, Tx, User, UserId,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -650,6 +650,10 @@ impl<C: Conn> Tx for SqlTx<C> {
             .map(|segment| SegmentChange { segment, profile: loser, entered: false, at: now })
             .collect();
         self.change_memberships(&left)?;
+        // ... and its stage.
+        if let Some(stage) = self.stage_history(loser)?.pop().and_then(|m| m.to) {
+            self.record_stage_moves(&[StageMove { profile: loser, at: now, from: Some(stage), to: None }])?;
+        }
         self.conn.execute("DELETE FROM segment_checks WHERE profile_id = ?", params![loser.0])?;
         self.conn.execute("UPDATE profiles SET merged_into = ?, updated_at = ? WHERE id = ?", params![winner.0, now.0, loser.0])?;
         Ok(())
@@ -1037,6 +1041,60 @@ impl<C: Conn> Tx for SqlTx<C> {
             params![before.unwrap_or(i64::MAX), limit(n)],
         )?;
         all(rows, asset_row)
+    }
+
+    fn record_stage_moves(&mut self, moves: &[StageMove]) -> Result<()> {
+        for m in moves {
+            self.conn.execute(
+                "INSERT INTO stage_moves (profile_id, at, from_stage, to_stage) VALUES (?, ?, ?, ?)",
+                params![m.profile.0, m.at.0, m.from.as_deref(), m.to.as_deref()],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn stage_flows(&mut self, from: Timestamp, to: Timestamp, segment: Option<&SegmentId>) -> Result<Vec<StageFlow>> {
+        let rows = match segment {
+            Some(s) => self.conn.query(
+                "SELECT m.from_stage, m.to_stage, COUNT(*) FROM stage_moves m \
+                 JOIN segment_members s ON s.profile_id = m.profile_id AND s.segment_id = ? \
+                 WHERE m.at >= ? AND m.at < ? GROUP BY m.from_stage, m.to_stage \
+                 ORDER BY 3 DESC, COALESCE(m.from_stage, ''), COALESCE(m.to_stage, '')",
+                params![s.as_str(), from.0, to.0],
+            )?,
+            None => self.conn.query(
+                "SELECT from_stage, to_stage, COUNT(*) FROM stage_moves WHERE at >= ? AND at < ? \
+                 GROUP BY from_stage, to_stage ORDER BY 3 DESC, COALESCE(from_stage, ''), COALESCE(to_stage, '')",
+                params![from.0, to.0],
+            )?,
+        };
+        all(rows, |r| Ok(StageFlow { from: r.opt_text(0)?.map(str::to_owned), to: r.opt_text(1)?.map(str::to_owned), people: r.int(2)? }))
+    }
+
+    fn stage_sizes(&mut self) -> Result<Vec<(String, i64)>> {
+        // Into a stage less out of it, over every move.
+        let rows = self.conn.query(
+            "SELECT stage, CAST(SUM(n) AS BIGINT) FROM ( \
+               SELECT to_stage AS stage, 1 AS n FROM stage_moves WHERE to_stage IS NOT NULL \
+               UNION ALL SELECT from_stage AS stage, -1 AS n FROM stage_moves WHERE from_stage IS NOT NULL) t \
+             GROUP BY stage HAVING SUM(n) > 0 ORDER BY stage",
+            &[],
+        )?;
+        all(rows, |r| Ok((r.text(0)?.to_owned(), r.int(1)?)))
+    }
+
+    fn stage_history(&mut self, profile: ProfileId) -> Result<Vec<StageMove>> {
+        let rows = self
+            .conn
+            .query("SELECT profile_id, at, from_stage, to_stage FROM stage_moves WHERE profile_id = ? ORDER BY id", params![profile.0])?;
+        all(rows, |r| {
+            Ok(StageMove {
+                profile: ProfileId(r.int(0)?),
+                at: Timestamp(r.int(1)?),
+                from: r.opt_text(2)?.map(str::to_owned),
+                to: r.opt_text(3)?.map(str::to_owned),
+            })
+        })
     }
 
     fn put_computed_trait(&mut self, c: &StoredComputedTrait) -> Result<bool> {

@@ -61,7 +61,7 @@ const BEFORE_NODE_COUNTS: &str = "DROP TABLE node_counts; DROP TABLE node_waitin
      DROP TABLE property_paths; ALTER TABLE templates DROP COLUMN category; ALTER TABLE outbox DROP COLUMN capped; \
      DROP INDEX outbox_address; ALTER TABLE outbox DROP COLUMN address; ALTER TABLE templates DROP COLUMN sms; ALTER TABLE templates DROP COLUMN push; \
      DROP TABLE in_app_messages; DROP TABLE tasks; DROP TABLE assets; ALTER TABLE templates DROP COLUMN in_app; ALTER TABLE templates DROP COLUMN locales; \
-     DROP TABLE segments; DROP TABLE segment_members; DROP TABLE segment_checks; DROP TABLE segment_counts; DROP TABLE computed_traits; \
+     DROP TABLE segments; DROP TABLE segment_members; DROP TABLE segment_checks; DROP TABLE segment_counts; DROP TABLE computed_traits; DROP TABLE stage_moves; \
      DELETE FROM schema_migrations WHERE version >= 7;";
 
 mod sqlite {

@@ -186,6 +186,24 @@ export function apiDelete<P extends PathWith<"delete">>(path: P, options: Option
 }
 
 /**
+ * What `path` answers that is not JSON (a CSV export), as a file: with the token or the
+ * session's cookie as every request; the ApiError the server says when it fails.
+ */
+export async function apiFile(path: string, options: { signal?: AbortSignal; accept?: string } = {}): Promise<Blob> {
+  const headers = headersFor("get", undefined);
+  headers.accept = options.accept ?? "*/*";
+  let response: Response;
+  try {
+    response = await fetch(path, { headers, signal: options.signal });
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    throw unreachable(e instanceof Error ? e.message : String(e));
+  }
+  if (!response.ok) read("get", path, response.status, response.statusText, await response.text());
+  return response.blob();
+}
+
+/**
  * Posts `file` itself as the body, with its own content type (an image to `/api/assets`, whose
  * body is the image's bytes, not JSON), and the token or the session's CSRF token as every
  * request carries them; answers what the server created (201), or the ApiError it says. A file

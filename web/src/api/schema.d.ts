@@ -84,6 +84,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/computed-traits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every computed trait, by the trait it writes. */
+        get: operations["list_computed_traits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/computed-traits/{trait}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Creates or replaces a computed trait; everyone's value is then computed again from their
+         *     history, a chunk of people at a time (as a segment's fill).
+         */
+        put: operations["put_computed_trait"];
+        post?: never;
+        /**
+         * Deletes a computed trait: Wayfarer stops keeping it (the values written stay on the
+         *     profiles as ordinary traits).
+         */
+        delete: operations["delete_computed_trait"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dead-letters": {
         parameters: {
             query?: never;
@@ -377,6 +418,48 @@ export interface paths {
         };
         /** A journey's published versions, newest first, each with its document. */
         get: operations["journey_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lifecycle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stages, with how many people are at each now. */
+        get: operations["get_lifecycle"];
+        /**
+         * Replaces the stages. Each is checked as a segment's condition; the segments they test must
+         *     exist. Everyone is then evaluated again, a chunk at a time; each move is a `Stage Changed`
+         *     event and the person's `lifecycle_stage` trait.
+         */
+        put: operations["put_lifecycle"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lifecycle/flows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The journey map: how many people moved between each two stages in the period (default
+         *     the last 30 days), for everyone or a segment's members.
+         */
+        get: operations["lifecycle_flows"];
         put?: never;
         post?: never;
         delete?: never;
@@ -858,7 +941,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        Aggregate: "count" | "exists" | "sum" | "last";
+        Aggregate: "count" | "exists" | "sum" | "min" | "max" | "first" | "last" | "distinct";
         AllCondition: {
             all: components["schemas"]["Condition"][];
         };
@@ -1109,6 +1192,32 @@ export interface components {
         CloseTask: {
             note?: string | null;
         };
+        /** @description A computed trait as written: the history query whose value the trait holds. */
+        ComputedTraitBody: {
+            /**
+             * @description A history query of the journey language (`event`, `within`, `where`, `aggregate`:
+             *     count, exists, sum, min, max, first, last or distinct, `property`).
+             */
+            history: {
+                [key: string]: unknown;
+            };
+            /** @description What people call it (the trait's name when absent). */
+            name?: string | null;
+        };
+        ComputedTraitList: {
+            /** @description By trait. */
+            computed_traits: components["schemas"]["ComputedTraitView"][];
+        };
+        ComputedTraitView: {
+            created_at: string;
+            history: {
+                [key: string]: unknown;
+            };
+            label: string;
+            /** @description The trait it writes on every profile. */
+            trait: string;
+            updated_at: string;
+        };
         /** @description A condition: a group (`all`, `any`, `not`) or one comparison. */
         Condition: components["schemas"]["AllCondition"] | components["schemas"]["AnyCondition"] | components["schemas"]["NotCondition"] | components["schemas"]["TraitCondition"] | components["schemas"]["PropertyCondition"] | components["schemas"]["RunCondition"] | components["schemas"]["HistoryCondition"] | components["schemas"]["ClockCondition"] | components["schemas"]["ReachableCondition"] | components["schemas"]["SegmentCondition"];
         /** @description On the date a trait holds (an anniversary, a renewal), offset and at a local time. */
@@ -1267,6 +1376,20 @@ export interface components {
             comparison: string;
             count: number;
         };
+        /** @description People who moved from one stage to another (`null`: no stage) in the period. */
+        Flow: {
+            from?: string | null;
+            /** Format: int64 */
+            people: number;
+            to?: string | null;
+        };
+        Flows: {
+            /** @description Most people first. */
+            flows: components["schemas"]["Flow"][];
+            from: string;
+            segment?: string | null;
+            to: string;
+        };
         Goal: {
             event: string;
             /** @description Reaching the goal ends the run. */
@@ -1287,7 +1410,7 @@ export interface components {
             /** @description `count` by default. */
             aggregate?: components["schemas"]["Aggregate"];
             event: string;
-            /** @description The property `sum` and `last` read. */
+            /** @description The property `sum`, `min`, `max`, `first`, `last` and `distinct` read. */
             property?: string;
             where?: components["schemas"]["Condition"];
             /** @description A duration back from now, or `entry`: since the run entered. */
@@ -1446,6 +1569,17 @@ export interface components {
             state: components["schemas"]["JourneyState"];
             status: components["schemas"]["JourneyStatus"];
             updated_at: string;
+        };
+        /** @description The stages as written, first stage first: a person is at the last one whose condition holds. */
+        LifecycleBody: {
+            /** @description Each `{"id", "name", "condition"}` (a condition about the person, as a segment's). */
+            stages: {
+                [key: string]: unknown;
+            }[];
+        };
+        LifecycleView: {
+            fill?: components["schemas"]["Fill"] | null;
+            stages: components["schemas"]["StageView"][];
         };
         /** @description A member: who, and since when. */
         Member: {
@@ -1654,6 +1788,8 @@ export interface components {
         };
         /** @description A person: traits, identities, their latest events, runs and messages. */
         ProfileView: {
+            /** @description Which of the traits Wayfarer computes from the person's history. */
+            computed_traits: string[];
             /** @description The latest 200, newest first. */
             events: components["schemas"]["EventView"][];
             /** Format: int64 */
@@ -1670,6 +1806,8 @@ export interface components {
             refused_merges: components["schemas"]["RefusedMergeView"][];
             /** @description The segments the person is a member of, by id. */
             segments: components["schemas"]["SegmentRef"][];
+            /** @description The person's moves between lifecycle stages, oldest first. */
+            stage_history: components["schemas"]["StageMoveView"][];
             traits: {
                 [key: string]: unknown;
             };
@@ -1890,7 +2028,9 @@ export interface components {
              * @description A condition of the journey language about the person: traits, `history`, `reachable`
              *     and `{"segment": id}` (docs/JOURNEYS.md, "Segments").
              */
-            condition: Record<string, never>;
+            condition: {
+                [key: string]: unknown;
+            };
             /** @description What people call it (the id when absent). */
             name?: string | null;
         };
@@ -1925,7 +2065,9 @@ export interface components {
             name: string;
         };
         SegmentView: {
-            condition: Record<string, never>;
+            condition: {
+                [key: string]: unknown;
+            };
             created_at: string;
             fill?: components["schemas"]["Fill"] | null;
             id: string;
@@ -2023,6 +2165,24 @@ export interface components {
         };
         /** @enum {string} */
         SplitType: "split";
+        /** @description A move between lifecycle stages (`null`: no stage). */
+        StageMoveView: {
+            at: string;
+            from?: string | null;
+            to?: string | null;
+        };
+        StageView: {
+            condition: {
+                [key: string]: unknown;
+            };
+            id: string;
+            name: string;
+            /**
+             * Format: int64
+             * @description How many people are at this stage now.
+             */
+            people: number;
+        };
         StateChanged: {
             state: components["schemas"]["JourneyState"];
         };
@@ -2783,6 +2943,234 @@ export interface operations {
             };
             /** @description `clock_not_manual` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_computed_traits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComputedTraitList"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_computed_trait: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trait: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComputedTraitBody"];
+            };
+        };
+        responses: {
+            /** @description replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComputedTraitView"];
+                };
+            };
+            /** @description created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComputedTraitView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `computed_trait_invalid`, with each problem (`details.diagnostics`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_computed_trait: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trait: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4222,6 +4610,221 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_lifecycle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_lifecycle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LifecycleBody"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleView"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `lifecycle_invalid`, with each problem (`details.diagnostics`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lifecycle_flows: {
+        parameters: {
+            query?: {
+                /** @description The period's start (RFC 3339; default 30 days before `to`). */
+                from?: string;
+                /** @description The period's end, exclusive (RFC 3339; default now). */
+                to?: string;
+                /** @description Only the moves of this segment's members (as they are now). */
+                segment?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Flows"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -22,7 +22,7 @@ import "@xyflow/react/dist/style.css";
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, type DragEvent } from "react";
 import "./canvas.css";
 import type { NodeCounts } from "./counts";
-import { describe } from "./describe";
+import { describe, type SegmentNames } from "./describe";
 import { placeDiagnostics, type CanvasDiagnostic } from "./diagnostics";
 import type { JourneyDocument, StepType } from "./doc";
 import { quietHoursText } from "./facts";
@@ -60,6 +60,8 @@ export interface JourneyCanvasProps {
   focus?: { id: string; seq: number };
   /** Called after each drawing of a new document or new diagnostics has been committed. */
   onDrawn?: (doc: JourneyDocument, diagnostics: CanvasDiagnostic[] | undefined) => void;
+  /** Segment id → name: cards say "Enters segment No order in 30 days" (else the id). */
+  segmentNames?: SegmentNames;
 }
 
 /** From this many nodes on, only the cards in view are drawn. */
@@ -148,11 +150,18 @@ function DrawnProbe({ latest, doc, diagnostics }: { latest: { current: { nodes: 
 /** What a card shows of its diagnostics (their severity and message, not where in the document they are). */
 const shownDiagnostics = (ds: CanvasDiagnostic[] | undefined) => (ds ? ds.map((d) => `${d.severity}: ${d.message}`).join("\n") : "");
 
-/** A card's text depends on its step (or entry) alone: kept while that object is (a step moved, not changed). */
-const described = new WeakMap<object, { text: string; fullText: string }>();
-function texts(node: GraphNode, source: object): { text: string; fullText: string } {
-  let t = described.get(source);
-  if (!t) described.set(source, (t = { text: describe(node), fullText: describe(node, Infinity) }));
+const NO_SEGMENT_NAMES: SegmentNames = {};
+
+/**
+ * A card's text depends on its step (or entry) and the segments' names alone: kept while those
+ * objects are (a step moved, not changed).
+ */
+const described = new WeakMap<SegmentNames, WeakMap<object, { text: string; fullText: string }>>();
+function texts(node: GraphNode, source: object, names: SegmentNames): { text: string; fullText: string } {
+  let byNames = described.get(names);
+  if (!byNames) described.set(names, (byNames = new WeakMap()));
+  let t = byNames.get(source);
+  if (!t) byNames.set(source, (t = { text: describe(node, undefined, names), fullText: describe(node, Infinity, names) }));
   return t;
 }
 
@@ -196,7 +205,19 @@ function outputsOf(node: GraphNode, out: GraphEdge[]): CardOutput[] {
  * The canvas, drawn again only when one of its props changes: the editor around it renders on
  * every validator answer, status poll and keystroke in a form.
  */
-export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulated, diagnostics, selected, onSelect, editing, marks, focus, onDrawn }: JourneyCanvasProps) {
+export const JourneyCanvas = memo(function JourneyCanvas({
+  doc,
+  counts,
+  simulated,
+  diagnostics,
+  selected,
+  onSelect,
+  editing,
+  marks,
+  focus,
+  onDrawn,
+  segmentNames = NO_SEGMENT_NAMES,
+}: JourneyCanvasProps) {
   const graph = useMemo(() => toGraph(doc), [doc]);
   const shape = useMemo(() => shapeKey(graph), [graph]);
   // Typing in a form changes the document, rarely its shape: keep the positions then.
@@ -223,13 +244,13 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
       const out = from.get(node.id) ?? [];
       const firstStep = node.kind === "entry" ? out.length > 0 : null;
       const quietHere = node.kind === "send" ? quiet : undefined;
-      const key = [source, node.endings.join("\n"), box.x, box.y, isSelected, nodeCounts, entries, simulated, shownDiagnostics(diags), mark, !!editing, firstStep, quietHere];
+      const key = [source, node.endings.join("\n"), box.x, box.y, isSelected, nodeCounts, entries, simulated, shownDiagnostics(diags), mark, !!editing, firstStep, quietHere, segmentNames];
       const old = cache.current.get(node.id);
       if (old && old.key.every((k, i) => k === key[i])) {
         next.set(node.id, old);
         return old.node;
       }
-      const { text, fullText } = texts(node, source);
+      const { text, fullText } = texts(node, source, segmentNames);
       const card: CardNode = {
         id: node.id,
         type: "card",
@@ -264,7 +285,7 @@ export const JourneyCanvas = memo(function JourneyCanvas({ doc, counts, simulate
     const same = previous && list.every((n, i) => previous[i].node === n);
     cache.current = next;
     return same && previousList.current ? previousList.current : (previousList.current = list);
-  }, [graph, positions, counts, placed, selected, simulated, marks, editing, quiet]);
+  }, [graph, positions, counts, placed, selected, simulated, marks, editing, quiet, segmentNames]);
 
   const edges = useMemo(
     (): RouteEdge[] =>

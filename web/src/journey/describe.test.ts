@@ -209,3 +209,34 @@ group("conditionText", () => {
     expect(durationText("soon")).toBe("soon");
   });
 });
+
+group("segments", () => {
+  const names = { lapsed: "No order in 30 days", vip: "VIP" };
+
+  test("a segment entry: entering or leaving it, by its name (its id when the name is not known)", () => {
+    expect(describe({ id: "(entry)", kind: "entry", entry: { segment: "lapsed", on: "enter" }, endings: [] }, undefined, names)).toBe("Enters segment No order in 30 days");
+    expect(describe({ id: "(entry)", kind: "entry", entry: { segment: "lapsed" }, endings: [] }, undefined, names)).toBe("Enters segment No order in 30 days");
+    expect(describe({ id: "(entry)", kind: "entry", entry: { segment: "lapsed", on: "leave" }, endings: [] }, undefined, names)).toBe("Leaves segment No order in 30 days");
+    expect(entryLine({ segment: "lapsed", on: "leave" })).toBe("Leaves segment lapsed");
+    // Not chosen yet.
+    expect(entryLine({ segment: "", on: "enter" })).toBe("Enters segment ?");
+  });
+
+  test("membership: in a segment, not in it (one clause), among others", () => {
+    expect(conditionText({ segment: "vip" }, Infinity, names)).toBe("in segment VIP");
+    expect(conditionText({ not: { segment: "vip" } }, Infinity, names)).toBe("not in segment VIP");
+    expect(conditionText({ segment: "ghost" }, Infinity, names)).toBe("in segment ghost");
+    expect(conditionText({ all: [{ trait: "plan", op: "eq", value: "pro" }, { not: { segment: "lapsed" } }] }, Infinity, names)).toBe(
+      "plan is pro and not in segment No order in 30 days",
+    );
+    const branch: Step = { id: "b", type: "branch", cases: [{ when: { segment: "vip" } }] };
+    expect(describe({ id: "b", kind: "branch", step: branch, endings: [] }, undefined, names)).toBe("If in segment VIP");
+    expect(stepLine(branch)).toBe("If in segment vip");
+    // A schedule's audience, a wait_for path's filter.
+    expect(describe({ id: "(entry)", kind: "entry", entry: { schedule: { cron: "0 9 * * mon" }, audience: { segment: "vip" } }, endings: [] }, undefined, names)).toBe(
+      "On schedule 0 9 * * mon, for in segment VIP",
+    );
+    const waitFor: Step = { id: "w", type: "wait_for", events: [{ event: "Order Completed", filter: { segment: "vip" } }] };
+    expect(describe({ id: "w", kind: "wait_for", step: waitFor, endings: [] }, Infinity, names)).toBe("Wait for Order Completed where in segment VIP");
+  });
+});

@@ -1,8 +1,20 @@
 // What a node does, in words: "Wait 3 days", "Email: consultation-invite", "SMS: reminder",
 // "Push: back-in-stock", "In-app: spring-offer", "Email: A/B short 50% · long 50%",
-// "If ≥ 3 Product Viewed in 7 days and …", "Task: Call {{ traits.name }} — for team sales, due in 1 day".
+// "If ≥ 3 Product Viewed in 7 days and …", "Task: Call {{ traits.name }} — for team sales, due in 1 day",
+// "Enters segment No order in 30 days", "If not in segment VIP".
 import type { Channel, Condition, Entry, HistoryCondition, Operator, RunUpdate, SendStep, Step, TaskStep, WaitStep } from "./doc";
 import type { GraphNode } from "./graph";
+
+/** Segment id → its name, for the words that name segments (an id not in it is said as it is). */
+export type SegmentNames = Readonly<Record<string, string>>;
+
+const NO_NAMES: SegmentNames = {};
+
+/** A segment as a sentence names it: its name, else its id; "?" while none is chosen. */
+export function segmentText(id: string, names: SegmentNames = NO_NAMES): string {
+  if (id === "") return "?";
+  return Object.hasOwn(names, id) ? names[id] : id;
+}
 
 /** How long a card's line may be before the remaining clauses become "…". */
 export const LINE_LENGTH = 64;
@@ -119,17 +131,23 @@ function joinClauses(parts: string[], join: string, max: number): string {
   return text;
 }
 
-/** A condition in words, shortened to about `max` characters by dropping whole clauses. */
-export function conditionText(c: Condition, max = Infinity): string {
+/**
+ * A condition in words, shortened to about `max` characters by dropping whole clauses; segments
+ * by their name in `names`.
+ */
+export function conditionText(c: Condition, max = Infinity, names: SegmentNames = NO_NAMES): string {
   const group = clauses(c);
   if (group) {
     const nested = (part: Condition) => {
-      const text = conditionText(part);
+      const text = conditionText(part, Infinity, names);
       return clauses(part) ? `(${text})` : text;
     };
     return joinClauses(group.parts.map(nested), group.join, max);
   }
-  if ("not" in c) return `not (${conditionText(c.not)})`;
+  // Not in a segment reads as one clause.
+  if ("not" in c && typeof c.not === "object" && c.not !== null && "segment" in c.not) return `not in segment ${segmentText(c.not.segment, names)}`;
+  if ("not" in c) return `not (${conditionText(c.not, Infinity, names)})`;
+  if ("segment" in c) return `in segment ${segmentText(c.segment, names)}`;
   if ("history" in c) return historyText(c);
   // Always true in the app: the message waits for the person's visit.
   if ("reachable" in c) return c.reachable === "in_app" ? "reachable in the app" : `reachable by ${channelText(c.reachable)}`;
@@ -141,14 +159,15 @@ export function conditionText(c: Condition, max = Infinity): string {
 }
 
 /** `prefix` followed by the condition, the whole within `max` characters where clauses allow. */
-function withCondition(prefix: string, c: Condition | undefined, max: number, joiner = " if "): string {
+function withCondition(prefix: string, c: Condition | undefined, max: number, names: SegmentNames, joiner = " if "): string {
   if (c === undefined) return prefix;
   const head = `${prefix}${joiner}`;
-  return head + conditionText(c, max - head.length);
+  return head + conditionText(c, max - head.length, names);
 }
 
-function entryText(entry: Entry, max: number): string {
-  if ("event" in entry) return withCondition(`On ${entry.event}`, entry.filter, max);
+function entryText(entry: Entry, max: number, names: SegmentNames): string {
+  if ("event" in entry) return withCondition(`On ${entry.event}`, entry.filter, max, names);
+  if ("segment" in entry) return `${entry.on === "leave" ? "Leaves" : "Enters"} segment ${segmentText(entry.segment, names)}`;
   if ("trait_change" in entry) {
     const { trait, from, to } = entry.trait_change;
     const fromText = from === undefined ? "" : ` from ${valueText(from)}`;
@@ -157,7 +176,7 @@ function entryText(entry: Entry, max: number): string {
   }
   if ("schedule" in entry) {
     const zone = entry.schedule.timezone ? ` (${entry.schedule.timezone})` : "";
-    return withCondition(`On schedule ${entry.schedule.cron}${zone}`, entry.audience, max, ", for ");
+    return withCondition(`On schedule ${entry.schedule.cron}${zone}`, entry.audience, max, names, ", for ");
   }
   if ("date" in entry) {
     const at = entry.date.at ? ` at ${entry.date.at}` : "";
@@ -218,12 +237,12 @@ function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function stepText(step: Step, max: number): string {
+function stepText(step: Step, max: number, names: SegmentNames): string {
   switch (step.type) {
     case "wait":
       return waitText(step);
     case "wait_for": {
-      const events = step.events.map((p) => (max === Infinity && p.filter ? `${p.event} where ${conditionText(p.filter)}` : p.event));
+      const events = step.events.map((p) => (max === Infinity && p.filter ? `${p.event} where ${conditionText(p.filter, Infinity, names)}` : p.event));
       const upTo = step.timeout !== undefined ? ` up to ${durationText(step.timeout)}` : "";
       return `Wait${upTo} for ${joinClauses(events, "or", max)}`;
     }
@@ -231,7 +250,7 @@ function stepText(step: Step, max: number): string {
       const [first] = step.cases;
       if (first === undefined) return "Always: else";
       const more = step.cases.length > 1 ? `; ${step.cases.length - 1} more case${step.cases.length > 2 ? "s" : ""}` : "";
-      return withCondition("If", first.when, max - more.length, " ") + more;
+      return withCondition("If", first.when, max - more.length, names, " ") + more;
     }
     case "split":
       return `Split: ${step.paths.map((p) => `${p.name} ${p.weight}%`).join(", ")}`;
@@ -257,7 +276,10 @@ function stepText(step: Step, max: number): string {
   }
 }
 
-/** The one line a node's card shows; `max` (default LINE_LENGTH) bounds long conditions. */
-export function describe(node: GraphNode, max = LINE_LENGTH): string {
-  return node.kind === "entry" ? entryText(node.entry, max) : stepText(node.step, max);
+/**
+ * The one line a node's card shows; `max` (default LINE_LENGTH) bounds long conditions; segments
+ * are named by `names` (else by their id).
+ */
+export function describe(node: GraphNode, max = LINE_LENGTH, names: SegmentNames = NO_NAMES): string {
+  return node.kind === "entry" ? entryText(node.entry, max, names) : stepText(node.step, max, names);
 }

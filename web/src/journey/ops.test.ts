@@ -14,6 +14,7 @@ import {
   defaultOutput,
   defaultPlace,
   deleteSteps,
+  ENTRY_KINDS,
   entryKind,
   insertSteps,
   newStep,
@@ -310,6 +311,17 @@ describe("raw JSON and the entry", () => {
     expect(changeEntryKind(entry, "trait_change")).toEqual({ trait_change: { trait: "" }, reentry: "never", limit: 3, extra: 1 });
     expect(changeEntryKind({ date: { trait: "d" }, holdout: 5 }, "event")).toEqual({ event: "", holdout: 5 });
     expect(changeEntryKind(entry, "event")).toBe(entry);
+  });
+
+  test("a segment entry: the segment to pick and entering, the rules kept; back to an event, its segment and on gone", () => {
+    const entry = frozen({ event: "A", filter: { all: [] }, key: "cart_id", reentry: "never", limit: 3, extra: 1 });
+    const segment = changeEntryKind(entry, "segment");
+    expect(segment).toEqual({ segment: "", on: "enter", reentry: "never", limit: 3, extra: 1 });
+    expect(entryKind(segment)).toBe("segment");
+    expect(entryKind({ segment: "lapsed", on: "leave", holdout: 10 })).toBe("segment");
+    expect(changeEntryKind({ segment: "lapsed", on: "leave", holdout: 10 }, "event")).toEqual({ event: "", holdout: 10 });
+    expect(changeEntryKind({ segment: "lapsed", on: "leave", concurrent: true }, "api")).toEqual({ api: true, concurrent: true });
+    expect(ENTRY_KINDS).toContain("segment");
   });
 });
 

@@ -402,7 +402,7 @@ export function readClipboard(text: string): unknown[] | undefined {
 }
 
 /** The entry's trigger kinds and the keys each has besides the rules every entry has. */
-export const ENTRY_KINDS = ["event", "trait_change", "api", "schedule", "date"] as const;
+export const ENTRY_KINDS = ["event", "trait_change", "api", "schedule", "date", "segment"] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
 const ENTRY_OWN_KEYS: Record<EntryKind, string[]> = {
@@ -411,6 +411,7 @@ const ENTRY_OWN_KEYS: Record<EntryKind, string[]> = {
   api: ["api", "key"],
   schedule: ["schedule", "audience"],
   date: ["date"],
+  segment: ["segment", "on"],
 };
 
 export function entryKind(entry: unknown): EntryKind {
@@ -430,6 +431,8 @@ export function changeEntryKind(entry: unknown, kind: EntryKind): Obj {
     api: { api: true },
     schedule: { schedule: { cron: "0 9 * * mon" } },
     date: { date: { trait: "", at: "09:00" } },
+    // Entering, said in so many words (the default), the segment to be picked.
+    segment: { segment: "", on: "enter" },
   };
   Object.assign(out, fresh[kind]);
   // "key" goes with event and api entries both.

@@ -138,9 +138,13 @@ group("readDocument", () => {
     for (const { doc } of EXAMPLES) expect(readDocument(doc).ok).toBe(true);
   });
 
+  test("a journey starting on a segment reads", () => {
+    expect(readDocument({ id: "w", entry: { segment: "lapsed", on: "enter" }, steps: [] }).ok).toBe(true);
+  });
+
   test.each([
     [null, "the document is not a JSON object"],
-    [{ steps: [] }, 'the document has no "entry" (one of event, trait_change, schedule, date, api)'],
+    [{ steps: [] }, 'the document has no "entry" (one of event, trait_change, schedule, date, api, segment)'],
     [{ entry: { event: "A" } }, 'the document has no "steps" list'],
     [{ entry: { event: "A" }, steps: [{ type: "wait" }] }, 'step 1 has no "id"'],
     [{ entry: { event: "A" }, steps: [{ id: "a", type: "sleep" }] }, 'step "a" has no known "type" (wait, wait_for, branch, split, send, update, webhook, task, exit)'],

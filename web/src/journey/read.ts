@@ -6,7 +6,7 @@ export type ReadResult = { ok: true; doc: JourneyDocument } | { ok: false; probl
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-const ENTRY_KINDS = ["event", "trait_change", "schedule", "date", "api"];
+const ENTRY_KINDS = ["event", "trait_change", "schedule", "date", "api", "segment"];
 
 /** The list each step type must have, if any. */
 const LISTS: Partial<Record<string, string>> = { wait_for: "events", branch: "cases", split: "paths" };

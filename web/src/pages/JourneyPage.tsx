@@ -5,6 +5,7 @@ import { apiGet, type Schemas } from "../api/client";
 import { useApi, type Loadable } from "../api/useApi";
 import type { JourneyDocument } from "../journey/doc";
 import { Link } from "../router";
+import { useSegmentNames } from "../segments/segments";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { useTitle } from "../ui/useTitle";
 
@@ -103,6 +104,7 @@ const Canvas = lazy(() => import("../journey/JourneyCanvas").then((m) => ({ defa
 /** What a viewer sees: the journey (its live version, else its draft) drawn, and nothing to change it with. */
 function ViewerJourney({ journey }: { journey: Schemas["JourneyView"] }) {
   const doc = (journey.published?.document ?? journey.draft) as unknown as JourneyDocument;
+  const segmentNames = useSegmentNames();
   return (
     <div className="page">
       <div className="page-head">
@@ -115,7 +117,7 @@ function ViewerJourney({ journey }: { journey: Schemas["JourneyView"] }) {
       </p>
       <div className="run-canvas">
         <Suspense fallback={<p className="muted">Drawing…</p>}>
-          <Canvas doc={doc} />
+          <Canvas doc={doc} segmentNames={segmentNames} />
         </Suspense>
       </div>
     </div>

@@ -273,3 +273,30 @@ test("a person that does not exist, and an address that is not a person", async 
   render(<PersonPage id="alice" />);
   expect(screen.getByRole("alert").textContent).toContain("“alice” is not a person's number");
 });
+
+test("the segments the person is in, each a link to its page; none said so", async () => {
+  server([]);
+  const { unmount } = render(<PersonPage id="4" />);
+  // The fixture's person is in no segment: said so.
+  const none = await screen.findByRole("region", { name: "Segments" });
+  expect(within(none).getByText("In no segment.")).toBeTruthy();
+  unmount();
+  cleanup();
+  vi.unstubAllGlobals();
+  mockApi({
+    "GET /api/profiles/4": profile({ segments: [{ id: "lapsed", name: "No order in 30 days" }, { id: "vip", name: "VIP" }] }),
+    "GET /api/profiles/4/journeys": journeys,
+    "GET /api/journeys": { journeys: [], next_cursor: null },
+    "GET /api/messages": { messages: [], next_cursor: null },
+    "GET /api/tasks": { tasks: [], next_cursor: null },
+  });
+  render(<PersonPage id="4" />);
+  const segments = await screen.findByRole("region", { name: "Segments" });
+  const links = within(segments).getAllByRole("link");
+  expect(links.map((a) => [a.textContent, a.getAttribute("href")])).toEqual([
+    ["No order in 30 days", "/segments/lapsed"],
+    ["VIP", "/segments/vip"],
+  ]);
+  // Inside the facts on the left, under the identities.
+  expect(screen.getByRole("complementary", { name: "Traits and identities" }).contains(segments)).toBe(true);
+});

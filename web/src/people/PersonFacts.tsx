@@ -1,4 +1,5 @@
-// The left column of a person's page: traits, identities, warnings, refused merges.
+// The left column of a person's page: traits, identities, the segments they are in, warnings,
+// refused merges.
 import type { Schemas } from "../api/client";
 import { Link } from "../router";
 import { Time } from "../ui/Time";
@@ -37,6 +38,20 @@ export function PersonFacts({ profile }: { profile: Schemas["ProfileView"] }) {
       <section className="panel">
         <h2>Identities</h2>
         <Identities identities={profile.identities} />
+      </section>
+      <section className="panel" aria-labelledby="person-segments">
+        <h2 id="person-segments">Segments</h2>
+        {profile.segments.length === 0 ? (
+          <p className="muted">In no segment.</p>
+        ) : (
+          <ul className="person-segments">
+            {profile.segments.map((s) => (
+              <li key={s.id}>
+                <Link to={`/segments/${encodeURIComponent(s.id)}`}>{s.name}</Link>
+              </li>
+            ))}
+          </ul>
+        )}
       </section>
       {profile.refused_merges.length > 0 && (
         <section className="panel">

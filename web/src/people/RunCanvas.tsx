@@ -5,6 +5,7 @@ import { useMemo } from "react";
 import type { JourneyDocument } from "../journey/doc";
 import { toGraph } from "../journey/graph";
 import { JourneyCanvas } from "../journey/JourneyCanvas";
+import { useSegmentNames } from "../segments/segments";
 
 const quoted = (id: string) => `"${id.replace(/["\\]/g, "\\$&")}"`;
 
@@ -28,10 +29,11 @@ export function pathStyle(doc: JourneyDocument, path: string[], current: string 
 
 export function RunCanvas({ doc, path, current }: { doc: JourneyDocument; path: string[]; current?: string }) {
   const style = useMemo(() => pathStyle(doc, path, current), [doc, path, current]);
+  const segmentNames = useSegmentNames();
   return (
     <div className="run-canvas" data-path={path.join(" ")}>
       <style>{style}</style>
-      <JourneyCanvas doc={doc} />
+      <JourneyCanvas doc={doc} segmentNames={segmentNames} />
     </div>
   );
 }

@@ -71,5 +71,31 @@ export const profile = (over: Partial<Schemas["ProfileView"]> = {}): Schemas["Pr
   messages: [],
   warnings: [],
   segments: [],
+  computed_traits: [],
+  stage_history: [],
   ...over,
+});
+
+export const segment = (over: Partial<Schemas["SegmentView"]> = {}): Schemas["SegmentView"] => ({
+  id: "pro",
+  name: "Pro customers",
+  condition: { trait: "plan", op: "eq", value: "pro" } as unknown as Schemas["SegmentView"]["condition"],
+  size: 12,
+  created_at: "2030-01-01T00:00:00Z",
+  updated_at: "2030-01-02T00:00:00Z",
+  fill: null,
+  ...over,
+});
+
+export const member = (id: number, user: string, since = "2030-01-02T00:00:00Z", traits: Record<string, unknown> = {}): Schemas["Member"] => ({
+  since,
+  person: summary(id, user, traits),
+});
+
+/** Sizes at the end of each of `n` days up to 2030-01-30: growing by one a day from `from`. */
+export const sizes = (n = 30, from = 0): Schemas["SizeSeries"] => ({
+  days: Array.from({ length: n }, (_, i) => {
+    const day = new Date(Date.UTC(2030, 0, 31 - n + i)).toISOString().slice(0, 10);
+    return { day, size: from + i, entered: i === 0 ? from : 1, exited: 0 };
+  }),
 });

@@ -1,10 +1,11 @@
 import type { ComponentType, ReactNode } from "react";
 import { Link } from "../router";
-import { ContentIcon, DeliveryIcon, JourneysIcon, PeopleIcon, SettingsIcon, TasksIcon } from "./icons";
+import { ContentIcon, DeliveryIcon, JourneysIcon, PeopleIcon, SegmentsIcon, SettingsIcon, TasksIcon } from "./icons";
 
 const SECTIONS: { to: string; label: string; Icon: ComponentType }[] = [
   { to: "/journeys", label: "Journeys", Icon: JourneysIcon },
   { to: "/people", label: "People", Icon: PeopleIcon },
+  { to: "/segments", label: "Segments", Icon: SegmentsIcon },
   { to: "/tasks", label: "Tasks", Icon: TasksIcon },
   { to: "/content", label: "Content", Icon: ContentIcon },
   { to: "/delivery", label: "Delivery", Icon: DeliveryIcon },

@@ -103,6 +103,13 @@ export const PeopleIcon = () => (
   </Svg>
 );
 
+export const SegmentsIcon = () => (
+  <Svg>
+    <circle cx="9" cy="12" r="6" />
+    <circle cx="15" cy="12" r="6" />
+  </Svg>
+);
+
 export const ContentIcon = () => (
   <Svg>
     <path d="M6 3h8l4 4v14H6z" />

@@ -16,6 +16,7 @@ use domain::condition::HistoryQuery;
 use domain::event::Event;
 use domain::ids::{DeadLetterId, EventSeq, Identity, JourneyId, OutboxId, ProfileId, RunId, SourceId};
 use domain::journey::{Journey, Run, RunStatus};
+use domain::lifecycle::Lifecycle;
 use domain::profile::Profile;
 use domain::segment::Segment;
 use domain::time::Timestamp;
@@ -66,6 +67,8 @@ pub(crate) struct Core {
     segments: Vec<Arc<Segment>>,
     /// Every computed trait.
     computed: Vec<Arc<ComputedTrait>>,
+    /// The lifecycle stages (none: nobody has a stage).
+    lifecycle: Arc<Lifecycle>,
     /// Filling segments after a change: everyone after this profile is still to be evaluated
     /// (a chunk per transaction; persisted, so a restart goes on where it was).
     backfill: Option<ProfileId>,
@@ -106,6 +109,9 @@ enum Extra<'a> {
 /// The setting that keeps a segment fill's progress: the last profile evaluated (empty: none
 /// under way).
 pub const BACKFILL: &str = "segments:backfill";
+
+/// The setting that holds the lifecycle stages' document (`domain::lifecycle`).
+pub const LIFECYCLE: &str = "lifecycle";
 
 /// People evaluated per transaction while filling segments.
 const BACKFILL_CHUNK: usize = 200;
@@ -183,6 +189,7 @@ impl Core {
             versions: HashMap::new(),
             segments: Vec::new(),
             computed: Vec::new(),
+            lifecycle: Arc::default(),
             backfill: None,
             segments_loaded: false,
             next_wake: None,
@@ -348,12 +355,16 @@ impl Core {
         }
         let segments = self.load_segments()?;
         let computed = self.load_computed()?;
+        let lifecycle = self.load_lifecycle()?;
         if !self.segments_loaded {
             // A fill in progress when the server stopped goes on.
             let cursor = self.store.read()?.setting(BACKFILL)?;
             self.backfill = cursor.and_then(|c| c.parse().ok()).map(ProfileId);
             self.segments_loaded = true;
-        } else if (segments != self.segments && !segments.is_empty()) || (computed != self.computed && !computed.is_empty()) {
+        } else if (segments != self.segments && !segments.is_empty())
+            || (computed != self.computed && !computed.is_empty())
+            || (lifecycle != self.lifecycle && !lifecycle.stages.is_empty())
+        {
             // A new or edited segment or computed trait: everyone is evaluated again, a chunk at a time.
             self.backfill = Some(ProfileId(0));
             tracing::info!(
@@ -364,6 +375,7 @@ impl Core {
         }
         self.segments = segments;
         self.computed = computed;
+        self.lifecycle = lifecycle;
         // Schedules and date entries start from when they were last swept (or from now).
         let now = self.clock.now();
         let mut tx = self.store.read()?;
@@ -398,6 +410,22 @@ impl Core {
             }
         }
         Ok(out)
+    }
+
+    /// The lifecycle stages (the setting `LIFECYCLE`); one that does not parse counts as none,
+    /// with an error in the log.
+    fn load_lifecycle(&self) -> Result<Arc<Lifecycle>, Error> {
+        let Some(text) = self.store.read()?.setting(LIFECYCLE)? else { return Ok(Arc::default()) };
+        let parsed = serde_json::from_str(&text)
+            .map_err(|e| e.to_string())
+            .and_then(|doc| Lifecycle::parse(&doc).map_err(|d| d.into_iter().map(|d| d.message).collect::<Vec<_>>().join("; ")));
+        match parsed {
+            Ok(l) => Ok(Arc::new(l)),
+            Err(error) => {
+                tracing::error!(%error, "the stored lifecycle does not parse; no stages");
+                Ok(Arc::default())
+            }
+        }
     }
 
     /// Every stored segment that parses, each after those it tests. One that does not parse
@@ -834,6 +862,7 @@ impl Core {
                 faults: &self.options.faults,
                 segments: &self.segments,
                 computed: &self.computed,
+                lifecycle: &self.lifecycle,
             };
             if in_order { compute_in_order(people, &order, &batch) } else { parallel_map(people, |p| compute(p, &batch)) }
         };
@@ -937,7 +966,8 @@ impl Core {
                         None => {
                             // With no segments, no membership or check is read, but for a
                             // check that is due (a segment deleted since): it is cleared.
-                            let segments = if self.segments.is_empty() && self.computed.is_empty() && !matches!(item, Work::SegmentCheck) {
+                            let none = self.segments.is_empty() && self.computed.is_empty() && self.lifecycle.stages.is_empty();
+                            let segments = if none && !matches!(item, Work::SegmentCheck) {
                                 Membership::default()
                             } else {
                                 Membership { members: tx.memberships(id)?.into_iter().collect(), check_at: tx.segment_check(id)? }
@@ -1005,6 +1035,9 @@ impl Core {
             }
             for c in &self.computed {
                 want(&c.query, &mut queries);
+            }
+            for s in &self.lifecycle.stages {
+                s.condition.history.iter().for_each(|q| want(q, &mut queries));
             }
             for q in queries {
                 // The person may be remembered without this counter (a new journey): the

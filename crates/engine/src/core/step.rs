@@ -10,6 +10,7 @@ use domain::condition::HistoryQuery;
 use domain::event::{Event, Kind};
 use domain::ids::{EventSeq, JourneyId, ProfileId, RunId, SegmentId};
 use domain::journey::{Context, Effect, Input, Journey, Run, RunStatus, Transition, step};
+use domain::lifecycle::{self, Lifecycle};
 use domain::profile::Profile;
 use domain::segment::{self, Segment};
 use domain::time::Timestamp;
@@ -103,7 +104,8 @@ pub(super) struct Outcome {
     pub(super) segments: Membership,
     /// Segments entered and left, in order, and their events (logged after the batch's).
     pub(super) segment_changes: Vec<store::SegmentChange>,
-    pub(super) segment_events: Vec<Event>,
+    pub(super) internal_events: Vec<Event>,
+    pub(super) stage_moves: Vec<store::StageMove>,
     /// Whether `segments.check_at` is not what was loaded.
     pub(super) check_changed: bool,
 }
@@ -128,6 +130,7 @@ pub(super) struct Batch<'a> {
     /// Every segment, each after those it tests.
     pub(super) segments: &'a [Arc<Segment>],
     pub(super) computed: &'a [Arc<ComputedTrait>],
+    pub(super) lifecycle: &'a Lifecycle,
 }
 
 /// One person's batch being stepped.
@@ -138,7 +141,8 @@ pub(super) struct Stepping<'p, 'e> {
     pub(super) changed: bool,
     pub(super) started: usize,
     pub(super) segment_changes: Vec<store::SegmentChange>,
-    pub(super) segment_events: Vec<Event>,
+    pub(super) internal_events: Vec<Event>,
+    pub(super) stage_moves: Vec<store::StageMove>,
     /// The person's check time as loaded.
     loaded_check: Option<Timestamp>,
     /// A check was due: its time is written again whatever it is (even none).
@@ -326,6 +330,44 @@ impl Stepping<'_, '_> {
         self.cascade(changes);
     }
 
+    /// The person's lifecycle stage as they are now: a move is written to the `lifecycle_stage`
+    /// trait, recorded, and is a `Stage Changed` event journeys see (and a trait change).
+    /// Returns whether the stage moved.
+    fn stage(&mut self) -> bool {
+        let l = self.b.lifecycle;
+        let now = self.b.now;
+        let counters = &self.p.counters;
+        let history = |s: &lifecycle::Stage| -> Vec<serde_json::Value> {
+            s.condition
+                .history
+                .iter()
+                .map(|q| counters.get(&q.key).map_or_else(|| Counter::default().evaluate(q, now), |slot| slot.counter.evaluate(q, now)))
+                .collect()
+        };
+        let to = l.stage_of(&self.p.profile.traits, history, &self.p.segments.members).map(|s| s.id.clone());
+        let from = self.p.profile.traits.get(lifecycle::STAGE_TRAIT).and_then(serde_json::Value::as_str).map(str::to_owned);
+        // With no stages defined, a stage written before stays (nobody is moved out of it).
+        if to == from || l.stages.is_empty() {
+            return false;
+        }
+        let before = self.p.profile.traits.get(lifecycle::STAGE_TRAIT).cloned();
+        match &to {
+            Some(id) => self.p.profile.traits.insert(lifecycle::STAGE_TRAIT.to_owned(), id.clone().into()),
+            None => self.p.profile.traits.remove(lifecycle::STAGE_TRAIT),
+        };
+        self.p.profile.trait_times.insert(lifecycle::STAGE_TRAIT.to_owned(), now);
+        self.changed = true;
+        let profile = self.p.profile.id;
+        self.stage_moves.push(store::StageMove { profile, at: now, from: from.clone(), to: to.clone() });
+        let properties: domain::Map = [("from".to_owned(), from.into()), ("to".to_owned(), to.clone().into())].into_iter().collect();
+        let message_id = format!("stage-{profile}-{}-{}", now.0, self.internal_events.len());
+        let event = super::internal_track(message_id, lifecycle::STAGE_CHANGED.to_owned(), properties, now);
+        self.event(UNLOGGED, &event, false);
+        self.internal_events.push(event);
+        self.cascade(vec![(lifecycle::STAGE_TRAIT.to_owned(), before, to.map(serde_json::Value::from))]);
+        true
+    }
+
     /// Writes each computed trait whose value is not what the profile holds (null: removed);
     /// returns the changes, which are trait changes like any other.
     fn computed(&mut self) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
@@ -388,12 +430,12 @@ impl Stepping<'_, '_> {
                 let profile = self.p.profile.id;
                 self.segment_changes.push(store::SegmentChange { segment: s.id.clone(), profile, entered, at: self.b.now });
                 let (name, what) = if entered { (segment::ENTERED, "entered") } else { (segment::EXITED, "exited") };
-                let message_id = format!("segment-{}-{}-{what}-{}-{}", s.id, profile, self.b.now.0, self.segment_events.len());
+                let message_id = format!("segment-{}-{}-{what}-{}-{}", s.id, profile, self.b.now.0, self.internal_events.len());
                 let properties: domain::Map =
                     [("segment".to_owned(), s.id.0.clone().into()), ("name".to_owned(), s.name.clone().into())].into_iter().collect();
                 let event = super::internal_track(message_id, name.to_owned(), properties, self.b.now);
                 self.event(UNLOGGED, &event, false);
-                self.segment_events.push(event);
+                self.internal_events.push(event);
             }
         }
         tracing::warn!(profile = %self.p.profile.id, "segment changes cut short: more than {MAX_SEGMENT_ROUNDS} rounds after one input");
@@ -428,7 +470,8 @@ impl<'p, 'e> Stepping<'p, 'e> {
                 changed: false,
                 started: 0,
                 segment_changes: Vec::new(),
-                segment_events: Vec::new(),
+                internal_events: Vec::new(),
+                stage_moves: Vec::new(),
                 loaded_check,
                 checked: false,
             },
@@ -451,6 +494,10 @@ impl<'p, 'e> Stepping<'p, 'e> {
             let changes = self.computed();
             self.cascade(changes);
             self.segments();
+            if self.stage() {
+                // Segments may read the stage (the `lifecycle_stage` trait).
+                self.segments();
+            }
             self.outrank(from);
         }))
         .map_err(|panic| {
@@ -499,7 +546,8 @@ impl<'p, 'e> Stepping<'p, 'e> {
             s.next_change(&cs, now)
         });
         let computed = self.b.computed.iter().filter_map(|c| c.next_change(counters.get(&c.query.key).map(|slot| &slot.counter), now));
-        self.p.segments.check_at = segments.chain(computed).min().map(|t| segment::check_at(t, self.p.profile.id));
+        let stages = self.b.lifecycle.next_change(|key| counters.get(key).map(|slot| slot.counter.clone()), now);
+        self.p.segments.check_at = segments.chain(computed).chain(stages).min().map(|t| segment::check_at(t, self.p.profile.id));
         Outcome {
             profile: self.p.profile,
             profile_changed: self.changed,
@@ -509,7 +557,8 @@ impl<'p, 'e> Stepping<'p, 'e> {
             check_changed: self.checked || self.p.segments.check_at != self.loaded_check,
             segments: self.p.segments,
             segment_changes: self.segment_changes,
-            segment_events: self.segment_events,
+            internal_events: self.internal_events,
+            stage_moves: self.stage_moves,
         }
     }
 }

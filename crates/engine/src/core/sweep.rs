@@ -113,7 +113,8 @@ impl Core {
                         moves: vec![moved],
                         segments: super::step::Membership::default(),
                         segment_changes: Vec::new(),
-                        segment_events: Vec::new(),
+                        internal_events: Vec::new(),
+                        stage_moves: Vec::new(),
                         check_changed: false,
                     };
                     write(tx, outcome, now, &mut self.fresh, &mut self.nodes)?;

@@ -25,7 +25,18 @@ pub(super) fn write(
     outbox: &mut Vec<OutboxEntry>,
     nodes: &mut NodeDeltas,
 ) -> Result<Hot, Error> {
-    let Outcome { profile, profile_changed, mut counters, runs, moves, segments, segment_changes, segment_events, check_changed } = outcome;
+    let Outcome {
+        profile,
+        profile_changed,
+        mut counters,
+        runs,
+        moves,
+        segments,
+        segment_changes,
+        internal_events,
+        stage_moves,
+        check_changed,
+    } = outcome;
     let profile_id = profile.id;
     if profile_changed {
         tx.save_profile(&profile, now)?;
@@ -35,8 +46,11 @@ pub(super) fn write(
     if !segment_changes.is_empty() {
         tx.change_memberships(&segment_changes)?;
     }
-    for event in &segment_events {
+    for event in &internal_events {
         tx.insert_event(&SourceId(INTERNAL_SOURCE.into()), event, Some(profile_id))?;
+    }
+    if !stage_moves.is_empty() {
+        tx.record_stage_moves(&stage_moves)?;
     }
     if check_changed {
         tx.set_segment_check(profile_id, segments.check_at)?;

@@ -1,21 +1,27 @@
 // The condition builder: all / any / not groups of comparisons on traits, event properties,
-// history aggregates, the person's local clock, run variables and reachability, writing the
-// condition JSON of docs/JOURNEYS.md ("Conditions") as it is, key for key. Names autocomplete
-// from what the data has shown (GET /api/names): traits, event names, and the property paths of
-// the event a comparison reads (`PropertyEvent`).
-import { useContext, useId, useState, type ReactNode } from "react";
+// history aggregates, the person's local clock, run variables, reachability and segment
+// membership, writing the condition JSON of docs/JOURNEYS.md ("Conditions") as it is, key for
+// key. Names autocomplete from what the data has shown (GET /api/names): traits, event names, and
+// the property paths of the event a comparison reads (`PropertyEvent`). The journey editor and a
+// segment's page both use it (`useConditionApi`); the server's problems with a condition show at
+// the condition they are about, by their JSON pointer.
+import { createContext, useContext, useId, useState, type ReactNode } from "react";
 import { CHANNELS, channelText } from "../describe";
+import type { CanvasDiagnostic } from "../diagnostics";
 import type { Json } from "../json";
 import { isObject } from "../json";
-import { DurationInput, ValueInput } from "./fields";
-import { entryEvent, PropertyEvent, propertyPaths, useEditor } from "./context";
+import { DurationInput, SegmentSelect, ValueInput } from "./fields";
+import { PropertyEvent, propertyPaths, useConditionApi } from "./context";
 
 type Obj = Record<string, unknown>;
 
 /** Kinds of condition a place allows (the validator says the rest: a trait in a history where...). */
-export type ConditionKind = "trait" | "property" | "history" | "time_of_day" | "day_of_week" | "run" | "reachable" | "group";
+export type ConditionKind = "trait" | "property" | "history" | "time_of_day" | "day_of_week" | "run" | "reachable" | "segment" | "group";
 
-export const ALL_KINDS: readonly ConditionKind[] = ["property", "trait", "history", "time_of_day", "day_of_week", "run", "reachable", "group"];
+export const ALL_KINDS: readonly ConditionKind[] = ["property", "trait", "history", "time_of_day", "day_of_week", "run", "reachable", "segment", "group"];
+
+/** What a segment's condition may read: the person (traits, history, reachability, other segments), not an event, a run or the clock. */
+export const SEGMENT_KINDS: readonly ConditionKind[] = ["trait", "history", "reachable", "segment", "group"];
 
 const KIND_LABELS: Record<ConditionKind, string> = {
   property: "Event property",
@@ -25,6 +31,7 @@ const KIND_LABELS: Record<ConditionKind, string> = {
   day_of_week: "Day of the week",
   run: "Run variable",
   reachable: "Reachable (email, SMS, push or in-app)",
+  segment: "Segment membership",
   group: "Group (all / any)",
 };
 
@@ -45,6 +52,8 @@ export function newCondition(kind: ConditionKind): Obj {
       return { clock: "day_of_week", op: "in", value: ["sat", "sun"] };
     case "reachable":
       return { reachable: "email" };
+    case "segment":
+      return { segment: "" };
     case "group":
       return { all: [] };
   }
@@ -117,6 +126,7 @@ function kindOf(c: Obj): ConditionKind | "not" | "unknown" {
   if ("property" in c) return "property";
   if ("run" in c) return "run";
   if ("reachable" in c) return "reachable";
+  if ("segment" in c) return "segment";
   return "unknown";
 }
 
@@ -153,12 +163,18 @@ const REF_ROOTS = [
   { value: "traits", label: "the trait" },
 ] as const;
 
-/** The right side of a comparison: a literal `value`, or a `ref` to the run's event, variables or traits. */
+/**
+ * The right side of a comparison: a literal `value`, or a `ref` to the run's event, variables or
+ * traits (where references are allowed, or one is written).
+ */
 function RightSide({ c, onChange, what }: { c: Obj; onChange: (c: Obj) => void; what: string }) {
-  const { names, doc } = useEditor();
+  const { names, entryEvent, refs } = useConditionApi();
   const op = c.op as string;
   if (op === "exists" || op === "not_exists") return null;
   const ref = typeof c.ref === "string" ? c.ref : undefined;
+  if (!refs && ref === undefined) {
+    return <ValueInput label={`${what}: value`} value={c.value ?? ""} onChange={(v) => onChange({ ...c, value: v })} kinds={op === "in" ? ["list"] : ["text", "number", "boolean"]} />;
+  }
   const root = ref === undefined ? "value" : (ref.split(".")[0] as string);
   const rest = ref === undefined ? "" : ref.split(".").slice(1).join(".");
   const setRoot = (r: string) => {
@@ -187,7 +203,7 @@ function RightSide({ c, onChange, what }: { c: Obj; onChange: (c: Obj) => void; 
         <NameField
           label={`${what}: reference name`}
           value={rest}
-          list={root === "traits" ? names.traits : root === "event" ? propertyPaths(names, entryEvent(doc)) : undefined}
+          list={root === "traits" ? names.traits : root === "event" ? propertyPaths(names, entryEvent) : undefined}
           placeholder={root === "event" ? "cart_id" : "name"}
           onChange={(v) => onChange({ ...c, ref: `${root}.${v}` })}
         />
@@ -197,7 +213,7 @@ function RightSide({ c, onChange, what }: { c: Obj; onChange: (c: Obj) => void; 
 }
 
 function Comparison({ c, onChange, subject }: { c: Obj; onChange: (c: Obj) => void; subject: "trait" | "property" | "run" }) {
-  const { names } = useEditor();
+  const { names } = useConditionApi();
   const event = useContext(PropertyEvent);
   const label = { trait: "Trait", property: "Event property", run: "Run variable" }[subject];
   return (
@@ -229,8 +245,8 @@ const AGGREGATES = [
   { value: "last", label: "Last value of" },
 ];
 
-function History({ c, onChange, depth }: { c: Obj; onChange: (c: Obj) => void; depth: number }) {
-  const { names } = useEditor();
+function History({ c, onChange, depth, at }: { c: Obj; onChange: (c: Obj) => void; depth: number; at?: string }) {
+  const { names, sinceEntry } = useConditionApi();
   const h = isObject(c.history) ? c.history : {};
   const aggregate = typeof h.aggregate === "string" ? h.aggregate : "count";
   // Its `property` and `where` read the properties of the history's events.
@@ -268,7 +284,7 @@ function History({ c, onChange, depth }: { c: Obj; onChange: (c: Obj) => void; d
         <NameField label="History: event name" value={String(h.event ?? "")} list={names.events} placeholder="Page Viewed" onChange={(v) => setH("event", v)} />
       </div>
       <div className="cond-line">
-        <DurationInput label="In the last" value={typeof h.within === "string" ? h.within : undefined} sinceEntry onChange={(v) => setH("within", v ?? "")} />
+        <DurationInput label="In the last" value={typeof h.within === "string" ? h.within : undefined} sinceEntry={sinceEntry || h.within === "entry"} onChange={(v) => setH("within", v ?? "")} />
       </div>
       <div className="cond-where">
         <PropertyEvent.Provider value={event}>
@@ -277,7 +293,14 @@ function History({ c, onChange, depth }: { c: Obj; onChange: (c: Obj) => void; d
           ) : (
             <>
               <span className="cond-what">where</span>
-              <ConditionNode value={h.where} onChange={(w) => setH("where", w)} onRemove={() => setH("where", undefined)} depth={depth + 1} kinds={["property", "group"]} />
+              <ConditionNode
+                value={h.where}
+                onChange={(w) => setH("where", w)}
+                onRemove={() => setH("where", undefined)}
+                depth={depth + 1}
+                kinds={["property", "group"]}
+                at={at === undefined ? undefined : `${at}/history/where`}
+              />
             </>
           )}
         </PropertyEvent.Provider>
@@ -385,7 +408,7 @@ export function AddCondition({ label, title, kinds, onAdd }: { label: string; ti
   );
 }
 
-function Group({ c, onChange, depth, kinds }: { c: Obj; onChange: (c: Obj) => void; depth: number; kinds: readonly ConditionKind[] }) {
+function Group({ c, onChange, depth, kinds, at }: { c: Obj; onChange: (c: Obj) => void; depth: number; kinds: readonly ConditionKind[]; at?: string }) {
   const join = "any" in c ? "any" : "all";
   const items = Array.isArray(c[join]) ? (c[join] as unknown[]) : [];
   const set = (list: unknown[]) => onChange(replaceKey(c, join, join, list));
@@ -405,6 +428,7 @@ function Group({ c, onChange, depth, kinds }: { c: Obj; onChange: (c: Obj) => vo
               value={item}
               depth={depth + 1}
               kinds={kinds}
+              at={at === undefined ? undefined : `${at}/${join}/${i}`}
               onChange={(v) => set(items.map((x, j) => (j === i ? v : x)))}
               onRemove={() => set(items.filter((_, j) => j !== i))}
             />
@@ -427,34 +451,88 @@ function replaceKey(obj: Obj, from: string, to: string, value: unknown): Obj {
   return out;
 }
 
-/** One condition of any kind, with "not" and remove. */
+/**
+ * The server's problems with the condition being edited (a segment's, refused on save; the
+ * journey validator's), each shown at the condition its JSON pointer names.
+ */
+const Problems = createContext<readonly CanvasDiagnostic[]>([]);
+
+const under = (path: string, at: string) => path === at || path.startsWith(`${at}/`);
+
+/** The problems about the condition at `at` itself: at it or inside it, but not inside one of its `children` (shown there). */
+export function problemsAt(all: readonly CanvasDiagnostic[], at: string | undefined, children: readonly string[]): CanvasDiagnostic[] {
+  if (at === undefined) return [];
+  return all.filter((d) => under(d.path, at) && !children.some((c) => under(d.path, c)));
+}
+
+function ProblemList({ problems }: { problems: CanvasDiagnostic[] }) {
+  if (problems.length === 0) return null;
+  return (
+    <ul className="cond-problems">
+      {problems.map((d, i) => (
+        <li key={i} className={d.severity === "error" ? "ed-error" : "ed-hint"}>
+          {d.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Membership of a segment, picked from the segments there are: "Is in segment …", negated "Is not in segment …". */
+function SegmentLine({ c, onChange, negated }: { c: Obj; onChange: (c: Obj) => void; negated: boolean }) {
+  const { segments, self } = useConditionApi();
+  return (
+    <div className="cond-line">
+      <span className="cond-what">{negated ? "Is not in segment" : "Is in segment"}</span>
+      <SegmentSelect label="Segment" hideLabel value={typeof c.segment === "string" ? c.segment : ""} segments={segments} self={self} onChange={(id) => onChange({ ...c, segment: id })} />
+    </div>
+  );
+}
+
+/** One condition of any kind, with "not" and remove; `at`, its JSON pointer, places the server's problems. */
 export function ConditionNode({
   value,
   onChange,
   onRemove,
   depth,
   kinds = ALL_KINDS,
+  at,
 }: {
   value: unknown;
   onChange: (c: Obj) => void;
   onRemove?: () => void;
   depth: number;
   kinds?: readonly ConditionKind[];
+  at?: string;
 }) {
+  const all = useContext(Problems);
   const c = isObject(value) ? value : {};
   const kind = kindOf(c);
+  // "Not in a segment" reads as one line.
+  const notSegment = kind === "not" && isObject(c.not) && kindOf(c.not) === "segment";
+  let children: string[] = [];
   let body: ReactNode;
-  if (kind === "not") {
+  if (notSegment) {
+    body = <SegmentLine c={c.not as Obj} negated onChange={(v) => onChange({ ...c, not: v })} />;
+  } else if (kind === "not") {
+    children = at === undefined ? [] : [`${at}/not`];
     body = (
       <div className="cond-not">
         <span className="cond-what">Not:</span>
-        <ConditionNode value={c.not} onChange={(v) => onChange({ ...c, not: v })} depth={depth + 1} kinds={kinds} />
+        <ConditionNode value={c.not} onChange={(v) => onChange({ ...c, not: v })} depth={depth + 1} kinds={kinds} at={children[0]} />
       </div>
     );
-  } else if (kind === "group") body = <Group c={c} onChange={onChange} depth={depth} kinds={kinds} />;
-  else if (kind === "history") body = <History c={c} onChange={onChange} depth={depth} />;
-  else if (kind === "time_of_day" || kind === "day_of_week") body = <Clock c={c} onChange={onChange} />;
+  } else if (kind === "group") {
+    const join = "any" in c ? "any" : "all";
+    const items = Array.isArray(c[join]) ? (c[join] as unknown[]) : [];
+    children = at === undefined ? [] : items.map((_, i) => `${at}/${join}/${i}`);
+    body = <Group c={c} onChange={onChange} depth={depth} kinds={kinds} at={at} />;
+  } else if (kind === "history") {
+    children = at === undefined ? [] : [`${at}/history/where`];
+    body = <History c={c} onChange={onChange} depth={depth} at={at} />;
+  } else if (kind === "time_of_day" || kind === "day_of_week") body = <Clock c={c} onChange={onChange} />;
   else if (kind === "trait" || kind === "property" || kind === "run") body = <Comparison c={c} onChange={onChange} subject={kind} />;
+  else if (kind === "segment") body = <SegmentLine c={c} negated={false} onChange={onChange} />;
   else if (kind === "reachable") {
     body = (
       <div className="cond-line">
@@ -472,9 +550,13 @@ export function ConditionNode({
   } else {
     body = <pre tabIndex={0} className="ed-hint">{JSON.stringify(value)}</pre>;
   }
+  const problems = problemsAt(all, at, children);
   return (
-    <div className="cond" data-kind={kind}>
-      <div className="cond-body">{body}</div>
+    <div className="cond" data-kind={kind} data-invalid={problems.some((d) => d.severity === "error") || undefined}>
+      <div className="cond-body">
+        {body}
+        <ProblemList problems={problems} />
+      </div>
       <div className="cond-actions">
         <button
           type="button"
@@ -497,7 +579,8 @@ export function ConditionNode({
 
 /**
  * A condition that may be absent (a filter): "Add a filter" first; a single comparison gets
- * "and" / "or" to grow into a group.
+ * "and" / "or" to grow into a group. With `at` (its JSON pointer in the document) and
+ * `diagnostics`, the server's problems show at the conditions they are about.
  */
 export function ConditionBuilder({
   label,
@@ -506,6 +589,8 @@ export function ConditionBuilder({
   optional,
   kinds = ALL_KINDS,
   event,
+  at,
+  diagnostics,
 }: {
   label: string;
   value: unknown;
@@ -515,32 +600,41 @@ export function ConditionBuilder({
   kinds?: readonly ConditionKind[];
   /** The event whose properties `property` reads here (undefined: not known; every event's paths are suggested). */
   event?: string;
+  /** Where the condition is in its document ("/condition", "/steps/2/cases/0/when"). */
+  at?: string;
+  diagnostics?: readonly CanvasDiagnostic[];
 }) {
   const single = isObject(value) && !("all" in value) && !("any" in value);
   return (
-    <PropertyEvent.Provider value={event === "" ? undefined : event}>
-      <section className="cond-builder" aria-label={label}>
-        <h4>{label}</h4>
-        {value === undefined ? (
-          <AddCondition label="+ Add a condition" kinds={kinds} onAdd={(c) => onChange(c)} />
-        ) : (
-          <>
-            <ConditionNode
-              value={value}
-              depth={0}
-              kinds={kinds}
-              onChange={onChange}
-              onRemove={optional ? () => onChange(undefined) : single ? () => onChange({ all: [] }) : undefined}
-            />
-            {single && (
-              <div className="ed-row">
-                <AddCondition label="+ And" kinds={kinds} onAdd={(c) => onChange({ all: [value, c] })} />
-                <AddCondition label="+ Or" kinds={kinds} onAdd={(c) => onChange({ any: [value, c] })} />
-              </div>
-            )}
-          </>
-        )}
-      </section>
-    </PropertyEvent.Provider>
+    <Problems.Provider value={diagnostics ?? []}>
+      <PropertyEvent.Provider value={event === "" ? undefined : event}>
+        <section className="cond-builder" aria-label={label}>
+          <h4>{label}</h4>
+          {value === undefined ? (
+            <>
+              <AddCondition label="+ Add a condition" kinds={kinds} onAdd={(c) => onChange(c)} />
+              <ProblemList problems={problemsAt(diagnostics ?? [], at, [])} />
+            </>
+          ) : (
+            <>
+              <ConditionNode
+                value={value}
+                depth={0}
+                kinds={kinds}
+                at={at}
+                onChange={onChange}
+                onRemove={optional ? () => onChange(undefined) : single ? () => onChange({ all: [] }) : undefined}
+              />
+              {single && (
+                <div className="ed-row">
+                  <AddCondition label="+ And" kinds={kinds} onAdd={(c) => onChange({ all: [value, c] })} />
+                  <AddCondition label="+ Or" kinds={kinds} onAdd={(c) => onChange({ any: [value, c] })} />
+                </div>
+              )}
+            </>
+          )}
+        </section>
+      </PropertyEvent.Provider>
+    </Problems.Provider>
   );
 }

@@ -12,6 +12,7 @@ const ENTRY_NAMES: Record<EntryKind, string> = {
   api: "API",
   schedule: "Schedule",
   date: "Date",
+  segment: "Segment",
 };
 
 /** The MIME type of an entry kind dragged from the palette. */

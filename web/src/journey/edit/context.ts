@@ -24,6 +24,8 @@ export interface EditorApi {
   templates: Schemas["TemplateView"][] | undefined;
   /** Loads the templates again (after one was created elsewhere). */
   reloadTemplates: () => void;
+  /** The segments (the segment entry's and conditions' pickers); undefined until loaded, or when they could not be. */
+  segments?: readonly Schemas["SegmentRef"][];
 }
 
 export const EditorContext = createContext<EditorApi | null>(null);
@@ -62,6 +64,35 @@ export function propertyPaths(names: Names, event: string | undefined): readonly
     if (names.events.includes(event)) return [];
   }
   return allPaths(names);
+}
+
+/**
+ * What the condition builder reads (names for suggestions, the segments to pick from) and what
+ * its place allows. The journey editor's comes from its context; a segment's page gives its own.
+ */
+export interface ConditionApi {
+  names: Schemas["Names"];
+  /** The event that starts a run (`event.` references suggest its paths); undefined where none. */
+  entryEvent?: string;
+  /** The segments a membership condition picks from; undefined until loaded. */
+  segments?: readonly Schemas["SegmentRef"][];
+  /** A segment not to offer (the one being edited: it cannot test itself). */
+  self?: string;
+  /** Comparisons may be with references (`ref`: the run's event, its variables, traits): not in a segment. */
+  refs: boolean;
+  /** History windows may be "since the run entered": not in a segment, which has no run. */
+  sinceEntry: boolean;
+}
+
+export const ConditionContext = createContext<ConditionApi | null>(null);
+
+/** The condition builder's context: its own (a segment's page), else the journey editor's. */
+export function useConditionApi(): ConditionApi {
+  const own = useContext(ConditionContext);
+  const editor = useContext(EditorContext);
+  if (own) return own;
+  if (!editor) throw new Error("the condition builder outside the editor and without a ConditionContext");
+  return { names: editor.names, entryEvent: entryEvent(editor.doc), segments: editor.segments, refs: true, sinceEntry: true };
 }
 
 /**

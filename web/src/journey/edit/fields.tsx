@@ -1,5 +1,6 @@
 // The inputs the forms are made of: each labelled, each reading and writing one JSON value.
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import type { Schemas } from "../../api/client";
 import type { StepType } from "../doc";
 import { STEP_TYPES } from "../doc";
 import { deepEqual, type Json } from "../json";
@@ -138,6 +139,54 @@ export function Select<T extends string>({
       {options.map((o) => (
         <option key={o.value} value={o.value}>
           {o.label}
+        </option>
+      ))}
+    </select>
+  );
+  if (hideLabel) return select;
+  return (
+    <Field label={label} hint={hint} id={id}>
+      {select}
+    </Field>
+  );
+}
+
+/**
+ * A segment, picked by its name from `segments` (undefined: not loaded yet), `self` left out (a
+ * segment cannot test itself). One that is named but not there is kept, said as such; none chosen
+ * yet offers "Choose a segment…".
+ */
+export function SegmentSelect({
+  label,
+  value,
+  segments,
+  self,
+  onChange,
+  hint,
+  hideLabel,
+  invalid,
+}: {
+  label: string;
+  value: string;
+  segments: readonly Schemas["SegmentRef"][] | undefined;
+  self?: string;
+  onChange: (id: string) => void;
+  hint?: ReactNode;
+  hideLabel?: boolean;
+  invalid?: boolean;
+}) {
+  const id = useId();
+  const offered = (segments ?? []).filter((s) => s.id !== self);
+  const known = offered.some((s) => s.id === value);
+  // Two segments of one name are told apart by their ids.
+  const named = (s: Schemas["SegmentRef"]) => (offered.filter((o) => o.name === s.name).length > 1 ? `${s.name} (${s.id})` : s.name);
+  const select = (
+    <select id={id} value={value} aria-label={hideLabel ? label : undefined} aria-invalid={invalid || undefined} onChange={(e) => onChange(e.target.value)}>
+      {value === "" && <option value="">{segments === undefined ? "Loading the segments…" : offered.length === 0 ? "No segment to choose yet" : "Choose a segment…"}</option>}
+      {value !== "" && !known && <option value={value}>{segments === undefined ? value : `${value} (no such segment)`}</option>}
+      {offered.map((s) => (
+        <option key={s.id} value={s.id}>
+          {named(s)}
         </option>
       ))}
     </select>

@@ -12,7 +12,7 @@ import { KINDS } from "../kinds";
 import { changeEntryKind, deleteSteps, ENTRY_KINDS, entryKind, insertSteps, nodePath, renameStep, replaceStep, stepIds, uniqueId, type At, type EntryKind } from "../ops";
 import { ConditionBuilder, type ConditionKind } from "./ConditionBuilder";
 import { entryEvent, propertyPaths, useEditor } from "./context";
-import { Checkbox, DurationInput, Field, JsonText, NumberInput, RawJson, Select, StepMenu, TextInput, TimeInput, ValueInput } from "./fields";
+import { Checkbox, DurationInput, Field, JsonText, NumberInput, RawJson, SegmentSelect, Select, StepMenu, TextInput, TimeInput, ValueInput } from "./fields";
 import { TemplatePicker } from "./TemplatePicker";
 
 type Obj = Record<string, unknown>;
@@ -200,7 +200,13 @@ const ENTRY_LABELS: Record<EntryKind, string> = {
   api: "The API (POST …/enter)",
   schedule: "A schedule",
   date: "A date trait",
+  segment: "Entering or leaving a segment",
 };
+
+const SEGMENT_ON: { value: "enter" | "leave"; label: string }[] = [
+  { value: "enter", label: "Enters the segment (Segment Entered)" },
+  { value: "leave", label: "Leaves the segment (Segment Exited)" },
+];
 
 function Reentry({ base }: { base: Path }) {
   const { get, set, type } = useAt(base);
@@ -223,18 +229,26 @@ function Reentry({ base }: { base: Path }) {
   );
 }
 
-export function EntryForm() {
-  const { doc, edit, names } = useEditor();
+export function EntryForm({ diagnostics }: { diagnostics?: CanvasDiagnostic[] }) {
+  const { doc, edit, names, segments } = useEditor();
   const { get, set, type } = useAt(["entry"]);
   const entry = get([]);
   const kind = entryKind(entry);
+  const segmentProblems = diagnosticsAt(diagnostics, "/entry/segment");
   return (
     <div className="ed-form">
       <Select label="Runs start when" value={kind} options={ENTRY_KINDS.map((k) => ({ value: k, label: ENTRY_LABELS[k] }))} onChange={(k) => edit(["entry"], changeEntryKind(entry, k))} />
       {kind === "event" && (
         <>
           <TextInput label="Event" value={str(get(["event"]))} list={names.events} placeholder="Page Viewed" onChange={(v) => type(["event"], v)} hint="Page calls are Page Viewed; screen calls Screen Viewed." />
-          <ConditionBuilder label="Only if (filter)" value={get(["filter"])} optional onChange={(c) => set(["filter"], c)} kinds={["property", "trait", "history", "time_of_day", "day_of_week", "reachable", "group"]} event={str(get(["event"]))} />
+          <ConditionBuilder
+            label="Only if (filter)"
+            value={get(["filter"])}
+            optional
+            onChange={(c) => set(["filter"], c)}
+            kinds={["property", "trait", "history", "time_of_day", "day_of_week", "reachable", "segment", "group"]}
+            event={str(get(["event"]))}
+          />
         </>
       )}
       {kind === "trait_change" && (
@@ -248,7 +262,13 @@ export function EntryForm() {
         <>
           <TextInput label="Cron (minute hour day month weekday)" mono value={str(get(["schedule", "cron"]))} onChange={(v) => type(["schedule", "cron"], v)} hint="0 9 * * mon: Mondays at 09:00" />
           <TimezoneInput label="Time zone of the schedule" value={str(get(["schedule", "timezone"]))} onChange={(v) => type(["schedule", "timezone"], v || undefined)} />
-          <ConditionBuilder label="For everyone matching (audience)" value={get(["audience"])} optional onChange={(c) => set(["audience"], c)} kinds={["trait", "time_of_day", "day_of_week", "reachable", "group"]} />
+          <ConditionBuilder
+            label="For everyone matching (audience)"
+            value={get(["audience"])}
+            optional
+            onChange={(c) => set(["audience"], c)}
+            kinds={["trait", "time_of_day", "day_of_week", "reachable", "segment", "group"]}
+          />
         </>
       )}
       {kind === "date" && (
@@ -256,6 +276,19 @@ export function EntryForm() {
           <TextInput label="Date trait" value={str(get(["date", "trait"]))} list={names.traits} placeholder="renewal_date" onChange={(v) => type(["date", "trait"], v)} />
           <DurationInput label="Offset" signed value={str(get(["date", "offset"]))} onChange={(v) => type(["date", "offset"], v)} hint="e.g. 3 days before the date" />
           <TimeInput label="At (their local time, on a quarter hour)" quarter value={str(get(["date", "at"]))} onChange={(v) => type(["date", "at"], v || undefined)} />
+        </>
+      )}
+      {kind === "segment" && (
+        <>
+          <SegmentSelect
+            label="Segment"
+            value={str(get(["segment"])) ?? ""}
+            segments={segments}
+            invalid={segmentProblems.some((d) => d.severity === "error")}
+            hint={problemHint(segmentProblems, "People are members while its condition holds (the Segments page defines them).")}
+            onChange={(v) => set(["segment"], v)}
+          />
+          <Select label="A run starts when a person" value={get(["on"]) === "leave" ? "leave" : "enter"} options={SEGMENT_ON} onChange={(v) => set(["on"], v)} />
         </>
       )}
       {(kind === "event" || kind === "api") && (
@@ -444,7 +477,7 @@ function WaitForForm({ base }: { base: Path }) {
   );
 }
 
-function BranchForm({ base }: { base: Path }) {
+function BranchForm({ base, diagnostics }: FormProps) {
   const { doc } = useEditor();
   const { get, set } = useAt(base);
   const step = get([]) as Obj;
@@ -476,7 +509,14 @@ function BranchForm({ base }: { base: Path }) {
                 </button>
               </span>
             </div>
-            <ConditionBuilder label={`If (case ${i + 1})`} value={c.when} onChange={(w) => set(["cases", i, "when"], w ?? { all: [] })} event={entryEvent(doc)} />
+            <ConditionBuilder
+              label={`If (case ${i + 1})`}
+              value={c.when}
+              onChange={(w) => set(["cases", i, "when"], w ?? { all: [] })}
+              event={entryEvent(doc)}
+              at={`${pointer(base)}/cases/${i}/when`}
+              diagnostics={diagnostics}
+            />
             <NextSelect label="Then" value={c.next} onChange={(v) => set(["cases", i, "next"], v)} at={{ source: id, output: `case-${i + 1}` }} />
           </li>
         ))}
@@ -979,7 +1019,7 @@ export function NodeForm({ nodeId, onClose, diagnostics }: { nodeId: string; onC
     return (
       <div className="ed-panel-body">
         <FormHead kind="entry" title="Entry" onClose={onClose} />
-        <EntryForm />
+        <EntryForm diagnostics={diagnostics} />
       </div>
     );
   }

@@ -924,7 +924,7 @@ describe("the palette and the canvas", () => {
     const doc = example("consultation.json");
     const { container, calls } = renderEditor(doc);
     const palette = screen.getByRole("navigation", { name: "Palette" });
-    for (const label of ["Event", "Trait change", "API", "Schedule", "Date"]) expect(within(palette).getByRole("button", { name: label })).toBeTruthy();
+    for (const label of ["Event", "Trait change", "API", "Schedule", "Date", "Segment"]) expect(within(palette).getByRole("button", { name: label })).toBeTruthy();
     for (const label of ["Wait", "Wait for", "Branch", "Split", "Send", "Update", "Webhook", "Task", "Exit"]) expect(within(palette).getByRole("button", { name: `Add ${label}` })).toBeTruthy();
     await selectNode(container, "invite");
     fireEvent.click(within(palette).getByRole("button", { name: "Add Wait" }));
@@ -1080,4 +1080,95 @@ test("a new journey: created with POST /api/journeys", async () => {
   fireEvent.click(screen.getByRole("button", { name: "Save draft" }));
   await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.path === "/api/journeys")).toBe(true));
   expect(calls.find((c) => c.method === "POST" && c.path === "/api/journeys")?.body).toEqual({ ...doc, entry: { event: "Signed Up" } });
+});
+
+describe("segments", () => {
+  const segment = (id: string, name: string): Schemas["SegmentView"] => ({
+    id,
+    name,
+    condition: {} as Schemas["SegmentView"]["condition"],
+    size: 3,
+    created_at: "2030-01-01T00:00:00Z",
+    updated_at: "2030-01-01T00:00:00Z",
+    fill: null,
+  });
+  const SEGMENTS = { segments: [segment("lapsed", "No order in 30 days"), segment("vip", "VIP")] };
+  const withSegments = { "GET /api/segments": (): [number, unknown] => [200, SEGMENTS] };
+
+  test("the entry: Segment in the palette; its form picks one of the server's segments, entering or leaving; the card names it", async () => {
+    const doc = example("consultation.json");
+    const { container, calls } = renderEditor(doc, { extra: withSegments });
+    fireEvent.click(within(screen.getByRole("navigation", { name: "Palette" })).getByRole("button", { name: "Segment" }));
+    const panel = screen.getByRole("tabpanel");
+    await waitFor(() => expect((within(panel).getByLabelText("Runs start when") as HTMLSelectElement).value).toBe("segment"));
+    const picker = within(panel).getByLabelText("Segment") as HTMLSelectElement;
+    await waitFor(() => expect([...picker.options].map((o) => o.textContent)).toEqual(["Choose a segment…", "No order in 30 days", "VIP"]));
+    await waitFor(() => expect(card(container, ENTRY_ID).textContent).toContain("Enters segment ?"));
+    fireEvent.change(picker, { target: { value: "lapsed" } });
+    await waitFor(() => expect(card(container, ENTRY_ID).textContent).toContain("Enters segment No order in 30 days"));
+    fireEvent.change(within(panel).getByLabelText("A run starts when a person"), { target: { value: "leave" } });
+    await waitFor(() => expect(card(container, ENTRY_ID).textContent).toContain("Leaves segment No order in 30 days"));
+    const body = (await saved(calls, doc.id)) as JourneyDocument;
+    // The entry's rules are kept; its event, filter and their keys are gone.
+    expect(body.entry).toEqual({ segment: "lapsed", on: "leave", reentry: { after: "30d" } });
+  });
+
+  test("the entry: the validator's unknown_segment at its field; a segment no longer there is kept and said so", async () => {
+    const doc = { ...example("consultation.json"), entry: { segment: "gone", on: "enter" } } as JourneyDocument;
+    const { container } = renderEditor(doc, {
+      extra: {
+        ...withSegments,
+        "POST /api/journeys/validate": () => [
+          200,
+          { valid: false, diagnostics: [{ path: "/entry/segment", code: "unknown_segment", severity: "error", message: 'segment "gone" does not exist; create it with PUT /api/segments/gone' }] },
+        ],
+      },
+    });
+    await selectNode(container, ENTRY_ID);
+    const panel = screen.getByRole("tabpanel");
+    const picker = within(panel).getByLabelText("Segment") as HTMLSelectElement;
+    await waitFor(() => expect(picker.getAttribute("aria-invalid")).toBe("true"));
+    expect(within(panel).getByText('segment "gone" does not exist; create it with PUT /api/segments/gone')).toBeTruthy();
+    await waitFor(() => expect(picker.options[picker.selectedIndex].textContent).toBe("gone (no such segment)"));
+    expect(card(container, ENTRY_ID).textContent).toContain("Enters segment gone");
+  });
+
+  test("a branch: membership of a segment, picked by name; Not makes it “is not in segment”; the card says it", async () => {
+    const doc = example("trial-onboarding.json");
+    const { container, calls } = renderEditor(doc, { extra: withSegments });
+    await selectNode(container, "pro-yet");
+    const when = () => within(screen.getByRole("tabpanel")).getByRole("region", { name: "If (case 1)" });
+    pickFrom(when(), "+ Or", "Segment membership");
+    const picker = within(when()).getByLabelText("Segment") as HTMLSelectElement;
+    await waitFor(() => expect(picker.options.length).toBe(3));
+    fireEvent.change(picker, { target: { value: "vip" } });
+    expect(within(when()).getByText("Is in segment")).toBeTruthy();
+    let body = (await saved(calls, doc.id)) as JourneyDocument;
+    const casesOf = (d: JourneyDocument) => (d.steps.find((s) => s.id === "pro-yet") as { cases: { when: unknown }[] }).cases;
+    expect(casesOf(body)[0].when).toEqual({ any: [{ trait: "plan", op: "eq", value: "pro" }, { segment: "vip" }] });
+    // Not: one line, "is not in segment".
+    const node = within(when()).getByLabelText("Segment").closest(".cond") as HTMLElement;
+    fireEvent.click(within(node).getByRole("button", { name: "Not" }));
+    expect(within(when()).getByText("Is not in segment")).toBeTruthy();
+    expect((within(when()).getByLabelText("Segment") as HTMLSelectElement).value).toBe("vip");
+    body = (await saved(calls, doc.id)) as JourneyDocument;
+    expect(casesOf(body)[0].when).toEqual({ any: [{ trait: "plan", op: "eq", value: "pro" }, { not: { segment: "vip" } }] });
+    await waitFor(() => expect(card(container, "pro-yet").textContent).toContain("If plan is pro or not in segment VIP"));
+  });
+
+  test("a branch's condition shows the validator's problems at the condition they are about", async () => {
+    const doc = example("trial-onboarding.json");
+    const i = doc.steps.findIndex((s) => s.id === "pro-yet");
+    const { container } = renderEditor(doc, {
+      extra: {
+        "POST /api/journeys/validate": () => [
+          200,
+          { valid: true, diagnostics: [{ node: "pro-yet", path: `/steps/${i}/cases/0/when/trait`, code: "unseen_trait", severity: "warning", message: 'no profile has had a trait "plan" yet' }] },
+        ],
+      },
+    });
+    await selectNode(container, "pro-yet");
+    const when = within(screen.getByRole("tabpanel")).getByRole("region", { name: "If (case 1)" });
+    await waitFor(() => expect(within(when).getByText('no profile has had a trait "plan" yet')).toBeTruthy());
+  });
 });

@@ -34,6 +34,7 @@ import {
   type EntryKind,
 } from "../../journey/ops";
 import { readDocument } from "../../journey/read";
+import { namesOf, refsOf } from "../../segments/segments";
 import { Link, navigate, useLeaveGuard } from "../../router";
 import { JsonText } from "../../journey/edit/fields";
 import { PublishDialog, StopDialog, type InFlight } from "./dialogs";
@@ -156,6 +157,10 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   const [namesAnswer] = useOnce((signal) => apiGet("/api/names", { signal }));
   // Every template (the picker offers them all), however many pages the list takes.
   const [templatesAnswer, reloadTemplates] = useOnce((signal) => apiGetAll("/api/templates", { signal }).then((templates) => ({ templates })));
+  // The segments the segment entry and membership conditions pick from, and the cards name.
+  const [segmentsAnswer] = useOnce((signal) => apiGet("/api/segments", { signal }));
+  const segments = useMemo(() => (segmentsAnswer ? refsOf(segmentsAnswer.segments) : undefined), [segmentsAnswer]);
+  const segmentNames = useMemo(() => namesOf(segments), [segments]);
   const [versionsAnswer, reloadVersions, versionsError] = useOnce((signal) =>
     isNew ? Promise.resolve({ versions: [] as Schemas["PublishedVersion"][] }) : apiGet("/api/journeys/{id}/versions", { params: { id: journey.id }, signal }),
   );
@@ -474,8 +479,8 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
   };
 
   const api: EditorApi = useMemo(
-    () => ({ doc, edit, apply, addAt, select, names: namesAnswer ?? NO_NAMES, templates: templatesAnswer?.templates, reloadTemplates }),
-    [doc, edit, apply, addAt, select, namesAnswer, templatesAnswer],
+    () => ({ doc, edit, apply, addAt, select, names: namesAnswer ?? NO_NAMES, templates: templatesAnswer?.templates, reloadTemplates, segments }),
+    [doc, edit, apply, addAt, select, namesAnswer, templatesAnswer, segments],
   );
 
   const counts = useMemo(() => (simulated ? simulatedCounts(simulated) : live.counts ? liveCounts(live.counts) : undefined), [simulated, live.counts]);
@@ -625,6 +630,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
                 marks={comparison?.marks}
                 focus={focus}
                 onDrawn={onDrawn}
+                segmentNames={segmentNames}
               />
             ) : (
               <div className="notice notice-error je-unreadable" role="alert">

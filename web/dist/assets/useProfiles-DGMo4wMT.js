@@ -1,1 +1,0 @@
-import{r as e}from"./client-Bbii7o04.js";import{E as t}from"./index-CP_WBTai.js";function n(n,r){return t(n===null?null:`profiles:${r}:${n}`,async(t,i)=>{let a=await e(`/api/profiles`,{query:{q:n||void 0,limit:r,cursor:t},signal:i});return{items:a.profiles,next:a.next_cursor??null}})}export{n as t};
