@@ -17,6 +17,8 @@ const ContentPage = lazy(() => import("./pages/ContentPage").then((m) => ({ defa
 const TemplatePage = lazy(() => import("./pages/TemplatePage").then((m) => ({ default: m.TemplatePage })));
 const SegmentsPage = lazy(() => import("./pages/SegmentsPage").then((m) => ({ default: m.SegmentsPage })));
 const SegmentPage = lazy(() => import("./pages/SegmentPage").then((m) => ({ default: m.SegmentPage })));
+const ComputedTraitsPage = lazy(() => import("./pages/ComputedTraitsPage").then((m) => ({ default: m.ComputedTraitsPage })));
+const LifecyclePage = lazy(() => import("./pages/LifecyclePage").then((m) => ({ default: m.LifecyclePage })));
 const TasksPage = lazy(() => import("./pages/TasksPage").then((m) => ({ default: m.TasksPage })));
 const DeliveryPage = lazy(() => import("./pages/DeliveryPage").then((m) => ({ default: m.DeliveryPage })));
 const SettingsPage = lazy(() => import("./pages/SettingsPage").then((m) => ({ default: m.SettingsPage })));
@@ -33,6 +35,8 @@ function Page({ path }: { path: string }) {
   if (path === "/segments") return <SegmentsPage />;
   const segment = match("/segments/:id", path);
   if (segment) return <SegmentPage key={segment.id} id={segment.id} />;
+  if (path === "/computed-traits") return <ComputedTraitsPage />;
+  if (path === "/lifecycle") return <LifecyclePage />;
   if (path === "/tasks") return <TasksPage />;
   if (path === "/content") return <ContentPage />;
   const template = match("/content/:id", path);

@@ -16,6 +16,10 @@ test("a journey's page belongs to Journeys in the navigation", () => {
   expect(sectionOf("/journeys/consultation")).toBe("/journeys");
   expect(sectionOf("/people")).toBe("/people");
   expect(sectionOf("/journeysx")).toBe("");
+  // Computed traits and the lifecycle are tabs of Segments.
+  expect(sectionOf("/segments/lapsed")).toBe("/segments");
+  expect(sectionOf("/computed-traits")).toBe("/segments");
+  expect(sectionOf("/lifecycle")).toBe("/segments");
 });
 
 afterEach(() => vi.unstubAllGlobals());

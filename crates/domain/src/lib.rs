@@ -15,6 +15,7 @@ pub mod journey;
 pub mod lifecycle;
 pub mod profile;
 pub mod segment;
+pub mod stats;
 pub mod time;
 pub mod trace;
 pub mod zone;

@@ -1584,6 +1584,7 @@ fn check_entries(script: &str, expect: Expect) {
                         key: None,
                         vars: Map::new(),
                         goal_from: None,
+                        revenue: None,
                         counts: BTreeMap::new(),
                         reached: BTreeMap::new(),
                         assignments: BTreeMap::new(),
@@ -3299,4 +3300,26 @@ fn a_segment_entry_and_a_membership_branch() {
     let bad = Journey::parse(&json!({"id": "j", "entry": {"segment": "Lapsed!", "on": "join"}, "steps": [{"id": "e", "type": "exit"}]}));
     let codes: Vec<String> = bad.err().unwrap_or_default().into_iter().map(|d| format!("{} {}", d.path, d.code)).collect();
     assert_eq!(codes, ["/entry/segment invalid_field", "/entry/on invalid_field"]);
+}
+
+/// The goal event's `revenue` is kept on the run it converted (for the journey's revenue).
+#[test]
+fn a_conversion_keeps_the_goal_events_revenue() {
+    let j = Journey::parse(&json!({"id": "j", "entry": {"event": "A"}, "goal": {"event": "Order Completed"},
+        "steps": [{"id": "w", "type": "wait", "duration": "1d"}]}))
+    .expect("valid");
+    let traits = Map::new();
+    let ctx =
+        Context { traits: &traits, history: &[], previous: None, entries: 0, render: &Paths, segments: &domain::condition::NO_SEGMENTS };
+    let now = Timestamp::parse("2027-01-15T08:00:00Z").expect("now");
+    let event = |name: &str, props: Value| {
+        let raw = json!({"type": "track", "userId": "ann", "event": name, "properties": props});
+        Event::parse(raw, &Envelope { kind: None, received_at: now, sent_at: None, fallback_message_id: "1" }).expect("event")
+    };
+    let run = step(&j, 1, None, Input::Event(&event("A", json!({}))), &ctx, now, 1).expect("entered").run;
+    let paid = step(&j, 1, Some(&run), Input::Event(&event("Order Completed", json!({"revenue": 42.5}))), &ctx, now, 1).expect("converted");
+    assert_eq!((paid.run.converted_at, paid.run.revenue), (Some(now), Some(42.5)));
+    let unpaid =
+        step(&j, 1, Some(&run), Input::Event(&event("Order Completed", json!({"revenue": "lots"}))), &ctx, now, 1).expect("converted");
+    assert_eq!((unpaid.run.converted_at, unpaid.run.revenue), (Some(now), None), "not a number: none");
 }

@@ -968,6 +968,8 @@ pub async fn journey_runs(State(app): State<Arc<App>>, Path(id): Path<String>, Q
             exit_reason: r.run.exit_reason.clone(),
             control_group: r.run.control,
             converted_at: r.run.converted_at.map(ts),
+            revenue: r.run.revenue,
+            assignments: r.run.assignments.clone(),
             entered_at: ts(r.run.entered_at),
             updated_at: ts(r.run.updated_at),
         })
@@ -1157,6 +1159,7 @@ fn run_view(tx: &mut dyn Tx, r: &store::RunRecord) -> Result<wire::RunView, ApiE
         trace,
         control_group: run.control,
         converted_at: run.converted_at.map(ts),
+        revenue: run.revenue,
         assignments: run.assignments.clone(),
         key: run.key.clone(),
         variables: run.vars.clone(),

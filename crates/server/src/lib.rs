@@ -5,6 +5,7 @@
 //! Handlers are thin: they parse, call the engine or the store, and shape the answer.
 
 pub mod admin;
+pub mod analytics;
 pub mod app;
 pub mod assets;
 pub mod audit;

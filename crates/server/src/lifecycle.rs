@@ -162,7 +162,8 @@ fn instant(s: Option<&str>, what: &str) -> Result<Option<Timestamp>, ApiError> {
 
 /// The journey map: how many people moved between each two stages in the period (default
 /// the last 30 days), for everyone or a segment's members.
-#[utoipa::path(get, path = "/lifecycle/flows", tag = "segments", params(FlowsQuery), responses((status = 200, body = Flows)))]
+#[utoipa::path(get, path = "/lifecycle/flows", tag = "segments", params(FlowsQuery),
+    responses((status = 200, body = Flows), (status = 404, body = crate::wire::ErrorBody, description = "no such segment")))]
 pub async fn lifecycle_flows(State(app): State<Arc<App>>, Query(q): Query<FlowsQuery>) -> Answer<Flows> {
     // (The end is exclusive: by default just after now, so what just moved counts.)
     let to = instant(q.to.as_deref(), "to")?.unwrap_or_else(|| app.engine.clock().now().plus(Duration::millis(1)));

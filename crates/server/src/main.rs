@@ -83,6 +83,10 @@ enum Command {
         /// People the email figure's send goes to (default 10 000; 300 with --quick).
         #[arg(long)]
         emails: Option<usize>,
+        /// People whose segment time edge is timed (default 2000; with --quick 0: it waits up
+        /// to three minutes of real time, so the quick run leaves it out unless asked).
+        #[arg(long)]
+        segment_edges: Option<usize>,
         /// The Python with aiosmtpd, for the email figure (default .venv/bin/python, then
         /// python3; without one the email figure is left out).
         #[arg(long)]
@@ -269,8 +273,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench { quick, runs, database_url, background_rate, scale, people, emails, python, json } => {
-            let options = server::bench::Options { quick, runs, database_url, background_rate, scale, people, emails, python };
+        Command::Bench { quick, runs, database_url, background_rate, scale, people, emails, segment_edges, python, json } => {
+            let options =
+                server::bench::Options { quick, runs, database_url, background_rate, scale, people, emails, segment_edges, python };
             let report = server::bench::run(&options).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::App;
-use crate::{admin, assets, computed, lifecycle, segments, tasks, teams};
+use crate::{admin, analytics, assets, computed, lifecycle, segments, tasks, teams};
 
 /// Every admin route, relative to `/api`.
 pub fn routes() -> OpenApiRouter<Arc<App>> {
@@ -66,6 +66,7 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(computed::put_computed_trait, computed::delete_computed_trait))
         .routes(routes!(lifecycle::get_lifecycle, lifecycle::put_lifecycle))
         .routes(routes!(lifecycle::lifecycle_flows))
+        .routes(routes!(analytics::journey_results))
 }
 
 /// Answers any admin route can give besides its own, from the error table.

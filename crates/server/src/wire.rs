@@ -669,6 +669,10 @@ pub struct RunSummary {
     pub exit_reason: Option<String>,
     pub control_group: bool,
     pub converted_at: Option<String>,
+    /// The goal event's `revenue`, when it had one.
+    pub revenue: Option<f64>,
+    /// Split (or send) step id → the variant this run got.
+    pub assignments: BTreeMap<String, String>,
     pub entered_at: String,
     pub updated_at: String,
 }
@@ -845,6 +849,8 @@ pub struct RunView {
     pub trace: Vec<TraceEntry>,
     pub control_group: bool,
     pub converted_at: Option<String>,
+    /// The goal event's `revenue`, when it had one.
+    pub revenue: Option<f64>,
     /// Split step id → the path this run took.
     pub assignments: BTreeMap<String, String>,
     /// Keyed journeys: the entry event's key property.

@@ -1405,6 +1405,56 @@ mod http {
         );
     }
 
+    /// A journey's results: the holdout and the split's arms, recounted here from the runs the
+    /// API lists (each with its control group, variant, conversion and revenue).
+    #[tokio::test]
+    async fn journey_results_add_up_to_the_runs() {
+        let api = Api::new().await;
+        let doc = json!({"id": "promo", "entry": {"event": "Signed Up", "holdout": 20}, "goal": {"event": "Order Completed"},
+            "steps": [{"id": "abc", "type": "split", "paths": [{"name": "A", "weight": 50, "next": "w"}, {"name": "B", "weight": 50, "next": "w"}]},
+                      {"id": "w", "type": "wait", "duration": "7d"}]});
+        let (status, out) = api.admin("POST", "/api/journeys/promo/apply", json!({"document": doc})).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        for i in 0..120 {
+            api.ingest("track", json!({"userId": format!("u{i}"), "event": "Signed Up"}).to_string()).await;
+            if i % 3 == 0 {
+                api.ingest(
+                    "track",
+                    json!({"userId": format!("u{i}"), "event": "Order Completed", "properties": {"revenue": i}}).to_string(),
+                )
+                .await;
+            }
+        }
+        let (_, runs) = api.admin("GET", "/api/journeys/promo/runs?limit=1000", Value::Null).await;
+        let runs = runs["runs"].as_array().cloned().unwrap_or_default();
+        assert_eq!(runs.len(), 120);
+        let arm = |f: &dyn Fn(&Value) -> bool| {
+            let mine: Vec<&Value> = runs.iter().filter(|r| f(r)).collect();
+            let converted: Vec<&&Value> = mine.iter().filter(|r| !r["converted_at"].is_null()).collect();
+            let revenue: f64 = converted.iter().filter_map(|r| r["revenue"].as_f64()).sum();
+            (mine.len() as u64, converted.len() as u64, revenue)
+        };
+        let (_, out) = api.admin("GET", "/api/journeys/promo/results", Value::Null).await;
+        assert_eq!((out["people"].as_u64(), out["converted"].as_u64()), (Some(120), Some(40)), "{out}");
+        assert_eq!(out["revenue"].as_f64(), Some((0..120).filter(|i| i % 3 == 0).sum::<i64>() as f64));
+        let shown = |e: &Value, name: &str| {
+            let a = e["arms"].as_array().and_then(|arms| arms.iter().find(|a| a["name"] == name)).cloned().unwrap_or_default();
+            (a["people"].as_u64().unwrap_or(0), a["converted"].as_u64().unwrap_or(0), a["revenue"].as_f64().unwrap_or(-1.0))
+        };
+        let holdout = &out["experiments"][0];
+        assert_eq!(holdout["step"], json!("$holdout"));
+        assert_eq!(shown(holdout, "control group"), arm(&|r| r["control_group"] == json!(true)));
+        assert_eq!(shown(holdout, "journey"), arm(&|r| r["control_group"] == json!(false)));
+        let split = &out["experiments"][1];
+        assert_eq!(split["step"], json!("abc"));
+        for v in ["A", "B"] {
+            assert_eq!(shown(split, v), arm(&|r| r["control_group"] == json!(false) && r["assignments"]["abc"] == json!(v)), "{v}");
+        }
+        let words = split["comparisons"][0]["words"].as_str().unwrap_or("");
+        assert!(words.starts_with("B ") && words.contains(" A"), "{words}");
+        assert_eq!(api.admin("GET", "/api/journeys/nope/results", Value::Null).await.0, StatusCode::NOT_FOUND);
+    }
+
     /// Consent is checked when a message is sent, not only when it was decided: a marketing
     /// email waiting for a retry when the person unsubscribes is not sent.
     #[tokio::test]
@@ -1558,7 +1608,7 @@ mod http {
 
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
-    const ROUTES: [&str; 65] = [
+    const ROUTES: [&str; 66] = [
         "GET /api/audit",
         "GET /api/me/tokens",
         "POST /api/me/tokens",
@@ -1624,6 +1674,7 @@ mod http {
         "GET /api/lifecycle",
         "PUT /api/lifecycle",
         "GET /api/lifecycle/flows",
+        "GET /api/journeys/{id}/results",
     ];
 
     /// The document is served without a token (it holds no data), is OpenAPI 3.1, and equals
@@ -3454,6 +3505,10 @@ mod e2e {
         assert!(p[0] > 0.0 && p.windows(2).all(|w| w[0] <= w[1]), "latencies ordered: {p:?}");
         assert_eq!(r["timers"]["runs"], json!(500));
         assert_eq!(r["scale"]["people"], json!(2000));
+        // Segments: every qualifying event's person entered (the bench checks it), a fill over
+        // everyone loaded (each has the trait and the event the segment asks for).
+        assert!(r["segment_entry"]["with_segments"]["samples"].as_u64().is_some_and(|n| n > 0), "{r}");
+        assert_eq!(r["scale"]["fill"]["members"], json!(2000), "{r}");
         assert_eq!(r["scale"]["runs"], json!(2000), "every person loaded has a run waiting on a timer: {r}");
         // The data directory's size is the embedded store's (PostgreSQL's is not measured).
         let sizes: &[&str] =

@@ -91,6 +91,7 @@ fn run(journey: &str, wake: Option<i64>) -> Run {
         key: None,
         vars: Default::default(),
         goal_from: None,
+        revenue: None,
         counts: Default::default(),
         reached: Default::default(),
     }

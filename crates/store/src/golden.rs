@@ -47,6 +47,7 @@ fn run_state_v1_reads_and_writes_as_stored() {
         key: None,
         vars: domain::Map::new(),
         goal_from: None,
+        revenue: None,
         counts: BTreeMap::new(),
         reached: BTreeMap::new(),
     };
@@ -79,6 +80,7 @@ fn run_state_with_a_key_and_variables_reads_and_writes_as_stored() {
         key: Some("c1".into()),
         vars: map(json!({"items": [{"sku": "a"}]})),
         goal_from: Some(Timestamp(1_800_000_000_100)),
+        revenue: None,
         counts: BTreeMap::from([(
             "since-entry-query".to_owned(),
             domain::aggregate::Counter {
@@ -125,6 +127,7 @@ fn run_state_with_reached_steps_reads_and_writes_as_stored() {
         key: None,
         vars: domain::Map::new(),
         goal_from: None,
+        revenue: None,
         reached: BTreeMap::from([(NodeId("welcome".into()), Timestamp(1_800_000_000_000))]),
         counts: BTreeMap::new(),
     };

@@ -355,6 +355,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/journeys/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Conversions and revenue; the holdout and each split against its baseline, with 95%
+         *     confidence intervals and a verdict ("variant B converts better, 95% confidence" / "not
+         *     enough data yet": at least 30 people in each arm and 5 conversions are needed).
+         */
+        get: operations["journey_results"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/journeys/{id}/resume": {
         parameters: {
             query?: never;
@@ -974,6 +995,25 @@ export interface components {
         };
         /** @enum {string} */
         ApplyStatus: "published" | "unchanged";
+        /** @description One arm: who was in it, who converted, with the rate's 95% interval, and revenue. */
+        ArmView: {
+            /** Format: int64 */
+            converted: number;
+            /** Format: double */
+            high: number;
+            /** Format: double */
+            low: number;
+            name: string;
+            /** Format: int64 */
+            people: number;
+            /** Format: double */
+            rate: number;
+            /**
+             * Format: double
+             * @description The sum of the goal events' `revenue`.
+             */
+            revenue: number;
+        };
         AssetList: {
             /** @description Newest first. */
             assets: components["schemas"]["AssetView"][];
@@ -1192,6 +1232,23 @@ export interface components {
         CloseTask: {
             note?: string | null;
         };
+        ComparisonView: {
+            arm: string;
+            baseline: string;
+            /**
+             * Format: double
+             * @description Conversion rate of `arm` minus `baseline`'s, with its 95% interval.
+             */
+            difference: number;
+            /** Format: double */
+            high: number;
+            /** Format: double */
+            low: number;
+            /** @description `better`, `worse`, `no_difference` or `not_enough_data`. */
+            verdict: string;
+            /** @description The verdict in plain words. */
+            words: string;
+        };
         /** @description A computed trait as written: the history query whose value the trait holds. */
         ComputedTraitBody: {
             /**
@@ -1362,6 +1419,13 @@ export interface components {
         };
         /** @enum {string} */
         ExitType: "exit";
+        Experiment: {
+            /** @description The baseline first. */
+            arms: components["schemas"]["ArmView"][];
+            comparisons: components["schemas"]["ComparisonView"][];
+            /** @description The split (or send) step, or `$holdout` for the control group against the rest. */
+            step: string;
+        };
         /** @description How far the pass over everyone is. */
         Fill: {
             /**
@@ -1926,6 +1990,20 @@ export interface components {
             /** Format: int64 */
             replayed: number;
         };
+        Results: {
+            /** Format: int64 */
+            converted: number;
+            /**
+             * @description The holdout (when the journey has a control group) and each split or send with
+             *     variants that runs took.
+             */
+            experiments: components["schemas"]["Experiment"][];
+            journey: string;
+            /** Format: int64 */
+            people: number;
+            /** Format: double */
+            revenue: number;
+        };
         Retried: {
             /** @description Messages made due again. */
             retried: number;
@@ -1948,6 +2026,10 @@ export interface components {
         RunStatus: "waiting" | "exited";
         /** @description A run in a journey's list of runs. */
         RunSummary: {
+            /** @description Split (or send) step id → the variant this run got. */
+            assignments: {
+                [key: string]: string;
+            };
             control_group: boolean;
             converted_at?: string | null;
             entered_at: string;
@@ -1956,6 +2038,11 @@ export interface components {
             node?: string | null;
             /** Format: int64 */
             profile_id: number;
+            /**
+             * Format: double
+             * @description The goal event's `revenue`, when it had one.
+             */
+            revenue?: number | null;
             /** Format: int64 */
             run_id: number;
             status: components["schemas"]["RunStatus"];
@@ -1987,6 +2074,11 @@ export interface components {
             /** @description Keyed journeys: the entry event's key property. */
             key?: string | null;
             node?: string | null;
+            /**
+             * Format: double
+             * @description The goal event's `revenue`, when it had one.
+             */
+            revenue?: number | null;
             /** Format: int64 */
             run_id: number;
             status: components["schemas"]["RunStatus"];
@@ -4306,6 +4398,82 @@ export interface operations {
             };
         };
     };
+    journey_results: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Results"];
+                };
+            };
+            /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     resume_journey: {
         parameters: {
             query?: never;
@@ -4825,6 +4993,15 @@ export interface operations {
             };
             /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such segment */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

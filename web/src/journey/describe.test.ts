@@ -1,7 +1,7 @@
 import { describe as group, expect, test } from "vitest";
 import { EXAMPLES } from "../examples";
-import { channelText, conditionText, describe, durationText, LINE_LENGTH } from "./describe";
-import type { Condition, Entry, JourneyDocument, Step } from "./doc";
+import { channelText, conditionText, describe, durationText, historyQueryText, LINE_LENGTH } from "./describe";
+import type { Condition, Entry, HistoryQuery, JourneyDocument, Step } from "./doc";
 import { toGraph } from "./graph";
 
 const EXPECTED: Record<string, Record<string, string>> = {
@@ -197,8 +197,44 @@ group("conditionText", () => {
     expect(conditionText({ history: { event: "Order Completed", within: "30d", aggregate: "sum", property: "total" }, op: "gte", value: 100 })).toBe(
       "sum total of Order Completed in 30 days ≥ 100",
     );
-    expect(conditionText({ history: { event: "A", within: "3d", aggregate: "last", property: "k" }, op: "eq", value: "x" })).toBe("last k of A in 3 days is x");
+    expect(conditionText({ history: { event: "A", within: "3d", aggregate: "last", property: "k" }, op: "eq", value: "x" })).toBe("the last k of A in 3 days is x");
     expect(conditionText({ history: { event: "A", within: "1d" }, op: "lt", value: 2 })).toBe("< 2 A in 1 day");
+  });
+
+  test("history aggregates that read a property: min, max, first, distinct", () => {
+    expect(conditionText({ history: { event: "Order Completed", within: "30d", aggregate: "max", property: "total" }, op: "gte", value: 100 })).toBe(
+      "the largest total of Order Completed in 30 days ≥ 100",
+    );
+    expect(conditionText({ history: { event: "Order Completed", within: "30d", aggregate: "min", property: "total" }, op: "lt", value: 5 })).toBe(
+      "the smallest total of Order Completed in 30 days < 5",
+    );
+    expect(conditionText({ history: { event: "Product Viewed", within: "7d", aggregate: "first", property: "sku" }, op: "eq", value: "A-1" })).toBe(
+      "the first sku of Product Viewed in 7 days is A-1",
+    );
+    expect(conditionText({ history: { event: "Product Viewed", within: "7d", aggregate: "distinct", property: "sku" }, op: "gte", value: 3 })).toBe(
+      "how many different sku of Product Viewed in 7 days ≥ 3",
+    );
+    // With a where, and a property not chosen yet.
+    expect(
+      conditionText({
+        history: { event: "Product Viewed", within: "7d", aggregate: "distinct", where: { property: "category", op: "eq", value: "shoes" } },
+        op: "gte",
+        value: 2,
+      } as Condition),
+    ).toBe("how many different ? of Product Viewed (category is shoes) in 7 days ≥ 2");
+  });
+
+  test("a history query alone, as a computed trait keeps it", () => {
+    const q = (aggregate: HistoryQuery["aggregate"], property?: string): HistoryQuery => ({ event: "Order Completed", within: "90d", aggregate, property });
+    expect(historyQueryText({ event: "Order Completed", within: "90d" })).toBe("the number of Order Completed in 90 days");
+    expect(historyQueryText(q("exists"))).toBe("whether there was any Order Completed in 90 days");
+    expect(historyQueryText(q("sum", "total"))).toBe("the sum of total of Order Completed in 90 days");
+    expect(historyQueryText(q("min", "total"))).toBe("the smallest total of Order Completed in 90 days");
+    expect(historyQueryText(q("max", "total"))).toBe("the largest total of Order Completed in 90 days");
+    expect(historyQueryText(q("first", "sku"))).toBe("the first sku of Order Completed in 90 days");
+    expect(historyQueryText(q("last", "sku"))).toBe("the last sku of Order Completed in 90 days");
+    expect(historyQueryText(q("distinct", "sku"))).toBe("how many different sku of Order Completed in 90 days");
+    expect(historyQueryText({ event: "", within: "1w", where: { segment: "vip" } }, { vip: "VIP" })).toBe("the number of ? (in segment VIP) in 1 week");
   });
 
   test("durations", () => {

@@ -1,8 +1,9 @@
 // What a node does, in words: "Wait 3 days", "Email: consultation-invite", "SMS: reminder",
 // "Push: back-in-stock", "In-app: spring-offer", "Email: A/B short 50% · long 50%",
 // "If ≥ 3 Product Viewed in 7 days and …", "Task: Call {{ traits.name }} — for team sales, due in 1 day",
-// "Enters segment No order in 30 days", "If not in segment VIP".
-import type { Channel, Condition, Entry, HistoryCondition, Operator, RunUpdate, SendStep, Step, TaskStep, WaitStep } from "./doc";
+// "Enters segment No order in 30 days", "If not in segment VIP", "If the largest total of Order
+// Completed in 30 days ≥ 100".
+import type { Channel, Condition, Entry, HistoryCondition, HistoryQuery, Operator, RunUpdate, SendStep, Step, TaskStep, WaitStep } from "./doc";
 import type { GraphNode } from "./graph";
 
 /** Segment id → its name, for the words that name segments (an id not in it is said as it is). */
@@ -94,8 +95,44 @@ function comparisonText(subject: string, op: Operator, value: unknown, ref?: str
 
 const COUNT_OPERATORS: Partial<Record<Operator, string>> = { eq: "exactly", ne: "not exactly", gt: ">", gte: "≥", lt: "<", lte: "≤" };
 
-function historyText({ history, op, value }: HistoryCondition): string {
-  const where = history.where ? ` (${conditionText(history.where)})` : "";
+/** The aggregates that read a `property` of the events. */
+export const PROPERTY_AGGREGATES: readonly string[] = ["sum", "min", "max", "first", "last", "distinct"];
+
+/**
+ * What a history query reads, in words, without a comparison: "the number of Order Completed in
+ * 90 days", "the largest total of Order Completed in 30 days", "how many different sku of
+ * Product Viewed in 7 days".
+ */
+export function historyQueryText(history: HistoryQuery, names: SegmentNames = NO_NAMES): string {
+  const where = history.where ? ` (${conditionText(history.where, Infinity, names)})` : "";
+  const events = `${history.event || "?"}${where}`;
+  const window = history.within === "entry" ? "since entry" : `in ${durationText(history.within ?? "")}`;
+  const property = history.property || "?";
+  switch (history.aggregate ?? "count") {
+    case "count":
+      return `the number of ${events} ${window}`;
+    case "exists":
+      return `whether there was any ${events} ${window}`;
+    case "sum":
+      return `the sum of ${property} of ${events} ${window}`;
+    case "min":
+      return `the smallest ${property} of ${events} ${window}`;
+    case "max":
+      return `the largest ${property} of ${events} ${window}`;
+    case "first":
+      return `the first ${property} of ${events} ${window}`;
+    case "last":
+      return `the last ${property} of ${events} ${window}`;
+    case "distinct":
+      return `how many different ${property} of ${events} ${window}`;
+    default:
+      return `${String(history.aggregate)} of ${events} ${window}`;
+  }
+}
+
+function historyText(condition: HistoryCondition, names: SegmentNames): string {
+  const { history, op, value } = condition;
+  const where = history.where ? ` (${conditionText(history.where, Infinity, names)})` : "";
   const events = `${history.event}${where}`;
   const window = history.within === "entry" ? "since entry" : `in ${durationText(history.within)}`;
   switch (history.aggregate ?? "count") {
@@ -109,9 +146,14 @@ function historyText({ history, op, value }: HistoryCondition): string {
       if ((op === "eq" && value === true) || (op === "ne" && value === false)) return `any ${events} ${window}`;
       if ((op === "eq" && value === false) || (op === "ne" && value === true)) return `no ${events} ${window}`;
       break;
+    case "sum":
+      // "sum total of Order Completed in 30 days ≥ 100", as cards have always said it.
+      return comparisonText(`sum ${history.property ?? "?"} of ${events} ${window}`, op, value);
+    default:
+      // "the largest total of Order Completed in 30 days ≥ 100", "how many different sku of Product Viewed in 7 days ≥ 3".
+      return comparisonText(historyQueryText(history, names), op, value);
   }
-  const aggregate = history.aggregate === "sum" || history.aggregate === "last" ? `${history.aggregate} ${history.property ?? "?"} of ` : "";
-  return comparisonText(`${aggregate}${events} ${window}`, op, value);
+  return comparisonText(`${events} ${window}`, op, value);
 }
 
 function clauses(c: Condition): { join: "and" | "or"; parts: Condition[] } | undefined {
@@ -148,7 +190,7 @@ export function conditionText(c: Condition, max = Infinity, names: SegmentNames 
   if ("not" in c && typeof c.not === "object" && c.not !== null && "segment" in c.not) return `not in segment ${segmentText(c.not.segment, names)}`;
   if ("not" in c) return `not (${conditionText(c.not, Infinity, names)})`;
   if ("segment" in c) return `in segment ${segmentText(c.segment, names)}`;
-  if ("history" in c) return historyText(c);
+  if ("history" in c) return historyText(c, names);
   // Always true in the app: the message waits for the person's visit.
   if ("reachable" in c) return c.reachable === "in_app" ? "reachable in the app" : `reachable by ${channelText(c.reachable)}`;
   if ("clock" in c) return comparisonText(c.clock === "time_of_day" ? "local time" : "day", c.op, c.value);

@@ -3,7 +3,7 @@ import { cleanup, fireEvent, render, screen, within } from "@testing-library/rea
 import { afterEach, expect, test, vi } from "vitest";
 import type { Schemas } from "../api/client";
 import { mockApi } from "../test/api";
-import { message, profile, run } from "../test/fixtures";
+import { lifecycle, message, profile, run } from "../test/fixtures";
 import { PersonPage } from "./PersonPage";
 
 afterEach(() => {
@@ -299,4 +299,62 @@ test("the segments the person is in, each a link to its page; none said so", asy
   ]);
   // Inside the facts on the left, under the identities.
   expect(screen.getByRole("complementary", { name: "Traits and identities" }).contains(segments)).toBe(true);
+});
+
+test("the person's lifecycle stage by its name, since when, and their moves newest first; computed traits marked", async () => {
+  mockApi({
+    "GET /api/profiles/4": profile({
+      traits: { firstName: "Alice", email: "alice@example.com", spent_90d: 120, lifecycle_stage: "customer" },
+      computed_traits: ["spent_90d"],
+      stage_history: [
+        { at: "2030-01-01T00:01:00Z", from: null, to: "lead" },
+        { at: "2030-01-02T00:00:00Z", from: "lead", to: "customer" },
+      ],
+    }),
+    "GET /api/profiles/4/journeys": journeys,
+    "GET /api/journeys": { journeys: [], next_cursor: null },
+    "GET /api/messages": { messages: [], next_cursor: null },
+    "GET /api/tasks": { tasks: [], next_cursor: null },
+    "GET /api/lifecycle": lifecycle(),
+  });
+  render(<PersonPage id="4" />);
+  const stage = await screen.findByRole("region", { name: "Lifecycle stage" });
+  expect(screen.getByRole("complementary", { name: "Traits and identities" }).contains(stage)).toBe(true);
+  // By its name once the lifecycle is had.
+  expect((await within(stage).findByRole("link", { name: "Customer" })).getAttribute("href")).toBe("/lifecycle");
+  expect(within(stage).getByTestId("person-stage").querySelector("time")?.getAttribute("dateTime")).toBe("2030-01-02T00:00:00Z");
+  const moves = within(stage).getByRole("list", { name: "Stage moves, newest first" });
+  expect(within(moves).getAllByRole("listitem").map((li) => [li.querySelector("span")?.textContent, li.querySelector("time")?.getAttribute("dateTime")])).toEqual([
+    ["Lead → Customer", "2030-01-02T00:00:00Z"],
+    ["No stage → Lead", "2030-01-01T00:01:00Z"],
+  ]);
+  // The traits: the computed one marked so, the stage trait as the stage.
+  const traits = within(screen.getByRole("complementary", { name: "Traits and identities" })).getByRole("heading", { name: "Traits" }).parentElement as HTMLElement;
+  // Said beside the value.
+  const term = (name: string) => [...traits.querySelectorAll("dt")].find((dt) => dt.textContent === name)?.nextElementSibling as HTMLElement;
+  expect(within(term("spent_90d")).getByText("computed").getAttribute("title")).toMatch(/^Wayfarer computes it from the person's history/);
+  expect(within(term("lifecycle_stage")).getByText("stage")).toBeTruthy();
+  expect(within(term("email")).queryByText("computed")).toBeNull();
+});
+
+test("a person at no stage, with no moves; stage ids until the lifecycle is had", async () => {
+  server([]);
+  const { unmount } = render(<PersonPage id="4" />);
+  const stage = await screen.findByRole("region", { name: "Lifecycle stage" });
+  expect(within(stage).getByText("At no stage.")).toBeTruthy();
+  expect(within(stage).queryByRole("list")).toBeNull();
+  unmount();
+  cleanup();
+  vi.unstubAllGlobals();
+  mockApi({
+    "GET /api/profiles/4": profile({ traits: { lifecycle_stage: "customer" }, stage_history: [{ at: "2030-01-02T00:00:00Z", from: "lead", to: "customer" }] }),
+    "GET /api/profiles/4/journeys": journeys,
+    "GET /api/journeys": { journeys: [], next_cursor: null },
+    "GET /api/messages": { messages: [], next_cursor: null },
+    "GET /api/tasks": { tasks: [], next_cursor: null },
+  });
+  render(<PersonPage id="4" />);
+  const again = await screen.findByRole("region", { name: "Lifecycle stage" });
+  expect(within(again).getByRole("link", { name: "customer" })).toBeTruthy();
+  expect(within(again).getByText("lead → customer")).toBeTruthy();
 });

@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { useMemo, type ReactNode } from "react";
 import { apiGet, type Schemas } from "../api/client";
 import { apiGetAll } from "../api/getAll";
 import { useApi, type Loadable } from "../api/useApi";
@@ -26,6 +26,12 @@ export function useProfile(id: string): [Loadable<Schemas["ProfileView"]>, () =>
 export function useJourneyNames(): Record<string, string> {
   const [list] = useApi("journeys", (signal) => apiGetAll("/api/journeys", { signal }));
   return list.state === "ready" ? Object.fromEntries(list.data.map((j) => [j.id, j.name])) : {};
+}
+
+/** Lifecycle stage id → name, from the lifecycle (ids when it cannot be had). */
+export function useStageNames(): Record<string, string> {
+  const [lifecycle] = useApi("lifecycle", (signal) => apiGet("/api/lifecycle", { signal }));
+  return useMemo(() => (lifecycle.state === "ready" ? Object.fromEntries(lifecycle.data.stages.map((s) => [s.id, s.name])) : {}), [lifecycle]);
 }
 
 export function PersonHead({ id, profile, children }: { id: string; profile?: Schemas["ProfileView"]; children?: ReactNode }) {
@@ -72,6 +78,7 @@ function Person({ id, profile }: { id: string; profile: Schemas["ProfileView"] }
     return { items: page.messages, next: page.next_cursor ?? null };
   });
   const names = useJourneyNames();
+  const stageNames = useStageNames();
   // A message sent again is pending: the list says so; the profile keeps its place on the page.
   const retried = () => {
     messages.reload();
@@ -85,7 +92,7 @@ function Person({ id, profile }: { id: string; profile: Schemas["ProfileView"] }
         {profile.merged_from != null && <> · person {profile.merged_from} was merged into this person</>}
       </p>
       <div className="person">
-        <PersonFacts profile={profile} />
+        <PersonFacts profile={profile} stageNames={stageNames} />
         <div className="person-middle">
           <PersonTasks profileId={profile.id} />
           <Timeline profile={profile} messages={messages} onRetried={retried} />

@@ -10,6 +10,7 @@ import type { Condition } from "../journey/doc";
 import { Link, navigate } from "../router";
 import { FILL_REFRESH_MS, FillProgress } from "../segments/FillProgress";
 import { namesOf, SEGMENT_ID, useRefreshed, type Segment } from "../segments/segments";
+import { SegmentsTabs } from "../segments/SegmentsTabs";
 import "../segments/segments.css";
 import { ErrorNotice } from "../ui/ErrorNotice";
 import { formatNumber } from "../ui/format";
@@ -125,6 +126,7 @@ export function SegmentsPage() {
   const editor = useMay("editor");
   return (
     <div className="page">
+      <SegmentsTabs current="/segments" />
       <div className="page-head">
         <h1>Segments</h1>
         {!editor ? (

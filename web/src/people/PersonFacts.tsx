@@ -1,13 +1,61 @@
-// The left column of a person's page: traits, identities, the segments they are in, warnings,
-// refused merges.
+// The left column of a person's page: traits (those Wayfarer computes marked so), identities, the
+// segments they are in, their lifecycle stage and moves, warnings, refused merges.
 import type { Schemas } from "../api/client";
 import { Link } from "../router";
+import { STAGE_TRAIT } from "../segments/computed";
+import { moveText, stageText } from "../segments/lifecycle";
 import { Time } from "../ui/Time";
 import { Identities } from "./Identities";
 import { IDENTITY_LABEL, traitText } from "./person";
 
-export function PersonFacts({ profile }: { profile: Schemas["ProfileView"] }) {
+/**
+ * The person's stage (the trait `lifecycle_stage`, by the stage's name) since their last move to
+ * it, and their moves, newest first. `names`: stage id → name (ids are shown until they are had).
+ */
+function Stage({ profile, names }: { profile: Schemas["ProfileView"]; names: Readonly<Record<string, string>> }) {
+  const current = typeof profile.traits[STAGE_TRAIT] === "string" ? (profile.traits[STAGE_TRAIT] as string) : null;
+  const moves = [...profile.stage_history].reverse();
+  const since = current === null ? undefined : moves.find((m) => m.to === current)?.at;
+  return (
+    <section className="panel" aria-labelledby="person-stage">
+      <h2 id="person-stage">Lifecycle stage</h2>
+      {current === null ? (
+        <p className="muted">At no stage.</p>
+      ) : (
+        <p data-testid="person-stage">
+          <Link to="/lifecycle">
+            <strong>{stageText(current, names)}</strong>
+          </Link>
+          {since && (
+            <span className="muted">
+              {" "}
+              since <Time at={since} />
+            </span>
+          )}
+        </p>
+      )}
+      {moves.length > 0 && (
+        <>
+          <h3 className="visually-hidden">Moves</h3>
+          <ol className="stage-moves" aria-label="Stage moves, newest first">
+            {moves.map((m, i) => (
+              <li key={`${m.at}:${i}`}>
+                <span>{moveText(m.from, m.to, names)}</span>
+                <span className="muted nowrap">
+                  <Time at={m.at} />
+                </span>
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}
+
+export function PersonFacts({ profile, stageNames = {} }: { profile: Schemas["ProfileView"]; stageNames?: Readonly<Record<string, string>> }) {
   const traits = Object.entries(profile.traits).sort(([a], [b]) => a.localeCompare(b));
+  const computed = new Set(profile.computed_traits);
   return (
     <aside className="person-facts" aria-label="Traits and identities">
       {profile.warnings.length > 0 && (
@@ -29,7 +77,19 @@ export function PersonFacts({ profile }: { profile: Schemas["ProfileView"] }) {
             {traits.map(([k, v]) => (
               <div key={k}>
                 <dt>{k}</dt>
-                <dd>{typeof v === "string" ? v : <code>{traitText(v)}</code>}</dd>
+                <dd>
+                  {typeof v === "string" ? v : <code>{traitText(v)}</code>}
+                  {computed.has(k) && (
+                    <span className="trait-badge" title="Wayfarer computes it from the person's history (Segments › Computed traits)">
+                      computed
+                    </span>
+                  )}
+                  {k === STAGE_TRAIT && (
+                    <span className="trait-badge" title="The person's lifecycle stage, kept by Wayfarer">
+                      stage
+                    </span>
+                  )}
+                </dd>
               </div>
             ))}
           </dl>
@@ -53,6 +113,7 @@ export function PersonFacts({ profile }: { profile: Schemas["ProfileView"] }) {
           </ul>
         )}
       </section>
+      <Stage profile={profile} names={stageNames} />
       {profile.refused_merges.length > 0 && (
         <section className="panel">
           <h2>Merges refused</h2>

@@ -1,6 +1,6 @@
 // Segments as the pages use them: ids as the server takes them, names by id for the words that
 // name segments (a journey's cards, a person's page), what a fill says, and the problems a save
-// was refused with.
+// was refused with (a segment's, a computed trait's, the lifecycle's).
 import { useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, apiGet, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
@@ -39,12 +39,25 @@ export function peopleText(n: number): string {
   return `${formatNumber(n)} ${n === 1 ? "person" : "people"}`;
 }
 
-/** The problems a save was refused with (422 `segment_invalid`'s `details.diagnostics`), or undefined for another failure. */
-export function segmentProblems(error: ApiError): SegmentDiagnostic[] | undefined {
-  if (error.code !== "segment_invalid") return undefined;
+/**
+ * The problems a save was refused with (a 422 of `code`: `segment_invalid`,
+ * `computed_trait_invalid`, `lifecycle_invalid`, each with `details.diagnostics`), or undefined
+ * for another failure.
+ */
+export function refusalProblems(error: ApiError, code: string): SegmentDiagnostic[] | undefined {
+  if (error.code !== code) return undefined;
   const d = error.details;
   return isObject(d) && Array.isArray(d.diagnostics) ? (d.diagnostics as SegmentDiagnostic[]) : [];
 }
+
+/** The problems a segment's save was refused with (422 `segment_invalid`), or undefined for another failure. */
+export const segmentProblems = (error: ApiError) => refusalProblems(error, "segment_invalid");
+
+/** "1 problem", "2 problems". */
+export const problemsText = (n: number) => `${n} problem${n === 1 ? "" : "s"}`;
+
+/** Whether `path` is `at` or inside it (JSON pointers: "/stages/1" holds "/stages/1/id", not "/stages/10"). */
+export const under = (path: string, at: string) => path === at || path.startsWith(`${at}/`);
 
 /**
  * A condition's structure without its values: problems found in a condition stay shown while

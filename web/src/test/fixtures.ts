@@ -99,3 +99,44 @@ export const sizes = (n = 30, from = 0): Schemas["SizeSeries"] => ({
     return { day, size: from + i, entered: i === 0 ? from : 1, exited: 0 };
   }),
 });
+
+export const computedTrait = (over: Partial<Schemas["ComputedTraitView"]> = {}): Schemas["ComputedTraitView"] => ({
+  trait: "spent_90d",
+  label: "Spent in 90 days",
+  history: { event: "Order Completed", within: "90d", aggregate: "sum", property: "total" },
+  created_at: "2030-01-01T00:00:00Z",
+  updated_at: "2030-01-02T00:00:00Z",
+  ...over,
+});
+
+export const stage = (id: string, name: string, condition: unknown, people = 0): Schemas["StageView"] => ({
+  id,
+  name,
+  condition: condition as Schemas["StageView"]["condition"],
+  people,
+});
+
+/** Lead (an email), Customer (an order in a year), At risk (a buyer with no order in 60 days). */
+export const lifecycle = (over: Partial<Schemas["LifecycleView"]> = {}): Schemas["LifecycleView"] => ({
+  stages: [
+    stage("lead", "Lead", { trait: "email", op: "exists" }, 40),
+    stage("customer", "Customer", { history: { event: "Order Completed", within: "365d" }, op: "gte", value: 1 }, 12),
+    stage("at-risk", "At risk", { all: [{ segment: "buyers" }, { history: { event: "Order Completed", within: "60d" }, op: "eq", value: 0 }] }, 3),
+  ],
+  fill: null,
+  ...over,
+});
+
+/** The moves of the last 30 days up to 2030-01-31 (most first, as the server orders them). */
+export const flows = (over: Partial<Schemas["Flows"]> = {}): Schemas["Flows"] => ({
+  from: "2030-01-01T00:00:00Z",
+  to: "2030-01-31T00:00:00.001Z",
+  segment: null,
+  flows: [
+    { from: null, to: "lead", people: 30 },
+    { from: "lead", to: "customer", people: 10 },
+    { from: "customer", to: "at-risk", people: 3 },
+    { from: "at-risk", to: "customer", people: 1 },
+  ],
+  ...over,
+});

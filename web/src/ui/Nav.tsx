@@ -2,19 +2,21 @@ import type { ComponentType, ReactNode } from "react";
 import { Link } from "../router";
 import { ContentIcon, DeliveryIcon, JourneysIcon, PeopleIcon, SegmentsIcon, SettingsIcon, TasksIcon } from "./icons";
 
-const SECTIONS: { to: string; label: string; Icon: ComponentType }[] = [
+const SECTIONS: { to: string; label: string; Icon: ComponentType; also?: readonly string[] }[] = [
   { to: "/journeys", label: "Journeys", Icon: JourneysIcon },
   { to: "/people", label: "People", Icon: PeopleIcon },
-  { to: "/segments", label: "Segments", Icon: SegmentsIcon },
+  // Computed traits and the lifecycle are tabs of the Segments section.
+  { to: "/segments", label: "Segments", Icon: SegmentsIcon, also: ["/computed-traits", "/lifecycle"] },
   { to: "/tasks", label: "Tasks", Icon: TasksIcon },
   { to: "/content", label: "Content", Icon: ContentIcon },
   { to: "/delivery", label: "Delivery", Icon: DeliveryIcon },
   { to: "/settings", label: "Settings", Icon: SettingsIcon },
 ];
 
-/** The section a path belongs to: "/journeys/x" is in Journeys, and so is "/". */
+/** The section a path belongs to: "/journeys/x" is in Journeys, and so is "/"; "/lifecycle" is in Segments. */
 export function sectionOf(path: string): string {
-  return path === "/" ? "/journeys" : (SECTIONS.find((s) => path === s.to || path.startsWith(`${s.to}/`))?.to ?? "");
+  const within = (to: string) => path === to || path.startsWith(`${to}/`);
+  return path === "/" ? "/journeys" : (SECTIONS.find((s) => within(s.to) || (s.also ?? []).some(within))?.to ?? "");
 }
 
 export function Nav({ path, footer }: { path: string; footer?: ReactNode }) {

@@ -654,6 +654,9 @@ pub struct Run {
     /// When the goal was reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub converted_at: Option<Timestamp>,
+    /// The goal event's `revenue` property (a number), when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<f64>,
     /// Experiment assignments: split step → variant name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub assignments: BTreeMap<String, String>,
@@ -1514,6 +1517,7 @@ pub fn step(
                 key,
                 vars: Map::new(),
                 goal_from: None,
+                revenue: None,
                 counts: BTreeMap::new(),
                 reached: BTreeMap::new(),
                 held: false,
@@ -1539,6 +1543,7 @@ pub fn step(
                 && matches(&goal.on, event, &s.facts(None, Some(&run)), &mut Vec::new())
             {
                 run.converted_at = Some(now);
+                run.revenue = event.properties.get("revenue").and_then(Value::as_f64);
                 s.line(None, TraceKind::Goal, format!("goal reached: {}", goal.on.event));
                 if goal.exit {
                     run.status = RunStatus::Exited;

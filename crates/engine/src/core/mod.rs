@@ -365,7 +365,11 @@ impl Core {
             || (computed != self.computed && !computed.is_empty())
             || (lifecycle != self.lifecycle && !lifecycle.stages.is_empty())
         {
-            // A new or edited segment or computed trait: everyone is evaluated again, a chunk at a time.
+            // A new or edited segment or computed trait: everyone is evaluated again, a chunk at
+            // a time. Noted at once, so that the API shows the fill from now on.
+            let mut tx = self.store.write()?;
+            tx.set_setting(BACKFILL, "0")?;
+            tx.commit()?;
             self.backfill = Some(ProfileId(0));
             tracing::info!(
                 segments = segments.len(),

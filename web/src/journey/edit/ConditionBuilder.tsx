@@ -2,11 +2,12 @@
 // history aggregates, the person's local clock, run variables, reachability and segment
 // membership, writing the condition JSON of docs/JOURNEYS.md ("Conditions") as it is, key for
 // key. Names autocomplete from what the data has shown (GET /api/names): traits, event names, and
-// the property paths of the event a comparison reads (`PropertyEvent`). The journey editor and a
-// segment's page both use it (`useConditionApi`); the server's problems with a condition show at
-// the condition they are about, by their JSON pointer.
+// the property paths of the event a comparison reads (`PropertyEvent`). The journey editor, a
+// segment's page and the lifecycle's stages use it (`useConditionApi`); the server's problems
+// with a condition show at the condition they are about, by their JSON pointer. A computed trait's
+// history query is edited with the history condition's own fields (`HistoryForm`).
 import { createContext, useContext, useId, useState, type ReactNode } from "react";
-import { CHANNELS, channelText } from "../describe";
+import { CHANNELS, channelText, PROPERTY_AGGREGATES } from "../describe";
 import type { CanvasDiagnostic } from "../diagnostics";
 import type { Json } from "../json";
 import { isObject } from "../json";
@@ -130,13 +131,28 @@ function kindOf(c: Obj): ConditionKind | "not" | "unknown" {
   return "unknown";
 }
 
-function NameField({ label, value, onChange, list, placeholder }: { label: string; value: string; onChange: (v: string) => void; list?: readonly string[]; placeholder?: string }) {
+function NameField({
+  label,
+  value,
+  onChange,
+  list,
+  placeholder,
+  invalid,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  list?: readonly string[];
+  placeholder?: string;
+  invalid?: boolean;
+}) {
   const id = useId();
   return (
     <>
       <input
         id={id}
         aria-label={label}
+        aria-invalid={invalid || undefined}
         className="ed-name"
         value={value}
         placeholder={placeholder}
@@ -238,54 +254,110 @@ function Comparison({ c, onChange, subject }: { c: Obj; onChange: (c: Obj) => vo
   );
 }
 
-const AGGREGATES = [
+/** What a history query aggregates, as the form offers it. */
+export const AGGREGATES: { value: string; label: string }[] = [
   { value: "count", label: "Number of" },
   { value: "exists", label: "Any" },
   { value: "sum", label: "Sum of" },
+  { value: "min", label: "Smallest" },
+  { value: "max", label: "Largest" },
+  { value: "first", label: "First value of" },
   { value: "last", label: "Last value of" },
+  { value: "distinct", label: "Number of different" },
 ];
 
-function History({ c, onChange, depth, at }: { c: Obj; onChange: (c: Obj) => void; depth: number; at?: string }) {
+/** Aggregates compared with a number ("at least 3"); `first` and `last` are compared as any value, `exists` as happened or not. */
+const NUMERIC_AGGREGATES = ["count", "sum", "min", "max", "distinct"];
+
+/** The parts of a history query the form has a field for: a problem at one shows under it. */
+export type HistoryField = "aggregate" | "property" | "event" | "within";
+
+/**
+ * The query of an event history (`{event, within, where, aggregate, property}`): the aggregate
+ * and the property it reads, the event (picked from the names the data has), the window, and the
+ * events' `where`. A history condition and a computed trait both edit theirs with it. `at` is the
+ * query's JSON pointer (its `where` shows the problems under `${at}/where`); `fieldProblems`, when
+ * given, puts the problems about each field under it (else they show at the whole condition).
+ * `onChange` says which aggregate was chosen when it changed (a condition changes its comparison).
+ */
+export function HistoryQueryFields({
+  value,
+  onChange,
+  depth,
+  at,
+  fieldProblems,
+}: {
+  value: Obj;
+  onChange: (h: Obj, aggregate?: string) => void;
+  depth: number;
+  at?: string;
+  fieldProblems?: (field: HistoryField) => readonly CanvasDiagnostic[];
+}) {
   const { names, sinceEntry } = useConditionApi();
-  const h = isObject(c.history) ? c.history : {};
+  const h = value;
   const aggregate = typeof h.aggregate === "string" ? h.aggregate : "count";
+  const reads = PROPERTY_AGGREGATES.includes(aggregate);
   // Its `property` and `where` read the properties of the history's events.
   const event = typeof h.event === "string" && h.event !== "" ? h.event : undefined;
+  const problems = (field: HistoryField) => fieldProblems?.(field) ?? [];
+  const invalid = (field: HistoryField) => problems(field).some((d) => d.severity === "error") || undefined;
   const setH = (key: string, v: unknown) => {
     const next: Obj = { ...h };
     if (v === undefined) delete next[key];
     else next[key] = v;
-    onChange({ ...c, history: next });
+    onChange(next);
   };
   const setAggregate = (a: string) => {
     const next: Obj = { ...h };
     if (a === "count") delete next.aggregate;
     else next.aggregate = a;
-    if (a === "sum" || a === "last") next.property = typeof h.property === "string" ? h.property : "";
+    if (PROPERTY_AGGREGATES.includes(a)) next.property = typeof h.property === "string" ? h.property : "";
     else delete next.property;
-    const out: Obj = { ...c, history: next };
-    if (a === "exists") Object.assign(out, { op: "eq", value: true });
-    else if (a === "count" || a === "sum") Object.assign(out, { op: "gte", value: typeof c.value === "number" ? c.value : 1 });
-    onChange(out);
+    onChange(next, a);
   };
+  const known = AGGREGATES.some((a) => a.value === aggregate);
   return (
-    <div className="cond-history">
+    <>
       <div className="cond-line">
-        <select aria-label="History: aggregate" value={aggregate} onChange={(e) => setAggregate(e.target.value)}>
+        <select aria-label="History: aggregate" value={aggregate} aria-invalid={invalid("aggregate")} onChange={(e) => setAggregate(e.target.value)}>
+          {!known && <option value={aggregate}>{aggregate}</option>}
           {AGGREGATES.map((a) => (
             <option key={a.value} value={a.value}>
               {a.label}
             </option>
           ))}
         </select>
-        {(aggregate === "sum" || aggregate === "last") && (
-          <NameField label="History: property" value={String(h.property ?? "")} list={propertyPaths(names, event)} placeholder="total" onChange={(v) => setH("property", v)} />
+        {reads && (
+          <NameField
+            label="History: property"
+            value={String(h.property ?? "")}
+            list={propertyPaths(names, event)}
+            placeholder={aggregate === "distinct" || aggregate === "first" || aggregate === "last" ? "sku" : "total"}
+            invalid={invalid("property")}
+            onChange={(v) => setH("property", v)}
+          />
         )}
-        <NameField label="History: event name" value={String(h.event ?? "")} list={names.events} placeholder="Page Viewed" onChange={(v) => setH("event", v)} />
+        {reads && <span className="cond-what">of</span>}
+        <NameField
+          label="History: event name"
+          value={String(h.event ?? "")}
+          list={names.events}
+          placeholder="Page Viewed"
+          invalid={invalid("event")}
+          onChange={(v) => setH("event", v)}
+        />
       </div>
+      <ProblemList problems={[...problems("aggregate"), ...problems("property"), ...problems("event")]} />
       <div className="cond-line">
-        <DurationInput label="In the last" value={typeof h.within === "string" ? h.within : undefined} sinceEntry={sinceEntry || h.within === "entry"} onChange={(v) => setH("within", v ?? "")} />
+        <DurationInput
+          label="In the last"
+          value={typeof h.within === "string" ? h.within : undefined}
+          sinceEntry={sinceEntry || h.within === "entry"}
+          invalid={invalid("within")}
+          onChange={(v) => setH("within", v ?? "")}
+        />
       </div>
+      <ProblemList problems={problems("within")} />
       <div className="cond-where">
         <PropertyEvent.Provider value={event}>
           {h.where === undefined ? (
@@ -299,12 +371,35 @@ function History({ c, onChange, depth, at }: { c: Obj; onChange: (c: Obj) => voi
                 onRemove={() => setH("where", undefined)}
                 depth={depth + 1}
                 kinds={["property", "group"]}
-                at={at === undefined ? undefined : `${at}/history/where`}
+                at={at === undefined ? undefined : `${at}/where`}
               />
             </>
           )}
         </PropertyEvent.Provider>
       </div>
+    </>
+  );
+}
+
+function History({ c, onChange, depth, at }: { c: Obj; onChange: (c: Obj) => void; depth: number; at?: string }) {
+  const h = isObject(c.history) ? c.history : {};
+  const aggregate = typeof h.aggregate === "string" ? h.aggregate : "count";
+  const numeric = NUMERIC_AGGREGATES.includes(aggregate);
+  const setQuery = (next: Obj, chosen?: string) => {
+    const out: Obj = { ...c, history: next };
+    // A new aggregate is compared as it reads: happened or not, a number, or any value.
+    if (chosen === "exists") Object.assign(out, { op: "eq", value: true });
+    else if (chosen !== undefined && NUMERIC_AGGREGATES.includes(chosen)) {
+      Object.assign(out, { op: COUNT_OPERATORS.some((o) => o.value === c.op) ? c.op : "gte", value: typeof c.value === "number" ? c.value : 1 });
+    } else if ((chosen === "first" || chosen === "last") && aggregate !== "first" && aggregate !== "last") {
+      // A value of the property ("plan is pro"), not the count it was compared with.
+      Object.assign(out, { op: "eq", value: "" });
+    }
+    onChange(out);
+  };
+  return (
+    <div className="cond-history">
+      <HistoryQueryFields value={h} onChange={setQuery} depth={depth} at={at === undefined ? undefined : `${at}/history`} />
       <div className="cond-line">
         <span className="cond-what">is</span>
         {aggregate === "exists" ? (
@@ -319,17 +414,17 @@ function History({ c, onChange, depth, at }: { c: Obj; onChange: (c: Obj) => voi
         ) : (
           <>
             <select aria-label="History: operator" value={String(c.op ?? "gte")} onChange={(e) => onChange(withOp(c, e.target.value))}>
-              {(aggregate === "last" ? OPERATORS : COUNT_OPERATORS).map((o) => (
+              {(numeric ? COUNT_OPERATORS : OPERATORS).map((o) => (
                 <option key={o.value} value={o.value}>
                   {o.label}
                 </option>
               ))}
             </select>
-            {aggregate === "last" ? (
+            {!numeric ? (
               <ValueInput label="History: value" value={c.value ?? ""} onChange={(v) => onChange({ ...c, value: v })} />
             ) : (
               <input
-                aria-label="History: count"
+                aria-label={aggregate === "count" || aggregate === "distinct" ? "History: count" : "History: number"}
                 type="number"
                 className="ed-num"
                 value={typeof c.value === "number" ? c.value : ""}
@@ -340,6 +435,46 @@ function History({ c, onChange, depth, at }: { c: Obj; onChange: (c: Obj) => voi
         )}
       </div>
     </div>
+  );
+}
+
+/**
+ * A history query on its own (a computed trait's `history`): the same fields as a history
+ * condition's, without a comparison. `at` is its JSON pointer ("/history"): the server's problems
+ * show under the field they name, those of its `where` at the condition they are about, the rest
+ * under the whole.
+ */
+export function HistoryForm({
+  label,
+  value,
+  onChange,
+  at,
+  diagnostics,
+}: {
+  label: string;
+  value: unknown;
+  onChange: (h: Obj) => void;
+  at: string;
+  diagnostics?: readonly CanvasDiagnostic[];
+}) {
+  const all = diagnostics ?? [];
+  const fields: HistoryField[] = ["aggregate", "property", "event", "within"];
+  const fieldProblems = (field: HistoryField) => problemsAt(all, `${at}/${field}`, []);
+  const rest = problemsAt(all, at, [...fields.map((f) => `${at}/${f}`), `${at}/where`]);
+  return (
+    <Problems.Provider value={all}>
+      <section className="cond-builder" aria-label={label}>
+        <h4>{label}</h4>
+        <div className="cond" data-kind="history" data-invalid={rest.some((d) => d.severity === "error") || undefined}>
+          <div className="cond-body">
+            <div className="cond-history">
+              <HistoryQueryFields value={isObject(value) ? value : {}} onChange={(h) => onChange(h)} depth={0} at={at} fieldProblems={fieldProblems} />
+            </div>
+            <ProblemList problems={rest} />
+          </div>
+        </div>
+      </section>
+    </Problems.Provider>
   );
 }
 
@@ -465,7 +600,7 @@ export function problemsAt(all: readonly CanvasDiagnostic[], at: string | undefi
   return all.filter((d) => under(d.path, at) && !children.some((c) => under(d.path, c)));
 }
 
-function ProblemList({ problems }: { problems: CanvasDiagnostic[] }) {
+function ProblemList({ problems }: { problems: readonly CanvasDiagnostic[] }) {
   if (problems.length === 0) return null;
   return (
     <ul className="cond-problems">

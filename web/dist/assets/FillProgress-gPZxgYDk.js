@@ -1,1 +1,0 @@
-import{t as e}from"./jsx-runtime-Wy9s6hX0.js";import{E as t}from"./index-BwIHgF3l.js";var n=e(),r=2e3;function i({fill:e}){let r=t(e);return(0,n.jsxs)(`span`,{className:`segment-fill`,children:[(0,n.jsx)(`progress`,{value:e.done,max:Math.max(1,e.of),"aria-label":r}),(0,n.jsx)(`span`,{children:r})]})}export{i as n,r as t};
