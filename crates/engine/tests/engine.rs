@@ -2601,3 +2601,28 @@ async fn lifecycle_stages_move_people_on_events_and_time_edges() {
         .assert_eq(&flows.join(", "));
     assert!(tx.stage_sizes().expect("sizes").contains(&("lead".to_owned(), 1)));
 }
+
+/// A schedule whose audience is a segment goes over the segment's members only (not over
+/// everyone), and enters those the rest of the audience takes.
+#[tokio::test]
+async fn a_schedule_sends_to_a_segments_members() {
+    let mut h = Harness::new();
+    h.template("digest", "Your weekly digest");
+    h.segment(json!({"id": "pro", "condition": {"trait": "plan", "op": "eq", "value": "pro"}})).await;
+    h.publish(json!({"id": "weekly", "entry": {"schedule": {"cron": "0 9 * * mon", "timezone": "UTC"},
+        "audience": {"all": [{"segment": "pro"}, {"trait": "email", "op": "exists"}]}}, "steps": [{"id": "send", "type": "send", "template": "digest"}]}))
+    .await;
+    for (who, plan, email) in [("ann", "pro", true), ("bob", "free", true), ("cy", "pro", false), ("di", "pro", true)] {
+        let mut traits = json!({"plan": plan});
+        if email {
+            traits["email"] = json!(format!("{who}@x.test"));
+        }
+        h.send(Kind::Identify, json!({"userId": who, "traits": traits})).await;
+    }
+    // di leaves the segment before Monday.
+    h.send(Kind::Identify, json!({"userId": "di", "traits": {"plan": "free"}})).await;
+    h.advance("4d").await;
+    h.check_messages(expect![[r#"
+        t=+3d1h email ann@x.test: captured "Your weekly digest"
+    "#]]);
+}

@@ -23,6 +23,9 @@ describe("lifecycle stages as the page edits them", () => {
     expect(sameStages(drafts, saved)).toBe(true);
     expect(sameStages([drafts[1], drafts[0], drafts[2], drafts[3]], saved)).toBe(false);
     expect(sameStages(drafts.map((d) => (d.id === "lead" ? { ...d, name: " Lead " } : d)), saved)).toBe(true);
+    // The server answers a condition with its keys sorted: still the same stages.
+    const sorted = saved.map((s) => (s.id === "lead" ? { ...s, condition: { op: "exists", trait: "email" } } : s));
+    expect(sameStages(drafts, sorted)).toBe(true);
   });
 
   test("what is said before sending: ids as the server takes them, once each; a condition for each", () => {

@@ -3,6 +3,7 @@
 // map's moves in words and as a Sankey diagram's geometry (`sankey`: pure, drawn by
 // JourneyMap.tsx).
 import type { Schemas } from "../api/client";
+import { compactJson } from "../journey/json";
 import { formatNumber } from "../ui/format";
 import { peopleText, SEGMENT_ID, shapeOf, type SegmentDiagnostic } from "./segments";
 
@@ -37,9 +38,9 @@ export function bodyOf(stages: readonly StageDraft[]): Schemas["LifecycleBody"] 
   };
 }
 
-/** Whether the stages being edited say what `saved` says. */
+/** Whether the stages being edited say what `saved` says (keys in any order: the server answers them sorted). */
 export function sameStages(stages: readonly StageDraft[], saved: readonly Pick<Schemas["StageView"], "id" | "name" | "condition">[]): boolean {
-  return JSON.stringify(bodyOf(stages).stages) === JSON.stringify(bodyOf(draftsOf(saved)).stages);
+  return compactJson(bodyOf(stages).stages) === compactJson(bodyOf(draftsOf(saved)).stages);
 }
 
 /**

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use domain::condition::Condition;
 use domain::ids::ProfileId;
 use domain::journey::{Context, Effect, Input, Journey, RunStatus, Trigger, step};
 use domain::time::Timestamp;
@@ -12,6 +13,17 @@ use super::step::{Moved, Outcome, RunRef};
 use super::write::write;
 use super::{Core, seed};
 use crate::Error;
+
+/// The segment a schedule's audience requires at its top (`{"segment": id}`, or one of an
+/// `all`'s items): only its members can be in the audience.
+fn audience_segment(j: &Journey) -> Option<domain::ids::SegmentId> {
+    let Trigger::Schedule { audience: Some(a), .. } = &j.entry.trigger else { return None };
+    match a {
+        Condition::Segment(id) => Some(id.clone()),
+        Condition::All(items) => items.iter().find_map(|c| if let Condition::Segment(id) = c { Some(id.clone()) } else { None }),
+        _ => None,
+    }
+}
 
 /// Date entries are swept every quarter hour (every zone's offset is a multiple of it).
 const QUARTER: i64 = 15 * 60_000;
@@ -52,10 +64,27 @@ impl Core {
             let mut entries = if j.entry.limit.is_some() { tx.count_runs(&j.id)? } else { 0 };
             let mut after = ProfileId(0);
             let mut entered = 0;
+            // An audience that needs a segment goes over its members, not over everyone.
+            let members_of = audience_segment(&j);
             loop {
-                let page = tx.profiles_after(after, 500)?;
-                let Some(tail) = page.last() else { break };
-                after = tail.id;
+                let page = match &members_of {
+                    Some(segment) => {
+                        let ids = tx.segment_members(segment, after, 500)?;
+                        let Some((tail, _)) = ids.last() else { break };
+                        after = *tail;
+                        let mut page = Vec::with_capacity(ids.len());
+                        for (id, _) in ids {
+                            page.extend(tx.profile(id)?);
+                        }
+                        page
+                    }
+                    None => {
+                        let page = tx.profiles_after(after, 500)?;
+                        let Some(tail) = page.last() else { break };
+                        after = tail.id;
+                        page
+                    }
+                };
                 for profile in page {
                     let concerned = match &j.entry.trigger {
                         Trigger::Date { .. } => j.date_entry_at(&profile.traits).is_some_and(|t| last < t && t <= now),
