@@ -48,7 +48,7 @@ fn comparisons(c: &Condition, subjects: &mut Vec<Subject>, values: &mut Vec<Valu
             add(value);
             value.as_array().into_iter().flatten().for_each(&mut add);
         }
-        Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } | Condition::Reachable(_) => {}
+        Condition::Compare { .. } | Condition::History { .. } | Condition::Clock { .. } | Condition::Reachable(_) | Condition::Segment(_) => {}
     }
 }
 
@@ -140,7 +140,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(j) = Journey::parse(&doc) else { return };
     let mut history = given;
     history.resize(j.history.len(), Value::Null);
-    let ctx = Context { traits: &traits, history: &history, previous: None, entries: 0, render: &wayfarer_fuzz::Plain };
+    let ctx = Context {
+        traits: &traits,
+        history: &history,
+        previous: None,
+        entries: 0,
+        render: &wayfarer_fuzz::Plain,
+        segments: &domain::condition::NO_SEGMENTS,
+    };
     let now = Timestamp(1_795_435_200_000);
     let mut run = None;
     for (i, name) in ["E", "G", "E", "X"].into_iter().enumerate() {

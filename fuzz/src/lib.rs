@@ -500,7 +500,14 @@ impl<'j> Driver<'j> {
         let person = &self.people[&who];
         let waiting = person.run.as_ref().filter(|r| r.status == RunStatus::Waiting);
         let ctx =
-            Context { traits: &person.traits, history: &history, previous: person.run.as_ref(), entries: self.entries, render: &Plain };
+            Context {
+                traits: &person.traits,
+                history: &history,
+                previous: person.run.as_ref(),
+                entries: self.entries,
+                render: &Plain,
+                segments: &domain::condition::NO_SEGMENTS,
+            };
         let seed = u64::from(who).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ self.next_id;
         let Some(t) = step(self.journey, 1, waiting, input, &ctx, now, seed) else { return };
         check_transition(self.journey, waiting, &t);
@@ -543,6 +550,7 @@ impl<'j> Driver<'j> {
                     previous: person.run.as_ref(),
                     entries: self.entries,
                     render: &Plain,
+                    segments: &domain::condition::NO_SEGMENTS,
                 };
                 if let Some(t) = step(self.journey, 1, waiting, Input::TraitChange { name, from, to }, &ctx, now, u64::from(who)) {
                     check_transition(self.journey, waiting, &t);
