@@ -102,11 +102,11 @@ impl Lifecycle {
     }
 
     /// The earliest time a stage's history value may change without an event.
-    pub fn next_change(&self, counter: impl Fn(&str) -> Option<Counter>, now: Timestamp) -> Option<Timestamp> {
+    pub fn next_change<'c>(&self, counter: impl Fn(&str) -> Option<&'c Counter>, now: Timestamp) -> Option<Timestamp> {
         self.stages
             .iter()
             .flat_map(|s| s.condition.history.iter())
-            .filter_map(|q| crate::aggregate::next_change(q, &counter(&q.key)?, now))
+            .filter_map(|q| crate::aggregate::next_change(q, counter(&q.key)?, now))
             .min()
     }
 }

@@ -78,12 +78,8 @@ pub async fn put_computed_trait(
 ) -> Result<(StatusCode, Json<ComputedTraitView>), ApiError> {
     let label = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&name).to_owned();
     let document = serde_json::json!({"trait": name, "name": label, "history": body.history});
-    let parsed = ComputedTrait::parse(&document).map_err(|diags| {
-        let said: Vec<String> = diags.iter().map(|d| format!("{} {}", d.path, d.message)).collect();
-        let details = crate::segments::SegmentProblems { diagnostics: crate::wire::diagnostics(diags) };
-        ApiError::new(Code::ComputedTraitInvalid, format!("the computed trait is not valid: {}", said.join("; ")))
-            .with_details(serde_json::to_value(details).unwrap_or_default())
-    })?;
+    let parsed = ComputedTrait::parse(&document)
+        .map_err(|diags| crate::segments::refused(Code::ComputedTraitInvalid, "the computed trait", diags))?;
     let now = app.engine.clock().now();
     let (created, stored) = app
         .write(move |tx| {

@@ -94,11 +94,7 @@ fn view(tx: &mut dyn store::Tx) -> Result<LifecycleView, ApiError> {
             }
         })
         .collect();
-    let fill = tx
-        .setting(engine::SEGMENT_FILL)?
-        .and_then(|c| c.parse::<i64>().ok())
-        .map(|done| crate::segments::Fill { done, of: tx.last_profile_id().ok().flatten().map_or(done, |p| p.0) });
-    Ok(LifecycleView { stages, fill })
+    Ok(LifecycleView { stages, fill: crate::segments::fill(tx)? })
 }
 
 /// The stages, with how many people are at each now.
@@ -119,12 +115,7 @@ pub async fn put_lifecycle(
     Json(body): Json<LifecycleBody>,
 ) -> Answer<LifecycleView> {
     let doc = serde_json::json!({"stages": body.stages});
-    let invalid = |diags: Vec<domain::journey::Diagnostic>| {
-        let said: Vec<String> = diags.iter().map(|d| format!("{} {}", d.path, d.message)).collect();
-        let details = crate::segments::SegmentProblems { diagnostics: crate::wire::diagnostics(diags) };
-        ApiError::new(Code::LifecycleInvalid, format!("the lifecycle is not valid: {}", said.join("; ")))
-            .with_details(serde_json::to_value(details).unwrap_or_default())
-    };
+    let invalid = |diags| crate::segments::refused(Code::LifecycleInvalid, "the lifecycle", diags);
     let lifecycle = Lifecycle::parse(&doc).map_err(invalid)?;
     let now = app.engine.clock().now();
     app.write(move |tx| {

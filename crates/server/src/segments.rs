@@ -120,17 +120,22 @@ pub struct SegmentProblems {
 }
 
 fn invalid(diags: Vec<domain::journey::Diagnostic>) -> ApiError {
+    refused(Code::SegmentInvalid, "the segment", diags)
+}
+
+/// A definition (segment, computed trait, lifecycle) refused with its problems: every one in
+/// the message, and as `details.diagnostics`.
+pub(crate) fn refused(code: Code, what: &str, diags: Vec<domain::journey::Diagnostic>) -> ApiError {
     let said: Vec<String> = diags.iter().map(|d| format!("{} {}", d.path, d.message)).collect();
     let details = SegmentProblems { diagnostics: crate::wire::diagnostics(diags) };
-    ApiError::new(Code::SegmentInvalid, format!("the segment is not valid: {}", said.join("; ")))
-        .with_details(serde_json::to_value(details).unwrap_or_default())
+    ApiError::new(code, format!("{what} is not valid: {}", said.join("; "))).with_details(serde_json::to_value(details).unwrap_or_default())
 }
 
 fn problem(path: &str, code: &str, message: String) -> domain::journey::Diagnostic {
     domain::journey::Diagnostic { node: None, path: path.into(), code: code.into(), severity: domain::journey::Severity::Error, message }
 }
 
-fn fill(tx: &mut dyn Tx) -> Result<Option<Fill>, ApiError> {
+pub(crate) fn fill(tx: &mut dyn Tx) -> Result<Option<Fill>, ApiError> {
     let Some(done) = tx.setting(engine::SEGMENT_FILL)?.and_then(|c| c.parse::<i64>().ok()) else { return Ok(None) };
     let of = tx.last_profile_id()?.map_or(done, |p| p.0);
     Ok(Some(Fill { done, of }))

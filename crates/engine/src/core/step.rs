@@ -546,7 +546,7 @@ impl<'p, 'e> Stepping<'p, 'e> {
             s.next_change(&cs, now)
         });
         let computed = self.b.computed.iter().filter_map(|c| c.next_change(counters.get(&c.query.key).map(|slot| &slot.counter), now));
-        let stages = self.b.lifecycle.next_change(|key| counters.get(key).map(|slot| slot.counter.clone()), now);
+        let stages = self.b.lifecycle.next_change(|key| counters.get(key).map(|slot| &slot.counter), now);
         self.p.segments.check_at = segments.chain(computed).chain(stages).min().map(|t| segment::check_at(t, self.p.profile.id));
         Outcome {
             profile: self.p.profile,
