@@ -6,6 +6,7 @@ use domain::event::{Event, Kind};
 use domain::ids::{JourneyId, NodeId, OutboxId, RunId};
 use domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use store::{MessageStage, Messages};
 
 /// The names of a message's outcome events on each channel: delivered (sent or captured),
 /// and not (failed or suppressed). A channel's provider may report more of the same message
@@ -123,6 +124,35 @@ impl MessageOutcome {
     }
 }
 
+/// The events that tell how far a message got, by name: recorded by Wayfarer with the
+/// message's outbox id as `message_id` (tracking links, provider callbacks, in-app actions),
+/// except a push tap, which the app reports with the notification's `wayfarer_key`.
+const STAGE_EVENTS: [(&str, MessageStage); 7] = [
+    ("Email Delivered", MessageStage::Delivered),
+    ("SMS Delivered", MessageStage::Delivered),
+    ("Email Opened", MessageStage::Opened),
+    ("In-App Message Viewed", MessageStage::Opened),
+    ("Push Opened", MessageStage::Opened),
+    ("Email Clicked", MessageStage::Clicked),
+    ("In-App Message Clicked", MessageStage::Clicked),
+];
+
+/// The message an event says reached a stage of the funnel per content, if any. `internal`:
+/// Wayfarer made the event (its outcomes and what tracking recorded); from a source, only a
+/// push tap counts (by its `wayfarer_key`), so no source can move another's numbers by id.
+pub(crate) fn reached(event: &Event, internal: bool) -> Option<(Messages<'_>, MessageStage)> {
+    let name = event.name.as_deref()?;
+    if internal && let Some(o) = MessageOutcome::of(event) {
+        return o.delivered().then_some((Messages::Id(o.outbox_id), MessageStage::Sent));
+    }
+    let stage = STAGE_EVENTS.iter().find(|(n, _)| *n == name)?.1;
+    if internal {
+        return event.properties.get("message_id").and_then(serde_json::Value::as_i64).map(|id| (Messages::Id(OutboxId(id)), stage));
+    }
+    let key = event.properties.get("wayfarer_key").and_then(serde_json::Value::as_str);
+    (name == "Push Opened").then_some(key).flatten().map(|k| (Messages::Key(k), stage))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +203,38 @@ mod tests {
         assert_eq!(MessageOutcome::depth_after("SMS Failed", &of_an_outcome), 2);
         assert_eq!(MessageOutcome::depth_after("Signed Up", &of_an_outcome), 0, "only outcomes count");
         assert_eq!(MessageOutcome::parse("Order Completed", &of_an_outcome), None);
+    }
+
+    #[test]
+    fn what_says_how_far_a_message_got() {
+        let event = |name: &str, properties: serde_json::Value| {
+            let mut e = outcome(deliver::EMAIL, "sent").event(1, Timestamp(0));
+            e.name = Some(name.into());
+            e.properties = properties.as_object().cloned().unwrap_or_default();
+            e
+        };
+        let sent = outcome(deliver::EMAIL, "captured").event(1, Timestamp(0));
+        assert_eq!(reached(&sent, true), Some((Messages::Id(OutboxId(3)), MessageStage::Sent)));
+        assert_eq!(reached(&sent, false), None, "a source cannot send an outcome");
+        assert_eq!(reached(&outcome(deliver::SMS, "failed").event(1, Timestamp(0)), true), None, "failed: not sent");
+        let tracked = |name: &str| {
+            let e = event(name, serde_json::json!({"message_id": 3, "journey": "welcome"}));
+            reached(&e, true).map(|(m, s)| (if let Messages::Id(id) = m { Some(id) } else { None }, s))
+        };
+        let stages: Vec<_> =
+            ["Email Delivered", "SMS Delivered", "Email Opened", "In-App Message Viewed", "Email Clicked", "In-App Message Clicked"]
+                .iter()
+                .map(|n| tracked(n).map(|(_, s)| s))
+                .collect();
+        use MessageStage::*;
+        assert_eq!(stages, [Some(Delivered), Some(Delivered), Some(Opened), Some(Opened), Some(Clicked), Some(Clicked)]);
+        assert_eq!(tracked("Email Delivered").map(|(m, _)| m), Some(Some(OutboxId(3))));
+        assert_eq!(tracked("Email Bounced"), None, "not a stage");
+        assert_eq!(reached(&event("Email Opened", serde_json::json!({"message_id": "3"})), true), None, "an id is a number");
+        assert_eq!(reached(&event("Email Opened", serde_json::json!({"message_id": 3})), false), None, "a source names no message by id");
+        let tap = event("Push Opened", serde_json::json!({"wayfarer_key": "run-1-2-0"}));
+        assert_eq!(reached(&tap, false), Some((Messages::Key("run-1-2-0"), MessageStage::Opened)), "the app reports a tap");
+        assert_eq!(reached(&event("Push Opened", serde_json::json!({})), false), None);
+        assert_eq!(reached(&event("Email Clicked", serde_json::json!({"wayfarer_key": "run-1-2-0"})), false), None, "only a push by key");
     }
 }

@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use domain::ids::JourneyId;
 use domain::stats::{Arm, Comparison, Verdict, Z95, compare, wilson};
+use domain::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::wire::ErrorBody;
 
 /// One arm: who was in it, who converted, with the rate's 95% interval, and revenue.
@@ -155,6 +156,207 @@ pub async fn journey_results(State(app): State<Arc<App>>, Path(id): Path<String>
     Ok(Json(out))
 }
 
+/// The most buckets a series may have.
+const MAX_BUCKETS: i64 = 1000;
+
+#[derive(Deserialize, IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesQuery {
+    /// `day` (the default: UTC days) or `hour`.
+    pub bucket: Option<String>,
+    /// RFC 3339; widened to whole buckets. Both or neither: by default the last 30 days
+    /// (by day) or 168 hours (by hour), the current one included.
+    #[param(format = DateTime)]
+    pub from: Option<String>,
+    #[param(format = DateTime)]
+    pub to: Option<String>,
+}
+
+/// One node's counts per bucket (the same order as `starts`).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Default)]
+pub struct NodeSeries {
+    pub entered: Vec<i64>,
+    pub passed: Vec<i64>,
+    pub exited: Vec<i64>,
+    pub converted: Vec<i64>,
+}
+
+/// A journey's counts over time: per node and bucket, and the journey's entries and
+/// conversions per bucket (the goal's conversions over time).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct JourneySeries {
+    pub journey: String,
+    /// `day` or `hour`.
+    pub bucket: String,
+    pub from: String,
+    pub to: String,
+    /// Each bucket's start (RFC 3339, UTC).
+    pub starts: Vec<String>,
+    /// Runs started per bucket (the control group's included).
+    pub entered: Vec<i64>,
+    /// Runs that reached the goal per bucket (the control group's included).
+    pub converted: Vec<i64>,
+    /// By node: `$entry`, `$control` and each step id; nodes with nothing counted are absent.
+    pub nodes: BTreeMap<String, NodeSeries>,
+}
+
+/// Buckets `hours` (from `Tx::node_count_series`) over `[from, to)` in steps of `size`.
+fn series(journey: &str, bucket: &str, from: Timestamp, to: Timestamp, size: Duration, hours: &[store::NodeHour]) -> JourneySeries {
+    let n = usize::try_from((to.0 - from.0) / size.as_millis()).unwrap_or(0);
+    let starts = (0..n).map(|i| from.plus(Duration::millis(size.as_millis() * i as i64)).to_string()).collect();
+    let (mut entered, mut converted) = (vec![0; n], vec![0; n]);
+    let mut nodes: BTreeMap<String, NodeSeries> = BTreeMap::new();
+    for h in hours {
+        let Some(i) = usize::try_from((h.hour.0 - from.0).div_euclid(size.as_millis())).ok().filter(|i| *i < n) else { continue };
+        let s = nodes.entry(h.node.clone()).or_insert_with(|| NodeSeries {
+            entered: vec![0; n],
+            passed: vec![0; n],
+            exited: vec![0; n],
+            converted: vec![0; n],
+        });
+        s.entered[i] += h.tally.entered;
+        s.passed[i] += h.tally.passed;
+        s.exited[i] += h.tally.exited;
+        s.converted[i] += h.tally.converted;
+        if h.node == store::ENTRY_NODE || h.node == store::CONTROL_NODE {
+            entered[i] += h.tally.entered;
+        }
+        converted[i] += h.tally.converted;
+    }
+    JourneySeries {
+        journey: journey.to_owned(),
+        bucket: bucket.to_owned(),
+        from: from.to_string(),
+        to: to.to_string(),
+        starts,
+        entered,
+        converted,
+        nodes,
+    }
+}
+
+fn instant(name: &str, v: &str) -> Result<Timestamp, ApiError> {
+    Timestamp::parse(v).ok_or_else(|| ApiError::new(Code::InvalidRequest, format!("{name} {v:?} is not an RFC 3339 instant")))
+}
+
+/// `[from, to)` from the query (both or neither), else `default`.
+fn range(from: Option<&str>, to: Option<&str>, default: (Timestamp, Timestamp)) -> Result<(Timestamp, Timestamp), ApiError> {
+    let (from, to) = match (from, to) {
+        (None, None) => default,
+        (Some(f), Some(t)) => (instant("from", f)?, instant("to", t)?),
+        _ => return Err(ApiError::new(Code::InvalidRequest, "give both \"from\" and \"to\", or neither")),
+    };
+    if to < from {
+        return Err(ApiError::new(Code::InvalidRequest, "\"to\" is before \"from\""));
+    }
+    Ok((from, to))
+}
+
+/// A journey's counts per node over time (entered, passed, exited, converted per day or
+/// hour), with its entries and goal conversions per bucket: what its results chart draws.
+#[utoipa::path(get, path = "/journeys/{id}/series", tag = "journeys", params(("id" = String, Path), SeriesQuery),
+    responses((status = 200, body = JourneySeries), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn journey_series(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(q): Query<SeriesQuery>,
+) -> Result<Json<JourneySeries>, ApiError> {
+    let (bucket, size, back) = match q.bucket.as_deref().unwrap_or("day") {
+        "day" => ("day", Duration::days(1), 30),
+        "hour" => ("hour", Duration::hours(1), 168),
+        other => return Err(ApiError::new(Code::InvalidRequest, format!("\"bucket\" is \"day\" or \"hour\", not {other:?}"))),
+    };
+    let floor = |t: Timestamp| Timestamp(t.0.div_euclid(size.as_millis()) * size.as_millis());
+    let end = floor(app.engine.clock().now()).plus(size);
+    let (from, to) = range(q.from.as_deref(), q.to.as_deref(), (end.minus(Duration::millis(size.as_millis() * back)), end))?;
+    // Whole buckets: `from` down and `to` up to a bucket's start.
+    let (from, to) = (floor(from), if floor(to) == to { to } else { floor(to).plus(size) });
+    if to.0.saturating_sub(from.0) / size.as_millis() > MAX_BUCKETS {
+        return Err(ApiError::new(Code::InvalidRequest, format!("at most {MAX_BUCKETS} buckets: narrow the range or count by day")));
+    }
+    let jid = JourneyId(id);
+    let out = app
+        .read(move |tx| {
+            tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {:?}", jid.0)))?;
+            let hours = tx.node_count_series(&jid, from, to)?;
+            Ok(series(&jid.0, bucket, from, to, size, &hours))
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, IntoParams, Debug)]
+#[into_params(parameter_in = Query)]
+pub struct FunnelQuery {
+    /// RFC 3339: only the messages made in `[from, to)` (whole hours). Both or neither: by
+    /// default every message the journey made.
+    #[param(format = DateTime)]
+    pub from: Option<String>,
+    #[param(format = DateTime)]
+    pub to: Option<String>,
+}
+
+/// How far the messages of one content (a send step's template) got. Each message counts
+/// once per stage; a stage does not require the one before (an open with no delivery report).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct ContentFunnelView {
+    /// The send step.
+    pub node: String,
+    pub template: String,
+    pub channel: String,
+    /// Sent (or captured).
+    pub sent: i64,
+    /// Reported delivered by the provider (`Email Delivered`, `SMS Delivered`).
+    pub delivered: i64,
+    /// Opened: an email's pixel loaded, an in-app message viewed, a push tapped
+    /// (`Push Opened` with its `wayfarer_key`).
+    pub opened: i64,
+    /// A tracked link followed, an in-app message clicked.
+    pub clicked: i64,
+    /// Sent in a run that then reached the journey's goal.
+    pub converted: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+pub struct JourneyFunnel {
+    pub journey: String,
+    /// By send step, then template.
+    pub contents: Vec<ContentFunnelView>,
+}
+
+/// The funnel per content: for each send step and template of the journey, its messages
+/// sent, delivered, opened, clicked, and converted (sent in a run that then reached the goal).
+#[utoipa::path(get, path = "/journeys/{id}/funnel", tag = "journeys", params(("id" = String, Path), FunnelQuery),
+    responses((status = 200, body = JourneyFunnel), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn journey_funnel(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(q): Query<FunnelQuery>,
+) -> Result<Json<JourneyFunnel>, ApiError> {
+    let (from, to) = range(q.from.as_deref(), q.to.as_deref(), (Timestamp(i64::MIN), Timestamp(i64::MAX)))?;
+    let jid = JourneyId(id.clone());
+    let out = app
+        .read(move |tx| {
+            tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {:?}", jid.0)))?;
+            Ok(tx.content_funnel(&jid, from, to)?)
+        })
+        .await?;
+    let contents = out
+        .into_iter()
+        .map(|c| ContentFunnelView {
+            node: c.node,
+            template: c.template,
+            channel: c.channel,
+            sent: c.sent,
+            delivered: c.delivered,
+            opened: c.opened,
+            clicked: c.clicked,
+            converted: c.converted,
+        })
+        .collect();
+    Ok(Json(JourneyFunnel { journey: id, contents }))
+}
+
 #[cfg(test)]
 mod tests {
     use domain::ids::JourneyId;
@@ -218,5 +420,33 @@ mod tests {
         let a = &r.experiments[1].arms[0];
         assert_eq!((a.low, a.high), wilson(2, 3, Z95));
         assert_eq!(results("j", &[]).experiments, Vec::new(), "no runs: nothing to compare");
+    }
+
+    #[test]
+    fn a_series_puts_each_hour_in_its_bucket_and_nothing_outside() {
+        const H: i64 = 3_600_000;
+        let from = Timestamp(100 * 24 * H);
+        let hour = |at: i64, node: &str, entered: i64, converted: i64| store::NodeHour {
+            hour: Timestamp(from.0 + at * H),
+            node: node.into(),
+            tally: store::NodeTally { entered, converted, ..store::NodeTally::default() },
+        };
+        let hours = [
+            hour(-1, store::ENTRY_NODE, 100, 0),
+            hour(0, store::ENTRY_NODE, 2, 0),
+            hour(5, store::CONTROL_NODE, 1, 1),
+            hour(23, "ask", 2, 1),
+            hour(24, store::ENTRY_NODE, 3, 0),
+            hour(47, "ask", 1, 0),
+            hour(48, store::ENTRY_NODE, 100, 0),
+        ];
+        let s = series("j", "day", from, Timestamp(from.0 + 48 * H), Duration::days(1), &hours);
+        assert_eq!(s.starts, [from.to_string(), Timestamp(from.0 + 24 * H).to_string()]);
+        assert_eq!((s.entered, s.converted), (vec![3, 3], vec![2, 0]), "entries at $entry and $control; conversions anywhere");
+        assert_eq!(s.nodes["ask"].entered, [2, 1]);
+        assert_eq!(s.nodes[store::CONTROL_NODE].converted, [1, 0]);
+        assert_eq!(s.nodes.len(), 3);
+        let empty = series("j", "hour", from, from, Duration::hours(1), &hours);
+        assert!(empty.starts.is_empty() && empty.nodes.is_empty());
     }
 }

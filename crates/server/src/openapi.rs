@@ -67,6 +67,8 @@ pub fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(lifecycle::get_lifecycle, lifecycle::put_lifecycle))
         .routes(routes!(lifecycle::lifecycle_flows))
         .routes(routes!(analytics::journey_results))
+        .routes(routes!(analytics::journey_series))
+        .routes(routes!(analytics::journey_funnel))
 }
 
 /// Answers any admin route can give besides its own, from the error table.

@@ -1455,6 +1455,111 @@ mod http {
         assert_eq!(api.admin("GET", "/api/journeys/nope/results", Value::Null).await.0, StatusCode::NOT_FOUND);
     }
 
+    /// The funnel per content follows each message: sent, delivered (the provider's report),
+    /// opened and clicked (its tracked links; twice counts once), converted (its run reached
+    /// the goal after it); and the journey's counts over time add up to the same people.
+    #[tokio::test]
+    async fn the_funnel_per_content_and_the_counts_over_time_follow_each_message() {
+        let api = Api::with(&[("WAYFARER_TRACKING_BASE_URL", "https://wf.acme.test/")]).await;
+        let html = r#"<p><a href="https://shop.test/cart">Your cart</a></p>"#;
+        api.admin("PUT", "/api/templates/offer", json!({"subject": "Your cart", "html": html, "text": "Your cart"})).await;
+        api.admin("PUT", "/api/templates/reminder", json!({"subject": "Still there?", "text": "Still there?"})).await;
+        let doc = json!({"id": "cart", "entry": {"event": "Cart Abandoned"}, "goal": {"event": "Order Completed", "exit": true},
+            "steps": [{"id": "first", "type": "send", "template": "offer", "next": "later"},
+                      {"id": "later", "type": "wait", "duration": "1d", "next": "second"},
+                      {"id": "second", "type": "send", "template": "reminder", "next": "end"},
+                      {"id": "end", "type": "wait", "duration": "7d"}]});
+        let (status, out) = api.admin("POST", "/api/journeys/cart/apply", json!({"document": doc})).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        for who in ["ann", "bob", "cy"] {
+            api.ingest("identify", json!({"userId": who, "traits": {"email": format!("{who}@x.test")}}).to_string()).await;
+            api.ingest("track", json!({"userId": who, "event": "Cart Abandoned"}).to_string()).await;
+        }
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+        let (_, out) = api.admin("GET", "/api/messages?status=captured", Value::Null).await;
+        let sent_to = |who: &str| {
+            out["messages"].as_array().into_iter().flatten().find(|m| m["to"] == json!(format!("{who}@x.test"))).cloned().expect("sent")
+        };
+        let links = |who: &str| {
+            let html = sent_to(who)["message"]["html"].as_str().expect("html").to_owned();
+            let attr = |before: &str| html.split(before).nth(1).and_then(|s| s.split('"').next()).expect("a link").replace("&amp;", "&");
+            (attr("<img src=\""), attr("href=\""))
+        };
+        let (ann_pixel, ann_click) = links("ann");
+        let (bob_pixel, _) = links("bob");
+        for url in [&ann_pixel, &ann_click, &ann_click, &bob_pixel, &bob_pixel] {
+            let status = link(&api, "GET", url).await.0;
+            assert!(status == StatusCode::OK || status == StatusCode::FOUND, "{status}");
+        }
+        let cy_key = sent_to("cy")["idempotency_key"].as_str().expect("key").to_owned();
+        let delivery = json!({"type": "delivery", "email": "cy@x.test", "message_id": format!("<{cy_key}@wayfarer>")});
+        assert_eq!(api.ingest("feedback/email", delivery.to_string()).await.0, StatusCode::OK);
+        // Someone claiming an open by id from a source counts for nothing.
+        let forged = json!({"userId": "cy", "event": "Email Opened", "properties": {"message_id": sent_to("cy")["id"]}});
+        api.ingest("track", forged.to_string()).await;
+        api.ingest("track", json!({"userId": "ann", "event": "Order Completed"}).to_string()).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1d"})).await;
+        api.ingest("track", json!({"userId": "bob", "event": "Order Completed"}).to_string()).await;
+        api.admin("POST", "/api/clock", json!({"advance": "1s"})).await;
+
+        let (status, out) = api.admin("GET", "/api/journeys/cart/funnel", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        let rows: Vec<String> = out["contents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let n = |k: &str| c[k].as_i64().unwrap_or(-1).to_string();
+                format!(
+                    "{} {} {}: {}",
+                    c["node"].as_str().unwrap_or(""),
+                    c["template"].as_str().unwrap_or(""),
+                    c["channel"].as_str().unwrap_or(""),
+                    ["sent", "delivered", "opened", "clicked", "converted"].map(n).join("/")
+                )
+            })
+            .collect();
+        assert_eq!(rows, ["first offer email: 3/1/2/1/2", "second reminder email: 2/0/0/0/1"], "{out}");
+        let (_, out) = api.admin("GET", "/api/journeys/cart/funnel?from=2030-01-02T00:00:00Z&to=2030-01-03T00:00:00Z", Value::Null).await;
+        assert_eq!(
+            out["contents"].as_array().map(|c| c.iter().map(|c| c["node"].clone()).collect::<Vec<_>>()),
+            Some(vec![json!("second")]),
+            "the messages made in the range: {out}"
+        );
+        assert_eq!(api.admin("GET", "/api/journeys/cart/funnel?from=2030-01-02T00:00:00Z", Value::Null).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(api.admin("GET", "/api/journeys/nope/funnel", Value::Null).await.0, StatusCode::NOT_FOUND);
+
+        // Counts by hour: everyone entered in the first hour, ann converted then, bob a day later.
+        let (status, out) =
+            api.admin("GET", "/api/journeys/cart/series?bucket=hour&from=2030-01-01T00:30:00Z&to=2030-01-02T01:00:00Z", Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        assert_eq!((&out["from"], &out["to"]), (&json!("2030-01-01T00:00:00.000Z"), &json!("2030-01-02T01:00:00.000Z")), "whole hours");
+        let at = |key: &str| -> Vec<(usize, i64)> {
+            out[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter_map(|(i, v)| v.as_i64().filter(|n| *n > 0).map(|n| (i, n)))
+                .collect()
+        };
+        assert_eq!(out["starts"].as_array().map(Vec::len), Some(25));
+        assert_eq!((at("entered"), at("converted")), (vec![(0, 3)], vec![(0, 1), (24, 1)]), "{out}");
+        assert_eq!(out["nodes"]["second"]["entered"][24], json!(2), "the reminders a day later: {out}");
+        // By day (the default), over the last 30 days: the same people.
+        let (_, out) = api.admin("GET", "/api/journeys/cart/series", Value::Null).await;
+        let total = |key: &str| out[key].as_array().into_iter().flatten().filter_map(Value::as_i64).sum::<i64>();
+        assert_eq!(
+            (out["bucket"].as_str(), out["starts"].as_array().map(Vec::len), total("entered"), total("converted")),
+            (Some("day"), Some(30), 3, 2)
+        );
+        assert_eq!(out["starts"][29], json!("2030-01-02T00:00:00.000Z"), "today last");
+        assert_eq!(api.admin("GET", "/api/journeys/cart/series?bucket=week", Value::Null).await.0, StatusCode::BAD_REQUEST);
+        let too_many = "/api/journeys/cart/series?bucket=hour&from=2030-01-01T00:00:00Z&to=2031-01-01T00:00:00Z";
+        assert_eq!(api.admin("GET", too_many, Value::Null).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(api.admin("GET", "/api/journeys/nope/series", Value::Null).await.0, StatusCode::NOT_FOUND);
+    }
+
     /// Consent is checked when a message is sent, not only when it was decided: a marketing
     /// email waiting for a retry when the person unsubscribes is not sent.
     #[tokio::test]
@@ -1608,7 +1713,7 @@ mod http {
 
     /// Every admin route, as the product has them. A route added to the router is in the
     /// OpenAPI document (`routes!` puts it there); this list must name it too.
-    const ROUTES: [&str; 66] = [
+    const ROUTES: [&str; 68] = [
         "GET /api/audit",
         "GET /api/me/tokens",
         "POST /api/me/tokens",
@@ -1675,6 +1780,8 @@ mod http {
         "PUT /api/lifecycle",
         "GET /api/lifecycle/flows",
         "GET /api/journeys/{id}/results",
+        "GET /api/journeys/{id}/series",
+        "GET /api/journeys/{id}/funnel",
     ];
 
     /// The document is served without a token (it holds no data), is OpenAPI 3.1, and equals

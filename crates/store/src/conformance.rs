@@ -13,10 +13,10 @@ use domain::trace::{Check, TraceKind, TraceLine};
 use serde_json::json;
 
 use crate::{
-    ApiToken, ApiTokenId, Attempt, AuditId, Category, DeadInput, ENTRY_NODE, Error, InAppAction, InAppContent, InAppLayout, InAppMessage,
-    JourneyState, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas, NodeTally, OutboxEntry, OutboxPayload, OutboxStatus,
-    PropertyPath, PushContent, RefusedMerge, Role, Session, Source, Store, Task, TaskFilter, TaskStatus, Template, TemplateContext,
-    TraceRecord, UserId,
+    ApiToken, ApiTokenId, Attempt, AuditId, Category, ContentFunnel, DeadInput, ENTRY_NODE, Error, InAppAction, InAppContent, InAppLayout,
+    InAppMessage, JourneyState, MessageStage, Messages, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas, NodeHour,
+    NodeTally, OutboxEntry, OutboxPayload, OutboxStatus, PropertyPath, PushContent, RefusedMerge, Role, Session, Source, Store, Task,
+    TaskFilter, TaskStatus, Template, TemplateContext, TraceRecord, UserId,
 };
 
 #[macro_export]
@@ -43,6 +43,7 @@ macro_rules! conformance_suite {
             seen_names_are_kept_once_each,
             property_paths_are_kept_once_each_per_event_in_byte_order,
             node_counts_add_up_by_hour_with_a_waiting_gauge,
+            the_funnel_per_content_counts_each_message_once_per_stage,
             users_are_unique_by_lowercased_email_and_deleting_one_deletes_their_credentials,
             sessions_expire_and_are_deleted,
             api_tokens_belong_to_a_user_and_note_their_use_at_most_once_per_period,
@@ -729,8 +730,114 @@ pub fn node_counts_add_up_by_hour_with_a_waiting_gauge(store: &dyn Store) {
     tx.add_node_counts(&d).expect("add");
     assert!(tx.node_counts(&j, t(0), h).expect("read").is_empty());
     assert_eq!(tx.node_counts(&j, h, t(h.0 + HOUR)).expect("read").get("ask"), Some(&counts(3, 0, 0, 0, 0)));
+    // The same counts hour by hour, by hour then node.
+    let series = tx.node_count_series(&j, t(0), t(i64::MAX)).expect("series");
+    let shown: Vec<(i64, &str, i64, i64)> =
+        series.iter().map(|s| (s.hour.0 - h.0, s.node.as_str(), s.tally.entered, s.tally.passed)).collect();
+    assert_eq!(
+        shown,
+        [(0, ENTRY_NODE, 2, 2), (0, "ask", 3, 0), (HOUR, ENTRY_NODE, 1, 0), (HOUR, "ask", 0, 1), (HOUR, "thanks", 1, 0)],
+        "zero changes write nothing"
+    );
+    assert_eq!(
+        tx.node_count_series(&j, t(h.0 + 1), t(h.0 + 2 * HOUR)).expect("series"),
+        [
+            NodeHour { hour: t(h.0 + HOUR), node: ENTRY_NODE.into(), tally: NodeTally { entered: 1, ..NodeTally::default() } },
+            NodeHour { hour: t(h.0 + HOUR), node: "ask".into(), tally: NodeTally { passed: 1, converted: 1, ..NodeTally::default() } },
+            NodeHour { hour: t(h.0 + HOUR), node: "thanks".into(), tally: NodeTally { entered: 1, exited: 1, ..NodeTally::default() } },
+        ],
+        "the hours that start in the range"
+    );
+    assert!(tx.node_count_series(&other, t(h.0 + HOUR), t(i64::MAX)).expect("series").is_empty(), "per journey");
     tx.commit().expect("commit");
     assert!(NodeTally::default().is_zero());
+}
+
+pub fn the_funnel_per_content_counts_each_message_once_per_stage(store: &dyn Store) {
+    const HOUR: i64 = 3_600_000;
+    let h = 1_800_000_000_000 / HOUR * HOUR;
+    let mut tx = store.write().expect("tx");
+    let p = tx.create_profile(t(0)).expect("p");
+    let run = |j: &str| -> Run {
+        serde_json::from_value(json!({
+            "journey": j, "version": 1, "status": "waiting", "node": null, "wake_at": null, "exit_reason": null,
+            "entered_at": 0, "updated_at": 0, "seq": 1, "trigger": {}, "trigger_event": "Go"}))
+        .expect("run")
+    };
+    let (r1, r2) = (tx.insert_run(p, &run("cart")).expect("run"), tx.insert_run(p, &run("cart")).expect("run"));
+    let send = |node: &str, template: &str, channel: domain::journey::Channel| domain::journey::Effect::Send {
+        node: domain::ids::NodeId(node.into()),
+        channel,
+        template: TemplateId(template.into()),
+        cap: None,
+        outranked: None,
+    };
+    let message = |key: &str, run: RunId, effect: domain::journey::Effect, channel: &str| NewOutbox {
+        key: key.into(),
+        profile: p,
+        run: Some(run),
+        channel: channel.into(),
+        payload: OutboxPayload {
+            v: 1,
+            effect,
+            to: Some("a@x.test".into()),
+            context: TemplateContext { journey: JourneyId("cart".into()), ..TemplateContext::default() },
+        },
+        due: t(h),
+    };
+    use domain::journey::Channel::{Email, Sms};
+    // Two emails of step `remind` in the first hour (one per run), one text of step `nudge` in
+    // the next; and a webhook, which is no content.
+    let a = tx.enqueue(&message("a", r1, send("remind", "cart-a", Email), "email"), t(h + 5)).expect("a");
+    let b = tx.enqueue(&message("b", r2, send("remind", "cart-a", Email), "email"), t(h + 6)).expect("b");
+    let c = tx.enqueue(&message("c", r1, send("nudge", "cart-sms", Sms), "sms"), t(h + HOUR + 1)).expect("c");
+    let hook = domain::journey::Effect::Webhook {
+        node: domain::ids::NodeId("crm".into()),
+        url: "https://x.test".into(),
+        method: "POST".into(),
+        body: None,
+        save: Default::default(),
+    };
+    let w = tx.enqueue(&message("w", r1, hook, "webhook"), t(h + 7)).expect("w");
+    for id in [a, b, c, w] {
+        tx.reach(Messages::Id(id), MessageStage::Sent).expect("sent");
+    }
+    tx.reach(Messages::Id(a), MessageStage::Sent).expect("again: counted once");
+    tx.reach(Messages::Id(a), MessageStage::Opened).expect("opened");
+    tx.reach(Messages::Id(a), MessageStage::Opened).expect("opened twice: once");
+    tx.reach(Messages::Key("a"), MessageStage::Clicked).expect("clicked, by key");
+    tx.reach(Messages::Key("b"), MessageStage::Delivered).expect("delivered");
+    tx.reach(Messages::Key("nobody"), MessageStage::Delivered).expect("an unknown key: nothing");
+    tx.reach(Messages::Id(OutboxId(c.0 + 1000)), MessageStage::Opened).expect("an unknown id: nothing");
+    // Run 1 converts: its messages sent (a, c) count; run 2's (b) does not.
+    tx.reach(Messages::SentInRun(r1), MessageStage::Converted).expect("converted");
+    tx.reach(Messages::SentInRun(r1), MessageStage::Converted).expect("converted again: once");
+    tx.commit().expect("commit");
+
+    let mut tx = store.read().expect("tx");
+    let funnel = |node: &str, template: &str, channel: &str, counts: [i64; 5]| ContentFunnel {
+        node: node.into(),
+        template: template.into(),
+        channel: channel.into(),
+        sent: counts[0],
+        delivered: counts[1],
+        opened: counts[2],
+        clicked: counts[3],
+        converted: counts[4],
+    };
+    let cart = JourneyId("cart".into());
+    assert_eq!(
+        tx.content_funnel(&cart, t(0), t(i64::MAX)).expect("funnel"),
+        [funnel("nudge", "cart-sms", "sms", [1, 0, 0, 0, 1]), funnel("remind", "cart-a", "email", [2, 1, 1, 1, 1])],
+        "by step then template; the webhook is no content"
+    );
+    assert_eq!(
+        tx.content_funnel(&cart, t(h), t(h + HOUR)).expect("funnel"),
+        [funnel("remind", "cart-a", "email", [2, 1, 1, 1, 1])],
+        "the messages made in the range"
+    );
+    assert!(tx.content_funnel(&JourneyId("other".into()), t(0), t(i64::MAX)).expect("funnel").is_empty(), "per journey");
+    assert_eq!(MessageStage::ALL.len(), 5);
 }
 
 fn new_user(email: &str, role: Role) -> NewUser {

@@ -763,6 +763,77 @@ impl NodeDeltas {
     }
 }
 
+/// How far a message got: the stages of the funnel per content (`Tx::reach`), each counted
+/// once per message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MessageStage {
+    /// Sent (or captured, or a task created): its outcome said so.
+    Sent,
+    /// The provider reported it delivered (`Email Delivered`, `SMS Delivered`).
+    Delivered,
+    /// Opened (the email's pixel, an in-app message viewed, a push tapped).
+    Opened,
+    /// A link in it followed (an email's tracked link, an in-app message clicked).
+    Clicked,
+    /// The run it was sent in reached the journey's goal after it was sent.
+    Converted,
+}
+
+impl MessageStage {
+    pub const ALL: [MessageStage; 5] =
+        [MessageStage::Sent, MessageStage::Delivered, MessageStage::Opened, MessageStage::Clicked, MessageStage::Converted];
+
+    /// Its bit in the outbox row's `reached`.
+    pub(crate) fn bit(self) -> i64 {
+        1 << (self as i64)
+    }
+
+    /// Its column in `content_counts`.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            MessageStage::Sent => "sent",
+            MessageStage::Delivered => "delivered",
+            MessageStage::Opened => "opened",
+            MessageStage::Clicked => "clicked",
+            MessageStage::Converted => "converted",
+        }
+    }
+}
+
+/// Which messages reached a stage (`Tx::reach`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Messages<'a> {
+    /// The outbox entry with this id.
+    Id(OutboxId),
+    /// The outbox entry with this idempotency key (what a push carries as `wayfarer_key`).
+    Key(&'a str),
+    /// Every message of this run that was sent.
+    SentInRun(RunId),
+}
+
+/// One content's funnel: the messages a journey's send step made with a template, and how
+/// many of them reached each stage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContentFunnel {
+    pub node: String,
+    pub template: String,
+    pub channel: String,
+    pub sent: i64,
+    pub delivered: i64,
+    pub opened: i64,
+    pub clicked: i64,
+    pub converted: i64,
+}
+
+/// A journey's counts at one node in one hour (`Tx::node_count_series`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeHour {
+    /// The hour's first millisecond (UTC).
+    pub hour: Timestamp,
+    pub node: String,
+    pub tally: NodeTally,
+}
+
 /// A user who signs in (see `Tx::create_user`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
@@ -1148,6 +1219,18 @@ pub trait Tx {
     /// node's waiting gauge now. Nodes are step ids, `ENTRY_NODE` and `CONTROL_NODE`; a node
     /// with nothing to show is absent.
     fn node_counts(&mut self, journey: &JourneyId, from: Timestamp, to: Timestamp) -> Result<BTreeMap<String, NodeCounts>>;
+    /// A journey's counts per node and hour, for the hours that start in `[from, to)`, by hour
+    /// then node; an hour with nothing counted at a node is absent.
+    fn node_count_series(&mut self, journey: &JourneyId, from: Timestamp, to: Timestamp) -> Result<Vec<NodeHour>>;
+
+    // The funnel per content.
+    /// Notes that `messages` reached `stage`: each message that had not counts once in its
+    /// content's funnel (its journey, send step and template), in the hour it was made.
+    /// Messages that are not a send step's (a webhook, a task) and unknown ids are skipped.
+    fn reach(&mut self, messages: Messages<'_>, stage: MessageStage) -> Result<()>;
+    /// A journey's funnel per content, over the messages made in the hours that start in
+    /// `[from, to)`, by step then template.
+    fn content_funnel(&mut self, journey: &JourneyId, from: Timestamp, to: Timestamp) -> Result<Vec<ContentFunnel>>;
 
     // Names the data has shown (for warnings about names it never has).
     fn note_names(&mut self, kind: NameKind, names: &[&str]) -> Result<()>;

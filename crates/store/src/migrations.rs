@@ -394,6 +394,29 @@ CREATE INDEX stage_moves_at ON stage_moves (at);
 CREATE INDEX stage_moves_profile ON stage_moves (profile_id, id);
 "#,
     ),
+    (
+        18,
+        // The funnel per content (`Tx::reach`): how far each message got, one bit per stage
+        // (so each counts once per message), and the counts per journey, step, template and
+        // the hour the message was made.
+        r#"
+ALTER TABLE outbox ADD COLUMN reached BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX outbox_run ON outbox (run_id) WHERE run_id IS NOT NULL;
+CREATE TABLE content_counts (
+    journey_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    template TEXT NOT NULL,
+    hour BIGINT NOT NULL,
+    channel TEXT NOT NULL,
+    sent BIGINT NOT NULL DEFAULT 0,
+    delivered BIGINT NOT NULL DEFAULT 0,
+    opened BIGINT NOT NULL DEFAULT 0,
+    clicked BIGINT NOT NULL DEFAULT 0,
+    converted BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (journey_id, node, template, hour)
+);
+"#,
+    ),
 ];
 
 /// The migrations' placeholders in a dialect: (placeholder, SQLite, PostgreSQL).

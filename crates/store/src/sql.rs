@@ -16,10 +16,11 @@ use serde_json::Value;
 
 use crate::migrations::{MIGRATIONS, PLACEHOLDERS};
 use crate::{
-    ApiToken, ApiTokenId, Asset, Attempt, AuditEntry, AuditId, Category, DeadInput, DeadLetter, Error, InAppAction, InAppMessage,
-    JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, NameKind, NewAudit, NewOutbox, NewUser, NodeCounts, NodeDeltas,
-    OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge, Result, Role, RunRecord, SegmentChange, SegmentHour, Session, Source, StageFlow,
-    StageMove, StoredComputedTrait, StoredEvent, StoredSegment, Task, TaskFilter, TaskStatus, Template, TraceRecord, Tx, User, UserId,
+    ApiToken, ApiTokenId, Asset, Attempt, AuditEntry, AuditId, Category, ContentFunnel, DeadInput, DeadLetter, Error, InAppAction,
+    InAppMessage, JourneyRecord, JourneyState, JourneyStatus, JourneyVersion, MessageStage, Messages, NameKind, NewAudit, NewOutbox,
+    NewUser, NodeCounts, NodeDeltas, NodeHour, NodeTally, OutboxEntry, OutboxStatus, PropertyPath, RefusedMerge, Result, Role, RunRecord,
+    SegmentChange, SegmentHour, Session, Source, StageFlow, StageMove, StoredComputedTrait, StoredEvent, StoredSegment, Task, TaskFilter,
+    TaskStatus, Template, TraceRecord, Tx, User, UserId,
 };
 
 /// A connection from `pool`: a free one if there is one, else the next in turn.
@@ -1386,6 +1387,78 @@ impl<C: Conn> Tx for SqlTx<C> {
         for r in &rows {
             out.entry(r.text(0)?.to_owned()).or_default().waiting = r.int(1)?;
         }
+        Ok(out)
+    }
+
+    fn node_count_series(&mut self, journey: &JourneyId, from: Timestamp, to: Timestamp) -> Result<Vec<NodeHour>> {
+        let rows = self.conn.query(
+            "SELECT hour, node, entered, passed, exited, converted FROM node_counts \
+             WHERE journey_id = ? AND hour >= ? AND hour < ? ORDER BY hour, node",
+            params![journey.as_str(), from.0, to.0],
+        )?;
+        let mut out = all(rows, |r| {
+            let tally = NodeTally { entered: r.int(2)?, passed: r.int(3)?, exited: r.int(4)?, converted: r.int(5)? };
+            Ok(NodeHour { hour: Timestamp(r.int(0)?), node: r.text(1)?.to_owned(), tally })
+        })?;
+        // Node names in byte order on every backend (a PostgreSQL collation may differ).
+        out.sort_by(|a, b| (a.hour, &a.node).cmp(&(b.hour, &b.node)));
+        Ok(out)
+    }
+
+    fn reach(&mut self, messages: Messages<'_>, stage: MessageStage) -> Result<()> {
+        let bit = stage.bit();
+        let (which, key) = match messages {
+            Messages::Id(id) => ("id = ?".to_owned(), Val::from(id.0)),
+            Messages::Key(key) => ("idempotency_key = ?".to_owned(), Val::from(key)),
+            Messages::SentInRun(run) => (format!("run_id = ? AND (reached & {}) <> 0", MessageStage::Sent.bit()), Val::from(run.0)),
+        };
+        let rows = self.conn.query(
+            &format!(
+                "UPDATE outbox SET reached = reached | {bit} WHERE {which} AND (reached & {bit}) = 0 RETURNING channel, payload, created_at"
+            ),
+            &[key],
+        )?;
+        let column = stage.column();
+        for r in &rows {
+            let payload: crate::OutboxPayload = r.json(1)?;
+            let domain::journey::Effect::Send { node, template, .. } = &payload.effect else { continue };
+            self.conn.execute(
+                &format!(
+                    "INSERT INTO content_counts (journey_id, node, template, hour, channel, {column}) VALUES (?, ?, ?, ?, ?, 1) \
+                     ON CONFLICT (journey_id, node, template, hour) DO UPDATE SET {column} = content_counts.{column} + 1"
+                ),
+                params![
+                    payload.context.journey.as_str(),
+                    node.as_str(),
+                    template.0.as_str(),
+                    NodeDeltas::hour(Timestamp(r.int(2)?)).0,
+                    r.text(0)?
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn content_funnel(&mut self, journey: &JourneyId, from: Timestamp, to: Timestamp) -> Result<Vec<ContentFunnel>> {
+        let rows = self.conn.query(
+            "SELECT node, template, MIN(channel), CAST(SUM(sent) AS BIGINT), CAST(SUM(delivered) AS BIGINT), CAST(SUM(opened) AS BIGINT), \
+             CAST(SUM(clicked) AS BIGINT), CAST(SUM(converted) AS BIGINT) FROM content_counts \
+             WHERE journey_id = ? AND hour >= ? AND hour < ? GROUP BY node, template",
+            params![journey.as_str(), from.0, to.0],
+        )?;
+        let mut out = all(rows, |r| {
+            Ok(ContentFunnel {
+                node: r.text(0)?.to_owned(),
+                template: r.text(1)?.to_owned(),
+                channel: r.text(2)?.to_owned(),
+                sent: r.int(3)?,
+                delivered: r.int(4)?,
+                opened: r.int(5)?,
+                clicked: r.int(6)?,
+                converted: r.int(7)?,
+            })
+        })?;
+        out.sort_by(|a, b| (&a.node, &a.template).cmp(&(&b.node, &b.template)));
         Ok(out)
     }
 

@@ -62,6 +62,7 @@ const BEFORE_NODE_COUNTS: &str = "DROP TABLE node_counts; DROP TABLE node_waitin
      DROP INDEX outbox_address; ALTER TABLE outbox DROP COLUMN address; ALTER TABLE templates DROP COLUMN sms; ALTER TABLE templates DROP COLUMN push; \
      DROP TABLE in_app_messages; DROP TABLE tasks; DROP TABLE assets; ALTER TABLE templates DROP COLUMN in_app; ALTER TABLE templates DROP COLUMN locales; \
      DROP TABLE segments; DROP TABLE segment_members; DROP TABLE segment_checks; DROP TABLE segment_counts; DROP TABLE computed_traits; DROP TABLE stage_moves; \
+     DROP INDEX outbox_run; ALTER TABLE outbox DROP COLUMN reached; DROP TABLE content_counts; \
      DELETE FROM schema_migrations WHERE version >= 7;";
 
 mod sqlite {

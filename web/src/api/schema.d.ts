@@ -300,6 +300,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/journeys/{id}/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The funnel per content: for each send step and template of the journey, its messages
+         *     sent, delivered, opened, clicked, and converted (sent in a run that then reached the goal).
+         */
+        get: operations["journey_funnel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/journeys/{id}/messages/retry": {
         parameters: {
             query?: never;
@@ -402,6 +422,26 @@ export interface paths {
         };
         /** A journey's runs (position, status, times), oldest first, a page at a time. */
         get: operations["journey_runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/journeys/{id}/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A journey's counts per node over time (entered, passed, exited, converted per day or
+         *     hour), with its entries and goal conversions per bucket: what its results chart draws.
+         */
+        get: operations["journey_series"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1277,6 +1317,42 @@ export interface components {
         };
         /** @description A condition: a group (`all`, `any`, `not`) or one comparison. */
         Condition: components["schemas"]["AllCondition"] | components["schemas"]["AnyCondition"] | components["schemas"]["NotCondition"] | components["schemas"]["TraitCondition"] | components["schemas"]["PropertyCondition"] | components["schemas"]["RunCondition"] | components["schemas"]["HistoryCondition"] | components["schemas"]["ClockCondition"] | components["schemas"]["ReachableCondition"] | components["schemas"]["SegmentCondition"];
+        /**
+         * @description How far the messages of one content (a send step's template) got. Each message counts
+         *     once per stage; a stage does not require the one before (an open with no delivery report).
+         */
+        ContentFunnelView: {
+            channel: string;
+            /**
+             * Format: int64
+             * @description A tracked link followed, an in-app message clicked.
+             */
+            clicked: number;
+            /**
+             * Format: int64
+             * @description Sent in a run that then reached the journey's goal.
+             */
+            converted: number;
+            /**
+             * Format: int64
+             * @description Reported delivered by the provider (`Email Delivered`, `SMS Delivered`).
+             */
+            delivered: number;
+            /** @description The send step. */
+            node: string;
+            /**
+             * Format: int64
+             * @description Opened: an email's pixel loaded, an in-app message viewed, a push tapped
+             *     (`Push Opened` with its `wayfarer_key`).
+             */
+            opened: number;
+            /**
+             * Format: int64
+             * @description Sent (or captured).
+             */
+            sent: number;
+            template: string;
+        };
         /** @description On the date a trait holds (an anniversary, a renewal), offset and at a local time. */
         DateEntry: {
             concurrent?: boolean;
@@ -1578,6 +1654,11 @@ export interface components {
         JourneyDocument: {
             [key: string]: unknown;
         };
+        JourneyFunnel: {
+            /** @description By send step, then template. */
+            contents: components["schemas"]["ContentFunnelView"][];
+            journey: string;
+        };
         JourneyList: {
             /** @description By id (byte order). */
             journeys: components["schemas"]["JourneySummary"][];
@@ -1587,6 +1668,27 @@ export interface components {
         JourneyRetried: {
             journey: string;
             retried: number;
+        };
+        /**
+         * @description A journey's counts over time: per node and bucket, and the journey's entries and
+         *     conversions per bucket (the goal's conversions over time).
+         */
+        JourneySeries: {
+            /** @description `day` or `hour`. */
+            bucket: string;
+            /** @description Runs that reached the goal per bucket (the control group's included). */
+            converted: number[];
+            /** @description Runs started per bucket (the control group's included). */
+            entered: number[];
+            from: string;
+            journey: string;
+            /** @description By node: `$entry`, `$control` and each step id; nodes with nothing counted are absent. */
+            nodes: {
+                [key: string]: components["schemas"]["NodeSeries"];
+            };
+            /** @description Each bucket's start (RFC 3339, UTC). */
+            starts: string[];
+            to: string;
         };
         /**
          * @description A live journey's state.
@@ -1766,6 +1868,13 @@ export interface components {
              * @description Runs waiting at it now (not a count over the period).
              */
             waiting: number;
+        };
+        /** @description One node's counts per bucket (the same order as `starts`). */
+        NodeSeries: {
+            converted: number[];
+            entered: number[];
+            exited: number[];
+            passed: number[];
         };
         NotCondition: {
             not: components["schemas"]["Condition"];
@@ -4148,6 +4257,89 @@ export interface operations {
             };
         };
     };
+    journey_funnel: {
+        parameters: {
+            query?: {
+                /**
+                 * @description RFC 3339: only the messages made in `[from, to)` (whole hours). Both or neither: by
+                 *     default every message the journey made.
+                 */
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyFunnel"];
+                };
+            };
+            /** @description See the error's code */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     retry_journey_messages: {
         parameters: {
             query?: never;
@@ -4585,6 +4777,91 @@ export interface operations {
                 };
             };
             /** @description `invalid_request` or `malformed_json`: the request is not one this route takes */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_signed_in`: no credentials, or the session has ended; `invalid_admin_token`: the bearer token is neither the admin token nor a personal API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: the route needs a higher role; `csrf_failed`: a change made with the session cookie without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: send bodies as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unavailable`: the store is unavailable or the server is shutting down; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    journey_series: {
+        parameters: {
+            query?: {
+                /** @description `day` (the default: UTC days) or `hour`. */
+                bucket?: string;
+                /**
+                 * @description RFC 3339; widened to whole buckets. Both or neither: by default the last 30 days
+                 *     (by day) or 168 hours (by hour), the current one included.
+                 */
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneySeries"];
+                };
+            };
+            /** @description See the error's code */
             400: {
                 headers: {
                     [name: string]: unknown;

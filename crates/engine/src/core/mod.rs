@@ -776,6 +776,10 @@ impl Core {
                         if let (Origin::Internal(_), Some(outcome)) = (origin, crate::outcome::MessageOutcome::of(event)) {
                             work.push((profile, Work::Outcome(outcome)));
                         }
+                        // How far a message got, for the funnel per content.
+                        if let Some((messages, stage)) = crate::outcome::reached(event, matches!(origin, Origin::Internal(_))) {
+                            tx.reach(messages, stage)?;
+                        }
                         self.note_names(event);
                     }
                     None => report.duplicates += 1,

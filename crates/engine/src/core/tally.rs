@@ -45,7 +45,7 @@ pub(super) fn transition(deltas: &mut NodeDeltas, before: Option<&Before>, t: &T
     let run = &t.run;
     let journey = &run.journey;
     let ended = run.status == RunStatus::Exited && before.is_none_or(|b| b.waiting);
-    let converted = run.converted_at.is_some() && !before.is_some_and(|b| b.converted);
+    let converted = converts(before, t);
     if run.control {
         let c = deltas.at(journey, CONTROL_NODE, now);
         c.entered += i64::from(t.entered);
@@ -77,6 +77,11 @@ pub(super) fn transition(deltas: &mut NodeDeltas, before: Option<&Before>, t: &T
     if run.status == RunStatus::Waiting && !t.visited.is_empty() {
         deltas.wait(journey, at, 1);
     }
+}
+
+/// Whether transition `t` reached the journey's goal (it had not before).
+pub(super) fn converts(before: Option<&Before>, t: &Transition) -> bool {
+    t.run.converted_at.is_some() && !before.is_some_and(|b| b.converted)
 }
 
 /// A waiting run ended outside `step` (its journey stopped, its person merged into one with

@@ -7,7 +7,7 @@ use domain::ids::{RunId, SourceId};
 use domain::journey::{Effect, Run, RunStatus};
 use domain::time::Timestamp;
 use serde_json::json;
-use store::{NewOutbox, NodeDeltas, OutboxEntry, OutboxPayload, OutboxStatus, TemplateContext, TraceRecord, Tx};
+use store::{MessageStage, Messages, NewOutbox, NodeDeltas, OutboxEntry, OutboxPayload, OutboxStatus, TemplateContext, TraceRecord, Tx};
 
 use super::Hot;
 use super::identity::INTERNAL_SOURCE;
@@ -80,6 +80,10 @@ pub(super) fn write(
                 }
             },
         };
+        // A conversion counts for every message the run was sent before it.
+        if super::tally::converts(before.as_ref(), &t) {
+            tx.reach(Messages::SentInRun(run_id), MessageStage::Converted)?;
+        }
         tx.add_trace(&TraceRecord { run: run_id, seq: t.run.seq, at: now, lines: t.trace })?;
         // Trait changes made by `update` steps are events on the person's timeline.
         for (i, changes) in updates.into_iter().enumerate().filter(|(_, c)| !c.is_empty()) {
