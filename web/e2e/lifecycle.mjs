@@ -33,11 +33,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test as nodeTest } from "node:test";
-import { apiClient, checkAccessible, openBrowser, previewDist, screenshot, shots } from "./lib/browser.mjs";
+import { apiClient, checkAccessible, openBrowser, screenshot, servePages, shots } from "./lib/browser.mjs";
 
 const server = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
 const token = process.env.WAYFARER_TOKEN ?? "";
-const { api, ok, segment: segmentCall } = apiClient(server, token);
+const { api, ok, segment: segmentCall, until } = apiClient(server, token);
 
 /** This run's: the cohort trait its people have, the computed trait, the segment of the cohort, the customers. */
 const run = Date.now().toString(36);
@@ -78,7 +78,6 @@ const test = (name, fn) =>
   });
 
 const shot = (name, options) => screenshot(page, `lifecycle-${name}`, options);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const tabs = () => page.getByRole("navigation", { name: "Segments, computed traits and lifecycle" });
 const stages = () => page.getByRole("region", { name: "Stages", exact: true });
 const stage = (name) => stages().getByRole("region", { name, exact: true });
@@ -90,31 +89,6 @@ async function pick(scope, button, item) {
   await page.getByRole("menuitem", { name: item, exact: true }).click();
 }
 
-/**
- * Waits (20 s at most) until `check` answers something truthy, moving a manual clock a second at
- * a time meanwhile (stages and segments are evaluated as the engine wakes; a server without a
- * manual clock refuses the move, and just takes its time).
- */
-async function until(what, check) {
-  for (let i = 0; i < 100; i++) {
-    const got = await check();
-    if (got) return got;
-    await api("POST", "/api/clock", { advance: "1s" });
-    await sleep(200);
-  }
-  assert.fail(`${what}: not after 20 s`);
-}
-
-/** The server's own pages, or, if it has none, web/dist served by `vite preview` proxying the API to it. */
-async function servePages() {
-  const answer = await fetch(`${server}/lifecycle`);
-  const own = answer.ok && (answer.headers.get("content-type") ?? "").startsWith("text/html");
-  if (own && process.env.WAYFARER_PREVIEW !== "1") return undefined;
-  const p = await previewDist(server, 4177);
-  base = p.base;
-  return p.preview;
-}
-
 before(async () => {
   assert.ok(token, "set WAYFARER_TOKEN to the server's admin token");
   const source = await ok("POST", "/api/sources", { id: `lifecycle-e2e-${run}` });
@@ -124,7 +98,7 @@ before(async () => {
   // The page starts from no stages.
   const lifecycle = await ok("GET", "/api/lifecycle");
   if (lifecycle.stages.length > 0) await ok("PUT", "/api/lifecycle", { stages: [] });
-  preview = await servePages();
+  ({ base, preview } = await servePages(server, "/lifecycle", 4177));
   browser = await openBrowser({ origin: base, token });
   page = await browser.page();
   page.setDefaultTimeout(15000);

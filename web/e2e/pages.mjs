@@ -14,6 +14,9 @@
 //                   the web interface itself (built before it embedded web/dist) gets a
 //                   `vite preview` of web/dist in front of it, proxying /api, /v1 and /a/ to it.
 //   WAYFARER_TOKEN  its admin token (required)
+//   WAYFARER_PREVIEW  set to 1 to open web/dist through a `vite preview` (proxying the API to
+//                   WAYFARER_URL) even when the server serves its own pages (the UI built before
+//                   the server was)
 //   SCREENSHOTS     where the screenshots go (default web/e2e/screenshots)
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 //
@@ -22,7 +25,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import { crc32, deflateSync } from "node:zlib";
-import { apiClient, checkAccessible, example, openBrowser, previewDist, screenshot } from "./lib/browser.mjs";
+import { apiClient, checkAccessible, example, openBrowser, screenshot, servePages } from "./lib/browser.mjs";
 
 const server = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
 /** Where the pages are opened: the server, or a preview in front of it. */
@@ -74,22 +77,13 @@ async function seed() {
   assert.fail(`no consultation run for ${user} after 10 s`);
 }
 
-/** The server's own pages, or, if it has none, web/dist served by `vite preview` proxying the API to it. */
-async function servePages() {
-  const page = await fetch(`${server}/people`);
-  if (page.ok && (page.headers.get("content-type") ?? "").startsWith("text/html")) return undefined;
-  const preview = await previewDist(server, 4174);
-  base = preview.base;
-  return preview.preview;
-}
-
 let browser;
 let preview;
 
 before(async () => {
   assert.ok(token, "set WAYFARER_TOKEN to the server's admin token");
   await seed();
-  preview = await servePages();
+  ({ base, preview } = await servePages(server, "/people", 4174));
   browser = await openBrowser({ origin: base, token });
 });
 

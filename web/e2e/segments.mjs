@@ -28,11 +28,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test as nodeTest } from "node:test";
-import { apiClient, checkAccessible, openBrowser, previewDist, screenshot, shots } from "./lib/browser.mjs";
+import { apiClient, checkAccessible, openBrowser, screenshot, servePages, shots } from "./lib/browser.mjs";
 
 const server = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
 const token = process.env.WAYFARER_TOKEN ?? "";
-const { api, ok, segment: segmentCall } = apiClient(server, token);
+const { api, ok, segment: segmentCall, until } = apiClient(server, token);
 
 /** This run's: the cohort trait its people have, the segment's id and name, the journey's id. */
 const run = Date.now().toString(36);
@@ -65,7 +65,6 @@ const test = (name, fn) =>
   });
 
 const shot = (name, options) => screenshot(page, `segments-${name}`, options);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const panel = () => page.getByRole("tabpanel");
 const card = (id) => page.locator(`.react-flow__node[data-id="${id}"]`);
 const definition = () => page.getByRole("form", { name: "Definition" });
@@ -78,36 +77,11 @@ async function pick(scope, button, item) {
   await page.getByRole("menuitem", { name: item, exact: true }).click();
 }
 
-/**
- * Waits (20 s at most) until `check` answers something truthy, moving a manual clock a second at
- * a time meanwhile (a segment's fill goes on as the engine wakes; a server without a manual
- * clock refuses the move, and just takes its time).
- */
-async function until(what, check) {
-  for (let i = 0; i < 100; i++) {
-    const got = await check();
-    if (got) return got;
-    await api("POST", "/api/clock", { advance: "1s" });
-    await sleep(200);
-  }
-  assert.fail(`${what}: not after 20 s`);
-}
-
-/** The server's own pages, or, if it has none, web/dist served by `vite preview` proxying the API to it. */
-async function servePages() {
-  const answer = await fetch(`${server}/segments`);
-  const own = answer.ok && (answer.headers.get("content-type") ?? "").startsWith("text/html");
-  if (own && process.env.WAYFARER_PREVIEW !== "1") return undefined;
-  const p = await previewDist(server, 4176);
-  base = p.base;
-  return p.preview;
-}
-
 before(async () => {
   assert.ok(token, "set WAYFARER_TOKEN to the server's admin token");
   const source = await ok("POST", "/api/sources", { id: `segments-e2e-${run}` });
   writeKey = source.write_key;
-  preview = await servePages();
+  ({ base, preview } = await servePages(server, "/segments", 4176));
   browser = await openBrowser({ origin: base, token });
   page = await browser.page();
   page.setDefaultTimeout(15000);

@@ -21,12 +21,15 @@ const ComputedTraitsPage = lazy(() => import("./pages/ComputedTraitsPage").then(
 const LifecyclePage = lazy(() => import("./pages/LifecyclePage").then((m) => ({ default: m.LifecyclePage })));
 const TasksPage = lazy(() => import("./pages/TasksPage").then((m) => ({ default: m.TasksPage })));
 const DeliveryPage = lazy(() => import("./pages/DeliveryPage").then((m) => ({ default: m.DeliveryPage })));
+const JourneyResultsPage = lazy(() => import("./pages/JourneyResultsPage").then((m) => ({ default: m.JourneyResultsPage })));
 const SettingsPage = lazy(() => import("./pages/SettingsPage").then((m) => ({ default: m.SettingsPage })));
 
 function Page({ path }: { path: string }) {
   if (path === "/" || path === "/journeys") return <JourneysPage />;
   const journey = match("/journeys/:id", path);
   if (journey) return <JourneyPage key={journey.id} id={journey.id} />;
+  const results = match("/journeys/:id/results", path);
+  if (results) return <JourneyResultsPage key={results.id} id={results.id} />;
   if (path === "/people") return <PeoplePage />;
   const person = match("/people/:id", path);
   if (person) return <PersonPage key={person.id} id={person.id} />;

@@ -14,6 +14,7 @@ test("patterns match paths and decode their parameters", () => {
 test("a journey's page belongs to Journeys in the navigation", () => {
   expect(sectionOf("/")).toBe("/journeys");
   expect(sectionOf("/journeys/consultation")).toBe("/journeys");
+  expect(sectionOf("/journeys/consultation/results")).toBe("/journeys");
   expect(sectionOf("/people")).toBe("/people");
   expect(sectionOf("/journeysx")).toBe("");
   // Computed traits and the lifecycle are tabs of Segments.

@@ -67,6 +67,16 @@ pub async fn list_computed_traits(State(app): State<Arc<App>>) -> Result<Json<Co
 
 /// Creates or replaces a computed trait; everyone's value is then computed again from their
 /// history, a chunk of people at a time (as a segment's fill).
+/// Traits Wayfarer writes itself, which a computed trait would overwrite: consent (a
+/// computed value would unsubscribe or resubscribe people), a hard bounce, the lifecycle stage.
+const RESERVED: [&str; 5] = [
+    engine::EMAIL_UNSUBSCRIBED,
+    engine::EMAIL_BOUNCED,
+    engine::SMS_UNSUBSCRIBED,
+    engine::PUSH_UNSUBSCRIBED,
+    domain::lifecycle::STAGE_TRAIT,
+];
+
 #[utoipa::path(put, path = "/computed-traits/{trait}", tag = "segments", params(("trait" = String, Path)), request_body = ComputedTraitBody,
     responses((status = 200, body = ComputedTraitView, description = "replaced"), (status = 201, body = ComputedTraitView, description = "created"),
         (status = 422, body = ErrorBody, description = "`computed_trait_invalid`, with each problem (`details.diagnostics`)")))]
@@ -80,6 +90,12 @@ pub async fn put_computed_trait(
     let document = serde_json::json!({"trait": name, "name": label, "history": body.history});
     let parsed = ComputedTrait::parse(&document)
         .map_err(|diags| crate::segments::refused(Code::ComputedTraitInvalid, "the computed trait", diags))?;
+    if RESERVED.contains(&parsed.name.as_str()) {
+        let message =
+            format!("{:?} is a trait Wayfarer writes itself (consent, bounces, the lifecycle stage): choose another name", parsed.name);
+        let diag = crate::segments::problem("/trait", "reserved_trait", message);
+        return Err(crate::segments::refused(Code::ComputedTraitInvalid, "the computed trait", vec![diag]));
+    }
     let now = app.engine.clock().now();
     let (created, stored) = app
         .write(move |tx| {

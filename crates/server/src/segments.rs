@@ -131,7 +131,7 @@ pub(crate) fn refused(code: Code, what: &str, diags: Vec<domain::journey::Diagno
     ApiError::new(code, format!("{what} is not valid: {}", said.join("; "))).with_details(serde_json::to_value(details).unwrap_or_default())
 }
 
-fn problem(path: &str, code: &str, message: String) -> domain::journey::Diagnostic {
+pub(crate) fn problem(path: &str, code: &str, message: String) -> domain::journey::Diagnostic {
     domain::journey::Diagnostic { node: None, path: path.into(), code: code.into(), severity: domain::journey::Severity::Error, message }
 }
 

@@ -1319,6 +1319,16 @@ mod http {
             api.admin("PUT", "/api/computed-traits/spent", json!({"history": {"event": "Order Completed", "within": "entry"}})).await;
         assert_eq!((status, out["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("computed_trait_invalid")), "{out}");
         assert_eq!(out["details"]["diagnostics"][0]["path"], json!("/history/within"));
+        // A trait Wayfarer writes itself (consent, the lifecycle stage) is not for a computed trait.
+        for reserved in ["email_unsubscribed", "lifecycle_stage"] {
+            let body = json!({"history": {"event": "Order Completed", "within": "90d"}});
+            let (status, out) = api.admin("PUT", &format!("/api/computed-traits/{reserved}"), body).await;
+            assert_eq!(
+                (status, &out["details"]["diagnostics"][0]["code"]),
+                (StatusCode::UNPROCESSABLE_ENTITY, &json!("reserved_trait")),
+                "{out}"
+            );
+        }
         let body = json!({"name": "Spent in 90 days", "history": {"event": "Order Completed", "within": "90d", "aggregate": "sum", "property": "total"}});
         let (status, out) = api.admin("PUT", "/api/computed-traits/spent_90d", body).await;
         assert_eq!((status, &out["trait"], &out["label"]), (StatusCode::CREATED, &json!("spent_90d"), &json!("Spent in 90 days")), "{out}");

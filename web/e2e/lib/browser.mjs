@@ -112,7 +112,35 @@ export function apiClient(server, token) {
   };
   /** A Segment call (`track`, `identify`, `page`...) with a source's write key: HTTP Basic, empty password. */
   const segment = (writeKey, kind, body) => ok("POST", `/v1/${kind}`, body, { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}` });
-  return { api, ok, segment };
+  /**
+   * Waits (`seconds`, 20 by default) until `check` answers something truthy, and answers it,
+   * moving a manual clock a second at a time meanwhile (the engine wakes runs, sends, segments'
+   * fills and stages as it moves; a server without a manual clock refuses the move, and just
+   * takes its time). Fails naming `what` when it does not come.
+   */
+  const until = async (what, check, seconds = 20) => {
+    for (let i = 0; i < seconds * 5; i++) {
+      const got = await check();
+      if (got) return got;
+      await api("POST", "/api/clock", { advance: "1s" });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.fail(`${what}: not after ${seconds} s`);
+  };
+  return { api, ok, segment, until };
+}
+
+/**
+ * Where the pages are opened: the server's own pages (`{base: server}`), or, when it serves none
+ * (at `path`, a page of the UI) or WAYFARER_PREVIEW=1 says so (the server embeds a UI built before
+ * this one), web/dist through `vite preview` on `port`, proxying the API to it. Answers the pages'
+ * address and the preview to close (undefined for the server's own).
+ */
+export async function servePages(server, path, port) {
+  const answer = await fetch(`${server}${path}`);
+  const own = answer.ok && (answer.headers.get("content-type") ?? "").startsWith("text/html");
+  if (own && process.env.WAYFARER_PREVIEW !== "1") return { base: server, preview: undefined };
+  return previewDist(server, port);
 }
 
 /** A `vite preview` of web/dist on `port`, proxying /api, /v1 and uploaded images (/a/) to `server`; answers it and its address. */

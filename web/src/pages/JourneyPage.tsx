@@ -4,6 +4,7 @@ import { ReadOnly } from "../ui/ReadOnly";
 import { apiGet, type Schemas } from "../api/client";
 import { useApi, type Loadable } from "../api/useApi";
 import type { JourneyDocument } from "../journey/doc";
+import { JourneyTabs } from "../journey/JourneyTabs";
 import { Link } from "../router";
 import { useSegmentNames } from "../segments/segments";
 import { ErrorNotice } from "../ui/ErrorNotice";
@@ -111,6 +112,7 @@ function ViewerJourney({ journey }: { journey: Schemas["JourneyView"] }) {
         <Link to="/journeys">Journeys</Link>
         <span aria-hidden="true">/</span>
         <h1>{doc.name ?? journey.id}</h1>
+        <JourneyTabs id={journey.id} current="canvas" />
       </div>
       <p>
         <ReadOnly /> {journey.published ? `(version ${journey.published.version}, ${journey.state})` : "(a draft, never published)"}

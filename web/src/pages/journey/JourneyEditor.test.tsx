@@ -704,6 +704,21 @@ describe("unsaved changes", () => {
     expect(confirm).toHaveBeenCalledWith("This journey has changes that are not saved. Leave without saving them?");
     expect(window.location.pathname).toBe("/journeys/consultation");
   });
+
+  test("the Results tab beside the canvas leads to the journey's results; a new journey, never saved, has none", async () => {
+    const doc = example("consultation.json");
+    window.history.replaceState(null, "", "/journeys/consultation");
+    renderEditor(doc);
+    const tabs = screen.getByRole("navigation", { name: "Journey views" });
+    expect(within(tabs).getByRole("link", { name: "Canvas" }).getAttribute("aria-current")).toBe("page");
+    const results = within(tabs).getByRole("link", { name: "Results" });
+    expect(results.getAttribute("href")).toBe("/journeys/consultation/results");
+    fireEvent.click(results);
+    expect(window.location.pathname).toBe("/journeys/consultation/results");
+    cleanup();
+    renderEditor({ ...doc, id: "new-journey" }, { isNew: true });
+    expect(screen.queryByRole("navigation", { name: "Journey views" })).toBeNull();
+  });
 });
 
 /** What an input suggests: the options of its datalist. */

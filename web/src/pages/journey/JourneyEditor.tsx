@@ -15,6 +15,7 @@ import { ENTRY_DRAG_TYPE, Palette } from "../../journey/edit/Palette";
 import { ENTRY_ID, toGraph } from "../../journey/graph";
 import { commit, redo, seal, start, undo, type History } from "../../journey/history";
 import { JourneyCanvas, type CanvasEditing } from "../../journey/JourneyCanvas";
+import { JourneyTabs } from "../../journey/JourneyTabs";
 import { deepEqual, isObject, setIn, type Path } from "../../journey/json";
 import { layout } from "../../journey/layout";
 import type { DiffMark } from "../../journey/NodeCard";
@@ -517,6 +518,7 @@ export function JourneyEditor({ journey, initial }: JourneyEditorProps) {
             {view?.published ? <span className="muted">live: version {view.published.version}</span> : <span className="muted">{isNew ? "new, not saved yet" : "draft, never published"}</span>}
             {unpublished && <span className="muted">· the draft has changes not published yet</span>}
           </div>
+          {!isNew && <JourneyTabs id={id} current="canvas" />}
         </header>
         <div className="je-toolbar" role="toolbar" aria-label="Journey">
           <button type="button" className="button" onClick={doUndo} disabled={h.past.length === 0 || !!compare} title="Undo (Ctrl/Cmd+Z)">
