@@ -84,7 +84,8 @@ before(async () => {
   assert.ok(token, "set WAYFARER_TOKEN to the server's admin token");
   await seed();
   ({ base, preview } = await servePages(server, "/people", 4174));
-  browser = await openBrowser({ origin: base, token });
+  // Through a preview, the server's own pages (unsubscribe) and images are still its own.
+  browser = await openBrowser({ origin: base, token, also: base === server ? [] : [server] });
 });
 
 after(async () => {
@@ -357,7 +358,10 @@ test("Delivery: each channel's queue, and the webhook's message with its person,
   if (status === "failed") {
     await item.first().getByText("refused", { exact: false }).waitFor();
     await p.getByLabel("Show").selectOption("failed");
+    // The retry sent before the page is loaded again (a reload at once may cancel it).
+    const retried = p.waitForResponse((r) => r.request().method() === "POST" && /\/api\/messages\/\d+\/retry$/.test(r.url()));
     await mine(p.getByRole("list", { name: "Messages" })).first().getByRole("button", { name: "Retry" }).click();
+    assert.ok((await retried).ok(), "the retry is accepted");
     // Sent once more and refused once more: failed again, with one more attempt.
     for (let i = 0; ; i++) {
       await p.reload();

@@ -240,6 +240,23 @@ mod tests {
         }
     }
 
+    /// Within a minute, `first` and `last` go by log position, whatever order the events are
+    /// added in; at one position (events counted before they are logged, `UNLOGGED`) the one
+    /// added first is the first and the one added last the last.
+    #[test]
+    fn first_and_last_go_by_log_position_within_a_minute() {
+        let (last, first) = (&queries()[3], &queries()[4]);
+        let at = Timestamp(1_800_000_000_000);
+        let k = |v: &str| -> Map { json!({"k": v}).as_object().cloned().unwrap_or_default() };
+        for (q, expected) in [(first, json!("a")), (last, json!("d"))] {
+            let mut c = Counter::default();
+            for (seq, v) in [(5, "b"), (3, "a"), (7, "c"), (7, "d"), (6, "e")] {
+                c.add(q, EventSeq(seq), at, &k(v));
+            }
+            assert_eq!(c.evaluate(q, at), expected, "{}", q.key);
+        }
+    }
+
     #[test]
     fn windows_at_the_ends_of_time_stop_there() {
         let q = &queries()[0];

@@ -110,6 +110,12 @@ mod tests {
         assert_eq!(c.next_change(Some(&counter), t("2026-12-06T00:00:00Z")), Some(t("2026-12-31T10:01:00Z")), "the first order leaves");
         assert_eq!(c.value(Some(&counter), t("2026-12-31T10:01:00Z")), json!(15));
         assert_eq!(c.next_change(None, t("2026-12-06T00:00:00Z")), None);
+        // What people call it, when given (blank: the trait's name).
+        let named = |name: &str| {
+            let doc = json!({"trait": "orders_90d", "name": name, "history": {"event": "Order Completed", "within": "90d"}});
+            ComputedTrait::parse(&doc).map(|c| c.label)
+        };
+        assert_eq!((named(" Orders in 90 days "), named("  ")), (Ok("Orders in 90 days".into()), Ok("orders_90d".into())));
     }
 
     #[test]

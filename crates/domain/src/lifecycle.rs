@@ -143,6 +143,20 @@ mod tests {
         assert_eq!(l.stages[2].name, "VIP");
     }
 
+    /// The earliest time any stage's history value changes on its own: here when the one
+    /// order leaves the customer stage's year.
+    #[test]
+    fn the_next_change_is_the_earliest_of_the_stages_queries() {
+        let l = lifecycle();
+        let q = &l.stages[1].condition.history[0];
+        let t = |s: &str| Timestamp::parse(s).expect("t");
+        let mut orders = Counter::default();
+        orders.add(q, crate::ids::EventSeq(1), t("2026-01-10T08:00:00Z"), &Map::new());
+        let now = t("2026-06-01T00:00:00Z");
+        assert_eq!(l.next_change(|key| (key == q.key).then_some(&orders), now), Some(t("2027-01-10T08:01:00Z")));
+        assert_eq!(l.next_change(|_| None, now), None, "no history: nothing changes on its own");
+    }
+
     #[test]
     fn problems_are_reported_at_their_stage() {
         let errors = |doc: Value| -> Vec<String> {
@@ -170,6 +184,7 @@ mod tests {
         );
         let many: Vec<Value> = (0..21).map(|i| json!({"id": format!("s{i}"), "condition": {"trait": "x", "op": "exists"}})).collect();
         assert_eq!(errors(json!({"stages": many})).len(), 1);
+        assert_eq!(Lifecycle::parse(&json!({"stages": many[..20]})).map(|l| l.stages.len()), Ok(20), "20 stages are allowed");
         assert_eq!(Lifecycle::parse(&json!({"stages": []})), Ok(Lifecycle::default()), "no stages: nobody has one");
     }
 }

@@ -349,6 +349,8 @@ mod tests {
         let checks: BTreeSet<i64> = (1..200).map(|p| check_at(at, ProfileId(p)).0 - at.0).collect();
         assert!(checks.iter().all(|d| (0..60_000).contains(d)), "{checks:?}");
         assert!(checks.len() > 150, "spread over the minute: {} distinct", checks.len());
+        let (first, last) = (checks.first().copied().unwrap_or(0), checks.last().copied().unwrap_or(0));
+        assert!(first < 5_000 && last > 55_000, "over the whole minute: {first}..{last}");
     }
 
     #[test]
