@@ -4,17 +4,23 @@
 //
 //   WAYFARER_URL    the server (default http://127.0.0.1:8420)
 //   WAYFARER_TOKEN  its admin token (required: to make the users)
+//   WAYFARER_PREVIEW  set to 1 to open web/dist through a `vite preview` (proxying the API to
+//                   WAYFARER_URL) even when the server serves its own pages (the UI built before
+//                   the server was)
 //   SCREENSHOTS     where the screenshots go (default web/e2e/screenshots)
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 //
 // Run from web/: node --test e2e/signin.mjs
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { apiClient, checkAccessible, example, openBrowser, screenshot } from "./lib/browser.mjs";
+import { apiClient, checkAccessible, example, openBrowser, screenshot, servePages } from "./lib/browser.mjs";
 
-const base = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
+const server = (process.env.WAYFARER_URL ?? "http://127.0.0.1:8420").replace(/\/$/, "");
+/** Where the pages are opened: the server, or a preview in front of it. */
+let base = server;
+let preview;
 const token = process.env.WAYFARER_TOKEN ?? "";
-const { api } = apiClient(base, token);
+const { api } = apiClient(server, token);
 const stamp = Date.now().toString(36);
 const viewer = { email: `viewer-${stamp}@acme.test`, name: "Vic Viewer", role: "viewer", password: "a viewer's long password" };
 const editor = { email: `editor-${stamp}@acme.test`, name: "Eddie Editor", role: "editor", password: "an editor's long password" };
@@ -34,12 +40,14 @@ before(async () => {
     }
     assert.equal((await api("POST", "/api/journeys/consultation/apply", { document: example("consultation") })).status, 200);
   }
+  ({ base, preview } = await servePages(server, "/journeys", 4179));
   // No token: people sign in with the form.
   browser = await openBrowser({ origin: base });
 });
 
 after(async () => {
   await browser?.close();
+  await preview?.close();
 });
 
 async function signIn(page, who) {
@@ -79,6 +87,12 @@ test("a viewer signs in, sees the journey drawn with nothing to change it with, 
   assert.equal(await page.getByRole("button", { name: /Publish/ }).count(), 0, "no Publish for a viewer");
   assert.equal(await page.getByRole("button", { name: /Save draft/ }).count(), 0, "no Save for a viewer");
   await screenshot(page, "viewer-journey");
+  // The journey's results are theirs to read.
+  await page.getByRole("navigation", { name: "Journey views" }).getByRole("link", { name: "Results" }).click();
+  await page.waitForURL(`${base}/journeys/consultation/results`);
+  await page.getByRole("region", { name: "Nobody has entered this journey yet" }).or(page.getByTestId("results-people")).first().waitFor();
+  assert.equal(await page.getByRole("alert").count(), 0, "the results load for a viewer");
+  await checkAccessible(page, "a journey's results for a viewer");
   // The same session, through the API: the cookie (and its CSRF token) are the viewer's.
   const answer = await page.evaluate(async () => {
     const session = await (await fetch("/api/session")).json();
