@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use domain::ids::JourneyId;
+use domain::ids::{JourneyId, ProfileId};
 use domain::stats::{Arm, Comparison, Verdict, Z95, compare, wilson};
 use domain::time::{Duration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,9 @@ use crate::wire::ErrorBody;
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
 pub struct ArmView {
     pub name: String,
+    /// People who entered in this arm (a person who entered more than once counts once).
     pub people: u64,
+    /// People with a run that reached the goal.
     pub converted: u64,
     pub rate: f64,
     pub low: f64,
@@ -56,6 +58,7 @@ pub struct Experiment {
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
 pub struct Results {
     pub journey: String,
+    /// People who entered (more than once: once), the control group's included.
     pub people: u64,
     pub converted: u64,
     pub revenue: f64,
@@ -64,26 +67,36 @@ pub struct Results {
     pub experiments: Vec<Experiment>,
 }
 
-/// Counts per arm: people, conversions, revenue.
-#[derive(Default, Clone, Copy)]
+/// Counts per arm: people, conversions, revenue. A person who entered more than once counts
+/// once: converted when any of their runs converted, with the revenue of every conversion.
+#[derive(Default, Clone)]
 struct Tally {
-    people: u64,
-    converted: u64,
-    revenue: f64,
+    people: BTreeMap<ProfileId, Option<f64>>,
 }
 
 impl Tally {
-    fn add(&mut self, run: &domain::journey::Run) {
-        self.people += 1;
+    fn add(&mut self, person: ProfileId, run: &domain::journey::Run) {
+        let converted = self.people.entry(person).or_default();
         if run.converted_at.is_some() {
-            self.converted += 1;
-            self.revenue += run.revenue.unwrap_or(0.0);
+            *converted = Some(converted.unwrap_or(0.0) + run.revenue.unwrap_or(0.0));
         }
+    }
+
+    fn people(&self) -> u64 {
+        self.people.len() as u64
+    }
+
+    fn converted(&self) -> u64 {
+        self.people.values().filter(|c| c.is_some()).count() as u64
+    }
+
+    fn revenue(&self) -> f64 {
+        self.people.values().flatten().sum()
     }
 }
 
 fn experiment(step: &str, arms: Vec<(String, Tally)>) -> Experiment {
-    let stats: Vec<Arm> = arms.iter().map(|(name, t)| Arm { name: name.clone(), people: t.people, converted: t.converted }).collect();
+    let stats: Vec<Arm> = arms.iter().map(|(name, t)| Arm { name: name.clone(), people: t.people(), converted: t.converted() }).collect();
     let comparisons = compare(&stats, 0)
         .into_iter()
         .map(|c: Comparison| ComparisonView {
@@ -105,38 +118,39 @@ fn experiment(step: &str, arms: Vec<(String, Tally)>) -> Experiment {
     let arms = arms
         .into_iter()
         .map(|(name, t)| {
-            let (low, high) = wilson(t.converted, t.people, Z95);
-            let rate = if t.people == 0 { 0.0 } else { t.converted as f64 / t.people as f64 };
-            ArmView { name, people: t.people, converted: t.converted, rate, low, high, revenue: t.revenue }
+            let (people, converted) = (t.people(), t.converted());
+            let (low, high) = wilson(converted, people, Z95);
+            let rate = if people == 0 { 0.0 } else { converted as f64 / people as f64 };
+            ArmView { name, people, converted, rate, low, high, revenue: t.revenue() }
         })
         .collect();
     Experiment { step: step.to_owned(), arms, comparisons }
 }
 
-/// The journey's results over every run it started.
-pub fn results(journey: &str, runs: &[domain::journey::Run]) -> Results {
+/// The journey's results over every run it started, by the people who ran them.
+pub fn results(journey: &str, runs: &[(ProfileId, domain::journey::Run)]) -> Results {
     let mut all = Tally::default();
     let (mut control, mut acted) = (Tally::default(), Tally::default());
     let mut splits: BTreeMap<&str, BTreeMap<&str, Tally>> = BTreeMap::new();
-    for run in runs {
-        all.add(run);
+    for (person, run) in runs {
+        all.add(*person, run);
         if run.control {
-            control.add(run);
+            control.add(*person, run);
             continue;
         }
-        acted.add(run);
+        acted.add(*person, run);
         for (step, variant) in &run.assignments {
-            splits.entry(step).or_default().entry(variant).or_default().add(run);
+            splits.entry(step).or_default().entry(variant).or_default().add(*person, run);
         }
     }
     let mut experiments = Vec::new();
-    if control.people > 0 {
+    if control.people() > 0 {
         experiments.push(experiment("$holdout", vec![("control group".into(), control), ("journey".into(), acted)]));
     }
     for (step, arms) in splits {
         experiments.push(experiment(step, arms.into_iter().map(|(v, t)| (v.to_owned(), t)).collect()));
     }
-    Results { journey: journey.to_owned(), people: all.people, converted: all.converted, revenue: all.revenue, experiments }
+    Results { journey: journey.to_owned(), people: all.people(), converted: all.converted(), revenue: all.revenue(), experiments }
 }
 
 /// Conversions and revenue; the holdout and each split against its baseline, with 95%
@@ -149,7 +163,7 @@ pub async fn journey_results(State(app): State<Arc<App>>, Path(id): Path<String>
     let out = app
         .read(move |tx| {
             tx.journey(&jid)?.ok_or_else(|| ApiError::not_found(format!("journey {:?}", jid.0)))?;
-            let runs: Vec<domain::journey::Run> = tx.journey_runs(&jid)?.into_iter().map(|r| r.run).collect();
+            let runs: Vec<(ProfileId, domain::journey::Run)> = tx.journey_runs(&jid)?.into_iter().map(|r| (r.profile, r.run)).collect();
             Ok(results(&jid.0, &runs))
         })
         .await?;
@@ -391,27 +405,32 @@ mod tests {
         }
     }
 
-    /// Seven runs, counted by hand: 2 in the control group (1 converted, 10.0), 5 acted on:
-    /// A (3 people: 2 converted, 20.0 + no revenue), B (2 people: 1 converted, 5.5).
+    /// Nine runs of seven people, counted by hand: 2 in the control group (1 converted,
+    /// 10.0), 5 acted on: A (3 people: 2 converted, 20.0 + no revenue; the first entered
+    /// again and converted again for 4.0, the third entered twice and never converted), B (2
+    /// people: 1 converted, 5.5).
     #[test]
     fn results_count_a_scenario_done_by_hand() {
+        let p = ProfileId;
         let runs = [
-            run(true, None, Some(Some(10.0))),
-            run(true, None, None),
-            run(false, Some("A"), Some(Some(20.0))),
-            run(false, Some("A"), Some(None)),
-            run(false, Some("A"), None),
-            run(false, Some("B"), Some(Some(5.5))),
-            run(false, Some("B"), None),
+            (p(1), run(true, None, Some(Some(10.0)))),
+            (p(2), run(true, None, None)),
+            (p(3), run(false, Some("A"), Some(Some(20.0)))),
+            (p(3), run(false, Some("A"), Some(Some(4.0)))),
+            (p(4), run(false, Some("A"), Some(None))),
+            (p(5), run(false, Some("A"), None)),
+            (p(5), run(false, Some("A"), None)),
+            (p(6), run(false, Some("B"), Some(Some(5.5)))),
+            (p(7), run(false, Some("B"), None)),
         ];
         let r = results("j", &runs);
-        assert_eq!((r.people, r.converted, r.revenue), (7, 4, 35.5));
+        assert_eq!((r.people, r.converted, r.revenue), (7, 4, 39.5));
         let arms = |e: &Experiment| {
             e.arms.iter().map(|a| format!("{} {}/{} {:.4} {}", a.name, a.converted, a.people, a.rate, a.revenue)).collect::<Vec<_>>()
         };
         assert_eq!(r.experiments.iter().map(|e| e.step.as_str()).collect::<Vec<_>>(), ["$holdout", "split"]);
-        assert_eq!(arms(&r.experiments[0]), ["control group 1/2 0.5000 10", "journey 3/5 0.6000 25.5"]);
-        assert_eq!(arms(&r.experiments[1]), ["A 2/3 0.6667 20", "B 1/2 0.5000 5.5"]);
+        assert_eq!(arms(&r.experiments[0]), ["control group 1/2 0.5000 10", "journey 3/5 0.6000 29.5"]);
+        assert_eq!(arms(&r.experiments[1]), ["A 2/3 0.6667 24", "B 1/2 0.5000 5.5"]);
         let c = &r.experiments[1].comparisons[0];
         assert_eq!((c.arm.as_str(), c.baseline.as_str(), c.verdict.as_str()), ("B", "A", "not_enough_data"));
         assert_eq!(c.words, "B against A: not enough data yet");

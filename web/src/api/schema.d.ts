@@ -109,10 +109,6 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /**
-         * Creates or replaces a computed trait; everyone's value is then computed again from their
-         *     history, a chunk of people at a time (as a segment's fill).
-         */
         put: operations["put_computed_trait"];
         post?: never;
         /**
@@ -1037,14 +1033,20 @@ export interface components {
         ApplyStatus: "published" | "unchanged";
         /** @description One arm: who was in it, who converted, with the rate's 95% interval, and revenue. */
         ArmView: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description People with a run that reached the goal.
+             */
             converted: number;
             /** Format: double */
             high: number;
             /** Format: double */
             low: number;
             name: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description People who entered in this arm (a person who entered more than once counts once).
+             */
             people: number;
             /** Format: double */
             rate: number;
@@ -2108,7 +2110,10 @@ export interface components {
              */
             experiments: components["schemas"]["Experiment"][];
             journey: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description People who entered (more than once: once), the control group's included.
+             */
             people: number;
             /** Format: double */
             revenue: number;

@@ -122,7 +122,7 @@ function Sections({ id, journey, results }: { id: string; journey: Schemas["Jour
   return (
     <>
       <Headline results={results} doc={doc} />
-      <p className="muted rs-scope">These numbers count every run the journey has started; the chart and the steps below cover {period}.</p>
+      <p className="muted rs-scope">These numbers count everyone the journey has started a run for (once each, however often they entered); the chart and the steps below cover {period}.</p>
 
       <section className="panel rs-section" aria-labelledby="rs-conversions">
         <div className="rs-section-head">

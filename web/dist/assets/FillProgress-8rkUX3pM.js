@@ -1,0 +1,1 @@
+import{O as e}from"./index-B9zb1_5W.js";import{t}from"./jsx-runtime-Wy9s6hX0.js";var n=t(),r=2e3;function i({fill:t}){let r=e(t);return(0,n.jsxs)(`span`,{className:`segment-fill`,children:[(0,n.jsx)(`progress`,{value:t.done,max:Math.max(1,t.of),"aria-label":r}),(0,n.jsx)(`span`,{children:r})]})}export{i as n,r as t};

@@ -1,1 +1,0 @@
-import{H as e}from"./index-Dio8G5wC.js";import{t}from"./jsx-runtime-Wy9s6hX0.js";var n=t();function r({at:t,seconds:r}){return(0,n.jsx)(`time`,{dateTime:t,title:t,children:e(t,r)})}export{r as t};

@@ -1,0 +1,1 @@
+import{i as e}from"./client-CeOS7PIp.js";import{w as t}from"./index-B9zb1_5W.js";function n(n,r){return t(n===null?null:`profiles:${r}:${n}`,async(t,i)=>{let a=await e(`/api/profiles`,{query:{q:n||void 0,limit:r,cursor:t},signal:i});return{items:a.profiles,next:a.next_cursor??null}})}export{n as t};
