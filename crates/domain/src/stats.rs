@@ -153,6 +153,26 @@ mod tests {
             ]
         );
         assert_eq!(words(&[arm("A", 100, 2), arm("B", 100, 2)]), ["B against A: not enough data yet"], "too few conversions");
+        // Enough at exactly 30 people each and 5 conversions between them, wherever they are.
+        let verdict = |a: (u64, u64), b: (u64, u64)| compare(&[arm("A", a.0, a.1), arm("B", b.0, b.1)], 0)[0].verdict.clone();
+        assert_eq!(verdict((30, 0), (30, 5)), Verdict::Better);
+        assert_eq!(verdict((30, 5), (30, 0)), Verdict::Worse);
+        assert_eq!(verdict((30, 0), (30, 4)), Verdict::NotEnoughData);
+        assert_eq!(verdict((29, 0), (30, 10)), Verdict::NotEnoughData);
         assert!(compare(&[], 0).is_empty());
+    }
+
+    /// No counts put a bound of the difference exactly on 0 (so whether "above 0" includes 0
+    /// cannot change a verdict): every pair of arms up to 60 people each.
+    #[test]
+    fn no_counts_put_a_bound_exactly_on_zero() {
+        for (n1, n2) in [(30, 30), (30, 45), (60, 60), (41, 59)] {
+            for x1 in 0..=n1 {
+                for x2 in 0..=n2 {
+                    let (_, low, high) = difference(x1, n1, x2, n2, Z95);
+                    assert!(low != 0.0 && high != 0.0, "{x1}/{n1} against {x2}/{n2}: {low}..{high}");
+                }
+            }
+        }
     }
 }
