@@ -250,7 +250,7 @@ mod tests {
         let k = |v: &str| -> Map { json!({"k": v}).as_object().cloned().unwrap_or_default() };
         for (q, expected) in [(first, json!("a")), (last, json!("d"))] {
             let mut c = Counter::default();
-            for (seq, v) in [(5, "b"), (3, "a"), (7, "c"), (7, "d"), (6, "e")] {
+            for (seq, v) in [(5, "b"), (3, "a"), (7, "c"), (7, "d"), (6, "e"), (3, "f")] {
                 c.add(q, EventSeq(seq), at, &k(v));
             }
             assert_eq!(c.evaluate(q, at), expected, "{}", q.key);
