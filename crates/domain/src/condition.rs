@@ -545,6 +545,28 @@ impl Condition {
         out
     }
 
+    /// The traits this condition compares (as written: a dotted path for a nested one).
+    pub fn traits(&self) -> BTreeSet<&str> {
+        let mut out = BTreeSet::new();
+        self.collect_traits(&mut out);
+        out
+    }
+
+    fn collect_traits<'c>(&'c self, out: &mut BTreeSet<&'c str>) {
+        match self {
+            Condition::All(items) | Condition::Any(items) => items.iter().for_each(|c| c.collect_traits(out)),
+            Condition::Not(c) => c.collect_traits(out),
+            Condition::Compare { subject: Subject::Trait(t), .. } => {
+                out.insert(t);
+            }
+            Condition::Compare { .. }
+            | Condition::History { .. }
+            | Condition::Clock { .. }
+            | Condition::Reachable(_)
+            | Condition::Segment(_) => {}
+        }
+    }
+
     fn collect_segments(&self, out: &mut BTreeSet<SegmentId>) {
         match self {
             Condition::All(items) | Condition::Any(items) => items.iter().for_each(|c| c.collect_segments(out)),

@@ -319,6 +319,16 @@ mod tests {
         assert_eq!(errors(json!([1])), [" invalid_segment: a segment is an object with \"id\", \"name\" and \"condition\""]);
     }
 
+    /// The traits a segment compares, at any depth (what a computed trait's deletion checks).
+    #[test]
+    fn a_segment_names_the_traits_it_compares() {
+        let s = segment(json!({"id": "x", "condition": {"any": [
+            {"trait": "plan", "op": "eq", "value": "pro"},
+            {"not": {"all": [{"trait": "address.city", "op": "exists"}, {"segment": "other"}]}},
+            {"history": {"event": "A", "within": "1d", "where": {"property": "plan", "op": "exists"}}, "op": "gte", "value": 1}]}}));
+        assert_eq!(s.condition.traits().into_iter().collect::<Vec<_>>(), ["address.city", "plan"]);
+    }
+
     #[test]
     fn ids_are_short_lowercase_words() {
         for ok in ["a", "lapsed-buyers", "q4_2026", "9lives", &"x".repeat(64)] {

@@ -7,6 +7,9 @@ use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use domain::computed::ComputedTrait;
+use domain::journey::NameKind;
+use domain::lifecycle::Lifecycle;
+use domain::segment::Segment;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::StoredComputedTrait;
@@ -125,10 +128,34 @@ pub async fn put_computed_trait(
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view(&stored))))
 }
 
+/// What reads trait `name` in its conditions: segments, lifecycle stages, published journeys.
+fn readers(tx: &mut dyn store::Tx, name: &str) -> Result<Vec<String>, ApiError> {
+    let mut users = Vec::new();
+    for stored in tx.segments()? {
+        if Segment::parse(&stored.document).is_ok_and(|s| s.condition.traits().contains(name)) {
+            users.push(format!("segment {:?}", stored.id.0));
+        }
+    }
+    if let Ok(lifecycle) = Lifecycle::parse(&crate::lifecycle::stored(tx)?) {
+        for stage in lifecycle.stages.iter().filter(|s| s.condition.condition.traits().contains(name)) {
+            users.push(format!("lifecycle stage {:?}", stage.id));
+        }
+    }
+    for v in tx.published()? {
+        let reads = |j: domain::journey::Journey| j.names().iter().any(|n| n.kind == NameKind::Trait && n.name == name);
+        if domain::journey::Journey::parse(&v.document).is_ok_and(reads) {
+            users.push(format!("journey {:?}", v.id.0));
+        }
+    }
+    Ok(users)
+}
+
 /// Deletes a computed trait: Wayfarer stops keeping it (the values written stay on the
-/// profiles as ordinary traits).
+/// profiles as ordinary traits). Refused (409) while a segment, a lifecycle stage or a
+/// published journey reads it.
 #[utoipa::path(delete, path = "/computed-traits/{trait}", tag = "segments", params(("trait" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`conflict`: a segment, lifecycle stage or published journey reads it")))]
 pub async fn delete_computed_trait(
     State(app): State<Arc<App>>,
     Extension(actor): Extension<Actor>,
@@ -139,6 +166,14 @@ pub async fn delete_computed_trait(
         let Some(before) = tx.computed_traits()?.into_iter().find(|c| c.id == name) else {
             return Err(ApiError::not_found(format!("computed trait {name:?}")));
         };
+        let users = readers(tx, &name)?;
+        if !users.is_empty() {
+            let message = format!(
+                "computed trait {name:?} is read by {}; change them first (deleted, it would keep its last values and never change again)",
+                users.join(", ")
+            );
+            return Err(ApiError::new(Code::Conflict, message));
+        }
         tx.delete_computed_trait(&name)?;
         let shown = serde_json::json!({"name": before.name, "history": before.document["history"]});
         crate::audit::record(tx, &actor, now, "computed_trait.delete", &format!("computed_trait:{name}"), Some(&shown), None)

@@ -73,7 +73,7 @@ pub struct Flows {
     pub flows: Vec<Flow>,
 }
 
-fn stored(tx: &mut dyn store::Tx) -> Result<Value, ApiError> {
+pub(crate) fn stored(tx: &mut dyn store::Tx) -> Result<Value, ApiError> {
     Ok(tx.setting(engine::LIFECYCLE)?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| serde_json::json!({"stages": []})))
 }
 

@@ -1344,6 +1344,17 @@ mod http {
         assert_eq!(out["size"], json!(1), "{out}");
         let (_, list) = api.admin("GET", "/api/computed-traits", Value::Null).await;
         assert_eq!(list["computed_traits"][0]["history"]["aggregate"], json!("sum"));
+        // Not deleted while something reads it: it would keep its last values for ever.
+        let (status, out) = api.admin("DELETE", "/api/computed-traits/spent_90d", Value::Null).await;
+        assert_eq!((status, out["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{out}");
+        assert!(out["message"].as_str().is_some_and(|m| m.contains("segment \"big\"")), "{out}");
+        let doc = json!({"id": "vip", "entry": {"event": "Order Completed"},
+            "steps": [{"id": "big", "type": "branch", "cases": [{"when": {"trait": "spent_90d", "op": "gte", "value": 100}, "next": null}]}]});
+        assert_eq!(api.admin("POST", "/api/journeys/vip/apply", json!({"document": doc})).await.0, StatusCode::OK);
+        assert_eq!(api.admin("DELETE", "/api/segments/big", Value::Null).await.0, StatusCode::NO_CONTENT);
+        let (status, out) = api.admin("DELETE", "/api/computed-traits/spent_90d", Value::Null).await;
+        assert!(status == StatusCode::CONFLICT && out["message"].as_str().is_some_and(|m| m.contains("journey \"vip\"")), "{out}");
+        assert_eq!(api.admin("POST", "/api/journeys/vip/stop", Value::Null).await.0, StatusCode::OK);
         assert_eq!(api.admin("DELETE", "/api/computed-traits/spent_90d", Value::Null).await.0, StatusCode::NO_CONTENT);
         assert_eq!(api.admin("DELETE", "/api/computed-traits/spent_90d", Value::Null).await.0, StatusCode::NOT_FOUND);
     }

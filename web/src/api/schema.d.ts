@@ -113,7 +113,8 @@ export interface paths {
         post?: never;
         /**
          * Deletes a computed trait: Wayfarer stops keeping it (the values written stay on the
-         *     profiles as ordinary traits).
+         *     profiles as ordinary traits). Refused (409) while a segment, a lifecycle stage or a
+         *     published journey reads it.
          */
         delete: operations["delete_computed_trait"];
         options?: never;
@@ -3377,6 +3378,15 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: a segment, lifecycle stage or published journey reads it */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
