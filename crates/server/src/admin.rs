@@ -665,15 +665,7 @@ pub async fn journey_counts(
     Path(id): Path<String>,
     Query(q): Query<wire::CountsQuery>,
 ) -> Answer<wire::JourneyCounts> {
-    let parse = |name: &str, v: &str| Timestamp::parse(v).ok_or_else(|| bad_request(format!("{name} {v:?} is not an RFC 3339 instant")));
-    let (from, to) = match (q.from, q.to) {
-        (None, None) => last_week(app.engine.clock().now()),
-        (Some(f), Some(t)) => (parse("from", &f)?, parse("to", &t)?),
-        _ => return Err(bad_request("give both \"from\" and \"to\", or neither (the last 7 days)")),
-    };
-    if to < from {
-        return Err(bad_request("\"to\" is before \"from\""));
-    }
+    let (from, to) = wire::range(q.from.as_deref(), q.to.as_deref(), last_week(app.engine.clock().now()))?;
     let jid = JourneyId(id);
     let journey = jid.0.clone();
     let counts = app
@@ -1022,11 +1014,8 @@ pub async fn enter_journey(
     responses((status = 200, body = wire::BacktestResponse),
         (status = 422, body = ErrorBody, description = "`journey_invalid`: fix the document first")))]
 pub async fn backtest(State(app): State<Arc<App>>, Json(body): Json<wire::BacktestRequest>) -> Answer<wire::BacktestResponse> {
-    let parse = |name: &str, v: &str| Timestamp::parse(v).ok_or_else(|| bad_request(format!("{name} {v:?} is not an RFC 3339 instant")));
-    let (from, to) = (parse("from", &body.from)?, parse("to", &body.to)?);
-    if to < from {
-        return Err(bad_request("\"to\" is before \"from\""));
-    }
+    // Both are required: the default is never taken.
+    let (from, to) = wire::range(Some(&body.from), Some(&body.to), (Timestamp(0), Timestamp(0)))?;
     let document = body.document.0;
     let doc = document.clone();
     let mut diags = app.read(move |tx| diagnose(tx, &doc)).await?;

@@ -249,23 +249,6 @@ fn series(journey: &str, bucket: &str, from: Timestamp, to: Timestamp, size: Dur
     }
 }
 
-fn instant(name: &str, v: &str) -> Result<Timestamp, ApiError> {
-    Timestamp::parse(v).ok_or_else(|| ApiError::new(Code::InvalidRequest, format!("{name} {v:?} is not an RFC 3339 instant")))
-}
-
-/// `[from, to)` from the query (both or neither), else `default`.
-fn range(from: Option<&str>, to: Option<&str>, default: (Timestamp, Timestamp)) -> Result<(Timestamp, Timestamp), ApiError> {
-    let (from, to) = match (from, to) {
-        (None, None) => default,
-        (Some(f), Some(t)) => (instant("from", f)?, instant("to", t)?),
-        _ => return Err(ApiError::new(Code::InvalidRequest, "give both \"from\" and \"to\", or neither")),
-    };
-    if to < from {
-        return Err(ApiError::new(Code::InvalidRequest, "\"to\" is before \"from\""));
-    }
-    Ok((from, to))
-}
-
 /// A journey's counts per node over time (entered, passed, exited, converted per day or
 /// hour), with its entries and goal conversions per bucket: what its results chart draws.
 #[utoipa::path(get, path = "/journeys/{id}/series", tag = "journeys", params(("id" = String, Path), SeriesQuery),
@@ -282,7 +265,7 @@ pub async fn journey_series(
     };
     let floor = |t: Timestamp| Timestamp(t.0.div_euclid(size.as_millis()) * size.as_millis());
     let end = floor(app.engine.clock().now()).plus(size);
-    let (from, to) = range(q.from.as_deref(), q.to.as_deref(), (end.minus(Duration::millis(size.as_millis() * back)), end))?;
+    let (from, to) = crate::wire::range(q.from.as_deref(), q.to.as_deref(), (end.minus(Duration::millis(size.as_millis() * back)), end))?;
     // Whole buckets: `from` down and `to` up to a bucket's start.
     let (from, to) = (floor(from), if floor(to) == to { to } else { floor(to).plus(size) });
     if to.0.saturating_sub(from.0) / size.as_millis() > MAX_BUCKETS {
@@ -347,7 +330,7 @@ pub async fn journey_funnel(
     Path(id): Path<String>,
     Query(q): Query<FunnelQuery>,
 ) -> Result<Json<JourneyFunnel>, ApiError> {
-    let (from, to) = range(q.from.as_deref(), q.to.as_deref(), (Timestamp(i64::MIN), Timestamp(i64::MAX)))?;
+    let (from, to) = crate::wire::range(q.from.as_deref(), q.to.as_deref(), (Timestamp(i64::MIN), Timestamp(i64::MAX)))?;
     let jid = JourneyId(id.clone());
     let out = app
         .read(move |tx| {

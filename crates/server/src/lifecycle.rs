@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Extension, Query, State};
 use domain::ids::SegmentId;
 use domain::lifecycle::Lifecycle;
-use domain::time::{Duration, Timestamp};
+use domain::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -126,12 +126,8 @@ pub async fn put_lifecycle(
             .enumerate()
             .flat_map(|(i, s)| s.condition.depends_on().into_iter().map(move |d| (i, d)))
             .filter(|(_, d)| !known.contains(d))
-            .map(|(i, d)| domain::journey::Diagnostic {
-                node: None,
-                path: format!("/stages/{i}/condition"),
-                code: "unknown_segment".into(),
-                severity: domain::journey::Severity::Error,
-                message: format!("segment {:?} does not exist", d.0),
+            .map(|(i, d)| {
+                crate::segments::problem(&format!("/stages/{i}/condition"), "unknown_segment", format!("segment {:?} does not exist", d.0))
             })
             .collect();
         if !unknown.is_empty() {
@@ -146,19 +142,15 @@ pub async fn put_lifecycle(
     Ok(Json(app.read(view).await?))
 }
 
-fn instant(s: Option<&str>, what: &str) -> Result<Option<Timestamp>, ApiError> {
-    s.map(|s| Timestamp::parse(s).ok_or_else(|| ApiError::new(Code::InvalidRequest, format!("{what:?} is not an RFC 3339 time: {s:?}"))))
-        .transpose()
-}
-
 /// The journey map: how many people moved between each two stages in the period (default
 /// the last 30 days), for everyone or a segment's members.
 #[utoipa::path(get, path = "/lifecycle/flows", tag = "segments", params(FlowsQuery),
     responses((status = 200, body = Flows), (status = 404, body = crate::wire::ErrorBody, description = "no such segment")))]
 pub async fn lifecycle_flows(State(app): State<Arc<App>>, Query(q): Query<FlowsQuery>) -> Answer<Flows> {
     // (The end is exclusive: by default just after now, so what just moved counts.)
-    let to = instant(q.to.as_deref(), "to")?.unwrap_or_else(|| app.engine.clock().now().plus(Duration::millis(1)));
-    let from = instant(q.from.as_deref(), "from")?.unwrap_or_else(|| to.minus(Duration::days(30)));
+    let to = q.to.as_deref().map(|t| crate::wire::instant("to", t)).transpose()?;
+    let to = to.unwrap_or_else(|| app.engine.clock().now().plus(Duration::millis(1)));
+    let from = q.from.as_deref().map(|f| crate::wire::instant("from", f)).transpose()?.unwrap_or_else(|| to.minus(Duration::days(30)));
     let segment = q.segment.filter(|s| !s.is_empty()).map(SegmentId);
     let flows = app
         .read(move |tx| {

@@ -1473,3 +1473,28 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntryView>,
     pub next_cursor: Option<String>,
 }
+
+/// An RFC 3339 instant from a request, or 400 naming the field.
+pub(crate) fn instant(name: &str, v: &str) -> Result<domain::time::Timestamp, crate::error::ApiError> {
+    domain::time::Timestamp::parse(v)
+        .ok_or_else(|| crate::error::ApiError::new(crate::error::Code::InvalidRequest, format!("{name} {v:?} is not an RFC 3339 instant")))
+}
+
+/// A period `[from, to)` from a request: both ends or neither (then `default`), `to` not
+/// before `from`.
+pub(crate) fn range(
+    from: Option<&str>,
+    to: Option<&str>,
+    default: (domain::time::Timestamp, domain::time::Timestamp),
+) -> Result<(domain::time::Timestamp, domain::time::Timestamp), crate::error::ApiError> {
+    let bad = |m: &str| crate::error::ApiError::new(crate::error::Code::InvalidRequest, m);
+    let (from, to) = match (from, to) {
+        (None, None) => default,
+        (Some(f), Some(t)) => (instant("from", f)?, instant("to", t)?),
+        _ => return Err(bad("give both \"from\" and \"to\", or neither")),
+    };
+    if to < from {
+        return Err(bad("\"to\" is before \"from\""));
+    }
+    Ok((from, to))
+}

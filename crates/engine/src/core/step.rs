@@ -110,8 +110,10 @@ pub(super) struct Outcome {
     pub(super) check_changed: bool,
 }
 
-pub(super) fn history_values(person: &Person<'_>, j: &Journey, now: Timestamp) -> Vec<serde_json::Value> {
-    j.history
+/// The values at `now` of `queries` (a journey's, a segment's, a stage's) from the person's
+/// counters (none yet: a query's value over nothing).
+pub(super) fn history_values(person: &Person<'_>, queries: &[HistoryQuery], now: Timestamp) -> Vec<serde_json::Value> {
+    queries
         .iter()
         .map(|q| match person.counters.get(&q.key) {
             Some(slot) => slot.counter.evaluate(q, now),
@@ -154,7 +156,7 @@ pub(super) const MAX_CASCADE: usize = 100;
 
 impl Stepping<'_, '_> {
     fn ctx_step(&self, j: &Journey, version: i64, run: Option<&Run>, input: Input<'_>) -> Option<Transition> {
-        let history = history_values(&self.p, j, self.b.now);
+        let history = history_values(&self.p, &j.history, self.b.now);
         let key = j.input_key(input);
         let previous = self.p.runs.iter().rev().find(|(_, r)| r.journey == j.id && r.key == key).map(|(_, r)| r);
         let entries = self.b.entries.get(&j.id).map_or(0, |n| n.load(Ordering::SeqCst));
@@ -336,14 +338,7 @@ impl Stepping<'_, '_> {
     fn stage(&mut self) -> bool {
         let l = self.b.lifecycle;
         let now = self.b.now;
-        let counters = &self.p.counters;
-        let history = |s: &lifecycle::Stage| -> Vec<serde_json::Value> {
-            s.condition
-                .history
-                .iter()
-                .map(|q| counters.get(&q.key).map_or_else(|| Counter::default().evaluate(q, now), |slot| slot.counter.evaluate(q, now)))
-                .collect()
-        };
+        let history = |s: &lifecycle::Stage| history_values(&self.p, &s.condition.history, now);
         let to = l.stage_of(&self.p.profile.traits, history, &self.p.segments.members).map(|s| s.id.clone());
         let from = self.p.profile.traits.get(lifecycle::STAGE_TRAIT).and_then(serde_json::Value::as_str).map(str::to_owned);
         // With no stages defined, a stage written before stays (nobody is moved out of it).
@@ -403,16 +398,7 @@ impl Stepping<'_, '_> {
         for _ in 0..MAX_SEGMENT_ROUNDS {
             let mut changed = Vec::new();
             for s in self.b.segments {
-                let history: Vec<serde_json::Value> = s
-                    .history
-                    .iter()
-                    .map(|q| {
-                        self.p
-                            .counters
-                            .get(&q.key)
-                            .map_or_else(|| Counter::default().evaluate(q, self.b.now), |slot| slot.counter.evaluate(q, self.b.now))
-                    })
-                    .collect();
+                let history = history_values(&self.p, &s.history, self.b.now);
                 let holds = s.holds(&self.p.profile.traits, &history, &self.p.segments.members);
                 if holds != self.p.segments.members.contains(&s.id) {
                     if holds {
